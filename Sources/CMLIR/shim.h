@@ -1,0 +1,10 @@
+#include <mlir-c/IR.h>
+#include <mlir-c/Diagnostics.h>
+#include <mlir-c/Pass.h>
+#include <mlir-c/RegisterEverything.h>
+#include <mlir-c/ExecutionEngine.h>
+#include <mlir-c/Dialect/IRDL.h>
+#include <mlir-c/Target/LLVMIR.h>
+#include <mlir-c/BuiltinAttributes.h>
+#include <mlir-c/BuiltinTypes.h>
+#include <mlir-c/Support.h>

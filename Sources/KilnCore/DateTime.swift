@@ -1,0 +1,275 @@
+/// Calendar arithmetic for DATE (days since 1970-01-01) and TIMESTAMP (microseconds since
+/// 1970-01-01 00:00:00), proleptic Gregorian as PostgreSQL uses.
+public enum DateMath {
+    public static let microsPerSecond: Int64 = 1_000_000
+    public static let microsPerDay: Int64 = 86_400_000_000
+
+    /// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+    public static func days(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    /// The civil date of a day number.
+    public static func civil(_ days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    public static func isLeap(_ year: Int) -> Bool { (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 }
+
+    public static func daysInMonth(year: Int, month: Int) -> Int {
+        switch month {
+        case 2: return isLeap(year) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// Parses `YYYY-MM-DD` (leading/trailing spaces allowed).
+    public static func parseDate(_ text: Substring) -> Int32? {
+        let trimmed = text.trimmingSpaces
+        let parts = trimmed.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
+              parts[0].count >= 1, (1...12).contains(m), d >= 1, d <= daysInMonth(year: y, month: m),
+              (-4713...294_276).contains(y) else { return nil }
+        return Int32(days(year: y, month: m, day: d))
+    }
+
+    /// Parses `YYYY-MM-DD[ HH:MM[:SS[.ffffff]]]` (also with `T`).
+    public static func parseTimestamp(_ text: Substring) -> Int64? {
+        let trimmed = text.trimmingSpaces
+        let separator = trimmed.firstIndex(where: { $0 == " " || $0 == "T" })
+        let datePart = separator.map { trimmed[..<$0] } ?? trimmed
+        guard let day = parseDate(datePart) else { return nil }
+        var micros = Int64(day) * microsPerDay
+        if let separator {
+            let timePart = trimmed[trimmed.index(after: separator)...].trimmingSpaces
+            guard let time = parseTime(timePart) else { return nil }
+            micros += time
+        }
+        return micros
+    }
+
+    /// Parses `HH:MM[:SS[.ffffff]]` to microseconds since midnight.
+    public static func parseTime(_ text: Substring) -> Int64? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count >= 2, parts.count <= 3, let h = Int64(parts[0]), let m = Int64(parts[1]),
+              (0...24).contains(h), (0...59).contains(m) else { return nil }
+        var micros = (h * 3600 + m * 60) * microsPerSecond
+        if parts.count == 3 {
+            let secondParts = parts[2].split(separator: ".", omittingEmptySubsequences: false)
+            guard let s = Int64(secondParts[0]), (0...60).contains(s), secondParts.count <= 2 else { return nil }
+            micros += s * microsPerSecond
+            if secondParts.count == 2 {
+                let fraction = secondParts[1]
+                guard !fraction.isEmpty, fraction.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+                var digits = String(fraction.prefix(7))
+                while digits.count < 7 { digits += "0" }
+                var value = Int64(digits)!
+                value = (value + 5) / 10  // round to microseconds
+                micros += value
+            }
+        }
+        return micros
+    }
+
+    public static func formatDate(_ days: Int32) -> String {
+        let (y, m, d) = civil(Int(days))
+        let yearText = y > 0 ? pad(y, 4) : pad(1 - y, 4)
+        return "\(yearText)-\(pad(m, 2))-\(pad(d, 2))" + (y > 0 ? "" : " BC")
+    }
+
+    public static func formatTimestamp(_ micros: Int64) -> String {
+        var day = micros / microsPerDay
+        var rest = micros % microsPerDay
+        if rest < 0 { rest += microsPerDay; day -= 1 }
+        let seconds = rest / microsPerSecond
+        let fraction = rest % microsPerSecond
+        var text = formatDate(Int32(day)) + " \(pad(Int(seconds / 3600), 2)):\(pad(Int(seconds / 60 % 60), 2)):\(pad(Int(seconds % 60), 2))"
+        if text.hasSuffix(" BC") { text = String(text.dropLast(3)) }
+        if fraction != 0 {
+            var digits = pad(Int(fraction), 6)
+            while digits.hasSuffix("0") { digits.removeLast() }
+            text += "." + digits
+        }
+        return text
+    }
+
+    static func pad(_ value: Int, _ width: Int) -> String {
+        let text = String(value)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+    }
+
+    /// Adds months to a date, clamping the day to the month's end as PostgreSQL does.
+    public static func addMonths(days: Int, months: Int) -> Int {
+        let (y, m, d) = civil(days)
+        let total = y * 12 + (m - 1) + months
+        let newYear = total >= 0 ? total / 12 : (total - 11) / 12
+        let newMonth = total - newYear * 12 + 1
+        return DateMath.days(year: newYear, month: newMonth, day: min(d, daysInMonth(year: newYear, month: newMonth)))
+    }
+
+    /// timestamp + interval.
+    public static func add(timestamp: Int64, interval: Interval) -> Int64? {
+        var result = timestamp
+        if interval.months != 0 {
+            var day = result / microsPerDay
+            var rest = result % microsPerDay
+            if rest < 0 { rest += microsPerDay; day -= 1 }
+            result = Int64(addMonths(days: Int(day), months: Int(interval.months))) * microsPerDay + rest
+        }
+        let (withDays, o1) = result.addingReportingOverflow(Int64(interval.days) * microsPerDay)
+        let (withMicros, o2) = withDays.addingReportingOverflow(interval.micros)
+        return o1 || o2 ? nil : withMicros
+    }
+
+    /// EXTRACT(field FROM timestamp) as a scaled decimal with scale 6 for seconds fields, else 0.
+    public static func extract(_ field: String, micros: Int64) -> Int128? {
+        var day = micros / microsPerDay
+        var rest = micros % microsPerDay
+        if rest < 0 { rest += microsPerDay; day -= 1 }
+        let (y, m, d) = civil(Int(day))
+        switch field {
+        case "year": return Int128(y)
+        case "month": return Int128(m)
+        case "day": return Int128(d)
+        case "hour": return Int128(rest / 3_600_000_000)
+        case "minute": return Int128(rest / 60_000_000 % 60)
+        case "second": return Int128(rest % 60_000_000)  // scale 6
+        case "quarter": return Int128((m - 1) / 3 + 1)
+        case "dow": return Int128(((Int(day) % 7) + 7 + 4) % 7)
+        case "isodow": let dow = ((Int(day) % 7) + 7 + 4) % 7; return Int128(dow == 0 ? 7 : dow)
+        case "doy": return Int128(Int(day) - days(year: y, month: 1, day: 1) + 1)
+        case "decade": return Int128(y >= 0 ? y / 10 : (y - 9) / 10)
+        case "century": return Int128(y > 0 ? (y + 99) / 100 : -((99 - y) / 100))
+        case "millennium": return Int128(y > 0 ? (y + 999) / 1000 : -((999 - y) / 1000))
+        case "epoch": return Int128(micros)  // scale 6
+        case "microseconds": return Int128(rest % 60_000_000)
+        case "milliseconds": return Int128(rest % 60_000_000)  // scale 3 after /1000 by caller
+        default: return nil
+        }
+    }
+}
+
+/// A PostgreSQL interval: months, days and microseconds kept apart (a month is not 30 days).
+public struct Interval: Hashable, Sendable {
+    public var months: Int32
+    public var days: Int32
+    public var micros: Int64
+
+    public init(months: Int32 = 0, days: Int32 = 0, micros: Int64 = 0) {
+        self.months = months
+        self.days = days
+        self.micros = micros
+    }
+
+    /// Packs into 128 bits: micros in the low word, days then months in the high word.
+    public var packed: Int128 {
+        let high = (UInt64(UInt32(bitPattern: months)) << 32) | UInt64(UInt32(bitPattern: days))
+        return Int128(bitPattern: (UInt128(high) << 64) | UInt128(UInt64(bitPattern: micros)))
+    }
+
+    public init(packed: Int128) {
+        let bits = UInt128(bitPattern: packed)
+        micros = Int64(bitPattern: UInt64(truncatingIfNeeded: bits))
+        let high = UInt64(truncatingIfNeeded: bits >> 64)
+        days = Int32(bitPattern: UInt32(truncatingIfNeeded: high))
+        months = Int32(bitPattern: UInt32(truncatingIfNeeded: high >> 32))
+    }
+
+    /// The span in microseconds with PostgreSQL's 30-day months, for ordering.
+    public var comparableMicros: Int128 {
+        Int128(months) * 30 * Int128(DateMath.microsPerDay) + Int128(days) * Int128(DateMath.microsPerDay) + Int128(micros)
+    }
+
+    /// Parses PostgreSQL's interval input: `'1 day'`, `'3 months'`, `'1 year 2 mons 3 days 04:05:06'`, `'90 minutes'`.
+    public static func parse(_ text: Substring) -> Interval? {
+        var result = Interval()
+        let tokens = text.lowercased().split(whereSeparator: { $0 == " " })
+        var index = 0
+        var sawAny = false
+        while index < tokens.count {
+            let token = tokens[index]
+            if token.contains(":") {
+                var negative = false
+                var body = Substring(token)
+                if body.hasPrefix("-") { negative = true; body = body.dropFirst() }
+                guard let time = DateMath.parseTime(body) else { return nil }
+                result.micros += negative ? -time : time
+                sawAny = true
+                index += 1
+                continue
+            }
+            guard let amount = Double(token) else { return nil }
+            guard index + 1 < tokens.count else {
+                // A bare number means seconds.
+                result.micros += Int64((amount * 1_000_000).rounded())
+                sawAny = true
+                index += 1
+                continue
+            }
+            let unit = tokens[index + 1]
+            switch unit {
+            case "year", "years", "y", "yr", "yrs": result.months += Int32(amount * 12)
+            case "month", "months", "mon", "mons": result.months += Int32(amount)
+            case "week", "weeks", "w": result.days += Int32(amount * 7)
+            case "day", "days", "d": result.days += Int32(amount)
+            case "hour", "hours", "h", "hr", "hrs": result.micros += Int64((amount * 3_600_000_000).rounded())
+            case "minute", "minutes", "min", "mins", "m": result.micros += Int64((amount * 60_000_000).rounded())
+            case "second", "seconds", "sec", "secs", "s": result.micros += Int64((amount * 1_000_000).rounded())
+            default: return nil
+            }
+            sawAny = true
+            index += 2
+        }
+        return sawAny ? result : nil
+    }
+
+    /// PostgreSQL's default output (`IntervalStyle = postgres`).
+    public var description: String {
+        var parts: [String] = []
+        let years = months / 12
+        let mons = months % 12
+        if years != 0 { parts.append("\(years) year\(abs(years) == 1 ? "" : "s")") }
+        if mons != 0 { parts.append("\(mons) mon\(abs(mons) == 1 ? "" : "s")") }
+        if days != 0 { parts.append("\(days) day\(abs(days) == 1 ? "" : "s")") }
+        if micros != 0 || parts.isEmpty {
+            let negative = micros < 0
+            let magnitude = micros.magnitude
+            let seconds = magnitude / 1_000_000
+            let fraction = magnitude % 1_000_000
+            var time = "\(DateMath.pad(Int(seconds / 3600), 2)):\(DateMath.pad(Int(seconds / 60 % 60), 2)):\(DateMath.pad(Int(seconds % 60), 2))"
+            if fraction != 0 {
+                var digits = DateMath.pad(Int(fraction), 6)
+                while digits.hasSuffix("0") { digits.removeLast() }
+                time += "." + digits
+            }
+            parts.append((negative ? "-" : "") + time)
+        }
+        return parts.joined(separator: " ")
+    }
+}
+
+extension Substring {
+    /// The substring without leading and trailing ASCII spaces.
+    public var trimmingSpaces: Substring {
+        var start = startIndex
+        var end = endIndex
+        while start < end, self[start] == " " { start = index(after: start) }
+        while end > start, self[index(before: end)] == " " { end = index(before: end) }
+        return self[start..<end]
+    }
+}

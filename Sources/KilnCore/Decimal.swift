@@ -1,0 +1,169 @@
+/// Exact decimal arithmetic on scaled 128-bit integers: the value is `mantissa / 10^scale`.
+///
+/// One definition shared by the interpreter, the runtime and constant folding; compiled code
+/// calls into the same routines for the rare operations (division, rescaling with rounding).
+public enum DecimalMath {
+    /// 10^n for n in 0...38.
+    public static let powersOfTen: [Int128] = {
+        var result: [Int128] = [1]
+        for _ in 1...38 { result.append(result.last! * 10) }
+        return result
+    }()
+
+    /// The largest number of decimal digits a mantissa may hold.
+    public static let maxPrecision = 38
+
+    public static func pow10(_ n: Int) -> Int128 { powersOfTen[max(0, min(38, n))] }
+
+    /// Changes the scale, rounding half away from zero as PostgreSQL does. Returns nil on overflow.
+    public static func rescale(_ value: Int128, from: Int, to: Int) -> Int128? {
+        if to == from { return value }
+        if to > from {
+            let (result, overflow) = value.multipliedReportingOverflow(by: pow10(to - from))
+            return overflow ? nil : result
+        }
+        let divisor = pow10(from - to)
+        let quotient = value / divisor
+        let remainder = value % divisor
+        if remainder.magnitude * 2 >= divisor.magnitude {
+            return value < 0 ? quotient - 1 : quotient + 1
+        }
+        return quotient
+    }
+
+    /// True when `value` at `scale` fits NUMERIC(precision, scale).
+    public static func fits(_ value: Int128, precision: Int?) -> Bool {
+        guard let precision else { return value.magnitude < UInt128(pow10(38)) }
+        return value.magnitude < UInt128(pow10(precision))
+    }
+
+    /// Parses a decimal literal such as `-12.345`, `1e3`, `.5`. Returns mantissa and scale.
+    public static func parse(_ text: Substring) -> (Int128, Int)? {
+        var digits: Int128 = 0
+        var scale = 0
+        var negative = false
+        var sawDigit = false
+        var sawPoint = false
+        var exponent = 0
+        var index = text.startIndex
+        while index < text.endIndex, text[index] == " " { index = text.index(after: index) }
+        var end = text.endIndex
+        while end > index, text[text.index(before: end)] == " " { end = text.index(before: end) }
+        if index < end, text[index] == "-" || text[index] == "+" {
+            negative = text[index] == "-"
+            index = text.index(after: index)
+        }
+        var significant = 0
+        while index < end {
+            let c = text[index]
+            if let d = c.wholeNumberValue, c.isASCII {
+                sawDigit = true
+                if digits != 0 || d != 0 { significant += 1 }
+                if significant > 38 { return nil }
+                digits = digits * 10 + Int128(d)
+                if sawPoint { scale += 1 }
+            } else if c == "." && !sawPoint {
+                sawPoint = true
+            } else if (c == "e" || c == "E") && sawDigit {
+                guard let e = Int(text[text.index(after: index)..<end]), abs(e) < 1000 else { return nil }
+                exponent = e
+                index = end
+                break
+            } else {
+                return nil
+            }
+            index = text.index(after: index)
+        }
+        guard sawDigit else { return nil }
+        scale -= exponent
+        if scale < 0 {
+            guard let scaled = rescale(digits, from: 0, to: -scale) else { return nil }
+            digits = scaled
+            scale = 0
+        }
+        return (negative ? -digits : digits, scale)
+    }
+
+    /// Formats a scaled value with exactly `scale` fraction digits.
+    public static func format(_ value: Int128, scale: Int) -> String {
+        let negative = value < 0
+        var digits = String(value.magnitude)
+        if scale > 0 {
+            if digits.count <= scale { digits = String(repeating: "0", count: scale - digits.count + 1) + digits }
+            digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -scale))
+        }
+        return negative ? "-" + digits : digits
+    }
+
+    /// Division with the result at `resultScale`, rounded half away from zero.
+    /// Returns nil on division by zero is the caller's check; nil here means overflow.
+    public static func divide(_ lhs: Int128, scale lhsScale: Int, by rhs: Int128, scale rhsScale: Int, resultScale: Int) -> Int128? {
+        // result = lhs/10^ls / (rhs/10^rs) * 10^r = lhs * 10^(r + rs - ls) / rhs
+        let shift = resultScale + rhsScale - lhsScale
+        var numerator = lhs
+        var denominator = rhs
+        if shift >= 0 {
+            // One extra digit for rounding.
+            let (n, overflow) = lhs.multipliedReportingOverflow(by: pow10(shift + 1))
+            if overflow { return divideWide(lhs, rhs, shift: shift) }
+            numerator = n
+        } else {
+            let (d, overflow) = rhs.multipliedReportingOverflow(by: pow10(-shift))
+            if overflow { return 0 }
+            denominator = d
+            let (n, overflow2) = lhs.multipliedReportingOverflow(by: 10)
+            if overflow2 { return nil }
+            numerator = n
+        }
+        var quotient = numerator / denominator
+        // quotient carries one extra digit: round it away.
+        let last = quotient % 10
+        quotient /= 10
+        if last.magnitude >= 5 { quotient += quotient < 0 || (quotient == 0 && (lhs < 0) != (rhs < 0)) ? -1 : 1 }
+        return quotient
+    }
+
+    /// Long division digit by digit when the shifted numerator does not fit 128 bits.
+    private static func divideWide(_ lhs: Int128, _ rhs: Int128, shift: Int) -> Int128? {
+        let negative = (lhs < 0) != (rhs < 0)
+        let divisor = rhs.magnitude
+        var quotient = lhs.magnitude / divisor
+        var remainder = lhs.magnitude % divisor
+        for step in 0...shift {
+            let (r10, o1) = remainder.multipliedReportingOverflow(by: 10)
+            if o1 { return nil }
+            let digit = r10 / divisor
+            remainder = r10 % divisor
+            if step == shift {
+                if digit >= 5 { quotient += 1 }
+            } else {
+                let (q10, o2) = quotient.multipliedReportingOverflow(by: 10)
+                if o2 { return nil }
+                quotient = q10 + digit
+            }
+        }
+        guard quotient <= UInt128(Int128.max) else { return nil }
+        return negative ? -Int128(quotient) : Int128(quotient)
+    }
+
+    /// The decimal value as a Double (for casts to floating point).
+    public static func toDouble(_ value: Int128, scale: Int) -> Double {
+        Double(value) / pow10Double(scale)
+    }
+
+    static func pow10Double(_ n: Int) -> Double {
+        var result = 1.0
+        for _ in 0..<n { result *= 10 }
+        return result
+    }
+
+    /// Converts a Double to a scaled decimal, rounding half away from zero. nil when out of range or not finite.
+    public static func fromDouble(_ value: Double, scale: Int) -> Int128? {
+        guard value.isFinite else { return nil }
+        // Go through the shortest decimal representation, as PostgreSQL's float8 -> numeric does.
+        guard let (mantissa, s) = parse(Substring(String(value))) ?? parse(Substring(formatScientific(value))) else { return nil }
+        return rescale(mantissa, from: s, to: scale)
+    }
+
+    static func formatScientific(_ value: Double) -> String { "\(value)" }
+}

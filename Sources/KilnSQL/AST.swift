@@ -1,0 +1,119 @@
+import KilnCore
+
+/// A type name as written in SQL (`NUMERIC(15,2)`, `VARCHAR(25)`, `DOUBLE PRECISION`).
+public struct TypeName: Sendable, Equatable {
+    public var type: SQLType
+    public var position: Int
+    public init(type: SQLType, position: Int) { self.type = type; self.position = position }
+}
+
+/// A scalar expression with the position of its first token.
+public struct Expression: Sendable, Equatable {
+    public indirect enum Kind: Sendable, Equatable {
+        case integer(String)
+        case decimal(String)
+        case string(String)
+        case boolean(Bool)
+        case null
+        /// `DATE '...'`, `INTERVAL '...'`, `TIMESTAMP '...'`: a string literal with a type.
+        case typedLiteral(TypeName, String)
+        /// `a`, `t.a`
+        case column([String])
+        case parameter(Int)
+        case unary(String, Expression)
+        case binary(String, Expression, Expression)
+        case isNull(Expression, negated: Bool)
+        /// `IS [NOT] TRUE/FALSE`
+        case isBool(Expression, Bool, negated: Bool)
+        case between(Expression, Expression, Expression, negated: Bool)
+        case inList(Expression, [Expression], negated: Bool)
+        case like(Expression, Expression, escape: Expression?, caseInsensitive: Bool, negated: Bool)
+        case caseWhen(operand: Expression?, whens: [(Expression, Expression)], otherwise: Expression?)
+        case cast(Expression, TypeName)
+        case function(name: String, arguments: [Expression], distinct: Bool, star: Bool)
+        case extract(field: String, Expression)
+        /// `SUBSTRING(x FROM a FOR b)`, `POSITION(a IN b)`, `TRIM(...)` are normalised to `function`.
+
+        public static func == (lhs: Kind, rhs: Kind) -> Bool { "\(lhs)" == "\(rhs)" }
+    }
+    public var kind: Kind
+    public var position: Int
+    public init(_ kind: Kind, at position: Int) { self.kind = kind; self.position = position }
+}
+
+/// One item of a select list.
+public enum SelectItem: Sendable, Equatable {
+    case star(qualifier: String?, position: Int)
+    case expression(Expression, alias: String?)
+}
+
+/// A table source in FROM.
+public indirect enum TableReference: Sendable, Equatable {
+    case table(name: String, alias: String?, position: Int)
+    /// `generate_series(a, b [, step]) [AS] alias[(column)]`
+    case function(name: String, arguments: [Expression], alias: String?, columnAlias: String?, position: Int)
+    case subquery(SelectStatement, alias: String, position: Int)
+}
+
+public struct OrderItem: Sendable, Equatable {
+    public var expression: Expression
+    public var descending: Bool
+    /// nil: PostgreSQL's default (NULLS LAST for ASC, NULLS FIRST for DESC).
+    public var nullsFirst: Bool?
+}
+
+/// `SELECT ...` (one query block with its ORDER BY / LIMIT).
+public struct SelectStatement: Sendable, Equatable {
+    public var distinct = false
+    public var items: [SelectItem] = []
+    public var from: [TableReference] = []
+    public var whereClause: Expression?
+    public var groupBy: [Expression] = []
+    public var having: Expression?
+    public var orderBy: [OrderItem] = []
+    public var limit: Expression?
+    public var offset: Expression?
+    public var position = 1
+    public init() {}
+}
+
+public struct ColumnDefinition: Sendable, Equatable {
+    public var name: String
+    public var type: TypeName
+    public var notNull: Bool
+    public var position: Int
+}
+
+/// COPY options (`WITH (FORMAT csv, DELIMITER '|', HEADER true, NULL '')`).
+public struct CopyOptions: Sendable, Equatable {
+    public var format = "text"
+    public var delimiter: Character?
+    public var header = false
+    public var null: String?
+    public var quote: Character = "\""
+    public init() {}
+}
+
+/// `EXPLAIN` variants.
+public enum ExplainMode: Sendable, Equatable {
+    case plan
+    case pipelines
+    /// `EXPLAIN (IR high|mid|low|llvm)`
+    case ir(String)
+}
+
+/// A statement of Kiln's SQL dialect.
+public indirect enum Statement: Sendable, Equatable {
+    case createTable(name: String, columns: [ColumnDefinition], ifNotExists: Bool, position: Int)
+    case dropTable(names: [String], ifExists: Bool, position: Int)
+    case insertValues(table: String, columns: [String]?, rows: [[Expression]], position: Int)
+    case insertSelect(table: String, columns: [String]?, query: SelectStatement, position: Int)
+    case copyFrom(table: String, columns: [String]?, file: String, options: CopyOptions, position: Int)
+    case copyTo(query: SelectStatement, file: String, options: CopyOptions, position: Int)
+    case select(SelectStatement)
+    case explain(ExplainMode, Statement)
+    case set(name: String, value: String, position: Int)
+    case reset(name: String)
+    case show(name: String, position: Int)
+    case begin, commit, rollback
+}

@@ -1,0 +1,423 @@
+import KilnCore
+
+extension Parser {
+    /// Parses one scalar expression with PostgreSQL's operator precedence.
+    public mutating func parseExpression() throws(DatabaseError) -> Expression {
+        try parseOr()
+    }
+
+    mutating func parseOr() throws(DatabaseError) -> Expression {
+        var left = try parseAnd()
+        while current.word == "or" {
+            let at = position
+            advance()
+            left = Expression(.binary("or", left, try parseAnd()), at: at)
+        }
+        return left
+    }
+
+    mutating func parseAnd() throws(DatabaseError) -> Expression {
+        var left = try parseNot()
+        while current.word == "and" {
+            let at = position
+            advance()
+            left = Expression(.binary("and", left, try parseNot()), at: at)
+        }
+        return left
+    }
+
+    mutating func parseNot() throws(DatabaseError) -> Expression {
+        if current.word == "not" {
+            let at = position
+            advance()
+            return Expression(.unary("not", try parseNot()), at: at)
+        }
+        return try parseIs()
+    }
+
+    mutating func parseIs() throws(DatabaseError) -> Expression {
+        var left = try parseComparison()
+        while true {
+            let at = position
+            if acceptWord("isnull") { left = Expression(.isNull(left, negated: false), at: at); continue }
+            if acceptWord("notnull") { left = Expression(.isNull(left, negated: true), at: at); continue }
+            guard acceptWord("is") else { return left }
+            let negated = acceptWord("not")
+            if acceptWord("null") { left = Expression(.isNull(left, negated: negated), at: at) }
+            else if acceptWord("true") { left = Expression(.isBool(left, true, negated: negated), at: at) }
+            else if acceptWord("false") { left = Expression(.isBool(left, false, negated: negated), at: at) }
+            else if acceptWord("unknown") { left = Expression(.isNull(left, negated: negated), at: at) }
+            else if acceptWords("distinct", "from") {
+                let right = try parseComparison()
+                // a IS DISTINCT FROM b  ==  NOT (a IS NOT DISTINCT FROM b)
+                let same = Expression(.function(name: "__not_distinct", arguments: [left, right], distinct: false, star: false), at: at)
+                left = negated ? same : Expression(.unary("not", same), at: at)
+            } else { throw syntaxError() }
+        }
+    }
+
+    mutating func parseComparison() throws(DatabaseError) -> Expression {
+        var left = try parsePredicate()
+        while case .symbol(let s) = current.kind, ["=", "<", ">", "<=", ">=", "<>"].contains(s) {
+            let at = position
+            advance()
+            left = Expression(.binary(s, left, try parsePredicate()), at: at)
+        }
+        return left
+    }
+
+    /// BETWEEN, IN, LIKE, ILIKE (with NOT).
+    mutating func parsePredicate() throws(DatabaseError) -> Expression {
+        var left = try parseOtherOperator()
+        while true {
+            let at = position
+            var negated = false
+            if current.word == "not", let next = peekWord(1), ["between", "in", "like", "ilike", "similar"].contains(next) {
+                negated = true
+                advance()
+            }
+            if acceptWord("between") {
+                _ = acceptWord("symmetric")
+                let low = try parseOtherOperator()
+                try expectWord("and")
+                let high = try parseOtherOperator()
+                left = Expression(.between(left, low, high, negated: negated), at: at)
+            } else if acceptWord("in") {
+                try expectSymbol("(")
+                if current.word == "select" {
+                    throw DatabaseError(.featureNotSupported, "IN (subquery) is not supported yet", position: position)
+                }
+                var list = [try parseExpression()]
+                while acceptSymbol(",") { list.append(try parseExpression()) }
+                try expectSymbol(")")
+                left = Expression(.inList(left, list, negated: negated), at: at)
+            } else if current.word == "like" || current.word == "ilike" {
+                let insensitive = current.word == "ilike"
+                advance()
+                let pattern = try parseOtherOperator()
+                var escape: Expression?
+                if acceptWord("escape") { escape = try parseOtherOperator() }
+                left = Expression(.like(left, pattern, escape: escape, caseInsensitive: insensitive, negated: negated), at: at)
+            } else if case .symbol(let s) = current.kind, ["~~", "~~*", "!~~", "!~~*"].contains(s) {
+                advance()
+                let pattern = try parseOtherOperator()
+                left = Expression(.like(left, pattern, escape: nil, caseInsensitive: s.hasSuffix("*"), negated: s.hasPrefix("!")), at: at)
+            } else if current.word == "similar" {
+                throw DatabaseError(.featureNotSupported, "SIMILAR TO is not supported yet", position: at)
+            } else {
+                if negated { throw syntaxError() }
+                return left
+            }
+        }
+    }
+
+    /// `||` and other non-arithmetic operators.
+    mutating func parseOtherOperator() throws(DatabaseError) -> Expression {
+        var left = try parseAdditive()
+        while isSymbol("||") {
+            let at = position
+            advance()
+            left = Expression(.binary("||", left, try parseAdditive()), at: at)
+        }
+        return left
+    }
+
+    mutating func parseAdditive() throws(DatabaseError) -> Expression {
+        var left = try parseMultiplicative()
+        while case .symbol(let s) = current.kind, s == "+" || s == "-" {
+            let at = position
+            advance()
+            left = Expression(.binary(s, left, try parseMultiplicative()), at: at)
+        }
+        return left
+    }
+
+    mutating func parseMultiplicative() throws(DatabaseError) -> Expression {
+        var left = try parseExponent()
+        while case .symbol(let s) = current.kind, s == "*" || s == "/" || s == "%" {
+            let at = position
+            advance()
+            left = Expression(.binary(s, left, try parseExponent()), at: at)
+        }
+        return left
+    }
+
+    mutating func parseExponent() throws(DatabaseError) -> Expression {
+        var left = try parseUnary()
+        while isSymbol("^") {
+            let at = position
+            advance()
+            left = Expression(.binary("^", left, try parseUnary()), at: at)
+        }
+        return left
+    }
+
+    mutating func parseUnary() throws(DatabaseError) -> Expression {
+        let at = position
+        if acceptSymbol("-") {
+            // Fold the sign into numeric literals so that -2147483648 is an integer.
+            let operand = try parseUnary()
+            switch operand.kind {
+            case .integer(let text) where operand.position == at + 1: return Expression(.integer("-" + text), at: at)
+            case .decimal(let text) where operand.position == at + 1: return Expression(.decimal("-" + text), at: at)
+            default: return Expression(.unary("-", operand), at: at)
+            }
+        }
+        if acceptSymbol("+") { return try parseUnary() }
+        return try parsePostfix()
+    }
+
+    mutating func parsePostfix() throws(DatabaseError) -> Expression {
+        var expression = try parsePrimary()
+        while isSymbol("::") {
+            let at = position
+            advance()
+            expression = Expression(.cast(expression, try parseTypeName()), at: at)
+        }
+        return expression
+    }
+
+    mutating func parsePrimary() throws(DatabaseError) -> Expression {
+        let at = position
+        switch current.kind {
+        case .integer(let text): advance(); return Expression(.integer(text), at: at)
+        case .decimal(let text): advance(); return Expression(.decimal(text), at: at)
+        case .string(let text): advance(); return Expression(.string(text), at: at)
+        case .parameter(let n): advance(); return Expression(.parameter(n), at: at)
+        case .symbol("("):
+            advance()
+            if current.word == "select" {
+                throw DatabaseError(.featureNotSupported, "subqueries are not supported yet", position: position)
+            }
+            let inner = try parseExpression()
+            try expectSymbol(")")
+            return inner
+        case .quotedIdentifier:
+            return try parseColumnOrFunction()
+        case .word(let word):
+            switch word {
+            case "true": advance(); return Expression(.boolean(true), at: at)
+            case "false": advance(); return Expression(.boolean(false), at: at)
+            case "null": advance(); return Expression(.null, at: at)
+            case "case": return try parseCase()
+            case "cast":
+                advance()
+                try expectSymbol("(")
+                let operand = try parseExpression()
+                try expectWord("as")
+                let type = try parseTypeName()
+                try expectSymbol(")")
+                return Expression(.cast(operand, type), at: at)
+            case "extract":
+                advance()
+                try expectSymbol("(")
+                let field: String
+                switch current.kind {
+                case .word(let w): field = w
+                case .string(let s): field = s.lowercased()
+                default: throw syntaxError()
+                }
+                advance()
+                try expectWord("from")
+                let operand = try parseExpression()
+                try expectSymbol(")")
+                return Expression(.extract(field: field, operand), at: at)
+            case "exists":
+                throw DatabaseError(.featureNotSupported, "EXISTS is not supported yet", position: at)
+            case "date", "timestamp", "interval", "time":
+                if case .string(let text) = tokens[index + 1].kind {
+                    let type = try parseTypeName()
+                    advance()
+                    return Expression(.typedLiteral(type, text), at: at)
+                }
+                return try parseColumnOrFunction()
+            case "substring", "position", "trim", "overlay":
+                return try parseSpecialFunction(word)
+            default:
+                if Parser.reserved.contains(word), word != "any", word != "all" { throw syntaxError() }
+                return try parseColumnOrFunction()
+            }
+        default:
+            throw syntaxError()
+        }
+    }
+
+    mutating func parseColumnOrFunction() throws(DatabaseError) -> Expression {
+        let at = position
+        var parts = [try identifierOrKeyword()]
+        while acceptSymbol(".") { parts.append(try identifierOrKeyword()) }
+        if isSymbol("(") {
+            advance()
+            let name = parts.last!
+            if acceptSymbol("*") {
+                try expectSymbol(")")
+                try rejectOver()
+                return Expression(.function(name: name, arguments: [], distinct: false, star: true), at: at)
+            }
+            var distinct = false
+            if acceptWord("distinct") { distinct = true } else { _ = acceptWord("all") }
+            var arguments: [Expression] = []
+            if !isSymbol(")") {
+                repeat { arguments.append(try parseExpression()) } while acceptSymbol(",")
+            }
+            try expectSymbol(")")
+            try rejectOver()
+            return Expression(.function(name: name, arguments: arguments, distinct: distinct, star: false), at: at)
+        }
+        return Expression(.column(parts), at: at)
+    }
+
+    mutating func rejectOver() throws(DatabaseError) {
+        if current.word == "over" || current.word == "filter" {
+            throw DatabaseError(.featureNotSupported, "window functions are not supported yet", position: position)
+        }
+    }
+
+    /// Column and function names may be non-reserved keywords.
+    mutating func identifierOrKeyword() throws(DatabaseError) -> String {
+        switch current.kind {
+        case .word(let w) where !Parser.reserved.contains(w) || w == "left" || w == "right": advance(); return w
+        case .quotedIdentifier(let q): advance(); return q
+        default: throw syntaxError()
+        }
+    }
+
+    mutating func parseCase() throws(DatabaseError) -> Expression {
+        let at = position
+        try expectWord("case")
+        var operand: Expression?
+        if current.word != "when" { operand = try parseExpression() }
+        var whens: [(Expression, Expression)] = []
+        while acceptWord("when") {
+            let condition = try parseExpression()
+            try expectWord("then")
+            whens.append((condition, try parseExpression()))
+        }
+        if whens.isEmpty { throw syntaxError() }
+        var otherwise: Expression?
+        if acceptWord("else") { otherwise = try parseExpression() }
+        try expectWord("end")
+        return Expression(.caseWhen(operand: operand, whens: whens, otherwise: otherwise), at: at)
+    }
+
+    /// SQL-standard syntax: `SUBSTRING(x FROM a FOR b)`, `POSITION(a IN b)`, `TRIM([LEADING|TRAILING|BOTH] [c] FROM x)`.
+    mutating func parseSpecialFunction(_ name: String) throws(DatabaseError) -> Expression {
+        let at = position
+        advance()
+        try expectSymbol("(")
+        var arguments: [Expression] = []
+        switch name {
+        case "substring":
+            arguments.append(try parseExpression())
+            if acceptWord("from") {
+                arguments.append(try parseExpression())
+                if acceptWord("for") { arguments.append(try parseExpression()) }
+            } else if acceptWord("for") {
+                arguments.append(Expression(.integer("1"), at: position))
+                arguments.append(try parseExpression())
+            } else {
+                while acceptSymbol(",") { arguments.append(try parseExpression()) }
+            }
+        case "position":
+            let needle = try parseOtherOperator()
+            try expectWord("in")
+            arguments = [needle, try parseExpression()]
+        case "trim":
+            var mode = "btrim"
+            if acceptWord("leading") { mode = "ltrim" } else if acceptWord("trailing") { mode = "rtrim" } else { _ = acceptWord("both") }
+            if acceptWord("from") {
+                arguments = [try parseExpression()]
+            } else {
+                let first = try parseExpression()
+                if acceptWord("from") { arguments = [try parseExpression(), first] }
+                else {
+                    arguments = [first]
+                    while acceptSymbol(",") { arguments.append(try parseExpression()) }
+                }
+            }
+            try expectSymbol(")")
+            return Expression(.function(name: mode, arguments: arguments, distinct: false, star: false), at: at)
+        default:
+            repeat { arguments.append(try parseExpression()) } while acceptSymbol(",")
+        }
+        try expectSymbol(")")
+        return Expression(.function(name: name, arguments: arguments, distinct: false, star: false), at: at)
+    }
+
+    /// A type name: `INTEGER`, `NUMERIC(15,2)`, `DOUBLE PRECISION`, `VARCHAR(25)`, `TIMESTAMP WITHOUT TIME ZONE`.
+    mutating func parseTypeName() throws(DatabaseError) -> TypeName {
+        let at = position
+        let name: String
+        switch current.kind {
+        case .word(let w): name = w
+        case .quotedIdentifier(let q): name = q
+        default: throw syntaxError()
+        }
+        advance()
+        func modifiers(_ parser: inout Parser) throws(DatabaseError) -> [Int] {
+            guard parser.acceptSymbol("(") else { return [] }
+            var values: [Int] = []
+            repeat {
+                guard case .integer(let text) = parser.current.kind, let value = Int(text) else { throw parser.syntaxError() }
+                parser.advance()
+                values.append(value)
+            } while parser.acceptSymbol(",")
+            try parser.expectSymbol(")")
+            return values
+        }
+        let type: SQLType
+        switch name {
+        case "boolean", "bool": type = .boolean
+        case "smallint", "int2": type = .smallint
+        case "integer", "int", "int4": type = .integer
+        case "bigint", "int8": type = .bigint
+        case "real", "float4": type = .real
+        case "float8": type = .double
+        case "float":
+            let m = try modifiers(&self)
+            type = (m.first ?? 53) <= 24 ? .real : .double
+        case "double":
+            try expectWord("precision")
+            type = .double
+        case "numeric", "decimal":
+            let m = try modifiers(&self)
+            if m.isEmpty { type = .numeric(precision: nil, scale: 0) }
+            else {
+                let precision = m[0]
+                let scale = m.count > 1 ? m[1] : 0
+                guard (1...DecimalMath.maxPrecision).contains(precision) else {
+                    throw DatabaseError(.invalidParameterValue, "NUMERIC precision \(precision) must be between 1 and \(DecimalMath.maxPrecision)", position: at)
+                }
+                guard (0...precision).contains(scale) else {
+                    throw DatabaseError(.invalidParameterValue, "NUMERIC scale \(scale) must be between 0 and precision \(precision)", position: at)
+                }
+                type = .numeric(precision: precision, scale: scale)
+            }
+        case "varchar", "character", "char", "bpchar":
+            if name == "character" { _ = acceptWord("varying") }
+            let m = try modifiers(&self)
+            if let length = m.first, length < 1 {
+                throw DatabaseError(.invalidParameterValue, "length for type varchar must be at least 1", position: at)
+            }
+            // CHAR(n) is stored like VARCHAR(n); blank-padding semantics are not modelled.
+            type = .varchar(m.first ?? ((name == "char" || name == "bpchar" || name == "character") && m.isEmpty ? 1 : nil))
+        case "text": type = .text
+        case "date": type = .date
+        case "timestamp":
+            _ = try modifiers(&self)
+            if acceptWords("without", "time", "zone") {}
+            else if current.word == "with", peekWord(1) == "time" {
+                throw DatabaseError(.featureNotSupported, "timestamp with time zone is not supported yet", position: at)
+            }
+            type = .timestamp
+        case "interval": type = .interval
+        default:
+            throw DatabaseError(.undefinedObject, "type \"\(name)\" does not exist", position: at)
+        }
+        return TypeName(type: type, position: at)
+    }
+}
+
+extension SQLState {
+    public static let undefinedObject = SQLState("42704")
+}

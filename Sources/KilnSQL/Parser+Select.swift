@@ -1,0 +1,147 @@
+import KilnCore
+
+extension Parser {
+    /// `SELECT ... [FROM ...] [WHERE ...] [GROUP BY ...] [HAVING ...] [ORDER BY ...] [LIMIT n] [OFFSET n]`
+    mutating func parseSelect() throws(DatabaseError) -> SelectStatement {
+        if acceptSymbol("(") {
+            var inner = try parseSelect()
+            try expectSymbol(")")
+            try parseOrderLimit(into: &inner)
+            return inner
+        }
+        var select = SelectStatement()
+        select.position = position
+        if acceptWord("values") {
+            throw DatabaseError(.featureNotSupported, "VALUES as a query is not supported yet", position: select.position)
+        }
+        try expectWord("select")
+        if acceptWord("distinct") {
+            select.distinct = true
+            if current.word == "on" {
+                throw DatabaseError(.featureNotSupported, "SELECT DISTINCT ON is not supported yet", position: position)
+            }
+        } else {
+            _ = acceptWord("all")
+        }
+        if current.kind != .end, !isSymbol(";"), !isSymbol(")"), current.word != "from" {
+            repeat { select.items.append(try parseSelectItem()) } while acceptSymbol(",")
+        }
+        if acceptWord("from") {
+            repeat { select.from.append(try parseTableReference()) } while acceptSymbol(",")
+            if let word = current.word, ["join", "inner", "left", "right", "full", "cross", "natural"].contains(word) {
+                throw DatabaseError(.featureNotSupported, "JOIN is not supported yet", position: position)
+            }
+        }
+        if acceptWord("where") { select.whereClause = try parseExpression() }
+        if acceptWords("group", "by") {
+            repeat { select.groupBy.append(try parseExpression()) } while acceptSymbol(",")
+        }
+        if acceptWord("having") { select.having = try parseExpression() }
+        if let word = current.word, ["union", "intersect", "except"].contains(word) {
+            throw DatabaseError(.featureNotSupported, "\(word.uppercased()) is not supported yet", position: position)
+        }
+        try parseOrderLimit(into: &select)
+        return select
+    }
+
+    mutating func parseOrderLimit(into select: inout SelectStatement) throws(DatabaseError) {
+        if acceptWords("order", "by") {
+            repeat {
+                let expression = try parseExpression()
+                var descending = false
+                if acceptWord("desc") { descending = true } else { _ = acceptWord("asc") }
+                var nullsFirst: Bool?
+                if acceptWord("nulls") {
+                    if acceptWord("first") { nullsFirst = true }
+                    else if acceptWord("last") { nullsFirst = false }
+                    else { throw syntaxError() }
+                }
+                select.orderBy.append(OrderItem(expression: expression, descending: descending, nullsFirst: nullsFirst))
+            } while acceptSymbol(",")
+        }
+        while true {
+            if acceptWord("limit") {
+                if acceptWord("all") { select.limit = nil } else { select.limit = try parseExpression() }
+            } else if acceptWord("offset") {
+                select.offset = try parseExpression()
+                _ = acceptWord("rows") || acceptWord("row")
+            } else if acceptWord("fetch") {
+                guard acceptWord("first") || acceptWord("next") else { throw syntaxError() }
+                if current.word == "row" || current.word == "rows" {
+                    select.limit = Expression(.integer("1"), at: position)
+                } else {
+                    select.limit = try parseExpression()
+                }
+                guard acceptWord("rows") || acceptWord("row") else { throw syntaxError() }
+                try expectWord("only")
+            } else {
+                return
+            }
+        }
+    }
+
+    mutating func parseSelectItem() throws(DatabaseError) -> SelectItem {
+        let start = position
+        if acceptSymbol("*") { return .star(qualifier: nil, position: start) }
+        // `t.*`
+        if let name = peekWordOrQuoted(), tokens[index + 1].kind == .symbol("."), tokens[index + 2].kind == .symbol("*") {
+            index += 3
+            return .star(qualifier: name, position: start)
+        }
+        let expression = try parseExpression()
+        if acceptWord("as") { return .expression(expression, alias: try aliasName()) }
+        if case .word(let w) = current.kind, !Parser.reserved.contains(w) { advance(); return .expression(expression, alias: w) }
+        if case .quotedIdentifier(let q) = current.kind { advance(); return .expression(expression, alias: q) }
+        return .expression(expression, alias: nil)
+    }
+
+    /// An alias after AS may be any word, even a reserved one.
+    mutating func aliasName() throws(DatabaseError) -> String {
+        switch current.kind {
+        case .word(let w): advance(); return w
+        case .quotedIdentifier(let q): advance(); return q
+        default: throw syntaxError()
+        }
+    }
+
+    func peekWordOrQuoted() -> String? {
+        switch current.kind {
+        case .word(let w) where !Parser.reserved.contains(w): return w
+        case .quotedIdentifier(let q): return q
+        default: return nil
+        }
+    }
+
+    mutating func parseTableReference() throws(DatabaseError) -> TableReference {
+        let start = position
+        if acceptSymbol("(") {
+            let query = try parseSelect()
+            try expectSymbol(")")
+            _ = acceptWord("as")
+            guard let alias = peekWordOrQuoted() else {
+                throw DatabaseError(.syntaxError, "subquery in FROM must have an alias", position: start)
+            }
+            advance()
+            return .subquery(query, alias: alias, position: start)
+        }
+        let name = try qualifiedName()
+        if acceptSymbol("(") {
+            var arguments: [Expression] = []
+            if !isSymbol(")") {
+                repeat { arguments.append(try parseExpression()) } while acceptSymbol(",")
+            }
+            try expectSymbol(")")
+            var alias: String?
+            var columnAlias: String?
+            if acceptWord("as") { alias = try aliasName() } else if let word = peekWordOrQuoted() { advance(); alias = word }
+            if alias != nil, acceptSymbol("(") {
+                columnAlias = try identifier()
+                try expectSymbol(")")
+            }
+            return .function(name: name, arguments: arguments, alias: alias, columnAlias: columnAlias, position: start)
+        }
+        var alias: String?
+        if acceptWord("as") { alias = try aliasName() } else if let word = peekWordOrQuoted() { advance(); alias = word }
+        return .table(name: name, alias: alias, position: start)
+    }
+}

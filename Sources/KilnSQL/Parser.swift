@@ -1,0 +1,339 @@
+import KilnCore
+
+/// Recursive-descent parser for Kiln's PostgreSQL dialect.
+///
+/// Every error is a `DatabaseError` with SQLSTATE 42601 and the position of the offending token,
+/// worded as PostgreSQL words it (`syntax error at or near "x"`).
+public struct Parser {
+    var tokens: [Token]
+    var index = 0
+    let source: String
+
+    /// Parses every statement of `sql` (separated by semicolons).
+    public static func parse(_ sql: String) throws(DatabaseError) -> [Statement] {
+        var lexer = Lexer(sql)
+        var parser = Parser(tokens: try lexer.tokenize(), source: sql)
+        return try parser.parseStatements()
+    }
+
+    init(tokens: [Token], source: String) {
+        self.tokens = tokens
+        self.source = source
+    }
+
+    // MARK: - Token helpers
+
+    var current: Token { tokens[index] }
+    var position: Int { current.position }
+
+    func peekWord(_ offset: Int = 0) -> String? {
+        index + offset < tokens.count ? tokens[index + offset].word : nil
+    }
+
+    mutating func advance() { if index < tokens.count - 1 { index += 1 } }
+
+    func isSymbol(_ symbol: String) -> Bool { current.kind == .symbol(symbol) }
+
+    mutating func acceptSymbol(_ symbol: String) -> Bool {
+        if isSymbol(symbol) { advance(); return true }
+        return false
+    }
+
+    mutating func acceptWord(_ word: String) -> Bool {
+        if current.word == word { advance(); return true }
+        return false
+    }
+
+    mutating func acceptWords(_ words: String...) -> Bool {
+        for (offset, word) in words.enumerated() where peekWord(offset) != word { return false }
+        index += words.count
+        return true
+    }
+
+    func syntaxError() -> DatabaseError {
+        if current.kind == .end {
+            return DatabaseError(.syntaxError, "syntax error at end of input", position: position)
+        }
+        return DatabaseError(.syntaxError, "syntax error at or near \"\(tokenText(current))\"", position: position)
+    }
+
+    func tokenText(_ token: Token) -> String {
+        switch token.kind {
+        case .word(let w): return w
+        case .quotedIdentifier(let q): return "\"\(q)\""
+        case .string(let s): return "'\(s)'"
+        case .integer(let i), .decimal(let i): return i
+        case .parameter(let n): return "$\(n)"
+        case .symbol(let s): return s
+        case .end: return ""
+        }
+    }
+
+    mutating func expectSymbol(_ symbol: String) throws(DatabaseError) {
+        guard acceptSymbol(symbol) else { throw syntaxError() }
+    }
+
+    mutating func expectWord(_ word: String) throws(DatabaseError) {
+        guard acceptWord(word) else { throw syntaxError() }
+    }
+
+    /// Words that end an expression or a clause and so cannot be bare column aliases.
+    static let reserved: Set<String> = [
+        "select", "from", "where", "group", "having", "order", "limit", "offset", "union", "intersect",
+        "except", "and", "or", "not", "as", "on", "join", "inner", "left", "right", "full", "cross",
+        "natural", "using", "into", "values", "when", "then", "else", "end", "case", "is", "null",
+        "in", "between", "like", "ilike", "asc", "desc", "nulls", "by", "distinct", "all", "with",
+        "true", "false", "cast", "fetch", "for", "window", "over", "create", "table", "insert", "escape",
+        "collate", "any", "some", "exists", "array", "similar", "default",
+    ]
+
+    /// An identifier (unquoted words that are not reserved, or quoted identifiers).
+    mutating func identifier() throws(DatabaseError) -> String {
+        switch current.kind {
+        case .word(let w) where !Parser.reserved.contains(w):
+            advance()
+            return w
+        case .quotedIdentifier(let q):
+            advance()
+            return q
+        default:
+            throw syntaxError()
+        }
+    }
+
+    /// A possibly qualified name `a.b`; only the last part is kept for tables (single schema).
+    mutating func qualifiedName() throws(DatabaseError) -> String {
+        var name = try identifier()
+        while acceptSymbol(".") { name = try identifier() }
+        return name
+    }
+
+    // MARK: - Statements
+
+    mutating func parseStatements() throws(DatabaseError) -> [Statement] {
+        var statements: [Statement] = []
+        while true {
+            while acceptSymbol(";") {}
+            if current.kind == .end { return statements }
+            statements.append(try parseStatement())
+            if current.kind != .end, !isSymbol(";") { throw syntaxError() }
+        }
+    }
+
+    mutating func parseStatement() throws(DatabaseError) -> Statement {
+        let start = position
+        switch current.word {
+        case "select", "values": return .select(try parseSelect())
+        case "create": return try parseCreate()
+        case "drop": return try parseDrop()
+        case "insert": return try parseInsert()
+        case "copy": return try parseCopy()
+        case "explain": return try parseExplain()
+        case "set":
+            advance()
+            if acceptWord("session") || acceptWord("local") {}
+            let name = try identifier()
+            if !acceptWord("to") { try expectSymbol("=") }
+            var value = ""
+            switch current.kind {
+            case .word(let w): value = w
+            case .string(let s): value = s
+            case .integer(let i), .decimal(let i): value = i
+            case .quotedIdentifier(let q): value = q
+            default: throw syntaxError()
+            }
+            advance()
+            return .set(name: name, value: value, position: start)
+        case "reset":
+            advance()
+            return .reset(name: try identifier())
+        case "show":
+            advance()
+            return .show(name: try identifier(), position: start)
+        case "begin", "start":
+            advance()
+            _ = acceptWord("transaction") || acceptWord("work")
+            return .begin
+        case "commit", "end":
+            advance()
+            _ = acceptWord("transaction") || acceptWord("work")
+            return .commit
+        case "rollback", "abort":
+            advance()
+            _ = acceptWord("transaction") || acceptWord("work")
+            return .rollback
+        default:
+            if isSymbol("(") { return .select(try parseSelect()) }
+            throw syntaxError()
+        }
+    }
+
+    mutating func parseCreate() throws(DatabaseError) -> Statement {
+        let start = position
+        try expectWord("create")
+        guard acceptWord("table") else { throw syntaxError() }
+        let ifNotExists = acceptWords("if", "not", "exists")
+        let name = try qualifiedName()
+        try expectSymbol("(")
+        var columns: [ColumnDefinition] = []
+        repeat {
+            let columnPosition = position
+            let columnName = try identifier()
+            let type = try parseTypeName()
+            var notNull = false
+            while true {
+                if acceptWords("not", "null") { notNull = true }
+                else if acceptWord("null") { notNull = false }
+                else if acceptWords("primary", "key") { notNull = true }
+                else { break }
+            }
+            columns.append(ColumnDefinition(name: columnName, type: type, notNull: notNull, position: columnPosition))
+        } while acceptSymbol(",")
+        try expectSymbol(")")
+        return .createTable(name: name, columns: columns, ifNotExists: ifNotExists, position: start)
+    }
+
+    mutating func parseDrop() throws(DatabaseError) -> Statement {
+        let start = position
+        try expectWord("drop")
+        try expectWord("table")
+        let ifExists = acceptWords("if", "exists")
+        var names = [try qualifiedName()]
+        while acceptSymbol(",") { names.append(try qualifiedName()) }
+        return .dropTable(names: names, ifExists: ifExists, position: start)
+    }
+
+    mutating func parseColumnList() throws(DatabaseError) -> [String]? {
+        guard acceptSymbol("(") else { return nil }
+        var columns = [try identifier()]
+        while acceptSymbol(",") { columns.append(try identifier()) }
+        try expectSymbol(")")
+        return columns
+    }
+
+    mutating func parseInsert() throws(DatabaseError) -> Statement {
+        let start = position
+        try expectWord("insert")
+        try expectWord("into")
+        let table = try qualifiedName()
+        let columns = try parseColumnList()
+        if acceptWord("values") {
+            var rows: [[Expression]] = []
+            repeat {
+                try expectSymbol("(")
+                var row = [try parseExpression()]
+                while acceptSymbol(",") { row.append(try parseExpression()) }
+                try expectSymbol(")")
+                rows.append(row)
+            } while acceptSymbol(",")
+            return .insertValues(table: table, columns: columns, rows: rows, position: start)
+        }
+        guard current.word == "select" || isSymbol("(") else { throw syntaxError() }
+        return .insertSelect(table: table, columns: columns, query: try parseSelect(), position: start)
+    }
+
+    mutating func parseCopy() throws(DatabaseError) -> Statement {
+        let start = position
+        try expectWord("copy")
+        if acceptSymbol("(") {
+            let query = try parseSelect()
+            try expectSymbol(")")
+            try expectWord("to")
+            let file = try stringLiteral()
+            return .copyTo(query: query, file: file, options: try parseCopyOptions(), position: start)
+        }
+        let table = try qualifiedName()
+        let columns = try parseColumnList()
+        if acceptWord("to") {
+            let file = try stringLiteral()
+            var query = SelectStatement()
+            query.items = columns.map { $0.map { .expression(Expression(.column([$0]), at: start), alias: nil) } } ?? [.star(qualifier: nil, position: start)]
+            query.from = [.table(name: table, alias: nil, position: start)]
+            return .copyTo(query: query, file: file, options: try parseCopyOptions(), position: start)
+        }
+        try expectWord("from")
+        let file = try stringLiteral()
+        return .copyFrom(table: table, columns: columns, file: file, options: try parseCopyOptions(), position: start)
+    }
+
+    mutating func stringLiteral() throws(DatabaseError) -> String {
+        guard case .string(let s) = current.kind else { throw syntaxError() }
+        advance()
+        return s
+    }
+
+    mutating func parseCopyOptions() throws(DatabaseError) -> CopyOptions {
+        var options = CopyOptions()
+        _ = acceptWord("with")
+        if acceptSymbol("(") {
+            repeat {
+                let name = try identifier()
+                try parseCopyOption(name, into: &options)
+            } while acceptSymbol(",")
+            try expectSymbol(")")
+        } else {
+            // Old-style options: `CSV HEADER DELIMITER '|' NULL ''`.
+            while let word = current.word, ["csv", "header", "delimiter", "null", "format"].contains(word) {
+                advance()
+                if word == "csv" { options.format = "csv" } else { try parseCopyOption(word, into: &options) }
+            }
+        }
+        return options
+    }
+
+    mutating func parseCopyOption(_ name: String, into options: inout CopyOptions) throws(DatabaseError) {
+        let optionPosition = position
+        switch name {
+        case "format":
+            let format = try identifier()
+            guard ["csv", "text"].contains(format) else {
+                throw DatabaseError(.invalidParameterValue, "COPY format \"\(format)\" not recognized", position: optionPosition)
+            }
+            options.format = format
+        case "delimiter":
+            let text = try stringLiteral()
+            guard text.count == 1 else {
+                throw DatabaseError(.featureNotSupported, "COPY delimiter must be a single one-byte character", position: optionPosition)
+            }
+            options.delimiter = text.first
+        case "header":
+            if acceptWord("true") || acceptWord("on") { options.header = true }
+            else if acceptWord("false") || acceptWord("off") { options.header = false }
+            else if case .integer(let i) = current.kind { advance(); options.header = i != "0" }
+            else { options.header = true }
+        case "null":
+            options.null = try stringLiteral()
+        case "quote":
+            let text = try stringLiteral()
+            guard text.count == 1 else {
+                throw DatabaseError(.featureNotSupported, "COPY quote must be a single one-byte character", position: optionPosition)
+            }
+            options.quote = text.first!
+        default:
+            throw DatabaseError(.syntaxError, "option \"\(name)\" not recognized", position: optionPosition)
+        }
+    }
+
+    mutating func parseExplain() throws(DatabaseError) -> Statement {
+        try expectWord("explain")
+        var mode = ExplainMode.plan
+        if acceptSymbol("(") {
+            let optionPosition = position
+            let option = try identifier()
+            switch option {
+            case "pipelines": mode = .pipelines
+            case "ir":
+                let level = try identifier()
+                guard ["high", "mid", "low", "llvm"].contains(level) else {
+                    throw DatabaseError(.invalidParameterValue, "unrecognized IR level \"\(level)\": expected high, mid, low or llvm", position: optionPosition)
+                }
+                mode = .ir(level)
+            case "plan", "verbose", "costs": mode = .plan
+            default:
+                throw DatabaseError(.syntaxError, "unrecognized EXPLAIN option \"\(option)\"", position: optionPosition)
+            }
+            try expectSymbol(")")
+        }
+        return .explain(mode, try parseStatement())
+    }
+}
