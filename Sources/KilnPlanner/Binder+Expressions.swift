@@ -1,0 +1,334 @@
+import KilnCore
+import KilnSQL
+
+extension Binder {
+    /// Binds a scalar expression. With `aggregates`, aggregate calls are allowed and become
+    /// `__aggN` markers that the grouped-query binder replaces with aggregate output columns.
+    mutating func bindExpression(_ expression: Expression, scope: Scope, aggregates: AggregateCollector?) throws(DatabaseError) -> BoundExpression {
+        let at = expression.position
+        switch expression.kind {
+        case .integer(let text):
+            if let v = Int32(text) { return .constant(.int32(v), type: .integer) }
+            if let v = Int64(text) { return .constant(.int64(v), type: .bigint) }
+            guard let (m, s) = DecimalMath.parse(Substring(text)) else {
+                throw DatabaseError(.numericValueOutOfRange, "value \"\(text)\" is out of range for type numeric", position: at)
+            }
+            return .constant(.numeric(m, scale: s), type: .numeric(precision: nil, scale: s))
+        case .decimal(let text):
+            guard let (m, s) = DecimalMath.parse(Substring(text)) else {
+                throw DatabaseError(.numericValueOutOfRange, "value \"\(text)\" is out of range for type numeric", position: at)
+            }
+            return .constant(.numeric(m, scale: s), type: .numeric(precision: nil, scale: s))
+        case .string(let text):
+            return .constant(.text(text), type: .unknown)
+        case .boolean(let b):
+            return .constant(.bool(b), type: .boolean)
+        case .null:
+            return .constant(.null, type: .unknown)
+        case .typedLiteral(let typeName, let text):
+            return try castConstant(.text(text), from: .text, to: typeName.type, position: at)
+        case .column(let parts):
+            let index = try scope.resolve(parts, position: at)
+            let entry = scope.entries[index]
+            return .column(index, type: entry.type, nullable: entry.nullable)
+        case .parameter(let n):
+            while parameterTypes.count < n { parameterTypes.append(.unknown) }
+            return BoundExpression(.parameter(n), type: parameterTypes[n - 1], nullable: true)
+        case .unary(let op, let operand):
+            let inner = try bindExpression(operand, scope: scope, aggregates: aggregates)
+            if op == "not" {
+                let b = try coerce(inner, to: .boolean, position: operand.position)
+                return .call("not", [b], type: .boolean)
+            }
+            let numeric = inner.type == .unknown ? try coerce(inner, to: .numeric(precision: nil, scale: 0), position: operand.position) : inner
+            guard numeric.type.isNumeric || numeric.type == .interval else {
+                throw DatabaseError(.undefinedFunction, "operator does not exist: - \(inner.type)", position: at)
+            }
+            return .call("neg", [numeric], type: numeric.type)
+        case .binary(let op, let left, let right):
+            let l = try bindExpression(left, scope: scope, aggregates: aggregates)
+            let r = try bindExpression(right, scope: scope, aggregates: aggregates)
+            return try bindBinary(op, l, r, position: at, leftPosition: left.position, rightPosition: right.position)
+        case .isNull(let operand, let negated):
+            let inner = try bindExpression(operand, scope: scope, aggregates: aggregates)
+            return .call(negated ? "is_not_null" : "is_null", [inner], type: .boolean, nullable: false)
+        case .isBool(let operand, let value, let negated):
+            let inner = try coerce(try bindExpression(operand, scope: scope, aggregates: aggregates), to: .boolean, position: operand.position)
+            let name = (value ? "is_true" : "is_false") + (negated ? "_not" : "")
+            return .call(name, [inner], type: .boolean, nullable: false)
+        case .between(let operand, let low, let high, let negated):
+            let x = try bindExpression(operand, scope: scope, aggregates: aggregates)
+            let lo = try bindExpression(low, scope: scope, aggregates: aggregates)
+            let hi = try bindExpression(high, scope: scope, aggregates: aggregates)
+            let ge = try bindBinary(">=", x, lo, position: at, leftPosition: operand.position, rightPosition: low.position)
+            let le = try bindBinary("<=", x, hi, position: at, leftPosition: operand.position, rightPosition: high.position)
+            let both = BoundExpression.call("and", [ge, le], type: .boolean)
+            return negated ? .call("not", [both], type: .boolean) : both
+        case .inList(let operand, let list, let negated):
+            let x = try bindExpression(operand, scope: scope, aggregates: aggregates)
+            var result: BoundExpression?
+            for item in list {
+                let y = try bindExpression(item, scope: scope, aggregates: aggregates)
+                let eq = try bindBinary("=", x, y, position: item.position, leftPosition: operand.position, rightPosition: item.position)
+                result = result.map { BoundExpression.call("or", [$0, eq], type: .boolean) } ?? eq
+            }
+            return negated ? .call("not", [result!], type: .boolean) : result!
+        case .like(let operand, let pattern, let escape, let insensitive, let negated):
+            let x = try coerceToText(try bindExpression(operand, scope: scope, aggregates: aggregates), position: operand.position)
+            let p = try coerceToText(try bindExpression(pattern, scope: scope, aggregates: aggregates), position: pattern.position)
+            var arguments = [x, p]
+            if let escape {
+                arguments.append(try coerceToText(try bindExpression(escape, scope: scope, aggregates: aggregates), position: escape.position))
+            }
+            let like = BoundExpression.call(insensitive ? "ilike" : "like", arguments, type: .boolean)
+            return negated ? .call("not", [like], type: .boolean) : like
+        case .caseWhen(let operand, let whens, let otherwise):
+            var conditions: [BoundExpression] = []
+            var results: [BoundExpression] = []
+            let subject = try operand.map { e throws(DatabaseError) in try bindExpression(e, scope: scope, aggregates: aggregates) }
+            for (condition, result) in whens {
+                if let subject {
+                    let value = try bindExpression(condition, scope: scope, aggregates: aggregates)
+                    conditions.append(try bindBinary("=", subject, value, position: condition.position, leftPosition: operand!.position, rightPosition: condition.position))
+                } else {
+                    conditions.append(try bindCondition(condition, scope: scope, clause: "CASE/WHEN", aggregates: aggregates))
+                }
+                results.append(try bindExpression(result, scope: scope, aggregates: aggregates))
+            }
+            var elseValue = try otherwise.map { e throws(DatabaseError) in try bindExpression(e, scope: scope, aggregates: aggregates) } ?? .constant(.null, type: .unknown)
+            var type = SQLType.unknown
+            for (index, result) in (results + [elseValue]).enumerated() {
+                guard let common = TypeRules.common(type, result.type) else {
+                    let position = index < whens.count ? whens[index].1.position : (otherwise?.position ?? at)
+                    throw DatabaseError(.datatypeMismatch, "CASE types \(type) and \(result.type) cannot be matched", position: position)
+                }
+                type = common
+            }
+            if type == .unknown { type = .text }
+            var arguments: [BoundExpression] = []
+            for (index, condition) in conditions.enumerated() {
+                arguments.append(condition)
+                arguments.append(try coerce(results[index], to: type, position: whens[index].1.position))
+            }
+            elseValue = try coerce(elseValue, to: type, position: otherwise?.position ?? at)
+            arguments.append(elseValue)
+            return .call("case", arguments, type: type, nullable: results.contains { $0.nullable } || elseValue.nullable)
+        case .cast(let operand, let typeName):
+            let inner = try bindExpression(operand, scope: scope, aggregates: aggregates)
+            return try cast(inner, to: typeName.type, position: typeName.position)
+        case .extract(let field, let operand):
+            let inner = try bindExpression(operand, scope: scope, aggregates: aggregates)
+            let source = inner.type == .date ? try cast(inner, to: .timestamp, position: operand.position) : inner
+            guard source.type == .timestamp else {
+                throw DatabaseError(.undefinedFunction, "function extract(unknown, \(inner.type)) does not exist", position: at)
+            }
+            let known = ["year", "month", "day", "hour", "minute", "second", "quarter", "dow", "isodow", "doy", "decade", "century", "millennium", "epoch"]
+            guard known.contains(field) else {
+                throw DatabaseError(.featureNotSupported, "unit \"\(field)\" not supported for type \(inner.type)", position: at)
+            }
+            let scale = field == "second" || field == "epoch" ? 6 : 0
+            return .call("extract_" + field, [source], type: .numeric(precision: nil, scale: scale))
+        case .function(let name, let arguments, let distinct, let star):
+            if Binder.aggregateNames.contains(name) {
+                return try bindAggregate(name, arguments, distinct: distinct, star: star, position: at, scope: scope, aggregates: aggregates)
+            }
+            return try bindFunction(name, arguments, position: at, scope: scope, aggregates: aggregates)
+        }
+    }
+
+    mutating func bindAggregate(_ name: String, _ arguments: [Expression], distinct: Bool, star: Bool, position: Int, scope: Scope, aggregates: AggregateCollector?) throws(DatabaseError) -> BoundExpression {
+        guard let aggregates else {
+            throw DatabaseError(.groupingError, "aggregate functions are not allowed here", position: position)
+        }
+        if star {
+            guard name == "count" else { throw DatabaseError(.syntaxError, "\(name)(*) is not a valid aggregate", position: position) }
+            let index = aggregates.add(AggregateCall(function: "count_star", argument: nil, type: .bigint, distinct: false), position: position)
+            return .call("__agg\(index)", [], type: .bigint, nullable: false)
+        }
+        guard arguments.count == 1 else {
+            throw DatabaseError(.undefinedFunction, "function \(name) with \(arguments.count) arguments does not exist", position: position)
+        }
+        if Binder.containsAggregate(arguments[0]) {
+            throw DatabaseError(.groupingError, "aggregate function calls cannot be nested", position: Binder.aggregatePosition(arguments[0]) ?? position)
+        }
+        if distinct {
+            throw DatabaseError(.featureNotSupported, "\(name)(DISTINCT ...) is not supported yet", position: position)
+        }
+        var argument = try bindExpression(arguments[0], scope: scope, aggregates: nil)
+        if argument.type == .unknown { argument = try coerce(argument, to: name == "count" ? .text : .numeric(precision: nil, scale: 0), position: arguments[0].position) }
+        let type: SQLType
+        switch name {
+        case "count": type = .bigint
+        case "sum":
+            switch argument.type {
+            case .smallint, .integer: type = .bigint
+            case .bigint: type = .numeric(precision: nil, scale: 0)
+            case .numeric(_, let s): type = .numeric(precision: nil, scale: s)
+            case .real: type = .real
+            case .double: type = .double
+            case .interval: type = .interval
+            default: throw DatabaseError(.undefinedFunction, "function sum(\(argument.type)) does not exist", position: position)
+            }
+        case "avg":
+            switch argument.type {
+            case .smallint, .integer, .bigint: type = .numeric(precision: nil, scale: TypeRules.divisionScale(0, 0))
+            case .numeric(_, let s): type = .numeric(precision: nil, scale: TypeRules.divisionScale(s, 0))
+            case .real, .double: type = .double
+            default: throw DatabaseError(.undefinedFunction, "function avg(\(argument.type)) does not exist", position: position)
+            }
+        default:  // min, max
+            if argument.type == .boolean {
+                throw DatabaseError(.undefinedFunction, "function \(name)(boolean) does not exist", position: position)
+            }
+            type = argument.type.isString ? .text : argument.type
+            if argument.type.isString { argument = try coerce(argument, to: .text, position: position) }
+        }
+        let index = aggregates.add(AggregateCall(function: name, argument: argument, type: type, distinct: distinct), position: position)
+        return .call("__agg\(index)", [], type: type, nullable: name != "count")
+    }
+
+    mutating func coerceToText(_ expression: BoundExpression, position: Int) throws(DatabaseError) -> BoundExpression {
+        if expression.type.isString { return expression }
+        if expression.type == .unknown { return try coerce(expression, to: .text, position: position) }
+        throw DatabaseError(.undefinedFunction, "operator does not exist: \(expression.type) ~~ text", position: position,
+                            hint: "No operator matches the given name and argument types. You might need to add explicit type casts.")
+    }
+
+    /// Binds `left op right` with PostgreSQL's operator resolution.
+    mutating func bindBinary(_ op: String, _ left: BoundExpression, _ right: BoundExpression, position: Int, leftPosition: Int, rightPosition: Int) throws(DatabaseError) -> BoundExpression {
+        func noOperator() -> DatabaseError {
+            DatabaseError(.undefinedFunction, "operator does not exist: \(left.type) \(op) \(right.type)", position: position,
+                          hint: "No operator matches the given name and argument types. You might need to add explicit type casts.")
+        }
+        var l = left
+        var r = right
+        switch op {
+        case "and", "or":
+            l = try coerce(l, to: .boolean, position: leftPosition)
+            r = try coerce(r, to: .boolean, position: rightPosition)
+            return .call(op, [l, r], type: .boolean)
+        case "||":
+            if l.type == .unknown { l = try coerce(l, to: .text, position: leftPosition) }
+            if r.type == .unknown { r = try coerce(r, to: .text, position: rightPosition) }
+            guard l.type.isString || r.type.isString else { throw noOperator() }
+            if !l.type.isString { l = try cast(l, to: .text, position: leftPosition) }
+            if !r.type.isString { r = try cast(r, to: .text, position: rightPosition) }
+            return .call("concat", [l, r], type: .text)
+        case "=", "<>", "<", "<=", ">", ">=":
+            if l.type == .unknown && r.type == .unknown {
+                l = try coerce(l, to: .text, position: leftPosition)
+                r = try coerce(r, to: .text, position: rightPosition)
+            } else if l.type == .unknown {
+                l = try coerce(l, to: r.type, position: leftPosition)
+            } else if r.type == .unknown {
+                r = try coerce(r, to: l.type, position: rightPosition)
+            }
+            guard let common = TypeRules.common(l.type, r.type), common != .interval || l.type == r.type else { throw noOperator() }
+            l = try coerce(l, to: common, position: leftPosition)
+            r = try coerce(r, to: common, position: rightPosition)
+            let names = ["=": "eq", "<>": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"]
+            return .call(names[op]!, [l, r], type: .boolean)
+        case "+", "-", "*", "/", "%", "^":
+            // Date and time arithmetic.
+            if l.type == .unknown, r.type == .date || r.type == .timestamp || r.type == .interval {
+                l = try coerce(l, to: op == "-" && r.type != .interval ? r.type : (r.type == .interval ? .timestamp : .integer), position: leftPosition)
+            }
+            if r.type == .unknown, l.type == .date || l.type == .timestamp {
+                r = try coerce(r, to: .interval, position: rightPosition)
+            }
+            switch (l.type, op, r.type) {
+            case (.date, "+", _) where r.type.isInteger, (.date, "-", _) where r.type.isInteger:
+                return .call(op == "+" ? "date_add_days" : "date_sub_days", [l, try coerce(r, to: .integer, position: rightPosition)], type: .date)
+            case (_, "+", .date) where l.type.isInteger:
+                return .call("date_add_days", [r, try coerce(l, to: .integer, position: leftPosition)], type: .date)
+            case (.date, "-", .date):
+                return .call("date_diff", [l, r], type: .integer)
+            case (.date, "+", .interval), (.date, "-", .interval):
+                let ts = try cast(l, to: .timestamp, position: leftPosition)
+                return .call(op == "+" ? "ts_add_interval" : "ts_sub_interval", [ts, r], type: .timestamp)
+            case (.interval, "+", .date):
+                return .call("ts_add_interval", [try cast(r, to: .timestamp, position: rightPosition), l], type: .timestamp)
+            case (.timestamp, "+", .interval), (.timestamp, "-", .interval):
+                return .call(op == "+" ? "ts_add_interval" : "ts_sub_interval", [l, r], type: .timestamp)
+            case (.interval, "+", .timestamp):
+                return .call("ts_add_interval", [r, l], type: .timestamp)
+            case (.timestamp, "-", .timestamp):
+                return .call("ts_diff", [l, r], type: .interval)
+            case (.interval, "+", .interval), (.interval, "-", .interval):
+                return .call(op == "+" ? "add" : "sub", [l, r], type: .interval)
+            default: break
+            }
+            if l.type == .unknown { l = try coerce(l, to: r.type.isNumeric ? r.type : .numeric(precision: nil, scale: 0), position: leftPosition) }
+            if r.type == .unknown { r = try coerce(r, to: l.type.isNumeric ? l.type : .numeric(precision: nil, scale: 0), position: rightPosition) }
+            guard var common = TypeRules.commonNumeric(l.type, r.type) else { throw noOperator() }
+            if op == "^" { common = common.isNumericDecimal ? common : .double }
+            if op == "%" && common.isFloat { throw noOperator() }
+            l = try coerce(l, to: common, position: leftPosition)
+            r = try coerce(r, to: common, position: rightPosition)
+            let names = ["+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "^": "pow"]
+            var resultType = common
+            if case .numeric = common {
+                switch op {
+                case "*": resultType = .numeric(precision: nil, scale: left.type.scale + right.type.scale)
+                    l = try coerce(left.type.isNumericDecimal ? left : l, to: .numeric(precision: nil, scale: left.type.scale), position: leftPosition)
+                    r = try coerce(right.type.isNumericDecimal ? right : r, to: .numeric(precision: nil, scale: right.type.scale), position: rightPosition)
+                case "/": resultType = .numeric(precision: nil, scale: TypeRules.divisionScale(l.type.scale, r.type.scale))
+                default: resultType = .numeric(precision: nil, scale: common.scale)
+                }
+            }
+            return .call(names[op]!, [l, r], type: resultType)
+        default:
+            throw noOperator()
+        }
+    }
+
+    /// Implicit conversion (assignment/operator context). Literals convert at bind time.
+    mutating func coerce(_ expression: BoundExpression, to type: SQLType, position: Int) throws(DatabaseError) -> BoundExpression {
+        if expression.type == type { return expression }
+        if case .parameter(let n) = expression.kind, expression.type == .unknown {
+            parameterTypes[n - 1] = type
+            return BoundExpression(.parameter(n), type: type, nullable: true)
+        }
+        if case .constant(let value) = expression.kind, expression.type == .unknown {
+            if value.isNull { return .constant(.null, type: type) }
+            return try castConstant(value, from: .text, to: type, position: position)
+        }
+        if expression.type == .unknown { return try cast(expression, to: type, position: position) }
+        // Implicit casts PostgreSQL allows: numeric widening, string <-> string, date -> timestamp.
+        let allowed = (expression.type.isNumeric && type.isNumeric && (TypeRules.numericRank(expression.type)! <= TypeRules.numericRank(type)!))
+            || (expression.type.isString && type.isString) || (expression.type == .date && type == .timestamp)
+            || (expression.type.isNumericDecimal && type.isNumericDecimal)
+        guard allowed else {
+            throw DatabaseError(.datatypeMismatch, "cannot convert type \(expression.type) to \(type) implicitly", position: position,
+                                hint: "You will need to rewrite or cast the expression.")
+        }
+        return try cast(expression, to: type, position: position)
+    }
+
+    /// An explicit CAST. Constants are converted now (so a bad literal fails at bind time, as in PostgreSQL).
+    mutating func cast(_ expression: BoundExpression, to type: SQLType, position: Int) throws(DatabaseError) -> BoundExpression {
+        if expression.type == type { return expression }
+        if case .constant(let value) = expression.kind {
+            return try castConstant(value, from: expression.type == .unknown ? .text : expression.type, to: type, position: position)
+        }
+        if case .parameter(let n) = expression.kind, expression.type == .unknown {
+            parameterTypes[n - 1] = type
+            return BoundExpression(.parameter(n), type: type, nullable: true)
+        }
+        guard TypeRules.canCast(expression.type, to: type) else {
+            throw DatabaseError(.cannotCoerce, "cannot cast type \(expression.type) to \(type)", position: position)
+        }
+        return .call("cast", [expression], type: type, nullable: expression.nullable)
+    }
+
+    func castConstant(_ value: Value, from: SQLType, to type: SQLType, position: Int) throws(DatabaseError) -> BoundExpression {
+        do {
+            let converted = try Casts.cast(value, from: from, to: type)
+            return .constant(converted, type: type)
+        } catch {
+            var located = error
+            located.position = position
+            throw located
+        }
+    }
+}

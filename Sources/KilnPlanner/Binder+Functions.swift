@@ -1,0 +1,84 @@
+import KilnCore
+import KilnSQL
+
+extension Binder {
+    /// Binds a scalar function call.
+    mutating func bindFunction(_ name: String, _ arguments: [Expression], position: Int, scope: Scope, aggregates: AggregateCollector?) throws(DatabaseError) -> BoundExpression {
+        var bound: [BoundExpression] = []
+        for argument in arguments { bound.append(try bindExpression(argument, scope: scope, aggregates: aggregates)) }
+        func noFunction() -> DatabaseError {
+            DatabaseError(.undefinedFunction, "function \(name)(\(bound.map { $0.type.description }.joined(separator: ", "))) does not exist", position: position,
+                          hint: "No function matches the given name and argument types. You might need to add explicit type casts.")
+        }
+        func text(_ index: Int) throws(DatabaseError) -> BoundExpression {
+            let argument = bound[index]
+            if argument.type.isString { return argument }
+            if argument.type == .unknown { return try coerce(argument, to: .text, position: arguments[index].position) }
+            throw noFunction()
+        }
+        func integer(_ index: Int) throws(DatabaseError) -> BoundExpression {
+            let argument = bound[index]
+            if argument.type == .unknown || argument.type == .smallint || argument.type == .integer {
+                return try coerce(argument, to: .integer, position: arguments[index].position)
+            }
+            throw noFunction()
+        }
+        switch (name, bound.count) {
+        case ("upper", 1), ("lower", 1):
+            return .call(name, [try text(0)], type: .text)
+        case ("length", 1), ("char_length", 1), ("character_length", 1):
+            return .call("length", [try text(0)], type: .integer)
+        case ("substring", 2), ("substr", 2):
+            return .call("substring", [try text(0), try integer(1)], type: .text)
+        case ("substring", 3), ("substr", 3):
+            return .call("substring", [try text(0), try integer(1), try integer(2)], type: .text)
+        case ("abs", 1):
+            let argument = bound[0].type == .unknown ? try coerce(bound[0], to: .double, position: arguments[0].position) : bound[0]
+            guard argument.type.isNumeric else { throw noFunction() }
+            return .call("abs", [argument], type: argument.type)
+        case ("round", 1), ("round", 2):
+            var argument = bound[0]
+            if argument.type == .unknown || argument.type.isInteger { argument = try coerce(argument, to: .numeric(precision: nil, scale: argument.type.scale), position: arguments[0].position) }
+            if argument.type.isFloat {
+                guard bound.count == 1 else { throw noFunction() }
+                return .call("round", [try coerce(argument, to: .double, position: arguments[0].position)], type: .double)
+            }
+            guard argument.type.isNumericDecimal else { throw noFunction() }
+            var digits = 0
+            if bound.count == 2 {
+                guard case .constant(let value) = bound[1].kind, case .int32(let d) = try Casts.cast(value, from: bound[1].type == .unknown ? .text : bound[1].type, to: .integer) else {
+                    throw DatabaseError(.featureNotSupported, "round(numeric, n) needs a constant n", position: arguments[1].position)
+                }
+                digits = Int(d)
+            }
+            let scale = max(0, min(digits, 38))
+            return .call("cast", [argument], type: .numeric(precision: nil, scale: scale), nullable: argument.nullable)
+        case ("coalesce", _) where !bound.isEmpty:
+            var type = SQLType.unknown
+            for (index, argument) in bound.enumerated() {
+                guard let common = TypeRules.common(type, argument.type) else {
+                    throw DatabaseError(.datatypeMismatch, "COALESCE types \(type) and \(argument.type) cannot be matched", position: arguments[index].position)
+                }
+                type = common
+            }
+            if type == .unknown { type = .text }
+            var coerced: [BoundExpression] = []
+            for (index, argument) in bound.enumerated() { coerced.append(try coerce(argument, to: type, position: arguments[index].position)) }
+            return .call("coalesce", coerced, type: type, nullable: coerced.allSatisfy(\.nullable))
+        case ("nullif", 2):
+            let equal = try bindBinary("=", bound[0], bound[1], position: position, leftPosition: arguments[0].position, rightPosition: arguments[1].position)
+            let type = bound[0].type == .unknown ? SQLType.text : bound[0].type
+            return .call("case", [equal, .constant(.null, type: type), try coerce(bound[0], to: type, position: arguments[0].position)], type: type, nullable: true)
+        case ("__not_distinct", 2):
+            var l = bound[0], r = bound[1]
+            if l.type == .unknown { l = try coerce(l, to: r.type == .unknown ? .text : r.type, position: arguments[0].position) }
+            if r.type == .unknown { r = try coerce(r, to: l.type, position: arguments[1].position) }
+            guard let common = TypeRules.common(l.type, r.type) else { throw noFunction() }
+            return .call("not_distinct", [try coerce(l, to: common, position: position), try coerce(r, to: common, position: position)], type: .boolean, nullable: false)
+        default:
+            if ["upper", "lower", "length", "substring", "abs", "round", "coalesce", "nullif"].contains(name) { throw noFunction() }
+            throw DatabaseError(.undefinedFunction, "function \(name)(\(bound.map { $0.type.description }.joined(separator: ", "))) does not exist", position: position,
+                                hint: "No function matches the given name and argument types. You might need to add explicit type casts.")
+        }
+    }
+}

@@ -1,0 +1,356 @@
+import KilnCore
+import KilnSQL
+import KilnStorage
+
+/// Resolves names and types of a parsed statement against the catalog and builds its plan.
+///
+/// The binder follows PostgreSQL's typing: integer literals are `integer` (or `bigint`/`numeric`
+/// when large), decimal literals `numeric`, quoted literals `unknown` until context fixes their
+/// type; arithmetic promotes along smallint < integer < bigint < numeric < real < double.
+public struct Binder {
+    let catalog: Catalog
+    /// Types of `$n` inferred so far (index n-1); `unknown` until a use fixes them.
+    var parameterTypes: [SQLType]
+
+    public init(catalog: Catalog, parameterTypes: [SQLType] = []) {
+        self.catalog = catalog
+        self.parameterTypes = parameterTypes
+    }
+
+    /// Collects aggregate calls while binding a grouped query's expressions.
+    final class AggregateCollector {
+        var calls: [AggregateCall] = []
+        var positions: [Int] = []
+        func add(_ call: AggregateCall, position: Int) -> Int {
+            if let existing = calls.firstIndex(of: call) { return existing }
+            calls.append(call)
+            positions.append(position)
+            return calls.count - 1
+        }
+    }
+
+    // MARK: - SELECT
+
+    public mutating func bind(_ select: SelectStatement) throws(DatabaseError) -> BoundQuery {
+        var (plan, scope) = try bindFrom(select.from)
+        if let condition = select.whereClause {
+            let predicate = try bindCondition(condition, scope: scope, clause: "WHERE")
+            plan = .filter(plan, predicate: predicate)
+        }
+
+        // Expand the select list.
+        var items: [(Expression, String)] = []
+        for item in select.items {
+            switch item {
+            case .star(let qualifier, let position):
+                let matching = scope.entries.enumerated().filter { qualifier == nil || $0.element.qualifier == qualifier }
+                if matching.isEmpty {
+                    if qualifier != nil {
+                        throw DatabaseError(.undefinedTable, "missing FROM-clause entry for table \"\(qualifier!)\"", position: position)
+                    }
+                    throw DatabaseError(.syntaxError, "SELECT * with no tables specified is not valid", position: position)
+                }
+                for (_, entry) in matching {
+                    items.append((Expression(.column([entry.qualifier ?? "", entry.name].filter { !$0.isEmpty }), at: position), entry.name))
+                }
+            case .expression(let expression, let alias):
+                items.append((expression, alias ?? Binder.columnName(expression)))
+            }
+        }
+
+        let hasAggregates = select.items.contains { if case .expression(let e, _) = $0 { return Binder.containsAggregate(e) } else { return false } }
+            || (select.having.map(Binder.containsAggregate) ?? false)
+            || select.orderBy.contains { Binder.containsAggregate($0.expression) }
+        let grouped = hasAggregates || !select.groupBy.isEmpty || select.having != nil
+
+        var outputs: [BoundExpression] = []
+        var names = items.map(\.1)
+        var orderKeys: [SortKey] = []
+        var hidden = 0
+
+        if grouped {
+            let collector = AggregateCollector()
+            var keys: [BoundExpression] = []
+            for expression in select.groupBy {
+                // GROUP BY may name an output column (alias) or its ordinal.
+                if case .integer(let text) = expression.kind, let ordinal = Int(text) {
+                    guard ordinal >= 1, ordinal <= items.count else {
+                        throw DatabaseError(.invalidColumnReference, "GROUP BY position \(ordinal) is not in select list", position: expression.position)
+                    }
+                    keys.append(try bindExpression(items[ordinal - 1].0, scope: scope, aggregates: nil))
+                    continue
+                }
+                if case .column(let parts) = expression.kind, parts.count == 1, (try? scope.resolve(parts, position: 0)) == nil,
+                   let index = items.firstIndex(where: { $0.1 == parts[0] }) {
+                    keys.append(try bindExpression(items[index].0, scope: scope, aggregates: nil))
+                    continue
+                }
+                if Binder.containsAggregate(expression) {
+                    throw DatabaseError(.groupingError, "aggregate functions are not allowed in GROUP BY", position: expression.position)
+                }
+                keys.append(try bindExpression(expression, scope: scope, aggregates: nil))
+            }
+            var boundItems: [(BoundExpression, Int)] = []
+            for (expression, _) in items {
+                boundItems.append((try bindExpression(expression, scope: scope, aggregates: collector), expression.position))
+            }
+            let having = try select.having.map { expression throws(DatabaseError) in
+                (try bindCondition(expression, scope: scope, clause: "HAVING", aggregates: collector), expression.position)
+            }
+            var boundOrder: [(BoundExpression?, OrderItem)] = []
+            for item in select.orderBy {
+                if Binder.outputReference(item.expression, items: items) != nil { boundOrder.append((nil, item)); continue }
+                boundOrder.append((try bindExpression(item.expression, scope: scope, aggregates: collector), item))
+            }
+            // Split avg into sum and count.
+            var aggregates: [AggregateCall] = []
+            var aggregateOutput: [Int: BoundExpression] = [:]
+            for (index, call) in collector.calls.enumerated() {
+                let column = keys.count + aggregates.count
+                if call.function == "avg" {
+                    let argument = call.argument!
+                    let sumType: SQLType = argument.type.isFloat ? .double : .numeric(precision: nil, scale: argument.type.scale)
+                    aggregates.append(AggregateCall(function: "sum", argument: argument, type: sumType, distinct: call.distinct))
+                    aggregates.append(AggregateCall(function: "count", argument: argument, type: .bigint, distinct: call.distinct))
+                    let sum = BoundExpression.column(column, type: sumType, nullable: true)
+                    let count = BoundExpression.column(column + 1, type: .bigint, nullable: false)
+                    aggregateOutput[index] = .call("avg_final", [sum, count], type: call.type, nullable: true)
+                } else {
+                    aggregates.append(call)
+                    let nullable = call.function != "count" && call.function != "count_star"
+                    aggregateOutput[index] = .column(column, type: call.type, nullable: nullable)
+                }
+            }
+            let aggregatePositions = collector.positions
+            func lift(_ expression: BoundExpression, position: Int) throws(DatabaseError) -> BoundExpression {
+                if let key = keys.firstIndex(of: expression) {
+                    return .column(key, type: expression.type, nullable: expression.nullable)
+                }
+                switch expression.kind {
+                case .call(let name, let args):
+                    if name.hasPrefix("__agg"), let index = Int(name.dropFirst(5)) { return aggregateOutput[index]! }
+                    var lifted: [BoundExpression] = []
+                    for arg in args { lifted.append(try lift(arg, position: position)) }
+                    return BoundExpression(.call(name, lifted), type: expression.type, nullable: expression.nullable)
+                case .column:
+                    throw DatabaseError(.groupingError, "column must appear in the GROUP BY clause or be used in an aggregate function", position: position)
+                case .constant, .parameter:
+                    return expression
+                }
+            }
+            _ = aggregatePositions
+            plan = .aggregate(plan, keys: keys, aggregates: aggregates)
+            if let (condition, position) = having {
+                plan = .filter(plan, predicate: try lift(condition, position: position))
+            }
+            for (expression, position) in boundItems { outputs.append(try lift(expression, position: position)) }
+            for (bound, item) in boundOrder {
+                let column: Int
+                if let bound {
+                    let lifted = try lift(bound, position: item.expression.position)
+                    if let existing = outputs.firstIndex(of: lifted) { column = existing } else {
+                        if select.distinct {
+                            throw DatabaseError(.invalidColumnReference, "for SELECT DISTINCT, ORDER BY expressions must appear in select list", position: item.expression.position)
+                        }
+                        outputs.append(lifted); column = outputs.count - 1; hidden += 1
+                    }
+                } else {
+                    column = Binder.outputReference(item.expression, items: items)!
+                }
+                orderKeys.append(SortKey(column: column, descending: item.descending, nullsFirst: item.nullsFirst ?? item.descending))
+            }
+        } else {
+            for (expression, _) in items { outputs.append(try bindExpression(expression, scope: scope, aggregates: nil)) }
+            for item in select.orderBy {
+                let column: Int
+                if let reference = Binder.outputReference(item.expression, items: items) {
+                    if case .integer = item.expression.kind, reference >= items.count {
+                        throw DatabaseError(.invalidColumnReference, "ORDER BY position \(reference + 1) is not in select list", position: item.expression.position)
+                    }
+                    column = reference
+                } else {
+                    let bound = try bindExpression(item.expression, scope: scope, aggregates: nil)
+                    if let existing = outputs.firstIndex(of: bound) { column = existing } else {
+                        if select.distinct {
+                            throw DatabaseError(.invalidColumnReference, "for SELECT DISTINCT, ORDER BY expressions must appear in select list", position: item.expression.position)
+                        }
+                        outputs.append(bound); column = outputs.count - 1; hidden += 1
+                    }
+                }
+                orderKeys.append(SortKey(column: column, descending: item.descending, nullsFirst: item.nullsFirst ?? item.descending))
+            }
+        }
+
+        names += (0..<hidden).map { "?hidden\($0)?" }
+        for (index, output) in outputs.enumerated() where output.type == .unknown {
+            // An untyped literal in the select list is text, as in PostgreSQL.
+            outputs[index] = try coerce(output, to: .text, position: select.position)
+        }
+        plan = .project(plan, expressions: outputs, names: names)
+        if select.distinct {
+            let types = plan.outputTypes
+            plan = .aggregate(plan, keys: types.enumerated().map { .column($0.offset, type: $0.element.0, nullable: $0.element.1) }, aggregates: [])
+        }
+        if !orderKeys.isEmpty { plan = .sort(plan, keys: orderKeys) }
+        if select.limit != nil || select.offset != nil {
+            let limit = try select.limit.map { e throws(DatabaseError) in try bindCount(e, scope: scope, what: "LIMIT") }
+            let offset = try select.offset.map { e throws(DatabaseError) in try bindCount(e, scope: scope, what: "OFFSET") }
+            plan = .limit(plan, limit: limit, offset: offset)
+        }
+        if hidden > 0 {
+            let types = plan.outputTypes
+            let visible = types.count - hidden
+            plan = .project(plan, expressions: (0..<visible).map { .column($0, type: types[$0].0, nullable: types[$0].1) }, names: Array(names.prefix(visible)))
+            names = Array(names.prefix(visible))
+        }
+        plan = ProjectionPruning.prune(plan)
+        return BoundQuery(plan: plan, columnNames: names, parameterTypes: parameterTypes)
+    }
+
+    /// An ORDER BY item that names an output column (alias or ordinal): its index.
+    static func outputReference(_ expression: Expression, items: [(Expression, String)]) -> Int? {
+        switch expression.kind {
+        case .integer(let text): return Int(text).map { $0 - 1 }
+        case .column(let parts) where parts.count == 1:
+            let matches = items.indices.filter { items[$0].1 == parts[0] }
+            // Prefer an alias only when it is not simply the same input column.
+            if matches.count >= 1 { return matches[0] }
+            return nil
+        default: return nil
+        }
+    }
+
+    mutating func bindCount(_ expression: Expression, scope: Scope, what: String) throws(DatabaseError) -> BoundExpression {
+        if Binder.containsAggregate(expression) {
+            throw DatabaseError(.groupingError, "aggregate functions are not allowed in \(what)", position: expression.position)
+        }
+        let bound = try bindExpression(expression, scope: Scope(), aggregates: nil)
+        guard bound.type.isNumeric || bound.type == .unknown else {
+            throw DatabaseError(.datatypeMismatch, "argument of \(what) must be type bigint, not type \(bound.type)", position: expression.position)
+        }
+        return try coerce(bound, to: .bigint, position: expression.position)
+    }
+
+    mutating func bindFrom(_ from: [TableReference]) throws(DatabaseError) -> (PlanNode, Scope) {
+        guard !from.isEmpty else { return (.singleRow, Scope()) }
+        guard from.count == 1 else {
+            throw DatabaseError(.featureNotSupported, "queries over more than one table are not supported yet", position: position(of: from[1]))
+        }
+        switch from[0] {
+        case .table(let name, let alias, let position):
+            guard let table = catalog.table(name) else {
+                throw DatabaseError(.undefinedTable, "relation \"\(name)\" does not exist", position: position)
+            }
+            var scope = Scope()
+            for column in table.columns {
+                scope.entries.append(.init(qualifier: alias ?? name, name: column.name, type: column.type, nullable: !column.notNull))
+            }
+            return (.tableScan(table: table, columns: Array(table.columns.indices)), scope)
+        case .function(let name, let arguments, let alias, let columnAlias, let position):
+            guard name == "generate_series" else {
+                throw DatabaseError(.undefinedFunction, "function \(name) does not exist", position: position)
+            }
+            guard arguments.count == 2 || arguments.count == 3 else {
+                throw DatabaseError(.undefinedFunction, "function generate_series with \(arguments.count) arguments does not exist", position: position)
+            }
+            var bound: [BoundExpression] = []
+            for argument in arguments {
+                if Binder.containsAggregate(argument) {
+                    throw DatabaseError(.groupingError, "aggregate functions are not allowed in functions in FROM", position: argument.position)
+                }
+                bound.append(try bindExpression(argument, scope: Scope(), aggregates: nil))
+            }
+            var type: SQLType = .integer
+            for (index, argument) in bound.enumerated() {
+                let t = argument.type == .unknown ? SQLType.integer : argument.type
+                guard t.isInteger else {
+                    throw DatabaseError(.undefinedFunction, "function generate_series(\(bound.map { $0.type.description }.joined(separator: ", "))) does not exist", position: arguments[index].position,
+                                        hint: "Only integer series are supported.")
+                }
+                if t == .bigint { type = .bigint }
+            }
+            let coerced = try bound.enumerated().map { (i, b) throws(DatabaseError) in try coerce(b, to: type, position: arguments[i].position) }
+            let step = coerced.count == 3 ? coerced[2] : BoundExpression.constant(type == .bigint ? .int64(1) : .int32(1), type: type)
+            let columnName = columnAlias ?? alias ?? "generate_series"
+            var scope = Scope()
+            scope.entries.append(.init(qualifier: alias ?? "generate_series", name: columnName, type: type, nullable: false))
+            return (.seriesScan(start: coerced[0], stop: coerced[1], step: step, type: type), scope)
+        case .subquery(_, _, let position):
+            throw DatabaseError(.featureNotSupported, "subqueries in FROM are not supported yet", position: position)
+        }
+    }
+
+    func position(of reference: TableReference) -> Int {
+        switch reference {
+        case .table(_, _, let p), .function(_, _, _, _, let p), .subquery(_, _, let p): return p
+        }
+    }
+
+    mutating func bindCondition(_ expression: Expression, scope: Scope, clause: String, aggregates: AggregateCollector? = nil) throws(DatabaseError) -> BoundExpression {
+        if aggregates == nil, Binder.containsAggregate(expression) {
+            throw DatabaseError(.groupingError, "aggregate functions are not allowed in \(clause)", position: Binder.aggregatePosition(expression) ?? expression.position)
+        }
+        let bound = try bindExpression(expression, scope: scope, aggregates: aggregates)
+        if bound.type == .unknown { return try coerce(bound, to: .boolean, position: expression.position) }
+        guard bound.type == .boolean else {
+            throw DatabaseError(.datatypeMismatch, "argument of \(clause) must be type boolean, not type \(bound.type)", position: expression.position)
+        }
+        return bound
+    }
+
+    static let aggregateNames: Set<String> = ["count", "sum", "avg", "min", "max"]
+
+    static func containsAggregate(_ expression: Expression) -> Bool { aggregatePosition(expression) != nil }
+
+    static func aggregatePosition(_ expression: Expression) -> Int? {
+        switch expression.kind {
+        case .function(let name, let args, _, _):
+            if aggregateNames.contains(name) { return expression.position }
+            return args.lazy.compactMap(aggregatePosition).first
+        case .unary(_, let e), .isNull(let e, _), .isBool(let e, _, _), .cast(let e, _), .extract(_, let e): return aggregatePosition(e)
+        case .binary(_, let a, let b): return aggregatePosition(a) ?? aggregatePosition(b)
+        case .between(let a, let b, let c, _): return aggregatePosition(a) ?? aggregatePosition(b) ?? aggregatePosition(c)
+        case .inList(let a, let list, _): return aggregatePosition(a) ?? list.lazy.compactMap(aggregatePosition).first
+        case .like(let a, let b, let c, _, _): return aggregatePosition(a) ?? aggregatePosition(b) ?? c.flatMap(aggregatePosition)
+        case .caseWhen(let operand, let whens, let otherwise):
+            return operand.flatMap(aggregatePosition) ?? whens.lazy.compactMap { aggregatePosition($0.0) ?? aggregatePosition($0.1) }.first ?? otherwise.flatMap(aggregatePosition)
+        default: return nil
+        }
+    }
+
+    /// PostgreSQL's default result column name for an expression.
+    static func columnName(_ expression: Expression) -> String {
+        switch expression.kind {
+        case .column(let parts): return parts.last!
+        case .function(let name, _, _, _): return name.hasPrefix("__") ? "?column?" : name
+        case .cast(let inner, let type):
+            if case .column = inner.kind { return columnName(inner) }
+            if case .function = inner.kind { return columnName(inner) }
+            switch type.type {
+            case .integer: return "int4"
+            case .bigint: return "int8"
+            case .smallint: return "int2"
+            case .boolean: return "bool"
+            case .double: return "float8"
+            case .real: return "float4"
+            case .numeric: return "numeric"
+            case .varchar: return "varchar"
+            case .text: return "text"
+            case .date: return "date"
+            case .timestamp: return "timestamp"
+            case .interval: return "interval"
+            case .unknown: return "?column?"
+            }
+        case .typedLiteral(let type, _):
+            switch type.type {
+            case .date: return "date"
+            case .timestamp: return "timestamp"
+            case .interval: return "interval"
+            default: return "?column?"
+            }
+        case .caseWhen: return "case"
+        case .extract: return "extract"
+        default: return "?column?"
+        }
+    }
+}

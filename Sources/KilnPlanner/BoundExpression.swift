@@ -1,0 +1,67 @@
+import KilnCore
+
+/// A typed, name-resolved scalar expression over the columns of one input tuple.
+///
+/// Operators and functions are one case, `call`, named by a Kiln operation name (`add`, `lt`,
+/// `cast`, `like`, `upper`, ...). The same name travels through the high and mid dialects
+/// (`kiln_high.op {name}`) and is specialised by type only in the low-level lowering.
+public struct BoundExpression: Sendable, Equatable, CustomStringConvertible {
+    public indirect enum Kind: Sendable, Equatable {
+        /// The input tuple's column `index`.
+        case column(Int)
+        /// A literal; lifted into the parameter block before code generation.
+        case constant(Value)
+        /// A statement parameter `$n` (1-based).
+        case parameter(Int)
+        case call(String, [BoundExpression])
+    }
+    public var kind: Kind
+    public var type: SQLType
+    /// False when the value can never be NULL (lets lowering skip null tracking).
+    public var nullable: Bool
+
+    public init(_ kind: Kind, type: SQLType, nullable: Bool) {
+        self.kind = kind
+        self.type = type
+        self.nullable = nullable
+    }
+
+    public static func column(_ index: Int, type: SQLType, nullable: Bool) -> BoundExpression {
+        BoundExpression(.column(index), type: type, nullable: nullable)
+    }
+
+    public static func constant(_ value: Value, type: SQLType) -> BoundExpression {
+        BoundExpression(.constant(value), type: type, nullable: value.isNull)
+    }
+
+    public static func call(_ name: String, _ arguments: [BoundExpression], type: SQLType, nullable: Bool? = nil) -> BoundExpression {
+        BoundExpression(.call(name, arguments), type: type, nullable: nullable ?? arguments.contains { $0.nullable })
+    }
+
+    public var description: String {
+        switch kind {
+        case .column(let i): return "#\(i)"
+        case .constant(let v): return v.isNull ? "NULL" : (type.isString ? "'\(v)'" : "\(v)")
+        case .parameter(let n): return "$\(n)"
+        case .call(let name, let args): return "\(name)(\(args.map(\.description).joined(separator: ", ")))"
+        }
+    }
+
+    /// Every column index the expression reads.
+    public var columnsUsed: Set<Int> {
+        switch kind {
+        case .column(let i): return [i]
+        case .constant, .parameter: return []
+        case .call(_, let args): return args.reduce(into: Set<Int>()) { $0.formUnion($1.columnsUsed) }
+        }
+    }
+
+    /// The expression with column indexes renumbered.
+    public func remapColumns(_ map: (Int) -> Int) -> BoundExpression {
+        switch kind {
+        case .column(let i): return BoundExpression(.column(map(i)), type: type, nullable: nullable)
+        case .constant, .parameter: return self
+        case .call(let name, let args): return BoundExpression(.call(name, args.map { $0.remapColumns(map) }), type: type, nullable: nullable)
+        }
+    }
+}

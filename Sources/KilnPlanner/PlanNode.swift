@@ -1,0 +1,77 @@
+import KilnCore
+import KilnStorage
+
+/// One aggregate of a GROUP BY (after `avg` is split into `sum` and `count`).
+public struct AggregateCall: Sendable, Equatable, CustomStringConvertible {
+    /// `count_star`, `count`, `sum`, `min`, `max`.
+    public var function: String
+    public var argument: BoundExpression?
+    /// The type of the running state and of the result.
+    public var type: SQLType
+    public var distinct: Bool
+
+    public var description: String { "\(function)(\(argument?.description ?? "*"))" }
+}
+
+public struct SortKey: Sendable, Equatable {
+    public var column: Int
+    public var descending: Bool
+    public var nullsFirst: Bool
+}
+
+/// A physical query plan. Each node knows its output columns.
+public indirect enum PlanNode: Sendable {
+    /// Reads `columns` of `table` (the output is those columns in that order).
+    case tableScan(table: Table, columns: [Int])
+    /// `generate_series(start, stop, step)` as a one-column table.
+    case seriesScan(start: BoundExpression, stop: BoundExpression, step: BoundExpression, type: SQLType)
+    /// One row with no columns (`SELECT 1`).
+    case singleRow
+    case filter(PlanNode, predicate: BoundExpression)
+    case project(PlanNode, expressions: [BoundExpression], names: [String])
+    /// Output: the group keys, then the aggregates.
+    case aggregate(PlanNode, keys: [BoundExpression], aggregates: [AggregateCall])
+    case sort(PlanNode, keys: [SortKey])
+    case limit(PlanNode, limit: BoundExpression?, offset: BoundExpression?)
+
+    /// Output column types and nullability.
+    public var outputTypes: [(SQLType, Bool)] {
+        switch self {
+        case .tableScan(let table, let columns): return columns.map { (table.columns[$0].type, !table.columns[$0].notNull) }
+        case .seriesScan(_, _, _, let type): return [(type, false)]
+        case .singleRow: return []
+        case .filter(let input, _), .sort(let input, _), .limit(let input, _, _): return input.outputTypes
+        case .project(_, let expressions, _): return expressions.map { ($0.type, $0.nullable) }
+        case .aggregate(_, let keys, let aggregates):
+            return keys.map { ($0.type, $0.nullable) } + aggregates.map { ($0.type, $0.function != "count" && $0.function != "count_star") }
+        }
+    }
+
+    /// An indented description for `EXPLAIN`.
+    public func explain(indent: Int = 0) -> String {
+        let pad = String(repeating: "  ", count: indent)
+        switch self {
+        case .tableScan(let table, let columns):
+            return "\(pad)Scan \(table.name) [\(columns.map { table.columns[$0].name }.joined(separator: ", "))]"
+        case .seriesScan(let a, let b, let c, _): return "\(pad)GenerateSeries(\(a), \(b), \(c))"
+        case .singleRow: return "\(pad)Result"
+        case .filter(let input, let p): return "\(pad)Filter \(p)\n" + input.explain(indent: indent + 1)
+        case .project(let input, let e, _): return "\(pad)Project [\(e.map(\.description).joined(separator: ", "))]\n" + input.explain(indent: indent + 1)
+        case .aggregate(let input, let k, let a):
+            return "\(pad)HashAggregate keys=[\(k.map(\.description).joined(separator: ", "))] aggregates=[\(a.map(\.description).joined(separator: ", "))]\n" + input.explain(indent: indent + 1)
+        case .sort(let input, let keys):
+            return "\(pad)Sort [\(keys.map { "#\($0.column)\($0.descending ? " DESC" : "")" }.joined(separator: ", "))]\n" + input.explain(indent: indent + 1)
+        case .limit(let input, let l, let o):
+            return "\(pad)Limit \(l?.description ?? "ALL") offset \(o?.description ?? "0")\n" + input.explain(indent: indent + 1)
+        }
+    }
+}
+
+/// A bound SELECT: the plan plus the result's column names.
+public struct BoundQuery: Sendable {
+    public var plan: PlanNode
+    public var columnNames: [String]
+    public var columnTypes: [SQLType] { plan.outputTypes.map(\.0) }
+    /// Types of `$n` parameters as inferred from their use (index 0 is `$1`).
+    public var parameterTypes: [SQLType]
+}

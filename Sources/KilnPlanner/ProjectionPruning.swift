@@ -1,0 +1,49 @@
+/// Removes unread columns from scans, renumbering the expressions above them.
+///
+/// A scan reads only the columns some expression above it uses; compiled code then touches
+/// only those column arrays.
+public enum ProjectionPruning {
+    public static func prune(_ plan: PlanNode) -> PlanNode {
+        prune(plan, needed: Set(plan.outputTypes.indices)).0
+    }
+
+    /// Returns the pruned node and the map from old output column index to new index.
+    static func prune(_ node: PlanNode, needed: Set<Int>) -> (PlanNode, [Int: Int]) {
+        switch node {
+        case .tableScan(let table, let columns):
+            let kept = needed.sorted()
+            var map: [Int: Int] = [:]
+            for (newIndex, oldIndex) in kept.enumerated() { map[oldIndex] = newIndex }
+            return (.tableScan(table: table, columns: kept.map { columns[$0] }), map)
+        case .seriesScan, .singleRow:
+            return (node, Dictionary(uniqueKeysWithValues: node.outputTypes.indices.map { ($0, $0) }))
+        case .filter(let input, let predicate):
+            let (newInput, map) = prune(input, needed: needed.union(predicate.columnsUsed))
+            return (.filter(newInput, predicate: predicate.remapColumns { map[$0]! }), map)
+        case .project(let input, let expressions, let names):
+            let used = expressions.reduce(into: Set<Int>()) { $0.formUnion($1.columnsUsed) }
+            let (newInput, map) = prune(input, needed: used)
+            return (.project(newInput, expressions: expressions.map { $0.remapColumns { map[$0]! } }, names: names), identity(node))
+        case .aggregate(let input, let keys, let aggregates):
+            var used = keys.reduce(into: Set<Int>()) { $0.formUnion($1.columnsUsed) }
+            for aggregate in aggregates { used.formUnion(aggregate.argument?.columnsUsed ?? []) }
+            let (newInput, map) = prune(input, needed: used)
+            let newAggregates = aggregates.map { call -> AggregateCall in
+                var copy = call
+                copy.argument = call.argument?.remapColumns { map[$0]! }
+                return copy
+            }
+            return (.aggregate(newInput, keys: keys.map { $0.remapColumns { map[$0]! } }, aggregates: newAggregates), identity(node))
+        case .sort(let input, let keys):
+            let (newInput, map) = prune(input, needed: needed.union(keys.map(\.column)))
+            return (.sort(newInput, keys: keys.map { SortKey(column: map[$0.column]!, descending: $0.descending, nullsFirst: $0.nullsFirst) }), map)
+        case .limit(let input, let limit, let offset):
+            let (newInput, map) = prune(input, needed: needed)
+            return (.limit(newInput, limit: limit, offset: offset), map)
+        }
+    }
+
+    static func identity(_ node: PlanNode) -> [Int: Int] {
+        Dictionary(uniqueKeysWithValues: node.outputTypes.indices.map { ($0, $0) })
+    }
+}

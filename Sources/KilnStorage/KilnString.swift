@@ -1,0 +1,171 @@
+import KilnCore
+
+/// The 16-byte string layout shared by columns, records, registers and compiled code.
+///
+/// ```
+/// bytes 0..<4   length (UInt32)
+/// bytes 4..<8   the first four bytes (zero padded)
+/// bytes 8..<16  the bytes 4..<12 inline when length <= 12, else a pointer to all bytes
+/// ```
+/// Two short strings are equal exactly when their 16 bytes are equal, so compiled code compares
+/// them as one `i128` without a call; long strings differ early on length or prefix in most cases.
+/// As an integer (little-endian `i128`), the low 64 bits hold length and prefix.
+public enum KilnString {
+    public static let inlineCapacity = 12
+
+    /// Builds the 16-byte form of `bytes`; long strings are copied into `arena`.
+    @inline(__always)
+    public static func make(_ bytes: UnsafeRawBufferPointer, arena: StringArena) -> Int128 {
+        let count = bytes.count
+        var low: UInt64 = UInt64(count)
+        var high: UInt64 = 0
+        if count <= inlineCapacity {
+            for index in 0..<count {
+                let byte = UInt64(bytes[index])
+                if index < 4 { low |= byte << (32 + 8 * UInt64(index)) } else { high |= byte << (8 * UInt64(index - 4)) }
+            }
+        } else {
+            for index in 0..<4 { low |= UInt64(bytes[index]) << (32 + 8 * UInt64(index)) }
+            let copy = arena.store(bytes)
+            high = UInt64(UInt(bitPattern: copy))
+        }
+        return Int128(bitPattern: (UInt128(high) << 64) | UInt128(low))
+    }
+
+    public static func make(_ string: String, arena: StringArena) -> Int128 {
+        var string = string
+        return string.withUTF8 { make(UnsafeRawBufferPointer($0), arena: arena) }
+    }
+
+    @inline(__always)
+    public static func length(_ value: Int128) -> Int { Int(UInt32(truncatingIfNeeded: UInt128(bitPattern: value))) }
+
+    /// Calls `body` with the string's bytes. Safe because inline bytes are copied to a local and
+    /// long-string bytes live in an arena that outlives every reader of the value.
+    @inline(__always)
+    public static func withBytes<R>(_ value: Int128, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        let count = length(value)
+        if count <= inlineCapacity {
+            var copy = value
+            return withUnsafeBytes(of: &copy) { body(UnsafeRawBufferPointer(rebasing: $0[4..<(4 + count)])) }
+        }
+        let pointer = UnsafeRawPointer(bitPattern: UInt(UInt64(truncatingIfNeeded: UInt128(bitPattern: value) >> 64)))!
+        return body(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    public static func string(_ value: Int128) -> String {
+        withBytes(value) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Byte-wise equality (the common short case never touches memory).
+    @inline(__always)
+    public static func equal(_ a: Int128, _ b: Int128) -> Bool {
+        if a == b { return true }
+        let la = length(a)
+        if la <= inlineCapacity || la != length(b) { return false }
+        if UInt64(truncatingIfNeeded: UInt128(bitPattern: a)) != UInt64(truncatingIfNeeded: UInt128(bitPattern: b)) { return false }
+        return withBytes(a) { x in withBytes(b) { y in memcmp(x.baseAddress!, y.baseAddress!, la) == 0 } }
+    }
+
+    /// Byte-wise ordering (PostgreSQL's C collation): negative, zero or positive.
+    public static func compare(_ a: Int128, _ b: Int128) -> Int {
+        withBytes(a) { x in
+            withBytes(b) { y in
+                let common = min(x.count, y.count)
+                if common > 0 {
+                    let c = memcmp(x.baseAddress!, y.baseAddress!, common)
+                    if c != 0 { return Int(c) }
+                }
+                return x.count - y.count
+            }
+        }
+    }
+
+    /// FNV-1a style hash over the bytes, finalised with a 64-bit mixer.
+    public static func hash(_ value: Int128) -> UInt64 {
+        if length(value) <= inlineCapacity {
+            let bits = UInt128(bitPattern: value)
+            return Hashing.mix(UInt64(truncatingIfNeeded: bits) ^ Hashing.mix(UInt64(truncatingIfNeeded: bits >> 64)))
+        }
+        return withBytes(value) { bytes in
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in bytes { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            return Hashing.mix(h ^ UInt64(bytes.count))
+        }
+    }
+}
+
+/// The hash functions compiled code and the runtime agree on.
+public enum Hashing {
+    /// A 64-bit finaliser (murmur3's fmix64). Compiled code emits the same arithmetic inline.
+    @inline(__always)
+    public static func mix(_ value: UInt64) -> UInt64 {
+        var h = value
+        h ^= h >> 33
+        h = h &* 0xff51_afd7_ed55_8ccd
+        h ^= h >> 33
+        h = h &* 0xc4ce_b9fe_1a85_ec53
+        h ^= h >> 33
+        return h
+    }
+
+    /// Combines a running hash with the next key's hash.
+    @inline(__always)
+    public static func combine(_ seed: UInt64, _ value: UInt64) -> UInt64 {
+        (seed &* 0x9e37_79b9_7f4a_7c15) ^ value
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Bump-allocated storage for long string bytes. Bytes never move while the arena lives.
+///
+/// `@unchecked Sendable`: appends happen under the owner's write lock; reads of stored bytes
+/// are of immutable memory.
+public final class StringArena: @unchecked Sendable {
+    private var chunks: [UnsafeMutableRawPointer] = []
+    private var cursor: UnsafeMutableRawPointer?
+    private var remaining = 0
+    private static let chunkSize = 1 << 20
+    public private(set) var bytesUsed = 0
+
+    public init() {}
+
+    deinit { for chunk in chunks { chunk.deallocate() } }
+
+    /// Copies `bytes` into the arena and returns the copy's address.
+    public func store(_ bytes: UnsafeRawBufferPointer) -> UnsafeMutableRawPointer {
+        let count = bytes.count
+        if count > remaining {
+            let size = max(StringArena.chunkSize, count)
+            let chunk = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+            chunks.append(chunk)
+            cursor = chunk
+            remaining = size
+        }
+        let destination = cursor!
+        if count > 0 { destination.copyMemory(from: bytes.baseAddress!, byteCount: count) }
+        cursor = destination + count
+        remaining -= count
+        bytesUsed += count
+        return destination
+    }
+
+    /// Allocates `count` uninitialised bytes (for strings built in place).
+    public func allocate(_ count: Int) -> UnsafeMutableRawPointer {
+        if count > remaining {
+            let size = max(StringArena.chunkSize, count)
+            let chunk = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+            chunks.append(chunk)
+            cursor = chunk
+            remaining = size
+        }
+        let destination = cursor!
+        cursor = destination + count
+        remaining -= count
+        bytesUsed += count
+        return destination
+    }
+}

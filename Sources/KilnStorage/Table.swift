@@ -1,0 +1,185 @@
+import KilnCore
+import Synchronization
+
+/// A column of a table as the catalog describes it.
+public struct ColumnInfo: Sendable, Equatable {
+    public var name: String
+    public var type: SQLType
+    public var notNull: Bool
+    public init(name: String, type: SQLType, notNull: Bool) {
+        self.name = name
+        self.type = type
+        self.notNull = notNull
+    }
+}
+
+/// One horizontal slice of a table: a `ColumnSegment` per column, up to `Table.segmentCapacity` rows.
+public final class Segment {
+    public let columns: [ColumnSegment]
+    public internal(set) var count = 0
+    var capacity: Int
+
+    init(types: [SQLType], capacity: Int) {
+        self.capacity = capacity
+        columns = types.map { ColumnSegment(type: $0, capacity: capacity) }
+    }
+
+    func reserve(_ rows: Int) {
+        guard rows > capacity else { return }
+        var newCapacity = capacity
+        while newCapacity < rows { newCapacity *= 2 }
+        newCapacity = min(newCapacity, Table.segmentCapacity)
+        for column in columns { column.grow(to: newCapacity, count: count) }
+        capacity = newCapacity
+    }
+}
+
+/// An in-memory columnar table: segments of column arrays plus an arena for long strings.
+///
+/// `@unchecked Sendable`: the catalog serialises writers (statements run one at a time per
+/// database in this version); readers see segments that do not move while a query runs.
+public final class Table: @unchecked Sendable {
+    /// Rows per segment; a morsel never crosses a segment.
+    public static let segmentCapacity = 1 << 20
+
+    public let name: String
+    public let columns: [ColumnInfo]
+    public private(set) var segments: [Segment] = []
+    public let arena = StringArena()
+
+    public init(name: String, columns: [ColumnInfo]) {
+        self.name = name
+        self.columns = columns
+    }
+
+    public var rowCount: Int { segments.reduce(0) { $0 + $1.count } }
+
+    public func columnIndex(_ name: String) -> Int? { columns.firstIndex { $0.name == name } }
+
+    /// A segment with room for at least one more row.
+    func writableSegment(reserving extra: Int = 1) -> Segment {
+        if let last = segments.last, last.count < Table.segmentCapacity {
+            last.reserve(min(Table.segmentCapacity, last.count + extra))
+            return last
+        }
+        let segment = Segment(types: columns.map(\.type), capacity: min(Table.segmentCapacity, max(1024, extra)))
+        segments.append(segment)
+        return segment
+    }
+
+    /// Appends one row of values already coerced to the column types; checks NOT NULL.
+    public func append(row: [Value]) throws(DatabaseError) {
+        for (index, column) in columns.enumerated() where column.notNull && row[index].isNull {
+            throw notNullViolation(column)
+        }
+        let segment = writableSegment()
+        for (index, value) in row.enumerated() { segment.columns[index].set(segment.count, value, arena: arena) }
+        segment.count += 1
+    }
+
+    /// Appends rows from a row-major record buffer. `cell(row, column)` returns the raw bytes of
+    /// a cell or nil for NULL. Long strings are re-homed into this table's arena.
+    public func appendRaw(count: Int, cell: (Int, Int) -> UnsafeRawPointer?) throws(DatabaseError) {
+        var row = 0
+        while row < count {
+            let segment = writableSegment(reserving: count - row)
+            let batch = min(count - row, segment.capacity - segment.count)
+            for offset in 0..<batch {
+                for (index, column) in columns.enumerated() {
+                    let source = cell(row + offset, index)
+                    if source == nil, column.notNull { throw notNullViolation(column) }
+                    if let source, column.type.physical == .string {
+                        var value = source.loadUnaligned(as: Int128.self)
+                        if KilnString.length(value) > KilnString.inlineCapacity {
+                            value = KilnString.withBytes(value) { KilnString.make($0, arena: arena) }
+                        }
+                        withUnsafeBytes(of: &value) { segment.columns[index].setRaw(segment.count + offset, from: $0.baseAddress!) }
+                    } else {
+                        segment.columns[index].setRaw(segment.count + offset, from: source)
+                    }
+                }
+            }
+            segment.count += batch
+            row += batch
+        }
+    }
+
+    /// Appends an already-parsed column batch (COPY): `writer` fills rows into the given segment.
+    public func withAppendSegment(reserving rows: Int, _ writer: (Segment, Int) throws(DatabaseError) -> Int) throws(DatabaseError) {
+        let segment = writableSegment(reserving: rows)
+        let room = min(rows, segment.capacity - segment.count)
+        let written = try writer(segment, room)
+        segment.count += written
+    }
+
+    func notNullViolation(_ column: ColumnInfo) -> DatabaseError {
+        DatabaseError(.notNullViolation, "null value in column \"\(column.name)\" of relation \"\(name)\" violates not-null constraint")
+    }
+
+    /// Removes rows appended after `rowCount` rows (undo of a failed statement).
+    public func truncate(to rows: Int) {
+        var remaining = rows
+        var kept: [Segment] = []
+        for segment in segments {
+            if remaining <= 0 { break }
+            if segment.count > remaining { segment.count = remaining }
+            remaining -= segment.count
+            kept.append(segment)
+        }
+        segments = kept
+    }
+
+    /// The value at a global row index (slow path for tests and small results).
+    public func value(row: Int, column: Int) -> Value {
+        var row = row
+        for segment in segments {
+            if row < segment.count { return segment.columns[column].value(at: row) }
+            row -= segment.count
+        }
+        return .null
+    }
+}
+
+extension Segment {
+    /// Writes a value at `row` of column `column` in this segment (COPY's parser uses this).
+    public func set(row: Int, column: Int, _ value: Value, arena: StringArena) {
+        columns[column].set(row, value, arena: arena)
+    }
+
+    /// Marks a parsed raw cell; `source` nil means NULL.
+    public func setRaw(row: Int, column: Int, from source: UnsafeRawPointer?) {
+        columns[column].setRaw(row, from: source)
+    }
+}
+
+/// The set of tables of one database.
+///
+/// `Sendable` through a mutex around the name -> table map.
+public final class Catalog: Sendable {
+    private let tables = Mutex<[String: Table]>([:])
+
+    public init() {}
+
+    public func table(_ name: String) -> Table? { tables.withLock { $0[name] } }
+
+    public var tableNames: [String] { tables.withLock { $0.keys.sorted() } }
+
+    public func create(_ table: Table, ifNotExists: Bool, position: Int?) throws(DatabaseError) -> Bool {
+        let created = tables.withLock { map -> Bool in
+            if map[table.name] != nil { return false }
+            map[table.name] = table
+            return true
+        }
+        if !created && !ifNotExists {
+            throw DatabaseError(.duplicateTable, "relation \"\(table.name)\" already exists", position: position)
+        }
+        return created
+    }
+
+    public func drop(_ name: String, ifExists: Bool, position: Int?) throws(DatabaseError) {
+        let dropped = tables.withLock { $0.removeValue(forKey: name) != nil }
+        if !dropped && !ifExists {
+            throw DatabaseError(.undefinedTable, "table \"\(name)\" does not exist", position: position)
+        }
+    }
+}
