@@ -134,7 +134,7 @@ public struct Binder {
                     return BoundExpression(.call(name, lifted), type: expression.type, nullable: expression.nullable)
                 case .column:
                     throw DatabaseError(.groupingError, "column must appear in the GROUP BY clause or be used in an aggregate function", position: position)
-                case .constant, .parameter:
+                case .constant, .parameter, .slot:
                     return expression
                 }
             }

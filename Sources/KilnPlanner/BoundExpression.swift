@@ -13,6 +13,8 @@ public struct BoundExpression: Sendable, Equatable, CustomStringConvertible {
         case constant(Value)
         /// A statement parameter `$n` (1-based).
         case parameter(Int)
+        /// Slot `n` of the parameter block (after the slicer lifted literals and parameters).
+        case slot(Int)
         case call(String, [BoundExpression])
     }
     public var kind: Kind
@@ -43,6 +45,7 @@ public struct BoundExpression: Sendable, Equatable, CustomStringConvertible {
         case .column(let i): return "#\(i)"
         case .constant(let v): return v.isNull ? "NULL" : (type.isString ? "'\(v)'" : "\(v)")
         case .parameter(let n): return "$\(n)"
+        case .slot(let n): return "slot\(n)"
         case .call(let name, let args): return "\(name)(\(args.map(\.description).joined(separator: ", ")))"
         }
     }
@@ -51,7 +54,7 @@ public struct BoundExpression: Sendable, Equatable, CustomStringConvertible {
     public var columnsUsed: Set<Int> {
         switch kind {
         case .column(let i): return [i]
-        case .constant, .parameter: return []
+        case .constant, .parameter, .slot: return []
         case .call(_, let args): return args.reduce(into: Set<Int>()) { $0.formUnion($1.columnsUsed) }
         }
     }
@@ -60,7 +63,7 @@ public struct BoundExpression: Sendable, Equatable, CustomStringConvertible {
     public func remapColumns(_ map: (Int) -> Int) -> BoundExpression {
         switch kind {
         case .column(let i): return BoundExpression(.column(map(i)), type: type, nullable: nullable)
-        case .constant, .parameter: return self
+        case .constant, .parameter, .slot: return self
         case .call(let name, let args): return BoundExpression(.call(name, args.map { $0.remapColumns(map) }), type: type, nullable: nullable)
         }
     }

@@ -1,0 +1,82 @@
+import KilnCore
+import KilnIR
+import KilnPlanner
+
+/// The IR type parameter of a SQL value: its IR name, `?` when it may be NULL.
+public func sqlTypeParameter(_ type: SQLType, nullable: Bool) -> String {
+    "\"" + type.irName + (nullable ? "?" : "") + "\""
+}
+
+/// Builds the high-level IR of a pipeline plan: one `func.func @pipeline_N(!kiln_high.ctx) -> i1`
+/// per pipeline, tuple streams and column streams only.
+public enum PlanToHigh {
+    public static func lower(_ plan: PipelinePlan) -> IRModule {
+        let module = IRModule()
+        for pipeline in plan.pipelines {
+            let entry = module.addFunction("pipeline_\(pipeline.id)", arguments: ["!kiln_high.ctx"], results: ["i1"])
+            let builder = IRBuilder(entry)
+            let ctx = entry.arguments[0]
+            let (sourceName, sourceState, sourceKind): (String, Int, String) = {
+                switch pipeline.source {
+                case .scan(let s): return ("kiln_high.scan", s, "columns")
+                case .series(let s): return ("kiln_high.series", s, "columns")
+                case .singleRow(let s): return ("kiln_high.single_row", s, "columns")
+                case .hashAggregate(let s): return ("kiln_high.hash_agg_source", s, "records")
+                case .sort(let s): return ("kiln_high.sort_source", s, "records")
+                }
+            }()
+            let types = pipeline.sourceTypes.map { IRAttribute.string($0.0.irName + ($0.1 ? "?" : "")) }
+            var stream = builder.value(sourceName, [ctx], "!kiln_high.stream",
+                                       [("state", .integer(Int64(sourceState), type: "i64")), ("types", .array(types)), ("layout", .string(sourceKind))])
+            var streamTypes = pipeline.sourceTypes
+            for op in pipeline.operators {
+                switch op {
+                case .filter(let predicate):
+                    let p = expression(predicate, stream: stream, types: streamTypes, ctx: ctx, builder: builder)
+                    stream = builder.value("kiln_high.filter", [stream, p], "!kiln_high.stream")
+                case .project(let expressions):
+                    let columns = expressions.map { expression($0, stream: stream, types: streamTypes, ctx: ctx, builder: builder) }
+                    stream = builder.value("kiln_high.project", [stream] + columns, "!kiln_high.stream")
+                    streamTypes = expressions.map { ($0.type, $0.nullable) }
+                case .limit(let state):
+                    stream = builder.value("kiln_high.limit", [ctx, stream], "!kiln_high.stream", [("state", .integer(Int64(state), type: "i64"))])
+                }
+            }
+            let done: IRValue
+            switch pipeline.sink {
+            case .hashAggregate(let state, let keys, let aggregates):
+                var values = keys.map { expression($0, stream: stream, types: streamTypes, ctx: ctx, builder: builder) }
+                for aggregate in aggregates {
+                    if let argument = aggregate.argument { values.append(expression(argument, stream: stream, types: streamTypes, ctx: ctx, builder: builder)) }
+                }
+                done = builder.value("kiln_high.hash_agg_sink", [ctx, stream] + values, "i1", [
+                    ("state", .integer(Int64(state), type: "i64")), ("keys", .integer(Int64(keys.count), type: "i64")),
+                    ("aggregates", .array(aggregates.map { .string($0.function) })),
+                ])
+            case .sort(let state):
+                done = builder.value("kiln_high.sort_sink", [ctx, stream], "i1", [("state", .integer(Int64(state), type: "i64"))])
+            case .output(let state):
+                done = builder.value("kiln_high.output_sink", [ctx, stream], "i1", [("state", .integer(Int64(state), type: "i64"))])
+            }
+            builder.add("func.return", [done])
+        }
+        return module
+    }
+
+    static func expression(_ e: BoundExpression, stream: IRValue, types: [(SQLType, Bool)], ctx: IRValue, builder: IRBuilder) -> IRValue {
+        let type = "!kiln_high.column<\(sqlTypeParameter(e.type, nullable: e.nullable))>"
+        switch e.kind {
+        case .column(let index):
+            let t = types[index]
+            return builder.value("kiln_high.field", [stream], "!kiln_high.column<\(sqlTypeParameter(t.0, nullable: t.1))>", [("index", .integer(Int64(index), type: "i64"))])
+        case .slot(let n):
+            return builder.value("kiln_high.param", [ctx], type, [("slot", .integer(Int64(n), type: "i64"))])
+        case .constant, .parameter:
+            // The slicer lifts every literal and parameter into a slot before code generation.
+            return builder.value("kiln_high.param", [ctx], type, [("slot", .integer(-1, type: "i64"))])
+        case .call(let name, let args):
+            let operands = args.map { expression($0, stream: stream, types: types, ctx: ctx, builder: builder) }
+            return builder.value("kiln_high.op", operands, type, [("name", .string(name))])
+        }
+    }
+}

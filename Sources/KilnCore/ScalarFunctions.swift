@@ -1,0 +1,185 @@
+/// Value-level implementations of the scalar operations that compiled code and the interpreter
+/// do not inline (casts with parsing or rounding, string functions, date arithmetic, numeric
+/// division). One definition, called through the runtime by both execution modes.
+public enum ScalarFunctions {
+    public static func evaluate(_ name: String, _ args: [Value], argumentTypes: [SQLType], resultType: SQLType) throws(DatabaseError) -> Value {
+        switch name {
+        case "cast":
+            return try Casts.cast(args[0], from: argumentTypes[0], to: resultType)
+        case "concat":
+            if args[0].isNull || args[1].isNull { return .null }
+            return .text(args[0].text! + args[1].text!)
+        case "upper", "lower":
+            guard case .text(let s) = args[0] else { return .null }
+            return .text(name == "upper" ? s.uppercased() : s.lowercased())
+        case "length":
+            guard case .text(let s) = args[0] else { return .null }
+            return .int32(Int32(s.count))
+        case "substring":
+            guard case .text(let s) = args[0], case .int32(let start) = args[1] else { return .null }
+            var length = Int64.max
+            if args.count > 2 {
+                guard case .int32(let l) = args[2] else { return .null }
+                if l < 0 { throw DatabaseError(.substringError, "negative substring length not allowed") }
+                length = Int64(l)
+            }
+            let characters = Array(s)
+            let begin = Int64(start)
+            let end = length == Int64.max ? Int64.max : begin + length
+            let from = max(1, begin)
+            let to = min(Int64(characters.count) + 1, end)
+            if to <= from { return .text("") }
+            return .text(String(characters[Int(from - 1)..<Int(to - 1)]))
+        case "like", "ilike":
+            guard case .text(let s) = args[0], case .text(let p) = args[1] else { return .null }
+            var escape: Character? = "\\"
+            if args.count > 2 {
+                guard case .text(let e) = args[2] else { return .null }
+                if e.count > 1 { throw DatabaseError(.invalidEscapeSequence, "invalid escape string", hint: "Escape string must be empty or one character.") }
+                escape = e.first
+            }
+            return .bool(try Like.matches(name == "ilike" ? s.lowercased() : s, pattern: name == "ilike" ? p.lowercased() : p, escape: escape))
+        case "eq", "ne", "lt", "le", "gt", "ge":
+            if args[0].isNull || args[1].isNull { return .null }
+            let order = try compare(args[0], args[1])
+            switch name {
+            case "eq": return .bool(order == 0)
+            case "ne": return .bool(order != 0)
+            case "lt": return .bool(order < 0)
+            case "le": return .bool(order <= 0)
+            case "gt": return .bool(order > 0)
+            default: return .bool(order >= 0)
+            }
+        case "hash":
+            guard case .text(let s) = args[0] else { return .int64(0) }
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in s.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            return .int64(Int64(bitPattern: h))
+        case "div", "avg_final":
+            if args[0].isNull || args[1].isNull { return .null }
+            return try divide(args[0], args[1], argumentTypes: argumentTypes, resultType: resultType)
+        case "mod":
+            guard case .numeric(let a, let sa) = args[0], case .numeric(let b, let sb) = args[1] else { return .null }
+            if b == 0 { throw DatabaseError.divisionByZero }
+            let s = max(sa, sb)
+            guard let x = DecimalMath.rescale(a, from: sa, to: s), let y = DecimalMath.rescale(b, from: sb, to: s) else { throw DatabaseError.numericOutOfRange("numeric") }
+            return .numeric(x % y, scale: s)
+        case "pow":
+            guard case .float64(let a) = args[0], case .float64(let b) = args[1] else { return .null }
+            if a == 0 && b < 0 { throw DatabaseError(.invalidArgumentForPower, "zero raised to a negative power is undefined") }
+            if a < 0 && b != b.rounded() { throw DatabaseError(.invalidArgumentForPower, "a negative number raised to a non-integer power yields a complex result") }
+            return .float64(pow(a, b))
+        case "date_add_days", "date_sub_days":
+            guard case .date(let d) = args[0], case .int32(let n) = args[1] else { return .null }
+            let (r, o) = name == "date_add_days" ? d.addingReportingOverflow(n) : d.subtractingReportingOverflow(n)
+            if o { throw DatabaseError(.datetimeFieldOverflow, "date out of range") }
+            return .date(r)
+        case "date_diff":
+            guard case .date(let a) = args[0], case .date(let b) = args[1] else { return .null }
+            return .int32(a &- b)
+        case "ts_add_interval", "ts_sub_interval":
+            guard case .timestamp(let t) = args[0], case .interval(var i) = args[1] else { return .null }
+            if name == "ts_sub_interval" { i = Interval(months: -i.months, days: -i.days, micros: -i.micros) }
+            guard let r = DateMath.add(timestamp: t, interval: i) else { throw DatabaseError(.datetimeFieldOverflow, "timestamp out of range") }
+            return .timestamp(r)
+        case "ts_diff":
+            guard case .timestamp(let a) = args[0], case .timestamp(let b) = args[1] else { return .null }
+            let diff = a - b
+            return .interval(Interval(months: 0, days: Int32(diff / DateMath.microsPerDay), micros: diff % DateMath.microsPerDay))
+        case "add", "sub":
+            guard case .interval(let a) = args[0], case .interval(let b) = args[1] else { return .null }
+            let sign: Int32 = name == "add" ? 1 : -1
+            return .interval(Interval(months: a.months + sign * b.months, days: a.days + sign * b.days, micros: a.micros + Int64(sign) * b.micros))
+        case "neg":
+            guard case .interval(let a) = args[0] else { return .null }
+            return .interval(Interval(months: -a.months, days: -a.days, micros: -a.micros))
+        default:
+            if name.hasPrefix("extract_") {
+                guard case .timestamp(let t) = args[0] else { return .null }
+                let field = String(name.dropFirst(8))
+                guard let v = DateMath.extract(field, micros: t) else {
+                    throw DatabaseError(.featureNotSupported, "unit \"\(field)\" not supported")
+                }
+                return .numeric(v, scale: resultType.scale)
+            }
+            throw DatabaseError(.undefinedFunction, "function \(name) is not implemented in the runtime")
+        }
+    }
+
+    static func divide(_ a: Value, _ b: Value, argumentTypes: [SQLType], resultType: SQLType) throws(DatabaseError) -> Value {
+        switch (a, b) {
+        case (.numeric(let x, let sx), _):
+            let (y, sy): (Int128, Int)
+            switch b {
+            case .numeric(let m, let s): (y, sy) = (m, s)
+            case .int64(let v): (y, sy) = (Int128(v), 0)
+            default: return .null
+            }
+            if y == 0 { throw DatabaseError.divisionByZero }
+            guard let q = DecimalMath.divide(x, scale: sx, by: y, scale: sy, resultScale: resultType.scale) else { throw DatabaseError.numericOutOfRange("numeric") }
+            return .numeric(q, scale: resultType.scale)
+        case (.float64(let x), .int64(let n)):
+            return .float64(x / Double(n))
+        case (.float32(let x), .int64(let n)):
+            return .float64(Double(x) / Double(n))
+        default:
+            return .null
+        }
+    }
+
+    /// Orders two non-null values of the same type.
+    public static func compare(_ a: Value, _ b: Value) throws(DatabaseError) -> Int {
+        switch (a, b) {
+        case (.text(let x), .text(let y)):
+            return x.utf8.lexicographicallyPrecedes(y.utf8) ? -1 : (x.utf8.elementsEqual(y.utf8) ? 0 : 1)
+        case (.interval(let x), .interval(let y)):
+            return x.comparableMicros < y.comparableMicros ? -1 : (x.comparableMicros == y.comparableMicros ? 0 : 1)
+        default:
+            throw DatabaseError.internalError("cannot compare \(a) and \(b)")
+        }
+    }
+}
+
+extension SQLState {
+    public static let substringError = SQLState("22011")
+    public static let invalidArgumentForPower = SQLState("2201F")
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// SQL LIKE matching with `%`, `_` and an escape character.
+public enum Like {
+    public static func matches(_ text: String, pattern: String, escape: Character?) throws(DatabaseError) -> Bool {
+        let s = Array(text)
+        var p: [(Character, Bool)] = []  // (char, isLiteral)
+        var iterator = pattern.makeIterator()
+        while let c = iterator.next() {
+            if let escape, c == escape {
+                guard let next = iterator.next() else {
+                    throw DatabaseError(.invalidEscapeSequence, "LIKE pattern must not end with escape character")
+                }
+                p.append((next, true))
+            } else {
+                p.append((c, false))
+            }
+        }
+        // Iterative matcher with backtracking to the last %.
+        var si = 0, pi = 0
+        var star = -1, mark = 0
+        while si < s.count {
+            if pi < p.count, !p[pi].1, p[pi].0 == "%" {
+                star = pi; mark = si; pi += 1
+            } else if pi < p.count, (!p[pi].1 && p[pi].0 == "_") || p[pi].0 == s[si] {
+                si += 1; pi += 1
+            } else if star >= 0 {
+                pi = star + 1; mark += 1; si = mark
+            } else {
+                return false
+            }
+        }
+        while pi < p.count, !p[pi].1, p[pi].0 == "%" { pi += 1 }
+        return pi == p.count
+    }
+}

@@ -1,0 +1,109 @@
+/// The high-level dialect `kiln_high`: a pipeline as a data-flow graph of tuple streams and
+/// column streams. No loops, no memory: `scan` produces a stream, `field` a column stream of
+/// it, `op` computes column streams from column streams, `filter`/`project`/`limit` transform
+/// streams, and a sink ends the pipeline. MLIR's verifier (from this IRDL) rejects, e.g., a sink
+/// fed a column instead of a stream.
+public enum HighDialect {
+    public static let name = "kiln_high"
+    public static let irdl = """
+    irdl.dialect @kiln_high {
+      irdl.type @ctx {}
+      irdl.type @stream {}
+      irdl.type @column {
+        %t = irdl.any
+        irdl.parameters(sqltype: %t)
+      }
+      irdl.operation @scan {
+        %c = irdl.parametric @kiln_high::@ctx<>
+        %s = irdl.parametric @kiln_high::@stream<>
+        irdl.operands(ctx: %c)
+        irdl.results(out: %s)
+      }
+      irdl.operation @series {
+        %c = irdl.parametric @kiln_high::@ctx<>
+        %s = irdl.parametric @kiln_high::@stream<>
+        irdl.operands(ctx: %c)
+        irdl.results(out: %s)
+      }
+      irdl.operation @single_row {
+        %c = irdl.parametric @kiln_high::@ctx<>
+        %s = irdl.parametric @kiln_high::@stream<>
+        irdl.operands(ctx: %c)
+        irdl.results(out: %s)
+      }
+      irdl.operation @hash_agg_source {
+        %c = irdl.parametric @kiln_high::@ctx<>
+        %s = irdl.parametric @kiln_high::@stream<>
+        irdl.operands(ctx: %c)
+        irdl.results(out: %s)
+      }
+      irdl.operation @sort_source {
+        %c = irdl.parametric @kiln_high::@ctx<>
+        %s = irdl.parametric @kiln_high::@stream<>
+        irdl.operands(ctx: %c)
+        irdl.results(out: %s)
+      }
+      irdl.operation @field {
+        %s = irdl.parametric @kiln_high::@stream<>
+        %v = irdl.base @kiln_high::@column
+        irdl.operands(input: %s)
+        irdl.results(out: %v)
+      }
+      irdl.operation @param {
+        %c = irdl.parametric @kiln_high::@ctx<>
+        %v = irdl.base @kiln_high::@column
+        irdl.operands(ctx: %c)
+        irdl.results(out: %v)
+      }
+      irdl.operation @op {
+        %a = irdl.base @kiln_high::@column
+        %v = irdl.base @kiln_high::@column
+        irdl.operands(args: variadic %a)
+        irdl.results(out: %v)
+      }
+      irdl.operation @filter {
+        %s = irdl.parametric @kiln_high::@stream<>
+        %b = irdl.base @kiln_high::@column
+        %o = irdl.parametric @kiln_high::@stream<>
+        irdl.operands(input: %s, predicate: %b)
+        irdl.results(out: %o)
+      }
+      irdl.operation @project {
+        %s = irdl.parametric @kiln_high::@stream<>
+        %v = irdl.base @kiln_high::@column
+        %o = irdl.parametric @kiln_high::@stream<>
+        irdl.operands(input: %s, columns: variadic %v)
+        irdl.results(out: %o)
+      }
+      irdl.operation @limit {
+        %c = irdl.parametric @kiln_high::@ctx<>
+        %s = irdl.parametric @kiln_high::@stream<>
+        %o = irdl.parametric @kiln_high::@stream<>
+        irdl.operands(ctx: %c, input: %s)
+        irdl.results(out: %o)
+      }
+      irdl.operation @hash_agg_sink {
+        %c = irdl.parametric @kiln_high::@ctx<>
+        %s = irdl.parametric @kiln_high::@stream<>
+        %v = irdl.base @kiln_high::@column
+        %d = irdl.is i1
+        irdl.operands(ctx: %c, input: %s, values: variadic %v)
+        irdl.results(done: %d)
+      }
+      irdl.operation @sort_sink {
+        %c = irdl.parametric @kiln_high::@ctx<>
+        %s = irdl.parametric @kiln_high::@stream<>
+        %d = irdl.is i1
+        irdl.operands(ctx: %c, input: %s)
+        irdl.results(done: %d)
+      }
+      irdl.operation @output_sink {
+        %c = irdl.parametric @kiln_high::@ctx<>
+        %s = irdl.parametric @kiln_high::@stream<>
+        %d = irdl.is i1
+        irdl.operands(ctx: %c, input: %s)
+        irdl.results(done: %d)
+      }
+    }
+    """
+}

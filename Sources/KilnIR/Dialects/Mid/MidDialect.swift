@@ -1,0 +1,96 @@
+/// The mid-level dialect `kiln_mid`: explicit loops (upstream `scf`) over batches from cursors,
+/// per-row values, and operator state ops (hash-aggregate update, sort append, output append,
+/// limit step). Values are still SQL-typed (`!kiln_mid.val<"int4?">`, `?` = nullable); the
+/// low-level lowering specialises them by type.
+public enum MidDialect {
+    public static let name = "kiln_mid"
+    public static let irdl = """
+    irdl.dialect @kiln_mid {
+      irdl.type @ctx {}
+      irdl.type @cursor {}
+      irdl.type @batch {}
+      irdl.type @val {
+        %t = irdl.any
+        irdl.parameters(sqltype: %t)
+      }
+      irdl.operation @open {
+        %c = irdl.parametric @kiln_mid::@ctx<>
+        %r = irdl.parametric @kiln_mid::@cursor<>
+        irdl.operands(ctx: %c)
+        irdl.results(cursor: %r)
+      }
+      irdl.operation @next {
+        %r = irdl.parametric @kiln_mid::@cursor<>
+        %b = irdl.parametric @kiln_mid::@batch<>
+        irdl.operands(cursor: %r)
+        irdl.results(batch: %b)
+      }
+      irdl.operation @batch_size {
+        %b = irdl.parametric @kiln_mid::@batch<>
+        %n = irdl.is index
+        irdl.operands(batch: %b)
+        irdl.results(count: %n)
+      }
+      irdl.operation @load {
+        %b = irdl.parametric @kiln_mid::@batch<>
+        %i = irdl.is index
+        %v = irdl.base @kiln_mid::@val
+        irdl.operands(batch: %b, row: %i)
+        irdl.results(out: %v)
+      }
+      irdl.operation @param {
+        %c = irdl.parametric @kiln_mid::@ctx<>
+        %v = irdl.base @kiln_mid::@val
+        irdl.operands(ctx: %c)
+        irdl.results(out: %v)
+      }
+      irdl.operation @op {
+        %a = irdl.base @kiln_mid::@val
+        %v = irdl.base @kiln_mid::@val
+        irdl.operands(args: variadic %a)
+        irdl.results(out: %v)
+      }
+      irdl.operation @truth {
+        %b = irdl.base @kiln_mid::@val
+        %r = irdl.is i1
+        irdl.operands(value: %b)
+        irdl.results(out: %r)
+      }
+      irdl.operation @keep_going {
+        %c = irdl.parametric @kiln_mid::@ctx<>
+        %r = irdl.is i1
+        irdl.operands(ctx: %c)
+        irdl.results(out: %r)
+      }
+      irdl.operation @limit_step {
+        %c = irdl.parametric @kiln_mid::@ctx<>
+        %r = irdl.is i1
+        irdl.operands(ctx: %c)
+        irdl.results(emit: %r)
+      }
+      irdl.operation @hash_agg_update {
+        %c = irdl.parametric @kiln_mid::@ctx<>
+        %v = irdl.base @kiln_mid::@val
+        irdl.operands(ctx: %c, values: variadic %v)
+        irdl.results()
+      }
+      irdl.operation @sort_append {
+        %c = irdl.parametric @kiln_mid::@ctx<>
+        %v = irdl.base @kiln_mid::@val
+        irdl.operands(ctx: %c, values: variadic %v)
+        irdl.results()
+      }
+      irdl.operation @output_append {
+        %c = irdl.parametric @kiln_mid::@ctx<>
+        %v = irdl.base @kiln_mid::@val
+        irdl.operands(ctx: %c, values: variadic %v)
+        irdl.results()
+      }
+      irdl.operation @finish {
+        %c = irdl.parametric @kiln_mid::@ctx<>
+        irdl.operands(ctx: %c)
+        irdl.results()
+      }
+    }
+    """
+}

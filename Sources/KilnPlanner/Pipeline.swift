@@ -1,0 +1,123 @@
+import KilnCore
+import KilnStorage
+
+/// The fixed-width layout of a materialised tuple: a null byte per field, then the fields.
+///
+/// Hash-table entries, sort buffers and result buffers all store tuples in this layout, and
+/// compiled code and the interpreter address fields by these offsets.
+public struct RecordLayout: Sendable, Equatable {
+    public let types: [SQLType]
+    public let offsets: [Int]
+    /// Offset of field i's null byte is `i` (fields follow the null bytes).
+    public let size: Int
+
+    public init(types: [SQLType]) {
+        self.types = types
+        var offset = (types.count + 7) / 8 * 8
+        var offsets: [Int] = []
+        for type in types {
+            let width = type.physical.byteWidth
+            offset = (offset + width - 1) / width * width
+            offsets.append(offset)
+            offset += width
+        }
+        self.offsets = offsets
+        size = max(8, (offset + 15) / 16 * 16)
+    }
+}
+
+/// Runtime state shared by a pipeline's sink and the next pipeline's source.
+public enum PipelineState: Sendable {
+    /// A table scan cursor over `columns` of `table`.
+    case tableScan(table: Table, columns: [Int])
+    /// A generate_series cursor; its bounds are parameters.
+    case series(type: SQLType, start: Int, stop: Int, step: Int)
+    /// A one-row source.
+    case singleRow
+    /// A hash table of groups: keys then aggregate states.
+    case hashAggregate(keyCount: Int, aggregates: [AggregateCall], layout: RecordLayout)
+    /// Records collected for sorting.
+    case sortBuffer(layout: RecordLayout, keys: [SortKey])
+    /// A LIMIT/OFFSET counter; limit and offset are parameters (nil: none).
+    case limitCounter(limit: Int?, offset: Int?)
+    /// The query result.
+    case output(layout: RecordLayout)
+}
+
+/// Where a pipeline's tuples come from.
+public enum PipelineSource: Sendable {
+    case scan(state: Int)
+    case series(state: Int)
+    case singleRow(state: Int)
+    case hashAggregate(state: Int)
+    case sort(state: Int)
+}
+
+/// A pipelineable operator inside one fused loop.
+public enum PipelineOperator: Sendable {
+    case filter(BoundExpression)
+    case project([BoundExpression])
+    case limit(state: Int)
+}
+
+/// Where a pipeline's tuples go.
+public enum PipelineSink: Sendable {
+    case hashAggregate(state: Int, keys: [BoundExpression], aggregates: [AggregateCall])
+    case sort(state: Int)
+    case output(state: Int)
+}
+
+/// One pipeline: a source, operators fused into its loop, and a sink.
+public struct Pipeline: Sendable {
+    public var id: Int
+    public var source: PipelineSource
+    public var sourceTypes: [(SQLType, Bool)]
+    public var operators: [PipelineOperator]
+    public var sink: PipelineSink
+
+    /// `pipeline N: scan(t) -> filter -> hashAggSink` for EXPLAIN (PIPELINES).
+    public func summary(states: [PipelineState]) -> String {
+        var parts: [String] = []
+        switch source {
+        case .scan(let s):
+            if case .tableScan(let table, _) = states[s] { parts.append("scan(\(table.name))") } else { parts.append("scan") }
+        case .series: parts.append("generateSeries")
+        case .singleRow: parts.append("singleRow")
+        case .hashAggregate: parts.append("hashAggSource")
+        case .sort: parts.append("sortSource")
+        }
+        for op in operators {
+            switch op {
+            case .filter(let p): parts.append("filter(\(p))")
+            case .project: parts.append("project")
+            case .limit(let s):
+                if case .limitCounter(let l, let o) = states[s] {
+                    parts.append("limit(\(l.map { "$\($0)" } ?? "all")\(o.map { ", offset $\($0)" } ?? ""))")
+                } else { parts.append("limit") }
+            }
+        }
+        switch sink {
+        case .hashAggregate(_, let keys, _): parts.append("hashAggSink(by \(keys.map(\.description).joined(separator: ", ")))")
+        case .sort: parts.append("sortSink")
+        case .output: parts.append("output")
+        }
+        return "pipeline \(id): " + parts.joined(separator: " -> ")
+    }
+}
+
+/// A query cut into pipelines, in execution order, plus the states they share.
+public struct PipelinePlan: Sendable {
+    public var pipelines: [Pipeline]
+    public var states: [PipelineState]
+    /// Values of the parameter block slots (literals lifted out of the plan; `$n` are filled per execution).
+    public var parameterSlots: [ParameterSlot]
+    public var outputLayout: RecordLayout
+    public var columnNames: [String]
+}
+
+/// One slot of the parameter block.
+public enum ParameterSlot: Sendable, Equatable {
+    case literal(Value, SQLType)
+    /// The statement's `$n`, cast to the type the binder inferred.
+    case statementParameter(Int, SQLType)
+}

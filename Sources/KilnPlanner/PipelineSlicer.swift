@@ -1,0 +1,116 @@
+import KilnCore
+
+/// Cuts a physical plan into pipelines at every breaker (hash aggregation, sort).
+///
+/// Each cut creates a sink at the end of the upstream pipeline and a source at the start of
+/// the downstream one; both refer to the same `PipelineState`. Literals are lifted into the
+/// parameter block, so two queries that differ only in constants produce the same pipelines.
+public struct PipelineSlicer {
+    var pipelines: [Pipeline] = []
+    var states: [PipelineState] = []
+    var slots: [ParameterSlot] = []
+
+    public init() {}
+
+    public static func slice(_ query: BoundQuery) throws(DatabaseError) -> PipelinePlan {
+        var slicer = PipelineSlicer()
+        let outputTypes = query.plan.outputTypes.map(\.0)
+        let layout = RecordLayout(types: outputTypes)
+        var open = try slicer.open(query.plan)
+        slicer.states.append(.output(layout: layout))
+        open.sink = .output(state: slicer.states.count - 1)
+        slicer.finish(open)
+        return PipelinePlan(pipelines: slicer.pipelines, states: slicer.states, parameterSlots: slicer.slots,
+                            outputLayout: layout, columnNames: query.columnNames)
+    }
+
+    /// A pipeline under construction (its sink not yet known).
+    struct OpenPipeline {
+        var source: PipelineSource
+        var sourceTypes: [(SQLType, Bool)]
+        var operators: [PipelineOperator]
+        var sink: PipelineSink?
+    }
+
+    mutating func finish(_ open: OpenPipeline) {
+        pipelines.append(Pipeline(id: pipelines.count + 1, source: open.source, sourceTypes: open.sourceTypes, operators: open.operators, sink: open.sink!))
+    }
+
+    mutating func addState(_ state: PipelineState) -> Int {
+        states.append(state)
+        return states.count - 1
+    }
+
+    /// Replaces constants by parameter-slot references.
+    mutating func lift(_ expression: BoundExpression) -> BoundExpression {
+        switch expression.kind {
+        case .constant(let value):
+            slots.append(.literal(value, expression.type))
+            return BoundExpression(.slot(slots.count - 1), type: expression.type, nullable: value.isNull)
+        case .parameter(let n) where n > 0:
+            slots.append(.statementParameter(n, expression.type))
+            return BoundExpression(.slot(slots.count - 1), type: expression.type, nullable: true)
+        case .parameter, .column, .slot:
+            return expression
+        case .call(let name, let args):
+            return BoundExpression(.call(name, args.map { lift($0) }), type: expression.type, nullable: expression.nullable)
+        }
+    }
+
+    /// Slot index for a constant/parameter expression (LIMIT, generate_series bounds).
+    mutating func slot(_ expression: BoundExpression) throws(DatabaseError) -> Int {
+        let lifted = lift(expression)
+        guard case .slot(let n) = lifted.kind else {
+            throw DatabaseError(.featureNotSupported, "this argument must be a constant or a parameter")
+        }
+        return n
+    }
+
+    mutating func open(_ node: PlanNode) throws(DatabaseError) -> OpenPipeline {
+        switch node {
+        case .tableScan(let table, let columns):
+            let state = addState(.tableScan(table: table, columns: columns))
+            return OpenPipeline(source: .scan(state: state), sourceTypes: node.outputTypes, operators: [])
+        case .seriesScan(let start, let stop, let step, let type):
+            let a = try slot(start), b = try slot(stop), c = try slot(step)
+            let state = addState(.series(type: type, start: a, stop: b, step: c))
+            return OpenPipeline(source: .series(state: state), sourceTypes: node.outputTypes, operators: [])
+        case .singleRow:
+            let state = addState(.singleRow)
+            return OpenPipeline(source: .singleRow(state: state), sourceTypes: [], operators: [])
+        case .filter(let input, let predicate):
+            var open = try open(input)
+            open.operators.append(.filter(lift(predicate)))
+            return open
+        case .project(let input, let expressions, _):
+            var open = try open(input)
+            open.operators.append(.project(expressions.map { lift($0) }))
+            return open
+        case .limit(let input, let limit, let offset):
+            var open = try open(input)
+            let limitSlot = try limit.map { e throws(DatabaseError) in try slot(e) }
+            let offsetSlot = try offset.map { e throws(DatabaseError) in try slot(e) }
+            open.operators.append(.limit(state: addState(.limitCounter(limit: limitSlot, offset: offsetSlot))))
+            return open
+        case .aggregate(let input, let keys, let aggregates):
+            var upstream = try open(input)
+            let stateTypes = keys.map(\.type) + aggregates.map(\.type)
+            let state = addState(.hashAggregate(keyCount: keys.count, aggregates: aggregates, layout: RecordLayout(types: stateTypes)))
+            let liftedAggregates = aggregates.map { call -> AggregateCall in
+                var copy = call
+                copy.argument = call.argument.map { lift($0) }
+                return copy
+            }
+            upstream.sink = .hashAggregate(state: state, keys: keys.map { lift($0) }, aggregates: liftedAggregates)
+            finish(upstream)
+            return OpenPipeline(source: .hashAggregate(state: state), sourceTypes: node.outputTypes, operators: [])
+        case .sort(let input, let keys):
+            var upstream = try open(input)
+            let types = input.outputTypes
+            let state = addState(.sortBuffer(layout: RecordLayout(types: types.map(\.0)), keys: keys))
+            upstream.sink = .sort(state: state)
+            finish(upstream)
+            return OpenPipeline(source: .sort(state: state), sourceTypes: types, operators: [])
+        }
+    }
+}

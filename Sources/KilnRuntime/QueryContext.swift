@@ -1,0 +1,57 @@
+import KilnCore
+import KilnStorage
+
+/// Byte offsets of the request context that every compiled pipeline receives as its only argument.
+///
+/// ```
+/// 0   i32  error flag (non-zero: an error was raised; details in the runtime)
+/// 4   i32  stop flag (non-zero: the output has all the rows it needs)
+/// 8   ptr  parameter block: 16 bytes per slot
+/// 16  ptr  parameter null flags: 1 byte per slot
+/// 24  ptr  (reserved)
+/// 32  ptr  scratch area for runtime calls (see `ScratchLayout`)
+/// 40  ptr  the `QueryRuntime` (opaque to compiled code)
+/// ```
+public enum ContextLayout {
+    public static let error = 0
+    public static let stop = 4
+    public static let parameters = 8
+    public static let parameterNulls = 16
+    public static let scratch = 32
+    public static let runtime = 40
+    public static let size = 64
+}
+
+/// The scratch area through which compiled code passes operands to generic runtime functions.
+public enum ScratchLayout {
+    public static let maxArguments = 8
+    public static func argument(_ i: Int) -> Int { 16 * i }
+    public static func argumentNull(_ i: Int) -> Int { 128 + i }
+    public static let result = 144
+    public static let resultNull = 160
+    public static let size = 176
+}
+
+/// Batch descriptors that `kiln_rt_next` fills.
+///
+/// Columnar: `[count i64][first row i64][values ptr, validity ptr] per column`.
+/// Records:  `[count i64][unused i64][pointer to an array of record pointers]`.
+public enum BatchLayout {
+    public static let count = 0
+    public static let firstRow = 8
+    public static func values(_ column: Int) -> Int { 16 + 16 * column }
+    public static func validity(_ column: Int) -> Int { 24 + 16 * column }
+    public static let records = 16
+}
+
+/// A generic scalar function called through `kiln_rt_call`.
+public struct RuntimeFunction: Sendable, Equatable {
+    public var name: String
+    public var argumentTypes: [SQLType]
+    public var resultType: SQLType
+    public init(name: String, argumentTypes: [SQLType], resultType: SQLType) {
+        self.name = name
+        self.argumentTypes = argumentTypes
+        self.resultType = resultType
+    }
+}

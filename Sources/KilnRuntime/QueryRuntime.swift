@@ -1,0 +1,196 @@
+import KilnCore
+import KilnStorage
+import KilnPlanner
+
+/// Everything one execution of a compiled (or interpreted) query needs at run time: the
+/// request context memory, the parameter block, operator states, and the string arena for
+/// values computed during the query.
+///
+/// Not `Sendable`: one execution runs on one thread.
+public final class QueryRuntime {
+    public let context: UnsafeMutableRawPointer
+    let parameters: UnsafeMutableRawPointer
+    let parameterNulls: UnsafeMutablePointer<UInt8>
+    let scratch: UnsafeMutableRawPointer
+    public let slotTypes: [SQLType]
+    var states: [RuntimeState] = []
+    public let functions: [RuntimeFunction]
+    public let arena = StringArena()
+    /// The first error raised while running; the error flag in the context is set with it.
+    public var error: DatabaseError?
+
+    /// - Parameters:
+    ///   - plan: the pipeline plan (states and parameter slots).
+    ///   - parameterValues: the value of each parameter slot, already of the slot's type.
+    public init(plan: PipelinePlan, parameterValues: [Value], functions: [RuntimeFunction]) {
+        context = .allocate(byteCount: ContextLayout.size, alignment: 16)
+        context.initializeMemory(as: UInt8.self, repeating: 0, count: ContextLayout.size)
+        let slotCount = max(1, parameterValues.count)
+        parameters = .allocate(byteCount: 16 * slotCount, alignment: 16)
+        parameters.initializeMemory(as: UInt8.self, repeating: 0, count: 16 * slotCount)
+        parameterNulls = .allocate(capacity: slotCount)
+        parameterNulls.initialize(repeating: 0, count: slotCount)
+        scratch = .allocate(byteCount: ScratchLayout.size, alignment: 16)
+        scratch.initializeMemory(as: UInt8.self, repeating: 0, count: ScratchLayout.size)
+        self.functions = functions
+        slotTypes = plan.parameterSlots.map {
+            switch $0 {
+            case .literal(_, let t), .statementParameter(_, let t): return t
+            }
+        }
+        for (index, value) in parameterValues.enumerated() {
+            if value.isNull { parameterNulls[index] = 1 } else {
+                ValueCodec.store(value, as: slotTypes[index], at: parameters + 16 * index, arena: arena)
+            }
+        }
+        context.storeBytes(of: parameters, toByteOffset: ContextLayout.parameters, as: UnsafeMutableRawPointer.self)
+        context.storeBytes(of: UnsafeMutableRawPointer(parameterNulls), toByteOffset: ContextLayout.parameterNulls, as: UnsafeMutableRawPointer.self)
+        context.storeBytes(of: scratch, toByteOffset: ContextLayout.scratch, as: UnsafeMutableRawPointer.self)
+        for state in plan.states {
+            switch state {
+            case .tableScan(let table, let columns): states.append(TableScanState(table: table, columns: columns))
+            case .series(let type, let a, let b, let c): states.append(SeriesState(type: type, start: a, stop: b, step: c))
+            case .singleRow: states.append(SingleRowState())
+            case .hashAggregate(let keyCount, let aggregates, let layout): states.append(HashAggregateState(keyCount: keyCount, aggregates: aggregates, layout: layout))
+            case .sortBuffer(let layout, let keys): states.append(SortState(layout: layout, keys: keys))
+            case .limitCounter(let l, let o): states.append(LimitState(limit: l, offset: o))
+            case .output(let layout): states.append(OutputState(layout: layout))
+            }
+        }
+        // safe because the runtime outlives every call that receives this context.
+        context.storeBytes(of: Unmanaged.passUnretained(self).toOpaque(), toByteOffset: ContextLayout.runtime, as: UnsafeMutableRawPointer.self)
+    }
+
+    deinit {
+        context.deallocate()
+        parameters.deallocate()
+        parameterNulls.deallocate()
+        scratch.deallocate()
+    }
+
+    /// Prepares per-execution state (limits read their parameters).
+    public func prepare() throws(DatabaseError) {
+        for state in states {
+            if let limit = state as? LimitState { try limit.prepare(self) }
+        }
+    }
+
+    /// Clears the stop flag before a pipeline runs.
+    public func beginPipeline() {
+        context.storeBytes(of: 0, toByteOffset: ContextLayout.stop, as: Int32.self)
+    }
+
+    /// Throws the error a pipeline raised, if any.
+    public func checkError() throws(DatabaseError) {
+        if let error { throw error }
+    }
+
+    func parameterInteger(_ slot: Int) -> Int64? {
+        if parameterNulls[slot] != 0 { return nil }
+        switch slotTypes[slot] {
+        case .smallint: return Int64(parameters.load(fromByteOffset: 16 * slot, as: Int16.self))
+        case .integer: return Int64(parameters.load(fromByteOffset: 16 * slot, as: Int32.self))
+        default: return parameters.load(fromByteOffset: 16 * slot, as: Int64.self)
+        }
+    }
+
+    public func raise(_ error: DatabaseError) {
+        if self.error == nil { self.error = error }
+        context.storeBytes(of: 1, toByteOffset: ContextLayout.error, as: Int32.self)
+    }
+
+    /// The output rows as values.
+    public func outputRows(layout: RecordLayout) -> [[Value]] {
+        guard let output = states.last(where: { $0 is OutputState }) as? OutputState else { return [] }
+        var rows: [[Value]] = []
+        rows.reserveCapacity(output.store.count)
+        for index in 0..<output.store.count {
+            let record = output.store.record(index)
+            rows.append(layout.types.indices.map { field in
+                record.load(fromByteOffset: field, as: UInt8.self) != 0 ? .null : ValueCodec.load(layout.types[field], at: record + layout.offsets[field])
+            })
+        }
+        return rows
+    }
+
+    /// Calls `body` with each output record (for bulk consumers like INSERT ... SELECT).
+    public func forEachOutputRecord(_ body: (UnsafeMutableRawPointer) throws(DatabaseError) -> Void) throws(DatabaseError) {
+        guard let output = states.last(where: { $0 is OutputState }) as? OutputState else { return }
+        for index in 0..<output.store.count { try body(output.store.record(index)) }
+    }
+
+    public var outputCount: Int { (states.last(where: { $0 is OutputState }) as? OutputState)?.store.count ?? 0 }
+
+    static func from(_ context: UnsafeMutableRawPointer) -> QueryRuntime {
+        Unmanaged<QueryRuntime>.fromOpaque(context.load(fromByteOffset: ContextLayout.runtime, as: UnsafeMutableRawPointer.self)).takeUnretainedValue()
+    }
+
+    // MARK: - Entry points used by compiled code (through the C exports) and the interpreter.
+
+    public func open(_ state: Int) -> UnsafeMutableRawPointer {
+        let s = states[state]
+        do { try s.open(self) } catch { raise(error) }
+        return Unmanaged.passUnretained(s).toOpaque()
+    }
+
+    public static func next(_ cursor: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+        Unmanaged<RuntimeState>.fromOpaque(cursor).takeUnretainedValue().next()
+    }
+
+    public func finish(_ state: Int) { states[state].finish(self) }
+
+    public func aggregateScratch(_ state: Int) -> UnsafeMutableRawPointer { (states[state] as! HashAggregateState).scratch }
+
+    public func aggregateFind(_ state: Int, hash: UInt64) -> UnsafeMutableRawPointer { (states[state] as! HashAggregateState).find(hash: hash) }
+
+    public func append(_ state: Int) -> UnsafeMutableRawPointer {
+        switch states[state] {
+        case let sort as SortState: return sort.store.append()
+        case let output as OutputState: return output.store.append()
+        default: fatalError("append to a state without records")
+        }
+    }
+
+    public func limitStep(_ state: Int) -> Bool { (states[state] as! LimitState).step(context) }
+
+    /// Runs generic function `index` on the scratch area's arguments, writing the result there.
+    public func call(_ index: Int) {
+        let function = functions[index]
+        var arguments: [Value] = []
+        for (i, type) in function.argumentTypes.enumerated() {
+            if scratch.load(fromByteOffset: ScratchLayout.argumentNull(i), as: UInt8.self) != 0 { arguments.append(.null) }
+            else { arguments.append(ValueCodec.load(type, at: scratch + ScratchLayout.argument(i))) }
+        }
+        do {
+            let result = try ScalarFunctions.evaluate(function.name, arguments, argumentTypes: function.argumentTypes, resultType: function.resultType)
+            if result.isNull {
+                scratch.storeBytes(of: 1, toByteOffset: ScratchLayout.resultNull, as: UInt8.self)
+                scratch.storeBytes(of: Int128(0), toByteOffset: ScratchLayout.result, as: Int128.self)
+            } else {
+                scratch.storeBytes(of: 0, toByteOffset: ScratchLayout.resultNull, as: UInt8.self)
+                var typed = result
+                if function.resultType.physical == .int128, case .numeric(let m, let s) = result, s != function.resultType.scale {
+                    typed = .numeric(DecimalMath.rescale(m, from: s, to: function.resultType.scale) ?? 0, scale: function.resultType.scale)
+                }
+                ValueCodec.store(typed, as: function.resultType, at: scratch + ScratchLayout.result, arena: arena)
+            }
+        } catch {
+            raise(error)
+            scratch.storeBytes(of: 1, toByteOffset: ScratchLayout.resultNull, as: UInt8.self)
+            scratch.storeBytes(of: Int128(0), toByteOffset: ScratchLayout.result, as: Int128.self)
+        }
+    }
+
+    /// Errors compiled code raises inline (`kiln_low.raise`), by code.
+    public static func inlineError(_ code: Int32) -> DatabaseError {
+        switch code {
+        case 1: return DatabaseError(.numericValueOutOfRange, "smallint out of range")
+        case 2: return DatabaseError(.numericValueOutOfRange, "integer out of range")
+        case 3: return DatabaseError(.numericValueOutOfRange, "bigint out of range")
+        case 4: return DatabaseError(.numericValueOutOfRange, "numeric field overflow")
+        case 5: return DatabaseError.divisionByZero
+        case 6: return DatabaseError(.numericValueOutOfRange, "value out of range: overflow")
+        default: return DatabaseError.internalError("unknown runtime error \(code)")
+        }
+    }
+}

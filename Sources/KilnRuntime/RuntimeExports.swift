@@ -1,0 +1,85 @@
+import KilnCore
+
+/// The C entry points compiled code calls. Each one resolves the `QueryRuntime` from the
+/// request context and forwards; the JIT registers their addresses by name.
+
+@_cdecl("kiln_rt_open")
+public func kiln_rt_open(_ context: UnsafeMutableRawPointer, _ state: Int64) -> UnsafeMutableRawPointer {
+    QueryRuntime.from(context).open(Int(state))
+}
+
+@_cdecl("kiln_rt_next")
+public func kiln_rt_next(_ cursor: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+    QueryRuntime.next(cursor)
+}
+
+@_cdecl("kiln_rt_finish")
+public func kiln_rt_finish(_ context: UnsafeMutableRawPointer, _ state: Int64) {
+    QueryRuntime.from(context).finish(Int(state))
+}
+
+@_cdecl("kiln_rt_agg_scratch")
+public func kiln_rt_agg_scratch(_ context: UnsafeMutableRawPointer, _ state: Int64) -> UnsafeMutableRawPointer {
+    QueryRuntime.from(context).aggregateScratch(Int(state))
+}
+
+@_cdecl("kiln_rt_agg_find")
+public func kiln_rt_agg_find(_ context: UnsafeMutableRawPointer, _ state: Int64, _ hash: Int64) -> UnsafeMutableRawPointer {
+    QueryRuntime.from(context).aggregateFind(Int(state), hash: UInt64(bitPattern: hash))
+}
+
+@_cdecl("kiln_rt_append")
+public func kiln_rt_append(_ context: UnsafeMutableRawPointer, _ state: Int64) -> UnsafeMutableRawPointer {
+    QueryRuntime.from(context).append(Int(state))
+}
+
+@_cdecl("kiln_rt_limit_step")
+public func kiln_rt_limit_step(_ context: UnsafeMutableRawPointer, _ state: Int64) -> Int32 {
+    QueryRuntime.from(context).limitStep(Int(state)) ? 1 : 0
+}
+
+@_cdecl("kiln_rt_raise")
+public func kiln_rt_raise(_ context: UnsafeMutableRawPointer, _ code: Int32) {
+    QueryRuntime.from(context).raise(QueryRuntime.inlineError(code))
+}
+
+@_cdecl("kiln_rt_call")
+public func kiln_rt_call(_ context: UnsafeMutableRawPointer, _ function: Int64) {
+    QueryRuntime.from(context).call(Int(function))
+}
+
+/// Name, address and MLIR signature of every runtime function compiled code may call.
+public enum RuntimeSymbols {
+    public static let signatures: [(name: String, arguments: [String], results: [String])] = [
+        ("kiln_rt_open", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
+        ("kiln_rt_next", ["!llvm.ptr"], ["!llvm.ptr"]),
+        ("kiln_rt_finish", ["!llvm.ptr", "i64"], []),
+        ("kiln_rt_agg_scratch", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
+        ("kiln_rt_agg_find", ["!llvm.ptr", "i64", "i64"], ["!llvm.ptr"]),
+        ("kiln_rt_append", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
+        ("kiln_rt_limit_step", ["!llvm.ptr", "i64"], ["i32"]),
+        ("kiln_rt_raise", ["!llvm.ptr", "i32"], []),
+        ("kiln_rt_call", ["!llvm.ptr", "i64"], []),
+    ]
+
+    public static var addresses: [(String, UnsafeMutableRawPointer)] {
+        typealias Open = @convention(c) (UnsafeMutableRawPointer, Int64) -> UnsafeMutableRawPointer
+        typealias Next = @convention(c) (UnsafeMutableRawPointer) -> UnsafeMutableRawPointer
+        typealias Finish = @convention(c) (UnsafeMutableRawPointer, Int64) -> Void
+        typealias Find = @convention(c) (UnsafeMutableRawPointer, Int64, Int64) -> UnsafeMutableRawPointer
+        typealias Step = @convention(c) (UnsafeMutableRawPointer, Int64) -> Int32
+        typealias Raise = @convention(c) (UnsafeMutableRawPointer, Int32) -> Void
+        func address<T>(_ f: T) -> UnsafeMutableRawPointer { unsafeBitCast(f, to: UnsafeMutableRawPointer.self) }
+        return [
+            ("kiln_rt_open", address(kiln_rt_open as Open)),
+            ("kiln_rt_next", address(kiln_rt_next as Next)),
+            ("kiln_rt_finish", address(kiln_rt_finish as Finish)),
+            ("kiln_rt_agg_scratch", address(kiln_rt_agg_scratch as Open)),
+            ("kiln_rt_agg_find", address(kiln_rt_agg_find as Find)),
+            ("kiln_rt_append", address(kiln_rt_append as Open)),
+            ("kiln_rt_limit_step", address(kiln_rt_limit_step as Step)),
+            ("kiln_rt_raise", address(kiln_rt_raise as Raise)),
+            ("kiln_rt_call", address(kiln_rt_call as Finish)),
+        ]
+    }
+}

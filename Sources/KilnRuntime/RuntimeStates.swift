@@ -1,0 +1,378 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import KilnCore
+import KilnStorage
+import KilnPlanner
+
+/// Operator state shared by a pipeline's sink and the next pipeline's source, and the cursors
+/// that sources read batches from.
+public class RuntimeState {
+    /// Starts (or restarts) reading; returns the cursor handle compiled code passes to `next`.
+    func open(_ runtime: QueryRuntime) throws(DatabaseError) {}
+    /// Fills the batch descriptor with the next batch (count 0 at the end).
+    func next() -> UnsafeMutableRawPointer { fatalError("not a source") }
+    func finish(_ runtime: QueryRuntime) {}
+}
+
+/// Scans a table in morsels that never cross a segment.
+final class TableScanState: RuntimeState {
+    static let morselRows = 1 << 14
+    let table: Table
+    let columns: [Int]
+    let batch: UnsafeMutableRawPointer
+    var segments: [(Segment, Int)] = []
+    var segmentIndex = 0
+    var row = 0
+
+    init(table: Table, columns: [Int]) {
+        self.table = table
+        self.columns = columns
+        batch = .allocate(byteCount: 16 + 16 * max(1, columns.count), alignment: 16)
+    }
+    deinit { batch.deallocate() }
+
+    override func open(_ runtime: QueryRuntime) {
+        // Snapshot the row counts: rows appended later are not visible to this scan.
+        segments = table.segments.map { ($0, $0.count) }
+        segmentIndex = 0
+        row = 0
+    }
+
+    override func next() -> UnsafeMutableRawPointer {
+        while segmentIndex < segments.count, row >= segments[segmentIndex].1 {
+            segmentIndex += 1
+            row = 0
+        }
+        guard segmentIndex < segments.count else {
+            batch.storeBytes(of: 0, as: Int64.self)
+            return batch
+        }
+        let (segment, count) = segments[segmentIndex]
+        let n = min(TableScanState.morselRows, count - row)
+        batch.storeBytes(of: Int64(n), toByteOffset: BatchLayout.count, as: Int64.self)
+        batch.storeBytes(of: Int64(row), toByteOffset: BatchLayout.firstRow, as: Int64.self)
+        for (index, column) in columns.enumerated() {
+            let data = segment.columns[column]
+            batch.storeBytes(of: data.values + row * data.width, toByteOffset: BatchLayout.values(index), as: UnsafeMutableRawPointer.self)
+            batch.storeBytes(of: UnsafeMutableRawPointer(data.validity), toByteOffset: BatchLayout.validity(index), as: UnsafeMutableRawPointer.self)
+        }
+        row += n
+        return batch
+    }
+}
+
+/// `generate_series(start, stop, step)` in batches of generated values.
+final class SeriesState: RuntimeState {
+    static let batchRows = 2048
+    let type: SQLType
+    let slots: (Int, Int, Int)
+    let batch: UnsafeMutableRawPointer
+    let values: UnsafeMutableRawPointer
+    let validity: UnsafeMutablePointer<UInt64>
+    var current: Int64 = 0
+    var stop: Int64 = 0
+    var step: Int64 = 1
+    var exhausted = false
+
+    init(type: SQLType, start: Int, stop: Int, step: Int) {
+        self.type = type
+        slots = (start, stop, step)
+        batch = .allocate(byteCount: 32, alignment: 16)
+        values = .allocate(byteCount: SeriesState.batchRows * 8, alignment: 16)
+        validity = .allocate(capacity: SeriesState.batchRows / 64)
+        validity.initialize(repeating: ~0, count: SeriesState.batchRows / 64)
+    }
+    deinit {
+        batch.deallocate()
+        values.deallocate()
+        validity.deallocate()
+    }
+
+    override func open(_ runtime: QueryRuntime) throws(DatabaseError) {
+        let a = runtime.parameterInteger(slots.0), b = runtime.parameterInteger(slots.1), c = runtime.parameterInteger(slots.2)
+        guard let a, let b, let c else { exhausted = true; return }
+        if c == 0 { throw DatabaseError(.invalidParameterValue, "step size cannot equal zero") }
+        current = a
+        stop = b
+        step = c
+        exhausted = false
+    }
+
+    override func next() -> UnsafeMutableRawPointer {
+        var n = 0
+        while n < SeriesState.batchRows, !exhausted, step > 0 ? current <= stop : current >= stop {
+            if type == .bigint { values.storeBytes(of: current, toByteOffset: n * 8, as: Int64.self) }
+            else { values.storeBytes(of: Int32(truncatingIfNeeded: current), toByteOffset: n * 4, as: Int32.self) }
+            n += 1
+            let (nextValue, overflow) = current.addingReportingOverflow(step)
+            if overflow || (type == .integer && Int32(exactly: nextValue) == nil) { exhausted = true }
+            current = nextValue
+        }
+        batch.storeBytes(of: Int64(n), toByteOffset: BatchLayout.count, as: Int64.self)
+        batch.storeBytes(of: Int64(0), toByteOffset: BatchLayout.firstRow, as: Int64.self)
+        batch.storeBytes(of: values, toByteOffset: BatchLayout.values(0), as: UnsafeMutableRawPointer.self)
+        batch.storeBytes(of: UnsafeMutableRawPointer(validity), toByteOffset: BatchLayout.validity(0), as: UnsafeMutableRawPointer.self)
+        return batch
+    }
+}
+
+/// One row, no columns.
+final class SingleRowState: RuntimeState {
+    let batch = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
+    var done = false
+    deinit { batch.deallocate() }
+    override func open(_ runtime: QueryRuntime) { done = false }
+    override func next() -> UnsafeMutableRawPointer {
+        batch.storeBytes(of: done ? 0 : 1, as: Int64.self)
+        done = true
+        return batch
+    }
+}
+
+/// A source over the records of a record store.
+class RecordSourceState: RuntimeState {
+    static let batchRows = 1 << 12
+    let batch = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 16)
+    var position = 0
+    deinit { batch.deallocate() }
+
+    var sourceRecords: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int) { fatalError("abstract") }
+
+    override func open(_ runtime: QueryRuntime) { position = 0 }
+
+    override func next() -> UnsafeMutableRawPointer {
+        let (pointers, count) = sourceRecords
+        let n = min(RecordSourceState.batchRows, count - position)
+        batch.storeBytes(of: Int64(max(0, n)), toByteOffset: BatchLayout.count, as: Int64.self)
+        batch.storeBytes(of: UnsafeMutableRawPointer(pointers + position), toByteOffset: BatchLayout.records, as: UnsafeMutableRawPointer.self)
+        position += max(0, n)
+        return batch
+    }
+}
+
+/// Hash table of groups: entries are `[next ptr][hash][record]`, the record holding the group
+/// keys then the aggregate states in `layout`.
+final class HashAggregateState: RecordSourceState {
+    let keyCount: Int
+    let aggregates: [AggregateCall]
+    let layout: RecordLayout
+    let entries: RecordStore
+    var directory: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    var mask: Int
+    let scratch: UnsafeMutableRawPointer
+    let template: UnsafeMutableRawPointer
+    var records: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+
+    init(keyCount: Int, aggregates: [AggregateCall], layout: RecordLayout) {
+        self.keyCount = keyCount
+        self.aggregates = aggregates
+        self.layout = layout
+        entries = RecordStore(recordSize: 16 + layout.size)
+        mask = 1023
+        directory = .allocate(capacity: mask + 1)
+        directory.initialize(repeating: nil, count: mask + 1)
+        scratch = .allocate(byteCount: layout.size, alignment: 16)
+        scratch.initializeMemory(as: UInt8.self, repeating: 0, count: layout.size)
+        template = .allocate(byteCount: layout.size, alignment: 16)
+        template.initializeMemory(as: UInt8.self, repeating: 0, count: layout.size)
+        super.init()
+        for (index, aggregate) in aggregates.enumerated() where aggregate.function != "count" && aggregate.function != "count_star" {
+            template.storeBytes(of: 1, toByteOffset: keyCount + index, as: UInt8.self)
+        }
+        if keyCount == 0 { insert(hash: 0) }
+    }
+
+    deinit {
+        directory.deallocate()
+        scratch.deallocate()
+        template.deallocate()
+        records?.deallocate()
+    }
+
+    func keysEqual(_ record: UnsafeMutableRawPointer) -> Bool {
+        for key in 0..<keyCount {
+            let nullA = record.load(fromByteOffset: key, as: UInt8.self)
+            let nullB = scratch.load(fromByteOffset: key, as: UInt8.self)
+            if nullA != nullB { return false }
+            if nullA != 0 { continue }
+            let offset = layout.offsets[key]
+            let type = layout.types[key]
+            if type.physical == .string {
+                if !KilnString.equal(record.loadUnaligned(fromByteOffset: offset, as: Int128.self), scratch.loadUnaligned(fromByteOffset: offset, as: Int128.self)) { return false }
+            } else if memcmp(record + offset, scratch + offset, type.physical.byteWidth) != 0 {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// The group record for the keys in `scratch`, created if new.
+    func find(hash: UInt64) -> UnsafeMutableRawPointer {
+        var entry = directory[Int(truncatingIfNeeded: hash) & mask]
+        while let e = entry {
+            if e.load(fromByteOffset: 8, as: UInt64.self) == hash, keysEqual(e + 16) { return e + 16 }
+            entry = e.load(as: UnsafeMutableRawPointer?.self)
+        }
+        return insert(hash: hash)
+    }
+
+    @discardableResult
+    func insert(hash: UInt64) -> UnsafeMutableRawPointer {
+        if entries.count > mask { grow() }
+        let entry = entries.append()
+        let record = entry + 16
+        record.copyMemory(from: template, byteCount: layout.size)
+        for key in 0..<keyCount {
+            record.storeBytes(of: scratch.load(fromByteOffset: key, as: UInt8.self), toByteOffset: key, as: UInt8.self)
+            let offset = layout.offsets[key]
+            (record + offset).copyMemory(from: scratch + offset, byteCount: layout.types[key].physical.byteWidth)
+        }
+        entry.storeBytes(of: hash, toByteOffset: 8, as: UInt64.self)
+        let slot = Int(truncatingIfNeeded: hash) & mask
+        entry.storeBytes(of: directory[slot], as: UnsafeMutableRawPointer?.self)
+        directory[slot] = entry
+        return record
+    }
+
+    func grow() {
+        let newMask = mask * 2 + 1
+        let newDirectory = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: newMask + 1)
+        newDirectory.initialize(repeating: nil, count: newMask + 1)
+        for index in 0..<entries.count {
+            let entry = entries.record(index)
+            let slot = Int(truncatingIfNeeded: entry.load(fromByteOffset: 8, as: UInt64.self)) & newMask
+            entry.storeBytes(of: newDirectory[slot], as: UnsafeMutableRawPointer?.self)
+            newDirectory[slot] = entry
+        }
+        directory.deallocate()
+        directory = newDirectory
+        mask = newMask
+    }
+
+    override var sourceRecords: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int) {
+        if records == nil {
+            let array = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, entries.count))
+            for index in 0..<entries.count { array[index] = entries.record(index) + 16 }
+            records = array
+        }
+        return (records!, entries.count)
+    }
+}
+
+/// Records to sort; `finish` sorts them with the ORDER BY keys.
+final class SortState: RecordSourceState {
+    let layout: RecordLayout
+    let keys: [SortKey]
+    let store: RecordStore
+
+    init(layout: RecordLayout, keys: [SortKey]) {
+        self.layout = layout
+        self.keys = keys
+        store = RecordStore(recordSize: layout.size)
+    }
+
+    override func finish(_ runtime: QueryRuntime) {
+        let buffer = UnsafeMutableBufferPointer(start: store.pointers, count: store.count)
+        let layout = self.layout
+        let keys = self.keys
+        // A stable sort, as the comparator sees only the key fields.
+        var indexed = Array(buffer.enumerated())
+        indexed.sort { a, b in
+            let order = RecordComparator.compare(a.element!, b.element!, layout: layout, keys: keys)
+            return order != 0 ? order < 0 : a.offset < b.offset
+        }
+        for (index, item) in indexed.enumerated() { buffer[index] = item.element }
+    }
+
+    override var sourceRecords: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int) { (store.pointers, store.count) }
+}
+
+/// Compares records field by field with SQL ordering (NULLS FIRST/LAST, DESC).
+public enum RecordComparator {
+    public static func compare(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, layout: RecordLayout, keys: [SortKey]) -> Int {
+        for key in keys {
+            let nullA = a.load(fromByteOffset: key.column, as: UInt8.self) != 0
+            let nullB = b.load(fromByteOffset: key.column, as: UInt8.self) != 0
+            if nullA || nullB {
+                if nullA && nullB { continue }
+                return (nullA ? -1 : 1) * (key.nullsFirst ? 1 : -1)
+            }
+            let offset = layout.offsets[key.column]
+            var order: Int
+            switch layout.types[key.column] {
+            case .boolean: order = Int(a.load(fromByteOffset: offset, as: UInt8.self)) - Int(b.load(fromByteOffset: offset, as: UInt8.self))
+            case .smallint: order = sign(a.loadUnaligned(fromByteOffset: offset, as: Int16.self), b.loadUnaligned(fromByteOffset: offset, as: Int16.self))
+            case .integer, .date: order = sign(a.loadUnaligned(fromByteOffset: offset, as: Int32.self), b.loadUnaligned(fromByteOffset: offset, as: Int32.self))
+            case .bigint, .timestamp: order = sign(a.loadUnaligned(fromByteOffset: offset, as: Int64.self), b.loadUnaligned(fromByteOffset: offset, as: Int64.self))
+            case .real: order = floatOrder(Double(a.loadUnaligned(fromByteOffset: offset, as: Float.self)), Double(b.loadUnaligned(fromByteOffset: offset, as: Float.self)))
+            case .double: order = floatOrder(a.loadUnaligned(fromByteOffset: offset, as: Double.self), b.loadUnaligned(fromByteOffset: offset, as: Double.self))
+            case .numeric: order = sign(a.loadUnaligned(fromByteOffset: offset, as: Int128.self), b.loadUnaligned(fromByteOffset: offset, as: Int128.self))
+            case .interval:
+                order = sign(Interval(packed: a.loadUnaligned(fromByteOffset: offset, as: Int128.self)).comparableMicros,
+                             Interval(packed: b.loadUnaligned(fromByteOffset: offset, as: Int128.self)).comparableMicros)
+            case .text, .varchar, .unknown:
+                order = KilnString.compare(a.loadUnaligned(fromByteOffset: offset, as: Int128.self), b.loadUnaligned(fromByteOffset: offset, as: Int128.self))
+            }
+            if order != 0 { return key.descending ? -order : order }
+        }
+        return 0
+    }
+
+    static func sign<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : (a == b ? 0 : 1) }
+
+    /// PostgreSQL orders NaN above every other value.
+    static func floatOrder(_ a: Double, _ b: Double) -> Int {
+        if a.isNaN || b.isNaN { return a.isNaN && b.isNaN ? 0 : (a.isNaN ? 1 : -1) }
+        return sign(a, b)
+    }
+}
+
+/// The query result, as records.
+final class OutputState: RuntimeState {
+    let layout: RecordLayout
+    let store: RecordStore
+    init(layout: RecordLayout) {
+        self.layout = layout
+        store = RecordStore(recordSize: layout.size)
+    }
+}
+
+/// LIMIT/OFFSET row counting.
+final class LimitState: RuntimeState {
+    let limitSlot: Int?
+    let offsetSlot: Int?
+    var limit = Int64.max
+    var toSkip: Int64 = 0
+    var emitted: Int64 = 0
+
+    init(limit: Int?, offset: Int?) {
+        limitSlot = limit
+        offsetSlot = offset
+    }
+
+    func prepare(_ runtime: QueryRuntime) throws(DatabaseError) {
+        if let limitSlot {
+            if let l = runtime.parameterInteger(limitSlot) {
+                if l < 0 { throw DatabaseError(.invalidRowCountInLimit, "LIMIT must not be negative") }
+                limit = l
+            }
+        }
+        if let offsetSlot, let o = runtime.parameterInteger(offsetSlot) {
+            if o < 0 { throw DatabaseError(.invalidRowCountInOffset, "OFFSET must not be negative") }
+            toSkip = o
+        }
+    }
+
+    /// Whether the current row is emitted; raises the stop flag once the limit is reached.
+    func step(_ context: UnsafeMutableRawPointer) -> Bool {
+        if emitted >= limit {
+            context.storeBytes(of: 1, toByteOffset: ContextLayout.stop, as: Int32.self)
+            return false
+        }
+        if toSkip > 0 { toSkip -= 1; return false }
+        emitted += 1
+        if emitted >= limit { context.storeBytes(of: 1, toByteOffset: ContextLayout.stop, as: Int32.self) }
+        return true
+    }
+}
