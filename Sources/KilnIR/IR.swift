@@ -130,6 +130,18 @@ public struct IRPrinter {
     private let names = Names()
     public init() {}
 
+    /// SQL-typed values (`!kiln_mid.val<"int4?">` inside Kiln) print as the dialect's plain value
+    /// type with the SQL type in a `sqltype` attribute on the defining op: IRDL cannot express
+    /// variadic operands of differing parameters, and the SQL type is operation metadata anyway.
+    static func splitValueType(_ type: String) -> (String, String)? {
+        guard type.hasPrefix("!kiln_high.column<\"") || type.hasPrefix("!kiln_mid.val<\""),
+              let open = type.firstIndex(of: "<") else { return nil }
+        let parameter = type[type.index(open, offsetBy: 2)..<type.index(type.endIndex, offsetBy: -2)]
+        return (String(type[..<open]), String(parameter))
+    }
+
+    static func printedType(_ type: String) -> String { splitValueType(type)?.0 ?? type }
+
     public func print(_ module: IRModule) -> String {
         var out = ""
         for op in module.operations { printOperation(op, indent: 0, into: &out) }
@@ -150,7 +162,7 @@ public struct IRPrinter {
                     out += pad + "^bb" + "\(names.next)"
                     names.next += 1
                     if !block.arguments.isEmpty {
-                        out += "(" + block.arguments.map { names.name($0) + ": " + $0.type }.joined(separator: ", ") + ")"
+                        out += "(" + block.arguments.map { names.name($0) + ": " + IRPrinter.printedType($0.type) }.joined(separator: ", ") + ")"
                     }
                     out += ":\n"
                     for child in block.operations { printOperation(child, indent: indent + 1, into: &out) }
@@ -159,11 +171,15 @@ public struct IRPrinter {
             }
             out += ")"
         }
-        if !op.attributes.isEmpty {
-            out += " {" + op.attributes.map { "\($0.0) = \($0.1)" }.joined(separator: ", ") + "}"
+        var attributes = op.attributes
+        if let result = op.results.first, let (_, parameter) = IRPrinter.splitValueType(result.type) {
+            attributes.append(("sqltype", .string(parameter)))
         }
-        out += " : (" + op.operands.map(\.type).joined(separator: ", ") + ") -> "
-        out += op.results.count == 1 ? op.results[0].type : "(" + op.results.map(\.type).joined(separator: ", ") + ")"
+        if !attributes.isEmpty {
+            out += " {" + attributes.map { "\($0.0) = \($0.1)" }.joined(separator: ", ") + "}"
+        }
+        out += " : (" + op.operands.map { IRPrinter.printedType($0.type) }.joined(separator: ", ") + ") -> "
+        out += op.results.count == 1 ? IRPrinter.printedType(op.results[0].type) : "(" + op.results.map { IRPrinter.printedType($0.type) }.joined(separator: ", ") + ")"
         out += "\n"
     }
 }

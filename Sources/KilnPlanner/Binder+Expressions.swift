@@ -1,5 +1,6 @@
 import KilnCore
 import KilnSQL
+import KilnStorage
 
 extension Binder {
     /// Binds a scalar expression. With `aggregates`, aggregate calls are allowed and become
@@ -330,5 +331,22 @@ extension Binder {
             located.position = position
             throw located
         }
+    }
+}
+
+extension Binder {
+    /// Converts a value for storage in `column` (PostgreSQL's assignment cast rules).
+    public mutating func assign(_ expression: BoundExpression, to column: ColumnInfo, position: Int) throws(DatabaseError) -> BoundExpression {
+        let target = column.type
+        if expression.type == target { return expression }
+        if expression.type == .unknown { return try coerce(expression, to: target, position: position) }
+        let compatible = (expression.type.isNumeric && target.isNumeric) || (expression.type.isString && target.isString)
+            || (expression.type == .date && target == .timestamp) || (expression.type == .timestamp && target == .date)
+            || target.isString
+        guard compatible else {
+            throw DatabaseError(.datatypeMismatch, "column \"\(column.name)\" is of type \(target) but expression is of type \(expression.type)", position: position,
+                                hint: "You will need to rewrite or cast the expression.")
+        }
+        return try cast(expression, to: target, position: position)
     }
 }

@@ -1,4 +1,5 @@
 import KilnCore
+import KilnStorage
 
 /// The C entry points compiled code calls. Each one resolves the `QueryRuntime` from the
 /// request context and forwards; the JIT registers their addresses by name.
@@ -81,5 +82,24 @@ public enum RuntimeSymbols {
             ("kiln_rt_raise", address(kiln_rt_raise as Raise)),
             ("kiln_rt_call", address(kiln_rt_call as Finish)),
         ]
+    }
+}
+
+@_cdecl("kiln_rt_str_eq")
+public func kiln_rt_str_eq(_ aLow: Int64, _ aHigh: Int64, _ bLow: Int64, _ bHigh: Int64) -> Int32 {
+    let a = Int128(bitPattern: (UInt128(UInt64(bitPattern: aHigh)) << 64) | UInt128(UInt64(bitPattern: aLow)))
+    let b = Int128(bitPattern: (UInt128(UInt64(bitPattern: bHigh)) << 64) | UInt128(UInt64(bitPattern: bLow)))
+    return KilnString.equal(a, b) ? 1 : 0
+}
+
+extension RuntimeSymbols {
+    /// Functions the LLVM-level lowering introduces (not called from low-level IR directly).
+    public static let lateSignatures: [(name: String, arguments: [String], results: [String])] = [
+        ("kiln_rt_str_eq", ["i64", "i64", "i64", "i64"], ["i32"]),
+    ]
+
+    public static var lateAddresses: [(String, UnsafeMutableRawPointer)] {
+        typealias StrEq = @convention(c) (Int64, Int64, Int64, Int64) -> Int32
+        return [("kiln_rt_str_eq", unsafeBitCast(kiln_rt_str_eq as StrEq, to: UnsafeMutableRawPointer.self))]
     }
 }

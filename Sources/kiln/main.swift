@@ -1,1 +1,69 @@
-print("kiln")
+import Kiln
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kiln [DBDIR] [-c SQL] [-f FILE] [--format box|csv|json] [--jit on|off]`
+struct ShellOptions {
+    var commands: [String] = []
+    var files: [String] = []
+    var format = OutputFormat.box
+    var jit = "on"
+}
+
+func standardError(_ text: String) {
+    _ = text.withCString { write(2, $0, strlen($0)) }
+}
+
+func parseArguments() -> ShellOptions {
+    var options = ShellOptions()
+    var arguments = CommandLine.arguments.dropFirst()
+    while let argument = arguments.popFirst() {
+        switch argument {
+        case "-c", "--command":
+            guard let sql = arguments.popFirst() else { standardError("kiln: -c needs an argument\n"); exit(2) }
+            options.commands.append(sql)
+        case "-f", "--file":
+            guard let file = arguments.popFirst() else { standardError("kiln: -f needs an argument\n"); exit(2) }
+            options.files.append(file)
+        case "--format":
+            guard let value = arguments.popFirst(), let format = OutputFormat(rawValue: value) else {
+                standardError("kiln: --format must be box, csv or json\n"); exit(2)
+            }
+            options.format = format
+        case "--jit":
+            guard let value = arguments.popFirst(), value == "on" || value == "off" else { standardError("kiln: --jit must be on or off\n"); exit(2) }
+            options.jit = value
+        case "-h", "--help":
+            print("usage: kiln [DBDIR] [-c SQL] [-f FILE] [--format box|csv|json] [--jit on|off]")
+            exit(0)
+        default:
+            if argument.hasPrefix("-") { standardError("kiln: unknown option \(argument)\n"); exit(2) }
+            standardError("kiln: database directories are not supported yet; using an in-memory database\n")
+        }
+    }
+    return options
+}
+
+let options = parseArguments()
+let database: Database
+do {
+    database = try Database()
+} catch {
+    standardError("\(error)\n")
+    exit(1)
+}
+let session = ShellSession(database: database, format: options.format)
+if options.jit == "off" { _ = session.run("SET jit = off") }
+var failed = false
+if !options.commands.isEmpty || !options.files.isEmpty {
+    for command in options.commands where !session.run(command) { failed = true; break }
+    if !failed {
+        for file in options.files {
+            guard let text = readFile(file) else { standardError("kiln: could not read \(file)\n"); exit(1) }
+            if !session.runScript(text) { failed = true; break }
+        }
+    }
+    exit(failed ? 1 : 0)
+}
+exit(session.interactive() ? 0 : 1)

@@ -1,5 +1,6 @@
 import KilnCore
 import KilnIR
+import KilnPlanner
 
 /// Lowers `kiln_high` stream pipelines to `kiln_mid` loops: the source becomes a cursor and a
 /// `scf.while` over its batches, each batch an `scf.for` over rows; filters and limits become
@@ -62,7 +63,7 @@ public enum HighToMid {
         let rowBlock = IRBlock(arguments: [IRValue(type: "index")])
         b1.add("scf.for", [lower, size, step], [], regions: [.single(rowBlock)])
         b1.add("scf.yield")
-        top.add("scf.while", [], [], regions: [.single(before), .single(after)])
+        top.add("scf.while", [], ["!kiln_mid.batch"], regions: [.single(before), .single(after)])
 
         // The fused row body.
         let row = rowBlock.arguments[0]
@@ -85,7 +86,12 @@ public enum HighToMid {
             if let values = info.values { return values[index] }
             if let loaded = sourceLoads[index] { return loaded }
             let type = "!kiln_mid.val<\"\(info.sourceTypes[index])\">"
-            let value = current.value("kiln_mid.load", [batchValue, row], type, [("column", .integer(Int64(index), type: "i64")), ("layout", .string(layout))])
+            var attributes: [(String, IRAttribute)] = [("column", .integer(Int64(index), type: "i64")), ("layout", .string(layout))]
+            if layout == "records" {
+                let record = RecordLayout(types: info.sourceTypes.map { SQLType(irName: String($0.hasSuffix("?") ? $0.dropLast() : $0[...])) ?? .text })
+                attributes.append(("offset", .integer(Int64(record.offsets[index]), type: "i64")))
+            }
+            let value = current.value("kiln_mid.load", [batchValue, row], type, attributes)
             sourceLoads[index] = value
             return value
         }

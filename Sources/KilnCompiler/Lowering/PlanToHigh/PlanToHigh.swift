@@ -52,6 +52,7 @@ public enum PlanToHigh {
                 done = builder.value("kiln_high.hash_agg_sink", [ctx, stream] + values, "i1", [
                     ("state", .integer(Int64(state), type: "i64")), ("keys", .integer(Int64(keys.count), type: "i64")),
                     ("aggregates", .array(aggregates.map { .string($0.function) })),
+                    ("state_types", .array((keys.map(\.type) + aggregates.map(\.type)).map { .string($0.irName) })),
                 ])
             case .sort(let state):
                 done = builder.value("kiln_high.sort_sink", [ctx, stream], "i1", [("state", .integer(Int64(state), type: "i64"))])

@@ -9,10 +9,7 @@ public enum HighDialect {
     irdl.dialect @kiln_high {
       irdl.type @ctx {}
       irdl.type @stream {}
-      irdl.type @column {
-        %t = irdl.any
-        irdl.parameters(sqltype: %t)
-      }
+      irdl.type @column {}
       irdl.operation @scan {
         %c = irdl.parametric @kiln_high::@ctx<>
         %s = irdl.parametric @kiln_high::@stream<>
@@ -56,7 +53,7 @@ public enum HighDialect {
         irdl.results(out: %v)
       }
       irdl.operation @op {
-        %a = irdl.base @kiln_high::@column
+        %a = irdl.any
         %v = irdl.base @kiln_high::@column
         irdl.operands(args: variadic %a)
         irdl.results(out: %v)
@@ -70,7 +67,7 @@ public enum HighDialect {
       }
       irdl.operation @project {
         %s = irdl.parametric @kiln_high::@stream<>
-        %v = irdl.base @kiln_high::@column
+        %v = irdl.any
         %o = irdl.parametric @kiln_high::@stream<>
         irdl.operands(input: %s, columns: variadic %v)
         irdl.results(out: %o)
@@ -85,7 +82,7 @@ public enum HighDialect {
       irdl.operation @hash_agg_sink {
         %c = irdl.parametric @kiln_high::@ctx<>
         %s = irdl.parametric @kiln_high::@stream<>
-        %v = irdl.base @kiln_high::@column
+        %v = irdl.any
         %d = irdl.is i1
         irdl.operands(ctx: %c, input: %s, values: variadic %v)
         irdl.results(done: %d)

@@ -9,10 +9,7 @@ public enum MidDialect {
       irdl.type @ctx {}
       irdl.type @cursor {}
       irdl.type @batch {}
-      irdl.type @val {
-        %t = irdl.any
-        irdl.parameters(sqltype: %t)
-      }
+      irdl.type @val {}
       irdl.operation @open {
         %c = irdl.parametric @kiln_mid::@ctx<>
         %r = irdl.parametric @kiln_mid::@cursor<>
@@ -45,7 +42,7 @@ public enum MidDialect {
         irdl.results(out: %v)
       }
       irdl.operation @op {
-        %a = irdl.base @kiln_mid::@val
+        %a = irdl.any
         %v = irdl.base @kiln_mid::@val
         irdl.operands(args: variadic %a)
         irdl.results(out: %v)
@@ -70,19 +67,19 @@ public enum MidDialect {
       }
       irdl.operation @hash_agg_update {
         %c = irdl.parametric @kiln_mid::@ctx<>
-        %v = irdl.base @kiln_mid::@val
+        %v = irdl.any
         irdl.operands(ctx: %c, values: variadic %v)
         irdl.results()
       }
       irdl.operation @sort_append {
         %c = irdl.parametric @kiln_mid::@ctx<>
-        %v = irdl.base @kiln_mid::@val
+        %v = irdl.any
         irdl.operands(ctx: %c, values: variadic %v)
         irdl.results()
       }
       irdl.operation @output_append {
         %c = irdl.parametric @kiln_mid::@ctx<>
-        %v = irdl.base @kiln_mid::@val
+        %v = irdl.any
         irdl.operands(ctx: %c, values: variadic %v)
         irdl.results()
       }

@@ -1,0 +1,121 @@
+import KilnCore
+import KilnPlanner
+import KilnIR
+import KilnCompiler
+import KilnRuntime
+import KilnJIT
+import Synchronization
+
+/// The three IR levels of a query plus what running it needs.
+struct LoweredQuery {
+    var plan: PipelinePlan
+    var high: IRModule
+    var mid: IRModule
+    var low: IRModule
+    var functions: [RuntimeFunction]
+}
+
+/// Runs bound queries: slices them into pipelines, lowers them through the dialects, compiles
+/// (with a code cache keyed by the low-level IR, in which every literal is a parameter slot)
+/// and calls the pipelines in order over one `QueryRuntime`.
+final class QueryExecutor {
+    let compiler: NativeCompiler
+    var cache: [String: CompiledQuery] = [:]
+    /// Verify every IR level with MLIR (on in debug builds and tests).
+    var verifyEachLevel: Bool = {
+        #if DEBUG
+        return true
+        #else
+        return false
+        #endif
+    }()
+
+    init() throws { compiler = try NativeCompiler() }
+
+    func lower(_ query: BoundQuery) throws(DatabaseError) -> LoweredQuery {
+        let plan = try PipelineSlicer.slice(query)
+        do {
+            let high = PlanToHigh.lower(plan)
+            let mid = try HighToMid.lower(high)
+            let low = try MidToLow.lower(mid)
+            if verifyEachLevel {
+                try compiler.verify(high)
+                try compiler.verify(mid)
+                try compiler.verify(low.module)
+            }
+            return LoweredQuery(plan: plan, high: high, mid: mid, low: low.module, functions: low.functions)
+        } catch let error as DatabaseError {
+            throw error
+        } catch {
+            throw DatabaseError.internalError("code generation failed: \(error)")
+        }
+    }
+
+    /// Values of the parameter block for one execution.
+    func slotValues(_ plan: PipelinePlan, parameters: [Value]) throws(DatabaseError) -> [Value] {
+        var values: [Value] = []
+        for slot in plan.parameterSlots {
+            switch slot {
+            case .literal(let value, _): values.append(value)
+            case .statementParameter(let n, let type):
+                guard n <= parameters.count else {
+                    throw DatabaseError(.undefinedParameter, "there is no parameter $\(n)")
+                }
+                let value = parameters[n - 1]
+                values.append(try Casts.cast(value, from: KilnValueType.of(value) ?? type, to: type))
+            }
+        }
+        return values
+    }
+
+    /// Runs a query; `body` reads the runtime's output before it is freed.
+    func run<R>(_ query: BoundQuery, parameters: [Value], _ body: (QueryRuntime, LoweredQuery) throws(DatabaseError) -> R) throws(DatabaseError) -> (R, QueryResult.Timings) {
+        let lowered = try lower(query)
+        let key = lowered.low.text + "\n" + lowered.functions.map { "\($0)" }.joined(separator: "\n")
+        var compileMs = 0.0
+        let compiled: CompiledQuery
+        if let cached = cache[key] {
+            compiled = cached
+        } else {
+            do {
+                compiled = try compiler.compile(lowered.low, pipelineCount: lowered.plan.pipelines.count)
+            } catch {
+                throw DatabaseError.internalError("native compilation failed: \(error)")
+            }
+            cache[key] = compiled
+            compileMs = compiled.compileMilliseconds
+        }
+        let runtime = QueryRuntime(plan: lowered.plan, parameterValues: try slotValues(lowered.plan, parameters: parameters), functions: lowered.functions)
+        try runtime.prepare()
+        let start = ContinuousClock.now
+        for entry in compiled.entries {
+            runtime.beginPipeline()
+            _ = entry(runtime.context)
+            try runtime.checkError()
+        }
+        let elapsed = ContinuousClock.now - start
+        let executeMs = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let result = try body(runtime, lowered)
+        return (result, QueryResult.Timings(compileMilliseconds: compileMs, executeMilliseconds: executeMs, mode: "compiled"))
+    }
+}
+
+/// The SQL type a bound parameter value carries.
+enum KilnValueType {
+    static func of(_ value: Value) -> SQLType? {
+        switch value {
+        case .null: return nil
+        case .bool: return .boolean
+        case .int16: return .smallint
+        case .int32: return .integer
+        case .int64: return .bigint
+        case .float32: return .real
+        case .float64: return .double
+        case .numeric(_, let s): return .numeric(precision: nil, scale: s)
+        case .text: return .text
+        case .date: return .date
+        case .timestamp: return .timestamp
+        case .interval: return .interval
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import KilnCore
+
+/// The outcome of one statement: a result set (columns and rows) or a command tag only.
+public struct QueryResult: Sendable {
+    public struct Column: Sendable, Equatable {
+        public var name: String
+        public var type: SQLType
+    }
+    public var columns: [Column]
+    public var rows: [[Value]]
+    /// PostgreSQL's command tag (`SELECT 3`, `INSERT 0 5`, `CREATE TABLE`).
+    public var commandTag: String
+    /// Whether the statement produces a result set (SELECT, EXPLAIN, SHOW).
+    public var hasResultSet: Bool
+    /// Compilation and execution time, when the statement ran a query.
+    public var timings: Timings?
+
+    public struct Timings: Sendable {
+        public var compileMilliseconds: Double
+        public var executeMilliseconds: Double
+        public var mode: String
+    }
+
+    static func command(_ tag: String) -> QueryResult {
+        QueryResult(columns: [], rows: [], commandTag: tag, hasResultSet: false)
+    }
+}

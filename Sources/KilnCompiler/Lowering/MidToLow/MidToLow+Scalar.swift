@@ -1,0 +1,282 @@
+import KilnCore
+import KilnIR
+import KilnPlanner
+import KilnRuntime
+
+extension MidToLow {
+    /// Specialises one `kiln_mid.op` by its operand types.
+    mutating func lowerScalar(_ op: IROperation, _ l: LowBuilder) throws -> LowValue {
+        let name = op.string("name") ?? ""
+        let args = try op.operands.map(lowered)
+        let argTypes = op.operands.map { MidToLow.sqlType($0.type).0 }
+        let (resultType, _) = MidToLow.sqlType(op.result.type)
+        let t = argTypes.first ?? .unknown
+        let physical = t.physical
+        let isInteger = [.int16, .int32, .int64].contains(physical) && t != .date && t != .timestamp || t == .date && name != "date_diff"
+        let null = MidToLow.strictNull(args, l)
+        func generic() -> LowValue {
+            genericCall(name, Array(zip(args, argTypes)), resultType: resultType, l)
+        }
+        switch name {
+        case "add", "sub", "mul":
+            if t == .interval { return generic() }
+            let a = args[0].value, b = args[1].value
+            if t.isFloat {
+                let f = name == "add" ? "arith.addf" : name == "sub" ? "arith.subf" : "arith.mulf"
+                return LowValue(value: l.op(f, [a, b], a.type), null: null)
+            }
+            if physical == .int128 || isInteger {
+                return LowValue(value: checked(name, a, b, code: MidToLow.errorCode(resultType), l), null: null)
+            }
+            return generic()
+        case "div", "mod":
+            let a = args[0].value, b = args[1].value
+            if t.isFloat && name == "div" {
+                let zero = l.float(0, a.type)
+                l.raise(null.map { l.and(l.not($0), l.cmpf(1, b, zero)) } ?? l.cmpf(1, b, zero), code: 5)
+                return LowValue(value: l.op("arith.divf", [a, b], a.type), null: null)
+            }
+            if isInteger && t != .date {
+                let zero = l.int(0, b.type)
+                let isZero = l.cmpi(0, b, zero)
+                l.raise(null.map { l.and(l.not($0), isZero) } ?? isZero, code: 5)
+                let minimum: Int64 = physical == .int16 ? Int64(Int16.min) : physical == .int32 ? Int64(Int32.min) : Int64.min
+                let overflow = l.and(l.cmpi(0, a, l.int(minimum, a.type)), l.cmpi(0, b, l.int(-1, b.type)))
+                if name == "div" { l.raise(null.map { l.and(l.not($0), overflow) } ?? overflow, code: MidToLow.errorCode(t)) }
+                let safe = l.select(l.or(isZero, overflow), l.int(1, b.type), b)
+                let result = l.op(name == "div" ? "arith.divsi" : "arith.remsi", [a, safe], a.type)
+                // x % -1 is 0 (the safe divisor 1 already gives 0).
+                return LowValue(value: result, null: null)
+            }
+            return generic()
+        case "neg":
+            let a = args[0].value
+            if t.isFloat { return LowValue(value: l.op("arith.negf", [a], a.type), null: null) }
+            if physical == .int128 && t != .interval { return LowValue(value: checked("sub", l.int128(0), a, code: 4, l), null: null) }
+            if isInteger { return LowValue(value: checked("sub", l.int(0, a.type), a, code: MidToLow.errorCode(t), l), null: null) }
+            return generic()
+        case "eq", "ne", "lt", "le", "gt", "ge":
+            let a = args[0].value, b = args[1].value
+            let index = ["eq", "ne", "lt", "le", "gt", "ge"].firstIndex(of: name)!
+            if t.isFloat {
+                let predicates: [Int64] = [1, 13, 4, 5, 2, 3]
+                return LowValue(value: l.cmpf(predicates[index], a, b), null: null)
+            }
+            if t == .boolean {
+                let predicates: [Int64] = [0, 1, 6, 7, 8, 9]
+                return LowValue(value: l.cmpi(predicates[index], a, b), null: null)
+            }
+            if physical == .string || t == .interval { return generic() }
+            let predicates: [Int64] = [0, 1, 2, 3, 4, 5]
+            return LowValue(value: l.cmpi(predicates[index], a, b), null: null)
+        case "and", "or":
+            let a = args[0], b = args[1]
+            if a.null == nil && b.null == nil {
+                return LowValue(value: l.op(name == "and" ? "arith.andi" : "arith.ori", [a.value, b.value], "i1"), null: nil)
+            }
+            let aNull = a.null ?? l.bool(false), bNull = b.null ?? l.bool(false)
+            if name == "and" {
+                let falseA = l.and(l.not(aNull), l.not(a.value)), falseB = l.and(l.not(bNull), l.not(b.value))
+                let isFalse = l.or(falseA, falseB)
+                let isNull = l.and(l.not(isFalse), l.or(aNull, bNull))
+                return LowValue(value: l.and(l.not(isFalse), l.not(isNull)), null: isNull)
+            }
+            let trueA = l.and(l.not(aNull), a.value), trueB = l.and(l.not(bNull), b.value)
+            let isTrue = l.or(trueA, trueB)
+            return LowValue(value: isTrue, null: l.and(l.not(isTrue), l.or(aNull, bNull)))
+        case "not":
+            return LowValue(value: l.not(args[0].value), null: args[0].null)
+        case "is_null", "is_not_null":
+            let isNull = args[0].null ?? l.bool(false)
+            return LowValue(value: name == "is_null" ? isNull : l.not(isNull), null: nil)
+        case "is_true", "is_false", "is_true_not", "is_false_not":
+            let notNull = args[0].null.map { l.not($0) } ?? l.bool(true)
+            let base = name.hasPrefix("is_true") ? l.and(notNull, args[0].value) : l.and(notNull, l.not(args[0].value))
+            return LowValue(value: name.hasSuffix("_not") ? l.not(base) : base, null: nil)
+        case "not_distinct":
+            let aNull = args[0].null ?? l.bool(false), bNull = args[1].null ?? l.bool(false)
+            let equal = try lowerComparisonValue(args, argTypes, l)
+            let bothNull = l.and(aNull, bNull)
+            let neitherNull = l.and(l.not(aNull), l.not(bNull))
+            return LowValue(value: l.or(bothNull, l.and(neitherNull, equal)), null: nil)
+        case "case":
+            // [c1, v1, c2, v2, ..., else]: conditions are already truth-tested booleans.
+            var result = args[args.count - 1]
+            var index = args.count - 3
+            while index >= 0 {
+                let condition = args[index].null.map { l.and(args[index].value, l.not($0)) } ?? args[index].value
+                let branch = args[index + 1]
+                let value = l.select(condition, branch.value, result.value)
+                var resultNull: IRValue?
+                if branch.null != nil || result.null != nil {
+                    resultNull = l.select(condition, branch.null ?? l.bool(false), result.null ?? l.bool(false))
+                }
+                result = LowValue(value: value, null: resultNull)
+                index -= 2
+            }
+            return result
+        case "coalesce":
+            var result = args[args.count - 1]
+            for arg in args.dropLast().reversed() {
+                guard let argNull = arg.null else { result = arg; continue }
+                result = LowValue(value: l.select(argNull, result.value, arg.value),
+                                  null: result.null.map { l.and(argNull, $0) })
+            }
+            return result
+        case "abs":
+            let a = args[0].value
+            if t.isFloat { return LowValue(value: l.select(l.cmpf(4, a, l.float(0, a.type)), l.op("arith.negf", [a], a.type), a), null: null) }
+            if isInteger || physical == .int128 {
+                let zero = physical == .int128 ? l.int128(0) : l.int(0, a.type)
+                let negative = l.cmpi(2, a, zero)
+                let negated = checked("sub", zero, a, code: MidToLow.errorCode(t), l)
+                return LowValue(value: l.select(negative, negated, a), null: null)
+            }
+            return generic()
+        case "cast":
+            if let inline = lowerInlineCast(args[0], from: t, to: resultType, l) { return inline }
+            return generic()
+        default:
+            return generic()
+        }
+    }
+
+    func lowerComparisonValue(_ args: [LowValue], _ types: [SQLType], _ l: LowBuilder) throws -> IRValue {
+        let t = types[0]
+        if t.isFloat { return l.cmpf(1, args[0].value, args[1].value) }
+        if t.physical == .string {
+            // Strings: equal exactly when the 16-byte forms match or the bytes do.
+            return l.b.add("kiln_low.str_eq", [args[0].value, args[1].value], ["i1"]).result
+        }
+        return l.cmpi(0, args[0].value, args[1].value)
+    }
+
+    /// Casts compiled inline; nil when the runtime must do it.
+    func lowerInlineCast(_ v: LowValue, from: SQLType, to: SQLType, _ l: LowBuilder) -> LowValue? {
+        let intTypes: [SQLType] = [.smallint, .integer, .bigint]
+        let a = v.value
+        if intTypes.contains(from) && intTypes.contains(to) {
+            let fromWidth = from.physical.byteWidth, toWidth = to.physical.byteWidth
+            if toWidth > fromWidth { return LowValue(value: l.op("arith.extsi", [a], to.physical.mlirType), null: v.null) }
+            let narrow = l.op("arith.trunci", [a], to.physical.mlirType)
+            let back = l.op("arith.extsi", [narrow], a.type)
+            let lost = l.cmpi(1, back, a)
+            l.raise(v.null.map { l.and(l.not($0), lost) } ?? lost, code: MidToLow.errorCode(to))
+            return LowValue(value: narrow, null: v.null)
+        }
+        if intTypes.contains(from) && to.isFloat {
+            return LowValue(value: l.op("arith.sitofp", [a], to.physical.mlirType), null: v.null)
+        }
+        if from == .real && to == .double { return LowValue(value: l.op("arith.extf", [a], "f64"), null: v.null) }
+        if intTypes.contains(from), case .numeric(nil, let scale) = to {
+            let wide = l.op("arith.extsi", [a], "i128")
+            if scale == 0 { return LowValue(value: wide, null: v.null) }
+            return LowValue(value: checked("mul", wide, l.int128(DecimalMath.pow10(scale)), code: 4, l), null: v.null)
+        }
+        if case .numeric(_, let s1) = from, case .numeric(nil, let s2) = to, s2 >= s1 {
+            if s2 == s1 { return v }
+            return LowValue(value: checked("mul", a, l.int128(DecimalMath.pow10(s2 - s1)), code: 4, l), null: v.null)
+        }
+        if from == .date && to == .timestamp {
+            let wide = l.op("arith.extsi", [a], "i64")
+            return LowValue(value: l.op("arith.muli", [wide, l.int(DateMath.microsPerDay, "i64")], "i64"), null: v.null)
+        }
+        if from.isString && to == .text { return v }
+        return nil
+    }
+
+    /// The hash table update of one row: hash the keys, find or insert the group, update each
+    /// aggregate's state in place.
+    mutating func lowerAggregateUpdate(_ op: IROperation, _ l: LowBuilder) throws {
+        let ctx = l.ctx
+        let state = l.int(Int64(op.integer("state") ?? 0), "i64")
+        let keyCount = op.integer("keys") ?? 0
+        guard case .array(let functionNames) = op.attribute("aggregates"), case .array(let stateTypeNames) = op.attribute("state_types") else {
+            throw Failure(description: "hash_agg_update without aggregate descriptions")
+        }
+        let stateTypes = stateTypeNames.compactMap { $0.stringValue.flatMap(SQLType.init(irName:)) }
+        let layout = RecordLayout(types: stateTypes)
+        let operands = try op.operands.dropFirst().map(lowered)
+        let operandTypes = op.operands.dropFirst().map { MidToLow.sqlType($0.type).0 }
+        var record: IRValue
+        if keyCount == 0 {
+            record = l.call("kiln_rt_agg_find", [ctx, state, l.int(0, "i64")], ["!llvm.ptr"]).result
+        } else {
+            let scratch = l.call("kiln_rt_agg_scratch", [ctx, state], ["!llvm.ptr"]).result
+            var hash = l.int(0x2545_F491, "i64")
+            for key in 0..<keyCount {
+                let v = operands[key]
+                let keyType = operandTypes[key]
+                var h: IRValue
+                if keyType.physical == .string {
+                    h = genericCall("hash", [(LowValue(value: v.value, null: nil), .text)], resultType: .bigint, l).value
+                } else {
+                    h = l.b.add("kiln_low.hash", [v.value], ["i64"]).result
+                }
+                if let null = v.null { h = l.select(null, l.int(0x7F4A_7C15, "i64"), h) }
+                let mixed = l.op("arith.muli", [hash, l.int(Int64(bitPattern: 0x9e37_79b9_7f4a_7c15), "i64")], "i64")
+                hash = l.op("arith.xori", [mixed, h], "i64")
+                l.store(l.nullByte(v.null), scratch, offset: key)
+                l.storeValue(v.value, l.gep(scratch, layout.offsets[key]), keyType)
+            }
+            record = l.call("kiln_rt_agg_find", [ctx, state, hash], ["!llvm.ptr"]).result
+        }
+        var argumentIndex = keyCount
+        for (index, nameAttribute) in functionNames.enumerated() {
+            let function = nameAttribute.stringValue ?? ""
+            let field = keyCount + index
+            let fieldType = stateTypes[field]
+            let pointer = l.gep(record, layout.offsets[field])
+            if function == "count_star" {
+                let old = l.load(pointer, "i64")
+                l.store(l.op("arith.addi", [old, l.int(1, "i64")], "i64"), pointer)
+                continue
+            }
+            let argument = operands[argumentIndex]
+            let argumentType = operandTypes[argumentIndex]
+            argumentIndex += 1
+            if function == "count" {
+                let old = l.load(pointer, "i64")
+                let increment = argument.null.map { l.select($0, l.int(0, "i64"), l.int(1, "i64")) } ?? l.int(1, "i64")
+                l.store(l.op("arith.addi", [old, increment], "i64"), pointer)
+                continue
+            }
+            // sum, min, max: only non-null inputs count.
+            let body = IRBlock()
+            let inner = LowBuilder(b: IRBuilder(body), ctx: ctx)
+            var value = argument.value
+            if function == "sum" {
+                if let converted = lowerInlineCast(LowValue(value: value, null: nil), from: argumentType, to: fieldType, inner) { value = converted.value }
+            }
+            let stateNull = inner.fromMemory(inner.load(record, offset: field, "i8"), physical: .bool)
+            let old = inner.loadValue(pointer, fieldType)
+            var updated: IRValue
+            if function == "sum" {
+                if fieldType.isFloat {
+                    updated = inner.op("arith.addf", [old, value], old.type)
+                } else {
+                    updated = checked("add", old, value, code: MidToLow.errorCode(fieldType), inner)
+                }
+                updated = inner.select(stateNull, value, updated)
+            } else {
+                let better: IRValue
+                let wantLess = function == "min"
+                if fieldType.isFloat {
+                    better = inner.cmpf(wantLess ? 4 : 2, value, old)
+                } else if fieldType.physical == .string || fieldType == .interval {
+                    better = genericCall(wantLess ? "lt" : "gt", [(LowValue(value: value, null: nil), fieldType), (LowValue(value: old, null: nil), fieldType)], resultType: .boolean, inner).value
+                } else if fieldType == .boolean {
+                    better = inner.cmpi(wantLess ? 6 : 8, value, old)
+                } else {
+                    better = inner.cmpi(wantLess ? 2 : 4, value, old)
+                }
+                updated = inner.select(inner.or(stateNull, better), value, old)
+            }
+            inner.storeValue(updated, pointer, fieldType)
+            inner.store(inner.int(0, "i8"), record, offset: field)
+            inner.b.add("scf.yield")
+            let condition = argument.null.map { l.not($0) } ?? l.bool(true)
+            l.b.add("scf.if", [condition], [], regions: [.single(body), IRRegion()])
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import KilnCore
+import KilnIR
+import KilnPlanner
+import KilnRuntime
+
+/// Lowers `kiln_mid` to the low level: cursors and state ops become runtime calls and memory
+/// accesses at fixed offsets, SQL-typed values become machine values plus null flags, and each
+/// generic `kiln_mid.op` becomes type-specialised arithmetic with SQL's overflow and
+/// division-by-zero checks (`kiln_low.checked`, `kiln_low.raise`) or a generic runtime call.
+public struct MidToLow {
+    public struct Result {
+        public var module: IRModule
+        /// Functions called through `kiln_rt_call`, by index.
+        public var functions: [RuntimeFunction]
+    }
+
+    public struct Failure: Error, CustomStringConvertible { public let description: String }
+
+    var functions: [RuntimeFunction] = []
+    var values: [IRValue: LowValue] = [:]
+
+    public static func lower(_ module: IRModule) throws -> Result {
+        var lowering = MidToLow()
+        let result = IRModule()
+        for signature in RuntimeSymbols.signatures {
+            _ = result.addFunction(signature.name, arguments: signature.arguments, results: signature.results, visibility: "private")
+        }
+        for (name, function) in module.functions {
+            guard let body = function.regions.first?.blocks.first else { continue }
+            let entry = result.addFunction(name, arguments: ["!llvm.ptr"], results: ["i1"])
+            lowering.values[body.arguments[0]] = LowValue(value: entry.arguments[0], null: nil)
+            try lowering.lowerBlock(body, into: entry, ctx: entry.arguments[0])
+        }
+        return Result(module: result, functions: lowering.functions)
+    }
+
+    static func lowType(_ type: String) -> String {
+        switch type {
+        case "!kiln_mid.ctx", "!kiln_mid.cursor", "!kiln_mid.batch": return "!llvm.ptr"
+        default: return type
+        }
+    }
+
+    /// SQL type and nullability of a `!kiln_mid.val<"T?">`.
+    static func sqlType(_ type: String) -> (SQLType, Bool) {
+        guard let open = type.firstIndex(of: "\""), let close = type.lastIndex(of: "\""), open < close else { return (.unknown, true) }
+        var name = type[type.index(after: open)..<close]
+        let nullable = name.hasSuffix("?")
+        if nullable { name = name.dropLast() }
+        return (SQLType(irName: String(name)) ?? .unknown, nullable)
+    }
+
+    func lowered(_ value: IRValue) throws -> LowValue {
+        guard let v = values[value] else { throw Failure(description: "value used before its definition") }
+        return v
+    }
+
+    mutating func lowerBlock(_ block: IRBlock, into target: IRBlock, ctx: IRValue) throws {
+        let builder = LowBuilder(b: IRBuilder(target), ctx: ctx)
+        for op in block.operations { try lowerOperation(op, builder, ctx: ctx) }
+    }
+
+    mutating func lowerOperation(_ op: IROperation, _ l: LowBuilder, ctx: IRValue) throws {
+        switch op.name {
+        case "scf.while", "scf.for", "scf.if", "scf.yield", "scf.condition", "func.return", "arith.constant", "arith.cmpi", "arith.andi":
+            // Structure is kept; operands, results and regions are mapped.
+            let operands = try op.operands.map { try lowered($0).value }
+            var regions: [IRRegion] = []
+            for region in op.regions {
+                var blocks: [IRBlock] = []
+                for block in region.blocks {
+                    let newBlock = IRBlock(arguments: block.arguments.map { IRValue(type: MidToLow.lowType($0.type)) })
+                    for (old, new) in zip(block.arguments, newBlock.arguments) { values[old] = LowValue(value: new, null: nil) }
+                    try lowerBlock(block, into: newBlock, ctx: ctx)
+                    blocks.append(newBlock)
+                }
+                regions.append(IRRegion(blocks: blocks))
+            }
+            let new = l.b.add(op.name, operands, op.results.map { MidToLow.lowType($0.type) }, op.attributes, regions: regions)
+            for (old, result) in zip(op.results, new.results) { values[old] = LowValue(value: result, null: nil) }
+        case "kiln_mid.open":
+            let result = l.call("kiln_rt_open", [ctx, l.int(Int64(op.integer("state") ?? 0), "i64")], ["!llvm.ptr"]).result
+            values[op.result] = LowValue(value: result, null: nil)
+        case "kiln_mid.next":
+            let result = l.call("kiln_rt_next", [try lowered(op.operands[0]).value], ["!llvm.ptr"]).result
+            values[op.result] = LowValue(value: result, null: nil)
+        case "kiln_mid.batch_size":
+            let count = l.load(try lowered(op.operands[0]).value, offset: BatchLayout.count, "i64")
+            values[op.result] = LowValue(value: l.op("arith.index_cast", [count], "index"), null: nil)
+        case "kiln_mid.keep_going":
+            let error = l.load(ctx, offset: ContextLayout.error, "i32")
+            let stop = l.load(ctx, offset: ContextLayout.stop, "i32")
+            let either = l.op("arith.ori", [error, stop], "i32")
+            values[op.result] = LowValue(value: l.cmpi(0, either, l.int(0, "i32")), null: nil)
+        case "kiln_mid.load":
+            values[op.result] = try lowerLoad(op, l)
+        case "kiln_mid.param":
+            let (type, nullable) = MidToLow.sqlType(op.result.type)
+            let slot = op.integer("slot") ?? 0
+            let parameters = l.load(ctx, offset: ContextLayout.parameters, "!llvm.ptr")
+            let value = l.loadValue(l.gep(parameters, 16 * slot), type)
+            var null: IRValue?
+            if nullable {
+                let nulls = l.load(ctx, offset: ContextLayout.parameterNulls, "!llvm.ptr")
+                null = l.fromMemory(l.load(nulls, offset: slot, "i8"), physical: .bool)
+            }
+            values[op.result] = LowValue(value: value, null: null)
+        case "kiln_mid.truth":
+            let v = try lowered(op.operands[0])
+            values[op.result] = LowValue(value: v.null.map { l.and(v.value, l.not($0)) } ?? v.value, null: nil)
+        case "kiln_mid.op":
+            values[op.result] = try lowerScalar(op, l)
+        case "kiln_mid.limit_step":
+            let r = l.call("kiln_rt_limit_step", [ctx, l.int(Int64(op.integer("state") ?? 0), "i64")], ["i32"]).result
+            values[op.result] = LowValue(value: l.cmpi(1, r, l.int(0, "i32")), null: nil)
+        case "kiln_mid.hash_agg_update":
+            try lowerAggregateUpdate(op, l)
+        case "kiln_mid.sort_append", "kiln_mid.output_append":
+            let args = Array(op.operands.dropFirst())
+            let types = args.map { MidToLow.sqlType($0.type).0 }
+            let layout = RecordLayout(types: types)
+            let record = l.call("kiln_rt_append", [ctx, l.int(Int64(op.integer("state") ?? 0), "i64")], ["!llvm.ptr"]).result
+            for (index, arg) in args.enumerated() {
+                let v = try lowered(arg)
+                if let null = v.null { l.store(l.nullByte(null), record, offset: index) }
+                l.storeValue(v.value, l.gep(record, layout.offsets[index]), types[index])
+            }
+        case "kiln_mid.finish":
+            if op.string("kind") == "sort" {
+                l.call("kiln_rt_finish", [ctx, l.int(Int64(op.integer("state") ?? 0), "i64")], [])
+            }
+        default:
+            throw Failure(description: "cannot lower \(op.name) to the low level")
+        }
+    }
+
+    func lowerLoad(_ op: IROperation, _ l: LowBuilder) throws -> LowValue {
+        let batch = try lowered(op.operands[0]).value
+        let row = l.op("arith.index_cast", [try lowered(op.operands[1]).value], "i64")
+        let (type, nullable) = MidToLow.sqlType(op.result.type)
+        let column = op.integer("column") ?? 0
+        if op.string("layout") == "records" {
+            let records = l.load(batch, offset: BatchLayout.records, "!llvm.ptr")
+            let record = l.load(l.gep(records, index: row, elementType: "!llvm.ptr"), "!llvm.ptr")
+            let value = l.loadValue(l.gep(record, op.integer("offset") ?? 0), type)
+            let null = nullable ? l.fromMemory(l.load(record, offset: column, "i8"), physical: .bool) : nil
+            return LowValue(value: value, null: null)
+        }
+        let base = l.load(batch, offset: BatchLayout.values(column), "!llvm.ptr")
+        let value = l.loadValue(l.gep(base, index: row, elementType: type.physical.memoryType), type)
+        var null: IRValue?
+        if nullable {
+            let validity = l.load(batch, offset: BatchLayout.validity(column), "!llvm.ptr")
+            let first = l.load(batch, offset: BatchLayout.firstRow, "i64")
+            let bit = l.op("arith.addi", [first, row], "i64")
+            let wordIndex = l.op("arith.shrui", [bit, l.int(6, "i64")], "i64")
+            let word = l.load(l.gep(validity, index: wordIndex, elementType: "i64"), "i64")
+            let shift = l.op("arith.andi", [bit, l.int(63, "i64")], "i64")
+            let shifted = l.op("arith.shrui", [word, shift], "i64")
+            let valid = l.op("arith.andi", [shifted, l.int(1, "i64")], "i64")
+            null = l.cmpi(0, valid, l.int(0, "i64"))
+        }
+        return LowValue(value: value, null: null)
+    }
+
+    /// Emits a call of a generic runtime function through the scratch area.
+    mutating func genericCall(_ name: String, _ args: [(LowValue, SQLType)], resultType: SQLType, _ l: LowBuilder) -> LowValue {
+        let function = RuntimeFunction(name: name, argumentTypes: args.map(\.1), resultType: resultType)
+        let index: Int
+        if let existing = functions.firstIndex(of: function) { index = existing } else { functions.append(function); index = functions.count - 1 }
+        let scratch = l.load(l.ctx, offset: ContextLayout.scratch, "!llvm.ptr")
+        for (i, (value, type)) in args.enumerated() {
+            l.storeValue(value.value, l.gep(scratch, ScratchLayout.argument(i)), type)
+            l.store(l.nullByte(value.null), scratch, offset: ScratchLayout.argumentNull(i))
+        }
+        l.call("kiln_rt_call", [l.ctx, l.int(Int64(index), "i64")], [])
+        let result = l.loadValue(l.gep(scratch, ScratchLayout.result), resultType)
+        let null = l.fromMemory(l.load(scratch, offset: ScratchLayout.resultNull, "i8"), physical: .bool)
+        return LowValue(value: result, null: null)
+    }
+
+    static func errorCode(_ type: SQLType) -> Int32 {
+        switch type {
+        case .smallint: return 1
+        case .integer, .date: return 2
+        case .bigint, .timestamp: return 3
+        case .numeric: return 4
+        default: return 6
+        }
+    }
+
+    static func strictNull(_ args: [LowValue], _ l: LowBuilder) -> IRValue? {
+        let nulls = args.compactMap(\.null)
+        guard var result = nulls.first else { return nil }
+        for n in nulls.dropFirst() { result = l.or(result, n) }
+        return result
+    }
+
+    /// Checked integer arithmetic: raises `code` on overflow.
+    func checked(_ kind: String, _ a: IRValue, _ b: IRValue, code: Int32, _ l: LowBuilder) -> IRValue {
+        let op = l.b.add("kiln_low.checked", [a, b], [a.type, "i1"], [("kind", .string(kind))])
+        l.raise(op.results[1], code: code)
+        return op.results[0]
+    }
+}

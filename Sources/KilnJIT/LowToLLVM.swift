@@ -1,0 +1,102 @@
+import KilnIR
+import KilnRuntime
+
+/// Expands the `kiln_low` ops into upstream `arith`/`scf`/`llvm`/`func` ops, leaving a module
+/// that MLIR's standard conversions take to the LLVM dialect.
+public enum LowToLLVM {
+    public static func lower(_ module: IRModule) -> IRModule {
+        let result = IRModule()
+        var declared = Set<String>()
+        for op in module.operations {
+            if let name = op.string("sym_name") { declared.insert(name) }
+            result.operations.append(op)
+        }
+        for signature in RuntimeSymbols.lateSignatures where !declared.contains(signature.name) {
+            _ = result.addFunction(signature.name, arguments: signature.arguments, results: signature.results, visibility: "private")
+        }
+        for op in result.operations { for region in op.regions { for block in region.blocks { rewrite(block, ctx: block.arguments.first) } } }
+        return result
+    }
+
+    static func rewrite(_ block: IRBlock, ctx: IRValue?) {
+        var operations: [IROperation] = []
+        for op in block.operations {
+            for region in op.regions { for inner in region.blocks { rewrite(inner, ctx: ctx) } }
+            let target = IRBlock()
+            let b = IRBuilder(target)
+            switch op.name {
+            case "kiln_low.checked":
+                let kind = op.string("kind") ?? "add"
+                let type = op.operands[0].type
+                let intrinsic = "llvm.intr.s\(kind == "add" ? "add" : kind == "sub" ? "sub" : "mul").with.overflow"
+                let pair = b.value(intrinsic, op.operands, "!llvm.struct<(\(type), i1)>")
+                let value = b.add("llvm.extractvalue", [pair], [type], [("position", .raw("array<i64: 0>"))])
+                let flag = b.add("llvm.extractvalue", [pair], ["i1"], [("position", .raw("array<i64: 1>"))])
+                replace(op.results[0], with: value.result, in: block)
+                replace(op.results[1], with: flag.result, in: block)
+            case "kiln_low.raise":
+                let code = op.integer("code") ?? 0
+                let body = IRBlock()
+                let inner = IRBuilder(body)
+                let constant = inner.value("arith.constant", [], "i32", [("value", .integer(Int64(code), type: "i32"))])
+                inner.add("func.call", [op.operands[0], constant], [], [("callee", .raw("@kiln_rt_raise"))])
+                inner.add("scf.yield")
+                b.add("scf.if", [op.operands[1]], [], regions: [.single(body), IRRegion()])
+            case "kiln_low.hash":
+                let v = op.operands[0]
+                var wide: IRValue
+                switch v.type {
+                case "i1", "i8": wide = b.value("arith.extui", [v], "i64")
+                case "i16", "i32": wide = b.value("arith.extsi", [v], "i64")
+                case "f32":
+                    let d = b.value("arith.extf", [v], "f64")
+                    wide = b.value("arith.bitcast", [d], "i64")
+                case "f64": wide = b.value("arith.bitcast", [v], "i64")
+                case "i128":
+                    let low = b.value("arith.trunci", [v], "i64")
+                    let shifted = b.value("arith.shrui", [v, b.value("arith.constant", [], "i128", [("value", .raw("64 : i128"))])], "i128")
+                    let high = b.value("arith.trunci", [shifted], "i64")
+                    wide = b.value("arith.xori", [low, mix(high, b)], "i64")
+                default: wide = v
+                }
+                replace(op.result, with: mix(wide, b), in: block)
+            case "kiln_low.str_eq":
+                var parts: [IRValue] = []
+                for v in op.operands {
+                    parts.append(b.value("arith.trunci", [v], "i64"))
+                    let shifted = b.value("arith.shrui", [v, b.value("arith.constant", [], "i128", [("value", .raw("64 : i128"))])], "i128")
+                    parts.append(b.value("arith.trunci", [shifted], "i64"))
+                }
+                let r = b.add("func.call", parts, ["i32"], [("callee", .raw("@kiln_rt_str_eq"))]).result
+                let zero = b.value("arith.constant", [], "i32", [("value", .integer(0, type: "i32"))])
+                replace(op.result, with: b.value("arith.cmpi", [r, zero], "i1", [("predicate", .integer(1, type: "i64"))]), in: block)
+            default:
+                operations.append(op)
+                continue
+            }
+            operations.append(contentsOf: target.operations)
+        }
+        block.operations = operations
+    }
+
+    /// murmur3's 64-bit finaliser, inline.
+    static func mix(_ value: IRValue, _ b: IRBuilder) -> IRValue {
+        func constant(_ v: UInt64) -> IRValue { b.value("arith.constant", [], "i64", [("value", .integer(Int64(bitPattern: v), type: "i64"))]) }
+        var h = value
+        let s33 = constant(33)
+        h = b.value("arith.xori", [h, b.value("arith.shrui", [h, s33], "i64")], "i64")
+        h = b.value("arith.muli", [h, constant(0xff51_afd7_ed55_8ccd)], "i64")
+        h = b.value("arith.xori", [h, b.value("arith.shrui", [h, s33], "i64")], "i64")
+        h = b.value("arith.muli", [h, constant(0xc4ce_b9fe_1a85_ec53)], "i64")
+        h = b.value("arith.xori", [h, b.value("arith.shrui", [h, s33], "i64")], "i64")
+        return h
+    }
+
+    /// Rewrites every later use of `old` in `block` (and nested blocks) to `new`.
+    static func replace(_ old: IRValue, with new: IRValue, in block: IRBlock) {
+        for op in block.operations {
+            for index in op.operands.indices where op.operands[index] === old { op.operands[index] = new }
+            for region in op.regions { for inner in region.blocks { replace(old, with: new, in: inner) } }
+        }
+    }
+}

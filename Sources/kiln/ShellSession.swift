@@ -1,0 +1,172 @@
+import Kiln
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func readFile(_ path: String) -> String? {
+    guard let file = fopen(path, "r") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&buffer, 1, buffer.count, file)
+        if n <= 0 { break }
+        bytes.append(contentsOf: buffer[0..<n])
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// One shell session: settings (format, timer) and statement execution with error reporting.
+final class ShellSession {
+    let database: Database
+    var format: OutputFormat
+    var timer = false
+
+    init(database: Database, format: OutputFormat) {
+        self.database = database
+        self.format = format
+    }
+
+    /// Runs SQL text (several statements allowed). Returns false on error.
+    @discardableResult
+    func run(_ sql: String) -> Bool {
+        let start = ContinuousClock.now
+        do {
+            let results = try database.execute(sql)
+            for result in results where result.hasResultSet {
+                print(ResultPrinter.render(result, format: format), terminator: "")
+            }
+        } catch {
+            report(error)
+            return false
+        }
+        if timer {
+            let elapsed = ContinuousClock.now - start
+            let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            print("Time: \(formatMilliseconds(ms)) ms")
+        }
+        fflush(nil)
+        return true
+    }
+
+    func formatMilliseconds(_ ms: Double) -> String {
+        let thousandths = Int((ms * 1000).rounded())
+        let fraction = String(thousandths % 1000)
+        return "\(thousandths / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+
+    func report(_ error: DatabaseError) {
+        var text = "ERROR:  \(error.message)\n"
+        if let detail = error.detail { text += "DETAIL:  \(detail)\n" }
+        if let hint = error.hint { text += "HINT:  \(hint)\n" }
+        text += "SQLSTATE: \(error.sqlState.code)"
+        if let position = error.position { text += "  POSITION: \(position)" }
+        if let line = error.line { text += "  LINE: \(line)" }
+        standardError(text + "\n")
+    }
+
+    /// Handles a meta-command (`.timer on`, `\timing`, `.mode csv`). Returns nil if `line` is not one.
+    func metaCommand(_ line: String) -> Bool? {
+        let trimmed = line.trimmingCharacters()
+        guard trimmed.hasPrefix(".") || trimmed.hasPrefix("\\") else { return nil }
+        let words = trimmed.split(separator: " ").map(String.init)
+        switch words[0] {
+        case ".timer":
+            guard words.count == 2, words[1] == "on" || words[1] == "off" else { standardError("usage: .timer on|off\n"); return false }
+            timer = words[1] == "on"
+        case "\\timing":
+            if words.count == 2 { timer = words[1] == "on" } else { timer.toggle() }
+            print("Timing is \(timer ? "on" : "off").")
+        case ".mode":
+            guard words.count == 2, let mode = OutputFormat(rawValue: words[1]) else { standardError("usage: .mode box|csv|json\n"); return false }
+            format = mode
+        case ".quit", ".exit", "\\q":
+            exit(0)
+        default:
+            standardError("unknown meta-command \(words[0])\n")
+            return false
+        }
+        return true
+    }
+
+    /// Runs a script: meta-commands on their own lines, SQL statements ended by `;`.
+    func runScript(_ text: String) -> Bool {
+        var buffer = ""
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if buffer.trimmingCharacters().isEmpty, let ok = metaCommand(line) {
+                if !ok { return false }
+                continue
+            }
+            buffer += line + "\n"
+            if StatementSplitter.isComplete(buffer) {
+                if !run(buffer) { return false }
+                buffer = ""
+            }
+        }
+        if !buffer.trimmingCharacters().isEmpty { return run(buffer) }
+        return true
+    }
+
+    /// Reads statements from standard input, executing each as soon as it is complete.
+    func interactive() -> Bool {
+        let tty = isatty(0) != 0
+        var buffer = ""
+        var ok = true
+        if tty { print("kiln — type SQL ending with ';', .timer on|off, .mode box|csv|json, .quit") }
+        while true {
+            if tty { print(buffer.isEmpty ? "kiln> " : "  ...> ", terminator: ""); fflush(nil) }
+            guard let line = readLine() else { break }
+            if buffer.trimmingCharacters().isEmpty, let result = metaCommand(line) {
+                if !result { ok = false }
+                continue
+            }
+            buffer += line + "\n"
+            if StatementSplitter.isComplete(buffer) {
+                if !run(buffer) { ok = false }
+                buffer = ""
+            }
+        }
+        if !buffer.trimmingCharacters().isEmpty, !run(buffer) { ok = false }
+        return tty ? true : ok
+    }
+}
+
+/// Decides whether buffered text ends with a complete statement (a `;` outside quotes and comments).
+enum StatementSplitter {
+    static func isComplete(_ text: String) -> Bool {
+        var inString = false, inIdentifier = false, inLineComment = false, blockDepth = 0
+        var last: Character = " "
+        var complete = false
+        var previous: Character = " "
+        for c in text {
+            if inLineComment { if c == "\n" { inLineComment = false }; previous = c; continue }
+            if blockDepth > 0 {
+                if previous == "*" && c == "/" { blockDepth -= 1; previous = " "; continue }
+                previous = c
+                continue
+            }
+            if inString { if c == "'" { inString = false }; previous = c; continue }
+            if inIdentifier { if c == "\"" { inIdentifier = false }; previous = c; continue }
+            switch c {
+            case "'": inString = true
+            case "\"": inIdentifier = true
+            case "-" where previous == "-": inLineComment = true
+            case "*" where previous == "/": blockDepth += 1
+            default: break
+            }
+            if !c.isWhitespace && !inLineComment { last = c; complete = c == ";" }
+            previous = c
+        }
+        _ = last
+        return complete && !inString && !inIdentifier && blockDepth == 0
+    }
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}
