@@ -45,15 +45,15 @@ let package = Package(
         // Runs low-level IR over the runtime state (same program as the JIT).
         .target(name: "KilnInterpreter", dependencies: ["KilnCore", "KilnIR", "KilnRuntime"]),
         // Low-level IR -> upstream MLIR -> LLVM -> native code.
-        .target(name: "KilnJIT", dependencies: ["KilnCore", "KilnIR", "KilnMLIR", "KilnRuntime"]),
+        .target(name: "KilnJIT", dependencies: ["KilnCore", "KilnIR", "KilnMLIR", "KilnRuntime"], swiftSettings: mlirHeaders),
         // The public embedded API.
         .target(name: "Kiln", dependencies: [
             "KilnCore", "KilnSQL", "KilnStorage", "KilnPlanner", "KilnIR", "KilnCompiler",
             "KilnRuntime", "KilnInterpreter", "KilnJIT", "KilnMLIR",
-        ]),
+        ], swiftSettings: mlirHeaders),
         // The shell.
-        .executableTarget(name: "kiln", dependencies: ["Kiln"]),
-        .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnMLIR", "KilnIR", "KilnCompiler", "KilnSQL"],
-                    resources: [.copy("Resources")]),
+        .executableTarget(name: "kiln", dependencies: ["Kiln"], swiftSettings: mlirHeaders),
+        .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnMLIR", "KilnIR", "KilnCompiler", "KilnSQL", "KilnJIT"],
+                    resources: [.copy("Resources")], swiftSettings: mlirHeaders),
     ]
 )

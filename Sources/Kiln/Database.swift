@@ -80,9 +80,9 @@ public final class Database {
                     guard row.count == targets.count else {
                         throw DatabaseError(.syntaxError, "INSERT has more target columns than expressions", position: position)
                     }
-                    var select = SelectStatement()
-                    select.items = row.map { .expression($0, alias: nil) }
-                    try insert(select, into: table, targets: targets, parameters: parameters, positions: row.map(\.position))
+                    var binder = Binder(catalog: catalog)
+                    let bound = try binder.bindValuesRow(row, columns: targets.map { table.columns[$0] })
+                    try append(bound, into: table, targets: targets, parameters: parameters)
                 }
             } catch {
                 table.truncate(to: before)
@@ -147,6 +147,7 @@ public final class Database {
     func insert(_ query: SelectStatement, into table: Table, targets: [Int], parameters: [Value], positions: [Int]?) throws(DatabaseError) {
         var binder = Binder(catalog: catalog)
         var bound = try binder.bind(query)
+        _ = positions
         let types = bound.plan.outputTypes
         guard types.count == targets.count else {
             throw DatabaseError(.syntaxError, types.count > targets.count ? "INSERT has more expressions than target columns" : "INSERT has more target columns than expressions", position: query.position)
@@ -158,6 +159,11 @@ public final class Database {
             conversions.append(try binder.assign(source, to: column, position: positions?[index] ?? query.position))
         }
         bound.plan = .project(bound.plan, expressions: conversions, names: targets.map { table.columns[$0].name })
+        try append(bound, into: table, targets: targets, parameters: parameters)
+    }
+
+    /// Runs a query whose columns have the target columns' types and appends its rows.
+    func append(_ bound: BoundQuery, into table: Table, targets: [Int], parameters: [Value]) throws(DatabaseError) {
         let layout = RecordLayout(types: targets.map { table.columns[$0].type })
         _ = try executor.run(bound, parameters: parameters) { runtime, _ throws(DatabaseError) in
             var cells: [UnsafeMutableRawPointer] = []

@@ -61,7 +61,7 @@ public enum Casts {
                 }
                 throw invalidInput(type, String(text))
             }
-            return try fitNumeric(m, scale: s, precision: precision, targetScale: precision == nil ? max(scale, s) : scale)
+            return try fitNumeric(m, scale: s, precision: precision, targetScale: scale)
         case .varchar(let n):
             return .text(try fitVarchar(String(text), n))
         case .text, .unknown:
@@ -153,7 +153,7 @@ public enum Casts {
                 return try fromInt64(v, to: to)
             case .real: return .float32(Float(DecimalMath.toDouble(m, scale: s)))
             case .double: return .float64(DecimalMath.toDouble(m, scale: s))
-            case .numeric(let p, let targetScale): return try fitNumeric(m, scale: s, precision: p, targetScale: p == nil && targetScale == 0 && from.isNumericDecimal ? s : targetScale)
+            case .numeric(let p, let targetScale): return try fitNumeric(m, scale: s, precision: p, targetScale: targetScale)
             case .text: return .text(value.text!)
             case .varchar(let n): return .text(try fitVarchar(value.text!, n))
             default: break

@@ -270,9 +270,13 @@ extension Binder {
             var resultType = common
             if case .numeric = common {
                 switch op {
-                case "*": resultType = .numeric(precision: nil, scale: left.type.scale + right.type.scale)
-                    l = try coerce(left.type.isNumericDecimal ? left : l, to: .numeric(precision: nil, scale: left.type.scale), position: leftPosition)
-                    r = try coerce(right.type.isNumericDecimal ? right : r, to: .numeric(precision: nil, scale: right.type.scale), position: rightPosition)
+                case "*":
+                    // Each side keeps its own scale; the product's scale is their sum.
+                    let leftSource = left.type == .unknown ? l : left
+                    let rightSource = right.type == .unknown ? r : right
+                    l = try coerce(leftSource, to: .numeric(precision: nil, scale: leftSource.type.scale), position: leftPosition)
+                    r = try coerce(rightSource, to: .numeric(precision: nil, scale: rightSource.type.scale), position: rightPosition)
+                    resultType = .numeric(precision: nil, scale: l.type.scale + r.type.scale)
                 case "/": resultType = .numeric(precision: nil, scale: TypeRules.divisionScale(l.type.scale, r.type.scale))
                 default: resultType = .numeric(precision: nil, scale: common.scale)
                 }
@@ -307,7 +311,18 @@ extension Binder {
     }
 
     /// An explicit CAST. Constants are converted now (so a bad literal fails at bind time, as in PostgreSQL).
-    mutating func cast(_ expression: BoundExpression, to type: SQLType, position: Int) throws(DatabaseError) -> BoundExpression {
+    mutating func cast(_ expression: BoundExpression, to requested: SQLType, position: Int) throws(DatabaseError) -> BoundExpression {
+        var type = requested
+        if case .numeric(nil, 0) = requested {
+            // Unconstrained NUMERIC keeps the scale of the value (statically: of its type).
+            if case .constant(let value) = expression.kind, !value.isNull {
+                if let (_, s) = value.text.flatMap({ DecimalMath.parse(Substring($0)) }), expression.type == .unknown || expression.type.isNumeric {
+                    type = .numeric(precision: nil, scale: s)
+                }
+            } else if expression.type.isNumericDecimal {
+                type = .numeric(precision: nil, scale: expression.type.scale)
+            }
+        }
         if expression.type == type { return expression }
         if case .constant(let value) = expression.kind {
             return try castConstant(value, from: expression.type == .unknown ? .text : expression.type, to: type, position: position)

@@ -354,3 +354,18 @@ public struct Binder {
         }
     }
 }
+
+extension Binder {
+    /// Binds one `VALUES` row for INSERT, converting each expression to its column's type.
+    public mutating func bindValuesRow(_ row: [Expression], columns: [ColumnInfo]) throws(DatabaseError) -> BoundQuery {
+        var expressions: [BoundExpression] = []
+        for (expression, column) in zip(row, columns) {
+            if Binder.containsAggregate(expression) {
+                throw DatabaseError(.groupingError, "aggregate functions are not allowed in VALUES", position: expression.position)
+            }
+            let bound = try bindExpression(expression, scope: Scope(), aggregates: nil)
+            expressions.append(try assign(bound, to: column, position: expression.position))
+        }
+        return BoundQuery(plan: .project(.singleRow, expressions: expressions, names: columns.map(\.name)), columnNames: columns.map(\.name), parameterTypes: parameterTypes)
+    }
+}

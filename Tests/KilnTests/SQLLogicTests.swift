@@ -1,0 +1,50 @@
+import XCTest
+import Kiln
+
+/// Runs the `.test` files under Resources/sql: `statement ok`, `statement error SQLSTATE`,
+/// and `query` blocks whose expected rows follow `----`, one row per line, values joined by `|`.
+final class SQLLogicTests: XCTestCase {
+    func testCorpus() throws {
+        let directory = Bundle.module.resourceURL!.appendingPathComponent("sql")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".test") }.sorted()
+        XCTAssertFalse(files.isEmpty)
+        for file in files {
+            let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
+            try run(text, name: file)
+        }
+    }
+
+    func run(_ text: String, name: String) throws {
+        let database = try Database()
+        let blocks = text.components(separatedBy: "\n\n")
+        for block in blocks {
+            var lines = block.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.hasPrefix("#") }
+            while lines.first?.isEmpty == true { lines.removeFirst() }
+            guard let header = lines.first else { continue }
+            let body = lines.dropFirst()
+            if header == "statement ok" {
+                let sql = body.joined(separator: "\n")
+                XCTAssertNoThrow(try database.execute(sql), "\(name): \(sql)")
+            } else if header.hasPrefix("statement error") {
+                let expected = header.split(separator: " ").last.map(String.init) ?? ""
+                let sql = body.joined(separator: "\n")
+                do {
+                    try database.execute(sql)
+                    XCTFail("\(name): expected error \(expected) from \(sql)")
+                } catch {
+                    XCTAssertEqual(error.sqlState.code, expected, "\(name): \(sql): \(error)")
+                }
+            } else if header.hasPrefix("query") {
+                guard let separator = body.firstIndex(of: "----") else { XCTFail("\(name): query without ----"); continue }
+                let sql = body[body.startIndex..<separator].joined(separator: "\n")
+                let expected = body[(separator + 1)...].filter { !$0.isEmpty }
+                do {
+                    let rows = try database.query(sql).map { $0.map { $0.text ?? "NULL" }.joined(separator: "|") }
+                    XCTAssertEqual(rows, Array(expected), "\(name): \(sql)")
+                } catch {
+                    XCTFail("\(name): \(sql): \(error)")
+                }
+            }
+        }
+    }
+}
