@@ -18,6 +18,9 @@ public final class Database {
     /// Session settings (`SET name = value`).
     public private(set) var settings: [String: String] = ["jit": "on", "server_version": "16.0", "datestyle": "ISO, MDY"]
 
+    /// Whether queries run as native code (`SET jit = on`, the default) or in the interpreter.
+    public var usesNativeCode: Bool { !["off", "false"].contains(settings["jit"]?.lowercased() ?? "on") }
+
     public init() throws(DatabaseError) {
         do { executor = try QueryExecutor() } catch {
             throw DatabaseError.internalError("could not initialise the compiler: \(error)")
@@ -62,7 +65,7 @@ public final class Database {
         case .select(let select):
             var binder = Binder(catalog: catalog)
             let bound = try binder.bind(select)
-            let (rows, timings) = try executor.run(bound, parameters: parameters) { runtime, lowered throws(DatabaseError) in
+            let (rows, timings) = try executor.run(bound, parameters: parameters, compiled: usesNativeCode) { runtime, lowered throws(DatabaseError) in
                 runtime.outputRows(layout: lowered.plan.outputLayout)
             }
             var result = QueryResult(columns: zip(bound.columnNames, bound.columnTypes).map { QueryResult.Column(name: $0, type: $1) },
@@ -165,7 +168,7 @@ public final class Database {
     /// Runs a query whose columns have the target columns' types and appends its rows.
     func append(_ bound: BoundQuery, into table: Table, targets: [Int], parameters: [Value]) throws(DatabaseError) {
         let layout = RecordLayout(types: targets.map { table.columns[$0].type })
-        _ = try executor.run(bound, parameters: parameters) { runtime, _ throws(DatabaseError) in
+        _ = try executor.run(bound, parameters: parameters, compiled: usesNativeCode) { runtime, _ throws(DatabaseError) in
             var cells: [UnsafeMutableRawPointer] = []
             try runtime.forEachOutputRecord { record throws(DatabaseError) in cells.append(record) }
             let columnForTarget = Dictionary(uniqueKeysWithValues: targets.enumerated().map { ($1, $0) })

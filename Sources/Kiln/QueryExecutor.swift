@@ -4,6 +4,7 @@ import KilnIR
 import KilnCompiler
 import KilnRuntime
 import KilnJIT
+import KilnInterpreter
 import Synchronization
 
 /// The three IR levels of a query plus what running it needs.
@@ -69,34 +70,58 @@ final class QueryExecutor {
     }
 
     /// Runs a query; `body` reads the runtime's output before it is freed.
-    func run<R>(_ query: BoundQuery, parameters: [Value], _ body: (QueryRuntime, LoweredQuery) throws(DatabaseError) -> R) throws(DatabaseError) -> (R, QueryResult.Timings) {
+    /// - Parameter compiled: native code (true) or the interpreter over the same low-level IR.
+    func run<R>(_ query: BoundQuery, parameters: [Value], compiled useNativeCode: Bool,
+                _ body: (QueryRuntime, LoweredQuery) throws(DatabaseError) -> R) throws(DatabaseError) -> (R, QueryResult.Timings) {
         let lowered = try lower(query)
-        let key = lowered.low.text + "\n" + lowered.functions.map { "\($0)" }.joined(separator: "\n")
-        var compileMs = 0.0
-        let compiled: CompiledQuery
-        if let cached = cache[key] {
-            compiled = cached
-        } else {
-            do {
-                compiled = try compiler.compile(lowered.low, pipelineCount: lowered.plan.pipelines.count)
-            } catch {
-                throw DatabaseError.internalError("native compilation failed: \(error)")
-            }
-            cache[key] = compiled
-            compileMs = compiled.compileMilliseconds
-        }
         let runtime = QueryRuntime(plan: lowered.plan, parameterValues: try slotValues(lowered.plan, parameters: parameters), functions: lowered.functions)
         try runtime.prepare()
-        let start = ContinuousClock.now
-        for entry in compiled.entries {
-            runtime.beginPipeline()
-            _ = entry(runtime.context)
-            try runtime.checkError()
+        var compileMs = 0.0
+        let start: ContinuousClock.Instant
+        if useNativeCode {
+            let key = lowered.low.text + "\n" + lowered.functions.map { "\($0)" }.joined(separator: "\n")
+            let compiled: CompiledQuery
+            if let cached = cache[key] {
+                compiled = cached
+            } else {
+                do {
+                    compiled = try compiler.compile(lowered.low, pipelineCount: lowered.plan.pipelines.count)
+                } catch {
+                    throw DatabaseError.internalError("native compilation failed: \(error)")
+                }
+                cache[key] = compiled
+                compileMs = compiled.compileMilliseconds
+            }
+            start = ContinuousClock.now
+            for entry in compiled.entries {
+                runtime.beginPipeline()
+                _ = entry(runtime.context)
+                try runtime.checkError()
+            }
+        } else {
+            let translateStart = ContinuousClock.now
+            let program: InterpretedQuery
+            do {
+                program = try InterpretedQuery(lowered.low, pipelineCount: lowered.plan.pipelines.count)
+            } catch {
+                throw DatabaseError.internalError("interpreter translation failed: \(error)")
+            }
+            compileMs = QueryExecutor.milliseconds(since: translateStart)
+            start = ContinuousClock.now
+            for index in 0..<program.pipelineCount {
+                runtime.beginPipeline()
+                program.run(pipeline: index, context: runtime.context)
+                try runtime.checkError()
+            }
         }
-        let elapsed = ContinuousClock.now - start
-        let executeMs = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let executeMs = QueryExecutor.milliseconds(since: start)
         let result = try body(runtime, lowered)
-        return (result, QueryResult.Timings(compileMilliseconds: compileMs, executeMilliseconds: executeMs, mode: "compiled"))
+        return (result, QueryResult.Timings(compileMilliseconds: compileMs, executeMilliseconds: executeMs, mode: useNativeCode ? "compiled" : "interpreted"))
+    }
+
+    static func milliseconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
     }
 }
 

@@ -10,12 +10,16 @@ final class SQLLogicTests: XCTestCase {
         XCTAssertFalse(files.isEmpty)
         for file in files {
             let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
-            try run(text, name: file)
+            try run(text, name: file, mode: "on")
+            try run(text, name: file, mode: "off")
         }
     }
 
-    func run(_ text: String, name: String) throws {
+    /// Runs one file with `SET jit = mode` (compiled or interpreted): both must give the same answers.
+    func run(_ text: String, name fileName: String, mode: String) throws {
         let database = try Database()
+        try database.execute("SET jit = \(mode)")
+        let name = "\(fileName) [jit \(mode)]"
         let blocks = text.components(separatedBy: "\n\n")
         for block in blocks {
             var lines = block.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.hasPrefix("#") }

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what Kiln needs on Debian 12: MLIR/LLVM 22 (C API, shared libraries, mlir-opt).
+# Safe to run repeatedly; does nothing when everything is present.
+set -euo pipefail
+
+packages=(libmlir-22-dev llvm-22-dev mlir-22-tools)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+
+if ((${#missing[@]})); then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    echo "setup: installing ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+    echo "setup: swift (6.x) is required on PATH" >&2
+    exit 1
+fi
+echo "setup: MLIR 22 and Swift are ready"
