@@ -123,8 +123,10 @@ public final class Database {
         case .begin: return .command("BEGIN")
         case .commit: return .command("COMMIT")
         case .rollback: return .command("ROLLBACK")
-        case .copyFrom(_, _, _, _, let position), .copyTo(_, _, _, let position):
-            throw DatabaseError(.featureNotSupported, "COPY is not supported yet", position: position)
+        case .copyFrom(let table, let columns, let file, let options, let position):
+            return try copyFrom(table, columns: columns, file: file, options: options, position: position)
+        case .copyTo(let query, let file, let options, _):
+            return try copyTo(query, file: file, options: options, parameters: parameters)
         }
     }
 

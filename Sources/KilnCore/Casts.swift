@@ -68,10 +68,16 @@ public enum Casts {
             return .text(String(text))
         case .date:
             if let days = DateMath.parseDate(text) { return .date(days) }
+            if DateMath.looksLikeDate(text) {
+                throw DatabaseError(.datetimeFieldOverflow, "date/time field value out of range: \"\(text)\"")
+            }
             if let micros = DateMath.parseTimestamp(text) { return .date(Int32((micros - (micros % DateMath.microsPerDay + DateMath.microsPerDay) % DateMath.microsPerDay) / DateMath.microsPerDay)) }
             throw DatabaseError(.invalidDatetimeFormat, "invalid input syntax for type date: \"\(text)\"")
         case .timestamp:
             guard let micros = DateMath.parseTimestamp(text) else {
+                if DateMath.looksLikeDate(text.split(separator: " ").first ?? text) {
+                    throw DatabaseError(.datetimeFieldOverflow, "date/time field value out of range: \"\(text)\"")
+                }
                 throw DatabaseError(.invalidDatetimeFormat, "invalid input syntax for type timestamp: \"\(text)\"")
             }
             return .timestamp(micros)

@@ -53,6 +53,8 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible, Equatable
     public var sql: String?
     /// For COPY: the 1-based line of the input file.
     public var line: Int?
+    /// Where the error happened, as PostgreSQL's CONTEXT (`COPY t, line 3, column k: "x"`).
+    public var context: String?
 
     public init(_ sqlState: SQLState, _ message: String, position: Int? = nil, detail: String? = nil, hint: String? = nil) {
         self.sqlState = sqlState
@@ -68,6 +70,7 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible, Equatable
         if let line { text += " (line \(line))" }
         if let detail { text += "\nDETAIL:  \(detail)" }
         if let hint { text += "\nHINT:  \(hint)" }
+        if let context { text += "\nCONTEXT:  \(context)" }
         return text
     }
 

@@ -38,6 +38,12 @@ public enum DateMath {
         }
     }
 
+    /// Whether text has the shape `digits-digits-digits` (so a failed parse is a range error).
+    public static func looksLikeDate(_ text: Substring) -> Bool {
+        let parts = text.trimmingSpaces.split(separator: "-", omittingEmptySubsequences: false)
+        return parts.count == 3 && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }
+    }
+
     /// Parses `YYYY-MM-DD` (leading/trailing spaces allowed).
     public static func parseDate(_ text: Substring) -> Int32? {
         let trimmed = text.trimmingSpaces

@@ -59,6 +59,7 @@ final class ShellSession {
         var text = "ERROR:  \(error.message)\n"
         if let detail = error.detail { text += "DETAIL:  \(detail)\n" }
         if let hint = error.hint { text += "HINT:  \(hint)\n" }
+        if let context = error.context { text += "CONTEXT:  \(context)\n" }
         text += "SQLSTATE: \(error.sqlState.code)"
         if let position = error.position { text += "  POSITION: \(position)" }
         if let line = error.line { text += "  LINE: \(line)" }

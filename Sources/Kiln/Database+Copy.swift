@@ -1,0 +1,106 @@
+import KilnCore
+import KilnSQL
+import KilnStorage
+import KilnPlanner
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Database {
+    /// `COPY table [(columns)] FROM 'file' WITH (...)`: streams the file, converting each field
+    /// with the column type's input function. All or nothing: on error the table is unchanged,
+    /// and the error names the line (and column) of the file.
+    func copyFrom(_ tableName: String, columns: [String]?, file: String, options: CopyOptions, position: Int) throws(DatabaseError) -> QueryResult {
+        let (table, targets) = try insertTarget(tableName, columns, position: position)
+        let csv = options.format == "csv"
+        let delimiter = options.delimiter ?? (csv ? "," : "\t")
+        guard let delimiterByte = delimiter.asciiValue, let quoteByte = options.quote.asciiValue else {
+            throw DatabaseError(.featureNotSupported, "COPY delimiter and quote must be single-byte characters", position: position)
+        }
+        let reader = try CopyReader(path: file, format: .init(csv: csv, delimiter: delimiterByte, quote: quoteByte, null: options.null ?? (csv ? "" : "\\N")))
+        let before = table.rowCount
+        var count = 0
+        do throws(DatabaseError) {
+            if options.header { _ = try reader.nextRecord() }
+            var row = [Value](repeating: .null, count: table.columns.count)
+            while let record = try reader.nextRecord() {
+                if record.count < targets.count {
+                    throw copyError(DatabaseError(.badCopyFileFormat, "missing data for column \"\(table.columns[targets[record.count]].name)\""), table: tableName, reader: reader, column: nil)
+                }
+                if record.count > targets.count {
+                    throw copyError(DatabaseError(.badCopyFileFormat, "extra data after last expected column"), table: tableName, reader: reader, column: nil)
+                }
+                for index in row.indices { row[index] = .null }
+                for (field, target) in zip(record, targets) {
+                    guard let field else { continue }
+                    do {
+                        row[target] = try Casts.parse(Substring(field), as: table.columns[target].type)
+                    } catch {
+                        throw copyError(error, table: tableName, reader: reader, column: (table.columns[target].name, field))
+                    }
+                }
+                do { try table.append(row: row) } catch {
+                    throw copyError(error, table: tableName, reader: reader, column: nil)
+                }
+                count += 1
+            }
+        } catch {
+            table.truncate(to: before)
+            throw error
+        }
+        return .command("COPY \(count)")
+    }
+
+    func copyError(_ error: DatabaseError, table: String, reader: CopyReader, column: (String, String)?) -> DatabaseError {
+        var located = error
+        located.line = reader.recordLine
+        located.context = "COPY \(table), line \(reader.recordLine)" + (column.map { ", column \($0.0): \"\($0.1)\"" } ?? "")
+        return located
+    }
+
+    /// `COPY (query) TO 'file'` / `COPY table TO 'file'`.
+    func copyTo(_ query: SelectStatement, file: String, options: CopyOptions, parameters: [Value]) throws(DatabaseError) -> QueryResult {
+        let result = try execute(.select(query), parameters: parameters)
+        let csv = options.format == "csv"
+        let delimiter = String(options.delimiter ?? (csv ? "," : "\t"))
+        let null = options.null ?? (csv ? "" : "\\N")
+        var out = ""
+        func csvField(_ text: String) -> String {
+            if text.isEmpty || text == null || text.contains(where: { String($0) == delimiter || $0 == options.quote || $0 == "\n" || $0 == "\r" }) {
+                return String(options.quote) + text.replacingAll(String(options.quote), with: String(options.quote) + String(options.quote)) + String(options.quote)
+            }
+            return text
+        }
+        func textField(_ text: String) -> String {
+            var escaped = ""
+            for c in text {
+                switch c {
+                case "\\": escaped += "\\\\"
+                case "\n": escaped += "\\n"
+                case "\r": escaped += "\\r"
+                case "\t": escaped += "\\t"
+                default: escaped.append(c)
+                }
+            }
+            return escaped
+        }
+        if options.header {
+            out += result.columns.map { csv ? csvField($0.name) : textField($0.name) }.joined(separator: delimiter) + "\n"
+        }
+        for row in result.rows {
+            out += row.map { value in
+                guard let text = value.text else { return null }
+                return csv ? csvField(text) : textField(text)
+            }.joined(separator: delimiter) + "\n"
+        }
+        guard let handle = fopen(file, "w") else {
+            throw DatabaseError(.undefinedFile, "could not open file \"\(file)\" for writing: \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(handle) }
+        let written = out.utf8CString.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count - 1, handle) }
+        guard written == out.utf8.count else {
+            throw DatabaseError(.ioError, "could not write COPY file \"\(file)\"")
+        }
+        return .command("COPY \(result.rows.count)")
+    }
+}
