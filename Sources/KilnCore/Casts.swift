@@ -56,7 +56,8 @@ public enum Casts {
         case .numeric(let precision, let scale):
             let trimmed = text.trimmingSpaces
             guard let (m, s) = DecimalMath.parse(trimmed) else {
-                if let (_, _) = DecimalMath.parse(Substring("0")), trimmed.allSatisfy({ $0.isNumber || $0 == "." || $0 == "-" || $0 == "+" }), trimmed.contains(where: \.isNumber) {
+                let shape = trimmed.drop { $0 == "-" || $0 == "+" }
+                if !shape.isEmpty, shape.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), shape.filter({ $0 == "." }).count <= 1 {
                     throw DatabaseError(.numericValueOutOfRange, "numeric field overflow")
                 }
                 throw invalidInput(type, String(text))

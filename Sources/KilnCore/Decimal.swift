@@ -76,6 +76,7 @@ public enum DecimalMath {
         }
         guard sawDigit else { return nil }
         scale -= exponent
+        if scale > 38 || scale < -38 { return nil }
         if scale < 0 {
             guard let scaled = rescale(digits, from: 0, to: -scale) else { return nil }
             digits = scaled

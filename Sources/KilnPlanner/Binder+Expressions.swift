@@ -116,7 +116,10 @@ extension Binder {
             return .call("case", arguments, type: type, nullable: results.contains { $0.nullable } || elseValue.nullable)
         case .cast(let operand, let typeName):
             let inner = try bindExpression(operand, scope: scope, aggregates: aggregates)
-            return try cast(inner, to: typeName.type, position: typeName.position)
+            // A literal that does not convert is reported at the literal, as PostgreSQL does.
+            let reportAt: Int
+            if case .constant = inner.kind { reportAt = operand.position } else { reportAt = typeName.position }
+            return try cast(inner, to: typeName.type, position: reportAt)
         case .extract(let field, let operand):
             let inner = try bindExpression(operand, scope: scope, aggregates: aggregates)
             let source = inner.type == .date ? try cast(inner, to: .timestamp, position: operand.position) : inner

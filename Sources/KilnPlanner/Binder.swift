@@ -132,8 +132,10 @@ public struct Binder {
                     var lifted: [BoundExpression] = []
                     for arg in args { lifted.append(try lift(arg, position: position)) }
                     return BoundExpression(.call(name, lifted), type: expression.type, nullable: expression.nullable)
-                case .column:
-                    throw DatabaseError(.groupingError, "column must appear in the GROUP BY clause or be used in an aggregate function", position: position)
+                case .column(let index):
+                    let entry = scope.entries[index]
+                    let name = (entry.qualifier.map { $0 + "." } ?? "") + entry.name
+                    throw DatabaseError(.groupingError, "column \"\(name)\" must appear in the GROUP BY clause or be used in an aggregate function", position: position)
                 case .constant, .parameter, .slot:
                     return expression
                 }

@@ -54,7 +54,7 @@ public struct Parser {
         if current.kind == .end {
             return DatabaseError(.syntaxError, "syntax error at end of input", position: position)
         }
-        return DatabaseError(.syntaxError, "syntax error at or near \"\(tokenText(current))\"", position: position)
+        return DatabaseError(.syntaxError, "syntax error at or near \"\(current.text.isEmpty ? tokenText(current) : current.text)\"", position: position)
     }
 
     func tokenText(_ token: Token) -> String {

@@ -18,6 +18,8 @@ public struct Token: Sendable, Equatable {
     }
     public let kind: Kind
     public let position: Int
+    /// The token as written (for error messages that quote it, as PostgreSQL does).
+    public var text: String = ""
 
     /// The keyword, when the token is an unquoted word.
     public var word: String? { if case .word(let w) = kind { return w } else { return nil } }
@@ -33,7 +35,8 @@ public struct Lexer {
     public mutating func tokenize() throws(DatabaseError) -> [Token] {
         var tokens: [Token] = []
         while true {
-            let token = try next()
+            var token = try next()
+            token.text = String(characters[(token.position - 1)..<min(index, characters.count)])
             tokens.append(token)
             if token.kind == .end { return tokens }
         }
