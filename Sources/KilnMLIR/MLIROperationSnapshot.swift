@@ -44,6 +44,10 @@ public struct MLIROperationSnapshot: Sendable {
     private static func attribute(_ attribute: MlirAttribute) -> Attribute {
         if mlirAttributeIsAInteger(attribute) {
             let type = printed { callback, data in mlirTypePrint(mlirAttributeGetType(attribute), callback, data) }
+            if type == "i128" {
+                // Wider than the 64-bit typed view: keep MLIR's spelling.
+                return .other(printed { callback, data in mlirAttributePrint(attribute, callback, data) })
+            }
             return .integer(mlirIntegerAttrGetValueInt(attribute), type: type)
         }
         if mlirAttributeIsAFloat(attribute) {

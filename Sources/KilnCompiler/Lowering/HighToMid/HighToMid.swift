@@ -63,7 +63,6 @@ public enum HighToMid {
         let rowBlock = IRBlock(arguments: [IRValue(type: "index")])
         b1.add("scf.for", [lower, size, step], [], regions: [.single(rowBlock)])
         b1.add("scf.yield")
-        top.add("scf.while", [], ["!kiln_mid.batch"], regions: [.single(before), .single(after)])
 
         // The fused row body.
         let row = rowBlock.arguments[0]
@@ -114,7 +113,8 @@ public enum HighToMid {
                 let index = op.integer("index") ?? 0
                 columnValues[op.result] = try load(op.operands[0], index)
             case "kiln_high.param":
-                columnValues[op.result] = current.value("kiln_mid.param", [ctx], midType(op.result.type), op.attributes)
+                // Parameters are loop-invariant: read them once, before the loop.
+                columnValues[op.result] = top.value("kiln_mid.param", [ctx], midType(op.result.type), op.attributes)
             case "kiln_high.op":
                 let args = try op.operands.map(mapped)
                 columnValues[op.result] = current.value("kiln_mid.op", args, midType(op.result.type), op.attributes)
@@ -146,6 +146,7 @@ public enum HighToMid {
             }
         }
         for block in openBlocks { IRBuilder(block).add("scf.yield") }
+        top.add("scf.while", [], ["!kiln_mid.batch"], regions: [.single(before), .single(after)])
         top.add("kiln_mid.finish", [ctx], [], [("state", .integer(Int64(sinkState), type: "i64")), ("kind", .string(sinkKind))])
         let ok = top.value("arith.constant", [], "i1", [("value", .integer(1, type: "i1"))])
         top.add("func.return", [ok])
