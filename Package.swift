@@ -39,7 +39,7 @@ let package = Package(
         // Kiln's in-memory IR, its printer, and the three dialects' IRDL definitions.
         .target(name: "KilnIR", dependencies: ["KilnCore"]),
         // Runtime state shared by compiled code and the interpreter (hash tables, buffers).
-        .target(name: "KilnRuntime", dependencies: ["KilnCore", "KilnStorage"]),
+        .target(name: "KilnRuntime", dependencies: ["KilnCore", "KilnStorage", "KilnPlanner"]),
         // Plan -> high -> mid -> low lowerings.
         .target(name: "KilnCompiler", dependencies: ["KilnCore", "KilnIR", "KilnPlanner", "KilnRuntime"]),
         // Runs low-level IR over the runtime state (same program as the JIT).

@@ -21,6 +21,8 @@ final class ShellSession {
     let database: Database
     var format: OutputFormat
     var timer = false
+    /// `.timer detail`: also print compile and execution time and the execution mode.
+    var timerDetail = false
 
     init(database: Database, format: OutputFormat) {
         self.database = database
@@ -31,10 +33,12 @@ final class ShellSession {
     @discardableResult
     func run(_ sql: String) -> Bool {
         let start = ContinuousClock.now
+        var timings: [QueryResult.Timings] = []
         do {
             let results = try database.execute(sql)
-            for result in results where result.hasResultSet {
-                print(ResultPrinter.render(result, format: format), terminator: "")
+            for result in results {
+                if result.hasResultSet { print(ResultPrinter.render(result, format: format), terminator: "") }
+                if let t = result.timings { timings.append(t) }
             }
         } catch {
             report(error)
@@ -44,6 +48,11 @@ final class ShellSession {
             let elapsed = ContinuousClock.now - start
             let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
             print("Time: \(formatMilliseconds(ms)) ms")
+            if timerDetail {
+                for t in timings {
+                    print("      \(t.mode): compile \(formatMilliseconds(t.compileMilliseconds)) ms, execute \(formatMilliseconds(t.executeMilliseconds)) ms")
+                }
+            }
         }
         fflush(nil)
         return true
@@ -73,8 +82,9 @@ final class ShellSession {
         let words = trimmed.split(separator: " ").map(String.init)
         switch words[0] {
         case ".timer":
-            guard words.count == 2, words[1] == "on" || words[1] == "off" else { standardError("usage: .timer on|off\n"); return false }
-            timer = words[1] == "on"
+            guard words.count == 2, ["on", "off", "detail"].contains(words[1]) else { standardError("usage: .timer on|off|detail\n"); return false }
+            timer = words[1] != "off"
+            timerDetail = words[1] == "detail"
         case "\\timing":
             if words.count == 2 { timer = words[1] == "on" } else { timer.toggle() }
             print("Timing is \(timer ? "on" : "off").")
@@ -94,6 +104,8 @@ final class ShellSession {
     func runScript(_ text: String) -> Bool {
         var buffer = ""
         for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            // Comment lines between statements are not part of the next statement.
+            if buffer.trimmingCharacters().isEmpty, line.trimmingCharacters().hasPrefix("--") || line.trimmingCharacters().isEmpty { continue }
             if buffer.trimmingCharacters().isEmpty, let ok = metaCommand(line) {
                 if !ok { return false }
                 continue
@@ -117,6 +129,7 @@ final class ShellSession {
         while true {
             if tty { print(buffer.isEmpty ? "kiln> " : "  ...> ", terminator: ""); fflush(nil) }
             guard let line = readLine() else { break }
+            if buffer.trimmingCharacters().isEmpty, line.trimmingCharacters().hasPrefix("--") || line.trimmingCharacters().isEmpty { continue }
             if buffer.trimmingCharacters().isEmpty, let result = metaCommand(line) {
                 if !result { ok = false }
                 continue

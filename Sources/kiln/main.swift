@@ -34,6 +34,9 @@ func parseArguments() -> ShellOptions {
         case "--jit":
             guard let value = arguments.popFirst(), value == "on" || value == "off" else { standardError("kiln: --jit must be on or off\n"); exit(2) }
             options.jit = value
+        case "--version":
+            print("kiln 0.1.0 (MLIR 22)")
+            exit(0)
         case "-h", "--help":
             print("usage: kiln [DBDIR] [-c SQL] [-f FILE] [--format box|csv|json] [--jit on|off]")
             exit(0)
