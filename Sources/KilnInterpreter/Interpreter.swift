@@ -67,12 +67,35 @@ struct Translator {
         return s
     }
 
-    mutating func block(_ block: IRBlock) throws -> [Instruction] {
+    /// Translates a block. `yieldTo` are the slots that a terminating `scf.yield` writes
+    /// (the results of the enclosing `scf.if`, or the next iteration's `scf.while` arguments).
+    mutating func block(_ block: IRBlock, yieldTo: [IRValue] = []) throws -> [Instruction] {
         var instructions: [Instruction] = []
         for op in block.operations {
+            if op.name == "scf.yield" {
+                if !op.operands.isEmpty { instructions.append(contentsOf: copies(from: op.operands, to: yieldTo)) }
+                continue
+            }
             if let instruction = try operation(op) { instructions.append(instruction) }
         }
         return instructions
+    }
+
+    /// Copies values slot by slot (an i128 is two slots), through temporaries so that
+    /// overlapping sources and destinations (loop-carried values) stay correct.
+    mutating func copies(from sources: [IRValue], to destinations: [IRValue]) -> [Instruction] {
+        var pairs: [(Int, Int)] = []
+        for (source, destination) in zip(sources, destinations) {
+            let s = slot(source), d = slot(destination)
+            for k in 0..<RegisterType(source.type).slots { pairs.append((s + k, d + k)) }
+        }
+        let moves = pairs
+        return [{ r in
+            if moves.count == 1 { r[moves[0].1] = r[moves[0].0]; return }
+            var temporary = [UInt64](repeating: 0, count: moves.count)
+            for (index, move) in moves.enumerated() { temporary[index] = r[move.0] }
+            for (index, move) in moves.enumerated() { r[move.1] = temporary[index] }
+        }]
     }
 
     static func run(_ instructions: [Instruction], _ r: UnsafeMutablePointer<UInt64>) {
@@ -208,6 +231,13 @@ struct Translator {
             let (a, d) = (operands[0], results[0])
             if type == .f32 { return { r in r[d] = UInt64((-Reg.float(r, a)).bitPattern) } }
             return { r in r[d] = (-Reg.double(r, a)).bitPattern }
+        case "llvm.mlir.zero":
+            let d = results[0]
+            return { r in r[d] = 0 }
+        case "llvm.icmp":
+            let (a, b, d) = (operands[0], operands[1], results[0])
+            let predicate = op.integer("predicate") ?? 0
+            return { r in r[d] = (predicate == 0 ? r[a] == r[b] : r[a] != r[b]) ? 1 : 0 }
         case "llvm.getelementptr":
             return try pointerArithmetic(op, operands, results[0])
         case "llvm.load":
@@ -230,12 +260,12 @@ struct Translator {
             }
         case "func.call":
             return try runtimeCall(op, operands, results)
-        case "func.return", "scf.yield":
+        case "func.return":
             return nil
         case "scf.if":
             let c = operands[0]
-            let thenBody = try op.regions[0].blocks.first.map { try block($0) } ?? []
-            let elseBody = try op.regions.count > 1 ? (op.regions[1].blocks.first.map { try block($0) } ?? []) : []
+            let thenBody = try op.regions[0].blocks.first.map { try block($0, yieldTo: op.results) } ?? []
+            let elseBody = try op.regions.count > 1 ? (op.regions[1].blocks.first.map { try block($0, yieldTo: op.results) } ?? []) : []
             return { r in Translator.run(r[c] & 1 != 0 ? thenBody : elseBody, r) }
         case "scf.for":
             let (lower, upper, step) = (operands[0], operands[1], operands[2])
@@ -256,20 +286,25 @@ struct Translator {
                   let condition = before.operations.last, condition.name == "scf.condition" else {
                 throw InterpretedQuery.Failure(description: "malformed scf.while")
             }
-            let beforeBody = try self.block(IRBlock(arguments: before.arguments)) + (try before.operations.dropLast().compactMap { try operation($0) })
+            let initial = copies(from: op.operands, to: before.arguments)
+            var beforeBody: [Instruction] = []
+            for child in before.operations.dropLast() {
+                if let instruction = try operation(child) { beforeBody.append(instruction) }
+            }
             let flag = slot(condition.operands[0])
-            let forwarded = condition.operands.dropFirst().map { slot($0) }
-            let afterArguments = after.arguments.map { slot($0) }
-            let afterBody = try block(after)
-            let whileResults = results
+            let forwarded = Array(condition.operands.dropFirst())
+            let toAfter = copies(from: forwarded, to: after.arguments)
+            let toResults = copies(from: forwarded, to: op.results)
+            let afterBody = try block(after, yieldTo: before.arguments)
             return { r in
+                Translator.run(initial, r)
                 while true {
                     Translator.run(beforeBody, r)
-                    for (index, source) in forwarded.enumerated() {
-                        if index < afterArguments.count { r[afterArguments[index]] = r[source] }
-                        if index < whileResults.count { r[whileResults[index]] = r[source] }
+                    if r[flag] & 1 == 0 {
+                        Translator.run(toResults, r)
+                        return
                     }
-                    if r[flag] & 1 == 0 { return }
+                    Translator.run(toAfter, r)
                     Translator.run(afterBody, r)
                 }
             }
@@ -309,8 +344,9 @@ struct Translator {
                     let low = UInt64(truncatingIfNeeded: UInt128(bitPattern: v)), high = UInt64(truncatingIfNeeded: UInt128(bitPattern: v) >> 64)
                     r[d] = Hashing.mix(low ^ Hashing.mix(high))
                 }
-            case .f32: return { r in r[d] = Hashing.mix(Double(Reg.float(r, a)).bitPattern) }
-            case .f64, .pointer: return { r in r[d] = Hashing.mix(r[a]) }
+            case .f32: return { r in r[d] = Hashing.mix((Double(Reg.float(r, a)) + 0.0).bitPattern) }
+            case .f64: return { r in r[d] = Hashing.mix((Reg.double(r, a) + 0.0).bitPattern) }
+            case .pointer: return { r in r[d] = Hashing.mix(r[a]) }
             case .int(let bits):
                 if bits <= 8 { return { r in r[d] = Hashing.mix(r[a]) } }  // booleans/bytes zero-extend
                 return { r in r[d] = Hashing.mix(UInt64(bitPattern: Reg.signed(r, a, bits: bits))) }
@@ -356,6 +392,9 @@ struct Translator {
         case "@kiln_rt_agg_scratch": return { r in r[d] = UInt64(UInt(bitPattern: kiln_rt_agg_scratch(Reg.pointer(r, a[0]), Int64(bitPattern: r[a[1]])))) }
         case "@kiln_rt_agg_find":
             return { r in r[d] = UInt64(UInt(bitPattern: kiln_rt_agg_find(Reg.pointer(r, a[0]), Int64(bitPattern: r[a[1]]), Int64(bitPattern: r[a[2]])))) }
+        case "@kiln_rt_agg_header": return { r in r[d] = UInt64(UInt(bitPattern: kiln_rt_agg_header(Reg.pointer(r, a[0]), Int64(bitPattern: r[a[1]])))) }
+        case "@kiln_rt_agg_insert":
+            return { r in r[d] = UInt64(UInt(bitPattern: kiln_rt_agg_insert(Reg.pointer(r, a[0]), Int64(bitPattern: r[a[1]]), Int64(bitPattern: r[a[2]])))) }
         case "@kiln_rt_append": return { r in r[d] = UInt64(UInt(bitPattern: kiln_rt_append(Reg.pointer(r, a[0]), Int64(bitPattern: r[a[1]])))) }
         case "@kiln_rt_limit_step": return { r in r[d] = UInt64(UInt32(bitPattern: kiln_rt_limit_step(Reg.pointer(r, a[0]), Int64(bitPattern: r[a[1]])))) }
         case "@kiln_rt_raise": return { r in kiln_rt_raise(Reg.pointer(r, a[0]), Int32(truncatingIfNeeded: r[a[1]])) }
@@ -392,6 +431,8 @@ struct Translator {
         case 5: return !unordered && x <= y
         case 6: return !unordered && x != y
         case 13: return unordered || x != y
+        case 14: return unordered
+        case 7: return !unordered
         default: return false
         }
     }

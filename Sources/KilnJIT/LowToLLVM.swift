@@ -48,10 +48,12 @@ public enum LowToLLVM {
                 switch v.type {
                 case "i1", "i8": wide = b.value("arith.extui", [v], "i64")
                 case "i16", "i32": wide = b.value("arith.extsi", [v], "i64")
-                case "f32":
-                    let d = b.value("arith.extf", [v], "f64")
-                    wide = b.value("arith.bitcast", [d], "i64")
-                case "f64": wide = b.value("arith.bitcast", [v], "i64")
+                case "f32", "f64":
+                    // -0.0 + 0.0 is +0.0, so both zeros hash alike (they compare equal).
+                    let d = v.type == "f32" ? b.value("arith.extf", [v], "f64") : v
+                    let zero = b.value("arith.constant", [], "f64", [("value", .float(0, type: "f64"))])
+                    let normalized = b.value("arith.addf", [d, zero], "f64")
+                    wide = b.value("arith.bitcast", [normalized], "i64")
                 case "i128":
                     let low = b.value("arith.trunci", [v], "i64")
                     let shifted = b.value("arith.shrui", [v, b.value("arith.constant", [], "i128", [("value", .raw("64 : i128"))])], "i128")

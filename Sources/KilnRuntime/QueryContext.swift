@@ -55,3 +55,13 @@ public struct RuntimeFunction: Sendable, Equatable {
         self.resultType = resultType
     }
 }
+
+/// The hash table as compiled probes see it: a header `[directory ptr][mask i64]`, a
+/// directory of entry pointers, and entries `[next ptr][hash i64][record]`.
+public enum HashTableLayout {
+    public static let directory = 0
+    public static let mask = 8
+    public static let entryNext = 0
+    public static let entryHash = 8
+    public static let entryRecord = 16
+}

@@ -143,6 +143,12 @@ public final class QueryRuntime {
 
     public func aggregateFind(_ state: Int, hash: UInt64) -> UnsafeMutableRawPointer { (states[state] as! HashAggregateState).find(hash: hash) }
 
+    /// The hash table header compiled probes read (see `HashTableLayout`).
+    public func aggregateHeader(_ state: Int) -> UnsafeMutableRawPointer { (states[state] as! HashAggregateState).header }
+
+    /// Inserts a new group whose keys are in the scratch record; returns its record.
+    public func aggregateInsert(_ state: Int, hash: UInt64) -> UnsafeMutableRawPointer { (states[state] as! HashAggregateState).insert(hash: hash) }
+
     public func append(_ state: Int) -> UnsafeMutableRawPointer {
         switch states[state] {
         case let sort as SortState: return sort.store.append()

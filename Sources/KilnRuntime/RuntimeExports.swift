@@ -29,6 +29,16 @@ public func kiln_rt_agg_find(_ context: UnsafeMutableRawPointer, _ state: Int64,
     QueryRuntime.from(context).aggregateFind(Int(state), hash: UInt64(bitPattern: hash))
 }
 
+@_cdecl("kiln_rt_agg_header")
+public func kiln_rt_agg_header(_ context: UnsafeMutableRawPointer, _ state: Int64) -> UnsafeMutableRawPointer {
+    QueryRuntime.from(context).aggregateHeader(Int(state))
+}
+
+@_cdecl("kiln_rt_agg_insert")
+public func kiln_rt_agg_insert(_ context: UnsafeMutableRawPointer, _ state: Int64, _ hash: Int64) -> UnsafeMutableRawPointer {
+    QueryRuntime.from(context).aggregateInsert(Int(state), hash: UInt64(bitPattern: hash))
+}
+
 @_cdecl("kiln_rt_append")
 public func kiln_rt_append(_ context: UnsafeMutableRawPointer, _ state: Int64) -> UnsafeMutableRawPointer {
     QueryRuntime.from(context).append(Int(state))
@@ -57,6 +67,8 @@ public enum RuntimeSymbols {
         ("kiln_rt_finish", ["!llvm.ptr", "i64"], []),
         ("kiln_rt_agg_scratch", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_agg_find", ["!llvm.ptr", "i64", "i64"], ["!llvm.ptr"]),
+        ("kiln_rt_agg_header", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
+        ("kiln_rt_agg_insert", ["!llvm.ptr", "i64", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_append", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_limit_step", ["!llvm.ptr", "i64"], ["i32"]),
         ("kiln_rt_raise", ["!llvm.ptr", "i32"], []),
@@ -77,6 +89,8 @@ public enum RuntimeSymbols {
             ("kiln_rt_finish", address(kiln_rt_finish as Finish)),
             ("kiln_rt_agg_scratch", address(kiln_rt_agg_scratch as Open)),
             ("kiln_rt_agg_find", address(kiln_rt_agg_find as Find)),
+            ("kiln_rt_agg_header", address(kiln_rt_agg_header as Open)),
+            ("kiln_rt_agg_insert", address(kiln_rt_agg_insert as Find)),
             ("kiln_rt_append", address(kiln_rt_append as Open)),
             ("kiln_rt_limit_step", address(kiln_rt_limit_step as Step)),
             ("kiln_rt_raise", address(kiln_rt_raise as Raise)),

@@ -158,8 +158,14 @@ final class HashAggregateState: RecordSourceState {
     let aggregates: [AggregateCall]
     let layout: RecordLayout
     let entries: RecordStore
-    var directory: UnsafeMutablePointer<UnsafeMutableRawPointer?>
-    var mask: Int
+    var directory: UnsafeMutablePointer<UnsafeMutableRawPointer?> {
+        didSet { header.storeBytes(of: UnsafeMutableRawPointer(directory), as: UnsafeMutableRawPointer.self) }
+    }
+    var mask: Int {
+        didSet { header.storeBytes(of: Int64(mask), toByteOffset: 8, as: Int64.self) }
+    }
+    /// `[directory pointer][mask]`, read by compiled probes (`HashTableLayout`); kept in sync on growth.
+    let header = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
     let scratch: UnsafeMutableRawPointer
     let template: UnsafeMutableRawPointer
     var records: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
@@ -177,6 +183,8 @@ final class HashAggregateState: RecordSourceState {
         template = .allocate(byteCount: layout.size, alignment: 16)
         template.initializeMemory(as: UInt8.self, repeating: 0, count: layout.size)
         super.init()
+        header.storeBytes(of: UnsafeMutableRawPointer(directory), as: UnsafeMutableRawPointer.self)
+        header.storeBytes(of: Int64(mask), toByteOffset: 8, as: Int64.self)
         for (index, aggregate) in aggregates.enumerated() where aggregate.function != "count" && aggregate.function != "count_star" {
             template.storeBytes(of: 1, toByteOffset: keyCount + index, as: UInt8.self)
         }
@@ -185,6 +193,7 @@ final class HashAggregateState: RecordSourceState {
 
     deinit {
         directory.deallocate()
+        header.deallocate()
         scratch.deallocate()
         template.deallocate()
         records?.deallocate()

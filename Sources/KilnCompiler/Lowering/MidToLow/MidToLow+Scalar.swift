@@ -189,7 +189,6 @@ extension MidToLow {
     /// aggregate's state in place.
     mutating func lowerAggregateUpdate(_ op: IROperation, _ l: LowBuilder) throws {
         let ctx = l.ctx
-        let state = l.int(Int64(op.integer("state") ?? 0), "i64")
         let keyCount = op.integer("keys") ?? 0
         guard case .array(let functionNames) = op.attribute("aggregates"), case .array(let stateTypeNames) = op.attribute("state_types") else {
             throw Failure(description: "hash_agg_update without aggregate descriptions")
@@ -198,28 +197,13 @@ extension MidToLow {
         let layout = RecordLayout(types: stateTypes)
         let operands = try op.operands.dropFirst().map(lowered)
         let operandTypes = op.operands.dropFirst().map { MidToLow.sqlType($0.type).0 }
+        let stateIndex = Int64(op.integer("state") ?? 0)
         var record: IRValue
         if keyCount == 0 {
-            record = l.call("kiln_rt_agg_find", [ctx, state, l.int(0, "i64")], ["!llvm.ptr"]).result
+            // One group: its record never moves, fetch it once per pipeline.
+            record = perPipeline("aggregate\(stateIndex)", l) { $0.call("kiln_rt_agg_find", [ctx, $0.int(stateIndex, "i64"), $0.int(0, "i64")], ["!llvm.ptr"]).result }
         } else {
-            let scratch = l.call("kiln_rt_agg_scratch", [ctx, state], ["!llvm.ptr"]).result
-            var hash = l.int(0x2545_F491, "i64")
-            for key in 0..<keyCount {
-                let v = operands[key]
-                let keyType = operandTypes[key]
-                var h: IRValue
-                if keyType.physical == .string {
-                    h = genericCall("hash", [(LowValue(value: v.value, null: nil), .text)], resultType: .bigint, l).value
-                } else {
-                    h = l.b.add("kiln_low.hash", [v.value], ["i64"]).result
-                }
-                if let null = v.null { h = l.select(null, l.int(0x7F4A_7C15, "i64"), h) }
-                let mixed = l.op("arith.muli", [hash, l.int(Int64(bitPattern: 0x9e37_79b9_7f4a_7c15), "i64")], "i64")
-                hash = l.op("arith.xori", [mixed, h], "i64")
-                l.store(l.nullByte(v.null), scratch, offset: key)
-                l.storeValue(v.value, l.gep(scratch, layout.offsets[key]), keyType)
-            }
-            record = l.call("kiln_rt_agg_find", [ctx, state, hash], ["!llvm.ptr"]).result
+            record = try lowerProbe(state: stateIndex, keys: Array(operands.prefix(keyCount)), keyTypes: Array(operandTypes.prefix(keyCount)), layout: layout, l)
         }
         var argumentIndex = keyCount
         for (index, nameAttribute) in functionNames.enumerated() {
@@ -278,5 +262,86 @@ extension MidToLow {
             let condition = argument.null.map { l.not($0) } ?? l.bool(true)
             l.b.add("scf.if", [condition], [], regions: [.single(body), IRRegion()])
         }
+    }
+
+    /// The inline hash-table probe: hash the keys, walk the bucket's chain comparing hashes and
+    /// keys, and only on a miss store the keys in the scratch record and call the runtime to
+    /// insert. Returns the group's record.
+    mutating func lowerProbe(state: Int64, keys: [LowValue], keyTypes: [SQLType], layout: RecordLayout, _ l: LowBuilder) throws -> IRValue {
+        let ctx = l.ctx
+        let header = perPipeline("header\(state)", l) { $0.call("kiln_rt_agg_header", [ctx, $0.int(state, "i64")], ["!llvm.ptr"]).result }
+        let scratch = perPipeline("aggScratch\(state)", l) { $0.call("kiln_rt_agg_scratch", [ctx, $0.int(state, "i64")], ["!llvm.ptr"]).result }
+        var hash = l.int(0x2545_F491, "i64")
+        for (v, keyType) in zip(keys, keyTypes) {
+            var h: IRValue
+            if keyType.physical == .string {
+                h = genericCall("hash", [(LowValue(value: v.value, null: nil), .text)], resultType: .bigint, l).value
+            } else {
+                h = l.b.add("kiln_low.hash", [v.value], ["i64"]).result
+            }
+            if let null = v.null { h = l.select(null, l.int(0x7F4A_7C15, "i64"), h) }
+            let mixed = l.op("arith.muli", [hash, l.int(Int64(bitPattern: 0x9e37_79b9_7f4a_7c15), "i64")], "i64")
+            hash = l.op("arith.xori", [mixed, h], "i64")
+        }
+        let directory = l.load(header, offset: HashTableLayout.directory, "!llvm.ptr")
+        let mask = l.load(header, offset: HashTableLayout.mask, "i64")
+        let slot = l.op("arith.andi", [hash, mask], "i64")
+        let first = l.load(l.gep(directory, index: slot, elementType: "!llvm.ptr"), "!llvm.ptr")
+
+        // while (entry != null && !(entry.hash == hash && keys equal)) entry = entry.next
+        let before = IRBlock(arguments: [IRValue(type: "!llvm.ptr")])
+        let b = LowBuilder(b: IRBuilder(before), ctx: ctx)
+        let entry = before.arguments[0]
+        let null = b.op("llvm.mlir.zero", [], "!llvm.ptr")
+        let present = b.b.add("llvm.icmp", [entry, null], ["i1"], [("predicate", .integer(1, type: "i64"))]).result
+        let matchBlock = IRBlock()
+        let m = LowBuilder(b: IRBuilder(matchBlock), ctx: ctx)
+        var matches = m.cmpi(0, m.load(entry, offset: HashTableLayout.entryHash, "i64"), hash)
+        let stored = m.gep(entry, HashTableLayout.entryRecord)
+        for (index, (v, keyType)) in zip(keys, keyTypes).enumerated() {
+            let storedValue = m.loadValue(m.gep(stored, layout.offsets[index]), keyType)
+            var equal: IRValue
+            if keyType.isFloat {
+                let ordered = m.cmpf(1, v.value, storedValue)
+                let bothNaN = m.and(m.cmpf(14, v.value, v.value), m.cmpf(14, storedValue, storedValue))
+                equal = m.or(ordered, bothNaN)
+            } else if keyType.physical == .string {
+                equal = m.b.add("kiln_low.str_eq", [v.value, storedValue], ["i1"]).result
+            } else {
+                equal = m.cmpi(0, v.value, storedValue)
+            }
+            if let keyNull = v.null {
+                let storedNull = m.fromMemory(m.load(stored, offset: index, "i8"), physical: .bool)
+                let sameNullness = m.cmpi(0, keyNull, storedNull)
+                equal = m.and(sameNullness, m.or(keyNull, equal))
+            }
+            matches = m.and(matches, equal)
+        }
+        m.b.add("scf.yield", [matches])
+        let missBlock = IRBlock()
+        let miss = LowBuilder(b: IRBuilder(missBlock), ctx: ctx)
+        miss.b.add("scf.yield", [miss.bool(false)])
+        let found = b.b.add("scf.if", [present], ["i1"], regions: [.single(matchBlock), .single(missBlock)]).result
+        let keepLooking = b.and(present, b.not(found))
+        b.b.add("scf.condition", [keepLooking, entry])
+        let after = IRBlock(arguments: [IRValue(type: "!llvm.ptr")])
+        let a = LowBuilder(b: IRBuilder(after), ctx: ctx)
+        a.b.add("scf.yield", [a.load(after.arguments[0], offset: HashTableLayout.entryNext, "!llvm.ptr")])
+        let hit = l.b.add("scf.while", [first], ["!llvm.ptr"], regions: [.single(before), .single(after)]).result
+
+        // Hit: the entry's record. Miss: keys to scratch, runtime insert.
+        let hitBlock = IRBlock()
+        let h = LowBuilder(b: IRBuilder(hitBlock), ctx: ctx)
+        h.b.add("scf.yield", [h.gep(hit, HashTableLayout.entryRecord)])
+        let insertBlock = IRBlock()
+        let i = LowBuilder(b: IRBuilder(insertBlock), ctx: ctx)
+        for (index, (v, keyType)) in zip(keys, keyTypes).enumerated() {
+            i.store(i.nullByte(v.null), scratch, offset: index)
+            i.storeValue(v.value, i.gep(scratch, layout.offsets[index]), keyType)
+        }
+        let inserted = i.call("kiln_rt_agg_insert", [ctx, i.int(state, "i64"), hash], ["!llvm.ptr"]).result
+        i.b.add("scf.yield", [inserted])
+        let isHit = l.b.add("llvm.icmp", [hit, l.op("llvm.mlir.zero", [], "!llvm.ptr")], ["i1"], [("predicate", .integer(1, type: "i64"))]).result
+        return l.b.add("scf.if", [isHit], ["!llvm.ptr"], regions: [.single(hitBlock), .single(insertBlock)]).result
     }
 }

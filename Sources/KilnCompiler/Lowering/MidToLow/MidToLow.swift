@@ -18,6 +18,13 @@ public struct MidToLow {
 
     var functions: [RuntimeFunction] = []
     var values: [IRValue: LowValue] = [:]
+    /// The function's entry block: loop-invariant values (state headers, scratch) go here.
+    var entry: LowBuilder?
+    var entryCache: [String: IRValue] = [:]
+    /// The current batch's block (inside the cursor loop, before the row loop): per-batch
+    /// values (column base pointers, validity bitmaps) go here.
+    var batch: LowBuilder?
+    var batchCache: [String: IRValue] = [:]
 
     public static func lower(_ module: IRModule) throws -> Result {
         var lowering = MidToLow()
@@ -29,6 +36,8 @@ public struct MidToLow {
             guard let body = function.regions.first?.blocks.first else { continue }
             let entry = result.addFunction(name, arguments: ["!llvm.ptr"], results: ["i1"])
             lowering.values[body.arguments[0]] = LowValue(value: entry.arguments[0], null: nil)
+            lowering.entry = LowBuilder(b: IRBuilder(entry), ctx: entry.arguments[0])
+            lowering.entryCache = [:]
             try lowering.lowerBlock(body, into: entry, ctx: entry.arguments[0])
         }
         return Result(module: result, functions: lowering.functions)
@@ -61,17 +70,25 @@ public struct MidToLow {
     }
 
     mutating func lowerOperation(_ op: IROperation, _ l: LowBuilder, ctx: IRValue) throws {
+        if op.name == "kiln_mid.load" {
+            values[op.result] = try lowerLoad(op, l)
+            return
+        }
         switch op.name {
         case "scf.while", "scf.for", "scf.if", "scf.yield", "scf.condition", "func.return", "arith.constant", "arith.cmpi", "arith.andi":
             // Structure is kept; operands, results and regions are mapped.
             let operands = try op.operands.map { try lowered($0).value }
             var regions: [IRRegion] = []
-            for region in op.regions {
+            for (regionIndex, region) in op.regions.enumerated() {
                 var blocks: [IRBlock] = []
                 for block in region.blocks {
                     let newBlock = IRBlock(arguments: block.arguments.map { IRValue(type: MidToLow.lowType($0.type)) })
                     for (old, new) in zip(block.arguments, newBlock.arguments) { values[old] = LowValue(value: new, null: nil) }
+                    let isBatchBody = op.name == "scf.while" && regionIndex == 1
+                    let (savedBatch, savedCache) = (batch, batchCache)
+                    if isBatchBody { batch = LowBuilder(b: IRBuilder(newBlock), ctx: ctx); batchCache = [:] }
                     try lowerBlock(block, into: newBlock, ctx: ctx)
+                    if isBatchBody { (batch, batchCache) = (savedBatch, savedCache) }
                     blocks.append(newBlock)
                 }
                 regions.append(IRRegion(blocks: blocks))
@@ -92,16 +109,14 @@ public struct MidToLow {
             let stop = l.load(ctx, offset: ContextLayout.stop, "i32")
             let either = l.op("arith.ori", [error, stop], "i32")
             values[op.result] = LowValue(value: l.cmpi(0, either, l.int(0, "i32")), null: nil)
-        case "kiln_mid.load":
-            values[op.result] = try lowerLoad(op, l)
         case "kiln_mid.param":
             let (type, nullable) = MidToLow.sqlType(op.result.type)
             let slot = op.integer("slot") ?? 0
-            let parameters = l.load(ctx, offset: ContextLayout.parameters, "!llvm.ptr")
+            let parameters = perPipeline("parameters", l) { $0.load(ctx, offset: ContextLayout.parameters, "!llvm.ptr") }
             let value = l.loadValue(l.gep(parameters, 16 * slot), type)
             var null: IRValue?
             if nullable {
-                let nulls = l.load(ctx, offset: ContextLayout.parameterNulls, "!llvm.ptr")
+                let nulls = perPipeline("parameterNulls", l) { $0.load(ctx, offset: ContextLayout.parameterNulls, "!llvm.ptr") }
                 null = l.fromMemory(l.load(nulls, offset: slot, "i8"), physical: .bool)
             }
             values[op.result] = LowValue(value: value, null: null)
@@ -134,24 +149,42 @@ public struct MidToLow {
         }
     }
 
-    func lowerLoad(_ op: IROperation, _ l: LowBuilder) throws -> LowValue {
+    /// A per-batch value, computed once in the batch block when the load is inside it.
+    mutating func perBatch(_ key: String, _ l: LowBuilder, _ make: (LowBuilder) -> IRValue) -> IRValue {
+        guard let batchBuilder = batch else { return make(l) }
+        if let cached = batchCache[key] { return cached }
+        let value = make(batchBuilder)
+        batchCache[key] = value
+        return value
+    }
+
+    /// A per-pipeline value, computed once in the function's entry block.
+    mutating func perPipeline(_ key: String, _ l: LowBuilder, _ make: (LowBuilder) -> IRValue) -> IRValue {
+        guard let entryBuilder = entry else { return make(l) }
+        if let cached = entryCache[key] { return cached }
+        let value = make(entryBuilder)
+        entryCache[key] = value
+        return value
+    }
+
+    mutating func lowerLoad(_ op: IROperation, _ l: LowBuilder) throws -> LowValue {
         let batch = try lowered(op.operands[0]).value
         let row = l.op("arith.index_cast", [try lowered(op.operands[1]).value], "i64")
         let (type, nullable) = MidToLow.sqlType(op.result.type)
         let column = op.integer("column") ?? 0
         if op.string("layout") == "records" {
-            let records = l.load(batch, offset: BatchLayout.records, "!llvm.ptr")
+            let records = perBatch("records", l) { $0.load(batch, offset: BatchLayout.records, "!llvm.ptr") }
             let record = l.load(l.gep(records, index: row, elementType: "!llvm.ptr"), "!llvm.ptr")
             let value = l.loadValue(l.gep(record, op.integer("offset") ?? 0), type)
             let null = nullable ? l.fromMemory(l.load(record, offset: column, "i8"), physical: .bool) : nil
             return LowValue(value: value, null: null)
         }
-        let base = l.load(batch, offset: BatchLayout.values(column), "!llvm.ptr")
+        let base = perBatch("values\(column)", l) { $0.load(batch, offset: BatchLayout.values(column), "!llvm.ptr") }
         let value = l.loadValue(l.gep(base, index: row, elementType: type.physical.memoryType), type)
         var null: IRValue?
         if nullable {
-            let validity = l.load(batch, offset: BatchLayout.validity(column), "!llvm.ptr")
-            let first = l.load(batch, offset: BatchLayout.firstRow, "i64")
+            let validity = perBatch("validity\(column)", l) { $0.load(batch, offset: BatchLayout.validity(column), "!llvm.ptr") }
+            let first = perBatch("first", l) { $0.load(batch, offset: BatchLayout.firstRow, "i64") }
             let bit = l.op("arith.addi", [first, row], "i64")
             let wordIndex = l.op("arith.shrui", [bit, l.int(6, "i64")], "i64")
             let word = l.load(l.gep(validity, index: wordIndex, elementType: "i64"), "i64")
@@ -168,7 +201,8 @@ public struct MidToLow {
         let function = RuntimeFunction(name: name, argumentTypes: args.map(\.1), resultType: resultType)
         let index: Int
         if let existing = functions.firstIndex(of: function) { index = existing } else { functions.append(function); index = functions.count - 1 }
-        let scratch = l.load(l.ctx, offset: ContextLayout.scratch, "!llvm.ptr")
+        let ctx = l.ctx
+        let scratch = perPipeline("scratch", l) { $0.load(ctx, offset: ContextLayout.scratch, "!llvm.ptr") }
         for (i, (value, type)) in args.enumerated() {
             l.storeValue(value.value, l.gep(scratch, ScratchLayout.argument(i)), type)
             l.store(l.nullByte(value.null), scratch, offset: ScratchLayout.argumentNull(i))

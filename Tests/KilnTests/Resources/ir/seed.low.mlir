@@ -4,6 +4,8 @@ module {
   func.func private @kiln_rt_finish(!llvm.ptr, i64)
   func.func private @kiln_rt_agg_scratch(!llvm.ptr, i64) -> !llvm.ptr
   func.func private @kiln_rt_agg_find(!llvm.ptr, i64, i64) -> !llvm.ptr
+  func.func private @kiln_rt_agg_header(!llvm.ptr, i64) -> !llvm.ptr
+  func.func private @kiln_rt_agg_insert(!llvm.ptr, i64, i64) -> !llvm.ptr
   func.func private @kiln_rt_append(!llvm.ptr, i64) -> !llvm.ptr
   func.func private @kiln_rt_limit_step(!llvm.ptr, i64) -> i32
   func.func private @kiln_rt_raise(!llvm.ptr, i32)
@@ -14,103 +16,150 @@ module {
     %1 = llvm.getelementptr %arg0[8] : (!llvm.ptr) -> !llvm.ptr, i8
     %2 = llvm.load %1 : !llvm.ptr -> !llvm.ptr
     %3 = llvm.load %2 : !llvm.ptr -> f64
-    %4 = scf.while : () -> !llvm.ptr {
-      %5 = llvm.load %arg0 : !llvm.ptr -> i32
-      %6 = llvm.getelementptr %arg0[4] : (!llvm.ptr) -> !llvm.ptr, i8
-      %7 = llvm.load %6 : !llvm.ptr -> i32
-      %8 = arith.ori %5, %7 : i32
+    %c1_i64 = arith.constant 1 : i64
+    %4 = call @kiln_rt_agg_header(%arg0, %c1_i64) : (!llvm.ptr, i64) -> !llvm.ptr
+    %c1_i64_0 = arith.constant 1 : i64
+    %5 = call @kiln_rt_agg_scratch(%arg0, %c1_i64_0) : (!llvm.ptr, i64) -> !llvm.ptr
+    %6 = scf.while : () -> !llvm.ptr {
+      %7 = llvm.load %arg0 : !llvm.ptr -> i32
+      %8 = llvm.getelementptr %arg0[4] : (!llvm.ptr) -> !llvm.ptr, i8
+      %9 = llvm.load %8 : !llvm.ptr -> i32
+      %10 = arith.ori %7, %9 : i32
       %c0_i32 = arith.constant 0 : i32
-      %9 = arith.cmpi eq, %8, %c0_i32 : i32
-      %10 = func.call @kiln_rt_next(%0) : (!llvm.ptr) -> !llvm.ptr
-      %11 = llvm.load %10 : !llvm.ptr -> i64
-      %12 = arith.index_cast %11 : i64 to index
+      %11 = arith.cmpi eq, %10, %c0_i32 : i32
+      %12 = func.call @kiln_rt_next(%0) : (!llvm.ptr) -> !llvm.ptr
+      %13 = llvm.load %12 : !llvm.ptr -> i64
+      %14 = arith.index_cast %13 : i64 to index
       %c0 = arith.constant 0 : index
-      %13 = arith.cmpi ne, %12, %c0 : index
-      %14 = arith.andi %9, %13 : i1
-      scf.condition(%14) %10 : !llvm.ptr
+      %15 = arith.cmpi ne, %14, %c0 : index
+      %16 = arith.andi %11, %15 : i1
+      scf.condition(%16) %12 : !llvm.ptr
     } do {
     ^bb0(%arg1: !llvm.ptr):
-      %5 = llvm.load %arg1 : !llvm.ptr -> i64
-      %6 = arith.index_cast %5 : i64 to index
+      %7 = llvm.load %arg1 : !llvm.ptr -> i64
+      %8 = arith.index_cast %7 : i64 to index
       %c0 = arith.constant 0 : index
       %c1 = arith.constant 1 : index
-      scf.for %arg2 = %c0 to %6 step %c1 {
-        %7 = arith.index_cast %arg2 : index to i64
-        %8 = llvm.getelementptr %arg1[32] : (!llvm.ptr) -> !llvm.ptr, i8
-        %9 = llvm.load %8 : !llvm.ptr -> !llvm.ptr
-        %10 = llvm.getelementptr %9[%7] : (!llvm.ptr, i64) -> !llvm.ptr, f64
-        %11 = llvm.load %10 : !llvm.ptr -> f64
-        %12 = llvm.getelementptr %arg1[40] : (!llvm.ptr) -> !llvm.ptr, i8
-        %13 = llvm.load %12 : !llvm.ptr -> !llvm.ptr
-        %14 = llvm.getelementptr %arg1[8] : (!llvm.ptr) -> !llvm.ptr, i8
-        %15 = llvm.load %14 : !llvm.ptr -> i64
-        %16 = arith.addi %15, %7 : i64
+      %9 = llvm.getelementptr %arg1[32] : (!llvm.ptr) -> !llvm.ptr, i8
+      %10 = llvm.load %9 : !llvm.ptr -> !llvm.ptr
+      %11 = llvm.getelementptr %arg1[40] : (!llvm.ptr) -> !llvm.ptr, i8
+      %12 = llvm.load %11 : !llvm.ptr -> !llvm.ptr
+      %13 = llvm.getelementptr %arg1[8] : (!llvm.ptr) -> !llvm.ptr, i8
+      %14 = llvm.load %13 : !llvm.ptr -> i64
+      %15 = llvm.getelementptr %arg1[16] : (!llvm.ptr) -> !llvm.ptr, i8
+      %16 = llvm.load %15 : !llvm.ptr -> !llvm.ptr
+      %17 = llvm.getelementptr %arg1[24] : (!llvm.ptr) -> !llvm.ptr, i8
+      %18 = llvm.load %17 : !llvm.ptr -> !llvm.ptr
+      scf.for %arg2 = %c0 to %8 step %c1 {
+        %19 = arith.index_cast %arg2 : index to i64
+        %20 = llvm.getelementptr %10[%19] : (!llvm.ptr, i64) -> !llvm.ptr, f64
+        %21 = llvm.load %20 : !llvm.ptr -> f64
+        %22 = arith.addi %14, %19 : i64
         %c6_i64 = arith.constant 6 : i64
-        %17 = arith.shrui %16, %c6_i64 : i64
-        %18 = llvm.getelementptr %13[%17] : (!llvm.ptr, i64) -> !llvm.ptr, i64
-        %19 = llvm.load %18 : !llvm.ptr -> i64
+        %23 = arith.shrui %22, %c6_i64 : i64
+        %24 = llvm.getelementptr %12[%23] : (!llvm.ptr, i64) -> !llvm.ptr, i64
+        %25 = llvm.load %24 : !llvm.ptr -> i64
         %c63_i64 = arith.constant 63 : i64
-        %20 = arith.andi %16, %c63_i64 : i64
-        %21 = arith.shrui %19, %20 : i64
-        %c1_i64 = arith.constant 1 : i64
-        %22 = arith.andi %21, %c1_i64 : i64
-        %c0_i64_0 = arith.constant 0 : i64
-        %23 = arith.cmpi eq, %22, %c0_i64_0 : i64
-        %24 = arith.cmpf ogt, %11, %3 : f64
-        %true_1 = arith.constant true
-        %25 = arith.xori %23, %true_1 : i1
-        %26 = arith.andi %24, %25 : i1
-        scf.if %26 {
-          %27 = arith.index_cast %arg2 : index to i64
-          %28 = llvm.getelementptr %arg1[16] : (!llvm.ptr) -> !llvm.ptr, i8
-          %29 = llvm.load %28 : !llvm.ptr -> !llvm.ptr
-          %30 = llvm.getelementptr %29[%27] : (!llvm.ptr, i64) -> !llvm.ptr, i32
-          %31 = llvm.load %30 : !llvm.ptr -> i32
-          %32 = llvm.getelementptr %arg1[24] : (!llvm.ptr) -> !llvm.ptr, i8
-          %33 = llvm.load %32 : !llvm.ptr -> !llvm.ptr
-          %34 = llvm.getelementptr %arg1[8] : (!llvm.ptr) -> !llvm.ptr, i8
-          %35 = llvm.load %34 : !llvm.ptr -> i64
-          %36 = arith.addi %35, %27 : i64
-          %c6_i64_2 = arith.constant 6 : i64
-          %37 = arith.shrui %36, %c6_i64_2 : i64
-          %38 = llvm.getelementptr %33[%37] : (!llvm.ptr, i64) -> !llvm.ptr, i64
+        %26 = arith.andi %22, %c63_i64 : i64
+        %27 = arith.shrui %25, %26 : i64
+        %c1_i64_1 = arith.constant 1 : i64
+        %28 = arith.andi %27, %c1_i64_1 : i64
+        %c0_i64_2 = arith.constant 0 : i64
+        %29 = arith.cmpi eq, %28, %c0_i64_2 : i64
+        %30 = arith.cmpf ogt, %21, %3 : f64
+        %true_3 = arith.constant true
+        %31 = arith.xori %29, %true_3 : i1
+        %32 = arith.andi %30, %31 : i1
+        scf.if %32 {
+          %33 = arith.index_cast %arg2 : index to i64
+          %34 = llvm.getelementptr %16[%33] : (!llvm.ptr, i64) -> !llvm.ptr, i32
+          %35 = llvm.load %34 : !llvm.ptr -> i32
+          %36 = arith.addi %14, %33 : i64
+          %c6_i64_4 = arith.constant 6 : i64
+          %37 = arith.shrui %36, %c6_i64_4 : i64
+          %38 = llvm.getelementptr %18[%37] : (!llvm.ptr, i64) -> !llvm.ptr, i64
           %39 = llvm.load %38 : !llvm.ptr -> i64
-          %c63_i64_3 = arith.constant 63 : i64
-          %40 = arith.andi %36, %c63_i64_3 : i64
+          %c63_i64_5 = arith.constant 63 : i64
+          %40 = arith.andi %36, %c63_i64_5 : i64
           %41 = arith.shrui %39, %40 : i64
-          %c1_i64_4 = arith.constant 1 : i64
-          %42 = arith.andi %41, %c1_i64_4 : i64
-          %c0_i64_5 = arith.constant 0 : i64
-          %43 = arith.cmpi eq, %42, %c0_i64_5 : i64
           %c1_i64_6 = arith.constant 1 : i64
-          %44 = func.call @kiln_rt_agg_scratch(%arg0, %c1_i64_6) : (!llvm.ptr, i64) -> !llvm.ptr
+          %42 = arith.andi %41, %c1_i64_6 : i64
+          %c0_i64_7 = arith.constant 0 : i64
+          %43 = arith.cmpi eq, %42, %c0_i64_7 : i64
           %c625341585_i64 = arith.constant 625341585 : i64
-          %45 = "kiln_low.hash"(%31) : (i32) -> i64
+          %44 = "kiln_low.hash"(%35) : (i32) -> i64
           %c2135587861_i64 = arith.constant 2135587861 : i64
-          %46 = arith.select %43, %c2135587861_i64, %45 : i64
+          %45 = arith.select %43, %c2135587861_i64, %44 : i64
           %c-7046029254386353131_i64 = arith.constant -7046029254386353131 : i64
-          %47 = arith.muli %c625341585_i64, %c-7046029254386353131_i64 : i64
-          %48 = arith.xori %47, %46 : i64
-          %49 = arith.extui %43 : i1 to i8
-          llvm.store %49, %44 : i8, !llvm.ptr
-          %50 = llvm.getelementptr %44[8] : (!llvm.ptr) -> !llvm.ptr, i8
-          llvm.store %31, %50 : i32, !llvm.ptr
-          %51 = func.call @kiln_rt_agg_find(%arg0, %c1_i64_6, %48) : (!llvm.ptr, i64, i64) -> !llvm.ptr
-          %52 = llvm.getelementptr %51[16] : (!llvm.ptr) -> !llvm.ptr, i8
-          %true_7 = arith.constant true
-          %53 = arith.xori %23, %true_7 : i1
-          scf.if %53 {
-            %54 = llvm.getelementptr %51[1] : (!llvm.ptr) -> !llvm.ptr, i8
-            %55 = llvm.load %54 : !llvm.ptr -> i8
+          %46 = arith.muli %c625341585_i64, %c-7046029254386353131_i64 : i64
+          %47 = arith.xori %46, %45 : i64
+          %48 = llvm.load %4 : !llvm.ptr -> !llvm.ptr
+          %49 = llvm.getelementptr %4[8] : (!llvm.ptr) -> !llvm.ptr, i8
+          %50 = llvm.load %49 : !llvm.ptr -> i64
+          %51 = arith.andi %47, %50 : i64
+          %52 = llvm.getelementptr %48[%51] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
+          %53 = llvm.load %52 : !llvm.ptr -> !llvm.ptr
+          %54 = scf.while (%arg3 = %53) : (!llvm.ptr) -> !llvm.ptr {
+            %60 = llvm.mlir.zero : !llvm.ptr
+            %61 = llvm.icmp "ne" %arg3, %60 : !llvm.ptr
+            %62 = scf.if %61 -> (i1) {
+              %65 = llvm.getelementptr %arg3[8] : (!llvm.ptr) -> !llvm.ptr, i8
+              %66 = llvm.load %65 : !llvm.ptr -> i64
+              %67 = arith.cmpi eq, %66, %47 : i64
+              %68 = llvm.getelementptr %arg3[16] : (!llvm.ptr) -> !llvm.ptr, i8
+              %69 = llvm.getelementptr %68[8] : (!llvm.ptr) -> !llvm.ptr, i8
+              %70 = llvm.load %69 : !llvm.ptr -> i32
+              %71 = arith.cmpi eq, %35, %70 : i32
+              %72 = llvm.load %68 : !llvm.ptr -> i8
+              %c0_i8 = arith.constant 0 : i8
+              %73 = arith.cmpi ne, %72, %c0_i8 : i8
+              %74 = arith.cmpi eq, %43, %73 : i1
+              %75 = arith.ori %43, %71 : i1
+              %76 = arith.andi %74, %75 : i1
+              %77 = arith.andi %67, %76 : i1
+              scf.yield %77 : i1
+            } else {
+              %false = arith.constant false
+              scf.yield %false : i1
+            }
+            %true_9 = arith.constant true
+            %63 = arith.xori %62, %true_9 : i1
+            %64 = arith.andi %61, %63 : i1
+            scf.condition(%64) %arg3 : !llvm.ptr
+          } do {
+          ^bb0(%arg3: !llvm.ptr):
+            %60 = llvm.load %arg3 : !llvm.ptr -> !llvm.ptr
+            scf.yield %60 : !llvm.ptr
+          }
+          %55 = llvm.mlir.zero : !llvm.ptr
+          %56 = llvm.icmp "ne" %54, %55 : !llvm.ptr
+          %57 = scf.if %56 -> (!llvm.ptr) {
+            %60 = llvm.getelementptr %54[16] : (!llvm.ptr) -> !llvm.ptr, i8
+            scf.yield %60 : !llvm.ptr
+          } else {
+            %60 = arith.extui %43 : i1 to i8
+            llvm.store %60, %5 : i8, !llvm.ptr
+            %61 = llvm.getelementptr %5[8] : (!llvm.ptr) -> !llvm.ptr, i8
+            llvm.store %35, %61 : i32, !llvm.ptr
+            %c1_i64_9 = arith.constant 1 : i64
+            %62 = func.call @kiln_rt_agg_insert(%arg0, %c1_i64_9, %47) : (!llvm.ptr, i64, i64) -> !llvm.ptr
+            scf.yield %62 : !llvm.ptr
+          }
+          %58 = llvm.getelementptr %57[16] : (!llvm.ptr) -> !llvm.ptr, i8
+          %true_8 = arith.constant true
+          %59 = arith.xori %29, %true_8 : i1
+          scf.if %59 {
+            %60 = llvm.getelementptr %57[1] : (!llvm.ptr) -> !llvm.ptr, i8
+            %61 = llvm.load %60 : !llvm.ptr -> i8
             %c0_i8 = arith.constant 0 : i8
-            %56 = arith.cmpi ne, %55, %c0_i8 : i8
-            %57 = llvm.load %52 : !llvm.ptr -> f64
-            %58 = arith.addf %57, %11 : f64
-            %59 = arith.select %56, %11, %58 : f64
-            llvm.store %59, %52 : f64, !llvm.ptr
-            %c0_i8_8 = arith.constant 0 : i8
-            %60 = llvm.getelementptr %51[1] : (!llvm.ptr) -> !llvm.ptr, i8
-            llvm.store %c0_i8_8, %60 : i8, !llvm.ptr
+            %62 = arith.cmpi ne, %61, %c0_i8 : i8
+            %63 = llvm.load %58 : !llvm.ptr -> f64
+            %64 = arith.addf %63, %21 : f64
+            %65 = arith.select %62, %21, %64 : f64
+            llvm.store %65, %58 : f64, !llvm.ptr
+            %c0_i8_9 = arith.constant 0 : i8
+            %66 = llvm.getelementptr %57[1] : (!llvm.ptr) -> !llvm.ptr, i8
+            llvm.store %c0_i8_9, %66 : i8, !llvm.ptr
           }
         }
       }
@@ -142,11 +191,11 @@ module {
       %3 = arith.index_cast %2 : i64 to index
       %c0 = arith.constant 0 : index
       %c1 = arith.constant 1 : index
+      %4 = llvm.getelementptr %arg1[16] : (!llvm.ptr) -> !llvm.ptr, i8
+      %5 = llvm.load %4 : !llvm.ptr -> !llvm.ptr
       scf.for %arg2 = %c0 to %3 step %c1 {
-        %4 = arith.index_cast %arg2 : index to i64
-        %5 = llvm.getelementptr %arg1[16] : (!llvm.ptr) -> !llvm.ptr, i8
-        %6 = llvm.load %5 : !llvm.ptr -> !llvm.ptr
-        %7 = llvm.getelementptr %6[%4] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
+        %6 = arith.index_cast %arg2 : index to i64
+        %7 = llvm.getelementptr %5[%6] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
         %8 = llvm.load %7 : !llvm.ptr -> !llvm.ptr
         %9 = llvm.getelementptr %8[8] : (!llvm.ptr) -> !llvm.ptr, i8
         %10 = llvm.load %9 : !llvm.ptr -> i32
@@ -154,27 +203,25 @@ module {
         %c0_i8 = arith.constant 0 : i8
         %12 = arith.cmpi ne, %11, %c0_i8 : i8
         %13 = arith.index_cast %arg2 : index to i64
-        %14 = llvm.getelementptr %arg1[16] : (!llvm.ptr) -> !llvm.ptr, i8
+        %14 = llvm.getelementptr %5[%13] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
         %15 = llvm.load %14 : !llvm.ptr -> !llvm.ptr
-        %16 = llvm.getelementptr %15[%13] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
-        %17 = llvm.load %16 : !llvm.ptr -> !llvm.ptr
-        %18 = llvm.getelementptr %17[16] : (!llvm.ptr) -> !llvm.ptr, i8
-        %19 = llvm.load %18 : !llvm.ptr -> f64
-        %20 = llvm.getelementptr %17[1] : (!llvm.ptr) -> !llvm.ptr, i8
-        %21 = llvm.load %20 : !llvm.ptr -> i8
+        %16 = llvm.getelementptr %15[16] : (!llvm.ptr) -> !llvm.ptr, i8
+        %17 = llvm.load %16 : !llvm.ptr -> f64
+        %18 = llvm.getelementptr %15[1] : (!llvm.ptr) -> !llvm.ptr, i8
+        %19 = llvm.load %18 : !llvm.ptr -> i8
         %c0_i8_0 = arith.constant 0 : i8
-        %22 = arith.cmpi ne, %21, %c0_i8_0 : i8
+        %20 = arith.cmpi ne, %19, %c0_i8_0 : i8
         %c2_i64_1 = arith.constant 2 : i64
-        %23 = func.call @kiln_rt_append(%arg0, %c2_i64_1) : (!llvm.ptr, i64) -> !llvm.ptr
-        %24 = arith.extui %12 : i1 to i8
-        llvm.store %24, %23 : i8, !llvm.ptr
-        %25 = llvm.getelementptr %23[8] : (!llvm.ptr) -> !llvm.ptr, i8
-        llvm.store %10, %25 : i32, !llvm.ptr
-        %26 = arith.extui %22 : i1 to i8
-        %27 = llvm.getelementptr %23[1] : (!llvm.ptr) -> !llvm.ptr, i8
-        llvm.store %26, %27 : i8, !llvm.ptr
-        %28 = llvm.getelementptr %23[16] : (!llvm.ptr) -> !llvm.ptr, i8
-        llvm.store %19, %28 : f64, !llvm.ptr
+        %21 = func.call @kiln_rt_append(%arg0, %c2_i64_1) : (!llvm.ptr, i64) -> !llvm.ptr
+        %22 = arith.extui %12 : i1 to i8
+        llvm.store %22, %21 : i8, !llvm.ptr
+        %23 = llvm.getelementptr %21[8] : (!llvm.ptr) -> !llvm.ptr, i8
+        llvm.store %10, %23 : i32, !llvm.ptr
+        %24 = arith.extui %20 : i1 to i8
+        %25 = llvm.getelementptr %21[1] : (!llvm.ptr) -> !llvm.ptr, i8
+        llvm.store %24, %25 : i8, !llvm.ptr
+        %26 = llvm.getelementptr %21[16] : (!llvm.ptr) -> !llvm.ptr, i8
+        llvm.store %17, %26 : f64, !llvm.ptr
       }
       scf.yield
     }
@@ -206,16 +253,16 @@ module {
       %3 = arith.index_cast %2 : i64 to index
       %c0 = arith.constant 0 : index
       %c1 = arith.constant 1 : index
+      %4 = llvm.getelementptr %arg1[16] : (!llvm.ptr) -> !llvm.ptr, i8
+      %5 = llvm.load %4 : !llvm.ptr -> !llvm.ptr
       scf.for %arg2 = %c0 to %3 step %c1 {
         %c3_i64 = arith.constant 3 : i64
-        %4 = func.call @kiln_rt_limit_step(%arg0, %c3_i64) : (!llvm.ptr, i64) -> i32
+        %6 = func.call @kiln_rt_limit_step(%arg0, %c3_i64) : (!llvm.ptr, i64) -> i32
         %c0_i32 = arith.constant 0 : i32
-        %5 = arith.cmpi ne, %4, %c0_i32 : i32
-        scf.if %5 {
-          %6 = arith.index_cast %arg2 : index to i64
-          %7 = llvm.getelementptr %arg1[16] : (!llvm.ptr) -> !llvm.ptr, i8
-          %8 = llvm.load %7 : !llvm.ptr -> !llvm.ptr
-          %9 = llvm.getelementptr %8[%6] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
+        %7 = arith.cmpi ne, %6, %c0_i32 : i32
+        scf.if %7 {
+          %8 = arith.index_cast %arg2 : index to i64
+          %9 = llvm.getelementptr %5[%8] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
           %10 = llvm.load %9 : !llvm.ptr -> !llvm.ptr
           %11 = llvm.getelementptr %10[8] : (!llvm.ptr) -> !llvm.ptr, i8
           %12 = llvm.load %11 : !llvm.ptr -> i32
@@ -223,27 +270,25 @@ module {
           %c0_i8 = arith.constant 0 : i8
           %14 = arith.cmpi ne, %13, %c0_i8 : i8
           %15 = arith.index_cast %arg2 : index to i64
-          %16 = llvm.getelementptr %arg1[16] : (!llvm.ptr) -> !llvm.ptr, i8
+          %16 = llvm.getelementptr %5[%15] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
           %17 = llvm.load %16 : !llvm.ptr -> !llvm.ptr
-          %18 = llvm.getelementptr %17[%15] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
-          %19 = llvm.load %18 : !llvm.ptr -> !llvm.ptr
-          %20 = llvm.getelementptr %19[16] : (!llvm.ptr) -> !llvm.ptr, i8
-          %21 = llvm.load %20 : !llvm.ptr -> f64
-          %22 = llvm.getelementptr %19[1] : (!llvm.ptr) -> !llvm.ptr, i8
-          %23 = llvm.load %22 : !llvm.ptr -> i8
+          %18 = llvm.getelementptr %17[16] : (!llvm.ptr) -> !llvm.ptr, i8
+          %19 = llvm.load %18 : !llvm.ptr -> f64
+          %20 = llvm.getelementptr %17[1] : (!llvm.ptr) -> !llvm.ptr, i8
+          %21 = llvm.load %20 : !llvm.ptr -> i8
           %c0_i8_0 = arith.constant 0 : i8
-          %24 = arith.cmpi ne, %23, %c0_i8_0 : i8
+          %22 = arith.cmpi ne, %21, %c0_i8_0 : i8
           %c4_i64 = arith.constant 4 : i64
-          %25 = func.call @kiln_rt_append(%arg0, %c4_i64) : (!llvm.ptr, i64) -> !llvm.ptr
-          %26 = arith.extui %14 : i1 to i8
-          llvm.store %26, %25 : i8, !llvm.ptr
-          %27 = llvm.getelementptr %25[8] : (!llvm.ptr) -> !llvm.ptr, i8
-          llvm.store %12, %27 : i32, !llvm.ptr
-          %28 = arith.extui %24 : i1 to i8
-          %29 = llvm.getelementptr %25[1] : (!llvm.ptr) -> !llvm.ptr, i8
-          llvm.store %28, %29 : i8, !llvm.ptr
-          %30 = llvm.getelementptr %25[16] : (!llvm.ptr) -> !llvm.ptr, i8
-          llvm.store %21, %30 : f64, !llvm.ptr
+          %23 = func.call @kiln_rt_append(%arg0, %c4_i64) : (!llvm.ptr, i64) -> !llvm.ptr
+          %24 = arith.extui %14 : i1 to i8
+          llvm.store %24, %23 : i8, !llvm.ptr
+          %25 = llvm.getelementptr %23[8] : (!llvm.ptr) -> !llvm.ptr, i8
+          llvm.store %12, %25 : i32, !llvm.ptr
+          %26 = arith.extui %22 : i1 to i8
+          %27 = llvm.getelementptr %23[1] : (!llvm.ptr) -> !llvm.ptr, i8
+          llvm.store %26, %27 : i8, !llvm.ptr
+          %28 = llvm.getelementptr %23[16] : (!llvm.ptr) -> !llvm.ptr, i8
+          llvm.store %19, %28 : f64, !llvm.ptr
         }
       }
       scf.yield
