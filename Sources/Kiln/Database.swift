@@ -171,14 +171,9 @@ public final class Database {
     func append(_ bound: BoundQuery, into table: Table, targets: [Int], parameters: [Value]) throws(DatabaseError) {
         let layout = RecordLayout(types: targets.map { table.columns[$0].type })
         _ = try executor.run(bound, parameters: parameters, compiled: usesNativeCode) { runtime, _ throws(DatabaseError) in
-            var cells: [UnsafeMutableRawPointer] = []
-            try runtime.forEachOutputRecord { record throws(DatabaseError) in cells.append(record) }
-            let columnForTarget = Dictionary(uniqueKeysWithValues: targets.enumerated().map { ($1, $0) })
-            try table.appendRaw(count: cells.count) { row, column in
-                guard let field = columnForTarget[column] else { return nil }
-                let record = cells[row]
-                if record.load(fromByteOffset: field, as: UInt8.self) != 0 { return nil }
-                return UnsafeRawPointer(record + layout.offsets[field])
+            let fieldForColumn = Dictionary(uniqueKeysWithValues: targets.enumerated().map { ($1, $0) })
+            try runtime.withOutputRecords { records, count throws(DatabaseError) in
+                try table.appendRecords(records, count: count, fields: table.columns.indices.map { fieldForColumn[$0] }, offsets: layout.offsets)
             }
         }
     }

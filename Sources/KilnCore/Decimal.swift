@@ -147,9 +147,16 @@ public enum DecimalMath {
         return negative ? -Int128(quotient) : Int128(quotient)
     }
 
-    /// The decimal value as a Double (for casts to floating point).
+    /// The value as the nearest Double (for casts to floating point).
+    ///
+    /// When the mantissa has at most 53 bits and the scale at most 22, both operands of the
+    /// division are exact doubles, so IEEE division rounds correctly; compiled code does the
+    /// same inline. Otherwise the decimal text is parsed (also correctly rounded).
     public static func toDouble(_ value: Int128, scale: Int) -> Double {
-        Double(value) / pow10Double(scale)
+        if value.magnitude < (UInt128(1) << 53), scale <= 22 {
+            return Double(Int64(value)) / pow10Double(scale)
+        }
+        return Double(format(value, scale: scale)) ?? .nan
     }
 
     static func pow10Double(_ n: Int) -> Double {

@@ -99,6 +99,7 @@ public struct Binder {
             }
             var boundOrder: [(BoundExpression?, OrderItem)] = []
             for item in select.orderBy {
+                try Binder.checkAmbiguous(item.expression, items: items)
                 if Binder.outputReference(item.expression, items: items) != nil { boundOrder.append((nil, item)); continue }
                 boundOrder.append((try bindExpression(item.expression, scope: scope, aggregates: collector), item))
             }
@@ -164,6 +165,7 @@ public struct Binder {
         } else {
             for (expression, _) in items { outputs.append(try bindExpression(expression, scope: scope, aggregates: nil)) }
             for item in select.orderBy {
+                try Binder.checkAmbiguous(item.expression, items: items)
                 let column: Int
                 if let reference = Binder.outputReference(item.expression, items: items) {
                     if case .integer = item.expression.kind, reference >= items.count {
@@ -209,15 +211,22 @@ public struct Binder {
         return BoundQuery(plan: plan, columnNames: names, parameterTypes: parameterTypes)
     }
 
+    /// PostgreSQL rejects `ORDER BY name` when several output columns of that name differ.
+    static func checkAmbiguous(_ expression: Expression, items: [(Expression, String)]) throws(DatabaseError) {
+        guard case .column(let parts) = expression.kind, parts.count == 1 else { return }
+        let matches = items.filter { $0.1 == parts[0] }.map(\.0.kind)
+        if let first = matches.first, matches.contains(where: { $0 != first }) {
+            throw DatabaseError(.ambiguousColumn, "ORDER BY \"\(parts[0])\" is ambiguous", position: expression.position)
+        }
+    }
+
     /// An ORDER BY item that names an output column (alias or ordinal): its index.
     static func outputReference(_ expression: Expression, items: [(Expression, String)]) -> Int? {
         switch expression.kind {
         case .integer(let text): return Int(text).map { $0 - 1 }
         case .column(let parts) where parts.count == 1:
             let matches = items.indices.filter { items[$0].1 == parts[0] }
-            // Prefer an alias only when it is not simply the same input column.
-            if matches.count >= 1 { return matches[0] }
-            return nil
+            return matches.first
         default: return nil
         }
     }

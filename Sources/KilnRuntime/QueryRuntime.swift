@@ -119,6 +119,12 @@ public final class QueryRuntime {
         for index in 0..<output.store.count { try body(output.store.record(index)) }
     }
 
+    /// Calls `body` with the output's record pointers.
+    public func withOutputRecords(_ body: (UnsafePointer<UnsafeMutableRawPointer?>, Int) throws(DatabaseError) -> Void) throws(DatabaseError) {
+        guard let output = states.last(where: { $0 is OutputState }) as? OutputState else { return }
+        try body(UnsafePointer(output.store.pointers), output.store.count)
+    }
+
     public var outputCount: Int { (states.last(where: { $0 is OutputState }) as? OutputState)?.store.count ?? 0 }
 
     static func from(_ context: UnsafeMutableRawPointer) -> QueryRuntime {

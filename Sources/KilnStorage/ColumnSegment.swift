@@ -47,7 +47,7 @@ public final class ColumnSegment {
     public func isValid(_ row: Int) -> Bool { validity[row >> 6] & (1 << UInt64(row & 63)) != 0 }
 
     @inline(__always)
-    func setValid(_ row: Int) { validity[row >> 6] |= 1 << UInt64(row & 63) }
+    public func setValid(_ row: Int) { validity[row >> 6] |= 1 << UInt64(row & 63) }
 
     /// Writes row `row` (which must be < capacity) from a value; NULL clears the validity bit.
     func set(_ row: Int, _ value: Value, arena: StringArena) {

@@ -104,6 +104,56 @@ public final class Table: @unchecked Sendable {
         }
     }
 
+    /// Appends materialised records column by column (INSERT ... SELECT).
+    /// - Parameters:
+    ///   - records: `count` record pointers.
+    ///   - fields: for each table column, the field index in the record (nullByte at that index,
+    ///     value at `offsets[field]`), or nil when the column gets NULL.
+    public func appendRecords(_ records: UnsafePointer<UnsafeMutableRawPointer?>, count: Int, fields: [Int?], offsets: [Int]) throws(DatabaseError) {
+        var done = 0
+        while done < count {
+            let segment = writableSegment(reserving: count - done)
+            let batch = min(count - done, segment.capacity - segment.count)
+            let start = segment.count
+            for (columnIndex, column) in columns.enumerated() {
+                let data = segment.columns[columnIndex]
+                let width = data.width
+                guard let field = fields[columnIndex] else {
+                    if column.notNull { throw notNullViolation(column) }
+                    for row in 0..<batch { data.setRaw(start + row, from: nil) }
+                    continue
+                }
+                let offset = offsets[field]
+                let isString = column.type.physical == .string
+                for row in 0..<batch {
+                    // safe because every record pointer comes from a live record store.
+                    let record = records[done + row]!
+                    if record.load(fromByteOffset: field, as: UInt8.self) != 0 {
+                        if column.notNull { throw notNullViolation(column) }
+                        data.setRaw(start + row, from: nil)
+                        continue
+                    }
+                    let destination = data.values + (start + row) * width
+                    switch width {
+                    case 1: destination.storeBytes(of: record.load(fromByteOffset: offset, as: UInt8.self), as: UInt8.self)
+                    case 2: destination.storeBytes(of: record.loadUnaligned(fromByteOffset: offset, as: UInt16.self), as: UInt16.self)
+                    case 4: destination.storeBytes(of: record.loadUnaligned(fromByteOffset: offset, as: UInt32.self), as: UInt32.self)
+                    case 8: destination.storeBytes(of: record.loadUnaligned(fromByteOffset: offset, as: UInt64.self), as: UInt64.self)
+                    default:
+                        var value = record.loadUnaligned(fromByteOffset: offset, as: Int128.self)
+                        if isString, KilnString.length(value) > KilnString.inlineCapacity {
+                            value = KilnString.withBytes(value) { KilnString.make($0, arena: arena) }
+                        }
+                        destination.storeBytes(of: value, as: Int128.self)
+                    }
+                    data.setValid(start + row)
+                }
+            }
+            segment.count += batch
+            done += batch
+        }
+    }
+
     /// Appends an already-parsed column batch (COPY): `writer` fills rows into the given segment.
     public func withAppendSegment(reserving rows: Int, _ writer: (Segment, Int) throws(DatabaseError) -> Int) throws(DatabaseError) {
         let segment = writableSegment(reserving: rows)

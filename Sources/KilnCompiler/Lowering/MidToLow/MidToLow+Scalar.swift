@@ -152,7 +152,7 @@ extension MidToLow {
     }
 
     /// Casts compiled inline; nil when the runtime must do it.
-    func lowerInlineCast(_ v: LowValue, from: SQLType, to: SQLType, _ l: LowBuilder) -> LowValue? {
+    mutating func lowerInlineCast(_ v: LowValue, from: SQLType, to: SQLType, _ l: LowBuilder) -> LowValue? {
         let intTypes: [SQLType] = [.smallint, .integer, .bigint]
         let a = v.value
         if intTypes.contains(from) && intTypes.contains(to) {
@@ -176,6 +176,26 @@ extension MidToLow {
         if case .numeric(_, let s1) = from, case .numeric(nil, let s2) = to, s2 >= s1 {
             if s2 == s1 { return v }
             return LowValue(value: checked("mul", a, l.int128(DecimalMath.pow10(s2 - s1)), code: 4, l), null: v.null)
+        }
+        if case .numeric(_, let scale) = from, to == .double, scale <= 22 {
+            // Exact mantissa (|m| < 2^53) / exact power of ten: IEEE division rounds correctly.
+            // Wider mantissas take the runtime's correctly rounded path.
+            let limit = l.int128(Int128(1) << 53)
+            let negativeLimit = l.int128(-(Int128(1) << 53))
+            let small = l.and(l.cmpi(2, a, limit), l.cmpi(4, a, negativeLimit))
+            let fast = IRBlock()
+            let f = LowBuilder(b: IRBuilder(fast), ctx: l.ctx)
+            let narrow = f.op("arith.trunci", [a], "i64")
+            let asDouble = f.op("arith.sitofp", [narrow], "f64")
+            var power = 1.0
+            for _ in 0..<scale { power *= 10 }
+            f.b.add("scf.yield", [f.op("arith.divf", [asDouble, f.float(power, "f64")], "f64")])
+            let slow = IRBlock()
+            let s = LowBuilder(b: IRBuilder(slow), ctx: l.ctx)
+            let converted = genericCall("cast", [(LowValue(value: a, null: nil), from)], resultType: .double, s).value
+            s.b.add("scf.yield", [converted])
+            let result = l.b.add("scf.if", [small], ["f64"], regions: [.single(fast), .single(slow)]).result
+            return LowValue(value: result, null: v.null)
         }
         if from == .date && to == .timestamp {
             let wide = l.op("arith.extsi", [a], "i64")
