@@ -1,0 +1,81 @@
+import XCTest
+import Kiln
+
+/// The embedded API: parameters, typed rows, Decodable, zero-copy column access, errors.
+final class EmbeddedAPITests: XCTestCase {
+    func makeDatabase() throws -> Database {
+        let db = try Database()
+        try db.execute("CREATE TABLE t (k INTEGER NOT NULL, v DOUBLE PRECISION, s TEXT, d NUMERIC(10,2))")
+        try db.execute("INSERT INTO t VALUES (1, 1.5, 'one', 1.25), (2, NULL, 'two', 2.50), (3, 3.5, NULL, NULL)")
+        return db
+    }
+
+    func testParameters() throws {
+        let db = try makeDatabase()
+        for jit in ["on", "off"] {
+            try db.execute("SET jit = \(jit)")
+            let rows = try db.query("SELECT k FROM t WHERE v > $1 AND k < $2 ORDER BY k", [.float64(1.0), .int32(3)])
+            XCTAssertEqual(rows, [[.int32(1)]])
+            // The same statement shape with other parameters reuses the compiled code.
+            XCTAssertEqual(try db.query("SELECT k FROM t WHERE v > $1 AND k < $2 ORDER BY k", [.float64(0), .int32(10)]), [[.int32(1)], [.int32(3)]])
+            XCTAssertEqual(try db.query("SELECT $1::text || s FROM t WHERE k = $2", [.text("n-"), .int64(2)]), [[.text("n-two")]])
+            let key: Int32 = jit == "on" ? 9 : 10
+            try db.execute("INSERT INTO t VALUES ($1, $2, $3, $4)", [.int32(key), .null, .text("nine"), .numeric(999, scale: 2)])
+            XCTAssertEqual(try db.query("SELECT d FROM t WHERE k = $1", [.int32(key)]), [[.numeric(999, scale: 2)]])
+        }
+    }
+
+    func testTypedTuples() throws {
+        let db = try makeDatabase()
+        let rows = try db.query("SELECT k, v, s FROM t ORDER BY k", as: (Int32, Double?, String?).self)
+        XCTAssertEqual(rows.count, 3)
+        XCTAssertEqual(rows[0].0, 1)
+        XCTAssertEqual(rows[1].1, nil)
+        XCTAssertEqual(rows[2].2, nil)
+        XCTAssertThrowsError(try db.query("SELECT v, k FROM t ORDER BY k", as: (Double, Int32).self)) { error in
+            XCTAssertEqual((error as? DatabaseError)?.sqlState, SQLState("22023"))
+        }
+    }
+
+    struct Item: Decodable, Equatable {
+        var k: Int
+        var s: String?
+        var d: Double?
+    }
+
+    func testDecodable() throws {
+        let db = try makeDatabase()
+        let items = try db.query("SELECT k, s, d FROM t ORDER BY k", decoding: Item.self)
+        XCTAssertEqual(items, [Item(k: 1, s: "one", d: 1.25), Item(k: 2, s: "two", d: 2.5), Item(k: 3, s: nil, d: nil)])
+    }
+
+    func testColumnWithoutCopy() throws {
+        let db = try Database()
+        try db.execute("CREATE TABLE big (x BIGINT)")
+        try db.execute("INSERT INTO big SELECT g FROM generate_series(1, 100000) AS s(g)")
+        try db.execute("INSERT INTO big VALUES (NULL)")
+        var sum: Int64 = 0, nulls = 0
+        try db.withColumn(table: "big", column: "x", as: Int64.self) { values, isValid in
+            for index in values.indices { if isValid(index) { sum += values[index] } else { nulls += 1 } }
+        }
+        XCTAssertEqual(sum, 100000 * 100001 / 2)
+        XCTAssertEqual(nulls, 1)
+        XCTAssertThrowsError(try db.withColumn(table: "big", column: "x", as: Double.self) { _, _ in })
+    }
+
+    func testErrorsCarrySQLStateMessageAndPosition() throws {
+        let db = try makeDatabase()
+        do {
+            try db.execute("SELECT nope FROM t")
+            XCTFail("expected an error")
+        } catch {
+            XCTAssertEqual(error.sqlState, .undefinedColumn)
+            XCTAssertEqual(error.message, "column \"nope\" does not exist")
+            XCTAssertEqual(error.position, 8)
+            XCTAssertEqual(error.sql, "SELECT nope FROM t")
+        }
+        XCTAssertThrowsError(try db.query("SELECT k FROM t WHERE k = $1", [])) { error in
+            XCTAssertEqual((error as? DatabaseError)?.sqlState, .undefinedParameter)
+        }
+    }
+}
