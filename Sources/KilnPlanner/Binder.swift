@@ -73,7 +73,7 @@ public struct Binder {
             var keys: [BoundExpression] = []
             for expression in select.groupBy {
                 // GROUP BY may name an output column (alias) or its ordinal.
-                if case .integer(let text) = expression.kind, let ordinal = Int(text) {
+                if case .integer(let text) = expression.kind, !text.hasPrefix("-"), let ordinal = Int(text) {
                     guard ordinal >= 1, ordinal <= items.count else {
                         throw DatabaseError(.invalidColumnReference, "GROUP BY position \(ordinal) is not in select list", position: expression.position)
                     }
@@ -158,7 +158,11 @@ public struct Binder {
                         outputs.append(lifted); column = outputs.count - 1; hidden += 1
                     }
                 } else {
-                    column = Binder.outputReference(item.expression, items: items)!
+                    let reference = Binder.outputReference(item.expression, items: items)!
+                    if case .integer = item.expression.kind, reference >= items.count || reference < 0 {
+                        throw DatabaseError(.invalidColumnReference, "ORDER BY position \(reference + 1) is not in select list", position: item.expression.position)
+                    }
+                    column = reference
                 }
                 orderKeys.append(SortKey(column: column, descending: item.descending, nullsFirst: item.nullsFirst ?? item.descending))
             }
@@ -168,7 +172,7 @@ public struct Binder {
                 try Binder.checkAmbiguous(item.expression, items: items)
                 let column: Int
                 if let reference = Binder.outputReference(item.expression, items: items) {
-                    if case .integer = item.expression.kind, reference >= items.count {
+                    if case .integer = item.expression.kind, reference >= items.count || reference < 0 {
                         throw DatabaseError(.invalidColumnReference, "ORDER BY position \(reference + 1) is not in select list", position: item.expression.position)
                     }
                     column = reference
@@ -223,7 +227,8 @@ public struct Binder {
     /// An ORDER BY item that names an output column (alias or ordinal): its index.
     static func outputReference(_ expression: Expression, items: [(Expression, String)]) -> Int? {
         switch expression.kind {
-        case .integer(let text): return Int(text).map { $0 - 1 }
+        // A position; `-1` is an expression (PostgreSQL folds the minus, it is no position).
+        case .integer(let text) where !text.hasPrefix("-"): return Int(text).map { $0 - 1 }
         case .column(let parts) where parts.count == 1:
             let matches = items.indices.filter { items[$0].1 == parts[0] }
             return matches.first

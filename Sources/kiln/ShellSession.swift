@@ -121,21 +121,26 @@ final class ShellSession {
     }
 
     /// Reads statements from standard input, executing each as soon as it is complete.
+    /// On a terminal: a line editor with history; on a pipe: plain lines, flushed per statement.
     func interactive() -> Bool {
         let tty = isatty(0) != 0
+        let editor = tty ? LineEditor() : nil
         var buffer = ""
         var ok = true
-        if tty { print("kiln — type SQL ending with ';', .timer on|off, .mode box|csv|json, .quit") }
+        if tty { print("kiln — SQL ending with ';'  .timer on|off|detail  .mode box|csv|json  .quit") }
         while true {
-            if tty { print(buffer.isEmpty ? "kiln> " : "  ...> ", terminator: ""); fflush(nil) }
-            guard let line = readLine() else { break }
+            let line: String?
+            if let editor { line = editor.readLine(prompt: buffer.isEmpty ? "kiln> " : "  ...> ") } else { line = readLine() }
+            guard let line else { break }
             if buffer.trimmingCharacters().isEmpty, line.trimmingCharacters().hasPrefix("--") || line.trimmingCharacters().isEmpty { continue }
             if buffer.trimmingCharacters().isEmpty, let result = metaCommand(line) {
+                editor?.remember(line)
                 if !result { ok = false }
                 continue
             }
             buffer += line + "\n"
             if StatementSplitter.isComplete(buffer) {
+                editor?.remember(buffer.trimmingCharacters())
                 if !run(buffer) { ok = false }
                 buffer = ""
             }

@@ -6,15 +6,7 @@ import Foundation
 final class BadInputTests: XCTestCase {
     static let setup = "CREATE TABLE t (k INTEGER NOT NULL, v DOUBLE PRECISION); CREATE TABLE s (x VARCHAR(3)); INSERT INTO t VALUES (1, 2.5), (2, NULL);"
 
-    func kilnBinary() throws -> URL {
-        var directory = Bundle.module.bundleURL.deletingLastPathComponent()
-        for _ in 0..<3 {
-            let candidate = directory.appendingPathComponent("kiln")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        throw XCTSkip("kiln binary not built (run `swift build` first)")
-    }
+    func kilnBinary() throws -> URL { try KilnBinary.url() }
 
     func runKiln(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
