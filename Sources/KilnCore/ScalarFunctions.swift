@@ -11,7 +11,14 @@ public enum ScalarFunctions {
             return .text(args[0].text! + args[1].text!)
         case "upper", "lower":
             guard case .text(let s) = args[0] else { return .null }
-            return .text(name == "upper" ? s.uppercased() : s.lowercased())
+            // The C locale (Kiln's only collation): ASCII letters change, nothing else.
+            var bytes = Array(s.utf8)
+            for index in bytes.indices {
+                let b = bytes[index]
+                if name == "upper", b >= 97, b <= 122 { bytes[index] = b - 32 }
+                if name == "lower", b >= 65, b <= 90 { bytes[index] = b + 32 }
+            }
+            return .text(String(decoding: bytes, as: UTF8.self))
         case "length":
             guard case .text(let s) = args[0] else { return .null }
             return .int32(Int32(s.count))
@@ -30,6 +37,34 @@ public enum ScalarFunctions {
             let to = min(Int64(characters.count) + 1, end)
             if to <= from { return .text("") }
             return .text(String(characters[Int(from - 1)..<Int(to - 1)]))
+        case "position":
+            guard case .text(let haystack) = args[0], case .text(let needle) = args[1] else { return .null }
+            if needle.isEmpty { return .int32(1) }
+            let characters = Array(haystack), pattern = Array(needle)
+            guard pattern.count <= characters.count else { return .int32(0) }
+            for start in 0...(characters.count - pattern.count) where Array(characters[start..<(start + pattern.count)]) == pattern {
+                return .int32(Int32(start + 1))
+            }
+            return .int32(0)
+        case "btrim", "ltrim", "rtrim":
+            guard case .text(let s) = args[0] else { return .null }
+            var characters: Set<Character> = [" "]
+            if args.count > 1 {
+                guard case .text(let set) = args[1] else { return .null }
+                characters = Set(set)
+            }
+            var slice = Substring(s)
+            if name != "rtrim" { while let first = slice.first, characters.contains(first) { slice.removeFirst() } }
+            if name != "ltrim" { while let last = slice.last, characters.contains(last) { slice.removeLast() } }
+            return .text(String(slice))
+        case "replace":
+            guard case .text(let s) = args[0], case .text(let from) = args[1], case .text(let to) = args[2] else { return .null }
+            return .text(from.isEmpty ? s : s.replacingAll(from, with: to))
+        case "left", "right":
+            guard case .text(let s) = args[0], case .int32(let n) = args[1] else { return .null }
+            let characters = Array(s)
+            let count = n >= 0 ? min(Int(n), characters.count) : max(0, characters.count + Int(n))
+            return .text(String(name == "left" ? characters.prefix(count) : characters.suffix(count)))
         case "like", "ilike":
             guard case .text(let s) = args[0], case .text(let p) = args[1] else { return .null }
             var escape: Character? = "\\"
@@ -38,7 +73,7 @@ public enum ScalarFunctions {
                 if e.count > 1 { throw DatabaseError(.invalidEscapeSequence, "invalid escape string", hint: "Escape string must be empty or one character.") }
                 escape = e.first
             }
-            return .bool(try Like.matches(name == "ilike" ? s.lowercased() : s, pattern: name == "ilike" ? p.lowercased() : p, escape: escape))
+            return .bool(try Like.matches(name == "ilike" ? asciiLowercased(s) : s, pattern: name == "ilike" ? asciiLowercased(p) : p, escape: escape))
         case "eq", "ne", "lt", "le", "gt", "ge":
             if args[0].isNull || args[1].isNull { return .null }
             let order = try compare(args[0], args[1])
@@ -104,6 +139,11 @@ public enum ScalarFunctions {
             }
             throw DatabaseError(.undefinedFunction, "function \(name) is not implemented in the runtime")
         }
+    }
+
+    /// Lower case in the C locale: ASCII letters only.
+    static func asciiLowercased(_ s: String) -> String {
+        String(decoding: s.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
     }
 
     static func divide(_ a: Value, _ b: Value, argumentTypes: [SQLType], resultType: SQLType) throws(DatabaseError) -> Value {

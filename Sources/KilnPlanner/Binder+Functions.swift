@@ -32,6 +32,18 @@ extension Binder {
             return .call("substring", [try text(0), try integer(1)], type: .text)
         case ("substring", 3), ("substr", 3):
             return .call("substring", [try text(0), try integer(1), try integer(2)], type: .text)
+        case ("position", 2), ("strpos", 2):
+            // position(needle IN haystack) arrives as [needle, haystack]; strpos(haystack, needle).
+            let (haystack, needle) = name == "position" ? (try text(1), try text(0)) : (try text(0), try text(1))
+            return .call("position", [haystack, needle], type: .integer)
+        case ("btrim", 1), ("ltrim", 1), ("rtrim", 1), ("trim", 1):
+            return .call(name == "trim" ? "btrim" : name, [try text(0)], type: .text)
+        case ("btrim", 2), ("ltrim", 2), ("rtrim", 2), ("trim", 2):
+            return .call(name == "trim" ? "btrim" : name, [try text(0), try text(1)], type: .text)
+        case ("replace", 3):
+            return .call("replace", [try text(0), try text(1), try text(2)], type: .text)
+        case ("left", 2), ("right", 2):
+            return .call(name, [try text(0), try integer(1)], type: .text)
         case ("abs", 1):
             let argument = bound[0].type == .unknown ? try coerce(bound[0], to: .double, position: arguments[0].position) : bound[0]
             guard argument.type.isNumeric else { throw noFunction() }
@@ -76,7 +88,7 @@ extension Binder {
             guard let common = TypeRules.common(l.type, r.type) else { throw noFunction() }
             return .call("not_distinct", [try coerce(l, to: common, position: position), try coerce(r, to: common, position: position)], type: .boolean, nullable: false)
         default:
-            if ["upper", "lower", "length", "substring", "abs", "round", "coalesce", "nullif"].contains(name) { throw noFunction() }
+            if ["upper", "lower", "length", "substring", "abs", "round", "coalesce", "nullif", "position", "strpos", "btrim", "ltrim", "rtrim", "trim", "replace", "left", "right"].contains(name) { throw noFunction() }
             throw DatabaseError(.undefinedFunction, "function \(name)(\(bound.map { $0.type.description }.joined(separator: ", "))) does not exist", position: position,
                                 hint: "No function matches the given name and argument types. You might need to add explicit type casts.")
         }

@@ -234,7 +234,9 @@ extension Parser {
             case "substring", "position", "trim", "overlay":
                 return try parseSpecialFunction(word)
             default:
-                if Parser.reserved.contains(word), word != "any", word != "all" { throw syntaxError() }
+                // LEFT/RIGHT are join keywords but also functions when a parenthesis follows.
+                let isCall = (word == "left" || word == "right") && tokens[index + 1].kind == .symbol("(")
+                if Parser.reserved.contains(word), word != "any", word != "all", !isCall { throw syntaxError() }
                 return try parseColumnOrFunction()
             }
         default:

@@ -267,7 +267,7 @@ public struct Parser {
         _ = acceptWord("with")
         if acceptSymbol("(") {
             repeat {
-                let name = try identifier()
+                let name = try aliasName()  // option names may be keywords (NULL, FORMAT)
                 try parseCopyOption(name, into: &options)
             } while acceptSymbol(",")
             try expectSymbol(")")
