@@ -24,14 +24,6 @@ public enum HighToMid {
         highType.replacingAll("!kiln_high.column", with: "!kiln_mid.val").replacingAll("!kiln_high.ctx", with: "!kiln_mid.ctx")
     }
 
-    /// Per-stream knowledge while walking the pipeline.
-    final class StreamInfo {
-        /// Row values when the stream is a projection; nil for the source stream (loaded lazily).
-        var values: [IRValue]?
-        var sourceTypes: [String] = []
-        init(values: [IRValue]?) { self.values = values }
-    }
-
     static func lowerFunction(_ name: String, _ body: IRBlock, into module: IRModule) throws {
         let entry = module.addFunction(name, arguments: ["!kiln_mid.ctx"], results: ["i1"])
         let top = IRBuilder(entry)
@@ -64,79 +56,36 @@ public enum HighToMid {
         b1.add("scf.for", [lower, size, step], [], regions: [.single(rowBlock)])
         b1.add("scf.yield")
 
-        // The fused row body.
-        let row = rowBlock.arguments[0]
-        var current = IRBuilder(rowBlock)
-        var openBlocks = [rowBlock]
-        var streams: [IRValue: StreamInfo] = [:]
-        var columnValues: [IRValue: IRValue] = [:]  // high column stream -> mid value
-        let sourceInfo = StreamInfo(values: nil)
-        if case .array(let types) = source.attribute("types") { sourceInfo.sourceTypes = types.compactMap(\.stringValue) }
-        streams[source.result] = sourceInfo
-        var sourceLoads: [Int: IRValue] = [:]
-
-        func rowValues(of stream: IRValue) throws -> [IRValue] {
-            guard let info = streams[stream] else { throw Failure(description: "unknown stream in \(name)") }
-            if let values = info.values { return values }
-            return try info.sourceTypes.indices.map { try load(stream, $0) }
-        }
-        func load(_ stream: IRValue, _ index: Int) throws -> IRValue {
-            guard let info = streams[stream] else { throw Failure(description: "unknown stream in \(name)") }
-            if let values = info.values { return values[index] }
-            if let loaded = sourceLoads[index] { return loaded }
-            let type = "!kiln_mid.val<\"\(info.sourceTypes[index])\">"
-            var attributes: [(String, IRAttribute)] = [("column", .integer(Int64(index), type: "i64")), ("layout", .string(layout))]
-            if layout == "records" {
-                let record = RecordLayout(types: info.sourceTypes.map { SQLType(irName: String($0.hasSuffix("?") ? $0.dropLast() : $0[...])) ?? .text })
-                attributes.append(("offset", .integer(Int64(record.offsets[index]), type: "i64")))
-            }
-            let value = current.value("kiln_mid.load", [batchValue, row], type, attributes)
-            sourceLoads[index] = value
-            return value
-        }
-        func mapped(_ value: IRValue) throws -> IRValue {
-            guard let m = columnValues[value] else { throw Failure(description: "column stream used before definition in \(name)") }
-            return m
-        }
-        func nest(_ condition: IRValue) {
-            let inner = IRBlock()
-            current.add("scf.if", [condition], [], regions: [.single(inner), IRRegion()])
-            openBlocks.append(inner)
-            current = IRBuilder(inner)
-        }
-
+        // The fused row body: column streams are lowered on demand, where they are used, so
+        // the branches of CASE and COALESCE compute only when taken.
+        let body = RowBodyLowering(function: name, ctx: ctx, top: top, batch: batchValue, row: rowBlock.arguments[0], layout: layout, rowBlock: rowBlock)
+        for op in body.definitions(operations) { body.define(op) }
+        body.registerSource(source)
         var sinkState = 0
         var sinkKind = ""
         for op in operations {
             switch op.name {
-            case "kiln_high.field":
-                let index = op.integer("index") ?? 0
-                columnValues[op.result] = try load(op.operands[0], index)
-            case "kiln_high.param":
-                // Parameters are loop-invariant: read them once, before the loop.
-                columnValues[op.result] = top.value("kiln_mid.param", [ctx], midType(op.result.type), op.attributes)
-            case "kiln_high.op":
-                let args = try op.operands.map(mapped)
-                columnValues[op.result] = current.value("kiln_mid.op", args, midType(op.result.type), op.attributes)
+            case "kiln_high.field", "kiln_high.param", "kiln_high.op":
+                break  // pure; materialised where used
             case "kiln_high.filter":
-                let truth = current.value("kiln_mid.truth", [try mapped(op.operands[1])], "i1")
-                nest(truth)
-                streams[op.result] = streams[op.operands[0]]
+                let truth = body.builder.value("kiln_mid.truth", [try body.materialize(op.operands[1])], "i1")
+                body.nest(truth)
+                body.alias(op.result, to: op.operands[0])
             case "kiln_high.project":
-                streams[op.result] = StreamInfo(values: try op.operands.dropFirst().map(mapped))
+                body.project(op.result, columns: Array(op.operands.dropFirst()))
             case "kiln_high.limit":
-                let emit = current.value("kiln_mid.limit_step", [ctx], "i1", op.attributes)
-                nest(emit)
-                streams[op.result] = streams[op.operands[1]]
+                let emit = body.builder.value("kiln_mid.limit_step", [ctx], "i1", op.attributes)
+                body.nest(emit)
+                body.alias(op.result, to: op.operands[1])
             case "kiln_high.hash_agg_sink":
-                let values = try op.operands.dropFirst(2).map(mapped)
-                current.add("kiln_mid.hash_agg_update", [ctx] + values, [], op.attributes)
+                let values = try op.operands.dropFirst(2).map { try body.materialize($0) }
+                body.builder.add("kiln_mid.hash_agg_update", [ctx] + values, [], op.attributes)
                 sinkState = op.integer("state") ?? 0
                 sinkKind = "hash_agg"
             case "kiln_high.sort_sink", "kiln_high.output_sink":
-                let values = try rowValues(of: op.operands[1])
+                let values = try body.rowValues(of: op.operands[1])
                 let isSort = op.name == "kiln_high.sort_sink"
-                current.add(isSort ? "kiln_mid.sort_append" : "kiln_mid.output_append", [ctx] + values, [], op.attributes)
+                body.builder.add(isSort ? "kiln_mid.sort_append" : "kiln_mid.output_append", [ctx] + values, [], op.attributes)
                 sinkState = op.integer("state") ?? 0
                 sinkKind = isSort ? "sort" : "output"
             case "func.return":
@@ -145,6 +94,7 @@ public enum HighToMid {
                 throw Failure(description: "\(op.name) is not a kiln_high operation (in \(name))")
             }
         }
+        let openBlocks = body.openBlocks
         for block in openBlocks { IRBuilder(block).add("scf.yield") }
         top.add("scf.while", [], ["!kiln_mid.batch"], regions: [.single(before), .single(after)])
         top.add("kiln_mid.finish", [ctx], [], [("state", .integer(Int64(sinkState), type: "i64")), ("kind", .string(sinkKind))])

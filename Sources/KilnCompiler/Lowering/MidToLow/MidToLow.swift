@@ -25,6 +25,9 @@ public struct MidToLow {
     /// values (column base pointers, validity bitmaps) go here.
     var batch: LowBuilder?
     var batchCache: [String: IRValue] = [:]
+    /// For each enclosing structured op: the SQL-typed results its `scf.yield`s produce (nil:
+    /// an op whose yields pass machine values through unchanged).
+    var yieldTargets: [[String]?] = []
 
     public static func lower(_ module: IRModule) throws -> Result {
         var lowering = MidToLow()
@@ -75,9 +78,32 @@ public struct MidToLow {
             return
         }
         switch op.name {
+        case "scf.yield" where yieldTargets.last.flatMap({ $0 }) != nil:
+            // A branch of a value-producing scf.if (CASE, COALESCE): each SQL value becomes
+            // its machine value plus, when the result is nullable, a null flag.
+            let targets = yieldTargets.last!!
+            var operands: [IRValue] = []
+            for (operand, target) in zip(op.operands, targets) {
+                let v = try lowered(operand)
+                operands.append(v.value)
+                if MidToLow.sqlType(target).1 { operands.append(v.null ?? l.bool(false)) }
+            }
+            l.b.add("scf.yield", operands)
         case "scf.while", "scf.for", "scf.if", "scf.yield", "scf.condition", "func.return", "arith.constant", "arith.cmpi", "arith.andi":
             // Structure is kept; operands, results and regions are mapped.
             let operands = try op.operands.map { try lowered($0).value }
+            let producesValues = op.name == "scf.if" && op.results.contains { $0.type.hasPrefix("!kiln_mid.val") }
+            var resultTypes: [String] = []
+            for result in op.results {
+                if result.type.hasPrefix("!kiln_mid.val") {
+                    let (type, nullable) = MidToLow.sqlType(result.type)
+                    resultTypes.append(type.physical.mlirType)
+                    if nullable { resultTypes.append("i1") }
+                } else {
+                    resultTypes.append(MidToLow.lowType(result.type))
+                }
+            }
+            yieldTargets.append(producesValues ? op.results.map(\.type) : nil)
             var regions: [IRRegion] = []
             for (regionIndex, region) in op.regions.enumerated() {
                 var blocks: [IRBlock] = []
@@ -93,8 +119,19 @@ public struct MidToLow {
                 }
                 regions.append(IRRegion(blocks: blocks))
             }
-            let new = l.b.add(op.name, operands, op.results.map { MidToLow.lowType($0.type) }, op.attributes, regions: regions)
-            for (old, result) in zip(op.results, new.results) { values[old] = LowValue(value: result, null: nil) }
+            yieldTargets.removeLast()
+            let new = l.b.add(op.name, operands, resultTypes, op.attributes, regions: regions)
+            var next = 0
+            for old in op.results {
+                if old.type.hasPrefix("!kiln_mid.val") {
+                    let nullable = MidToLow.sqlType(old.type).1
+                    values[old] = LowValue(value: new.results[next], null: nullable ? new.results[next + 1] : nil)
+                    next += nullable ? 2 : 1
+                } else {
+                    values[old] = LowValue(value: new.results[next], null: nil)
+                    next += 1
+                }
+            }
         case "kiln_mid.open":
             let result = l.call("kiln_rt_open", [ctx, l.int(Int64(op.integer("state") ?? 0), "i64")], ["!llvm.ptr"]).result
             values[op.result] = LowValue(value: result, null: nil)

@@ -1,0 +1,176 @@
+import KilnCore
+import KilnIR
+import KilnPlanner
+
+/// Lowers the column-stream expressions of one pipeline into its fused row loop, on demand.
+///
+/// A high-level value is materialised (as `kiln_mid` ops) the first time a consumer needs it,
+/// in the consumer's block; results are remembered per block scope so that a value computed
+/// inside a branch is never used outside it. `CASE` and `COALESCE` become `scf.if`s whose
+/// branches materialise their own operands: a branch that is not taken computes nothing (so
+/// `CASE WHEN x = 0 THEN NULL ELSE y / x END` never divides by zero), as PostgreSQL promises.
+final class RowBodyLowering {
+    /// What a stream's columns are.
+    enum Stream {
+        /// The pipeline source: column i is a load of field i.
+        case source(types: [String])
+        /// A projection: column i is the high-level value `columns[i]`.
+        case projected(columns: [IRValue])
+    }
+
+    let function: String
+    let ctx: IRValue
+    let top: IRBuilder
+    let batch: IRValue
+    let row: IRValue
+    let layout: String
+    var builder: IRBuilder
+    var openBlocks: [IRBlock]
+    var definitions: [ObjectIdentifier: IROperation] = [:]
+    var streams: [ObjectIdentifier: Stream] = [:]
+    /// Materialised values by key, innermost scope last.
+    var scopes: [[String: IRValue]] = [[:]]
+    var recordLayout: RecordLayout?
+
+    init(function: String, ctx: IRValue, top: IRBuilder, batch: IRValue, row: IRValue, layout: String, rowBlock: IRBlock) {
+        self.function = function
+        self.ctx = ctx
+        self.top = top
+        self.batch = batch
+        self.row = row
+        self.layout = layout
+        builder = IRBuilder(rowBlock)
+        openBlocks = [rowBlock]
+    }
+
+    func definitions(_ operations: ArraySlice<IROperation>) -> [IROperation] {
+        operations.filter { !$0.results.isEmpty }
+    }
+
+    func define(_ op: IROperation) {
+        for result in op.results { definitions[ObjectIdentifier(result)] = op }
+    }
+
+    func registerSource(_ source: IROperation) {
+        var types: [String] = []
+        if case .array(let items) = source.attribute("types") { types = items.compactMap(\.stringValue) }
+        streams[ObjectIdentifier(source.result)] = .source(types: types)
+        if layout == "records" {
+            recordLayout = RecordLayout(types: types.map { SQLType(irName: String($0.hasSuffix("?") ? $0.dropLast() : $0[...])) ?? .text })
+        }
+    }
+
+    func alias(_ stream: IRValue, to input: IRValue) {
+        streams[ObjectIdentifier(stream)] = streams[ObjectIdentifier(input)]
+    }
+
+    func project(_ stream: IRValue, columns: [IRValue]) {
+        streams[ObjectIdentifier(stream)] = .projected(columns: columns)
+    }
+
+    /// Continues the row body inside `scf.if condition` (filters and limits).
+    func nest(_ condition: IRValue) {
+        let inner = IRBlock()
+        builder.add("scf.if", [condition], [], regions: [.single(inner), IRRegion()])
+        openBlocks.append(inner)
+        builder = IRBuilder(inner)
+        scopes.append([:])
+    }
+
+    func failure(_ text: String) -> HighToMid.Failure { HighToMid.Failure(description: "\(text) (in \(function))") }
+
+    func remembered(_ key: String) -> IRValue? {
+        for scope in scopes.reversed() { if let value = scope[key] { return value } }
+        return nil
+    }
+
+    func remember(_ key: String, _ value: IRValue) { scopes[scopes.count - 1][key] = value }
+
+    static func midType(_ highType: String) -> String { HighToMid.midType(highType) }
+
+    /// All columns of a stream, materialised (for sinks that store whole rows).
+    func rowValues(of stream: IRValue) throws -> [IRValue] {
+        guard let info = streams[ObjectIdentifier(stream)] else { throw failure("unknown stream") }
+        switch info {
+        case .source(let types): return types.indices.map { load($0, types: types) }
+        case .projected(let columns): return try columns.map { try materialize($0) }
+        }
+    }
+
+    func load(_ index: Int, types: [String]) -> IRValue {
+        let key = "load\(index)"
+        if let value = remembered(key) { return value }
+        var attributes: [(String, IRAttribute)] = [("column", .integer(Int64(index), type: "i64")), ("layout", .string(layout))]
+        if let recordLayout { attributes.append(("offset", .integer(Int64(recordLayout.offsets[index]), type: "i64"))) }
+        let value = builder.value("kiln_mid.load", [batch, row], "!kiln_mid.val<\"\(types[index])\">", attributes)
+        remember(key, value)
+        return value
+    }
+
+    /// The mid-level value of a high-level column stream, computed in the current block.
+    func materialize(_ value: IRValue) throws -> IRValue {
+        let key = "v\(ObjectIdentifier(value).hashValue)"
+        if let known = remembered(key) { return known }
+        guard let op = definitions[ObjectIdentifier(value)] else { throw failure("column stream without a definition") }
+        let result: IRValue
+        switch op.name {
+        case "kiln_high.field":
+            guard let info = streams[ObjectIdentifier(op.operands[0])] else { throw failure("unknown stream") }
+            let index = op.integer("index") ?? 0
+            switch info {
+            case .source(let types): result = load(index, types: types)
+            case .projected(let columns): result = try materialize(columns[index])
+            }
+        case "kiln_high.param":
+            // Parameters are loop-invariant: read once, before the loop, visible everywhere.
+            let parameter = top.value("kiln_mid.param", [ctx], Self.midType(op.result.type), op.attributes)
+            scopes[0][key] = parameter
+            return parameter
+        case "kiln_high.op":
+            switch op.string("name") {
+            case "case": result = try lazyCase(op, from: 0)
+            case "coalesce": result = try lazyCoalesce(op, from: 0)
+            default:
+                let arguments = try op.operands.map { try materialize($0) }
+                result = builder.value("kiln_mid.op", arguments, Self.midType(op.result.type), op.attributes)
+            }
+        default:
+            throw failure("\(op.name) does not produce a column stream")
+        }
+        remember(key, result)
+        return result
+    }
+
+    /// Runs `body` with the builder inside `block` and a fresh scope; yields its value.
+    func inBranch(_ block: IRBlock, _ body: () throws -> IRValue) rethrows {
+        let (savedBuilder, savedScopes) = (builder, scopes)
+        builder = IRBuilder(block)
+        scopes.append([:])
+        let value = try body()
+        builder.add("scf.yield", [value])
+        builder = savedBuilder
+        scopes = savedScopes
+    }
+
+    /// `CASE`: operands are [c1, v1, c2, v2, ..., else]; nested `scf.if`s, one per WHEN.
+    func lazyCase(_ op: IROperation, from index: Int) throws -> IRValue {
+        if index >= op.operands.count - 1 { return try materialize(op.operands[op.operands.count - 1]) }
+        let condition = builder.value("kiln_mid.truth", [try materialize(op.operands[index])], "i1")
+        let taken = IRBlock(), other = IRBlock()
+        try inBranch(taken) { try materialize(op.operands[index + 1]) }
+        try inBranch(other) { try lazyCase(op, from: index + 2) }
+        return builder.add("scf.if", [condition], [Self.midType(op.result.type)], regions: [.single(taken), .single(other)]).result
+    }
+
+    /// `COALESCE`: the next argument is computed only when all before it are NULL.
+    func lazyCoalesce(_ op: IROperation, from index: Int) throws -> IRValue {
+        let value = try materialize(op.operands[index])
+        if index == op.operands.count - 1 { return value }
+        let isNull = builder.value("kiln_mid.op", [value], "!kiln_mid.val<\"bool\">", [("name", .string("is_null"))])
+        let condition = builder.value("kiln_mid.truth", [isNull], "i1")
+        let next = IRBlock(), keep = IRBlock()
+        try inBranch(next) { try lazyCoalesce(op, from: index + 1) }
+        try inBranch(keep) { value }
+        return builder.add("scf.if", [condition], [Self.midType(op.result.type)], regions: [.single(next), .single(keep)]).result
+    }
+}
