@@ -137,19 +137,8 @@ public final class StringArena: @unchecked Sendable {
 
     /// Copies `bytes` into the arena and returns the copy's address.
     public func store(_ bytes: UnsafeRawBufferPointer) -> UnsafeMutableRawPointer {
-        let count = bytes.count
-        if count > remaining {
-            let size = max(StringArena.chunkSize, count)
-            let chunk = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
-            chunks.append(chunk)
-            cursor = chunk
-            remaining = size
-        }
-        let destination = cursor!
-        if count > 0 { destination.copyMemory(from: bytes.baseAddress!, byteCount: count) }
-        cursor = destination + count
-        remaining -= count
-        bytesUsed += count
+        let destination = allocate(bytes.count)
+        if bytes.count > 0 { destination.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
         return destination
     }
 
