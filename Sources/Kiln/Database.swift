@@ -56,7 +56,7 @@ public final class Database {
                     throw DatabaseError(.duplicateColumn, "column \"\(column.name)\" specified more than once", position: column.position)
                 }
             }
-            let table = Table(name: name, columns: columns.map { ColumnInfo(name: $0.name, type: $0.type.type, notNull: $0.notNull) })
+            let table = Table(name: name, columns: columns.map { ColumnInfo(name: $0.name, type: Database.storageType($0.type.type), notNull: $0.notNull) })
             _ = try catalog.create(table, ifNotExists: ifNotExists, position: position)
             return .command("CREATE TABLE")
         case .dropTable(let names, let ifExists, let position):
@@ -128,6 +128,13 @@ public final class Database {
         case .copyTo(let query, let file, let options, _):
             return try copyTo(query, file: file, options: options, parameters: parameters)
         }
+    }
+
+    /// The type a declared column stores. Unconstrained NUMERIC keeps 16 fraction digits
+    /// (PostgreSQL keeps any scale; Kiln's decimals have a static scale per column).
+    static func storageType(_ declared: SQLType) -> SQLType {
+        if case .numeric(nil, 0) = declared { return .numeric(precision: nil, scale: 16) }
+        return declared
     }
 
     func insertTarget(_ name: String, _ columns: [String]?, position: Int) throws(DatabaseError) -> (Table, [Int]) {
