@@ -17,13 +17,15 @@ extension Database {
             let plan = try PipelineSlicer.slice(bound)
             text = plan.pipelines.map { $0.summary(states: plan.states) }.joined(separator: "\n")
         case .ir(let level):
-            let lowered = try executor.lower(bound)
+            let lowered = try executor.lower(bound, vectorize: usesNativeCode && usesSIMD)
             do {
-                switch level {
-                case "high": text = try executor.compiler.verify(lowered.high).text
-                case "mid": text = try executor.compiler.verify(lowered.mid).text
-                case "low": text = try executor.compiler.verify(lowered.low).text
-                default: text = try executor.compiler.llvmIR(lowered.low)
+                text = try executor.service.withCompiler { compiler in
+                    switch level {
+                    case "high": return try compiler.verify(lowered.high).text
+                    case "mid": return try compiler.verify(lowered.mid).text
+                    case "low": return try compiler.verify(lowered.low).text
+                    default: return try compiler.llvmIR(lowered.low)
+                    }
                 }
             } catch {
                 throw DatabaseError.internalError("IR verification failed: \(error)")

@@ -16,10 +16,13 @@ public final class Database {
     public let catalog = Catalog()
     let executor: QueryExecutor
     /// Session settings (`SET name = value`).
-    public private(set) var settings: [String: String] = ["jit": "on", "server_version": "16.0", "datestyle": "ISO, MDY"]
+    public private(set) var settings: [String: String] = ["jit": "on", "jit_simd": "on", "server_version": "16.0", "datestyle": "ISO, MDY"]
 
     /// Whether queries run as native code (`SET jit = on`, the default) or in the interpreter.
     public var usesNativeCode: Bool { !["off", "false"].contains(settings["jit"]?.lowercased() ?? "on") }
+
+    /// Whether compiled scans use SIMD filter kernels (`SET jit_simd = on`, the default).
+    public var usesSIMD: Bool { !["off", "false"].contains(settings["jit_simd"]?.lowercased() ?? "on") }
 
     public init() throws(DatabaseError) {
         do { executor = try QueryExecutor() } catch {
@@ -65,7 +68,7 @@ public final class Database {
         case .select(let select):
             var binder = Binder(catalog: catalog)
             let bound = try binder.bind(select)
-            let (rows, timings) = try executor.run(bound, parameters: parameters, compiled: usesNativeCode) { runtime, lowered throws(DatabaseError) in
+            let (rows, timings) = try executor.run(bound, parameters: parameters, compiled: usesNativeCode, simd: usesSIMD) { runtime, lowered throws(DatabaseError) in
                 runtime.outputRows(layout: lowered.plan.outputLayout)
             }
             var result = QueryResult(columns: zip(bound.columnNames, bound.columnTypes).map { QueryResult.Column(name: $0, type: $1) },
@@ -105,7 +108,7 @@ public final class Database {
         case .explain(let mode, let inner):
             return try explain(mode, inner, parameters: parameters)
         case .set(let name, let value, let position):
-            if name == "jit" {
+            if name == "jit" || name == "jit_simd" {
                 guard ["on", "off", "true", "false", "auto"].contains(value.lowercased()) else {
                     throw DatabaseError(.invalidParameterValue, "invalid value for parameter \"jit\": \"\(value)\"", position: position)
                 }
@@ -113,7 +116,7 @@ public final class Database {
             settings[name] = value
             return .command("SET")
         case .reset(let name):
-            settings[name] = name == "jit" ? "on" : nil
+            settings[name] = name == "jit" || name == "jit_simd" ? "on" : nil
             return .command("RESET")
         case .show(let name, let position):
             guard let value = settings[name] else {
@@ -177,7 +180,7 @@ public final class Database {
     /// Runs a query whose columns have the target columns' types and appends its rows.
     func append(_ bound: BoundQuery, into table: Table, targets: [Int], parameters: [Value]) throws(DatabaseError) {
         let layout = RecordLayout(types: targets.map { table.columns[$0].type })
-        _ = try executor.run(bound, parameters: parameters, compiled: usesNativeCode) { runtime, _ throws(DatabaseError) in
+        _ = try executor.run(bound, parameters: parameters, compiled: usesNativeCode, simd: usesSIMD) { runtime, _ throws(DatabaseError) in
             let fieldForColumn = Dictionary(uniqueKeysWithValues: targets.enumerated().map { ($1, $0) })
             try runtime.withOutputRecords { records, count throws(DatabaseError) in
                 try table.appendRecords(records, count: count, fields: table.columns.indices.map { fieldForColumn[$0] }, offsets: layout.offsets)

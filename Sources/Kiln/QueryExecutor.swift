@@ -20,8 +20,7 @@ struct LoweredQuery {
 /// (with a code cache keyed by the low-level IR, in which every literal is a parameter slot)
 /// and calls the pipelines in order over one `QueryRuntime`.
 final class QueryExecutor {
-    let compiler: NativeCompiler
-    var cache: [String: CompiledQuery] = [:]
+    let service: CompilationService
     /// Verify every IR level with MLIR (on in debug builds and tests).
     var verifyEachLevel: Bool = {
         #if DEBUG
@@ -31,18 +30,25 @@ final class QueryExecutor {
         #endif
     }()
 
-    init() throws { compiler = try NativeCompiler() }
+    init() throws {
+        switch CompilationService.shared {
+        case .success(let service): self.service = service
+        case .failure(let error): throw error
+        }
+    }
 
-    func lower(_ query: BoundQuery) throws(DatabaseError) -> LoweredQuery {
+    func lower(_ query: BoundQuery, vectorize: Bool = false) throws(DatabaseError) -> LoweredQuery {
         let plan = try PipelineSlicer.slice(query)
         do {
             let high = PlanToHigh.lower(plan)
             let mid = try HighToMid.lower(high)
-            let low = try MidToLow.lower(mid)
+            let low = try MidToLow.lower(mid, vectorize: vectorize)
             if verifyEachLevel {
-                try compiler.verify(high)
-                try compiler.verify(mid)
-                try compiler.verify(low.module)
+                try service.withCompiler { compiler in
+                    try compiler.verify(high)
+                    try compiler.verify(mid)
+                    try compiler.verify(low.module)
+                }
             }
             return LoweredQuery(plan: plan, high: high, mid: mid, low: low.module, functions: low.functions)
         } catch let error as DatabaseError {
@@ -71,9 +77,10 @@ final class QueryExecutor {
 
     /// Runs a query; `body` reads the runtime's output before it is freed.
     /// - Parameter compiled: native code (true) or the interpreter over the same low-level IR.
-    func run<R>(_ query: BoundQuery, parameters: [Value], compiled useNativeCode: Bool,
+    /// - Parameter simd: compile filters and aggregates over scans into SIMD kernels (native code only).
+    func run<R>(_ query: BoundQuery, parameters: [Value], compiled useNativeCode: Bool, simd: Bool = true,
                 _ body: (QueryRuntime, LoweredQuery) throws(DatabaseError) -> R) throws(DatabaseError) -> (R, QueryResult.Timings) {
-        let lowered = try lower(query)
+        let lowered = try lower(query, vectorize: useNativeCode && simd)
         let runtime = QueryRuntime(plan: lowered.plan, parameterValues: try slotValues(lowered.plan, parameters: parameters), functions: lowered.functions)
         try runtime.prepare()
         var compileMs = 0.0
@@ -81,16 +88,14 @@ final class QueryExecutor {
         if useNativeCode {
             let key = lowered.low.text + "\n" + lowered.functions.map { "\($0)" }.joined(separator: "\n")
             let compiled: CompiledQuery
-            if let cached = cache[key] {
-                compiled = cached
-            } else {
-                do {
-                    compiled = try compiler.compile(lowered.low, pipelineCount: lowered.plan.pipelines.count)
-                } catch {
-                    throw DatabaseError.internalError("native compilation failed: \(error)")
+            do {
+                let (code, fresh) = try service.compiled(key: key) { compiler in
+                    try compiler.compile(lowered.low, pipelineCount: lowered.plan.pipelines.count)
                 }
-                cache[key] = compiled
-                compileMs = compiled.compileMilliseconds
+                compiled = code
+                if fresh { compileMs = code.compileMilliseconds }
+            } catch {
+                throw DatabaseError.internalError("native compilation failed: \(error)")
             }
             start = ContinuousClock.now
             for entry in compiled.entries {

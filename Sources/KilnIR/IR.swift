@@ -26,7 +26,8 @@ public indirect enum IRAttribute: Equatable, CustomStringConvertible {
         switch self {
         case .integer(let v, let t): return "\(v) : \(t)"
         case .float(let v, let t):
-            let bits = v.bitPattern
+            // Hexadecimal bit patterns print exactly (NaN, infinities, every digit).
+            let bits = t == "f32" ? UInt64(Float(v).bitPattern) : v.bitPattern
             return "0x\(String(bits, radix: 16, uppercase: true)) : \(t)"
         case .string(let s): return "\"" + IRAttribute.escape(s) + "\""
         case .array(let items): return "[" + items.map(\.description).joined(separator: ", ") + "]"
@@ -49,6 +50,7 @@ public indirect enum IRAttribute: Equatable, CustomStringConvertible {
 
     public var integerValue: Int64? { if case .integer(let v, _) = self { return v } else { return nil } }
     public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
+    public var arrayValue: [IRAttribute]? { if case .array(let items) = self { return items } else { return nil } }
 }
 
 public final class IRBlock {

@@ -27,7 +27,7 @@ public final class CompiledQuery: @unchecked Sendable {
 public final class NativeCompiler {
     public let context: MLIRContext
     public static let conversionPipeline =
-        "builtin.module(convert-scf-to-cf, convert-arith-to-llvm, convert-index-to-llvm, convert-cf-to-llvm, convert-func-to-llvm, reconcile-unrealized-casts)"
+        "builtin.module(convert-scf-to-cf, convert-vector-to-llvm, convert-arith-to-llvm, convert-index-to-llvm, convert-cf-to-llvm, convert-func-to-llvm, reconcile-unrealized-casts)"
 
     public init() throws {
         context = MLIRContext()

@@ -8,7 +8,7 @@ import KilnStorage
 /// 4   i32  stop flag (non-zero: the output has all the rows it needs)
 /// 8   ptr  parameter block: 16 bytes per slot
 /// 16  ptr  parameter null flags: 1 byte per slot
-/// 24  ptr  (reserved)
+/// 24  ptr  selection vector: row ids (i32) a SIMD filter selected, one morsel's worth
 /// 32  ptr  scratch area for runtime calls (see `ScratchLayout`)
 /// 40  ptr  the `QueryRuntime` (opaque to compiled code)
 /// ```
@@ -17,6 +17,9 @@ public enum ContextLayout {
     public static let stop = 4
     public static let parameters = 8
     public static let parameterNulls = 16
+    public static let selection = 24
+    /// Capacity of the selection vector: the largest batch a columnar source hands out.
+    public static let selectionCapacity = 1 << 14
     public static let scratch = 32
     public static let runtime = 40
     public static let size = 64

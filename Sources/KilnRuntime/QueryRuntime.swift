@@ -12,6 +12,7 @@ public final class QueryRuntime {
     let parameters: UnsafeMutableRawPointer
     let parameterNulls: UnsafeMutablePointer<UInt8>
     let scratch: UnsafeMutableRawPointer
+    let selection: UnsafeMutablePointer<Int32>
     public let slotTypes: [SQLType]
     var states: [RuntimeState] = []
     public let functions: [RuntimeFunction]
@@ -32,6 +33,7 @@ public final class QueryRuntime {
         parameterNulls.initialize(repeating: 0, count: slotCount)
         scratch = .allocate(byteCount: ScratchLayout.size, alignment: 16)
         scratch.initializeMemory(as: UInt8.self, repeating: 0, count: ScratchLayout.size)
+        selection = .allocate(capacity: ContextLayout.selectionCapacity)
         self.functions = functions
         slotTypes = plan.parameterSlots.map {
             switch $0 {
@@ -46,6 +48,7 @@ public final class QueryRuntime {
         context.storeBytes(of: parameters, toByteOffset: ContextLayout.parameters, as: UnsafeMutableRawPointer.self)
         context.storeBytes(of: UnsafeMutableRawPointer(parameterNulls), toByteOffset: ContextLayout.parameterNulls, as: UnsafeMutableRawPointer.self)
         context.storeBytes(of: scratch, toByteOffset: ContextLayout.scratch, as: UnsafeMutableRawPointer.self)
+        context.storeBytes(of: UnsafeMutableRawPointer(selection), toByteOffset: ContextLayout.selection, as: UnsafeMutableRawPointer.self)
         for state in plan.states {
             switch state {
             case .tableScan(let table, let columns): states.append(TableScanState(table: table, columns: columns))
@@ -66,6 +69,7 @@ public final class QueryRuntime {
         parameters.deallocate()
         parameterNulls.deallocate()
         scratch.deallocate()
+        selection.deallocate()
     }
 
     /// Prepares per-execution state (limits read their parameters).

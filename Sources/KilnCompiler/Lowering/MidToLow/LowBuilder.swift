@@ -27,12 +27,50 @@ struct LowBuilder {
     func op(_ name: String, _ operands: [IRValue], _ type: String, _ attributes: [(String, IRAttribute)] = []) -> IRValue {
         b.value(name, operands, type, attributes)
     }
-    func and(_ a: IRValue, _ c: IRValue) -> IRValue { op("arith.andi", [a, c], "i1") }
-    func or(_ a: IRValue, _ c: IRValue) -> IRValue { op("arith.ori", [a, c], "i1") }
+    func and(_ a: IRValue, _ c: IRValue) -> IRValue { op("arith.andi", [a, c], a.type) }
+    func or(_ a: IRValue, _ c: IRValue) -> IRValue { op("arith.ori", [a, c], a.type) }
+    /// `i1`, or `vector<N x i1>` for vector operands.
+    static func booleanType(like type: String) -> String {
+        guard type.hasPrefix("vector<"), let x = type.lastIndex(of: "x") else { return "i1" }
+        return String(type[..<type.index(after: x)]) + "i1>"
+    }
     func not(_ a: IRValue) -> IRValue { op("arith.xori", [a, bool(true)], "i1") }
     func select(_ c: IRValue, _ x: IRValue, _ y: IRValue) -> IRValue { op("arith.select", [c, x, y], x.type) }
-    func cmpi(_ predicate: Int64, _ x: IRValue, _ y: IRValue) -> IRValue { op("arith.cmpi", [x, y], "i1", [("predicate", .integer(predicate, type: "i64"))]) }
-    func cmpf(_ predicate: Int64, _ x: IRValue, _ y: IRValue) -> IRValue { op("arith.cmpf", [x, y], "i1", [("predicate", .integer(predicate, type: "i64"))]) }
+    func cmpi(_ predicate: Int64, _ x: IRValue, _ y: IRValue) -> IRValue { op("arith.cmpi", [x, y], LowBuilder.booleanType(like: x.type), [("predicate", .integer(predicate, type: "i64"))]) }
+    func cmpf(_ predicate: Int64, _ x: IRValue, _ y: IRValue) -> IRValue { op("arith.cmpf", [x, y], LowBuilder.booleanType(like: x.type), [("predicate", .integer(predicate, type: "i64"))]) }
+
+    /// Whether floating-point `candidate` should replace `current` as the min (max), in
+    /// PostgreSQL's order where NaN is greater than every number.
+    func floatBetter(wantLess: Bool, _ candidate: IRValue, _ current: IRValue) -> IRValue {
+        if wantLess {
+            // A number beats NaN; otherwise strictly less.
+            return or(cmpf(4, candidate, current), and(cmpf(14, current, current), cmpf(7, candidate, candidate)))
+        }
+        // NaN beats a number; otherwise strictly greater.
+        return or(cmpf(2, candidate, current), and(cmpf(14, candidate, candidate), cmpf(7, current, current)))
+    }
+
+    /// A float comparison in PostgreSQL's order: NaN equals NaN and is greater than every
+    /// number (IEEE comparisons say false for NaN). Works on scalars and vectors.
+    func floatCompare(_ name: String, _ a: IRValue, _ b: IRValue) -> IRValue {
+        let aNaN = cmpf(14, a, a), bNaN = cmpf(14, b, b)
+        switch name {
+        case "eq": return or(cmpf(1, a, b), and(aNaN, bNaN))
+        case "ne": return not(or(cmpf(1, a, b), and(aNaN, bNaN)), like: a)
+        case "lt": return or(cmpf(4, a, b), and(cmpf(7, a, a), bNaN))
+        case "le": return or(cmpf(5, a, b), bNaN)
+        case "gt": return or(cmpf(2, a, b), and(aNaN, cmpf(7, b, b)))
+        default: return or(cmpf(3, a, b), aNaN)
+        }
+    }
+
+    /// Logical NOT of an `i1` or a vector of `i1` shaped like comparisons of `operand`.
+    func not(_ flags: IRValue, like operand: IRValue) -> IRValue {
+        let type = LowBuilder.booleanType(like: operand.type)
+        if type == "i1" { return not(flags) }
+        let ones = op("arith.constant", [], type, [("value", .raw("dense<true> : \(type)"))])
+        return op("arith.xori", [flags, ones], type)
+    }
 
     /// `base + offset` (byte offset).
     func gep(_ base: IRValue, _ offset: Int) -> IRValue {

@@ -59,8 +59,8 @@ extension MidToLow {
             let a = args[0].value, b = args[1].value
             let index = ["eq", "ne", "lt", "le", "gt", "ge"].firstIndex(of: name)!
             if t.isFloat {
-                let predicates: [Int64] = [1, 13, 4, 5, 2, 3]
-                return LowValue(value: l.cmpf(predicates[index], a, b), null: null)
+                _ = index
+                return LowValue(value: l.floatCompare(name, a, b), null: null)
             }
             if t == .boolean {
                 let predicates: [Int64] = [0, 1, 6, 7, 8, 9]
@@ -143,7 +143,7 @@ extension MidToLow {
 
     func lowerComparisonValue(_ args: [LowValue], _ types: [SQLType], _ l: LowBuilder) throws -> IRValue {
         let t = types[0]
-        if t.isFloat { return l.cmpf(1, args[0].value, args[1].value) }
+        if t.isFloat { return l.floatCompare("eq", args[0].value, args[1].value) }
         if t.physical == .string {
             // Strings: equal exactly when the 16-byte forms match or the bytes do.
             return l.b.add("kiln_low.str_eq", [args[0].value, args[1].value], ["i1"]).result
@@ -266,7 +266,7 @@ extension MidToLow {
                 let better: IRValue
                 let wantLess = function == "min"
                 if fieldType.isFloat {
-                    better = inner.cmpf(wantLess ? 4 : 2, value, old)
+                    better = inner.floatBetter(wantLess: wantLess, value, old)
                 } else if fieldType.physical == .string || fieldType == .interval {
                     better = genericCall(wantLess ? "lt" : "gt", [(LowValue(value: value, null: nil), fieldType), (LowValue(value: old, null: nil), fieldType)], resultType: .boolean, inner).value
                 } else if fieldType == .boolean {

@@ -28,9 +28,13 @@ public struct MidToLow {
     /// For each enclosing structured op: the SQL-typed results its `scf.yield`s produce (nil:
     /// an op whose yields pass machine values through unchanged).
     var yieldTargets: [[String]?] = []
+    /// Compile filters and aggregates over columnar scans into SIMD kernels (`SET jit_simd`).
+    var vectorize = false
 
-    public static func lower(_ module: IRModule) throws -> Result {
+    /// - Parameter vectorize: emit SIMD kernels where a row loop allows (see `VectorPlan`).
+    public static func lower(_ module: IRModule, vectorize: Bool = false) throws -> Result {
         var lowering = MidToLow()
+        lowering.vectorize = vectorize
         let result = IRModule()
         for signature in RuntimeSymbols.signatures {
             _ = result.addFunction(signature.name, arguments: signature.arguments, results: signature.results, visibility: "private")
@@ -89,6 +93,8 @@ public struct MidToLow {
                 if MidToLow.sqlType(target).1 { operands.append(v.null ?? l.bool(false)) }
             }
             l.b.add("scf.yield", operands)
+        case "scf.for" where vectorize && VectorPlan.analyze(op) != nil:
+            try lowerVectorized(op, plan: VectorPlan.analyze(op)!, l)
         case "scf.while", "scf.for", "scf.if", "scf.yield", "scf.condition", "func.return", "arith.constant", "arith.cmpi", "arith.andi":
             // Structure is kept; operands, results and regions are mapped.
             let operands = try op.operands.map { try lowered($0).value }

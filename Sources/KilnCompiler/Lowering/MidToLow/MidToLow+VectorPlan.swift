@@ -1,0 +1,129 @@
+import KilnCore
+import KilnIR
+
+/// Which row loops become SIMD kernels, and how.
+///
+/// A row loop over a columnar batch vectorises when everything before its filter (the
+/// predicate) is vectorisable: column loads of fixed-width types, parameters, comparisons,
+/// AND/OR/NOT, IS [NOT] NULL, + - * on integers and floats, widening casts. Then either the
+/// filtered work is an aggregate without GROUP BY over vectorisable values (fused into the
+/// kernel: count, sum, min, max accumulate in vector registers), or anything else (the kernel
+/// writes a selection vector of row ids and the rest of the pipeline runs over it).
+struct VectorPlan {
+    /// The row loop's body before the filter's `scf.if` (or before the aggregate).
+    var predicateOps: [IROperation]
+    /// The filter's condition (an `i1` from `kiln_mid.truth`); nil when every row qualifies.
+    var condition: IRValue?
+    /// The fused aggregate and the ops computing its inputs; nil for a selection vector.
+    var aggregate: IROperation?
+    var aggregateOps: [IROperation]
+    /// What runs for each selected row (selection-vector plans).
+    var selectedBody: IRBlock?
+
+    static let vectorTypes: Set<SQLType> = [.smallint, .integer, .bigint, .real, .double, .date, .timestamp, .boolean]
+    static let vectorOps: Set<String> = ["eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not", "is_null", "is_not_null",
+                                         "is_true", "is_false", "is_true_not", "is_false_not", "add", "sub", "mul", "neg", "cast"]
+
+    static func isVectorType(_ midType: String) -> Bool {
+        vectorTypes.contains(MidToLow.sqlType(midType).0)
+    }
+
+    /// Whether `op` can be computed lane-wise.
+    static func vectorisable(_ op: IROperation) -> Bool {
+        switch op.name {
+        case "kiln_mid.load":
+            return op.string("layout") == "columns" && isVectorType(op.result.type)
+        case "kiln_mid.truth":
+            return true
+        case "kiln_mid.op":
+            guard let name = op.string("name"), vectorOps.contains(name), isVectorType(op.result.type) else { return false }
+            let types = op.operands.map { MidToLow.sqlType($0.type).0 }
+            guard types.allSatisfy({ vectorTypes.contains($0) }) else { return false }
+            let result = MidToLow.sqlType(op.result.type).0
+            switch name {
+            case "mul":
+                // Overflow of a 64-bit product needs a 128-bit check: scalar path.
+                return result != .bigint && result != .timestamp
+            case "cast":
+                let from = types[0]
+                let widening: [SQLType: Set<SQLType>] = [
+                    .smallint: [.integer, .bigint, .real, .double], .integer: [.bigint, .real, .double],
+                    .bigint: [.double], .real: [.double], .date: [.timestamp],
+                ]
+                return widening[from]?.contains(result) ?? false
+            default:
+                return true
+            }
+        default:
+            return false
+        }
+    }
+
+    static let fusableAggregates: Set<String> = ["count_star", "count", "sum", "min", "max"]
+
+    /// The plan for a mid-level row loop (`scf.for` over a batch), or nil when it stays scalar.
+    static func analyze(_ loop: IROperation) -> VectorPlan? {
+        guard loop.name == "scf.for", let body = loop.regions.first?.blocks.first else { return nil }
+        var operations = body.operations
+        guard operations.last?.name == "scf.yield" else { return nil }
+        operations.removeLast()
+        guard let last = operations.last else { return nil }
+        if last.name == "kiln_mid.hash_agg_update" {
+            // No filter: the whole loop is an aggregate.
+            let ops = Array(operations.dropLast())
+            guard fusable(last), ops.allSatisfy(vectorisable) else { return nil }
+            return VectorPlan(predicateOps: [], condition: nil, aggregate: last, aggregateOps: ops, selectedBody: nil)
+        }
+        guard last.name == "scf.if", last.results.isEmpty, let then = last.regions.first?.blocks.first,
+              last.regions.count < 2 || last.regions[1].blocks.isEmpty else { return nil }
+        let predicate = Array(operations.dropLast())
+        guard !predicate.isEmpty, predicate.allSatisfy(vectorisable),
+              let condition = last.operands.first, predicate.contains(where: { $0.results.contains(condition) }) else { return nil }
+        var selected = then.operations
+        if selected.last?.name == "scf.yield" { selected.removeLast() }
+        if let aggregate = selected.last, aggregate.name == "kiln_mid.hash_agg_update", fusable(aggregate),
+           selected.dropLast().allSatisfy(vectorisable) {
+            return VectorPlan(predicateOps: predicate, condition: condition, aggregate: aggregate, aggregateOps: Array(selected.dropLast()), selectedBody: nil)
+        }
+        return VectorPlan(predicateOps: predicate, condition: condition, aggregate: nil, aggregateOps: [], selectedBody: then)
+    }
+
+    /// An aggregate without group keys whose every aggregate accumulates lane-wise.
+    static func fusable(_ update: IROperation) -> Bool {
+        guard update.integer("keys") == 0, case .array(let names) = update.attribute("aggregates"),
+              case .array(let stateTypes) = update.attribute("state_types") else { return false }
+        let arguments = update.operands.dropFirst()
+        var argumentIndex = arguments.startIndex
+        for (name, stateName) in zip(names.compactMap(\.stringValue), stateTypes.compactMap(\.stringValue)) {
+            guard fusableAggregates.contains(name), let state = SQLType(irName: stateName) else { return false }
+            if name == "count_star" { continue }
+            let argument = MidToLow.sqlType(arguments[argumentIndex].type).0
+            argumentIndex += 1
+            guard vectorTypes.contains(argument), argument != .boolean else { return false }
+            if name == "sum", !(state == .bigint && (argument == .smallint || argument == .integer)) && !state.isFloat { return false }
+        }
+        return true
+    }
+}
+
+/// The host's SIMD width, detected once at run time.
+enum HostVector {
+    /// Lanes per kernel step: 16 with AVX-512, 8 otherwise (AVX2; LLVM splits wider vectors).
+    static let lanes: Int = {
+        #if os(Linux)
+        if let file = fopen("/proc/cpuinfo", "r") {
+            defer { fclose(file) }
+            var line = [CChar](repeating: 0, count: 4096)
+            while fgets(&line, Int32(line.count), file) != nil {
+                let text = String(cString: line)
+                if text.hasPrefix("flags") { return text.contains(" avx512f") ? 16 : 8 }
+            }
+        }
+        #endif
+        return 8
+    }()
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
