@@ -66,100 +66,105 @@ module {
         %28 = arith.andi %27, %c1_i64_1 : i64
         %c0_i64_2 = arith.constant 0 : i64
         %29 = arith.cmpi eq, %28, %c0_i64_2 : i64
-        %30 = arith.cmpf ogt, %21, %3 : f64
+        %30 = arith.cmpf uno, %21, %21 : f64
+        %31 = arith.cmpf uno, %3, %3 : f64
+        %32 = arith.cmpf ogt, %21, %3 : f64
+        %33 = arith.cmpf ord, %3, %3 : f64
+        %34 = arith.andi %30, %33 : i1
+        %35 = arith.ori %32, %34 : i1
         %true_3 = arith.constant true
-        %31 = arith.xori %29, %true_3 : i1
-        %32 = arith.andi %30, %31 : i1
-        scf.if %32 {
-          %33 = arith.index_cast %arg2 : index to i64
-          %34 = llvm.getelementptr %16[%33] : (!llvm.ptr, i64) -> !llvm.ptr, i32
-          %35 = llvm.load %34 : !llvm.ptr -> i32
-          %36 = arith.addi %14, %33 : i64
+        %36 = arith.xori %29, %true_3 : i1
+        %37 = arith.andi %35, %36 : i1
+        scf.if %37 {
+          %38 = arith.index_cast %arg2 : index to i64
+          %39 = llvm.getelementptr %16[%38] : (!llvm.ptr, i64) -> !llvm.ptr, i32
+          %40 = llvm.load %39 : !llvm.ptr -> i32
+          %41 = arith.addi %14, %38 : i64
           %c6_i64_4 = arith.constant 6 : i64
-          %37 = arith.shrui %36, %c6_i64_4 : i64
-          %38 = llvm.getelementptr %18[%37] : (!llvm.ptr, i64) -> !llvm.ptr, i64
-          %39 = llvm.load %38 : !llvm.ptr -> i64
+          %42 = arith.shrui %41, %c6_i64_4 : i64
+          %43 = llvm.getelementptr %18[%42] : (!llvm.ptr, i64) -> !llvm.ptr, i64
+          %44 = llvm.load %43 : !llvm.ptr -> i64
           %c63_i64_5 = arith.constant 63 : i64
-          %40 = arith.andi %36, %c63_i64_5 : i64
-          %41 = arith.shrui %39, %40 : i64
+          %45 = arith.andi %41, %c63_i64_5 : i64
+          %46 = arith.shrui %44, %45 : i64
           %c1_i64_6 = arith.constant 1 : i64
-          %42 = arith.andi %41, %c1_i64_6 : i64
+          %47 = arith.andi %46, %c1_i64_6 : i64
           %c0_i64_7 = arith.constant 0 : i64
-          %43 = arith.cmpi eq, %42, %c0_i64_7 : i64
+          %48 = arith.cmpi eq, %47, %c0_i64_7 : i64
           %c625341585_i64 = arith.constant 625341585 : i64
-          %44 = "kiln_low.hash"(%35) : (i32) -> i64
+          %49 = "kiln_low.hash"(%40) : (i32) -> i64
           %c2135587861_i64 = arith.constant 2135587861 : i64
-          %45 = arith.select %43, %c2135587861_i64, %44 : i64
+          %50 = arith.select %48, %c2135587861_i64, %49 : i64
           %c-7046029254386353131_i64 = arith.constant -7046029254386353131 : i64
-          %46 = arith.muli %c625341585_i64, %c-7046029254386353131_i64 : i64
-          %47 = arith.xori %46, %45 : i64
-          %48 = llvm.load %4 : !llvm.ptr -> !llvm.ptr
-          %49 = llvm.getelementptr %4[8] : (!llvm.ptr) -> !llvm.ptr, i8
-          %50 = llvm.load %49 : !llvm.ptr -> i64
-          %51 = arith.andi %47, %50 : i64
-          %52 = llvm.getelementptr %48[%51] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
-          %53 = llvm.load %52 : !llvm.ptr -> !llvm.ptr
-          %54 = scf.while (%arg3 = %53) : (!llvm.ptr) -> !llvm.ptr {
-            %60 = llvm.mlir.zero : !llvm.ptr
-            %61 = llvm.icmp "ne" %arg3, %60 : !llvm.ptr
-            %62 = scf.if %61 -> (i1) {
-              %65 = llvm.getelementptr %arg3[8] : (!llvm.ptr) -> !llvm.ptr, i8
-              %66 = llvm.load %65 : !llvm.ptr -> i64
-              %67 = arith.cmpi eq, %66, %47 : i64
-              %68 = llvm.getelementptr %arg3[16] : (!llvm.ptr) -> !llvm.ptr, i8
-              %69 = llvm.getelementptr %68[8] : (!llvm.ptr) -> !llvm.ptr, i8
-              %70 = llvm.load %69 : !llvm.ptr -> i32
-              %71 = arith.cmpi eq, %35, %70 : i32
-              %72 = llvm.load %68 : !llvm.ptr -> i8
+          %51 = arith.muli %c625341585_i64, %c-7046029254386353131_i64 : i64
+          %52 = arith.xori %51, %50 : i64
+          %53 = llvm.load %4 : !llvm.ptr -> !llvm.ptr
+          %54 = llvm.getelementptr %4[8] : (!llvm.ptr) -> !llvm.ptr, i8
+          %55 = llvm.load %54 : !llvm.ptr -> i64
+          %56 = arith.andi %52, %55 : i64
+          %57 = llvm.getelementptr %53[%56] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
+          %58 = llvm.load %57 : !llvm.ptr -> !llvm.ptr
+          %59 = scf.while (%arg3 = %58) : (!llvm.ptr) -> !llvm.ptr {
+            %65 = llvm.mlir.zero : !llvm.ptr
+            %66 = llvm.icmp "ne" %arg3, %65 : !llvm.ptr
+            %67 = scf.if %66 -> (i1) {
+              %70 = llvm.getelementptr %arg3[8] : (!llvm.ptr) -> !llvm.ptr, i8
+              %71 = llvm.load %70 : !llvm.ptr -> i64
+              %72 = arith.cmpi eq, %71, %52 : i64
+              %73 = llvm.getelementptr %arg3[16] : (!llvm.ptr) -> !llvm.ptr, i8
+              %74 = llvm.getelementptr %73[8] : (!llvm.ptr) -> !llvm.ptr, i8
+              %75 = llvm.load %74 : !llvm.ptr -> i32
+              %76 = arith.cmpi eq, %40, %75 : i32
+              %77 = llvm.load %73 : !llvm.ptr -> i8
               %c0_i8 = arith.constant 0 : i8
-              %73 = arith.cmpi ne, %72, %c0_i8 : i8
-              %74 = arith.cmpi eq, %43, %73 : i1
-              %75 = arith.ori %43, %71 : i1
-              %76 = arith.andi %74, %75 : i1
-              %77 = arith.andi %67, %76 : i1
-              scf.yield %77 : i1
+              %78 = arith.cmpi ne, %77, %c0_i8 : i8
+              %79 = arith.cmpi eq, %48, %78 : i1
+              %80 = arith.ori %48, %76 : i1
+              %81 = arith.andi %79, %80 : i1
+              %82 = arith.andi %72, %81 : i1
+              scf.yield %82 : i1
             } else {
               %false = arith.constant false
               scf.yield %false : i1
             }
             %true_9 = arith.constant true
-            %63 = arith.xori %62, %true_9 : i1
-            %64 = arith.andi %61, %63 : i1
-            scf.condition(%64) %arg3 : !llvm.ptr
+            %68 = arith.xori %67, %true_9 : i1
+            %69 = arith.andi %66, %68 : i1
+            scf.condition(%69) %arg3 : !llvm.ptr
           } do {
           ^bb0(%arg3: !llvm.ptr):
-            %60 = llvm.load %arg3 : !llvm.ptr -> !llvm.ptr
-            scf.yield %60 : !llvm.ptr
+            %65 = llvm.load %arg3 : !llvm.ptr -> !llvm.ptr
+            scf.yield %65 : !llvm.ptr
           }
-          %55 = llvm.mlir.zero : !llvm.ptr
-          %56 = llvm.icmp "ne" %54, %55 : !llvm.ptr
-          %57 = scf.if %56 -> (!llvm.ptr) {
-            %60 = llvm.getelementptr %54[16] : (!llvm.ptr) -> !llvm.ptr, i8
-            scf.yield %60 : !llvm.ptr
+          %60 = llvm.mlir.zero : !llvm.ptr
+          %61 = llvm.icmp "ne" %59, %60 : !llvm.ptr
+          %62 = scf.if %61 -> (!llvm.ptr) {
+            %65 = llvm.getelementptr %59[16] : (!llvm.ptr) -> !llvm.ptr, i8
+            scf.yield %65 : !llvm.ptr
           } else {
-            %60 = arith.extui %43 : i1 to i8
-            llvm.store %60, %5 : i8, !llvm.ptr
-            %61 = llvm.getelementptr %5[8] : (!llvm.ptr) -> !llvm.ptr, i8
-            llvm.store %35, %61 : i32, !llvm.ptr
+            %65 = arith.extui %48 : i1 to i8
+            llvm.store %65, %5 : i8, !llvm.ptr
+            %66 = llvm.getelementptr %5[8] : (!llvm.ptr) -> !llvm.ptr, i8
+            llvm.store %40, %66 : i32, !llvm.ptr
             %c1_i64_9 = arith.constant 1 : i64
-            %62 = func.call @kiln_rt_agg_insert(%arg0, %c1_i64_9, %47) : (!llvm.ptr, i64, i64) -> !llvm.ptr
-            scf.yield %62 : !llvm.ptr
+            %67 = func.call @kiln_rt_agg_insert(%arg0, %c1_i64_9, %52) : (!llvm.ptr, i64, i64) -> !llvm.ptr
+            scf.yield %67 : !llvm.ptr
           }
-          %58 = llvm.getelementptr %57[16] : (!llvm.ptr) -> !llvm.ptr, i8
+          %63 = llvm.getelementptr %62[16] : (!llvm.ptr) -> !llvm.ptr, i8
           %true_8 = arith.constant true
-          %59 = arith.xori %29, %true_8 : i1
-          scf.if %59 {
-            %60 = llvm.getelementptr %57[1] : (!llvm.ptr) -> !llvm.ptr, i8
-            %61 = llvm.load %60 : !llvm.ptr -> i8
+          %64 = arith.xori %29, %true_8 : i1
+          scf.if %64 {
+            %65 = llvm.getelementptr %62[1] : (!llvm.ptr) -> !llvm.ptr, i8
+            %66 = llvm.load %65 : !llvm.ptr -> i8
             %c0_i8 = arith.constant 0 : i8
-            %62 = arith.cmpi ne, %61, %c0_i8 : i8
-            %63 = llvm.load %58 : !llvm.ptr -> f64
-            %64 = arith.addf %63, %21 : f64
-            %65 = arith.select %62, %21, %64 : f64
-            llvm.store %65, %58 : f64, !llvm.ptr
+            %67 = arith.cmpi ne, %66, %c0_i8 : i8
+            %68 = llvm.load %63 : !llvm.ptr -> f64
+            %69 = arith.addf %68, %21 : f64
+            %70 = arith.select %67, %21, %69 : f64
+            llvm.store %70, %63 : f64, !llvm.ptr
             %c0_i8_9 = arith.constant 0 : i8
-            %66 = llvm.getelementptr %57[1] : (!llvm.ptr) -> !llvm.ptr, i8
-            llvm.store %c0_i8_9, %66 : i8, !llvm.ptr
+            %71 = llvm.getelementptr %62[1] : (!llvm.ptr) -> !llvm.ptr, i8
+            llvm.store %c0_i8_9, %71 : i8, !llvm.ptr
           }
         }
       }

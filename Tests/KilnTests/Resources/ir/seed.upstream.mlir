@@ -66,111 +66,116 @@ module {
         %28 = arith.andi %27, %c1_i64_1 : i64
         %c0_i64_2 = arith.constant 0 : i64
         %29 = arith.cmpi eq, %28, %c0_i64_2 : i64
-        %30 = arith.cmpf ogt, %21, %3 : f64
+        %30 = arith.cmpf uno, %21, %21 : f64
+        %31 = arith.cmpf uno, %3, %3 : f64
+        %32 = arith.cmpf ogt, %21, %3 : f64
+        %33 = arith.cmpf ord, %3, %3 : f64
+        %34 = arith.andi %30, %33 : i1
+        %35 = arith.ori %32, %34 : i1
         %true_3 = arith.constant true
-        %31 = arith.xori %29, %true_3 : i1
-        %32 = arith.andi %30, %31 : i1
-        scf.if %32 {
-          %33 = arith.index_cast %arg2 : index to i64
-          %34 = llvm.getelementptr %16[%33] : (!llvm.ptr, i64) -> !llvm.ptr, i32
-          %35 = llvm.load %34 : !llvm.ptr -> i32
-          %36 = arith.addi %14, %33 : i64
+        %36 = arith.xori %29, %true_3 : i1
+        %37 = arith.andi %35, %36 : i1
+        scf.if %37 {
+          %38 = arith.index_cast %arg2 : index to i64
+          %39 = llvm.getelementptr %16[%38] : (!llvm.ptr, i64) -> !llvm.ptr, i32
+          %40 = llvm.load %39 : !llvm.ptr -> i32
+          %41 = arith.addi %14, %38 : i64
           %c6_i64_4 = arith.constant 6 : i64
-          %37 = arith.shrui %36, %c6_i64_4 : i64
-          %38 = llvm.getelementptr %18[%37] : (!llvm.ptr, i64) -> !llvm.ptr, i64
-          %39 = llvm.load %38 : !llvm.ptr -> i64
+          %42 = arith.shrui %41, %c6_i64_4 : i64
+          %43 = llvm.getelementptr %18[%42] : (!llvm.ptr, i64) -> !llvm.ptr, i64
+          %44 = llvm.load %43 : !llvm.ptr -> i64
           %c63_i64_5 = arith.constant 63 : i64
-          %40 = arith.andi %36, %c63_i64_5 : i64
-          %41 = arith.shrui %39, %40 : i64
+          %45 = arith.andi %41, %c63_i64_5 : i64
+          %46 = arith.shrui %44, %45 : i64
           %c1_i64_6 = arith.constant 1 : i64
-          %42 = arith.andi %41, %c1_i64_6 : i64
+          %47 = arith.andi %46, %c1_i64_6 : i64
           %c0_i64_7 = arith.constant 0 : i64
-          %43 = arith.cmpi eq, %42, %c0_i64_7 : i64
+          %48 = arith.cmpi eq, %47, %c0_i64_7 : i64
           %c625341585_i64 = arith.constant 625341585 : i64
-          %44 = arith.extsi %35 : i32 to i64
+          %49 = arith.extsi %40 : i32 to i64
           %c33_i64 = arith.constant 33 : i64
-          %45 = arith.shrui %44, %c33_i64 : i64
-          %46 = arith.xori %44, %45 : i64
+          %50 = arith.shrui %49, %c33_i64 : i64
+          %51 = arith.xori %49, %50 : i64
           %c-49064778989728563_i64 = arith.constant -49064778989728563 : i64
-          %47 = arith.muli %46, %c-49064778989728563_i64 : i64
-          %48 = arith.shrui %47, %c33_i64 : i64
-          %49 = arith.xori %47, %48 : i64
+          %52 = arith.muli %51, %c-49064778989728563_i64 : i64
+          %53 = arith.shrui %52, %c33_i64 : i64
+          %54 = arith.xori %52, %53 : i64
           %c-4265267296055464877_i64 = arith.constant -4265267296055464877 : i64
-          %50 = arith.muli %49, %c-4265267296055464877_i64 : i64
-          %51 = arith.shrui %50, %c33_i64 : i64
-          %52 = arith.xori %50, %51 : i64
+          %55 = arith.muli %54, %c-4265267296055464877_i64 : i64
+          %56 = arith.shrui %55, %c33_i64 : i64
+          %57 = arith.xori %55, %56 : i64
           %c2135587861_i64 = arith.constant 2135587861 : i64
-          %53 = arith.select %43, %c2135587861_i64, %52 : i64
+          %58 = arith.select %48, %c2135587861_i64, %57 : i64
           %c-7046029254386353131_i64 = arith.constant -7046029254386353131 : i64
-          %54 = arith.muli %c625341585_i64, %c-7046029254386353131_i64 : i64
-          %55 = arith.xori %54, %53 : i64
-          %56 = llvm.load %4 : !llvm.ptr -> !llvm.ptr
-          %57 = llvm.getelementptr %4[8] : (!llvm.ptr) -> !llvm.ptr, i8
-          %58 = llvm.load %57 : !llvm.ptr -> i64
-          %59 = arith.andi %55, %58 : i64
-          %60 = llvm.getelementptr %56[%59] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
-          %61 = llvm.load %60 : !llvm.ptr -> !llvm.ptr
-          %62 = scf.while (%arg3 = %61) : (!llvm.ptr) -> !llvm.ptr {
-            %68 = llvm.mlir.zero : !llvm.ptr
-            %69 = llvm.icmp "ne" %arg3, %68 : !llvm.ptr
-            %70 = scf.if %69 -> (i1) {
-              %73 = llvm.getelementptr %arg3[8] : (!llvm.ptr) -> !llvm.ptr, i8
-              %74 = llvm.load %73 : !llvm.ptr -> i64
-              %75 = arith.cmpi eq, %74, %55 : i64
-              %76 = llvm.getelementptr %arg3[16] : (!llvm.ptr) -> !llvm.ptr, i8
-              %77 = llvm.getelementptr %76[8] : (!llvm.ptr) -> !llvm.ptr, i8
-              %78 = llvm.load %77 : !llvm.ptr -> i32
-              %79 = arith.cmpi eq, %35, %78 : i32
-              %80 = llvm.load %76 : !llvm.ptr -> i8
+          %59 = arith.muli %c625341585_i64, %c-7046029254386353131_i64 : i64
+          %60 = arith.xori %59, %58 : i64
+          %61 = llvm.load %4 : !llvm.ptr -> !llvm.ptr
+          %62 = llvm.getelementptr %4[8] : (!llvm.ptr) -> !llvm.ptr, i8
+          %63 = llvm.load %62 : !llvm.ptr -> i64
+          %64 = arith.andi %60, %63 : i64
+          %65 = llvm.getelementptr %61[%64] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
+          %66 = llvm.load %65 : !llvm.ptr -> !llvm.ptr
+          %67 = scf.while (%arg3 = %66) : (!llvm.ptr) -> !llvm.ptr {
+            %73 = llvm.mlir.zero : !llvm.ptr
+            %74 = llvm.icmp "ne" %arg3, %73 : !llvm.ptr
+            %75 = scf.if %74 -> (i1) {
+              %78 = llvm.getelementptr %arg3[8] : (!llvm.ptr) -> !llvm.ptr, i8
+              %79 = llvm.load %78 : !llvm.ptr -> i64
+              %80 = arith.cmpi eq, %79, %60 : i64
+              %81 = llvm.getelementptr %arg3[16] : (!llvm.ptr) -> !llvm.ptr, i8
+              %82 = llvm.getelementptr %81[8] : (!llvm.ptr) -> !llvm.ptr, i8
+              %83 = llvm.load %82 : !llvm.ptr -> i32
+              %84 = arith.cmpi eq, %40, %83 : i32
+              %85 = llvm.load %81 : !llvm.ptr -> i8
               %c0_i8 = arith.constant 0 : i8
-              %81 = arith.cmpi ne, %80, %c0_i8 : i8
-              %82 = arith.cmpi eq, %43, %81 : i1
-              %83 = arith.ori %43, %79 : i1
-              %84 = arith.andi %82, %83 : i1
-              %85 = arith.andi %75, %84 : i1
-              scf.yield %85 : i1
+              %86 = arith.cmpi ne, %85, %c0_i8 : i8
+              %87 = arith.cmpi eq, %48, %86 : i1
+              %88 = arith.ori %48, %84 : i1
+              %89 = arith.andi %87, %88 : i1
+              %90 = arith.andi %80, %89 : i1
+              scf.yield %90 : i1
             } else {
               %false = arith.constant false
               scf.yield %false : i1
             }
             %true_9 = arith.constant true
-            %71 = arith.xori %70, %true_9 : i1
-            %72 = arith.andi %69, %71 : i1
-            scf.condition(%72) %arg3 : !llvm.ptr
+            %76 = arith.xori %75, %true_9 : i1
+            %77 = arith.andi %74, %76 : i1
+            scf.condition(%77) %arg3 : !llvm.ptr
           } do {
           ^bb0(%arg3: !llvm.ptr):
-            %68 = llvm.load %arg3 : !llvm.ptr -> !llvm.ptr
-            scf.yield %68 : !llvm.ptr
+            %73 = llvm.load %arg3 : !llvm.ptr -> !llvm.ptr
+            scf.yield %73 : !llvm.ptr
           }
-          %63 = llvm.mlir.zero : !llvm.ptr
-          %64 = llvm.icmp "ne" %62, %63 : !llvm.ptr
-          %65 = scf.if %64 -> (!llvm.ptr) {
-            %68 = llvm.getelementptr %62[16] : (!llvm.ptr) -> !llvm.ptr, i8
-            scf.yield %68 : !llvm.ptr
+          %68 = llvm.mlir.zero : !llvm.ptr
+          %69 = llvm.icmp "ne" %67, %68 : !llvm.ptr
+          %70 = scf.if %69 -> (!llvm.ptr) {
+            %73 = llvm.getelementptr %67[16] : (!llvm.ptr) -> !llvm.ptr, i8
+            scf.yield %73 : !llvm.ptr
           } else {
-            %68 = arith.extui %43 : i1 to i8
-            llvm.store %68, %5 : i8, !llvm.ptr
-            %69 = llvm.getelementptr %5[8] : (!llvm.ptr) -> !llvm.ptr, i8
-            llvm.store %35, %69 : i32, !llvm.ptr
+            %73 = arith.extui %48 : i1 to i8
+            llvm.store %73, %5 : i8, !llvm.ptr
+            %74 = llvm.getelementptr %5[8] : (!llvm.ptr) -> !llvm.ptr, i8
+            llvm.store %40, %74 : i32, !llvm.ptr
             %c1_i64_9 = arith.constant 1 : i64
-            %70 = func.call @kiln_rt_agg_insert(%arg0, %c1_i64_9, %55) : (!llvm.ptr, i64, i64) -> !llvm.ptr
-            scf.yield %70 : !llvm.ptr
+            %75 = func.call @kiln_rt_agg_insert(%arg0, %c1_i64_9, %60) : (!llvm.ptr, i64, i64) -> !llvm.ptr
+            scf.yield %75 : !llvm.ptr
           }
-          %66 = llvm.getelementptr %65[16] : (!llvm.ptr) -> !llvm.ptr, i8
+          %71 = llvm.getelementptr %70[16] : (!llvm.ptr) -> !llvm.ptr, i8
           %true_8 = arith.constant true
-          %67 = arith.xori %29, %true_8 : i1
-          scf.if %67 {
-            %68 = llvm.getelementptr %65[1] : (!llvm.ptr) -> !llvm.ptr, i8
-            %69 = llvm.load %68 : !llvm.ptr -> i8
+          %72 = arith.xori %29, %true_8 : i1
+          scf.if %72 {
+            %73 = llvm.getelementptr %70[1] : (!llvm.ptr) -> !llvm.ptr, i8
+            %74 = llvm.load %73 : !llvm.ptr -> i8
             %c0_i8 = arith.constant 0 : i8
-            %70 = arith.cmpi ne, %69, %c0_i8 : i8
-            %71 = llvm.load %66 : !llvm.ptr -> f64
-            %72 = arith.addf %71, %21 : f64
-            %73 = arith.select %70, %21, %72 : f64
-            llvm.store %73, %66 : f64, !llvm.ptr
+            %75 = arith.cmpi ne, %74, %c0_i8 : i8
+            %76 = llvm.load %71 : !llvm.ptr -> f64
+            %77 = arith.addf %76, %21 : f64
+            %78 = arith.select %75, %21, %77 : f64
+            llvm.store %78, %71 : f64, !llvm.ptr
             %c0_i8_9 = arith.constant 0 : i8
-            %74 = llvm.getelementptr %65[1] : (!llvm.ptr) -> !llvm.ptr, i8
-            llvm.store %c0_i8_9, %74 : i8, !llvm.ptr
+            %79 = llvm.getelementptr %70[1] : (!llvm.ptr) -> !llvm.ptr, i8
+            llvm.store %c0_i8_9, %79 : i8, !llvm.ptr
           }
         }
       }
