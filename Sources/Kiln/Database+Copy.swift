@@ -20,28 +20,33 @@ extension Database {
         let reader = try CopyReader(path: file, format: .init(csv: csv, delimiter: delimiterByte, quote: quoteByte, null: options.null ?? (csv ? "" : "\\N")))
         let before = table.rowCount
         var count = 0
+        let appender = TableAppender(table)
+        let types = table.columns.map(\.type)
+        let untargeted = table.columns.indices.filter { !targets.contains($0) }
         do throws(DatabaseError) {
-            if options.header { _ = try reader.nextRecord() }
-            var row = [Value](repeating: .null, count: table.columns.count)
-            while let record = try reader.nextRecord() {
-                if record.count < targets.count {
-                    throw copyError(DatabaseError(.badCopyFileFormat, "missing data for column \"\(table.columns[targets[record.count]].name)\""), table: tableName, reader: reader, column: nil)
+            if options.header { _ = try reader.next() }
+            while try reader.next() {
+                let fields = reader.fieldCount
+                if fields < targets.count {
+                    throw copyError(DatabaseError(.badCopyFileFormat, "missing data for column \"\(table.columns[targets[fields]].name)\""), table: tableName, reader: reader, column: nil)
                 }
-                if record.count > targets.count {
+                if fields > targets.count {
                     throw copyError(DatabaseError(.badCopyFileFormat, "extra data after last expected column"), table: tableName, reader: reader, column: nil)
                 }
-                for index in row.indices { row[index] = .null }
-                for (field, target) in zip(record, targets) {
-                    guard let field else { continue }
+                appender.beginRow()
+                for (index, target) in targets.enumerated() {
                     do {
-                        row[target] = try Casts.parse(Substring(field), as: table.columns[target].type)
+                        if reader.isNull(index) { try appender.setNull(target) } else {
+                            try FieldParser.store(reader.field(index), as: types[target], column: target, into: appender)
+                        }
                     } catch {
-                        throw copyError(error, table: tableName, reader: reader, column: (table.columns[target].name, field))
+                        throw copyError(error, table: tableName, reader: reader, column: (table.columns[target].name, reader.string(index)))
                     }
                 }
-                do { try table.append(row: row) } catch {
-                    throw copyError(error, table: tableName, reader: reader, column: nil)
+                for column in untargeted {
+                    do { try appender.setNull(column) } catch { throw copyError(error, table: tableName, reader: reader, column: nil) }
                 }
+                appender.endRow()
                 count += 1
             }
         } catch {

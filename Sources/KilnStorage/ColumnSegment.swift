@@ -49,10 +49,15 @@ public final class ColumnSegment {
     @inline(__always)
     public func setValid(_ row: Int) { validity[row >> 6] |= 1 << UInt64(row & 63) }
 
+    /// Clears row `row`'s validity bit (a slot may be reused after a rolled-back append).
+    @inline(__always)
+    func setInvalid(_ row: Int) { validity[row >> 6] &= ~(1 << UInt64(row & 63)) }
+
     /// Writes row `row` (which must be < capacity) from a value; NULL clears the validity bit.
     func set(_ row: Int, _ value: Value, arena: StringArena) {
         if value.isNull {
             nullCount += 1
+            setInvalid(row)
             (values + row * width).initializeMemory(as: UInt8.self, repeating: 0, count: width)
             return
         }
@@ -65,6 +70,7 @@ public final class ColumnSegment {
     func setRaw(_ row: Int, from source: UnsafeRawPointer?) {
         guard let source else {
             nullCount += 1
+            setInvalid(row)
             (values + row * width).initializeMemory(as: UInt8.self, repeating: 0, count: width)
             return
         }

@@ -3,10 +3,11 @@ import KilnCore
 import Glibc
 #endif
 
-/// Streams records out of a COPY input file (CSV per RFC 4180, or PostgreSQL's text format),
-/// one record at a time, with the 1-based line number where each record starts.
+/// Streams records out of a COPY input file (CSV per RFC 4180, or PostgreSQL's text format)
+/// without allocating per field: a record's fields are byte ranges, valid until the next call,
+/// in the read buffer (unquoted CSV fields) or in a scratch buffer (quoted or escaped fields).
 ///
-/// The file is read in 1 MiB chunks; a record may span chunks and, in CSV, lines.
+/// The file is read in 4 MiB chunks; a record may span chunks and, in CSV, lines.
 public final class CopyReader {
     public struct Format {
         public var csv: Bool
@@ -21,14 +22,33 @@ public final class CopyReader {
         }
     }
 
+    /// Where a field's bytes are: relative to the record start in the read buffer, or in scratch.
+    struct FieldRange {
+        var inScratch: Bool
+        var offset: Int
+        var count: Int
+        var isNull: Bool
+    }
+
     let file: UnsafeMutablePointer<FILE>
     let format: Format
-    var buffer: [UInt8] = []
-    var position = 0
+    let nullBytes: [UInt8]
+    static let chunk = 4 << 20
+    var buffer: UnsafeMutablePointer<UInt8>
+    var capacity: Int
+    /// Start of the current record in `buffer`, and end of the valid bytes.
+    var recordStart = 0
+    var end = 0
+    /// Where the next record starts.
+    var nextStart = 0
     var exhausted = false
+    var scratch: UnsafeMutablePointer<UInt8>
+    var scratchCapacity = 1 << 16
+    var scratchUsed = 0
+    var ranges: [FieldRange] = []
     /// The line at which the next record starts.
     public private(set) var line = 1
-    /// The line at which the record returned last started.
+    /// The line at which the current record started.
     public private(set) var recordLine = 0
 
     public init(path: String, format: Format) throws(DatabaseError) {
@@ -37,137 +57,215 @@ public final class CopyReader {
         }
         self.file = file
         self.format = format
+        nullBytes = Array(format.null.utf8)
+        capacity = CopyReader.chunk * 2
+        buffer = .allocate(capacity: capacity)
+        scratch = .allocate(capacity: scratchCapacity)
     }
 
-    deinit { fclose(file) }
+    deinit {
+        fclose(file)
+        buffer.deallocate()
+        scratch.deallocate()
+    }
 
+    /// The number of fields of the current record.
+    public var fieldCount: Int { ranges.count }
+
+    /// Field `index` of the current record (valid until `next()`).
+    @inline(__always)
+    public func field(_ index: Int) -> UnsafeBufferPointer<UInt8> {
+        let range = ranges[index]
+        let base = range.inScratch ? scratch : buffer + recordStart
+        return UnsafeBufferPointer(start: base + range.offset, count: range.count)
+    }
+
+    public func isNull(_ index: Int) -> Bool { ranges[index].isNull }
+
+    public func string(_ index: Int) -> String { String(decoding: field(index), as: UTF8.self) }
+
+    /// Moves the current record to the buffer's start and reads more. False at end of input.
     func refill() -> Bool {
         if exhausted { return false }
-        if position > 0 {
-            buffer.removeFirst(position)
-            position = 0
+        let live = end - recordStart
+        if recordStart > 0 {
+            // safe because both ranges lie inside `buffer` (memmove handles overlap).
+            memmove(buffer, buffer + recordStart, live)
         }
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        let n = fread(&chunk, 1, chunk.count, file)
+        if live + CopyReader.chunk > capacity {
+            capacity = max(capacity * 2, live + CopyReader.chunk)
+            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+            grown.update(from: buffer, count: live)
+            buffer.deallocate()
+            buffer = grown
+        }
+        recordStart = 0
+        end = live
+        let n = fread(buffer + end, 1, CopyReader.chunk, file)
         if n <= 0 { exhausted = true; return false }
-        buffer.append(contentsOf: chunk[0..<n])
+        end += n
         return true
     }
 
-    /// The next record's fields (nil field = NULL), or nil at end of input.
-    public func nextRecord() throws(DatabaseError) -> [String?]? {
-        if position >= buffer.count && !refill() { return nil }
-        recordLine = line
-        return format.csv ? try csvRecord() : try textRecord()
-    }
-
+    /// The byte at `relative` from the record start, reading more input when needed.
     @inline(__always)
-    func byte() -> UInt8? {
-        if position >= buffer.count && !refill() { return nil }
-        let b = buffer[position]
-        position += 1
-        return b
+    func byte(_ relative: Int) -> UInt8? {
+        if recordStart + relative >= end {
+            if !refill() || recordStart + relative >= end { return nil }
+        }
+        return buffer[recordStart + relative]
     }
 
-    func csvRecord() throws(DatabaseError) -> [String?] {
-        var fields: [String?] = []
-        var field: [UInt8] = []
-        var quoted = false
-        var inQuotes = false
+    func appendScratch(_ byte: UInt8) {
+        if scratchUsed == scratchCapacity {
+            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: scratchCapacity * 2)
+            grown.update(from: scratch, count: scratchUsed)
+            scratch.deallocate()
+            scratch = grown
+            scratchCapacity *= 2
+        }
+        scratch[scratchUsed] = byte
+        scratchUsed += 1
+    }
+
+    func matchesNull(_ start: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        guard count == nullBytes.count else { return false }
+        for index in 0..<count where start[index] != nullBytes[index] { return false }
+        return true
+    }
+
+    func addUnquoted(_ offset: Int, _ count: Int) {
+        ranges.append(FieldRange(inScratch: false, offset: offset, count: count, isNull: matchesNull(buffer + recordStart + offset, count)))
+    }
+
+    /// Advances to the next record; false at end of input.
+    public func next() throws(DatabaseError) -> Bool {
+        recordStart = nextStart
+        if recordStart >= end {
+            if !refill() || end == 0 { return false }
+        }
+        recordLine = line
+        ranges.removeAll(keepingCapacity: true)
+        scratchUsed = 0
+        return format.csv ? try csvRecord() : textRecord()
+    }
+
+    func finishRecord(at relative: Int) {
+        nextStart = recordStart + relative
+    }
+
+    func csvRecord() throws(DatabaseError) -> Bool {
+        let delimiter = format.delimiter, quote = format.quote
+        let newline = UInt8(ascii: "\n"), carriage = UInt8(ascii: "\r")
+        var relative = 0
+        var fieldStart = 0
         while true {
-            guard let b = byte() else {
-                if inQuotes {
-                    var error = DatabaseError(.badCopyFileFormat, "unterminated CSV quoted field")
-                    error.line = recordLine
-                    throw error
-                }
-                fields.append(finishCSV(field, quoted: quoted))
-                return fields
-            }
-            if inQuotes {
-                if b == format.quote {
-                    if position < buffer.count || refill(), position < buffer.count, buffer[position] == format.quote {
-                        field.append(b)
-                        position += 1
-                    } else {
-                        inQuotes = false
+            // The common case: scan the bytes already in the buffer without bounds juggling.
+            let available = end - recordStart
+            while relative < available {
+                let b = buffer[recordStart + relative]
+                if b == delimiter {
+                    addUnquoted(fieldStart, relative - fieldStart)
+                    relative += 1
+                    fieldStart = relative
+                } else if b == newline || b == carriage {
+                    addUnquoted(fieldStart, relative - fieldStart)
+                    line += 1
+                    relative += 1
+                    if b == carriage, byte(relative) == newline { relative += 1 }
+                    finishRecord(at: relative)
+                    return true
+                } else if b == quote && relative == fieldStart {
+                    relative = try quotedField(from: relative + 1)
+                    // After the field: a delimiter, a line end, or the end of input.
+                    guard let t = byte(relative) else { finishRecord(at: relative); return true }
+                    if t == delimiter {
+                        relative += 1
+                        fieldStart = relative
+                        if byte(relative) == nil { addUnquoted(fieldStart, 0); finishRecord(at: relative); return true }
+                        break  // rescan with fresh bounds
                     }
+                    line += 1
+                    relative += 1
+                    if t == carriage, byte(relative) == newline { relative += 1 }
+                    finishRecord(at: relative)
+                    return true
                 } else {
-                    if b == UInt8(ascii: "\n") { line += 1 }
-                    field.append(b)
+                    relative += 1
                 }
-                continue
             }
-            switch b {
-            case format.quote:
-                inQuotes = true
-                quoted = true
-            case format.delimiter:
-                fields.append(finishCSV(field, quoted: quoted))
-                field.removeAll(keepingCapacity: true)
-                quoted = false
-            case UInt8(ascii: "\n"):
-                line += 1
-                fields.append(finishCSV(field, quoted: quoted))
-                return fields
-            case UInt8(ascii: "\r"):
-                if position < buffer.count || refill(), position < buffer.count, buffer[position] == UInt8(ascii: "\n") { position += 1 }
-                line += 1
-                fields.append(finishCSV(field, quoted: quoted))
-                return fields
-            default:
-                field.append(b)
+            if relative >= end - recordStart, byte(relative) == nil {
+                // End of input ends the last field.
+                addUnquoted(fieldStart, relative - fieldStart)
+                finishRecord(at: relative)
+                return true
             }
         }
     }
 
-    func finishCSV(_ bytes: [UInt8], quoted: Bool) -> String? {
-        let text = String(decoding: bytes, as: UTF8.self)
-        if !quoted && text == format.null { return nil }
-        return text
-    }
-
-    func textRecord() throws(DatabaseError) -> [String?] {
-        var fields: [String?] = []
-        var field: [UInt8] = []
-        var raw: [UInt8] = []
+    /// Unescapes a quoted field into scratch; returns the position after it (and after any
+    /// bytes up to the next delimiter or line end, which are kept as PostgreSQL does).
+    func quotedField(from start: Int) throws(DatabaseError) -> Int {
+        let quote = format.quote
+        var relative = start
+        let scratchStart = scratchUsed
         while true {
-            guard let b = byte() else {
-                fields.append(finishText(field, raw: raw))
-                return fields
+            guard let c = byte(relative) else {
+                var error = DatabaseError(.badCopyFileFormat, "unterminated CSV quoted field")
+                error.line = recordLine
+                throw error
             }
-            switch b {
-            case format.delimiter:
-                fields.append(finishText(field, raw: raw))
-                field.removeAll(keepingCapacity: true)
-                raw.removeAll(keepingCapacity: true)
-                continue
-            case UInt8(ascii: "\n"):
-                line += 1
-                fields.append(finishText(field, raw: raw))
-                return fields
-            case UInt8(ascii: "\\"):
-                guard let e = byte() else { field.append(b); continue }
-                raw.append(b); raw.append(e)
-                switch e {
-                case UInt8(ascii: "n"): field.append(10)
-                case UInt8(ascii: "t"): field.append(9)
-                case UInt8(ascii: "r"): field.append(13)
-                case UInt8(ascii: "b"): field.append(8)
-                case UInt8(ascii: "f"): field.append(12)
-                case UInt8(ascii: "v"): field.append(11)
-                default: field.append(e)
+            if c == quote {
+                if byte(relative + 1) == quote {
+                    appendScratch(quote)
+                    relative += 2
+                    continue
                 }
-                continue
-            default:
-                field.append(b)
+                relative += 1
+                break
             }
-            raw.append(b)
+            if c == UInt8(ascii: "\n") { line += 1 }
+            appendScratch(c)
+            relative += 1
         }
+        while let c = byte(relative), c != format.delimiter, c != UInt8(ascii: "\n"), c != UInt8(ascii: "\r") {
+            appendScratch(c)
+            relative += 1
+        }
+        ranges.append(FieldRange(inScratch: true, offset: scratchStart, count: scratchUsed - scratchStart, isNull: false))
+        return relative
     }
 
-    func finishText(_ bytes: [UInt8], raw: [UInt8]) -> String? {
-        if String(decoding: raw, as: UTF8.self) == format.null { return nil }
-        return String(decoding: bytes, as: UTF8.self)
+    func textRecord() -> Bool {
+        var relative = 0
+        var fieldStart = scratchUsed
+        var raw: [UInt8] = []
+        func finish() {
+            ranges.append(FieldRange(inScratch: true, offset: fieldStart, count: scratchUsed - fieldStart, isNull: raw == nullBytes))
+            raw.removeAll(keepingCapacity: true)
+            fieldStart = scratchUsed
+        }
+        while true {
+            guard let b = byte(relative) else { finish(); finishRecord(at: relative); return true }
+            relative += 1
+            if b == format.delimiter { finish(); continue }
+            if b == UInt8(ascii: "\n") { line += 1; finish(); finishRecord(at: relative); return true }
+            raw.append(b)
+            var out = b
+            if b == UInt8(ascii: "\\"), let e = byte(relative) {
+                relative += 1
+                raw.append(e)
+                switch e {
+                case UInt8(ascii: "n"): out = 10
+                case UInt8(ascii: "t"): out = 9
+                case UInt8(ascii: "r"): out = 13
+                case UInt8(ascii: "b"): out = 8
+                case UInt8(ascii: "f"): out = 12
+                case UInt8(ascii: "v"): out = 11
+                default: out = e
+                }
+            }
+            appendScratch(out)
+        }
     }
 }

@@ -1,0 +1,153 @@
+import KilnCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Converts a text field to a column's physical value without building a `String` in the
+/// common case; anything unusual goes through `Casts.parse` (the types' one input function),
+/// so errors and edge cases behave exactly as everywhere else.
+public enum FieldParser {
+    /// Parses `bytes` as `type` and stores it in `column` of the appender's current row.
+    @inline(__always)
+    public static func store(_ bytes: UnsafeBufferPointer<UInt8>, as type: SQLType, column: Int, into appender: TableAppender) throws(DatabaseError) {
+        switch type {
+        case .smallint, .integer, .bigint:
+            if let v = integer(bytes) {
+                switch type {
+                case .smallint: if let x = Int16(exactly: v) { appender.set(column, x); return }
+                case .integer: if let x = Int32(exactly: v) { appender.set(column, x); return }
+                default: appender.set(column, v); return
+                }
+            }
+        case .double, .real:
+            if let v = double(bytes) {
+                if type == .double { appender.set(column, v) } else { appender.set(column, Float(v)) }
+                return
+            }
+        case .numeric(let precision, let scale):
+            if let v = decimal(bytes, scale: scale), DecimalMath.fits(v, precision: precision) { appender.set(column, v); return }
+        case .date:
+            if let d = date(bytes) { appender.set(column, d); return }
+        case .text, .unknown:
+            appender.setString(column, bytes)
+            return
+        case .varchar(let limit):
+            if limit == nil || characterCount(bytes) <= limit! { appender.setString(column, bytes); return }
+        default:
+            break
+        }
+        // The general path: PostgreSQL's input functions, with their errors.
+        let value = try Casts.parse(Substring(String(decoding: bytes, as: UTF8.self)), as: type)
+        if value.isNull { try appender.setNull(column); return }
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
+        defer { scratch.deallocate() }
+        if case .text(let s) = value {
+            var s = s
+            s.withUTF8 { appender.setString(column, $0) }
+            return
+        }
+        ValueCodec.store(value, as: type, at: scratch, arena: appender.table.arena)
+        switch type.physical.byteWidth {
+        case 1: appender.set(column, scratch.load(as: UInt8.self))
+        case 2: appender.set(column, scratch.load(as: UInt16.self))
+        case 4: appender.set(column, scratch.load(as: UInt32.self))
+        case 8: appender.set(column, scratch.load(as: UInt64.self))
+        default: appender.set(column, scratch.load(as: Int128.self))
+        }
+    }
+
+    static func characterCount(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var count = 0
+        for b in bytes where b & 0xC0 != 0x80 { count += 1 }
+        return count
+    }
+
+    /// Plain decimal integers (optional sign); nil for anything else or overflow.
+    @inline(__always)
+    static func integer(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        var index = 0
+        let count = bytes.count
+        guard count > 0 else { return nil }
+        var negative = false
+        if bytes[0] == UInt8(ascii: "-") || bytes[0] == UInt8(ascii: "+") { negative = bytes[0] == UInt8(ascii: "-"); index = 1 }
+        guard index < count, count - index <= 18 else { return nil }
+        var value: Int64 = 0
+        while index < count {
+            let d = bytes[index] &- 48
+            guard d < 10 else { return nil }
+            value = value * 10 + Int64(d)
+            index += 1
+        }
+        return negative ? -value : value
+    }
+
+    /// Decimal text with at most `scale` fraction digits, as a mantissa at `scale`.
+    @inline(__always)
+    static func decimal(_ bytes: UnsafeBufferPointer<UInt8>, scale: Int) -> Int128? {
+        var index = 0
+        let count = bytes.count
+        guard count > 0, count < 36 else { return nil }
+        var negative = false
+        if bytes[0] == UInt8(ascii: "-") || bytes[0] == UInt8(ascii: "+") { negative = bytes[0] == UInt8(ascii: "-"); index = 1 }
+        var value: Int128 = 0
+        var digits = 0
+        var fraction = -1
+        while index < count {
+            let b = bytes[index]
+            if b == UInt8(ascii: ".") {
+                guard fraction < 0 else { return nil }
+                fraction = 0
+            } else {
+                let d = b &- 48
+                guard d < 10 else { return nil }
+                value = value * 10 + Int128(d)
+                digits += 1
+                if fraction >= 0 { fraction += 1 }
+            }
+            index += 1
+        }
+        guard digits > 0 else { return nil }
+        let have = max(0, fraction)
+        guard have <= scale else { return nil }  // rounding: the general path
+        value *= DecimalMath.pow10(scale - have)
+        return negative ? -value : value
+    }
+
+    /// `strtod` over a NUL-terminated copy; nil unless the whole field is a finite number.
+    @inline(__always)
+    static func double(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        let count = bytes.count
+        guard count > 0, count < 64 else { return nil }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer -> Double? in
+            for index in 0..<count {
+                let b = bytes[index]
+                // Only plain numeric syntax here; words like NaN/Infinity take the general path.
+                guard (b >= 48 && b <= 57) || b == 46 || b == 45 || b == 43 || b == 101 || b == 69 else { return nil }
+                buffer[index] = CChar(bitPattern: b)
+            }
+            buffer[count] = 0
+            var endPointer: UnsafeMutablePointer<CChar>?
+            let value = strtod(buffer.baseAddress!, &endPointer)
+            guard endPointer == buffer.baseAddress! + count, value.isFinite else { return nil }
+            return value
+        }
+    }
+
+    /// `YYYY-MM-DD` with a valid day; nil otherwise.
+    @inline(__always)
+    static func date(_ bytes: UnsafeBufferPointer<UInt8>) -> Int32? {
+        guard bytes.count == 10, bytes[4] == 45, bytes[7] == 45 else { return nil }
+        func digits(_ from: Int, _ n: Int) -> Int? {
+            var v = 0
+            for index in from..<(from + n) {
+                let d = bytes[index] &- 48
+                guard d < 10 else { return nil }
+                v = v * 10 + Int(d)
+            }
+            return v
+        }
+        guard let y = digits(0, 4), let m = digits(5, 2), let d = digits(8, 2), (1...12).contains(m), d >= 1,
+              d <= DateMath.daysInMonth(year: y, month: m) else { return nil }
+        return Int32(DateMath.days(year: y, month: m, day: d))
+    }
+}
