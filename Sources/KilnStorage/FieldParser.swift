@@ -28,6 +28,8 @@ public enum FieldParser {
             if let v = decimal(bytes, scale: scale), DecimalMath.fits(v, precision: precision) { appender.set(column, v); return }
         case .date:
             if let d = date(bytes) { appender.set(column, d); return }
+        case .timestamp:
+            if let t = timestamp(bytes) { appender.set(column, t); return }
         case .text, .unknown:
             appender.setString(column, bytes)
             return
@@ -131,6 +133,33 @@ public enum FieldParser {
             guard endPointer == buffer.baseAddress! + count, value.isFinite else { return nil }
             return value
         }
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS[.ffffff]` (or with `T`); nil otherwise.
+    @inline(__always)
+    static func timestamp(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard bytes.count >= 19, bytes.count <= 26, bytes[10] == 32 || bytes[10] == 84, bytes[13] == 58, bytes[16] == 58,
+              let day = date(UnsafeBufferPointer(rebasing: bytes[0..<10])) else { return nil }
+        var fields = [0, 0, 0]
+        for (index, start) in [11, 14, 17].enumerated() {
+            let a = bytes[start] &- 48, b = bytes[start + 1] &- 48
+            guard a < 10, b < 10 else { return nil }
+            fields[index] = Int(a) * 10 + Int(b)
+        }
+        guard fields[0] < 24, fields[1] < 60, fields[2] < 60 else { return nil }
+        var micros: Int64 = 0
+        if bytes.count > 19 {
+            guard bytes[19] == 46, bytes.count > 20 else { return nil }
+            var digits = 0
+            for index in 20..<bytes.count {
+                let d = bytes[index] &- 48
+                guard d < 10 else { return nil }
+                micros = micros * 10 + Int64(d)
+                digits += 1
+            }
+            for _ in digits..<6 { micros *= 10 }
+        }
+        return Int64(day) * DateMath.microsPerDay + Int64(fields[0] * 3600 + fields[1] * 60 + fields[2]) * DateMath.microsPerSecond + micros
     }
 
     /// `YYYY-MM-DD` with a valid day; nil otherwise.
