@@ -293,6 +293,12 @@ extension Binder {
     /// Implicit conversion (assignment/operator context). Literals convert at bind time.
     mutating func coerce(_ expression: BoundExpression, to type: SQLType, position: Int) throws(DatabaseError) -> BoundExpression {
         if expression.type == type { return expression }
+        // Dropping a decimal's precision at the same scale changes no value: relabel, no cast.
+        if case .numeric(_, let s1) = expression.type, case .numeric(nil, let s2) = type, s1 == s2 {
+            var relabeled = expression
+            relabeled.type = type
+            return relabeled
+        }
         if case .parameter(let n) = expression.kind, expression.type == .unknown {
             parameterTypes[n - 1] = type
             return BoundExpression(.parameter(n), type: type, nullable: true)

@@ -9,7 +9,7 @@ final class SIMDFuzzTests: XCTestCase {
 
     static let columns: [(name: String, type: String)] = [
         ("s", "SMALLINT"), ("i", "INTEGER"), ("b", "BIGINT"), ("r", "REAL"), ("f", "DOUBLE PRECISION"),
-        ("d", "DATE"), ("t", "TIMESTAMP"), ("z", "BOOLEAN"), ("n", "INTEGER NOT NULL"),
+        ("d", "DATE"), ("t", "TIMESTAMP"), ("z", "BOOLEAN"), ("n", "INTEGER NOT NULL"), ("m", "NUMERIC(10,2)"),
     ]
 
     static func value(_ column: String, _ g: inout Generator) -> String {
@@ -21,6 +21,7 @@ final class SIMDFuzzTests: XCTestCase {
         case "b": return "\(Int64(g.next() % 200_001) - 100_000)"
         case "r": return "\(Double(small) / 4)"
         case "f": return g.chance(0.05) ? "'NaN'" : "\(Double(Int(g.next() % 2001) - 1000) / 8)"
+        case "m": return "\(Double(Int(g.next() % 20001) - 10000) / 100)"
         case "d": return "DATE '2024-01-01' + \(small)"
         case "t": return "TIMESTAMP '2024-01-01 00:00:00' + INTERVAL '\(small) hours'"
         default: return g.chance(0.5) ? "true" : "false"
@@ -34,7 +35,9 @@ final class SIMDFuzzTests: XCTestCase {
         case "z": return g.pick(["z", "NOT z", "z IS TRUE", "z = \(g.chance(0.5))", "z IS NOT FALSE"])
         case "d": return "d \(op) DATE '2024-01-01' + \(Int(g.next() % 21) - 10)"
         case "t": return "t \(op) TIMESTAMP '2024-01-01 00:00:00' + INTERVAL '\(Int(g.next() % 21) - 10) hours'"
-        case "r", "f": return "\(column) \(op) \(Double(Int(g.next() % 81) - 40) / 4)"
+        case "r", "f", "m": return "\(column) \(op) \(Double(Int(g.next() % 81) - 40) / 4)"
+        case "i" where g.chance(0.2): return "i / \(Int(g.next() % 5) - 2) \(op) \(Int(g.next() % 41) - 20)"
+        case "b" where g.chance(0.2): return "b % \(Int(g.next() % 7) - 3) \(op) 0"
         default:
             switch g.next() % 6 {
             case 0: return "\(column) BETWEEN \(Int(g.next() % 41) - 20) AND \(Int(g.next() % 41))"
@@ -89,7 +92,7 @@ final class SIMDFuzzTests: XCTestCase {
             }
             for predicate in predicates {
                 let queries = [
-                    "SELECT count(*), count(f), sum(i), sum(s), sum(f), min(b), max(r), min(d), max(t), max(f), min(n) FROM v WHERE \(predicate)",
+                    "SELECT count(*), count(f), sum(i), sum(s), sum(f), min(b), max(r), min(d), max(t), max(f), min(n), min(m), max(m), count(m) FROM v WHERE \(predicate)",
                     "SELECT id FROM v WHERE \(predicate) ORDER BY id",
                 ]
                 for sql in queries {

@@ -171,13 +171,16 @@ extension MidToLow {
         case "min":
             // NaN is the greatest float in PostgreSQL's order: every number replaces it.
             if isFloat { return l.float(.nan, element) }
+            if element == "i128" { return l.int128(Int128.max) }
             let bits = Int(element.dropFirst())!
             return l.int(bits == 64 ? Int64.max : (Int64(1) << (bits - 1)) - 1, element)
         case "max":
             if isFloat { return l.float(-.infinity, element) }
+            if element == "i128" { return l.int128(Int128.min) }
             let bits = Int(element.dropFirst())!
             return l.int(bits == 64 ? Int64.min : -(Int64(1) << (bits - 1)), element)
         default:
+            if element == "i128" { return l.int128(0) }
             return isFloat ? l.float(0, element) : l.int(0, element)
         }
     }
@@ -287,6 +290,33 @@ extension MidToLow {
             let any = l.op("vector.reduction", [overflow], "i1", [("kind", .raw("#vector.kind<or>"))])
             l.raise(any, code: MidToLow.errorCode(resultType))
             return VectorValue(value: r, null: null)
+        case "div", "mod":
+            let a = args[0].value, b = args[1].value
+            let live = null.map { l.not($0, lanes: lanes) }
+            func anyLive(_ flags: IRValue) -> IRValue {
+                let masked = live.map { l.and(flags, $0) } ?? flags
+                return l.op("vector.reduction", [masked], "i1", [("kind", .raw("#vector.kind<or>"))])
+            }
+            if t.isFloat {
+                let zero = l.op("vector.broadcast", [l.float(0, t.physical.mlirType)], a.type)
+                l.raise(anyLive(l.cmpf(1, b, zero)), code: 5)
+                return VectorValue(value: l.op("arith.divf", [a, b], a.type), null: null)
+            }
+            let element = t.physical.mlirType
+            let bits = Int(element.dropFirst())!
+            let zero = l.op("vector.broadcast", [l.int(0, element)], a.type)
+            let one = l.op("vector.broadcast", [l.int(1, element)], a.type)
+            let isZero = l.cmpi(0, b, zero)
+            l.raise(anyLive(isZero), code: 5)
+            let minimum = l.op("vector.broadcast", [l.int(bits == 64 ? Int64.min : -(Int64(1) << (bits - 1)), element)], a.type)
+            let minusOne = l.op("vector.broadcast", [l.int(-1, element)], a.type)
+            let overflow = l.and(l.cmpi(0, a, minimum), l.cmpi(0, b, minusOne))
+            if name == "div" { l.raise(anyLive(overflow), code: MidToLow.errorCode(t)) }
+            // Lanes that would trap (x / 0, MIN / -1, or NULL rows) divide by 1 instead.
+            var unsafe = l.or(isZero, overflow)
+            if let null { unsafe = l.or(unsafe, null) }
+            let divisor = l.op("arith.select", [unsafe, one, b], a.type)
+            return VectorValue(value: l.op(name == "div" ? "arith.divsi" : "arith.remsi", [a, divisor], a.type), null: null)
         case "cast":
             let element = resultType.physical.mlirType
             let vector = MidToLow.vectorType(element, lanes)

@@ -22,10 +22,14 @@ struct VectorPlan {
 
     static let vectorTypes: Set<SQLType> = [.smallint, .integer, .bigint, .real, .double, .date, .timestamp, .boolean]
     static let vectorOps: Set<String> = ["eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not", "is_null", "is_not_null",
-                                         "is_true", "is_false", "is_true_not", "is_false_not", "add", "sub", "mul", "neg", "cast"]
+                                         "is_true", "is_false", "is_true_not", "is_false_not", "add", "sub", "mul", "div", "mod", "neg", "cast"]
+
+    /// Fixed-width SQL types a kernel handles: the vector types, and decimals (scaled
+    /// 128-bit integers) in comparisons, + and -.
+    static func isLaneType(_ type: SQLType) -> Bool { vectorTypes.contains(type) || type.isNumericDecimal }
 
     static func isVectorType(_ midType: String) -> Bool {
-        vectorTypes.contains(MidToLow.sqlType(midType).0)
+        isLaneType(MidToLow.sqlType(midType).0)
     }
 
     /// Whether `op` can be computed lane-wise.
@@ -38,12 +42,18 @@ struct VectorPlan {
         case "kiln_mid.op":
             guard let name = op.string("name"), vectorOps.contains(name), isVectorType(op.result.type) else { return false }
             let types = op.operands.map { MidToLow.sqlType($0.type).0 }
-            guard types.allSatisfy({ vectorTypes.contains($0) }) else { return false }
+            guard types.allSatisfy(isLaneType) else { return false }
             let result = MidToLow.sqlType(op.result.type).0
+            if types.contains(where: \.isNumericDecimal) || result.isNumericDecimal {
+                // Decimals: comparisons and exact addition/subtraction lane-wise; the rest scalar.
+                return ["eq", "ne", "lt", "le", "gt", "ge", "add", "sub", "neg", "is_null", "is_not_null"].contains(name)
+            }
             switch name {
             case "mul":
                 // Overflow of a 64-bit product needs a 128-bit check: scalar path.
                 return result != .bigint && result != .timestamp
+            case "mod":
+                return !result.isFloat
             case "cast":
                 let from = types[0]
                 let widening: [SQLType: Set<SQLType>] = [
@@ -99,7 +109,9 @@ struct VectorPlan {
             if name == "count_star" { continue }
             let argument = MidToLow.sqlType(arguments[argumentIndex].type).0
             argumentIndex += 1
-            guard vectorTypes.contains(argument), argument != .boolean else { return false }
+            guard isLaneType(argument), argument != .boolean else { return false }
+            // Decimal sums may exceed 128 bits per lane before the checked merge: scalar path.
+            if argument.isNumericDecimal, name == "sum" { return false }
             if name == "sum", !(state == .bigint && (argument == .smallint || argument == .integer)) && !state.isFloat { return false }
         }
         return true
