@@ -35,7 +35,7 @@ public struct Binder {
         var (plan, scope) = try bindFrom(select.from)
         if let condition = select.whereClause {
             let predicate = try bindCondition(condition, scope: scope, clause: "WHERE")
-            plan = .filter(plan, predicate: predicate)
+            plan = JoinPlanning.attach(predicate, to: plan)
         }
 
         // Expand the select list.
@@ -248,11 +248,34 @@ public struct Binder {
     }
 
     mutating func bindFrom(_ from: [TableReference]) throws(DatabaseError) -> (PlanNode, Scope) {
-        guard !from.isEmpty else { return (.singleRow, Scope()) }
-        guard from.count == 1 else {
-            throw DatabaseError(.featureNotSupported, "queries over more than one table are not supported yet", position: position(of: from[1]))
+        guard let first = from.first else { return (.singleRow, Scope()) }
+        var (plan, scope) = try bindReference(first)
+        // `FROM a, b`: a cross join; WHERE equalities become its keys (JoinPlanning).
+        for reference in from.dropFirst() {
+            let (right, rightScope) = try bindReference(reference)
+            plan = .hashJoin(probe: plan, build: right, probeKeys: [], buildKeys: [])
+            scope.entries += rightScope.entries
         }
-        switch from[0] {
+        return (plan, scope)
+    }
+
+    mutating func bindReference(_ reference: TableReference) throws(DatabaseError) -> (PlanNode, Scope) {
+        if case .join(let leftReference, let rightReference, let kind, let condition, let position) = reference {
+            guard kind == .inner || kind == .cross else {
+                throw DatabaseError(.featureNotSupported, "\(kind.rawValue.uppercased()) JOIN is not supported yet", position: position)
+            }
+            let (left, leftScope) = try bindReference(leftReference)
+            let (right, rightScope) = try bindReference(rightReference)
+            var scope = leftScope
+            scope.entries += rightScope.entries
+            var plan = PlanNode.hashJoin(probe: left, build: right, probeKeys: [], buildKeys: [])
+            if let condition {
+                let predicate = try bindCondition(condition, scope: scope, clause: "JOIN/ON")
+                plan = JoinPlanning.attach(predicate, to: plan)
+            }
+            return (plan, scope)
+        }
+        switch reference {
         case .table(let name, let alias, let position):
             guard let table = catalog.table(name) else {
                 throw DatabaseError(.undefinedTable, "relation \"\(name)\" does not exist", position: position)
@@ -293,12 +316,14 @@ public struct Binder {
             return (.seriesScan(start: coerced[0], stop: coerced[1], step: step, type: type), scope)
         case .subquery(_, _, let position):
             throw DatabaseError(.featureNotSupported, "subqueries in FROM are not supported yet", position: position)
+        case .join:
+            fatalError("handled above")
         }
     }
 
     func position(of reference: TableReference) -> Int {
         switch reference {
-        case .table(_, _, let p), .function(_, _, _, _, let p), .subquery(_, _, let p): return p
+        case .table(_, _, let p), .function(_, _, _, _, let p), .subquery(_, _, let p), .join(_, _, _, _, let p): return p
         }
     }
 

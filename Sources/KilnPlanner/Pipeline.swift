@@ -42,6 +42,8 @@ public enum PipelineState: Sendable {
     case limitCounter(limit: Int?, offset: Int?)
     /// The query result.
     case output(layout: RecordLayout)
+    /// A join's hash table: entries hold the keys, then the build side's columns.
+    case hashJoin(keyCount: Int, layout: RecordLayout)
 }
 
 /// Where a pipeline's tuples come from.
@@ -58,6 +60,9 @@ public enum PipelineOperator: Sendable {
     case filter(BoundExpression)
     case project([BoundExpression])
     case limit(state: Int)
+    /// For each row, every build row with equal keys (all of them when there are no keys):
+    /// the stream continues with the build row's columns appended.
+    case hashJoinProbe(state: Int, keys: [BoundExpression], buildTypes: [(SQLType, Bool)])
 }
 
 /// Where a pipeline's tuples go.
@@ -65,6 +70,7 @@ public enum PipelineSink: Sendable {
     case hashAggregate(state: Int, keys: [BoundExpression], aggregates: [AggregateCall])
     case sort(state: Int)
     case output(state: Int)
+    case hashJoinBuild(state: Int, keys: [BoundExpression])
 }
 
 /// One pipeline: a source, operators fused into its loop, and a sink.
@@ -90,6 +96,8 @@ public struct Pipeline: Sendable {
             switch op {
             case .filter(let p): parts.append("filter(\(p))")
             case .project: parts.append("project")
+            case .hashJoinProbe(let s, let keys, _):
+                parts.append("hashJoinProbe(state \(s)\(keys.isEmpty ? ", cross" : ", by " + keys.map(\.description).joined(separator: ", ")))")
             case .limit(let s):
                 if case .limitCounter(let l, let o) = states[s] {
                     parts.append("limit(\(l.map { "$\($0)" } ?? "all")\(o.map { ", offset $\($0)" } ?? ""))")
@@ -100,6 +108,8 @@ public struct Pipeline: Sendable {
         case .hashAggregate(_, let keys, _): parts.append("hashAggSink(by \(keys.map(\.description).joined(separator: ", ")))")
         case .sort: parts.append("sortSink")
         case .output: parts.append("output")
+        case .hashJoinBuild(let state, let keys):
+            parts.append("hashJoinBuildSink(state \(state)\(keys.isEmpty ? "" : ", by " + keys.map(\.description).joined(separator: ", ")))")
         }
         return "pipeline \(id): " + parts.joined(separator: " -> ")
     }

@@ -104,6 +104,17 @@ public struct PipelineSlicer {
             upstream.sink = .hashAggregate(state: state, keys: keys.map { lift($0) }, aggregates: liftedAggregates)
             finish(upstream)
             return OpenPipeline(source: .hashAggregate(state: state), sourceTypes: node.outputTypes, operators: [])
+        case .hashJoin(let probe, let build, let probeKeys, let buildKeys):
+            // The build side is a pipeline of its own that ends in the hash table.
+            var upstream = try open(build)
+            let buildTypes = build.outputTypes
+            let layout = RecordLayout(types: buildKeys.map(\.type) + buildTypes.map(\.0))
+            let state = addState(.hashJoin(keyCount: buildKeys.count, layout: layout))
+            upstream.sink = .hashJoinBuild(state: state, keys: buildKeys.map { lift($0) })
+            finish(upstream)
+            var downstream = try open(probe)
+            downstream.operators.append(.hashJoinProbe(state: state, keys: probeKeys.map { lift($0) }, buildTypes: buildTypes))
+            return downstream
         case .sort(let input, let keys):
             var upstream = try open(input)
             let types = input.outputTypes

@@ -40,6 +40,20 @@ public enum ProjectionPruning {
         case .limit(let input, let limit, let offset):
             let (newInput, map) = prune(input, needed: needed)
             return (.limit(newInput, limit: limit, offset: offset), map)
+        case .hashJoin(let probe, let build, let probeKeys, let buildKeys):
+            let probeWidth = probe.outputTypes.count
+            var probeNeeded = Set(needed.filter { $0 < probeWidth })
+            var buildNeeded = Set(needed.filter { $0 >= probeWidth }.map { $0 - probeWidth })
+            for key in probeKeys { probeNeeded.formUnion(key.columnsUsed) }
+            for key in buildKeys { buildNeeded.formUnion(key.columnsUsed) }
+            let (newProbe, probeMap) = prune(probe, needed: probeNeeded)
+            let (newBuild, buildMap) = prune(build, needed: buildNeeded)
+            let newProbeWidth = newProbe.outputTypes.count
+            var map: [Int: Int] = [:]
+            for (old, new) in probeMap { map[old] = new }
+            for (old, new) in buildMap { map[old + probeWidth] = new + newProbeWidth }
+            return (.hashJoin(probe: newProbe, build: newBuild, probeKeys: probeKeys.map { $0.remapColumns { probeMap[$0]! } },
+                              buildKeys: buildKeys.map { $0.remapColumns { buildMap[$0]! } }), map)
         }
     }
 

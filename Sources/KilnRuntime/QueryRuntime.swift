@@ -58,6 +58,7 @@ public final class QueryRuntime {
             case .sortBuffer(let layout, let keys): states.append(SortState(layout: layout, keys: keys))
             case .limitCounter(let l, let o): states.append(LimitState(limit: l, offset: o))
             case .output(let layout): states.append(OutputState(layout: layout))
+            case .hashJoin(_, let layout): states.append(HashJoinState(layout: layout))
             }
         }
         // safe because the runtime outlives every call that receives this context.
@@ -154,7 +155,13 @@ public final class QueryRuntime {
     public func aggregateFind(_ state: Int, hash: UInt64) -> UnsafeMutableRawPointer { (states[state] as! HashAggregateState).find(hash: hash) }
 
     /// The hash table header compiled probes read (see `HashTableLayout`).
-    public func aggregateHeader(_ state: Int) -> UnsafeMutableRawPointer { (states[state] as! HashAggregateState).header }
+    public func aggregateHeader(_ state: Int) -> UnsafeMutableRawPointer {
+        if let join = states[state] as? HashJoinState { return join.header }
+        return (states[state] as! HashAggregateState).header
+    }
+
+    /// A new join entry for `hash`; returns its record for the build pipeline to fill.
+    public func joinInsert(_ state: Int, hash: UInt64) -> UnsafeMutableRawPointer { (states[state] as! HashJoinState).insert(hash: hash) }
 
     /// Inserts a new group whose keys are in the scratch record; returns its record.
     public func aggregateInsert(_ state: Int, hash: UInt64) -> UnsafeMutableRawPointer { (states[state] as! HashAggregateState).insert(hash: hash) }

@@ -39,6 +39,11 @@ public func kiln_rt_agg_insert(_ context: UnsafeMutableRawPointer, _ state: Int6
     QueryRuntime.from(context).aggregateInsert(Int(state), hash: UInt64(bitPattern: hash))
 }
 
+@_cdecl("kiln_rt_join_insert")
+public func kiln_rt_join_insert(_ context: UnsafeMutableRawPointer, _ state: Int64, _ hash: Int64) -> UnsafeMutableRawPointer {
+    QueryRuntime.from(context).joinInsert(Int(state), hash: UInt64(bitPattern: hash))
+}
+
 @_cdecl("kiln_rt_append")
 public func kiln_rt_append(_ context: UnsafeMutableRawPointer, _ state: Int64) -> UnsafeMutableRawPointer {
     QueryRuntime.from(context).append(Int(state))
@@ -69,6 +74,7 @@ public enum RuntimeSymbols {
         ("kiln_rt_agg_find", ["!llvm.ptr", "i64", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_agg_header", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_agg_insert", ["!llvm.ptr", "i64", "i64"], ["!llvm.ptr"]),
+        ("kiln_rt_join_insert", ["!llvm.ptr", "i64", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_append", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_limit_step", ["!llvm.ptr", "i64"], ["i32"]),
         ("kiln_rt_raise", ["!llvm.ptr", "i32"], []),
@@ -91,6 +97,7 @@ public enum RuntimeSymbols {
             ("kiln_rt_agg_find", address(kiln_rt_agg_find as Find)),
             ("kiln_rt_agg_header", address(kiln_rt_agg_header as Open)),
             ("kiln_rt_agg_insert", address(kiln_rt_agg_insert as Find)),
+            ("kiln_rt_join_insert", address(kiln_rt_join_insert as Find)),
             ("kiln_rt_append", address(kiln_rt_append as Open)),
             ("kiln_rt_limit_step", address(kiln_rt_limit_step as Step)),
             ("kiln_rt_raise", address(kiln_rt_raise as Raise)),

@@ -385,3 +385,62 @@ final class LimitState: RuntimeState {
         return true
     }
 }
+
+/// A join's hash table: the build pipeline inserts entries `[next][hash][keys, columns]`,
+/// the probe walks a bucket's chain comparing hash and keys (inline code, `HashTableLayout`).
+/// Duplicate keys are kept: every match joins.
+final class HashJoinState: RuntimeState {
+    let layout: RecordLayout
+    let entries: RecordStore
+    var directory: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    var mask: Int
+    let header = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
+
+    init(layout: RecordLayout) {
+        self.layout = layout
+        entries = RecordStore(recordSize: 16 + layout.size)
+        mask = 1023
+        directory = .allocate(capacity: mask + 1)
+        directory.initialize(repeating: nil, count: mask + 1)
+        super.init()
+        publish()
+    }
+
+    deinit {
+        directory.deallocate()
+        header.deallocate()
+    }
+
+    func publish() {
+        header.storeBytes(of: UnsafeMutableRawPointer(directory), as: UnsafeMutableRawPointer.self)
+        header.storeBytes(of: Int64(mask), toByteOffset: 8, as: Int64.self)
+    }
+
+    /// A new entry for `hash`; the caller fills its record.
+    func insert(hash: UInt64) -> UnsafeMutableRawPointer {
+        if entries.count > mask { grow() }
+        let entry = entries.append()
+        entry.storeBytes(of: hash, toByteOffset: 8, as: UInt64.self)
+        let slot = Int(truncatingIfNeeded: hash) & mask
+        entry.storeBytes(of: directory[slot], as: UnsafeMutableRawPointer?.self)
+        directory[slot] = entry
+        return entry + 16
+    }
+
+    func grow() {
+        let newMask = mask * 2 + 1
+        let newDirectory = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: newMask + 1)
+        newDirectory.initialize(repeating: nil, count: newMask + 1)
+        // Re-link in insertion order so equal keys keep their order within a bucket.
+        for index in 0..<entries.count {
+            let entry = entries.record(index)
+            let slot = Int(truncatingIfNeeded: entry.load(fromByteOffset: 8, as: UInt64.self)) & newMask
+            entry.storeBytes(of: newDirectory[slot], as: UnsafeMutableRawPointer?.self)
+            newDirectory[slot] = entry
+        }
+        directory.deallocate()
+        directory = newDirectory
+        mask = newMask
+        publish()
+    }
+}

@@ -53,6 +53,12 @@ public indirect enum TableReference: Sendable, Equatable {
     /// `generate_series(a, b [, step]) [AS] alias[(column)]`
     case function(name: String, arguments: [Expression], alias: String?, columnAlias: String?, position: Int)
     case subquery(SelectStatement, alias: String, position: Int)
+    /// `left [INNER|LEFT|CROSS] JOIN right [ON condition]`
+    case join(TableReference, TableReference, kind: JoinKind, on: Expression?, position: Int)
+}
+
+public enum JoinKind: String, Sendable, Equatable {
+    case inner, left, right, full, cross
 }
 
 public struct OrderItem: Sendable, Equatable {

@@ -27,10 +27,7 @@ extension Parser {
             repeat { select.items.append(try parseSelectItem()) } while acceptSymbol(",")
         }
         if acceptWord("from") {
-            repeat { select.from.append(try parseTableReference()) } while acceptSymbol(",")
-            if let word = current.word, ["join", "inner", "left", "right", "full", "cross", "natural"].contains(word) {
-                throw DatabaseError(.featureNotSupported, "JOIN is not supported yet", position: position)
-            }
+            repeat { select.from.append(try parseJoinedTable()) } while acceptSymbol(",")
         }
         if acceptWord("where") { select.whereClause = try parseExpression() }
         if acceptWords("group", "by") {
@@ -109,6 +106,33 @@ extension Parser {
         case .word(let w) where !Parser.reserved.contains(w): return w
         case .quotedIdentifier(let q): return q
         default: return nil
+        }
+    }
+
+    /// A table reference followed by any number of JOINs (left-associative).
+    mutating func parseJoinedTable() throws(DatabaseError) -> TableReference {
+        var left = try parseTableReference()
+        while true {
+            let at = position
+            var kind: JoinKind
+            if acceptWord("join") || acceptWords("inner", "join") { kind = .inner }
+            else if acceptWords("left", "join") || acceptWords("left", "outer", "join") { kind = .left }
+            else if acceptWords("right", "join") || acceptWords("right", "outer", "join") { kind = .right }
+            else if acceptWords("full", "join") || acceptWords("full", "outer", "join") { kind = .full }
+            else if acceptWords("cross", "join") { kind = .cross }
+            else if current.word == "natural" {
+                throw DatabaseError(.featureNotSupported, "NATURAL JOIN is not supported yet", position: at)
+            } else { return left }
+            let right = try parseTableReference()
+            var condition: Expression?
+            if kind != .cross {
+                if acceptWord("using") {
+                    throw DatabaseError(.featureNotSupported, "JOIN ... USING is not supported yet", position: at)
+                }
+                try expectWord("on")
+                condition = try parseExpression()
+            }
+            left = .join(left, right, kind: kind, on: condition, position: at)
         }
     }
 

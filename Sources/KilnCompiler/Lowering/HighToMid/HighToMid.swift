@@ -77,6 +77,14 @@ public enum HighToMid {
                 let emit = body.builder.value("kiln_mid.limit_step", [ctx], "i1", op.attributes)
                 body.nest(emit)
                 body.alias(op.result, to: op.operands[1])
+            case "kiln_high.hash_join_probe":
+                try body.nestJoin(op)
+            case "kiln_high.hash_join_sink":
+                let values = try op.operands.dropFirst(2).map { try body.materialize($0) }
+                let layout = RecordLayout(types: values.map { SQLType(irName: String(MidToLow_sqlTypeName($0.type).split(separator: "?")[0])) ?? .text })
+                body.builder.add("kiln_mid.join_insert", [ctx] + values, [], op.attributes + [("offsets", .array(layout.offsets.map { .integer(Int64($0), type: "i64") }))])
+                sinkState = op.integer("state") ?? 0
+                sinkKind = "hash_join"
             case "kiln_high.hash_agg_sink":
                 let values = try op.operands.dropFirst(2).map { try body.materialize($0) }
                 body.builder.add("kiln_mid.hash_agg_update", [ctx] + values, [], op.attributes)

@@ -16,6 +16,16 @@ final class RowBodyLowering {
         case source(types: [String])
         /// A projection: column i is the high-level value `columns[i]`.
         case projected(columns: [IRValue])
+        /// A join's output: the input stream's columns, then the matching build entry's.
+        indirect case joined(base: Stream, entry: IRValue, buildTypes: [String], keyCount: Int, layout: RecordLayout)
+
+        var width: Int {
+            switch self {
+            case .source(let types): return types.count
+            case .projected(let columns): return columns.count
+            case .joined(let base, _, let buildTypes, _, _): return base.width + buildTypes.count
+            }
+        }
     }
 
     let function: String
@@ -91,10 +101,55 @@ final class RowBodyLowering {
     /// All columns of a stream, materialised (for sinks that store whole rows).
     func rowValues(of stream: IRValue) throws -> [IRValue] {
         guard let info = streams[ObjectIdentifier(stream)] else { throw failure("unknown stream") }
+        return try (0..<info.width).map { try column($0, of: info) }
+    }
+
+    /// Column `index` of a stream, materialised in the current block.
+    func column(_ index: Int, of info: Stream) throws -> IRValue {
         switch info {
-        case .source(let types): return types.indices.map { load($0, types: types) }
-        case .projected(let columns): return try columns.map { try materialize($0) }
+        case .source(let types): return load(index, types: types)
+        case .projected(let columns): return try materialize(columns[index])
+        case .joined(let base, let entry, let buildTypes, let keyCount, let layout):
+            if index < base.width { return try column(index, of: base) }
+            let field = index - base.width
+            let key = "entry\(ObjectIdentifier(entry).hashValue).\(field)"
+            if let value = remembered(key) { return value }
+            let value = builder.value("kiln_mid.entry_field", [entry], "!kiln_mid.val<\"\(buildTypes[field])\">", [
+                ("column", .integer(Int64(keyCount + field), type: "i64")), ("offset", .integer(Int64(layout.offsets[keyCount + field]), type: "i64")),
+            ])
+            remember(key, value)
+            return value
         }
+    }
+
+    /// Continues the row body once per matching build entry of a hash join:
+    /// `scf.while` over the bucket's chain, `scf.if` on hash and key equality.
+    func nestJoin(_ op: IROperation) throws {
+        let keys = try op.operands.dropFirst(2).map { try materialize($0) }
+        let buildTypes = (op.attribute("build_types")?.arrayValue ?? []).compactMap(\.stringValue)
+        let keyTypes = keys.map { MidToLow_sqlTypeName($0.type) }
+        let layout = RecordLayout(types: (keyTypes + buildTypes).map { SQLType(irName: String($0.hasSuffix("?") ? $0.dropLast() : $0[...])) ?? .text })
+        let state = op.attribute("state") ?? .integer(0, type: "i64")
+        let lookup = builder.add("kiln_mid.join_lookup", [ctx] + keys, ["!kiln_mid.entry", "i64"], [("state", state)])
+        let before = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry")])
+        let b = IRBuilder(before)
+        let valid = b.value("kiln_mid.entry_valid", [before.arguments[0]], "i1")
+        b.add("scf.condition", [valid, before.arguments[0]])
+        let after = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry")])
+        let entry = after.arguments[0]
+        let a = IRBuilder(after)
+        let keyOffsets = (0..<keys.count).map { IRAttribute.integer(Int64(layout.offsets[$0]), type: "i64") }
+        let match = a.value("kiln_mid.join_match", [entry, lookup.results[1]] + keys, "i1", [("state", state), ("offsets", .array(keyOffsets))])
+        let inner = IRBlock()
+        a.add("scf.if", [match], [], regions: [.single(inner), IRRegion()])
+        let next = a.value("kiln_mid.entry_next", [entry], "!kiln_mid.entry")
+        a.add("scf.yield", [next])
+        builder.add("scf.while", [lookup.results[0]], ["!kiln_mid.entry"], regions: [.single(before), .single(after)])
+        openBlocks.append(inner)
+        builder = IRBuilder(inner)
+        scopes.append([:])
+        guard let input = streams[ObjectIdentifier(op.operands[1])] else { throw failure("unknown stream") }
+        streams[ObjectIdentifier(op.result)] = .joined(base: input, entry: entry, buildTypes: buildTypes, keyCount: keys.count, layout: layout)
     }
 
     func load(_ index: Int, types: [String]) -> IRValue {
@@ -116,11 +171,7 @@ final class RowBodyLowering {
         switch op.name {
         case "kiln_high.field":
             guard let info = streams[ObjectIdentifier(op.operands[0])] else { throw failure("unknown stream") }
-            let index = op.integer("index") ?? 0
-            switch info {
-            case .source(let types): result = load(index, types: types)
-            case .projected(let columns): result = try materialize(columns[index])
-            }
+            result = try column(op.integer("index") ?? 0, of: info)
         case "kiln_high.param":
             // Parameters are loop-invariant: read once, before the loop, visible everywhere.
             let parameter = top.value("kiln_mid.param", [ctx], Self.midType(op.result.type), op.attributes)
@@ -173,4 +224,10 @@ final class RowBodyLowering {
         try inBranch(keep) { value }
         return builder.add("scf.if", [condition], [Self.midType(op.result.type)], regions: [.single(next), .single(keep)]).result
     }
+}
+
+/// The SQL type name inside `!kiln_mid.val<"T">`.
+func MidToLow_sqlTypeName(_ type: String) -> String {
+    guard let open = type.firstIndex(of: "\""), let close = type.lastIndex(of: "\""), open < close else { return "text" }
+    return String(type[type.index(after: open)..<close])
 }

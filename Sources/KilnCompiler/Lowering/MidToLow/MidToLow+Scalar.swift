@@ -291,18 +291,7 @@ extension MidToLow {
         let ctx = l.ctx
         let header = perPipeline("header\(state)", l) { $0.call("kiln_rt_agg_header", [ctx, $0.int(state, "i64")], ["!llvm.ptr"]).result }
         let scratch = perPipeline("aggScratch\(state)", l) { $0.call("kiln_rt_agg_scratch", [ctx, $0.int(state, "i64")], ["!llvm.ptr"]).result }
-        var hash = l.int(0x2545_F491, "i64")
-        for (v, keyType) in zip(keys, keyTypes) {
-            var h: IRValue
-            if keyType.physical == .string {
-                h = genericCall("hash", [(LowValue(value: v.value, null: nil), .text)], resultType: .bigint, l).value
-            } else {
-                h = l.b.add("kiln_low.hash", [v.value], ["i64"]).result
-            }
-            if let null = v.null { h = l.select(null, l.int(0x7F4A_7C15, "i64"), h) }
-            let mixed = l.op("arith.muli", [hash, l.int(Int64(bitPattern: 0x9e37_79b9_7f4a_7c15), "i64")], "i64")
-            hash = l.op("arith.xori", [mixed, h], "i64")
-        }
+        let hash = keyHash(keys, keyTypes, l)
         let directory = l.load(header, offset: HashTableLayout.directory, "!llvm.ptr")
         let mask = l.load(header, offset: HashTableLayout.mask, "i64")
         let slot = l.op("arith.andi", [hash, mask], "i64")

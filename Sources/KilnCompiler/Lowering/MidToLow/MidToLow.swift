@@ -52,7 +52,7 @@ public struct MidToLow {
 
     static func lowType(_ type: String) -> String {
         switch type {
-        case "!kiln_mid.ctx", "!kiln_mid.cursor", "!kiln_mid.batch": return "!llvm.ptr"
+        case "!kiln_mid.ctx", "!kiln_mid.cursor", "!kiln_mid.batch", "!kiln_mid.entry": return "!llvm.ptr"
         default: return type
         }
     }
@@ -173,6 +173,8 @@ public struct MidToLow {
             values[op.result] = LowValue(value: l.cmpi(1, r, l.int(0, "i32")), null: nil)
         case "kiln_mid.hash_agg_update":
             try lowerAggregateUpdate(op, l)
+        case "kiln_mid.join_insert", "kiln_mid.join_lookup", "kiln_mid.entry_valid", "kiln_mid.join_match", "kiln_mid.entry_next", "kiln_mid.entry_field":
+            try lowerJoin(op, l)
         case "kiln_mid.sort_append", "kiln_mid.output_append":
             let args = Array(op.operands.dropFirst())
             let types = args.map { MidToLow.sqlType($0.type).0 }

@@ -87,6 +87,22 @@ public enum HighDialect {
         irdl.operands(ctx: %c, input: %s, values: variadic %v)
         irdl.results(done: %d)
       }
+      irdl.operation @hash_join_probe {
+        %c = irdl.parametric @kiln_high::@ctx<>
+        %s = irdl.parametric @kiln_high::@stream<>
+        %v = irdl.any
+        %o = irdl.parametric @kiln_high::@stream<>
+        irdl.operands(ctx: %c, input: %s, keys: variadic %v)
+        irdl.results(out: %o)
+      }
+      irdl.operation @hash_join_sink {
+        %c = irdl.parametric @kiln_high::@ctx<>
+        %s = irdl.parametric @kiln_high::@stream<>
+        %v = irdl.any
+        %d = irdl.is i1
+        irdl.operands(ctx: %c, input: %s, values: variadic %v)
+        irdl.results(done: %d)
+      }
       irdl.operation @sort_sink {
         %c = irdl.parametric @kiln_high::@ctx<>
         %s = irdl.parametric @kiln_high::@stream<>

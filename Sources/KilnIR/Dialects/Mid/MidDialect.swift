@@ -10,6 +10,7 @@ public enum MidDialect {
       irdl.type @cursor {}
       irdl.type @batch {}
       irdl.type @val {}
+      irdl.type @entry {}
       irdl.operation @open {
         %c = irdl.parametric @kiln_mid::@ctx<>
         %r = irdl.parametric @kiln_mid::@cursor<>
@@ -70,6 +71,46 @@ public enum MidDialect {
         %v = irdl.any
         irdl.operands(ctx: %c, values: variadic %v)
         irdl.results()
+      }
+      irdl.operation @join_insert {
+        %c = irdl.parametric @kiln_mid::@ctx<>
+        %v = irdl.any
+        irdl.operands(ctx: %c, values: variadic %v)
+        irdl.results()
+      }
+      irdl.operation @join_lookup {
+        %c = irdl.parametric @kiln_mid::@ctx<>
+        %v = irdl.any
+        %e = irdl.parametric @kiln_mid::@entry<>
+        %h = irdl.is i64
+        irdl.operands(ctx: %c, keys: variadic %v)
+        irdl.results(first: %e, hash: %h)
+      }
+      irdl.operation @entry_valid {
+        %e = irdl.parametric @kiln_mid::@entry<>
+        %b = irdl.is i1
+        irdl.operands(entry: %e)
+        irdl.results(valid: %b)
+      }
+      irdl.operation @join_match {
+        %e = irdl.parametric @kiln_mid::@entry<>
+        %h = irdl.is i64
+        %v = irdl.any
+        %b = irdl.is i1
+        irdl.operands(entry: %e, hash: %h, keys: variadic %v)
+        irdl.results(match: %b)
+      }
+      irdl.operation @entry_next {
+        %e = irdl.parametric @kiln_mid::@entry<>
+        %n = irdl.parametric @kiln_mid::@entry<>
+        irdl.operands(entry: %e)
+        irdl.results(next: %n)
+      }
+      irdl.operation @entry_field {
+        %e = irdl.parametric @kiln_mid::@entry<>
+        %v = irdl.base @kiln_mid::@val
+        irdl.operands(entry: %e)
+        irdl.results(out: %v)
       }
       irdl.operation @sort_append {
         %c = irdl.parametric @kiln_mid::@ctx<>

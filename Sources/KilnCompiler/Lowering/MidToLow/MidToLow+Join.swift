@@ -1,0 +1,103 @@
+import KilnCore
+import KilnIR
+import KilnPlanner
+import KilnRuntime
+
+extension MidToLow {
+    /// Hash-join state ops: inserting build rows, looking up a bucket, walking its chain,
+    /// comparing keys and reading build fields, all inline over `HashTableLayout`.
+    mutating func lowerJoin(_ op: IROperation, _ l: LowBuilder) throws {
+        let ctx = l.ctx
+        let offsets = (op.attribute("offsets")?.arrayValue ?? []).compactMap { $0.integerValue.map(Int.init) }
+        switch op.name {
+        case "kiln_mid.join_insert":
+            let state = Int64(op.integer("state") ?? 0)
+            let keyCount = op.integer("keys") ?? 0
+            let values = try op.operands.dropFirst().map(lowered)
+            let types = op.operands.dropFirst().map { MidToLow.sqlType($0.type).0 }
+            // A row with a NULL key can never match an equality: it stays out of the table.
+            let nulls = values.prefix(keyCount).compactMap(\.null)
+            let body = IRBlock()
+            let b = LowBuilder(b: IRBuilder(body), ctx: ctx)
+            let hash = keyHash(Array(values.prefix(keyCount)).map { LowValue(value: $0.value, null: nil) }, Array(types.prefix(keyCount)), b)
+            let record = b.call("kiln_rt_join_insert", [ctx, b.int(state, "i64"), hash], ["!llvm.ptr"]).result
+            for (index, value) in values.enumerated() {
+                if let null = value.null { b.store(b.nullByte(null), record, offset: index) }
+                b.storeValue(value.value, b.gep(record, offsets[index]), types[index])
+            }
+            b.b.add("scf.yield")
+            if nulls.isEmpty {
+                l.b.add("scf.if", [l.bool(true)], [], regions: [.single(body), IRRegion()])
+            } else {
+                var anyNull = nulls[0]
+                for n in nulls.dropFirst() { anyNull = l.or(anyNull, n) }
+                l.b.add("scf.if", [l.not(anyNull)], [], regions: [.single(body), IRRegion()])
+            }
+        case "kiln_mid.join_lookup":
+            let state = Int64(op.integer("state") ?? 0)
+            let keys = try op.operands.dropFirst().map(lowered)
+            let types = op.operands.dropFirst().map { MidToLow.sqlType($0.type).0 }
+            let header = perPipeline("header\(state)", l) { $0.call("kiln_rt_agg_header", [ctx, $0.int(state, "i64")], ["!llvm.ptr"]).result }
+            let hash = keyHash(keys.map { LowValue(value: $0.value, null: nil) }, types, l)
+            let directory = l.load(header, offset: HashTableLayout.directory, "!llvm.ptr")
+            let mask = l.load(header, offset: HashTableLayout.mask, "i64")
+            var first = l.load(l.gep(directory, index: l.op("arith.andi", [hash, mask], "i64"), elementType: "!llvm.ptr"), "!llvm.ptr")
+            let nulls = keys.compactMap(\.null)
+            if !nulls.isEmpty {
+                var anyNull = nulls[0]
+                for n in nulls.dropFirst() { anyNull = l.or(anyNull, n) }
+                first = l.select(anyNull, l.op("llvm.mlir.zero", [], "!llvm.ptr"), first)
+            }
+            values[op.results[0]] = LowValue(value: first, null: nil)
+            values[op.results[1]] = LowValue(value: hash, null: nil)
+        case "kiln_mid.entry_valid":
+            let entry = try lowered(op.operands[0]).value
+            let valid = l.b.add("llvm.icmp", [entry, l.op("llvm.mlir.zero", [], "!llvm.ptr")], ["i1"], [("predicate", .integer(1, type: "i64"))]).result
+            values[op.result] = LowValue(value: valid, null: nil)
+        case "kiln_mid.entry_next":
+            let entry = try lowered(op.operands[0]).value
+            values[op.result] = LowValue(value: l.load(entry, offset: HashTableLayout.entryNext, "!llvm.ptr"), null: nil)
+        case "kiln_mid.join_match":
+            let entry = try lowered(op.operands[0]).value
+            let hash = try lowered(op.operands[1]).value
+            let keys = try op.operands.dropFirst(2).map(lowered)
+            let types = op.operands.dropFirst(2).map { MidToLow.sqlType($0.type).0 }
+            var matches = l.cmpi(0, l.load(entry, offset: HashTableLayout.entryHash, "i64"), hash)
+            let record = l.gep(entry, HashTableLayout.entryRecord)
+            for (index, key) in keys.enumerated() {
+                let stored = l.loadValue(l.gep(record, offsets[index]), types[index])
+                let equal: IRValue
+                if types[index].isFloat { equal = l.floatCompare("eq", key.value, stored) }
+                else if types[index].physical == .string { equal = l.b.add("kiln_low.str_eq", [key.value, stored], ["i1"]).result }
+                else { equal = l.cmpi(0, key.value, stored) }
+                matches = l.and(matches, equal)
+            }
+            values[op.result] = LowValue(value: matches, null: nil)
+        default:  // kiln_mid.entry_field
+            let entry = try lowered(op.operands[0]).value
+            let (type, nullable) = MidToLow.sqlType(op.result.type)
+            let record = l.gep(entry, HashTableLayout.entryRecord)
+            let value = l.loadValue(l.gep(record, op.integer("offset") ?? 0), type)
+            let column = op.integer("column") ?? 0
+            let null = nullable ? l.fromMemory(l.load(record, offset: column, "i8"), physical: .bool) : nil
+            values[op.result] = LowValue(value: value, null: null)
+        }
+    }
+
+    /// The hash of a key tuple (the same code on the build and the probe side).
+    mutating func keyHash(_ keys: [LowValue], _ types: [SQLType], _ l: LowBuilder) -> IRValue {
+        var hash = l.int(0x2545_F491, "i64")
+        for (v, type) in zip(keys, types) {
+            var h: IRValue
+            if type.physical == .string {
+                h = genericCall("hash", [(LowValue(value: v.value, null: nil), .text)], resultType: .bigint, l).value
+            } else {
+                h = l.b.add("kiln_low.hash", [v.value], ["i64"]).result
+            }
+            if let null = v.null { h = l.select(null, l.int(0x7F4A_7C15, "i64"), h) }
+            let mixed = l.op("arith.muli", [hash, l.int(Int64(bitPattern: 0x9e37_79b9_7f4a_7c15), "i64")], "i64")
+            hash = l.op("arith.xori", [mixed, h], "i64")
+        }
+        return hash
+    }
+}

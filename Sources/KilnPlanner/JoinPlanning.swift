@@ -1,0 +1,63 @@
+import KilnCore
+
+/// Places a predicate over a tree of joins: each conjunct goes as deep as the columns it reads
+/// allow (predicate pushdown), and an equality between the two sides of a join becomes one of
+/// its hash keys.
+///
+/// Joins are left-deep with the probe side's columns first, so a conjunct that reads only
+/// probe columns keeps its column numbers on the way down; one that reads only build columns
+/// is renumbered.
+public enum JoinPlanning {
+    public static func attach(_ predicate: BoundExpression, to plan: PlanNode) -> PlanNode {
+        var conjuncts = split(predicate)
+        let placed = place(&conjuncts, into: plan)
+        return conjuncts.isEmpty ? placed : .filter(placed, predicate: combine(conjuncts))
+    }
+
+    static func split(_ e: BoundExpression) -> [BoundExpression] {
+        if case .call("and", let args) = e.kind { return args.flatMap(split) }
+        return [e]
+    }
+
+    static func combine(_ conjuncts: [BoundExpression]) -> BoundExpression {
+        conjuncts.dropFirst().reduce(conjuncts[0]) { BoundExpression.call("and", [$0, $1], type: .boolean) }
+    }
+
+    /// Moves every conjunct it can into `plan`; leaves the others in `conjuncts`.
+    static func place(_ conjuncts: inout [BoundExpression], into plan: PlanNode) -> PlanNode {
+        guard case .hashJoin(let probe, let build, var probeKeys, var buildKeys) = plan else { return plan }
+        let probeWidth = probe.outputTypes.count
+        let width = probeWidth + build.outputTypes.count
+        var toProbe: [BoundExpression] = [], toBuild: [BoundExpression] = [], keep: [BoundExpression] = []
+        for conjunct in conjuncts {
+            let used = conjunct.columnsUsed
+            guard used.allSatisfy({ $0 < width }) else { keep.append(conjunct); continue }
+            if !used.isEmpty, used.allSatisfy({ $0 < probeWidth }) {
+                toProbe.append(conjunct)
+            } else if !used.isEmpty, used.allSatisfy({ $0 >= probeWidth }) {
+                toBuild.append(conjunct.remapColumns { $0 - probeWidth })
+            } else if case .call("eq", let args) = conjunct.kind, args.count == 2,
+                      let (p, b) = sides(args[0], args[1], probeWidth: probeWidth) {
+                probeKeys.append(p)
+                buildKeys.append(b.remapColumns { $0 - probeWidth })
+            } else {
+                keep.append(conjunct)
+            }
+        }
+        conjuncts = keep
+        var newProbe = place(&toProbe, into: probe)
+        if !toProbe.isEmpty { newProbe = .filter(newProbe, predicate: combine(toProbe)) }
+        var newBuild = place(&toBuild, into: build)
+        if !toBuild.isEmpty { newBuild = .filter(newBuild, predicate: combine(toBuild)) }
+        return .hashJoin(probe: newProbe, build: newBuild, probeKeys: probeKeys, buildKeys: buildKeys)
+    }
+
+    /// An equality whose sides read only probe columns and only build columns respectively.
+    static func sides(_ a: BoundExpression, _ b: BoundExpression, probeWidth: Int) -> (BoundExpression, BoundExpression)? {
+        let ua = a.columnsUsed, ub = b.columnsUsed
+        guard !ua.isEmpty, !ub.isEmpty else { return nil }
+        if ua.allSatisfy({ $0 < probeWidth }), ub.allSatisfy({ $0 >= probeWidth }) { return (a, b) }
+        if ub.allSatisfy({ $0 < probeWidth }), ua.allSatisfy({ $0 >= probeWidth }) { return (b, a) }
+        return nil
+    }
+}
