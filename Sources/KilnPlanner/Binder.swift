@@ -314,8 +314,16 @@ public struct Binder {
             var scope = Scope()
             scope.entries.append(.init(qualifier: alias ?? "generate_series", name: columnName, type: type, nullable: false))
             return (.seriesScan(start: coerced[0], stop: coerced[1], step: step, type: type), scope)
-        case .subquery(_, _, let position):
-            throw DatabaseError(.featureNotSupported, "subqueries in FROM are not supported yet", position: position)
+        case .subquery(let select, let alias, _):
+            // A derived table: its own query block, planned in place (no correlation).
+            var inner = Binder(catalog: catalog, parameterTypes: parameterTypes)
+            let query = try inner.bind(select)
+            parameterTypes = inner.parameterTypes
+            var scope = Scope()
+            for (name, (type, nullable)) in zip(query.columnNames, query.plan.outputTypes) {
+                scope.entries.append(.init(qualifier: alias, name: name, type: type, nullable: nullable))
+            }
+            return (query.plan, scope)
         case .join:
             fatalError("handled above")
         }
