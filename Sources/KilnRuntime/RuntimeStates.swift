@@ -157,15 +157,7 @@ final class HashAggregateState: RecordSourceState {
     let keyCount: Int
     let aggregates: [AggregateCall]
     let layout: RecordLayout
-    let entries: RecordStore
-    var directory: UnsafeMutablePointer<UnsafeMutableRawPointer?> {
-        didSet { header.storeBytes(of: UnsafeMutableRawPointer(directory), as: UnsafeMutableRawPointer.self) }
-    }
-    var mask: Int {
-        didSet { header.storeBytes(of: Int64(mask), toByteOffset: 8, as: Int64.self) }
-    }
-    /// `[directory pointer][mask]`, read by compiled probes (`HashTableLayout`); kept in sync on growth.
-    let header = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
+    let table: ChainedHashTable
     let scratch: UnsafeMutableRawPointer
     let template: UnsafeMutableRawPointer
     var records: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
@@ -174,17 +166,12 @@ final class HashAggregateState: RecordSourceState {
         self.keyCount = keyCount
         self.aggregates = aggregates
         self.layout = layout
-        entries = RecordStore(recordSize: 16 + layout.size)
-        mask = 1023
-        directory = .allocate(capacity: mask + 1)
-        directory.initialize(repeating: nil, count: mask + 1)
+        table = ChainedHashTable(recordSize: layout.size)
         scratch = .allocate(byteCount: layout.size, alignment: 16)
         scratch.initializeMemory(as: UInt8.self, repeating: 0, count: layout.size)
         template = .allocate(byteCount: layout.size, alignment: 16)
         template.initializeMemory(as: UInt8.self, repeating: 0, count: layout.size)
         super.init()
-        header.storeBytes(of: UnsafeMutableRawPointer(directory), as: UnsafeMutableRawPointer.self)
-        header.storeBytes(of: Int64(mask), toByteOffset: 8, as: Int64.self)
         for (index, aggregate) in aggregates.enumerated() where aggregate.function != "count" && aggregate.function != "count_star" {
             template.storeBytes(of: 1, toByteOffset: keyCount + index, as: UInt8.self)
         }
@@ -192,12 +179,13 @@ final class HashAggregateState: RecordSourceState {
     }
 
     deinit {
-        directory.deallocate()
-        header.deallocate()
         scratch.deallocate()
         template.deallocate()
         records?.deallocate()
     }
+
+    /// The header compiled probes read (see `HashTableLayout`).
+    var header: UnsafeMutableRawPointer { table.header }
 
     func keysEqual(_ record: UnsafeMutableRawPointer) -> Bool {
         for key in 0..<keyCount {
@@ -218,7 +206,7 @@ final class HashAggregateState: RecordSourceState {
 
     /// The group record for the keys in `scratch`, created if new.
     func find(hash: UInt64) -> UnsafeMutableRawPointer {
-        var entry = directory[Int(truncatingIfNeeded: hash) & mask]
+        var entry = table.bucket(hash)
         while let e = entry {
             if e.load(fromByteOffset: 8, as: UInt64.self) == hash, keysEqual(e + 16) { return e + 16 }
             entry = e.load(as: UnsafeMutableRawPointer?.self)
@@ -226,46 +214,27 @@ final class HashAggregateState: RecordSourceState {
         return insert(hash: hash)
     }
 
+    /// A new group with the keys in `scratch` and the aggregates' initial states.
     @discardableResult
     func insert(hash: UInt64) -> UnsafeMutableRawPointer {
-        if entries.count > mask { grow() }
-        let entry = entries.append()
-        let record = entry + 16
+        let record = table.insert(hash: hash) + 16
         record.copyMemory(from: template, byteCount: layout.size)
         for key in 0..<keyCount {
             record.storeBytes(of: scratch.load(fromByteOffset: key, as: UInt8.self), toByteOffset: key, as: UInt8.self)
             let offset = layout.offsets[key]
             (record + offset).copyMemory(from: scratch + offset, byteCount: layout.types[key].physical.byteWidth)
         }
-        entry.storeBytes(of: hash, toByteOffset: 8, as: UInt64.self)
-        let slot = Int(truncatingIfNeeded: hash) & mask
-        entry.storeBytes(of: directory[slot], as: UnsafeMutableRawPointer?.self)
-        directory[slot] = entry
         return record
-    }
-
-    func grow() {
-        let newMask = mask * 2 + 1
-        let newDirectory = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: newMask + 1)
-        newDirectory.initialize(repeating: nil, count: newMask + 1)
-        for index in 0..<entries.count {
-            let entry = entries.record(index)
-            let slot = Int(truncatingIfNeeded: entry.load(fromByteOffset: 8, as: UInt64.self)) & newMask
-            entry.storeBytes(of: newDirectory[slot], as: UnsafeMutableRawPointer?.self)
-            newDirectory[slot] = entry
-        }
-        directory.deallocate()
-        directory = newDirectory
-        mask = newMask
     }
 
     override var sourceRecords: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int) {
         if records == nil {
-            let array = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, entries.count))
-            for index in 0..<entries.count { array[index] = entries.record(index) + 16 }
+            let count = table.entries.count
+            let array = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, count))
+            for index in 0..<count { array[index] = table.entries.record(index) + 16 }
             records = array
         }
-        return (records!, entries.count)
+        return (records!, table.entries.count)
     }
 }
 
@@ -386,23 +355,20 @@ final class LimitState: RuntimeState {
     }
 }
 
-/// A join's hash table: the build pipeline inserts entries `[next][hash][keys, columns]`,
-/// the probe walks a bucket's chain comparing hash and keys (inline code, `HashTableLayout`).
-/// Duplicate keys are kept: every match joins.
-final class HashJoinState: RuntimeState {
-    let layout: RecordLayout
+/// Entries `[next][hash][record]` chained from a power-of-two directory, with the header
+/// `[directory][mask]` that compiled probes read (`HashTableLayout`). Shared by aggregation
+/// and joins; entries never move.
+final class ChainedHashTable {
     let entries: RecordStore
-    var directory: UnsafeMutablePointer<UnsafeMutableRawPointer?>
-    var mask: Int
+    private(set) var directory: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    private(set) var mask: Int
     let header = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
 
-    init(layout: RecordLayout) {
-        self.layout = layout
-        entries = RecordStore(recordSize: 16 + layout.size)
+    init(recordSize: Int) {
+        entries = RecordStore(recordSize: 16 + recordSize)
         mask = 1023
         directory = .allocate(capacity: mask + 1)
         directory.initialize(repeating: nil, count: mask + 1)
-        super.init()
         publish()
     }
 
@@ -411,12 +377,16 @@ final class HashJoinState: RuntimeState {
         header.deallocate()
     }
 
-    func publish() {
+    private func publish() {
         header.storeBytes(of: UnsafeMutableRawPointer(directory), as: UnsafeMutableRawPointer.self)
         header.storeBytes(of: Int64(mask), toByteOffset: 8, as: Int64.self)
     }
 
-    /// A new entry for `hash`; the caller fills its record.
+    /// The first entry of `hash`'s bucket.
+    @inline(__always)
+    func bucket(_ hash: UInt64) -> UnsafeMutableRawPointer? { directory[Int(truncatingIfNeeded: hash) & mask] }
+
+    /// A new zeroed entry for `hash`, linked at the head of its bucket.
     func insert(hash: UInt64) -> UnsafeMutableRawPointer {
         if entries.count > mask { grow() }
         let entry = entries.append()
@@ -424,14 +394,13 @@ final class HashJoinState: RuntimeState {
         let slot = Int(truncatingIfNeeded: hash) & mask
         entry.storeBytes(of: directory[slot], as: UnsafeMutableRawPointer?.self)
         directory[slot] = entry
-        return entry + 16
+        return entry
     }
 
-    func grow() {
+    private func grow() {
         let newMask = mask * 2 + 1
         let newDirectory = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: newMask + 1)
         newDirectory.initialize(repeating: nil, count: newMask + 1)
-        // Re-link in insertion order so equal keys keep their order within a bucket.
         for index in 0..<entries.count {
             let entry = entries.record(index)
             let slot = Int(truncatingIfNeeded: entry.load(fromByteOffset: 8, as: UInt64.self)) & newMask
@@ -443,4 +412,20 @@ final class HashJoinState: RuntimeState {
         mask = newMask
         publish()
     }
+}
+
+/// A join's hash table: the build pipeline inserts entries `[next][hash][keys, columns]`,
+/// the probe walks a bucket's chain comparing hash and keys (inline code). Duplicate keys are
+/// kept: every match joins.
+final class HashJoinState: RuntimeState {
+    let table: ChainedHashTable
+
+    init(layout: RecordLayout) {
+        table = ChainedHashTable(recordSize: layout.size)
+    }
+
+    var header: UnsafeMutableRawPointer { table.header }
+
+    /// A new entry for `hash`; returns its record for the caller to fill.
+    func insert(hash: UInt64) -> UnsafeMutableRawPointer { table.insert(hash: hash) + 16 }
 }
