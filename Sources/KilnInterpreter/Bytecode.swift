@@ -51,5 +51,5 @@ enum HashKind { case integer(bits: Int), float32, float64, int128 }
 
 /// The runtime functions low-level IR calls.
 enum RuntimeCall {
-    case open, next, finish, aggregateScratch, aggregateFind, aggregateHeader, aggregateInsert, joinInsert, append, limitStep, raise, call
+    case open, next, finish, aggregateScratch, aggregateFind, aggregateHeader, aggregateInsert, joinInsert, joinNullEntry, append, limitStep, raise, call
 }

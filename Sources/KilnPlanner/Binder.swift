@@ -253,7 +253,7 @@ public struct Binder {
         // `FROM a, b`: a cross join; WHERE equalities become its keys (JoinPlanning).
         for reference in from.dropFirst() {
             let (right, rightScope) = try bindReference(reference)
-            plan = .hashJoin(probe: plan, build: right, probeKeys: [], buildKeys: [])
+            plan = .hashJoin(probe: plan, build: right, probeKeys: [], buildKeys: [], preserveProbe: false)
             scope.entries += rightScope.entries
         }
         return (plan, scope)
@@ -261,17 +261,21 @@ public struct Binder {
 
     mutating func bindReference(_ reference: TableReference) throws(DatabaseError) -> (PlanNode, Scope) {
         if case .join(let leftReference, let rightReference, let kind, let condition, let position) = reference {
-            guard kind == .inner || kind == .cross else {
+            guard kind == .inner || kind == .cross || kind == .left else {
                 throw DatabaseError(.featureNotSupported, "\(kind.rawValue.uppercased()) JOIN is not supported yet", position: position)
             }
             let (left, leftScope) = try bindReference(leftReference)
             let (right, rightScope) = try bindReference(rightReference)
             var scope = leftScope
             scope.entries += rightScope.entries
-            var plan = PlanNode.hashJoin(probe: left, build: right, probeKeys: [], buildKeys: [])
+            var plan = PlanNode.hashJoin(probe: left, build: right, probeKeys: [], buildKeys: [], preserveProbe: false)
             if let condition {
                 let predicate = try bindCondition(condition, scope: scope, clause: "JOIN/ON")
-                plan = JoinPlanning.attach(predicate, to: plan)
+                if kind == .left {
+                    plan = try JoinPlanning.leftJoin(probe: left, build: right, on: predicate, position: condition.position)
+                } else {
+                    plan = JoinPlanning.attach(predicate, to: plan)
+                }
             }
             return (plan, scope)
         }
@@ -314,13 +318,18 @@ public struct Binder {
             var scope = Scope()
             scope.entries.append(.init(qualifier: alias ?? "generate_series", name: columnName, type: type, nullable: false))
             return (.seriesScan(start: coerced[0], stop: coerced[1], step: step, type: type), scope)
-        case .subquery(let select, let alias, _):
+        case .subquery(let select, let alias, let columns, let position):
             // A derived table: its own query block, planned in place (no correlation).
             var inner = Binder(catalog: catalog, parameterTypes: parameterTypes)
             let query = try inner.bind(select)
             parameterTypes = inner.parameterTypes
+            if let columns, columns.count > query.columnNames.count {
+                throw DatabaseError(.invalidColumnReference, "table \"\(alias)\" has \(query.columnNames.count) columns available but \(columns.count) columns specified", position: position)
+            }
+            var names = query.columnNames
+            for (index, column) in (columns ?? []).enumerated() { names[index] = column }
             var scope = Scope()
-            for (name, (type, nullable)) in zip(query.columnNames, query.plan.outputTypes) {
+            for (name, (type, nullable)) in zip(names, query.plan.outputTypes) {
                 scope.entries.append(.init(qualifier: alias, name: name, type: type, nullable: nullable))
             }
             return (query.plan, scope)
@@ -331,7 +340,7 @@ public struct Binder {
 
     func position(of reference: TableReference) -> Int {
         switch reference {
-        case .table(_, _, let p), .function(_, _, _, _, let p), .subquery(_, _, let p), .join(_, _, _, _, let p): return p
+        case .table(_, _, let p), .function(_, _, _, _, let p), .subquery(_, _, _, let p), .join(_, _, _, _, let p): return p
         }
     }
 

@@ -25,7 +25,16 @@ public enum JoinPlanning {
 
     /// Moves every conjunct it can into `plan`; leaves the others in `conjuncts`.
     static func place(_ conjuncts: inout [BoundExpression], into plan: PlanNode) -> PlanNode {
-        guard case .hashJoin(let probe, let build, var probeKeys, var buildKeys) = plan else { return plan }
+        guard case .hashJoin(let probe, let build, var probeKeys, var buildKeys, let preserveProbe) = plan else { return plan }
+        if preserveProbe {
+            // Above a LEFT join only conjuncts over the preserved side may move down.
+            let probeWidth = probe.outputTypes.count
+            var down = conjuncts.filter { !$0.columnsUsed.isEmpty && $0.columnsUsed.allSatisfy { $0 < probeWidth } }
+            conjuncts.removeAll { c in !c.columnsUsed.isEmpty && c.columnsUsed.allSatisfy { $0 < probeWidth } }
+            var newProbe = place(&down, into: probe)
+            if !down.isEmpty { newProbe = .filter(newProbe, predicate: combine(down)) }
+            return .hashJoin(probe: newProbe, build: build, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: true)
+        }
         let probeWidth = probe.outputTypes.count
         let width = probeWidth + build.outputTypes.count
         var toProbe: [BoundExpression] = [], toBuild: [BoundExpression] = [], keep: [BoundExpression] = []
@@ -49,7 +58,28 @@ public enum JoinPlanning {
         if !toProbe.isEmpty { newProbe = .filter(newProbe, predicate: combine(toProbe)) }
         var newBuild = place(&toBuild, into: build)
         if !toBuild.isEmpty { newBuild = .filter(newBuild, predicate: combine(toBuild)) }
-        return .hashJoin(probe: newProbe, build: newBuild, probeKeys: probeKeys, buildKeys: buildKeys)
+        return .hashJoin(probe: newProbe, build: newBuild, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: false)
+    }
+
+    /// `probe LEFT JOIN build ON predicate`: cross-side equalities become keys and conjuncts
+    /// over the build side alone filter it; other ON conditions are not supported yet.
+    public static func leftJoin(probe: PlanNode, build: PlanNode, on predicate: BoundExpression, position: Int) throws(DatabaseError) -> PlanNode {
+        let probeWidth = probe.outputTypes.count
+        var probeKeys: [BoundExpression] = [], buildKeys: [BoundExpression] = [], buildOnly: [BoundExpression] = []
+        for conjunct in split(predicate) {
+            let used = conjunct.columnsUsed
+            if !used.isEmpty, used.allSatisfy({ $0 >= probeWidth }) {
+                buildOnly.append(conjunct.remapColumns { $0 - probeWidth })
+            } else if case .call("eq", let args) = conjunct.kind, args.count == 2, let (p, b) = sides(args[0], args[1], probeWidth: probeWidth) {
+                probeKeys.append(p)
+                buildKeys.append(b.remapColumns { $0 - probeWidth })
+            } else {
+                throw DatabaseError(.featureNotSupported, "LEFT JOIN conditions other than equalities and conditions on the right side are not supported yet", position: position)
+            }
+        }
+        var newBuild = build
+        if !buildOnly.isEmpty { newBuild = .filter(build, predicate: combine(buildOnly)) }
+        return .hashJoin(probe: probe, build: newBuild, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: true)
     }
 
     /// An equality whose sides read only probe columns and only build columns respectively.

@@ -62,7 +62,7 @@ public enum PipelineOperator: Sendable {
     case limit(state: Int)
     /// For each row, every build row with equal keys (all of them when there are no keys):
     /// the stream continues with the build row's columns appended.
-    case hashJoinProbe(state: Int, keys: [BoundExpression], buildTypes: [(SQLType, Bool)])
+    case hashJoinProbe(state: Int, keys: [BoundExpression], buildTypes: [(SQLType, Bool)], preserveProbe: Bool)
 }
 
 /// Where a pipeline's tuples go.
@@ -96,8 +96,8 @@ public struct Pipeline: Sendable {
             switch op {
             case .filter(let p): parts.append("filter(\(p))")
             case .project: parts.append("project")
-            case .hashJoinProbe(let s, let keys, _):
-                parts.append("hashJoinProbe(state \(s)\(keys.isEmpty ? ", cross" : ", by " + keys.map(\.description).joined(separator: ", ")))")
+            case .hashJoinProbe(let s, let keys, _, let preserveProbe):
+                parts.append("hash\(preserveProbe ? "Left" : "")JoinProbe(state \(s)\(keys.isEmpty ? ", cross" : ", by " + keys.map(\.description).joined(separator: ", ")))")
             case .limit(let s):
                 if case .limitCounter(let l, let o) = states[s] {
                     parts.append("limit(\(l.map { "$\($0)" } ?? "all")\(o.map { ", offset $\($0)" } ?? ""))")

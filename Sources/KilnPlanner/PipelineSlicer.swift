@@ -104,16 +104,16 @@ public struct PipelineSlicer {
             upstream.sink = .hashAggregate(state: state, keys: keys.map { lift($0) }, aggregates: liftedAggregates)
             finish(upstream)
             return OpenPipeline(source: .hashAggregate(state: state), sourceTypes: node.outputTypes, operators: [])
-        case .hashJoin(let probe, let build, let probeKeys, let buildKeys):
+        case .hashJoin(let probe, let build, let probeKeys, let buildKeys, let preserveProbe):
             // The build side is a pipeline of its own that ends in the hash table.
             var upstream = try open(build)
-            let buildTypes = build.outputTypes
+            let buildTypes = build.outputTypes.map { ($0.0, $0.1 || preserveProbe) }
             let layout = RecordLayout(types: buildKeys.map(\.type) + buildTypes.map(\.0))
             let state = addState(.hashJoin(keyCount: buildKeys.count, layout: layout))
             upstream.sink = .hashJoinBuild(state: state, keys: buildKeys.map { lift($0) })
             finish(upstream)
             var downstream = try open(probe)
-            downstream.operators.append(.hashJoinProbe(state: state, keys: probeKeys.map { lift($0) }, buildTypes: buildTypes))
+            downstream.operators.append(.hashJoinProbe(state: state, keys: probeKeys.map { lift($0) }, buildTypes: buildTypes, preserveProbe: preserveProbe))
             return downstream
         case .sort(let input, let keys):
             var upstream = try open(input)

@@ -40,7 +40,7 @@ public enum ProjectionPruning {
         case .limit(let input, let limit, let offset):
             let (newInput, map) = prune(input, needed: needed)
             return (.limit(newInput, limit: limit, offset: offset), map)
-        case .hashJoin(let probe, let build, let probeKeys, let buildKeys):
+        case .hashJoin(let probe, let build, let probeKeys, let buildKeys, let preserveProbe):
             let probeWidth = probe.outputTypes.count
             var probeNeeded = Set(needed.filter { $0 < probeWidth })
             var buildNeeded = Set(needed.filter { $0 >= probeWidth }.map { $0 - probeWidth })
@@ -53,7 +53,7 @@ public enum ProjectionPruning {
             for (old, new) in probeMap { map[old] = new }
             for (old, new) in buildMap { map[old + probeWidth] = new + newProbeWidth }
             return (.hashJoin(probe: newProbe, build: newBuild, probeKeys: probeKeys.map { $0.remapColumns { probeMap[$0]! } },
-                              buildKeys: buildKeys.map { $0.remapColumns { buildMap[$0]! } }), map)
+                              buildKeys: buildKeys.map { $0.remapColumns { buildMap[$0]! } }, preserveProbe: preserveProbe), map)
         }
     }
 

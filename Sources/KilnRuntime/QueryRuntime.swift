@@ -161,6 +161,8 @@ public final class QueryRuntime {
     }
 
     /// A new join entry for `hash`; returns its record for the build pipeline to fill.
+    public func joinNullEntry(_ state: Int) -> UnsafeMutableRawPointer { (states[state] as! HashJoinState).nullEntry }
+
     public func joinInsert(_ state: Int, hash: UInt64) -> UnsafeMutableRawPointer { (states[state] as! HashJoinState).insert(hash: hash) }
 
     /// Inserts a new group whose keys are in the scratch record; returns its record.

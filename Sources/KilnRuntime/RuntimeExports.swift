@@ -44,6 +44,11 @@ public func kiln_rt_join_insert(_ context: UnsafeMutableRawPointer, _ state: Int
     QueryRuntime.from(context).joinInsert(Int(state), hash: UInt64(bitPattern: hash))
 }
 
+@_cdecl("kiln_rt_join_null_entry")
+public func kiln_rt_join_null_entry(_ context: UnsafeMutableRawPointer, _ state: Int64) -> UnsafeMutableRawPointer {
+    QueryRuntime.from(context).joinNullEntry(Int(state))
+}
+
 @_cdecl("kiln_rt_append")
 public func kiln_rt_append(_ context: UnsafeMutableRawPointer, _ state: Int64) -> UnsafeMutableRawPointer {
     QueryRuntime.from(context).append(Int(state))
@@ -75,6 +80,7 @@ public enum RuntimeSymbols {
         ("kiln_rt_agg_header", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_agg_insert", ["!llvm.ptr", "i64", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_join_insert", ["!llvm.ptr", "i64", "i64"], ["!llvm.ptr"]),
+        ("kiln_rt_join_null_entry", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_append", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_limit_step", ["!llvm.ptr", "i64"], ["i32"]),
         ("kiln_rt_raise", ["!llvm.ptr", "i32"], []),
@@ -98,6 +104,7 @@ public enum RuntimeSymbols {
             ("kiln_rt_agg_header", address(kiln_rt_agg_header as Open)),
             ("kiln_rt_agg_insert", address(kiln_rt_agg_insert as Find)),
             ("kiln_rt_join_insert", address(kiln_rt_join_insert as Find)),
+            ("kiln_rt_join_null_entry", address(kiln_rt_join_null_entry as Open)),
             ("kiln_rt_append", address(kiln_rt_append as Open)),
             ("kiln_rt_limit_step", address(kiln_rt_limit_step as Step)),
             ("kiln_rt_raise", address(kiln_rt_raise as Raise)),

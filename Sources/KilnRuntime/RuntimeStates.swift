@@ -419,10 +419,17 @@ final class ChainedHashTable {
 /// kept: every match joins.
 final class HashJoinState: RuntimeState {
     let table: ChainedHashTable
+    /// An entry with no successor whose record has every field NULL (LEFT joins' non-match).
+    let nullEntry: UnsafeMutableRawPointer
 
     init(layout: RecordLayout) {
         table = ChainedHashTable(recordSize: layout.size)
+        nullEntry = .allocate(byteCount: 16 + layout.size, alignment: 16)
+        nullEntry.initializeMemory(as: UInt8.self, repeating: 0, count: 16 + layout.size)
+        (nullEntry + 16).initializeMemory(as: UInt8.self, repeating: 1, count: layout.types.count)
     }
+
+    deinit { nullEntry.deallocate() }
 
     var header: UnsafeMutableRawPointer { table.header }
 

@@ -52,7 +52,8 @@ public indirect enum TableReference: Sendable, Equatable {
     case table(name: String, alias: String?, position: Int)
     /// `generate_series(a, b [, step]) [AS] alias[(column)]`
     case function(name: String, arguments: [Expression], alias: String?, columnAlias: String?, position: Int)
-    case subquery(SelectStatement, alias: String, position: Int)
+    /// `(SELECT ...) [AS] alias [(column, ...)]`
+    case subquery(SelectStatement, alias: String, columns: [String]?, position: Int)
     /// `left [INNER|LEFT|CROSS] JOIN right [ON condition]`
     case join(TableReference, TableReference, kind: JoinKind, on: Expression?, position: Int)
 }

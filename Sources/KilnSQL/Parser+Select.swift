@@ -146,7 +146,8 @@ extension Parser {
                 throw DatabaseError(.syntaxError, "subquery in FROM must have an alias", position: start)
             }
             advance()
-            return .subquery(query, alias: alias, position: start)
+            let columns = try parseColumnList()
+            return .subquery(query, alias: alias, columns: columns, position: start)
         }
         let name = try qualifiedName()
         if acceptSymbol("(") {

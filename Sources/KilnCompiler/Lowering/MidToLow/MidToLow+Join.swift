@@ -50,6 +50,10 @@ extension MidToLow {
             }
             values[op.results[0]] = LowValue(value: first, null: nil)
             values[op.results[1]] = LowValue(value: hash, null: nil)
+        case "kiln_mid.join_null_entry":
+            let state = Int64(op.integer("state") ?? 0)
+            let entry = l.call("kiln_rt_join_null_entry", [ctx, l.int(state, "i64")], ["!llvm.ptr"]).result
+            values[op.result] = LowValue(value: entry, null: nil)
         case "kiln_mid.entry_valid":
             let entry = try lowered(op.operands[0]).value
             let valid = l.b.add("llvm.icmp", [entry, l.op("llvm.mlir.zero", [], "!llvm.ptr")], ["i1"], [("predicate", .integer(1, type: "i64"))]).result

@@ -95,7 +95,8 @@ public struct MidToLow {
             l.b.add("scf.yield", operands)
         case "scf.for" where vectorize && VectorPlan.analyze(op) != nil:
             try lowerVectorized(op, plan: VectorPlan.analyze(op)!, l)
-        case "scf.while", "scf.for", "scf.if", "scf.yield", "scf.condition", "func.return", "arith.constant", "arith.cmpi", "arith.andi":
+        case "scf.while", "scf.for", "scf.if", "scf.yield", "scf.condition", "func.return", "arith.constant", "arith.cmpi", "arith.andi",
+             "arith.ori", "arith.xori", "arith.select":
             // Structure is kept; operands, results and regions are mapped.
             let operands = try op.operands.map { try lowered($0).value }
             let producesValues = op.name == "scf.if" && op.results.contains { $0.type.hasPrefix("!kiln_mid.val") }
@@ -173,7 +174,7 @@ public struct MidToLow {
             values[op.result] = LowValue(value: l.cmpi(1, r, l.int(0, "i32")), null: nil)
         case "kiln_mid.hash_agg_update":
             try lowerAggregateUpdate(op, l)
-        case "kiln_mid.join_insert", "kiln_mid.join_lookup", "kiln_mid.entry_valid", "kiln_mid.join_match", "kiln_mid.entry_next", "kiln_mid.entry_field":
+        case "kiln_mid.join_insert", "kiln_mid.join_lookup", "kiln_mid.join_null_entry", "kiln_mid.entry_valid", "kiln_mid.join_match", "kiln_mid.entry_next", "kiln_mid.entry_field":
             try lowerJoin(op, l)
         case "kiln_mid.sort_append", "kiln_mid.output_append":
             let args = Array(op.operands.dropFirst())

@@ -40,11 +40,12 @@ public enum PlanToHigh {
                     streamTypes = expressions.map { ($0.type, $0.nullable) }
                 case .limit(let state):
                     stream = builder.value("kiln_high.limit", [ctx, stream], "!kiln_high.stream", [("state", .integer(Int64(state), type: "i64"))])
-                case .hashJoinProbe(let state, let keys, let buildTypes):
+                case .hashJoinProbe(let state, let keys, let buildTypes, let preserveProbe):
                     let keyValues = keys.map { expression($0, stream: stream, types: streamTypes, ctx: ctx, builder: builder) }
                     stream = builder.value("kiln_high.hash_join_probe", [ctx, stream] + keyValues, "!kiln_high.stream", [
                         ("state", .integer(Int64(state), type: "i64")),
                         ("build_types", .array(buildTypes.map { .string($0.0.irName + ($0.1 ? "?" : "")) })),
+                        ("preserve_probe", .integer(preserveProbe ? 1 : 0, type: "i1")),
                     ])
                     streamTypes += buildTypes
                 }

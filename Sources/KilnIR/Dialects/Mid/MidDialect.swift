@@ -86,6 +86,12 @@ public enum MidDialect {
         irdl.operands(ctx: %c, keys: variadic %v)
         irdl.results(first: %e, hash: %h)
       }
+      irdl.operation @join_null_entry {
+        %c = irdl.parametric @kiln_mid::@ctx<>
+        %e = irdl.parametric @kiln_mid::@entry<>
+        irdl.operands(ctx: %c)
+        irdl.results(entry: %e)
+      }
       irdl.operation @entry_valid {
         %e = irdl.parametric @kiln_mid::@entry<>
         %b = irdl.is i1
