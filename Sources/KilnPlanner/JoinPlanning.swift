@@ -14,8 +14,27 @@ public enum JoinPlanning {
         return conjuncts.isEmpty ? placed : .filter(placed, predicate: combine(conjuncts))
     }
 
+    /// The conjuncts of `e`. Conjuncts common to every branch of an OR are factored out
+    /// (`(A AND X) OR (A AND Y)` is `A AND (X OR Y)`, also in three-valued logic), so a join
+    /// key repeated in each branch (TPC-H Q19) still becomes a key.
     static func split(_ e: BoundExpression) -> [BoundExpression] {
         if case .call("and", let args) = e.kind { return args.flatMap(split) }
+        if case .call("or", _) = e.kind {
+            let branches = disjuncts(e).map(split)
+            let common = branches[0].filter { c in branches.allSatisfy { $0.contains(c) } }
+            guard !common.isEmpty else { return [e] }
+            let rest = branches.map { $0.filter { !common.contains($0) } }
+            // A branch that is only the common part makes the whole OR true given it.
+            if rest.contains(where: \.isEmpty) { return common }
+            let alternatives = rest.map(combine)
+            let remainder = alternatives.dropFirst().reduce(alternatives[0]) { BoundExpression.call("or", [$0, $1], type: .boolean) }
+            return common + [remainder]
+        }
+        return [e]
+    }
+
+    static func disjuncts(_ e: BoundExpression) -> [BoundExpression] {
+        if case .call("or", let args) = e.kind { return args.flatMap(disjuncts) }
         return [e]
     }
 
