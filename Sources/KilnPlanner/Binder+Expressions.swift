@@ -50,6 +50,8 @@ extension Binder {
             let l = try bindExpression(left, scope: scope, aggregates: aggregates)
             let r = try bindExpression(right, scope: scope, aggregates: aggregates)
             return try bindBinary(op, l, r, position: at, leftPosition: left.position, rightPosition: right.position)
+        case .inSubquery:
+            throw DatabaseError(.featureNotSupported, "IN (subquery) is supported only as a condition of WHERE (AND-ed), not NOT IN or inside other expressions yet", position: at)
         case .isNull(let operand, let negated):
             let inner = try bindExpression(operand, scope: scope, aggregates: aggregates)
             return .call(negated ? "is_not_null" : "is_null", [inner], type: .boolean, nullable: false)

@@ -33,7 +33,11 @@ public struct Binder {
 
     public mutating func bind(_ select: SelectStatement) throws(DatabaseError) -> BoundQuery {
         var (plan, scope) = try bindFrom(select.from)
-        if let condition = select.whereClause {
+        if var condition = select.whereClause {
+            // `x IN (SELECT ...)` conjuncts become semi joins below the rest of the WHERE.
+            for (operand, query, position) in Binder.extractInSubqueries(&condition) {
+                plan = try semiJoin(plan, scope: scope, operand: operand, query: query, position: position)
+            }
             let predicate = try bindCondition(condition, scope: scope, clause: "WHERE")
             plan = JoinPlanning.attach(predicate, to: plan)
         }
@@ -222,6 +226,43 @@ public struct Binder {
         if let first = matches.first, matches.contains(where: { $0 != first }) {
             throw DatabaseError(.ambiguousColumn, "ORDER BY \"\(parts[0])\" is ambiguous", position: expression.position)
         }
+    }
+
+    /// Removes top-level `x IN (SELECT ...)` conjuncts from `condition` (leaving TRUE behind).
+    static func extractInSubqueries(_ condition: inout Expression) -> [(Expression, SelectStatement, Int)] {
+        switch condition.kind {
+        case .binary("and", var left, var right):
+            let found = extractInSubqueries(&left) + extractInSubqueries(&right)
+            condition = Expression(.binary("and", left, right), at: condition.position)
+            return found
+        case .inSubquery(let operand, let query, negated: false):
+            let found = [(operand, query, condition.position)]
+            condition = Expression(.boolean(true), at: condition.position)
+            return found
+        default:
+            return []
+        }
+    }
+
+    /// `plan` restricted to the rows whose `operand` is among the subquery's values: a hash
+    /// semi join (each probe row at most once), the subquery building.
+    mutating func semiJoin(_ plan: PlanNode, scope: Scope, operand: Expression, query: SelectStatement, position: Int) throws(DatabaseError) -> PlanNode {
+        var inner = Binder(catalog: catalog, parameterTypes: parameterTypes)
+        let bound = try inner.bind(query)
+        parameterTypes = inner.parameterTypes
+        guard bound.columnNames.count == 1 else {
+            throw DatabaseError(.syntaxError, "subquery has too many columns", position: position)
+        }
+        var probeKey = try bindExpression(operand, scope: scope, aggregates: nil)
+        let (innerType, innerNullable) = bound.plan.outputTypes[0]
+        var buildKey = BoundExpression.column(0, type: innerType, nullable: innerNullable)
+        if probeKey.type == .unknown { probeKey = try coerce(probeKey, to: innerType, position: operand.position) }
+        guard let common = TypeRules.common(probeKey.type, innerType) else {
+            throw DatabaseError(.undefinedFunction, "operator does not exist: \(probeKey.type) = \(innerType)", position: position)
+        }
+        probeKey = try coerce(probeKey, to: common, position: operand.position)
+        buildKey = try coerce(buildKey, to: common, position: position)
+        return .semiJoin(probe: plan, build: bound.plan, probeKey: probeKey, buildKey: buildKey)
     }
 
     /// An ORDER BY item that names an output column (alias or ordinal): its index.

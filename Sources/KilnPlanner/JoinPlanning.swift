@@ -39,11 +39,18 @@ public enum JoinPlanning {
     }
 
     static func combine(_ conjuncts: [BoundExpression]) -> BoundExpression {
-        conjuncts.dropFirst().reduce(conjuncts[0]) { BoundExpression.call("and", [$0, $1], type: .boolean) }
+        if conjuncts.isEmpty { return .constant(.bool(true), type: .boolean) }
+        return conjuncts.dropFirst().reduce(conjuncts[0]) { BoundExpression.call("and", [$0, $1], type: .boolean) }
     }
 
     /// Moves every conjunct it can into `plan`; leaves the others in `conjuncts`.
     static func place(_ conjuncts: inout [BoundExpression], into plan: PlanNode) -> PlanNode {
+        if case .semiJoin(let probe, let build, let probeKey, let buildKey) = plan {
+            // A semi join keeps the probe's columns: everything placeable goes to the probe.
+            var down = conjuncts
+            conjuncts = []
+            return .semiJoin(probe: place(&down, into: probe).withFilter(down), build: build, probeKey: probeKey, buildKey: buildKey)
+        }
         guard case .hashJoin(let probe, let build, var probeKeys, var buildKeys, let preserveProbe) = plan else { return plan }
         if preserveProbe {
             // Above a LEFT join only conjuncts over the preserved side may move down.
@@ -108,5 +115,12 @@ public enum JoinPlanning {
         if ua.allSatisfy({ $0 < probeWidth }), ub.allSatisfy({ $0 >= probeWidth }) { return (a, b) }
         if ub.allSatisfy({ $0 < probeWidth }), ua.allSatisfy({ $0 >= probeWidth }) { return (b, a) }
         return nil
+    }
+}
+
+extension PlanNode {
+    /// The node with the remaining conjuncts as a filter on top (itself when none remain).
+    func withFilter(_ conjuncts: [BoundExpression]) -> PlanNode {
+        conjuncts.isEmpty ? self : .filter(self, predicate: JoinPlanning.combine(conjuncts))
     }
 }

@@ -46,6 +46,10 @@ public enum PipelineState: Sendable {
     case hashJoin(keyCount: Int, layout: RecordLayout)
 }
 
+/// How a join probe treats matches: every match (inner), every match or one all-NULL row
+/// (left), at most one row per probe row (semi).
+public enum JoinMode: Int, Sendable { case inner, left, semi }
+
 /// Where a pipeline's tuples come from.
 public enum PipelineSource: Sendable {
     case scan(state: Int)
@@ -62,7 +66,7 @@ public enum PipelineOperator: Sendable {
     case limit(state: Int)
     /// For each row, every build row with equal keys (all of them when there are no keys):
     /// the stream continues with the build row's columns appended.
-    case hashJoinProbe(state: Int, keys: [BoundExpression], buildTypes: [(SQLType, Bool)], preserveProbe: Bool)
+    case hashJoinProbe(state: Int, keys: [BoundExpression], buildTypes: [(SQLType, Bool)], mode: JoinMode)
 }
 
 /// Where a pipeline's tuples go.
@@ -70,7 +74,8 @@ public enum PipelineSink: Sendable {
     case hashAggregate(state: Int, keys: [BoundExpression], aggregates: [AggregateCall])
     case sort(state: Int)
     case output(state: Int)
-    case hashJoinBuild(state: Int, keys: [BoundExpression])
+    /// `storeColumns`: false when only the keys matter (semi joins).
+    case hashJoinBuild(state: Int, keys: [BoundExpression], storeColumns: Bool)
 }
 
 /// One pipeline: a source, operators fused into its loop, and a sink.
@@ -96,8 +101,8 @@ public struct Pipeline: Sendable {
             switch op {
             case .filter(let p): parts.append("filter(\(p))")
             case .project: parts.append("project")
-            case .hashJoinProbe(let s, let keys, _, let preserveProbe):
-                parts.append("hash\(preserveProbe ? "Left" : "")JoinProbe(state \(s)\(keys.isEmpty ? ", cross" : ", by " + keys.map(\.description).joined(separator: ", ")))")
+            case .hashJoinProbe(let s, let keys, _, let mode):
+                parts.append("hash\(mode == .left ? "Left" : mode == .semi ? "Semi" : "")JoinProbe(state \(s)\(keys.isEmpty ? ", cross" : ", by " + keys.map(\.description).joined(separator: ", ")))")
             case .limit(let s):
                 if case .limitCounter(let l, let o) = states[s] {
                     parts.append("limit(\(l.map { "$\($0)" } ?? "all")\(o.map { ", offset $\($0)" } ?? ""))")
@@ -108,7 +113,7 @@ public struct Pipeline: Sendable {
         case .hashAggregate(_, let keys, _): parts.append("hashAggSink(by \(keys.map(\.description).joined(separator: ", ")))")
         case .sort: parts.append("sortSink")
         case .output: parts.append("output")
-        case .hashJoinBuild(let state, let keys):
+        case .hashJoinBuild(let state, let keys, _):
             parts.append("hashJoinBuildSink(state \(state)\(keys.isEmpty ? "" : ", by " + keys.map(\.description).joined(separator: ", ")))")
         }
         return "pipeline \(id): " + parts.joined(separator: " -> ")

@@ -110,10 +110,19 @@ public struct PipelineSlicer {
             let buildTypes = build.outputTypes.map { ($0.0, $0.1 || preserveProbe) }
             let layout = RecordLayout(types: buildKeys.map(\.type) + buildTypes.map(\.0))
             let state = addState(.hashJoin(keyCount: buildKeys.count, layout: layout))
-            upstream.sink = .hashJoinBuild(state: state, keys: buildKeys.map { lift($0) })
+            upstream.sink = .hashJoinBuild(state: state, keys: buildKeys.map { lift($0) }, storeColumns: true)
             finish(upstream)
             var downstream = try open(probe)
-            downstream.operators.append(.hashJoinProbe(state: state, keys: probeKeys.map { lift($0) }, buildTypes: buildTypes, preserveProbe: preserveProbe))
+            downstream.operators.append(.hashJoinProbe(state: state, keys: probeKeys.map { lift($0) }, buildTypes: buildTypes, mode: preserveProbe ? .left : .inner))
+            return downstream
+        case .semiJoin(let probe, let build, let probeKey, let buildKey):
+            var upstream = try open(build)
+            let layout = RecordLayout(types: [buildKey.type])
+            let state = addState(.hashJoin(keyCount: 1, layout: layout))
+            upstream.sink = .hashJoinBuild(state: state, keys: [lift(buildKey)], storeColumns: false)
+            finish(upstream)
+            var downstream = try open(probe)
+            downstream.operators.append(.hashJoinProbe(state: state, keys: [lift(probeKey)], buildTypes: [], mode: .semi))
             return downstream
         case .sort(let input, let keys):
             var upstream = try open(input)

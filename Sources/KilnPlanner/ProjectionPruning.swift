@@ -40,6 +40,11 @@ public enum ProjectionPruning {
         case .limit(let input, let limit, let offset):
             let (newInput, map) = prune(input, needed: needed)
             return (.limit(newInput, limit: limit, offset: offset), map)
+        case .semiJoin(let probe, let build, let probeKey, let buildKey):
+            let (newProbe, probeMap) = prune(probe, needed: needed.union(probeKey.columnsUsed))
+            let (newBuild, buildMap) = prune(build, needed: buildKey.columnsUsed)
+            return (.semiJoin(probe: newProbe, build: newBuild, probeKey: probeKey.remapColumns { probeMap[$0]! },
+                              buildKey: buildKey.remapColumns { buildMap[$0]! }), probeMap)
         case .hashJoin(let probe, let build, let probeKeys, let buildKeys, let preserveProbe):
             let probeWidth = probe.outputTypes.count
             var probeNeeded = Set(needed.filter { $0 < probeWidth })

@@ -27,6 +27,8 @@ public struct Expression: Sendable, Equatable {
         case isBool(Expression, Bool, negated: Bool)
         case between(Expression, Expression, Expression, negated: Bool)
         case inList(Expression, [Expression], negated: Bool)
+        /// `x [NOT] IN (SELECT ...)`
+        case inSubquery(Expression, SelectStatement, negated: Bool)
         case like(Expression, Expression, escape: Expression?, caseInsensitive: Bool, negated: Bool)
         case caseWhen(operand: Expression?, whens: [(Expression, Expression)], otherwise: Expression?)
         case cast(Expression, TypeName)

@@ -85,7 +85,10 @@ extension Parser {
             } else if acceptWord("in") {
                 try expectSymbol("(")
                 if current.word == "select" {
-                    throw DatabaseError(.featureNotSupported, "IN (subquery) is not supported yet", position: position)
+                    let query = try parseSelect()
+                    try expectSymbol(")")
+                    left = Expression(.inSubquery(left, query, negated: negated), at: at)
+                    continue
                 }
                 var list = [try parseExpression()]
                 while acceptSymbol(",") { list.append(try parseExpression()) }

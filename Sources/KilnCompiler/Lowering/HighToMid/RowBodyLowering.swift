@@ -134,7 +134,8 @@ final class RowBodyLowering {
         let keyOffsets = (0..<keys.count).map { IRAttribute.integer(Int64(layout.offsets[$0]), type: "i64") }
         let inner = IRBlock()
         let entry: IRValue
-        if op.integer("preserve_probe") == 1 {
+        let mode = op.integer("join_mode") ?? 0
+        if mode == 1 {
             // LEFT join: walk the chain; when it ends without a match, visit once more with the
             // state's all-NULL entry, so the probe row appears with NULL build columns.
             let nullEntry = top.value("kiln_mid.join_null_entry", [ctx], "!kiln_mid.entry", [("state", state)])
@@ -163,6 +164,24 @@ final class RowBodyLowering {
             let start = builder.value("arith.constant", [], "i1", [("value", .integer(0, type: "i1"))])
             builder.add("scf.while", [lookup.results[0], start], ["!kiln_mid.entry", "i1"], regions: [.single(before), .single(after)])
             entry = visit
+        } else if mode == 2 {
+            // Semi join: walk the chain until the first match; the row continues once.
+            let before = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry"), IRValue(type: "i1")])
+            let b = IRBuilder(before)
+            let (current, found) = (before.arguments[0], before.arguments[1])
+            let valid = b.value("kiln_mid.entry_valid", [current], "i1")
+            let one = b.value("arith.constant", [], "i1", [("value", .integer(1, type: "i1"))])
+            let searching = b.value("arith.andi", [valid, b.value("arith.xori", [found, one], "i1")], "i1")
+            b.add("scf.condition", [searching, current, found])
+            let after = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry"), IRValue(type: "i1")])
+            entry = after.arguments[0]
+            let a = IRBuilder(after)
+            let match = a.value("kiln_mid.join_match", [entry, lookup.results[1]] + keys, "i1", [("state", state), ("offsets", .array(keyOffsets))])
+            a.add("scf.if", [match], [], regions: [.single(inner), IRRegion()])
+            let next = a.value("kiln_mid.entry_next", [entry], "!kiln_mid.entry")
+            a.add("scf.yield", [next, match])
+            let start = builder.value("arith.constant", [], "i1", [("value", .integer(0, type: "i1"))])
+            builder.add("scf.while", [lookup.results[0], start], ["!kiln_mid.entry", "i1"], regions: [.single(before), .single(after)])
         } else {
             let before = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry")])
             let b = IRBuilder(before)

@@ -40,12 +40,12 @@ public enum PlanToHigh {
                     streamTypes = expressions.map { ($0.type, $0.nullable) }
                 case .limit(let state):
                     stream = builder.value("kiln_high.limit", [ctx, stream], "!kiln_high.stream", [("state", .integer(Int64(state), type: "i64"))])
-                case .hashJoinProbe(let state, let keys, let buildTypes, let preserveProbe):
+                case .hashJoinProbe(let state, let keys, let buildTypes, let mode):
                     let keyValues = keys.map { expression($0, stream: stream, types: streamTypes, ctx: ctx, builder: builder) }
                     stream = builder.value("kiln_high.hash_join_probe", [ctx, stream] + keyValues, "!kiln_high.stream", [
                         ("state", .integer(Int64(state), type: "i64")),
                         ("build_types", .array(buildTypes.map { .string($0.0.irName + ($0.1 ? "?" : "")) })),
-                        ("preserve_probe", .integer(preserveProbe ? 1 : 0, type: "i1")),
+                        ("join_mode", .integer(Int64(mode.rawValue), type: "i64")),
                     ])
                     streamTypes += buildTypes
                 }
@@ -66,9 +66,9 @@ public enum PlanToHigh {
                 done = builder.value("kiln_high.sort_sink", [ctx, stream], "i1", [("state", .integer(Int64(state), type: "i64"))])
             case .output(let state):
                 done = builder.value("kiln_high.output_sink", [ctx, stream], "i1", [("state", .integer(Int64(state), type: "i64"))])
-            case .hashJoinBuild(let state, let keys):
+            case .hashJoinBuild(let state, let keys, let storeColumns):
                 let keyValues = keys.map { expression($0, stream: stream, types: streamTypes, ctx: ctx, builder: builder) }
-                let columns = streamTypes.indices.map { expression(.column($0, type: streamTypes[$0].0, nullable: streamTypes[$0].1), stream: stream, types: streamTypes, ctx: ctx, builder: builder) }
+                let columns = (storeColumns ? Array(streamTypes.indices) : []).map { expression(.column($0, type: streamTypes[$0].0, nullable: streamTypes[$0].1), stream: stream, types: streamTypes, ctx: ctx, builder: builder) }
                 done = builder.value("kiln_high.hash_join_sink", [ctx, stream] + keyValues + columns, "i1", [
                     ("state", .integer(Int64(state), type: "i64")), ("keys", .integer(Int64(keys.count), type: "i64")),
                 ])
