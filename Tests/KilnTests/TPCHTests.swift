@@ -8,9 +8,13 @@ import Kiln
 final class TPCHTests: XCTestCase {
     static let supported = ["q01", "q03", "q05", "q06", "q07", "q08", "q09", "q10", "q12", "q13", "q14", "q18", "q19"]
 
+    /// `$KILN_TPCH_DIR`, else `../shared/tpch` next to the checkout, else `/work/shared/tpch`.
     var tpch: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        if let directory = ProcessInfo.processInfo.environment["KILN_TPCH_DIR"] { return URL(fileURLWithPath: directory) }
+        let sibling = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("shared/tpch")
+        if FileManager.default.fileExists(atPath: sibling.path) { return sibling }
+        return URL(fileURLWithPath: "/work/shared/tpch")
     }
 
     func testSupportedQueriesAtSF001() throws {
