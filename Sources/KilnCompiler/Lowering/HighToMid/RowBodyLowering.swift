@@ -272,7 +272,7 @@ final class RowBodyLowering {
         let condition = builder.value("kiln_mid.truth", [isNull], "i1")
         let next = IRBlock(), keep = IRBlock()
         try inBranch(next) { try lazyCoalesce(op, from: index + 1) }
-        try inBranch(keep) { value }
+        inBranch(keep) { value }
         return builder.add("scf.if", [condition], [Self.midType(op.result.type)], regions: [.single(next), .single(keep)]).result
     }
 }

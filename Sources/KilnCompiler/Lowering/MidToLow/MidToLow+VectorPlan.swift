@@ -127,7 +127,8 @@ enum HostVector {
             defer { fclose(file) }
             var line = [CChar](repeating: 0, count: 4096)
             while fgets(&line, Int32(line.count), file) != nil {
-                let text = String(cString: line)
+                let bytes = line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+                let text = String(decoding: bytes, as: UTF8.self)
                 if text.hasPrefix("flags") { return text.contains(" avx512f") ? 16 : 8 }
             }
         }
