@@ -99,7 +99,7 @@ public final class Database {
             let (table, targets) = try insertTarget(tableName, columnNames, position: position)
             let before = table.rowCount
             do throws(DatabaseError) {
-                try insert(query, into: table, targets: targets, parameters: parameters, positions: nil)
+                try insert(query, into: table, targets: targets, parameters: parameters)
             } catch {
                 table.truncate(to: before)
                 throw error
@@ -159,10 +159,9 @@ public final class Database {
     }
 
     /// Runs `query` with its columns converted to the target columns' types and appends the rows.
-    func insert(_ query: SelectStatement, into table: Table, targets: [Int], parameters: [Value], positions: [Int]?) throws(DatabaseError) {
+    func insert(_ query: SelectStatement, into table: Table, targets: [Int], parameters: [Value]) throws(DatabaseError) {
         var binder = Binder(catalog: catalog)
         var bound = try binder.bind(query)
-        _ = positions
         let types = bound.plan.outputTypes
         guard types.count == targets.count else {
             throw DatabaseError(.syntaxError, types.count > targets.count ? "INSERT has more expressions than target columns" : "INSERT has more target columns than expressions", position: query.position)
@@ -171,7 +170,7 @@ public final class Database {
         for (index, target) in targets.enumerated() {
             let column = table.columns[target]
             let source = BoundExpression.column(index, type: types[index].0, nullable: types[index].1)
-            conversions.append(try binder.assign(source, to: column, position: positions?[index] ?? query.position))
+            conversions.append(try binder.assign(source, to: column, position: query.position))
         }
         bound.plan = .project(bound.plan, expressions: conversions, names: targets.map { table.columns[$0].name })
         try append(bound, into: table, targets: targets, parameters: parameters)

@@ -97,7 +97,7 @@ public enum DecimalMath {
     }
 
     /// Division with the result at `resultScale`, rounded half away from zero.
-    /// Returns nil on division by zero is the caller's check; nil here means overflow.
+    /// The caller checks for a zero divisor; nil means the result overflows.
     public static func divide(_ lhs: Int128, scale lhsScale: Int, by rhs: Int128, scale rhsScale: Int, resultScale: Int) -> Int128? {
         // result = lhs/10^ls / (rhs/10^rs) * 10^r = lhs * 10^(r + rs - ls) / rhs
         let shift = resultScale + rhsScale - lhsScale
@@ -169,9 +169,7 @@ public enum DecimalMath {
     public static func fromDouble(_ value: Double, scale: Int) -> Int128? {
         guard value.isFinite else { return nil }
         // Go through the shortest decimal representation, as PostgreSQL's float8 -> numeric does.
-        guard let (mantissa, s) = parse(Substring(String(value))) ?? parse(Substring(formatScientific(value))) else { return nil }
+        guard let (mantissa, s) = parse(Substring(String(value))) else { return nil }
         return rescale(mantissa, from: s, to: scale)
     }
-
-    static func formatScientific(_ value: Double) -> String { "\(value)" }
 }

@@ -148,7 +148,7 @@ extension Binder {
         }
         if star {
             guard name == "count" else { throw DatabaseError(.syntaxError, "\(name)(*) is not a valid aggregate", position: position) }
-            let index = aggregates.add(AggregateCall(function: "count_star", argument: nil, type: .bigint, distinct: false), position: position)
+            let index = aggregates.add(AggregateCall(function: "count_star", argument: nil, type: .bigint, distinct: false))
             return .call("__agg\(index)", [], type: .bigint, nullable: false)
         }
         guard arguments.count == 1 else {
@@ -189,7 +189,7 @@ extension Binder {
             type = argument.type.isString ? .text : argument.type
             if argument.type.isString { argument = try coerce(argument, to: .text, position: position) }
         }
-        let index = aggregates.add(AggregateCall(function: name, argument: argument, type: type, distinct: distinct), position: position)
+        let index = aggregates.add(AggregateCall(function: name, argument: argument, type: type, distinct: distinct))
         return .call("__agg\(index)", [], type: type, nullable: name != "count")
     }
 

@@ -20,11 +20,9 @@ public struct Binder {
     /// Collects aggregate calls while binding a grouped query's expressions.
     final class AggregateCollector {
         var calls: [AggregateCall] = []
-        var positions: [Int] = []
-        func add(_ call: AggregateCall, position: Int) -> Int {
+        func add(_ call: AggregateCall) -> Int {
             if let existing = calls.firstIndex(of: call) { return existing }
             calls.append(call)
-            positions.append(position)
             return calls.count - 1
         }
     }
@@ -126,7 +124,6 @@ public struct Binder {
                     aggregateOutput[index] = .column(column, type: call.type, nullable: nullable)
                 }
             }
-            let aggregatePositions = collector.positions
             func lift(_ expression: BoundExpression, position: Int) throws(DatabaseError) -> BoundExpression {
                 if let key = keys.firstIndex(of: expression) {
                     return .column(key, type: expression.type, nullable: expression.nullable)
@@ -145,7 +142,6 @@ public struct Binder {
                     return expression
                 }
             }
-            _ = aggregatePositions
             plan = .aggregate(plan, keys: keys, aggregates: aggregates)
             if let (condition, position) = having {
                 plan = .filter(plan, predicate: try lift(condition, position: position))

@@ -118,19 +118,11 @@ public final class QueryRuntime {
         return rows
     }
 
-    /// Calls `body` with each output record (for bulk consumers like INSERT ... SELECT).
-    public func forEachOutputRecord(_ body: (UnsafeMutableRawPointer) throws(DatabaseError) -> Void) throws(DatabaseError) {
-        guard let output = states.last(where: { $0 is OutputState }) as? OutputState else { return }
-        for index in 0..<output.store.count { try body(output.store.record(index)) }
-    }
-
     /// Calls `body` with the output's record pointers.
     public func withOutputRecords(_ body: (UnsafePointer<UnsafeMutableRawPointer?>, Int) throws(DatabaseError) -> Void) throws(DatabaseError) {
         guard let output = states.last(where: { $0 is OutputState }) as? OutputState else { return }
         try body(UnsafePointer(output.store.pointers), output.store.count)
     }
-
-    public var outputCount: Int { (states.last(where: { $0 is OutputState }) as? OutputState)?.store.count ?? 0 }
 
     static func from(_ context: UnsafeMutableRawPointer) -> QueryRuntime {
         Unmanaged<QueryRuntime>.fromOpaque(context.load(fromByteOffset: ContextLayout.runtime, as: UnsafeMutableRawPointer.self)).takeUnretainedValue()

@@ -77,33 +77,6 @@ public final class Table: @unchecked Sendable {
         segment.count += 1
     }
 
-    /// Appends rows from a row-major record buffer. `cell(row, column)` returns the raw bytes of
-    /// a cell or nil for NULL. Long strings are re-homed into this table's arena.
-    public func appendRaw(count: Int, cell: (Int, Int) -> UnsafeRawPointer?) throws(DatabaseError) {
-        var row = 0
-        while row < count {
-            let segment = writableSegment(reserving: count - row)
-            let batch = min(count - row, segment.capacity - segment.count)
-            for offset in 0..<batch {
-                for (index, column) in columns.enumerated() {
-                    let source = cell(row + offset, index)
-                    if source == nil, column.notNull { throw notNullViolation(column) }
-                    if let source, column.type.physical == .string {
-                        var value = source.loadUnaligned(as: Int128.self)
-                        if KilnString.length(value) > KilnString.inlineCapacity {
-                            value = KilnString.withBytes(value) { KilnString.make($0, arena: arena) }
-                        }
-                        withUnsafeBytes(of: &value) { segment.columns[index].setRaw(segment.count + offset, from: $0.baseAddress!) }
-                    } else {
-                        segment.columns[index].setRaw(segment.count + offset, from: source)
-                    }
-                }
-            }
-            segment.count += batch
-            row += batch
-        }
-    }
-
     /// Appends materialised records column by column (INSERT ... SELECT).
     /// - Parameters:
     ///   - records: `count` record pointers.
@@ -154,14 +127,6 @@ public final class Table: @unchecked Sendable {
         }
     }
 
-    /// Appends an already-parsed column batch (COPY): `writer` fills rows into the given segment.
-    public func withAppendSegment(reserving rows: Int, _ writer: (Segment, Int) throws(DatabaseError) -> Int) throws(DatabaseError) {
-        let segment = writableSegment(reserving: rows)
-        let room = min(rows, segment.capacity - segment.count)
-        let written = try writer(segment, room)
-        segment.count += written
-    }
-
     func notNullViolation(_ column: ColumnInfo) -> DatabaseError {
         DatabaseError(.notNullViolation, "null value in column \"\(column.name)\" of relation \"\(name)\" violates not-null constraint")
     }
@@ -187,18 +152,6 @@ public final class Table: @unchecked Sendable {
             row -= segment.count
         }
         return .null
-    }
-}
-
-extension Segment {
-    /// Writes a value at `row` of column `column` in this segment (COPY's parser uses this).
-    public func set(row: Int, column: Int, _ value: Value, arena: StringArena) {
-        columns[column].set(row, value, arena: arena)
-    }
-
-    /// Marks a parsed raw cell; `source` nil means NULL.
-    public func setRaw(row: Int, column: Int, from source: UnsafeRawPointer?) {
-        columns[column].setRaw(row, from: source)
     }
 }
 
