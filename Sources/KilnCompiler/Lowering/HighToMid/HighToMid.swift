@@ -81,7 +81,7 @@ public enum HighToMid {
                 try body.nestJoin(op)
             case "kiln_high.hash_join_sink":
                 let values = try op.operands.dropFirst(2).map { try body.materialize($0) }
-                let layout = RecordLayout(types: values.map { SQLType(irName: String(MidToLow_sqlTypeName($0.type).split(separator: "?")[0])) ?? .text })
+                let layout = RecordLayout(types: values.map { MidToLow.sqlType($0.type).0 })
                 body.builder.add("kiln_mid.join_insert", [ctx] + values, [], op.attributes + [("offsets", .array(layout.offsets.map { .integer(Int64($0), type: "i64") }))])
                 sinkState = op.integer("state") ?? 0
                 sinkKind = "hash_join"

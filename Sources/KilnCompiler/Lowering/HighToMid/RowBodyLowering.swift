@@ -66,7 +66,7 @@ final class RowBodyLowering {
         if case .array(let items) = source.attribute("types") { types = items.compactMap(\.stringValue) }
         streams[ObjectIdentifier(source.result)] = .source(types: types)
         if layout == "records" {
-            recordLayout = RecordLayout(types: types.map { SQLType(irName: String($0.hasSuffix("?") ? $0.dropLast() : $0[...])) ?? .text })
+            recordLayout = RecordLayout(types: types.map { parseSQLTypeParameter($0[...]).0 })
         }
     }
 
@@ -127,8 +127,7 @@ final class RowBodyLowering {
     func nestJoin(_ op: IROperation) throws {
         let keys = try op.operands.dropFirst(2).map { try materialize($0) }
         let buildTypes = (op.attribute("build_types")?.arrayValue ?? []).compactMap(\.stringValue)
-        let keyTypes = keys.map { MidToLow_sqlTypeName($0.type) }
-        let layout = RecordLayout(types: (keyTypes + buildTypes).map { SQLType(irName: String($0.hasSuffix("?") ? $0.dropLast() : $0[...])) ?? .text })
+        let layout = RecordLayout(types: keys.map { MidToLow.sqlType($0.type).0 } + buildTypes.map { parseSQLTypeParameter($0[...]).0 })
         let state = op.attribute("state") ?? .integer(0, type: "i64")
         let lookup = builder.add("kiln_mid.join_lookup", [ctx] + keys, ["!kiln_mid.entry", "i64"], [("state", state)])
         let keyOffsets = (0..<keys.count).map { IRAttribute.integer(Int64(layout.offsets[$0]), type: "i64") }
@@ -275,10 +274,4 @@ final class RowBodyLowering {
         inBranch(keep) { value }
         return builder.add("scf.if", [condition], [Self.midType(op.result.type)], regions: [.single(next), .single(keep)]).result
     }
-}
-
-/// The SQL type name inside `!kiln_mid.val<"T">`.
-func MidToLow_sqlTypeName(_ type: String) -> String {
-    guard let open = type.firstIndex(of: "\""), let close = type.lastIndex(of: "\""), open < close else { return "text" }
-    return String(type[type.index(after: open)..<close])
 }

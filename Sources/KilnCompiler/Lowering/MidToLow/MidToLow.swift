@@ -60,10 +60,7 @@ public struct MidToLow {
     /// SQL type and nullability of a `!kiln_mid.val<"T?">`.
     static func sqlType(_ type: String) -> (SQLType, Bool) {
         guard let open = type.firstIndex(of: "\""), let close = type.lastIndex(of: "\""), open < close else { return (.unknown, true) }
-        var name = type[type.index(after: open)..<close]
-        let nullable = name.hasSuffix("?")
-        if nullable { name = name.dropLast() }
-        return (SQLType(irName: String(name)) ?? .unknown, nullable)
+        return parseSQLTypeParameter(type[type.index(after: open)..<close])
     }
 
     func lowered(_ value: IRValue) throws -> LowValue {

@@ -7,6 +7,12 @@ public func sqlTypeParameter(_ type: SQLType, nullable: Bool) -> String {
     "\"" + type.irName + (nullable ? "?" : "") + "\""
 }
 
+/// Inverse of `sqlTypeParameter` for the unquoted text (`int4?`): the type and its nullability.
+public func parseSQLTypeParameter(_ text: Substring) -> (SQLType, Bool) {
+    let nullable = text.hasSuffix("?")
+    return (SQLType(irName: String(nullable ? text.dropLast() : text)) ?? .unknown, nullable)
+}
+
 /// Builds the high-level IR of a pipeline plan: one `func.func @pipeline_N(!kiln_high.ctx) -> i1`
 /// per pipeline, tuple streams and column streams only.
 public enum PlanToHigh {
