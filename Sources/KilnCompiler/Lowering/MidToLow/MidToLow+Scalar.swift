@@ -220,8 +220,7 @@ extension MidToLow {
         let stateIndex = Int64(op.integer("state") ?? 0)
         var record: IRValue
         if keyCount == 0 {
-            // One group: its record never moves, fetch it once per pipeline.
-            record = perPipeline("aggregate\(stateIndex)", l) { $0.call("kiln_rt_agg_find", [ctx, $0.int(stateIndex, "i64"), $0.int(0, "i64")], ["!llvm.ptr"]).result }
+            record = globalAggregateRecord(state: stateIndex, l)
         } else {
             record = try lowerProbe(state: stateIndex, keys: Array(operands.prefix(keyCount)), keyTypes: Array(operandTypes.prefix(keyCount)), layout: layout, l)
         }
@@ -252,36 +251,45 @@ extension MidToLow {
             if function == "sum" {
                 if let converted = lowerInlineCast(LowValue(value: value, null: nil), from: argumentType, to: fieldType, inner) { value = converted.value }
             }
-            let stateNull = inner.fromMemory(inner.load(record, offset: field, "i8"), physical: .bool)
-            let old = inner.loadValue(pointer, fieldType)
-            var updated: IRValue
-            if function == "sum" {
-                if fieldType.isFloat {
-                    updated = inner.op("arith.addf", [old, value], old.type)
-                } else {
-                    updated = checked("add", old, value, code: MidToLow.errorCode(fieldType), inner)
-                }
-                updated = inner.select(stateNull, value, updated)
-            } else {
-                let better: IRValue
-                let wantLess = function == "min"
-                if fieldType.isFloat {
-                    better = inner.floatBetter(wantLess: wantLess, value, old)
-                } else if fieldType.physical == .string || fieldType == .interval {
-                    better = genericCall(wantLess ? "lt" : "gt", [(LowValue(value: value, null: nil), fieldType), (LowValue(value: old, null: nil), fieldType)], resultType: .boolean, inner).value
-                } else if fieldType == .boolean {
-                    better = inner.cmpi(wantLess ? 6 : 8, value, old)
-                } else {
-                    better = inner.cmpi(wantLess ? 2 : 4, value, old)
-                }
-                updated = inner.select(inner.or(stateNull, better), value, old)
-            }
-            inner.storeValue(updated, pointer, fieldType)
-            inner.store(inner.int(0, "i8"), record, offset: field)
+            foldIntoState(function, value, type: fieldType, record: record, field: field, pointer: pointer, inner)
             inner.b.add("scf.yield")
             let condition = argument.null.map { l.not($0) } ?? l.bool(true)
             l.b.add("scf.if", [condition], [], regions: [.single(body), IRRegion()])
         }
+    }
+
+    /// The record of an aggregate without GROUP BY: it never moves, so fetch it once per pipeline.
+    mutating func globalAggregateRecord(state: Int64, _ l: LowBuilder) -> IRValue {
+        let ctx = l.ctx
+        return perPipeline("aggregate\(state)", l) { $0.call("kiln_rt_agg_find", [ctx, $0.int(state, "i64"), $0.int(0, "i64")], ["!llvm.ptr"]).result }
+    }
+
+    /// Folds a non-null `value` into a sum, min or max state (field `field` of `record`, at
+    /// `pointer`): the first value sets it, later ones add (checked) or replace when better,
+    /// in PostgreSQL's order. The scalar update and the SIMD kernels' merge share it.
+    mutating func foldIntoState(_ function: String, _ value: IRValue, type: SQLType, record: IRValue, field: Int, pointer: IRValue, _ b: LowBuilder) {
+        let stateNull = b.fromMemory(b.load(record, offset: field, "i8"), physical: .bool)
+        let old = b.loadValue(pointer, type)
+        var updated: IRValue
+        if function == "sum" {
+            updated = type.isFloat ? b.op("arith.addf", [old, value], old.type) : checked("add", old, value, code: MidToLow.errorCode(type), b)
+            updated = b.select(stateNull, value, updated)
+        } else {
+            let better: IRValue
+            let wantLess = function == "min"
+            if type.isFloat {
+                better = b.floatBetter(wantLess: wantLess, value, old)
+            } else if type.physical == .string || type == .interval {
+                better = genericCall(wantLess ? "lt" : "gt", [(LowValue(value: value, null: nil), type), (LowValue(value: old, null: nil), type)], resultType: .boolean, b).value
+            } else if type == .boolean {
+                better = b.cmpi(wantLess ? 6 : 8, value, old)
+            } else {
+                better = b.cmpi(wantLess ? 2 : 4, value, old)
+            }
+            updated = b.select(b.or(stateNull, better), value, old)
+        }
+        b.storeValue(updated, pointer, type)
+        b.store(b.int(0, "i8"), record, offset: field)
     }
 
     /// The inline hash-table probe: hash the keys, walk the bucket's chain comparing hashes and

@@ -340,7 +340,7 @@ extension MidToLow {
         let stateIndex = Int64(aggregate.integer("state") ?? 0)
         guard case .array(let stateNames) = aggregate.attribute("state_types") else { return }
         let layout = RecordLayout(types: stateNames.compactMap { $0.stringValue.flatMap(SQLType.init(irName:)) })
-        let record = perPipeline("aggregate\(stateIndex)", l) { $0.call("kiln_rt_agg_find", [ctx, $0.int(stateIndex, "i64"), $0.int(0, "i64")], ["!llvm.ptr"]).result }
+        let record = globalAggregateRecord(state: stateIndex, l)
         for (index, slot) in slots.enumerated() {
             let pointer = l.gep(record, layout.offsets[index])
             let counted = results[slot.first]
@@ -370,19 +370,7 @@ extension MidToLow {
             } else {
                 reduced = m.op("vector.reduction", [accumulator], element, [("kind", .raw("#vector.kind<\(kind)>"))])
             }
-            let stateNull = m.fromMemory(m.load(record, offset: index, "i8"), physical: .bool)
-            let old = m.loadValue(pointer, slot.state)
-            var updated: IRValue
-            if slot.function == "sum" {
-                updated = isFloat ? m.op("arith.addf", [old, reduced], element) : checked("add", old, reduced, code: MidToLow.errorCode(slot.state), m)
-                updated = m.select(stateNull, reduced, updated)
-            } else {
-                let wantLess = slot.function == "min"
-                let better = isFloat ? m.floatBetter(wantLess: wantLess, reduced, old) : m.cmpi(wantLess ? 2 : 4, reduced, old)
-                updated = m.select(m.or(stateNull, better), reduced, old)
-            }
-            m.storeValue(updated, pointer, slot.state)
-            m.store(m.int(0, "i8"), record, offset: index)
+            foldIntoState(slot.function, reduced, type: slot.state, record: record, field: index, pointer: pointer, m)
             m.b.add("scf.yield")
             let any = l.cmpi(4, counted, l.int(0, "i64"))
             l.b.add("scf.if", [any], [], regions: [.single(body), IRRegion()])

@@ -194,19 +194,22 @@ public struct MidToLow {
 
     /// A per-batch value, computed once in the batch block when the load is inside it.
     mutating func perBatch(_ key: String, _ l: LowBuilder, _ make: (LowBuilder) -> IRValue) -> IRValue {
-        guard let batchBuilder = batch else { return make(l) }
-        if let cached = batchCache[key] { return cached }
-        let value = make(batchBuilder)
-        batchCache[key] = value
-        return value
+        MidToLow.hoisted(key, into: batch, cache: &batchCache, fallback: l, make)
     }
 
     /// A per-pipeline value, computed once in the function's entry block.
     mutating func perPipeline(_ key: String, _ l: LowBuilder, _ make: (LowBuilder) -> IRValue) -> IRValue {
-        guard let entryBuilder = entry else { return make(l) }
-        if let cached = entryCache[key] { return cached }
-        let value = make(entryBuilder)
-        entryCache[key] = value
+        MidToLow.hoisted(key, into: entry, cache: &entryCache, fallback: l, make)
+    }
+
+    /// `make`'s value, emitted once into `target` and remembered under `key` (in `fallback`
+    /// when there is no target block).
+    static func hoisted(_ key: String, into target: LowBuilder?, cache: inout [String: IRValue], fallback: LowBuilder,
+                        _ make: (LowBuilder) -> IRValue) -> IRValue {
+        guard let target else { return make(fallback) }
+        if let cached = cache[key] { return cached }
+        let value = make(target)
+        cache[key] = value
         return value
     }
 
