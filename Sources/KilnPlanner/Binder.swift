@@ -297,25 +297,6 @@ public struct Binder {
     }
 
     mutating func bindReference(_ reference: TableReference) throws(DatabaseError) -> (PlanNode, Scope) {
-        if case .join(let leftReference, let rightReference, let kind, let condition, let position) = reference {
-            guard kind == .inner || kind == .cross || kind == .left else {
-                throw DatabaseError(.featureNotSupported, "\(kind.rawValue.uppercased()) JOIN is not supported yet", position: position)
-            }
-            let (left, leftScope) = try bindReference(leftReference)
-            let (right, rightScope) = try bindReference(rightReference)
-            var scope = leftScope
-            scope.entries += rightScope.entries
-            var plan = PlanNode.hashJoin(probe: left, build: right, probeKeys: [], buildKeys: [], preserveProbe: false)
-            if let condition {
-                let predicate = try bindCondition(condition, scope: scope, clause: "JOIN/ON")
-                if kind == .left {
-                    plan = try JoinPlanning.leftJoin(probe: left, build: right, on: predicate, position: condition.position)
-                } else {
-                    plan = JoinPlanning.attach(predicate, to: plan)
-                }
-            }
-            return (plan, scope)
-        }
         switch reference {
         case .table(let name, let alias, let position):
             guard let table = catalog.table(name) else {
@@ -370,8 +351,24 @@ public struct Binder {
                 scope.entries.append(.init(qualifier: alias, name: name, type: type, nullable: nullable))
             }
             return (query.plan, scope)
-        case .join:
-            fatalError("handled above")
+        case .join(let leftReference, let rightReference, let kind, let condition, let position):
+            guard kind == .inner || kind == .cross || kind == .left else {
+                throw DatabaseError(.featureNotSupported, "\(kind.rawValue.uppercased()) JOIN is not supported yet", position: position)
+            }
+            let (left, leftScope) = try bindReference(leftReference)
+            let (right, rightScope) = try bindReference(rightReference)
+            var scope = leftScope
+            scope.entries += rightScope.entries
+            var plan = PlanNode.hashJoin(probe: left, build: right, probeKeys: [], buildKeys: [], preserveProbe: false)
+            if let condition {
+                let predicate = try bindCondition(condition, scope: scope, clause: "JOIN/ON")
+                if kind == .left {
+                    plan = try JoinPlanning.leftJoin(probe: left, build: right, on: predicate, position: condition.position)
+                } else {
+                    plan = JoinPlanning.attach(predicate, to: plan)
+                }
+            }
+            return (plan, scope)
         }
     }
 
