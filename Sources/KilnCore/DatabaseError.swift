@@ -36,6 +36,9 @@ public struct SQLState: Hashable, Sendable, CustomStringConvertible {
     public static let wrongObjectType = SQLState("42809")
     public static let invalidName = SQLState("42602")
     public static let outOfMemory = SQLState("53200")
+    public static let duplicateAlias = SQLState("42712")
+    public static let cardinalityViolation = SQLState("21000")
+    public static let duplicateObject = SQLState("42710")
 }
 
 /// The one error type of Kiln: a SQLSTATE, a message, and where in the SQL text it happened.

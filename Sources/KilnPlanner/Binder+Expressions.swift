@@ -29,7 +29,11 @@ extension Binder {
         case .typedLiteral(let typeName, let text):
             return try castConstant(.text(text), from: .text, to: typeName.type, position: at)
         case .column(let parts):
-            let index = try scope.resolve(parts, position: at)
+            let index: Int
+            do { index = try scope.resolve(parts, position: at) } catch {
+                guard error.sqlState != .ambiguousColumn, let outer = try resolveOuter(parts, position: at) else { throw error }
+                return outer
+            }
             let entry = scope.entries[index]
             return .column(index, type: entry.type, nullable: entry.nullable)
         case .parameter(let n):
@@ -50,8 +54,14 @@ extension Binder {
             let l = try bindExpression(left, scope: scope, aggregates: aggregates)
             let r = try bindExpression(right, scope: scope, aggregates: aggregates)
             return try bindBinary(op, l, r, position: at, leftPosition: left.position, rightPosition: right.position)
-        case .inSubquery:
-            throw DatabaseError(.featureNotSupported, "IN (subquery) is supported only as a condition of WHERE (AND-ed), not NOT IN or inside other expressions yet", position: at)
+        case .inSubquery(let operand, let query, let negated):
+            return try bindQuantified(negated ? "<>" : "=", operand, query, all: negated, position: at, scope: scope, aggregates: aggregates)
+        case .quantified(let op, let operand, let query, let all):
+            return try bindQuantified(op, operand, query, all: all, position: at, scope: scope, aggregates: aggregates)
+        case .exists(let query):
+            return try bindExistsExpression(query, position: at, scope: scope, aggregates: aggregates)
+        case .scalarSubquery(let query):
+            return try bindScalarSubquery(query, position: at, scope: scope, aggregates: aggregates)
         case .isNull(let operand, let negated):
             let inner = try bindExpression(operand, scope: scope, aggregates: aggregates)
             return .call(negated ? "is_not_null" : "is_null", [inner], type: .boolean, nullable: false)
@@ -156,9 +166,6 @@ extension Binder {
         }
         if Binder.containsAggregate(arguments[0]) {
             throw DatabaseError(.groupingError, "aggregate function calls cannot be nested", position: Binder.aggregatePosition(arguments[0]) ?? position)
-        }
-        if distinct {
-            throw DatabaseError(.featureNotSupported, "\(name)(DISTINCT ...) is not supported yet", position: position)
         }
         var argument = try bindExpression(arguments[0], scope: scope, aggregates: nil)
         if argument.type == .unknown { argument = try coerce(argument, to: name == "count" ? .text : .numeric(precision: nil, scale: 0), position: arguments[0].position) }

@@ -17,9 +17,31 @@ public struct Binder {
         self.parameterTypes = parameterTypes
     }
 
+    /// Enclosing queries' FROM scopes, innermost last (for correlated subqueries).
+    var outerScopes: [Scope] = []
+    /// WITH queries visible here, by name.
+    var commonTables: [String: CommonTable] = [:]
+    /// The plan the clause being bound reads; scalar subqueries join onto it.
+    var subqueryHost: PlanNode?
+    /// After binding a subquery: how it depends on the enclosing query.
+    var correlation = Correlation()
+
+    /// A WITH query and the WITH queries visible where it was defined.
+    final class CommonTable {
+        let definition: CommonTableExpression
+        let visible: [String: CommonTable]
+        init(definition: CommonTableExpression, visible: [String: CommonTable]) {
+            self.definition = definition
+            self.visible = visible
+        }
+    }
+
     /// Collects aggregate calls while binding a grouped query's expressions.
     final class AggregateCollector {
         var calls: [AggregateCall] = []
+        /// Uncorrelated subqueries joined after the aggregation: their plans and the values
+        /// read from them (over their columns).
+        var subqueries: [(PlanNode, [BoundExpression])] = []
         func add(_ call: AggregateCall) -> Int {
             if let existing = calls.firstIndex(of: call) { return existing }
             calls.append(call)
@@ -30,15 +52,34 @@ public struct Binder {
     // MARK: - SELECT
 
     public mutating func bind(_ select: SelectStatement) throws(DatabaseError) -> BoundQuery {
-        var (plan, scope) = try bindFrom(select.from)
-        if var condition = select.whereClause {
-            // `x IN (SELECT ...)` conjuncts become semi joins below the rest of the WHERE.
-            for (operand, query, position) in Binder.extractInSubqueries(&condition) {
-                plan = try semiJoin(plan, scope: scope, operand: operand, query: query, position: position)
-            }
-            let predicate = try bindCondition(condition, scope: scope, clause: "WHERE")
-            plan = JoinPlanning.attach(predicate, to: plan)
+        let savedTables = commonTables
+        defer { commonTables = savedTables }
+        for definition in select.with {
+            commonTables[definition.name] = CommonTable(definition: definition, visible: commonTables)
         }
+        var (plan, scope) = try bindFrom(select.from)
+        let correlated = !outerScopes.isEmpty
+        var correlatedConditions: [BoundExpression] = []
+        if var condition = select.whereClause {
+            // EXISTS / IN conjuncts become semi and anti joins above the rest of the WHERE.
+            let subqueries = Binder.extractSubqueryConjuncts(&condition)
+            subqueryHost = plan
+            var predicate = try bindCondition(condition, scope: scope, clause: "WHERE")
+            plan = subqueryHost!
+            if correlated {
+                // Conditions on outer columns leave the subquery: they become its join.
+                let conjuncts = JoinPlanning.split(predicate)
+                correlatedConditions = conjuncts.filter { !$0.outerColumnsUsed.isEmpty }
+                predicate = JoinPlanning.combine(conjuncts.filter { $0.outerColumnsUsed.isEmpty })
+            }
+            plan = JoinPlanning.attach(predicate, to: plan)
+            for subquery in subqueries { plan = try joinSubqueryConjunct(subquery, to: plan, scope: scope) }
+        }
+        if correlated, !correlatedConditions.isEmpty, select.limit != nil || select.offset != nil {
+            throw DatabaseError(.featureNotSupported, "LIMIT and OFFSET in correlated subqueries are not supported yet", position: select.position)
+        }
+        // A correlated subquery's order does not matter (and it has no LIMIT).
+        let orderBy = correlatedConditions.isEmpty ? select.orderBy : []
 
         // Expand the select list.
         var items: [(Expression, String)] = []
@@ -62,17 +103,19 @@ public struct Binder {
 
         let hasAggregates = select.items.contains { if case .expression(let e, _) = $0 { return Binder.containsAggregate(e) } else { return false } }
             || (select.having.map(Binder.containsAggregate) ?? false)
-            || select.orderBy.contains { Binder.containsAggregate($0.expression) }
+            || orderBy.contains { Binder.containsAggregate($0.expression) }
         let grouped = hasAggregates || !select.groupBy.isEmpty || select.having != nil
 
         var outputs: [BoundExpression] = []
         var names = items.map(\.1)
         var orderKeys: [SortKey] = []
         var hidden = 0
+        var correlation = Correlation()
 
         if grouped {
             let collector = AggregateCollector()
             var keys: [BoundExpression] = []
+            subqueryHost = plan
             for expression in select.groupBy {
                 // GROUP BY may name an output column (alias) or its ordinal.
                 if case .integer(let text) = expression.kind, !text.hasPrefix("-"), let ordinal = Int(text) {
@@ -100,10 +143,21 @@ public struct Binder {
                 (try bindCondition(expression, scope: scope, clause: "HAVING", aggregates: collector), expression.position)
             }
             var boundOrder: [(BoundExpression?, OrderItem)] = []
-            for item in select.orderBy {
+            for item in orderBy {
                 try Binder.checkAmbiguous(item.expression, items: items)
                 if Binder.outputReference(item.expression, items: items) != nil { boundOrder.append((nil, item)); continue }
                 boundOrder.append((try bindExpression(item.expression, scope: scope, aggregates: collector), item))
+            }
+            plan = subqueryHost!
+            // Correlation equalities group the subquery by its side of them.
+            let userKeys = keys.count
+            for condition in correlatedConditions {
+                guard let (inner, outer) = Binder.correlationEquality(condition) else {
+                    throw DatabaseError(.featureNotSupported, "correlated subqueries with aggregates support only equality conditions between inner and outer columns yet",
+                                        position: select.position)
+                }
+                correlation.keys.append((inner: keys.count, outer: outer))
+                keys.append(inner)
             }
             // Split avg into sum and count.
             var aggregates: [AggregateCall] = []
@@ -124,25 +178,45 @@ public struct Binder {
                     aggregateOutput[index] = .column(column, type: call.type, nullable: nullable)
                 }
             }
+            // Uncorrelated subqueries outside aggregates join after the aggregation.
+            let aggregateWidth = keys.count + aggregates.count
+            var subqueryOutput: [[BoundExpression]] = []
+            var width = aggregateWidth
+            for (build, values) in collector.subqueries {
+                subqueryOutput.append(values.map { v in var shifted = v.remapColumns { $0 + width }; shifted.nullable = true; return shifted })
+                width += build.outputTypes.count
+            }
             func lift(_ expression: BoundExpression, position: Int) throws(DatabaseError) -> BoundExpression {
-                if let key = keys.firstIndex(of: expression) {
+                if let key = keys.prefix(userKeys).firstIndex(of: expression) {
                     return .column(key, type: expression.type, nullable: expression.nullable)
                 }
                 switch expression.kind {
                 case .call(let name, let args):
                     if name.hasPrefix("__agg"), let index = Int(name.dropFirst(5)) { return aggregateOutput[index]! }
+                    if name.hasPrefix("__subq") {
+                        let parts = name.dropFirst(6).split(separator: ".").compactMap { Int($0) }
+                        return subqueryOutput[parts[0]][parts[1]]
+                    }
                     var lifted: [BoundExpression] = []
                     for arg in args { lifted.append(try lift(arg, position: position)) }
                     return BoundExpression(.call(name, lifted), type: expression.type, nullable: expression.nullable)
                 case .column(let index):
+                    guard index < scope.entries.count else {
+                        throw DatabaseError(.groupingError, "subquery uses ungrouped column from outer query", position: position)
+                    }
                     let entry = scope.entries[index]
                     let name = (entry.qualifier.map { $0 + "." } ?? "") + entry.name
                     throw DatabaseError(.groupingError, "column \"\(name)\" must appear in the GROUP BY clause or be used in an aggregate function", position: position)
+                case .outer:
+                    throw DatabaseError(.featureNotSupported, "outer-query columns outside WHERE of a subquery are not supported yet", position: position)
                 case .constant, .parameter, .slot:
                     return expression
                 }
             }
-            plan = .aggregate(plan, keys: keys, aggregates: aggregates)
+            plan = try Binder.aggregate(plan, keys: keys, aggregates: aggregates, position: select.position)
+            for (build, _) in collector.subqueries {
+                plan = .hashJoin(probe: plan, build: build, probeKeys: [], buildKeys: [], preserveProbe: true)
+            }
             if let (condition, position) = having {
                 plan = .filter(plan, predicate: try lift(condition, position: position))
             }
@@ -166,9 +240,28 @@ public struct Binder {
                 }
                 orderKeys.append(SortKey(column: column, descending: item.descending, nullsFirst: item.nullsFirst ?? item.descending))
             }
+            if !correlation.keys.isEmpty {
+                correlation.singleRow = select.groupBy.isEmpty && select.having == nil
+                if correlation.singleRow {
+                    // Over no rows, count is 0 and every other aggregate NULL.
+                    let empty = outputs[0].substitute { e in
+                        guard case .column(let c) = e.kind else { return nil }
+                        if c >= keys.count, ["count", "count_star"].contains(aggregates[c - keys.count].function) { return .constant(.int64(0), type: .bigint) }
+                        return .constant(.null, type: e.type)
+                    }
+                    if empty.columnsUsed.isEmpty, !Binder.isNullConstant(empty) { correlation.emptyValue = empty }
+                }
+                for (index, key) in correlation.keys.enumerated() {
+                    outputs.append(.column(key.inner, type: keys[key.inner].type, nullable: keys[key.inner].nullable))
+                    correlation.keys[index].inner = outputs.count - 1
+                }
+            } else if select.groupBy.isEmpty && select.having == nil {
+                correlation.singleRow = true
+            }
         } else {
+            subqueryHost = plan
             for (expression, _) in items { outputs.append(try bindExpression(expression, scope: scope, aggregates: nil)) }
-            for item in select.orderBy {
+            for item in orderBy {
                 try Binder.checkAmbiguous(item.expression, items: items)
                 let column: Int
                 if let reference = Binder.outputReference(item.expression, items: items) {
@@ -187,9 +280,33 @@ public struct Binder {
                 }
                 orderKeys.append(SortKey(column: column, descending: item.descending, nullsFirst: item.nullsFirst ?? item.descending))
             }
+            plan = subqueryHost!
+            // The subquery's side of each correlation condition becomes an output column.
+            for condition in correlatedConditions {
+                if let (inner, outer) = Binder.correlationEquality(condition) {
+                    outputs.append(inner)
+                    correlation.keys.append((inner: outputs.count - 1, outer: outer))
+                    continue
+                }
+                var columns: [Int: Int] = [:]
+                for column in condition.columnsUsed.sorted() {
+                    let entry = BoundExpression.column(column, type: plan.outputTypes[column].0, nullable: plan.outputTypes[column].1)
+                    if let existing = outputs.firstIndex(of: entry) { columns[column] = existing } else {
+                        outputs.append(entry)
+                        columns[column] = outputs.count - 1
+                    }
+                }
+                correlation.residual.append(condition.remapColumns { columns[$0]! })
+            }
         }
+        subqueryHost = nil
+        if correlated, outputs.contains(where: { !$0.outerColumnsUsed.isEmpty }) {
+            throw DatabaseError(.featureNotSupported, "outer-query columns outside WHERE of a subquery are not supported yet", position: select.position)
+        }
+        self.correlation = correlation
 
-        names += (0..<hidden).map { "?hidden\($0)?" }
+        let extra = outputs.count - names.count - hidden
+        names += (0..<hidden).map { "?hidden\($0)?" } + (0..<extra).map { "?correlation\($0)?" }
         for (index, output) in outputs.enumerated() where output.type == .unknown {
             // An untyped literal in the select list is text, as in PostgreSQL.
             outputs[index] = try coerce(output, to: .text, position: select.position)
@@ -212,7 +329,29 @@ public struct Binder {
             names = Array(names.prefix(visible))
         }
         plan = ProjectionPruning.prune(plan)
-        return BoundQuery(plan: plan, columnNames: names, parameterTypes: parameterTypes)
+        return BoundQuery(plan: plan, columnNames: Array(names.prefix(items.count)), parameterTypes: parameterTypes)
+    }
+
+    /// `inner = outer` with one side reading only the subquery's columns and the other only
+    /// the outer query's: the inner side, and the outer side over the outer query's columns.
+    static func correlationEquality(_ condition: BoundExpression) -> (BoundExpression, BoundExpression)? {
+        guard case .call("eq", let args) = condition.kind, args.count == 2 else { return nil }
+        func isInner(_ e: BoundExpression) -> Bool { !e.columnsUsed.isEmpty && e.outerColumnsUsed.isEmpty }
+        func isOuter(_ e: BoundExpression) -> Bool { e.columnsUsed.isEmpty && !e.outerColumnsUsed.isEmpty }
+        let outerSide: BoundExpression, innerSide: BoundExpression
+        if isInner(args[0]), isOuter(args[1]) { (innerSide, outerSide) = (args[0], args[1]) }
+        else if isInner(args[1]), isOuter(args[0]) { (innerSide, outerSide) = (args[1], args[0]) }
+        else { return nil }
+        let outer = outerSide.substitute { e in
+            if case .outer(let i) = e.kind { return .column(i, type: e.type, nullable: e.nullable) }
+            return nil
+        }
+        return (innerSide, outer)
+    }
+
+    static func isNullConstant(_ e: BoundExpression) -> Bool {
+        if case .constant(let v) = e.kind { return v.isNull }
+        return false
     }
 
     /// PostgreSQL rejects `ORDER BY name` when several output columns of that name differ.
@@ -222,43 +361,6 @@ public struct Binder {
         if let first = matches.first, matches.contains(where: { $0 != first }) {
             throw DatabaseError(.ambiguousColumn, "ORDER BY \"\(parts[0])\" is ambiguous", position: expression.position)
         }
-    }
-
-    /// Removes top-level `x IN (SELECT ...)` conjuncts from `condition` (leaving TRUE behind).
-    static func extractInSubqueries(_ condition: inout Expression) -> [(Expression, SelectStatement, Int)] {
-        switch condition.kind {
-        case .binary("and", var left, var right):
-            let found = extractInSubqueries(&left) + extractInSubqueries(&right)
-            condition = Expression(.binary("and", left, right), at: condition.position)
-            return found
-        case .inSubquery(let operand, let query, negated: false):
-            let found = [(operand, query, condition.position)]
-            condition = Expression(.boolean(true), at: condition.position)
-            return found
-        default:
-            return []
-        }
-    }
-
-    /// `plan` restricted to the rows whose `operand` is among the subquery's values: a hash
-    /// semi join (each probe row at most once), the subquery building.
-    mutating func semiJoin(_ plan: PlanNode, scope: Scope, operand: Expression, query: SelectStatement, position: Int) throws(DatabaseError) -> PlanNode {
-        var inner = Binder(catalog: catalog, parameterTypes: parameterTypes)
-        let bound = try inner.bind(query)
-        parameterTypes = inner.parameterTypes
-        guard bound.columnNames.count == 1 else {
-            throw DatabaseError(.syntaxError, "subquery has too many columns", position: position)
-        }
-        var probeKey = try bindExpression(operand, scope: scope, aggregates: nil)
-        let (innerType, innerNullable) = bound.plan.outputTypes[0]
-        var buildKey = BoundExpression.column(0, type: innerType, nullable: innerNullable)
-        if probeKey.type == .unknown { probeKey = try coerce(probeKey, to: innerType, position: operand.position) }
-        guard let common = TypeRules.common(probeKey.type, innerType) else {
-            throw DatabaseError(.undefinedFunction, "operator does not exist: \(probeKey.type) = \(innerType)", position: position)
-        }
-        probeKey = try coerce(probeKey, to: common, position: operand.position)
-        buildKey = try coerce(buildKey, to: common, position: position)
-        return .semiJoin(probe: plan, build: bound.plan, probeKey: probeKey, buildKey: buildKey)
     }
 
     /// An ORDER BY item that names an output column (alias or ordinal): its index.
@@ -299,6 +401,9 @@ public struct Binder {
     mutating func bindReference(_ reference: TableReference) throws(DatabaseError) -> (PlanNode, Scope) {
         switch reference {
         case .table(let name, let alias, let position):
+            if let common = commonTables[name] {
+                return try bindDerived(common.definition.query, alias: alias ?? name, columns: common.definition.columns, position: position, visible: common.visible)
+            }
             guard let table = catalog.table(name) else {
                 throw DatabaseError(.undefinedTable, "relation \"\(name)\" does not exist", position: position)
             }
@@ -337,20 +442,7 @@ public struct Binder {
             scope.entries.append(.init(qualifier: alias ?? "generate_series", name: columnName, type: type, nullable: false))
             return (.seriesScan(start: coerced[0], stop: coerced[1], step: step, type: type), scope)
         case .subquery(let select, let alias, let columns, let position):
-            // A derived table: its own query block, planned in place (no correlation).
-            var inner = Binder(catalog: catalog, parameterTypes: parameterTypes)
-            let query = try inner.bind(select)
-            parameterTypes = inner.parameterTypes
-            if let columns, columns.count > query.columnNames.count {
-                throw DatabaseError(.invalidColumnReference, "table \"\(alias)\" has \(query.columnNames.count) columns available but \(columns.count) columns specified", position: position)
-            }
-            var names = query.columnNames
-            for (index, column) in (columns ?? []).enumerated() { names[index] = column }
-            var scope = Scope()
-            for (name, (type, nullable)) in zip(names, query.plan.outputTypes) {
-                scope.entries.append(.init(qualifier: alias, name: name, type: type, nullable: nullable))
-            }
-            return (query.plan, scope)
+            return try bindDerived(select, alias: alias, columns: columns, position: position, visible: commonTables)
         case .join(let leftReference, let rightReference, let kind, let condition, let position):
             guard kind == .inner || kind == .cross || kind == .left else {
                 throw DatabaseError(.featureNotSupported, "\(kind.rawValue.uppercased()) JOIN is not supported yet", position: position)
@@ -370,6 +462,26 @@ public struct Binder {
             }
             return (plan, scope)
         }
+    }
+
+    /// A derived table or WITH query: its own query block, planned in place. It cannot read
+    /// the FROM items beside it (no LATERAL) but sees the WITH queries of `visible`.
+    mutating func bindDerived(_ select: SelectStatement, alias: String, columns: [String]?, position: Int, visible: [String: CommonTable]) throws(DatabaseError) -> (PlanNode, Scope) {
+        var inner = Binder(catalog: catalog, parameterTypes: parameterTypes)
+        inner.outerScopes = outerScopes + [Scope()]
+        inner.commonTables = visible
+        let query = try inner.bind(select)
+        parameterTypes = inner.parameterTypes
+        if let columns, columns.count > query.columnNames.count {
+            throw DatabaseError(.invalidColumnReference, "table \"\(alias)\" has \(query.columnNames.count) columns available but \(columns.count) columns specified", position: position)
+        }
+        var names = query.columnNames
+        for (index, column) in (columns ?? []).enumerated() { names[index] = column }
+        var scope = Scope()
+        for (name, (type, nullable)) in zip(names, query.plan.outputTypes) {
+            scope.entries.append(.init(qualifier: alias, name: name, type: type, nullable: nullable))
+        }
+        return (query.plan, scope)
     }
 
     func position(of reference: TableReference) -> Int {
@@ -403,6 +515,7 @@ public struct Binder {
         case .binary(_, let a, let b): return aggregatePosition(a) ?? aggregatePosition(b)
         case .between(let a, let b, let c, _): return aggregatePosition(a) ?? aggregatePosition(b) ?? aggregatePosition(c)
         case .inList(let a, let list, _): return aggregatePosition(a) ?? list.lazy.compactMap(aggregatePosition).first
+        case .inSubquery(let a, _, _), .quantified(_, let a, _, _): return aggregatePosition(a)
         case .like(let a, let b, let c, _, _): return aggregatePosition(a) ?? aggregatePosition(b) ?? c.flatMap(aggregatePosition)
         case .caseWhen(let operand, let whens, let otherwise):
             return operand.flatMap(aggregatePosition) ?? whens.lazy.compactMap { aggregatePosition($0.0) ?? aggregatePosition($0.1) }.first ?? otherwise.flatMap(aggregatePosition)
@@ -442,6 +555,10 @@ public struct Binder {
             }
         case .caseWhen: return "case"
         case .extract: return "extract"
+        case .exists: return "exists"
+        case .scalarSubquery(let query):
+            if query.items.count == 1, case .expression(let e, let alias) = query.items[0] { return alias ?? columnName(e) }
+            return "?column?"
         default: return "?column?"
         }
     }

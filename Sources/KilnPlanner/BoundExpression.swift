@@ -16,6 +16,9 @@ public struct BoundExpression: Sendable, Equatable, CustomStringConvertible {
         /// Slot `n` of the parameter block (after the slicer lifted literals and parameters).
         case slot(Int)
         case call(String, [BoundExpression])
+        /// Column `index` of the enclosing query's FROM (a correlated reference); the binder
+        /// rewrites every one into a join before the plan leaves it.
+        case outer(Int)
     }
     public var kind: Kind
     public var type: SQLType
@@ -47,6 +50,7 @@ public struct BoundExpression: Sendable, Equatable, CustomStringConvertible {
         case .parameter(let n): return "$\(n)"
         case .slot(let n): return "slot\(n)"
         case .call(let name, let args): return "\(name)(\(args.map(\.description).joined(separator: ", ")))"
+        case .outer(let i): return "outer#\(i)"
         }
     }
 
@@ -54,16 +58,32 @@ public struct BoundExpression: Sendable, Equatable, CustomStringConvertible {
     public var columnsUsed: Set<Int> {
         switch kind {
         case .column(let i): return [i]
-        case .constant, .parameter, .slot: return []
+        case .constant, .parameter, .slot, .outer: return []
         case .call(_, let args): return args.reduce(into: Set<Int>()) { $0.formUnion($1.columnsUsed) }
         }
+    }
+
+    /// Every outer-query column index the expression reads.
+    public var outerColumnsUsed: Set<Int> {
+        switch kind {
+        case .outer(let i): return [i]
+        case .constant, .parameter, .slot, .column: return []
+        case .call(_, let args): return args.reduce(into: Set<Int>()) { $0.formUnion($1.outerColumnsUsed) }
+        }
+    }
+
+    /// The expression with every column and outer reference replaced by `transform`'s result.
+    public func substitute(_ transform: (BoundExpression) -> BoundExpression?) -> BoundExpression {
+        if let replaced = transform(self) { return replaced }
+        guard case .call(let name, let args) = kind else { return self }
+        return BoundExpression(.call(name, args.map { $0.substitute(transform) }), type: type, nullable: nullable)
     }
 
     /// The expression with column indexes renumbered.
     public func remapColumns(_ map: (Int) -> Int) -> BoundExpression {
         switch kind {
         case .column(let i): return BoundExpression(.column(map(i)), type: type, nullable: nullable)
-        case .constant, .parameter, .slot: return self
+        case .constant, .parameter, .slot, .outer: return self
         case .call(let name, let args): return BoundExpression(.call(name, args.map { $0.remapColumns(map) }), type: type, nullable: nullable)
         }
     }

@@ -45,11 +45,11 @@ public enum JoinPlanning {
 
     /// Moves every conjunct it can into `plan`; leaves the others in `conjuncts`.
     static func place(_ conjuncts: inout [BoundExpression], into plan: PlanNode) -> PlanNode {
-        if case .semiJoin(let probe, let build, let probeKey, let buildKey) = plan {
-            // A semi join keeps the probe's columns: everything placeable goes to the probe.
+        if case .semiJoin(let probe, let build, let probeKeys, let buildKeys, let residual, let anti) = plan {
+            // A semi or anti join keeps the probe's columns: everything placeable goes to the probe.
             var down = conjuncts
             conjuncts = []
-            return .semiJoin(probe: place(&down, into: probe).withFilter(down), build: build, probeKey: probeKey, buildKey: buildKey)
+            return .semiJoin(probe: place(&down, into: probe).withFilter(down), build: build, probeKeys: probeKeys, buildKeys: buildKeys, residual: residual, anti: anti)
         }
         guard case .hashJoin(let probe, let build, var probeKeys, var buildKeys, let preserveProbe) = plan else { return plan }
         if preserveProbe {

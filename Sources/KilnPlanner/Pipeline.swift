@@ -47,8 +47,13 @@ public enum PipelineState: Sendable {
 }
 
 /// How a join probe treats matches: every match (inner), every match or one all-NULL row
-/// (left), at most one row per probe row (semi).
-public enum JoinMode: Int, Sendable { case inner, left, semi }
+/// (left), the probe row once if some match meets the residual condition (semi), the probe
+/// row once if none does (anti).
+public enum JoinMode: Int, Sendable {
+    case inner, left, semi, anti
+
+    var label: String { ["", "Left", "Semi", "Anti"][rawValue] }
+}
 
 /// Where a pipeline's tuples come from.
 public enum PipelineSource: Sendable {
@@ -65,8 +70,9 @@ public enum PipelineOperator: Sendable {
     case project([BoundExpression])
     case limit(state: Int)
     /// For each row, every build row with equal keys (all of them when there are no keys):
-    /// the stream continues with the build row's columns appended.
-    case hashJoinProbe(state: Int, keys: [BoundExpression], buildTypes: [(SQLType, Bool)], mode: JoinMode)
+    /// the stream continues with the build row's columns appended (inner, left), or with the
+    /// probe row alone (semi, anti; `residual` reads the probe's columns, then the build's).
+    case hashJoinProbe(state: Int, keys: [BoundExpression], buildTypes: [(SQLType, Bool)], mode: JoinMode, residual: BoundExpression?)
 }
 
 /// Where a pipeline's tuples go.
@@ -101,8 +107,9 @@ public struct Pipeline: Sendable {
             switch op {
             case .filter(let p): parts.append("filter(\(p))")
             case .project: parts.append("project")
-            case .hashJoinProbe(let s, let keys, _, let mode):
-                parts.append("hash\(mode == .left ? "Left" : mode == .semi ? "Semi" : "")JoinProbe(state \(s)\(keys.isEmpty ? ", cross" : ", by " + keys.map(\.description).joined(separator: ", ")))")
+            case .hashJoinProbe(let s, let keys, _, let mode, let residual):
+                let by = keys.isEmpty ? ", cross" : ", by " + keys.map(\.description).joined(separator: ", ")
+                parts.append("hash\(mode.label)JoinProbe(state \(s)\(by)\(residual.map { ", if \($0)" } ?? ""))")
             case .limit(let s):
                 if case .limitCounter(let l, let o) = states[s] {
                     parts.append("limit(\(l.map { "$\($0)" } ?? "all")\(o.map { ", offset $\($0)" } ?? ""))")

@@ -50,7 +50,7 @@ public struct PipelineSlicer {
         case .parameter(let n) where n > 0:
             slots.append(.statementParameter(n, expression.type))
             return BoundExpression(.slot(slots.count - 1), type: expression.type, nullable: true)
-        case .parameter, .column, .slot:
+        case .parameter, .column, .slot, .outer:
             return expression
         case .call(let name, let args):
             return BoundExpression(.call(name, args.map { lift($0) }), type: expression.type, nullable: expression.nullable)
@@ -113,16 +113,19 @@ public struct PipelineSlicer {
             upstream.sink = .hashJoinBuild(state: state, keys: buildKeys.map { lift($0) }, storeColumns: true)
             finish(upstream)
             var downstream = try open(probe)
-            downstream.operators.append(.hashJoinProbe(state: state, keys: probeKeys.map { lift($0) }, buildTypes: buildTypes, mode: preserveProbe ? .left : .inner))
+            downstream.operators.append(.hashJoinProbe(state: state, keys: probeKeys.map { lift($0) }, buildTypes: buildTypes, mode: preserveProbe ? .left : .inner, residual: nil))
             return downstream
-        case .semiJoin(let probe, let build, let probeKey, let buildKey):
+        case .semiJoin(let probe, let build, let probeKeys, let buildKeys, let residual, let anti):
+            // Only a residual condition needs the build rows' columns in the table.
             var upstream = try open(build)
-            let layout = RecordLayout(types: [buildKey.type])
-            let state = addState(.hashJoin(keyCount: 1, layout: layout))
-            upstream.sink = .hashJoinBuild(state: state, keys: [lift(buildKey)], storeColumns: false)
+            let buildTypes = residual == nil ? [] : build.outputTypes
+            let layout = RecordLayout(types: buildKeys.map(\.type) + buildTypes.map(\.0))
+            let state = addState(.hashJoin(keyCount: buildKeys.count, layout: layout))
+            upstream.sink = .hashJoinBuild(state: state, keys: buildKeys.map { lift($0) }, storeColumns: residual != nil)
             finish(upstream)
             var downstream = try open(probe)
-            downstream.operators.append(.hashJoinProbe(state: state, keys: [lift(probeKey)], buildTypes: [], mode: .semi))
+            downstream.operators.append(.hashJoinProbe(state: state, keys: probeKeys.map { lift($0) }, buildTypes: buildTypes, mode: anti ? .anti : .semi,
+                                                       residual: residual.map { lift($0) }))
             return downstream
         case .sort(let input, let keys):
             var upstream = try open(input)

@@ -35,8 +35,10 @@ public indirect enum PlanNode: Sendable {
     case limit(PlanNode, limit: BoundExpression?, offset: BoundExpression?)
     /// Inner equi-join: the build side goes into a hash table, the probe side streams past it.
     /// Output: the probe's columns, then the build's. No keys: a cross join.
-    /// Probe rows with at least one match, once each (IN subqueries). Output: the probe's columns.
-    case semiJoin(probe: PlanNode, build: PlanNode, probeKey: BoundExpression, buildKey: BoundExpression)
+    /// Probe rows with at least one build row of equal keys that meets `residual` (over the
+    /// probe's columns, then the build's), once each; with `anti`, the probe rows with none
+    /// (IN, EXISTS, NOT EXISTS). Output: the probe's columns.
+    case semiJoin(probe: PlanNode, build: PlanNode, probeKeys: [BoundExpression], buildKeys: [BoundExpression], residual: BoundExpression?, anti: Bool)
     /// `preserveProbe`: a LEFT join (probe rows without a match appear once, build columns NULL).
     case hashJoin(probe: PlanNode, build: PlanNode, probeKeys: [BoundExpression], buildKeys: [BoundExpression], preserveProbe: Bool)
 
@@ -50,7 +52,7 @@ public indirect enum PlanNode: Sendable {
         case .project(_, let expressions, _): return expressions.map { ($0.type, $0.nullable) }
         case .aggregate(_, let keys, let aggregates):
             return keys.map { ($0.type, $0.nullable) } + aggregates.map { ($0.type, $0.function != "count" && $0.function != "count_star") }
-        case .semiJoin(let probe, _, _, _):
+        case .semiJoin(let probe, _, _, _, _, _):
             return probe.outputTypes
         case .hashJoin(let probe, let build, _, _, let preserveProbe):
             return probe.outputTypes + build.outputTypes.map { ($0.0, $0.1 || preserveProbe) }
@@ -73,8 +75,10 @@ public indirect enum PlanNode: Sendable {
             return "\(pad)Sort [\(keys.map { "#\($0.column)\($0.descending ? " DESC" : "")" }.joined(separator: ", "))]\n" + input.explain(indent: indent + 1)
         case .limit(let input, let l, let o):
             return "\(pad)Limit \(l?.description ?? "ALL") offset \(o?.description ?? "0")\n" + input.explain(indent: indent + 1)
-        case .semiJoin(let probe, let build, let pk, let bk):
-            return "\(pad)HashSemiJoin [\(pk) = build.\(bk)]\n" + probe.explain(indent: indent + 1) + "\n" + build.explain(indent: indent + 1)
+        case .semiJoin(let probe, let build, let pk, let bk, let residual, let anti):
+            let keys = zip(pk, bk).map { "\($0) = build.\($1)" }.joined(separator: ", ")
+            return "\(pad)Hash\(anti ? "Anti" : "Semi")Join [\(keys.isEmpty ? "cross" : keys)]\(residual.map { " if \($0)" } ?? "")\n"
+                + probe.explain(indent: indent + 1) + "\n" + build.explain(indent: indent + 1)
         case .hashJoin(let probe, let build, let pk, let bk, let preserveProbe):
             let keys = zip(pk, bk).map { "\($0) = build.\($1)" }.joined(separator: ", ")
             return "\(pad)Hash\(preserveProbe ? "Left" : "")Join [\(keys.isEmpty ? "cross" : keys)]\n" + probe.explain(indent: indent + 1) + "\n" + build.explain(indent: indent + 1)

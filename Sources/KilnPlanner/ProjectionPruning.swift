@@ -40,11 +40,20 @@ public enum ProjectionPruning {
         case .limit(let input, let limit, let offset):
             let (newInput, map) = prune(input, needed: needed)
             return (.limit(newInput, limit: limit, offset: offset), map)
-        case .semiJoin(let probe, let build, let probeKey, let buildKey):
-            let (newProbe, probeMap) = prune(probe, needed: needed.union(probeKey.columnsUsed))
-            let (newBuild, buildMap) = prune(build, needed: buildKey.columnsUsed)
-            return (.semiJoin(probe: newProbe, build: newBuild, probeKey: probeKey.remapColumns { probeMap[$0]! },
-                              buildKey: buildKey.remapColumns { buildMap[$0]! }), probeMap)
+        case .semiJoin(let probe, let build, let probeKeys, let buildKeys, let residual, let anti):
+            let probeWidth = probe.outputTypes.count
+            var probeNeeded = needed, buildNeeded = Set<Int>()
+            for key in probeKeys { probeNeeded.formUnion(key.columnsUsed) }
+            for key in buildKeys { buildNeeded.formUnion(key.columnsUsed) }
+            for column in residual?.columnsUsed ?? [] {
+                if column < probeWidth { probeNeeded.insert(column) } else { buildNeeded.insert(column - probeWidth) }
+            }
+            let (newProbe, probeMap) = prune(probe, needed: probeNeeded)
+            let (newBuild, buildMap) = prune(build, needed: buildNeeded)
+            let newProbeWidth = newProbe.outputTypes.count
+            let newResidual = residual?.remapColumns { $0 < probeWidth ? probeMap[$0]! : buildMap[$0 - probeWidth]! + newProbeWidth }
+            return (.semiJoin(probe: newProbe, build: newBuild, probeKeys: probeKeys.map { $0.remapColumns { probeMap[$0]! } },
+                              buildKeys: buildKeys.map { $0.remapColumns { buildMap[$0]! } }, residual: newResidual, anti: anti), probeMap)
         case .hashJoin(let probe, let build, let probeKeys, let buildKeys, let preserveProbe):
             let probeWidth = probe.outputTypes.count
             var probeNeeded = Set(needed.filter { $0 < probeWidth })

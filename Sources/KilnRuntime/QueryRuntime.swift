@@ -207,6 +207,7 @@ public final class QueryRuntime {
         case 4: return DatabaseError(.numericValueOutOfRange, "numeric field overflow")
         case 5: return DatabaseError.divisionByZero
         case 6: return DatabaseError(.numericValueOutOfRange, "value out of range: overflow")
+        case 7: return DatabaseError(.cardinalityViolation, "more than one row returned by a subquery used as an expression")
         default: return DatabaseError.internalError("unknown runtime error \(code)")
         }
     }

@@ -29,6 +29,12 @@ public struct Expression: Sendable, Equatable {
         case inList(Expression, [Expression], negated: Bool)
         /// `x [NOT] IN (SELECT ...)`
         case inSubquery(Expression, SelectStatement, negated: Bool)
+        /// `EXISTS (SELECT ...)`
+        case exists(SelectStatement)
+        /// `(SELECT ...)` used as a value.
+        case scalarSubquery(SelectStatement)
+        /// `x op ANY|SOME|ALL (SELECT ...)`
+        case quantified(String, Expression, SelectStatement, all: Bool)
         case like(Expression, Expression, escape: Expression?, caseInsensitive: Bool, negated: Bool)
         case caseWhen(operand: Expression?, whens: [(Expression, Expression)], otherwise: Expression?)
         case cast(Expression, TypeName)
@@ -71,8 +77,18 @@ public struct OrderItem: Sendable, Equatable {
     public var nullsFirst: Bool?
 }
 
+/// `name [(columns)] AS (query)` of a WITH clause.
+public struct CommonTableExpression: Sendable, Equatable {
+    public var name: String
+    public var columns: [String]?
+    public var query: SelectStatement
+    public var position: Int
+}
+
 /// `SELECT ...` (one query block with its ORDER BY / LIMIT).
 public struct SelectStatement: Sendable, Equatable {
+    /// Non-recursive WITH: names visible in this query and its subqueries.
+    public var with: [CommonTableExpression] = []
     public var distinct = false
     public var items: [SelectItem] = []
     public var from: [TableReference] = []

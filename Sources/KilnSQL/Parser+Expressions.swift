@@ -61,6 +61,15 @@ extension Parser {
         while case .symbol(let s) = current.kind, ["=", "<", ">", "<=", ">=", "<>"].contains(s) {
             let at = position
             advance()
+            if let word = current.word, ["any", "some", "all"].contains(word), tokens[index + 1].kind == .symbol("("),
+               let next = peekWord(2), next == "select" || next == "with" {
+                advance()
+                try expectSymbol("(")
+                let query = try parseSelect()
+                try expectSymbol(")")
+                left = Expression(.quantified(s, left, query, all: word == "all"), at: at)
+                continue
+            }
             left = Expression(.binary(s, left, try parsePredicate()), at: at)
         }
         return left
@@ -84,7 +93,7 @@ extension Parser {
                 left = Expression(.between(left, low, high, negated: negated), at: at)
             } else if acceptWord("in") {
                 try expectSymbol("(")
-                if current.word == "select" {
+                if current.word == "select" || current.word == "with" {
                     let query = try parseSelect()
                     try expectSymbol(")")
                     left = Expression(.inSubquery(left, query, negated: negated), at: at)
@@ -189,8 +198,10 @@ extension Parser {
         case .parameter(let n): advance(); return Expression(.parameter(n), at: at)
         case .symbol("("):
             advance()
-            if current.word == "select" {
-                throw DatabaseError(.featureNotSupported, "subqueries are not supported yet", position: position)
+            if current.word == "select" || current.word == "with" {
+                let query = try parseSelect()
+                try expectSymbol(")")
+                return Expression(.scalarSubquery(query), at: at)
             }
             let inner = try parseExpression()
             try expectSymbol(")")
@@ -226,7 +237,12 @@ extension Parser {
                 try expectSymbol(")")
                 return Expression(.extract(field: field, operand), at: at)
             case "exists":
-                throw DatabaseError(.featureNotSupported, "EXISTS is not supported yet", position: at)
+                advance()
+                try expectSymbol("(")
+                guard current.word == "select" || current.word == "with" || isSymbol("(") else { throw syntaxError() }
+                let query = try parseSelect()
+                try expectSymbol(")")
+                return Expression(.exists(query), at: at)
             case "date", "timestamp", "interval", "time":
                 if case .string(let text) = tokens[index + 1].kind {
                     let type = try parseTypeName()

@@ -3,6 +3,39 @@ import KilnCore
 extension Parser {
     /// `SELECT ... [FROM ...] [WHERE ...] [GROUP BY ...] [HAVING ...] [ORDER BY ...] [LIMIT n] [OFFSET n]`
     mutating func parseSelect() throws(DatabaseError) -> SelectStatement {
+        if current.word == "with" {
+            advance()
+            if current.word == "recursive" {
+                throw DatabaseError(.featureNotSupported, "WITH RECURSIVE is not supported yet", position: position)
+            }
+            var ctes: [CommonTableExpression] = []
+            repeat {
+                let at = position
+                let name = try identifier()
+                var columns: [String]?
+                if acceptSymbol("(") {
+                    var list = [try identifier()]
+                    while acceptSymbol(",") { list.append(try identifier()) }
+                    try expectSymbol(")")
+                    columns = list
+                }
+                try expectWord("as")
+                if acceptWord("not") { try expectWord("materialized") } else { _ = acceptWord("materialized") }
+                try expectSymbol("(")
+                let query = try parseSelect()
+                try expectSymbol(")")
+                if ctes.contains(where: { $0.name == name }) {
+                    throw DatabaseError(.duplicateAlias, "WITH query name \"\(name)\" specified more than once", position: at)
+                }
+                ctes.append(CommonTableExpression(name: name, columns: columns, query: query, position: at))
+            } while acceptSymbol(",")
+            guard current.word == "select" || current.word == "values" || isSymbol("(") else {
+                throw syntaxError()
+            }
+            var select = try parseSelect()
+            select.with = ctes + select.with
+            return select
+        }
         if acceptSymbol("(") {
             var inner = try parseSelect()
             try expectSymbol(")")

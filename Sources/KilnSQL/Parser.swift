@@ -123,7 +123,7 @@ public struct Parser {
     mutating func parseStatement() throws(DatabaseError) -> Statement {
         let start = position
         switch current.word {
-        case "select", "values": return .select(try parseSelect())
+        case "select", "values", "with": return .select(try parseSelect())
         case "create": return try parseCreate()
         case "drop": return try parseDrop()
         case "insert": return try parseInsert()

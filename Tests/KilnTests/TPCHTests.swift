@@ -1,12 +1,13 @@
 import XCTest
 import Kiln
 
-/// The TPC-H queries Kiln runs so far (Q1, Q3, Q5-Q10, Q12-Q14, Q18, Q19: scans, inner and left joins, derived tables,
-/// aggregates, CASE) at SF0.01 against the official answers, compiled and interpreted. The
-/// data and answers come from `../shared/tpch` next to the checkout; the test skips when it is
-/// absent. (All 22 queries: issue 3.)
+/// All 22 TPC-H queries at SF0.01 against the official answers, compiled and interpreted:
+/// strings exactly, numbers with at most four fraction digits (decimals) exactly, others
+/// (averages) to a relative 1e-9, row order as the answers give it. The data and answers come
+/// from `../shared/tpch` next to the checkout; the test skips when it is absent.
+/// `scripts/tpch-check.py` runs the same check at SF0.1 and SF1.
 final class TPCHTests: XCTestCase {
-    static let supported = ["q01", "q03", "q05", "q06", "q07", "q08", "q09", "q10", "q12", "q13", "q14", "q18", "q19"]
+    static let supported = (1...22).map { $0 < 10 ? "q0\($0)" : "q\($0)" }
 
     /// `$KILN_TPCH_DIR`, else `../shared/tpch` next to the checkout, else `/work/shared/tpch`.
     var tpch: URL {
@@ -30,7 +31,10 @@ final class TPCHTests: XCTestCase {
         for query in Self.supported {
             let sql = try String(contentsOf: tpch.appendingPathComponent("queries/\(query).sql"), encoding: .utf8)
             let answer = try String(contentsOf: tpch.appendingPathComponent("answers/sf0.01/\(query).csv"), encoding: .utf8)
-            let expected = answer.split(separator: "\n").dropFirst().map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+            // An empty line is a row of one NULL (an aggregate over no rows).
+            var lines = answer.split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
+            if lines.last == "" { lines = lines.dropLast() }
+            let expected = lines.map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
             for jit in ["on", "off"] {
                 try db.execute("SET jit = \(jit)")
                 let rows = try db.query(sql)
@@ -38,17 +42,28 @@ final class TPCHTests: XCTestCase {
                 for (row, want) in zip(rows, expected) {
                     XCTAssertEqual(row.count, want.count)
                     for (value, text) in zip(row, want) {
-                        if let number = Double(text), case .text = value {
-                            XCTFail("\(query): expected number \(number), got \(value)")
-                        } else if let number = Double(text) {
-                            let got = try Double.convert(value, column: "")
-                            XCTAssertEqual(got, number, accuracy: abs(number) * 1e-9 + 1e-12, "\(query) jit \(jit)")
-                        } else {
-                            XCTAssertEqual(value.text, text, "\(query) jit \(jit)")
-                        }
+                        Self.check(value, text, "\(query) jit \(jit)")
                     }
                 }
             }
+        }
+    }
+
+    static func check(_ value: Value, _ text: String, _ context: String) {
+        guard let number = Double(text) else {
+            XCTAssertEqual(value.text ?? "", text, context)
+            return
+        }
+        guard let got = value.text, let gotNumber = Double(got) else {
+            XCTFail("\(context): expected number \(number), got \(value)")
+            return
+        }
+        let fraction = { (t: String) in t.split(separator: ".").dropFirst().first?.count ?? 0 }
+        if fraction(text) <= 4, fraction(got) <= 4, !text.lowercased().contains("e") {
+            // Decimals exactly (an answer may print 380456 for 380456.00).
+            XCTAssertEqual(Decimal(string: got), Decimal(string: text), context)
+        } else {
+            XCTAssertEqual(gotNumber, number, accuracy: abs(number) * 1e-9 + 1e-12, context)
         }
     }
 }

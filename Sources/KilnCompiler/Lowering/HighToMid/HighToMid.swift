@@ -79,6 +79,8 @@ public enum HighToMid {
                 body.alias(op.result, to: op.operands[1])
             case "kiln_high.hash_join_probe":
                 try body.nestJoin(op)
+            case "kiln_high.join_residual":
+                try body.closeProbe(op)
             case "kiln_high.hash_join_sink":
                 let values = try op.operands.dropFirst(2).map { try body.materialize($0) }
                 let layout = RecordLayout(types: values.map { MidToLow.sqlType($0.type).0 })

@@ -41,6 +41,21 @@ final class RowBodyLowering {
     /// Materialised values by key, innermost scope last.
     var scopes: [[String: IRValue]] = [[:]]
     var recordLayout: RecordLayout?
+    /// Semi and anti join chain walks waiting for their `join_residual`, by candidate stream.
+    var openProbes: [ObjectIdentifier: OpenProbe] = [:]
+
+    struct OpenProbe {
+        let before: IRBlock
+        let after: IRBlock
+        /// The bucket's first entry, the candidate entry and its key match.
+        let first: IRValue
+        let entry: IRValue
+        let match: IRValue
+        let anti: Bool
+        let base: Stream
+        /// The builder of the block around the walk.
+        let outer: IRBuilder
+    }
 
     init(function: String, ctx: IRValue, top: IRBuilder, batch: IRValue, row: IRValue, layout: String, rowBlock: IRBlock) {
         self.function = function
@@ -163,8 +178,9 @@ final class RowBodyLowering {
             let start = builder.value("arith.constant", [], "i1", [("value", .integer(0, type: "i1"))])
             builder.add("scf.while", [lookup.results[0], start], ["!kiln_mid.entry", "i1"], regions: [.single(before), .single(after)])
             entry = visit
-        } else if mode == 2 {
-            // Semi join: walk the chain until the first match; the row continues once.
+        } else if mode == 2 || mode == 3 {
+            // Semi and anti joins: walk the chain until a candidate meets the keys and the
+            // residual (`join_residual` closes the loop); the row continues once after it.
             let before = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry"), IRValue(type: "i1")])
             let b = IRBuilder(before)
             let (current, found) = (before.arguments[0], before.arguments[1])
@@ -173,14 +189,15 @@ final class RowBodyLowering {
             let searching = b.value("arith.andi", [valid, b.value("arith.xori", [found, one], "i1")], "i1")
             b.add("scf.condition", [searching, current, found])
             let after = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry"), IRValue(type: "i1")])
-            entry = after.arguments[0]
-            let a = IRBuilder(after)
-            let match = a.value("kiln_mid.join_match", [entry, lookup.results[1]] + keys, "i1", [("state", state), ("offsets", .array(keyOffsets))])
-            a.add("scf.if", [match], [], regions: [.single(inner), IRRegion()])
-            let next = a.value("kiln_mid.entry_next", [entry], "!kiln_mid.entry")
-            a.add("scf.yield", [next, match])
-            let start = builder.value("arith.constant", [], "i1", [("value", .integer(0, type: "i1"))])
-            builder.add("scf.while", [lookup.results[0], start], ["!kiln_mid.entry", "i1"], regions: [.single(before), .single(after)])
+            let candidate = after.arguments[0]
+            let match = IRBuilder(after).value("kiln_mid.join_match", [candidate, lookup.results[1]] + keys, "i1", [("state", state), ("offsets", .array(keyOffsets))])
+            guard let input = streams[ObjectIdentifier(op.operands[1])] else { throw failure("unknown stream") }
+            openProbes[ObjectIdentifier(op.result)] = OpenProbe(before: before, after: after, first: lookup.results[0], entry: candidate, match: match,
+                                                                 anti: mode == 3, base: input, outer: builder)
+            builder = IRBuilder(after)
+            scopes.append([:])
+            streams[ObjectIdentifier(op.result)] = .joined(base: input, entry: candidate, buildTypes: buildTypes, keyCount: keys.count, layout: layout)
+            return
         } else {
             let before = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry")])
             let b = IRBuilder(before)
@@ -200,6 +217,35 @@ final class RowBodyLowering {
         scopes.append([:])
         guard let input = streams[ObjectIdentifier(op.operands[1])] else { throw failure("unknown stream") }
         streams[ObjectIdentifier(op.result)] = .joined(base: input, entry: entry, buildTypes: buildTypes, keyCount: keys.count, layout: layout)
+    }
+
+    /// Closes a semi or anti join's chain walk: a candidate counts when its keys match and
+    /// the residual condition (computed only then) is true; the row body continues inside
+    /// `scf.if found` (semi) or `scf.if !found` (anti) with the probe's columns.
+    func closeProbe(_ op: IROperation) throws {
+        guard let probe = openProbes.removeValue(forKey: ObjectIdentifier(op.operands[0])) else {
+            throw failure("join_residual without its semi or anti join probe")
+        }
+        var hit = probe.match
+        if op.operands.count > 1 {
+            let taken = IRBlock(), skipped = IRBlock()
+            try inBranch(taken) { builder.value("kiln_mid.truth", [try materialize(op.operands[1])], "i1") }
+            let no = IRBuilder(skipped).value("arith.constant", [], "i1", [("value", .integer(0, type: "i1"))])
+            IRBuilder(skipped).add("scf.yield", [no])
+            hit = builder.add("scf.if", [probe.match], ["i1"], regions: [.single(taken), .single(skipped)]).result
+        }
+        let next = builder.value("kiln_mid.entry_next", [probe.entry], "!kiln_mid.entry")
+        builder.add("scf.yield", [next, hit])
+        scopes.removeLast()
+        builder = probe.outer
+        let start = builder.value("arith.constant", [], "i1", [("value", .integer(0, type: "i1"))])
+        let loop = builder.add("scf.while", [probe.first, start], ["!kiln_mid.entry", "i1"], regions: [.single(probe.before), .single(probe.after)])
+        var emit = loop.results[1]
+        if probe.anti {
+            emit = builder.value("arith.xori", [emit, builder.value("arith.constant", [], "i1", [("value", .integer(1, type: "i1"))])], "i1")
+        }
+        nest(emit)
+        streams[ObjectIdentifier(op.result)] = probe.base
     }
 
     func load(_ index: Int, types: [String]) -> IRValue {

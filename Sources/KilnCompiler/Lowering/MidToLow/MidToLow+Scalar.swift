@@ -29,6 +29,10 @@ extension MidToLow {
                 return LowValue(value: checked(name, a, b, code: MidToLow.errorCode(resultType), l), null: null)
             }
             return generic()
+        case "single_row":
+            // A scalar subquery's value; a second row for the same outer row is an error.
+            l.raise(l.cmpi(4, args[0].value, l.int(1, "i64")), code: 7)
+            return args[1]
         case "div", "mod":
             let a = args[0].value, b = args[1].value
             if t.isFloat && name == "div" {
@@ -157,6 +161,7 @@ extension MidToLow {
         let a = v.value
         if intTypes.contains(from) && intTypes.contains(to) {
             let fromWidth = from.physical.byteWidth, toWidth = to.physical.byteWidth
+            if toWidth == fromWidth { return v }
             if toWidth > fromWidth { return LowValue(value: l.op("arith.extsi", [a], to.physical.mlirType), null: v.null) }
             let narrow = l.op("arith.trunci", [a], to.physical.mlirType)
             let back = l.op("arith.extsi", [narrow], a.type)

@@ -46,14 +46,23 @@ public enum PlanToHigh {
                     streamTypes = expressions.map { ($0.type, $0.nullable) }
                 case .limit(let state):
                     stream = builder.value("kiln_high.limit", [ctx, stream], "!kiln_high.stream", [("state", .integer(Int64(state), type: "i64"))])
-                case .hashJoinProbe(let state, let keys, let buildTypes, let mode):
+                case .hashJoinProbe(let state, let keys, let buildTypes, let mode, let residual):
                     let keyValues = keys.map { expression($0, stream: stream, types: streamTypes, ctx: ctx, builder: builder) }
-                    stream = builder.value("kiln_high.hash_join_probe", [ctx, stream] + keyValues, "!kiln_high.stream", [
+                    let probed = builder.value("kiln_high.hash_join_probe", [ctx, stream] + keyValues, "!kiln_high.stream", [
                         ("state", .integer(Int64(state), type: "i64")),
                         ("build_types", .array(buildTypes.map { .string($0.0.irName + ($0.1 ? "?" : "")) })),
                         ("join_mode", .integer(Int64(mode.rawValue), type: "i64")),
                     ])
-                    streamTypes += buildTypes
+                    if mode == .semi || mode == .anti {
+                        // The candidates (probe and build columns) meet the residual; the
+                        // stream goes on with the probe's columns, once per probe row.
+                        let candidateTypes = streamTypes + buildTypes
+                        let condition = residual.map { expression($0, stream: probed, types: candidateTypes, ctx: ctx, builder: builder) }
+                        stream = builder.value("kiln_high.join_residual", [probed] + (condition.map { [$0] } ?? []), "!kiln_high.stream")
+                    } else {
+                        stream = probed
+                        streamTypes += buildTypes
+                    }
                 }
             }
             let done: IRValue
@@ -92,8 +101,9 @@ public enum PlanToHigh {
             return builder.value("kiln_high.field", [stream], "!kiln_high.column<\(sqlTypeParameter(t.0, nullable: t.1))>", [("index", .integer(Int64(index), type: "i64"))])
         case .slot(let n):
             return builder.value("kiln_high.param", [ctx], type, [("slot", .integer(Int64(n), type: "i64"))])
-        case .constant, .parameter:
-            // The slicer lifts every literal and parameter into a slot before code generation.
+        case .constant, .parameter, .outer:
+            // The slicer lifts every literal and parameter into a slot before code generation;
+            // the binder rewrites every outer reference into a join.
             return builder.value("kiln_high.param", [ctx], type, [("slot", .integer(-1, type: "i64"))])
         case .call(let name, let args):
             let operands = args.map { expression($0, stream: stream, types: types, ctx: ctx, builder: builder) }

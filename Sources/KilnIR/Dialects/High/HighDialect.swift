@@ -95,6 +95,13 @@ public enum HighDialect {
         irdl.operands(ctx: %c, input: %s, keys: variadic %v)
         irdl.results(out: %o)
       }
+      irdl.operation @join_residual {
+        %s = irdl.parametric @kiln_high::@stream<>
+        %b = irdl.base @kiln_high::@column
+        %o = irdl.parametric @kiln_high::@stream<>
+        irdl.operands(candidates: %s, condition: optional %b)
+        irdl.results(out: %o)
+      }
       irdl.operation @hash_join_sink {
         %c = irdl.parametric @kiln_high::@ctx<>
         %s = irdl.parametric @kiln_high::@stream<>

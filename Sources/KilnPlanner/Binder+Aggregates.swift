@@ -1,0 +1,97 @@
+import KilnCore
+
+extension Binder {
+    /// The aggregation of a grouped query; output as of one aggregate node: the keys, then the
+    /// aggregates in order.
+    ///
+    /// DISTINCT aggregates over one argument x take two phases: group by the keys and x
+    /// (partial states of the other aggregates), then by the keys (the DISTINCT aggregates over
+    /// x, the others merging their partial states). With several DISTINCT arguments, each gets
+    /// its own two-phase aggregation, joined to the others' on the keys (NULL keys match).
+    static func aggregate(_ input: PlanNode, keys: [BoundExpression], aggregates: [AggregateCall], position: Int) throws(DatabaseError) -> PlanNode {
+        var arguments: [BoundExpression] = []
+        for call in aggregates where call.distinct {
+            if let argument = call.argument, !arguments.contains(argument) { arguments.append(argument) }
+        }
+        guard arguments.count > 1 else { return twoPhase(input, keys: keys, aggregates: aggregates) }
+
+        let k = keys.count
+        let plain = aggregates.indices.filter { !aggregates[$0].distinct }
+        var plan = PlanNode.aggregate(input, keys: keys, aggregates: plain.map { aggregates[$0] })
+        var position: [Int: Int] = [:]  // aggregate index -> column of the joined plan
+        for (offset, index) in plain.enumerated() { position[index] = k + offset }
+        for argument in arguments {
+            let members = aggregates.indices.filter { aggregates[$0].distinct && aggregates[$0].argument == argument }
+            let part = twoPhase(input, keys: keys, aggregates: members.map { aggregates[$0] })
+            let width = plan.outputTypes.count
+            plan = .hashJoin(probe: plan, build: part, probeKeys: nullSafeKeys(plan, k), buildKeys: nullSafeKeys(part, k), preserveProbe: false)
+            for (offset, index) in members.enumerated() { position[index] = width + k + offset }
+        }
+        let types = plan.outputTypes
+        let columns = Array(0..<k) + aggregates.indices.map { position[$0]! }
+        return .project(plan, expressions: columns.map { .column($0, type: types[$0].0, nullable: types[$0].1) }, names: columns.map { "?column\($0)?" })
+    }
+
+    /// Join keys for the first `count` columns of `plan` under which NULL equals NULL: a
+    /// nullable column becomes (coalesce(column, zero), column IS NULL).
+    static func nullSafeKeys(_ plan: PlanNode, _ count: Int) -> [BoundExpression] {
+        let types = plan.outputTypes
+        return (0..<count).flatMap { i -> [BoundExpression] in
+            let column = BoundExpression.column(i, type: types[i].0, nullable: types[i].1)
+            guard types[i].1, let zero = zero(of: types[i].0) else { return [column] }
+            return [.call("coalesce", [column, .constant(zero, type: types[i].0)], type: types[i].0, nullable: false),
+                    .call("is_null", [column], type: .boolean, nullable: false)]
+        }
+    }
+
+    static func zero(of type: SQLType) -> Value? {
+        switch type {
+        case .boolean: return .bool(false)
+        case .smallint: return .int16(0)
+        case .integer: return .int32(0)
+        case .bigint: return .int64(0)
+        case .real: return .float32(0)
+        case .double: return .float64(0)
+        case .numeric(_, let scale): return .numeric(0, scale: scale)
+        case .varchar, .text: return .text("")
+        case .date: return .date(0)
+        case .timestamp: return .timestamp(0)
+        case .interval: return .interval(Interval())
+        case .unknown: return nil
+        }
+    }
+
+    /// One or two aggregation phases (two when some aggregate is DISTINCT, all over one argument).
+    static func twoPhase(_ input: PlanNode, keys: [BoundExpression], aggregates: [AggregateCall]) -> PlanNode {
+        guard let argument = aggregates.first(where: \.distinct)?.argument else { return .aggregate(input, keys: keys, aggregates: aggregates) }
+        let partials = aggregates.filter { !$0.distinct }
+        let first = PlanNode.aggregate(input, keys: keys + [argument], aggregates: partials)
+        let k = keys.count
+        var merged: [AggregateCall] = []
+        var partialIndex = 0
+        var counts: Set<Int> = []
+        for call in aggregates {
+            if call.distinct {
+                merged.append(AggregateCall(function: call.function, argument: .column(k, type: argument.type, nullable: argument.nullable), type: call.type, distinct: false))
+                continue
+            }
+            let column = BoundExpression.column(k + 1 + partialIndex, type: call.type, nullable: true)
+            partialIndex += 1
+            if call.function == "count" || call.function == "count_star" {
+                counts.insert(merged.count)
+                merged.append(AggregateCall(function: "sum", argument: column, type: .bigint, distinct: false))
+            } else {
+                merged.append(AggregateCall(function: call.function, argument: column, type: call.type, distinct: false))
+            }
+        }
+        let second = PlanNode.aggregate(first, keys: (0..<k).map { .column($0, type: keys[$0].type, nullable: keys[$0].nullable) }, aggregates: merged)
+        guard !counts.isEmpty else { return second }
+        // A merged count over no groups is 0, not NULL.
+        let types = second.outputTypes
+        return .project(second, expressions: types.indices.map { i in
+            let column = BoundExpression.column(i, type: types[i].0, nullable: types[i].1)
+            guard i >= k, counts.contains(i - k) else { return column }
+            return .call("coalesce", [column, .constant(.int64(0), type: .bigint)], type: .bigint, nullable: false)
+        }, names: types.indices.map { "?column\($0)?" })
+    }
+}

@@ -1,0 +1,320 @@
+import KilnCore
+import KilnSQL
+
+/// How a subquery depends on the query around it, after its binder took the correlated
+/// conditions out of its WHERE (decorrelation): the subquery's plan then runs once, and a join
+/// on these keys (plus the residual) connects each outer row with its rows.
+struct Correlation {
+    /// `inner = outer` conditions: an output column of the subquery's plan, and the outer side
+    /// as an expression over the outer query's FROM columns.
+    var keys: [(inner: Int, outer: BoundExpression)] = []
+    /// Other conditions reading outer columns: over the subquery's output columns (`.column`)
+    /// and the outer query's FROM columns (`.outer`).
+    var residual: [BoundExpression] = []
+    /// The subquery aggregates without GROUP BY: one row per key (exactly one when uncorrelated).
+    var singleRow = false
+    /// With `singleRow` and keys: the value an outer row without any inner rows sees (the
+    /// aggregates over no rows: `count` is 0, others NULL), when it is not simply NULL.
+    var emptyValue: BoundExpression?
+
+    var isCorrelated: Bool { !keys.isEmpty || !residual.isEmpty }
+}
+
+/// A subquery condition that is a conjunct of WHERE: it becomes a semi or anti join.
+enum SubqueryConjunct {
+    case exists(SelectStatement, negated: Bool, position: Int)
+    case inQuery(Expression, SelectStatement, negated: Bool, position: Int)
+}
+
+extension Binder {
+    /// Binds a subquery that may read the columns of `scope` (the enclosing query's FROM).
+    mutating func bindSubquery(_ query: SelectStatement, scope: Scope) throws(DatabaseError) -> (BoundQuery, Correlation) {
+        var inner = Binder(catalog: catalog, parameterTypes: parameterTypes)
+        inner.outerScopes = outerScopes + [scope]
+        inner.commonTables = commonTables
+        let bound = try inner.bind(query)
+        parameterTypes = inner.parameterTypes
+        return (bound, inner.correlation)
+    }
+
+    /// Resolves a name that the local scope lacks in the enclosing queries' scopes.
+    func resolveOuter(_ parts: [String], position: Int) throws(DatabaseError) -> BoundExpression? {
+        for (depth, outer) in outerScopes.reversed().enumerated() {
+            let index: Int
+            do { index = try outer.resolve(parts, position: position) } catch {
+                if error.sqlState == .ambiguousColumn { throw error }
+                continue
+            }
+            guard depth == 0 else {
+                throw DatabaseError(.featureNotSupported, "a reference to a column of a query \(depth + 1) levels out is not supported yet", position: position)
+            }
+            let entry = outer.entries[index]
+            return BoundExpression(.outer(index), type: entry.type, nullable: entry.nullable)
+        }
+        return nil
+    }
+
+    /// Removes the top-level EXISTS / NOT EXISTS / IN / NOT IN / `= ANY` / `<> ALL` conjuncts
+    /// from `condition` (leaving TRUE behind).
+    static func extractSubqueryConjuncts(_ condition: inout Expression) -> [SubqueryConjunct] {
+        let found: SubqueryConjunct
+        switch condition.kind {
+        case .binary("and", var left, var right):
+            let conjuncts = extractSubqueryConjuncts(&left) + extractSubqueryConjuncts(&right)
+            condition = Expression(.binary("and", left, right), at: condition.position)
+            return conjuncts
+        case .inSubquery(let operand, let query, let negated):
+            found = .inQuery(operand, query, negated: negated, position: condition.position)
+        case .quantified("=", let operand, let query, all: false):
+            found = .inQuery(operand, query, negated: false, position: condition.position)
+        case .quantified("<>", let operand, let query, all: true):
+            found = .inQuery(operand, query, negated: true, position: condition.position)
+        case .exists(let query):
+            found = .exists(query, negated: false, position: condition.position)
+        case .unary("not", let inner):
+            guard case .exists(let query) = inner.kind else { return [] }
+            found = .exists(query, negated: true, position: condition.position)
+        default:
+            return []
+        }
+        condition = Expression(.boolean(true), at: condition.position)
+        return [found]
+    }
+
+    /// `plan` restricted by a WHERE conjunct over a subquery: a hash semi join (EXISTS, IN) or
+    /// anti join (NOT EXISTS, NOT IN) on the correlation keys, the residual checked per match.
+    mutating func joinSubqueryConjunct(_ conjunct: SubqueryConjunct, to plan: PlanNode, scope: Scope) throws(DatabaseError) -> PlanNode {
+        let probeWidth = plan.outputTypes.count
+        switch conjunct {
+        case .exists(let query, let negated, let position):
+            let (bound, correlation) = try bindSubquery(query, scope: scope)
+            if correlation.singleRow && correlation.isCorrelated {
+                throw DatabaseError(.featureNotSupported, "EXISTS over a correlated aggregate without GROUP BY is not supported yet", position: position)
+            }
+            return .semiJoin(probe: plan, build: bound.plan, probeKeys: correlation.keys.map(\.outer),
+                             buildKeys: correlation.keys.map { Binder.output(bound.plan, $0.inner) },
+                             residual: Binder.residual(correlation, probeWidth: probeWidth), anti: negated)
+        case .inQuery(let operand, let query, let negated, let position):
+            let (bound, correlation) = try bindSubquery(query, scope: scope)
+            guard bound.columnNames.count == 1 else {
+                throw DatabaseError(.syntaxError, "subquery has too many columns", position: position)
+            }
+            if correlation.singleRow && correlation.isCorrelated {
+                throw DatabaseError(.featureNotSupported, "IN over a correlated aggregate without GROUP BY is not supported yet", position: position)
+            }
+            let (probeKey, buildKey) = try comparable(operand, scope: scope, Binder.output(bound.plan, 0), position: position)
+            let probeKeys = [probeKey] + correlation.keys.map(\.outer)
+            let buildKeys = [buildKey] + correlation.keys.map { Binder.output(bound.plan, $0.inner) }
+            let residual = Binder.residual(correlation, probeWidth: probeWidth)
+            let joined = PlanNode.semiJoin(probe: plan, build: bound.plan, probeKeys: probeKeys, buildKeys: buildKeys, residual: residual, anti: negated)
+            guard negated, probeKey.nullable || buildKey.nullable else { return joined }
+            // NOT IN is NULL (so the row goes) when the value is NULL or the subquery yields a
+            // NULL, unless the subquery is empty: the anti join alone would keep such rows.
+            if correlation.isCorrelated {
+                throw DatabaseError(.featureNotSupported, "correlated NOT IN over nullable values is not supported yet", position: position,
+                                    hint: "Use NOT EXISTS, or add IS NOT NULL conditions.")
+            }
+            let stats = PlanNode.aggregate(bound.plan, keys: [], aggregates: [
+                AggregateCall(function: "count_star", argument: nil, type: .bigint, distinct: false),
+                AggregateCall(function: "count", argument: buildKey, type: .bigint, distinct: false),
+            ])
+            let rows = BoundExpression.column(probeWidth, type: .bigint, nullable: false)
+            let values = BoundExpression.column(probeWidth + 1, type: .bigint, nullable: false)
+            let empty = BoundExpression.call("eq", [rows, .constant(.int64(0), type: .bigint)], type: .boolean)
+            let noNulls = BoundExpression.call("and", [.call("is_not_null", [probeKey], type: .boolean, nullable: false),
+                                                       .call("eq", [rows, values], type: .boolean)], type: .boolean)
+            let checked = PlanNode.filter(.hashJoin(probe: joined, build: stats, probeKeys: [], buildKeys: [], preserveProbe: false),
+                                          predicate: .call("or", [empty, noNulls], type: .boolean))
+            let types = plan.outputTypes
+            return .project(checked, expressions: types.indices.map { .column($0, type: types[$0].0, nullable: types[$0].1) },
+                            names: types.indices.map { "?column\($0)?" })
+        }
+    }
+
+    /// The operand of IN / ANY / ALL and the subquery's column, cast to a common type.
+    mutating func comparable(_ operand: Expression, scope: Scope, _ column: BoundExpression, position: Int) throws(DatabaseError) -> (BoundExpression, BoundExpression) {
+        var left = try bindExpression(operand, scope: scope, aggregates: nil)
+        if left.type == .unknown { left = try coerce(left, to: column.type == .unknown ? .text : column.type, position: operand.position) }
+        guard let common = TypeRules.common(left.type, column.type) else {
+            throw DatabaseError(.undefinedFunction, "operator does not exist: \(left.type) = \(column.type)", position: position,
+                                hint: "No operator matches the given name and argument types. You might need to add explicit type casts.")
+        }
+        return (try coerce(left, to: common, position: operand.position), try coerce(column, to: common, position: position))
+    }
+
+    /// Output column `index` of `plan` as an expression.
+    static func output(_ plan: PlanNode, _ index: Int) -> BoundExpression {
+        let (type, nullable) = plan.outputTypes[index]
+        return .column(index, type: type, nullable: nullable)
+    }
+
+    /// The residual of a correlation over a join's columns: the outer query's (probe) first,
+    /// the subquery's (build) after them.
+    static func residual(_ correlation: Correlation, probeWidth: Int) -> BoundExpression? {
+        guard !correlation.residual.isEmpty else { return nil }
+        return JoinPlanning.combine(correlation.residual).substitute { e in
+            switch e.kind {
+            case .column(let i): return .column(probeWidth + i, type: e.type, nullable: e.nullable)
+            case .outer(let i): return .column(i, type: e.type, nullable: e.nullable)
+            default: return nil
+            }
+        }
+    }
+
+    // MARK: - Subqueries as values
+
+    /// Joins `build` to the plan the current clause reads (LEFT, on the keys) and returns
+    /// `values` (over `build`'s columns) as expressions over the joined plan. In a grouped
+    /// query's select list, HAVING or ORDER BY the join comes after the aggregation (only
+    /// uncorrelated subqueries: no keys).
+    mutating func joinToHost(_ build: PlanNode, probeKeys: [BoundExpression], buildKeys: [BoundExpression], values: [BoundExpression],
+                             aggregates: AggregateCollector?, position: Int) throws(DatabaseError) -> [BoundExpression] {
+        if let aggregates {
+            guard probeKeys.isEmpty else {
+                throw DatabaseError(.featureNotSupported, "correlated subqueries in the select list, HAVING or ORDER BY of a grouped query are not supported yet", position: position)
+            }
+            let index = aggregates.subqueries.count
+            aggregates.subqueries.append((build, values))
+            return values.indices.map { .call("__subq\(index).\($0)", [], type: values[$0].type, nullable: true) }
+        }
+        guard let host = subqueryHost else {
+            throw DatabaseError(.featureNotSupported, "subqueries are not supported in this context yet", position: position)
+        }
+        let probeWidth = host.outputTypes.count
+        subqueryHost = .hashJoin(probe: host, build: build, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: true)
+        return values.map { value in
+            var shifted = value.remapColumns { $0 + probeWidth }
+            shifted.nullable = true
+            return shifted
+        }
+    }
+
+    /// `(SELECT ...)` as a value: at most one row (per outer row), else SQLSTATE 21000.
+    mutating func bindScalarSubquery(_ query: SelectStatement, position: Int, scope: Scope, aggregates: AggregateCollector?) throws(DatabaseError) -> BoundExpression {
+        let (bound, correlation) = try bindSubquery(query, scope: scope)
+        guard bound.columnNames.count == 1 else {
+            throw DatabaseError(.syntaxError, "subquery must return only one column", position: position)
+        }
+        guard correlation.residual.isEmpty else {
+            throw DatabaseError(.featureNotSupported, "correlated scalar subqueries support only equality conditions between inner and outer columns yet", position: position)
+        }
+        let keyCount = correlation.keys.count
+        var build = bound.plan
+        var buildKeys = correlation.keys.map { Binder.output(bound.plan, $0.inner) }
+        var value = Binder.output(bound.plan, 0)
+        if !correlation.singleRow {
+            // Count the rows per key, keep the value, and fail on a second row.
+            var argument = value
+            if argument.type.isString { argument = try coerce(argument, to: .text, position: position) }
+            build = .aggregate(build, keys: buildKeys, aggregates: [
+                AggregateCall(function: "count_star", argument: nil, type: .bigint, distinct: false),
+                AggregateCall(function: "max", argument: argument, type: argument.type, distinct: false),
+            ])
+            buildKeys = (0..<keyCount).map { Binder.output(build, $0) }
+            let rows = BoundExpression.column(keyCount, type: .bigint, nullable: false)
+            value = .call("single_row", [rows, .column(keyCount + 1, type: argument.type, nullable: true)], type: argument.type, nullable: true)
+        }
+        var values = [value]
+        if correlation.emptyValue != nil { values.append(buildKeys[0]) }
+        let joined = try joinToHost(build, probeKeys: correlation.keys.map(\.outer), buildKeys: buildKeys, values: values, aggregates: aggregates, position: position)
+        guard let empty = correlation.emptyValue else { return joined[0] }
+        // An outer row with no inner rows sees the aggregates over nothing (count = 0).
+        let unmatched = BoundExpression.call("is_null", [joined[1]], type: .boolean, nullable: false)
+        return .call("case", [unmatched, empty, joined[0]], type: joined[0].type, nullable: true)
+    }
+
+    /// `EXISTS (SELECT ...)` inside an expression: a LEFT join on the correlation keys
+    /// against the subquery's distinct keys (a mark join).
+    mutating func bindExistsExpression(_ query: SelectStatement, position: Int, scope: Scope, aggregates: AggregateCollector?) throws(DatabaseError) -> BoundExpression {
+        let (bound, correlation) = try bindSubquery(query, scope: scope)
+        guard correlation.residual.isEmpty else {
+            throw DatabaseError(.featureNotSupported, "EXISTS with non-equality correlations is supported only as a condition of WHERE (AND-ed) yet", position: position)
+        }
+        if correlation.singleRow && correlation.isCorrelated {
+            throw DatabaseError(.featureNotSupported, "EXISTS over a correlated aggregate without GROUP BY is not supported yet", position: position)
+        }
+        let keys = correlation.keys.map { Binder.output(bound.plan, $0.inner) }
+        let build = PlanNode.aggregate(bound.plan, keys: keys, aggregates: [AggregateCall(function: "count_star", argument: nil, type: .bigint, distinct: false)])
+        let rows = BoundExpression.column(keys.count, type: .bigint, nullable: false)
+        let joined = try joinToHost(build, probeKeys: correlation.keys.map(\.outer), buildKeys: keys.indices.map { Binder.output(build, $0) },
+                                    values: [rows], aggregates: aggregates, position: position)
+        // Unmatched (NULL) or zero rows: false.
+        return .call("coalesce", [.call("gt", [joined[0], .constant(.int64(0), type: .bigint)], type: .boolean), .constant(.bool(false), type: .boolean)],
+                     type: .boolean, nullable: false)
+    }
+
+    /// `x [NOT] IN (SELECT ...)` and `x op ANY|ALL (SELECT ...)` inside an expression, with
+    /// SQL's three-valued answers, from the subquery's row count, non-NULL count, minimum and
+    /// maximum (and, for equality, a LEFT join against its distinct values).
+    mutating func bindQuantified(_ op: String, _ operand: Expression, _ query: SelectStatement, all: Bool, position: Int, scope: Scope,
+                                 aggregates: AggregateCollector?) throws(DatabaseError) -> BoundExpression {
+        let (bound, correlation) = try bindSubquery(query, scope: scope)
+        guard bound.columnNames.count == 1 else {
+            throw DatabaseError(.syntaxError, "subquery has too many columns", position: position)
+        }
+        if correlation.isCorrelated {
+            throw DatabaseError(.featureNotSupported, "correlated IN, ANY and ALL subqueries are supported only as conditions of WHERE (AND-ed) yet", position: position)
+        }
+        let (x, column) = try comparable(operand, scope: scope, Binder.output(bound.plan, 0), position: position)
+        var stateColumn = column
+        if column.type.isString { stateColumn = try coerce(column, to: .text, position: position) }
+        var calls = [AggregateCall(function: "count_star", argument: nil, type: .bigint, distinct: false),
+                     AggregateCall(function: "count", argument: stateColumn, type: .bigint, distinct: false)]
+        if op != "=" && op != "<>" || all == (op == "=") {
+            guard stateColumn.type != .boolean else {
+                throw DatabaseError(.featureNotSupported, "\(op) \(all ? "ALL" : "ANY") over boolean subqueries is not supported yet", position: position)
+            }
+            calls += [AggregateCall(function: "min", argument: stateColumn, type: stateColumn.type, distinct: false),
+                      AggregateCall(function: "max", argument: stateColumn, type: stateColumn.type, distinct: false)]
+        }
+        let stats = PlanNode.aggregate(bound.plan, keys: [], aggregates: calls)
+        let statValues = stats.outputTypes.indices.map { Binder.output(stats, $0) }
+        let s = try joinToHost(stats, probeKeys: [], buildKeys: [], values: statValues, aggregates: aggregates, position: position)
+        let (rows, values) = (s[0], s[1])
+        let zero = BoundExpression.constant(.int64(0), type: .bigint)
+        let null = BoundExpression.constant(.null, type: .boolean)
+        let xIsNull = BoundExpression.call("is_null", [x], type: .boolean, nullable: false)
+        let someNull = BoundExpression.call("or", [xIsNull, .call("ne", [rows, values], type: .boolean)], type: .boolean, nullable: false)
+        func cases(_ arms: [(BoundExpression, BoundExpression)], _ otherwise: BoundExpression) -> BoundExpression {
+            .call("case", arms.flatMap { [$0.0, $0.1] } + [otherwise], type: .boolean, nullable: true)
+        }
+        func compare(_ name: String, _ bound: BoundExpression) -> BoundExpression {
+            .call("coalesce", [.call(name, [x, bound], type: .boolean), .constant(.bool(false), type: .boolean)], type: .boolean, nullable: false)
+        }
+        let isEmpty = BoundExpression.call("eq", [rows, zero], type: .boolean)
+        let names = ["=": "eq", "<>": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"]
+        guard let name = names[op] else {
+            throw DatabaseError(.undefinedFunction, "operator does not exist: \(op)", position: position)
+        }
+        if op == "=" && !all || op == "<>" && all {
+            // IN: a match is TRUE; otherwise NULL if x or some value is NULL, else FALSE.
+            let distinct = PlanNode.aggregate(bound.plan, keys: [column], aggregates: [])
+            let matched = try joinToHost(distinct, probeKeys: [x], buildKeys: [Binder.output(distinct, 0)],
+                                         values: [Binder.output(distinct, 0)], aggregates: aggregates, position: position)[0]
+            let isIn = cases([(isEmpty, .constant(.bool(false), type: .boolean)),
+                              (.call("is_not_null", [matched], type: .boolean, nullable: false), .constant(.bool(true), type: .boolean)),
+                              (someNull, null)], .constant(.bool(false), type: .boolean))
+            return op == "=" ? isIn : .call("not", [isIn], type: .boolean)
+        }
+        let (low, high) = (s[2], s[3])
+        if !all {
+            // x op ANY: TRUE if it holds for the most favourable value.
+            let favourable = op == "<" || op == "<=" ? high : op == "<>" ? low : low
+            var holds = compare(name, favourable)
+            if op == "<>" { holds = .call("or", [compare("ne", low), compare("ne", high)], type: .boolean, nullable: false) }
+            return cases([(isEmpty, .constant(.bool(false), type: .boolean)), (holds, .constant(.bool(true), type: .boolean)), (someNull, null)],
+                         .constant(.bool(false), type: .boolean))
+        }
+        // x op ALL: FALSE if it fails for the least favourable value.
+        var fails: BoundExpression
+        if op == "=" {
+            fails = .call("or", [compare("ne", low), compare("ne", high)], type: .boolean, nullable: false)
+        } else {
+            let unfavourable = op == "<" || op == "<=" ? low : high
+            fails = .call("not", [compare(name, unfavourable)], type: .boolean, nullable: false)
+            fails = .call("and", [.call("is_not_null", [unfavourable], type: .boolean, nullable: false), fails], type: .boolean, nullable: false)
+        }
+        return cases([(isEmpty, .constant(.bool(true), type: .boolean)), (xIsNull, null), (fails, .constant(.bool(false), type: .boolean)), (someNull, null)],
+                     .constant(.bool(true), type: .boolean))
+    }
+}
