@@ -65,6 +65,23 @@ public final class Database {
         case .dropTable(let names, let ifExists, let position):
             for name in names { try catalog.drop(name, ifExists: ifExists, position: position) }
             return .command("DROP TABLE")
+        case .createView(let name, let columns, let query, let orReplace, let position):
+            // Bind once now so that a view that cannot run is rejected at CREATE.
+            var binder = Binder(catalog: catalog)
+            let bound = try binder.bind(query)
+            if let columns, columns.count > bound.columnNames.count {
+                throw DatabaseError(.syntaxError, "CREATE VIEW specifies more column names than columns", position: position)
+            }
+            let names = (columns ?? []) + bound.columnNames.dropFirst(columns?.count ?? 0)
+            var seen = Set<String>()
+            for column in names where !seen.insert(column).inserted {
+                throw DatabaseError(.duplicateColumn, "column \"\(column)\" specified more than once", position: position)
+            }
+            try catalog.create(View(name: name, columns: columns, query: query), replace: orReplace, position: position)
+            return .command("CREATE VIEW")
+        case .dropView(let names, let ifExists, let position):
+            for name in names { try catalog.dropView(name, ifExists: ifExists, position: position) }
+            return .command("DROP VIEW")
         case .select(let select):
             var binder = Binder(catalog: catalog)
             let bound = try binder.bind(select)

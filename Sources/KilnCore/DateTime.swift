@@ -142,6 +142,41 @@ public enum DateMath {
         return o1 || o2 ? nil : withMicros
     }
 
+    static let truncationUnits: Set<String> = ["microseconds", "milliseconds", "second", "minute", "hour", "day", "week", "month", "quarter", "year", "decade", "century", "millennium"]
+
+    /// Whether `date_trunc` knows the unit (lower case, PostgreSQL's names).
+    public static func isTruncationUnit(_ unit: String) -> Bool { truncationUnits.contains(unit) }
+
+    /// date_trunc(unit, timestamp): the timestamp rounded down to the unit's start.
+    public static func truncate(_ unit: String, micros: Int64) -> Int64 {
+        var day = micros / microsPerDay
+        var rest = micros % microsPerDay
+        if rest < 0 { rest += microsPerDay; day -= 1 }
+        func floorTo(_ value: Int64, _ step: Int64) -> Int64 { value - ((value % step) + step) % step }
+        let (y, m, _) = civil(Int(day))
+        func start(year: Int, month: Int) -> Int64 { Int64(days(year: year, month: month, day: 1)) * microsPerDay }
+        // Years before 1 count from 1 BC = year 0 here; PostgreSQL's centuries start at year 1.
+        switch unit {
+        case "microseconds": return micros
+        case "milliseconds": return floorTo(micros, 1000)
+        case "second": return floorTo(micros, microsPerSecond)
+        case "minute": return floorTo(micros, 60 * microsPerSecond)
+        case "hour": return floorTo(micros, 3600 * microsPerSecond)
+        case "day": return day * microsPerDay
+        case "week":
+            // ISO weeks start on Monday; 1970-01-01 was a Thursday.
+            let weekday = ((day + 3) % 7 + 7) % 7
+            return (day - weekday) * microsPerDay
+        case "month": return start(year: y, month: m)
+        case "quarter": return start(year: y, month: (m - 1) / 3 * 3 + 1)
+        case "year": return start(year: y, month: 1)
+        case "decade": return start(year: y >= 0 ? y / 10 * 10 : (y - 9) / 10 * 10, month: 1)
+        case "century": return start(year: y > 0 ? (y - 1) / 100 * 100 + 1 : -((-y) / 100 * 100 + 99), month: 1)
+        case "millennium": return start(year: y > 0 ? (y - 1) / 1000 * 1000 + 1 : -((-y) / 1000 * 1000 + 999), month: 1)
+        default: return micros
+        }
+    }
+
     /// EXTRACT(field FROM timestamp) as a scaled decimal with scale 6 for seconds fields, else 0.
     public static func extract(_ field: String, micros: Int64) -> Int128? {
         var day = micros / microsPerDay

@@ -129,6 +129,10 @@ public enum ScalarFunctions {
             guard case .interval(let a) = args[0] else { return .null }
             return .interval(Interval(months: -a.months, days: -a.days, micros: -a.micros))
         default:
+            if name.hasPrefix("date_trunc_") {
+                guard case .timestamp(let t) = args[0] else { return .null }
+                return .timestamp(DateMath.truncate(String(name.dropFirst(11)), micros: t))
+            }
             if name.hasPrefix("extract_") {
                 guard case .timestamp(let t) = args[0] else { return .null }
                 let field = String(name.dropFirst(8))

@@ -81,6 +81,36 @@ extension Binder {
             let equal = try bindBinary("=", bound[0], bound[1], position: position, leftPosition: arguments[0].position, rightPosition: arguments[1].position)
             let type = bound[0].type == .unknown ? SQLType.text : bound[0].type
             return .call("case", [equal, .constant(.null, type: type), try coerce(bound[0], to: type, position: arguments[0].position)], type: type, nullable: true)
+        case ("greatest", _) where !bound.isEmpty, ("least", _) where !bound.isEmpty:
+            // NULLs are ignored: the result is NULL only when every argument is.
+            var type = SQLType.unknown
+            for (index, argument) in bound.enumerated() {
+                guard let common = TypeRules.common(type, argument.type) else {
+                    throw DatabaseError(.datatypeMismatch, "\(name.uppercased()) types \(type) and \(argument.type) cannot be matched", position: arguments[index].position)
+                }
+                type = common
+            }
+            if type == .unknown { type = .text }
+            var result = try coerce(bound[0], to: type, position: arguments[0].position)
+            for index in 1..<bound.count {
+                let next = try coerce(bound[index], to: type, position: arguments[index].position)
+                let better = try bindBinary(name == "greatest" ? ">" : "<", next, result, position: position, leftPosition: arguments[index].position, rightPosition: position)
+                let takeNext = BoundExpression.call("or", [.call("is_null", [result], type: .boolean, nullable: false), better], type: .boolean)
+                result = .call("case", [takeNext, next, result], type: type, nullable: result.nullable && next.nullable)
+            }
+            return result
+        case ("date_trunc", 2):
+            guard case .constant(let unitValue) = bound[0].kind, let unit = unitValue.text, bound[0].type == .unknown || bound[0].type.isString else {
+                throw DatabaseError(.featureNotSupported, "date_trunc needs a constant unit", position: arguments[0].position)
+            }
+            let lowered = unit.lowercased()
+            var value = bound[1]
+            if value.type == .unknown || value.type == .date { value = try coerce(value, to: .timestamp, position: arguments[1].position) }
+            guard value.type == .timestamp else { throw noFunction() }
+            guard DateMath.isTruncationUnit(lowered) else {
+                throw DatabaseError(.invalidParameterValue, "unit \"\(unit)\" not recognized for type timestamp without time zone", position: arguments[0].position)
+            }
+            return .call("date_trunc_\(lowered)", [value], type: .timestamp)
         case ("__not_distinct", 2):
             var l = bound[0], r = bound[1]
             if l.type == .unknown { l = try coerce(l, to: r.type == .unknown ? .text : r.type, position: arguments[0].position) }
@@ -88,7 +118,7 @@ extension Binder {
             guard let common = TypeRules.common(l.type, r.type) else { throw noFunction() }
             return .call("not_distinct", [try coerce(l, to: common, position: position), try coerce(r, to: common, position: position)], type: .boolean, nullable: false)
         default:
-            if ["upper", "lower", "length", "substring", "abs", "round", "coalesce", "nullif", "position", "strpos", "btrim", "ltrim", "rtrim", "trim", "replace", "left", "right"].contains(name) { throw noFunction() }
+            if ["upper", "lower", "length", "substring", "abs", "round", "coalesce", "nullif", "position", "strpos", "btrim", "ltrim", "rtrim", "trim", "replace", "left", "right", "greatest", "least", "date_trunc"].contains(name) { throw noFunction() }
             throw DatabaseError(.undefinedFunction, "function \(name)(\(bound.map { $0.type.description }.joined(separator: ", "))) does not exist", position: position,
                                 hint: "No function matches the given name and argument types. You might need to add explicit type casts.")
         }

@@ -404,6 +404,9 @@ public struct Binder {
             if let common = commonTables[name] {
                 return try bindDerived(common.definition.query, alias: alias ?? name, columns: common.definition.columns, position: position, visible: common.visible)
             }
+            if let view = catalog.view(name), let query = view.query as? SelectStatement {
+                return try bindDerived(query, alias: alias ?? name, columns: view.columns, position: position, visible: [:], isolated: true)
+            }
             guard let table = catalog.table(name) else {
                 throw DatabaseError(.undefinedTable, "relation \"\(name)\" does not exist", position: position)
             }
@@ -466,9 +469,11 @@ public struct Binder {
 
     /// A derived table or WITH query: its own query block, planned in place. It cannot read
     /// the FROM items beside it (no LATERAL) but sees the WITH queries of `visible`.
-    mutating func bindDerived(_ select: SelectStatement, alias: String, columns: [String]?, position: Int, visible: [String: CommonTable]) throws(DatabaseError) -> (PlanNode, Scope) {
+    /// A view is `isolated`: it reads nothing of the query that uses it.
+    mutating func bindDerived(_ select: SelectStatement, alias: String, columns: [String]?, position: Int, visible: [String: CommonTable],
+                              isolated: Bool = false) throws(DatabaseError) -> (PlanNode, Scope) {
         var inner = Binder(catalog: catalog, parameterTypes: parameterTypes)
-        inner.outerScopes = outerScopes + [Scope()]
+        inner.outerScopes = isolated ? [] : outerScopes + [Scope()]
         inner.commonTables = visible
         let query = try inner.bind(select)
         parameterTypes = inner.parameterTypes

@@ -131,6 +131,8 @@ public enum ExplainMode: Sendable, Equatable {
 public indirect enum Statement: Sendable, Equatable {
     case createTable(name: String, columns: [ColumnDefinition], ifNotExists: Bool, position: Int)
     case dropTable(names: [String], ifExists: Bool, position: Int)
+    case createView(name: String, columns: [String]?, query: SelectStatement, orReplace: Bool, position: Int)
+    case dropView(names: [String], ifExists: Bool, position: Int)
     case insertValues(table: String, columns: [String]?, rows: [[Expression]], position: Int)
     case insertSelect(table: String, columns: [String]?, query: SelectStatement, position: Int)
     case copyFrom(table: String, columns: [String]?, file: String, options: CopyOptions, position: Int)

@@ -171,7 +171,15 @@ public struct Parser {
     mutating func parseCreate() throws(DatabaseError) -> Statement {
         let start = position
         try expectWord("create")
-        guard acceptWord("table") else { throw syntaxError() }
+        let orReplace = acceptWords("or", "replace")
+        if acceptWord("view") {
+            let name = try qualifiedName()
+            let columns = try parseColumnList()
+            try expectWord("as")
+            let query = try parseSelect()
+            return .createView(name: name, columns: columns, query: query, orReplace: orReplace, position: start)
+        }
+        guard !orReplace, acceptWord("table") else { throw syntaxError() }
         let ifNotExists = acceptWords("if", "not", "exists")
         let name = try qualifiedName()
         try expectSymbol("(")
@@ -196,11 +204,16 @@ public struct Parser {
     mutating func parseDrop() throws(DatabaseError) -> Statement {
         let start = position
         try expectWord("drop")
-        try expectWord("table")
+        let isView = acceptWord("view")
+        if !isView { try expectWord("table") }
         let ifExists = acceptWords("if", "exists")
         var names = [try qualifiedName()]
         while acceptSymbol(",") { names.append(try qualifiedName()) }
-        return .dropTable(names: names, ifExists: ifExists, position: start)
+        _ = acceptWord("restrict")
+        if current.word == "cascade" {
+            throw DatabaseError(.featureNotSupported, "DROP ... CASCADE is not supported yet", position: position)
+        }
+        return isView ? .dropView(names: names, ifExists: ifExists, position: start) : .dropTable(names: names, ifExists: ifExists, position: start)
     }
 
     mutating func parseColumnList() throws(DatabaseError) -> [String]? {

@@ -158,8 +158,43 @@ public final class Table: @unchecked Sendable {
 /// The set of tables of one database.
 ///
 /// `Sendable` through a mutex around the name -> table map.
+/// A view: a stored query (the parser's AST, opaque to storage) bound anew at each use.
+public struct View: Sendable {
+    public let name: String
+    public let columns: [String]?
+    public let query: any Sendable
+    public init(name: String, columns: [String]?, query: any Sendable) {
+        self.name = name
+        self.columns = columns
+        self.query = query
+    }
+}
+
 public final class Catalog: Sendable {
     private let tables = Mutex<[String: Table]>([:])
+    private let views = Mutex<[String: View]>([:])
+
+    public func view(_ name: String) -> View? { views.withLock { $0[name] } }
+
+    public var viewNames: [String] { views.withLock { $0.keys.sorted() } }
+
+    /// Adds (or with `replace`, replaces) a view; its name must not be a table's.
+    public func create(_ view: View, replace: Bool, position: Int?) throws(DatabaseError) {
+        if table(view.name) != nil || (!replace && self.view(view.name) != nil) {
+            throw DatabaseError(.duplicateTable, "relation \"\(view.name)\" already exists", position: position)
+        }
+        views.withLock { $0[view.name] = view }
+    }
+
+    public func dropView(_ name: String, ifExists: Bool, position: Int?) throws(DatabaseError) {
+        if table(name) != nil {
+            throw DatabaseError(.wrongObjectType, "\"\(name)\" is not a view", position: position, hint: "Use DROP TABLE to remove a table.")
+        }
+        let dropped = views.withLock { $0.removeValue(forKey: name) != nil }
+        if !dropped && !ifExists {
+            throw DatabaseError(.undefinedTable, "view \"\(name)\" does not exist", position: position)
+        }
+    }
 
     public init() {}
 
@@ -168,6 +203,10 @@ public final class Catalog: Sendable {
     public var tableNames: [String] { tables.withLock { $0.keys.sorted() } }
 
     public func create(_ table: Table, ifNotExists: Bool, position: Int?) throws(DatabaseError) -> Bool {
+        if view(table.name) != nil {
+            if ifNotExists { return false }
+            throw DatabaseError(.duplicateTable, "relation \"\(table.name)\" already exists", position: position)
+        }
         let created = tables.withLock { map -> Bool in
             if map[table.name] != nil { return false }
             map[table.name] = table
@@ -180,6 +219,9 @@ public final class Catalog: Sendable {
     }
 
     public func drop(_ name: String, ifExists: Bool, position: Int?) throws(DatabaseError) {
+        if view(name) != nil {
+            throw DatabaseError(.wrongObjectType, "\"\(name)\" is not a table", position: position, hint: "Use DROP VIEW to remove a view.")
+        }
         let dropped = tables.withLock { $0.removeValue(forKey: name) != nil }
         if !dropped && !ifExists {
             throw DatabaseError(.undefinedTable, "table \"\(name)\" does not exist", position: position)
