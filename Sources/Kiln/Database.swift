@@ -77,7 +77,7 @@ public final class Database {
             for column in names where !seen.insert(column).inserted {
                 throw DatabaseError(.duplicateColumn, "column \"\(column)\" specified more than once", position: position)
             }
-            try catalog.create(View(name: name, columns: columns, query: query), replace: orReplace, position: position)
+            try catalog.create(View(name: name, columns: columns, query: query, columnNames: Array(names), columnTypes: bound.columnTypes), replace: orReplace, position: position)
             return .command("CREATE VIEW")
         case .dropView(let names, let ifExists, let position):
             for name in names { try catalog.dropView(name, ifExists: ifExists, position: position) }

@@ -39,6 +39,7 @@ public struct SQLState: Hashable, Sendable, CustomStringConvertible {
     public static let duplicateAlias = SQLState("42712")
     public static let cardinalityViolation = SQLState("21000")
     public static let duplicateObject = SQLState("42710")
+    public static let invalidTableDefinition = SQLState("42P16")
 }
 
 /// The one error type of Kiln: a SQLSTATE, a message, and where in the SQL text it happened.

@@ -57,6 +57,7 @@ public struct Binder {
         for definition in select.with {
             commonTables[definition.name] = CommonTable(definition: definition, visible: commonTables)
         }
+        if select.setOperation != nil { return try bindSetOperation(select) }
         var (plan, scope) = try bindFrom(select.from)
         let correlated = !outerScopes.isEmpty
         var correlatedConditions: [BoundExpression] = []
@@ -447,21 +448,20 @@ public struct Binder {
         case .subquery(let select, let alias, let columns, let position):
             return try bindDerived(select, alias: alias, columns: columns, position: position, visible: commonTables)
         case .join(let leftReference, let rightReference, let kind, let condition, let position):
-            guard kind == .inner || kind == .cross || kind == .left else {
-                throw DatabaseError(.featureNotSupported, "\(kind.rawValue.uppercased()) JOIN is not supported yet", position: position)
-            }
             let (left, leftScope) = try bindReference(leftReference)
             let (right, rightScope) = try bindReference(rightReference)
             var scope = leftScope
             scope.entries += rightScope.entries
             var plan = PlanNode.hashJoin(probe: left, build: right, probeKeys: [], buildKeys: [], preserveProbe: false)
-            if let condition {
-                let predicate = try bindCondition(condition, scope: scope, clause: "JOIN/ON")
-                if kind == .left {
-                    plan = try JoinPlanning.leftJoin(probe: left, build: right, on: predicate, position: condition.position)
-                } else {
-                    plan = JoinPlanning.attach(predicate, to: plan)
-                }
+            guard let condition else { return (plan, scope) }
+            let predicate = try bindCondition(condition, scope: scope, clause: "JOIN/ON")
+            switch kind {
+            case .inner, .cross:
+                plan = JoinPlanning.attach(predicate, to: plan)
+            case .left:
+                plan = try JoinPlanning.leftJoin(probe: left, build: right, on: predicate, position: condition.position)
+            case .right, .full:
+                plan = try JoinPlanning.outerJoin(left: left, right: right, on: predicate, full: kind == .full, position: condition.position)
             }
             return (plan, scope)
         }

@@ -108,6 +108,40 @@ public enum JoinPlanning {
         return .hashJoin(probe: probe, build: newBuild, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: true)
     }
 
+    /// `left RIGHT|FULL JOIN right ON predicate` (predicate over the left's columns, then the
+    /// right's). RIGHT is a LEFT join with the sides swapped. FULL adds, after the LEFT join's
+    /// rows, the right rows that match no left row (an anti join with the whole ON condition
+    /// as its residual) with NULL left columns.
+    public static func outerJoin(left: PlanNode, right: PlanNode, on predicate: BoundExpression, full: Bool, position: Int) throws(DatabaseError) -> PlanNode {
+        let leftTypes = left.outputTypes, rightTypes = right.outputTypes
+        let (lw, rw) = (leftTypes.count, rightTypes.count)
+        // The condition over the right's columns, then the left's.
+        let swapped = predicate.remapColumns { $0 < lw ? $0 + rw : $0 - lw }
+        let outputTypes = leftTypes + rightTypes
+        guard full else {
+            let joined = try leftJoin(probe: right, build: left, on: swapped, position: position)
+            let joinedTypes = joined.outputTypes
+            let order = Array(rw..<(rw + lw)) + Array(0..<rw)
+            return .project(joined, expressions: order.map { .column($0, type: joinedTypes[$0].0, nullable: joinedTypes[$0].1) },
+                            names: order.map { "?column\($0)?" })
+        }
+        let leftPart = try leftJoin(probe: left, build: right, on: predicate, position: position)
+        var probeKeys: [BoundExpression] = [], buildKeys: [BoundExpression] = [], residual: [BoundExpression] = []
+        for conjunct in split(swapped) {
+            if case .call("eq", let args) = conjunct.kind, args.count == 2, let (p, b) = sides(args[0], args[1], probeWidth: rw) {
+                probeKeys.append(p)
+                buildKeys.append(b.remapColumns { $0 - rw })
+            } else {
+                residual.append(conjunct)
+            }
+        }
+        let unmatched = PlanNode.semiJoin(probe: right, build: left, probeKeys: probeKeys, buildKeys: buildKeys,
+                                          residual: residual.isEmpty ? nil : combine(residual), anti: true)
+        let padded = PlanNode.project(unmatched, expressions: leftTypes.map { .constant(.null, type: $0.0) } + rightTypes.indices.map { .column($0, type: rightTypes[$0].0, nullable: rightTypes[$0].1) },
+                                      names: outputTypes.indices.map { "?column\($0)?" })
+        return .unionAll([leftPart, padded])
+    }
+
     /// An equality whose sides read only probe columns and only build columns respectively.
     static func sides(_ a: BoundExpression, _ b: BoundExpression, probeWidth: Int) -> (BoundExpression, BoundExpression)? {
         let ua = a.columnsUsed, ub = b.columnsUsed

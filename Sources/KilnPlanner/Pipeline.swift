@@ -36,8 +36,9 @@ public enum PipelineState: Sendable {
     case singleRow
     /// A hash table of groups: keys then aggregate states.
     case hashAggregate(keyCount: Int, aggregates: [AggregateCall], layout: RecordLayout)
-    /// Records collected for sorting.
-    case sortBuffer(layout: RecordLayout, keys: [SortKey])
+    /// Records collected for sorting (no keys: just buffered, for UNION ALL). With `limit`
+    /// (and `offset`) parameter slots, only the first limit + offset rows are kept (top-N).
+    case sortBuffer(layout: RecordLayout, keys: [SortKey], limit: Int?, offset: Int?)
     /// A LIMIT/OFFSET counter; limit and offset are parameters (nil: none).
     case limitCounter(limit: Int?, offset: Int?)
     /// The query result.

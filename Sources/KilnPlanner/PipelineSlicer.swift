@@ -66,7 +66,8 @@ public struct PipelineSlicer {
         return n
     }
 
-    mutating func open(_ node: PlanNode) throws(DatabaseError) -> OpenPipeline {
+    /// `topN`: the node is under a LIMIT (slots of limit and offset), which a sort may use.
+    mutating func open(_ node: PlanNode, topN: (Int, Int?)? = nil) throws(DatabaseError) -> OpenPipeline {
         switch node {
         case .tableScan(let table, let columns):
             let state = addState(.tableScan(table: table, columns: columns))
@@ -87,9 +88,10 @@ public struct PipelineSlicer {
             open.operators.append(.project(expressions.map { lift($0) }))
             return open
         case .limit(let input, let limit, let offset):
-            var open = try open(input)
             let limitSlot = try limit.map { e throws(DatabaseError) in try slot(e) }
             let offsetSlot = try offset.map { e throws(DatabaseError) in try slot(e) }
+            // ORDER BY ... LIMIT: the sort keeps only the rows the limit can reach (top-N).
+            var open = try open(input, topN: limitSlot.map { ($0, offsetSlot) })
             open.operators.append(.limit(state: addState(.limitCounter(limit: limitSlot, offset: offsetSlot))))
             return open
         case .aggregate(let input, let keys, let aggregates):
@@ -127,10 +129,20 @@ public struct PipelineSlicer {
             downstream.operators.append(.hashJoinProbe(state: state, keys: probeKeys.map { lift($0) }, buildTypes: buildTypes, mode: anti ? .anti : .semi,
                                                        residual: residual.map { lift($0) }))
             return downstream
+        case .unionAll(let inputs):
+            // Every input is a pipeline into one buffer; the buffer is the next source.
+            let types = node.outputTypes
+            let state = addState(.sortBuffer(layout: RecordLayout(types: types.map(\.0)), keys: [], limit: nil, offset: nil))
+            for input in inputs {
+                var upstream = try open(input)
+                upstream.sink = .sort(state: state)
+                finish(upstream)
+            }
+            return OpenPipeline(source: .sort(state: state), sourceTypes: types, operators: [])
         case .sort(let input, let keys):
             var upstream = try open(input)
             let types = input.outputTypes
-            let state = addState(.sortBuffer(layout: RecordLayout(types: types.map(\.0)), keys: keys))
+            let state = addState(.sortBuffer(layout: RecordLayout(types: types.map(\.0)), keys: keys, limit: topN?.0, offset: topN?.1))
             upstream.sink = .sort(state: state)
             finish(upstream)
             return OpenPipeline(source: .sort(state: state), sourceTypes: types, operators: [])

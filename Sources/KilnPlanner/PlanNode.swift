@@ -39,6 +39,8 @@ public indirect enum PlanNode: Sendable {
     /// probe's columns, then the build's), once each; with `anti`, the probe rows with none
     /// (IN, EXISTS, NOT EXISTS). Output: the probe's columns.
     case semiJoin(probe: PlanNode, build: PlanNode, probeKeys: [BoundExpression], buildKeys: [BoundExpression], residual: BoundExpression?, anti: Bool)
+    /// The rows of every input, one after another (UNION ALL); inputs have equal column types.
+    case unionAll([PlanNode])
     /// `preserveProbe`: a LEFT join (probe rows without a match appear once, build columns NULL).
     case hashJoin(probe: PlanNode, build: PlanNode, probeKeys: [BoundExpression], buildKeys: [BoundExpression], preserveProbe: Bool)
 
@@ -54,6 +56,12 @@ public indirect enum PlanNode: Sendable {
             return keys.map { ($0.type, $0.nullable) } + aggregates.map { ($0.type, $0.function != "count" && $0.function != "count_star") }
         case .semiJoin(let probe, _, _, _, _, _):
             return probe.outputTypes
+        case .unionAll(let inputs):
+            var types = inputs[0].outputTypes
+            for input in inputs.dropFirst() {
+                for (index, (_, nullable)) in input.outputTypes.enumerated() where nullable { types[index].1 = true }
+            }
+            return types
         case .hashJoin(let probe, let build, _, _, let preserveProbe):
             return probe.outputTypes + build.outputTypes.map { ($0.0, $0.1 || preserveProbe) }
         }
@@ -79,6 +87,8 @@ public indirect enum PlanNode: Sendable {
             let keys = zip(pk, bk).map { "\($0) = build.\($1)" }.joined(separator: ", ")
             return "\(pad)Hash\(anti ? "Anti" : "Semi")Join [\(keys.isEmpty ? "cross" : keys)]\(residual.map { " if \($0)" } ?? "")\n"
                 + probe.explain(indent: indent + 1) + "\n" + build.explain(indent: indent + 1)
+        case .unionAll(let inputs):
+            return "\(pad)Append\n" + inputs.map { $0.explain(indent: indent + 1) }.joined(separator: "\n")
         case .hashJoin(let probe, let build, let pk, let bk, let preserveProbe):
             let keys = zip(pk, bk).map { "\($0) = build.\($1)" }.joined(separator: ", ")
             return "\(pad)Hash\(preserveProbe ? "Left" : "")Join [\(keys.isEmpty ? "cross" : keys)]\n" + probe.explain(indent: indent + 1) + "\n" + build.explain(indent: indent + 1)

@@ -54,6 +54,9 @@ public enum ProjectionPruning {
             let newResidual = residual?.remapColumns { $0 < probeWidth ? probeMap[$0]! : buildMap[$0 - probeWidth]! + newProbeWidth }
             return (.semiJoin(probe: newProbe, build: newBuild, probeKeys: probeKeys.map { $0.remapColumns { probeMap[$0]! } },
                               buildKeys: buildKeys.map { $0.remapColumns { buildMap[$0]! } }, residual: newResidual, anti: anti), probeMap)
+        case .unionAll(let inputs):
+            // Inputs keep every column so that their columns stay aligned.
+            return (.unionAll(inputs.map { prune($0, needed: Set($0.outputTypes.indices)).0 }), identity(node))
         case .hashJoin(let probe, let build, let probeKeys, let buildKeys, let preserveProbe):
             let probeWidth = probe.outputTypes.count
             var probeNeeded = Set(needed.filter { $0 < probeWidth })

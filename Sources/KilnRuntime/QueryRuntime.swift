@@ -55,7 +55,7 @@ public final class QueryRuntime {
             case .series(let type, let a, let b, let c): states.append(SeriesState(type: type, start: a, stop: b, step: c))
             case .singleRow: states.append(SingleRowState())
             case .hashAggregate(let keyCount, let aggregates, let layout): states.append(HashAggregateState(keyCount: keyCount, aggregates: aggregates, layout: layout))
-            case .sortBuffer(let layout, let keys): states.append(SortState(layout: layout, keys: keys))
+            case .sortBuffer(let layout, let keys, let limit, let offset): states.append(SortState(layout: layout, keys: keys, limit: limit, offset: offset))
             case .limitCounter(let l, let o): states.append(LimitState(limit: l, offset: o))
             case .output(let layout): states.append(OutputState(layout: layout))
             case .hashJoin(_, let layout): states.append(HashJoinState(layout: layout))
@@ -77,6 +77,7 @@ public final class QueryRuntime {
     public func prepare() throws(DatabaseError) {
         for state in states {
             if let limit = state as? LimitState { try limit.prepare(self) }
+            if let sort = state as? SortState { sort.prepare(self) }
         }
     }
 
@@ -162,7 +163,7 @@ public final class QueryRuntime {
 
     public func append(_ state: Int) -> UnsafeMutableRawPointer {
         switch states[state] {
-        case let sort as SortState: return sort.store.append()
+        case let sort as SortState: return sort.append()
         case let output as OutputState: return output.store.append()
         default: fatalError("append to a state without records")
         }

@@ -242,19 +242,54 @@ final class HashAggregateState: RecordSourceState {
 final class SortState: RecordSourceState {
     let layout: RecordLayout
     let keys: [SortKey]
-    let store: RecordStore
+    private(set) var store: RecordStore
+    /// Top-N (ORDER BY ... LIMIT): parameter slots of the limit and offset.
+    let limitSlot: Int?
+    let offsetSlot: Int?
+    /// How many leading rows are ever read (limit + offset); nil: all.
+    var keep: Int?
 
-    init(layout: RecordLayout, keys: [SortKey]) {
+    init(layout: RecordLayout, keys: [SortKey], limit: Int?, offset: Int?) {
         self.layout = layout
         self.keys = keys
+        limitSlot = limit
+        offsetSlot = offset
         store = RecordStore(recordSize: layout.size)
     }
 
+    func prepare(_ runtime: QueryRuntime) {
+        guard let limitSlot, let limit = runtime.parameterInteger(limitSlot), limit >= 0 else { return }
+        let offset = offsetSlot.flatMap { runtime.parameterInteger($0) } ?? 0
+        let (sum, overflow) = limit.addingReportingOverflow(max(0, offset))
+        if !overflow, sum < Int64(Int32.max) { keep = Int(sum) }
+    }
+
+    /// A new record to fill. With a top-N bound, whenever the buffer holds many more rows than
+    /// can ever be read, it keeps only the best `keep` (so memory stays O(N)).
+    func append() -> UnsafeMutableRawPointer {
+        if let keep, store.count >= max(2 * keep, 4096) { compact(keep) }
+        return store.append()
+    }
+
+    func compact(_ keep: Int) {
+        sortRecords()
+        let kept = RecordStore(recordSize: layout.size)
+        for index in 0..<min(keep, store.count) {
+            kept.append().copyMemory(from: store.record(index), byteCount: layout.size)
+        }
+        store = kept
+    }
+
     override func finish(_ runtime: QueryRuntime) {
+        if let keep, store.count > keep { compact(keep) } else { sortRecords() }
+    }
+
+    /// A stable sort of the buffer, as the comparator sees only the key fields.
+    func sortRecords() {
+        guard !keys.isEmpty else { return }
         let buffer = UnsafeMutableBufferPointer(start: store.pointers, count: store.count)
         let layout = self.layout
         let keys = self.keys
-        // A stable sort, as the comparator sees only the key fields.
         var indexed = Array(buffer.enumerated())
         indexed.sort { a, b in
             let order = RecordComparator.compare(a.element!, b.element!, layout: layout, keys: keys)

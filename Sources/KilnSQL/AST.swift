@@ -85,8 +85,19 @@ public struct CommonTableExpression: Sendable, Equatable {
     public var position: Int
 }
 
-/// `SELECT ...` (one query block with its ORDER BY / LIMIT).
+public enum SetOperator: String, Sendable, Equatable {
+    case union, intersect, except
+}
+
+/// `left UNION|INTERSECT|EXCEPT [ALL] right`.
+public indirect enum SetOperation: Sendable, Equatable {
+    case combine(SetOperator, all: Bool, SelectStatement, SelectStatement)
+}
+
+/// `SELECT ...` (one query block with its ORDER BY / LIMIT), or a set operation over two
+/// queries (`setOperation`; then ORDER BY / LIMIT / WITH apply to its result).
 public struct SelectStatement: Sendable, Equatable {
+    public var setOperation: SetOperation?
     /// Non-recursive WITH: names visible in this query and its subqueries.
     public var with: [CommonTableExpression] = []
     public var distinct = false
@@ -100,6 +111,11 @@ public struct SelectStatement: Sendable, Equatable {
     public var offset: Expression?
     public var position = 1
     public init() {}
+
+    public init(combining op: SetOperator, all: Bool, _ left: SelectStatement, _ right: SelectStatement, position: Int) {
+        setOperation = .combine(op, all: all, left, right)
+        self.position = position
+    }
 }
 
 public struct ColumnDefinition: Sendable, Equatable {

@@ -36,12 +36,52 @@ extension Parser {
             select.with = ctes + select.with
             return select
         }
+        var result = try parseSetTerm()
+        while let word = current.word, word == "union" || word == "except" {
+            let at = position
+            advance()
+            let all = acceptWord("all")
+            if !all { _ = acceptWord("distinct") }
+            let right = try parseSetTerm()
+            result = SelectStatement(combining: word == "union" ? .union : .except, all: all, result, right, position: at)
+        }
+        if result.setOperation == nil, !result.orderBy.isEmpty || result.limit != nil || result.offset != nil,
+           ["order", "limit", "offset", "fetch"].contains(current.word ?? "") {
+            // `(SELECT ... LIMIT 3) ORDER BY x`: the outer clauses apply to the inner result.
+            var outer = SelectStatement()
+            outer.position = result.position
+            outer.items = [.star(qualifier: nil, position: result.position)]
+            outer.from = [.subquery(result, alias: "?subquery?", columns: nil, position: result.position)]
+            result = outer
+        }
+        try parseOrderLimit(into: &result)
+        return result
+    }
+
+    /// Operands of UNION / EXCEPT: INTERSECT binds tighter.
+    mutating func parseSetTerm() throws(DatabaseError) -> SelectStatement {
+        var left = try parseSetPrimary()
+        while current.word == "intersect" {
+            let at = position
+            advance()
+            let all = acceptWord("all")
+            if !all { _ = acceptWord("distinct") }
+            left = SelectStatement(combining: .intersect, all: all, left, try parseSetPrimary(), position: at)
+        }
+        return left
+    }
+
+    mutating func parseSetPrimary() throws(DatabaseError) -> SelectStatement {
         if acceptSymbol("(") {
-            var inner = try parseSelect()
+            let inner = try parseSelect()
             try expectSymbol(")")
-            try parseOrderLimit(into: &inner)
             return inner
         }
+        return try parseSelectCore()
+    }
+
+    /// `SELECT ... [FROM ...] [WHERE ...] [GROUP BY ...] [HAVING ...]`
+    mutating func parseSelectCore() throws(DatabaseError) -> SelectStatement {
         var select = SelectStatement()
         select.position = position
         if acceptWord("values") {
@@ -67,10 +107,9 @@ extension Parser {
             repeat { select.groupBy.append(try parseExpression()) } while acceptSymbol(",")
         }
         if acceptWord("having") { select.having = try parseExpression() }
-        if let word = current.word, ["union", "intersect", "except"].contains(word) {
-            throw DatabaseError(.featureNotSupported, "\(word.uppercased()) is not supported yet", position: position)
+        if current.word == "window" {
+            throw DatabaseError(.featureNotSupported, "WINDOW clauses are not supported yet", position: position)
         }
-        try parseOrderLimit(into: &select)
         return select
     }
 

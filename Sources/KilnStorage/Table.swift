@@ -161,12 +161,18 @@ public final class Table: @unchecked Sendable {
 /// A view: a stored query (the parser's AST, opaque to storage) bound anew at each use.
 public struct View: Sendable {
     public let name: String
+    /// The column names given in CREATE VIEW, if any.
     public let columns: [String]?
     public let query: any Sendable
-    public init(name: String, columns: [String]?, query: any Sendable) {
+    /// The view's result columns when it was created.
+    public let columnNames: [String]
+    public let columnTypes: [SQLType]
+    public init(name: String, columns: [String]?, query: any Sendable, columnNames: [String], columnTypes: [SQLType]) {
         self.name = name
         self.columns = columns
         self.query = query
+        self.columnNames = columnNames
+        self.columnTypes = columnTypes
     }
 }
 
@@ -182,6 +188,20 @@ public final class Catalog: Sendable {
     public func create(_ view: View, replace: Bool, position: Int?) throws(DatabaseError) {
         if table(view.name) != nil || (!replace && self.view(view.name) != nil) {
             throw DatabaseError(.duplicateTable, "relation \"\(view.name)\" already exists", position: position)
+        }
+        if let old = self.view(view.name) {
+            // As in PostgreSQL, a replacement may only add columns at the end.
+            if view.columnNames.count < old.columnNames.count {
+                throw DatabaseError(.invalidTableDefinition, "cannot drop columns from view", position: position)
+            }
+            for (index, name) in old.columnNames.enumerated() {
+                if view.columnNames[index] != name {
+                    throw DatabaseError(.invalidTableDefinition, "cannot change name of view column \"\(name)\" to \"\(view.columnNames[index])\"", position: position)
+                }
+                if view.columnTypes[index] != old.columnTypes[index] {
+                    throw DatabaseError(.invalidTableDefinition, "cannot change data type of view column \"\(name)\" from \(old.columnTypes[index]) to \(view.columnTypes[index])", position: position)
+                }
+            }
         }
         views.withLock { $0[view.name] = view }
     }

@@ -1,0 +1,115 @@
+import KilnCore
+import KilnSQL
+
+extension Binder {
+    /// `left UNION|INTERSECT|EXCEPT [ALL] right`, then the statement's ORDER BY / LIMIT over
+    /// the result's columns.
+    ///
+    /// UNION ALL appends the inputs into one buffer; UNION groups the appended rows by every
+    /// column. INTERSECT and EXCEPT append both sides with a marker column each and group: a
+    /// row is in the result when both sides (INTERSECT) or only the left side (EXCEPT) had it.
+    mutating func bindSetOperation(_ select: SelectStatement) throws(DatabaseError) -> BoundQuery {
+        guard case .combine(let op, let all, let leftSelect, let rightSelect) = select.setOperation else {
+            throw DatabaseError.internalError("not a set operation")
+        }
+        let name = op.rawValue.uppercased()
+        let left = try bindBranch(leftSelect)
+        let right = try bindBranch(rightSelect)
+        guard left.columnNames.count == right.columnNames.count else {
+            throw DatabaseError(.syntaxError, "each \(name) query must have the same number of columns", position: rightSelect.position)
+        }
+        var types: [SQLType] = []
+        for (l, r) in zip(left.plan.outputTypes, right.plan.outputTypes) {
+            guard let common = TypeRules.common(l.0, r.0) else {
+                throw DatabaseError(.datatypeMismatch, "\(name) types \(l.0) and \(r.0) cannot be matched", position: rightSelect.position)
+            }
+            types.append(common == .unknown ? .text : common)
+        }
+        let width = types.count
+        var plan: PlanNode
+        switch op {
+        case .union:
+            plan = .unionAll(Binder.flattenUnion(try cast(left.plan, to: types, position: select.position))
+                             + Binder.flattenUnion(try cast(right.plan, to: types, position: select.position)))
+            if !all { plan = Binder.distinct(plan) }
+        case .intersect, .except:
+            if all {
+                throw DatabaseError(.featureNotSupported, "\(name) ALL is not supported yet", position: select.position)
+            }
+            // Marker columns: (1, NULL) on the left's rows, (NULL, 1) on the right's.
+            let one = BoundExpression.constant(.int32(1), type: .integer), none = BoundExpression.constant(.null, type: .integer)
+            let marked = [(left.plan, [one, none]), (right.plan, [none, one])].map { input, markers -> PlanNode in
+                let inputTypes = input.outputTypes
+                return .project(input, expressions: inputTypes.indices.map { .column($0, type: inputTypes[$0].0, nullable: inputTypes[$0].1) } + markers,
+                                names: (0...width + 1).map { "?column\($0)?" })
+            }
+            let castTypes = types + [.integer, .integer]
+            let appended = PlanNode.unionAll([try cast(marked[0], to: castTypes, position: select.position), try cast(marked[1], to: castTypes, position: select.position)])
+            let appendedTypes = appended.outputTypes
+            let counts = PlanNode.aggregate(appended, keys: (0..<width).map { .column($0, type: appendedTypes[$0].0, nullable: appendedTypes[$0].1) }, aggregates: [
+                AggregateCall(function: "count", argument: .column(width, type: .integer, nullable: true), type: .bigint, distinct: false),
+                AggregateCall(function: "count", argument: .column(width + 1, type: .integer, nullable: true), type: .bigint, distinct: false),
+            ])
+            let zero = BoundExpression.constant(.int64(0), type: .bigint)
+            let inLeft = BoundExpression.call("gt", [.column(width, type: .bigint, nullable: false), zero], type: .boolean)
+            let rightCount = BoundExpression.column(width + 1, type: .bigint, nullable: false)
+            let inRight = BoundExpression.call(op == .intersect ? "gt" : "eq", [rightCount, zero], type: .boolean)
+            let countTypes = counts.outputTypes
+            plan = .project(.filter(counts, predicate: .call("and", [inLeft, inRight], type: .boolean)),
+                            expressions: (0..<width).map { .column($0, type: countTypes[$0].0, nullable: countTypes[$0].1) }, names: left.columnNames)
+        }
+        // ORDER BY may name result columns (by name or position) only.
+        let items = left.columnNames.enumerated().map { (Expression(.column([$0.element]), at: select.position), $0.element) }
+        var keys: [SortKey] = []
+        for item in select.orderBy {
+            try Binder.checkAmbiguous(item.expression, items: items)
+            guard let reference = Binder.outputReference(item.expression, items: items) else {
+                throw DatabaseError(.featureNotSupported, "invalid UNION/INTERSECT/EXCEPT ORDER BY clause", position: item.expression.position,
+                                    detail: "Only result column names can be used, not expressions or functions.")
+            }
+            guard reference >= 0, reference < width else {
+                throw DatabaseError(.invalidColumnReference, "ORDER BY position \(reference + 1) is not in select list", position: item.expression.position)
+            }
+            keys.append(SortKey(column: reference, descending: item.descending, nullsFirst: item.nullsFirst ?? item.descending))
+        }
+        if !keys.isEmpty { plan = .sort(plan, keys: keys) }
+        if select.limit != nil || select.offset != nil {
+            let limit = try select.limit.map { e throws(DatabaseError) in try bindCount(e, scope: Scope(), what: "LIMIT") }
+            let offset = try select.offset.map { e throws(DatabaseError) in try bindCount(e, scope: Scope(), what: "OFFSET") }
+            plan = .limit(plan, limit: limit, offset: offset)
+        }
+        correlation = Correlation()
+        return BoundQuery(plan: ProjectionPruning.prune(plan), columnNames: left.columnNames, parameterTypes: parameterTypes)
+    }
+
+    /// One side of a set operation; it may not read outer queries' columns (yet).
+    mutating func bindBranch(_ select: SelectStatement) throws(DatabaseError) -> BoundQuery {
+        let bound = try bind(select)
+        if correlation.isCorrelated {
+            throw DatabaseError(.featureNotSupported, "correlated subqueries with UNION, INTERSECT or EXCEPT are not supported yet", position: select.position)
+        }
+        return bound
+    }
+
+    /// `plan` with its columns cast to `types` (a projection; the plan itself when they match).
+    mutating func cast(_ plan: PlanNode, to types: [SQLType], position: Int) throws(DatabaseError) -> PlanNode {
+        let current = plan.outputTypes
+        if current.map(\.0) == types { return plan }
+        var expressions: [BoundExpression] = []
+        for (index, type) in types.enumerated() {
+            expressions.append(try coerce(.column(index, type: current[index].0, nullable: current[index].1), to: type, position: position))
+        }
+        return .project(plan, expressions: expressions, names: types.indices.map { "?column\($0)?" })
+    }
+
+    static func flattenUnion(_ plan: PlanNode) -> [PlanNode] {
+        if case .unionAll(let inputs) = plan { return inputs }
+        return [plan]
+    }
+
+    /// The distinct rows of `plan` (grouped by every column).
+    static func distinct(_ plan: PlanNode) -> PlanNode {
+        let types = plan.outputTypes
+        return .aggregate(plan, keys: types.indices.map { .column($0, type: types[$0].0, nullable: types[$0].1) }, aggregates: [])
+    }
+}
