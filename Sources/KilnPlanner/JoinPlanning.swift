@@ -51,7 +51,7 @@ public enum JoinPlanning {
             conjuncts = []
             return .semiJoin(probe: place(&down, into: probe).withFilter(down), build: build, probeKeys: probeKeys, buildKeys: buildKeys, residual: residual, anti: anti)
         }
-        guard case .hashJoin(let probe, let build, var probeKeys, var buildKeys, let preserveProbe) = plan else { return plan }
+        guard case .hashJoin(let probe, let build, var probeKeys, var buildKeys, let preserveProbe, let residual) = plan else { return plan }
         if preserveProbe {
             // Above a LEFT join only conjuncts over the preserved side may move down.
             let probeWidth = probe.outputTypes.count
@@ -59,7 +59,7 @@ public enum JoinPlanning {
             conjuncts.removeAll { c in !c.columnsUsed.isEmpty && c.columnsUsed.allSatisfy { $0 < probeWidth } }
             var newProbe = place(&down, into: probe)
             if !down.isEmpty { newProbe = .filter(newProbe, predicate: combine(down)) }
-            return .hashJoin(probe: newProbe, build: build, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: true)
+            return .hashJoin(probe: newProbe, build: build, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: true, residual: residual)
         }
         let probeWidth = probe.outputTypes.count
         let width = probeWidth + build.outputTypes.count
@@ -87,11 +87,11 @@ public enum JoinPlanning {
         return .hashJoin(probe: newProbe, build: newBuild, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: false)
     }
 
-    /// `probe LEFT JOIN build ON predicate`: cross-side equalities become keys and conjuncts
-    /// over the build side alone filter it; other ON conditions are not supported yet.
+    /// `probe LEFT JOIN build ON predicate`: cross-side equalities become keys, conjuncts
+    /// over the build side alone filter it, the others are the residual checked per match.
     public static func leftJoin(probe: PlanNode, build: PlanNode, on predicate: BoundExpression, position: Int) throws(DatabaseError) -> PlanNode {
         let probeWidth = probe.outputTypes.count
-        var probeKeys: [BoundExpression] = [], buildKeys: [BoundExpression] = [], buildOnly: [BoundExpression] = []
+        var probeKeys: [BoundExpression] = [], buildKeys: [BoundExpression] = [], buildOnly: [BoundExpression] = [], residual: [BoundExpression] = []
         for conjunct in split(predicate) {
             let used = conjunct.columnsUsed
             if !used.isEmpty, used.allSatisfy({ $0 >= probeWidth }) {
@@ -100,12 +100,13 @@ public enum JoinPlanning {
                 probeKeys.append(p)
                 buildKeys.append(b.remapColumns { $0 - probeWidth })
             } else {
-                throw DatabaseError(.featureNotSupported, "LEFT JOIN conditions other than equalities and conditions on the right side are not supported yet", position: position)
+                residual.append(conjunct)
             }
         }
         var newBuild = build
         if !buildOnly.isEmpty { newBuild = .filter(build, predicate: combine(buildOnly)) }
-        return .hashJoin(probe: probe, build: newBuild, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: true)
+        return .hashJoin(probe: probe, build: newBuild, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: true,
+                         residual: residual.isEmpty ? nil : combine(residual))
     }
 
     /// `left RIGHT|FULL JOIN right ON predicate` (predicate over the left's columns, then the

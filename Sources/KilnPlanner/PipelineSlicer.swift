@@ -106,7 +106,7 @@ public struct PipelineSlicer {
             upstream.sink = .hashAggregate(state: state, keys: keys.map { lift($0) }, aggregates: liftedAggregates)
             finish(upstream)
             return OpenPipeline(source: .hashAggregate(state: state), sourceTypes: node.outputTypes, operators: [])
-        case .hashJoin(let probe, let build, let probeKeys, let buildKeys, let preserveProbe):
+        case .hashJoin(let probe, let build, let probeKeys, let buildKeys, let preserveProbe, let residual):
             // The build side is a pipeline of its own that ends in the hash table.
             var upstream = try open(build)
             let buildTypes = build.outputTypes.map { ($0.0, $0.1 || preserveProbe) }
@@ -115,7 +115,8 @@ public struct PipelineSlicer {
             upstream.sink = .hashJoinBuild(state: state, keys: buildKeys.map { lift($0) }, storeColumns: true)
             finish(upstream)
             var downstream = try open(probe)
-            downstream.operators.append(.hashJoinProbe(state: state, keys: probeKeys.map { lift($0) }, buildTypes: buildTypes, mode: preserveProbe ? .left : .inner, residual: nil))
+            downstream.operators.append(.hashJoinProbe(state: state, keys: probeKeys.map { lift($0) }, buildTypes: buildTypes, mode: preserveProbe ? .left : .inner,
+                                                       residual: residual.map { lift($0) }))
             return downstream
         case .semiJoin(let probe, let build, let probeKeys, let buildKeys, let residual, let anti):
             // Only a residual condition needs the build rows' columns in the table.

@@ -41,8 +41,10 @@ public indirect enum PlanNode: Sendable {
     case semiJoin(probe: PlanNode, build: PlanNode, probeKeys: [BoundExpression], buildKeys: [BoundExpression], residual: BoundExpression?, anti: Bool)
     /// The rows of every input, one after another (UNION ALL); inputs have equal column types.
     case unionAll([PlanNode])
-    /// `preserveProbe`: a LEFT join (probe rows without a match appear once, build columns NULL).
-    case hashJoin(probe: PlanNode, build: PlanNode, probeKeys: [BoundExpression], buildKeys: [BoundExpression], preserveProbe: Bool)
+    /// `preserveProbe`: a LEFT join (probe rows without a match appear once, build columns NULL);
+    /// its `residual` (over the probe's columns, then the build's) decides which key matches count.
+    case hashJoin(probe: PlanNode, build: PlanNode, probeKeys: [BoundExpression], buildKeys: [BoundExpression], preserveProbe: Bool,
+                  residual: BoundExpression? = nil)
 
     /// Output column types and nullability.
     public var outputTypes: [(SQLType, Bool)] {
@@ -62,7 +64,7 @@ public indirect enum PlanNode: Sendable {
                 for (index, (_, nullable)) in input.outputTypes.enumerated() where nullable { types[index].1 = true }
             }
             return types
-        case .hashJoin(let probe, let build, _, _, let preserveProbe):
+        case .hashJoin(let probe, let build, _, _, let preserveProbe, _):
             return probe.outputTypes + build.outputTypes.map { ($0.0, $0.1 || preserveProbe) }
         }
     }
@@ -89,9 +91,9 @@ public indirect enum PlanNode: Sendable {
                 + probe.explain(indent: indent + 1) + "\n" + build.explain(indent: indent + 1)
         case .unionAll(let inputs):
             return "\(pad)Append\n" + inputs.map { $0.explain(indent: indent + 1) }.joined(separator: "\n")
-        case .hashJoin(let probe, let build, let pk, let bk, let preserveProbe):
+        case .hashJoin(let probe, let build, let pk, let bk, let preserveProbe, let residual):
             let keys = zip(pk, bk).map { "\($0) = build.\($1)" }.joined(separator: ", ")
-            return "\(pad)Hash\(preserveProbe ? "Left" : "")Join [\(keys.isEmpty ? "cross" : keys)]\n" + probe.explain(indent: indent + 1) + "\n" + build.explain(indent: indent + 1)
+            return "\(pad)Hash\(preserveProbe ? "Left" : "")Join [\(keys.isEmpty ? "cross" : keys)]\(residual.map { " if \($0)" } ?? "")\n" + probe.explain(indent: indent + 1) + "\n" + build.explain(indent: indent + 1)
         }
     }
 }

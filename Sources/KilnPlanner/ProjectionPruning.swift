@@ -57,10 +57,11 @@ public enum ProjectionPruning {
         case .unionAll(let inputs):
             // Inputs keep every column so that their columns stay aligned.
             return (.unionAll(inputs.map { prune($0, needed: Set($0.outputTypes.indices)).0 }), identity(node))
-        case .hashJoin(let probe, let build, let probeKeys, let buildKeys, let preserveProbe):
+        case .hashJoin(let probe, let build, let probeKeys, let buildKeys, let preserveProbe, let residual):
             let probeWidth = probe.outputTypes.count
-            var probeNeeded = Set(needed.filter { $0 < probeWidth })
-            var buildNeeded = Set(needed.filter { $0 >= probeWidth }.map { $0 - probeWidth })
+            let used = needed.union(residual?.columnsUsed ?? [])
+            var probeNeeded = Set(used.filter { $0 < probeWidth })
+            var buildNeeded = Set(used.filter { $0 >= probeWidth }.map { $0 - probeWidth })
             for key in probeKeys { probeNeeded.formUnion(key.columnsUsed) }
             for key in buildKeys { buildNeeded.formUnion(key.columnsUsed) }
             let (newProbe, probeMap) = prune(probe, needed: probeNeeded)
@@ -70,7 +71,8 @@ public enum ProjectionPruning {
             for (old, new) in probeMap { map[old] = new }
             for (old, new) in buildMap { map[old + probeWidth] = new + newProbeWidth }
             return (.hashJoin(probe: newProbe, build: newBuild, probeKeys: probeKeys.map { $0.remapColumns { probeMap[$0]! } },
-                              buildKeys: buildKeys.map { $0.remapColumns { buildMap[$0]! } }, preserveProbe: preserveProbe), map)
+                              buildKeys: buildKeys.map { $0.remapColumns { buildMap[$0]! } }, preserveProbe: preserveProbe,
+                              residual: residual?.remapColumns { map[$0]! }), map)
         }
     }
 

@@ -49,12 +49,16 @@ final class RowBodyLowering {
         let after: IRBlock
         /// The bucket's first entry, the candidate entry and its key match.
         let first: IRValue
-        let entry: IRValue
-        let match: IRValue
-        let anti: Bool
+        var entry: IRValue
+        var match: IRValue
+        /// 1 LEFT, 2 semi, 3 anti.
+        let mode: Int
         let base: Stream
         /// The builder of the block around the walk.
         let outer: IRBuilder
+        /// LEFT: whether the candidate is a chain entry (else the NULL entry), and that entry.
+        var isEntry: IRValue?
+        var nullEntry: IRValue?
     }
 
     init(function: String, ctx: IRValue, top: IRBuilder, batch: IRValue, row: IRValue, layout: String, rowBlock: IRBlock) {
@@ -139,6 +143,9 @@ final class RowBodyLowering {
 
     /// Continues the row body once per matching build entry of a hash join:
     /// `scf.while` over the bucket's chain, `scf.if` on hash and key equality.
+    ///
+    /// LEFT, semi and anti joins leave the walk open: their `join_residual` computes the
+    /// residual condition per candidate inside it and then closes it (`closeProbe`).
     func nestJoin(_ op: IROperation) throws {
         let keys = try op.operands.dropFirst(2).map { try materialize($0) }
         let buildTypes = (op.attribute("build_types")?.arrayValue ?? []).compactMap(\.stringValue)
@@ -146,104 +153,102 @@ final class RowBodyLowering {
         let state = op.attribute("state") ?? .integer(0, type: "i64")
         let lookup = builder.add("kiln_mid.join_lookup", [ctx] + keys, ["!kiln_mid.entry", "i64"], [("state", state)])
         let keyOffsets = (0..<keys.count).map { IRAttribute.integer(Int64(layout.offsets[$0]), type: "i64") }
-        let inner = IRBlock()
-        let entry: IRValue
+        guard let input = streams[ObjectIdentifier(op.operands[1])] else { throw failure("unknown stream") }
         let mode = op.integer("join_mode") ?? 0
-        if mode == 1 {
-            // LEFT join: walk the chain; when it ends without a match, visit once more with the
-            // state's all-NULL entry, so the probe row appears with NULL build columns.
-            let nullEntry = top.value("kiln_mid.join_null_entry", [ctx], "!kiln_mid.entry", [("state", state)])
-            let before = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry"), IRValue(type: "i1")])
-            let b = IRBuilder(before)
-            let (current, matched) = (before.arguments[0], before.arguments[1])
-            let valid = b.value("kiln_mid.entry_valid", [current], "i1")
-            let one = b.value("arith.constant", [], "i1", [("value", .integer(1, type: "i1"))])
-            let unmatched = b.value("arith.xori", [matched, one], "i1")
-            let proceed = b.value("arith.ori", [valid, unmatched], "i1")
-            b.add("scf.condition", [proceed, current, matched])
-            let after = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry"), IRValue(type: "i1")])
-            let a = IRBuilder(after)
-            let (chained, seen) = (after.arguments[0], after.arguments[1])
-            let isEntry = a.value("kiln_mid.entry_valid", [chained], "i1")
-            let visit = a.value("arith.select", [isEntry, chained, nullEntry], "!kiln_mid.entry")
-            let keyMatch = a.value("kiln_mid.join_match", [visit, lookup.results[1]] + keys, "i1", [("state", state), ("offsets", .array(keyOffsets))])
-            let constantTrue = a.value("arith.constant", [], "i1", [("value", .integer(1, type: "i1"))])
-            let emit = a.value("arith.select", [isEntry, keyMatch, constantTrue], "i1")
-            a.add("scf.if", [emit], [], regions: [.single(inner), IRRegion()])
-            let next = a.value("kiln_mid.entry_next", [visit], "!kiln_mid.entry")
-            let zero = a.value("kiln_mid.entry_next", [nullEntry], "!kiln_mid.entry")
-            let following = a.value("arith.select", [isEntry, next, zero], "!kiln_mid.entry")
-            let nowSeen = a.value("arith.ori", [seen, emit], "i1")
-            a.add("scf.yield", [following, nowSeen])
-            let start = builder.value("arith.constant", [], "i1", [("value", .integer(0, type: "i1"))])
-            builder.add("scf.while", [lookup.results[0], start], ["!kiln_mid.entry", "i1"], regions: [.single(before), .single(after)])
-            entry = visit
-        } else if mode == 2 || mode == 3 {
-            // Semi and anti joins: walk the chain until a candidate meets the keys and the
-            // residual (`join_residual` closes the loop); the row continues once after it.
-            let before = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry"), IRValue(type: "i1")])
-            let b = IRBuilder(before)
-            let (current, found) = (before.arguments[0], before.arguments[1])
-            let valid = b.value("kiln_mid.entry_valid", [current], "i1")
-            let one = b.value("arith.constant", [], "i1", [("value", .integer(1, type: "i1"))])
-            let searching = b.value("arith.andi", [valid, b.value("arith.xori", [found, one], "i1")], "i1")
-            b.add("scf.condition", [searching, current, found])
-            let after = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry"), IRValue(type: "i1")])
-            let candidate = after.arguments[0]
-            let match = IRBuilder(after).value("kiln_mid.join_match", [candidate, lookup.results[1]] + keys, "i1", [("state", state), ("offsets", .array(keyOffsets))])
-            guard let input = streams[ObjectIdentifier(op.operands[1])] else { throw failure("unknown stream") }
-            openProbes[ObjectIdentifier(op.result)] = OpenProbe(before: before, after: after, first: lookup.results[0], entry: candidate, match: match,
-                                                                 anti: mode == 3, base: input, outer: builder)
-            builder = IRBuilder(after)
-            scopes.append([:])
-            streams[ObjectIdentifier(op.result)] = .joined(base: input, entry: candidate, buildTypes: buildTypes, keyCount: keys.count, layout: layout)
-            return
-        } else {
+        func match(_ entry: IRValue, _ b: IRBuilder) -> IRValue {
+            b.value("kiln_mid.join_match", [entry, lookup.results[1]] + keys, "i1", [("state", state), ("offsets", .array(keyOffsets))])
+        }
+        func constant(_ value: Int64, _ b: IRBuilder) -> IRValue { b.value("arith.constant", [], "i1", [("value", .integer(value, type: "i1"))]) }
+        if mode == 0 {
             let before = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry")])
             let b = IRBuilder(before)
             let valid = b.value("kiln_mid.entry_valid", [before.arguments[0]], "i1")
             b.add("scf.condition", [valid, before.arguments[0]])
             let after = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry")])
-            entry = after.arguments[0]
+            let entry = after.arguments[0]
             let a = IRBuilder(after)
-            let match = a.value("kiln_mid.join_match", [entry, lookup.results[1]] + keys, "i1", [("state", state), ("offsets", .array(keyOffsets))])
-            a.add("scf.if", [match], [], regions: [.single(inner), IRRegion()])
-            let next = a.value("kiln_mid.entry_next", [entry], "!kiln_mid.entry")
-            a.add("scf.yield", [next])
+            let inner = IRBlock()
+            a.add("scf.if", [match(entry, a)], [], regions: [.single(inner), IRRegion()])
+            a.add("scf.yield", [a.value("kiln_mid.entry_next", [entry], "!kiln_mid.entry")])
             builder.add("scf.while", [lookup.results[0]], ["!kiln_mid.entry"], regions: [.single(before), .single(after)])
+            openBlocks.append(inner)
+            builder = IRBuilder(inner)
+            scopes.append([:])
+            streams[ObjectIdentifier(op.result)] = .joined(base: input, entry: entry, buildTypes: buildTypes, keyCount: keys.count, layout: layout)
+            return
         }
-        openBlocks.append(inner)
-        builder = IRBuilder(inner)
+        // The walk carries (entry, flag): LEFT: a candidate was emitted; semi/anti: one met the condition.
+        let before = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry"), IRValue(type: "i1")])
+        let b = IRBuilder(before)
+        let (current, flag) = (before.arguments[0], before.arguments[1])
+        let valid = b.value("kiln_mid.entry_valid", [current], "i1")
+        let unflagged = b.value("arith.xori", [flag, constant(1, b)], "i1")
+        // LEFT: go on while entries remain, or once more (the NULL entry) if none matched.
+        // Semi/anti: go on while entries remain and none met the condition.
+        let proceed = b.value(mode == 1 ? "arith.ori" : "arith.andi", [valid, unflagged], "i1")
+        b.add("scf.condition", [proceed, current, flag])
+        let after = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry"), IRValue(type: "i1")])
+        let a = IRBuilder(after)
+        var probe = OpenProbe(before: before, after: after, first: lookup.results[0], entry: after.arguments[0], match: IRValue(type: "i1"),
+                              mode: mode, base: input, outer: builder, isEntry: nil, nullEntry: nil)
+        if mode == 1 {
+            let nullEntry = top.value("kiln_mid.join_null_entry", [ctx], "!kiln_mid.entry", [("state", state)])
+            let isEntry = a.value("kiln_mid.entry_valid", [after.arguments[0]], "i1")
+            probe.entry = a.value("arith.select", [isEntry, after.arguments[0], nullEntry], "!kiln_mid.entry")
+            probe.isEntry = isEntry
+            probe.nullEntry = nullEntry
+        }
+        probe.match = match(probe.entry, a)
+        openProbes[ObjectIdentifier(op.result)] = probe
+        builder = a
         scopes.append([:])
-        guard let input = streams[ObjectIdentifier(op.operands[1])] else { throw failure("unknown stream") }
-        streams[ObjectIdentifier(op.result)] = .joined(base: input, entry: entry, buildTypes: buildTypes, keyCount: keys.count, layout: layout)
+        streams[ObjectIdentifier(op.result)] = .joined(base: input, entry: probe.entry, buildTypes: buildTypes, keyCount: keys.count, layout: layout)
     }
 
-    /// Closes a semi or anti join's chain walk: a candidate counts when its keys match and
-    /// the residual condition (computed only then) is true; the row body continues inside
-    /// `scf.if found` (semi) or `scf.if !found` (anti) with the probe's columns.
+    /// Closes an open chain walk. A candidate counts when its keys match and the residual
+    /// condition (computed only then) is true. LEFT: the row body continues per counting
+    /// candidate inside the walk, or once with the NULL entry if none counted; semi / anti:
+    /// after the walk, inside `scf.if found` / `scf.if !found`, with the probe's columns.
     func closeProbe(_ op: IROperation) throws {
         guard let probe = openProbes.removeValue(forKey: ObjectIdentifier(op.operands[0])) else {
-            throw failure("join_residual without its semi or anti join probe")
+            throw failure("join_residual without its join probe")
         }
+        func constant(_ value: Int64) -> IRValue { builder.value("arith.constant", [], "i1", [("value", .integer(value, type: "i1"))]) }
         var hit = probe.match
+        if let isEntry = probe.isEntry { hit = builder.value("arith.andi", [isEntry, hit], "i1") }
         if op.operands.count > 1 {
             let taken = IRBlock(), skipped = IRBlock()
             try inBranch(taken) { builder.value("kiln_mid.truth", [try materialize(op.operands[1])], "i1") }
             let no = IRBuilder(skipped).value("arith.constant", [], "i1", [("value", .integer(0, type: "i1"))])
             IRBuilder(skipped).add("scf.yield", [no])
-            hit = builder.add("scf.if", [probe.match], ["i1"], regions: [.single(taken), .single(skipped)]).result
+            hit = builder.add("scf.if", [hit], ["i1"], regions: [.single(taken), .single(skipped)]).result
+        }
+        if let isEntry = probe.isEntry, let nullEntry = probe.nullEntry {
+            // LEFT: emit each counting candidate, or the NULL entry (reached only unmatched).
+            let emit = builder.value("arith.select", [isEntry, hit, constant(1)], "i1")
+            let inner = IRBlock()
+            builder.add("scf.if", [emit], [], regions: [.single(inner), IRRegion()])
+            let next = builder.value("kiln_mid.entry_next", [probe.entry], "!kiln_mid.entry")
+            let none = builder.value("kiln_mid.entry_next", [nullEntry], "!kiln_mid.entry")
+            let following = builder.value("arith.select", [isEntry, next, none], "!kiln_mid.entry")
+            let seen = builder.value("arith.ori", [probe.after.arguments[1], emit], "i1")
+            builder.add("scf.yield", [following, seen])
+            scopes.removeLast()
+            builder = probe.outer
+            builder.add("scf.while", [probe.first, constant(0)], ["!kiln_mid.entry", "i1"], regions: [.single(probe.before), .single(probe.after)])
+            openBlocks.append(inner)
+            builder = IRBuilder(inner)
+            scopes.append([:])
+            streams[ObjectIdentifier(op.result)] = streams[ObjectIdentifier(op.operands[0])]
+            return
         }
         let next = builder.value("kiln_mid.entry_next", [probe.entry], "!kiln_mid.entry")
         builder.add("scf.yield", [next, hit])
         scopes.removeLast()
         builder = probe.outer
-        let start = builder.value("arith.constant", [], "i1", [("value", .integer(0, type: "i1"))])
-        let loop = builder.add("scf.while", [probe.first, start], ["!kiln_mid.entry", "i1"], regions: [.single(probe.before), .single(probe.after)])
+        let loop = builder.add("scf.while", [probe.first, constant(0)], ["!kiln_mid.entry", "i1"], regions: [.single(probe.before), .single(probe.after)])
         var emit = loop.results[1]
-        if probe.anti {
-            emit = builder.value("arith.xori", [emit, builder.value("arith.constant", [], "i1", [("value", .integer(1, type: "i1"))])], "i1")
-        }
+        if probe.mode == 3 { emit = builder.value("arith.xori", [emit, constant(1)], "i1") }
         nest(emit)
         streams[ObjectIdentifier(op.result)] = probe.base
     }

@@ -53,15 +53,17 @@ public enum PlanToHigh {
                         ("build_types", .array(buildTypes.map { .string($0.0.irName + ($0.1 ? "?" : "")) })),
                         ("join_mode", .integer(Int64(mode.rawValue), type: "i64")),
                     ])
-                    if mode == .semi || mode == .anti {
+                    if mode == .inner {
+                        stream = probed
+                        streamTypes += buildTypes
+                    } else {
                         // The candidates (probe and build columns) meet the residual; the
-                        // stream goes on with the probe's columns, once per probe row.
+                        // stream goes on with the probe's columns once per probe row (semi,
+                        // anti), or with the matches or one NULL-padded row (LEFT).
                         let candidateTypes = streamTypes + buildTypes
                         let condition = residual.map { expression($0, stream: probed, types: candidateTypes, ctx: ctx, builder: builder) }
                         stream = builder.value("kiln_high.join_residual", [probed] + (condition.map { [$0] } ?? []), "!kiln_high.stream")
-                    } else {
-                        stream = probed
-                        streamTypes += buildTypes
+                        if mode == .left { streamTypes = candidateTypes }
                     }
                 }
             }

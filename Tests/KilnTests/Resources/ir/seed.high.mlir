@@ -2,7 +2,7 @@ module {
   func.func @pipeline_1(%arg0: !kiln_high.ctx) -> i1 {
     %0 = "kiln_high.scan"(%arg0) {layout = "columns", state = 0 : i64, types = ["int4?", "float8?"]} : (!kiln_high.ctx) -> !kiln_high.stream
     %1 = "kiln_high.field"(%0) {index = 1 : i64, sqltype = "float8?"} : (!kiln_high.stream) -> !kiln_high.column
-    %2 = "kiln_high.param"(%arg0) {slot = 0 : i64, sqltype = "float8"} : (!kiln_high.ctx) -> !kiln_high.column
+    %2 = "kiln_high.param"(%arg0) {slot = 1 : i64, sqltype = "float8"} : (!kiln_high.ctx) -> !kiln_high.column
     %3 = "kiln_high.op"(%1, %2) {name = "gt", sqltype = "bool?"} : (!kiln_high.column, !kiln_high.column) -> !kiln_high.column
     %4 = "kiln_high.filter"(%0, %3) : (!kiln_high.stream, !kiln_high.column) -> !kiln_high.stream
     %5 = "kiln_high.field"(%4) {index = 0 : i64, sqltype = "int4?"} : (!kiln_high.stream) -> !kiln_high.column

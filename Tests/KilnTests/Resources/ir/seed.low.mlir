@@ -17,156 +17,157 @@ module {
     %0 = call @kiln_rt_open(%arg0, %c0_i64) : (!llvm.ptr, i64) -> !llvm.ptr
     %1 = llvm.getelementptr %arg0[8] : (!llvm.ptr) -> !llvm.ptr, i8
     %2 = llvm.load %1 : !llvm.ptr -> !llvm.ptr
-    %3 = llvm.load %2 : !llvm.ptr -> f64
+    %3 = llvm.getelementptr %2[16] : (!llvm.ptr) -> !llvm.ptr, i8
+    %4 = llvm.load %3 : !llvm.ptr -> f64
     %c1_i64 = arith.constant 1 : i64
-    %4 = call @kiln_rt_agg_header(%arg0, %c1_i64) : (!llvm.ptr, i64) -> !llvm.ptr
+    %5 = call @kiln_rt_agg_header(%arg0, %c1_i64) : (!llvm.ptr, i64) -> !llvm.ptr
     %c1_i64_0 = arith.constant 1 : i64
-    %5 = call @kiln_rt_agg_scratch(%arg0, %c1_i64_0) : (!llvm.ptr, i64) -> !llvm.ptr
-    %6 = scf.while : () -> !llvm.ptr {
-      %7 = llvm.load %arg0 : !llvm.ptr -> i32
-      %8 = llvm.getelementptr %arg0[4] : (!llvm.ptr) -> !llvm.ptr, i8
-      %9 = llvm.load %8 : !llvm.ptr -> i32
-      %10 = arith.ori %7, %9 : i32
+    %6 = call @kiln_rt_agg_scratch(%arg0, %c1_i64_0) : (!llvm.ptr, i64) -> !llvm.ptr
+    %7 = scf.while : () -> !llvm.ptr {
+      %8 = llvm.load %arg0 : !llvm.ptr -> i32
+      %9 = llvm.getelementptr %arg0[4] : (!llvm.ptr) -> !llvm.ptr, i8
+      %10 = llvm.load %9 : !llvm.ptr -> i32
+      %11 = arith.ori %8, %10 : i32
       %c0_i32 = arith.constant 0 : i32
-      %11 = arith.cmpi eq, %10, %c0_i32 : i32
-      %12 = func.call @kiln_rt_next(%0) : (!llvm.ptr) -> !llvm.ptr
-      %13 = llvm.load %12 : !llvm.ptr -> i64
-      %14 = arith.index_cast %13 : i64 to index
+      %12 = arith.cmpi eq, %11, %c0_i32 : i32
+      %13 = func.call @kiln_rt_next(%0) : (!llvm.ptr) -> !llvm.ptr
+      %14 = llvm.load %13 : !llvm.ptr -> i64
+      %15 = arith.index_cast %14 : i64 to index
       %c0 = arith.constant 0 : index
-      %15 = arith.cmpi ne, %14, %c0 : index
-      %16 = arith.andi %11, %15 : i1
-      scf.condition(%16) %12 : !llvm.ptr
+      %16 = arith.cmpi ne, %15, %c0 : index
+      %17 = arith.andi %12, %16 : i1
+      scf.condition(%17) %13 : !llvm.ptr
     } do {
     ^bb0(%arg1: !llvm.ptr):
-      %7 = llvm.load %arg1 : !llvm.ptr -> i64
-      %8 = arith.index_cast %7 : i64 to index
+      %8 = llvm.load %arg1 : !llvm.ptr -> i64
+      %9 = arith.index_cast %8 : i64 to index
       %c0 = arith.constant 0 : index
       %c1 = arith.constant 1 : index
-      %9 = llvm.getelementptr %arg1[32] : (!llvm.ptr) -> !llvm.ptr, i8
-      %10 = llvm.load %9 : !llvm.ptr -> !llvm.ptr
-      %11 = llvm.getelementptr %arg1[40] : (!llvm.ptr) -> !llvm.ptr, i8
-      %12 = llvm.load %11 : !llvm.ptr -> !llvm.ptr
-      %13 = llvm.getelementptr %arg1[8] : (!llvm.ptr) -> !llvm.ptr, i8
-      %14 = llvm.load %13 : !llvm.ptr -> i64
-      %15 = llvm.getelementptr %arg1[16] : (!llvm.ptr) -> !llvm.ptr, i8
-      %16 = llvm.load %15 : !llvm.ptr -> !llvm.ptr
-      %17 = llvm.getelementptr %arg1[24] : (!llvm.ptr) -> !llvm.ptr, i8
-      %18 = llvm.load %17 : !llvm.ptr -> !llvm.ptr
-      scf.for %arg2 = %c0 to %8 step %c1 {
-        %19 = arith.index_cast %arg2 : index to i64
-        %20 = llvm.getelementptr %10[%19] : (!llvm.ptr, i64) -> !llvm.ptr, f64
-        %21 = llvm.load %20 : !llvm.ptr -> f64
-        %22 = arith.addi %14, %19 : i64
+      %10 = llvm.getelementptr %arg1[32] : (!llvm.ptr) -> !llvm.ptr, i8
+      %11 = llvm.load %10 : !llvm.ptr -> !llvm.ptr
+      %12 = llvm.getelementptr %arg1[40] : (!llvm.ptr) -> !llvm.ptr, i8
+      %13 = llvm.load %12 : !llvm.ptr -> !llvm.ptr
+      %14 = llvm.getelementptr %arg1[8] : (!llvm.ptr) -> !llvm.ptr, i8
+      %15 = llvm.load %14 : !llvm.ptr -> i64
+      %16 = llvm.getelementptr %arg1[16] : (!llvm.ptr) -> !llvm.ptr, i8
+      %17 = llvm.load %16 : !llvm.ptr -> !llvm.ptr
+      %18 = llvm.getelementptr %arg1[24] : (!llvm.ptr) -> !llvm.ptr, i8
+      %19 = llvm.load %18 : !llvm.ptr -> !llvm.ptr
+      scf.for %arg2 = %c0 to %9 step %c1 {
+        %20 = arith.index_cast %arg2 : index to i64
+        %21 = llvm.getelementptr %11[%20] : (!llvm.ptr, i64) -> !llvm.ptr, f64
+        %22 = llvm.load %21 : !llvm.ptr -> f64
+        %23 = arith.addi %15, %20 : i64
         %c6_i64 = arith.constant 6 : i64
-        %23 = arith.shrui %22, %c6_i64 : i64
-        %24 = llvm.getelementptr %12[%23] : (!llvm.ptr, i64) -> !llvm.ptr, i64
-        %25 = llvm.load %24 : !llvm.ptr -> i64
+        %24 = arith.shrui %23, %c6_i64 : i64
+        %25 = llvm.getelementptr %13[%24] : (!llvm.ptr, i64) -> !llvm.ptr, i64
+        %26 = llvm.load %25 : !llvm.ptr -> i64
         %c63_i64 = arith.constant 63 : i64
-        %26 = arith.andi %22, %c63_i64 : i64
-        %27 = arith.shrui %25, %26 : i64
+        %27 = arith.andi %23, %c63_i64 : i64
+        %28 = arith.shrui %26, %27 : i64
         %c1_i64_1 = arith.constant 1 : i64
-        %28 = arith.andi %27, %c1_i64_1 : i64
+        %29 = arith.andi %28, %c1_i64_1 : i64
         %c0_i64_2 = arith.constant 0 : i64
-        %29 = arith.cmpi eq, %28, %c0_i64_2 : i64
-        %30 = arith.cmpf uno, %21, %21 : f64
-        %31 = arith.cmpf uno, %3, %3 : f64
-        %32 = arith.cmpf ogt, %21, %3 : f64
-        %33 = arith.cmpf ord, %3, %3 : f64
-        %34 = arith.andi %30, %33 : i1
-        %35 = arith.ori %32, %34 : i1
+        %30 = arith.cmpi eq, %29, %c0_i64_2 : i64
+        %31 = arith.cmpf uno, %22, %22 : f64
+        %32 = arith.cmpf uno, %4, %4 : f64
+        %33 = arith.cmpf ogt, %22, %4 : f64
+        %34 = arith.cmpf ord, %4, %4 : f64
+        %35 = arith.andi %31, %34 : i1
+        %36 = arith.ori %33, %35 : i1
         %true_3 = arith.constant true
-        %36 = arith.xori %29, %true_3 : i1
-        %37 = arith.andi %35, %36 : i1
-        scf.if %37 {
-          %38 = arith.index_cast %arg2 : index to i64
-          %39 = llvm.getelementptr %16[%38] : (!llvm.ptr, i64) -> !llvm.ptr, i32
-          %40 = llvm.load %39 : !llvm.ptr -> i32
-          %41 = arith.addi %14, %38 : i64
+        %37 = arith.xori %30, %true_3 : i1
+        %38 = arith.andi %36, %37 : i1
+        scf.if %38 {
+          %39 = arith.index_cast %arg2 : index to i64
+          %40 = llvm.getelementptr %17[%39] : (!llvm.ptr, i64) -> !llvm.ptr, i32
+          %41 = llvm.load %40 : !llvm.ptr -> i32
+          %42 = arith.addi %15, %39 : i64
           %c6_i64_4 = arith.constant 6 : i64
-          %42 = arith.shrui %41, %c6_i64_4 : i64
-          %43 = llvm.getelementptr %18[%42] : (!llvm.ptr, i64) -> !llvm.ptr, i64
-          %44 = llvm.load %43 : !llvm.ptr -> i64
+          %43 = arith.shrui %42, %c6_i64_4 : i64
+          %44 = llvm.getelementptr %19[%43] : (!llvm.ptr, i64) -> !llvm.ptr, i64
+          %45 = llvm.load %44 : !llvm.ptr -> i64
           %c63_i64_5 = arith.constant 63 : i64
-          %45 = arith.andi %41, %c63_i64_5 : i64
-          %46 = arith.shrui %44, %45 : i64
+          %46 = arith.andi %42, %c63_i64_5 : i64
+          %47 = arith.shrui %45, %46 : i64
           %c1_i64_6 = arith.constant 1 : i64
-          %47 = arith.andi %46, %c1_i64_6 : i64
+          %48 = arith.andi %47, %c1_i64_6 : i64
           %c0_i64_7 = arith.constant 0 : i64
-          %48 = arith.cmpi eq, %47, %c0_i64_7 : i64
+          %49 = arith.cmpi eq, %48, %c0_i64_7 : i64
           %c625341585_i64 = arith.constant 625341585 : i64
-          %49 = "kiln_low.hash"(%40) : (i32) -> i64
+          %50 = "kiln_low.hash"(%41) : (i32) -> i64
           %c2135587861_i64 = arith.constant 2135587861 : i64
-          %50 = arith.select %48, %c2135587861_i64, %49 : i64
+          %51 = arith.select %49, %c2135587861_i64, %50 : i64
           %c-7046029254386353131_i64 = arith.constant -7046029254386353131 : i64
-          %51 = arith.muli %c625341585_i64, %c-7046029254386353131_i64 : i64
-          %52 = arith.xori %51, %50 : i64
-          %53 = llvm.load %4 : !llvm.ptr -> !llvm.ptr
-          %54 = llvm.getelementptr %4[8] : (!llvm.ptr) -> !llvm.ptr, i8
-          %55 = llvm.load %54 : !llvm.ptr -> i64
-          %56 = arith.andi %52, %55 : i64
-          %57 = llvm.getelementptr %53[%56] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
-          %58 = llvm.load %57 : !llvm.ptr -> !llvm.ptr
-          %59 = scf.while (%arg3 = %58) : (!llvm.ptr) -> !llvm.ptr {
-            %65 = llvm.mlir.zero : !llvm.ptr
-            %66 = llvm.icmp "ne" %arg3, %65 : !llvm.ptr
-            %67 = scf.if %66 -> (i1) {
-              %70 = llvm.getelementptr %arg3[8] : (!llvm.ptr) -> !llvm.ptr, i8
-              %71 = llvm.load %70 : !llvm.ptr -> i64
-              %72 = arith.cmpi eq, %71, %52 : i64
-              %73 = llvm.getelementptr %arg3[16] : (!llvm.ptr) -> !llvm.ptr, i8
-              %74 = llvm.getelementptr %73[8] : (!llvm.ptr) -> !llvm.ptr, i8
-              %75 = llvm.load %74 : !llvm.ptr -> i32
-              %76 = arith.cmpi eq, %40, %75 : i32
-              %77 = llvm.load %73 : !llvm.ptr -> i8
+          %52 = arith.muli %c625341585_i64, %c-7046029254386353131_i64 : i64
+          %53 = arith.xori %52, %51 : i64
+          %54 = llvm.load %5 : !llvm.ptr -> !llvm.ptr
+          %55 = llvm.getelementptr %5[8] : (!llvm.ptr) -> !llvm.ptr, i8
+          %56 = llvm.load %55 : !llvm.ptr -> i64
+          %57 = arith.andi %53, %56 : i64
+          %58 = llvm.getelementptr %54[%57] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
+          %59 = llvm.load %58 : !llvm.ptr -> !llvm.ptr
+          %60 = scf.while (%arg3 = %59) : (!llvm.ptr) -> !llvm.ptr {
+            %66 = llvm.mlir.zero : !llvm.ptr
+            %67 = llvm.icmp "ne" %arg3, %66 : !llvm.ptr
+            %68 = scf.if %67 -> (i1) {
+              %71 = llvm.getelementptr %arg3[8] : (!llvm.ptr) -> !llvm.ptr, i8
+              %72 = llvm.load %71 : !llvm.ptr -> i64
+              %73 = arith.cmpi eq, %72, %53 : i64
+              %74 = llvm.getelementptr %arg3[16] : (!llvm.ptr) -> !llvm.ptr, i8
+              %75 = llvm.getelementptr %74[8] : (!llvm.ptr) -> !llvm.ptr, i8
+              %76 = llvm.load %75 : !llvm.ptr -> i32
+              %77 = arith.cmpi eq, %41, %76 : i32
+              %78 = llvm.load %74 : !llvm.ptr -> i8
               %c0_i8 = arith.constant 0 : i8
-              %78 = arith.cmpi ne, %77, %c0_i8 : i8
-              %79 = arith.cmpi eq, %48, %78 : i1
-              %80 = arith.ori %48, %76 : i1
-              %81 = arith.andi %79, %80 : i1
-              %82 = arith.andi %72, %81 : i1
-              scf.yield %82 : i1
+              %79 = arith.cmpi ne, %78, %c0_i8 : i8
+              %80 = arith.cmpi eq, %49, %79 : i1
+              %81 = arith.ori %49, %77 : i1
+              %82 = arith.andi %80, %81 : i1
+              %83 = arith.andi %73, %82 : i1
+              scf.yield %83 : i1
             } else {
               %false = arith.constant false
               scf.yield %false : i1
             }
             %true_9 = arith.constant true
-            %68 = arith.xori %67, %true_9 : i1
-            %69 = arith.andi %66, %68 : i1
-            scf.condition(%69) %arg3 : !llvm.ptr
+            %69 = arith.xori %68, %true_9 : i1
+            %70 = arith.andi %67, %69 : i1
+            scf.condition(%70) %arg3 : !llvm.ptr
           } do {
           ^bb0(%arg3: !llvm.ptr):
-            %65 = llvm.load %arg3 : !llvm.ptr -> !llvm.ptr
-            scf.yield %65 : !llvm.ptr
+            %66 = llvm.load %arg3 : !llvm.ptr -> !llvm.ptr
+            scf.yield %66 : !llvm.ptr
           }
-          %60 = llvm.mlir.zero : !llvm.ptr
-          %61 = llvm.icmp "ne" %59, %60 : !llvm.ptr
-          %62 = scf.if %61 -> (!llvm.ptr) {
-            %65 = llvm.getelementptr %59[16] : (!llvm.ptr) -> !llvm.ptr, i8
-            scf.yield %65 : !llvm.ptr
+          %61 = llvm.mlir.zero : !llvm.ptr
+          %62 = llvm.icmp "ne" %60, %61 : !llvm.ptr
+          %63 = scf.if %62 -> (!llvm.ptr) {
+            %66 = llvm.getelementptr %60[16] : (!llvm.ptr) -> !llvm.ptr, i8
+            scf.yield %66 : !llvm.ptr
           } else {
-            %65 = arith.extui %48 : i1 to i8
-            llvm.store %65, %5 : i8, !llvm.ptr
-            %66 = llvm.getelementptr %5[8] : (!llvm.ptr) -> !llvm.ptr, i8
-            llvm.store %40, %66 : i32, !llvm.ptr
+            %66 = arith.extui %49 : i1 to i8
+            llvm.store %66, %6 : i8, !llvm.ptr
+            %67 = llvm.getelementptr %6[8] : (!llvm.ptr) -> !llvm.ptr, i8
+            llvm.store %41, %67 : i32, !llvm.ptr
             %c1_i64_9 = arith.constant 1 : i64
-            %67 = func.call @kiln_rt_agg_insert(%arg0, %c1_i64_9, %52) : (!llvm.ptr, i64, i64) -> !llvm.ptr
-            scf.yield %67 : !llvm.ptr
+            %68 = func.call @kiln_rt_agg_insert(%arg0, %c1_i64_9, %53) : (!llvm.ptr, i64, i64) -> !llvm.ptr
+            scf.yield %68 : !llvm.ptr
           }
-          %63 = llvm.getelementptr %62[16] : (!llvm.ptr) -> !llvm.ptr, i8
+          %64 = llvm.getelementptr %63[16] : (!llvm.ptr) -> !llvm.ptr, i8
           %true_8 = arith.constant true
-          %64 = arith.xori %29, %true_8 : i1
-          scf.if %64 {
-            %65 = llvm.getelementptr %62[1] : (!llvm.ptr) -> !llvm.ptr, i8
-            %66 = llvm.load %65 : !llvm.ptr -> i8
+          %65 = arith.xori %30, %true_8 : i1
+          scf.if %65 {
+            %66 = llvm.getelementptr %63[1] : (!llvm.ptr) -> !llvm.ptr, i8
+            %67 = llvm.load %66 : !llvm.ptr -> i8
             %c0_i8 = arith.constant 0 : i8
-            %67 = arith.cmpi ne, %66, %c0_i8 : i8
-            %68 = llvm.load %63 : !llvm.ptr -> f64
-            %69 = arith.addf %68, %21 : f64
-            %70 = arith.select %67, %21, %69 : f64
-            llvm.store %70, %63 : f64, !llvm.ptr
+            %68 = arith.cmpi ne, %67, %c0_i8 : i8
+            %69 = llvm.load %64 : !llvm.ptr -> f64
+            %70 = arith.addf %69, %22 : f64
+            %71 = arith.select %68, %22, %70 : f64
+            llvm.store %71, %64 : f64, !llvm.ptr
             %c0_i8_9 = arith.constant 0 : i8
-            %71 = llvm.getelementptr %62[1] : (!llvm.ptr) -> !llvm.ptr, i8
-            llvm.store %c0_i8_9, %71 : i8, !llvm.ptr
+            %72 = llvm.getelementptr %63[1] : (!llvm.ptr) -> !llvm.ptr, i8
+            llvm.store %c0_i8_9, %72 : i8, !llvm.ptr
           }
         }
       }

@@ -1,7 +1,7 @@
 module {
   func.func @pipeline_1(%arg0: !kiln_mid.ctx) -> i1 {
     %0 = "kiln_mid.open"(%arg0) {kind = "scan", state = 0 : i64} : (!kiln_mid.ctx) -> !kiln_mid.cursor
-    %1 = "kiln_mid.param"(%arg0) {slot = 0 : i64, sqltype = "float8"} : (!kiln_mid.ctx) -> !kiln_mid.val
+    %1 = "kiln_mid.param"(%arg0) {slot = 1 : i64, sqltype = "float8"} : (!kiln_mid.ctx) -> !kiln_mid.val
     %2 = scf.while : () -> !kiln_mid.batch {
       %3 = "kiln_mid.keep_going"(%arg0) : (!kiln_mid.ctx) -> i1
       %4 = "kiln_mid.next"(%0) : (!kiln_mid.cursor) -> !kiln_mid.batch

@@ -17,167 +17,168 @@ module {
     %0 = call @kiln_rt_open(%arg0, %c0_i64) : (!llvm.ptr, i64) -> !llvm.ptr
     %1 = llvm.getelementptr %arg0[8] : (!llvm.ptr) -> !llvm.ptr, i8
     %2 = llvm.load %1 : !llvm.ptr -> !llvm.ptr
-    %3 = llvm.load %2 : !llvm.ptr -> f64
+    %3 = llvm.getelementptr %2[16] : (!llvm.ptr) -> !llvm.ptr, i8
+    %4 = llvm.load %3 : !llvm.ptr -> f64
     %c1_i64 = arith.constant 1 : i64
-    %4 = call @kiln_rt_agg_header(%arg0, %c1_i64) : (!llvm.ptr, i64) -> !llvm.ptr
+    %5 = call @kiln_rt_agg_header(%arg0, %c1_i64) : (!llvm.ptr, i64) -> !llvm.ptr
     %c1_i64_0 = arith.constant 1 : i64
-    %5 = call @kiln_rt_agg_scratch(%arg0, %c1_i64_0) : (!llvm.ptr, i64) -> !llvm.ptr
-    %6 = scf.while : () -> !llvm.ptr {
-      %7 = llvm.load %arg0 : !llvm.ptr -> i32
-      %8 = llvm.getelementptr %arg0[4] : (!llvm.ptr) -> !llvm.ptr, i8
-      %9 = llvm.load %8 : !llvm.ptr -> i32
-      %10 = arith.ori %7, %9 : i32
+    %6 = call @kiln_rt_agg_scratch(%arg0, %c1_i64_0) : (!llvm.ptr, i64) -> !llvm.ptr
+    %7 = scf.while : () -> !llvm.ptr {
+      %8 = llvm.load %arg0 : !llvm.ptr -> i32
+      %9 = llvm.getelementptr %arg0[4] : (!llvm.ptr) -> !llvm.ptr, i8
+      %10 = llvm.load %9 : !llvm.ptr -> i32
+      %11 = arith.ori %8, %10 : i32
       %c0_i32 = arith.constant 0 : i32
-      %11 = arith.cmpi eq, %10, %c0_i32 : i32
-      %12 = func.call @kiln_rt_next(%0) : (!llvm.ptr) -> !llvm.ptr
-      %13 = llvm.load %12 : !llvm.ptr -> i64
-      %14 = arith.index_cast %13 : i64 to index
+      %12 = arith.cmpi eq, %11, %c0_i32 : i32
+      %13 = func.call @kiln_rt_next(%0) : (!llvm.ptr) -> !llvm.ptr
+      %14 = llvm.load %13 : !llvm.ptr -> i64
+      %15 = arith.index_cast %14 : i64 to index
       %c0 = arith.constant 0 : index
-      %15 = arith.cmpi ne, %14, %c0 : index
-      %16 = arith.andi %11, %15 : i1
-      scf.condition(%16) %12 : !llvm.ptr
+      %16 = arith.cmpi ne, %15, %c0 : index
+      %17 = arith.andi %12, %16 : i1
+      scf.condition(%17) %13 : !llvm.ptr
     } do {
     ^bb0(%arg1: !llvm.ptr):
-      %7 = llvm.load %arg1 : !llvm.ptr -> i64
-      %8 = arith.index_cast %7 : i64 to index
+      %8 = llvm.load %arg1 : !llvm.ptr -> i64
+      %9 = arith.index_cast %8 : i64 to index
       %c0 = arith.constant 0 : index
       %c1 = arith.constant 1 : index
-      %9 = llvm.getelementptr %arg1[32] : (!llvm.ptr) -> !llvm.ptr, i8
-      %10 = llvm.load %9 : !llvm.ptr -> !llvm.ptr
-      %11 = llvm.getelementptr %arg1[40] : (!llvm.ptr) -> !llvm.ptr, i8
-      %12 = llvm.load %11 : !llvm.ptr -> !llvm.ptr
-      %13 = llvm.getelementptr %arg1[8] : (!llvm.ptr) -> !llvm.ptr, i8
-      %14 = llvm.load %13 : !llvm.ptr -> i64
-      %15 = llvm.getelementptr %arg1[16] : (!llvm.ptr) -> !llvm.ptr, i8
-      %16 = llvm.load %15 : !llvm.ptr -> !llvm.ptr
-      %17 = llvm.getelementptr %arg1[24] : (!llvm.ptr) -> !llvm.ptr, i8
-      %18 = llvm.load %17 : !llvm.ptr -> !llvm.ptr
-      scf.for %arg2 = %c0 to %8 step %c1 {
-        %19 = arith.index_cast %arg2 : index to i64
-        %20 = llvm.getelementptr %10[%19] : (!llvm.ptr, i64) -> !llvm.ptr, f64
-        %21 = llvm.load %20 : !llvm.ptr -> f64
-        %22 = arith.addi %14, %19 : i64
+      %10 = llvm.getelementptr %arg1[32] : (!llvm.ptr) -> !llvm.ptr, i8
+      %11 = llvm.load %10 : !llvm.ptr -> !llvm.ptr
+      %12 = llvm.getelementptr %arg1[40] : (!llvm.ptr) -> !llvm.ptr, i8
+      %13 = llvm.load %12 : !llvm.ptr -> !llvm.ptr
+      %14 = llvm.getelementptr %arg1[8] : (!llvm.ptr) -> !llvm.ptr, i8
+      %15 = llvm.load %14 : !llvm.ptr -> i64
+      %16 = llvm.getelementptr %arg1[16] : (!llvm.ptr) -> !llvm.ptr, i8
+      %17 = llvm.load %16 : !llvm.ptr -> !llvm.ptr
+      %18 = llvm.getelementptr %arg1[24] : (!llvm.ptr) -> !llvm.ptr, i8
+      %19 = llvm.load %18 : !llvm.ptr -> !llvm.ptr
+      scf.for %arg2 = %c0 to %9 step %c1 {
+        %20 = arith.index_cast %arg2 : index to i64
+        %21 = llvm.getelementptr %11[%20] : (!llvm.ptr, i64) -> !llvm.ptr, f64
+        %22 = llvm.load %21 : !llvm.ptr -> f64
+        %23 = arith.addi %15, %20 : i64
         %c6_i64 = arith.constant 6 : i64
-        %23 = arith.shrui %22, %c6_i64 : i64
-        %24 = llvm.getelementptr %12[%23] : (!llvm.ptr, i64) -> !llvm.ptr, i64
-        %25 = llvm.load %24 : !llvm.ptr -> i64
+        %24 = arith.shrui %23, %c6_i64 : i64
+        %25 = llvm.getelementptr %13[%24] : (!llvm.ptr, i64) -> !llvm.ptr, i64
+        %26 = llvm.load %25 : !llvm.ptr -> i64
         %c63_i64 = arith.constant 63 : i64
-        %26 = arith.andi %22, %c63_i64 : i64
-        %27 = arith.shrui %25, %26 : i64
+        %27 = arith.andi %23, %c63_i64 : i64
+        %28 = arith.shrui %26, %27 : i64
         %c1_i64_1 = arith.constant 1 : i64
-        %28 = arith.andi %27, %c1_i64_1 : i64
+        %29 = arith.andi %28, %c1_i64_1 : i64
         %c0_i64_2 = arith.constant 0 : i64
-        %29 = arith.cmpi eq, %28, %c0_i64_2 : i64
-        %30 = arith.cmpf uno, %21, %21 : f64
-        %31 = arith.cmpf uno, %3, %3 : f64
-        %32 = arith.cmpf ogt, %21, %3 : f64
-        %33 = arith.cmpf ord, %3, %3 : f64
-        %34 = arith.andi %30, %33 : i1
-        %35 = arith.ori %32, %34 : i1
+        %30 = arith.cmpi eq, %29, %c0_i64_2 : i64
+        %31 = arith.cmpf uno, %22, %22 : f64
+        %32 = arith.cmpf uno, %4, %4 : f64
+        %33 = arith.cmpf ogt, %22, %4 : f64
+        %34 = arith.cmpf ord, %4, %4 : f64
+        %35 = arith.andi %31, %34 : i1
+        %36 = arith.ori %33, %35 : i1
         %true_3 = arith.constant true
-        %36 = arith.xori %29, %true_3 : i1
-        %37 = arith.andi %35, %36 : i1
-        scf.if %37 {
-          %38 = arith.index_cast %arg2 : index to i64
-          %39 = llvm.getelementptr %16[%38] : (!llvm.ptr, i64) -> !llvm.ptr, i32
-          %40 = llvm.load %39 : !llvm.ptr -> i32
-          %41 = arith.addi %14, %38 : i64
+        %37 = arith.xori %30, %true_3 : i1
+        %38 = arith.andi %36, %37 : i1
+        scf.if %38 {
+          %39 = arith.index_cast %arg2 : index to i64
+          %40 = llvm.getelementptr %17[%39] : (!llvm.ptr, i64) -> !llvm.ptr, i32
+          %41 = llvm.load %40 : !llvm.ptr -> i32
+          %42 = arith.addi %15, %39 : i64
           %c6_i64_4 = arith.constant 6 : i64
-          %42 = arith.shrui %41, %c6_i64_4 : i64
-          %43 = llvm.getelementptr %18[%42] : (!llvm.ptr, i64) -> !llvm.ptr, i64
-          %44 = llvm.load %43 : !llvm.ptr -> i64
+          %43 = arith.shrui %42, %c6_i64_4 : i64
+          %44 = llvm.getelementptr %19[%43] : (!llvm.ptr, i64) -> !llvm.ptr, i64
+          %45 = llvm.load %44 : !llvm.ptr -> i64
           %c63_i64_5 = arith.constant 63 : i64
-          %45 = arith.andi %41, %c63_i64_5 : i64
-          %46 = arith.shrui %44, %45 : i64
+          %46 = arith.andi %42, %c63_i64_5 : i64
+          %47 = arith.shrui %45, %46 : i64
           %c1_i64_6 = arith.constant 1 : i64
-          %47 = arith.andi %46, %c1_i64_6 : i64
+          %48 = arith.andi %47, %c1_i64_6 : i64
           %c0_i64_7 = arith.constant 0 : i64
-          %48 = arith.cmpi eq, %47, %c0_i64_7 : i64
+          %49 = arith.cmpi eq, %48, %c0_i64_7 : i64
           %c625341585_i64 = arith.constant 625341585 : i64
-          %49 = arith.extsi %40 : i32 to i64
+          %50 = arith.extsi %41 : i32 to i64
           %c33_i64 = arith.constant 33 : i64
-          %50 = arith.shrui %49, %c33_i64 : i64
-          %51 = arith.xori %49, %50 : i64
+          %51 = arith.shrui %50, %c33_i64 : i64
+          %52 = arith.xori %50, %51 : i64
           %c-49064778989728563_i64 = arith.constant -49064778989728563 : i64
-          %52 = arith.muli %51, %c-49064778989728563_i64 : i64
-          %53 = arith.shrui %52, %c33_i64 : i64
-          %54 = arith.xori %52, %53 : i64
+          %53 = arith.muli %52, %c-49064778989728563_i64 : i64
+          %54 = arith.shrui %53, %c33_i64 : i64
+          %55 = arith.xori %53, %54 : i64
           %c-4265267296055464877_i64 = arith.constant -4265267296055464877 : i64
-          %55 = arith.muli %54, %c-4265267296055464877_i64 : i64
-          %56 = arith.shrui %55, %c33_i64 : i64
-          %57 = arith.xori %55, %56 : i64
+          %56 = arith.muli %55, %c-4265267296055464877_i64 : i64
+          %57 = arith.shrui %56, %c33_i64 : i64
+          %58 = arith.xori %56, %57 : i64
           %c2135587861_i64 = arith.constant 2135587861 : i64
-          %58 = arith.select %48, %c2135587861_i64, %57 : i64
+          %59 = arith.select %49, %c2135587861_i64, %58 : i64
           %c-7046029254386353131_i64 = arith.constant -7046029254386353131 : i64
-          %59 = arith.muli %c625341585_i64, %c-7046029254386353131_i64 : i64
-          %60 = arith.xori %59, %58 : i64
-          %61 = llvm.load %4 : !llvm.ptr -> !llvm.ptr
-          %62 = llvm.getelementptr %4[8] : (!llvm.ptr) -> !llvm.ptr, i8
-          %63 = llvm.load %62 : !llvm.ptr -> i64
-          %64 = arith.andi %60, %63 : i64
-          %65 = llvm.getelementptr %61[%64] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
-          %66 = llvm.load %65 : !llvm.ptr -> !llvm.ptr
-          %67 = scf.while (%arg3 = %66) : (!llvm.ptr) -> !llvm.ptr {
-            %73 = llvm.mlir.zero : !llvm.ptr
-            %74 = llvm.icmp "ne" %arg3, %73 : !llvm.ptr
-            %75 = scf.if %74 -> (i1) {
-              %78 = llvm.getelementptr %arg3[8] : (!llvm.ptr) -> !llvm.ptr, i8
-              %79 = llvm.load %78 : !llvm.ptr -> i64
-              %80 = arith.cmpi eq, %79, %60 : i64
-              %81 = llvm.getelementptr %arg3[16] : (!llvm.ptr) -> !llvm.ptr, i8
-              %82 = llvm.getelementptr %81[8] : (!llvm.ptr) -> !llvm.ptr, i8
-              %83 = llvm.load %82 : !llvm.ptr -> i32
-              %84 = arith.cmpi eq, %40, %83 : i32
-              %85 = llvm.load %81 : !llvm.ptr -> i8
+          %60 = arith.muli %c625341585_i64, %c-7046029254386353131_i64 : i64
+          %61 = arith.xori %60, %59 : i64
+          %62 = llvm.load %5 : !llvm.ptr -> !llvm.ptr
+          %63 = llvm.getelementptr %5[8] : (!llvm.ptr) -> !llvm.ptr, i8
+          %64 = llvm.load %63 : !llvm.ptr -> i64
+          %65 = arith.andi %61, %64 : i64
+          %66 = llvm.getelementptr %62[%65] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
+          %67 = llvm.load %66 : !llvm.ptr -> !llvm.ptr
+          %68 = scf.while (%arg3 = %67) : (!llvm.ptr) -> !llvm.ptr {
+            %74 = llvm.mlir.zero : !llvm.ptr
+            %75 = llvm.icmp "ne" %arg3, %74 : !llvm.ptr
+            %76 = scf.if %75 -> (i1) {
+              %79 = llvm.getelementptr %arg3[8] : (!llvm.ptr) -> !llvm.ptr, i8
+              %80 = llvm.load %79 : !llvm.ptr -> i64
+              %81 = arith.cmpi eq, %80, %61 : i64
+              %82 = llvm.getelementptr %arg3[16] : (!llvm.ptr) -> !llvm.ptr, i8
+              %83 = llvm.getelementptr %82[8] : (!llvm.ptr) -> !llvm.ptr, i8
+              %84 = llvm.load %83 : !llvm.ptr -> i32
+              %85 = arith.cmpi eq, %41, %84 : i32
+              %86 = llvm.load %82 : !llvm.ptr -> i8
               %c0_i8 = arith.constant 0 : i8
-              %86 = arith.cmpi ne, %85, %c0_i8 : i8
-              %87 = arith.cmpi eq, %48, %86 : i1
-              %88 = arith.ori %48, %84 : i1
-              %89 = arith.andi %87, %88 : i1
-              %90 = arith.andi %80, %89 : i1
-              scf.yield %90 : i1
+              %87 = arith.cmpi ne, %86, %c0_i8 : i8
+              %88 = arith.cmpi eq, %49, %87 : i1
+              %89 = arith.ori %49, %85 : i1
+              %90 = arith.andi %88, %89 : i1
+              %91 = arith.andi %81, %90 : i1
+              scf.yield %91 : i1
             } else {
               %false = arith.constant false
               scf.yield %false : i1
             }
             %true_9 = arith.constant true
-            %76 = arith.xori %75, %true_9 : i1
-            %77 = arith.andi %74, %76 : i1
-            scf.condition(%77) %arg3 : !llvm.ptr
+            %77 = arith.xori %76, %true_9 : i1
+            %78 = arith.andi %75, %77 : i1
+            scf.condition(%78) %arg3 : !llvm.ptr
           } do {
           ^bb0(%arg3: !llvm.ptr):
-            %73 = llvm.load %arg3 : !llvm.ptr -> !llvm.ptr
-            scf.yield %73 : !llvm.ptr
+            %74 = llvm.load %arg3 : !llvm.ptr -> !llvm.ptr
+            scf.yield %74 : !llvm.ptr
           }
-          %68 = llvm.mlir.zero : !llvm.ptr
-          %69 = llvm.icmp "ne" %67, %68 : !llvm.ptr
-          %70 = scf.if %69 -> (!llvm.ptr) {
-            %73 = llvm.getelementptr %67[16] : (!llvm.ptr) -> !llvm.ptr, i8
-            scf.yield %73 : !llvm.ptr
+          %69 = llvm.mlir.zero : !llvm.ptr
+          %70 = llvm.icmp "ne" %68, %69 : !llvm.ptr
+          %71 = scf.if %70 -> (!llvm.ptr) {
+            %74 = llvm.getelementptr %68[16] : (!llvm.ptr) -> !llvm.ptr, i8
+            scf.yield %74 : !llvm.ptr
           } else {
-            %73 = arith.extui %48 : i1 to i8
-            llvm.store %73, %5 : i8, !llvm.ptr
-            %74 = llvm.getelementptr %5[8] : (!llvm.ptr) -> !llvm.ptr, i8
-            llvm.store %40, %74 : i32, !llvm.ptr
+            %74 = arith.extui %49 : i1 to i8
+            llvm.store %74, %6 : i8, !llvm.ptr
+            %75 = llvm.getelementptr %6[8] : (!llvm.ptr) -> !llvm.ptr, i8
+            llvm.store %41, %75 : i32, !llvm.ptr
             %c1_i64_9 = arith.constant 1 : i64
-            %75 = func.call @kiln_rt_agg_insert(%arg0, %c1_i64_9, %60) : (!llvm.ptr, i64, i64) -> !llvm.ptr
-            scf.yield %75 : !llvm.ptr
+            %76 = func.call @kiln_rt_agg_insert(%arg0, %c1_i64_9, %61) : (!llvm.ptr, i64, i64) -> !llvm.ptr
+            scf.yield %76 : !llvm.ptr
           }
-          %71 = llvm.getelementptr %70[16] : (!llvm.ptr) -> !llvm.ptr, i8
+          %72 = llvm.getelementptr %71[16] : (!llvm.ptr) -> !llvm.ptr, i8
           %true_8 = arith.constant true
-          %72 = arith.xori %29, %true_8 : i1
-          scf.if %72 {
-            %73 = llvm.getelementptr %70[1] : (!llvm.ptr) -> !llvm.ptr, i8
-            %74 = llvm.load %73 : !llvm.ptr -> i8
+          %73 = arith.xori %30, %true_8 : i1
+          scf.if %73 {
+            %74 = llvm.getelementptr %71[1] : (!llvm.ptr) -> !llvm.ptr, i8
+            %75 = llvm.load %74 : !llvm.ptr -> i8
             %c0_i8 = arith.constant 0 : i8
-            %75 = arith.cmpi ne, %74, %c0_i8 : i8
-            %76 = llvm.load %71 : !llvm.ptr -> f64
-            %77 = arith.addf %76, %21 : f64
-            %78 = arith.select %75, %21, %77 : f64
-            llvm.store %78, %71 : f64, !llvm.ptr
+            %76 = arith.cmpi ne, %75, %c0_i8 : i8
+            %77 = llvm.load %72 : !llvm.ptr -> f64
+            %78 = arith.addf %77, %22 : f64
+            %79 = arith.select %76, %22, %78 : f64
+            llvm.store %79, %72 : f64, !llvm.ptr
             %c0_i8_9 = arith.constant 0 : i8
-            %79 = llvm.getelementptr %70[1] : (!llvm.ptr) -> !llvm.ptr, i8
-            llvm.store %c0_i8_9, %79 : i8, !llvm.ptr
+            %80 = llvm.getelementptr %71[1] : (!llvm.ptr) -> !llvm.ptr, i8
+            llvm.store %c0_i8_9, %80 : i8, !llvm.ptr
           }
         }
       }
