@@ -40,6 +40,8 @@ public struct SQLState: Hashable, Sendable, CustomStringConvertible {
     public static let cardinalityViolation = SQLState("21000")
     public static let duplicateObject = SQLState("42710")
     public static let invalidTableDefinition = SQLState("42P16")
+    public static let windowingError = SQLState("42P20")
+    public static let invalidPrecedingOrFollowingSize = SQLState("22013")
 }
 
 /// The one error type of Kiln: a SQLSTATE, a message, and where in the SQL text it happened.

@@ -178,10 +178,28 @@ public enum ScalarFunctions {
             return x.utf8.lexicographicallyPrecedes(y.utf8) ? -1 : (x.utf8.elementsEqual(y.utf8) ? 0 : 1)
         case (.interval(let x), .interval(let y)):
             return x.comparableMicros < y.comparableMicros ? -1 : (x.comparableMicros == y.comparableMicros ? 0 : 1)
+        case (.bool(let x), .bool(let y)): return x == y ? 0 : (x ? 1 : -1)
+        case (.int16(let x), .int16(let y)): return x < y ? -1 : (x == y ? 0 : 1)
+        case (.int32(let x), .int32(let y)), (.date(let x), .date(let y)): return x < y ? -1 : (x == y ? 0 : 1)
+        case (.int64(let x), .int64(let y)), (.timestamp(let x), .timestamp(let y)): return x < y ? -1 : (x == y ? 0 : 1)
+        case (.numeric(let x, let sx), .numeric(let y, let sy)):
+            let scale = max(sx, sy)
+            guard let a = DecimalMath.rescale(x, from: sx, to: scale), let b = DecimalMath.rescale(y, from: sy, to: scale) else {
+                throw DatabaseError.numericOutOfRange("numeric")
+            }
+            return a < b ? -1 : (a == b ? 0 : 1)
+        case (.float32(let x), .float32(let y)): return floatOrder(Double(x), Double(y))
+        case (.float64(let x), .float64(let y)): return floatOrder(x, y)
         default:
             throw DatabaseError.internalError("cannot compare \(a) and \(b)")
         }
     }
+}
+
+/// PostgreSQL's float order: NaN equals NaN and sorts above every other value.
+func floatOrder(_ x: Double, _ y: Double) -> Int {
+    if x.isNaN || y.isNaN { return x.isNaN && y.isNaN ? 0 : (x.isNaN ? 1 : -1) }
+    return x < y ? -1 : (x == y ? 0 : 1)
 }
 
 extension SQLState {

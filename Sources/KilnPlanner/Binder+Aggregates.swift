@@ -24,7 +24,8 @@ extension Binder {
             let members = aggregates.indices.filter { aggregates[$0].distinct && aggregates[$0].argument == argument }
             let part = twoPhase(input, keys: keys, aggregates: members.map { aggregates[$0] })
             let width = plan.outputTypes.count
-            plan = .hashJoin(probe: plan, build: part, probeKeys: nullSafeKeys(plan, k), buildKeys: nullSafeKeys(part, k), preserveProbe: false)
+            let (probeKeys, buildKeys) = nullSafeKeys(plan, part, k)
+            plan = .hashJoin(probe: plan, build: part, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: false)
             for (offset, index) in members.enumerated() { position[index] = width + k + offset }
         }
         let types = plan.outputTypes
@@ -32,16 +33,24 @@ extension Binder {
         return .project(plan, expressions: columns.map { .column($0, type: types[$0].0, nullable: types[$0].1) }, names: columns.map { "?column\($0)?" })
     }
 
-    /// Join keys for the first `count` columns of `plan` under which NULL equals NULL: a
-    /// nullable column becomes (coalesce(column, zero), column IS NULL).
-    static func nullSafeKeys(_ plan: PlanNode, _ count: Int) -> [BoundExpression] {
-        let types = plan.outputTypes
-        return (0..<count).flatMap { i -> [BoundExpression] in
+    /// Join keys for the first `count` columns of `probe` and `build` (of equal types) under
+    /// which NULL equals NULL: a column nullable on either side becomes
+    /// (coalesce(column, zero), column IS NULL) on both.
+    static func nullSafeKeys(_ probe: PlanNode, _ build: PlanNode, _ count: Int) -> ([BoundExpression], [BoundExpression]) {
+        let probeTypes = probe.outputTypes, buildTypes = build.outputTypes
+        func keys(_ types: [(SQLType, Bool)], _ i: Int, nullable: Bool) -> [BoundExpression] {
             let column = BoundExpression.column(i, type: types[i].0, nullable: types[i].1)
-            guard types[i].1, let zero = zero(of: types[i].0) else { return [column] }
+            guard nullable, let zero = zero(of: types[i].0) else { return [column] }
             return [.call("coalesce", [column, .constant(zero, type: types[i].0)], type: types[i].0, nullable: false),
                     .call("is_null", [column], type: .boolean, nullable: false)]
         }
+        var probeKeys: [BoundExpression] = [], buildKeys: [BoundExpression] = []
+        for i in 0..<count {
+            let nullable = probeTypes[i].1 || buildTypes[i].1
+            probeKeys += keys(probeTypes, i, nullable: nullable)
+            buildKeys += keys(buildTypes, i, nullable: nullable)
+        }
+        return (probeKeys, buildKeys)
     }
 
     static func zero(of type: SQLType) -> Value? {

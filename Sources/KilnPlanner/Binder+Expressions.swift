@@ -58,6 +58,8 @@ extension Binder {
             return try bindQuantified(negated ? "<>" : "=", operand, query, all: negated, position: at, scope: scope, aggregates: aggregates)
         case .quantified(let op, let operand, let query, let all):
             return try bindQuantified(op, operand, query, all: all, position: at, scope: scope, aggregates: aggregates)
+        case .window(let name, let arguments, let star, let specification):
+            return try bindWindow(name, arguments, star: star, specification, position: at, scope: scope, aggregates: aggregates)
         case .exists(let query):
             return try bindExistsExpression(query, position: at, scope: scope, aggregates: aggregates)
         case .scalarSubquery(let query):
@@ -167,8 +169,15 @@ extension Binder {
         if Binder.containsAggregate(arguments[0]) {
             throw DatabaseError(.groupingError, "aggregate function calls cannot be nested", position: Binder.aggregatePosition(arguments[0]) ?? position)
         }
-        var argument = try bindExpression(arguments[0], scope: scope, aggregates: nil)
-        if argument.type == .unknown { argument = try coerce(argument, to: name == "count" ? .text : .numeric(precision: nil, scale: 0), position: arguments[0].position) }
+        let (argument, type) = try aggregateArgument(name, try bindExpression(arguments[0], scope: scope, aggregates: nil), position: position, argumentPosition: arguments[0].position)
+        let index = aggregates.add(AggregateCall(function: name, argument: argument, type: type, distinct: distinct))
+        return .call("__agg\(index)", [], type: type, nullable: name != "count")
+    }
+
+    /// An aggregate's argument (cast as the aggregate needs it) and result type.
+    mutating func aggregateArgument(_ name: String, _ bound: BoundExpression, position: Int, argumentPosition: Int) throws(DatabaseError) -> (BoundExpression, SQLType) {
+        var argument = bound
+        if argument.type == .unknown { argument = try coerce(argument, to: name == "count" ? .text : .numeric(precision: nil, scale: 0), position: argumentPosition) }
         let type: SQLType
         switch name {
         case "count": type = .bigint
@@ -196,8 +205,7 @@ extension Binder {
             type = argument.type.isString ? .text : argument.type
             if argument.type.isString { argument = try coerce(argument, to: .text, position: position) }
         }
-        let index = aggregates.add(AggregateCall(function: name, argument: argument, type: type, distinct: distinct))
-        return .call("__agg\(index)", [], type: type, nullable: name != "count")
+        return (argument, type)
     }
 
     mutating func coerceToText(_ expression: BoundExpression, position: Int) throws(DatabaseError) -> BoundExpression {

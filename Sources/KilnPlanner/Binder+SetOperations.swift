@@ -8,6 +8,8 @@ extension Binder {
     /// UNION ALL appends the inputs into one buffer; UNION groups the appended rows by every
     /// column. INTERSECT and EXCEPT append both sides with a marker column each and group: a
     /// row is in the result when both sides (INTERSECT) or only the left side (EXCEPT) had it.
+    /// INTERSECT ALL and EXCEPT ALL number the copies of each row on both sides and semi / anti
+    /// join on the row and its copy number.
     mutating func bindSetOperation(_ select: SelectStatement) throws(DatabaseError) -> BoundQuery {
         guard case .combine(let op, let all, let leftSelect, let rightSelect) = select.setOperation else {
             throw DatabaseError.internalError("not a set operation")
@@ -20,6 +22,7 @@ extension Binder {
         }
         var types: [SQLType] = []
         for (l, r) in zip(left.plan.outputTypes, right.plan.outputTypes) {
+            // An untyped literal (`SELECT NULL`) takes the other side's type.
             guard let common = TypeRules.common(l.0, r.0) else {
                 throw DatabaseError(.datatypeMismatch, "\(name) types \(l.0) and \(r.0) cannot be matched", position: rightSelect.position)
             }
@@ -32,10 +35,19 @@ extension Binder {
             plan = .unionAll(Binder.flattenUnion(try cast(left.plan, to: types, position: select.position))
                              + Binder.flattenUnion(try cast(right.plan, to: types, position: select.position)))
             if !all { plan = Binder.distinct(plan) }
-        case .intersect, .except:
-            if all {
-                throw DatabaseError(.featureNotSupported, "\(name) ALL is not supported yet", position: select.position)
+        case .intersect where all, .except where all:
+            // The n-th copy of a row on the left survives when the right has an n-th copy
+            // (INTERSECT ALL) or has not (EXCEPT ALL): number the copies, then semi/anti join.
+            let numbered = [try cast(left.plan, to: types, position: select.position), try cast(right.plan, to: types, position: select.position)].map { input -> PlanNode in
+                let inputTypes = input.outputTypes
+                let columns = inputTypes.indices.map { BoundExpression.column($0, type: inputTypes[$0].0, nullable: inputTypes[$0].1) }
+                return .window(input, calls: [WindowCall(function: "row_number", arguments: [], offset: 1, type: .bigint, partition: columns, order: [], orderKeys: [], frame: .standard)])
             }
+            let (probeKeys, buildKeys) = Binder.nullSafeKeys(numbered[0], numbered[1], width + 1)
+            let joined = PlanNode.semiJoin(probe: numbered[0], build: numbered[1], probeKeys: probeKeys, buildKeys: buildKeys, residual: nil, anti: op == .except)
+            let joinedTypes = joined.outputTypes
+            plan = .project(joined, expressions: (0..<width).map { .column($0, type: joinedTypes[$0].0, nullable: joinedTypes[$0].1) }, names: left.columnNames)
+        case .intersect, .except:
             // Marker columns: (1, NULL) on the left's rows, (NULL, 1) on the right's.
             let one = BoundExpression.constant(.int32(1), type: .integer), none = BoundExpression.constant(.null, type: .integer)
             let marked = [(left.plan, [one, none]), (right.plan, [none, one])].map { input, markers -> PlanNode in
@@ -84,6 +96,8 @@ extension Binder {
 
     /// One side of a set operation; it may not read outer queries' columns (yet).
     mutating func bindBranch(_ select: SelectStatement) throws(DatabaseError) -> BoundQuery {
+        keepUntypedOutputs = true
+        defer { keepUntypedOutputs = false }
         let bound = try bind(select)
         if correlation.isCorrelated {
             throw DatabaseError(.featureNotSupported, "correlated subqueries with UNION, INTERSECT or EXCEPT are not supported yet", position: select.position)
@@ -92,7 +106,15 @@ extension Binder {
     }
 
     /// `plan` with its columns cast to `types` (a projection; the plan itself when they match).
+    /// Untyped literals of the branch's select list take the type directly.
     mutating func cast(_ plan: PlanNode, to types: [SQLType], position: Int) throws(DatabaseError) -> PlanNode {
+        var plan = plan
+        if case .project(let input, var expressions, let names) = plan, expressions.contains(where: { $0.type == .unknown }) {
+            for index in expressions.indices where expressions[index].type == .unknown {
+                expressions[index] = try coerce(expressions[index], to: types[index], position: position)
+            }
+            plan = .project(input, expressions: expressions, names: names)
+        }
         let current = plan.outputTypes
         if current.map(\.0) == types { return plan }
         var expressions: [BoundExpression] = []

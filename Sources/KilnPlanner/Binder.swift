@@ -25,6 +25,11 @@ public struct Binder {
     var subqueryHost: PlanNode?
     /// After binding a subquery: how it depends on the enclosing query.
     var correlation = Correlation()
+    /// A set operation's branch keeps untyped literals in its select list (the other
+    /// branches decide their type).
+    var keepUntypedOutputs = false
+    /// Window functions of the select list and ORDER BY being bound (nil elsewhere).
+    var windowCollector: WindowCollector?
 
     /// A WITH query and the WITH queries visible where it was defined.
     final class CommonTable {
@@ -112,6 +117,8 @@ public struct Binder {
         var orderKeys: [SortKey] = []
         var hidden = 0
         var correlation = Correlation()
+        let windows = WindowCollector()
+        defer { windowCollector = nil }
 
         if grouped {
             let collector = AggregateCollector()
@@ -137,9 +144,11 @@ public struct Binder {
                 keys.append(try bindExpression(expression, scope: scope, aggregates: nil))
             }
             var boundItems: [(BoundExpression, Int)] = []
+            windowCollector = windows
             for (expression, _) in items {
                 boundItems.append((try bindExpression(expression, scope: scope, aggregates: collector), expression.position))
             }
+            windowCollector = nil
             let having = try select.having.map { expression throws(DatabaseError) in
                 (try bindCondition(expression, scope: scope, clause: "HAVING", aggregates: collector), expression.position)
             }
@@ -147,7 +156,9 @@ public struct Binder {
             for item in orderBy {
                 try Binder.checkAmbiguous(item.expression, items: items)
                 if Binder.outputReference(item.expression, items: items) != nil { boundOrder.append((nil, item)); continue }
+                windowCollector = windows
                 boundOrder.append((try bindExpression(item.expression, scope: scope, aggregates: collector), item))
+                windowCollector = nil
             }
             plan = subqueryHost!
             // Correlation equalities group the subquery by its side of them.
@@ -241,6 +252,15 @@ public struct Binder {
                 }
                 orderKeys.append(SortKey(column: column, descending: item.descending, nullsFirst: item.nullsFirst ?? item.descending))
             }
+            // Window functions see the groups: their expressions over the aggregation's output.
+            var liftedCalls: [WindowCall] = []
+            for var call in windows.calls {
+                call.arguments = try call.arguments.map { e throws(DatabaseError) in try lift(e, position: select.position) }
+                call.partition = try call.partition.map { e throws(DatabaseError) in try lift(e, position: select.position) }
+                call.order = try call.order.map { e throws(DatabaseError) in try lift(e, position: select.position) }
+                liftedCalls.append(call)
+            }
+            Binder.applyWindows(liftedCalls, to: &plan, outputs: &outputs)
             if !correlation.keys.isEmpty {
                 correlation.singleRow = select.groupBy.isEmpty && select.having == nil
                 if correlation.singleRow {
@@ -261,6 +281,7 @@ public struct Binder {
             }
         } else {
             subqueryHost = plan
+            windowCollector = windows
             for (expression, _) in items { outputs.append(try bindExpression(expression, scope: scope, aggregates: nil)) }
             for item in orderBy {
                 try Binder.checkAmbiguous(item.expression, items: items)
@@ -281,7 +302,9 @@ public struct Binder {
                 }
                 orderKeys.append(SortKey(column: column, descending: item.descending, nullsFirst: item.nullsFirst ?? item.descending))
             }
+            windowCollector = nil
             plan = subqueryHost!
+            Binder.applyWindows(windows.calls, to: &plan, outputs: &outputs)
             // The subquery's side of each correlation condition becomes an output column.
             for condition in correlatedConditions {
                 if let (inner, outer) = Binder.correlationEquality(condition) {
@@ -308,7 +331,9 @@ public struct Binder {
 
         let extra = outputs.count - names.count - hidden
         names += (0..<hidden).map { "?hidden\($0)?" } + (0..<extra).map { "?correlation\($0)?" }
-        for (index, output) in outputs.enumerated() where output.type == .unknown {
+        let keepUntyped = keepUntypedOutputs && select.setOperation == nil && !select.distinct && orderKeys.isEmpty && select.limit == nil && select.offset == nil
+        keepUntypedOutputs = false
+        for (index, output) in outputs.enumerated() where output.type == .unknown && !keepUntyped {
             // An untyped literal in the select list is text, as in PostgreSQL.
             outputs[index] = try coerce(output, to: .text, position: select.position)
         }

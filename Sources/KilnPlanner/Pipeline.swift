@@ -39,12 +39,26 @@ public enum PipelineState: Sendable {
     /// Records collected for sorting (no keys: just buffered, for UNION ALL). With `limit`
     /// (and `offset`) parameter slots, only the first limit + offset rows are kept (top-N).
     case sortBuffer(layout: RecordLayout, keys: [SortKey], limit: Int?, offset: Int?)
+    /// Records collected, sorted by partition and order, then completed with window function
+    /// results (fields `functions[i].resultColumn`).
+    case windowBuffer(layout: RecordLayout, partition: [Int], order: [SortKey], functions: [WindowFunctionSlot])
     /// A LIMIT/OFFSET counter; limit and offset are parameters (nil: none).
     case limitCounter(limit: Int?, offset: Int?)
     /// The query result.
     case output(layout: RecordLayout)
     /// A join's hash table: entries hold the keys, then the build side's columns.
     case hashJoin(keyCount: Int, layout: RecordLayout)
+}
+
+/// One window function of a window buffer: which record fields it reads and writes.
+public struct WindowFunctionSlot: Sendable {
+    public var function: String
+    /// The value argument (and lag/lead's default) fields.
+    public var argumentColumns: [Int]
+    public var resultColumn: Int
+    /// lag/lead's row offset.
+    public var offset: Int64
+    public var frame: WindowFrameSpec
 }
 
 /// How a join probe treats matches: every match (inner), every match or one all-NULL row

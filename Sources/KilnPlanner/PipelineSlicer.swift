@@ -130,6 +130,27 @@ public struct PipelineSlicer {
             downstream.operators.append(.hashJoinProbe(state: state, keys: probeKeys.map { lift($0) }, buildTypes: buildTypes, mode: anti ? .anti : .semi,
                                                        residual: residual.map { lift($0) }))
             return downstream
+        case .window(let input, let calls):
+            // Records: the input's columns, partition keys, order keys, arguments, results.
+            var upstream = try open(input)
+            let inputTypes = input.outputTypes
+            var fields: [BoundExpression] = inputTypes.indices.map { .column($0, type: inputTypes[$0].0, nullable: inputTypes[$0].1) }
+            func field(_ e: BoundExpression) -> Int {
+                fields.append(lift(e))
+                return fields.count - 1
+            }
+            let partition = calls[0].partition.map(field)
+            let order = zip(calls[0].order, calls[0].orderKeys).map { SortKey(column: field($0), descending: $1.descending, nullsFirst: $1.nullsFirst) }
+            var slots = calls.map { WindowFunctionSlot(function: $0.function, argumentColumns: $0.arguments.map(field), resultColumn: 0, offset: $0.offset, frame: $0.frame) }
+            for index in slots.indices { slots[index].resultColumn = fields.count + index }
+            let recordTypes = fields.map { ($0.type, $0.nullable) } + calls.map { ($0.type, true) }
+            upstream.operators.append(.project(fields))
+            let state = addState(.windowBuffer(layout: RecordLayout(types: recordTypes.map(\.0)), partition: partition, order: order, functions: slots))
+            upstream.sink = .sort(state: state)
+            finish(upstream)
+            let visible = Array(inputTypes.indices) + slots.map(\.resultColumn)
+            return OpenPipeline(source: .sort(state: state), sourceTypes: recordTypes,
+                                operators: [.project(visible.map { .column($0, type: recordTypes[$0].0, nullable: recordTypes[$0].1) })])
         case .unionAll(let inputs):
             // Every input is a pipeline into one buffer; the buffer is the next source.
             let types = node.outputTypes

@@ -13,10 +13,76 @@ public struct AggregateCall: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(function)(\(argument?.description ?? "*"))" }
 }
 
+/// One bound of a window frame (offsets are constants).
+public enum FrameBound: Sendable, Equatable {
+    case unboundedPreceding
+    case preceding(Int64)
+    case currentRow
+    case following(Int64)
+    case unboundedFollowing
+}
+
+/// `ROWS` or `RANGE` frame of a window; RANGE has no offsets (yet).
+public struct WindowFrameSpec: Sendable, Equatable {
+    public var rows: Bool
+    public var start: FrameBound
+    public var end: FrameBound
+    /// RANGE UNBOUNDED PRECEDING .. CURRENT ROW (all rows are peers without ORDER BY).
+    public static let standard = WindowFrameSpec(rows: false, start: .unboundedPreceding, end: .currentRow)
+}
+
+/// A window function call: `function(arguments) OVER (PARTITION BY partition ORDER BY order frame)`.
+public struct WindowCall: Sendable, Equatable, CustomStringConvertible {
+    /// `row_number`, `rank`, `dense_rank`, `count_star`, `count`, `sum`, `avg`, `min`, `max`,
+    /// `first_value`, `last_value`, `lag`, `lead`.
+    public var function: String
+    /// The value argument; for lag/lead also the default (NULL when absent).
+    public var arguments: [BoundExpression]
+    /// lag/lead: the row offset.
+    public var offset: Int64
+    public var type: SQLType
+    public var partition: [BoundExpression]
+    public var order: [BoundExpression]
+    public var orderKeys: [(descending: Bool, nullsFirst: Bool)]
+    public var frame: WindowFrameSpec
+
+    public static func == (a: WindowCall, b: WindowCall) -> Bool {
+        a.function == b.function && a.arguments == b.arguments && a.offset == b.offset && a.type == b.type && a.sameWindow(as: b)
+    }
+
+    /// Whether both calls see the same partitions, order and frame (one window node serves both).
+    public func sameWindow(as other: WindowCall) -> Bool {
+        partition == other.partition && order == other.order && frame == other.frame
+            && orderKeys.map(\.descending) == other.orderKeys.map(\.descending) && orderKeys.map(\.nullsFirst) == other.orderKeys.map(\.nullsFirst)
+    }
+
+    public var description: String {
+        "\(function)(\(arguments.map(\.description).joined(separator: ", "))) over (partition [\(partition.map(\.description).joined(separator: ", "))] order [\(order.map(\.description).joined(separator: ", "))])"
+    }
+
+    public func remapColumns(_ map: (Int) -> Int) -> WindowCall {
+        var copy = self
+        copy.arguments = arguments.map { $0.remapColumns(map) }
+        copy.partition = partition.map { $0.remapColumns(map) }
+        copy.order = order.map { $0.remapColumns(map) }
+        return copy
+    }
+
+    public var columnsUsed: Set<Int> {
+        (arguments + partition + order).reduce(into: Set<Int>()) { $0.formUnion($1.columnsUsed) }
+    }
+}
+
 public struct SortKey: Sendable, Equatable {
     public var column: Int
     public var descending: Bool
     public var nullsFirst: Bool
+
+    public init(column: Int, descending: Bool, nullsFirst: Bool) {
+        self.column = column
+        self.descending = descending
+        self.nullsFirst = nullsFirst
+    }
 }
 
 /// A physical query plan. Each node knows its output columns.
@@ -39,6 +105,9 @@ public indirect enum PlanNode: Sendable {
     /// probe's columns, then the build's), once each; with `anti`, the probe rows with none
     /// (IN, EXISTS, NOT EXISTS). Output: the probe's columns.
     case semiJoin(probe: PlanNode, build: PlanNode, probeKeys: [BoundExpression], buildKeys: [BoundExpression], residual: BoundExpression?, anti: Bool)
+    /// Window functions over one window (same partitions, order and frame). Output: the
+    /// input's columns, then one per call.
+    case window(PlanNode, calls: [WindowCall])
     /// The rows of every input, one after another (UNION ALL); inputs have equal column types.
     case unionAll([PlanNode])
     /// `preserveProbe`: a LEFT join (probe rows without a match appear once, build columns NULL);
@@ -58,6 +127,8 @@ public indirect enum PlanNode: Sendable {
             return keys.map { ($0.type, $0.nullable) } + aggregates.map { ($0.type, $0.function != "count" && $0.function != "count_star") }
         case .semiJoin(let probe, _, _, _, _, _):
             return probe.outputTypes
+        case .window(let input, let calls):
+            return input.outputTypes + calls.map { ($0.type, !["row_number", "rank", "dense_rank", "count", "count_star"].contains($0.function)) }
         case .unionAll(let inputs):
             var types = inputs[0].outputTypes
             for input in inputs.dropFirst() {
@@ -89,6 +160,8 @@ public indirect enum PlanNode: Sendable {
             let keys = zip(pk, bk).map { "\($0) = build.\($1)" }.joined(separator: ", ")
             return "\(pad)Hash\(anti ? "Anti" : "Semi")Join [\(keys.isEmpty ? "cross" : keys)]\(residual.map { " if \($0)" } ?? "")\n"
                 + probe.explain(indent: indent + 1) + "\n" + build.explain(indent: indent + 1)
+        case .window(let input, let calls):
+            return "\(pad)Window [\(calls.map(\.description).joined(separator: ", "))]\n" + input.explain(indent: indent + 1)
         case .unionAll(let inputs):
             return "\(pad)Append\n" + inputs.map { $0.explain(indent: indent + 1) }.joined(separator: "\n")
         case .hashJoin(let probe, let build, let pk, let bk, let preserveProbe, let residual):

@@ -54,6 +54,15 @@ public enum ProjectionPruning {
             let newResidual = residual?.remapColumns { $0 < probeWidth ? probeMap[$0]! : buildMap[$0 - probeWidth]! + newProbeWidth }
             return (.semiJoin(probe: newProbe, build: newBuild, probeKeys: probeKeys.map { $0.remapColumns { probeMap[$0]! } },
                               buildKeys: buildKeys.map { $0.remapColumns { buildMap[$0]! } }, residual: newResidual, anti: anti), probeMap)
+        case .window(let input, let calls):
+            let width = input.outputTypes.count
+            var used = Set(needed.filter { $0 < width })
+            for call in calls { used.formUnion(call.columnsUsed) }
+            let (newInput, map) = prune(input, needed: used)
+            let newWidth = newInput.outputTypes.count
+            var outputMap = map
+            for index in calls.indices { outputMap[width + index] = newWidth + index }
+            return (.window(newInput, calls: calls.map { $0.remapColumns { map[$0]! } }), outputMap)
         case .unionAll(let inputs):
             // Inputs keep every column so that their columns stay aligned.
             return (.unionAll(inputs.map { prune($0, needed: Set($0.outputTypes.indices)).0 }), identity(node))

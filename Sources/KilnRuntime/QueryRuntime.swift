@@ -57,6 +57,8 @@ public final class QueryRuntime {
             case .hashAggregate(let keyCount, let aggregates, let layout): states.append(HashAggregateState(keyCount: keyCount, aggregates: aggregates, layout: layout))
             case .sortBuffer(let layout, let keys, let limit, let offset): states.append(SortState(layout: layout, keys: keys, limit: limit, offset: offset))
             case .limitCounter(let l, let o): states.append(LimitState(limit: l, offset: o))
+            case .windowBuffer(let layout, let partition, let order, let functions):
+                states.append(WindowState(layout: layout, partition: partition, order: order, functions: functions))
             case .output(let layout): states.append(OutputState(layout: layout))
             case .hashJoin(_, let layout): states.append(HashJoinState(layout: layout))
             }
@@ -165,6 +167,7 @@ public final class QueryRuntime {
         switch states[state] {
         case let sort as SortState: return sort.append()
         case let output as OutputState: return output.store.append()
+        case let window as WindowState: return window.store.append()
         default: fatalError("append to a state without records")
         }
     }

@@ -39,6 +39,8 @@ public struct Expression: Sendable, Equatable {
         case caseWhen(operand: Expression?, whens: [(Expression, Expression)], otherwise: Expression?)
         case cast(Expression, TypeName)
         case function(name: String, arguments: [Expression], distinct: Bool, star: Bool)
+        /// `name(args) OVER (PARTITION BY ... ORDER BY ... frame)`
+        case window(name: String, arguments: [Expression], star: Bool, WindowSpecification)
         case extract(field: String, Expression)
         /// `SUBSTRING(x FROM a FOR b)`, `POSITION(a IN b)`, `TRIM(...)` are normalised to `function`.
 
@@ -47,6 +49,37 @@ public struct Expression: Sendable, Equatable {
     public var kind: Kind
     public var position: Int
     public init(_ kind: Kind, at position: Int) { self.kind = kind; self.position = position }
+}
+
+/// The `OVER (...)` of a window function.
+public struct WindowSpecification: Sendable, Equatable {
+    public var partitionBy: [Expression] = []
+    public var orderBy: [OrderItem] = []
+    /// nil: the default frame (RANGE UNBOUNDED PRECEDING .. CURRENT ROW with ORDER BY, else
+    /// the whole partition).
+    public var frame: WindowFrame?
+    public init() {}
+}
+
+/// `ROWS|RANGE BETWEEN start AND end`.
+public struct WindowFrame: Sendable, Equatable {
+    public enum Bound: Sendable, Equatable {
+        case unboundedPreceding
+        case preceding(Expression)
+        case currentRow
+        case following(Expression)
+        case unboundedFollowing
+    }
+    public var rows: Bool
+    public var start: Bound
+    public var end: Bound
+    public var position: Int
+    public init(rows: Bool, start: Bound, end: Bound, position: Int) {
+        self.rows = rows
+        self.start = start
+        self.end = end
+        self.position = position
+    }
 }
 
 /// One item of a select list.

@@ -272,7 +272,7 @@ extension Parser {
             let name = parts.last!
             if acceptSymbol("*") {
                 try expectSymbol(")")
-                try rejectOver()
+                if let window = try parseOver() { return Expression(.window(name: name, arguments: [], star: true, window), at: at) }
                 return Expression(.function(name: name, arguments: [], distinct: false, star: true), at: at)
             }
             var distinct = false
@@ -282,16 +282,69 @@ extension Parser {
                 repeat { arguments.append(try parseExpression()) } while acceptSymbol(",")
             }
             try expectSymbol(")")
-            try rejectOver()
+            if let window = try parseOver() {
+                if distinct { throw DatabaseError(.featureNotSupported, "DISTINCT is not implemented for window functions", position: at) }
+                return Expression(.window(name: name, arguments: arguments, star: false, window), at: at)
+            }
             return Expression(.function(name: name, arguments: arguments, distinct: distinct, star: false), at: at)
         }
         return Expression(.column(parts), at: at)
     }
 
-    mutating func rejectOver() throws(DatabaseError) {
-        if current.word == "over" || current.word == "filter" {
-            throw DatabaseError(.featureNotSupported, "window functions are not supported yet", position: position)
+    /// `OVER (PARTITION BY ... ORDER BY ... [ROWS|RANGE frame])` after a function call.
+    mutating func parseOver() throws(DatabaseError) -> WindowSpecification? {
+        if current.word == "filter" {
+            throw DatabaseError(.featureNotSupported, "FILTER clauses are not supported yet", position: position)
         }
+        guard acceptWord("over") else { return nil }
+        if current.kind != .symbol("(") {
+            throw DatabaseError(.featureNotSupported, "named windows are not supported yet", position: position)
+        }
+        advance()
+        var window = WindowSpecification()
+        if acceptWords("partition", "by") {
+            repeat { window.partitionBy.append(try parseExpression()) } while acceptSymbol(",")
+        }
+        if acceptWords("order", "by") {
+            repeat {
+                let expression = try parseExpression()
+                var descending = false
+                if acceptWord("desc") { descending = true } else { _ = acceptWord("asc") }
+                var nullsFirst: Bool?
+                if acceptWord("nulls") {
+                    if acceptWord("first") { nullsFirst = true } else if acceptWord("last") { nullsFirst = false } else { throw syntaxError() }
+                }
+                window.orderBy.append(OrderItem(expression: expression, descending: descending, nullsFirst: nullsFirst))
+            } while acceptSymbol(",")
+        }
+        if let word = current.word, word == "rows" || word == "range" || word == "groups" {
+            let at = position
+            if word == "groups" { throw DatabaseError(.featureNotSupported, "GROUPS frames are not supported yet", position: at) }
+            advance()
+            let start: WindowFrame.Bound, end: WindowFrame.Bound
+            if acceptWord("between") {
+                start = try parseFrameBound()
+                try expectWord("and")
+                end = try parseFrameBound()
+            } else {
+                start = try parseFrameBound()
+                end = .currentRow
+            }
+            if current.word == "exclude" { throw DatabaseError(.featureNotSupported, "EXCLUDE in window frames is not supported yet", position: position) }
+            window.frame = WindowFrame(rows: word == "rows", start: start, end: end, position: at)
+        }
+        try expectSymbol(")")
+        return window
+    }
+
+    mutating func parseFrameBound() throws(DatabaseError) -> WindowFrame.Bound {
+        if acceptWords("unbounded", "preceding") { return .unboundedPreceding }
+        if acceptWords("unbounded", "following") { return .unboundedFollowing }
+        if acceptWords("current", "row") { return .currentRow }
+        let offset = try parseOtherOperator()
+        if acceptWord("preceding") { return .preceding(offset) }
+        if acceptWord("following") { return .following(offset) }
+        throw syntaxError()
     }
 
     /// Column and function names may be non-reserved keywords.

@@ -1,0 +1,249 @@
+import KilnCore
+import KilnPlanner
+import KilnStorage
+
+/// Window functions: the records a pipeline appended (input columns, partition keys, order
+/// keys, arguments) are sorted by partition and order, then each function's result is written
+/// into its field of every record; the next pipeline reads the records in that order.
+///
+/// Frames: ROWS with offsets, RANGE from UNBOUNDED PRECEDING or CURRENT ROW (its peers) to
+/// CURRENT ROW (its peers) or UNBOUNDED FOLLOWING. Running and whole-partition frames are
+/// computed incrementally (prefix sums and minima); sliding frames of min/max and floating
+/// sums are recomputed per row, as PostgreSQL does for aggregates without an inverse.
+final class WindowState: RecordSourceState {
+    let layout: RecordLayout
+    let partition: [SortKey]
+    let order: [SortKey]
+    let functions: [WindowFunctionSlot]
+    let store: RecordStore
+
+    init(layout: RecordLayout, partition: [Int], order: [SortKey], functions: [WindowFunctionSlot]) {
+        self.layout = layout
+        self.partition = partition.map { SortKey(column: $0, descending: false, nullsFirst: false) }
+        self.order = order
+        self.functions = functions
+        store = RecordStore(recordSize: layout.size)
+    }
+
+    override var sourceRecords: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int) { (store.pointers, store.count) }
+
+    override func finish(_ runtime: QueryRuntime) {
+        let count = store.count
+        let buffer = UnsafeMutableBufferPointer(start: store.pointers, count: count)
+        let layout = self.layout, keys = partition + order
+        if !keys.isEmpty {
+            var indexed = Array(buffer.enumerated())
+            indexed.sort { a, b in
+                let o = RecordComparator.compare(a.element!, b.element!, layout: layout, keys: keys)
+                return o != 0 ? o < 0 : a.offset < b.offset
+            }
+            for (index, item) in indexed.enumerated() { buffer[index] = item.element }
+        }
+        var start = 0
+        do {
+            while start < count {
+                var end = start + 1
+                while end < count, RecordComparator.compare(buffer[start]!, buffer[end]!, layout: layout, keys: partition) == 0 { end += 1 }
+                let rows = Array(buffer[start..<end].map { $0! })
+                for function in functions { try compute(function, rows: rows, arena: runtime.arena) }
+                start = end
+            }
+        } catch {
+            runtime.raise(error)
+        }
+    }
+
+    /// For each row of a partition: the index one past its last peer, and of its first peer.
+    func peers(_ rows: [UnsafeMutableRawPointer]) -> (end: [Int], start: [Int]) {
+        var ends = [Int](repeating: rows.count, count: rows.count), starts = [Int](repeating: 0, count: rows.count)
+        var groupStart = 0
+        for index in 1...max(1, rows.count) {
+            if index == rows.count || RecordComparator.compare(rows[groupStart], rows[index], layout: layout, keys: order) != 0 {
+                for member in groupStart..<min(index, rows.count) { ends[member] = index; starts[member] = groupStart }
+                groupStart = index
+            }
+        }
+        return (ends, starts)
+    }
+
+    func value(_ row: UnsafeMutableRawPointer, _ column: Int) -> Value {
+        if row.load(fromByteOffset: column, as: UInt8.self) != 0 { return .null }
+        return ValueCodec.load(layout.types[column], at: row + layout.offsets[column])
+    }
+
+    func write(_ value: Value, _ row: UnsafeMutableRawPointer, _ column: Int, arena: StringArena) {
+        if value.isNull {
+            row.storeBytes(of: 1, toByteOffset: column, as: UInt8.self)
+        } else {
+            row.storeBytes(of: 0, toByteOffset: column, as: UInt8.self)
+            ValueCodec.store(value, as: layout.types[column], at: row + layout.offsets[column], arena: arena)
+        }
+    }
+
+    /// The frame [start, end) of row `index` (of `count` rows).
+    func frame(_ spec: WindowFrameSpec, index: Int, count: Int, peerStart: Int, peerEnd: Int) -> (Int, Int) {
+        func position(_ bound: FrameBound, isEnd: Bool) -> Int {
+            switch bound {
+            case .unboundedPreceding: return 0
+            case .unboundedFollowing: return count
+            case .currentRow: return spec.rows ? index + (isEnd ? 1 : 0) : (isEnd ? peerEnd : peerStart)
+            case .preceding(let n): return max(0, min(count, index - Int(clamping: n) + (isEnd ? 1 : 0)))
+            case .following(let n): return max(0, min(count, index + Int(clamping: min(n, Int64(count))) + (isEnd ? 1 : 0)))
+            }
+        }
+        let start = position(spec.start, isEnd: false), end = position(spec.end, isEnd: true)
+        return (start, max(start, end))
+    }
+
+    func compute(_ function: WindowFunctionSlot, rows: [UnsafeMutableRawPointer], arena: StringArena) throws(DatabaseError) {
+        let count = rows.count
+        let (peerEnds, peerStarts) = peers(rows)
+        let result = function.resultColumn
+        let resultType = layout.types[result]
+        switch function.function {
+        case "row_number":
+            for (index, row) in rows.enumerated() { write(.int64(Int64(index + 1)), row, result, arena: arena) }
+            return
+        case "rank":
+            for (index, row) in rows.enumerated() { write(.int64(Int64(peerStarts[index] + 1)), row, result, arena: arena) }
+            return
+        case "dense_rank":
+            var rank: Int64 = 0
+            for (index, row) in rows.enumerated() {
+                if peerStarts[index] == index { rank += 1 }
+                write(.int64(rank), row, result, arena: arena)
+            }
+            return
+        case "lag", "lead":
+            let values = rows.map { value($0, function.argumentColumns[0]) }
+            for (index, row) in rows.enumerated() {
+                let (target, overflow) = function.function == "lag" ? index.subtractingReportingOverflow(Int(clamping: function.offset))
+                                                                    : index.addingReportingOverflow(Int(clamping: function.offset))
+                let inside = !overflow && target >= 0 && target < count
+                let v = inside ? values[target] : (function.argumentColumns.count > 1 ? value(row, function.argumentColumns[1]) : .null)
+                write(v, row, result, arena: arena)
+            }
+            return
+        default:
+            break
+        }
+        // Aggregates and first/last_value over each row's frame.
+        let argumentType = function.argumentColumns.first.map { layout.types[$0] } ?? .bigint
+        let values = function.argumentColumns.isEmpty ? [Value](repeating: .int64(1), count: count) : rows.map { value($0, function.argumentColumns[0]) }
+        var frames: [(Int, Int)] = []
+        for index in 0..<count {
+            frames.append(frame(function.frame, index: index, count: count, peerStart: peerStarts[index], peerEnd: peerEnds[index]))
+        }
+        let running = frames.allSatisfy { $0.0 == 0 }
+        var aggregate = WindowAggregate(function: function.function, argumentType: argumentType, resultType: resultType, values: values)
+        for (index, row) in rows.enumerated() {
+            let (start, end) = frames[index]
+            write(try aggregate.value(start, end, running: running), row, result, arena: arena)
+        }
+    }
+}
+
+/// An aggregate over frames of one partition's values.
+struct WindowAggregate {
+    let function: String
+    let argumentType: SQLType
+    let resultType: SQLType
+    let values: [Value]
+    /// Prefix counts of non-NULL values; prefix sums (exact types) for sum/avg.
+    var counts: [Int] = [0]
+    var exactSums: [Int128] = [0]
+    var exactOverflow: [Bool] = [false]
+    /// Running float sums and running minima/maxima (for frames starting at the partition).
+    var floatSums: [Double] = [0]
+    var extremes: [Value] = [.null]
+
+    init(function: String, argumentType: SQLType, resultType: SQLType, values: [Value]) {
+        self.function = function
+        self.argumentType = argumentType
+        self.resultType = resultType
+        self.values = values
+        var count = 0, exact: Int128 = 0, overflow = false, float = 0.0, extreme = Value.null
+        for v in values {
+            if !v.isNull {
+                count += 1
+                if let (m, _) = WindowAggregate.exact(v) {
+                    let (sum, o) = exact.addingReportingOverflow(m)
+                    exact = sum
+                    overflow = overflow || o
+                } else if let d = WindowAggregate.float(v) {
+                    float += d
+                }
+                if function == "min" || function == "max" { extreme = WindowAggregate.better(v, than: extreme, function == "min", argumentType) }
+            }
+            counts.append(count)
+            exactSums.append(exact)
+            exactOverflow.append(overflow)
+            floatSums.append(float)
+            extremes.append(extreme)
+        }
+    }
+
+    static func exact(_ v: Value) -> (Int128, Int)? {
+        switch v {
+        case .int16(let x): return (Int128(x), 0)
+        case .int32(let x): return (Int128(x), 0)
+        case .int64(let x): return (Int128(x), 0)
+        case .numeric(let m, let s): return (m, s)
+        default: return nil
+        }
+    }
+
+    static func float(_ v: Value) -> Double? {
+        switch v {
+        case .float32(let x): return Double(x)
+        case .float64(let x): return x
+        default: return nil
+        }
+    }
+
+    static func better(_ v: Value, than current: Value, _ wantLess: Bool, _ type: SQLType) -> Value {
+        if current.isNull { return v }
+        guard case .bool(let less) = (try? ScalarFunctions.evaluate(wantLess ? "lt" : "gt", [v, current], argumentTypes: [type, type], resultType: .boolean)) ?? .bool(false) else { return current }
+        return less ? v : current
+    }
+
+    /// The value over [start, end); `running`: every frame starts at the partition's start.
+    mutating func value(_ start: Int, _ end: Int, running: Bool) throws(DatabaseError) -> Value {
+        let n = counts[end] - counts[start]
+        switch function {
+        case "count_star": return .int64(Int64(end - start))
+        case "count": return .int64(Int64(n))
+        case "first_value": return start < end ? values[start] : .null
+        case "last_value": return start < end ? values[end - 1] : .null
+        case "min", "max":
+            if n == 0 { return .null }
+            if running { return extremes[end] }
+            var best = Value.null
+            for v in values[start..<end] where !v.isNull { best = WindowAggregate.better(v, than: best, function == "min", argumentType) }
+            return best
+        case "sum", "avg":
+            if n == 0 { return .null }
+            let sum: Value
+            let sumType: SQLType = function == "avg" ? (argumentType.isFloat ? .double : .numeric(precision: nil, scale: argumentType.scale)) : resultType
+            if argumentType.isFloat {
+                var total = 0.0
+                if running { total = floatSums[end] } else { for v in values[start..<end] { total += WindowAggregate.float(v) ?? 0 } }
+                sum = sumType == .real ? .float32(Float(total)) : .float64(total)
+            } else {
+                if exactOverflow[end] != exactOverflow[start] { throw DatabaseError.numericOutOfRange("numeric") }
+                let total = exactSums[end] - exactSums[start]
+                switch sumType {
+                case .bigint:
+                    guard let x = Int64(exactly: total) else { throw DatabaseError(.numericValueOutOfRange, "bigint out of range") }
+                    sum = .int64(x)
+                default:
+                    sum = .numeric(total, scale: argumentType.scale)
+                }
+            }
+            if function == "sum" { return sum }
+            return try ScalarFunctions.evaluate("avg_final", [sum, .int64(Int64(n))], argumentTypes: [sumType, .bigint], resultType: resultType)
+        default:
+            throw DatabaseError(.featureNotSupported, "window function \(function) is not supported")
+        }
+    }
+}
