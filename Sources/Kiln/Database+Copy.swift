@@ -53,6 +53,8 @@ extension Database {
             table.truncate(to: before)
             throw error
         }
+        // The optimizer's statistics follow a load.
+        table.analyze()
         return .command("COPY \(count)")
     }
 

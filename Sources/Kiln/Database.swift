@@ -140,6 +140,12 @@ public final class Database {
                 throw DatabaseError(.undefinedObject, "unrecognized configuration parameter \"\(name)\"", position: position)
             }
             return QueryResult(columns: [.init(name: name, type: .text)], rows: [[.text(value)]], commandTag: "SHOW", hasResultSet: true)
+        case .analyze(let names, let position):
+            for name in names where catalog.table(name) == nil {
+                throw DatabaseError(.undefinedTable, "relation \"\(name)\" does not exist", position: position)
+            }
+            for name in names.isEmpty ? catalog.tableNames : names { catalog.table(name)?.analyze() }
+            return .command("ANALYZE")
         case .begin: return .command("BEGIN")
         case .commit: return .command("COMMIT")
         case .rollback: return .command("ROLLBACK")

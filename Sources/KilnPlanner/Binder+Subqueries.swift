@@ -30,6 +30,7 @@ extension Binder {
     /// Binds a subquery that may read the columns of `scope` (the enclosing query's FROM).
     mutating func bindSubquery(_ query: SelectStatement, scope: Scope) throws(DatabaseError) -> (BoundQuery, Correlation) {
         var inner = Binder(catalog: catalog, parameterTypes: parameterTypes)
+        inner.nested = true
         inner.outerScopes = outerScopes + [scope]
         inner.commonTables = commonTables
         let bound = try inner.bind(query)

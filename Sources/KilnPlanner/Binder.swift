@@ -25,6 +25,8 @@ public struct Binder {
     var subqueryHost: PlanNode?
     /// After binding a subquery: how it depends on the enclosing query.
     var correlation = Correlation()
+    /// Binding a subquery or derived table: the outermost query orders the joins once.
+    var nested = false
     /// A set operation's branch keeps untyped literals in its select list (the other
     /// branches decide their type).
     var keepUntypedOutputs = false
@@ -354,6 +356,7 @@ public struct Binder {
             plan = .project(plan, expressions: (0..<visible).map { .column($0, type: types[$0].0, nullable: types[$0].1) }, names: Array(names.prefix(visible)))
             names = Array(names.prefix(visible))
         }
+        if !nested { plan = JoinOrdering.optimize(plan) }
         plan = ProjectionPruning.prune(plan)
         return BoundQuery(plan: plan, columnNames: Array(names.prefix(items.count)), parameterTypes: parameterTypes)
     }
@@ -498,6 +501,7 @@ public struct Binder {
     mutating func bindDerived(_ select: SelectStatement, alias: String, columns: [String]?, position: Int, visible: [String: CommonTable],
                               isolated: Bool = false) throws(DatabaseError) -> (PlanNode, Scope) {
         var inner = Binder(catalog: catalog, parameterTypes: parameterTypes)
+        inner.nested = true
         inner.outerScopes = isolated ? [] : outerScopes + [Scope()]
         inner.commonTables = visible
         let query = try inner.bind(select)

@@ -192,4 +192,6 @@ public indirect enum Statement: Sendable, Equatable {
     case reset(name: String)
     case show(name: String, position: Int)
     case begin, commit, rollback
+    /// `ANALYZE [table, ...]` (all tables when none are named).
+    case analyze(tables: [String], position: Int)
 }

@@ -128,6 +128,14 @@ public struct Parser {
         case "drop": return try parseDrop()
         case "insert": return try parseInsert()
         case "copy": return try parseCopy()
+        case "analyze", "analyse":
+            advance()
+            _ = acceptWord("verbose")
+            var tables: [String] = []
+            if current.kind != .end, !isSymbol(";") {
+                repeat { tables.append(try qualifiedName()) } while acceptSymbol(",")
+            }
+            return .analyze(tables: tables, position: start)
         case "explain": return try parseExplain()
         case "set":
             advance()

@@ -46,6 +46,7 @@ public final class Table: @unchecked Sendable {
     public let columns: [ColumnInfo]
     public private(set) var segments: [Segment] = []
     public let arena = StringArena()
+    let statisticsStore = Mutex<TableStatistics?>(nil)
 
     public init(name: String, columns: [ColumnInfo]) {
         self.name = name

@@ -1,0 +1,189 @@
+import Foundation
+import KilnCore
+import KilnStorage
+
+/// Estimated size of a plan's output and what is known of its columns.
+struct Estimate {
+    struct Column {
+        var distinct: Double
+        var nullFraction: Double = 0
+        var min: Double?
+        var max: Double?
+    }
+
+    var rows: Double
+    var columns: [Column]
+
+    /// Distinct counts cannot exceed the row count.
+    mutating func capColumns() {
+        for index in columns.indices { columns[index].distinct = Swift.max(1, Swift.min(columns[index].distinct, rows)) }
+    }
+
+    /// The estimate of global column `column` of a joined plan whose columns are `order`.
+    func column(_ column: Int, _ order: [Int]) -> Column {
+        guard let index = order.firstIndex(of: column), index < columns.count else { return Column(distinct: rows) }
+        return columns[index]
+    }
+
+    /// An equi-join's size: |P| * |B| / d, where each key column pair contributes the larger
+    /// of its two distinct counts; the most selective pair counts fully, the next with its
+    /// square root, the next with its fourth root (keys of one join are rarely independent:
+    /// TPC-H's (partkey, suppkey) pairs).
+    static func join(_ probe: Estimate, _ build: Estimate, keys: [(Column, Column)]) -> Estimate {
+        var result = Estimate(rows: probe.rows * build.rows, columns: probe.columns + build.columns)
+        if !keys.isEmpty {
+            let distinct = keys.map { Swift.max(1, $0.0.distinct, $0.1.distinct) }.sorted(by: >)
+            var denominator = 1.0, exponent = 1.0
+            for d in distinct {
+                denominator *= Foundation.pow(d, exponent)
+                exponent /= 2
+            }
+            result.rows /= Swift.min(denominator, Swift.max(probe.rows, build.rows))
+        }
+        result.rows = Swift.max(result.rows, 1)
+        result.capColumns()
+        return result
+    }
+
+    static func of(_ plan: PlanNode) -> Estimate {
+        switch plan {
+        case .tableScan(let table, let columns):
+            let rows = Double(Swift.max(table.rowCount, 1))
+            let statistics = table.statistics
+            // Statistics from an older row count are scaled to the current one.
+            let scale = statistics.map { rows / Double(Swift.max($0.rows, 1)) } ?? 1
+            return Estimate(rows: rows, columns: columns.map { column in
+                guard let s = statistics?.columns[column] else { return Column(distinct: rows) }
+                return Column(distinct: Swift.min(rows, s.distinct * Swift.max(1, scale)), nullFraction: s.nullFraction,
+                              min: s.min.flatMap(numeric), max: s.max.flatMap(numeric))
+            })
+        case .seriesScan(let start, let stop, let step, _):
+            var rows = 1000.0
+            if let a = constant(start), let b = constant(stop), let c = constant(step), c != 0 { rows = Swift.max(0, (b - a) / c + 1) }
+            return Estimate(rows: Swift.max(rows, 1), columns: [Column(distinct: Swift.max(rows, 1))])
+        case .singleRow:
+            return Estimate(rows: 1, columns: [])
+        case .filter(let input, let predicate):
+            var e = of(input)
+            e.rows = Swift.max(1, e.rows * Selectivity.of(predicate, estimate: e))
+            e.capColumns()
+            return e
+        case .project(let input, let expressions, _):
+            let e = of(input)
+            return Estimate(rows: e.rows, columns: expressions.map { expression in
+                if case .column(let i) = expression.kind, i < e.columns.count { return e.columns[i] }
+                return Column(distinct: e.rows)
+            })
+        case .aggregate(let input, let keys, let aggregates):
+            let e = of(input)
+            let keyColumns = keys.map { key -> Column in
+                if case .column(let i) = key.kind, i < e.columns.count { return e.columns[i] }
+                return Column(distinct: e.rows)
+            }
+            let rows = keys.isEmpty ? 1 : Swift.min(e.rows, keyColumns.reduce(1.0) { $0 * $1.distinct })
+            var result = Estimate(rows: Swift.max(rows, 1), columns: keyColumns + aggregates.map { _ in Column(distinct: rows) })
+            result.capColumns()
+            return result
+        case .sort(let input, _):
+            return of(input)
+        case .limit(let input, let limit, _):
+            var e = of(input)
+            if let limit, let n = constant(limit) { e.rows = Swift.max(1, Swift.min(e.rows, n)) }
+            e.capColumns()
+            return e
+        case .window(let input, let calls):
+            let e = of(input)
+            return Estimate(rows: e.rows, columns: e.columns + calls.map { _ in Column(distinct: e.rows) })
+        case .unionAll(let inputs):
+            let parts = inputs.map(of)
+            let rows = parts.reduce(0) { $0 + $1.rows }
+            return Estimate(rows: rows, columns: parts[0].columns.map { Column(distinct: Swift.min(rows, $0.distinct * Double(parts.count))) })
+        case .semiJoin(let probe, _, _, _, _, let anti):
+            var e = of(probe)
+            e.rows = Swift.max(1, e.rows * (anti ? 0.3 : 0.5))
+            e.capColumns()
+            return e
+        case .hashJoin(let probe, let build, let probeKeys, let buildKeys, let preserveProbe, _):
+            let p = of(probe), b = of(build)
+            let keys = zip(probeKeys, buildKeys).map { (pk, bk) -> (Column, Column) in
+                let left = pk.columnsUsed.count == 1 ? p.columns[pk.columnsUsed.first!] : Column(distinct: p.rows)
+                let right = bk.columnsUsed.count == 1 ? b.columns[bk.columnsUsed.first!] : Column(distinct: b.rows)
+                return (left, right)
+            }
+            var e = join(p, b, keys: keys)
+            if preserveProbe { e.rows = Swift.max(e.rows, p.rows) }
+            return e
+        }
+    }
+
+    static func constant(_ e: BoundExpression) -> Double? {
+        if case .constant(let v) = e.kind { return numeric(v) }
+        return nil
+    }
+
+    /// A value on a number line (for range selectivity): numbers, dates, timestamps.
+    static func numeric(_ v: Value) -> Double? {
+        switch v {
+        case .int16(let x): return Double(x)
+        case .int32(let x): return Double(x)
+        case .int64(let x): return Double(x)
+        case .float32(let x): return Double(x)
+        case .float64(let x): return x
+        case .numeric(let m, let s): return Double(m) / pow10(s)
+        case .date(let d): return Double(d)
+        case .timestamp(let t): return Double(t)
+        default: return nil
+        }
+    }
+
+    static func pow10(_ n: Int) -> Double {
+        var r = 1.0
+        for _ in 0..<n { r *= 10 }
+        return r
+    }
+}
+
+/// Textbook selectivities of conditions: equality 1/distinct, ranges from min/max (else
+/// 1/3), LIKE 1/10, NULL tests from the NULL fraction; AND multiplies, OR adds.
+enum Selectivity {
+    static func of(_ e: BoundExpression, estimate: Estimate?) -> Double {
+        Swift.min(1, Swift.max(1e-7, raw(e, estimate)))
+    }
+
+    static func column(_ e: BoundExpression, _ estimate: Estimate?) -> Estimate.Column? {
+        guard let estimate, case .column(let i) = e.kind, i < estimate.columns.count else { return nil }
+        return estimate.columns[i]
+    }
+
+    static func raw(_ e: BoundExpression, _ estimate: Estimate?) -> Double {
+        guard case .call(let name, let args) = e.kind else {
+            if case .constant(.bool(let b)) = e.kind { return b ? 1 : 0 }
+            return 0.5
+        }
+        switch name {
+        case "and": return args.reduce(1.0) { $0 * of($1, estimate: estimate) }
+        case "or": return 1 - args.reduce(1.0) { $0 * (1 - of($1, estimate: estimate)) }
+        case "not": return 1 - of(args[0], estimate: estimate)
+        case "is_null": return column(args[0], estimate)?.nullFraction ?? 0.02
+        case "is_not_null": return 1 - (column(args[0], estimate)?.nullFraction ?? 0.02)
+        case "like", "ilike": return 0.1
+        case "eq", "ne", "not_distinct":
+            let a = column(args[0], estimate), b = column(args[1], estimate)
+            let distinct = Swift.max(a?.distinct ?? 0, b?.distinct ?? 0)
+            let equal = distinct > 0 ? 1 / distinct : 0.1
+            return name == "ne" ? 1 - equal : equal
+        case "lt", "le", "gt", "ge":
+            // column op constant (or constant op column, mirrored).
+            var (c, k, op) = (column(args[0], estimate), Estimate.constant(args[1]), name)
+            if c == nil || k == nil {
+                (c, k) = (column(args[1], estimate), Estimate.constant(args[0]))
+                op = ["lt": "gt", "le": "ge", "gt": "lt", "ge": "le"][name]!
+            }
+            guard let c, let k, let low = c.min, let high = c.max, high > low else { return 1.0 / 3 }
+            let below = Swift.min(1, Swift.max(0, (k - low) / (high - low)))
+            return (op == "lt" || op == "le" ? below : 1 - below) * (1 - c.nullFraction)
+        default:
+            return 0.3
+        }
+    }
+}

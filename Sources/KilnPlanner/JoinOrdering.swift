@@ -1,0 +1,233 @@
+import KilnCore
+import KilnStorage
+
+/// Cost-based join ordering.
+///
+/// A region of inner joins (with the filters between them) is flattened into relations and
+/// conditions, then re-planned: conditions over one relation filter it, equalities between
+/// relations become hash keys, others filter the first join that sees all their relations.
+/// The order comes from dynamic programming over connected subsets (bushy trees, up to
+/// `dynamicProgrammingLimit` relations) or, beyond, greedily joining the pair with the
+/// smallest result. Costs are the sizes of intermediate results plus the hash tables built;
+/// the smaller input of each join builds. Sizes come from table statistics (ANALYZE, COPY)
+/// and textbook selectivities. A projection restores the region's column order.
+public enum JoinOrdering {
+    static let dynamicProgrammingLimit = 10
+
+    public static func optimize(_ plan: PlanNode) -> PlanNode {
+        switch plan {
+        case .hashJoin(_, _, _, _, false, nil), .filter(.hashJoin(_, _, _, _, false, nil), _):
+            return reorder(plan)
+        case .tableScan, .seriesScan, .singleRow: return plan
+        case .filter(let input, let predicate): return .filter(optimize(input), predicate: predicate)
+        case .project(let input, let expressions, let names): return .project(optimize(input), expressions: expressions, names: names)
+        case .aggregate(let input, let keys, let aggregates): return .aggregate(optimize(input), keys: keys, aggregates: aggregates)
+        case .sort(let input, let keys): return .sort(optimize(input), keys: keys)
+        case .limit(let input, let limit, let offset): return .limit(optimize(input), limit: limit, offset: offset)
+        case .window(let input, let calls): return .window(optimize(input), calls: calls)
+        case .unionAll(let inputs): return .unionAll(inputs.map(optimize))
+        case .semiJoin(let probe, let build, let pk, let bk, let residual, let anti):
+            return .semiJoin(probe: optimize(probe), build: optimize(build), probeKeys: pk, buildKeys: bk, residual: residual, anti: anti)
+        case .hashJoin(let probe, let build, let pk, let bk, let preserve, let residual):
+            return .hashJoin(probe: optimize(probe), build: optimize(build), probeKeys: pk, buildKeys: bk, preserveProbe: preserve, residual: residual)
+        }
+    }
+
+    // MARK: - Flattening
+
+    struct Relation {
+        var plan: PlanNode
+        /// Global column numbers of its columns: offset ..< offset + width.
+        var offset: Int
+        var width: Int
+        var estimate: Estimate
+    }
+
+    static func flatten(_ plan: PlanNode, offset: Int, relations: inout [Relation], conditions: inout [BoundExpression]) {
+        switch plan {
+        case .hashJoin(let probe, let build, let probeKeys, let buildKeys, false, nil):
+            let probeWidth = probe.outputTypes.count
+            flatten(probe, offset: offset, relations: &relations, conditions: &conditions)
+            flatten(build, offset: offset + probeWidth, relations: &relations, conditions: &conditions)
+            for (p, b) in zip(probeKeys, buildKeys) {
+                conditions.append(.call("eq", [p.remapColumns { $0 + offset }, b.remapColumns { $0 + offset + probeWidth }], type: .boolean))
+            }
+        case .filter(let input, let predicate) where isRegion(input):
+            flatten(input, offset: offset, relations: &relations, conditions: &conditions)
+            conditions += JoinPlanning.split(predicate).map { $0.remapColumns { $0 + offset } }
+        default:
+            let optimized = optimize(plan)
+            relations.append(Relation(plan: optimized, offset: offset, width: plan.outputTypes.count, estimate: Estimate.of(optimized)))
+        }
+    }
+
+    static func isRegion(_ plan: PlanNode) -> Bool {
+        switch plan {
+        case .hashJoin(_, _, _, _, false, nil): return true
+        case .filter(let input, _): return isRegion(input)
+        default: return false
+        }
+    }
+
+    // MARK: - Re-planning
+
+    /// A (sub)plan over a set of relations: its output's global columns in order.
+    struct Joined {
+        var plan: PlanNode
+        var columns: [Int]
+        var estimate: Estimate
+        var cost: Double
+    }
+
+    static func reorder(_ plan: PlanNode) -> PlanNode {
+        var relations: [Relation] = []
+        var conditions: [BoundExpression] = []
+        flatten(plan, offset: 0, relations: &relations, conditions: &conditions)
+        let n = relations.count
+        let width = plan.outputTypes.count
+        func owner(_ column: Int) -> Int { relations.firstIndex { column >= $0.offset && column < $0.offset + $0.width }! }
+        func relationsOf(_ e: BoundExpression) -> Set<Int> { Set(e.columnsUsed.map(owner)) }
+
+        // Conditions on one relation filter it.
+        var pending: [(BoundExpression, Set<Int>)] = []
+        var local = [[BoundExpression]](repeating: [], count: n)
+        for condition in conditions {
+            let used = relationsOf(condition)
+            if used.count == 1 { local[used.first!].append(condition) } else { pending.append((condition, used)) }
+        }
+        var leaves: [Joined] = []
+        for (index, relation) in relations.enumerated() {
+            var leaf = relation.plan
+            if !local[index].isEmpty {
+                let predicate = JoinPlanning.combine(local[index]).remapColumns { $0 - relation.offset }
+                leaf = JoinPlanning.attach(predicate, to: leaf)
+            }
+            let estimate = Estimate.of(leaf)
+            leaves.append(Joined(plan: leaf, columns: Array(relation.offset..<(relation.offset + relation.width)), estimate: estimate, cost: 0))
+        }
+        // Equalities between two relation sets are the join graph's edges.
+        var edges: [(BoundExpression, BoundExpression, Int, Int)] = []
+        for (condition, used) in pending where used.count == 2 {
+            guard case .call("eq", let args) = condition.kind, args.count == 2 else { continue }
+            let a = relationsOf(args[0]), b = relationsOf(args[1])
+            if a.count == 1, b.count == 1, a != b { edges.append((args[0], args[1], a.first!, b.first!)) }
+        }
+
+        func join(_ left: Joined, _ right: Joined, _ leftSet: UInt64, _ rightSet: UInt64) -> Joined {
+            // The smaller input builds.
+            let (probe, build, probeSet, buildSet) = left.estimate.rows >= right.estimate.rows ? (left, right, leftSet, rightSet) : (right, left, rightSet, leftSet)
+            var position: [Int: Int] = [:]
+            for (i, c) in probe.columns.enumerated() { position[c] = i }
+            for (i, c) in build.columns.enumerated() { position[c] = probe.columns.count + i }
+            var probeKeys: [BoundExpression] = [], buildKeys: [BoundExpression] = []
+            var keyPairs: [(Int, Int)] = []
+            for (a, b, ra, rb) in edges {
+                let inProbe = { (r: Int) in probeSet & (1 << UInt64(r)) != 0 }
+                let inBuild = { (r: Int) in buildSet & (1 << UInt64(r)) != 0 }
+                if inProbe(ra), inBuild(rb) {
+                    probeKeys.append(a.remapColumns { position[$0]! }); buildKeys.append(b.remapColumns { position[$0]! - probe.columns.count })
+                    keyPairs.append((a.columnsUsed.first!, b.columnsUsed.first!))
+                } else if inProbe(rb), inBuild(ra) {
+                    probeKeys.append(b.remapColumns { position[$0]! }); buildKeys.append(a.remapColumns { position[$0]! - probe.columns.count })
+                    keyPairs.append((b.columnsUsed.first!, a.columnsUsed.first!))
+                }
+            }
+            var plan = PlanNode.hashJoin(probe: probe.plan, build: build.plan, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: false)
+            let columns = probe.columns + build.columns
+            var estimate = Estimate.join(probe.estimate, build.estimate, keys: keyPairs.map { (probe.estimate.column($0.0, probe.columns), build.estimate.column($0.1, build.columns)) })
+            // Other conditions apply as soon as all their relations are joined.
+            let set = probeSet | buildSet
+            var filters: [BoundExpression] = []
+            for (condition, used) in pending {
+                let mask = used.reduce(UInt64(0)) { $0 | (1 << UInt64($1)) }
+                let before = probeSet & mask == mask || buildSet & mask == mask
+                if set & mask == mask, !before, !isEdge(condition, edges) {
+                    filters.append(condition.remapColumns { position[$0]! })
+                    estimate.rows *= Selectivity.of(condition, estimate: nil)
+                }
+            }
+            if !filters.isEmpty { plan = .filter(plan, predicate: JoinPlanning.combine(filters)) }
+            estimate.rows = max(estimate.rows, 1)
+            estimate.columns = probe.estimate.columns + build.estimate.columns
+            estimate.capColumns()
+            let cost = left.cost + right.cost + estimate.rows + 1.5 * build.estimate.rows
+            return Joined(plan: plan, columns: columns, estimate: estimate, cost: cost)
+        }
+
+        func connected(_ a: UInt64, _ b: UInt64) -> Bool {
+            edges.contains { a & (1 << UInt64($0.2)) != 0 && b & (1 << UInt64($0.3)) != 0 || a & (1 << UInt64($0.3)) != 0 && b & (1 << UInt64($0.2)) != 0 }
+        }
+
+        var result: Joined
+        if n <= dynamicProgrammingLimit {
+            var best: [UInt64: Joined] = [:]
+            for i in 0..<n { best[1 << UInt64(i)] = leaves[i] }
+            let full: UInt64 = (1 << UInt64(n)) - 1
+            for allowCross in [false, true] {
+                if best[full] != nil { break }
+                for size in 2...max(2, n) {
+                    for set in subsets(of: full, size: size) where best[set] == nil || allowCross {
+                        // Every split into two non-empty halves (each once).
+                        var a = (set - 1) & set
+                        while a > 0 {
+                            let b = set & ~a
+                            if a < b, let left = best[a], let right = best[b], allowCross || connected(a, b) {
+                                let candidate = join(left, right, a, b)
+                                if best[set].map({ candidate.cost < $0.cost }) ?? true { best[set] = candidate }
+                            }
+                            a = (a - 1) & set
+                        }
+                    }
+                }
+            }
+            result = best[full]!
+        } else {
+            // Greedy: join the connected pair with the smallest result until one remains.
+            var parts = leaves.enumerated().map { ($0.element, UInt64(1) << UInt64($0.offset)) }
+            while parts.count > 1 {
+                var choice: (Int, Int, Joined)?
+                for i in parts.indices {
+                    for j in parts.indices where i < j {
+                        let linked = connected(parts[i].1, parts[j].1)
+                        if !linked, choice != nil { continue }
+                        let candidate = join(parts[i].0, parts[j].0, parts[i].1, parts[j].1)
+                        if choice == nil || candidate.estimate.rows < choice!.2.estimate.rows && (linked || !connected(parts[choice!.0].1, parts[choice!.1].1)) {
+                            choice = (i, j, candidate)
+                        }
+                    }
+                }
+                let (i, j, joined) = choice!
+                let set = parts[i].1 | parts[j].1
+                parts.remove(at: j)
+                parts[i] = (joined, set)
+            }
+            result = parts[0].0
+        }
+        // Conditions over no relation (constants) and the original column order.
+        var plan = result.plan
+        let constant = pending.filter { $0.1.isEmpty }.map(\.0)
+        if !constant.isEmpty { plan = .filter(plan, predicate: JoinPlanning.combine(constant)) }
+        let types = plan.outputTypes
+        var position: [Int: Int] = [:]
+        for (i, c) in result.columns.enumerated() { position[c] = i }
+        if result.columns == Array(0..<width) { return plan }
+        return .project(plan, expressions: (0..<width).map { .column(position[$0]!, type: types[position[$0]!].0, nullable: types[position[$0]!].1) },
+                        names: (0..<width).map { "?column\($0)?" })
+    }
+
+    static func isEdge(_ condition: BoundExpression, _ edges: [(BoundExpression, BoundExpression, Int, Int)]) -> Bool {
+        guard case .call("eq", let args) = condition.kind, args.count == 2 else { return false }
+        return edges.contains { $0.0 == args[0] && $0.1 == args[1] }
+    }
+
+    /// The subsets of `set` with `size` members.
+    static func subsets(of set: UInt64, size: Int) -> [UInt64] {
+        var result: [UInt64] = []
+        var s = set
+        while s > 0 {
+            if s.nonzeroBitCount == size { result.append(s) }
+            s = (s - 1) & set
+        }
+        return result
+    }
+}
