@@ -117,7 +117,7 @@ struct Estimate {
     }
 
     static func constant(_ e: BoundExpression) -> Double? {
-        if case .constant(let v) = e.kind { return numeric(v) }
+        if case .constant(let v) = ConstantFolding.fold(e).kind { return numeric(v) }
         return nil
     }
 

@@ -41,8 +41,12 @@ public struct PipelineSlicer {
         return states.count - 1
     }
 
-    /// Replaces constants by parameter-slot references.
+    /// Folds constant operations, then replaces constants by parameter-slot references.
     mutating func lift(_ expression: BoundExpression) -> BoundExpression {
+        liftSlots(ConstantFolding.fold(expression))
+    }
+
+    mutating func liftSlots(_ expression: BoundExpression) -> BoundExpression {
         switch expression.kind {
         case .constant(let value):
             slots.append(.literal(value, expression.type))
@@ -53,7 +57,7 @@ public struct PipelineSlicer {
         case .parameter, .column, .slot, .outer:
             return expression
         case .call(let name, let args):
-            return BoundExpression(.call(name, args.map { lift($0) }), type: expression.type, nullable: expression.nullable)
+            return BoundExpression(.call(name, args.map { liftSlots($0) }), type: expression.type, nullable: expression.nullable)
         }
     }
 

@@ -247,6 +247,19 @@ extension Parser {
                 if case .string(let text) = tokens[index + 1].kind {
                     let type = try parseTypeName()
                     advance()
+                    // INTERVAL '90' DAY: the unit qualifies a bare number.
+                    let units = ["year", "month", "day", "hour", "minute", "second"]
+                    if word == "interval", let unit = current.word, units.contains(unit) {
+                        advance()
+                        if acceptWord("to") {
+                            guard let end = current.word, units.contains(end) else { throw syntaxError() }
+                            advance()
+                        }
+                        let trimmed = String(text.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+                        if !trimmed.isEmpty, trimmed.allSatisfy({ $0.isNumber || $0 == "-" || $0 == "." || $0 == "+" }) {
+                            return Expression(.typedLiteral(type, trimmed + " " + unit), at: at)
+                        }
+                    }
                     return Expression(.typedLiteral(type, text), at: at)
                 }
                 return try parseColumnOrFunction()
