@@ -47,7 +47,7 @@ enum Instruction {
 
 enum WideKind { case add, sub, mul, and, or, xor }
 enum FloatKind { case add, sub, mul, div }
-enum HashKind { case integer(bits: Int), float32, float64, int128 }
+enum HashKind { case integer(bits: Int), float32, float64, int128, string }
 
 /// The runtime functions low-level IR calls.
 enum RuntimeCall {

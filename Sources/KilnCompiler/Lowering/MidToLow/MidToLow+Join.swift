@@ -94,7 +94,7 @@ extension MidToLow {
         for (v, type) in zip(keys, types) {
             var h: IRValue
             if type.physical == .string {
-                h = genericCall("hash", [(LowValue(value: v.value, null: nil), .text)], resultType: .bigint, l).value
+                h = l.b.add("kiln_low.str_hash", [v.value], ["i64"]).result
             } else {
                 h = l.b.add("kiln_low.hash", [v.value], ["i64"]).result
             }

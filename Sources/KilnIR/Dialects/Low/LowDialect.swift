@@ -27,6 +27,12 @@ public enum LowDialect {
         irdl.operands(lhs: %s, rhs: %s)
         irdl.results(equal: %b)
       }
+      irdl.operation @str_hash {
+        %s = irdl.is i128
+        %h = irdl.is i64
+        irdl.operands(value: %s)
+        irdl.results(hash: %h)
+      }
       irdl.operation @str_cmp {
         %s = irdl.is i128
         %r = irdl.is i32
