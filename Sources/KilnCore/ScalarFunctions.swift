@@ -73,7 +73,12 @@ public enum ScalarFunctions {
                 if e.count > 1 { throw DatabaseError(.invalidEscapeSequence, "invalid escape string", hint: "Escape string must be empty or one character.") }
                 escape = e.first
             }
-            return .bool(try Like.matches(name == "ilike" ? asciiLowercased(s) : s, pattern: name == "ilike" ? asciiLowercased(p) : p, escape: escape))
+            if let escape, escape.utf8.count > 1 {
+                return .bool(try Like.matches(name == "ilike" ? asciiLowercased(s) : s, pattern: name == "ilike" ? asciiLowercased(p) : p, escape: escape))
+            }
+            let pattern = try LikePattern(Array(p.utf8), escape: escape?.utf8.first, caseInsensitive: name == "ilike")
+            var text = s
+            return .bool(text.withUTF8 { pattern.matches(UnsafeRawBufferPointer($0)) })
         case "eq", "ne", "lt", "le", "gt", "ge":
             if args[0].isNull || args[1].isNull { return .null }
             let order = try compare(args[0], args[1])

@@ -38,7 +38,7 @@ enum Instruction {
     case raise(context: Int, flag: Int, code: Int32)
     case stringEqual(d: Int, a: Int, b: Int)
     case hash(d: Int, a: Int, kind: HashKind)
-    case call(function: RuntimeCall, d: Int, a0: Int, a1: Int, a2: Int)
+    case call(function: RuntimeCall, d: Int, a0: Int, a1: Int, a2: Int, a3: Int)
     case jump(target: Int)
     case jumpIfFalse(c: Int, target: Int)
     /// Jumps when the signed 64-bit `a >= b` (the exit test of a counted loop).
@@ -51,5 +51,5 @@ enum HashKind { case integer(bits: Int), float32, float64, int128, string }
 
 /// The runtime functions low-level IR calls.
 enum RuntimeCall {
-    case open, next, finish, aggregateScratch, aggregateFind, aggregateHeader, aggregateInsert, joinInsert, joinNullEntry, append, limitStep, raise, call
+    case open, next, finish, aggregateScratch, aggregateFind, aggregateHeader, aggregateInsert, joinInsert, joinNullEntry, append, limitStep, raise, call, like
 }

@@ -132,8 +132,8 @@ enum Machine {
                 case .int128: r[d] = Hashing.mix(r[a] ^ Hashing.mix(r[a + 1]))
                 case .string: r[d] = KilnString.hash(Int128(bitPattern: (UInt128(r[a + 1]) << 64) | UInt128(r[a])))
                 }
-            case .call(let function, let d, let a0, let a1, let a2):
-                Machine.call(function, r, d, a0, a1, a2)
+            case .call(let function, let d, let a0, let a1, let a2, let a3):
+                Machine.call(function, r, d, a0, a1, a2, a3)
             case .jump(let target):
                 pc = target
                 continue
@@ -146,7 +146,7 @@ enum Machine {
         }
     }
 
-    static func call(_ function: RuntimeCall, _ r: UnsafeMutablePointer<UInt64>, _ d: Int, _ a0: Int, _ a1: Int, _ a2: Int) {
+    static func call(_ function: RuntimeCall, _ r: UnsafeMutablePointer<UInt64>, _ d: Int, _ a0: Int, _ a1: Int, _ a2: Int, _ a3: Int) {
         func pointer(_ p: UnsafeMutableRawPointer) -> UInt64 { UInt64(UInt(bitPattern: p)) }
         let context = Reg.pointer(r, a0)
         switch function {
@@ -163,6 +163,7 @@ enum Machine {
         case .limitStep: r[d] = UInt64(UInt32(bitPattern: kiln_rt_limit_step(context, Int64(bitPattern: r[a1]))))
         case .raise: kiln_rt_raise(context, Int32(truncatingIfNeeded: r[a1]))
         case .call: kiln_rt_call(context, Int64(bitPattern: r[a1]))
+        case .like: r[d] = UInt64(UInt32(bitPattern: kiln_rt_like(context, Int64(bitPattern: r[a1]), Int64(bitPattern: r[a2]), Int64(bitPattern: r[a3]))))
         }
     }
 

@@ -69,15 +69,30 @@ public enum LowToLLVM {
                 let high = b.value("arith.trunci", [shifted], "i64")
                 replace(op.result, with: b.add("func.call", [low, high], ["i64"], [("callee", .raw("@kiln_rt_str_hash"))]).result, in: block)
             case "kiln_low.str_eq":
+                // Equal 16-byte forms are equal strings; different lengths or prefixes are
+                // different. Only two long strings of one length and prefix compare bytes.
+                let (x, y) = (op.operands[0], op.operands[1])
+                let same = b.value("arith.cmpi", [x, y], "i1", [("predicate", .integer(0, type: "i64"))])
                 var parts: [IRValue] = []
                 for v in op.operands {
                     parts.append(b.value("arith.trunci", [v], "i64"))
                     let shifted = b.value("arith.shrui", [v, b.value("arith.constant", [], "i128", [("value", .raw("64 : i128"))])], "i128")
                     parts.append(b.value("arith.trunci", [shifted], "i64"))
                 }
-                let r = b.add("func.call", parts, ["i32"], [("callee", .raw("@kiln_rt_str_eq"))]).result
-                let zero = b.value("arith.constant", [], "i32", [("value", .integer(0, type: "i32"))])
-                replace(op.result, with: b.value("arith.cmpi", [r, zero], "i1", [("predicate", .integer(1, type: "i64"))]), in: block)
+                let sameHead = b.value("arith.cmpi", [parts[0], parts[2]], "i1", [("predicate", .integer(0, type: "i64"))])
+                let length = b.value("arith.trunci", [x], "i32")
+                let long = b.value("arith.cmpi", [length, b.value("arith.constant", [], "i32", [("value", .integer(12, type: "i32"))])], "i1",
+                                   [("predicate", .integer(8, type: "i64"))])
+                let differs = b.value("arith.xori", [same, b.value("arith.constant", [], "i1", [("value", .integer(1, type: "i1"))])], "i1")
+                let needBytes = b.value("arith.andi", [b.value("arith.andi", [sameHead, long], "i1"), differs], "i1")
+                let compare = IRBlock(), known = IRBlock()
+                let cb = IRBuilder(compare)
+                let r = cb.add("func.call", parts, ["i32"], [("callee", .raw("@kiln_rt_str_eq"))]).result
+                let zero = cb.value("arith.constant", [], "i32", [("value", .integer(0, type: "i32"))])
+                cb.add("scf.yield", [cb.value("arith.cmpi", [r, zero], "i1", [("predicate", .integer(1, type: "i64"))])])
+                IRBuilder(known).add("scf.yield", [same])
+                let equal = b.add("scf.if", [needBytes], ["i1"], regions: [.single(compare), .single(known)]).result
+                replace(op.result, with: equal, in: block)
             default:
                 operations.append(op)
                 continue

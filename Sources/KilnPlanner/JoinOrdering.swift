@@ -94,6 +94,19 @@ public enum JoinOrdering {
         for condition in conditions {
             let used = relationsOf(condition)
             if used.count == 1 { local[used.first!].append(condition) } else { pending.append((condition, used)) }
+            // From an OR over several relations, each relation that every branch restricts
+            // gets the OR of those restrictions as its own filter (TPC-H Q7's nations).
+            if used.count > 1, case .call("or", _) = condition.kind {
+                let branches = JoinPlanning.disjuncts(condition).map(JoinPlanning.split)
+                for relation in used {
+                    let parts = branches.map { $0.filter { relationsOf($0) == [relation] } }
+                    guard parts.allSatisfy({ !$0.isEmpty }) else { continue }
+                    let derived = parts.map(JoinPlanning.combine).dropFirst().reduce(JoinPlanning.combine(parts[0])) {
+                        BoundExpression.call("or", [$0, $1], type: .boolean)
+                    }
+                    local[relation].append(derived)
+                }
+            }
         }
         var leaves: [Joined] = []
         for (index, relation) in relations.enumerated() {

@@ -17,6 +17,7 @@ public final class QueryRuntime {
     var states: [RuntimeState] = []
     public let functions: [RuntimeFunction]
     public let arena = StringArena()
+    var likePatterns: [Int: LikePattern] = [:]
     /// The first error raised while running; the error flag in the context is set with it.
     public var error: DatabaseError?
 
@@ -170,6 +171,24 @@ public final class QueryRuntime {
         case let window as WindowState: return window.store.append()
         default: fatalError("append to a state without records")
         }
+    }
+
+    /// LIKE (`key` = slot * 2) or ILIKE (slot * 2 + 1) against the pattern in parameter
+    /// slot `key / 2`, prepared on first use.
+    public func like(_ key: Int, _ value: Int128) -> Bool {
+        let pattern: LikePattern
+        if let prepared = likePatterns[key] { pattern = prepared } else {
+            let stored = parameters.load(fromByteOffset: 16 * (key / 2), as: Int128.self)
+            let bytes = KilnString.withBytes(stored) { Array($0) }
+            do {
+                pattern = try LikePattern(bytes, caseInsensitive: key % 2 == 1)
+            } catch {
+                raise(error)
+                return false
+            }
+            likePatterns[key] = pattern
+        }
+        return KilnString.withBytes(value) { pattern.matches($0) }
     }
 
     public func limitStep(_ state: Int) -> Bool { (states[state] as! LimitState).step(context) }

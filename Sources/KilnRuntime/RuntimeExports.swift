@@ -59,6 +59,12 @@ public func kiln_rt_limit_step(_ context: UnsafeMutableRawPointer, _ state: Int6
     QueryRuntime.from(context).limitStep(Int(state)) ? 1 : 0
 }
 
+@_cdecl("kiln_rt_like")
+public func kiln_rt_like(_ context: UnsafeMutableRawPointer, _ slot: Int64, _ low: Int64, _ high: Int64) -> Int32 {
+    let value = Int128(bitPattern: (UInt128(UInt64(bitPattern: high)) << 64) | UInt128(UInt64(bitPattern: low)))
+    return QueryRuntime.from(context).like(Int(slot), value) ? 1 : 0
+}
+
 @_cdecl("kiln_rt_raise")
 public func kiln_rt_raise(_ context: UnsafeMutableRawPointer, _ code: Int32) {
     QueryRuntime.from(context).raise(QueryRuntime.inlineError(code))
@@ -85,6 +91,7 @@ public enum RuntimeSymbols {
         ("kiln_rt_limit_step", ["!llvm.ptr", "i64"], ["i32"]),
         ("kiln_rt_raise", ["!llvm.ptr", "i32"], []),
         ("kiln_rt_call", ["!llvm.ptr", "i64"], []),
+        ("kiln_rt_like", ["!llvm.ptr", "i64", "i64", "i64"], ["i32"]),
     ]
 
     public static var addresses: [(String, UnsafeMutableRawPointer)] {
@@ -94,6 +101,7 @@ public enum RuntimeSymbols {
         typealias Find = @convention(c) (UnsafeMutableRawPointer, Int64, Int64) -> UnsafeMutableRawPointer
         typealias Step = @convention(c) (UnsafeMutableRawPointer, Int64) -> Int32
         typealias Raise = @convention(c) (UnsafeMutableRawPointer, Int32) -> Void
+        typealias Like = @convention(c) (UnsafeMutableRawPointer, Int64, Int64, Int64) -> Int32
         func address<T>(_ f: T) -> UnsafeMutableRawPointer { unsafeBitCast(f, to: UnsafeMutableRawPointer.self) }
         return [
             ("kiln_rt_open", address(kiln_rt_open as Open)),
@@ -107,6 +115,7 @@ public enum RuntimeSymbols {
             ("kiln_rt_join_null_entry", address(kiln_rt_join_null_entry as Open)),
             ("kiln_rt_append", address(kiln_rt_append as Open)),
             ("kiln_rt_limit_step", address(kiln_rt_limit_step as Step)),
+            ("kiln_rt_like", address(kiln_rt_like as Like)),
             ("kiln_rt_raise", address(kiln_rt_raise as Raise)),
             ("kiln_rt_call", address(kiln_rt_call as Finish)),
         ]

@@ -29,6 +29,15 @@ extension MidToLow {
                 return LowValue(value: checked(name, a, b, code: MidToLow.errorCode(resultType), l), null: null)
             }
             return generic()
+        case "like" where args.count == 2 && parameterSlots[op.operands[1]] != nil,
+             "ilike" where args.count == 2 && parameterSlots[op.operands[1]] != nil:
+            // A constant pattern: the runtime prepares it once per execution and matches bytes.
+            let slot = Int64(parameterSlots[op.operands[1]]!) * 2 + (name == "ilike" ? 1 : 0)
+            let v = args[0].value
+            let low = l.op("arith.trunci", [v], "i64")
+            let high = l.op("arith.trunci", [l.op("arith.shrui", [v, l.int128(64)], "i128")], "i64")
+            let r = l.call("kiln_rt_like", [l.ctx, l.int(slot, "i64"), low, high], ["i32"]).result
+            return LowValue(value: l.cmpi(1, r, l.int(0, "i32")), null: null)
         case "single_row":
             // A scalar subquery's value; a second row for the same outer row is an error.
             l.raise(l.cmpi(4, args[0].value, l.int(1, "i64")), code: 7)

@@ -18,6 +18,8 @@ public struct MidToLow {
 
     var functions: [RuntimeFunction] = []
     var values: [IRValue: LowValue] = [:]
+    /// Parameter-block slot of each `kiln_mid.param` result (constant LIKE patterns).
+    var parameterSlots: [IRValue: Int] = [:]
     /// The function's entry block: loop-invariant values (state headers, scratch) go here.
     var entry: LowBuilder?
     var entryCache: [String: IRValue] = [:]
@@ -153,6 +155,7 @@ public struct MidToLow {
         case "kiln_mid.param":
             let (type, nullable) = MidToLow.sqlType(op.result.type)
             let slot = op.integer("slot") ?? 0
+            parameterSlots[op.result] = slot
             let parameters = perPipeline("parameters", l) { $0.load(ctx, offset: ContextLayout.parameters, "!llvm.ptr") }
             let value = l.loadValue(l.gep(parameters, 16 * slot), type)
             var null: IRValue?
