@@ -37,6 +37,7 @@ enum Instruction {
     case checked(d: Int, overflow: Int, a: Int, b: Int, kind: WideKind, bits: Int)
     case raise(context: Int, flag: Int, code: Int32)
     case stringEqual(d: Int, a: Int, b: Int)
+    case stringCompare(d: Int, a: Int, b: Int)
     case hash(d: Int, a: Int, kind: HashKind)
     case call(function: RuntimeCall, d: Int, a0: Int, a1: Int, a2: Int, a3: Int)
     case jump(target: Int)

@@ -124,6 +124,7 @@ enum Machine {
             case .raise(let context, let flag, let code):
                 if r[flag] & 1 != 0 { kiln_rt_raise(Reg.pointer(r, context), code) }
             case .stringEqual(let d, let a, let b): r[d] = KilnString.equal(Reg.wide(r, a), Reg.wide(r, b)) ? 1 : 0
+            case .stringCompare(let d, let a, let b): r[d] = UInt64(UInt32(bitPattern: Int32(KilnString.compare(Reg.wide(r, a), Reg.wide(r, b)).signum())))
             case .hash(let d, let a, let kind):
                 switch kind {
                 case .integer(let bits): r[d] = Hashing.mix(bits <= 8 ? r[a] : UInt64(bitPattern: Reg.signed(r, a, bits: bits)))

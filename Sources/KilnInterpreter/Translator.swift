@@ -178,6 +178,8 @@ struct Translator {
             emit(.raise(context: operands[0], flag: operands[1], code: Int32(op.integer("code") ?? 0)))
         case "kiln_low.str_eq":
             emit(.stringEqual(d: results[0], a: operands[0], b: operands[1]))
+        case "kiln_low.str_cmp":
+            emit(.stringCompare(d: results[0], a: operands[0], b: operands[1]))
         case "kiln_low.str_hash":
             emit(.hash(d: results[0], a: operands[0], kind: .string))
         case "kiln_low.hash":

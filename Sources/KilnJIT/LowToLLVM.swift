@@ -62,6 +62,14 @@ public enum LowToLLVM {
                 default: wide = v
                 }
                 replace(op.result, with: mix(wide, b), in: block)
+            case "kiln_low.str_cmp":
+                var parts: [IRValue] = []
+                for v in op.operands {
+                    parts.append(b.value("arith.trunci", [v], "i64"))
+                    let shifted = b.value("arith.shrui", [v, b.value("arith.constant", [], "i128", [("value", .raw("64 : i128"))])], "i128")
+                    parts.append(b.value("arith.trunci", [shifted], "i64"))
+                }
+                replace(op.result, with: b.add("func.call", parts, ["i32"], [("callee", .raw("@kiln_rt_str_cmp"))]).result, in: block)
             case "kiln_low.str_hash":
                 let v = op.operands[0]
                 let low = b.value("arith.trunci", [v], "i64")

@@ -129,6 +129,13 @@ public func kiln_rt_str_eq(_ aLow: Int64, _ aHigh: Int64, _ bLow: Int64, _ bHigh
     return KilnString.equal(a, b) ? 1 : 0
 }
 
+@_cdecl("kiln_rt_str_cmp")
+public func kiln_rt_str_cmp(_ aLow: Int64, _ aHigh: Int64, _ bLow: Int64, _ bHigh: Int64) -> Int32 {
+    let a = Int128(bitPattern: (UInt128(UInt64(bitPattern: aHigh)) << 64) | UInt128(UInt64(bitPattern: aLow)))
+    let b = Int128(bitPattern: (UInt128(UInt64(bitPattern: bHigh)) << 64) | UInt128(UInt64(bitPattern: bLow)))
+    return Int32(KilnString.compare(a, b).signum())
+}
+
 @_cdecl("kiln_rt_str_hash")
 public func kiln_rt_str_hash(_ low: Int64, _ high: Int64) -> Int64 {
     Int64(bitPattern: KilnString.hash(Int128(bitPattern: (UInt128(UInt64(bitPattern: high)) << 64) | UInt128(UInt64(bitPattern: low)))))
@@ -139,12 +146,14 @@ extension RuntimeSymbols {
     public static let lateSignatures: [(name: String, arguments: [String], results: [String])] = [
         ("kiln_rt_str_eq", ["i64", "i64", "i64", "i64"], ["i32"]),
         ("kiln_rt_str_hash", ["i64", "i64"], ["i64"]),
+        ("kiln_rt_str_cmp", ["i64", "i64", "i64", "i64"], ["i32"]),
     ]
 
     public static var lateAddresses: [(String, UnsafeMutableRawPointer)] {
         typealias StrEq = @convention(c) (Int64, Int64, Int64, Int64) -> Int32
         typealias StrHash = @convention(c) (Int64, Int64) -> Int64
         return [("kiln_rt_str_eq", unsafeBitCast(kiln_rt_str_eq as StrEq, to: UnsafeMutableRawPointer.self)),
-                ("kiln_rt_str_hash", unsafeBitCast(kiln_rt_str_hash as StrHash, to: UnsafeMutableRawPointer.self))]
+                ("kiln_rt_str_hash", unsafeBitCast(kiln_rt_str_hash as StrHash, to: UnsafeMutableRawPointer.self)),
+                ("kiln_rt_str_cmp", unsafeBitCast(kiln_rt_str_cmp as StrEq, to: UnsafeMutableRawPointer.self))]
     }
 }

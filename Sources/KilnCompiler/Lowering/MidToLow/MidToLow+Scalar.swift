@@ -79,7 +79,17 @@ extension MidToLow {
                 let predicates: [Int64] = [0, 1, 6, 7, 8, 9]
                 return LowValue(value: l.cmpi(predicates[index], a, b), null: null)
             }
-            if physical == .string || t == .interval { return generic() }
+            if physical == .string {
+                // Equality without a call in the common cases; order by bytes (C collation).
+                if name == "eq" || name == "ne" {
+                    let equal = l.b.add("kiln_low.str_eq", [a, b], ["i1"]).result
+                    return LowValue(value: name == "eq" ? equal : l.not(equal), null: null)
+                }
+                let order = l.b.add("kiln_low.str_cmp", [a, b], ["i32"]).result
+                let predicates: [Int64] = [0, 1, 2, 3, 4, 5]
+                return LowValue(value: l.cmpi(predicates[index], order, l.int(0, "i32")), null: null)
+            }
+            if t == .interval { return generic() }
             let predicates: [Int64] = [0, 1, 2, 3, 4, 5]
             return LowValue(value: l.cmpi(predicates[index], a, b), null: null)
         case "and", "or":
