@@ -3,7 +3,7 @@
 # Safe to run repeatedly; does nothing when everything is present.
 set -euo pipefail
 
-packages=(libmlir-22-dev llvm-22-dev mlir-22-tools)
+packages=(libmlir-22-dev llvm-22-dev mlir-22-tools python3-venv)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -21,4 +21,11 @@ if ! command -v swift >/dev/null 2>&1; then
     echo "setup: swift (6.x) is required on PATH" >&2
     exit 1
 fi
-echo "setup: MLIR 22 and Swift are ready"
+# Python test tools (the differential test's oracle, DuckDB) in the checkout's .venv.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if ! "$root/.venv/bin/python" -c "import duckdb" >/dev/null 2>&1; then
+    echo "setup: installing duckdb into .venv"
+    python3 -m venv "$root/.venv"
+    "$root/.venv/bin/pip" install --quiet --disable-pip-version-check "duckdb==2.0.0"
+fi
+echo "setup: MLIR 22, Swift and the Python test tools are ready"

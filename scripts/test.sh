@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine and runs Kiln's whole test suite (unit, SQL corpus in every
-# execution mode, IR tests, the shell's bad-input corpus).
+# execution mode, IR tests, the shell's bad-input corpus, TPC-H SF0.01, and the differential
+# test against DuckDB over generated queries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+# TPC-H SF0.01 (data, queries, official answers): ../shared/tpch when present, else the
+# fixture the repository holds, unpacked under .build.
+if [ -z "${KILN_TPCH_DIR:-}" ]; then
+    if [ -d ../shared/tpch/sf0.01 ]; then
+        export KILN_TPCH_DIR="$(cd ../shared/tpch && pwd)"
+    else
+        mkdir -p .build/fixtures
+        tar -xzf Tests/Fixtures/tpch-sf0.01.tar.gz -C .build/fixtures
+        export KILN_TPCH_DIR="$PWD/.build/fixtures/tpch"
+    fi
+fi
 swift build
 swift test
+.venv/bin/python scripts/differential.py --queries 300

@@ -16,7 +16,11 @@ public final class Database {
     public let catalog = Catalog()
     let executor: QueryExecutor
     /// Session settings (`SET name = value`).
-    public private(set) var settings: [String: String] = ["jit": "on", "jit_simd": "on", "server_version": "16.0", "datestyle": "ISO, MDY"]
+    public private(set) var settings: [String: String] = ["jit": "on", "jit_simd": "on", "server_version": "16.0", "datestyle": "ISO, MDY",
+                                                          "memory_limit": MemoryBudget.format(MemoryBudget.defaultLimit)]
+
+    /// Bytes a query's hash tables and buffers may hold (`SET memory_limit = '4GB'`).
+    public var memoryLimit: Int { settings["memory_limit"].flatMap(MemoryBudget.parse) ?? MemoryBudget.defaultLimit }
 
     /// Whether queries run as native code (`SET jit = on`, the default) or in the interpreter.
     public var usesNativeCode: Bool { !["off", "false"].contains(settings["jit"]?.lowercased() ?? "on") }
@@ -85,7 +89,7 @@ public final class Database {
         case .select(let select):
             var binder = Binder(catalog: catalog)
             let bound = try binder.bind(select)
-            let (rows, timings) = try executor.run(bound, parameters: parameters, compiled: usesNativeCode, simd: usesSIMD) { runtime, lowered throws(DatabaseError) in
+            let (rows, timings) = try executor.run(bound, parameters: parameters, compiled: usesNativeCode, simd: usesSIMD, memoryLimit: memoryLimit) { runtime, lowered throws(DatabaseError) in
                 runtime.outputRows(layout: lowered.plan.outputLayout)
             }
             var result = QueryResult(columns: zip(bound.columnNames, bound.columnTypes).map { QueryResult.Column(name: $0, type: $1) },
@@ -130,10 +134,18 @@ public final class Database {
                     throw DatabaseError(.invalidParameterValue, "invalid value for parameter \"jit\": \"\(value)\"", position: position)
                 }
             }
+            if name == "memory_limit" {
+                guard let bytes = MemoryBudget.parse(value) else {
+                    throw DatabaseError(.invalidParameterValue, "invalid value for parameter \"memory_limit\": \"\(value)\"", position: position,
+                                        hint: "Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".")
+                }
+                settings[name] = MemoryBudget.format(bytes)
+                return .command("SET")
+            }
             settings[name] = value
             return .command("SET")
         case .reset(let name):
-            settings[name] = name == "jit" || name == "jit_simd" ? "on" : nil
+            settings[name] = name == "jit" || name == "jit_simd" ? "on" : name == "memory_limit" ? MemoryBudget.format(MemoryBudget.defaultLimit) : nil
             return .command("RESET")
         case .show(let name, let position):
             guard let value = settings[name] else {
@@ -202,7 +214,7 @@ public final class Database {
     /// Runs a query whose columns have the target columns' types and appends its rows.
     func append(_ bound: BoundQuery, into table: Table, targets: [Int], parameters: [Value]) throws(DatabaseError) {
         let layout = RecordLayout(types: targets.map { table.columns[$0].type })
-        _ = try executor.run(bound, parameters: parameters, compiled: usesNativeCode, simd: usesSIMD) { runtime, _ throws(DatabaseError) in
+        _ = try executor.run(bound, parameters: parameters, compiled: usesNativeCode, simd: usesSIMD, memoryLimit: memoryLimit) { runtime, _ throws(DatabaseError) in
             let fieldForColumn = Dictionary(uniqueKeysWithValues: targets.enumerated().map { ($1, $0) })
             try runtime.withOutputRecords { records, count throws(DatabaseError) in
                 try table.appendRecords(records, count: count, fields: table.columns.indices.map { fieldForColumn[$0] }, offsets: layout.offsets)

@@ -78,10 +78,11 @@ final class QueryExecutor {
     /// Runs a query; `body` reads the runtime's output before it is freed.
     /// - Parameter compiled: native code (true) or the interpreter over the same low-level IR.
     /// - Parameter simd: compile filters and aggregates over scans into SIMD kernels (native code only).
-    func run<R>(_ query: BoundQuery, parameters: [Value], compiled useNativeCode: Bool, simd: Bool = true,
+    func run<R>(_ query: BoundQuery, parameters: [Value], compiled useNativeCode: Bool, simd: Bool = true, memoryLimit: Int = MemoryBudget.defaultLimit,
                 _ body: (QueryRuntime, LoweredQuery) throws(DatabaseError) -> R) throws(DatabaseError) -> (R, QueryResult.Timings) {
         let lowered = try lower(query, vectorize: useNativeCode && simd)
-        let runtime = QueryRuntime(plan: lowered.plan, parameterValues: try slotValues(lowered.plan, parameters: parameters), functions: lowered.functions)
+        let runtime = QueryRuntime(plan: lowered.plan, parameterValues: try slotValues(lowered.plan, parameters: parameters), functions: lowered.functions,
+                                   memoryLimit: memoryLimit)
         try runtime.prepare()
         var compileMs = 0.0
         let start: ContinuousClock.Instant

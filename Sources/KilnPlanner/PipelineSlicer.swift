@@ -148,7 +148,9 @@ public struct PipelineSlicer {
             var slots = calls.map { WindowFunctionSlot(function: $0.function, argumentColumns: $0.arguments.map(field), resultColumn: 0, offset: $0.offset, frame: $0.frame) }
             for index in slots.indices { slots[index].resultColumn = fields.count + index }
             let recordTypes = fields.map { ($0.type, $0.nullable) } + calls.map { ($0.type, true) }
-            upstream.operators.append(.project(fields))
+            // The sink writes every field of the record layout (results NULL until computed),
+            // so that both sides agree on the layout's offsets.
+            upstream.operators.append(.project(fields + calls.map { liftSlots(.constant(.null, type: $0.type)) }))
             let state = addState(.windowBuffer(layout: RecordLayout(types: recordTypes.map(\.0)), partition: partition, order: order, functions: slots))
             upstream.sink = .sort(state: state)
             finish(upstream)

@@ -18,13 +18,18 @@ public final class QueryRuntime {
     public let functions: [RuntimeFunction]
     public let arena = StringArena()
     var likePatterns: [Int: LikePattern] = [:]
+    /// Which generic functions are `substring` (it has a byte-level fast path).
+    lazy var substringFunctions: [Bool] = functions.map { $0.name == "substring" }
     /// The first error raised while running; the error flag in the context is set with it.
     public var error: DatabaseError?
 
     /// - Parameters:
     ///   - plan: the pipeline plan (states and parameter slots).
     ///   - parameterValues: the value of each parameter slot, already of the slot's type.
-    public init(plan: PipelinePlan, parameterValues: [Value], functions: [RuntimeFunction]) {
+    public let budget: MemoryBudget
+
+    public init(plan: PipelinePlan, parameterValues: [Value], functions: [RuntimeFunction], memoryLimit: Int = MemoryBudget.defaultLimit) {
+        budget = MemoryBudget(limit: memoryLimit)
         context = .allocate(byteCount: ContextLayout.size, alignment: 16)
         context.initializeMemory(as: UInt8.self, repeating: 0, count: ContextLayout.size)
         let slotCount = max(1, parameterValues.count)
@@ -55,14 +60,20 @@ public final class QueryRuntime {
             case .tableScan(let table, let columns): states.append(TableScanState(table: table, columns: columns))
             case .series(let type, let a, let b, let c): states.append(SeriesState(type: type, start: a, stop: b, step: c))
             case .singleRow: states.append(SingleRowState())
-            case .hashAggregate(let keyCount, let aggregates, let layout): states.append(HashAggregateState(keyCount: keyCount, aggregates: aggregates, layout: layout))
-            case .sortBuffer(let layout, let keys, let limit, let offset): states.append(SortState(layout: layout, keys: keys, limit: limit, offset: offset))
+            case .hashAggregate(let keyCount, let aggregates, let layout):
+                states.append(HashAggregateState(keyCount: keyCount, aggregates: aggregates, layout: layout, budget: budget))
+            case .sortBuffer(let layout, let keys, let limit, let offset):
+                states.append(SortState(layout: layout, keys: keys, limit: limit, offset: offset, budget: budget))
             case .limitCounter(let l, let o): states.append(LimitState(limit: l, offset: o))
             case .windowBuffer(let layout, let partition, let order, let functions):
-                states.append(WindowState(layout: layout, partition: partition, order: order, functions: functions))
-            case .output(let layout): states.append(OutputState(layout: layout))
-            case .hashJoin(_, let layout): states.append(HashJoinState(layout: layout))
+                states.append(WindowState(layout: layout, partition: partition, order: order, functions: functions, budget: budget))
+            case .output(let layout): states.append(OutputState(layout: layout, budget: budget))
+            case .hashJoin(_, let layout): states.append(HashJoinState(layout: layout, budget: budget))
             }
+        }
+        budget.exceeded = { [unowned self] used in
+            self.raise(DatabaseError(.outOfMemory, "out of memory", detail: "The query needs more than memory_limit (\(MemoryBudget.format(memoryLimit))) for its hash tables and buffers; \(MemoryBudget.format(used)) were requested.",
+                                     hint: "Raise memory_limit, or make the query's joins and aggregates smaller."))
         }
         // safe because the runtime outlives every call that receives this context.
         context.storeBytes(of: Unmanaged.passUnretained(self).toOpaque(), toByteOffset: ContextLayout.runtime, as: UnsafeMutableRawPointer.self)
@@ -193,9 +204,35 @@ public final class QueryRuntime {
 
     public func limitStep(_ state: Int) -> Bool { (states[state] as! LimitState).step(context) }
 
+    /// substring of an ASCII string straight on its bytes (no String, no Value); false when
+    /// the general path must run (NULLs, non-ASCII text, a negative length).
+    func substringOnBytes(_ function: RuntimeFunction) -> Bool {
+        let count = function.argumentTypes.count
+        for i in 0..<count where scratch.load(fromByteOffset: ScratchLayout.argumentNull(i), as: UInt8.self) != 0 { return false }
+        let value = scratch.load(fromByteOffset: ScratchLayout.argument(0), as: Int128.self)
+        let start = Int(scratch.load(fromByteOffset: ScratchLayout.argument(1), as: Int32.self))
+        var length = Int.max
+        if count > 2 {
+            length = Int(scratch.load(fromByteOffset: ScratchLayout.argument(2), as: Int32.self))
+            if length < 0 { return false }
+        }
+        let result: Int128? = KilnString.withBytes(value) { bytes in
+            for byte in bytes where byte >= 0x80 { return nil }
+            let from = max(1, start)
+            let to = length == Int.max ? bytes.count + 1 : min(bytes.count + 1, start + length)
+            if to <= from { return KilnString.make(UnsafeRawBufferPointer(start: nil, count: 0), arena: arena) }
+            return KilnString.make(UnsafeRawBufferPointer(rebasing: bytes[(from - 1)..<(to - 1)]), arena: arena)
+        }
+        guard let result else { return false }
+        scratch.storeBytes(of: 0, toByteOffset: ScratchLayout.resultNull, as: UInt8.self)
+        scratch.storeBytes(of: result, toByteOffset: ScratchLayout.result, as: Int128.self)
+        return true
+    }
+
     /// Runs generic function `index` on the scratch area's arguments, writing the result there.
     public func call(_ index: Int) {
         let function = functions[index]
+        if substringFunctions[index], substringOnBytes(function) { return }
         var arguments: [Value] = []
         for (i, type) in function.argumentTypes.enumerated() {
             if scratch.load(fromByteOffset: ScratchLayout.argumentNull(i), as: UInt8.self) != 0 { arguments.append(.null) }

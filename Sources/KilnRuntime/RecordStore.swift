@@ -4,6 +4,8 @@
 /// record pointers only while the store lives.
 public final class RecordStore {
     public let recordSize: Int
+    /// The query's memory budget, charged for every chunk.
+    let budget: MemoryBudget?
     private var chunks: [UnsafeMutableRawPointer] = []
     private var used = 0
     private var chunkCapacity: Int
@@ -11,8 +13,9 @@ public final class RecordStore {
     public private(set) var count = 0
     private var pointerCapacity = 1024
 
-    public init(recordSize: Int) {
+    public init(recordSize: Int, budget: MemoryBudget? = nil) {
         self.recordSize = recordSize
+        self.budget = budget
         chunkCapacity = max(1, (1 << 16) / recordSize)
         pointers = .allocate(capacity: pointerCapacity)
         used = chunkCapacity
@@ -26,6 +29,7 @@ public final class RecordStore {
     /// A new zeroed record.
     public func append() -> UnsafeMutableRawPointer {
         if used == chunkCapacity {
+            budget?.charge(chunkCapacity * recordSize)
             let chunk = UnsafeMutableRawPointer.allocate(byteCount: chunkCapacity * recordSize, alignment: 16)
             chunks.append(chunk)
             used = 0
@@ -34,6 +38,7 @@ public final class RecordStore {
         used += 1
         record.initializeMemory(as: UInt8.self, repeating: 0, count: recordSize)
         if count == pointerCapacity {
+            budget?.charge(pointerCapacity * 8)
             let grown = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: pointerCapacity * 2)
             grown.update(from: pointers, count: count)
             pointers.deallocate()
@@ -47,3 +52,58 @@ public final class RecordStore {
 
     public func record(_ index: Int) -> UnsafeMutableRawPointer { pointers[index]! }
 }
+
+/// The memory a query's operators may hold (hash tables, sort and window buffers, results).
+///
+/// Every record chunk and hash directory is charged; going past the limit raises SQLSTATE
+/// 53200 through `exceeded` (the pipeline stops at its next batch), instead of the machine's
+/// OOM killer ending the process. `SET memory_limit` sets it (default: 3/4 of physical memory).
+public final class MemoryBudget {
+    public let limit: Int
+    public private(set) var used = 0
+    private var reported = false
+    /// Called once, when a charge first passes the limit.
+    public var exceeded: ((Int) -> Void)?
+
+    public init(limit: Int) { self.limit = limit }
+
+    public func charge(_ bytes: Int) {
+        used += bytes
+        if used > limit, !reported {
+            reported = true
+            exceeded?(used)
+        }
+    }
+
+    /// `1536MB`, `2GB`: PostgreSQL's memory units.
+    public static func format(_ bytes: Int) -> String {
+        if bytes % (1 << 30) == 0 { return "\(bytes >> 30)GB" }
+        if bytes % (1 << 20) == 0 { return "\(bytes >> 20)MB" }
+        if bytes % (1 << 10) == 0 { return "\(bytes >> 10)kB" }
+        return "\(bytes)B"
+    }
+
+    /// Parses `4GB`, `512 MB`, `100000kB`, `1TB` or a byte count.
+    public static func parse(_ text: String) -> Int? {
+        let trimmed = text.filter { $0 != " " }
+        let units: [(String, Int)] = [("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10), ("B", 1)]
+        for (unit, scale) in units where trimmed.hasSuffix(unit) {
+            guard let n = Int(trimmed.dropLast(unit.count)), n > 0 else { return nil }
+            let (bytes, overflow) = n.multipliedReportingOverflow(by: scale)
+            return overflow ? nil : bytes
+        }
+        guard let n = Int(trimmed), n > 0 else { return nil }
+        return n
+    }
+
+    /// 3/4 of the machine's physical memory.
+    public static var defaultLimit: Int {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, size > 0 else { return 8 << 30 }
+        return pages * size / 4 * 3
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -162,11 +162,11 @@ final class HashAggregateState: RecordSourceState {
     let template: UnsafeMutableRawPointer
     var records: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
 
-    init(keyCount: Int, aggregates: [AggregateCall], layout: RecordLayout) {
+    init(keyCount: Int, aggregates: [AggregateCall], layout: RecordLayout, budget: MemoryBudget?) {
         self.keyCount = keyCount
         self.aggregates = aggregates
         self.layout = layout
-        table = ChainedHashTable(recordSize: layout.size)
+        table = ChainedHashTable(recordSize: layout.size, budget: budget)
         scratch = .allocate(byteCount: layout.size, alignment: 16)
         scratch.initializeMemory(as: UInt8.self, repeating: 0, count: layout.size)
         template = .allocate(byteCount: layout.size, alignment: 16)
@@ -249,12 +249,15 @@ final class SortState: RecordSourceState {
     /// How many leading rows are ever read (limit + offset); nil: all.
     var keep: Int?
 
-    init(layout: RecordLayout, keys: [SortKey], limit: Int?, offset: Int?) {
+    let budget: MemoryBudget?
+
+    init(layout: RecordLayout, keys: [SortKey], limit: Int?, offset: Int?, budget: MemoryBudget?) {
+        self.budget = budget
         self.layout = layout
         self.keys = keys
         limitSlot = limit
         offsetSlot = offset
-        store = RecordStore(recordSize: layout.size)
+        store = RecordStore(recordSize: layout.size, budget: budget)
     }
 
     func prepare(_ runtime: QueryRuntime) {
@@ -273,7 +276,7 @@ final class SortState: RecordSourceState {
 
     func compact(_ keep: Int) {
         sortRecords()
-        let kept = RecordStore(recordSize: layout.size)
+        let kept = RecordStore(recordSize: layout.size, budget: budget)
         for index in 0..<min(keep, store.count) {
             kept.append().copyMemory(from: store.record(index), byteCount: layout.size)
         }
@@ -345,9 +348,9 @@ public enum RecordComparator {
 final class OutputState: RuntimeState {
     let layout: RecordLayout
     let store: RecordStore
-    init(layout: RecordLayout) {
+    init(layout: RecordLayout, budget: MemoryBudget?) {
         self.layout = layout
-        store = RecordStore(recordSize: layout.size)
+        store = RecordStore(recordSize: layout.size, budget: budget)
     }
 }
 
@@ -399,8 +402,11 @@ final class ChainedHashTable {
     private(set) var mask: Int
     let header = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
 
-    init(recordSize: Int) {
-        entries = RecordStore(recordSize: 16 + recordSize)
+    let budget: MemoryBudget?
+
+    init(recordSize: Int, budget: MemoryBudget?) {
+        self.budget = budget
+        entries = RecordStore(recordSize: 16 + recordSize, budget: budget)
         mask = 1023
         directory = .allocate(capacity: mask + 1)
         directory.initialize(repeating: nil, count: mask + 1)
@@ -434,6 +440,7 @@ final class ChainedHashTable {
 
     private func grow() {
         let newMask = mask * 2 + 1
+        budget?.charge((newMask + 1) * 8)
         let newDirectory = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: newMask + 1)
         newDirectory.initialize(repeating: nil, count: newMask + 1)
         for index in 0..<entries.count {
@@ -457,8 +464,8 @@ final class HashJoinState: RuntimeState {
     /// An entry with no successor whose record has every field NULL (LEFT joins' non-match).
     let nullEntry: UnsafeMutableRawPointer
 
-    init(layout: RecordLayout) {
-        table = ChainedHashTable(recordSize: layout.size)
+    init(layout: RecordLayout, budget: MemoryBudget?) {
+        table = ChainedHashTable(recordSize: layout.size, budget: budget)
         nullEntry = .allocate(byteCount: 16 + layout.size, alignment: 16)
         nullEntry.initializeMemory(as: UInt8.self, repeating: 0, count: 16 + layout.size)
         (nullEntry + 16).initializeMemory(as: UInt8.self, repeating: 1, count: layout.types.count)

@@ -17,12 +17,12 @@ final class WindowState: RecordSourceState {
     let functions: [WindowFunctionSlot]
     let store: RecordStore
 
-    init(layout: RecordLayout, partition: [Int], order: [SortKey], functions: [WindowFunctionSlot]) {
+    init(layout: RecordLayout, partition: [Int], order: [SortKey], functions: [WindowFunctionSlot], budget: MemoryBudget?) {
         self.layout = layout
         self.partition = partition.map { SortKey(column: $0, descending: false, nullsFirst: false) }
         self.order = order
         self.functions = functions
-        store = RecordStore(recordSize: layout.size)
+        store = RecordStore(recordSize: layout.size, budget: budget)
     }
 
     override var sourceRecords: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int) { (store.pointers, store.count) }

@@ -78,4 +78,23 @@ final class EmbeddedAPITests: XCTestCase {
             XCTAssertEqual((error as? DatabaseError)?.sqlState, .undefinedParameter)
         }
     }
+
+    /// A query whose hash tables outgrow `memory_limit` fails with SQLSTATE 53200, in both modes.
+    func testMemoryLimitIsAnErrorNotACrash() throws {
+        let db = try Database()
+        let query = "SELECT count(*) FROM (SELECT x, count(*) FROM generate_series(1, 200000) g(x) GROUP BY x) s"
+        for jit in ["on", "off"] {
+            try db.execute("SET jit = \(jit)")
+            try db.execute("SET memory_limit = '1MB'")
+            XCTAssertEqual(try db.query("SHOW memory_limit"), [[.text("1MB")]])
+            XCTAssertThrowsError(try db.query(query)) { error in
+                XCTAssertEqual((error as? DatabaseError)?.sqlState, .outOfMemory)
+            }
+            try db.execute("RESET memory_limit")
+            XCTAssertEqual(try db.query(query), [[.int64(200000)]])
+        }
+        XCTAssertThrowsError(try db.execute("SET memory_limit = 'lots'")) { error in
+            XCTAssertEqual((error as? DatabaseError)?.sqlState, .invalidParameterValue)
+        }
+    }
 }
