@@ -122,7 +122,8 @@ final class QueryExecutor {
         }
         let executeMs = QueryExecutor.milliseconds(since: start)
         let result = try body(runtime, lowered)
-        return (result, QueryResult.Timings(compileMilliseconds: compileMs, executeMilliseconds: executeMs, mode: useNativeCode ? "compiled" : "interpreted"))
+        return (result, QueryResult.Timings(compileMilliseconds: compileMs, executeMilliseconds: executeMs, mode: useNativeCode ? "compiled" : "interpreted",
+                                            memoryBytes: runtime.budget.used))
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Double {

@@ -19,6 +19,8 @@ public struct QueryResult: Sendable {
         public var compileMilliseconds: Double
         public var executeMilliseconds: Double
         public var mode: String
+        /// Bytes the query's hash tables and buffers held at most (its memory budget's charge).
+        public var memoryBytes: Int = 0
     }
 
     static func command(_ tag: String) -> QueryResult {

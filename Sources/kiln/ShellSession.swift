@@ -50,7 +50,7 @@ final class ShellSession {
             print("Time: \(formatMilliseconds(ms)) ms")
             if timerDetail {
                 for t in timings {
-                    print("      \(t.mode): compile \(formatMilliseconds(t.compileMilliseconds)) ms, execute \(formatMilliseconds(t.executeMilliseconds)) ms")
+                    print("      \(t.mode): compile \(formatMilliseconds(t.compileMilliseconds)) ms, execute \(formatMilliseconds(t.executeMilliseconds)) ms, operator memory \(t.memoryBytes >> 20) MB")
                 }
             }
         }
