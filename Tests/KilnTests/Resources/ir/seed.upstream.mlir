@@ -318,4 +318,5 @@ module {
   }
   func.func private @kiln_rt_str_eq(i64, i64, i64, i64) -> i32
   func.func private @kiln_rt_str_hash(i64, i64) -> i64
+  func.func private @kiln_rt_str_cmp(i64, i64, i64, i64) -> i32
 }
