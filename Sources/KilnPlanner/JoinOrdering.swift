@@ -84,6 +84,8 @@ public enum JoinOrdering {
         var conditions: [BoundExpression] = []
         flatten(plan, offset: 0, relations: &relations, conditions: &conditions)
         let n = relations.count
+        // Relation sets are 64-bit masks; a larger region keeps the order as written.
+        guard n <= 60 else { return plan }
         let width = plan.outputTypes.count
         func owner(_ column: Int) -> Int { relations.firstIndex { column >= $0.offset && column < $0.offset + $0.width }! }
         func relationsOf(_ e: BoundExpression) -> Set<Int> { Set(e.columnsUsed.map(owner)) }
