@@ -9,7 +9,8 @@ import KilnCore
 /// is renumbered.
 public enum JoinPlanning {
     public static func attach(_ predicate: BoundExpression, to plan: PlanNode) -> PlanNode {
-        var conjuncts = split(predicate)
+        // Constant TRUE conjuncts (left where subquery conditions were taken out) filter nothing.
+        var conjuncts = split(predicate).filter { $0.kind != .constant(.bool(true)) }
         let placed = place(&conjuncts, into: plan)
         return conjuncts.isEmpty ? placed : .filter(placed, predicate: combine(conjuncts))
     }

@@ -21,9 +21,14 @@ public enum ProjectionPruning {
             let (newInput, map) = prune(input, needed: needed.union(predicate.columnsUsed))
             return (.filter(newInput, predicate: predicate.remapColumns { map[$0]! }), map)
         case .project(let input, let expressions, let names):
-            let used = expressions.reduce(into: Set<Int>()) { $0.formUnion($1.columnsUsed) }
+            // Only the expressions someone reads (at least one, so that rows keep a shape).
+            var kept = needed.filter { $0 < expressions.count }.sorted()
+            if kept.isEmpty, !expressions.isEmpty { kept = [0] }
+            let used = kept.reduce(into: Set<Int>()) { $0.formUnion(expressions[$1].columnsUsed) }
             let (newInput, map) = prune(input, needed: used)
-            return (.project(newInput, expressions: expressions.map { $0.remapColumns { map[$0]! } }, names: names), identity(node))
+            var outputMap: [Int: Int] = [:]
+            for (newIndex, oldIndex) in kept.enumerated() { outputMap[oldIndex] = newIndex }
+            return (.project(newInput, expressions: kept.map { expressions[$0].remapColumns { map[$0]! } }, names: kept.map { names[$0] }), outputMap)
         case .aggregate(let input, let keys, let aggregates):
             var used = keys.reduce(into: Set<Int>()) { $0.formUnion($1.columnsUsed) }
             for aggregate in aggregates { used.formUnion(aggregate.argument?.columnsUsed ?? []) }

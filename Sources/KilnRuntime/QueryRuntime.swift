@@ -157,30 +157,42 @@ public final class QueryRuntime {
 
     public func finish(_ state: Int) { states[state].finish(self) }
 
-    public func aggregateScratch(_ state: Int) -> UnsafeMutableRawPointer { (states[state] as! HashAggregateState).scratch }
+    public func aggregateScratch(_ state: Int) -> UnsafeMutableRawPointer { unsafeDowncast(states[state], to: HashAggregateState.self).scratch }
 
-    public func aggregateFind(_ state: Int, hash: UInt64) -> UnsafeMutableRawPointer { (states[state] as! HashAggregateState).find(hash: hash) }
+    public func aggregateFind(_ state: Int, hash: UInt64) -> UnsafeMutableRawPointer { unsafeDowncast(states[state], to: HashAggregateState.self).find(hash: hash) }
 
     /// The hash table header compiled probes read (see `HashTableLayout`).
     public func aggregateHeader(_ state: Int) -> UnsafeMutableRawPointer {
         if let join = states[state] as? HashJoinState { return join.header }
-        return (states[state] as! HashAggregateState).header
+        return unsafeDowncast(states[state], to: HashAggregateState.self).header
     }
 
     /// A new join entry for `hash`; returns its record for the build pipeline to fill.
-    public func joinNullEntry(_ state: Int) -> UnsafeMutableRawPointer { (states[state] as! HashJoinState).nullEntry }
+    public func joinNullEntry(_ state: Int) -> UnsafeMutableRawPointer { unsafeDowncast(states[state], to: HashJoinState.self).nullEntry }
 
-    public func joinInsert(_ state: Int, hash: UInt64) -> UnsafeMutableRawPointer { (states[state] as! HashJoinState).insert(hash: hash) }
+    public func joinInsert(_ state: Int, hash: UInt64) -> UnsafeMutableRawPointer { unsafeDowncast(states[state], to: HashJoinState.self).insert(hash: hash) }
 
     /// Inserts a new group whose keys are in the scratch record; returns its record.
-    public func aggregateInsert(_ state: Int, hash: UInt64) -> UnsafeMutableRawPointer { (states[state] as! HashAggregateState).insert(hash: hash) }
+    public func aggregateInsert(_ state: Int, hash: UInt64) -> UnsafeMutableRawPointer { unsafeDowncast(states[state], to: HashAggregateState.self).insert(hash: hash) }
 
     public func append(_ state: Int) -> UnsafeMutableRawPointer {
-        switch states[state] {
-        case let sort as SortState: return sort.append()
-        case let output as OutputState: return output.store.append()
-        case let window as WindowState: return window.store.append()
-        default: fatalError("append to a state without records")
+        switch stateKinds[state] {
+        case .sort: return unsafeDowncast(states[state], to: SortState.self).append()
+        case .output: return unsafeDowncast(states[state], to: OutputState.self).store.append()
+        case .window: return unsafeDowncast(states[state], to: WindowState.self).store.append()
+        case .other: fatalError("append to a state without records")
+        }
+    }
+
+    enum RecordStateKind { case sort, output, window, other }
+
+    /// Which states take appended records (decided once, not by a dynamic cast per row).
+    lazy var stateKinds: [RecordStateKind] = states.map { state in
+        switch state {
+        case is SortState: return .sort
+        case is OutputState: return .output
+        case is WindowState: return .window
+        default: return .other
         }
     }
 
@@ -202,7 +214,7 @@ public final class QueryRuntime {
         return KilnString.withBytes(value) { pattern.matches($0) }
     }
 
-    public func limitStep(_ state: Int) -> Bool { (states[state] as! LimitState).step(context) }
+    public func limitStep(_ state: Int) -> Bool { unsafeDowncast(states[state], to: LimitState.self).step(context) }
 
     /// substring of an ASCII string straight on its bytes (no String, no Value); false when
     /// the general path must run (NULLs, non-ASCII text, a negative length).
