@@ -90,11 +90,6 @@ public enum ScalarFunctions {
             case "gt": return .bool(order > 0)
             default: return .bool(order >= 0)
             }
-        case "hash":
-            guard case .text(let s) = args[0] else { return .int64(0) }
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for byte in s.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-            return .int64(Int64(bitPattern: h))
         case "div", "avg_final":
             if args[0].isNull || args[1].isNull { return .null }
             return try divide(args[0], args[1], argumentTypes: argumentTypes, resultType: resultType)

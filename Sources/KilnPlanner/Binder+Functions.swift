@@ -16,6 +16,21 @@ extension Binder {
             if argument.type == .unknown { return try coerce(argument, to: .text, position: arguments[index].position) }
             throw noFunction()
         }
+        /// The arguments cast to their common type (text when all are untyped), as COALESCE,
+        /// GREATEST and LEAST need it.
+        func toCommonType() throws(DatabaseError) -> [BoundExpression] {
+            var type = SQLType.unknown
+            for (index, argument) in bound.enumerated() {
+                guard let common = TypeRules.common(type, argument.type) else {
+                    throw DatabaseError(.datatypeMismatch, "\(name.uppercased()) types \(type) and \(argument.type) cannot be matched", position: arguments[index].position)
+                }
+                type = common
+            }
+            if type == .unknown { type = .text }
+            var coerced: [BoundExpression] = []
+            for (index, argument) in bound.enumerated() { coerced.append(try coerce(argument, to: type, position: arguments[index].position)) }
+            return coerced
+        }
         func integer(_ index: Int) throws(DatabaseError) -> BoundExpression {
             let argument = bound[index]
             if argument.type == .unknown || argument.type == .smallint || argument.type == .integer {
@@ -66,34 +81,19 @@ extension Binder {
             let scale = max(0, min(digits, 38))
             return .call("cast", [argument], type: .numeric(precision: nil, scale: scale), nullable: argument.nullable)
         case ("coalesce", _) where !bound.isEmpty:
-            var type = SQLType.unknown
-            for (index, argument) in bound.enumerated() {
-                guard let common = TypeRules.common(type, argument.type) else {
-                    throw DatabaseError(.datatypeMismatch, "COALESCE types \(type) and \(argument.type) cannot be matched", position: arguments[index].position)
-                }
-                type = common
-            }
-            if type == .unknown { type = .text }
-            var coerced: [BoundExpression] = []
-            for (index, argument) in bound.enumerated() { coerced.append(try coerce(argument, to: type, position: arguments[index].position)) }
-            return .call("coalesce", coerced, type: type, nullable: coerced.allSatisfy(\.nullable))
+            let coerced = try toCommonType()
+            return .call("coalesce", coerced, type: coerced[0].type, nullable: coerced.allSatisfy(\.nullable))
         case ("nullif", 2):
             let equal = try bindBinary("=", bound[0], bound[1], position: position, leftPosition: arguments[0].position, rightPosition: arguments[1].position)
             let type = bound[0].type == .unknown ? SQLType.text : bound[0].type
             return .call("case", [equal, .constant(.null, type: type), try coerce(bound[0], to: type, position: arguments[0].position)], type: type, nullable: true)
         case ("greatest", _) where !bound.isEmpty, ("least", _) where !bound.isEmpty:
             // NULLs are ignored: the result is NULL only when every argument is.
-            var type = SQLType.unknown
-            for (index, argument) in bound.enumerated() {
-                guard let common = TypeRules.common(type, argument.type) else {
-                    throw DatabaseError(.datatypeMismatch, "\(name.uppercased()) types \(type) and \(argument.type) cannot be matched", position: arguments[index].position)
-                }
-                type = common
-            }
-            if type == .unknown { type = .text }
-            var result = try coerce(bound[0], to: type, position: arguments[0].position)
-            for index in 1..<bound.count {
-                let next = try coerce(bound[index], to: type, position: arguments[index].position)
+            let coerced = try toCommonType()
+            let type = coerced[0].type
+            var result = coerced[0]
+            for index in 1..<coerced.count {
+                let next = coerced[index]
                 let better = try bindBinary(name == "greatest" ? ">" : "<", next, result, position: position, leftPosition: arguments[index].position, rightPosition: position)
                 let takeNext = BoundExpression.call("or", [.call("is_null", [result], type: .boolean, nullable: false), better], type: .boolean)
                 result = .call("case", [takeNext, next, result], type: type, nullable: result.nullable && next.nullable)

@@ -46,17 +46,9 @@ public enum ConstantFolding {
             }
             return v[v.count - 1]
         case "eq", "ne", "lt", "le", "gt", "ge":
-            if v[0].isNull || v[1].isNull { return .null }
+            // Operands of one type compare in the runtime library (NULL in, NULL out).
             guard argumentTypes[0] == argumentTypes[1] else { return nil }
-            let order = try ScalarFunctions.compare(v[0], v[1])
-            switch name {
-            case "eq": return .bool(order == 0)
-            case "ne": return .bool(order != 0)
-            case "lt": return .bool(order < 0)
-            case "le": return .bool(order <= 0)
-            case "gt": return .bool(order > 0)
-            default: return .bool(order >= 0)
-            }
+            return try ScalarFunctions.evaluate(name, v, argumentTypes: argumentTypes, resultType: resultType)
         case "add", "sub", "mul", "div", "mod", "neg":
             if v.contains(where: \.isNull) { return .null }
             return try arithmetic(name, v, argumentTypes: argumentTypes, resultType: resultType)

@@ -319,16 +319,7 @@ extension Parser {
             repeat { window.partitionBy.append(try parseExpression()) } while acceptSymbol(",")
         }
         if acceptWords("order", "by") {
-            repeat {
-                let expression = try parseExpression()
-                var descending = false
-                if acceptWord("desc") { descending = true } else { _ = acceptWord("asc") }
-                var nullsFirst: Bool?
-                if acceptWord("nulls") {
-                    if acceptWord("first") { nullsFirst = true } else if acceptWord("last") { nullsFirst = false } else { throw syntaxError() }
-                }
-                window.orderBy.append(OrderItem(expression: expression, descending: descending, nullsFirst: nullsFirst))
-            } while acceptSymbol(",")
+            repeat { window.orderBy.append(try parseOrderItem()) } while acceptSymbol(",")
         }
         if let word = current.word, word == "rows" || word == "range" || word == "groups" {
             let at = position

@@ -113,20 +113,23 @@ extension Parser {
         return select
     }
 
+    /// `expression [ASC|DESC] [NULLS FIRST|LAST]` (ORDER BY of a query or a window).
+    mutating func parseOrderItem() throws(DatabaseError) -> OrderItem {
+        let expression = try parseExpression()
+        var descending = false
+        if acceptWord("desc") { descending = true } else { _ = acceptWord("asc") }
+        var nullsFirst: Bool?
+        if acceptWord("nulls") {
+            if acceptWord("first") { nullsFirst = true }
+            else if acceptWord("last") { nullsFirst = false }
+            else { throw syntaxError() }
+        }
+        return OrderItem(expression: expression, descending: descending, nullsFirst: nullsFirst)
+    }
+
     mutating func parseOrderLimit(into select: inout SelectStatement) throws(DatabaseError) {
         if acceptWords("order", "by") {
-            repeat {
-                let expression = try parseExpression()
-                var descending = false
-                if acceptWord("desc") { descending = true } else { _ = acceptWord("asc") }
-                var nullsFirst: Bool?
-                if acceptWord("nulls") {
-                    if acceptWord("first") { nullsFirst = true }
-                    else if acceptWord("last") { nullsFirst = false }
-                    else { throw syntaxError() }
-                }
-                select.orderBy.append(OrderItem(expression: expression, descending: descending, nullsFirst: nullsFirst))
-            } while acceptSymbol(",")
+            repeat { select.orderBy.append(try parseOrderItem()) } while acceptSymbol(",")
         }
         while true {
             if acceptWord("limit") {

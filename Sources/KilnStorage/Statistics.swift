@@ -39,7 +39,7 @@ extension Table {
         }
         let n = Double(rows.count)
         var columnStatistics: [ColumnStatistics] = []
-        for (column, info) in columns.enumerated() {
+        for column in columns.indices {
             var counts: [Value: Int] = [:]
             var nulls = 0
             var low: Value?, high: Value?
@@ -59,7 +59,6 @@ extension Table {
                 distinct = nonNull * d / (nonNull - f1 + f1 * nonNull / population)
                 distinct = Swift.min(Swift.max(distinct, d), population)
             }
-            _ = info
             columnStatistics.append(ColumnStatistics(distinct: Swift.max(distinct, 1), nullFraction: n > 0 ? Double(nulls) / n : 0, min: low, max: high))
         }
         let result = TableStatistics(rows: total, columns: columnStatistics)
