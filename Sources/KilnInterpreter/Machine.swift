@@ -131,7 +131,7 @@ enum Machine {
                 case .float32: r[d] = Hashing.mix((Double(Reg.float(r, a)) + 0.0).bitPattern)
                 case .float64: r[d] = Hashing.mix((Reg.double(r, a) + 0.0).bitPattern)
                 case .int128: r[d] = Hashing.mix(r[a] ^ Hashing.mix(r[a + 1]))
-                case .string: r[d] = KilnString.hash(Int128(bitPattern: (UInt128(r[a + 1]) << 64) | UInt128(r[a])))
+                case .string: r[d] = KilnString.hash(Reg.wide(r, a))
                 }
             case .call(let function, let d, let a0, let a1, let a2, let a3):
                 Machine.call(function, r, d, a0, a1, a2, a3)

@@ -55,38 +55,23 @@ public enum LowToLLVM {
                     let normalized = b.value("arith.addf", [d, zero], "f64")
                     wide = b.value("arith.bitcast", [normalized], "i64")
                 case "i128":
-                    let low = b.value("arith.trunci", [v], "i64")
-                    let shifted = b.value("arith.shrui", [v, b.value("arith.constant", [], "i128", [("value", .raw("64 : i128"))])], "i128")
-                    let high = b.value("arith.trunci", [shifted], "i64")
+                    let (low, high) = halves(v, b)
                     wide = b.value("arith.xori", [low, mix(high, b)], "i64")
                 default: wide = v
                 }
                 replace(op.result, with: mix(wide, b), in: block)
             case "kiln_low.str_cmp":
-                var parts: [IRValue] = []
-                for v in op.operands {
-                    parts.append(b.value("arith.trunci", [v], "i64"))
-                    let shifted = b.value("arith.shrui", [v, b.value("arith.constant", [], "i128", [("value", .raw("64 : i128"))])], "i128")
-                    parts.append(b.value("arith.trunci", [shifted], "i64"))
-                }
+                let parts = op.operands.flatMap { v -> [IRValue] in let (low, high) = halves(v, b); return [low, high] }
                 replace(op.result, with: b.add("func.call", parts, ["i32"], [("callee", .raw("@kiln_rt_str_cmp"))]).result, in: block)
             case "kiln_low.str_hash":
-                let v = op.operands[0]
-                let low = b.value("arith.trunci", [v], "i64")
-                let shifted = b.value("arith.shrui", [v, b.value("arith.constant", [], "i128", [("value", .raw("64 : i128"))])], "i128")
-                let high = b.value("arith.trunci", [shifted], "i64")
+                let (low, high) = halves(op.operands[0], b)
                 replace(op.result, with: b.add("func.call", [low, high], ["i64"], [("callee", .raw("@kiln_rt_str_hash"))]).result, in: block)
             case "kiln_low.str_eq":
                 // Equal 16-byte forms are equal strings; different lengths or prefixes are
                 // different. Only two long strings of one length and prefix compare bytes.
                 let (x, y) = (op.operands[0], op.operands[1])
                 let same = b.value("arith.cmpi", [x, y], "i1", [("predicate", .integer(0, type: "i64"))])
-                var parts: [IRValue] = []
-                for v in op.operands {
-                    parts.append(b.value("arith.trunci", [v], "i64"))
-                    let shifted = b.value("arith.shrui", [v, b.value("arith.constant", [], "i128", [("value", .raw("64 : i128"))])], "i128")
-                    parts.append(b.value("arith.trunci", [shifted], "i64"))
-                }
+                let parts = op.operands.flatMap { v -> [IRValue] in let (low, high) = halves(v, b); return [low, high] }
                 let sameHead = b.value("arith.cmpi", [parts[0], parts[2]], "i1", [("predicate", .integer(0, type: "i64"))])
                 let length = b.value("arith.trunci", [x], "i32")
                 let long = b.value("arith.cmpi", [length, b.value("arith.constant", [], "i32", [("value", .integer(12, type: "i32"))])], "i1",
@@ -108,6 +93,13 @@ public enum LowToLLVM {
             operations.append(contentsOf: target.operations)
         }
         block.operations = operations
+    }
+
+    /// The low and high 64 bits of an i128 (how strings cross into `kiln_rt_*` calls).
+    static func halves(_ v: IRValue, _ b: IRBuilder) -> (IRValue, IRValue) {
+        let low = b.value("arith.trunci", [v], "i64")
+        let shifted = b.value("arith.shrui", [v, b.value("arith.constant", [], "i128", [("value", .raw("64 : i128"))])], "i128")
+        return (low, b.value("arith.trunci", [shifted], "i64"))
     }
 
     /// murmur3's 64-bit finaliser, inline.

@@ -17,7 +17,9 @@ public final class QueryRuntime {
     var states: [RuntimeState] = []
     public let functions: [RuntimeFunction]
     public let arena = StringArena()
-    var likePatterns: [Int: LikePattern] = [:]
+    /// Prepared LIKE (index slot * 2) and ILIKE (slot * 2 + 1) patterns: an array, as the
+    /// lookup runs per row.
+    var likePatterns: [LikePattern?]
     /// Which generic functions are `substring` (it has a byte-level fast path).
     lazy var substringFunctions: [Bool] = functions.map { $0.name == "substring" }
     /// The first error raised while running; the error flag in the context is set with it.
@@ -37,6 +39,7 @@ public final class QueryRuntime {
         parameters.initializeMemory(as: UInt8.self, repeating: 0, count: 16 * slotCount)
         parameterNulls = .allocate(capacity: slotCount)
         parameterNulls.initialize(repeating: 0, count: slotCount)
+        likePatterns = Array(repeating: nil, count: 2 * slotCount)
         scratch = .allocate(byteCount: ScratchLayout.size, alignment: 16)
         scratch.initializeMemory(as: UInt8.self, repeating: 0, count: ScratchLayout.size)
         selection = .allocate(capacity: ContextLayout.selectionCapacity)

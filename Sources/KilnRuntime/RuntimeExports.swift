@@ -59,10 +59,15 @@ public func kiln_rt_limit_step(_ context: UnsafeMutableRawPointer, _ state: Int6
     QueryRuntime.from(context).limitStep(Int(state)) ? 1 : 0
 }
 
+/// A 16-byte string passed as two 64-bit halves.
+@inline(__always)
+func joined(_ low: Int64, _ high: Int64) -> Int128 {
+    Int128(bitPattern: (UInt128(UInt64(bitPattern: high)) << 64) | UInt128(UInt64(bitPattern: low)))
+}
+
 @_cdecl("kiln_rt_like")
 public func kiln_rt_like(_ context: UnsafeMutableRawPointer, _ slot: Int64, _ low: Int64, _ high: Int64) -> Int32 {
-    let value = Int128(bitPattern: (UInt128(UInt64(bitPattern: high)) << 64) | UInt128(UInt64(bitPattern: low)))
-    return QueryRuntime.from(context).like(Int(slot), value) ? 1 : 0
+    return QueryRuntime.from(context).like(Int(slot), joined(low, high)) ? 1 : 0
 }
 
 @_cdecl("kiln_rt_raise")
@@ -124,21 +129,17 @@ public enum RuntimeSymbols {
 
 @_cdecl("kiln_rt_str_eq")
 public func kiln_rt_str_eq(_ aLow: Int64, _ aHigh: Int64, _ bLow: Int64, _ bHigh: Int64) -> Int32 {
-    let a = Int128(bitPattern: (UInt128(UInt64(bitPattern: aHigh)) << 64) | UInt128(UInt64(bitPattern: aLow)))
-    let b = Int128(bitPattern: (UInt128(UInt64(bitPattern: bHigh)) << 64) | UInt128(UInt64(bitPattern: bLow)))
-    return KilnString.equal(a, b) ? 1 : 0
+    KilnString.equal(joined(aLow, aHigh), joined(bLow, bHigh)) ? 1 : 0
 }
 
 @_cdecl("kiln_rt_str_cmp")
 public func kiln_rt_str_cmp(_ aLow: Int64, _ aHigh: Int64, _ bLow: Int64, _ bHigh: Int64) -> Int32 {
-    let a = Int128(bitPattern: (UInt128(UInt64(bitPattern: aHigh)) << 64) | UInt128(UInt64(bitPattern: aLow)))
-    let b = Int128(bitPattern: (UInt128(UInt64(bitPattern: bHigh)) << 64) | UInt128(UInt64(bitPattern: bLow)))
-    return Int32(KilnString.compare(a, b).signum())
+    Int32(KilnString.compare(joined(aLow, aHigh), joined(bLow, bHigh)).signum())
 }
 
 @_cdecl("kiln_rt_str_hash")
 public func kiln_rt_str_hash(_ low: Int64, _ high: Int64) -> Int64 {
-    Int64(bitPattern: KilnString.hash(Int128(bitPattern: (UInt128(UInt64(bitPattern: high)) << 64) | UInt128(UInt64(bitPattern: low)))))
+    Int64(bitPattern: KilnString.hash(joined(low, high)))
 }
 
 extension RuntimeSymbols {

@@ -289,16 +289,7 @@ final class SortState: RecordSourceState {
 
     /// A stable sort of the buffer, as the comparator sees only the key fields.
     func sortRecords() {
-        guard !keys.isEmpty else { return }
-        let buffer = UnsafeMutableBufferPointer(start: store.pointers, count: store.count)
-        let layout = self.layout
-        let keys = self.keys
-        var indexed = Array(buffer.enumerated())
-        indexed.sort { a, b in
-            let order = RecordComparator.compare(a.element!, b.element!, layout: layout, keys: keys)
-            return order != 0 ? order < 0 : a.offset < b.offset
-        }
-        for (index, item) in indexed.enumerated() { buffer[index] = item.element }
+        RecordComparator.stableSort(UnsafeMutableBufferPointer(start: store.pointers, count: store.count), layout: layout, keys: keys)
     }
 
     override var sourceRecords: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int) { (store.pointers, store.count) }
@@ -306,6 +297,17 @@ final class SortState: RecordSourceState {
 
 /// Compares records field by field with SQL ordering (NULLS FIRST/LAST, DESC).
 public enum RecordComparator {
+    /// Sorts record pointers by `keys`; records with equal keys keep their order.
+    static func stableSort(_ buffer: UnsafeMutableBufferPointer<UnsafeMutableRawPointer?>, layout: RecordLayout, keys: [SortKey]) {
+        guard !keys.isEmpty else { return }
+        var indexed = Array(buffer.enumerated())
+        indexed.sort { a, b in
+            let order = compare(a.element!, b.element!, layout: layout, keys: keys)
+            return order != 0 ? order < 0 : a.offset < b.offset
+        }
+        for (index, item) in indexed.enumerated() { buffer[index] = item.element }
+    }
+
     public static func compare(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, layout: RecordLayout, keys: [SortKey]) -> Int {
         for key in keys {
             let nullA = a.load(fromByteOffset: key.column, as: UInt8.self) != 0

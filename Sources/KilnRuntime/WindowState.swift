@@ -30,15 +30,7 @@ final class WindowState: RecordSourceState {
     override func finish(_ runtime: QueryRuntime) {
         let count = store.count
         let buffer = UnsafeMutableBufferPointer(start: store.pointers, count: count)
-        let layout = self.layout, keys = partition + order
-        if !keys.isEmpty {
-            var indexed = Array(buffer.enumerated())
-            indexed.sort { a, b in
-                let o = RecordComparator.compare(a.element!, b.element!, layout: layout, keys: keys)
-                return o != 0 ? o < 0 : a.offset < b.offset
-            }
-            for (index, item) in indexed.enumerated() { buffer[index] = item.element }
-        }
+        RecordComparator.stableSort(buffer, layout: layout, keys: partition + order)
         var start = 0
         do {
             while start < count {
@@ -173,7 +165,7 @@ struct WindowAggregate {
                 } else if let d = WindowAggregate.float(v) {
                     float += d
                 }
-                if function == "min" || function == "max" { extreme = WindowAggregate.better(v, than: extreme, function == "min", argumentType) }
+                if function == "min" || function == "max" { extreme = WindowAggregate.better(v, than: extreme, function == "min") }
             }
             counts.append(count)
             exactSums.append(exact)
@@ -201,10 +193,10 @@ struct WindowAggregate {
         }
     }
 
-    static func better(_ v: Value, than current: Value, _ wantLess: Bool, _ type: SQLType) -> Value {
+    static func better(_ v: Value, than current: Value, _ wantLess: Bool) -> Value {
         if current.isNull { return v }
-        guard case .bool(let less) = (try? ScalarFunctions.evaluate(wantLess ? "lt" : "gt", [v, current], argumentTypes: [type, type], resultType: .boolean)) ?? .bool(false) else { return current }
-        return less ? v : current
+        guard let order = try? ScalarFunctions.compare(v, current) else { return current }
+        return (wantLess ? order < 0 : order > 0) ? v : current
     }
 
     /// The value over [start, end); `running`: every frame starts at the partition's start.
@@ -219,7 +211,7 @@ struct WindowAggregate {
             if n == 0 { return .null }
             if running { return extremes[end] }
             var best = Value.null
-            for v in values[start..<end] where !v.isNull { best = WindowAggregate.better(v, than: best, function == "min", argumentType) }
+            for v in values[start..<end] where !v.isNull { best = WindowAggregate.better(v, than: best, function == "min") }
             return best
         case "sum", "avg":
             if n == 0 { return .null }
