@@ -40,7 +40,6 @@ public enum JoinOrdering {
         /// Global column numbers of its columns: offset ..< offset + width.
         var offset: Int
         var width: Int
-        var estimate: Estimate
     }
 
     static func flatten(_ plan: PlanNode, offset: Int, relations: inout [Relation], conditions: inout [BoundExpression]) {
@@ -57,7 +56,7 @@ public enum JoinOrdering {
             conditions += JoinPlanning.split(predicate).map { $0.remapColumns { $0 + offset } }
         default:
             let optimized = optimize(plan)
-            relations.append(Relation(plan: optimized, offset: offset, width: plan.outputTypes.count, estimate: Estimate.of(optimized)))
+            relations.append(Relation(plan: optimized, offset: offset, width: plan.outputTypes.count))
         }
     }
 
@@ -163,7 +162,6 @@ public enum JoinOrdering {
             }
             if !filters.isEmpty { plan = .filter(plan, predicate: JoinPlanning.combine(filters)) }
             estimate.rows = max(estimate.rows, 1)
-            estimate.columns = probe.estimate.columns + build.estimate.columns
             estimate.capColumns()
             let cost = left.cost + right.cost + estimate.rows + 1.5 * build.estimate.rows
             return Joined(plan: plan, columns: columns, estimate: estimate, cost: cost)
