@@ -24,7 +24,13 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Kiln", targets: ["Kiln"]),
+        .library(name: "KilnServer", targets: ["KilnServer"]),
         .executable(name: "kiln", targets: ["kiln"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(name: "CMLIR", path: "Sources/CMLIR"),
@@ -52,11 +58,30 @@ let package = Package(
         // The public embedded API.
         .target(name: "Kiln", dependencies: [
             "KilnCore", "KilnSQL", "KilnStorage", "KilnPlanner", "KilnIR", "KilnCompiler",
-            "KilnRuntime", "KilnInterpreter", "KilnJIT", "KilnMLIR",
+            "KilnRuntime", "KilnInterpreter", "KilnJIT", "KilnMLIR", "KilnAuth",
         ], swiftSettings: mlirHeaders + hotPath),
+        // Password verifiers and the SCRAM-SHA-256 exchange (roles live in the catalog).
+        .target(name: "KilnAuth", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // PostgreSQL v3 protocol: message framing, encoding, value formats, SCRAM (no sockets).
+        .target(name: "KilnWire", dependencies: [
+            "KilnCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        // `kiln serve`: the PostgreSQL wire-protocol server on swift-nio.
+        .target(name: "KilnServer", dependencies: [
+            "Kiln", "KilnWire", "KilnAuth",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: mlirHeaders),
         // The shell.
-        .executableTarget(name: "kiln", dependencies: ["Kiln"], swiftSettings: mlirHeaders),
+        .executableTarget(name: "kiln", dependencies: ["Kiln", "KilnServer"], swiftSettings: mlirHeaders),
         .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnMLIR", "KilnIR", "KilnCompiler", "KilnSQL", "KilnJIT"],
                     resources: [.copy("Resources")], swiftSettings: mlirHeaders),
+        .testTarget(name: "KilnServerTests", dependencies: [
+            "KilnServer", "KilnWire", "KilnAuth", "Kiln",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ], swiftSettings: mlirHeaders),
     ]
 )

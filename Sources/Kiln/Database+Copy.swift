@@ -10,14 +10,25 @@ extension Database {
     /// `COPY table [(columns)] FROM 'file' WITH (...)`: streams the file, converting each field
     /// with the column type's input function. All or nothing: on error the table is unchanged,
     /// and the error names the line (and column) of the file.
-    func copyFrom(_ tableName: String, columns: [String]?, file: String, options: CopyOptions, position: Int) throws(DatabaseError) -> QueryResult {
+    func copyFrom(_ tableName: String, columns: [String]?, file: String?, options: CopyOptions, position: Int) throws(DatabaseError) -> QueryResult {
         let (table, targets) = try insertTarget(tableName, columns, position: position)
         let csv = options.format == "csv"
         let delimiter = options.delimiter ?? (csv ? "," : "\t")
         guard let delimiterByte = delimiter.asciiValue, let quoteByte = options.quote.asciiValue else {
             throw DatabaseError(.featureNotSupported, "COPY delimiter and quote must be single-byte characters", position: position)
         }
-        let reader = try CopyReader(path: file, format: .init(csv: csv, delimiter: delimiterByte, quote: quoteByte, null: options.null ?? (csv ? "" : "\\N")))
+        let format = CopyReader.Format(csv: csv, delimiter: delimiterByte, quote: quoteByte, null: options.null ?? (csv ? "" : "\\N"))
+        let reader: CopyReader
+        if let file {
+            reader = try CopyReader(path: file, format: format)
+        } else {
+            guard let input = copyInput else {
+                throw DatabaseError(.featureNotSupported, "COPY FROM STDIN needs a client that sends the data", position: position,
+                                    hint: "Use COPY FROM a file, psql's \\copy, or Database.copyIn.")
+            }
+            copyInput = nil
+            reader = CopyReader(file: input, format: format)
+        }
         let before = table.rowCount
         var count = 0
         let appender = TableAppender(table)
@@ -66,8 +77,8 @@ extension Database {
     }
 
     /// `COPY (query) TO 'file'` / `COPY table TO 'file'`.
-    func copyTo(_ query: SelectStatement, file: String, options: CopyOptions, parameters: [Value]) throws(DatabaseError) -> QueryResult {
-        let result = try execute(.select(query), parameters: parameters)
+    func copyTo(_ query: SelectStatement, file: String?, options: CopyOptions, parameters: [Value]) throws(DatabaseError) -> QueryResult {
+        let result = try perform(.select(query), parameters: parameters)
         let csv = options.format == "csv"
         let delimiter = String(options.delimiter ?? (csv ? "," : "\t"))
         let null = options.null ?? (csv ? "" : "\\N")
@@ -100,6 +111,11 @@ extension Database {
                 return csv ? csvField(text) : textField(text)
             }.joined(separator: delimiter) + "\n"
         }
+        guard let file else {
+            var copied = QueryResult.command("COPY \(result.rows.count)")
+            copied.copyData = out
+            return copied
+        }
         guard let handle = fopen(file, "w") else {
             throw DatabaseError(.undefinedFile, "could not open file \"\(file)\" for writing: \(String(cString: strerror(errno)))")
         }
@@ -109,5 +125,17 @@ extension Database {
             throw DatabaseError(.ioError, "could not write COPY file \"\(file)\"")
         }
         return .command("COPY \(result.rows.count)")
+    }
+}
+
+extension Database {
+    /// Runs a `COPY ... FROM STDIN` statement over `input` (an open stream, closed when done).
+    public func copyIn(_ prepared: PreparedStatement, from input: UnsafeMutablePointer<FILE>) throws(DatabaseError) -> QueryResult {
+        copyInput = input
+        defer {
+            if let unused = copyInput { fclose(unused) }
+            copyInput = nil
+        }
+        return try execute(prepared)
     }
 }

@@ -1,4 +1,7 @@
 @_exported import KilnCore
+#if canImport(Glibc)
+import Glibc
+#endif
 import KilnSQL
 import KilnStorage
 import KilnPlanner
@@ -11,13 +14,37 @@ import KilnRuntime
 /// try db.execute("CREATE TABLE t (k INTEGER, v DOUBLE PRECISION)")
 /// let rows = try db.query("SELECT k, sum(v) FROM t WHERE v > $1 GROUP BY k", [.float64(0)])
 /// ```
-/// Not thread-safe: use one `Database` per thread, or serialise calls.
+/// A `Database` is one session: use it from one thread at a time. More sessions over the same
+/// tables come from `Database(sharing:)`; they may run on different threads at once.
 public final class Database {
-    public let catalog = Catalog()
+    public let catalog: Catalog
     let executor: QueryExecutor
+    /// Shared by every session over `catalog`.
+    let statementLock: StatementLock
     /// Session settings (`SET name = value`).
-    public private(set) var settings: [String: String] = ["jit": "on", "jit_simd": "on", "server_version": "16.0", "datestyle": "ISO, MDY",
-                                                          "memory_limit": MemoryBudget.format(MemoryBudget.defaultLimit)]
+    public private(set) var settings = Database.defaultSettings
+    /// Statements kept by PREPARE or the protocol's Parse, by name.
+    var preparedStatements: [String: PreparedStatement] = [:]
+    /// The text of the statement being executed (PREPARE keeps it for error positions).
+    var currentSQL = ""
+    /// The stream a `COPY ... FROM STDIN` reads (set by `copyIn`).
+    var copyInput: UnsafeMutablePointer<FILE>?
+
+    /// Settings every session starts with; PostgreSQL's names, lower case.
+    public static let defaultSettings: [String: String] = [
+        "jit": "on", "jit_simd": "on", "memory_limit": MemoryBudget.format(MemoryBudget.defaultLimit),
+        "server_version": "16.0", "server_version_num": "160000", "server_encoding": "UTF8", "client_encoding": "UTF8",
+        "datestyle": "ISO, MDY", "intervalstyle": "postgres", "timezone": "UTC", "integer_datetimes": "on",
+        "standard_conforming_strings": "on", "application_name": "", "default_transaction_read_only": "off",
+        "in_hot_standby": "off", "is_superuser": "on", "session_authorization": "kiln", "search_path": "\"$user\", public",
+        "transaction_isolation": "serializable", "extra_float_digits": "1", "statement_timeout": "0", "max_identifier_length": "63",
+    ]
+
+    /// Lets another thread cancel the statement this session runs.
+    public var cancellation: QueryCancellation { executor.cancellation }
+
+    /// Parameter types of the prepared statement being executed (the binder types `$n` by them).
+    var statementParameterTypes: [SQLType] = []
 
     /// Bytes a query's hash tables and buffers may hold (`SET memory_limit = '4GB'`).
     public var memoryLimit: Int { settings["memory_limit"].flatMap(MemoryBudget.parse) ?? MemoryBudget.defaultLimit }
@@ -29,9 +56,30 @@ public final class Database {
     public var usesSIMD: Bool { !["off", "false"].contains(settings["jit_simd"]?.lowercased() ?? "on") }
 
     public init() throws(DatabaseError) {
+        catalog = Catalog()
+        statementLock = StatementLock()
         do { executor = try QueryExecutor() } catch {
             throw DatabaseError.internalError("could not initialise the compiler: \(error)")
         }
+    }
+
+    /// A new session over the same tables as `other`, with its own settings and prepared statements.
+    public init(sharing other: Database) throws(DatabaseError) {
+        catalog = other.catalog
+        statementLock = other.statementLock
+        do { executor = try QueryExecutor() } catch {
+            throw DatabaseError.internalError("could not initialise the compiler: \(error)")
+        }
+    }
+
+    /// Sets a session setting as `SET` would (validated the same way).
+    /// - Parameter force: set a setting that SQL cannot change (a server sets `session_authorization`).
+    public func set(_ name: String, _ value: String, force: Bool = false) throws(DatabaseError) {
+        if force {
+            settings[name.lowercased()] = value
+            return
+        }
+        _ = try execute(.set(name: name.lowercased(), value: value, position: 0), parameters: [])
     }
 
     /// Runs every statement in `sql`; returns one result per statement.
@@ -39,6 +87,7 @@ public final class Database {
     public func execute(_ sql: String, _ parameters: [Value] = []) throws(DatabaseError) -> [QueryResult] {
         do {
             let statements = try Parser.parse(sql)
+            currentSQL = sql
             var results: [QueryResult] = []
             for statement in statements { results.append(try execute(statement, parameters: parameters)) }
             return results
@@ -54,7 +103,17 @@ public final class Database {
         try execute(sql, parameters).last?.rows ?? []
     }
 
+    /// Runs one statement under the shared statement lock (exclusive when it changes tables).
     func execute(_ statement: Statement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
+        cancellation.reset()
+        if Database.writes(statement) {
+            return try statementLock.withWriteLock { () throws(DatabaseError) in try perform(statement, parameters: parameters) }
+        }
+        return try statementLock.withReadLock { () throws(DatabaseError) in try perform(statement, parameters: parameters) }
+    }
+
+    /// Runs one statement; the caller holds the statement lock.
+    func perform(_ statement: Statement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
         switch statement {
         case .createTable(let name, let columns, let ifNotExists, let position):
             var seen = Set<String>()
@@ -71,7 +130,7 @@ public final class Database {
             return .command("DROP TABLE")
         case .createView(let name, let columns, let query, let orReplace, let position):
             // Bind once now so that a view that cannot run is rejected at CREATE.
-            var binder = Binder(catalog: catalog)
+            var binder = Binder(catalog: catalog, parameterTypes: statementParameterTypes)
             let bound = try binder.bind(query)
             if let columns, columns.count > bound.columnNames.count {
                 throw DatabaseError(.syntaxError, "CREATE VIEW specifies more column names than columns", position: position)
@@ -87,7 +146,7 @@ public final class Database {
             for name in names { try catalog.dropView(name, ifExists: ifExists, position: position) }
             return .command("DROP VIEW")
         case .select(let select):
-            var binder = Binder(catalog: catalog)
+            var binder = Binder(catalog: catalog, parameterTypes: statementParameterTypes)
             let bound = try binder.bind(select)
             let (rows, timings) = try executor.run(bound, parameters: parameters, compiled: usesNativeCode, simd: usesSIMD, memoryLimit: memoryLimit) { runtime, lowered throws(DatabaseError) in
                 runtime.outputRows(layout: lowered.plan.outputLayout)
@@ -107,7 +166,7 @@ public final class Database {
                     guard row.count == targets.count else {
                         throw DatabaseError(.syntaxError, "INSERT has more target columns than expressions", position: position)
                     }
-                    var binder = Binder(catalog: catalog)
+                    var binder = Binder(catalog: catalog, parameterTypes: statementParameterTypes)
                     let bound = try binder.bindValuesRow(row, columns: targets.map { table.columns[$0] })
                     try append(bound, into: table, targets: targets, parameters: parameters)
                 }
@@ -129,23 +188,14 @@ public final class Database {
         case .explain(let mode, let inner):
             return try explain(mode, inner, parameters: parameters)
         case .set(let name, let value, let position):
-            if name == "jit" || name == "jit_simd" {
-                guard ["on", "off", "true", "false", "auto"].contains(value.lowercased()) else {
-                    throw DatabaseError(.invalidParameterValue, "invalid value for parameter \"jit\": \"\(value)\"", position: position)
-                }
-            }
-            if name == "memory_limit" {
-                guard let bytes = MemoryBudget.parse(value) else {
-                    throw DatabaseError(.invalidParameterValue, "invalid value for parameter \"memory_limit\": \"\(value)\"", position: position,
-                                        hint: "Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".")
-                }
-                settings[name] = MemoryBudget.format(bytes)
-                return .command("SET")
-            }
-            settings[name] = value
+            settings[name] = try Database.validatedSetting(name, value, position: position)
             return .command("SET")
         case .reset(let name):
-            settings[name] = name == "jit" || name == "jit_simd" ? "on" : name == "memory_limit" ? MemoryBudget.format(MemoryBudget.defaultLimit) : nil
+            if name == "all" {
+                settings = Database.defaultSettings
+            } else {
+                settings[name] = Database.defaultSettings[name]
+            }
             return .command("RESET")
         case .show(let name, let position):
             guard let value = settings[name] else {
@@ -165,6 +215,21 @@ public final class Database {
             return try copyFrom(table, columns: columns, file: file, options: options, position: position)
         case .copyTo(let query, let file, let options, _):
             return try copyTo(query, file: file, options: options, parameters: parameters)
+        case .createRole, .alterRole, .dropRole:
+            return try runRoleStatement(statement)
+        case .prepare(let name, let types, let inner, _):
+            return try runPrepare(name, types, inner, sql: currentSQL)
+        case .execute(let name, let arguments, let position):
+            return try runExecute(name, arguments, position: position)
+        case .deallocate(let name, _):
+            try deallocate(name)
+            return .command(name == nil ? "DEALLOCATE ALL" : "DEALLOCATE")
+        case .discard(let what):
+            if what == "all" {
+                preparedStatements.removeAll()
+                settings = Database.defaultSettings
+            }
+            return .command("DISCARD \(what == "temporary" ? "TEMP" : what.uppercased())")
         }
     }
 
@@ -195,7 +260,7 @@ public final class Database {
 
     /// Runs `query` with its columns converted to the target columns' types and appends the rows.
     func insert(_ query: SelectStatement, into table: Table, targets: [Int], parameters: [Value]) throws(DatabaseError) {
-        var binder = Binder(catalog: catalog)
+        var binder = Binder(catalog: catalog, parameterTypes: statementParameterTypes)
         var bound = try binder.bind(query)
         let types = bound.plan.outputTypes
         guard types.count == targets.count else {

@@ -21,6 +21,8 @@ struct LoweredQuery {
 /// and calls the pipelines in order over one `QueryRuntime`.
 final class QueryExecutor {
     let service: CompilationService
+    /// How another thread stops the query this executor runs.
+    let cancellation = QueryCancellation()
     /// Verify every IR level with MLIR (on in debug builds and tests).
     var verifyEachLevel: Bool = {
         #if DEBUG
@@ -84,6 +86,9 @@ final class QueryExecutor {
         let runtime = QueryRuntime(plan: lowered.plan, parameterValues: try slotValues(lowered.plan, parameters: parameters), functions: lowered.functions,
                                    memoryLimit: memoryLimit)
         try runtime.prepare()
+        // safe because the runtime (and its context) outlives the attachment, which ends below.
+        cancellation.attach(runtime.context.assumingMemoryBound(to: Int32.self))
+        defer { cancellation.attach(nil) }
         var compileMs = 0.0
         let start: ContinuousClock.Instant
         if useNativeCode {
@@ -102,7 +107,7 @@ final class QueryExecutor {
             for entry in compiled.entries {
                 runtime.beginPipeline()
                 _ = entry(runtime.context)
-                try runtime.checkError()
+                try checkError(runtime)
             }
         } else {
             let translateStart = ContinuousClock.now
@@ -117,13 +122,19 @@ final class QueryExecutor {
             for index in 0..<program.pipelineCount {
                 runtime.beginPipeline()
                 program.run(pipeline: index, context: runtime.context)
-                try runtime.checkError()
+                try checkError(runtime)
             }
         }
         let executeMs = QueryExecutor.milliseconds(since: start)
         let result = try body(runtime, lowered)
         return (result, QueryResult.Timings(compileMilliseconds: compileMs, executeMilliseconds: executeMs, mode: useNativeCode ? "compiled" : "interpreted",
                                             memoryBytes: runtime.budget.used))
+    }
+
+    /// A cancel request wins over the error flag it set; otherwise the pipeline's own error.
+    func checkError(_ runtime: QueryRuntime) throws(DatabaseError) {
+        if let error = cancellation.error { throw error }
+        try runtime.checkError()
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Double {

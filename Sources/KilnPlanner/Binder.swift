@@ -10,7 +10,7 @@ import KilnStorage
 public struct Binder {
     let catalog: Catalog
     /// Types of `$n` inferred so far (index n-1); `unknown` until a use fixes them.
-    var parameterTypes: [SQLType]
+    public internal(set) var parameterTypes: [SQLType]
 
     public init(catalog: Catalog, parameterTypes: [SQLType] = []) {
         self.catalog = catalog

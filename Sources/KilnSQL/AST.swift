@@ -158,6 +158,15 @@ public struct ColumnDefinition: Sendable, Equatable {
     public var position: Int
 }
 
+/// Options of CREATE / ALTER ROLE; nil leaves a property as it is (or at its default).
+public struct RoleOptions: Sendable, Equatable {
+    /// `.some(nil)`: `PASSWORD NULL`.
+    public var password: String??
+    public var login: Bool?
+    public var superuser: Bool?
+    public init() {}
+}
+
 /// COPY options (`WITH (FORMAT csv, DELIMITER '|', HEADER true, NULL '')`).
 public struct CopyOptions: Sendable, Equatable {
     public var format = "text"
@@ -184,14 +193,28 @@ public indirect enum Statement: Sendable, Equatable {
     case dropView(names: [String], ifExists: Bool, position: Int)
     case insertValues(table: String, columns: [String]?, rows: [[Expression]], position: Int)
     case insertSelect(table: String, columns: [String]?, query: SelectStatement, position: Int)
-    case copyFrom(table: String, columns: [String]?, file: String, options: CopyOptions, position: Int)
-    case copyTo(query: SelectStatement, file: String, options: CopyOptions, position: Int)
+    /// `file` nil: `FROM STDIN` (the data comes through the client protocol).
+    case copyFrom(table: String, columns: [String]?, file: String?, options: CopyOptions, position: Int)
+    /// `file` nil: `TO STDOUT`.
+    case copyTo(query: SelectStatement, file: String?, options: CopyOptions, position: Int)
     case select(SelectStatement)
     case explain(ExplainMode, Statement)
     case set(name: String, value: String, position: Int)
     case reset(name: String)
     case show(name: String, position: Int)
     case begin, commit, rollback
+    /// `CREATE ROLE` / `CREATE USER` (USER implies LOGIN).
+    case createRole(name: String, options: RoleOptions, position: Int)
+    case alterRole(name: String, options: RoleOptions, position: Int)
+    case dropRole(names: [String], ifExists: Bool, position: Int)
+    /// `PREPARE name [(types)] AS statement`.
+    case prepare(name: String, parameterTypes: [TypeName], statement: Statement, position: Int)
+    /// `EXECUTE name [(arguments)]`.
+    case execute(name: String, arguments: [Expression], position: Int)
+    /// `DEALLOCATE [PREPARE] name | ALL` (name nil: all).
+    case deallocate(name: String?, position: Int)
+    /// `DISCARD ALL | PLANS | ...`.
+    case discard(what: String)
     /// `ANALYZE [table, ...]` (all tables when none are named).
     case analyze(tables: [String], position: Int)
 }

@@ -125,6 +125,9 @@ public struct Parser {
         switch current.word {
         case "select", "values", "with": return .select(try parseSelect())
         case "create": return try parseCreate()
+        case "alter":
+            advance()
+            return try parseRole(alter: true, start: start)
         case "drop": return try parseDrop()
         case "insert": return try parseInsert()
         case "copy": return try parseCopy()
@@ -137,30 +140,48 @@ public struct Parser {
             }
             return .analyze(tables: tables, position: start)
         case "explain": return try parseExplain()
-        case "set":
-            advance()
-            if acceptWord("session") || acceptWord("local") {}
-            let name = try identifier()
-            if !acceptWord("to") { try expectSymbol("=") }
-            var value = ""
-            switch current.kind {
-            case .word(let w): value = w
-            case .string(let s): value = s
-            case .integer(let i), .decimal(let i): value = i
-            case .quotedIdentifier(let q): value = q
-            default: throw syntaxError()
-            }
-            advance()
-            return .set(name: name, value: value, position: start)
+        case "set": return try parseSet()
         case "reset":
             advance()
-            return .reset(name: try identifier())
+            if acceptWord("all") { return .reset(name: "all") }
+            return .reset(name: try settingName())
         case "show":
             advance()
-            return .show(name: try identifier(), position: start)
+            if acceptWords("transaction", "isolation", "level") { return .show(name: "transaction_isolation", position: start) }
+            return .show(name: try settingName(), position: start)
+        case "prepare":
+            advance()
+            let name = try identifier()
+            var types: [TypeName] = []
+            if acceptSymbol("(") {
+                repeat { types.append(try parseTypeName()) } while acceptSymbol(",")
+                try expectSymbol(")")
+            }
+            try expectWord("as")
+            return .prepare(name: name, parameterTypes: types, statement: try parseStatement(), position: start)
+        case "execute":
+            advance()
+            let name = try identifier()
+            var arguments: [Expression] = []
+            if acceptSymbol("(") {
+                repeat { arguments.append(try parseExpression()) } while acceptSymbol(",")
+                try expectSymbol(")")
+            }
+            return .execute(name: name, arguments: arguments, position: start)
+        case "deallocate":
+            advance()
+            _ = acceptWord("prepare")
+            if acceptWord("all") { return .deallocate(name: nil, position: start) }
+            return .deallocate(name: try identifier(), position: start)
+        case "discard":
+            advance()
+            guard let what = current.word, ["all", "plans", "sequences", "temp", "temporary"].contains(what) else { throw syntaxError() }
+            advance()
+            return .discard(what: what)
         case "begin", "start":
             advance()
             _ = acceptWord("transaction") || acceptWord("work")
+            try skipTransactionModes()
             return .begin
         case "commit", "end":
             advance()
@@ -179,6 +200,7 @@ public struct Parser {
     mutating func parseCreate() throws(DatabaseError) -> Statement {
         let start = position
         try expectWord("create")
+        if current.word == "role" || current.word == "user" { return try parseRole(alter: false, start: start) }
         let orReplace = acceptWords("or", "replace")
         if acceptWord("view") {
             let name = try qualifiedName()
@@ -212,6 +234,12 @@ public struct Parser {
     mutating func parseDrop() throws(DatabaseError) -> Statement {
         let start = position
         try expectWord("drop")
+        if acceptWord("role") || acceptWord("user") {
+            let ifExists = acceptWords("if", "exists")
+            var names = [try aliasName()]
+            while acceptSymbol(",") { names.append(try aliasName()) }
+            return .dropRole(names: names, ifExists: ifExists, position: start)
+        }
         let isView = acceptWord("view")
         if !isView { try expectWord("table") }
         let ifExists = acceptWords("if", "exists")
@@ -260,20 +288,20 @@ public struct Parser {
             let query = try parseSelect()
             try expectSymbol(")")
             try expectWord("to")
-            let file = try stringLiteral()
+            let file = acceptWord("stdout") ? nil : try stringLiteral()
             return .copyTo(query: query, file: file, options: try parseCopyOptions(), position: start)
         }
         let table = try qualifiedName()
         let columns = try parseColumnList()
         if acceptWord("to") {
-            let file = try stringLiteral()
+            let file = acceptWord("stdout") ? nil : try stringLiteral()
             var query = SelectStatement()
             query.items = columns.map { $0.map { .expression(Expression(.column([$0]), at: start), alias: nil) } } ?? [.star(qualifier: nil, position: start)]
             query.from = [.table(name: table, alias: nil, position: start)]
             return .copyTo(query: query, file: file, options: try parseCopyOptions(), position: start)
         }
         try expectWord("from")
-        let file = try stringLiteral()
+        let file = acceptWord("stdin") ? nil : try stringLiteral()
         return .copyFrom(table: table, columns: columns, file: file, options: try parseCopyOptions(), position: start)
     }
 

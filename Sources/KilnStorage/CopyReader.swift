@@ -51,10 +51,15 @@ public final class CopyReader {
     /// The line at which the current record started.
     public private(set) var recordLine = 0
 
-    public init(path: String, format: Format) throws(DatabaseError) {
+    public convenience init(path: String, format: Format) throws(DatabaseError) {
         guard let file = fopen(path, "r") else {
             throw DatabaseError(.undefinedFile, "could not open file \"\(path)\" for reading: \(String(cString: strerror(errno)))")
         }
+        self.init(file: file, format: format)
+    }
+
+    /// Reads from an open stream (COPY FROM STDIN spooled by the server); closes it when done.
+    public init(file: UnsafeMutablePointer<FILE>, format: Format) {
         self.file = file
         self.format = format
         nullBytes = Array(format.null.utf8)

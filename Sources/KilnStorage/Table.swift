@@ -180,6 +180,13 @@ public struct View: Sendable {
 public final class Catalog: Sendable {
     private let tables = Mutex<[String: Table]>([:])
     private let views = Mutex<[String: View]>([:])
+    private let roles = Mutex<[String: Role]>([:])
+    private let versionCounter = Atomic<Int>(0)
+
+    /// Changes whenever a table or view is created or dropped: bound plans older than it are stale.
+    public var version: Int { versionCounter.load(ordering: .acquiring) }
+
+    func bumpVersion() { versionCounter.add(1, ordering: .releasing) }
 
     public func view(_ name: String) -> View? { views.withLock { $0[name] } }
 
@@ -205,6 +212,7 @@ public final class Catalog: Sendable {
             }
         }
         views.withLock { $0[view.name] = view }
+        bumpVersion()
     }
 
     public func dropView(_ name: String, ifExists: Bool, position: Int?) throws(DatabaseError) {
@@ -212,6 +220,7 @@ public final class Catalog: Sendable {
             throw DatabaseError(.wrongObjectType, "\"\(name)\" is not a view", position: position, hint: "Use DROP TABLE to remove a table.")
         }
         let dropped = views.withLock { $0.removeValue(forKey: name) != nil }
+        if dropped { bumpVersion() }
         if !dropped && !ifExists {
             throw DatabaseError(.undefinedTable, "view \"\(name)\" does not exist", position: position)
         }
@@ -236,6 +245,7 @@ public final class Catalog: Sendable {
         if !created && !ifNotExists {
             throw DatabaseError(.duplicateTable, "relation \"\(table.name)\" already exists", position: position)
         }
+        if created { bumpVersion() }
         return created
     }
 
@@ -244,8 +254,57 @@ public final class Catalog: Sendable {
             throw DatabaseError(.wrongObjectType, "\"\(name)\" is not a table", position: position, hint: "Use DROP VIEW to remove a view.")
         }
         let dropped = tables.withLock { $0.removeValue(forKey: name) != nil }
+        if dropped { bumpVersion() }
         if !dropped && !ifExists {
             throw DatabaseError(.undefinedTable, "table \"\(name)\" does not exist", position: position)
         }
+    }
+}
+
+/// A login role (`CREATE ROLE name LOGIN PASSWORD '...'`): what `kiln serve` authenticates.
+public struct Role: Sendable, Equatable {
+    public var name: String
+    /// The password verifier in PostgreSQL's `SCRAM-SHA-256$...` form; nil: no password.
+    public var passwordVerifier: String?
+    public var canLogin: Bool
+    public var isSuperuser: Bool
+
+    public init(name: String, passwordVerifier: String? = nil, canLogin: Bool = true, isSuperuser: Bool = false) {
+        self.name = name
+        self.passwordVerifier = passwordVerifier
+        self.canLogin = canLogin
+        self.isSuperuser = isSuperuser
+    }
+}
+
+extension Catalog {
+    public func role(_ name: String) -> Role? { roles.withLock { $0[name] } }
+
+    public var roleNames: [String] { roles.withLock { $0.keys.sorted() } }
+
+    /// Adds a role; 42710 when one of that name exists.
+    public func create(_ role: Role, position: Int?) throws(DatabaseError) {
+        let added = roles.withLock { map -> Bool in
+            if map[role.name] != nil { return false }
+            map[role.name] = role
+            return true
+        }
+        if !added { throw DatabaseError(.duplicateObject, "role \"\(role.name)\" already exists", position: position) }
+    }
+
+    /// Changes a role in place; 42704 when there is none of that name.
+    public func alterRole(_ name: String, position: Int?, _ change: (inout Role) -> Void) throws(DatabaseError) {
+        let found = roles.withLock { map -> Bool in
+            guard var role = map[name] else { return false }
+            change(&role)
+            map[name] = role
+            return true
+        }
+        if !found { throw DatabaseError(SQLState("42704"), "role \"\(name)\" does not exist", position: position) }
+    }
+
+    public func dropRole(_ name: String, ifExists: Bool, position: Int?) throws(DatabaseError) {
+        let dropped = roles.withLock { $0.removeValue(forKey: name) != nil }
+        if !dropped && !ifExists { throw DatabaseError(SQLState("42704"), "role \"\(name)\" does not exist", position: position) }
     }
 }

@@ -18,6 +18,7 @@ func standardError(_ text: String) {
 func parseArguments() -> ShellOptions {
     var options = ShellOptions()
     var arguments = CommandLine.arguments.dropFirst()
+    if arguments.first == "serve" { serve(arguments.dropFirst()) }
     while let argument = arguments.popFirst() {
         switch argument {
         case "-c", "--command":
@@ -38,7 +39,7 @@ func parseArguments() -> ShellOptions {
             print("kiln 0.1.0 (MLIR 22)")
             exit(0)
         case "-h", "--help":
-            print("usage: kiln [DBDIR] [-c SQL] [-f FILE] [--format box|csv|json] [--jit on|off]")
+            print("usage: kiln [DBDIR] [-c SQL] [-f FILE] [--format box|csv|json] [--jit on|off]\n       kiln serve [DBDIR] [--host 127.0.0.1] [--port 5433] [--users FILE] (see kiln serve --help)")
             exit(0)
         default:
             if argument.hasPrefix("-") { standardError("kiln: unknown option \(argument)\n"); exit(2) }

@@ -1,0 +1,185 @@
+import KilnCore
+import KilnSQL
+import KilnStorage
+import KilnPlanner
+import KilnAuth
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Statements of many sessions over one catalog: queries share a read lock, statements that
+/// change tables or the catalog take it exclusively.
+final class StatementLock: @unchecked Sendable {
+    // `@unchecked Sendable`: a pthread rwlock is made for use across threads.
+    private let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
+    init() { pthread_rwlock_init(lock, nil) }
+    deinit {
+        pthread_rwlock_destroy(lock)
+        lock.deallocate()
+    }
+    func withReadLock<R>(_ body: () throws(DatabaseError) -> R) throws(DatabaseError) -> R {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body()
+    }
+    func withWriteLock<R>(_ body: () throws(DatabaseError) -> R) throws(DatabaseError) -> R {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body()
+    }
+}
+
+/// Lets another thread stop the statement a session runs (a client's cancel request, a
+/// statement timeout). Compiled and interpreted pipelines check the context's error flag
+/// between batches, so a cancelled query stops within one morsel.
+public final class QueryCancellation: Sendable {
+    public enum Reason: Int, Sendable {
+        case userRequest = 1
+        case statementTimeout = 2
+    }
+
+    private let requested = Atomic<Int>(0)
+    /// The error flag of the running query's context, while one runs.
+    private let errorFlag = Mutex<FlagPointer?>(nil)
+
+    struct FlagPointer: @unchecked Sendable {
+        // `@unchecked Sendable`: the pointer is only written through while `errorFlag` is held,
+        // and the runtime unregisters it (under the same lock) before freeing it.
+        var pointer: UnsafeMutablePointer<Int32>
+    }
+
+    init() {}
+
+    /// Stops the running statement, if any; its error is 57014.
+    public func cancel(_ reason: Reason = .userRequest) {
+        requested.store(reason.rawValue, ordering: .sequentiallyConsistent)
+        errorFlag.withLock { flag in
+            // A plain 32-bit store: pipelines only test the flag for non-zero.
+            flag?.pointer.pointee = 1
+        }
+    }
+
+    /// Forgets a cancel that arrived between statements (PostgreSQL ignores those too).
+    func reset() { requested.store(0, ordering: .sequentiallyConsistent) }
+
+    func attach(_ flag: UnsafeMutablePointer<Int32>?) {
+        errorFlag.withLock { $0 = flag.map(FlagPointer.init) }
+        if flag != nil, requested.load(ordering: .sequentiallyConsistent) != 0 { cancel(Reason(rawValue: requested.load(ordering: .sequentiallyConsistent)) ?? .userRequest) }
+    }
+
+    /// The error for a cancelled statement, or nil when it was not cancelled.
+    var error: DatabaseError? {
+        switch Reason(rawValue: requested.load(ordering: .sequentiallyConsistent)) {
+        case .userRequest: return DatabaseError(SQLState("57014"), "canceling statement due to user request")
+        case .statementTimeout: return DatabaseError(SQLState("57014"), "canceling statement due to statement timeout")
+        case nil: return nil
+        }
+    }
+}
+
+extension Database {
+    /// Whether `statement` changes tables or the catalog (and so runs alone).
+    static func writes(_ statement: Statement) -> Bool {
+        switch statement {
+        case .select, .explain, .set, .reset, .show, .begin, .commit, .rollback, .copyTo, .deallocate, .discard, .execute, .prepare:
+            return false
+        case .createTable, .dropTable, .createView, .dropView, .insertValues, .insertSelect, .copyFrom, .analyze,
+             .createRole, .alterRole, .dropRole:
+            return true
+        }
+    }
+
+    /// Adds a login role; `password` is a `SCRAM-SHA-256$...` verifier or a password to derive one from.
+    public func createUser(_ name: String, password: String) throws(DatabaseError) {
+        try catalog.create(Role(name: name, passwordVerifier: Database.verifier(password), canLogin: true), position: nil)
+    }
+
+    /// What the catalog keeps of a password: PostgreSQL's SCRAM-SHA-256 verifier form.
+    static func verifier(_ password: String) -> String {
+        (SCRAMVerifier(parsing: password) ?? SCRAMVerifier(password: password)).description
+    }
+
+    func runRoleStatement(_ statement: Statement) throws(DatabaseError) -> QueryResult {
+        func verifier(_ password: String??) -> String?? {
+            guard let password else { return nil }
+            guard let text = password else { return .some(nil) }
+            return .some(Database.verifier(text))
+        }
+        switch statement {
+        case .createRole(let name, let options, let position):
+            try catalog.create(Role(name: name, passwordVerifier: verifier(options.password) ?? nil, canLogin: options.login ?? false,
+                                    isSuperuser: options.superuser ?? false), position: position)
+            return .command("CREATE ROLE")
+        case .alterRole(let name, let options, let position):
+            let password = verifier(options.password)
+            try catalog.alterRole(name, position: position) { role in
+                if let password { role.passwordVerifier = password }
+                if let login = options.login { role.canLogin = login }
+                if let superuser = options.superuser { role.isSuperuser = superuser }
+            }
+            return .command("ALTER ROLE")
+        case .dropRole(let names, let ifExists, let position):
+            for name in names { try catalog.dropRole(name, ifExists: ifExists, position: position) }
+            return .command("DROP ROLE")
+        default:
+            throw DatabaseError.internalError("not a role statement")
+        }
+    }
+
+    // MARK: - Prepared statements (SQL PREPARE and the protocol's named statements share them)
+
+    /// The prepared statement called `name`, if any.
+    public func preparedStatement(named name: String) -> PreparedStatement? { preparedStatements[name] }
+
+    /// Keeps `statement` under `name` until DEALLOCATE; 42P05 when the name is taken.
+    public func addPreparedStatement(_ statement: PreparedStatement, named name: String) throws(DatabaseError) {
+        guard preparedStatements[name] == nil else {
+            throw DatabaseError(SQLState("42P05"), "prepared statement \"\(name)\" already exists")
+        }
+        preparedStatements[name] = statement
+    }
+
+    /// Forgets the prepared statement `name` (all when nil); 26000 when there is none.
+    public func deallocate(_ name: String?) throws(DatabaseError) {
+        guard let name else {
+            preparedStatements.removeAll()
+            return
+        }
+        guard preparedStatements.removeValue(forKey: name) != nil else {
+            throw DatabaseError(SQLState("26000"), "prepared statement \"\(name)\" does not exist")
+        }
+    }
+
+    func runPrepare(_ name: String, _ types: [TypeName], _ statement: Statement, sql: String) throws(DatabaseError) -> QueryResult {
+        let prepared = PreparedStatement(sql: sql, statement: statement, declaredParameterTypes: types.map { Database.storageType($0.type) }, kind: try kind(of: statement))
+        _ = try describe(prepared)
+        try addPreparedStatement(prepared, named: name)
+        return .command("PREPARE")
+    }
+
+    func runExecute(_ name: String, _ arguments: [Expression], position: Int) throws(DatabaseError) -> QueryResult {
+        guard let prepared = preparedStatements[name] else {
+            throw DatabaseError(SQLState("26000"), "prepared statement \"\(name)\" does not exist", position: position)
+        }
+        let types = try describe(prepared).parameterTypes
+        guard arguments.count == types.count else {
+            throw DatabaseError(.syntaxError, "wrong number of parameters for prepared statement \"\(name)\"", position: position,
+                                detail: "Expected \(types.count) parameters but got \(arguments.count).")
+        }
+        var values: [Value] = []
+        if !arguments.isEmpty {
+            // The arguments are expressions: evaluate them as one row converted to the parameter types.
+            var binder = Binder(catalog: catalog)
+            let columns = types.enumerated().map { ColumnInfo(name: "$\($0.offset + 1)", type: $0.element, notNull: false) }
+            let bound = try binder.bindValuesRow(arguments, columns: columns)
+            let (rows, _) = try executor.run(bound, parameters: [], compiled: false, memoryLimit: memoryLimit) { runtime, lowered throws(DatabaseError) in
+                runtime.outputRows(layout: lowered.plan.outputLayout)
+            }
+            values = rows.first ?? []
+        }
+        statementParameterTypes = types
+        defer { statementParameterTypes = [] }
+        return try perform(prepared.statement, parameters: values)
+    }
+}

@@ -1,0 +1,89 @@
+import KilnCore
+import KilnRuntime
+
+extension Database {
+    /// Checks a `SET` value the way PostgreSQL does for the settings Kiln knows, and returns
+    /// the value to keep (normalised where PostgreSQL normalises it).
+    /// - Throws: 42704 for an unknown setting (custom ones need a dot: `app.user`), 22023 for a bad value.
+    static func validatedSetting(_ name: String, _ value: String, position: Int) throws(DatabaseError) -> String {
+        func invalid(hint: String? = nil) -> DatabaseError {
+            DatabaseError(.invalidParameterValue, "invalid value for parameter \"\(name)\": \"\(value)\"", position: position, hint: hint)
+        }
+        let lower = value.lowercased()
+        switch name {
+        case "jit", "jit_simd":
+            guard ["on", "off", "true", "false", "auto"].contains(lower) else { throw invalid() }
+            return lower
+        case "memory_limit":
+            guard let bytes = MemoryBudget.parse(value) else {
+                throw invalid(hint: "Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".")
+            }
+            return MemoryBudget.format(bytes)
+        case "client_encoding":
+            // Kiln speaks UTF-8 only; SQL_ASCII clients get UTF-8 as PostgreSQL would give them bytes.
+            guard ["utf8", "utf-8", "unicode", "sql_ascii"].contains(lower) else {
+                throw DatabaseError(.featureNotSupported, "conversion between \(value) and UTF8 is not supported", position: position)
+            }
+            return lower == "sql_ascii" ? "SQL_ASCII" : "UTF8"
+        case "datestyle":
+            // Output is always ISO; the order part only matters for input, where Kiln reads ISO dates.
+            let parts = lower.split(separator: ",").map { $0.trimmingWhitespace() }
+            guard !parts.isEmpty, parts.allSatisfy({ ["iso", "mdy", "dmy", "ymd", "us", "european", "noneuropean", "default"].contains($0) }),
+                  !parts.contains(where: { ["sql", "postgres", "german"].contains($0) }) else {
+                throw invalid(hint: "Kiln supports the ISO date style only.")
+            }
+            return "ISO, " + (parts.first(where: { ["dmy", "ymd", "european"].contains($0) }).map { $0 == "european" ? "DMY" : $0.uppercased() } ?? "MDY")
+        case "intervalstyle":
+            guard lower == "postgres" else { throw invalid(hint: "Kiln supports the postgres interval style only.") }
+            return lower
+        case "timezone":
+            guard ["utc", "gmt", "etc/utc", "z", "zulu", "universal", "0", "+00", "00:00", "+00:00"].contains(lower) else {
+                throw invalid(hint: "Kiln's timestamps are without time zone; only UTC is supported.")
+            }
+            return "UTC"
+        case "statement_timeout", "idle_in_transaction_session_timeout", "lock_timeout":
+            guard Database.milliseconds(value) != nil else { throw invalid(hint: "Valid units for this parameter are \"us\", \"ms\", \"s\", \"min\", \"h\", and \"d\".") }
+            return value
+        case "extra_float_digits":
+            guard let digits = Int(value), (-15...3).contains(digits) else { throw invalid() }
+            return value
+        case "standard_conforming_strings":
+            guard ["on", "true"].contains(lower) else { throw invalid(hint: "Kiln's strings are always standard conforming.") }
+            return "on"
+        case "transaction_isolation", "default_transaction_isolation":
+            return value
+        case "application_name", "search_path", "default_transaction_read_only", "bytea_output", "geqo",
+             "enable_seqscan", "enable_hashjoin", "work_mem", "max_parallel_workers_per_gather", "row_security", "lc_messages",
+             "lc_monetary", "lc_numeric", "lc_time", "synchronous_commit", "client_min_messages", "idle_session_timeout":
+            return value
+        case "server_version", "server_version_num", "server_encoding", "integer_datetimes", "in_hot_standby", "is_superuser",
+             "session_authorization", "max_identifier_length":
+            throw DatabaseError(SQLState("55P02"), "parameter \"\(name)\" cannot be changed", position: position)
+        default:
+            guard name.contains(".") else {
+                throw DatabaseError(SQLState("42704"), "unrecognized configuration parameter \"\(name)\"", position: position)
+            }
+            return value
+        }
+    }
+
+    /// A duration setting (`statement_timeout = '5s'`; a bare number is milliseconds) in milliseconds.
+    public static func milliseconds(_ text: String) -> Int? {
+        let trimmed = text.trimmingWhitespace().lowercased()
+        let digits = trimmed.prefix { $0.isNumber }
+        guard let number = Int(digits), number >= 0 else { return nil }
+        let unit = trimmed.dropFirst(digits.count).trimmingWhitespace()
+        let factors: [String: Double] = ["": 1, "ms": 1, "us": 0.001, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000]
+        guard let factor = factors[String(unit)] else { return nil }
+        return Int(Double(number) * factor)
+    }
+
+    /// The session's statement timeout in milliseconds (0: none).
+    public var statementTimeoutMilliseconds: Int { settings["statement_timeout"].flatMap(Database.milliseconds) ?? 0 }
+}
+
+extension StringProtocol {
+    func trimmingWhitespace() -> String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}

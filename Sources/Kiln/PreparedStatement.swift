@@ -1,0 +1,175 @@
+import KilnCore
+import KilnSQL
+import KilnPlanner
+
+/// One parsed statement, ready to be described and executed any number of times.
+///
+/// Parsing happens once; a query is bound again at each execution only when the catalog
+/// changed since it was last bound (its tables may be gone or different).
+public final class PreparedStatement: @unchecked Sendable {
+    /// The whole text the statement came from (error positions count in it).
+    public let sql: String
+    let statement: Statement
+    /// Parameter types the client declared (`.unknown`: left to the statement).
+    public let declaredParameterTypes: [SQLType]
+
+    /// What running the statement does, as far as a protocol layer must know beforehand.
+    public enum Kind: Sendable, Equatable {
+        /// Produces rows (SELECT, VALUES, EXPLAIN, SHOW).
+        case query
+        /// A command with a tag only.
+        case command
+        /// `COPY ... FROM STDIN`: the caller supplies the data (see `Database.copyIn`).
+        case copyIn(CopyFormat)
+        /// `COPY ... TO STDOUT`: the result's `copyData` holds the rows.
+        case copyOut(CopyFormat)
+    }
+
+    public enum CopyFormat: Sendable, Equatable { case text, csv }
+
+    public let kind: Kind
+
+    /// What Describe reports: parameter types (unknowns resolved to text) and result columns.
+    public struct Description: Sendable {
+        public var parameterTypes: [SQLType]
+        /// nil when the statement returns no rows.
+        public var columns: [QueryResult.Column]?
+    }
+
+    // `@unchecked Sendable`: the cache below is only touched by the `Database` executing the
+    // statement, and a `Database` is used by one thread at a time.
+    var described: (catalogVersion: Int, description: Description)?
+
+    init(sql: String, statement: Statement, declaredParameterTypes: [SQLType], kind: Kind) {
+        self.sql = sql
+        self.statement = statement
+        self.declaredParameterTypes = declaredParameterTypes
+        self.kind = kind
+    }
+
+    /// Whether the statement is a transaction control command (BEGIN, COMMIT, ROLLBACK).
+    public var transactionControl: TransactionControl? {
+        switch statement {
+        case .begin: return .begin
+        case .commit: return .commit
+        case .rollback: return .rollback
+        default: return nil
+        }
+    }
+
+    public enum TransactionControl: Sendable { case begin, commit, rollback }
+}
+
+extension Database {
+    /// Parses `sql` into its statements without running them (a syntax error anywhere fails all).
+    public func parse(_ sql: String) throws(DatabaseError) -> [PreparedStatement] {
+        do {
+            return try Parser.parse(sql).map { statement throws(DatabaseError) in
+                PreparedStatement(sql: sql, statement: statement, declaredParameterTypes: [], kind: try kind(of: statement))
+            }
+        } catch {
+            var located = error
+            located.sql = sql
+            throw located
+        }
+    }
+
+    /// Prepares exactly one statement (an empty string is an empty statement: nil).
+    /// - Parameter parameterTypes: types the client declares for `$1...`; `.unknown` leaves one open.
+    /// - Throws: 42601 when `sql` holds more than one statement.
+    public func prepare(_ sql: String, parameterTypes: [SQLType] = []) throws(DatabaseError) -> PreparedStatement? {
+        let statements = try parse(sql)
+        guard statements.count <= 1 else {
+            throw DatabaseError(.syntaxError, "cannot insert multiple commands into a prepared statement")
+        }
+        guard let first = statements.first else { return nil }
+        let prepared = PreparedStatement(sql: sql, statement: first.statement, declaredParameterTypes: parameterTypes, kind: first.kind)
+        _ = try describe(prepared)
+        return prepared
+    }
+
+    func kind(of statement: Statement) throws(DatabaseError) -> PreparedStatement.Kind {
+        switch statement {
+        case .select, .show, .explain: return .query
+        case .copyFrom(_, _, let file, let options, _) where file == nil: return .copyIn(options.format == "csv" ? .csv : .text)
+        case .copyTo(_, let file, let options, _) where file == nil: return .copyOut(options.format == "csv" ? .csv : .text)
+        case .execute(let name, _, _): return preparedStatements[name]?.kind ?? .command
+        default: return .command
+        }
+    }
+
+    /// How many columns a COPY statement reads or writes (for CopyInResponse / CopyOutResponse).
+    public func copyColumnCount(_ prepared: PreparedStatement) throws(DatabaseError) -> Int {
+        do throws(DatabaseError) {
+            switch prepared.statement {
+            case .copyFrom(let table, let columns, _, _, let position):
+                return try insertTarget(table, columns, position: position).1.count
+            case .copyTo(let query, _, _, _):
+                var binder = Binder(catalog: catalog)
+                return try binder.bind(query).columnNames.count
+            default:
+                return 0
+            }
+        } catch {
+            var located = error
+            located.sql = prepared.sql
+            throw located
+        }
+    }
+
+    /// Parameter types and result columns, bound against the current catalog.
+    public func describe(_ prepared: PreparedStatement) throws(DatabaseError) -> PreparedStatement.Description {
+        if let cached = prepared.described, cached.catalogVersion == catalog.version { return cached.description }
+        do {
+            var binder = Binder(catalog: catalog, parameterTypes: prepared.declaredParameterTypes)
+            var columns: [QueryResult.Column]?
+            switch prepared.statement {
+            case .select(let select):
+                let bound = try binder.bind(select)
+                columns = zip(bound.columnNames, bound.columnTypes).map { QueryResult.Column(name: $0, type: $1) }
+            case .insertSelect(let table, let names, let query, let position):
+                _ = try insertTarget(table, names, position: position)
+                _ = try binder.bind(query)
+            case .insertValues(let tableName, let names, let rows, let position):
+                let (table, targets) = try insertTarget(tableName, names, position: position)
+                for row in rows where row.count == targets.count {
+                    _ = try binder.bindValuesRow(row, columns: targets.map { table.columns[$0] })
+                }
+            case .explain:
+                columns = [QueryResult.Column(name: "QUERY PLAN", type: .text)]
+            case .show(let name, _):
+                columns = [QueryResult.Column(name: name, type: .text)]
+            case .execute(let name, _, _):
+                if let inner = preparedStatements[name] { columns = try describe(inner).columns }
+            default:
+                break
+            }
+            let description = PreparedStatement.Description(parameterTypes: binder.parameterTypes.map { $0 == .unknown ? .text : $0 }, columns: columns)
+            prepared.described = (catalog.version, description)
+            return description
+        } catch {
+            var located = error
+            located.sql = prepared.sql
+            throw located
+        }
+    }
+
+    /// Runs a prepared statement with `parameters` (one value per `$n`; `.text` values are
+    /// converted to the parameter's type with its input function).
+    public func execute(_ prepared: PreparedStatement, _ parameters: [Value] = []) throws(DatabaseError) -> QueryResult {
+        do throws(DatabaseError) {
+            let description = try describe(prepared)
+            guard parameters.count == description.parameterTypes.count else {
+                throw DatabaseError(SQLState("08P01"), "bind message supplies \(parameters.count) parameters, but prepared statement requires \(description.parameterTypes.count)")
+            }
+            statementParameterTypes = description.parameterTypes
+            currentSQL = prepared.sql
+            defer { statementParameterTypes = [] }
+            return try execute(prepared.statement, parameters: parameters)
+        } catch {
+            var located = error
+            located.sql = prepared.sql
+            throw located
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import Dispatch
+import Kiln
+import KilnWire
+import NIOCore
+
+/// Connects one channel to its `Session`: decoded messages go to the session on the
+/// connection's own serial queue (statements block; the event loop must not), and the
+/// session's output goes back to the channel in order.
+final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
+    // `@unchecked Sendable`: `session` is only touched on `queue` (or, when `inline`, on the
+    // event loop, which then is the only thread); the other stored properties are immutable.
+    typealias InboundIn = FrontendMessage
+    typealias OutboundOut = ByteBuffer
+
+    private let session: Session
+    private let queue: DispatchQueue
+    /// Run the session on the event loop itself (EmbeddedChannel tests).
+    private let inline: Bool
+    private let server: ServerContext
+
+    init(server: ServerContext, inline: Bool = false) {
+        self.server = server
+        session = Session(server: server)
+        queue = DispatchQueue(label: "kiln.connection")
+        self.inline = inline
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let channel = context.channel
+        server.track(channel)
+        // Large results go out while the statement still produces them, waiting for the
+        // socket so that a slow client holds back a fast query instead of filling memory.
+        let inline = inline
+        session.spill = { buffer in
+            if inline {
+                channel.writeAndFlush(buffer, promise: nil)
+            } else {
+                try? channel.writeAndFlush(buffer).wait()
+            }
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        server.untrack(context.channel)
+        // A client that went away does not wait for its query: stop it.
+        onSession { session in
+            session.database?.cancellation.cancel(.userRequest)
+        }
+        onSession { session in session.close() }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let message = unwrapInboundIn(data)
+        let channel = context.channel
+        onSession { session in
+            session.receive(message)
+            ConnectionHandler.deliver(session, to: channel)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        let channel = context.channel
+        let violation = error as? ProtocolViolation
+        onSession { session in
+            if case .closed = session.state { return }
+            session.fatal(DatabaseError(SQLState("08P01"), violation?.message ?? "connection error: \(error)"))
+            ConnectionHandler.deliver(session, to: channel)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        let channel = context.channel
+        if event is IdleStateHandler.IdleStateEvent {
+            onSession { session in
+                // Only a session waiting for a query outside a transaction times out.
+                guard case .ready = session.state, session.transaction == .idle else { return }
+                session.fatal(DatabaseError(SQLState("57P05"), "terminating connection due to idle-session timeout"))
+                ConnectionHandler.deliver(session, to: channel)
+            }
+        } else if event is ServerContext.ShutdownEvent {
+            onSession { session in
+                session.database?.cancellation.cancel(.userRequest)
+                session.fatal(DatabaseError(SQLState("57P01"), "terminating connection due to administrator command"))
+                ConnectionHandler.deliver(session, to: channel)
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func onSession(_ body: @escaping @Sendable (Session) -> Void) {
+        let session = UncheckedSession(session)
+        if inline { body(session.value) } else { queue.async { body(session.value) } }
+    }
+
+    /// Sends what the session produced; closes the channel when the session ended.
+    static func deliver(_ session: Session, to channel: Channel) {
+        let close = session.shouldClose
+        let flush = session.needsFlush || close
+        let output = session.takeOutput()
+        if output.readableBytes > 0 {
+            if flush { channel.writeAndFlush(output, promise: nil) } else { channel.write(output, promise: nil) }
+        } else if flush {
+            channel.flush()
+        }
+        if close { channel.close(promise: nil) }
+    }
+}
+
+/// Carries the session into the connection's queue.
+struct UncheckedSession: @unchecked Sendable {
+    // `@unchecked Sendable`: the session is used on one serial queue only (see ConnectionHandler).
+    let value: Session
+    init(_ value: Session) { self.value = value }
+}

@@ -1,0 +1,132 @@
+import Dispatch
+import Kiln
+import KilnWire
+import Logging
+import Synchronization
+import NIOCore
+import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kiln serve`: Kiln behind the PostgreSQL v3 wire protocol, on swift-nio.
+///
+/// ```swift
+/// let server = try Server(configuration: configuration, database: try Database())
+/// try server.start()
+/// server.waitUntilClosed()
+/// ```
+public final class Server: Sendable {
+    let context: ServerContext
+    let group: MultiThreadedEventLoopGroup
+    let logger: Logger
+    private let listener = Mutex<Channel?>(nil)
+
+    /// - Throws: when the users file cannot be read, or when the server would listen beyond
+    ///   loopback with no user configured (anyone could connect).
+    public init(configuration: ServerConfiguration, database: Database, logger: Logger = Logger(label: "kiln.server")) throws(DatabaseError) {
+        if let file = configuration.usersFile { try Server.loadUsers(file, into: database) }
+        if !configuration.isLoopback, database.catalog.roleNames.isEmpty {
+            throw DatabaseError(.invalidParameterValue, "refusing to listen on \(configuration.host) with no users configured",
+                                hint: "Configure users (--users FILE) so that clients must authenticate, or listen on 127.0.0.1.")
+        }
+        context = ServerContext(root: database, configuration: configuration)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads > 0 ? configuration.threads : System.coreCount)
+        self.logger = logger
+    }
+
+    /// Binds and starts accepting connections.
+    /// - Returns: the port listened on (useful with port 0).
+    @discardableResult
+    public func start() throws -> Int {
+        let context = self.context
+        let configuration = context.configuration
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try Server.configure(channel.pipeline.syncOperations, context: context)
+                }
+            }
+        let channel = try bootstrap.bind(host: configuration.host, port: configuration.port).wait()
+        listener.withLock { $0 = channel }
+        let port = channel.localAddress?.port ?? configuration.port
+        logger.info("kiln serve: listening on \(configuration.host):\(port)")
+        return port
+    }
+
+    /// The handlers of one connection: decoder, idle timer, session.
+    static func configure(_ pipeline: ChannelPipeline.SynchronousOperations, context: ServerContext, inline: Bool = false) throws {
+        try pipeline.addHandler(ByteToMessageHandler(FrontendDecoder(maximumMessageSize: context.configuration.maxMessageSize)))
+        if context.configuration.idleSessionTimeoutMilliseconds > 0 {
+            try pipeline.addHandler(IdleStateHandler(readTimeout: .milliseconds(Int64(context.configuration.idleSessionTimeoutMilliseconds))))
+        }
+        try pipeline.addHandler(ConnectionHandler(server: context, inline: inline))
+    }
+
+    /// Stops listening, ends every session (their running statements are cancelled and they
+    /// get FATAL 57P01), and stops the event loops.
+    public func shutdown() {
+        logger.info("kiln serve: shutting down")
+        if let channel = listener.withLock({ $0 }) { try? channel.close().wait() }
+        for channel in context.openChannels { channel.pipeline.fireUserInboundEventTriggered(ServerContext.ShutdownEvent()) }
+        // Give sessions a moment to send their goodbye and close.
+        for _ in 0..<50 where !context.openChannels.isEmpty { usleep(20_000) }
+        for channel in context.openChannels { try? channel.close().wait() }
+        try? group.syncShutdownGracefully()
+    }
+
+    /// Blocks until the listening channel closes (after `shutdown`).
+    public func waitUntilClosed() {
+        guard let channel = listener.withLock({ $0 }) else { return }
+        try? channel.closeFuture.wait()
+    }
+
+    /// Number of connected sessions.
+    public var sessionCount: Int { context.registry.count }
+
+    /// Reads `name:verifier` (or `name:password`) lines; `#` starts a comment.
+    static func loadUsers(_ path: String, into database: Database) throws(DatabaseError) {
+        guard let file = fopen(path, "r") else {
+            throw DatabaseError(.undefinedFile, "could not open users file \"\(path)\": \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(file) }
+        var lineNumber = 0
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, file) > 0 {
+            lineNumber += 1
+            let text = String(cString: line!).trimmingCharacters(in: " \t\r\n")
+            if text.isEmpty || text.hasPrefix("#") { continue }
+            guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else {
+                throw DatabaseError(.invalidParameterValue, "users file \"\(path)\", line \(lineNumber): expected name:password")
+            }
+            let name = String(text[..<colon]), secret = String(text[text.index(after: colon)...])
+            try database.createUser(name, password: secret)
+        }
+    }
+
+    /// Shuts the server down on SIGINT or SIGTERM.
+    public func shutdownOnSignals() -> [DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in
+                logger.info("kiln serve: received signal \(number)")
+                shutdown()
+            }
+            source.resume()
+            return source
+        }
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        let characters = Set(set)
+        return String(drop { characters.contains($0) }.reversed().drop { characters.contains($0) }.reversed())
+    }
+}

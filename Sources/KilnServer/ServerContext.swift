@@ -1,0 +1,27 @@
+import Kiln
+import KilnWire
+import NIOCore
+import Synchronization
+
+/// What every connection of one server shares: the tables (through the root session), the
+/// registry of sessions, the settings, and the open channels (for shutdown).
+final class ServerContext: @unchecked Sendable {
+    // `@unchecked Sendable`: `root` is only used to create sessions (`Database(sharing:)`
+    // reads its immutable catalog and lock); everything else is immutable or a Mutex.
+    let root: Database
+    let configuration: ServerConfiguration
+    let registry = ConnectionRegistry()
+    private let channels = Mutex<[ObjectIdentifier: Channel]>([:])
+
+    /// Sent down every open channel when the server shuts down.
+    struct ShutdownEvent: Sendable {}
+
+    init(root: Database, configuration: ServerConfiguration) {
+        self.root = root
+        self.configuration = configuration
+    }
+
+    func track(_ channel: Channel) { channels.withLock { $0[ObjectIdentifier(channel)] = channel } }
+    func untrack(_ channel: Channel) { _ = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
+    var openChannels: [Channel] { channels.withLock { Array($0.values) } }
+}

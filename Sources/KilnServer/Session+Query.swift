@@ -1,0 +1,124 @@
+import Dispatch
+import Kiln
+import KilnWire
+import NIOCore
+
+/// The simple query protocol, and running one statement (shared with the extended protocol).
+extension Session {
+    func simpleQuery(_ sql: String) {
+        guard let database else { return }
+        let statements: [PreparedStatement]
+        do {
+            statements = try database.parse(sql)
+        } catch {
+            sendError(error)
+            readyForQuery()
+            return
+        }
+        if statements.isEmpty {
+            send(.emptyQueryResponse)
+            readyForQuery()
+            return
+        }
+        runSimple(statements[...])
+    }
+
+    /// Runs statements of one Query message in order; the first error skips the rest.
+    func runSimple(_ statements: ArraySlice<PreparedStatement>) {
+        var rest = statements
+        while let statement = rest.popFirst() {
+            do {
+                if case .copyIn = statement.kind {
+                    try beginCopyIn(statement, rest: rest, extended: false)
+                    return  // ReadyForQuery follows the COPY data.
+                }
+                let result = try run(statement, parameters: [])
+                sendResult(result, of: statement, formats: [], describe: true, maxRows: 0)
+            } catch {
+                sendError(error)
+                break
+            }
+        }
+        readyForQuery()
+    }
+
+    /// Sends an error; inside a transaction block the block fails.
+    func sendError(_ error: DatabaseError) {
+        send(.error(Session.fields(error)))
+        if transaction == .inTransaction { transaction = .failedTransaction }
+        needsFlush = true
+    }
+
+    /// Runs a statement under the transaction rules and the statement timeout.
+    func run(_ statement: PreparedStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
+        guard let database else { throw DatabaseError.internalError("no session") }
+        let control = statement.transactionControl
+        if transaction == .failedTransaction, control == nil || control == .begin {
+            throw DatabaseError(SQLState("25P02"), "current transaction is aborted, commands ignored until end of transaction block")
+        }
+        let timeout = database.statementTimeoutMilliseconds
+        var timer: DispatchWorkItem?
+        if timeout > 0 {
+            let cancellation = database.cancellation
+            let item = DispatchWorkItem { cancellation.cancel(.statementTimeout) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(timeout), execute: item)
+            timer = item
+        }
+        defer { timer?.cancel() }
+        var result = try database.execute(statement, parameters)
+        switch control {
+        case .begin:
+            if transaction != .idle {
+                send(.notice(.init(severity: "WARNING", sqlState: "25001", message: "there is already a transaction in progress")))
+            } else {
+                transaction = .inTransaction
+            }
+        case .commit, .rollback:
+            if transaction == .idle {
+                send(.notice(.init(severity: "WARNING", sqlState: "25P01", message: "there is no transaction in progress")))
+            }
+            if transaction == .failedTransaction { result.commandTag = "ROLLBACK" }
+            transaction = .idle
+        case nil:
+            break
+        }
+        return result
+    }
+
+    /// Sends a statement's result: RowDescription (`describe`), rows in `formats`, the tag.
+    /// - Parameter maxRows: 0 for all rows; otherwise the caller handles portal suspension.
+    func sendResult(_ result: QueryResult, of statement: PreparedStatement, formats: [Int16], describe: Bool, maxRows: Int) {
+        if case .copyOut = statement.kind {
+            return sendCopyOut(result, of: statement)
+        }
+        if result.hasResultSet {
+            let formats = Session.expand(formats, count: result.columns.count)
+            if describe { send(Session.rowDescription(result.columns, formats: formats)) }
+            for row in result.rows {
+                WireFormat.writeDataRow(row, formats: formats, into: &output)
+                spillIfLarge()
+            }
+        }
+        send(.commandComplete(result.commandTag))
+    }
+
+    /// Hands a large output to the connection so that a big result is not held twice.
+    func spillIfLarge() {
+        if output.readableBytes >= 1 << 20, let spill { spill(takeOutput()) }
+    }
+
+    /// Result formats as one per column: none means all text, one applies to all.
+    static func expand(_ formats: [Int16], count: Int) -> [Int16] {
+        if formats.isEmpty { return Array(repeating: 0, count: count) }
+        if formats.count == 1 { return Array(repeating: formats[0], count: count) }
+        return formats
+    }
+
+    static func rowDescription(_ columns: [QueryResult.Column], formats: [Int16]) -> BackendMessage {
+        .rowDescription(zip(columns, formats).map { column, format in
+            BackendMessage.FieldDescription(name: column.name, typeOID: PostgresType.oid(of: column.type),
+                                            typeLength: PostgresType.length(of: column.type),
+                                            typeModifier: PostgresType.modifier(of: column.type), format: format)
+        })
+    }
+}

@@ -1,0 +1,55 @@
+import Kiln
+import KilnServer
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kiln serve [DBDIR] [--host H] [--port P] [--users FILE] [--max-connections N]
+/// [--idle-timeout MS] [--statement-timeout MS] [--max-message-size BYTES] [--threads N]`
+func serve(_ arguments: ArraySlice<String>) -> Never {
+    var configuration = ServerConfiguration()
+    var arguments = arguments
+    func number(_ option: String) -> Int {
+        guard let text = arguments.popFirst(), let value = Int(text), value >= 0 else {
+            standardError("kiln serve: \(option) needs a non-negative number\n")
+            exit(2)
+        }
+        return value
+    }
+    while let argument = arguments.popFirst() {
+        switch argument {
+        case "--host", "-h":
+            guard let host = arguments.popFirst() else { standardError("kiln serve: --host needs an address\n"); exit(2) }
+            configuration.host = host
+        case "--port", "-p":
+            configuration.port = number(argument)
+            guard configuration.port <= 65535 else { standardError("kiln serve: --port must be at most 65535\n"); exit(2) }
+        case "--users":
+            guard let file = arguments.popFirst() else { standardError("kiln serve: --users needs a file\n"); exit(2) }
+            configuration.usersFile = file
+        case "--max-connections": configuration.maxConnections = max(1, number(argument))
+        case "--idle-timeout": configuration.idleSessionTimeoutMilliseconds = number(argument)
+        case "--statement-timeout": configuration.statementTimeoutMilliseconds = number(argument)
+        case "--max-message-size": configuration.maxMessageSize = max(1024, number(argument))
+        case "--threads": configuration.threads = number(argument)
+        case "--help":
+            print("usage: kiln serve [DBDIR] [--host 127.0.0.1] [--port 5433] [--users FILE] [--max-connections 100] [--idle-timeout MS] [--statement-timeout MS] [--max-message-size BYTES] [--threads N]")
+            exit(0)
+        default:
+            if argument.hasPrefix("-") { standardError("kiln serve: unknown option \(argument)\n"); exit(2) }
+            standardError("kiln serve: database directories are not supported yet; serving an in-memory database\n")
+        }
+    }
+    do {
+        let server = try Server(configuration: configuration, database: try Database())
+        let port = try server.start()
+        standardError("kiln serve: listening on \(configuration.host):\(port)\n")
+        let signals = server.shutdownOnSignals()
+        server.waitUntilClosed()
+        _ = signals
+        exit(0)
+    } catch {
+        standardError("kiln serve: \(error)\n")
+        exit(1)
+    }
+}
