@@ -82,7 +82,7 @@ extension Database {
         let csv = options.format == "csv"
         let delimiter = String(options.delimiter ?? (csv ? "," : "\t"))
         let null = options.null ?? (csv ? "" : "\\N")
-        var out = ""
+        var lines: [String] = []
         func csvField(_ text: String) -> String {
             if text.isEmpty || text == null || text.contains(where: { String($0) == delimiter || $0 == options.quote || $0 == "\n" || $0 == "\r" }) {
                 return String(options.quote) + text.replacingAll(String(options.quote), with: String(options.quote) + String(options.quote)) + String(options.quote)
@@ -103,19 +103,20 @@ extension Database {
             return escaped
         }
         if options.header {
-            out += result.columns.map { csv ? csvField($0.name) : textField($0.name) }.joined(separator: delimiter) + "\n"
+            lines.append(result.columns.map { csv ? csvField($0.name) : textField($0.name) }.joined(separator: delimiter) + "\n")
         }
         for row in result.rows {
-            out += row.map { value in
+            lines.append(row.map { value in
                 guard let text = value.text else { return null }
                 return csv ? csvField(text) : textField(text)
-            }.joined(separator: delimiter) + "\n"
+            }.joined(separator: delimiter) + "\n")
         }
         guard let file else {
             var copied = QueryResult.command("COPY \(result.rows.count)")
-            copied.copyData = out
+            copied.copyData = lines
             return copied
         }
+        let out = lines.joined()
         guard let handle = fopen(file, "w") else {
             throw DatabaseError(.undefinedFile, "could not open file \"\(file)\" for writing: \(String(cString: strerror(errno)))")
         }

@@ -82,7 +82,8 @@ extension Database {
     /// Whether `statement` changes tables or the catalog (and so runs alone).
     static func writes(_ statement: Statement) -> Bool {
         switch statement {
-        case .select, .explain, .set, .reset, .show, .begin, .commit, .rollback, .copyTo, .deallocate, .discard, .execute, .prepare:
+        case .select, .explain, .set, .reset, .show, .begin, .commit, .rollback, .copyTo, .deallocate, .discard, .execute, .prepare,
+             .declareCursor, .fetch, .closeCursor:
             return false
         case .createTable, .dropTable, .createView, .dropView, .insertValues, .insertSelect, .copyFrom, .analyze,
              .createRole, .alterRole, .dropRole:

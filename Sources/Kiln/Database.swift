@@ -25,6 +25,10 @@ public final class Database {
     public private(set) var settings = Database.defaultSettings
     /// Statements kept by PREPARE or the protocol's Parse, by name.
     var preparedStatements: [String: PreparedStatement] = [:]
+    /// Open SQL cursors by name.
+    var cursors: [String: Cursor] = [:]
+    /// Between BEGIN and COMMIT / ROLLBACK.
+    var inTransactionBlock = false
     /// The text of the statement being executed (PREPARE keeps it for error positions).
     var currentSQL = ""
     /// The stream a `COPY ... FROM STDIN` reads (set by `copyIn`).
@@ -208,9 +212,21 @@ public final class Database {
             }
             for name in names.isEmpty ? catalog.tableNames : names { catalog.table(name)?.analyze() }
             return .command("ANALYZE")
-        case .begin: return .command("BEGIN")
-        case .commit: return .command("COMMIT")
-        case .rollback: return .command("ROLLBACK")
+        case .begin:
+            transactionBlock(begins: true)
+            return .command("BEGIN")
+        case .commit:
+            transactionBlock(begins: false)
+            return .command("COMMIT")
+        case .rollback:
+            transactionBlock(begins: false)
+            return .command("ROLLBACK")
+        case .declareCursor(let name, let query, let hold, let position):
+            return try declareCursor(name, query, hold: hold, parameters: parameters, position: position)
+        case .fetch(let name, let direction, let move, let position):
+            return try fetch(name, direction, move: move, position: position)
+        case .closeCursor(let name, let position):
+            return try closeCursor(name, position: position)
         case .copyFrom(let table, let columns, let file, let options, let position):
             return try copyFrom(table, columns: columns, file: file, options: options, position: position)
         case .copyTo(let query, let file, let options, _):
@@ -227,6 +243,7 @@ public final class Database {
         case .discard(let what):
             if what == "all" {
                 preparedStatements.removeAll()
+                cursors.removeAll()
                 settings = Database.defaultSettings
             }
             return .command("DISCARD \(what == "temporary" ? "TEMP" : what.uppercased())")

@@ -90,7 +90,7 @@ extension Database {
 
     func kind(of statement: Statement) throws(DatabaseError) -> PreparedStatement.Kind {
         switch statement {
-        case .select, .show, .explain: return .query
+        case .select, .show, .explain, .fetch(_, _, false, _): return .query
         case .copyFrom(_, _, let file, let options, _) where file == nil: return .copyIn(options.format == "csv" ? .csv : .text)
         case .copyTo(_, let file, let options, _) where file == nil: return .copyOut(options.format == "csv" ? .csv : .text)
         case .execute(let name, _, _): return preparedStatements[name]?.kind ?? .command
@@ -141,6 +141,10 @@ extension Database {
                 columns = [QueryResult.Column(name: name, type: .text)]
             case .execute(let name, _, _):
                 if let inner = preparedStatements[name] { columns = try describe(inner).columns }
+            case .declareCursor(_, let query, _, _):
+                _ = try binder.bind(query)
+            case .fetch(let name, _, false, _):
+                columns = cursorColumns(name)
             default:
                 break
             }

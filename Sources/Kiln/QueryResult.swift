@@ -12,8 +12,9 @@ public struct QueryResult: Sendable {
     public var commandTag: String
     /// Whether the statement produces a result set (SELECT, EXPLAIN, SHOW).
     public var hasResultSet: Bool
-    /// `COPY ... TO STDOUT`: the rows in the COPY format, one line each.
-    public var copyData: String?
+    /// `COPY ... TO STDOUT`: the rows in the COPY format, one string per row (header first),
+    /// each ending with a newline.
+    public var copyData: [String]?
     /// Compilation and execution time, when the statement ran a query.
     public var timings: Timings?
 

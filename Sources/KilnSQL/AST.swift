@@ -158,6 +158,15 @@ public struct ColumnDefinition: Sendable, Equatable {
     public var position: Int
 }
 
+/// Where FETCH / MOVE go: NEXT is forward 1, PRIOR backward 1, FIRST absolute 1, LAST absolute -1.
+public enum FetchDirection: Sendable, Equatable {
+    /// nil: ALL.
+    case forward(Int?)
+    case backward(Int?)
+    case absolute(Int)
+    case relative(Int)
+}
+
 /// Options of CREATE / ALTER ROLE; nil leaves a property as it is (or at its default).
 public struct RoleOptions: Sendable, Equatable {
     /// `.some(nil)`: `PASSWORD NULL`.
@@ -215,6 +224,12 @@ public indirect enum Statement: Sendable, Equatable {
     case deallocate(name: String?, position: Int)
     /// `DISCARD ALL | PLANS | ...`.
     case discard(what: String)
+    /// `DECLARE name [NO SCROLL | SCROLL] CURSOR [WITH HOLD] FOR query`.
+    case declareCursor(name: String, query: SelectStatement, hold: Bool, position: Int)
+    /// `FETCH` (`move` false) or `MOVE` (`move` true) `[direction] [FROM | IN] name`.
+    case fetch(name: String, direction: FetchDirection, move: Bool, position: Int)
+    /// `CLOSE name | ALL` (name nil: all).
+    case closeCursor(name: String?, position: Int)
     /// `ANALYZE [table, ...]` (all tables when none are named).
     case analyze(tables: [String], position: Int)
 }

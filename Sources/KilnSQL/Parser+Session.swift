@@ -88,4 +88,59 @@ extension Parser {
         }
         return alter ? .alterRole(name: name, options: options, position: start) : .createRole(name: name, options: options, position: start)
     }
+
+    /// `DECLARE name [BINARY] [INSENSITIVE] [[NO] SCROLL] CURSOR [WITH | WITHOUT HOLD] FOR query`.
+    mutating func parseDeclare() throws(DatabaseError) -> Statement {
+        let start = position
+        try expectWord("declare")
+        let name = try aliasName()
+        if current.word == "binary" {
+            throw DatabaseError(.featureNotSupported, "binary cursors are not supported; ask for binary results through the protocol", position: position)
+        }
+        _ = acceptWord("asensitive") || acceptWord("insensitive")
+        _ = acceptWord("scroll") || acceptWords("no", "scroll")
+        try expectWord("cursor")
+        var hold = false
+        if acceptWords("with", "hold") { hold = true } else { _ = acceptWords("without", "hold") }
+        try expectWord("for")
+        return .declareCursor(name: name, query: try parseSelect(), hold: hold, position: start)
+    }
+
+    /// `FETCH | MOVE [NEXT | PRIOR | FIRST | LAST | ABSOLUTE n | RELATIVE n | n | ALL | FORWARD [n | ALL] | BACKWARD [n | ALL]] [FROM | IN] name`.
+    mutating func parseFetch() throws(DatabaseError) -> Statement {
+        let start = position
+        let move = current.word == "move"
+        advance()
+        func count() throws(DatabaseError) -> Int? {
+            let negative = acceptSymbol("-")
+            guard case .integer(let text) = current.kind, let value = Int(text) else { return nil }
+            advance()
+            return negative ? -value : value
+        }
+        var direction = FetchDirection.forward(1)
+        if acceptWord("next") {
+        } else if acceptWord("prior") {
+            direction = .backward(1)
+        } else if acceptWord("first") {
+            direction = .absolute(1)
+        } else if acceptWord("last") {
+            direction = .absolute(-1)
+        } else if acceptWord("absolute") {
+            guard let n = try count() else { throw syntaxError() }
+            direction = .absolute(n)
+        } else if acceptWord("relative") {
+            guard let n = try count() else { throw syntaxError() }
+            direction = .relative(n)
+        } else if acceptWord("all") {
+            direction = .forward(nil)
+        } else if acceptWord("forward") {
+            direction = acceptWord("all") ? .forward(nil) : .forward(try count() ?? 1)
+        } else if acceptWord("backward") {
+            direction = acceptWord("all") ? .backward(nil) : .backward(try count() ?? 1)
+        } else if let n = try count() {
+            direction = n < 0 ? .backward(-n) : .forward(n)
+        }
+        _ = acceptWord("from") || acceptWord("in")
+        return .fetch(name: try aliasName(), direction: direction, move: move, position: start)
+    }
 }

@@ -173,6 +173,12 @@ public struct Parser {
             _ = acceptWord("prepare")
             if acceptWord("all") { return .deallocate(name: nil, position: start) }
             return .deallocate(name: try identifier(), position: start)
+        case "declare": return try parseDeclare()
+        case "fetch", "move": return try parseFetch()
+        case "close":
+            advance()
+            if acceptWord("all") { return .closeCursor(name: nil, position: start) }
+            return .closeCursor(name: try aliasName(), position: start)
         case "discard":
             advance()
             guard let what = current.word, ["all", "plans", "sequences", "temp", "temporary"].contains(what) else { throw syntaxError() }

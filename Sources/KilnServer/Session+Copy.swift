@@ -93,14 +93,10 @@ extension Session {
     func sendCopyOut(_ result: QueryResult, of statement: PreparedStatement) {
         let columns = (try? database?.copyColumnCount(statement)) ?? 0
         send(.copyOutResponse(format: 0, columnFormats: Array(repeating: 0, count: columns)))
-        // CopyData messages need not follow rows (a CSV field may hold a newline): 64 KiB pieces.
-        let bytes = Array((result.copyData ?? "").utf8)
-        var start = 0
-        while start < bytes.count {
-            let end = min(bytes.count, start + 65_536)
-            send(.copyData(ByteBuffer(bytes: bytes[start..<end])))
+        // One CopyData per row, as PostgreSQL sends them (clients such as psycopg parse them so).
+        for line in result.copyData ?? [] {
+            send(.copyData(ByteBuffer(string: line)))
             spillIfLarge()
-            start = end
         }
         send(.copyDone)
         send(.commandComplete(result.commandTag))

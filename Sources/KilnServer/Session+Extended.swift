@@ -121,6 +121,11 @@ extension Session {
                     send(.noData)
                 }
             case .portal:
+                if portals[name] == nil, let columns = database.cursorColumns(name) {
+                    // A SQL cursor is a portal too (psycopg describes its server-side cursors so).
+                    send(Session.rowDescription(columns, formats: Array(repeating: 0, count: columns.count)))
+                    return
+                }
                 guard let portal = portals[name] else { throw DatabaseError(SQLState("34000"), "portal \"\(name)\" does not exist") }
                 if let columns = portal.columns, portal.statement?.kind == .query {
                     send(Session.rowDescription(columns, formats: portal.resultFormats))
