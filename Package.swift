@@ -75,7 +75,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: mlirHeaders),
         // The shell.
-        .executableTarget(name: "kiln", dependencies: ["Kiln", "KilnServer"], swiftSettings: mlirHeaders),
+        .executableTarget(name: "kiln", dependencies: ["Kiln", "KilnServer", .product(name: "Logging", package: "swift-log")], swiftSettings: mlirHeaders),
         .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnMLIR", "KilnIR", "KilnCompiler", "KilnSQL", "KilnJIT"],
                     resources: [.copy("Resources")], swiftSettings: mlirHeaders),
         .testTarget(name: "KilnServerTests", dependencies: [

@@ -3,7 +3,8 @@
 # Safe to run repeatedly; does nothing when everything is present.
 set -euo pipefail
 
-packages=(libmlir-22-dev llvm-22-dev mlir-22-tools python3-venv)
+# PostgreSQL's client, pgjdbc and a JDK: the wire-protocol tests run real clients against `kiln serve`.
+packages=(libmlir-22-dev llvm-22-dev mlir-22-tools python3-venv postgresql-client-15 libpostgresql-jdbc-java)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -17,15 +18,23 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+if ! command -v javac >/dev/null 2>&1; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    echo "setup: installing a JDK (javac) for the pgjdbc client test"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq default-jdk-headless >/dev/null
+fi
+
 if ! command -v swift >/dev/null 2>&1; then
     echo "setup: swift (6.x) is required on PATH" >&2
     exit 1
 fi
 # Python test tools (the differential test's oracle, DuckDB) in the checkout's .venv.
 root="$(cd "$(dirname "$0")/.." && pwd)"
-if ! "$root/.venv/bin/python" -c "import duckdb" >/dev/null 2>&1; then
-    echo "setup: installing duckdb into .venv"
-    python3 -m venv "$root/.venv"
-    "$root/.venv/bin/pip" install --quiet --disable-pip-version-check "duckdb==2.0.0"
+if ! "$root/.venv/bin/python" -c "import duckdb, psycopg" >/dev/null 2>&1; then
+    echo "setup: installing duckdb and psycopg into .venv"
+    [ -x "$root/.venv/bin/python" ] || python3 -m venv "$root/.venv"
+    "$root/.venv/bin/pip" install --quiet --disable-pip-version-check "duckdb==2.0.0" "psycopg[binary]==3.3.9"
 fi
-echo "setup: MLIR 22, Swift and the Python test tools are ready"
+echo "setup: MLIR 22, Swift, the PostgreSQL clients and the Python test tools are ready"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine and runs Kiln's whole test suite (unit, SQL corpus in every
 # execution mode, IR tests, the shell's bad-input corpus, TPC-H SF0.01, and the differential
-# test against DuckDB over generated queries).
+# test against DuckDB over generated queries, and real PostgreSQL clients against `kiln serve`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -19,3 +19,5 @@ fi
 swift build
 swift test
 .venv/bin/python scripts/differential.py --queries 300
+# Real PostgreSQL clients (psql, psycopg, pgjdbc) against `kiln serve`, compared with the embedded API.
+.venv/bin/python Tests/Clients/client_tests.py --kiln .build/debug/kiln

@@ -17,6 +17,11 @@ extension Binder {
             return .constant(.numeric(m, scale: s), type: .numeric(precision: nil, scale: s))
         case .decimal(let text):
             guard let (m, s) = DecimalMath.parse(Substring(text)) else {
+                // Beyond Kiln's 38-digit decimals: an exponent literal (3.4e38, 1e-300) is taken
+                // as double precision, where PostgreSQL's unbounded numeric would hold it exactly.
+                if text.lowercased().contains("e"), let double = Double(text), double.isFinite {
+                    return .constant(.float64(double), type: .double)
+                }
                 throw DatabaseError(.numericValueOutOfRange, "value \"\(text)\" is out of range for type numeric", position: at)
             }
             return .constant(.numeric(m, scale: s), type: .numeric(precision: nil, scale: s))

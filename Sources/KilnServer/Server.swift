@@ -30,7 +30,7 @@ public final class Server: Sendable {
             throw DatabaseError(.invalidParameterValue, "refusing to listen on \(configuration.host) with no users configured",
                                 hint: "Configure users (--users FILE) so that clients must authenticate, or listen on 127.0.0.1.")
         }
-        context = ServerContext(root: database, configuration: configuration)
+        context = ServerContext(root: database, configuration: configuration, logger: logger)
         group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads > 0 ? configuration.threads : System.coreCount)
         self.logger = logger
     }

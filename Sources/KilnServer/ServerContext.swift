@@ -1,4 +1,5 @@
 import Kiln
+import Logging
 import KilnWire
 import NIOCore
 import Synchronization
@@ -11,13 +12,16 @@ final class ServerContext: @unchecked Sendable {
     let root: Database
     let configuration: ServerConfiguration
     let registry = ConnectionRegistry()
+    /// Connections and, at debug level, every statement a client sends (PostgreSQL's log_statement).
+    let logger: Logger
     private let channels = Mutex<[ObjectIdentifier: Channel]>([:])
 
     /// Sent down every open channel when the server shuts down.
     struct ShutdownEvent: Sendable {}
 
-    init(root: Database, configuration: ServerConfiguration) {
+    init(root: Database, configuration: ServerConfiguration, logger: Logger) {
         self.root = root
+        self.logger = logger
         self.configuration = configuration
     }
 

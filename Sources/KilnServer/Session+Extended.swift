@@ -23,6 +23,7 @@ extension Session {
 
     func parse(name: String, query: String, types: [Int32]) {
         guard let database else { return }
+        server.logger.debug("parse \(name.isEmpty ? "<unnamed>" : name): \(query)", metadata: ["pid": "\(processID)"])
         do throws(DatabaseError) {
             var parameterTypes: [SQLType] = []
             for oid in types {

@@ -7,6 +7,7 @@ import NIOCore
 extension Session {
     func simpleQuery(_ sql: String) {
         guard let database else { return }
+        server.logger.debug("statement: \(sql)", metadata: ["pid": "\(processID)"])
         let statements: [PreparedStatement]
         do {
             statements = try database.parse(sql)

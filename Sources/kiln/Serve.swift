@@ -1,13 +1,15 @@
 import Kiln
 import KilnServer
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// `kiln serve [DBDIR] [--host H] [--port P] [--users FILE] [--max-connections N]
-/// [--idle-timeout MS] [--statement-timeout MS] [--max-message-size BYTES] [--threads N]`
+/// [--idle-timeout MS] [--statement-timeout MS] [--max-message-size BYTES] [--threads N] [--log-level info|debug]`
 func serve(_ arguments: ArraySlice<String>) -> Never {
     var configuration = ServerConfiguration()
+    var logLevel = Logger.Level.info
     var arguments = arguments
     func number(_ option: String) -> Int {
         guard let text = arguments.popFirst(), let value = Int(text), value >= 0 else {
@@ -32,6 +34,11 @@ func serve(_ arguments: ArraySlice<String>) -> Never {
         case "--statement-timeout": configuration.statementTimeoutMilliseconds = number(argument)
         case "--max-message-size": configuration.maxMessageSize = max(1024, number(argument))
         case "--threads": configuration.threads = number(argument)
+        case "--log-level":
+            guard let text = arguments.popFirst(), let level = Logger.Level(rawValue: text) else {
+                standardError("kiln serve: --log-level must be trace, debug, info, notice, warning, error or critical\n"); exit(2)
+            }
+            logLevel = level
         case "--help":
             print("usage: kiln serve [DBDIR] [--host 127.0.0.1] [--port 5433] [--users FILE] [--max-connections 100] [--idle-timeout MS] [--statement-timeout MS] [--max-message-size BYTES] [--threads N]")
             exit(0)
@@ -41,7 +48,9 @@ func serve(_ arguments: ArraySlice<String>) -> Never {
         }
     }
     do {
-        let server = try Server(configuration: configuration, database: try Database())
+        var logger = Logger(label: "kiln.server")
+        logger.logLevel = logLevel
+        let server = try Server(configuration: configuration, database: try Database(), logger: logger)
         let port = try server.start()
         standardError("kiln serve: listening on \(configuration.host):\(port)\n")
         let signals = server.shutdownOnSignals()
