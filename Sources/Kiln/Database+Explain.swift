@@ -7,7 +7,7 @@ extension Database {
         guard case .select(let select) = statement else {
             throw DatabaseError(.featureNotSupported, "EXPLAIN supports SELECT statements only")
         }
-        var binder = Binder(catalog: catalog, parameterTypes: statementParameterTypes)
+        var binder = makeBinder()
         let bound = try binder.bind(select)
         var text: String
         switch mode {

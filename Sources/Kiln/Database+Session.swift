@@ -79,6 +79,14 @@ public final class QueryCancellation: Sendable {
 }
 
 extension Database {
+    /// A binder for this session: its catalog, parameter types, user and settings.
+    func makeBinder(parameterTypes: [SQLType]? = nil) -> Binder {
+        var binder = Binder(catalog: catalog, parameterTypes: parameterTypes ?? statementParameterTypes)
+        binder.session = SessionInfo(user: settings["session_authorization"] ?? Role.bootstrapName, database: databaseName, settings: settings,
+                                     processID: processID)
+        return binder
+    }
+
     /// Whether `statement` changes tables or the catalog (and so runs alone).
     static func writes(_ statement: Statement) -> Bool {
         switch statement {
@@ -171,7 +179,7 @@ extension Database {
         var values: [Value] = []
         if !arguments.isEmpty {
             // The arguments are expressions: evaluate them as one row converted to the parameter types.
-            var binder = Binder(catalog: catalog)
+            var binder = makeBinder(parameterTypes: [])
             let columns = types.enumerated().map { ColumnInfo(name: "$\($0.offset + 1)", type: $0.element, notNull: false) }
             let bound = try binder.bindValuesRow(arguments, columns: columns)
             let (rows, _) = try executor.run(bound, parameters: [], compiled: false, memoryLimit: memoryLimit) { runtime, lowered throws(DatabaseError) in

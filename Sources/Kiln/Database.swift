@@ -25,6 +25,10 @@ public final class Database {
     public private(set) var settings = Database.defaultSettings
     /// Statements kept by PREPARE or the protocol's Parse, by name.
     var preparedStatements: [String: PreparedStatement] = [:]
+    /// The database name clients connected with (`current_database()`, `pg_database`).
+    public var databaseName = "kiln"
+    /// The server's process ID for this session (`pg_backend_pid()`, BackendKeyData).
+    public var processID: Int32 = 0
     /// Open SQL cursors by name.
     var cursors: [String: Cursor] = [:]
     /// Between BEGIN and COMMIT / ROLLBACK.
@@ -40,7 +44,7 @@ public final class Database {
         "server_version": "16.0", "server_version_num": "160000", "server_encoding": "UTF8", "client_encoding": "UTF8",
         "datestyle": "ISO, MDY", "intervalstyle": "postgres", "timezone": "UTC", "integer_datetimes": "on",
         "standard_conforming_strings": "on", "application_name": "", "default_transaction_read_only": "off",
-        "in_hot_standby": "off", "is_superuser": "on", "session_authorization": "kiln", "search_path": "\"$user\", public",
+        "in_hot_standby": "off", "is_superuser": "on", "session_authorization": Role.bootstrapName, "search_path": "\"$user\", public",
         "transaction_isolation": "serializable", "extra_float_digits": "1", "statement_timeout": "0", "max_identifier_length": "63",
     ]
 
@@ -120,6 +124,10 @@ public final class Database {
     func perform(_ statement: Statement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
         switch statement {
         case .createTable(let name, let columns, let ifNotExists, let position):
+            if name.contains(".") {
+                throw DatabaseError(SQLState("42501"), "permission denied to create \"\(name)\"", position: position,
+                                    detail: "System catalog modifications are currently disallowed.")
+            }
             var seen = Set<String>()
             for column in columns {
                 if !seen.insert(column.name).inserted {
@@ -134,7 +142,7 @@ public final class Database {
             return .command("DROP TABLE")
         case .createView(let name, let columns, let query, let orReplace, let position):
             // Bind once now so that a view that cannot run is rejected at CREATE.
-            var binder = Binder(catalog: catalog, parameterTypes: statementParameterTypes)
+            var binder = makeBinder()
             let bound = try binder.bind(query)
             if let columns, columns.count > bound.columnNames.count {
                 throw DatabaseError(.syntaxError, "CREATE VIEW specifies more column names than columns", position: position)
@@ -150,7 +158,7 @@ public final class Database {
             for name in names { try catalog.dropView(name, ifExists: ifExists, position: position) }
             return .command("DROP VIEW")
         case .select(let select):
-            var binder = Binder(catalog: catalog, parameterTypes: statementParameterTypes)
+            var binder = makeBinder()
             let bound = try binder.bind(select)
             let (rows, timings) = try executor.run(bound, parameters: parameters, compiled: usesNativeCode, simd: usesSIMD, memoryLimit: memoryLimit) { runtime, lowered throws(DatabaseError) in
                 runtime.outputRows(layout: lowered.plan.outputLayout)
@@ -170,7 +178,7 @@ public final class Database {
                     guard row.count == targets.count else {
                         throw DatabaseError(.syntaxError, "INSERT has more target columns than expressions", position: position)
                     }
-                    var binder = Binder(catalog: catalog, parameterTypes: statementParameterTypes)
+                    var binder = makeBinder()
                     let bound = try binder.bindValuesRow(row, columns: targets.map { table.columns[$0] })
                     try append(bound, into: table, targets: targets, parameters: parameters)
                 }
@@ -277,7 +285,7 @@ public final class Database {
 
     /// Runs `query` with its columns converted to the target columns' types and appends the rows.
     func insert(_ query: SelectStatement, into table: Table, targets: [Int], parameters: [Value]) throws(DatabaseError) {
-        var binder = Binder(catalog: catalog, parameterTypes: statementParameterTypes)
+        var binder = makeBinder()
         var bound = try binder.bind(query)
         let types = bound.plan.outputTypes
         guard types.count == targets.count else {

@@ -105,7 +105,7 @@ extension Database {
             case .copyFrom(let table, let columns, _, _, let position):
                 return try insertTarget(table, columns, position: position).1.count
             case .copyTo(let query, _, _, _):
-                var binder = Binder(catalog: catalog)
+                var binder = makeBinder(parameterTypes: [])
                 return try binder.bind(query).columnNames.count
             default:
                 return 0
@@ -121,7 +121,7 @@ extension Database {
     public func describe(_ prepared: PreparedStatement) throws(DatabaseError) -> PreparedStatement.Description {
         if let cached = prepared.described, cached.catalogVersion == catalog.version { return cached.description }
         do {
-            var binder = Binder(catalog: catalog, parameterTypes: prepared.declaredParameterTypes)
+            var binder = makeBinder(parameterTypes: prepared.declaredParameterTypes)
             var columns: [QueryResult.Column]?
             switch prepared.statement {
             case .select(let select):

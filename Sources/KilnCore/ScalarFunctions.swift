@@ -141,6 +141,7 @@ public enum ScalarFunctions {
                 }
                 return .numeric(v, scale: resultType.scale)
             }
+            if let value = try catalogFunction(name, args) { return value }
             throw DatabaseError(.undefinedFunction, "function \(name) is not implemented in the runtime")
         }
     }

@@ -58,6 +58,15 @@ extension Binder {
         case .binary(let op, let left, let right):
             let l = try bindExpression(left, scope: scope, aggregates: aggregates)
             let r = try bindExpression(right, scope: scope, aggregates: aggregates)
+            if ["~", "~*", "!~", "!~*"].contains(op) {
+                // POSIX regular expression match (PostgreSQL's textregexeq and friends).
+                let subject = try coerce(l, to: .text, position: left.position), pattern = try coerce(r, to: .text, position: right.position)
+                guard subject.type.isString, pattern.type.isString else {
+                    throw DatabaseError(.undefinedFunction, "operator does not exist: \(l.type) \(op) \(r.type)", position: at)
+                }
+                let match = BoundExpression.call(op.hasSuffix("*") ? "regex_imatch" : "regex_match", [subject, pattern], type: .boolean)
+                return op.hasPrefix("!") ? .call("not", [match], type: .boolean) : match
+            }
             return try bindBinary(op, l, r, position: at, leftPosition: left.position, rightPosition: right.position)
         case .inSubquery(let operand, let query, let negated):
             return try bindQuantified(negated ? "<>" : "=", operand, query, all: negated, position: at, scope: scope, aggregates: aggregates)
@@ -135,6 +144,7 @@ extension Binder {
             return .call("case", arguments, type: type, nullable: results.contains { $0.nullable } || elseValue.nullable)
         case .cast(let operand, let typeName):
             let inner = try bindExpression(operand, scope: scope, aggregates: aggregates)
+            if let special = try bindCatalogCast(operand, inner, typeName, position: typeName.position) { return special }
             // A literal that does not convert is reported at the literal, as PostgreSQL does.
             let reportAt: Int
             if case .constant = inner.kind { reportAt = operand.position } else { reportAt = typeName.position }

@@ -118,6 +118,7 @@ extension Binder {
             guard let common = TypeRules.common(l.type, r.type) else { throw noFunction() }
             return .call("not_distinct", [try coerce(l, to: common, position: position), try coerce(r, to: common, position: position)], type: .boolean, nullable: false)
         default:
+            if let catalogCall = try bindCatalogFunction(name, bound, arguments, position: position) { return catalogCall }
             if ["upper", "lower", "length", "substring", "abs", "round", "coalesce", "nullif", "position", "strpos", "btrim", "ltrim", "rtrim", "trim", "replace", "left", "right", "greatest", "least", "date_trunc"].contains(name) { throw noFunction() }
             throw DatabaseError(.undefinedFunction, "function \(name)(\(bound.map { $0.type.description }.joined(separator: ", "))) does not exist", position: position,
                                 hint: "No function matches the given name and argument types. You might need to add explicit type casts.")

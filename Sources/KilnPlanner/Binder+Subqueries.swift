@@ -11,13 +11,16 @@ struct Correlation {
     /// Other conditions reading outer columns: over the subquery's output columns (`.column`)
     /// and the outer query's FROM columns (`.outer`).
     var residual: [BoundExpression] = []
+    /// Conditions on outer columns only (`AND outer.flag`), over the outer query's FROM
+    /// columns (`.column`): when false, the subquery has no rows for that outer row.
+    var outerOnly: [BoundExpression] = []
     /// The subquery aggregates without GROUP BY: one row per key (exactly one when uncorrelated).
     var singleRow = false
     /// With `singleRow` and keys: the value an outer row without any inner rows sees (the
     /// aggregates over no rows: `count` is 0, others NULL), when it is not simply NULL.
     var emptyValue: BoundExpression?
 
-    var isCorrelated: Bool { !keys.isEmpty || !residual.isEmpty }
+    var isCorrelated: Bool { !keys.isEmpty || !residual.isEmpty || !outerOnly.isEmpty }
 }
 
 /// A subquery condition that is a conjunct of WHERE: it becomes a semi or anti join.
@@ -152,14 +155,54 @@ extension Binder {
     /// The residual of a correlation over a join's columns: the outer query's (probe) first,
     /// the subquery's (build) after them.
     static func residual(_ correlation: Correlation, probeWidth: Int) -> BoundExpression? {
-        guard !correlation.residual.isEmpty else { return nil }
-        return JoinPlanning.combine(correlation.residual).substitute { e in
-            switch e.kind {
-            case .column(let i): return .column(probeWidth + i, type: e.type, nullable: e.nullable)
-            case .outer(let i): return .column(i, type: e.type, nullable: e.nullable)
-            default: return nil
+        guard !correlation.residual.isEmpty || !correlation.outerOnly.isEmpty else { return nil }
+        let residual = correlation.residual.map { condition in
+            condition.substitute { e in
+                switch e.kind {
+                case .column(let i): return .column(probeWidth + i, type: e.type, nullable: e.nullable)
+                case .outer(let i): return .column(i, type: e.type, nullable: e.nullable)
+                default: return nil
+                }
             }
         }
+        // Outer-only conditions already read the probe's columns.
+        return JoinPlanning.combine(residual + correlation.outerOnly)
+    }
+
+    /// Residual conditions whose outer columns are all equal to inner ones (by a key: `c.oid =
+    /// a.x AND a.x <> t.y`) read only the subquery once those are substituted (`c.oid <> t.y`):
+    /// they become a filter of the subquery's rows.
+    static func filterResidualByKeys(_ bound: inout BoundQuery, _ correlation: inout Correlation) {
+        guard !correlation.singleRow else { return }
+        var remaining: [BoundExpression] = []
+        for condition in correlation.residual {
+            var complete = true
+            let inner = condition.substitute { e in
+                guard case .outer(let i) = e.kind else { return nil }
+                guard let key = correlation.keys.first(where: { key in
+                    if case .column(let c) = key.outer.kind { return c == i }
+                    return false
+                }) else {
+                    complete = false
+                    return nil
+                }
+                let (type, nullable) = bound.plan.outputTypes[key.inner]
+                return .column(key.inner, type: type, nullable: nullable)
+            }
+            if complete, inner.outerColumnsUsed.isEmpty {
+                bound.plan = .filter(bound.plan, predicate: inner)
+            } else {
+                remaining.append(condition)
+            }
+        }
+        correlation.residual = remaining
+    }
+
+    /// Whether every outer-only condition of a correlation holds (nil when there are none):
+    /// an outer row for which one fails sees a subquery without rows.
+    static func outerCondition(_ correlation: Correlation) -> BoundExpression? {
+        guard !correlation.outerOnly.isEmpty else { return nil }
+        return .call("coalesce", [JoinPlanning.combine(correlation.outerOnly), .constant(.bool(false), type: .boolean)], type: .boolean, nullable: false)
     }
 
     // MARK: - Subqueries as values
@@ -192,10 +235,11 @@ extension Binder {
 
     /// `(SELECT ...)` as a value: at most one row (per outer row), else SQLSTATE 21000.
     mutating func bindScalarSubquery(_ query: SelectStatement, position: Int, scope: Scope, aggregates: AggregateCollector?) throws(DatabaseError) -> BoundExpression {
-        let (bound, correlation) = try bindSubquery(query, scope: scope)
+        var (bound, correlation) = try bindSubquery(query, scope: scope)
         guard bound.columnNames.count == 1 else {
             throw DatabaseError(.syntaxError, "subquery must return only one column", position: position)
         }
+        Binder.filterResidualByKeys(&bound, &correlation)
         guard correlation.residual.isEmpty else {
             throw DatabaseError(.featureNotSupported, "correlated scalar subqueries support only equality conditions between inner and outer columns yet", position: position)
         }
@@ -218,10 +262,15 @@ extension Binder {
         var values = [value]
         if correlation.emptyValue != nil { values.append(buildKeys[0]) }
         let joined = try joinToHost(build, probeKeys: correlation.keys.map(\.outer), buildKeys: buildKeys, values: values, aggregates: aggregates, position: position)
-        guard let empty = correlation.emptyValue else { return joined[0] }
-        // An outer row with no inner rows sees the aggregates over nothing (count = 0).
-        let unmatched = BoundExpression.call("is_null", [joined[1]], type: .boolean, nullable: false)
-        return .call("case", [unmatched, empty, joined[0]], type: joined[0].type, nullable: true)
+        var result = joined[0]
+        if let empty = correlation.emptyValue {
+            // An outer row with no inner rows sees the aggregates over nothing (count = 0).
+            let unmatched = BoundExpression.call("is_null", [joined[1]], type: .boolean, nullable: false)
+            result = .call("case", [unmatched, empty, joined[0]], type: joined[0].type, nullable: true)
+        }
+        guard let holds = Binder.outerCondition(correlation) else { return result }
+        let none = correlation.emptyValue ?? .constant(.null, type: result.type)
+        return .call("case", [holds, result, none], type: result.type, nullable: true)
     }
 
     /// `EXISTS (SELECT ...)` inside an expression: a LEFT join on the correlation keys
@@ -240,8 +289,10 @@ extension Binder {
         let joined = try joinToHost(build, probeKeys: correlation.keys.map(\.outer), buildKeys: keys.indices.map { Binder.output(build, $0) },
                                     values: [rows], aggregates: aggregates, position: position)
         // Unmatched (NULL) or zero rows: false.
-        return .call("coalesce", [.call("gt", [joined[0], .constant(.int64(0), type: .bigint)], type: .boolean), .constant(.bool(false), type: .boolean)],
-                     type: .boolean, nullable: false)
+        let exists = BoundExpression.call("coalesce", [.call("gt", [joined[0], .constant(.int64(0), type: .bigint)], type: .boolean), .constant(.bool(false), type: .boolean)],
+                                          type: .boolean, nullable: false)
+        guard let holds = Binder.outerCondition(correlation) else { return exists }
+        return .call("and", [holds, exists], type: .boolean, nullable: false)
     }
 
     /// `x [NOT] IN (SELECT ...)` and `x op ANY|ALL (SELECT ...)` inside an expression, with

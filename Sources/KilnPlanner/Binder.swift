@@ -11,6 +11,8 @@ public struct Binder {
     let catalog: Catalog
     /// Types of `$n` inferred so far (index n-1); `unknown` until a use fixes them.
     public internal(set) var parameterTypes: [SQLType]
+    /// The session the statement runs in (for `current_user`, `pg_settings`, ...).
+    public var session = SessionInfo()
 
     public init(catalog: Catalog, parameterTypes: [SQLType] = []) {
         self.catalog = catalog
@@ -314,6 +316,13 @@ public struct Binder {
                     correlation.keys.append((inner: outputs.count - 1, outer: outer))
                     continue
                 }
+                if condition.columnsUsed.isEmpty {
+                    correlation.outerOnly.append(condition.substitute { e in
+                        if case .outer(let i) = e.kind { return .column(i, type: e.type, nullable: e.nullable) }
+                        return nil
+                    })
+                    continue
+                }
                 var columns: [Int: Int] = [:]
                 for column in condition.columnsUsed.sorted() {
                     let entry = BoundExpression.column(column, type: plan.outputTypes[column].0, nullable: plan.outputTypes[column].1)
@@ -436,12 +445,15 @@ public struct Binder {
             if let view = catalog.view(name), let query = view.query as? SelectStatement {
                 return try bindDerived(query, alias: alias ?? name, columns: view.columns, position: position, visible: [:], isolated: true)
             }
-            guard let table = catalog.table(name) else {
+            // pg_catalog comes first on PostgreSQL's search path: its relations win over user tables.
+            let system = SystemCatalog.table(named: name, catalog: catalog, session: session)
+            guard let table = system ?? catalog.table(name) else {
                 throw DatabaseError(.undefinedTable, "relation \"\(name)\" does not exist", position: position)
             }
             var scope = Scope()
+            let qualifier = alias ?? String(name.split(separator: ".").last ?? Substring(name))
             for column in table.columns {
-                scope.entries.append(.init(qualifier: alias ?? name, name: column.name, type: column.type, nullable: !column.notNull))
+                scope.entries.append(.init(qualifier: qualifier, name: column.name, type: column.type, nullable: !column.notNull))
             }
             return (.tableScan(table: table, columns: Array(table.columns.indices)), scope)
         case .function(let name, let arguments, let alias, let columnAlias, let position):

@@ -4,7 +4,16 @@ import KilnCore
 public struct TypeName: Sendable, Equatable {
     public var type: SQLType
     public var position: Int
-    public init(type: SQLType, position: Int) { self.type = type; self.position = position }
+    /// The PostgreSQL name when it means more than `type` says: `oid`, `regclass`, `regtype`,
+    /// `regproc`, `regnamespace`, `regrole`, `name` (stored as integer or text).
+    public var alias: String?
+    /// `type[]`: arrays travel in their text form (`{a,b}`).
+    public var isArray = false
+    public init(type: SQLType, position: Int, alias: String? = nil) {
+        self.type = type
+        self.position = position
+        self.alias = alias
+    }
 }
 
 /// A scalar expression with the position of its first token.

@@ -62,6 +62,17 @@ extension Parser {
             let at = position
             advance()
             if let word = current.word, ["any", "some", "all"].contains(word), tokens[index + 1].kind == .symbol("("),
+               peekWord(2) != "select", peekWord(2) != "with" {
+                // x op ANY (array): an array value, not a subquery.
+                advance()
+                try expectSymbol("(")
+                let array = try parseExpression()
+                try expectSymbol(")")
+                left = Expression(.function(name: word == "all" ? "__array_all" : "__array_any", arguments: [left, Expression(.string(s), at: at), array],
+                                            distinct: false, star: false), at: at)
+                continue
+            }
+            if let word = current.word, ["any", "some", "all"].contains(word), tokens[index + 1].kind == .symbol("("),
                let next = peekWord(2), next == "select" || next == "with" {
                 advance()
                 try expectSymbol("(")
@@ -114,6 +125,23 @@ extension Parser {
                 advance()
                 let pattern = try parseOtherOperator()
                 left = Expression(.like(left, pattern, escape: nil, caseInsensitive: s.hasSuffix("*"), negated: s.hasPrefix("!")), at: at)
+            } else if case .symbol(let s) = current.kind, ["~", "~*", "!~", "!~*"].contains(s) {
+                advance()
+                left = Expression(.binary(s, left, try parseOtherOperator()), at: at)
+            } else if current.word == "operator", tokens[index + 1].kind == .symbol("(") {
+                // OPERATOR(pg_catalog.op): an operator named with its schema.
+                advance()
+                try expectSymbol("(")
+                if acceptWord("pg_catalog") { try expectSymbol(".") }
+                guard case .symbol(let op) = current.kind, op != ")" else { throw syntaxError() }
+                advance()
+                try expectSymbol(")")
+                let right = try parseOtherOperator()
+                if ["~~", "~~*", "!~~", "!~~*"].contains(op) {
+                    left = Expression(.like(left, right, escape: nil, caseInsensitive: op.hasSuffix("*"), negated: op.hasPrefix("!")), at: at)
+                } else {
+                    left = Expression(.binary(op, left, right), at: at)
+                }
             } else if current.word == "similar" {
                 throw DatabaseError(.featureNotSupported, "SIMILAR TO is not supported yet", position: at)
             } else {
@@ -181,12 +209,21 @@ extension Parser {
 
     mutating func parsePostfix() throws(DatabaseError) -> Expression {
         var expression = try parsePrimary()
-        while isSymbol("::") {
+        while true {
             let at = position
-            advance()
-            expression = Expression(.cast(expression, try parseTypeName()), at: at)
+            if acceptSymbol("::") {
+                expression = Expression(.cast(expression, try parseTypeName()), at: at)
+            } else if acceptWord("collate") {
+                // Kiln compares strings bytewise (the C collation); the default and C/POSIX mean that.
+                var name = try aliasName()
+                while acceptSymbol(".") { name = try aliasName() }
+                guard ["default", "c", "posix", "ucs_basic"].contains(name.lowercased()) else {
+                    throw DatabaseError(SQLState("42704"), "collation \"\(name)\" for encoding \"UTF8\" does not exist", position: at)
+                }
+            } else {
+                return expression
+            }
         }
-        return expression
     }
 
     mutating func parsePrimary() throws(DatabaseError) -> Expression {
@@ -265,6 +302,11 @@ extension Parser {
                 return try parseColumnOrFunction()
             case "substring", "position", "trim", "overlay":
                 return try parseSpecialFunction(word)
+            case "current_user", "session_user", "current_role", "current_catalog", "current_schema", "user":
+                // SQL's parameterless functions (current_schema may also be called with parentheses).
+                guard tokens[index + 1].kind != .symbol("("), tokens[index + 1].kind != .symbol(".") else { return try parseColumnOrFunction() }
+                advance()
+                return Expression(.function(name: word, arguments: [], distinct: false, star: false), at: at)
             default:
                 // LEFT/RIGHT are join keywords but also functions when a parenthesis follows.
                 let isCall = (word == "left" || word == "right") && tokens[index + 1].kind == .symbol("(")
@@ -424,14 +466,43 @@ extension Parser {
 
     /// A type name: `INTEGER`, `NUMERIC(15,2)`, `DOUBLE PRECISION`, `VARCHAR(25)`, `TIMESTAMP WITHOUT TIME ZONE`.
     mutating func parseTypeName() throws(DatabaseError) -> TypeName {
+        var typeName = try parseScalarTypeName()
+        if acceptSymbol("[") {
+            if case .integer = current.kind { advance() }
+            try expectSymbol("]")
+            typeName.isArray = true
+        }
+        return typeName
+    }
+
+    mutating func parseScalarTypeName() throws(DatabaseError) -> TypeName {
         let at = position
-        let name: String
+        var name: String
+        var quoted = false
         switch current.kind {
         case .word(let w): name = w
-        case .quotedIdentifier(let q): name = q
+        case .quotedIdentifier(let q): name = q; quoted = true
         default: throw syntaxError()
         }
         advance()
+        if name == "pg_catalog", acceptSymbol(".") {
+            switch current.kind {
+            case .word(let w): name = w
+            case .quotedIdentifier(let q): name = q; quoted = true
+            default: throw syntaxError()
+            }
+            advance()
+        }
+        switch name {
+        case "oid", "regclass", "regtype", "regproc", "regprocedure", "regnamespace", "regrole", "xid", "cid":
+            return TypeName(type: .integer, position: at, alias: name)
+        case "name":
+            return TypeName(type: .text, position: at, alias: name)
+        case "char" where quoted:
+            return TypeName(type: .text, position: at, alias: "\"char\"")
+        default:
+            break
+        }
         func modifiers(_ parser: inout Parser) throws(DatabaseError) -> [Int] {
             guard parser.acceptSymbol("(") else { return [] }
             var values: [Int] = []

@@ -102,9 +102,14 @@ public struct Parser {
     }
 
     /// A possibly qualified name `a.b`; only the last part is kept for tables (single schema).
+    /// A relation name; `public.` is dropped, the system schemas (`pg_catalog.`,
+    /// `information_schema.`) stay part of the name.
     mutating func qualifiedName() throws(DatabaseError) -> String {
         var name = try identifier()
-        while acceptSymbol(".") { name = try identifier() }
+        while acceptSymbol(".") {
+            let next = try identifier()
+            name = name == "pg_catalog" || name == "information_schema" ? name + "." + next : next
+        }
         return name
     }
 

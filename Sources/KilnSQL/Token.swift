@@ -105,7 +105,7 @@ public struct Lexer {
             }
             return Token(kind: .parameter(n), position: start)
         }
-        for symbol in ["::", "<=", ">=", "<>", "!=", "||", "~~*", "!~~*", "!~~", "~~"] {
+        for symbol in ["::", "<=", ">=", "<>", "!=", "||", "~~*", "!~~*", "!~~", "~~", "!~*", "!~", "~*"] {
             if matches(symbol) {
                 index += symbol.count
                 return Token(kind: .symbol(symbol == "!=" ? "<>" : symbol), position: start)

@@ -98,6 +98,8 @@ extension Session {
         guard let (processID, secretKey) = server.registry.register(database.cancellation, limit: server.configuration.maxConnections) else {
             return fatal(DatabaseError(SQLState("53300"), "sorry, too many clients already"))
         }
+        database.processID = processID
+        database.databaseName = parameters.first(where: { $0.name == "database" })?.value ?? user
         self.database = database
         self.processID = processID
         state = .ready

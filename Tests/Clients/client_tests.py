@@ -286,6 +286,19 @@ def check_psql(port, work, want):
         first = psql(port, "--csv", "-P", "null=<NULL>", "-c", "SELECT * FROM kinds ORDER BY id")
         if again.stdout != first.stdout:
             fail(f"psql \\copy round trip changed the rows:\n{first.stdout}\n{again.stdout}")
+    # Meta-commands read pg_catalog: the tables and views of this run, schemas, databases.
+    listing = psql(port, "-c", "CREATE VIEW big_orders AS SELECT o_orderkey FROM orders WHERE o_totalprice > 400000", "-c", "\\dt", "-c", "\\d", "-c", "\\dn", "-c", "\\l")
+    if listing.returncode != 0:
+        fail(f"psql meta-commands: {listing.stderr.strip()}")
+    else:
+        for expected in [" public | lineitem ", " public | big_orders ", "| view ", " public | kiln", "UTF8"]:
+            if expected not in listing.stdout:
+                fail(f"psql meta-commands: {expected!r} missing from\n{listing.stdout}")
+        if listing.stdout.count("| table |") < len(TABLES) * 2:
+            fail(f"psql \\dt / \\d: fewer tables than created:\n{listing.stdout}")
+    timing = psql(port, "-c", "\\timing on", "-c", "SELECT count(*) FROM lineitem")
+    if timing.returncode != 0 or "Time:" not in timing.stdout:
+        fail(f"psql \\timing: {timing.stdout} {timing.stderr}")
     # Errors come back with SQLSTATE and position.
     error = psql(port, "-v", "VERBOSITY=verbose", "-c", "SELECT nosuchcolumn FROM kinds")
     if "42703" not in error.stderr or "LINE 1" not in error.stderr:

@@ -1,4 +1,4 @@
-import KilnCore
+
 
 /// How a Kiln type appears on the wire: PostgreSQL's type OID, length and modifier.
 public enum PostgresType {
