@@ -31,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // A real client for the server's tests.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(name: "CMLIR", path: "Sources/CMLIR"),
@@ -72,6 +75,7 @@ let package = Package(
             "Kiln", "KilnWire", "KilnAuth",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: mlirHeaders),
         // The shell.
@@ -82,6 +86,7 @@ let package = Package(
             "KilnServer", "KilnWire", "KilnAuth", "Kiln",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ], swiftSettings: mlirHeaders),
     ]
 )

@@ -90,6 +90,9 @@ public struct SCRAMServerExchange: Sendable {
         return false
     }
 
+    /// Fixes the server's nonce (RFC 7677's test vector); otherwise it is random.
+    var fixedServerNonce: String?
+
     public init(verifier: SCRAMVerifier?, user: String) {
         if let verifier {
             self.verifier = verifier
@@ -115,7 +118,7 @@ public struct SCRAMServerExchange: Sendable {
         guard let nonceAttribute = attributes.first(where: { $0.hasPrefix("r=") }), nonceAttribute.count > 2,
               attributes.first?.hasPrefix("n=") ?? false else { throw .malformed("malformed SCRAM message") }
         var generator = SystemRandomNumberGenerator()
-        let serverNonce = Base64.encode((0..<18).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        let serverNonce = fixedServerNonce ?? Base64.encode((0..<18).map { _ in UInt8.random(in: 0...255, using: &generator) })
         let nonce = String(nonceAttribute.dropFirst(2)) + serverNonce
         let serverFirst = "r=\(nonce),s=\(Base64.encode(verifier.salt)),i=\(verifier.iterations)"
         state = .expectingClientFinal(clientFirstBare: bare, serverFirst: serverFirst, nonce: nonce)

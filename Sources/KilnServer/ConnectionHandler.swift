@@ -2,6 +2,7 @@ import Dispatch
 import Kiln
 import KilnWire
 import NIOCore
+import NIOSSL
 
 /// Connects one channel to its `Session`: decoded messages go to the session on the
 /// connection's own serial queue (statements block; the event loop must not), and the
@@ -54,9 +55,22 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let message = unwrapInboundIn(data)
         let channel = context.channel
+        let tls = server.tls
         onSession { session in
             session.receive(message)
-            ConnectionHandler.deliver(session, to: channel)
+            guard session.startTLS, let tls else { return ConnectionHandler.deliver(session, to: channel) }
+            session.startTLS = false
+            let answer = session.takeOutput()
+            // In one event-loop task: the 'S' goes out in the clear, then TLS is in place
+            // before the client's ClientHello (sent only after the 'S') can be read.
+            channel.eventLoop.execute {
+                channel.writeAndFlush(answer, promise: nil)
+                do {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls), position: .first)
+                } catch {
+                    channel.close(promise: nil)
+                }
+            }
         }
     }
 

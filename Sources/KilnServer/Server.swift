@@ -5,6 +5,7 @@ import Logging
 import Synchronization
 import NIOCore
 import NIOPosix
+import NIOSSL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,7 +31,7 @@ public final class Server: Sendable {
             throw DatabaseError(.invalidParameterValue, "refusing to listen on \(configuration.host) with no users configured",
                                 hint: "Configure users (--users FILE) so that clients must authenticate, or listen on 127.0.0.1.")
         }
-        context = ServerContext(root: database, configuration: configuration, logger: logger)
+        context = ServerContext(root: database, configuration: configuration, logger: logger, tls: try Server.tlsContext(configuration))
         group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads > 0 ? configuration.threads : System.coreCount)
         self.logger = logger
     }
@@ -87,6 +88,24 @@ public final class Server: Sendable {
     /// Number of connected sessions.
     public var sessionCount: Int { context.registry.count }
 
+    /// The TLS context of the configured certificate and key (nil when none is configured).
+    static func tlsContext(_ configuration: ServerConfiguration) throws(DatabaseError) -> NIOSSLContext? {
+        guard let certificateFile = configuration.tlsCertificateFile else {
+            if configuration.tlsKeyFile != nil { throw DatabaseError(.invalidParameterValue, "a TLS key needs a certificate (--tls-cert)") }
+            return nil
+        }
+        guard let keyFile = configuration.tlsKeyFile else { throw DatabaseError(.invalidParameterValue, "a TLS certificate needs its key (--tls-key)") }
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificateFile).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
+            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            tls.minimumTLSVersion = .tlsv12
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            throw DatabaseError(.invalidParameterValue, "could not load the TLS certificate \"\(certificateFile)\" or key \"\(keyFile)\": \(error)")
+        }
+    }
+
     /// Reads `name:verifier` (or `name:password`) lines; `#` starts a comment.
     static func loadUsers(_ path: String, into database: Database) throws(DatabaseError) {
         guard let file = fopen(path, "r") else {
@@ -99,7 +118,7 @@ public final class Server: Sendable {
         defer { free(line) }
         while getline(&line, &capacity, file) > 0 {
             lineNumber += 1
-            let text = String(cString: line!).trimmingCharacters(in: " \t\r\n")
+            let text = String(cString: line!).trimmed
             if text.isEmpty || text.hasPrefix("#") { continue }
             guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else {
                 throw DatabaseError(.invalidParameterValue, "users file \"\(path)\", line \(lineNumber): expected name:password")
@@ -125,8 +144,8 @@ public final class Server: Sendable {
 }
 
 extension String {
-    func trimmingCharacters(in set: String) -> String {
-        let characters = Set(set)
-        return String(drop { characters.contains($0) }.reversed().drop { characters.contains($0) }.reversed())
+    /// Without leading and trailing white space (line ends included).
+    var trimmed: String {
+        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 }

@@ -15,6 +15,10 @@ public struct ServerConfiguration: Sendable {
     public var usersFile: String?
     /// Event loop threads (0: one per core).
     public var threads = 0
+    /// PEM files of the server certificate (chain) and its private key: with both, an
+    /// SSLRequest is answered 'S' and the connection continues in TLS.
+    public var tlsCertificateFile: String?
+    public var tlsKeyFile: String?
 
     public init() {}
 

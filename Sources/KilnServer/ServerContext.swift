@@ -2,6 +2,7 @@ import Kiln
 import Logging
 import KilnWire
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// What every connection of one server shares: the tables (through the root session), the
@@ -14,14 +15,17 @@ final class ServerContext: @unchecked Sendable {
     let registry = ConnectionRegistry()
     /// Connections and, at debug level, every statement a client sends (PostgreSQL's log_statement).
     let logger: Logger
+    /// Set when a certificate is configured.
+    let tls: NIOSSLContext?
     private let channels = Mutex<[ObjectIdentifier: Channel]>([:])
 
     /// Sent down every open channel when the server shuts down.
     struct ShutdownEvent: Sendable {}
 
-    init(root: Database, configuration: ServerConfiguration, logger: Logger) {
+    init(root: Database, configuration: ServerConfiguration, logger: Logger, tls: NIOSSLContext? = nil) {
         self.root = root
         self.logger = logger
+        self.tls = tls
         self.configuration = configuration
     }
 

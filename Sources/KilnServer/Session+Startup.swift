@@ -7,8 +7,14 @@ import NIOCore
 extension Session {
     func receiveStartup(_ message: FrontendMessage) {
         switch message {
+        case .sslRequest where server.tls != nil && !encrypted:
+            // 'S', then the TLS handshake; the start-up message follows inside TLS.
+            send(.encryptionResponse(UInt8(ascii: "S")))
+            startTLS = true
+            encrypted = true
+            needsFlush = true
         case .sslRequest, .gssEncryptionRequest:
-            // No TLS or GSSAPI encryption configured: the client goes on in the clear (or gives up).
+            // No TLS (or GSSAPI encryption) here: the client goes on in the clear, or gives up.
             send(.encryptionResponse(UInt8(ascii: "N")))
             needsFlush = true
         case .cancel(let processID, let secretKey):

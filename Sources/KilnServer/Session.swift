@@ -54,6 +54,10 @@ final class Session {
     var needsFlush = false
     /// Whether the connection must close once `output` is sent.
     var shouldClose = false
+    /// The channel must add TLS once the pending output (the 'S' answer) is written.
+    var startTLS = false
+    /// Whether the connection runs in TLS.
+    var encrypted = false
     /// Sends part of a large result before the statement is done (set by the channel handler).
     var spill: ((ByteBuffer) -> Void)?
     /// Named prepared statements of an empty query (the `Database` keeps only real statements).

@@ -6,7 +6,8 @@ import Glibc
 #endif
 
 /// `kiln serve [DBDIR] [--host H] [--port P] [--users FILE] [--max-connections N]
-/// [--idle-timeout MS] [--statement-timeout MS] [--max-message-size BYTES] [--threads N] [--log-level info|debug]`
+/// [--idle-timeout MS] [--statement-timeout MS] [--max-message-size BYTES] [--threads N] [--log-level info|debug]
+/// [--tls-cert FILE --tls-key FILE]`
 func serve(_ arguments: ArraySlice<String>) -> Never {
     var configuration = ServerConfiguration()
     var logLevel = Logger.Level.info
@@ -34,13 +35,19 @@ func serve(_ arguments: ArraySlice<String>) -> Never {
         case "--statement-timeout": configuration.statementTimeoutMilliseconds = number(argument)
         case "--max-message-size": configuration.maxMessageSize = max(1024, number(argument))
         case "--threads": configuration.threads = number(argument)
+        case "--tls-cert":
+            guard let file = arguments.popFirst() else { standardError("kiln serve: --tls-cert needs a PEM file\n"); exit(2) }
+            configuration.tlsCertificateFile = file
+        case "--tls-key":
+            guard let file = arguments.popFirst() else { standardError("kiln serve: --tls-key needs a PEM file\n"); exit(2) }
+            configuration.tlsKeyFile = file
         case "--log-level":
             guard let text = arguments.popFirst(), let level = Logger.Level(rawValue: text) else {
                 standardError("kiln serve: --log-level must be trace, debug, info, notice, warning, error or critical\n"); exit(2)
             }
             logLevel = level
         case "--help":
-            print("usage: kiln serve [DBDIR] [--host 127.0.0.1] [--port 5433] [--users FILE] [--max-connections 100] [--idle-timeout MS] [--statement-timeout MS] [--max-message-size BYTES] [--threads N]")
+            print("usage: kiln serve [DBDIR] [--host 127.0.0.1] [--port 5433] [--users FILE] [--max-connections 100] [--idle-timeout MS] [--statement-timeout MS] [--max-message-size BYTES] [--threads N] [--tls-cert FILE --tls-key FILE] [--log-level info|debug]")
             exit(0)
         default:
             if argument.hasPrefix("-") { standardError("kiln serve: unknown option \(argument)\n"); exit(2) }

@@ -185,7 +185,7 @@ class Embedded:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kiln", default=os.environ.get("KILN_BIN", os.path.join(ROOT, ".build", "debug", "kiln")))
-    parser.add_argument("--only", nargs="+", default=["psql", "psycopg", "jdbc"])
+    parser.add_argument("--only", nargs="+", default=["psql", "psycopg", "jdbc", "server"])
     args = parser.parse_args()
     tpch = tpch_dir()
     work = tempfile.mkdtemp(prefix="kiln-clients-")
@@ -201,6 +201,8 @@ def main():
         else:
             sys.exit("kiln serve did not start")
         run_all(args, tpch, work, port)
+        if "server" in args.only:
+            check_server_features(args, work, port)
     finally:
         server.terminate()
         try:
@@ -216,9 +218,96 @@ def main():
     sys.exit(1 if failures else 0)
 
 
-def psql(port, *arguments, input=None):
-    command = ["psql", "-X", "-h", "127.0.0.1", "-p", str(port), "-U", "kiln", "-d", "kiln", "-v", "ON_ERROR_STOP=1", *arguments]
-    return subprocess.run(command, input=input, capture_output=True, text=True, timeout=300)
+def psql(port, *arguments, input=None, user="kiln", env=None, conninfo=None):
+    target = [conninfo] if conninfo else ["-h", "127.0.0.1", "-p", str(port), "-U", user, "-d", "kiln"]
+    command = ["psql", "-X", *target, "-v", "ON_ERROR_STOP=1", *arguments]
+    return subprocess.run(command, input=input, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+def start_server(kiln, *options):
+    """Starts another `kiln serve`; returns (process, port)."""
+    port = free_port()
+    process = subprocess.Popen([kiln, "serve", "--port", str(port), *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process, port
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    sys.exit("kiln serve did not start: " + process.communicate()[0])
+
+
+LONG_QUERY = "SELECT count(*) FROM generate_series(1, 4000000000) AS s(g) WHERE g % 7 = 3"
+
+
+def check_server_features(args, work, port):
+    """Cancel requests, statement and idle timeouts, TLS, SCRAM passwords, graceful shutdown."""
+    import psycopg
+    import threading
+    conninfo = f"host=127.0.0.1 port={port} user=kiln dbname=kiln"
+    # A cancel request (on its own connection) stops the running query: 57014, and the session goes on.
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        timer = threading.Timer(1.0, conn.cancel)
+        timer.start()
+        started = time.time()
+        try:
+            conn.execute(LONG_QUERY)
+            fail("cancel: the long query finished instead of being cancelled")
+        except psycopg.errors.QueryCanceled as e:
+            if "user request" not in str(e):
+                fail(f"cancel: unexpected message {e}")
+        if time.time() - started > 20:
+            fail(f"cancel: took {time.time() - started:.1f} s")
+        if conn.execute("SELECT 7").fetchone() != (7,):
+            fail("cancel: session unusable afterwards")
+        # statement_timeout.
+        conn.execute("SET statement_timeout = '300ms'")
+        try:
+            conn.execute(LONG_QUERY)
+            fail("statement_timeout: the long query finished")
+        except psycopg.errors.QueryCanceled as e:
+            if "statement timeout" not in str(e):
+                fail(f"statement_timeout: unexpected message {e}")
+    # TLS with a self-signed certificate, SCRAM-SHA-256 users from a file, an idle timeout.
+    cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+                           "-subj", "/CN=localhost"], capture_output=True, text=True)
+    if made.returncode != 0:
+        return fail("openssl could not make a test certificate: " + made.stderr)
+    users = os.path.join(work, "users")
+    with open(users, "w") as f:
+        f.write("# name:password or name:SCRAM-SHA-256$... verifier\nalice:wonderland\n")
+    server, secure_port = start_server(args.kiln, "--tls-cert", cert, "--tls-key", key, "--users", users, "--idle-timeout", "1500")
+    try:
+        tls = psql(secure_port, "-c", "SELECT current_user AS who", "-c", "\\conninfo", user="alice",
+                   conninfo=f"host=127.0.0.1 port={secure_port} user=alice dbname=kiln sslmode=require", env={"PGPASSWORD": "wonderland"})
+        if tls.returncode != 0 or "alice" not in tls.stdout or "SSL connection" not in tls.stdout:
+            fail(f"TLS + SCRAM login: {tls.stdout} {tls.stderr}")
+        wrong = psql(secure_port, "-c", "SELECT 1", user="alice", env={"PGPASSWORD": "wrong"})
+        if wrong.returncode == 0 or "password authentication failed" not in wrong.stderr:
+            fail(f"wrong password: {wrong.stdout} {wrong.stderr}")
+        created = psql(secure_port, "-c", "CREATE ROLE bob LOGIN PASSWORD 'builder'", user="alice", env={"PGPASSWORD": "wonderland"})
+        bob = psql(secure_port, "-c", "SELECT 1", user="bob", env={"PGPASSWORD": "builder"})
+        if created.returncode != 0 or bob.returncode != 0:
+            fail(f"CREATE ROLE then login: {created.stderr} {bob.stderr}")
+        with psycopg.connect(f"host=127.0.0.1 port={secure_port} user=alice password=wonderland dbname=kiln sslmode=require", autocommit=True) as conn:
+            if conn.execute("SELECT 40 + 2").fetchone() != (42,):
+                fail("psycopg over TLS with SCRAM")
+            time.sleep(2.5)  # idle (outside a transaction) for longer than --idle-timeout
+            try:
+                conn.execute("SELECT 1")
+                fail("idle timeout: an idle session stayed open")
+            except psycopg.OperationalError:
+                pass
+    finally:
+        server.send_signal(2)  # SIGINT: shut down, as on Ctrl-C
+        try:
+            server.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            fail("kiln serve did not stop on SIGINT within 10 s")
+    print("server features: done")
 
 
 def run_all(args, tpch, work, port):

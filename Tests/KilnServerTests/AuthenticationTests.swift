@@ -17,6 +17,17 @@ final class AuthenticationTests: XCTestCase {
         XCTAssertNil(SCRAMVerifier(parsing: "SCRAM-SHA-256$x:y$z:w"))
     }
 
+    /// RFC 7677's SCRAM-SHA-256 example exchange (user "user", password "pencil").
+    func testRFC7677Exchange() throws {
+        let salt = Base64.decode("W22ZaJ0SNY7soEsUEjb6gQ==")!
+        var exchange = SCRAMServerExchange(verifier: SCRAMVerifier(password: "pencil", iterations: 4096, salt: salt), user: "user")
+        exchange.fixedServerNonce = "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
+        XCTAssertEqual(try exchange.clientFirst("n,,n=user,r=rOprNGfwEbeRWgbNEkqO"),
+                       "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")
+        XCTAssertEqual(try exchange.clientFinal("c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="),
+                       "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=")
+    }
+
     func testBase64() {
         for bytes in [[], [0], [1, 2], [1, 2, 3], Array(0...255)] as [[UInt8]] {
             XCTAssertEqual(Base64.decode(Base64.encode(bytes)), bytes)
