@@ -162,6 +162,11 @@ extension Database {
     /// converted to the parameter's type with its input function).
     public func execute(_ prepared: PreparedStatement, _ parameters: [Value] = []) throws(DatabaseError) -> QueryResult {
         do throws(DatabaseError) {
+            if parameters.isEmpty && prepared.declaredParameterTypes.isEmpty {
+                // Nothing to check or type: skip describing (a simple query would bind twice).
+                currentSQL = prepared.sql
+                return try execute(prepared.statement, parameters: [])
+            }
             let description = try describe(prepared)
             guard parameters.count == description.parameterTypes.count else {
                 throw DatabaseError(SQLState("08P01"), "bind message supplies \(parameters.count) parameters, but prepared statement requires \(description.parameterTypes.count)")

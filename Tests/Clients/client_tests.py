@@ -269,6 +269,37 @@ def check_server_features(args, work, port):
         except psycopg.errors.QueryCanceled as e:
             if "statement timeout" not in str(e):
                 fail(f"statement_timeout: unexpected message {e}")
+    # 64 clients at once, half with prepared statements, half with simple queries: no errors,
+    # every answer right (bench/wire_load.py is the long version, with PostgreSQL next to it).
+    errors, answers = [], [0]
+    lock = threading.Lock()
+    stop = time.time() + 10
+
+    def client(number):
+        try:
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                while time.time() < stop:
+                    key = (number % 5) + 1
+                    if number % 2:
+                        row = conn.execute("SELECT id, t FROM kinds WHERE id = %s", (key,), prepare=True).fetchone()
+                    else:
+                        row = conn.execute(f"SELECT id, t FROM kinds WHERE id = {key}", prepare=False).fetchone()
+                    if row is None or row[0] != key:
+                        raise AssertionError(f"client {number}: wrong row {row} for id {key}")
+                    with lock:
+                        answers[0] += 1
+        except Exception as e:  # any failure counts
+            with lock:
+                errors.append(f"client {number}: {e}")
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(64)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        fail(f"64 concurrent clients: {len(errors)} errors, first: {errors[0]}")
+    print(f"64 concurrent clients: {answers[0]} queries in 10 s, {len(errors)} errors")
     # TLS with a self-signed certificate, SCRAM-SHA-256 users from a file, an idle timeout.
     cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
     made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
