@@ -189,6 +189,7 @@ extension Database {
         }
         statementParameterTypes = types
         defer { statementParameterTypes = [] }
+        if case .select(let select) = prepared.statement { return try runCachedPlan(prepared, select, parameters: values) }
         return try perform(prepared.statement, parameters: values)
     }
 }

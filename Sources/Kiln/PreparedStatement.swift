@@ -40,11 +40,25 @@ public final class PreparedStatement: @unchecked Sendable {
     // statement, and a `Database` is used by one thread at a time.
     var described: (catalogVersion: Int, description: Description)?
 
-    init(sql: String, statement: Statement, declaredParameterTypes: [SQLType], kind: Kind) {
+    /// What a cached plan was made under; any change makes it stale.
+    struct PlanKey: Equatable {
+        var catalogVersion: Int
+        var parameterTypes: [SQLType]
+        var settings: [String: String]
+    }
+
+    /// A query's plan from its last execution (compiled code included), for the next ones.
+    var cachedPlan: (key: PlanKey, plan: QueryExecutor.ExecutablePlan, columns: [QueryResult.Column])?
+
+    /// Parsed for one execution (a simple query's statement): nothing is described or cached.
+    let oneShot: Bool
+
+    init(sql: String, statement: Statement, declaredParameterTypes: [SQLType], kind: Kind, oneShot: Bool = false) {
         self.sql = sql
         self.statement = statement
         self.declaredParameterTypes = declaredParameterTypes
         self.kind = kind
+        self.oneShot = oneShot
     }
 
     /// Whether the statement is a transaction control command (BEGIN, COMMIT, ROLLBACK).
@@ -65,7 +79,7 @@ extension Database {
     public func parse(_ sql: String) throws(DatabaseError) -> [PreparedStatement] {
         do {
             return try Parser.parse(sql).map { statement throws(DatabaseError) in
-                PreparedStatement(sql: sql, statement: statement, declaredParameterTypes: [], kind: try kind(of: statement))
+                PreparedStatement(sql: sql, statement: statement, declaredParameterTypes: [], kind: try kind(of: statement), oneShot: true)
             }
         } catch {
             var located = error
@@ -162,8 +176,8 @@ extension Database {
     /// converted to the parameter's type with its input function).
     public func execute(_ prepared: PreparedStatement, _ parameters: [Value] = []) throws(DatabaseError) -> QueryResult {
         do throws(DatabaseError) {
-            if parameters.isEmpty && prepared.declaredParameterTypes.isEmpty {
-                // Nothing to check or type: skip describing (a simple query would bind twice).
+            if prepared.oneShot && parameters.isEmpty {
+                // A simple query's statement runs once: describing it would bind it twice.
                 currentSQL = prepared.sql
                 return try execute(prepared.statement, parameters: [])
             }
@@ -174,11 +188,44 @@ extension Database {
             statementParameterTypes = description.parameterTypes
             currentSQL = prepared.sql
             defer { statementParameterTypes = [] }
+            if case .select(let select) = prepared.statement { return try runPreparedQuery(prepared, select, parameters: parameters) }
             return try execute(prepared.statement, parameters: parameters)
         } catch {
             var located = error
             located.sql = prepared.sql
             throw located
         }
+    }
+}
+
+extension Database {
+    /// A prepared query's hot path: the plan (and its compiled code) from the last execution
+    /// runs with the new parameter values; binding, planning, lowering and compilation happen
+    /// only the first time and again after the catalog, the parameter types or a setting changed.
+    func runPreparedQuery(_ prepared: PreparedStatement, _ select: SelectStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
+        cancellation.reset()
+        return try statementLock.withReadLock { () throws(DatabaseError) -> QueryResult in
+            try runCachedPlan(prepared, select, parameters: parameters)
+        }
+    }
+
+    /// `runPreparedQuery` for a caller that holds the statement lock already (SQL EXECUTE).
+    func runCachedPlan(_ prepared: PreparedStatement, _ select: SelectStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
+        let key = PreparedStatement.PlanKey(catalogVersion: catalog.version, parameterTypes: statementParameterTypes, settings: settings)
+        var reused = true
+        if prepared.cachedPlan?.key != key {
+            var binder = makeBinder()
+            let bound = try binder.bind(select)
+            let plan = try executor.plan(bound, compiled: usesNativeCode, simd: usesSIMD)
+            prepared.cachedPlan = (key, plan, zip(bound.columnNames, bound.columnTypes).map { QueryResult.Column(name: $0, type: $1) })
+            reused = false
+        }
+        let cached = prepared.cachedPlan!
+        let (rows, timings) = try executor.run(cached.plan, parameters: parameters, memoryLimit: memoryLimit, reused: reused) { runtime, lowered throws(DatabaseError) in
+            runtime.outputRows(layout: lowered.plan.outputLayout)
+        }
+        var result = QueryResult(columns: cached.columns, rows: rows, commandTag: "SELECT \(rows.count)", hasResultSet: true)
+        result.timings = timings
+        return result
     }
 }

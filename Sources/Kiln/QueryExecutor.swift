@@ -77,48 +77,78 @@ final class QueryExecutor {
         return values
     }
 
-    /// Runs a query; `body` reads the runtime's output before it is freed.
+    /// A query ready to run again and again: its pipelines lowered and compiled (or translated
+    /// for the interpreter). Prepared statements keep one, so that repeated executions skip
+    /// binding, planning, lowering and compilation.
+    final class ExecutablePlan {
+        let lowered: LoweredQuery
+        let native: CompiledQuery?
+        let interpreted: InterpretedQuery?
+        /// Time spent making it (compilation, or translation for the interpreter), in ms.
+        let preparationMilliseconds: Double
+        /// Whether this plan's making compiled native code (false: it came from the code cache).
+        let compiledFresh: Bool
+
+        init(lowered: LoweredQuery, native: CompiledQuery?, interpreted: InterpretedQuery?, preparationMilliseconds: Double, compiledFresh: Bool) {
+            self.lowered = lowered
+            self.native = native
+            self.interpreted = interpreted
+            self.preparationMilliseconds = preparationMilliseconds
+            self.compiledFresh = compiledFresh
+        }
+    }
+
+    /// Lowers a bound query and compiles it (through the code cache) or translates it for the interpreter.
     /// - Parameter compiled: native code (true) or the interpreter over the same low-level IR.
     /// - Parameter simd: compile filters and aggregates over scans into SIMD kernels (native code only).
+    func plan(_ query: BoundQuery, compiled useNativeCode: Bool, simd: Bool = true) throws(DatabaseError) -> ExecutablePlan {
+        let lowered = try lower(query, vectorize: useNativeCode && simd)
+        if useNativeCode {
+            let key = lowered.low.text + "\n" + lowered.functions.map { "\($0)" }.joined(separator: "\n")
+            do {
+                let (code, fresh) = try service.compiled(key: key) { compiler in
+                    try compiler.compile(lowered.low, pipelineCount: lowered.plan.pipelines.count)
+                }
+                return ExecutablePlan(lowered: lowered, native: code, interpreted: nil, preparationMilliseconds: fresh ? code.compileMilliseconds : 0, compiledFresh: fresh)
+            } catch {
+                throw DatabaseError.internalError("native compilation failed: \(error)")
+            }
+        }
+        let translateStart = ContinuousClock.now
+        do {
+            let program = try InterpretedQuery(lowered.low, pipelineCount: lowered.plan.pipelines.count)
+            return ExecutablePlan(lowered: lowered, native: nil, interpreted: program, preparationMilliseconds: QueryExecutor.milliseconds(since: translateStart),
+                                  compiledFresh: false)
+        } catch {
+            throw DatabaseError.internalError("interpreter translation failed: \(error)")
+        }
+    }
+
+    /// Runs a query; `body` reads the runtime's output before it is freed.
     func run<R>(_ query: BoundQuery, parameters: [Value], compiled useNativeCode: Bool, simd: Bool = true, memoryLimit: Int = MemoryBudget.defaultLimit,
                 _ body: (QueryRuntime, LoweredQuery) throws(DatabaseError) -> R) throws(DatabaseError) -> (R, QueryResult.Timings) {
-        let lowered = try lower(query, vectorize: useNativeCode && simd)
+        try run(try plan(query, compiled: useNativeCode, simd: simd), parameters: parameters, memoryLimit: memoryLimit, body)
+    }
+
+    /// Runs a planned query over a fresh runtime (its hash tables and buffers live for this run only).
+    /// - Parameter reused: the plan ran before (its preparation time does not count again).
+    func run<R>(_ plan: ExecutablePlan, parameters: [Value], memoryLimit: Int = MemoryBudget.defaultLimit, reused: Bool = false,
+                _ body: (QueryRuntime, LoweredQuery) throws(DatabaseError) -> R) throws(DatabaseError) -> (R, QueryResult.Timings) {
+        let lowered = plan.lowered
         let runtime = QueryRuntime(plan: lowered.plan, parameterValues: try slotValues(lowered.plan, parameters: parameters), functions: lowered.functions,
                                    memoryLimit: memoryLimit)
         try runtime.prepare()
         // safe because the runtime (and its context) outlives the attachment, which ends below.
         cancellation.attach(runtime.context.assumingMemoryBound(to: Int32.self))
         defer { cancellation.attach(nil) }
-        var compileMs = 0.0
-        let start: ContinuousClock.Instant
-        if useNativeCode {
-            let key = lowered.low.text + "\n" + lowered.functions.map { "\($0)" }.joined(separator: "\n")
-            let compiled: CompiledQuery
-            do {
-                let (code, fresh) = try service.compiled(key: key) { compiler in
-                    try compiler.compile(lowered.low, pipelineCount: lowered.plan.pipelines.count)
-                }
-                compiled = code
-                if fresh { compileMs = code.compileMilliseconds }
-            } catch {
-                throw DatabaseError.internalError("native compilation failed: \(error)")
-            }
-            start = ContinuousClock.now
-            for entry in compiled.entries {
+        let start = ContinuousClock.now
+        if let native = plan.native {
+            for entry in native.entries {
                 runtime.beginPipeline()
                 _ = entry(runtime.context)
                 try checkError(runtime)
             }
-        } else {
-            let translateStart = ContinuousClock.now
-            let program: InterpretedQuery
-            do {
-                program = try InterpretedQuery(lowered.low, pipelineCount: lowered.plan.pipelines.count)
-            } catch {
-                throw DatabaseError.internalError("interpreter translation failed: \(error)")
-            }
-            compileMs = QueryExecutor.milliseconds(since: translateStart)
-            start = ContinuousClock.now
+        } else if let program = plan.interpreted {
             for index in 0..<program.pipelineCount {
                 runtime.beginPipeline()
                 program.run(pipeline: index, context: runtime.context)
@@ -127,8 +157,8 @@ final class QueryExecutor {
         }
         let executeMs = QueryExecutor.milliseconds(since: start)
         let result = try body(runtime, lowered)
-        return (result, QueryResult.Timings(compileMilliseconds: compileMs, executeMilliseconds: executeMs, mode: useNativeCode ? "compiled" : "interpreted",
-                                            memoryBytes: runtime.budget.used))
+        return (result, QueryResult.Timings(compileMilliseconds: reused ? 0 : plan.preparationMilliseconds, executeMilliseconds: executeMs,
+                                            mode: plan.native != nil ? "compiled" : "interpreted", memoryBytes: runtime.budget.used))
     }
 
     /// A cancel request wins over the error flag it set; otherwise the pipeline's own error.

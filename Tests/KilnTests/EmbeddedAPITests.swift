@@ -97,4 +97,31 @@ final class EmbeddedAPITests: XCTestCase {
             XCTAssertEqual((error as? DatabaseError)?.sqlState, .invalidParameterValue)
         }
     }
+
+    func testPreparedStatementsReuseTheirPlanAndNoticeChanges() throws {
+        let db = try makeDatabase()
+        let prepared = try XCTUnwrap(try db.prepare("SELECT count(*) AS n FROM t WHERE k > $1"))
+        XCTAssertEqual(try db.describe(prepared).parameterTypes, [.integer])
+        XCTAssertEqual(try db.describe(prepared).columns?.map(\.name), ["n"])
+        XCTAssertEqual(try db.execute(prepared, [.int32(1)]).rows, [[.int64(2)]])
+        // The second run reuses the plan and the code: no compilation.
+        let second = try db.execute(prepared, [.text("0")])
+        XCTAssertEqual(second.rows, [[.int64(3)]])
+        XCTAssertEqual(second.timings?.compileMilliseconds, 0)
+        // New rows are seen; a changed table is bound again; so is a changed setting.
+        try db.execute("INSERT INTO t VALUES (7, 0, 'x', 0)")
+        XCTAssertEqual(try db.execute(prepared, [.int32(1)]).rows, [[.int64(3)]])
+        try db.execute("SET jit = off")
+        XCTAssertEqual(try db.execute(prepared, [.int32(1)]).rows, [[.int64(3)]])
+        try db.execute("DROP TABLE t; CREATE TABLE t (k BIGINT, s TEXT); INSERT INTO t VALUES (5, 'a')")
+        XCTAssertEqual(try db.execute(prepared, [.int32(1)]).rows, [[.int64(1)]])
+        // SQL PREPARE / EXECUTE share the plan cache and the names with the protocol's statements.
+        try db.execute("PREPARE q(bigint) AS SELECT s FROM t WHERE k = $1")
+        XCTAssertEqual(try db.query("EXECUTE q(5)"), [[.text("a")]])
+        XCTAssertEqual(try db.query("EXECUTE q(4 + 1)"), [[.text("a")]])
+        XCTAssertThrowsError(try db.execute("EXECUTE q")) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState, .syntaxError) }
+        XCTAssertThrowsError(try db.execute("PREPARE q AS SELECT 1")) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "42P05") }
+        try db.execute("DEALLOCATE q")
+        XCTAssertThrowsError(try db.execute("EXECUTE q(1)")) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "26000") }
+    }
 }
