@@ -4,17 +4,17 @@ import KilnWire
 import NIOCore
 import NIOSSL
 
-/// Connects one channel to its `Session`: decoded messages go to the session on the
-/// connection's own serial queue (statements block; the event loop must not), and the
-/// session's output goes back to the channel in order.
+/// Connects one channel to its `Session`: decoded messages go to the session in order on the
+/// server's worker pool (statements block; the event loop must not), and the session's
+/// output goes back to the channel in order.
 final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
-    // `@unchecked Sendable`: `session` is only touched on `queue` (or, when `inline`, on the
-    // event loop, which then is the only thread); the other stored properties are immutable.
+    // `@unchecked Sendable`: `session` is only touched by `queue`'s jobs, one at a time (or,
+    // when `inline`, on the event loop, which then is the only thread); the rest is immutable.
     typealias InboundIn = FrontendMessage
     typealias OutboundOut = ByteBuffer
 
     private let session: Session
-    private let queue: DispatchQueue
+    private let queue: ConnectionQueue?
     /// Run the session on the event loop itself (EmbeddedChannel tests).
     private let inline: Bool
     private let server: ServerContext
@@ -22,7 +22,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     init(server: ServerContext, inline: Bool = false) {
         self.server = server
         session = Session(server: server)
-        queue = DispatchQueue(label: "kiln.connection")
+        queue = inline ? nil : server.workers.map(ConnectionQueue.init(pool:))
         self.inline = inline
     }
 
@@ -105,7 +105,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private func onSession(_ body: @escaping @Sendable (Session) -> Void) {
         let session = UncheckedSession(session)
-        if inline { body(session.value) } else { queue.async { body(session.value) } }
+        if let queue { queue.enqueue { body(session.value) } } else { body(session.value) }
     }
 
     /// Sends what the session produced; closes the channel when the session ended.

@@ -31,7 +31,9 @@ public final class Server: Sendable {
             throw DatabaseError(.invalidParameterValue, "refusing to listen on \(configuration.host) with no users configured",
                                 hint: "Configure users (--users FILE) so that clients must authenticate, or listen on 127.0.0.1.")
         }
-        context = ServerContext(root: database, configuration: configuration, logger: logger, tls: try Server.tlsContext(configuration))
+        let workers = NIOThreadPool(numberOfThreads: max(4, 2 * System.coreCount))
+        workers.start()
+        context = ServerContext(root: database, configuration: configuration, logger: logger, tls: try Server.tlsContext(configuration), workers: workers)
         group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads > 0 ? configuration.threads : System.coreCount)
         self.logger = logger
     }
@@ -77,6 +79,7 @@ public final class Server: Sendable {
         for _ in 0..<50 where !context.openChannels.isEmpty { usleep(20_000) }
         for channel in context.openChannels { try? channel.close().wait() }
         try? group.syncShutdownGracefully()
+        try? context.workers?.syncShutdownGracefully()
     }
 
     /// Blocks until the listening channel closes (after `shutdown`).

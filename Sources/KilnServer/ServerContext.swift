@@ -2,6 +2,7 @@ import Kiln
 import Logging
 import KilnWire
 import NIOCore
+import NIOPosix
 import NIOSSL
 import Synchronization
 
@@ -13,6 +14,9 @@ final class ServerContext: @unchecked Sendable {
     let root: Database
     let configuration: ServerConfiguration
     let registry = ConnectionRegistry()
+    /// Threads that run statements (FIFO: connections take turns, see `ConnectionQueue`);
+    /// nil when sessions run inline (tests on EmbeddedChannel).
+    let workers: NIOThreadPool?
     /// Connections and, at debug level, every statement a client sends (PostgreSQL's log_statement).
     let logger: Logger
     /// Set when a certificate is configured.
@@ -22,10 +26,11 @@ final class ServerContext: @unchecked Sendable {
     /// Sent down every open channel when the server shuts down.
     struct ShutdownEvent: Sendable {}
 
-    init(root: Database, configuration: ServerConfiguration, logger: Logger, tls: NIOSSLContext? = nil) {
+    init(root: Database, configuration: ServerConfiguration, logger: Logger, tls: NIOSSLContext? = nil, workers: NIOThreadPool? = nil) {
         self.root = root
         self.logger = logger
         self.tls = tls
+        self.workers = workers
         self.configuration = configuration
     }
 
