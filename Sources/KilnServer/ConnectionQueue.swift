@@ -1,9 +1,10 @@
 import NIOPosix
 import Synchronization
 
-/// Runs one connection's work in order, on the server's shared worker pool, one job at a
-/// time. After each job the connection goes to the back of the pool's FIFO: a client that
-/// sends many cheap queries cannot starve one whose queries are slow.
+/// Runs one connection's work in order, on the server's shared worker pool. A turn runs every
+/// job that had arrived when it started (an extended-protocol request, Parse/Bind/Execute/Sync,
+/// arrives at once and is served in one turn); then the connection goes to the back of the
+/// pool's FIFO, so that no client starves another, whatever its protocol or query cost.
 final class ConnectionQueue: Sendable {
     private let pool: NIOThreadPool
     private let state = Mutex<(jobs: [@Sendable () -> Void], running: Bool)>(([], false))
@@ -23,8 +24,11 @@ final class ConnectionQueue: Sendable {
     }
 
     private func runNext() {
-        let job = state.withLock { $0.jobs.removeFirst() }
-        job()
+        let jobs = state.withLock { state in
+            defer { state.jobs.removeAll(keepingCapacity: true) }
+            return state.jobs
+        }
+        for job in jobs { job() }
         let more = state.withLock { state -> Bool in
             if state.jobs.isEmpty {
                 state.running = false
