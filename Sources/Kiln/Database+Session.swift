@@ -88,9 +88,12 @@ extension Database {
     }
 
     /// Whether `statement` changes tables or the catalog (and so runs alone).
-    static func writes(_ statement: Statement) -> Bool {
+    func writes(_ statement: Statement) -> Bool {
         switch statement {
-        case .select, .explain, .set, .reset, .show, .begin, .commit, .rollback, .copyTo, .deallocate, .discard, .execute, .prepare,
+        case .execute(let name, _, _):
+            // EXECUTE runs its prepared statement: an INSERT writes.
+            return preparedStatements[name].map { writes($0.statement) } ?? false
+        case .select, .explain, .set, .reset, .show, .begin, .commit, .rollback, .copyTo, .deallocate, .discard, .prepare,
              .declareCursor, .fetch, .closeCursor:
             return false
         case .createTable, .dropTable, .createView, .dropView, .insertValues, .insertSelect, .copyFrom, .analyze,

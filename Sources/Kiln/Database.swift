@@ -114,7 +114,7 @@ public final class Database {
     /// Runs one statement under the shared statement lock (exclusive when it changes tables).
     func execute(_ statement: Statement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
         cancellation.reset()
-        if Database.writes(statement) {
+        if writes(statement) {
             return try statementLock.withWriteLock { () throws(DatabaseError) in try perform(statement, parameters: parameters) }
         }
         return try statementLock.withReadLock { () throws(DatabaseError) in try perform(statement, parameters: parameters) }

@@ -3,6 +3,7 @@ import Kiln
 import KilnWire
 import NIOCore
 import NIOSSL
+import Synchronization
 
 /// Connects one channel to its `Session`: decoded messages go to the session in order on the
 /// server's worker pool (statements block; the event loop must not), and the session's
@@ -19,11 +20,16 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private let inline: Bool
     private let server: ServerContext
 
+    /// The session's cancellation, once it started: usable from the event loop while the
+    /// session's queue is busy running the statement to stop.
+    private let cancellation = Mutex<QueryCancellation?>(nil)
+
     init(server: ServerContext, inline: Bool = false) {
         self.server = server
         session = Session(server: server)
         queue = inline ? nil : server.workers.map(ConnectionQueue.init(pool:))
         self.inline = inline
+        session.onStarted = { [unowned self] started in self.cancellation.withLock { $0 = started } }
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -44,10 +50,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         server.untrack(context.channel)
-        // A client that went away does not wait for its query: stop it.
-        onSession { session in
-            session.database?.cancellation.cancel(.userRequest)
-        }
+        // A client that went away does not wait for its query: stop it now (not after it).
+        cancellation.withLock { $0 }?.cancel(.userRequest)
         onSession { session in session.close() }
         context.fireChannelInactive()
     }
@@ -94,8 +98,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                 ConnectionHandler.deliver(session, to: channel)
             }
         } else if event is ServerContext.ShutdownEvent {
+            cancellation.withLock { $0 }?.cancel(.userRequest)
             onSession { session in
-                session.database?.cancellation.cancel(.userRequest)
                 session.fatal(DatabaseError(SQLState("57P01"), "terminating connection due to administrator command"))
                 ConnectionHandler.deliver(session, to: channel)
             }

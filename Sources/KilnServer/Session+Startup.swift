@@ -108,6 +108,7 @@ extension Session {
         database.databaseName = parameters.first(where: { $0.name == "database" })?.value ?? user
         self.database = database
         self.processID = processID
+        onStarted?(database.cancellation)
         state = .ready
         send(.authenticationOK)
         reportChangedSettings()
