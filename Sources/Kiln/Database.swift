@@ -209,6 +209,10 @@ public final class Database {
                 settings[name] = Database.defaultSettings[name]
             }
             return .command("RESET")
+        case .show("all", _):
+            return QueryResult(columns: [.init(name: "name", type: .text), .init(name: "setting", type: .text), .init(name: "description", type: .text)],
+                               rows: settings.sorted { $0.key < $1.key }.map { [.text($0.key), .text($0.value), .text("")] },
+                               commandTag: "SHOW", hasResultSet: true)
         case .show(let name, let position):
             guard let value = settings[name] else {
                 throw DatabaseError(.undefinedObject, "unrecognized configuration parameter \"\(name)\"", position: position)

@@ -151,6 +151,8 @@ extension Database {
                 }
             case .explain:
                 columns = [QueryResult.Column(name: "QUERY PLAN", type: .text)]
+            case .show("all", _):
+                columns = ["name", "setting", "description"].map { QueryResult.Column(name: $0, type: .text) }
             case .show(let name, _):
                 columns = [QueryResult.Column(name: name, type: .text)]
             case .execute(let name, _, _):
