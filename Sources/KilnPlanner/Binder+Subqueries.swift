@@ -33,6 +33,7 @@ extension Binder {
     /// Binds a subquery that may read the columns of `scope` (the enclosing query's FROM).
     mutating func bindSubquery(_ query: SelectStatement, scope: Scope) throws(DatabaseError) -> (BoundQuery, Correlation) {
         var inner = Binder(catalog: catalog, parameterTypes: parameterTypes)
+        inner.session = session
         inner.nested = true
         inner.outerScopes = outerScopes + [scope]
         inner.commonTables = commonTables

@@ -513,6 +513,7 @@ public struct Binder {
     mutating func bindDerived(_ select: SelectStatement, alias: String, columns: [String]?, position: Int, visible: [String: CommonTable],
                               isolated: Bool = false) throws(DatabaseError) -> (PlanNode, Scope) {
         var inner = Binder(catalog: catalog, parameterTypes: parameterTypes)
+        inner.session = session
         inner.nested = true
         inner.outerScopes = isolated ? [] : outerScopes + [Scope()]
         inner.commonTables = visible
