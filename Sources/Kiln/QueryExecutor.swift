@@ -60,8 +60,8 @@ final class QueryExecutor {
         }
     }
 
-    /// Values of the parameter block for one execution.
-    func slotValues(_ plan: PipelinePlan, parameters: [Value]) throws(DatabaseError) -> [Value] {
+    /// Values of the parameter block for one execution (`outer`: an applied subquery's outer values by column).
+    func slotValues(_ plan: PipelinePlan, parameters: [Value], outer: [Int: Value] = [:]) throws(DatabaseError) -> [Value] {
         var values: [Value] = []
         for slot in plan.parameterSlots {
             switch slot {
@@ -71,6 +71,9 @@ final class QueryExecutor {
                     throw DatabaseError(.undefinedParameter, "there is no parameter $\(n)")
                 }
                 let value = parameters[n - 1]
+                values.append(try Casts.cast(value, from: KilnValueType.of(value) ?? type, to: type))
+            case .outerValue(let column, let type):
+                let value = outer[column] ?? .null
                 values.append(try Casts.cast(value, from: KilnValueType.of(value) ?? type, to: type))
             }
         }
@@ -82,6 +85,8 @@ final class QueryExecutor {
     /// binding, planning, lowering and compilation.
     final class ExecutablePlan {
         let lowered: LoweredQuery
+        /// The statement's applied subqueries (run per call, see `ApplyPlan`).
+        let applies: ApplyRegistry?
         let native: CompiledQuery?
         let interpreted: InterpretedQuery?
         /// Time spent making it (compilation, or translation for the interpreter), in ms.
@@ -89,8 +94,9 @@ final class QueryExecutor {
         /// Whether this plan's making compiled native code (false: it came from the code cache).
         let compiledFresh: Bool
 
-        init(lowered: LoweredQuery, native: CompiledQuery?, interpreted: InterpretedQuery?, preparationMilliseconds: Double, compiledFresh: Bool) {
+        init(lowered: LoweredQuery, applies: ApplyRegistry?, native: CompiledQuery?, interpreted: InterpretedQuery?, preparationMilliseconds: Double, compiledFresh: Bool) {
             self.lowered = lowered
+            self.applies = applies
             self.native = native
             self.interpreted = interpreted
             self.preparationMilliseconds = preparationMilliseconds
@@ -109,7 +115,7 @@ final class QueryExecutor {
                 let (code, fresh) = try service.compiled(key: key) { compiler in
                     try compiler.compile(lowered.low, pipelineCount: lowered.plan.pipelines.count)
                 }
-                return ExecutablePlan(lowered: lowered, native: code, interpreted: nil, preparationMilliseconds: fresh ? code.compileMilliseconds : 0, compiledFresh: fresh)
+                return ExecutablePlan(lowered: lowered, applies: query.applies, native: code, interpreted: nil, preparationMilliseconds: fresh ? code.compileMilliseconds : 0, compiledFresh: fresh)
             } catch {
                 throw DatabaseError.internalError("native compilation failed: \(error)")
             }
@@ -117,7 +123,7 @@ final class QueryExecutor {
         let translateStart = ContinuousClock.now
         do {
             let program = try InterpretedQuery(lowered.low, pipelineCount: lowered.plan.pipelines.count)
-            return ExecutablePlan(lowered: lowered, native: nil, interpreted: program, preparationMilliseconds: QueryExecutor.milliseconds(since: translateStart),
+            return ExecutablePlan(lowered: lowered, applies: query.applies, native: nil, interpreted: program, preparationMilliseconds: QueryExecutor.milliseconds(since: translateStart),
                                   compiledFresh: false)
         } catch {
             throw DatabaseError.internalError("interpreter translation failed: \(error)")
@@ -133,14 +139,20 @@ final class QueryExecutor {
     /// Runs a planned query over a fresh runtime (its hash tables and buffers live for this run only).
     /// - Parameter reused: the plan ran before (its preparation time does not count again).
     func run<R>(_ plan: ExecutablePlan, parameters: [Value], memoryLimit: Int = MemoryBudget.defaultLimit, reused: Bool = false,
+                outer: [Int: Value]? = nil,
                 _ body: (QueryRuntime, LoweredQuery) throws(DatabaseError) -> R) throws(DatabaseError) -> (R, QueryResult.Timings) {
         let lowered = plan.lowered
-        let runtime = QueryRuntime(plan: lowered.plan, parameterValues: try slotValues(lowered.plan, parameters: parameters), functions: lowered.functions,
-                                   memoryLimit: memoryLimit)
+        let runtime = QueryRuntime(plan: lowered.plan, parameterValues: try slotValues(lowered.plan, parameters: parameters, outer: outer ?? [:]),
+                                   functions: lowered.functions, memoryLimit: memoryLimit)
         try runtime.prepare()
+        if let applies = plan.applies, !applies.plans.isEmpty {
+            let evaluator = ApplyEvaluator(executor: self, applies: applies, parameters: parameters, native: plan.native != nil, memoryLimit: memoryLimit)
+            runtime.applyEvaluator = { id, arguments throws(DatabaseError) in try evaluator.evaluate(id, arguments) }
+        }
+        // A nested run (an applied subquery) leaves cancellation to the statement's own run.
         // safe because the runtime (and its context) outlives the attachment, which ends below.
-        cancellation.attach(runtime.context.assumingMemoryBound(to: Int32.self))
-        defer { cancellation.attach(nil) }
+        if outer == nil { cancellation.attach(runtime.context.assumingMemoryBound(to: Int32.self)) }
+        defer { if outer == nil { cancellation.attach(nil) } }
         let start = ContinuousClock.now
         if let native = plan.native {
             for entry in native.entries {

@@ -20,6 +20,25 @@ extension ScalarFunctions {
                 throw DatabaseError(.invalidTextRepresentation, "malformed array literal: \"\(array)\"")
             }
             return .text(elements.compactMap { $0 }.joined(separator: separator))
+        case "array_element", "array_upper", "array_lower", "array_length", "cardinality":
+            guard case .text(let array) = args[0] else { return .null }
+            guard let elements = ArrayText.parse(array) else {
+                throw DatabaseError(.invalidTextRepresentation, "malformed array literal: \"\(array)\"")
+            }
+            if name == "cardinality" { return .int32(Int32(elements.count)) }
+            guard case .int32(let n) = args[1] else { return .null }
+            switch name {
+            case "array_element": return n >= 1 && Int(n) <= elements.count ? elements[Int(n) - 1].map(Value.text) ?? .null : .null
+            case "array_upper", "array_length": return n == 1 && !elements.isEmpty ? .int32(Int32(elements.count)) : .null
+            default: return n == 1 && !elements.isEmpty ? .int32(1) : .null
+            }
+        case "array_contains":
+            guard case .text(let array) = args[0], case .text(let element) = args[1] else { return .null }
+            guard let elements = ArrayText.parse(array) else {
+                throw DatabaseError(.invalidTextRepresentation, "malformed array literal: \"\(array)\"")
+            }
+            if elements.contains(element) { return .bool(true) }
+            return elements.contains(nil) ? .null : .bool(false)
         case "quote_ident":
             guard case .text(let identifier) = args[0] else { return .null }
             let plain = identifier.first.map { $0 == "_" || ($0.isLetter && $0.isLowercase) } == true

@@ -30,6 +30,9 @@ extension Binder {
             return .constant(.int32(session.processID), type: .integer)
         case ("pg_is_in_recovery", 0):
             return .constant(.bool(false), type: .boolean)
+        case ("pg_relation_is_publishable", 1):
+            // Kiln has no publications (logical replication).
+            return .constant(.bool(false), type: .boolean)
         case ("pg_get_userbyid", 1):
             let roles = SystemCatalog.allRoles(catalog)
             let oid = try oidArgument(0)
@@ -47,6 +50,15 @@ extension Binder {
         case ("pg_encoding_to_char", 1):
             let encoding = try coerce(bound[0], to: .integer, position: arguments[0].position)
             return .call("case", [.call("eq", [encoding, .constant(.int32(6), type: .integer)], type: .boolean), text("UTF8"), text("SQL_ASCII")], type: .text)
+        case ("__subscript", 2):
+            // The element's type is not kept in the text form: it stays unknown, like a literal.
+            return .call("array_element", [try coerce(bound[0], to: .text, position: arguments[0].position),
+                                           try coerce(bound[1], to: .integer, position: arguments[1].position)], type: .unknown, nullable: true)
+        case ("array_upper", 2), ("array_lower", 2), ("array_length", 2):
+            return .call(name, [try coerce(bound[0], to: .text, position: arguments[0].position),
+                                try coerce(bound[1], to: .integer, position: arguments[1].position)], type: .integer, nullable: true)
+        case ("cardinality", 1):
+            return .call("cardinality", [try coerce(bound[0], to: .text, position: arguments[0].position)], type: .integer, nullable: true)
         case ("array_to_string", 2):
             return .call("array_to_string", [try coerce(bound[0], to: .text, position: arguments[0].position),
                                              try coerce(bound[1], to: .text, position: arguments[1].position)], type: .text, nullable: true)
@@ -73,8 +85,14 @@ extension Binder {
     mutating func bindArrayComparison(_ all: Bool, _ left: BoundExpression, _ opExpression: Expression, _ array: BoundExpression, position: Int, arrayPosition: Int) throws(DatabaseError) -> BoundExpression {
         guard case .string(let op) = opExpression.kind else { throw DatabaseError.internalError("array comparison without an operator") }
         guard case .constant(let value) = ConstantFolding.fold(array).kind else {
-            throw DatabaseError(.featureNotSupported, "op ANY/ALL (array) needs a constant array", position: arrayPosition,
-                                hint: "Use IN (...) or a subquery.")
+            // An array column: membership of the value's text form among the elements.
+            guard (op == "=" && !all) || (op == "<>" && all) else {
+                throw DatabaseError(.featureNotSupported, "only = ANY and <> ALL work on array columns", position: arrayPosition,
+                                    hint: "Use IN (...) or a subquery.")
+            }
+            let element = left.type == .unknown ? try coerce(left, to: .text, position: position) : try cast(left, to: .text, position: position)
+            let contains = BoundExpression.call("array_contains", [try coerce(array, to: .text, position: arrayPosition), element], type: .boolean, nullable: true)
+            return all ? .call("not", [contains], type: .boolean) : contains
         }
         guard let text = value.text else { return .constant(.null, type: .boolean) }
         guard let elements = ArrayText.parse(text) else {
@@ -100,10 +118,18 @@ extension Binder {
         }
         // A reg* value shown as text: the name it stands for.
         if case .cast(_, let sourceType) = operand.kind, typeName.type.isString, typeName.alias == nil,
-           let alias = sourceType.alias, ["regclass", "regtype"].contains(alias) {
+           let alias = sourceType.alias, ["regclass", "regtype", "regnamespace"].contains(alias) {
             // `inner` is the OID already (the inner cast bound it as an integer).
             let oid = try cast(inner, to: .integer, position: position)
             if alias == "regtype" { return .call("format_type", [oid, .constant(.null, type: .integer)], type: .text, nullable: true) }
+            if alias == "regnamespace" {
+                var name = try cast(oid, to: .text, position: position)
+                for namespace in [SystemCatalog.pgCatalogNamespace, SystemCatalog.publicNamespace, SystemCatalog.informationSchemaNamespace] {
+                    let matches = BoundExpression.call("eq", [oid, .constant(.int32(namespace), type: .integer)], type: .boolean)
+                    name = .call("case", [matches, .constant(.text(SystemCatalog.schemaName(namespace)), type: .text), name], type: .text, nullable: true)
+                }
+                return name
+            }
             var result = try cast(oid, to: .text, position: position)
             for relation in SystemCatalog.allRelations(catalog) {
                 let matches = BoundExpression.call("eq", [oid, .constant(.int32(relation.oid), type: .integer)], type: .boolean)

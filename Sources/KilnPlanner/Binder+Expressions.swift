@@ -77,7 +77,19 @@ extension Binder {
         case .exists(let query):
             return try bindExistsExpression(query, position: at, scope: scope, aggregates: aggregates)
         case .scalarSubquery(let query):
-            return try bindScalarSubquery(query, position: at, scope: scope, aggregates: aggregates)
+            do {
+                return try bindScalarSubquery(query, position: at, scope: scope, aggregates: aggregates)
+            } catch where error.sqlState == .featureNotSupported {
+                // A correlation that decorrelation cannot turn into a join: run the subquery per
+                // outer row instead (its own error stays the one reported if that fails too).
+                do {
+                    return try bindApplied(query, mode: .scalar, position: at, scope: scope, aggregates: aggregates)
+                } catch let applied {
+                    throw applied.sqlState == .featureNotSupported ? error : applied
+                }
+            }
+        case .arraySubquery(let query):
+            return try bindApplied(query, mode: .array, position: at, scope: scope, aggregates: aggregates)
         case .isNull(let operand, let negated):
             let inner = try bindExpression(operand, scope: scope, aggregates: aggregates)
             return .call(negated ? "is_not_null" : "is_null", [inner], type: .boolean, nullable: false)
@@ -178,6 +190,7 @@ extension Binder {
             let index = aggregates.add(AggregateCall(function: "count_star", argument: nil, type: .bigint, distinct: false))
             return .call("__agg\(index)", [], type: .bigint, nullable: false)
         }
+        if name == "string_agg" { return try bindStringAggregate(arguments, distinct: distinct, position: position, scope: scope, aggregates: aggregates) }
         guard arguments.count == 1 else {
             throw DatabaseError(.undefinedFunction, "function \(name) with \(arguments.count) arguments does not exist", position: position)
         }
@@ -187,6 +200,24 @@ extension Binder {
         let (argument, type) = try aggregateArgument(name, try bindExpression(arguments[0], scope: scope, aggregates: nil), position: position, argumentPosition: arguments[0].position)
         let index = aggregates.add(AggregateCall(function: name, argument: argument, type: type, distinct: distinct))
         return .call("__agg\(index)", [], type: type, nullable: name != "count")
+    }
+
+    /// `string_agg(x, separator)`: each non-null value prefixed with the (constant) separator is
+    /// appended to the state; the first separator is cut from the result.
+    mutating func bindStringAggregate(_ arguments: [Expression], distinct: Bool, position: Int, scope: Scope, aggregates: AggregateCollector) throws(DatabaseError) -> BoundExpression {
+        guard arguments.count == 2 else {
+            throw DatabaseError(.undefinedFunction, "function string_agg with \(arguments.count) arguments does not exist", position: position)
+        }
+        guard !distinct else { throw DatabaseError(.featureNotSupported, "string_agg(DISTINCT ...) is not supported yet", position: position) }
+        let value = try coerceToText(try bindExpression(arguments[0], scope: scope, aggregates: nil), position: arguments[0].position)
+        let separatorExpression = try bindExpression(arguments[1], scope: scope, aggregates: nil)
+        guard case .constant(let separatorValue) = ConstantFolding.fold(separatorExpression).kind, let separator = separatorValue.text else {
+            throw DatabaseError(.featureNotSupported, "string_agg needs a constant separator", position: arguments[1].position)
+        }
+        let prefixed = BoundExpression.call("concat", [.constant(.text(separator), type: .text), value], type: .text, nullable: value.nullable)
+        let index = aggregates.add(AggregateCall(function: "string_agg", argument: prefixed, type: .text, distinct: false))
+        let state = BoundExpression.call("__agg\(index)", [], type: .text, nullable: true)
+        return .call("substring", [state, .constant(.int32(Int32(separator.count + 1)), type: .integer)], type: .text, nullable: true)
     }
 
     /// An aggregate's argument (cast as the aggregate needs it) and result type.

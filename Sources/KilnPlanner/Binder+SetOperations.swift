@@ -92,7 +92,7 @@ extension Binder {
         }
         correlation = Correlation()
         if !nested { plan = JoinOrdering.optimize(plan) }
-        return BoundQuery(plan: ProjectionPruning.prune(plan), columnNames: left.columnNames, parameterTypes: parameterTypes)
+        return BoundQuery(plan: ProjectionPruning.prune(plan), columnNames: left.columnNames, parameterTypes: parameterTypes, applies: applies)
     }
 
     /// One side of a set operation; it may not read outer queries' columns (yet).

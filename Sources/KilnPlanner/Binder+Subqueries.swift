@@ -32,14 +32,22 @@ enum SubqueryConjunct {
 extension Binder {
     /// Binds a subquery that may read the columns of `scope` (the enclosing query's FROM).
     mutating func bindSubquery(_ query: SelectStatement, scope: Scope) throws(DatabaseError) -> (BoundQuery, Correlation) {
-        var inner = Binder(catalog: catalog, parameterTypes: parameterTypes)
-        inner.session = session
-        inner.nested = true
-        inner.outerScopes = outerScopes + [scope]
-        inner.commonTables = commonTables
+        var inner = subqueryBinder(scope: scope)
         let bound = try inner.bind(query)
         parameterTypes = inner.parameterTypes
         return (bound, inner.correlation)
+    }
+
+    /// A binder for a subquery that may read `scope`: the same statement (catalog, session,
+    /// parameters, applies), one more level of outer scopes.
+    func subqueryBinder(scope: Scope) -> Binder {
+        var inner = Binder(catalog: catalog, parameterTypes: parameterTypes)
+        inner.session = session
+        inner.applies = applies
+        inner.nested = true
+        inner.outerScopes = outerScopes + [scope]
+        inner.commonTables = commonTables
+        return inner
     }
 
     /// Resolves a name that the local scope lacks in the enclosing queries' scopes.
@@ -54,6 +62,7 @@ extension Binder {
                 throw DatabaseError(.featureNotSupported, "a reference to a column of a query \(depth + 1) levels out is not supported yet", position: position)
             }
             let entry = outer.entries[index]
+            outerUsage?.columns.insert(index)
             return BoundExpression(.outer(index), type: entry.type, nullable: entry.nullable)
         }
         return nil

@@ -13,6 +13,12 @@ public struct Binder {
     public internal(set) var parameterTypes: [SQLType]
     /// The session the statement runs in (for `current_user`, `pg_settings`, ...).
     public var session = SessionInfo()
+    /// The statement's applied subqueries (shared with every nested binder).
+    var applies = ApplyRegistry()
+    /// Binding an applied subquery: correlated conditions stay filters, outer columns may appear anywhere.
+    var applyMode = false
+    /// Where outer references are recorded while binding an applied subquery.
+    var outerUsage: OuterUsage?
 
     public init(catalog: Catalog, parameterTypes: [SQLType] = []) {
         self.catalog = catalog
@@ -68,7 +74,7 @@ public struct Binder {
         }
         if select.setOperation != nil { return try bindSetOperation(select) }
         var (plan, scope) = try bindFrom(select.from)
-        let correlated = !outerScopes.isEmpty
+        let correlated = !outerScopes.isEmpty && !applyMode
         var correlatedConditions: [BoundExpression] = []
         if var condition = select.whereClause {
             // EXISTS / IN conjuncts become semi and anti joins above the rest of the WHERE.
@@ -367,7 +373,7 @@ public struct Binder {
         }
         if !nested { plan = JoinOrdering.optimize(plan) }
         plan = ProjectionPruning.prune(plan)
-        return BoundQuery(plan: plan, columnNames: Array(names.prefix(items.count)), parameterTypes: parameterTypes)
+        return BoundQuery(plan: plan, columnNames: Array(names.prefix(items.count)), parameterTypes: parameterTypes, applies: applies)
     }
 
     /// `inner = outer` with one side reading only the subquery's columns and the other only
@@ -456,7 +462,8 @@ public struct Binder {
                 scope.entries.append(.init(qualifier: qualifier, name: column.name, type: column.type, nullable: !column.notNull))
             }
             return (.tableScan(table: table, columns: Array(table.columns.indices)), scope)
-        case .function(let name, let arguments, let alias, let columnAlias, let position):
+        case .function(let qualifiedName, let arguments, let alias, let columnAlias, let position):
+            let name = qualifiedName.hasPrefix("pg_catalog.") ? String(qualifiedName.dropFirst(11)) : qualifiedName
             guard name == "generate_series" else {
                 throw DatabaseError(.undefinedFunction, "function \(name) does not exist", position: position)
             }
@@ -514,6 +521,9 @@ public struct Binder {
                               isolated: Bool = false) throws(DatabaseError) -> (PlanNode, Scope) {
         var inner = Binder(catalog: catalog, parameterTypes: parameterTypes)
         inner.session = session
+        inner.applies = applies
+        inner.applyMode = applyMode
+        inner.outerUsage = outerUsage
         inner.nested = true
         inner.outerScopes = isolated ? [] : outerScopes + [Scope()]
         inner.commonTables = visible
@@ -549,7 +559,7 @@ public struct Binder {
         return bound
     }
 
-    static let aggregateNames: Set<String> = ["count", "sum", "avg", "min", "max"]
+    static let aggregateNames: Set<String> = ["count", "sum", "avg", "min", "max", "string_agg"]
 
     static func containsAggregate(_ expression: Expression) -> Bool { aggregatePosition(expression) != nil }
 
@@ -606,6 +616,7 @@ public struct Binder {
         case .scalarSubquery(let query):
             if query.items.count == 1, case .expression(let e, let alias) = query.items[0] { return alias ?? columnName(e) }
             return "?column?"
+        case .arraySubquery: return "array"
         default: return "?column?"
         }
     }
@@ -622,6 +633,7 @@ extension Binder {
             let bound = try bindExpression(expression, scope: Scope(), aggregates: nil)
             expressions.append(try assign(bound, to: column, position: expression.position))
         }
-        return BoundQuery(plan: .project(.singleRow, expressions: expressions, names: columns.map(\.name)), columnNames: columns.map(\.name), parameterTypes: parameterTypes)
+        return BoundQuery(plan: .project(.singleRow, expressions: expressions, names: columns.map(\.name)), columnNames: columns.map(\.name), parameterTypes: parameterTypes,
+                          applies: applies)
     }
 }

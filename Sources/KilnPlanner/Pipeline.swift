@@ -157,4 +157,6 @@ public enum ParameterSlot: Sendable, Equatable {
     case literal(Value, SQLType)
     /// The statement's `$n`, cast to the type the binder inferred.
     case statementParameter(Int, SQLType)
+    /// Outer column `i` of an applied subquery (see `ApplyPlan`): the value of the current call.
+    case outerValue(Int, SQLType)
 }

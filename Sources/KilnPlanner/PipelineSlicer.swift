@@ -54,7 +54,11 @@ public struct PipelineSlicer {
         case .parameter(let n) where n > 0:
             slots.append(.statementParameter(n, expression.type))
             return BoundExpression(.slot(slots.count - 1), type: expression.type, nullable: true)
-        case .parameter, .column, .slot, .outer:
+        case .outer(let i):
+            // An applied subquery's outer column: a value the call passes in, like a parameter.
+            slots.append(.outerValue(i, expression.type))
+            return BoundExpression(.slot(slots.count - 1), type: expression.type, nullable: true)
+        case .parameter, .column, .slot:
             return expression
         case .call(let name, let args):
             return BoundExpression(.call(name, args.map { liftSlots($0) }), type: expression.type, nullable: expression.nullable)

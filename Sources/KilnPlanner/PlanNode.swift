@@ -178,4 +178,6 @@ public struct BoundQuery: Sendable {
     public var columnTypes: [SQLType] { plan.outputTypes.map(\.0) }
     /// Types of `$n` parameters as inferred from their use (index 0 is `$1`).
     public var parameterTypes: [SQLType]
+    /// The statement's applied subqueries (`__apply_<id>` calls), if any.
+    public var applies: ApplyRegistry? = nil
 }

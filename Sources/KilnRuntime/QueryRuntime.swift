@@ -46,7 +46,7 @@ public final class QueryRuntime {
         self.functions = functions
         slotTypes = plan.parameterSlots.map {
             switch $0 {
-            case .literal(_, let t), .statementParameter(_, let t): return t
+            case .literal(_, let t), .statementParameter(_, let t), .outerValue(_, let t): return t
             }
         }
         for (index, value) in parameterValues.enumerated() {
@@ -244,6 +244,10 @@ public final class QueryRuntime {
         return true
     }
 
+    /// Answers `__apply_<id>(outer values)` calls (correlated subqueries run per outer row);
+    /// set by the executor when the plan has applied subqueries.
+    public var applyEvaluator: ((Int, [Value]) throws(DatabaseError) -> Value)?
+
     /// Runs generic function `index` on the scratch area's arguments, writing the result there.
     public func call(_ index: Int) {
         let function = functions[index]
@@ -254,7 +258,12 @@ public final class QueryRuntime {
             else { arguments.append(ValueCodec.load(type, at: scratch + ScratchLayout.argument(i))) }
         }
         do {
-            let result = try ScalarFunctions.evaluate(function.name, arguments, argumentTypes: function.argumentTypes, resultType: function.resultType)
+            let result: Value
+            if function.name.hasPrefix("__apply_"), let id = Int(function.name.dropFirst(8)), let applyEvaluator {
+                result = try applyEvaluator(id, arguments)
+            } else {
+                result = try ScalarFunctions.evaluate(function.name, arguments, argumentTypes: function.argumentTypes, resultType: function.resultType)
+            }
             if result.isNull {
                 scratch.storeBytes(of: 1, toByteOffset: ScratchLayout.resultNull, as: UInt8.self)
                 scratch.storeBytes(of: Int128(0), toByteOffset: ScratchLayout.result, as: Int128.self)

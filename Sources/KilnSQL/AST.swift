@@ -42,6 +42,8 @@ public struct Expression: Sendable, Equatable {
         case exists(SelectStatement)
         /// `(SELECT ...)` used as a value.
         case scalarSubquery(SelectStatement)
+        /// `ARRAY(SELECT ...)`: the first column of every row, as an array (in its text form).
+        case arraySubquery(SelectStatement)
         /// `x op ANY|SOME|ALL (SELECT ...)`
         case quantified(String, Expression, SelectStatement, all: Bool)
         case like(Expression, Expression, escape: Expression?, caseInsensitive: Bool, negated: Bool)

@@ -213,6 +213,11 @@ extension Parser {
             let at = position
             if acceptSymbol("::") {
                 expression = Expression(.cast(expression, try parseTypeName()), at: at)
+            } else if acceptSymbol("[") {
+                // An array subscript (arrays travel in their text form).
+                let position = try parseExpression()
+                try expectSymbol("]")
+                expression = Expression(.function(name: "__subscript", arguments: [expression, position], distinct: false, star: false), at: at)
             } else if acceptWord("collate") {
                 // Kiln compares strings bytewise (the C collation); the default and C/POSIX mean that.
                 var name = try aliasName()
@@ -302,6 +307,13 @@ extension Parser {
                 return try parseColumnOrFunction()
             case "substring", "position", "trim", "overlay":
                 return try parseSpecialFunction(word)
+            case "array" where tokens[index + 1].kind == .symbol("("):
+                advance()
+                try expectSymbol("(")
+                guard current.word == "select" || current.word == "with" else { throw syntaxError() }
+                let query = try parseSelect()
+                try expectSymbol(")")
+                return Expression(.arraySubquery(query), at: at)
             case "current_user", "session_user", "current_role", "current_catalog", "current_schema", "user":
                 // SQL's parameterless functions (current_schema may also be called with parentheses).
                 guard tokens[index + 1].kind != .symbol("("), tokens[index + 1].kind != .symbol(".") else { return try parseColumnOrFunction() }

@@ -416,6 +416,14 @@ def check_psql(port, work, want):
                 fail(f"psql meta-commands: {expected!r} missing from\n{listing.stdout}")
         if listing.stdout.count("| table |") < len(TABLES) * 2:
             fail(f"psql \\dt / \\d: fewer tables than created:\n{listing.stdout}")
+    described = psql(port, "-c", "\\d orders", "-c", "\\d big_orders")
+    if described.returncode != 0:
+        fail(f"psql \\d tablename: {described.stderr.strip()}")
+    else:
+        for expected in ['Table "public.orders"', "o_orderkey", "bigint", "not null", "numeric(15,2)", "character varying(79)",
+                         'View "public.big_orders"']:
+            if expected not in described.stdout:
+                fail(f"psql \\d tablename: {expected!r} missing from\n{described.stdout}")
     timing = psql(port, "-c", "\\timing on", "-c", "SELECT count(*) FROM lineitem")
     if timing.returncode != 0 or "Time:" not in timing.stdout:
         fail(f"psql \\timing: {timing.stdout} {timing.stderr}")

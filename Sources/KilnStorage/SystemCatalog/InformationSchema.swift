@@ -76,7 +76,7 @@ extension SystemCatalog {
         },
     ]
 
-    static func schemaName(_ namespace: Int32) -> String {
+    public static func schemaName(_ namespace: Int32) -> String {
         switch namespace {
         case pgCatalogNamespace: return "pg_catalog"
         case informationSchemaNamespace: return "information_schema"

@@ -298,6 +298,10 @@ extension MidToLow {
         if function == "sum" {
             updated = type.isFloat ? b.op("arith.addf", [old, value], old.type) : checked("add", old, value, code: MidToLow.errorCode(type), b)
             updated = b.select(stateNull, value, updated)
+        } else if function == "string_agg" {
+            // The old state is only read when it is set (the null flag keeps the call from it).
+            let appended = genericCall("concat", [(LowValue(value: old, null: stateNull), type), (LowValue(value: value, null: nil), type)], resultType: type, b).value
+            updated = b.select(stateNull, value, appended)
         } else {
             let better: IRValue
             let wantLess = function == "min"
