@@ -3,8 +3,8 @@
 # Safe to run repeatedly; does nothing when everything is present.
 set -euo pipefail
 
-# PostgreSQL's client, pgjdbc and a JDK: the wire-protocol tests run real clients against `kiln serve`.
-packages=(libmlir-22-dev llvm-22-dev mlir-22-tools python3-venv postgresql-client-15 libpostgresql-jdbc-java)
+# PostgreSQL's client, pgjdbc, a JDK and openssl (a test certificate): the wire-protocol tests run real clients against `kiln serve`.
+packages=(libmlir-22-dev llvm-22-dev mlir-22-tools python3-venv postgresql-client-15 libpostgresql-jdbc-java openssl)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
