@@ -494,7 +494,7 @@ public struct Binder {
             return (.seriesScan(start: coerced[0], stop: coerced[1], step: step, type: type), scope)
         case .subquery(let select, let alias, let columns, let position):
             return try bindDerived(select, alias: alias, columns: columns, position: position, visible: commonTables)
-        case .join(let leftReference, let rightReference, let kind, let condition, let position):
+        case .join(let leftReference, let rightReference, let kind, let condition, _):
             let (left, leftScope) = try bindReference(leftReference)
             let (right, rightScope) = try bindReference(rightReference)
             var scope = leftScope

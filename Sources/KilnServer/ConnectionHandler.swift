@@ -1,4 +1,3 @@
-import Dispatch
 import Kiln
 import KilnWire
 import NIOCore

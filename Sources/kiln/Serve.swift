@@ -60,9 +60,8 @@ func serve(_ arguments: ArraySlice<String>) -> Never {
         let server = try Server(configuration: configuration, database: try Database(), logger: logger)
         let port = try server.start()
         standardError("kiln serve: listening on \(configuration.host):\(port)\n")
-        let signals = server.shutdownOnSignals()
-        server.waitUntilClosed()
-        _ = signals
+        // The signal sources must live as long as the server runs.
+        withExtendedLifetime(server.shutdownOnSignals()) { server.waitUntilClosed() }
         exit(0)
     } catch {
         standardError("kiln serve: \(error)\n")
