@@ -27,7 +27,7 @@ extension Database {
             return lower == "sql_ascii" ? "SQL_ASCII" : "UTF8"
         case "datestyle":
             // Output is always ISO; the order part only matters for input, where Kiln reads ISO dates.
-            let parts = lower.split(separator: ",").map { $0.trimmingWhitespace() }
+            let parts = lower.split(separator: ",").map(\.trimmed)
             guard !parts.isEmpty, parts.allSatisfy({ ["iso", "mdy", "dmy", "ymd", "us", "european", "noneuropean", "default"].contains($0) }),
                   !parts.contains(where: { ["sql", "postgres", "german"].contains($0) }) else {
                 throw invalid(hint: "Kiln supports the ISO date style only.")
@@ -69,10 +69,10 @@ extension Database {
 
     /// A duration setting (`statement_timeout = '5s'`; a bare number is milliseconds) in milliseconds.
     public static func milliseconds(_ text: String) -> Int? {
-        let trimmed = text.trimmingWhitespace().lowercased()
+        let trimmed = text.trimmed.lowercased()
         let digits = trimmed.prefix { $0.isNumber }
         guard let number = Int(digits), number >= 0 else { return nil }
-        let unit = trimmed.dropFirst(digits.count).trimmingWhitespace()
+        let unit = trimmed.dropFirst(digits.count).trimmed
         let factors: [String: Double] = ["": 1, "ms": 1, "us": 0.001, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000]
         guard let factor = factors[String(unit)] else { return nil }
         return Int(Double(number) * factor)
@@ -80,10 +80,4 @@ extension Database {
 
     /// The session's statement timeout in milliseconds (0: none).
     public var statementTimeoutMilliseconds: Int { settings["statement_timeout"].flatMap(Database.milliseconds) ?? 0 }
-}
-
-extension StringProtocol {
-    func trimmingWhitespace() -> String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
-    }
 }

@@ -20,12 +20,10 @@ public final class PreparedStatement: @unchecked Sendable {
         /// A command with a tag only.
         case command
         /// `COPY ... FROM STDIN`: the caller supplies the data (see `Database.copyIn`).
-        case copyIn(CopyFormat)
+        case copyIn
         /// `COPY ... TO STDOUT`: the result's `copyData` holds the rows.
-        case copyOut(CopyFormat)
+        case copyOut
     }
-
-    public enum CopyFormat: Sendable, Equatable { case text, csv }
 
     public let kind: Kind
 
@@ -105,8 +103,8 @@ extension Database {
     func kind(of statement: Statement) throws(DatabaseError) -> PreparedStatement.Kind {
         switch statement {
         case .select, .show, .explain, .fetch(_, _, false, _): return .query
-        case .copyFrom(_, _, let file, let options, _) where file == nil: return .copyIn(options.format == "csv" ? .csv : .text)
-        case .copyTo(_, let file, let options, _) where file == nil: return .copyOut(options.format == "csv" ? .csv : .text)
+        case .copyFrom(_, _, let file, _, _) where file == nil: return .copyIn
+        case .copyTo(_, let file, _, _) where file == nil: return .copyOut
         case .execute(let name, _, _): return preparedStatements[name]?.kind ?? .command
         default: return .command
         }

@@ -89,18 +89,16 @@ final class QueryExecutor {
         let applies: ApplyRegistry?
         let native: CompiledQuery?
         let interpreted: InterpretedQuery?
-        /// Time spent making it (compilation, or translation for the interpreter), in ms.
+        /// Time spent making it (compilation, or translation for the interpreter), in ms; 0 when
+        /// the native code came from the code cache.
         let preparationMilliseconds: Double
-        /// Whether this plan's making compiled native code (false: it came from the code cache).
-        let compiledFresh: Bool
 
-        init(lowered: LoweredQuery, applies: ApplyRegistry?, native: CompiledQuery?, interpreted: InterpretedQuery?, preparationMilliseconds: Double, compiledFresh: Bool) {
+        init(lowered: LoweredQuery, applies: ApplyRegistry?, native: CompiledQuery?, interpreted: InterpretedQuery?, preparationMilliseconds: Double) {
             self.lowered = lowered
             self.applies = applies
             self.native = native
             self.interpreted = interpreted
             self.preparationMilliseconds = preparationMilliseconds
-            self.compiledFresh = compiledFresh
         }
     }
 
@@ -115,7 +113,7 @@ final class QueryExecutor {
                 let (code, fresh) = try service.compiled(key: key) { compiler in
                     try compiler.compile(lowered.low, pipelineCount: lowered.plan.pipelines.count)
                 }
-                return ExecutablePlan(lowered: lowered, applies: query.applies, native: code, interpreted: nil, preparationMilliseconds: fresh ? code.compileMilliseconds : 0, compiledFresh: fresh)
+                return ExecutablePlan(lowered: lowered, applies: query.applies, native: code, interpreted: nil, preparationMilliseconds: fresh ? code.compileMilliseconds : 0)
             } catch {
                 throw DatabaseError.internalError("native compilation failed: \(error)")
             }
@@ -123,8 +121,7 @@ final class QueryExecutor {
         let translateStart = ContinuousClock.now
         do {
             let program = try InterpretedQuery(lowered.low, pipelineCount: lowered.plan.pipelines.count)
-            return ExecutablePlan(lowered: lowered, applies: query.applies, native: nil, interpreted: program, preparationMilliseconds: QueryExecutor.milliseconds(since: translateStart),
-                                  compiledFresh: false)
+            return ExecutablePlan(lowered: lowered, applies: query.applies, native: nil, interpreted: program, preparationMilliseconds: QueryExecutor.milliseconds(since: translateStart))
         } catch {
             throw DatabaseError.internalError("interpreter translation failed: \(error)")
         }

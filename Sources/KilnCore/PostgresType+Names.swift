@@ -79,16 +79,10 @@ extension PostgresType {
 
     /// The type OID a type name denotes (`integer`, `int4`, `character varying`, ...), for `'...'::regtype`.
     public static func oid(named text: String) -> Int32? {
-        let name = text.lowercased().split(separator: "(").first.map { String($0).trimmingCharacters() } ?? ""
+        let name = text.lowercased().split(separator: "(").first.map(\.trimmed) ?? ""
         if let entry = entries.first(where: { $0.name == name || $0.sqlName == name }) { return entry.oid }
         let aliases: [String: Int32] = ["int": int4, "boolean": bool, "decimal": numeric, "varchar": varchar, "char": bpchar, "character": bpchar,
                                         "float": float8, "timestamp": timestamp, "timestamptz": timestamptz, "double": float8]
         return aliases[name]
-    }
-}
-
-extension String {
-    func trimmingCharacters() -> String {
-        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
     }
 }

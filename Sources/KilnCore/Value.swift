@@ -101,3 +101,10 @@ extension String {
         return result
     }
 }
+
+extension StringProtocol {
+    /// Without leading and trailing white space (line ends included).
+    public var trimmed: String {
+        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}

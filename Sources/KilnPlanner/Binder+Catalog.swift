@@ -34,14 +34,9 @@ extension Binder {
             // Kiln has no publications (logical replication).
             return .constant(.bool(false), type: .boolean)
         case ("pg_get_userbyid", 1):
-            let roles = SystemCatalog.allRoles(catalog)
             let oid = try oidArgument(0)
-            var result = BoundExpression.call("concat", [text("unknown (OID="), .call("concat", [try cast(oid, to: .text, position: position), text(")")], type: .text)], type: .text)
-            for role in roles.reversed() {
-                let matches = BoundExpression.call("eq", [oid, .constant(.int32(role.oid), type: .integer)], type: .boolean)
-                result = .call("case", [matches, text(role.name), result], type: .text, nullable: true)
-            }
-            return result
+            let unknown = BoundExpression.call("concat", [text("unknown (OID="), .call("concat", [try cast(oid, to: .text, position: position), text(")")], type: .text)], type: .text)
+            return Binder.nameOf(oid, SystemCatalog.allRoles(catalog).map { ($0.oid, $0.name) }, otherwise: unknown)
         case ("pg_table_is_visible", 1), ("pg_type_is_visible", 1), ("pg_function_is_visible", 1):
             // Every Kiln relation lives in pg_catalog or public, both on the search path.
             return .call("not", [.call("is_null", [try oidArgument(0)], type: .boolean, nullable: false)], type: .boolean)
@@ -77,6 +72,15 @@ extension Binder {
             return try bindArrayComparison(name == "__array_all", bound[0], arguments[1], bound[2], position: position, arrayPosition: arguments[2].position)
         default:
             return nil
+        }
+    }
+
+    /// The name an OID stands for, from a map taken from the catalog when the statement is
+    /// bound (first match wins): `CASE oid WHEN o1 THEN n1 ... ELSE otherwise END`.
+    static func nameOf(_ oid: BoundExpression, _ names: [(Int32, String)], otherwise: BoundExpression) -> BoundExpression {
+        names.reversed().reduce(otherwise) { result, entry in
+            let matches = BoundExpression.call("eq", [oid, .constant(.int32(entry.0), type: .integer)], type: .boolean)
+            return .call("case", [matches, .constant(.text(entry.1), type: .text), result], type: .text, nullable: true)
         }
     }
 
@@ -122,21 +126,14 @@ extension Binder {
             // `inner` is the OID already (the inner cast bound it as an integer).
             let oid = try cast(inner, to: .integer, position: position)
             if alias == "regtype" { return .call("format_type", [oid, .constant(.null, type: .integer)], type: .text, nullable: true) }
+            let number = try cast(oid, to: .text, position: position)
             if alias == "regnamespace" {
-                var name = try cast(oid, to: .text, position: position)
-                for namespace in [SystemCatalog.pgCatalogNamespace, SystemCatalog.publicNamespace, SystemCatalog.informationSchemaNamespace] {
-                    let matches = BoundExpression.call("eq", [oid, .constant(.int32(namespace), type: .integer)], type: .boolean)
-                    name = .call("case", [matches, .constant(.text(SystemCatalog.schemaName(namespace)), type: .text), name], type: .text, nullable: true)
-                }
-                return name
+                let namespaces = [SystemCatalog.pgCatalogNamespace, SystemCatalog.publicNamespace, SystemCatalog.informationSchemaNamespace]
+                return Binder.nameOf(oid, namespaces.map { ($0, SystemCatalog.schemaName($0)) }, otherwise: number)
             }
-            var result = try cast(oid, to: .text, position: position)
-            for relation in SystemCatalog.allRelations(catalog) {
-                let matches = BoundExpression.call("eq", [oid, .constant(.int32(relation.oid), type: .integer)], type: .boolean)
-                let name = relation.namespace == SystemCatalog.informationSchemaNamespace ? "information_schema." + relation.name : relation.name
-                result = .call("case", [matches, .constant(.text(name), type: .text), result], type: .text, nullable: true)
-            }
-            return result
+            return Binder.nameOf(oid, SystemCatalog.allRelations(catalog).map { relation in
+                (relation.oid, relation.namespace == SystemCatalog.informationSchemaNamespace ? "information_schema." + relation.name : relation.name)
+            }, otherwise: number)
         }
         guard let alias = typeName.alias else { return nil }
         guard inner.type.isString || inner.type == .unknown, case .constant(let value) = inner.kind, alias.hasPrefix("reg") else {

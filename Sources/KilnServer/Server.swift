@@ -145,10 +145,3 @@ public final class Server: Sendable {
         }
     }
 }
-
-extension String {
-    /// Without leading and trailing white space (line ends included).
-    var trimmed: String {
-        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
-    }
-}

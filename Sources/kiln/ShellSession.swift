@@ -77,7 +77,7 @@ final class ShellSession {
 
     /// Handles a meta-command (`.timer on`, `\timing`, `.mode csv`). Returns nil if `line` is not one.
     func metaCommand(_ line: String) -> Bool? {
-        let trimmed = line.trimmingCharacters()
+        let trimmed = line.trimmed
         guard trimmed.hasPrefix(".") || trimmed.hasPrefix("\\") else { return nil }
         let words = trimmed.split(separator: " ").map(String.init)
         switch words[0] {
@@ -105,8 +105,8 @@ final class ShellSession {
         var buffer = ""
         for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
             // Comment lines between statements are not part of the next statement.
-            if buffer.trimmingCharacters().isEmpty, line.trimmingCharacters().hasPrefix("--") || line.trimmingCharacters().isEmpty { continue }
-            if buffer.trimmingCharacters().isEmpty, let ok = metaCommand(line) {
+            if buffer.trimmed.isEmpty, line.trimmed.hasPrefix("--") || line.trimmed.isEmpty { continue }
+            if buffer.trimmed.isEmpty, let ok = metaCommand(line) {
                 if !ok { return false }
                 continue
             }
@@ -116,7 +116,7 @@ final class ShellSession {
                 buffer = ""
             }
         }
-        if !buffer.trimmingCharacters().isEmpty { return run(buffer) }
+        if !buffer.trimmed.isEmpty { return run(buffer) }
         return true
     }
 
@@ -132,20 +132,20 @@ final class ShellSession {
             let line: String?
             if let editor { line = editor.readLine(prompt: buffer.isEmpty ? "kiln> " : "  ...> ") } else { line = readLine() }
             guard let line else { break }
-            if buffer.trimmingCharacters().isEmpty, line.trimmingCharacters().hasPrefix("--") || line.trimmingCharacters().isEmpty { continue }
-            if buffer.trimmingCharacters().isEmpty, let result = metaCommand(line) {
+            if buffer.trimmed.isEmpty, line.trimmed.hasPrefix("--") || line.trimmed.isEmpty { continue }
+            if buffer.trimmed.isEmpty, let result = metaCommand(line) {
                 editor?.remember(line)
                 if !result { ok = false }
                 continue
             }
             buffer += line + "\n"
             if StatementSplitter.isComplete(buffer) {
-                editor?.remember(buffer.trimmingCharacters())
+                editor?.remember(buffer.trimmed)
                 if !run(buffer) { ok = false }
                 buffer = ""
             }
         }
-        if !buffer.trimmingCharacters().isEmpty, !run(buffer) { ok = false }
+        if !buffer.trimmed.isEmpty, !run(buffer) { ok = false }
         return tty ? true : ok
     }
 }
@@ -178,14 +178,5 @@ enum StatementSplitter {
         }
         _ = last
         return complete && !inString && !inIdentifier && blockDepth == 0
-    }
-}
-
-extension String {
-    func trimmingCharacters() -> String {
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace { s.removeFirst() }
-        while let l = s.last, l.isWhitespace { s.removeLast() }
-        return String(s)
     }
 }
