@@ -62,6 +62,7 @@ let package = Package(
         .target(name: "Kiln", dependencies: [
             "KilnCore", "KilnSQL", "KilnStorage", "KilnPlanner", "KilnIR", "KilnCompiler",
             "KilnRuntime", "KilnInterpreter", "KilnJIT", "KilnMLIR", "KilnAuth",
+            .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: mlirHeaders + hotPath),
         // Password verifiers and the SCRAM-SHA-256 exchange (roles live in the catalog).
         .target(name: "KilnAuth", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),

@@ -267,8 +267,12 @@ def main():
     generator = Generator(args.seed, samples)
     queries = [generator.query() for _ in range(args.queries)]
     script = [schema] + loads
-    for mode in ["on", "off"]:
-        script.append(f"SET jit = {mode};")
+    # "switch": native code, but each pipeline's first morsel in the interpreter (the switch
+    # at a morsel boundary on every query); "off": the interpreter only.
+    modes = {"switch": "SET jit = on; SET jit_sync = on; SET jit_tier = fast; SET jit_switch_after_morsels = 1;",
+             "off": "SET jit = off; SET jit_switch_after_morsels = -1;"}
+    for mode, settings in modes.items():
+        script.append(settings)
         for index, query in enumerate(queries):
             script.append(f"SELECT '@@{index}/{mode}' AS marker;")
             script.append(query + ";")
@@ -293,7 +297,7 @@ def main():
             if args.verbose:
                 print(f"skipped (DuckDB: {error}): {query}")
             continue
-        for mode in ["on", "off"]:
+        for mode in modes:
             output = sections.get(f"{index}/{mode}")
             if not output:
                 failures += 1

@@ -84,7 +84,7 @@ def main():
     for table in TABLES:
         script.append(f"COPY {table} FROM '{os.path.join(data, table + '.tbl')}' WITH (FORMAT csv, DELIMITER '|', HEADER false);")
     for mode in args.modes:
-        script.append(f"SET jit = {mode};")
+        script.append(f"SET jit = {mode};" + (" SET jit_sync = on;" if mode == "on" else ""))
         for query in args.queries:
             sql = open(os.path.join(tpch, "queries", f"{query}.sql")).read().strip().rstrip(";")
             script.append(f"SELECT '@@{query}/{mode}' AS marker;")

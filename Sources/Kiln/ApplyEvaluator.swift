@@ -9,17 +9,17 @@ final class ApplyEvaluator {
     let executor: QueryExecutor
     let applies: ApplyRegistry
     let parameters: [Value]
-    let native: Bool
+    let policy: JITPolicy
     let memoryLimit: Int
     private var plans: [Int: QueryExecutor.ExecutablePlan] = [:]
     private var answers: [Int: [[Value]: Value]] = [:]
     static let rememberedAnswers = 10_000
 
-    init(executor: QueryExecutor, applies: ApplyRegistry, parameters: [Value], native: Bool, memoryLimit: Int) {
+    init(executor: QueryExecutor, applies: ApplyRegistry, parameters: [Value], policy: JITPolicy, memoryLimit: Int) {
         self.executor = executor
         self.applies = applies
         self.parameters = parameters
-        self.native = native
+        self.policy = policy
         self.memoryLimit = memoryLimit
     }
 
@@ -31,12 +31,12 @@ final class ApplyEvaluator {
         if let planned = plans[id] {
             plan = planned
         } else {
-            plan = try executor.plan(apply.query, compiled: native)
+            plan = try executor.plan(apply.query, policy: policy)
             plans[id] = plan
         }
         let outer = Dictionary(uniqueKeysWithValues: zip(apply.outerColumns, arguments))
-        let (rows, _) = try executor.run(plan, parameters: parameters, memoryLimit: memoryLimit, reused: true, outer: outer) { runtime, lowered throws(DatabaseError) in
-            runtime.outputRows(layout: lowered.plan.outputLayout)
+        let (rows, _) = try executor.run(plan, parameters: parameters, memoryLimit: memoryLimit, outer: outer) { runtime, plan throws(DatabaseError) in
+            runtime.outputRows(layout: plan.outputLayout)
         }
         let answer: Value
         switch apply.mode {

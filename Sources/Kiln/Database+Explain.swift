@@ -13,6 +13,8 @@ extension Database {
         switch mode {
         case .plan:
             text = bound.plan.explain()
+        case .analyze:
+            text = bound.plan.explain() + "\n" + (try explainAnalyze(bound, parameters: parameters))
         case .pipelines:
             let plan = try PipelineSlicer.slice(bound)
             text = plan.pipelines.map { $0.summary(states: plan.states) }.joined(separator: "\n")
@@ -34,5 +36,37 @@ extension Database {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { [Value.text(String($0))] }
         return QueryResult(columns: [.init(name: "QUERY PLAN", type: .text)], rows: lines.last == [.text("")] ? Array(lines.dropLast()) : lines,
                            commandTag: "EXPLAIN", hasResultSet: true)
+    }
+
+    /// Runs the query and reports, per pipeline, the rows its source handed out, its time, and
+    /// how many morsels ran in each program; then the compile time of each tier of its code.
+    func explainAnalyze(_ bound: BoundQuery, parameters: [Value]) throws(DatabaseError) -> String {
+        let plan = try executor.plan(bound, policy: jitPolicy)
+        let (_, timings) = try executor.run(plan, parameters: parameters, memoryLimit: memoryLimit) { _, _ throws(DatabaseError) in () }
+        guard let profile = timings.profile else { return "" }
+        func ms(_ value: Double) -> String { String(format3: value) }
+        var lines: [String] = []
+        for (index, pipeline) in profile.pipelines.enumerated() {
+            lines.append(plan.plan.pipelines[index].summary(states: plan.plan.states))
+            let morsels = pipeline.morsels.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+            lines.append("  rows=\(pipeline.rows) time=\(ms(pipeline.milliseconds)) ms morsels: \(morsels)")
+        }
+        for tier in profile.compile {
+            let s = tier.stages
+            lines.append("Compilation (\(tier.tier) tier): \(ms(tier.total)) ms: lowering \(ms(tier.lowering)), upstream \(ms(s.upstream)), "
+                         + "MLIR parse \(ms(s.parse)), MLIR to LLVM \(ms(s.convert)), LLVM IR \(ms(s.llvm)), code emission \(ms(s.emit))")
+        }
+        if profile.compile.isEmpty { lines.append(plan.code == nil ? "Compilation: none (interpreted)" : "Compilation: in progress") }
+        lines.append("Planning: \(ms(plan.times.total)) ms; execution: \(ms(timings.executeMilliseconds)) ms (\(timings.mode))")
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    /// A number with three decimals (EXPLAIN ANALYZE's times).
+    init(format3 value: Double) {
+        let thousandths = Int((value * 1000).rounded())
+        let fraction = String(thousandths % 1000)
+        self = "\(thousandths / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 }

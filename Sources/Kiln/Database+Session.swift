@@ -185,8 +185,8 @@ extension Database {
             var binder = makeBinder(parameterTypes: [])
             let columns = types.enumerated().map { ColumnInfo(name: "$\($0.offset + 1)", type: $0.element, notNull: false) }
             let bound = try binder.bindValuesRow(arguments, columns: columns)
-            let (rows, _) = try executor.run(bound, parameters: [], compiled: false, memoryLimit: memoryLimit) { runtime, lowered throws(DatabaseError) in
-                runtime.outputRows(layout: lowered.plan.outputLayout)
+            let (rows, _) = try executor.run(bound, parameters: [], policy: .interpreted, memoryLimit: memoryLimit) { runtime, plan throws(DatabaseError) in
+                runtime.outputRows(layout: plan.outputLayout)
             }
             values = rows.first ?? []
         }

@@ -11,9 +11,21 @@ extension Database {
         }
         let lower = value.lowercased()
         switch name {
-        case "jit", "jit_simd":
-            guard ["on", "off", "true", "false", "auto"].contains(lower) else { throw invalid() }
+        case "jit":
+            guard ["on", "off", "true", "false", "auto"].contains(lower) else { throw invalid(hint: "Available values: on, off, auto.") }
             return lower
+        case "jit_simd", "jit_sync":
+            guard ["on", "off", "true", "false"].contains(lower) else { throw invalid() }
+            return lower
+        case "jit_tier":
+            guard JITPolicy.Tiers(rawValue: lower) != nil else { throw invalid(hint: "Available values: auto, fast, optimized.") }
+            return lower
+        case "jit_above_rows":
+            guard let rows = Int(value), rows >= 0 else { throw invalid() }
+            return String(rows)
+        case "jit_switch_after_morsels":
+            guard let k = Int(value), k >= -1 else { throw invalid(hint: "-1 (no forced switch) or a number of morsels.") }
+            return String(k)
         case "memory_limit":
             guard let bytes = MemoryBudget.parse(value) else {
                 throw invalid(hint: "Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".")

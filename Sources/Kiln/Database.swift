@@ -40,7 +40,7 @@ public final class Database {
 
     /// Settings every session starts with; PostgreSQL's names, lower case.
     public static let defaultSettings: [String: String] = [
-        "jit": "on", "jit_simd": "on", "memory_limit": MemoryBudget.format(MemoryBudget.defaultLimit),
+        "jit": "auto", "jit_sync": "off", "jit_tier": "auto", "jit_above_rows": "100000", "jit_switch_after_morsels": "-1", "jit_simd": "on", "memory_limit": MemoryBudget.format(MemoryBudget.defaultLimit),
         "server_version": "16.0", "server_version_num": "160000", "server_encoding": "UTF8", "client_encoding": "UTF8",
         "datestyle": "ISO, MDY", "intervalstyle": "postgres", "timezone": "UTC", "integer_datetimes": "on",
         "standard_conforming_strings": "on", "application_name": "", "default_transaction_read_only": "off",
@@ -57,11 +57,28 @@ public final class Database {
     /// Bytes a query's hash tables and buffers may hold (`SET memory_limit = '4GB'`).
     public var memoryLimit: Int { settings["memory_limit"].flatMap(MemoryBudget.parse) ?? MemoryBudget.defaultLimit }
 
-    /// Whether queries run as native code (`SET jit = on`, the default) or in the interpreter.
-    public var usesNativeCode: Bool { !["off", "false"].contains(settings["jit"]?.lowercased() ?? "on") }
+    /// Whether queries may run as native code (`SET jit = on | auto`) or only in the interpreter (`off`).
+    public var usesNativeCode: Bool { jitPolicy.mode != .off }
 
     /// Whether compiled scans use SIMD filter kernels (`SET jit_simd = on`, the default).
-    public var usesSIMD: Bool { !["off", "false"].contains(settings["jit_simd"]?.lowercased() ?? "on") }
+    public var usesSIMD: Bool { jitPolicy.simd }
+
+    /// How this session's queries get native code, from its `jit*` settings.
+    public var jitPolicy: JITPolicy {
+        func flag(_ name: String) -> Bool? { settings[name].map { !["off", "false"].contains($0.lowercased()) } }
+        var policy = JITPolicy()
+        switch settings["jit"]?.lowercased() {
+        case "off", "false": policy.mode = .off
+        case "on", "true": policy.mode = .on
+        default: policy.mode = .auto
+        }
+        policy.sync = flag("jit_sync") ?? false
+        policy.simd = flag("jit_simd") ?? true
+        policy.tiers = settings["jit_tier"].flatMap { JITPolicy.Tiers(rawValue: $0.lowercased()) } ?? .adaptive
+        policy.aboveRows = settings["jit_above_rows"].flatMap { Int($0) } ?? policy.aboveRows
+        if let k = settings["jit_switch_after_morsels"].flatMap({ Int($0) }), k >= 0 { policy.switchAfterMorsels = k }
+        return policy
+    }
 
     public init() throws(DatabaseError) {
         catalog = Catalog()
@@ -160,8 +177,8 @@ public final class Database {
         case .select(let select):
             var binder = makeBinder()
             let bound = try binder.bind(select)
-            let (rows, timings) = try executor.run(bound, parameters: parameters, compiled: usesNativeCode, simd: usesSIMD, memoryLimit: memoryLimit) { runtime, lowered throws(DatabaseError) in
-                runtime.outputRows(layout: lowered.plan.outputLayout)
+            let (rows, timings) = try executor.run(bound, parameters: parameters, policy: jitPolicy, memoryLimit: memoryLimit) { runtime, plan throws(DatabaseError) in
+                runtime.outputRows(layout: plan.outputLayout)
             }
             var result = QueryResult(columns: zip(bound.columnNames, bound.columnTypes).map { QueryResult.Column(name: $0, type: $1) },
                                      rows: rows, commandTag: "SELECT \(rows.count)", hasResultSet: true)
@@ -308,7 +325,7 @@ public final class Database {
     /// Runs a query whose columns have the target columns' types and appends its rows.
     func append(_ bound: BoundQuery, into table: Table, targets: [Int], parameters: [Value]) throws(DatabaseError) {
         let layout = RecordLayout(types: targets.map { table.columns[$0].type })
-        _ = try executor.run(bound, parameters: parameters, compiled: usesNativeCode, simd: usesSIMD, memoryLimit: memoryLimit) { runtime, _ throws(DatabaseError) in
+        _ = try executor.run(bound, parameters: parameters, policy: jitPolicy, memoryLimit: memoryLimit) { runtime, _ throws(DatabaseError) in
             let fieldForColumn = Dictionary(uniqueKeysWithValues: targets.enumerated().map { ($1, $0) })
             try runtime.withOutputRecords { records, count throws(DatabaseError) in
                 try table.appendRecords(records, count: count, fields: table.columns.indices.map { fieldForColumn[$0] }, offsets: layout.offsets)

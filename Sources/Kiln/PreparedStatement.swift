@@ -212,17 +212,15 @@ extension Database {
     /// `runPreparedQuery` for a caller that holds the statement lock already (SQL EXECUTE).
     func runCachedPlan(_ prepared: PreparedStatement, _ select: SelectStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
         let key = PreparedStatement.PlanKey(catalogVersion: catalog.version, parameterTypes: statementParameterTypes, settings: settings)
-        var reused = true
         if prepared.cachedPlan?.key != key {
             var binder = makeBinder()
             let bound = try binder.bind(select)
-            let plan = try executor.plan(bound, compiled: usesNativeCode, simd: usesSIMD)
+            let plan = try executor.plan(bound, policy: jitPolicy)
             prepared.cachedPlan = (key, plan, zip(bound.columnNames, bound.columnTypes).map { QueryResult.Column(name: $0, type: $1) })
-            reused = false
         }
         let cached = prepared.cachedPlan!
-        let (rows, timings) = try executor.run(cached.plan, parameters: parameters, memoryLimit: memoryLimit, reused: reused) { runtime, lowered throws(DatabaseError) in
-            runtime.outputRows(layout: lowered.plan.outputLayout)
+        let (rows, timings) = try executor.run(cached.plan, parameters: parameters, memoryLimit: memoryLimit) { runtime, plan throws(DatabaseError) in
+            runtime.outputRows(layout: plan.outputLayout)
         }
         var result = QueryResult(columns: cached.columns, rows: rows, commandTag: "SELECT \(rows.count)", hasResultSet: true)
         result.timings = timings

@@ -39,6 +39,7 @@ final class QueryExecutor {
         }
     }
 
+    /// All three levels of a query (EXPLAIN's IR output).
     func lower(_ query: BoundQuery, vectorize: Bool = false) throws(DatabaseError) -> LoweredQuery {
         let plan = try PipelineSlicer.slice(query)
         do {
@@ -80,94 +81,168 @@ final class QueryExecutor {
         return values
     }
 
-    /// A query ready to run again and again: its pipelines lowered and compiled (or translated
-    /// for the interpreter). Prepared statements keep one, so that repeated executions skip
-    /// binding, planning, lowering and compilation.
-    final class ExecutablePlan {
-        let lowered: LoweredQuery
-        /// The statement's applied subqueries (run per call, see `ApplyPlan`).
-        let applies: ApplyRegistry?
-        let native: CompiledQuery?
-        let interpreted: InterpretedQuery?
-        /// Time spent making it (compilation, or translation for the interpreter), in ms; 0 when
-        /// the native code came from the code cache.
-        let preparationMilliseconds: Double
-
-        init(lowered: LoweredQuery, applies: ApplyRegistry?, native: CompiledQuery?, interpreted: InterpretedQuery?, preparationMilliseconds: Double) {
-            self.lowered = lowered
-            self.applies = applies
-            self.native = native
-            self.interpreted = interpreted
-            self.preparationMilliseconds = preparationMilliseconds
+    /// Lowers a bound query to the mid level, and finds (or starts) its native code as the
+    /// policy says; the interpreter's program is made when a run needs it.
+    func plan(_ query: BoundQuery, policy: JITPolicy) throws(DatabaseError) -> ExecutablePlan {
+        var times = PreparationTimes()
+        var clock = ContinuousClock.now
+        func lap() -> Double {
+            let now = ContinuousClock.now
+            defer { clock = now }
+            return QueryExecutor.milliseconds(since: clock)
         }
-    }
-
-    /// Lowers a bound query and compiles it (through the code cache) or translates it for the interpreter.
-    /// - Parameter compiled: native code (true) or the interpreter over the same low-level IR.
-    /// - Parameter simd: compile filters and aggregates over scans into SIMD kernels (native code only).
-    func plan(_ query: BoundQuery, compiled useNativeCode: Bool, simd: Bool = true) throws(DatabaseError) -> ExecutablePlan {
-        let lowered = try lower(query, vectorize: useNativeCode && simd)
-        if useNativeCode {
-            let key = lowered.low.text + "\n" + lowered.functions.map { "\($0)" }.joined(separator: "\n")
-            do {
-                let (code, fresh) = try service.compiled(key: key) { compiler in
-                    try compiler.compile(lowered.low, pipelineCount: lowered.plan.pipelines.count)
-                }
-                return ExecutablePlan(lowered: lowered, applies: query.applies, native: code, interpreted: nil, preparationMilliseconds: fresh ? code.compileMilliseconds : 0)
-            } catch {
-                throw DatabaseError.internalError("native compilation failed: \(error)")
-            }
-        }
-        let translateStart = ContinuousClock.now
+        let pipelinePlan = try PipelineSlicer.slice(query)
+        times.slice = lap()
         do {
-            let program = try InterpretedQuery(lowered.low, pipelineCount: lowered.plan.pipelines.count)
-            return ExecutablePlan(lowered: lowered, applies: query.applies, native: nil, interpreted: program, preparationMilliseconds: QueryExecutor.milliseconds(since: translateStart))
+            let high = PlanToHigh.lower(pipelinePlan)
+            times.high = lap()
+            let mid = try HighToMid.lower(high)
+            times.mid = lap()
+            if verifyEachLevel {
+                try service.withCompiler { compiler in
+                    try compiler.verify(high)
+                    try compiler.verify(mid)
+                }
+            }
+            let plan = ExecutablePlan(plan: pipelinePlan, mid: mid, applies: query.applies, policy: policy, times: times)
+            if policy.mode != .off {
+                let start = ContinuousClock.now
+                plan.fingerprint = IRFingerprint(mid, salt: policy.simd ? "simd" : "scalar")
+                plan.times.fingerprint = QueryExecutor.milliseconds(since: start)
+            }
+            return plan
+        } catch let error as DatabaseError {
+            throw error
         } catch {
-            throw DatabaseError.internalError("interpreter translation failed: \(error)")
+            throw DatabaseError.internalError("code generation failed: \(error)")
         }
     }
 
     /// Runs a query; `body` reads the runtime's output before it is freed.
-    func run<R>(_ query: BoundQuery, parameters: [Value], compiled useNativeCode: Bool, simd: Bool = true, memoryLimit: Int = MemoryBudget.defaultLimit,
-                _ body: (QueryRuntime, LoweredQuery) throws(DatabaseError) -> R) throws(DatabaseError) -> (R, QueryResult.Timings) {
-        try run(try plan(query, compiled: useNativeCode, simd: simd), parameters: parameters, memoryLimit: memoryLimit, body)
+    func run<R>(_ query: BoundQuery, parameters: [Value], policy: JITPolicy, memoryLimit: Int = MemoryBudget.defaultLimit,
+                _ body: (QueryRuntime, PipelinePlan) throws(DatabaseError) -> R) throws(DatabaseError) -> (R, QueryResult.Timings) {
+        try run(try plan(query, policy: policy), parameters: parameters, memoryLimit: memoryLimit, body)
     }
 
-    /// Runs a planned query over a fresh runtime (its hash tables and buffers live for this run only).
-    /// - Parameter reused: the plan ran before (its preparation time does not count again).
-    func run<R>(_ plan: ExecutablePlan, parameters: [Value], memoryLimit: Int = MemoryBudget.defaultLimit, reused: Bool = false,
+    /// Finds the plan's native code as its policy says: always (`jit = on`), or under `auto`
+    /// when the code is cached already, the query reads at least `jit_above_rows` rows, or
+    /// the plan runs again (a prepared statement).
+    func attachCode(_ plan: ExecutablePlan) {
+        guard plan.code == nil, let fingerprint = plan.fingerprint else { return }
+        let policy = plan.policy
+        let firstTier: CodeTier = policy.tiers == .optimized ? .optimized : .fast
+        if policy.mode == .auto, plan.executions <= 1, plan.scannedRows < policy.aboveRows {
+            plan.code = service.lookup(fingerprint)
+            return
+        }
+        plan.code = service.entry(fingerprint, mid: plan.mid, pipelineCount: plan.plan.pipelines.count, simd: policy.simd, tier: firstTier)
+    }
+
+    /// Runs a planned query over a fresh runtime (its hash tables and buffers live for this run
+    /// only). Each pipeline starts in the best code ready (the interpreter when none is) and
+    /// switches, at a morsel boundary, whenever better code becomes ready.
+    func run<R>(_ plan: ExecutablePlan, parameters: [Value], memoryLimit: Int = MemoryBudget.defaultLimit,
                 outer: [Int: Value]? = nil,
-                _ body: (QueryRuntime, LoweredQuery) throws(DatabaseError) -> R) throws(DatabaseError) -> (R, QueryResult.Timings) {
-        let lowered = plan.lowered
-        let runtime = QueryRuntime(plan: lowered.plan, parameterValues: try slotValues(lowered.plan, parameters: parameters, outer: outer ?? [:]),
-                                   functions: lowered.functions, memoryLimit: memoryLimit)
+                _ body: (QueryRuntime, PipelinePlan) throws(DatabaseError) -> R) throws(DatabaseError) -> (R, QueryResult.Timings) {
+        let runtime = QueryRuntime(plan: plan.plan, parameterValues: try slotValues(plan.plan, parameters: parameters, outer: outer ?? [:]),
+                                   functions: [], memoryLimit: memoryLimit)
         try runtime.prepare()
         if let applies = plan.applies, !applies.plans.isEmpty {
-            let evaluator = ApplyEvaluator(executor: self, applies: applies, parameters: parameters, native: plan.native != nil, memoryLimit: memoryLimit)
+            let evaluator = ApplyEvaluator(executor: self, applies: applies, parameters: parameters, policy: plan.policy, memoryLimit: memoryLimit)
             runtime.applyEvaluator = { id, arguments throws(DatabaseError) in try evaluator.evaluate(id, arguments) }
         }
         // A nested run (an applied subquery) leaves cancellation to the statement's own run.
         // safe because the runtime (and its context) outlives the attachment, which ends below.
         if outer == nil { cancellation.attach(runtime.context.assumingMemoryBound(to: Int32.self)) }
         defer { if outer == nil { cancellation.attach(nil) } }
-        let start = ContinuousClock.now
-        if let native = plan.native {
-            for entry in native.entries {
-                runtime.beginPipeline()
-                _ = entry(runtime.context)
-                try checkError(runtime)
+
+        let translatedBefore = plan.times.interpreter
+        var waited = 0.0
+        plan.executions += 1
+        attachCode(plan)
+        let policy = plan.policy
+        let code = plan.code
+        if let code {
+            let executions = code.executions.add(1, ordering: .relaxed).newValue
+            if policy.tiers == .adaptive, executions >= JITPolicy.optimizeAfterExecutions || plan.scannedRows >= policy.optimizeAboveRows {
+                service.request(code, tier: .optimized)
             }
-        } else if let program = plan.interpreted {
-            for index in 0..<program.pipelineCount {
-                runtime.beginPipeline()
-                program.run(pipeline: index, context: runtime.context)
-                try checkError(runtime)
+            let wanted: CodeTier = policy.tiers == .optimized ? .optimized : .fast
+            if policy.sync || policy.switchAfterMorsels != nil, code.readyTier.load(ordering: .acquiring) < wanted.rawValue {
+                let waitStart = ContinuousClock.now
+                try code.wait(for: wanted) { self.cancellation.error }
+                waited = QueryExecutor.milliseconds(since: waitStart)
             }
         }
+
+        var profile = ExecutionProfile(pipelines: Array(repeating: PipelineProfile(), count: plan.plan.pipelines.count))
+        let start = ContinuousClock.now
+        for index in plan.plan.pipelines.indices {
+            runtime.beginPipeline()
+            // A forced switch (tests) needs code to switch to.
+            let forcedSwitch = code == nil ? nil : policy.switchAfterMorsels
+            var program = try program(for: plan, code: code, interpretFirst: forcedSwitch != nil, runtime: runtime)
+            var mayUpgrade = true
+            while true {
+                runtime.suspendAfterMorsels = program.tier == nil && mayUpgrade ? forcedSwitch ?? .max : .max
+                runtime.upgradeAvailable = mayUpgrade ? upgradeCheck(code, running: program.tier, policy: policy) : nil
+                let morselsBefore = runtime.progress.morsels
+                let segmentStart = ContinuousClock.now
+                program.run(index, runtime)
+                profile.pipelines[index].record(program.name, morsels: runtime.progress.morsels - morselsBefore,
+                                                milliseconds: QueryExecutor.milliseconds(since: segmentStart))
+                try checkError(runtime)
+                guard runtime.suspended else { break }
+                // Suspended at a morsel boundary: carry on in the best code ready (or, should
+                // none be better, in the same program, which then runs to the end).
+                if let better = code?.best(), better.0.rawValue > (program.tier?.rawValue ?? 0) {
+                    program = .native(better.0, better.1, better.2)
+                } else {
+                    mayUpgrade = false
+                }
+                runtime.resumePipeline()
+            }
+            profile.pipelines[index].rows = runtime.progress.rows
+        }
         let executeMs = QueryExecutor.milliseconds(since: start)
-        let result = try body(runtime, lowered)
-        return (result, QueryResult.Timings(compileMilliseconds: reused ? 0 : plan.preparationMilliseconds, executeMilliseconds: executeMs,
-                                            mode: plan.native != nil ? "compiled" : "interpreted", memoryBytes: runtime.budget.used))
+        profile.compile = code?.compileTimes.map { TierCompileTime(tier: "\($0.0)", lowering: $0.lowering, stages: $0.stages, total: $0.total) } ?? []
+        let result = try body(runtime, plan.plan)
+        // Compilation on this execution's critical path: waiting for native code, and making the
+        // interpreter's program (both zero when the code was ready, cached or reused).
+        let translated = plan.times.interpreter - translatedBefore
+        var timings = QueryResult.Timings(compileMilliseconds: waited + translated, executeMilliseconds: executeMs,
+                                          mode: profile.mode, memoryBytes: runtime.budget.used)
+        timings.profile = profile
+        return (result, timings)
+    }
+
+    /// The program a pipeline starts in: the best native tier ready, else the interpreter.
+    private func program(for plan: ExecutablePlan, code: CodeEntry?, interpretFirst: Bool, runtime: QueryRuntime) throws(DatabaseError) -> Program {
+        if !interpretFirst, let (tier, compiled, functions) = code?.best() {
+            if runtime.functions != functions { runtime.functions = functions }
+            return .native(tier, compiled, functions)
+        }
+        let (program, functions) = try plan.interpreter()
+        if runtime.functions != functions { runtime.functions = functions }
+        return .interpreted(program, functions)
+    }
+
+    /// What a running pipeline asks at each morsel boundary: is better code ready? A pipeline
+    /// that runs long in fast-tier code also asks for the optimised tier (adaptive tiers).
+    private func upgradeCheck(_ code: CodeEntry?, running tier: CodeTier?, policy: JITPolicy) -> ((QueryRuntime.PipelineProgress) -> Bool)? {
+        guard let code, tier != .optimized, policy.switchAfterMorsels == nil || tier != nil else { return nil }
+        let current = tier?.rawValue ?? 0
+        let maxTier = policy.tiers == .fast ? CodeTier.fast.rawValue : CodeTier.optimized.rawValue
+        guard current < maxTier else { return nil }
+        var askedForOptimized = tier != .fast || policy.tiers != .adaptive
+        let service = self.service
+        return { progress in
+            if !askedForOptimized, progress.morsels >= JITPolicy.longPipelineMorsels {
+                askedForOptimized = true
+                service.request(code, tier: .optimized)
+            }
+            return min(code.readyTier.load(ordering: .acquiring), maxTier) > current
+        }
     }
 
     /// A cancel request wins over the error flag it set; otherwise the pipeline's own error.

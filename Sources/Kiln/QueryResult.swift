@@ -24,6 +24,8 @@ public struct QueryResult: Sendable {
         public var mode: String
         /// Bytes the query's hash tables and buffers held at most (its memory budget's charge).
         public var memoryBytes: Int = 0
+        /// Per pipeline: rows, time, morsels per program; the code's compile times.
+        public var profile: ExecutionProfile?
     }
 
     static func command(_ tag: String) -> QueryResult {

@@ -11,13 +11,32 @@ public final class CompiledQuery: @unchecked Sendable {
     public typealias Entry = @convention(c) (UnsafeMutableRawPointer) -> Bool
     let engine: MLIRExecutionEngine
     public let entries: [Entry]
-    public let compileMilliseconds: Double
+    /// How long each stage took.
+    public let stages: CompileStages
+    public var compileMilliseconds: Double { stages.total }
 
-    init(engine: MLIRExecutionEngine, entries: [Entry], compileMilliseconds: Double) {
+    init(engine: MLIRExecutionEngine, entries: [Entry], stages: CompileStages) {
         self.engine = engine
         self.entries = entries
-        self.compileMilliseconds = compileMilliseconds
+        self.stages = stages
     }
+}
+
+/// Milliseconds per stage of turning a low-level module into machine code.
+public struct CompileStages: Sendable, Equatable {
+    /// `kiln_low` to upstream dialects (Kiln's own pass).
+    public var upstream = 0.0
+    /// Printing, MLIR's parser and verifier.
+    public var parse = 0.0
+    /// MLIR's conversions to the LLVM dialect.
+    public var convert = 0.0
+    /// Translation to LLVM IR and the JIT's set-up.
+    public var llvm = 0.0
+    /// LLVM's optimisation passes (at the tier's level) and instruction selection, when the
+    /// pipelines' symbols are looked up.
+    public var emit = 0.0
+    public init() {}
+    public var total: Double { upstream + parse + convert + llvm + emit }
 }
 
 /// Owns an MLIR context with Kiln's dialects loaded; verifies IR at each level and compiles the
@@ -53,12 +72,26 @@ public final class NativeCompiler {
     }
 
     /// Compiles `pipelineCount` functions `pipeline_1...` of a low-level module to native code.
+    /// - Parameter optimizationLevel: LLVM's level: 0 is the fast tier (no optimisation passes,
+    ///   fast instruction selection), 2 or 3 the optimised tier.
     public func compile(_ low: IRModule, pipelineCount: Int, optimizationLevel: Int = 2) throws -> CompiledQuery {
-        let start = ContinuousClock.now
-        let parsed = try verify(upstream(low))
+        var stages = CompileStages()
+        var clock = ContinuousClock.now
+        func lap() -> Double {
+            let now = ContinuousClock.now
+            let elapsed = now - clock
+            clock = now
+            return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        }
+        let upstream = self.upstream(low)
+        stages.upstream = lap()
+        let parsed = try verify(upstream)
+        stages.parse = lap()
         try parsed.run(passPipeline: NativeCompiler.conversionPipeline)
+        stages.convert = lap()
         let engine = try MLIRExecutionEngine(module: parsed, optimizationLevel: optimizationLevel,
                                              symbols: RuntimeSymbols.addresses + RuntimeSymbols.lateAddresses)
+        stages.llvm = lap()
         var entries: [CompiledQuery.Entry] = []
         for index in 1...max(1, pipelineCount) where index <= pipelineCount {
             guard let address = engine.lookup("pipeline_\(index)") else {
@@ -66,8 +99,7 @@ public final class NativeCompiler {
             }
             entries.append(unsafeBitCast(address, to: CompiledQuery.Entry.self))
         }
-        let elapsed = ContinuousClock.now - start
-        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-        return CompiledQuery(engine: engine, entries: entries, compileMilliseconds: ms)
+        stages.emit = lap()
+        return CompiledQuery(engine: engine, entries: entries, stages: stages)
     }
 }

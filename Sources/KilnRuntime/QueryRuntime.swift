@@ -15,13 +15,17 @@ public final class QueryRuntime {
     let selection: UnsafeMutablePointer<Int32>
     public let slotTypes: [SQLType]
     var states: [RuntimeState] = []
-    public let functions: [RuntimeFunction]
+    /// The generic functions `kiln_rt_call` dispatches by index. A native program's table
+    /// extends the interpreted program's (same prefix), so a switch replaces it.
+    public var functions: [RuntimeFunction] {
+        didSet { substringFunctions = functions.map { $0.name == "substring" } }
+    }
     public let arena = StringArena()
     /// Prepared LIKE (index slot * 2) and ILIKE (slot * 2 + 1) patterns: an array, as the
     /// lookup runs per row.
     var likePatterns: [LikePattern?]
     /// Which generic functions are `substring` (it has a byte-level fast path).
-    lazy var substringFunctions: [Bool] = functions.map { $0.name == "substring" }
+    var substringFunctions: [Bool]
     /// The first error raised while running; the error flag in the context is set with it.
     public var error: DatabaseError?
 
@@ -44,6 +48,7 @@ public final class QueryRuntime {
         scratch.initializeMemory(as: UInt8.self, repeating: 0, count: ScratchLayout.size)
         selection = .allocate(capacity: ContextLayout.selectionCapacity)
         self.functions = functions
+        substringFunctions = functions.map { $0.name == "substring" }
         slotTypes = plan.parameterSlots.map {
             switch $0 {
             case .literal(_, let t), .statementParameter(_, let t), .outerValue(_, let t): return t
@@ -74,6 +79,7 @@ public final class QueryRuntime {
             case .hashJoin(_, let layout): states.append(HashJoinState(layout: layout, budget: budget))
             }
         }
+        for state in states { state.owner = self }
         budget.exceeded = { [unowned self] used in
             self.raise(DatabaseError(.outOfMemory, "out of memory", detail: "The query needs more than memory_limit (\(MemoryBudget.format(memoryLimit))) for its hash tables and buffers; \(MemoryBudget.format(used)) were requested.",
                                      hint: "Raise memory_limit, or make the query's joins and aggregates smaller."))
@@ -98,10 +104,59 @@ public final class QueryRuntime {
         }
     }
 
-    /// Clears the stop flag before a pipeline runs.
+    /// Clears the stop flag and the progress counters before a pipeline runs.
     public func beginPipeline() {
         context.storeBytes(of: 0, toByteOffset: ContextLayout.stop, as: Int32.self)
+        progress = PipelineProgress()
+        suspended = false
+        resuming = false
     }
+
+    // MARK: - Morsel boundaries: progress, suspension, resumption
+
+    /// What the running pipeline's source handed out so far.
+    public struct PipelineProgress: Sendable {
+        public var morsels = 0
+        public var rows = 0
+    }
+
+    public private(set) var progress = PipelineProgress()
+    /// Set when the running pipeline stopped at a morsel boundary (not at its end): its source
+    /// keeps its position and every state its contents, and `resumePipeline` lets another
+    /// program for the same pipeline (native code, a better tier) carry on from there.
+    public private(set) var suspended = false
+    /// The next `open` continues the suspended source instead of restarting it.
+    var resuming = false
+    /// Suspend once the pipeline's source has handed out this many morsels (forced switches in tests).
+    public var suspendAfterMorsels = Int.max
+    /// Asked at every morsel boundary: true when better code for the running pipeline is ready.
+    public var upgradeAvailable: ((PipelineProgress) -> Bool)?
+
+    /// Prepares a suspended pipeline to continue in another program (call its entry next).
+    public func resumePipeline() {
+        suspended = false
+        resuming = true
+    }
+
+    /// Whether the pipeline should stop before its next morsel (never after an error or a stop:
+    /// those end the pipeline as usual).
+    func shouldSuspend() -> Bool {
+        guard context.load(fromByteOffset: ContextLayout.error, as: Int32.self) == 0,
+              context.load(fromByteOffset: ContextLayout.stop, as: Int32.self) == 0 else { return false }
+        if progress.morsels >= suspendAfterMorsels || upgradeAvailable?(progress) == true {
+            suspended = true
+            return true
+        }
+        return false
+    }
+
+    /// A batch of no rows: what a source gives when its pipeline suspends.
+    /// safe because it is never written after its initialisation (compiled code only reads its count).
+    nonisolated(unsafe) static let emptyBatch: UnsafeMutableRawPointer = {
+        let batch = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 16)
+        batch.initializeMemory(as: UInt8.self, repeating: 0, count: 32)
+        return batch
+    }()
 
     /// Throws the error a pipeline raised, if any.
     public func checkError() throws(DatabaseError) {
@@ -150,15 +205,32 @@ public final class QueryRuntime {
 
     public func open(_ state: Int) -> UnsafeMutableRawPointer {
         let s = states[state]
-        do { try s.open(self) } catch { raise(error) }
+        if resuming { resuming = false } else {
+            do { try s.open(self) } catch { raise(error) }
+        }
         return Unmanaged.passUnretained(s).toOpaque()
     }
 
+    /// The source's next batch; at each morsel boundary the pipeline may suspend instead (an
+    /// empty batch ends its loop, `suspended` tells the caller it did not finish).
     public static func next(_ cursor: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
-        Unmanaged<RuntimeState>.fromOpaque(cursor).takeUnretainedValue().next()
+        let state = Unmanaged<RuntimeState>.fromOpaque(cursor).takeUnretainedValue()
+        guard let runtime = state.owner else { return state.next() }
+        if runtime.shouldSuspend() { return emptyBatch }
+        let batch = state.next()
+        let count = Int(batch.load(fromByteOffset: BatchLayout.count, as: Int64.self))
+        if count > 0 {
+            runtime.progress.morsels += 1
+            runtime.progress.rows += count
+        }
+        return batch
     }
 
-    public func finish(_ state: Int) { states[state].finish(self) }
+    /// Ends a pipeline's sink (not when the pipeline suspended: it continues later).
+    public func finish(_ state: Int) {
+        if suspended { return }
+        states[state].finish(self)
+    }
 
     public func aggregateScratch(_ state: Int) -> UnsafeMutableRawPointer { unsafeDowncast(states[state], to: HashAggregateState.self).scratch }
 

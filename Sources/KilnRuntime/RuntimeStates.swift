@@ -8,6 +8,8 @@ import KilnPlanner
 /// Operator state shared by a pipeline's sink and the next pipeline's source, and the cursors
 /// that sources read batches from.
 public class RuntimeState {
+    /// The runtime this state belongs to (it owns its states, so it outlives them).
+    unowned(unsafe) var owner: QueryRuntime?
     /// Starts (or restarts) reading; returns the cursor handle compiled code passes to `next`.
     func open(_ runtime: QueryRuntime) throws(DatabaseError) {}
     /// Fills the batch descriptor with the next batch (count 0 at the end).

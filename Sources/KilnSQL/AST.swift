@@ -203,6 +203,9 @@ public enum ExplainMode: Sendable, Equatable {
     case pipelines
     /// `EXPLAIN (IR high|mid|low|llvm)`
     case ir(String)
+    /// `EXPLAIN ANALYZE`: runs the query; per pipeline rows, time, morsels per program, and
+    /// the compile times of its code.
+    case analyze
 }
 
 /// A statement of Kiln's SQL dialect.

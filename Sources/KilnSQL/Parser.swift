@@ -377,11 +377,14 @@ public struct Parser {
     mutating func parseExplain() throws(DatabaseError) -> Statement {
         try expectWord("explain")
         var mode = ExplainMode.plan
-        if acceptSymbol("(") {
+        if acceptWord("analyze") || acceptWord("analyse") {
+            mode = .analyze
+        } else if acceptSymbol("(") {
             let optionPosition = position
             let option = try identifier()
             switch option {
             case "pipelines": mode = .pipelines
+            case "analyze", "analyse": mode = .analyze
             case "ir":
                 let level = try identifier()
                 guard ["high", "mid", "low", "llvm"].contains(level) else {

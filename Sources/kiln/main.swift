@@ -3,12 +3,13 @@ import Kiln
 import Glibc
 #endif
 
-/// `kiln [DBDIR] [-c SQL] [-f FILE] [--format box|csv|json] [--jit on|off]`
+/// `kiln [DBDIR] [-c SQL] [-f FILE] [--format box|csv|json] [--jit on|off|auto] [--jit-sync]`
 struct ShellOptions {
     var commands: [String] = []
     var files: [String] = []
     var format = OutputFormat.box
-    var jit = "on"
+    var jit = "auto"
+    var jitSync = false
 }
 
 func standardError(_ text: String) {
@@ -33,13 +34,15 @@ func parseArguments() -> ShellOptions {
             }
             options.format = format
         case "--jit":
-            guard let value = arguments.popFirst(), value == "on" || value == "off" else { standardError("kiln: --jit must be on or off\n"); exit(2) }
+            guard let value = arguments.popFirst(), ["on", "off", "auto"].contains(value) else { standardError("kiln: --jit must be on, off or auto\n"); exit(2) }
             options.jit = value
+        case "--jit-sync":
+            options.jitSync = true
         case "--version":
             print("kiln 0.1.0 (MLIR 22)")
             exit(0)
         case "-h", "--help":
-            print("usage: kiln [DBDIR] [-c SQL] [-f FILE] [--format box|csv|json] [--jit on|off]\n       kiln serve [DBDIR] [--host 127.0.0.1] [--port 5433] [--users FILE] (see kiln serve --help)")
+            print("usage: kiln [DBDIR] [-c SQL] [-f FILE] [--format box|csv|json] [--jit on|off|auto] [--jit-sync]\n       kiln serve [DBDIR] [--host 127.0.0.1] [--port 5433] [--users FILE] (see kiln serve --help)")
             exit(0)
         default:
             if argument.hasPrefix("-") { standardError("kiln: unknown option \(argument)\n"); exit(2) }
@@ -58,7 +61,8 @@ do {
     exit(1)
 }
 let session = ShellSession(database: database, format: options.format)
-if options.jit == "off" { _ = session.run("SET jit = off") }
+if options.jit != "auto" { _ = session.run("SET jit = \(options.jit)") }
+if options.jitSync { _ = session.run("SET jit_sync = on") }
 var failed = false
 if !options.commands.isEmpty || !options.files.isEmpty {
     for command in options.commands where !session.run(command) { failed = true; break }

@@ -4,12 +4,12 @@ import XCTest
 /// The compiled-code cache: hits, misses, least-recently-used eviction.
 final class CodeCacheTests: XCTestCase {
     func testLeastRecentlyUsedEntriesGoFirst() {
-        var cache = CodeCache<Int>(capacity: 2)
+        var cache = CodeCache<String, Int>(capacity: 2)
         XCTAssertNil(cache.lookup("a"))
-        cache.insert("a", 1)
-        cache.insert("b", 2)
+        cache.insert("a", 1, bytes: 0)
+        cache.insert("b", 2, bytes: 0)
         XCTAssertEqual(cache.lookup("a"), 1)  // a is now newer than b
-        cache.insert("c", 3)  // evicts b
+        cache.insert("c", 3, bytes: 0)  // evicts b
         XCTAssertNil(cache.lookup("b"))
         XCTAssertEqual(cache.lookup("a"), 1)
         XCTAssertEqual(cache.lookup("c"), 3)
@@ -21,6 +21,7 @@ final class CodeCacheTests: XCTestCase {
 
     func testSecondExecutionOfTheSameShapeSkipsCompilation() throws {
         let db = try Database()
+        try db.use(.fast)
         try db.execute("CREATE TABLE t (k INTEGER)")
         try db.execute("INSERT INTO t VALUES (1), (2), (3)")
         let first = try db.execute("SELECT count(*) FROM t WHERE k > 1 AND k < 12345").last!

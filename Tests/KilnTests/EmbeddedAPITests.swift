@@ -13,7 +13,7 @@ final class EmbeddedAPITests: XCTestCase {
     func testParameters() throws {
         let db = try makeDatabase()
         for jit in ["on", "off"] {
-            try db.execute("SET jit = \(jit)")
+            try db.use(jit == "on" ? .fast : .interpreted)
             let rows = try db.query("SELECT k FROM t WHERE v > $1 AND k < $2 ORDER BY k", [.float64(1.0), .int32(3)])
             XCTAssertEqual(rows, [[.int32(1)]])
             // The same statement shape with other parameters reuses the compiled code.
@@ -84,7 +84,7 @@ final class EmbeddedAPITests: XCTestCase {
         let db = try Database()
         let query = "SELECT count(*) FROM (SELECT x, count(*) FROM generate_series(1, 200000) g(x) GROUP BY x) s"
         for jit in ["on", "off"] {
-            try db.execute("SET jit = \(jit)")
+            try db.use(jit == "on" ? .fast : .interpreted)
             try db.execute("SET memory_limit = '1MB'")
             XCTAssertEqual(try db.query("SHOW memory_limit"), [[.text("1MB")]])
             XCTAssertThrowsError(try db.query(query)) { error in

@@ -96,9 +96,9 @@ final class SIMDFuzzTests: XCTestCase {
                     "SELECT id FROM v WHERE \(predicate) ORDER BY id",
                 ]
                 for sql in queries {
-                    try db.execute("SET jit = on")
+                    try db.use(.optimized)
                     let simd = run(db, sql)
-                    try db.execute("SET jit = off")
+                    try db.use(.interpreted)
                     let interpreted = run(db, sql)
                     cases += 1
                     switch (simd, interpreted) {

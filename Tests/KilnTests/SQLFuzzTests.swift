@@ -68,7 +68,7 @@ final class SQLFuzzTests: XCTestCase {
             for jit in ["on", "off"] {
                 let process = Process()
                 process.executableURL = binary
-                process.arguments = ["--format", "csv", "--jit", jit]
+                process.arguments = ["--format", "csv", "--jit", jit] + (jit == "on" ? ["--jit-sync"] : [])
                 let input = Pipe(), output = Pipe()
                 process.standardInput = input
                 process.standardOutput = output

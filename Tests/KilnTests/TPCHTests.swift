@@ -35,8 +35,8 @@ final class TPCHTests: XCTestCase {
             var lines = answer.split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
             if lines.last == "" { lines = lines.dropLast() }
             let expected = lines.map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
-            for jit in ["on", "off"] {
-                try db.execute("SET jit = \(jit)")
+            for jit in JITMode.allCases {
+                try db.use(jit)
                 let rows = try db.query(sql)
                 XCTAssertEqual(rows.count, expected.count, "\(query) jit \(jit)")
                 for (row, want) in zip(rows, expected) {
