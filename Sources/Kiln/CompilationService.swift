@@ -108,6 +108,8 @@ final class CompilationService: @unchecked Sendable {
 
     private func compile(_ job: CompileJob) {
         let entry = job.entry
+        // A fast-tier job queued after the optimised tier was done has nothing to add.
+        if entry.readyTier.load(ordering: .acquiring) >= job.tier.rawValue { return }
         let started = ContinuousClock.now
         do {
             let (low, functions, lowering) = try entry.lowModule()
@@ -217,7 +219,8 @@ final class CodeEntry: @unchecked Sendable {
         monitor.withLock {
             tiers[tier] = code
             times[tier] = (lowering, code.stages, total)
-            if tiers.count == 2 || tier == .optimized { low = nil }
+            // The optimised tier is the last one: the module is not needed any more.
+            if tier == .optimized { low = nil }
             if tier.rawValue > readyTier.load(ordering: .relaxed) { readyTier.store(tier.rawValue, ordering: .releasing) }
             monitor.broadcast()
         }
