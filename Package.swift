@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "Kiln", targets: ["Kiln"]),
         .library(name: "KilnServer", targets: ["KilnServer"]),
         .executable(name: "kiln", targets: ["kiln"]),
+        .executable(name: "kiln-bench", targets: ["kiln-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -79,6 +80,8 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: mlirHeaders),
+        // Benchmarks of the embedded API (`kiln-bench prepared`); build in release.
+        .executableTarget(name: "kiln-bench", dependencies: ["Kiln", "KilnCore"], swiftSettings: mlirHeaders),
         // The shell.
         .executableTarget(name: "kiln", dependencies: ["Kiln", "KilnServer", .product(name: "Logging", package: "swift-log")], swiftSettings: mlirHeaders),
         .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnMLIR", "KilnIR", "KilnCompiler", "KilnSQL", "KilnJIT"],

@@ -51,10 +51,22 @@ final class CompilationService: @unchecked Sendable {
         return try body(compiler)
     }
 
-    /// The cache entry for a query, if one exists (counts as a hit or a miss).
-    func lookup(_ fingerprint: IRFingerprint) -> CodeEntry? {
-        monitor.withLock { cache.lookup(fingerprint) }
+    /// The cache entry for a query, if one exists (counts as a hit or a miss), and how many
+    /// times a query of this shape was looked up before without compiling (`jit = auto`
+    /// compiles queries that come back, prepared or not).
+    func lookup(_ fingerprint: IRFingerprint) -> (CodeEntry?, sightings: Int) {
+        monitor.withLock {
+            if let entry = cache.lookup(fingerprint) { return (entry, 0) }
+            if sightings.count >= CompilationService.maxSightings { sightings.removeAll(keepingCapacity: true) }
+            let seen = sightings[fingerprint, default: 0]
+            sightings[fingerprint] = seen + 1
+            return (nil, seen)
+        }
     }
+
+    /// Shapes looked up without compiling, and how often (bounded: cleared when full).
+    private var sightings: [IRFingerprint: Int] = [:]
+    static let maxSightings = 4096
 
     /// The cache entry for a query, created (and its first tier queued) when absent.
     /// - Parameters:

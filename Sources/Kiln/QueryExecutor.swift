@@ -126,14 +126,17 @@ final class QueryExecutor {
 
     /// Finds the plan's native code as its policy says: always (`jit = on`), or under `auto`
     /// when the code is cached already, the query reads at least `jit_above_rows` rows, or
-    /// the plan runs again (a prepared statement).
+    /// it runs again (a prepared statement, or the same shape as an earlier query).
     func attachCode(_ plan: ExecutablePlan) {
         guard plan.code == nil, let fingerprint = plan.fingerprint else { return }
         let policy = plan.policy
         let firstTier: CodeTier = policy.tiers == .optimized ? .optimized : .fast
         if policy.mode == .auto, plan.executions <= 1, plan.scannedRows < policy.aboveRows {
-            plan.code = service.lookup(fingerprint)
-            return
+            let (cached, sightings) = service.lookup(fingerprint)
+            if cached != nil || sightings == 0 {
+                plan.code = cached
+                return
+            }
         }
         plan.code = service.entry(fingerprint, mid: plan.mid, pipelineCount: plan.plan.pipelines.count, simd: policy.simd, tier: firstTier)
     }
