@@ -73,10 +73,13 @@ final class CompilationService: @unchecked Sendable {
     ///   - mid: the query's `kiln_mid` module (the worker lowers it to the low level); not
     ///     modified afterwards by the caller.
     ///   - tier: the first tier to compile.
-    func entry(_ fingerprint: IRFingerprint, mid: IRModule, pipelineCount: Int, simd: Bool, tier: CodeTier) -> CodeEntry {
+    ///   - building: ms the requesting session spent building the IR (slicing, kiln_high, kiln_mid), for the log.
+    func entry(_ fingerprint: IRFingerprint, mid: IRModule, pipelineCount: Int, simd: Bool, tier: CodeTier,
+               building: (slice: Double, high: Double, mid: Double)) -> CodeEntry {
         let entry: CodeEntry = monitor.withLock {
             if let existing = cache.lookup(fingerprint) { return existing }
             let created = CodeEntry(fingerprint: fingerprint, mid: mid, pipelineCount: pipelineCount, simd: simd)
+            created.building = building
             cache.insert(fingerprint, created, bytes: 0)
             return created
         }
@@ -124,7 +127,7 @@ final class CompilationService: @unchecked Sendable {
         if entry.readyTier.load(ordering: .acquiring) >= job.tier.rawValue { return }
         let started = ContinuousClock.now
         do {
-            let (low, functions, lowering) = try entry.lowModule()
+            let (low, functions, lowering) = try entry.lowModule(for: job.tier)
             let code = try withCompiler { compiler in
                 try compiler.compile(low, pipelineCount: entry.pipelineCount, optimizationLevel: job.tier.optimizationLevel)
             }
@@ -134,7 +137,8 @@ final class CompilationService: @unchecked Sendable {
             let stages = code.stages
             logger.debug("compiled", metadata: [
                 "query": "\(entry.fingerprint)", "tier": "\(job.tier)", "pipelines": "\(entry.pipelineCount)",
-                "lower_ms": "\(Self.rounded(lowering))", "upstream_ms": "\(Self.rounded(stages.upstream))",
+                "slice_ms": "\(Self.rounded(entry.building.slice))", "high_ms": "\(Self.rounded(entry.building.high))",
+                "mid_ms": "\(Self.rounded(entry.building.mid))", "lower_ms": "\(Self.rounded(lowering))", "upstream_ms": "\(Self.rounded(stages.upstream))",
                 "parse_ms": "\(Self.rounded(stages.parse))", "convert_ms": "\(Self.rounded(stages.convert))",
                 "llvm_ms": "\(Self.rounded(stages.llvm))", "emit_ms": "\(Self.rounded(stages.emit))", "total_ms": "\(Self.rounded(total))",
             ])
@@ -153,8 +157,10 @@ final class CompilationService: @unchecked Sendable {
     func setCacheCapacity(_ capacity: Int) { monitor.withLock { cache.resize(capacity) } }
 }
 
-/// A compiled tier. The fast tier has LLVM run no optimisation passes and select instructions
-/// quickly; the optimised tier runs LLVM's -O2 pipeline.
+/// A compiled tier. The fast tier is the scalar program (no SIMD kernels) with no LLVM
+/// optimisation passes; the optimised tier has the SIMD kernels and LLVM's -O2 passes. (MLIR's
+/// C API execution engine selects instructions at LLVM's default code-generation level for
+/// both: see the closing note of issue 4.)
 enum CodeTier: Int, Comparable, CustomStringConvertible, Sendable {
     case fast = 1
     case optimized = 2
@@ -179,15 +185,14 @@ final class CodeEntry: @unchecked Sendable {
     /// The best tier ready (0: none yet).
     let readyTier = Atomic<Int>(0)
     private let monitor = Monitor()
-    private var tiers: [CodeTier: CompiledQuery] = [:]
-    private var functions: [RuntimeFunction] = []
+    private var tiers: [CodeTier: (code: CompiledQuery, functions: [RuntimeFunction])] = [:]
     private var requested: Set<CodeTier> = []
     private var failure: String?
-    /// What the worker compiles from: the mid-level module until it is lowered, then the
-    /// low-level one until every tier is compiled.
+    /// What the worker compiles from, until the optimised tier is done.
     private var mid: IRModule?
-    private var low: IRModule?
     private var times: [CodeTier: (lowering: Double, stages: CompileStages, total: Double)] = [:]
+    /// How long the session that created the entry took to build its IR (logged with the compile events).
+    var building: (slice: Double, high: Double, mid: Double) = (0, 0, 0)
     /// Executions that used this entry (tier-up for queries that run often).
     let executions = Atomic<Int>(0)
 
@@ -209,30 +214,24 @@ final class CodeEntry: @unchecked Sendable {
 
     func isRequested(_ tier: CodeTier) -> Bool { monitor.withLock { requested.contains(tier) } }
 
-    /// The low-level module for the worker (lowered from the mid level the first time).
-    func lowModule() throws -> (IRModule, [RuntimeFunction], Double) {
-        let (mid, low, functions) = monitor.withLock { (self.mid, self.low, self.functions) }
-        if let low { return (low, functions, 0) }
-        guard let mid else { throw MLIRError("no module to compile") }
+    /// The low-level module a tier compiles: scalar for the fast tier (smaller, quicker to
+    /// compile), with SIMD kernels (when enabled) for the optimised tier; and its time, ms.
+    func lowModule(for tier: CodeTier) throws -> (IRModule, [RuntimeFunction], Double) {
+        guard let mid = monitor.withLock({ self.mid }) else { throw MLIRError("no module to compile") }
         let start = ContinuousClock.now
-        let lowered = try MidToLow.lower(mid, vectorize: simd)
+        let lowered = try MidToLow.lower(mid, vectorize: simd && tier == .optimized)
         let ms = QueryExecutor.milliseconds(since: start)
         let count = CodeEntry.countOperations(lowered.module.operations)
-        monitor.withLock {
-            self.low = lowered.module
-            self.functions = lowered.functions
-            self.operationCount = count
-            self.mid = nil
-        }
+        monitor.withLock { operationCount = max(operationCount, count) }
         return (lowered.module, lowered.functions, ms)
     }
 
     func publish(_ tier: CodeTier, _ code: CompiledQuery, functions: [RuntimeFunction], lowering: Double, total: Double) {
         monitor.withLock {
-            tiers[tier] = code
+            tiers[tier] = (code, functions)
             times[tier] = (lowering, code.stages, total)
             // The optimised tier is the last one: the module is not needed any more.
-            if tier == .optimized { low = nil }
+            if tier == .optimized { mid = nil }
             if tier.rawValue > readyTier.load(ordering: .relaxed) { readyTier.store(tier.rawValue, ordering: .releasing) }
             monitor.broadcast()
         }
@@ -241,7 +240,6 @@ final class CodeEntry: @unchecked Sendable {
     func fail(_ tier: CodeTier, _ message: String) {
         monitor.withLock {
             failure = message
-            low = nil
             mid = nil
             monitor.broadcast()
         }
@@ -250,8 +248,8 @@ final class CodeEntry: @unchecked Sendable {
     /// The best compiled tier and the function table its code calls through `kiln_rt_call`.
     func best() -> (CodeTier, CompiledQuery, [RuntimeFunction])? {
         monitor.withLock {
-            if let code = tiers[.optimized] { return (.optimized, code, functions) }
-            if let code = tiers[.fast] { return (.fast, code, functions) }
+            if let best = tiers[.optimized] { return (.optimized, best.code, best.functions) }
+            if let best = tiers[.fast] { return (.fast, best.code, best.functions) }
             return nil
         }
     }

@@ -138,7 +138,8 @@ final class QueryExecutor {
                 return
             }
         }
-        plan.code = service.entry(fingerprint, mid: plan.mid, pipelineCount: plan.plan.pipelines.count, simd: policy.simd, tier: firstTier)
+        plan.code = service.entry(fingerprint, mid: plan.mid, pipelineCount: plan.plan.pipelines.count, simd: policy.simd, tier: firstTier,
+                                  building: (plan.times.slice, plan.times.high, plan.times.mid))
     }
 
     /// Runs a planned query over a fresh runtime (its hash tables and buffers live for this run

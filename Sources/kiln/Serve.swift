@@ -54,6 +54,7 @@ func serve(_ arguments: ArraySlice<String>) -> Never {
             standardError("kiln serve: database directories are not supported yet; serving an in-memory database\n")
         }
     }
+    bootstrapLogging(logLevel)
     do {
         var logger = Logger(label: "kiln.server")
         logger.logLevel = logLevel
@@ -66,5 +67,15 @@ func serve(_ arguments: ArraySlice<String>) -> Never {
     } catch {
         standardError("kiln serve: \(error)\n")
         exit(1)
+    }
+}
+
+/// Log records (the server's, the compile events of `kiln.jit`) go to standard error, from
+/// `level` up; standard output is the shell's results.
+func bootstrapLogging(_ level: Logger.Level) {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
     }
 }

@@ -1,15 +1,17 @@
 import Kiln
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `kiln [DBDIR] [-c SQL] [-f FILE] [--format box|csv|json] [--jit on|off|auto] [--jit-sync]`
+/// `kiln [DBDIR] [-c SQL] [-f FILE] [--format box|csv|json] [--jit on|off|auto] [--jit-sync] [--log-level debug]`
 struct ShellOptions {
     var commands: [String] = []
     var files: [String] = []
     var format = OutputFormat.box
     var jit = "auto"
     var jitSync = false
+    var logLevel = Logger.Level.warning
 }
 
 func standardError(_ text: String) {
@@ -38,11 +40,16 @@ func parseArguments() -> ShellOptions {
             options.jit = value
         case "--jit-sync":
             options.jitSync = true
+        case "--log-level":
+            guard let text = arguments.popFirst(), let level = Logger.Level(rawValue: text) else {
+                standardError("kiln: --log-level must be trace, debug, info, notice, warning, error or critical\n"); exit(2)
+            }
+            options.logLevel = level
         case "--version":
             print("kiln 0.1.0 (MLIR 22)")
             exit(0)
         case "-h", "--help":
-            print("usage: kiln [DBDIR] [-c SQL] [-f FILE] [--format box|csv|json] [--jit on|off|auto] [--jit-sync]\n       kiln serve [DBDIR] [--host 127.0.0.1] [--port 5433] [--users FILE] (see kiln serve --help)")
+            print("usage: kiln [DBDIR] [-c SQL] [-f FILE] [--format box|csv|json] [--jit on|off|auto] [--jit-sync] [--log-level debug]\n       kiln serve [DBDIR] [--host 127.0.0.1] [--port 5433] [--users FILE] (see kiln serve --help)")
             exit(0)
         default:
             if argument.hasPrefix("-") { standardError("kiln: unknown option \(argument)\n"); exit(2) }
@@ -53,6 +60,7 @@ func parseArguments() -> ShellOptions {
 }
 
 let options = parseArguments()
+bootstrapLogging(options.logLevel)
 let database: Database
 do {
     database = try Database()
