@@ -81,8 +81,9 @@ final class QueryExecutor {
         return values
     }
 
-    /// Lowers a bound query to the mid level, and finds (or starts) its native code as the
-    /// policy says; the interpreter's program is made when a run needs it.
+    /// Lowers a bound query to the mid level and takes its fingerprint; a run finds (or starts)
+    /// its native code as the policy says (`attachCode`), and makes the interpreter's program
+    /// when it needs it.
     func plan(_ query: BoundQuery, policy: JITPolicy) throws(DatabaseError) -> ExecutablePlan {
         var times = PreparationTimes()
         var clock = ContinuousClock.now
