@@ -9,13 +9,14 @@ import KilnRuntime
 /// per-execution state lives behind the request context).
 public final class CompiledQuery: @unchecked Sendable {
     public typealias Entry = @convention(c) (UnsafeMutableRawPointer) -> Bool
-    let engine: MLIRExecutionEngine
+    /// What owns the code: an `MLIRExecutionEngine` or an `LLVMFastJIT`.
+    let engine: AnyObject
     public let entries: [Entry]
     /// How long each stage took.
     public let stages: CompileStages
     public var compileMilliseconds: Double { stages.total }
 
-    init(engine: MLIRExecutionEngine, entries: [Entry], stages: CompileStages) {
+    init(engine: AnyObject, entries: [Entry], stages: CompileStages) {
         self.engine = engine
         self.entries = entries
         self.stages = stages
@@ -72,8 +73,9 @@ public final class NativeCompiler {
     }
 
     /// Compiles `pipelineCount` functions `pipeline_1...` of a low-level module to native code.
-    /// - Parameter optimizationLevel: LLVM's level: 0 is the fast tier (no optimisation passes,
-    ///   fast instruction selection), 2 or 3 the optimised tier.
+    /// - Parameter optimizationLevel: 0 is the fast tier (LLVM's ORC JIT directly: no IR
+    ///   passes, code generation at level None with FastISel); 2 or 3 the optimised tier
+    ///   (MLIR's execution engine with LLVM's -O passes).
     public func compile(_ low: IRModule, pipelineCount: Int, optimizationLevel: Int = 2) throws -> CompiledQuery {
         var stages = CompileStages()
         var clock = ContinuousClock.now
@@ -90,12 +92,20 @@ public final class NativeCompiler {
         stages.parse = lap()
         try parsed.run(passPipeline: NativeCompiler.conversionPipeline)
         stages.convert = lap()
-        let engine = try MLIRExecutionEngine(module: parsed, optimizationLevel: optimizationLevel,
-                                             symbols: RuntimeSymbols.addresses + RuntimeSymbols.lateAddresses)
+        let symbols = RuntimeSymbols.addresses + RuntimeSymbols.lateAddresses
+        let engine: AnyObject
+        let lookup: (String) throws -> UnsafeMutableRawPointer?
+        if optimizationLevel == 0 {
+            let jit = try LLVMFastJIT(module: parsed, symbols: symbols)
+            (engine, lookup) = (jit, { try jit.lookup($0) })
+        } else {
+            let mlirEngine = try MLIRExecutionEngine(module: parsed, optimizationLevel: optimizationLevel, symbols: symbols)
+            (engine, lookup) = (mlirEngine, { mlirEngine.lookup($0) })
+        }
         stages.llvm = lap()
         var entries: [CompiledQuery.Entry] = []
         for index in 1...max(1, pipelineCount) where index <= pipelineCount {
-            guard let address = engine.lookup("pipeline_\(index)") else {
+            guard let address = try lookup("pipeline_\(index)") else {
                 throw MLIRError("compiled module has no function pipeline_\(index)")
             }
             entries.append(unsafeBitCast(address, to: CompiledQuery.Entry.self))
