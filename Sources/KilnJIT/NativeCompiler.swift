@@ -46,6 +46,10 @@ public struct CompileStages: Sendable, Equatable {
 /// Not thread-safe (MLIR contexts are not); callers serialise access.
 public final class NativeCompiler {
     public let context: MLIRContext
+    /// The conversions for a module without vector operations (the fast tier's scalar
+    /// program): the vector conversion's set-up alone costs a few milliseconds.
+    public static let scalarConversionPipeline =
+        "builtin.module(convert-scf-to-cf, convert-arith-to-llvm, convert-index-to-llvm, convert-cf-to-llvm, convert-func-to-llvm, reconcile-unrealized-casts)"
     public static let conversionPipeline =
         "builtin.module(convert-scf-to-cf, convert-vector-to-llvm, convert-arith-to-llvm, convert-index-to-llvm, convert-cf-to-llvm, convert-func-to-llvm, reconcile-unrealized-casts)"
 
@@ -88,9 +92,10 @@ public final class NativeCompiler {
         let upstream = self.upstream(low)
         stages.upstream = lap()
         // MLIR's parser verifies what it parsed.
-        let parsed = try context.parse(upstream.text)
+        let text = upstream.text
+        let parsed = try context.parse(text)
         stages.parse = lap()
-        try parsed.run(passPipeline: NativeCompiler.conversionPipeline)
+        try parsed.run(passPipeline: text.contains("\"vector.") ? NativeCompiler.conversionPipeline : NativeCompiler.scalarConversionPipeline)
         stages.convert = lap()
         let symbols = RuntimeSymbols.addresses + RuntimeSymbols.lateAddresses
         let engine: AnyObject
