@@ -12,7 +12,6 @@ public final class LLVMFastJIT: @unchecked Sendable {
 
     /// Compiles `module` (already lowered to the LLVM dialect); `symbols` are the external
     /// functions it calls (other symbols resolve against the process).
-    /// - Returns: the JIT and the milliseconds spent translating to LLVM IR and setting up.
     public init(module: MLIRModule, symbols: [(String, UnsafeMutableRawPointer)]) throws {
         LLVMFastJIT.initializeTarget
         let triple = LLVMGetDefaultTargetTriple()
@@ -57,9 +56,12 @@ public final class LLVMFastJIT: @unchecked Sendable {
         self.jit = jit
         let dylib = LLVMOrcLLJITGetMainJITDylib(jit)
         var generator: LLVMOrcDefinitionGeneratorRef?
-        if LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&generator, LLVMOrcLLJITGetGlobalPrefix(jit), nil, nil) == nil, let generator {
-            LLVMOrcJITDylibAddGenerator(dylib, generator)
+        if let error = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&generator, LLVMOrcLLJITGetGlobalPrefix(jit), nil, nil) {
+            LLVMDisposeModule(llvmModule)
+            LLVMContextDispose(llvmContext)
+            throw MLIRError("could not search the process for symbols: " + LLVMFastJIT.consume(error))
         }
+        if let generator { LLVMOrcJITDylibAddGenerator(dylib, generator) }
         var pairs = symbols.map { name, address in
             LLVMOrcCSymbolMapPair(Name: LLVMOrcLLJITMangleAndIntern(jit, name),
                                   Sym: LLVMJITEvaluatedSymbol(Address: LLVMOrcExecutorAddress(UInt(bitPattern: address)),
