@@ -245,12 +245,14 @@ final class CodeEntry: @unchecked Sendable {
         }
     }
 
-    /// The best compiled tier and the function table its code calls through `kiln_rt_call`.
-    func best() -> (CodeTier, CompiledQuery, [RuntimeFunction])? {
+    /// The best compiled tier up to `limit` (`jit_tier = fast` runs the fast tier even where
+    /// another session compiled the optimised one), else the best there is; with the function
+    /// table its code calls through `kiln_rt_call`.
+    func best(upTo limit: CodeTier = .optimized) -> (CodeTier, CompiledQuery, [RuntimeFunction])? {
         monitor.withLock {
-            if let best = tiers[.optimized] { return (.optimized, best.code, best.functions) }
-            if let best = tiers[.fast] { return (.fast, best.code, best.functions) }
-            return nil
+            let ready = tiers.keys.sorted(by: >)
+            guard let tier = ready.first(where: { $0 <= limit }) ?? ready.first, let best = tiers[tier] else { return nil }
+            return (tier, best.code, best.functions)
         }
     }
 

@@ -49,6 +49,9 @@ public struct JITPolicy: Equatable, Sendable {
         return policy
     }()
 
+    /// The best tier this policy runs.
+    var tierLimit: CodeTier { tiers == .fast ? .fast : .optimized }
+
     /// Executions of one query after which the adaptive policy asks for the optimised tier.
     static let optimizeAfterExecutions = 3
     /// Morsels a pipeline runs in fast-tier code before it asks for the optimised tier.

@@ -200,7 +200,7 @@ final class QueryExecutor {
                 guard runtime.suspended else { break }
                 // Suspended at a morsel boundary: carry on in the best code ready (or, should
                 // none be better, in the same program, which then runs to the end).
-                if let better = code?.best(), better.0.rawValue > (program.tier?.rawValue ?? 0) {
+                if let better = code?.best(upTo: policy.tierLimit), better.0.rawValue > (program.tier?.rawValue ?? 0) {
                     program = .native(better.0, better.1, better.2)
                 } else {
                     mayUpgrade = false
@@ -223,7 +223,7 @@ final class QueryExecutor {
 
     /// The program a pipeline starts in: the best native tier ready, else the interpreter.
     private func program(for plan: ExecutablePlan, code: CodeEntry?, interpretFirst: Bool, runtime: QueryRuntime) throws(DatabaseError) -> Program {
-        if !interpretFirst, let (tier, compiled, functions) = code?.best() {
+        if !interpretFirst, let (tier, compiled, functions) = code?.best(upTo: plan.policy.tierLimit) {
             if runtime.functions != functions { runtime.functions = functions }
             return .native(tier, compiled, functions)
         }
@@ -237,7 +237,7 @@ final class QueryExecutor {
     private func upgradeCheck(_ code: CodeEntry?, running tier: CodeTier?, policy: JITPolicy) -> ((QueryRuntime.PipelineProgress) -> Bool)? {
         guard let code, tier != .optimized, policy.switchAfterMorsels == nil || tier != nil else { return nil }
         let current = tier?.rawValue ?? 0
-        let maxTier = policy.tiers == .fast ? CodeTier.fast.rawValue : CodeTier.optimized.rawValue
+        let maxTier = policy.tierLimit.rawValue
         guard current < maxTier else { return nil }
         var askedForOptimized = tier != .fast || policy.tiers != .adaptive
         let service = self.service
