@@ -15,8 +15,8 @@ public final class QueryRuntime {
     let selection: UnsafeMutablePointer<Int32>
     public let slotTypes: [SQLType]
     var states: [RuntimeState] = []
-    /// The generic functions `kiln_rt_call` dispatches by index. A native program's table
-    /// extends the interpreted program's (same prefix), so a switch replaces it.
+    /// The generic functions `kiln_rt_call` dispatches by index: the running program's (the
+    /// interpreter's and each tier's lowering number them on their own; a switch replaces it).
     public var functions: [RuntimeFunction] {
         didSet { substringFunctions = functions.map { $0.name == "substring" } }
     }
