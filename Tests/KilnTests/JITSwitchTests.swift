@@ -171,6 +171,30 @@ final class JITSwitchTests: XCTestCase {
         XCTAssertEqual(failures.withLock { $0 }, [])
     }
 
+    /// `jit = auto`: a small query seen once stays in the interpreter; the same shape again
+    /// (other literals) asks for code, and later runs use it; `jit_above_rows = 0` compiles at once.
+    func testAutoCompilesWhatComesBack() throws {
+        let db = try Database()
+        try db.execute("CREATE TABLE few (a INTEGER, b TEXT); INSERT INTO few VALUES (1, 'x'), (2, 'y'), (3, 'z')")
+        XCTAssertEqual(try db.query("SHOW jit"), [[.text("auto")]])
+        let first = try XCTUnwrap(db.execute("SELECT b, a * 7 FROM few WHERE a >= 2 AND b <> 'auto-test' ORDER BY a").last)
+        XCTAssertEqual(first.timings?.mode, "interpreted")
+        XCTAssertEqual(first.timings?.profile?.compile, [])
+        var later = first
+        let deadline = Date().addingTimeInterval(60)
+        repeat {
+            later = try XCTUnwrap(db.execute("SELECT b, a * 7 FROM few WHERE a >= 1 AND b <> 'auto-test' ORDER BY a").last)
+        } while later.timings?.mode == "interpreted" && Date() < deadline
+        XCTAssertEqual(later.timings?.mode, "fast")
+        XCTAssertEqual(later.rows, [[.text("x"), .int32(7)], [.text("y"), .int32(14)], [.text("z"), .int32(21)]])
+
+        try db.execute("SET jit_above_rows = 0")
+        try db.execute("SET jit_sync = on")
+        let eager = try XCTUnwrap(db.execute("SELECT max(b), count(a) FROM few WHERE a <> 99 AND b <> 'eager-test'").last)
+        XCTAssertNotEqual(eager.timings?.mode, "interpreted")
+        XCTAssertEqual(eager.rows, [[.text("z"), .int64(3)]])
+    }
+
     func testByteBoundEvictsTheLeastRecentlyUsed() {
         var cache = CodeCache<Int, String>(capacity: 10, byteCapacity: 100)
         cache.insert(1, "a", bytes: 40)
