@@ -40,8 +40,29 @@ final class CompilationService: @unchecked Sendable {
     /// Compile events (`kiln.jit`): fingerprint, tier, pipelines, and each stage's time.
     let logger = Logger(label: "kiln.jit")
 
+    /// Set at process exit: the worker takes no more jobs.
+    private var stopping = false
+    /// Whether the worker is compiling right now (process exit waits for it).
+    private var compiling = false
+
     private init() throws {
         compiler = try NativeCompiler()
+        // At exit, before LLVM's and MLIR's static destructors run (registered earlier, so
+        // they run later), let the worker finish the compile in flight and take no other.
+        atexit {
+            if case .success(let service) = CompilationService.shared { service.stop() }
+        }
+    }
+
+    /// Drops queued jobs and waits for the one being compiled (process exit).
+    func stop() {
+        monitor.withLock {
+            stopping = true
+            fastJobs.removeAll()
+            optimizedJobs.removeAll()
+            monitor.broadcast()
+            while compiling { monitor.wait(milliseconds: 10) }
+        }
     }
 
     /// Runs `body` with exclusive use of the MLIR context.
@@ -111,13 +132,22 @@ final class CompilationService: @unchecked Sendable {
     /// The worker: takes fast-tier jobs first, compiles outside the queue lock, publishes.
     private func work() {
         while true {
-            let job: CompileJob = monitor.withLock {
-                while true {
-                    if let job = nextJob() { return job }
+            let job: CompileJob? = monitor.withLock {
+                while !stopping {
+                    if let job = nextJob() {
+                        compiling = true
+                        return job
+                    }
                     monitor.wait()
                 }
+                return nil
             }
+            guard let job else { return }
             compile(job)
+            monitor.withLock {
+                compiling = false
+                monitor.broadcast()
+            }
         }
     }
 
