@@ -54,14 +54,23 @@ final class CompilationService: @unchecked Sendable {
         }
     }
 
-    /// Drops queued jobs and waits for the one being compiled (process exit).
+    /// The worker thread (set when it starts).
+    private var workerThread: pthread_t?
+
+    /// Drops queued jobs and waits (up to 10 s) for the one being compiled (process exit).
+    /// When the worker itself exits (LLVM reporting a fatal error), there is nothing to wait for.
     func stop() {
         monitor.withLock {
             stopping = true
             fastJobs.removeAll()
             optimizedJobs.removeAll()
             monitor.broadcast()
-            while compiling { monitor.wait(milliseconds: 10) }
+            if let workerThread, pthread_equal(workerThread, pthread_self()) != 0 { return }
+            var waits = 0
+            while compiling && waits < 1000 {
+                monitor.wait(milliseconds: 10)
+                waits += 1
+            }
         }
     }
 
@@ -131,6 +140,7 @@ final class CompilationService: @unchecked Sendable {
 
     /// The worker: takes fast-tier jobs first, compiles outside the queue lock, publishes.
     private func work() {
+        monitor.withLock { workerThread = pthread_self() }
         while true {
             let job: CompileJob? = monitor.withLock {
                 while !stopping {
