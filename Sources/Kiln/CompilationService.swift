@@ -30,7 +30,7 @@ final class CompilationService: @unchecked Sendable {
     }()
 
     private let compiler: NativeCompiler
-    private let compilerLock = PThreadLock()
+    private let compilerLock = Monitor()
     /// Guards the cache and the job queues; the worker sleeps on it.
     private let monitor = Monitor()
     private var cache = CodeCache<IRFingerprint, CodeEntry>(capacity: 256, byteCapacity: 256 << 20)
@@ -76,9 +76,7 @@ final class CompilationService: @unchecked Sendable {
 
     /// Runs `body` with exclusive use of the MLIR context.
     func withCompiler<R>(_ body: (NativeCompiler) throws -> R) throws -> R {
-        compilerLock.lock()
-        defer { compilerLock.unlock() }
-        return try body(compiler)
+        try compilerLock.withLock { try body(compiler) }
     }
 
     /// The cache entry for a query, if one exists (counts as a hit or a miss), and how many
@@ -197,10 +195,9 @@ final class CompilationService: @unchecked Sendable {
     func setCacheCapacity(_ capacity: Int) { monitor.withLock { cache.resize(capacity) } }
 }
 
-/// A compiled tier. The fast tier is the scalar program (no SIMD kernels) with no LLVM
-/// optimisation passes; the optimised tier has the SIMD kernels and LLVM's -O2 passes. (MLIR's
-/// C API execution engine selects instructions at LLVM's default code-generation level for
-/// both: see the closing note of issue 4.)
+/// A compiled tier. The fast tier is the scalar program (no SIMD kernels) through LLVM's ORC
+/// JIT with no IR passes and code generation at level None (`LLVMFastJIT`); the optimised tier
+/// has the SIMD kernels and goes through MLIR's execution engine with LLVM's -O2 passes.
 enum CodeTier: Int, Comparable, CustomStringConvertible, Sendable {
     case fast = 1
     case optimized = 2
@@ -251,8 +248,6 @@ final class CodeEntry: @unchecked Sendable {
             return true
         }
     }
-
-    func isRequested(_ tier: CodeTier) -> Bool { monitor.withLock { requested.contains(tier) } }
 
     /// The low-level module a tier compiles: scalar for the fast tier (smaller, quicker to
     /// compile), with SIMD kernels (when enabled) for the optimised tier; and its time, ms.
@@ -396,19 +391,8 @@ struct CodeCacheStatistics: Equatable {
     var entries = 0
 }
 
-/// A plain mutual-exclusion lock (for state that `Mutex` cannot hold: non-Sendable objects).
-final class PThreadLock: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    init() { pthread_mutex_init(mutex, nil) }
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
-}
-
-/// A lock with a condition variable: `wait` inside `withLock` releases the lock while asleep.
+/// A lock with a condition variable (for state that `Mutex` cannot hold: non-Sendable
+/// objects); `wait` inside `withLock` releases the lock while asleep.
 final class Monitor: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)

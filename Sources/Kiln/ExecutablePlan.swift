@@ -167,7 +167,7 @@ public struct PipelineProfile: Sendable, Equatable {
 /// How long one tier of a query's code took to compile, per stage (ms).
 public struct TierCompileTime: Sendable, Equatable {
     public var tier: String
-    /// Lowering `kiln_mid` to `kiln_low` for the compiler (first tier only).
+    /// Lowering `kiln_mid` to `kiln_low` for this tier's program.
     public var lowering: Double
     public var stages: CompileStages
     public var total: Double

@@ -41,19 +41,40 @@ final class QueryExecutor {
 
     /// All three levels of a query (EXPLAIN's IR output).
     func lower(_ query: BoundQuery, vectorize: Bool = false) throws(DatabaseError) -> LoweredQuery {
+        let (plan, high, mid, _) = try lowerToMid(query)
+        do {
+            let low = try MidToLow.lower(mid, vectorize: vectorize)
+            if verifyEachLevel { try service.withCompiler { try $0.verify(low.module) } }
+            return LoweredQuery(plan: plan, high: high, mid: mid, low: low.module, functions: low.functions)
+        } catch {
+            throw DatabaseError.internalError("code generation failed: \(error)")
+        }
+    }
+
+    /// Slices a query into pipelines and lowers them to `kiln_high` and `kiln_mid` (verified
+    /// with MLIR when `verifyEachLevel`), timing each step.
+    func lowerToMid(_ query: BoundQuery) throws(DatabaseError) -> (PipelinePlan, IRModule, IRModule, PreparationTimes) {
+        var times = PreparationTimes()
+        var clock = ContinuousClock.now
+        func lap() -> Double {
+            let now = ContinuousClock.now
+            defer { clock = now }
+            return QueryExecutor.milliseconds(since: clock)
+        }
         let plan = try PipelineSlicer.slice(query)
+        times.slice = lap()
         do {
             let high = PlanToHigh.lower(plan)
+            times.high = lap()
             let mid = try HighToMid.lower(high)
-            let low = try MidToLow.lower(mid, vectorize: vectorize)
+            times.mid = lap()
             if verifyEachLevel {
                 try service.withCompiler { compiler in
                     try compiler.verify(high)
                     try compiler.verify(mid)
-                    try compiler.verify(low.module)
                 }
             }
-            return LoweredQuery(plan: plan, high: high, mid: mid, low: low.module, functions: low.functions)
+            return (plan, high, mid, times)
         } catch let error as DatabaseError {
             throw error
         } catch {
@@ -85,38 +106,14 @@ final class QueryExecutor {
     /// its native code as the policy says (`attachCode`), and makes the interpreter's program
     /// when it needs it.
     func plan(_ query: BoundQuery, policy: JITPolicy) throws(DatabaseError) -> ExecutablePlan {
-        var times = PreparationTimes()
-        var clock = ContinuousClock.now
-        func lap() -> Double {
-            let now = ContinuousClock.now
-            defer { clock = now }
-            return QueryExecutor.milliseconds(since: clock)
+        let (pipelinePlan, _, mid, times) = try lowerToMid(query)
+        let plan = ExecutablePlan(plan: pipelinePlan, mid: mid, applies: query.applies, policy: policy, times: times)
+        if policy.mode != .off {
+            let start = ContinuousClock.now
+            plan.fingerprint = IRFingerprint(mid, salt: policy.simd ? "simd" : "scalar")
+            plan.times.fingerprint = QueryExecutor.milliseconds(since: start)
         }
-        let pipelinePlan = try PipelineSlicer.slice(query)
-        times.slice = lap()
-        do {
-            let high = PlanToHigh.lower(pipelinePlan)
-            times.high = lap()
-            let mid = try HighToMid.lower(high)
-            times.mid = lap()
-            if verifyEachLevel {
-                try service.withCompiler { compiler in
-                    try compiler.verify(high)
-                    try compiler.verify(mid)
-                }
-            }
-            let plan = ExecutablePlan(plan: pipelinePlan, mid: mid, applies: query.applies, policy: policy, times: times)
-            if policy.mode != .off {
-                let start = ContinuousClock.now
-                plan.fingerprint = IRFingerprint(mid, salt: policy.simd ? "simd" : "scalar")
-                plan.times.fingerprint = QueryExecutor.milliseconds(since: start)
-            }
-            return plan
-        } catch let error as DatabaseError {
-            throw error
-        } catch {
-            throw DatabaseError.internalError("code generation failed: \(error)")
-        }
+        return plan
     }
 
     /// Runs a query; `body` reads the runtime's output before it is freed.
@@ -186,7 +183,7 @@ final class QueryExecutor {
             runtime.beginPipeline()
             // A forced switch (tests) needs code to switch to.
             let forcedSwitch = code == nil ? nil : policy.switchAfterMorsels
-            var program = try program(for: plan, code: code, interpretFirst: forcedSwitch != nil, runtime: runtime)
+            var program = try program(for: plan, code: code, interpretFirst: forcedSwitch != nil)
             var mayUpgrade = true
             while true {
                 runtime.suspendAfterMorsels = program.tier == nil && mayUpgrade ? forcedSwitch ?? .max : .max
@@ -222,13 +219,11 @@ final class QueryExecutor {
     }
 
     /// The program a pipeline starts in: the best native tier ready, else the interpreter.
-    private func program(for plan: ExecutablePlan, code: CodeEntry?, interpretFirst: Bool, runtime: QueryRuntime) throws(DatabaseError) -> Program {
+    private func program(for plan: ExecutablePlan, code: CodeEntry?, interpretFirst: Bool) throws(DatabaseError) -> Program {
         if !interpretFirst, let (tier, compiled, functions) = code?.best(upTo: plan.policy.tierLimit) {
-            if runtime.functions != functions { runtime.functions = functions }
             return .native(tier, compiled, functions)
         }
         let (program, functions) = try plan.interpreter()
-        if runtime.functions != functions { runtime.functions = functions }
         return .interpreted(program, functions)
     }
 
