@@ -9,6 +9,7 @@
 #include <mlir-c/BuiltinTypes.h>
 #include <mlir-c/Support.h>
 #include <llvm-c/Core.h>
+#include <llvm-c/Analysis.h>
 #include <llvm-c/Error.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>

@@ -53,8 +53,9 @@ extension Database {
         }
         for tier in profile.compile {
             let s = tier.stages
+            let path = s.direct ? "LLVM IR (direct) \(ms(s.llvm))" : "MLIR parse \(ms(s.parse)), MLIR to LLVM \(ms(s.convert)), LLVM IR \(ms(s.llvm))"
             lines.append("Compilation (\(tier.tier) tier): \(ms(tier.total)) ms: lowering \(ms(tier.lowering)), upstream \(ms(s.upstream)), "
-                         + "MLIR parse \(ms(s.parse)), MLIR to LLVM \(ms(s.convert)), LLVM IR \(ms(s.llvm)), code emission \(ms(s.emit))")
+                         + "\(path), code emission \(ms(s.emit))")
         }
         if profile.compile.isEmpty { lines.append(plan.code == nil ? "Compilation: none (interpreted)" : "Compilation: in progress") }
         lines.append("Planning: \(ms(plan.times.total)) ms; execution: \(ms(timings.executeMilliseconds)) ms (\(timings.mode))")

@@ -1,3 +1,4 @@
+import CMLIR
 import KilnCore
 import KilnIR
 import KilnMLIR
@@ -36,6 +37,9 @@ public struct CompileStages: Sendable, Equatable {
     /// LLVM's optimisation passes (at the tier's level) and instruction selection, when the
     /// pipelines' symbols are looked up.
     public var emit = 0.0
+    /// Whether LLVM IR was built directly from the upstream-level module (`LLVMEmitter`: no
+    /// MLIR parse or conversion; `llvm` is then the IR building and the JIT's set-up).
+    public var direct = false
     public init() {}
     public var total: Double { upstream + parse + convert + llvm + emit }
 }
@@ -91,13 +95,72 @@ public final class NativeCompiler {
         }
         let upstream = self.upstream(low)
         stages.upstream = lap()
+        let symbols = RuntimeSymbols.addresses + RuntimeSymbols.lateAddresses
+        var engine: AnyObject?
+        var lookup: (String) throws -> UnsafeMutableRawPointer? = { _ in nil }
+        if optimizationLevel == 0, NativeCompiler.directFastTier {
+            // The fast tier builds LLVM IR itself; a module it cannot translate goes through MLIR.
+            do {
+                let jit = try LLVMFastJIT(symbols: symbols + RuntimeSymbols.wideAddresses) { context, triple, layout in
+                    try NativeCompiler.emitLLVM(upstream, context: context, triple: triple, layout: layout)
+                }
+                (engine, lookup) = (jit, { try jit.lookup($0) })
+                stages.direct = true
+                stages.llvm = lap()
+            } catch is LLVMEmitter.Unsupported {
+                _ = lap()
+            }
+        }
+        if engine == nil {
+            (engine, lookup) = try viaMLIR(upstream, optimizationLevel: optimizationLevel, symbols: symbols, stages: &stages, lap: lap)
+        }
+        var entries: [CompiledQuery.Entry] = []
+        for index in 1...max(1, pipelineCount) where index <= pipelineCount {
+            guard let address = try lookup("pipeline_\(index)") else {
+                throw MLIRError("compiled module has no function pipeline_\(index)")
+            }
+            entries.append(unsafeBitCast(address, to: CompiledQuery.Entry.self))
+        }
+        stages.emit = lap()
+        return CompiledQuery(engine: engine!, entries: entries, stages: stages)
+    }
+
+    /// Whether the fast tier builds LLVM IR directly (tests turn it off to compare).
+    nonisolated(unsafe) public static var directFastTier = true
+
+    /// LLVM IR for an upstream-level module, built by `LLVMEmitter` (verified in debug builds).
+    static func emitLLVM(_ upstream: IRModule, context: LLVMContextRef, triple: UnsafePointer<CChar>, layout: LLVMTargetDataRef) throws -> LLVMModuleRef {
+        let module = LLVMModuleCreateWithNameInContext("kiln", context)!
+        LLVMSetTarget(module, triple)
+        LLVMSetModuleDataLayout(module, layout)
+        var emitter = LLVMEmitter(context: context, module: module, prefix: "")
+        defer { emitter.dispose() }
+        do {
+            try emitter.emit(upstream)
+            #if DEBUG
+            var message: UnsafeMutablePointer<CChar>?
+            if LLVMVerifyModule(module, LLVMReturnStatusAction, &message) != 0 {
+                defer { LLVMDisposeMessage(message) }
+                throw MLIRError("the fast tier's LLVM IR does not verify: " + (message.map { String(cString: $0) } ?? ""))
+            }
+            #endif
+        } catch {
+            LLVMDisposeModule(module)
+            throw error
+        }
+        return module
+    }
+
+    /// The upstream module through MLIR: parse (which verifies), conversions to the LLVM
+    /// dialect, then LLVM's ORC JIT (fast tier) or MLIR's execution engine (optimised tier).
+    private func viaMLIR(_ upstream: IRModule, optimizationLevel: Int, symbols: [(String, UnsafeMutableRawPointer)],
+                         stages: inout CompileStages, lap: () -> Double) throws -> (AnyObject, (String) throws -> UnsafeMutableRawPointer?) {
         // MLIR's parser verifies what it parsed.
         let text = upstream.text
         let parsed = try context.parse(text)
         stages.parse = lap()
         try parsed.run(passPipeline: text.contains("\"vector.") ? NativeCompiler.conversionPipeline : NativeCompiler.scalarConversionPipeline)
         stages.convert = lap()
-        let symbols = RuntimeSymbols.addresses + RuntimeSymbols.lateAddresses
         let engine: AnyObject
         let lookup: (String) throws -> UnsafeMutableRawPointer?
         if optimizationLevel == 0 {
@@ -108,14 +171,6 @@ public final class NativeCompiler {
             (engine, lookup) = (mlirEngine, { mlirEngine.lookup($0) })
         }
         stages.llvm = lap()
-        var entries: [CompiledQuery.Entry] = []
-        for index in 1...max(1, pipelineCount) where index <= pipelineCount {
-            guard let address = try lookup("pipeline_\(index)") else {
-                throw MLIRError("compiled module has no function pipeline_\(index)")
-            }
-            entries.append(unsafeBitCast(address, to: CompiledQuery.Entry.self))
-        }
-        stages.emit = lap()
-        return CompiledQuery(engine: engine, entries: entries, stages: stages)
+        return (engine, lookup)
     }
 }

@@ -12,7 +12,20 @@ public final class LLVMFastJIT: @unchecked Sendable {
 
     /// Compiles `module` (already lowered to the LLVM dialect); `symbols` are the external
     /// functions it calls (other symbols resolve against the process).
-    public init(module: MLIRModule, symbols: [(String, UnsafeMutableRawPointer)]) throws {
+    public convenience init(module: MLIRModule, symbols: [(String, UnsafeMutableRawPointer)]) throws {
+        try self.init(symbols: symbols) { llvmContext, _, _ in
+            _ = module.context.sink.take()
+            guard let llvmModule = mlirTranslateModuleToLLVMIR(mlirModuleGetOperation(module.raw), llvmContext) else {
+                throw MLIRError("LLVM IR translation failed: " + module.context.sink.take())
+            }
+            return llvmModule
+        }
+    }
+
+    /// Compiles the LLVM IR module `build` makes in the given context, for the host's target
+    /// triple and data layout (passed to `build`, to set on the module before building IR).
+    public init(symbols: [(String, UnsafeMutableRawPointer)],
+                build: (LLVMContextRef, _ triple: UnsafePointer<CChar>, _ layout: LLVMTargetDataRef) throws -> LLVMModuleRef) throws {
         LLVMFastJIT.initializeTarget
         let triple = LLVMGetDefaultTargetTriple()
         defer { LLVMDisposeMessage(triple) }
@@ -34,12 +47,14 @@ public final class LLVMFastJIT: @unchecked Sendable {
         defer { LLVMDisposeTargetData(layout) }
 
         // The LLVM IR module, in a context the JIT will own.
-        let llvmContext = LLVMContextCreate()
-        _ = module.context.sink.take()
-        guard let llvmModule = mlirTranslateModuleToLLVMIR(mlirModuleGetOperation(module.raw), llvmContext) else {
+        let llvmContext = LLVMContextCreate()!
+        let llvmModule: LLVMModuleRef
+        do {
+            llvmModule = try build(llvmContext, UnsafePointer(triple!), layout!)
+        } catch {
             LLVMContextDispose(llvmContext)
             LLVMDisposeTargetMachine(machine)
-            throw MLIRError("LLVM IR translation failed: " + module.context.sink.take())
+            throw error
         }
         LLVMSetTarget(llvmModule, triple)
         LLVMSetModuleDataLayout(llvmModule, layout)

@@ -59,7 +59,7 @@ public func kiln_rt_limit_step(_ context: UnsafeMutableRawPointer, _ state: Int6
     QueryRuntime.from(context).limitStep(Int(state)) ? 1 : 0
 }
 
-/// A 16-byte string passed as two 64-bit halves.
+/// A 16-byte string (or a 128-bit integer) passed as two 64-bit halves.
 @inline(__always)
 func joined(_ low: Int64, _ high: Int64) -> Int128 {
     Int128(bitPattern: (UInt128(UInt64(bitPattern: high)) << 64) | UInt128(UInt64(bitPattern: low)))
@@ -156,5 +156,47 @@ extension RuntimeSymbols {
         return [("kiln_rt_str_eq", unsafeBitCast(kiln_rt_str_eq as StrEq, to: UnsafeMutableRawPointer.self)),
                 ("kiln_rt_str_hash", unsafeBitCast(kiln_rt_str_hash as StrHash, to: UnsafeMutableRawPointer.self)),
                 ("kiln_rt_str_cmp", unsafeBitCast(kiln_rt_str_cmp as StrEq, to: UnsafeMutableRawPointer.self))]
+    }
+}
+
+// 128-bit helpers for the fast tier's LLVM IR, which carries `i128` values as two `i64`
+// halves (see `LLVMEmitter`): what LLVM would otherwise inline or call from compiler-rt.
+
+@_cdecl("kiln_rt_mul128")
+public func kiln_rt_mul128(_ aLow: Int64, _ aHigh: Int64, _ bLow: Int64, _ bHigh: Int64, _ result: UnsafeMutableRawPointer) -> Int32 {
+    let (product, overflow) = joined(aLow, aHigh).multipliedReportingOverflow(by: joined(bLow, bHigh))
+    store128(product, result)
+    return overflow ? 1 : 0
+}
+
+/// Signed division (or remainder) as LLVM's `sdiv`/`srem` on `i128`; the compiled code has
+/// already replaced a zero divisor. The one overflowing case (MIN / -1) wraps.
+@_cdecl("kiln_rt_div128")
+public func kiln_rt_div128(_ aLow: Int64, _ aHigh: Int64, _ bLow: Int64, _ bHigh: Int64, _ result: UnsafeMutableRawPointer, _ remainder: Int32) {
+    let a = joined(aLow, aHigh), b = joined(bLow, bHigh)
+    guard b != 0 else { return store128(0, result) }
+    store128(remainder != 0 ? a.remainderReportingOverflow(dividingBy: b).partialValue : a.dividedReportingOverflow(by: b).partialValue, result)
+}
+
+@_cdecl("kiln_rt_i128_to_f64")
+public func kiln_rt_i128_to_f64(_ low: Int64, _ high: Int64) -> Double {
+    Double(joined(low, high))
+}
+
+@inline(__always)
+func store128(_ value: Int128, _ pointer: UnsafeMutableRawPointer) {
+    pointer.storeBytes(of: Int64(truncatingIfNeeded: value), as: Int64.self)
+    pointer.storeBytes(of: Int64(truncatingIfNeeded: value >> 64), toByteOffset: 8, as: Int64.self)
+}
+
+extension RuntimeSymbols {
+    /// The 128-bit helpers (for the fast tier's LLVM IR only).
+    public static var wideAddresses: [(String, UnsafeMutableRawPointer)] {
+        typealias Multiply = @convention(c) (Int64, Int64, Int64, Int64, UnsafeMutableRawPointer) -> Int32
+        typealias Divide = @convention(c) (Int64, Int64, Int64, Int64, UnsafeMutableRawPointer, Int32) -> Void
+        typealias ToDouble = @convention(c) (Int64, Int64) -> Double
+        return [("kiln_rt_mul128", unsafeBitCast(kiln_rt_mul128 as Multiply, to: UnsafeMutableRawPointer.self)),
+                ("kiln_rt_div128", unsafeBitCast(kiln_rt_div128 as Divide, to: UnsafeMutableRawPointer.self)),
+                ("kiln_rt_i128_to_f64", unsafeBitCast(kiln_rt_i128_to_f64 as ToDouble, to: UnsafeMutableRawPointer.self))]
     }
 }

@@ -46,6 +46,10 @@ final class TPCHTests: XCTestCase {
                     }
                 }
             }
+            // The fast tier built its LLVM IR itself (no fallback through MLIR).
+            try db.use(.fast)
+            let profile = try db.execute(sql).last?.timings?.profile
+            XCTAssertEqual(profile?.compile.first { $0.tier == "fast" }?.stages.direct, true, "\(query): fast tier through MLIR")
         }
     }
 
