@@ -406,12 +406,12 @@ struct LLVMEmitter {
         } else {
             switch op.name {
             case "arith.cmpi":
-                value = LLVMBuildICmp(builder, try integerPredicate(op), try scalar(op.operands[0]), try scalar(op.operands[1]), "")
+                value = integerCompare(try integerPredicate(op), try scalar(op.operands[0]), try scalar(op.operands[1]), type: op.operands[0].type)
             case "arith.cmpf":
                 guard let p = op.integer("predicate"), LLVMEmitter.floatPredicates.indices.contains(p) else { throw Unsupported(what: "cmpf predicate") }
                 value = LLVMBuildFCmp(builder, LLVMEmitter.floatPredicates[p], try scalar(op.operands[0]), try scalar(op.operands[1]), "")
             case "arith.select":
-                value = LLVMBuildSelect(builder, try scalar(op.operands[0]), try scalar(op.operands[1]), try scalar(op.operands[2]), "")
+                value = select(try scalar(op.operands[0]), try scalar(op.operands[1]), try scalar(op.operands[2]), type: op.result.type)
             case "arith.negf":
                 value = LLVMBuildFNeg(builder, try scalar(op.operands[0]), "")
             default:
@@ -420,6 +420,27 @@ struct LLVMEmitter {
         }
         guard let result else { throw Unsupported(what: "\(op.name) without a result") }
         bind(result, .value(value))
+    }
+
+    /// FastISel selects neither comparisons nor selects of `i1` values: those become bit logic
+    /// (comparisons other than equality widen to bytes first).
+    func integerCompare(_ predicate: LLVMIntPredicate, _ x: LLVMValueRef, _ y: LLVMValueRef, type: String) -> LLVMValueRef {
+        guard type == "i1" else { return LLVMBuildICmp(builder, predicate, x, y, "") }
+        switch predicate {
+        case LLVMIntEQ: return LLVMBuildXor(builder, LLVMBuildXor(builder, x, y, ""), LLVMConstInt(i1, 1, 0), "")
+        case LLVMIntNE: return LLVMBuildXor(builder, x, y, "")
+        case LLVMIntSLT, LLVMIntSLE, LLVMIntSGT, LLVMIntSGE:
+            return LLVMBuildICmp(builder, predicate, LLVMBuildSExt(builder, x, i8, ""), LLVMBuildSExt(builder, y, i8, ""), "")
+        default:
+            return LLVMBuildICmp(builder, predicate, LLVMBuildZExt(builder, x, i8, ""), LLVMBuildZExt(builder, y, i8, ""), "")
+        }
+    }
+
+    func select(_ condition: LLVMValueRef, _ x: LLVMValueRef, _ y: LLVMValueRef, type: String) -> LLVMValueRef {
+        guard type == "i1" else { return LLVMBuildSelect(builder, condition, x, y, "") }
+        let b = builder
+        let otherwise = LLVMBuildAnd(b, LLVMBuildXor(b, condition, LLVMConstInt(i1, 1, 0), ""), y, "")
+        return LLVMBuildOr(b, LLVMBuildAnd(b, condition, x, ""), otherwise, "")
     }
 
     func width(_ type: String) -> Int { type == "index" ? 64 : Int(type.dropFirst()) ?? 0 }
@@ -636,7 +657,7 @@ struct LLVMEmitter {
             if x.type == "i128" {
                 bind(op.result, .value(compare(try integerPredicate(op), try wide(x), try wide(y))))
             } else {
-                bind(op.result, .value(LLVMBuildICmp(b, try integerPredicate(op), try scalar(x), try scalar(y), "")))
+                bind(op.result, .value(integerCompare(try integerPredicate(op), try scalar(x), try scalar(y), type: x.type)))
             }
         case "llvm.extractvalue":
             guard case .raw(let position)? = op.attribute("position"),

@@ -40,7 +40,10 @@ public final class LLVMFastJIT: @unchecked Sendable {
             LLVMDisposeMessage(cpu)
             LLVMDisposeMessage(features)
         }
-        guard let machine = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelNone, LLVMRelocDefault, LLVMCodeModelJITDefault) else {
+        // The small code model: x86's FastISel gives up on every call and address under the
+        // large model a JIT gets by default (the whole block then goes through SelectionDAG).
+        // JITLink reaches the runtime's functions, wherever they are, through stubs it builds.
+        guard let machine = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelNone, LLVMRelocDefault, LLVMCodeModelSmall) else {
             throw MLIRError("could not create an LLVM target machine")
         }
         let layout = LLVMCreateTargetDataLayout(machine)
