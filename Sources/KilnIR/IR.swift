@@ -83,7 +83,10 @@ public final class IROperation {
 
     public var result: IRValue { results[0] }
 
-    public func attribute(_ key: String) -> IRAttribute? { attributes.first { $0.0 == key }?.1 }
+    public func attribute(_ key: String) -> IRAttribute? {
+        for (name, value) in attributes where name == key { return value }
+        return nil
+    }
     public func integer(_ key: String) -> Int? { attribute(key)?.integerValue.map(Int.init) }
     public func string(_ key: String) -> String? { attribute(key)?.stringValue }
 }

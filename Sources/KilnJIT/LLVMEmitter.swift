@@ -33,19 +33,21 @@ struct LLVMEmitter {
     let context: LLVMContextRef
     let module: LLVMModuleRef
     let builder: LLVMBuilderRef
-    /// Prefix of every defined function's name (declarations keep theirs).
-    let prefix: String
     private var values: [ObjectIdentifier: Lowered] = [:]
     /// `i128` constants, for shifts by a constant amount.
     private var wideConstants: [ObjectIdentifier: Int128] = [:]
-    private var functions: [String: (LLVMValueRef, LLVMTypeRef)] = [:]
+    /// A declared or defined function and its type (what a call needs).
+    struct Callee {
+        let function: LLVMValueRef
+        let type: LLVMTypeRef
+    }
+    private var functions: [String: Callee] = [:]
     /// 16 bytes on the current function's stack for the 128-bit runtime helpers' results.
     private var scratch: LLVMValueRef?
 
-    init(context: LLVMContextRef, module: LLVMModuleRef, prefix: String) {
+    init(context: LLVMContextRef, module: LLVMModuleRef) {
         self.context = context
         self.module = module
-        self.prefix = prefix
         builder = LLVMCreateBuilderInContext(context)
     }
 
@@ -133,25 +135,41 @@ struct LLVMEmitter {
 
     /// `function_type = (a, b) -> r` (or `-> ()`, `-> (r, s)`).
     static func signature(_ op: IROperation) throws -> ([String], [String]) {
-        guard case .raw(let text)? = op.attribute("function_type"), let arrow = text.range(of: ") -> ") else {
+        guard case .raw(let text)? = op.attribute("function_type") else {
             throw Unsupported(what: "a function without a function type")
         }
-        func list(_ s: Substring) -> [String] {
-            var body = s
-            if body.hasPrefix("(") { body = body.dropFirst() }
-            if body.hasSuffix(")") { body = body.dropLast() }
-            return body.split(separator: ",").map(LLVMEmitter.trimmed).filter { !$0.isEmpty }
+        // Types here have no commas or parentheses of their own (i64, !llvm.ptr).
+        let bytes = Array(text.utf8)
+        guard let arrow = bytes.indices.dropFirst().first(where: { bytes[$0] == UInt8(ascii: ">") && bytes[$0 - 1] == UInt8(ascii: "-") }) else {
+            throw Unsupported(what: "function type \(text)")
         }
-        return (list(text[..<arrow.lowerBound]), list(text[arrow.upperBound...]))
+        func list(_ part: ArraySlice<UInt8>) -> [String] {
+            part.split(whereSeparator: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "(") || $0 == UInt8(ascii: ")") })
+                .map { String(decoding: $0.drop { $0 == UInt8(ascii: " ") }.reversed().drop { $0 == UInt8(ascii: " ") }.reversed(), as: UTF8.self) }
+                .filter { !$0.isEmpty }
+        }
+        return (list(bytes[..<(arrow - 1)]), list(bytes[(arrow + 1)...]))
     }
 
-    static func trimmed(_ s: Substring) -> String {
-        String(s.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
-    }
-
-    func name(of op: IROperation) -> String {
-        let name = op.string("sym_name") ?? ""
-        return op.regions.first?.blocks.isEmpty ?? true ? name : prefix + name
+    /// The numbers of a dense array attribute (`array<i32: 16, -2147483648>`).
+    static func integers(_ text: String) -> [Int64] {
+        var numbers: [Int64] = []
+        var current: Int64 = 0, negative = false, inNumber = false, started = false
+        for byte in text.utf8 {
+            if !started { started = byte == UInt8(ascii: ":"); continue }
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                current = current * 10 + Int64(byte - UInt8(ascii: "0"))
+                inNumber = true
+            case UInt8(ascii: "-"): negative = true
+            default:
+                if inNumber { numbers.append(negative ? -current : current) }
+                current = 0
+                negative = false
+                inNumber = false
+            }
+        }
+        return numbers
     }
 
     mutating func declare(_ op: IROperation) throws {
@@ -164,16 +182,16 @@ struct LLVMEmitter {
         let functionType = argumentTypes.withUnsafeMutableBufferPointer {
             LLVMFunctionType(result, $0.baseAddress, UInt32($0.count), 0)!
         }
-        let symbol = name(of: op)
+        let symbol = op.string("sym_name") ?? ""
         let function = LLVMGetNamedFunction(module, symbol) ?? LLVMAddFunction(module, symbol, functionType)!
-        functions[op.string("sym_name") ?? ""] = (function, functionType)
+        functions[op.string("sym_name") ?? ""] = Callee(function: function, type: functionType)
     }
 
     mutating func declareHelpers() {
         func add(_ name: String, _ result: LLVMTypeRef, _ arguments: [LLVMTypeRef?]) {
             var arguments = arguments
             let type = arguments.withUnsafeMutableBufferPointer { LLVMFunctionType(result, $0.baseAddress, UInt32($0.count), 0)! }
-            functions[name] = (LLVMAddFunction(module, name, type), type)
+            functions[name] = Callee(function: LLVMAddFunction(module, name, type), type: type)
         }
         add("kiln_rt_mul128", i32, [i64, i64, i64, i64, pointer])
         add("kiln_rt_div128", LLVMVoidTypeInContext(context), [i64, i64, i64, i64, pointer, i32])
@@ -181,7 +199,7 @@ struct LLVMEmitter {
     }
 
     mutating func define(_ op: IROperation) throws {
-        guard let (function, _) = functions[op.string("sym_name") ?? ""], let body = op.regions.first?.blocks.first else { return }
+        guard let function = functions[op.string("sym_name") ?? ""]?.function, let body = op.regions.first?.blocks.first else { return }
         let entry = LLVMAppendBasicBlockInContext(context, function, "entry")
         LLVMPositionBuilderAtEnd(builder, entry)
         scratch = LLVMBuildAlloca(builder, LLVMArrayType2(i64, 2), "scratch")
@@ -340,12 +358,12 @@ struct LLVMEmitter {
     }
 
     mutating func emitCall(_ op: IROperation) throws {
-        guard case .raw(let callee)? = op.attribute("callee"), let (function, type) = functions[String(callee.dropFirst())] else {
+        guard case .raw(let name)? = op.attribute("callee"), let callee = functions[String(name.dropFirst())] else {
             throw Unsupported(what: "a call to an undeclared function")
         }
         var arguments: [LLVMValueRef?] = try op.operands.map(scalar)
         let call = arguments.withUnsafeMutableBufferPointer {
-            LLVMBuildCall2(builder, type, function, $0.baseAddress, UInt32($0.count), "")!
+            LLVMBuildCall2(builder, callee.type, callee.function, $0.baseAddress, UInt32($0.count), "")!
         }
         if let result = op.results.first { bind(result, .value(call)) }
     }
@@ -482,7 +500,7 @@ struct LLVMEmitter {
             let (a, c) = (try wide(op.operands[0]), try wide(op.operands[1]))
             let helper = functions["kiln_rt_div128"]!
             var arguments: [LLVMValueRef?] = [a.0, a.1, c.0, c.1, scratch, constant(i32, op.name == "arith.remsi" ? 1 : 0)]
-            _ = arguments.withUnsafeMutableBufferPointer { LLVMBuildCall2(b, helper.1, helper.0, $0.baseAddress, UInt32($0.count), "") }
+            _ = arguments.withUnsafeMutableBufferPointer { LLVMBuildCall2(b, helper.type, helper.function, $0.baseAddress, UInt32($0.count), "") }
             bind(op.result, loadWide(scratch!))
         case "arith.andi", "arith.ori", "arith.xori":
             let build = LLVMEmitter.integerBinary[op.name]!
@@ -511,7 +529,7 @@ struct LLVMEmitter {
             let (low, high) = try wide(op.operands[0])
             let helper = functions["kiln_rt_i128_to_f64"]!
             var arguments: [LLVMValueRef?] = [low, high]
-            var value = arguments.withUnsafeMutableBufferPointer { LLVMBuildCall2(b, helper.1, helper.0, $0.baseAddress, UInt32($0.count), "")! }
+            var value = arguments.withUnsafeMutableBufferPointer { LLVMBuildCall2(b, helper.type, helper.function, $0.baseAddress, UInt32($0.count), "")! }
             if op.result.type == "f32" { value = LLVMBuildFPTrunc(b, value, try type("f32"), "") }
             bind(op.result, .value(value))
         default:
@@ -544,7 +562,7 @@ struct LLVMEmitter {
         let (a, c) = (try wide(x), try wide(y))
         let helper = functions["kiln_rt_mul128"]!
         var arguments: [LLVMValueRef?] = [a.0, a.1, c.0, c.1, scratch]
-        let overflow = arguments.withUnsafeMutableBufferPointer { LLVMBuildCall2(builder, helper.1, helper.0, $0.baseAddress, UInt32($0.count), "")! }
+        let overflow = arguments.withUnsafeMutableBufferPointer { LLVMBuildCall2(builder, helper.type, helper.function, $0.baseAddress, UInt32($0.count), "")! }
         let product = loadWide(scratch!)
         return (product, LLVMBuildICmp(builder, LLVMIntNE, overflow, constant(i32, 0), ""))
     }
@@ -635,7 +653,7 @@ struct LLVMEmitter {
             guard case .raw(let element)? = op.attribute("elem_type"), case .raw(let rawIndices)? = op.attribute("rawConstantIndices") else {
                 throw Unsupported(what: "llvm.getelementptr without its attributes")
             }
-            let numbers = rawIndices.drop { $0 != ":" }.dropFirst().dropLast().split(separator: ",").compactMap { Int64(LLVMEmitter.trimmed($0)) }
+            let numbers = LLVMEmitter.integers(rawIndices)
             var dynamic = op.operands.dropFirst().makeIterator()
             var indices: [LLVMValueRef?] = []
             for n in numbers {
@@ -661,7 +679,7 @@ struct LLVMEmitter {
             }
         case "llvm.extractvalue":
             guard case .raw(let position)? = op.attribute("position"),
-                  let index = Int(LLVMEmitter.trimmed(position.drop { $0 != ":" }.dropFirst().dropLast())) else {
+                  let index = LLVMEmitter.integers(position).first.map(Int.init) else {
                 throw Unsupported(what: "llvm.extractvalue position")
             }
             switch try lowered(op.operands[0]) {

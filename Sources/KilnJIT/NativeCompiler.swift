@@ -133,7 +133,7 @@ public final class NativeCompiler {
         let module = LLVMModuleCreateWithNameInContext("kiln", context)!
         LLVMSetTarget(module, triple)
         LLVMSetModuleDataLayout(module, layout)
-        var emitter = LLVMEmitter(context: context, module: module, prefix: "")
+        var emitter = LLVMEmitter(context: context, module: module)
         defer { emitter.dispose() }
         do {
             try emitter.emit(upstream)

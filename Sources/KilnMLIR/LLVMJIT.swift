@@ -1,14 +1,23 @@
 import CMLIR
+import Synchronization
 
-/// Native code for a module in the LLVM dialect, compiled by LLVM's ORC JIT (through LLVM's C
+/// Native code for one query's LLVM IR module, compiled by LLVM's ORC JIT (through LLVM's C
 /// API) at code-generation level `None`: FastISel instruction selection and the fast register
 /// allocator, no IR passes. Kiln's fast tier: MLIR's own execution engine always generates
 /// code at LLVM's default level, which costs several times more.
 ///
+/// Every query's code lives in one process-wide JIT (`SharedJIT`: its set-up, target machine
+/// and code generator are made once), under a resource tracker of its own that frees the code
+/// when this object goes; the module's functions are renamed with a unique prefix so that
+/// queries do not clash in the JIT's one symbol table.
+///
 /// `@unchecked Sendable` for the same reasons as `MLIRExecutionEngine`: after construction it
 /// is only read, and the code it holds is immutable.
 public final class LLVMFastJIT: @unchecked Sendable {
-    let jit: LLVMOrcLLJITRef
+    let shared: SharedJIT
+    let tracker: LLVMOrcResourceTrackerRef
+    /// The prefix this query's function names got.
+    let prefix: String
 
     /// Compiles `module` (already lowered to the LLVM dialect); `symbols` are the external
     /// functions it calls (other symbols resolve against the process).
@@ -26,9 +35,75 @@ public final class LLVMFastJIT: @unchecked Sendable {
     /// triple and data layout (passed to `build`, to set on the module before building IR).
     public init(symbols: [(String, UnsafeMutableRawPointer)],
                 build: (LLVMContextRef, _ triple: UnsafePointer<CChar>, _ layout: LLVMTargetDataRef) throws -> LLVMModuleRef) throws {
-        LLVMFastJIT.initializeTarget
+        let shared = try SharedJIT.instance.get()
+        self.shared = shared
+        try shared.define(symbols)
+        let prefix = shared.nextPrefix()
+        self.prefix = prefix
+        let llvmContext = LLVMContextCreate()!
+        let llvmModule: LLVMModuleRef
+        do {
+            llvmModule = try shared.triple.withCString { try build(llvmContext, $0, shared.layout) }
+        } catch {
+            LLVMContextDispose(llvmContext)
+            throw error
+        }
+        shared.triple.withCString { LLVMSetTarget(llvmModule, $0) }
+        LLVMSetModuleDataLayout(llvmModule, shared.layout)
+        // Unique names for the functions this module defines.
+        var function = LLVMGetFirstFunction(llvmModule)
+        while let current = function {
+            if LLVMIsDeclaration(current) == 0 {
+                var length = 0
+                let name = String(cString: LLVMGetValueName2(current, &length))
+                let renamed = prefix + name
+                LLVMSetValueName2(current, renamed, renamed.utf8.count)
+            }
+            function = LLVMGetNextFunction(current)
+        }
+        tracker = LLVMOrcJITDylibCreateResourceTracker(shared.dylib)
+        let safeContext = LLVMOrcCreateNewThreadSafeContextFromLLVMContext(llvmContext)
+        let safeModule = LLVMOrcCreateNewThreadSafeModule(llvmModule, safeContext)
+        LLVMOrcDisposeThreadSafeContext(safeContext)
+        if let error = LLVMOrcLLJITAddLLVMIRModuleWithRT(shared.jit, tracker, safeModule) {
+            LLVMOrcReleaseResourceTracker(tracker)
+            throw MLIRError("could not add the module to the JIT: " + SharedJIT.consume(error))
+        }
+    }
+
+    deinit {
+        if let error = LLVMOrcResourceTrackerRemove(tracker) { _ = SharedJIT.consume(error) }
+        LLVMOrcReleaseResourceTracker(tracker)
+    }
+
+    /// The address of a compiled function; compiles the module on the first lookup.
+    public func lookup(_ name: String) throws -> UnsafeMutableRawPointer? {
+        var address: LLVMOrcExecutorAddress = 0
+        if let error = LLVMOrcLLJITLookup(shared.jit, &address, prefix + name) {
+            throw MLIRError("JIT lookup of \(name) failed: " + SharedJIT.consume(error))
+        }
+        return UnsafeMutableRawPointer(bitPattern: UInt(address))
+    }
+}
+
+/// The process's one LLVM ORC JIT for the fast tier: made on first use, never torn down.
+///
+/// `@unchecked Sendable`: ORC's session is thread-safe; the rest is immutable or guarded.
+final class SharedJIT: @unchecked Sendable {
+    let jit: LLVMOrcLLJITRef
+    let dylib: LLVMOrcJITDylibRef
+    let triple: String
+    let layout: LLVMTargetDataRef
+    private let state = Mutex<(defined: Set<String>, next: Int)>((defined: [], next: 0))
+
+    static let instance: Result<SharedJIT, MLIRError> = Result { try SharedJIT() }.mapError { $0 as? MLIRError ?? MLIRError("\($0)") }
+
+    private init() throws(MLIRError) {
+        LLVMInitializeNativeTarget()
+        LLVMInitializeNativeAsmPrinter()
         let triple = LLVMGetDefaultTargetTriple()
         defer { LLVMDisposeMessage(triple) }
+        self.triple = String(cString: triple!)
         var target: LLVMTargetRef?
         var message: UnsafeMutablePointer<CChar>?
         guard LLVMGetTargetFromTriple(triple, &target, &message) == 0, let target else {
@@ -46,80 +121,53 @@ public final class LLVMFastJIT: @unchecked Sendable {
         guard let machine = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelNone, LLVMRelocDefault, LLVMCodeModelSmall) else {
             throw MLIRError("could not create an LLVM target machine")
         }
-        let layout = LLVMCreateTargetDataLayout(machine)
-        defer { LLVMDisposeTargetData(layout) }
-
-        // The LLVM IR module, in a context the JIT will own.
-        let llvmContext = LLVMContextCreate()!
-        let llvmModule: LLVMModuleRef
-        do {
-            llvmModule = try build(llvmContext, UnsafePointer(triple!), layout!)
-        } catch {
-            LLVMContextDispose(llvmContext)
-            LLVMDisposeTargetMachine(machine)
-            throw error
-        }
-        LLVMSetTarget(llvmModule, triple)
-        LLVMSetModuleDataLayout(llvmModule, layout)
-
+        layout = LLVMCreateTargetDataLayout(machine)
         let builder = LLVMOrcCreateLLJITBuilder()
+        // The JIT takes the target machine over.
         LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(machine))
         var jit: LLVMOrcLLJITRef?
         if let error = LLVMOrcCreateLLJIT(&jit, builder) {
-            LLVMDisposeModule(llvmModule)
-            LLVMContextDispose(llvmContext)
-            throw MLIRError("could not create the JIT: " + LLVMFastJIT.consume(error))
+            throw MLIRError("could not create the JIT: " + SharedJIT.consume(error))
         }
         guard let jit else { throw MLIRError("could not create the JIT") }
         self.jit = jit
-        let dylib = LLVMOrcLLJITGetMainJITDylib(jit)
+        dylib = LLVMOrcLLJITGetMainJITDylib(jit)
         var generator: LLVMOrcDefinitionGeneratorRef?
         if let error = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&generator, LLVMOrcLLJITGetGlobalPrefix(jit), nil, nil) {
-            LLVMDisposeModule(llvmModule)
-            LLVMContextDispose(llvmContext)
-            throw MLIRError("could not search the process for symbols: " + LLVMFastJIT.consume(error))
+            throw MLIRError("could not search the process for symbols: " + SharedJIT.consume(error))
         }
         if let generator { LLVMOrcJITDylibAddGenerator(dylib, generator) }
-        var pairs = symbols.map { name, address in
-            LLVMOrcCSymbolMapPair(Name: LLVMOrcLLJITMangleAndIntern(jit, name),
-                                  Sym: LLVMJITEvaluatedSymbol(Address: LLVMOrcExecutorAddress(UInt(bitPattern: address)),
-                                                              Flags: LLVMJITSymbolFlags(GenericFlags: UInt8(LLVMJITSymbolGenericFlagsExported.rawValue | LLVMJITSymbolGenericFlagsCallable.rawValue), TargetFlags: 0)))
-        }
-        let unit = pairs.withUnsafeMutableBufferPointer { LLVMOrcAbsoluteSymbols($0.baseAddress, $0.count) }
-        if let error = LLVMOrcJITDylibDefine(dylib, unit) {
-            LLVMDisposeModule(llvmModule)
-            LLVMContextDispose(llvmContext)
-            throw MLIRError("could not define the runtime's symbols: " + LLVMFastJIT.consume(error))
-        }
-        let safeContext = LLVMOrcCreateNewThreadSafeContextFromLLVMContext(llvmContext)
-        let safeModule = LLVMOrcCreateNewThreadSafeModule(llvmModule, safeContext)
-        LLVMOrcDisposeThreadSafeContext(safeContext)
-        if let error = LLVMOrcLLJITAddLLVMIRModule(jit, dylib, safeModule) {
-            throw MLIRError("could not add the module to the JIT: " + LLVMFastJIT.consume(error))
+    }
+
+    /// Defines the runtime functions not defined yet.
+    func define(_ symbols: [(String, UnsafeMutableRawPointer)]) throws {
+        try state.withLock { state in
+            let fresh = symbols.filter { !state.defined.contains($0.0) }
+            if fresh.isEmpty { return }
+            var pairs = fresh.map { name, address in
+                LLVMOrcCSymbolMapPair(Name: LLVMOrcLLJITMangleAndIntern(jit, name),
+                                      Sym: LLVMJITEvaluatedSymbol(Address: LLVMOrcExecutorAddress(UInt(bitPattern: address)),
+                                                                  Flags: LLVMJITSymbolFlags(GenericFlags: UInt8(LLVMJITSymbolGenericFlagsExported.rawValue | LLVMJITSymbolGenericFlagsCallable.rawValue), TargetFlags: 0)))
+            }
+            let unit = pairs.withUnsafeMutableBufferPointer { LLVMOrcAbsoluteSymbols($0.baseAddress, $0.count) }
+            if let error = LLVMOrcJITDylibDefine(dylib, unit) {
+                throw MLIRError("could not define the runtime's symbols: " + SharedJIT.consume(error))
+            }
+            for (name, _) in fresh { state.defined.insert(name) }
         }
     }
 
-    deinit {
-        if let error = LLVMOrcDisposeLLJIT(jit) { _ = LLVMFastJIT.consume(error) }
-    }
-
-    /// The address of a compiled function; compiles the module on the first lookup.
-    public func lookup(_ name: String) throws -> UnsafeMutableRawPointer? {
-        var address: LLVMOrcExecutorAddress = 0
-        if let error = LLVMOrcLLJITLookup(jit, &address, name) {
-            throw MLIRError("JIT lookup of \(name) failed: " + LLVMFastJIT.consume(error))
+    /// A prefix no other query's functions have.
+    func nextPrefix() -> String {
+        state.withLock { state in
+            state.next += 1
+            return "q\(state.next)_"
         }
-        return UnsafeMutableRawPointer(bitPattern: UInt(address))
     }
 
-    private static func consume(_ error: LLVMErrorRef) -> String {
+    static func consume(_ error: LLVMErrorRef) -> String {
         let message = LLVMGetErrorMessage(error)
         defer { LLVMDisposeErrorMessage(message) }
         return message.map { String(cString: $0) } ?? "unknown LLVM error"
     }
-
-    private static let initializeTarget: Void = {
-        LLVMInitializeNativeTarget()
-        LLVMInitializeNativeAsmPrinter()
-    }()
 }

@@ -1,5 +1,5 @@
 import XCTest
-import Kiln
+@testable import Kiln
 
 /// The fast tier builds LLVM IR itself and carries 128-bit integers (decimals, strings) as two
 /// 64-bit halves: carries, borrows, signed overflow, comparisons across the halves, and the
@@ -66,6 +66,35 @@ final class FastTierTests: XCTestCase {
         // All of it ran in the fast tier's own LLVM IR, not through MLIR.
         let result = try XCTUnwrap(db.execute("SELECT sum(a * b) FROM w WHERE abs(a) < 1000000 AND abs(b) < 1000000").last)
         XCTAssertEqual(result.timings?.profile?.compile.first?.stages.direct, true)
+    }
+
+    /// Evicted code is removed from the shared JIT (its memory freed) while other queries'
+    /// code stays callable; an evicted query compiles again when it comes back.
+    func testEvictedCodeIsRemovedAndCompiledAgain() throws {
+        let service = try CompilationService.shared.get()
+        service.setCacheCapacity(2)
+        defer { service.setCacheCapacity(256) }
+        let db = try Database()
+        try db.use(.fast)
+        try db.execute("CREATE TABLE t (k int, s text, d numeric(12,2))")
+        try db.execute("INSERT INTO t SELECT g, 'v' || g, g * 1.25 FROM generate_series(1, 500) AS g")
+        let queries = [
+            "SELECT count(*) FROM t WHERE k > 7",
+            "SELECT sum(d) FROM t WHERE s LIKE 'v1%'",
+            "SELECT k % 7, max(d) FROM t GROUP BY k % 7 ORDER BY 1",
+            "SELECT s FROM t ORDER BY d DESC LIMIT 3",
+            "SELECT count(DISTINCT k % 13) FROM t",
+        ]
+        try db.use(.interpreted)
+        let expected = try queries.map { try db.query($0) }
+        try db.use(.fast)
+        let before = service.cacheStatistics.evictions
+        for round in 0..<3 {
+            for (query, want) in zip(queries, expected) {
+                XCTAssertEqual(try db.query(query), want, "round \(round): \(query)")
+            }
+        }
+        XCTAssertGreaterThanOrEqual(service.cacheStatistics.evictions - before, 10)
     }
 
     /// A value list or an error's SQLSTATE.
