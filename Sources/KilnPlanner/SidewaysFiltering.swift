@@ -1,0 +1,130 @@
+/// Rewrites that keep a decorrelated subquery from working on rows no outer row asks for
+/// (sideways information passing, the "magic set" idea):
+///
+/// - A join whose build side aggregates by the join keys (a decorrelated scalar subquery:
+///   `l_quantity < (SELECT avg(...) FROM lineitem WHERE l_partkey = p_partkey)`) aggregates
+///   only the input rows whose keys occur on the probe side: the aggregate's input becomes a
+///   semi join against the smallest part of the probe side that yields the keys (the filtered
+///   `part` rather than the whole `lineitem` × `part`). That part of the plan runs twice; it is
+///   chosen only when its estimate is well under the aggregate's input.
+/// - A semi or anti join (IN, EXISTS) over a LEFT join or filter whose keys read only the
+///   LEFT join's preserved side moves below it, so the rows it removes never reach the join
+///   (and the join above may then filter its own build side as above).
+///
+/// Both keep the answer: a semi join with a superset of the probe side's keys drops only
+/// groups no probe row can match, and a semi/anti join on preserved-side columns commutes
+/// with a LEFT join and a filter.
+public enum SidewaysFiltering {
+    /// How much smaller (estimated rows) the key source must be than the aggregate's input.
+    static let minimumReduction = 2.0
+
+    public static func apply(_ plan: PlanNode) -> PlanNode {
+        switch plan {
+        case .tableScan, .seriesScan, .singleRow: return plan
+        case .filter(let input, let predicate): return .filter(apply(input), predicate: predicate)
+        case .project(let input, let expressions, let names): return .project(apply(input), expressions: expressions, names: names)
+        case .aggregate(let input, let keys, let aggregates): return .aggregate(apply(input), keys: keys, aggregates: aggregates)
+        case .sort(let input, let keys): return .sort(apply(input), keys: keys)
+        case .limit(let input, let limit, let offset): return .limit(apply(input), limit: limit, offset: offset)
+        case .window(let input, let calls): return .window(apply(input), calls: calls)
+        case .unionAll(let inputs): return .unionAll(inputs.map(apply))
+        case .semiJoin(let probe, let build, let pk, let bk, let residual, let anti):
+            if residual == nil, let pushed = pushSemiJoin(into: probe, build: build, probeKeys: pk, buildKeys: bk, anti: anti) {
+                return apply(pushed)
+            }
+            return .semiJoin(probe: apply(probe), build: apply(build), probeKeys: pk, buildKeys: bk, residual: residual, anti: anti)
+        case .hashJoin(let probe, let build, let pk, let bk, let preserve, let residual):
+            let probe = apply(probe), build = apply(build)
+            let filtered = filterAggregate(build, columns: bk.map(singleColumn), probe: probe, probeKeys: pk) ?? build
+            return .hashJoin(probe: probe, build: filtered, probeKeys: pk, buildKeys: bk, preserveProbe: preserve, residual: residual)
+        }
+    }
+
+    static func singleColumn(_ e: BoundExpression) -> Int? {
+        if case .column(let i) = e.kind { return i }
+        return nil
+    }
+
+    // MARK: Semi joins below LEFT joins
+
+    /// `semi(probe)` with the semi join moved below a filter and at least one LEFT join of
+    /// `probe`, when its keys read only the preserved side; nil when it cannot move.
+    static func pushSemiJoin(into probe: PlanNode, build: PlanNode, probeKeys: [BoundExpression], buildKeys: [BoundExpression], anti: Bool) -> PlanNode? {
+        switch probe {
+        case .filter(let input, let predicate):
+            return pushSemiJoin(into: input, build: build, probeKeys: probeKeys, buildKeys: buildKeys, anti: anti).map { .filter($0, predicate: predicate) }
+        case .hashJoin(let left, let right, let pk, let bk, true, let residual):
+            let width = left.outputTypes.count
+            guard probeKeys.allSatisfy({ $0.columnsUsed.allSatisfy { $0 < width } }) else { return nil }
+            let moved = pushSemiJoin(into: left, build: build, probeKeys: probeKeys, buildKeys: buildKeys, anti: anti)
+                ?? .semiJoin(probe: left, build: build, probeKeys: probeKeys, buildKeys: buildKeys, residual: nil, anti: anti)
+            return .hashJoin(probe: moved, build: right, probeKeys: pk, buildKeys: bk, preserveProbe: true, residual: residual)
+        default:
+            return nil
+        }
+    }
+
+    // MARK: Aggregates filtered by the probe side's keys
+
+    /// `build` with the aggregate that produces its key `columns` reading only input rows
+    /// whose keys the probe side has; nil when `build` is not such an aggregate or no part of
+    /// the probe side is small enough.
+    static func filterAggregate(_ build: PlanNode, columns: [Int?], probe: PlanNode, probeKeys: [BoundExpression]) -> PlanNode? {
+        guard !columns.isEmpty else { return nil }
+        let keyColumns = columns.compactMap { $0 }
+        guard keyColumns.count == columns.count else { return nil }
+        switch build {
+        case .project(let input, let expressions, let names):
+            let inner = keyColumns.map { $0 < expressions.count ? singleColumn(expressions[$0]) : nil }
+            return filterAggregate(input, columns: inner, probe: probe, probeKeys: probeKeys).map { .project($0, expressions: expressions, names: names) }
+        case .filter(let input, let predicate):
+            return filterAggregate(input, columns: columns, probe: probe, probeKeys: probeKeys).map { .filter($0, predicate: predicate) }
+        case .aggregate(let input, let keys, let aggregates):
+            guard keyColumns.allSatisfy({ $0 < keys.count }) else { return nil }
+            let inputKeys = keyColumns.map { keys[$0] }
+            let inputRows = Estimate.of(input).rows
+            guard let (source, sourceKeys) = smallestKeySource(probe, probeKeys),
+                  Estimate.of(source).rows * minimumReduction < inputRows else { return nil }
+            let filtered = PlanNode.semiJoin(probe: input, build: source, probeKeys: inputKeys, buildKeys: sourceKeys, residual: nil, anti: false)
+            return .aggregate(filtered, keys: keys, aggregates: aggregates)
+        default:
+            return nil
+        }
+    }
+
+    /// The part of `plan` with the fewest estimated rows whose rows carry every key value
+    /// `plan` has (a superset), with `keys` over its columns.
+    static func smallestKeySource(_ plan: PlanNode, _ keys: [BoundExpression]) -> (PlanNode, [BoundExpression])? {
+        var best: (PlanNode, [BoundExpression], Double)?
+        func visit(_ plan: PlanNode, _ keys: [BoundExpression]) {
+            let rows = Estimate.of(plan).rows
+            if best == nil || rows < best!.2 { best = (plan, keys, rows) }
+            let used = keys.reduce(into: Set<Int>()) { $0.formUnion($1.columnsUsed) }
+            switch plan {
+            case .filter(let input, _):
+                visit(input, keys)
+            case .semiJoin(let input, _, _, _, _, _):
+                visit(input, keys)
+            case .hashJoin(let left, let right, _, _, _, _):
+                let width = left.outputTypes.count
+                if used.allSatisfy({ $0 < width }) {
+                    visit(left, keys)
+                } else if used.allSatisfy({ $0 >= width }) {
+                    visit(right, keys.map { $0.remapColumns { $0 - width } })
+                }
+            case .project(let input, let expressions, _):
+                var mapping: [Int: Int] = [:]
+                for column in used {
+                    guard column < expressions.count, let source = singleColumn(expressions[column]) else { return }
+                    mapping[column] = source
+                }
+                visit(input, keys.map { $0.remapColumns { mapping[$0] ?? $0 } })
+            default:
+                return
+            }
+        }
+        visit(plan, keys)
+        guard let best, !best.1.isEmpty else { return nil }
+        return (best.0, best.1)
+    }
+}
