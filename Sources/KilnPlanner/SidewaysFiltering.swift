@@ -7,6 +7,9 @@
 ///   semi join against the smallest part of the probe side that yields the keys (the filtered
 ///   `part` rather than the whole `lineitem` × `part`). That part of the plan runs twice; it is
 ///   chosen only when its estimate is well under the aggregate's input.
+/// - A semi or anti join (IN, EXISTS) builds only the subquery rows whose keys the outer side
+///   has (`EXISTS (SELECT * FROM lineitem WHERE l_orderkey = o_orderkey ...)` over a month of
+///   orders builds that month's lineitems, not all of them).
 /// - A semi or anti join (IN, EXISTS) over a LEFT join or filter whose keys read only the
 ///   LEFT join's preserved side moves below it, so the rows it removes never reach the join
 ///   (and the join above may then filter its own build side as above).
@@ -32,7 +35,9 @@ public enum SidewaysFiltering {
             if residual == nil, let pushed = pushSemiJoin(into: probe, build: build, probeKeys: pk, buildKeys: bk, anti: anti) {
                 return apply(pushed)
             }
-            return .semiJoin(probe: apply(probe), build: apply(build), probeKeys: pk, buildKeys: bk, residual: residual, anti: anti)
+            let probe = apply(probe), build = apply(build)
+            let filtered = filterBuild(build, buildKeys: bk, probe: probe, probeKeys: pk) ?? build
+            return .semiJoin(probe: probe, build: filtered, probeKeys: pk, buildKeys: bk, residual: residual, anti: anti)
         case .hashJoin(let probe, let build, let pk, let bk, let preserve, let residual):
             let probe = apply(probe), build = apply(build)
             let filtered = filterAggregate(build, columns: bk.map(singleColumn), probe: probe, probeKeys: pk) ?? build
@@ -64,6 +69,39 @@ public enum SidewaysFiltering {
         }
     }
 
+    // MARK: Semi and anti joins' build sides filtered by the probe side's keys
+
+    /// The build side of a semi or anti join without the rows whose keys no probe row has (they
+    /// can neither match nor, for an anti join, exclude anything): a semi join against the
+    /// smallest key-covering part of the probe side, when that is well under the build side.
+    /// (NOT IN's NULL rule is a separate check on the subquery's rows, not in this join.)
+    static func filterBuild(_ build: PlanNode, buildKeys: [BoundExpression], probe: PlanNode, probeKeys: [BoundExpression]) -> PlanNode? {
+        guard !buildKeys.isEmpty, let (source, sourceKeys) = smallestKeySource(probe, probeKeys),
+              worthwhile(source: source, over: build) else { return nil }
+        return .semiJoin(probe: build, build: source, probeKeys: buildKeys, buildKeys: sourceKeys, residual: nil, anti: false)
+    }
+
+    /// Whether filtering `target` by `source`'s keys pays: `source` yields well under
+    /// `target`'s rows and, as it runs a second time, reads well under what `target` reads.
+    static func worthwhile(source: PlanNode, over target: PlanNode) -> Bool {
+        Estimate.of(source).rows * minimumReduction < Estimate.of(target).rows
+            && scannedRows(source) * minimumReduction < scannedRows(target)
+    }
+
+    /// Rows the plan's table scans read.
+    static func scannedRows(_ plan: PlanNode) -> Double {
+        switch plan {
+        case .tableScan(let table, _): return Double(table.rowCount)
+        case .seriesScan, .singleRow: return Estimate.of(plan).rows
+        case .filter(let input, _), .project(let input, _, _), .aggregate(let input, _, _), .sort(let input, _),
+             .limit(let input, _, _), .window(let input, _):
+            return scannedRows(input)
+        case .unionAll(let inputs): return inputs.reduce(0) { $0 + scannedRows($1) }
+        case .semiJoin(let probe, let build, _, _, _, _), .hashJoin(let probe, let build, _, _, _, _):
+            return scannedRows(probe) + scannedRows(build)
+        }
+    }
+
     // MARK: Aggregates filtered by the probe side's keys
 
     /// `build` with the aggregate that produces its key `columns` reading only input rows
@@ -82,9 +120,7 @@ public enum SidewaysFiltering {
         case .aggregate(let input, let keys, let aggregates):
             guard keyColumns.allSatisfy({ $0 < keys.count }) else { return nil }
             let inputKeys = keyColumns.map { keys[$0] }
-            let inputRows = Estimate.of(input).rows
-            guard let (source, sourceKeys) = smallestKeySource(probe, probeKeys),
-                  Estimate.of(source).rows * minimumReduction < inputRows else { return nil }
+            guard let (source, sourceKeys) = smallestKeySource(probe, probeKeys), worthwhile(source: source, over: input) else { return nil }
             let filtered = PlanNode.semiJoin(probe: input, build: source, probeKeys: inputKeys, buildKeys: sourceKeys, residual: nil, anti: false)
             return .aggregate(filtered, keys: keys, aggregates: aggregates)
         default:
