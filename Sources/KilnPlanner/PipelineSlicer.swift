@@ -9,6 +9,8 @@ public struct PipelineSlicer {
     var pipelines: [Pipeline] = []
     var states: [PipelineState] = []
     var slots: [ParameterSlot] = []
+    /// The slot of each literal lifted so far, by type and printed value.
+    var literalSlots: [String: Int] = [:]
 
     public init() {}
 
@@ -49,7 +51,12 @@ public struct PipelineSlicer {
     mutating func liftSlots(_ expression: BoundExpression) -> BoundExpression {
         switch expression.kind {
         case .constant(let value):
+            // Equal literals share a slot, so equal expressions over them are one expression
+            // (`substring(p, 1, 2) IN ('13', '31', ...)` computes the substring once).
+            let key = "\(expression.type)|\(value)"
+            if let slot = literalSlots[key] { return BoundExpression(.slot(slot), type: expression.type, nullable: value.isNull) }
             slots.append(.literal(value, expression.type))
+            literalSlots[key] = slots.count - 1
             return BoundExpression(.slot(slots.count - 1), type: expression.type, nullable: value.isNull)
         case .parameter(let n) where n > 0:
             slots.append(.statementParameter(n, expression.type))

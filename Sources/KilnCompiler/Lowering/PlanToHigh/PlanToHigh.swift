@@ -22,6 +22,7 @@ public enum PlanToHigh {
             let entry = module.addFunction("pipeline_\(pipeline.id)", arguments: ["!kiln_high.ctx"], results: ["i1"])
             let builder = IRBuilder(entry)
             let ctx = entry.arguments[0]
+            let memo = ExpressionMemo()
             let (sourceName, sourceState, sourceKind): (String, Int, String) = {
                 switch pipeline.source {
                 case .scan(let s): return ("kiln_high.scan", s, "columns")
@@ -38,16 +39,16 @@ public enum PlanToHigh {
             for op in pipeline.operators {
                 switch op {
                 case .filter(let predicate):
-                    let p = expression(predicate, stream: stream, types: streamTypes, ctx: ctx, builder: builder)
+                    let p = expression(predicate, stream: stream, types: streamTypes, ctx: ctx, builder: builder, memo: memo)
                     stream = builder.value("kiln_high.filter", [stream, p], "!kiln_high.stream")
                 case .project(let expressions):
-                    let columns = expressions.map { expression($0, stream: stream, types: streamTypes, ctx: ctx, builder: builder) }
+                    let columns = expressions.map { expression($0, stream: stream, types: streamTypes, ctx: ctx, builder: builder, memo: memo) }
                     stream = builder.value("kiln_high.project", [stream] + columns, "!kiln_high.stream")
                     streamTypes = expressions.map { ($0.type, $0.nullable) }
                 case .limit(let state):
                     stream = builder.value("kiln_high.limit", [ctx, stream], "!kiln_high.stream", [("state", .integer(Int64(state), type: "i64"))])
                 case .hashJoinProbe(let state, let keys, let buildTypes, let mode, let residual):
-                    let keyValues = keys.map { expression($0, stream: stream, types: streamTypes, ctx: ctx, builder: builder) }
+                    let keyValues = keys.map { expression($0, stream: stream, types: streamTypes, ctx: ctx, builder: builder, memo: memo) }
                     let probed = builder.value("kiln_high.hash_join_probe", [ctx, stream] + keyValues, "!kiln_high.stream", [
                         ("state", .integer(Int64(state), type: "i64")),
                         ("build_types", .array(buildTypes.map { .string($0.0.irName + ($0.1 ? "?" : "")) })),
@@ -61,7 +62,7 @@ public enum PlanToHigh {
                         // stream goes on with the probe's columns once per probe row (semi,
                         // anti), or with the matches or one NULL-padded row (LEFT).
                         let candidateTypes = streamTypes + buildTypes
-                        let condition = residual.map { expression($0, stream: probed, types: candidateTypes, ctx: ctx, builder: builder) }
+                        let condition = residual.map { expression($0, stream: probed, types: candidateTypes, ctx: ctx, builder: builder, memo: memo) }
                         stream = builder.value("kiln_high.join_residual", [probed] + (condition.map { [$0] } ?? []), "!kiln_high.stream")
                         if mode == .left { streamTypes = candidateTypes }
                     }
@@ -70,9 +71,9 @@ public enum PlanToHigh {
             let done: IRValue
             switch pipeline.sink {
             case .hashAggregate(let state, let keys, let aggregates):
-                var values = keys.map { expression($0, stream: stream, types: streamTypes, ctx: ctx, builder: builder) }
+                var values = keys.map { expression($0, stream: stream, types: streamTypes, ctx: ctx, builder: builder, memo: memo) }
                 for aggregate in aggregates {
-                    if let argument = aggregate.argument { values.append(expression(argument, stream: stream, types: streamTypes, ctx: ctx, builder: builder)) }
+                    if let argument = aggregate.argument { values.append(expression(argument, stream: stream, types: streamTypes, ctx: ctx, builder: builder, memo: memo)) }
                 }
                 done = builder.value("kiln_high.hash_agg_sink", [ctx, stream] + values, "i1", [
                     ("state", .integer(Int64(state), type: "i64")), ("keys", .integer(Int64(keys.count), type: "i64")),
@@ -84,8 +85,8 @@ public enum PlanToHigh {
             case .output(let state):
                 done = builder.value("kiln_high.output_sink", [ctx, stream], "i1", [("state", .integer(Int64(state), type: "i64"))])
             case .hashJoinBuild(let state, let keys, let storeColumns):
-                let keyValues = keys.map { expression($0, stream: stream, types: streamTypes, ctx: ctx, builder: builder) }
-                let columns = (storeColumns ? Array(streamTypes.indices) : []).map { expression(.column($0, type: streamTypes[$0].0, nullable: streamTypes[$0].1), stream: stream, types: streamTypes, ctx: ctx, builder: builder) }
+                let keyValues = keys.map { expression($0, stream: stream, types: streamTypes, ctx: ctx, builder: builder, memo: memo) }
+                let columns = (storeColumns ? Array(streamTypes.indices) : []).map { expression(.column($0, type: streamTypes[$0].0, nullable: streamTypes[$0].1), stream: stream, types: streamTypes, ctx: ctx, builder: builder, memo: memo) }
                 done = builder.value("kiln_high.hash_join_sink", [ctx, stream] + keyValues + columns, "i1", [
                     ("state", .integer(Int64(state), type: "i64")), ("keys", .integer(Int64(keys.count), type: "i64")),
                 ])
@@ -95,7 +96,23 @@ public enum PlanToHigh {
         return module
     }
 
-    static func expression(_ e: BoundExpression, stream: IRValue, types: [(SQLType, Bool)], ctx: IRValue, builder: IRBuilder) -> IRValue {
+    /// The high-level values built for a pipeline's calls, by stream and structure: equal
+    /// expressions over one stream are one value (computed once per row).
+    final class ExpressionMemo {
+        var values: [String: IRValue] = [:]
+
+        static func key(_ e: BoundExpression) -> String {
+            let type = sqlTypeParameter(e.type, nullable: e.nullable)
+            switch e.kind {
+            case .column(let i): return "#\(i):\(type)"
+            case .slot(let n): return "$\(n):\(type)"
+            case .call(let name, let args): return name + ":" + type + "(" + args.map(key).joined(separator: ",") + ")"
+            case .constant, .parameter, .outer: return "?"
+            }
+        }
+    }
+
+    static func expression(_ e: BoundExpression, stream: IRValue, types: [(SQLType, Bool)], ctx: IRValue, builder: IRBuilder, memo: ExpressionMemo) -> IRValue {
         let type = "!kiln_high.column<\(sqlTypeParameter(e.type, nullable: e.nullable))>"
         switch e.kind {
         case .column(let index):
@@ -108,8 +125,12 @@ public enum PlanToHigh {
             // the binder rewrites every outer reference into a join.
             return builder.value("kiln_high.param", [ctx], type, [("slot", .integer(-1, type: "i64"))])
         case .call(let name, let args):
-            let operands = args.map { expression($0, stream: stream, types: types, ctx: ctx, builder: builder) }
-            return builder.value("kiln_high.op", operands, type, [("name", .string(name))])
+            let key = "\(ObjectIdentifier(stream).hashValue)/" + ExpressionMemo.key(e)
+            if let known = memo.values[key] { return known }
+            let operands = args.map { expression($0, stream: stream, types: types, ctx: ctx, builder: builder, memo: memo) }
+            let value = builder.value("kiln_high.op", operands, type, [("name", .string(name))])
+            memo.values[key] = value
+            return value
         }
     }
 }
