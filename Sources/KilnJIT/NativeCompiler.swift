@@ -1,4 +1,5 @@
 import CMLIR
+import Synchronization
 import KilnCore
 import KilnIR
 import KilnMLIR
@@ -125,8 +126,10 @@ public final class NativeCompiler {
         return CompiledQuery(engine: engine!, entries: entries, stages: stages)
     }
 
-    /// Whether the fast tier builds LLVM IR directly (tests turn it off to compare).
-    nonisolated(unsafe) public static var directFastTier = true
+    /// Whether the fast tier builds LLVM IR directly (`FastTierTests` turns it off to run the
+    /// MLIR path it falls back to).
+    public static let directFastTierEnabled = Atomic<Bool>(true)
+    static var directFastTier: Bool { directFastTierEnabled.load(ordering: .relaxed) }
 
     /// LLVM IR for an upstream-level module, built by `LLVMEmitter` (verified in debug builds).
     static func emitLLVM(_ upstream: IRModule, context: LLVMContextRef, triple: UnsafePointer<CChar>, layout: LLVMTargetDataRef) throws -> LLVMModuleRef {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Kiln
+import KilnJIT
 
 /// The fast tier builds LLVM IR itself and carries 128-bit integers (decimals, strings) as two
 /// 64-bit halves: carries, borrows, signed overflow, comparisons across the halves, and the
@@ -95,6 +96,27 @@ final class FastTierTests: XCTestCase {
             }
         }
         XCTAssertGreaterThanOrEqual(service.cacheStatistics.evictions - before, 10)
+    }
+
+    /// The path a module the emitter cannot translate takes (MLIR's parser and conversions,
+    /// then the same JIT) gives the same answers.
+    func testTheMLIRPathGivesTheSameAnswers() throws {
+        let db = try Self.makeDatabase()
+        // Shapes no other test compiles (the code cache is per process).
+        let queries = [
+            "SELECT id, a + b * 2, a < b FROM w WHERE abs(a) < 100000000000000000000 AND abs(b) < 1000000 ORDER BY id",
+            "SELECT a % 1000, count(*), sum(b) FROM w WHERE a > -5 GROUP BY a % 1000 ORDER BY 1",
+        ]
+        try db.use(.interpreted)
+        let expected = try queries.map { try db.query($0) }
+        try db.use(.fast)
+        NativeCompiler.directFastTierEnabled.store(false, ordering: .relaxed)
+        defer { NativeCompiler.directFastTierEnabled.store(true, ordering: .relaxed) }
+        for (query, want) in zip(queries, expected) {
+            let result = try XCTUnwrap(db.execute(query).last)
+            XCTAssertEqual(result.rows, want, query)
+            XCTAssertEqual(result.timings?.profile?.compile.first?.stages.direct, false, query)
+        }
     }
 
     /// A value list or an error's SQLSTATE.
