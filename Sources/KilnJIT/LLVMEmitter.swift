@@ -265,7 +265,6 @@ struct LLVMEmitter {
         let hasElse = op.regions.count > 1 && !op.regions[1].blocks.isEmpty
         let otherwise = hasElse ? appendBlock("else") : nil
         let merge = appendBlock("endif")
-        let start = LLVMGetInsertBlock(builder)!
         LLVMBuildCondBr(builder, condition, then, otherwise ?? merge)
         var incoming: [([LLVMValueRef], LLVMBasicBlockRef)] = []
         for (region, block) in zip(op.regions, [then, otherwise].compactMap { $0 }) {
@@ -277,7 +276,6 @@ struct LLVMEmitter {
         LLVMPositionBuilderAtEnd(builder, merge)
         if !hasElse {
             guard op.results.isEmpty else { throw Unsupported(what: "scf.if with results and no else") }
-            _ = start
             return
         }
         let merged = try phis(op.results.map(\.type))
@@ -522,7 +520,7 @@ struct LLVMEmitter {
             bind(op.result, .value(op.result.type == "i64" ? low : LLVMBuildTrunc(b, low, try type(op.result.type), "")))
         case "arith.extsi", "arith.extui":
             let source = try scalar(op.operands[0])
-            let signed = op.name == "arith.extsi" && op.operands[0].type != "i1"
+            let signed = op.name == "arith.extsi"
             let low = op.operands[0].type == "i64" ? source : signed ? LLVMBuildSExt(b, source, i64, "")! : LLVMBuildZExt(b, source, i64, "")!
             bind(op.result, .wide(low, signed ? LLVMBuildAShr(b, low, constant(i64, 63), "")! : constant(i64, 0)))
         case "arith.sitofp":
