@@ -10,14 +10,15 @@
 /// - A semi or anti join (IN, EXISTS) builds only the subquery rows whose keys the outer side
 ///   has (`EXISTS (SELECT * FROM lineitem WHERE l_orderkey = o_orderkey ...)` over a month of
 ///   orders builds that month's lineitems, not all of them).
-/// - A semi or anti join (IN, EXISTS) without a residual moves below filters and joins to the
-///   side its keys read (a LEFT join's preserved side, either side of an inner join), so the
+/// - A semi or anti join (IN, EXISTS) without a residual moves below filters, projections and
+///   joins to the side its keys read (a LEFT join's preserved side, an inner join's build
+///   side), so the
 ///   rows it removes never reach the join: `o_orderkey IN (SELECT ... HAVING ...)` filters
 ///   `orders` before it is hashed for `lineitem`, not the 6M joined rows after.
 ///
 /// Both keep the answer: a semi join with a superset of the probe side's keys drops only
 /// groups no probe row can match, and a semi/anti join on preserved-side columns commutes
-/// with an inner join, a LEFT join on its preserved side, and a filter.
+/// with an inner join, a LEFT join on its preserved side, a projection and a filter.
 public enum SidewaysFiltering {
     /// How much smaller (estimated rows) the key source must be than the aggregate's input.
     static let minimumReduction = 2.0
@@ -53,8 +54,9 @@ public enum SidewaysFiltering {
 
     // MARK: Semi joins below joins
 
-    /// `semi(probe)` with the semi join moved below filters and at least one join of `probe`
-    /// to the side its keys read (not a LEFT join's NULL-padded side); nil when it cannot move.
+    /// `semi(probe)` with the semi join moved below filters, projections and at least one
+    /// join of `probe` to the side its keys read (a LEFT join's preserved side, an inner
+    /// join's build side); nil when it cannot move.
     static func pushSemiJoin(into probe: PlanNode, build: PlanNode, probeKeys: [BoundExpression], buildKeys: [BoundExpression], anti: Bool) -> PlanNode? {
         switch probe {
         case .filter(let input, let predicate):
@@ -72,13 +74,16 @@ public enum SidewaysFiltering {
         case .hashJoin(let left, let right, let pk, let bk, let preserve, let residual):
             let width = left.outputTypes.count
             let used = probeKeys.reduce(into: Set<Int>()) { $0.formUnion($1.columnsUsed) }
-            if used.allSatisfy({ $0 < width }) {
+            if preserve {
+                guard used.allSatisfy({ $0 < width }) else { return nil }
                 let moved = pushSemiJoin(into: left, build: build, probeKeys: probeKeys, buildKeys: buildKeys, anti: anti)
                     ?? .semiJoin(probe: left, build: build, probeKeys: probeKeys, buildKeys: buildKeys, residual: nil, anti: anti)
                 return .hashJoin(probe: moved, build: right, probeKeys: pk, buildKeys: bk, preserveProbe: preserve, residual: residual)
             }
-            // An inner join's build side: its hash table keeps only the rows that pass.
-            guard !preserve, used.allSatisfy({ $0 >= width }) else { return nil }
+            // An inner join's build side: its hash table keeps only the rows that pass. (Not
+            // its probe side: above the join the semi join sees the join's filtering, which
+            // `filterBuild` uses to shrink the semi join's own build side.)
+            guard used.allSatisfy({ $0 >= width }) else { return nil }
             let keys = probeKeys.map { $0.remapColumns { $0 - width } }
             let moved = pushSemiJoin(into: right, build: build, probeKeys: keys, buildKeys: buildKeys, anti: anti)
                 ?? .semiJoin(probe: right, build: build, probeKeys: keys, buildKeys: buildKeys, residual: nil, anti: anti)
