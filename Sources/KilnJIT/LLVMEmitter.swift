@@ -614,19 +614,16 @@ struct LLVMEmitter {
         default:
             // The high halves decide (signed or not as asked); equal high halves leave it to
             // the low halves, unsigned.
-            let lowPredicate: LLVMIntPredicate
+            let (strict, lowPredicate): (LLVMIntPredicate, LLVMIntPredicate)
             switch predicate {
-            case LLVMIntSLT, LLVMIntULT: lowPredicate = LLVMIntULT
-            case LLVMIntSLE, LLVMIntULE: lowPredicate = LLVMIntULE
-            case LLVMIntSGT, LLVMIntUGT: lowPredicate = LLVMIntUGT
-            default: lowPredicate = LLVMIntUGE
-            }
-            let strict: LLVMIntPredicate
-            switch predicate {
-            case LLVMIntSLT, LLVMIntSLE: strict = LLVMIntSLT
-            case LLVMIntSGT, LLVMIntSGE: strict = LLVMIntSGT
-            case LLVMIntULT, LLVMIntULE: strict = LLVMIntULT
-            default: strict = LLVMIntUGT
+            case LLVMIntSLT: (strict, lowPredicate) = (LLVMIntSLT, LLVMIntULT)
+            case LLVMIntSLE: (strict, lowPredicate) = (LLVMIntSLT, LLVMIntULE)
+            case LLVMIntSGT: (strict, lowPredicate) = (LLVMIntSGT, LLVMIntUGT)
+            case LLVMIntSGE: (strict, lowPredicate) = (LLVMIntSGT, LLVMIntUGE)
+            case LLVMIntULT: (strict, lowPredicate) = (LLVMIntULT, LLVMIntULT)
+            case LLVMIntULE: (strict, lowPredicate) = (LLVMIntULT, LLVMIntULE)
+            case LLVMIntUGT: (strict, lowPredicate) = (LLVMIntUGT, LLVMIntUGT)
+            default: (strict, lowPredicate) = (LLVMIntUGT, LLVMIntUGE)
             }
             let decided = LLVMBuildICmp(b, strict, a.1, c.1, "")
             let tied = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntEQ, a.1, c.1, ""), LLVMBuildICmp(b, lowPredicate, a.0, c.0, ""), "")
