@@ -29,51 +29,17 @@ extension Database {
             copyInput = nil
             reader = CopyReader(file: input, format: format)
         }
-        let before = table.rowCount
-        var count = 0
-        let appender = TableAppender(table)
-        let types = table.columns.map(\.type)
-        let untargeted = table.columns.indices.filter { !targets.contains($0) }
+        let loader = CopyLoader(table: table, columns: targets, name: tableName)
         do throws(DatabaseError) {
             if options.header { _ = try reader.next() }
-            while try reader.next() {
-                let fields = reader.fieldCount
-                if fields < targets.count {
-                    throw copyError(DatabaseError(.badCopyFileFormat, "missing data for column \"\(table.columns[targets[fields]].name)\""), table: tableName, reader: reader, column: nil)
-                }
-                if fields > targets.count {
-                    throw copyError(DatabaseError(.badCopyFileFormat, "extra data after last expected column"), table: tableName, reader: reader, column: nil)
-                }
-                appender.beginRow()
-                for (index, target) in targets.enumerated() {
-                    do {
-                        if reader.isNull(index) { try appender.setNull(target) } else {
-                            try FieldParser.store(reader.field(index), as: types[target], column: target, into: appender)
-                        }
-                    } catch {
-                        throw copyError(error, table: tableName, reader: reader, column: (table.columns[target].name, reader.string(index)))
-                    }
-                }
-                for column in untargeted {
-                    do { try appender.setNull(column) } catch { throw copyError(error, table: tableName, reader: reader, column: nil) }
-                }
-                appender.endRow()
-                count += 1
-            }
+            while try reader.next() { try loader.append(reader) }
         } catch {
-            table.truncate(to: before)
+            loader.undo()
             throw error
         }
         // The optimizer's statistics follow a load.
         table.analyze()
-        return .command("COPY \(count)")
-    }
-
-    func copyError(_ error: DatabaseError, table: String, reader: CopyReader, column: (String, String)?) -> DatabaseError {
-        var located = error
-        located.line = reader.recordLine
-        located.context = "COPY \(table), line \(reader.recordLine)" + (column.map { ", column \($0.0): \"\($0.1)\"" } ?? "")
-        return located
+        return .command("COPY \(loader.count)")
     }
 
     /// `COPY (query) TO 'file'` / `COPY table TO 'file'`.

@@ -24,15 +24,20 @@ public final class CopyReader {
 
     /// Where a field's bytes are: relative to the record start in the read buffer, or in scratch.
     struct FieldRange {
-        var inScratch: Bool
         var offset: Int
         var count: Int
+        var inScratch: Bool
         var isNull: Bool
     }
 
     let file: UnsafeMutablePointer<FILE>
     let format: Format
-    let nullBytes: [UInt8]
+    let nullBytes: UnsafeMutableBufferPointer<UInt8>
+    /// `special[b]`: byte b ends an unquoted CSV field or may start a quoted one.
+    let special: UnsafeMutablePointer<Bool>
+    /// The input's size in bytes when it is a regular file (0 otherwise), and bytes consumed.
+    let inputSize: Int
+    var consumed = 0
     static let chunk = 4 << 20
     var buffer: UnsafeMutablePointer<UInt8>
     var capacity: Int
@@ -45,7 +50,12 @@ public final class CopyReader {
     var scratch: UnsafeMutablePointer<UInt8>
     var scratchCapacity = 1 << 16
     var scratchUsed = 0
-    var ranges: [FieldRange] = []
+    /// The current record's fields (`fieldCount` of them).
+    var ranges: UnsafeMutablePointer<FieldRange>
+    var rangeCapacity = 64
+    public private(set) var fieldCount = 0
+    /// Records returned so far.
+    public private(set) var records = 0
     /// The line at which the next record starts.
     public private(set) var line = 1
     /// The line at which the current record started.
@@ -62,20 +72,35 @@ public final class CopyReader {
     public init(file: UnsafeMutablePointer<FILE>, format: Format) {
         self.file = file
         self.format = format
-        nullBytes = Array(format.null.utf8)
+        let null = Array(format.null.utf8)
+        nullBytes = .allocate(capacity: null.count)
+        _ = nullBytes.initialize(from: null)
+        var status = stat()
+        inputSize = fstat(fileno(file), &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG ? Int(status.st_size) : 0
         capacity = CopyReader.chunk * 2
         buffer = .allocate(capacity: capacity)
         scratch = .allocate(capacity: scratchCapacity)
+        ranges = .allocate(capacity: rangeCapacity)
+        special = .allocate(capacity: 256)
+        special.initialize(repeating: false, count: 256)
+        for b in [format.delimiter, format.quote, UInt8(ascii: "\n"), UInt8(ascii: "\r")] { special[Int(b)] = true }
     }
 
     deinit {
         fclose(file)
         buffer.deallocate()
         scratch.deallocate()
+        ranges.deallocate()
+        nullBytes.deallocate()
+        special.deallocate()
     }
 
-    /// The number of fields of the current record.
-    public var fieldCount: Int { ranges.count }
+    /// How many more records the input probably holds, from the average record length so far
+    /// (0 when the input's size is unknown).
+    public var expectedRemainingRecords: Int {
+        guard inputSize > 0, records > 0, consumed > 0 else { return 0 }
+        return max(0, inputSize - consumed) / max(1, consumed / records) + 1
+    }
 
     /// Field `index` of the current record (valid until `next()`).
     @inline(__always)
@@ -85,6 +110,7 @@ public final class CopyReader {
         return UnsafeBufferPointer(start: base + range.offset, count: range.count)
     }
 
+    @inline(__always)
     public func isNull(_ index: Int) -> Bool { ranges[index].isNull }
 
     public func string(_ index: Int) -> String { String(decoding: field(index), as: UTF8.self) }
@@ -104,6 +130,7 @@ public final class CopyReader {
             buffer.deallocate()
             buffer = grown
         }
+        consumed += recordStart
         recordStart = 0
         end = live
         let n = fread(buffer + end, 1, CopyReader.chunk, file)
@@ -133,14 +160,29 @@ public final class CopyReader {
         scratchUsed += 1
     }
 
+    @inline(__always)
     func matchesNull(_ start: UnsafePointer<UInt8>, _ count: Int) -> Bool {
         guard count == nullBytes.count else { return false }
         for index in 0..<count where start[index] != nullBytes[index] { return false }
         return true
     }
 
+    @inline(__always)
+    func addField(_ range: FieldRange) {
+        if fieldCount == rangeCapacity {
+            let grown = UnsafeMutablePointer<FieldRange>.allocate(capacity: rangeCapacity * 2)
+            grown.moveInitialize(from: ranges, count: fieldCount)
+            ranges.deallocate()
+            ranges = grown
+            rangeCapacity *= 2
+        }
+        ranges[fieldCount] = range
+        fieldCount += 1
+    }
+
+    @inline(__always)
     func addUnquoted(_ offset: Int, _ count: Int) {
-        ranges.append(FieldRange(inScratch: false, offset: offset, count: count, isNull: matchesNull(buffer + recordStart + offset, count)))
+        addField(FieldRange(offset: offset, count: count, inScratch: false, isNull: matchesNull(buffer + recordStart + offset, count)))
     }
 
     /// Advances to the next record; false at end of input.
@@ -150,9 +192,11 @@ public final class CopyReader {
             if !refill() || end == 0 { return false }
         }
         recordLine = line
-        ranges.removeAll(keepingCapacity: true)
+        fieldCount = 0
         scratchUsed = 0
-        return format.csv ? try csvRecord() : textRecord()
+        let found = format.csv ? try csvRecord() : textRecord()
+        if found { records += 1 }
+        return found
     }
 
     func finishRecord(at relative: Int) {
@@ -167,8 +211,14 @@ public final class CopyReader {
         while true {
             // The common case: scan the bytes already in the buffer without bounds juggling.
             let available = end - recordStart
+            let base = buffer + recordStart
             while relative < available {
-                let b = buffer[recordStart + relative]
+                // Skip ordinary bytes: one table load per byte.
+                if !special[Int(base[relative])] {
+                    relative += 1
+                    continue
+                }
+                let b = base[relative]
                 if b == delimiter {
                     addUnquoted(fieldStart, relative - fieldStart)
                     relative += 1
@@ -237,7 +287,7 @@ public final class CopyReader {
             appendScratch(c)
             relative += 1
         }
-        ranges.append(FieldRange(inScratch: true, offset: scratchStart, count: scratchUsed - scratchStart, isNull: false))
+        addField(FieldRange(offset: scratchStart, count: scratchUsed - scratchStart, inScratch: true, isNull: false))
         return relative
     }
 
@@ -246,7 +296,7 @@ public final class CopyReader {
         var fieldStart = scratchUsed
         var raw: [UInt8] = []
         func finish() {
-            ranges.append(FieldRange(inScratch: true, offset: fieldStart, count: scratchUsed - fieldStart, isNull: raw == nullBytes))
+            addField(FieldRange(offset: fieldStart, count: scratchUsed - fieldStart, inScratch: true, isNull: raw.elementsEqual(nullBytes)))
             raw.removeAll(keepingCapacity: true)
             fieldStart = scratchUsed
         }

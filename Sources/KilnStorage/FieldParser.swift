@@ -3,61 +3,10 @@ import KilnCore
 import Glibc
 #endif
 
-/// Converts a text field to a column's physical value without building a `String` in the
-/// common case; anything unusual goes through `Casts.parse` (the types' one input function),
-/// so errors and edge cases behave exactly as everywhere else.
+/// Parsers for the common spellings of COPY fields, straight from the bytes without building a
+/// `String`. Each returns nil for anything else; `CopyLoader` then takes `Casts.parse`, the
+/// types' one input function, so errors and edge cases behave exactly as everywhere else.
 public enum FieldParser {
-    /// Parses `bytes` as `type` and stores it in `column` of the appender's current row.
-    @inline(__always)
-    public static func store(_ bytes: UnsafeBufferPointer<UInt8>, as type: SQLType, column: Int, into appender: TableAppender) throws(DatabaseError) {
-        switch type {
-        case .smallint, .integer, .bigint:
-            if let v = integer(bytes) {
-                switch type {
-                case .smallint: if let x = Int16(exactly: v) { appender.set(column, x); return }
-                case .integer: if let x = Int32(exactly: v) { appender.set(column, x); return }
-                default: appender.set(column, v); return
-                }
-            }
-        case .double, .real:
-            if let v = double(bytes) {
-                if type == .double { appender.set(column, v) } else { appender.set(column, Float(v)) }
-                return
-            }
-        case .numeric(let precision, let scale):
-            if let v = decimal(bytes, scale: scale), DecimalMath.fits(v, precision: precision) { appender.set(column, v); return }
-        case .date:
-            if let d = date(bytes) { appender.set(column, d); return }
-        case .timestamp:
-            if let t = timestamp(bytes) { appender.set(column, t); return }
-        case .text, .unknown:
-            appender.setString(column, bytes)
-            return
-        case .varchar(let limit):
-            if limit == nil || characterCount(bytes) <= limit! { appender.setString(column, bytes); return }
-        default:
-            break
-        }
-        // The general path: PostgreSQL's input functions, with their errors.
-        let value = try Casts.parse(Substring(String(decoding: bytes, as: UTF8.self)), as: type)
-        if value.isNull { try appender.setNull(column); return }
-        let scratch = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
-        defer { scratch.deallocate() }
-        if case .text(let s) = value {
-            var s = s
-            s.withUTF8 { appender.setString(column, $0) }
-            return
-        }
-        ValueCodec.store(value, as: type, at: scratch, arena: appender.table.arena)
-        switch type.physical.byteWidth {
-        case 1: appender.set(column, scratch.load(as: UInt8.self))
-        case 2: appender.set(column, scratch.load(as: UInt16.self))
-        case 4: appender.set(column, scratch.load(as: UInt32.self))
-        case 8: appender.set(column, scratch.load(as: UInt64.self))
-        default: appender.set(column, scratch.load(as: Int128.self))
-        }
-    }
-
     static func characterCount(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
         var count = 0
         for b in bytes where b & 0xC0 != 0x80 { count += 1 }
@@ -80,6 +29,37 @@ public enum FieldParser {
             value = value * 10 + Int64(d)
             index += 1
         }
+        return negative ? -value : value
+    }
+
+    /// Decimal text with at most `scale` fraction digits and 18 digits in all, as a mantissa
+    /// at `scale` (nil when it does not fit in 18 digits either).
+    @inline(__always)
+    static func shortDecimal(_ bytes: UnsafeBufferPointer<UInt8>, scale: Int) -> Int64? {
+        let count = bytes.count
+        guard count > 0, count <= 20 else { return nil }
+        var index = 0
+        var negative = false
+        if bytes[0] == UInt8(ascii: "-") || bytes[0] == UInt8(ascii: "+") { negative = bytes[0] == UInt8(ascii: "-"); index = 1 }
+        var value: Int64 = 0
+        var digits = 0
+        var fraction = -1
+        while index < count {
+            let b = bytes[index]
+            let d = b &- 48
+            if d < 10 {
+                value = value &* 10 &+ Int64(d)
+                digits += 1
+                if fraction >= 0 { fraction += 1 }
+            } else {
+                guard b == UInt8(ascii: "."), fraction < 0 else { return nil }
+                fraction = 0
+            }
+            index += 1
+        }
+        let have = max(0, fraction)
+        guard digits > 0, have <= scale, digits + scale - have <= 18 else { return nil }
+        for _ in have..<scale { value &*= 10 }
         return negative ? -value : value
     }
 

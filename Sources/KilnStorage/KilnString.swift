@@ -17,19 +17,18 @@ public enum KilnString {
     @inline(__always)
     public static func make(_ bytes: UnsafeRawBufferPointer, arena: StringArena) -> Int128 {
         let count = bytes.count
-        var low: UInt64 = UInt64(count)
-        var high: UInt64 = 0
-        if count <= inlineCapacity {
-            for index in 0..<count {
-                let byte = UInt64(bytes[index])
-                if index < 4 { low |= byte << (32 + 8 * UInt64(index)) } else { high |= byte << (8 * UInt64(index - 4)) }
+        // The layout is little-endian (as on every target Kiln builds for): byte 4 of the cell
+        // is the string's first byte.
+        var cell = Int128(count)
+        withUnsafeMutableBytes(of: &cell) { cell in
+            if count <= inlineCapacity {
+                if count > 0 { (cell.baseAddress! + 4).copyMemory(from: bytes.baseAddress!, byteCount: count) }
+            } else {
+                (cell.baseAddress! + 4).copyMemory(from: bytes.baseAddress!, byteCount: 4)
+                cell.storeBytes(of: UInt64(UInt(bitPattern: arena.store(bytes))), toByteOffset: 8, as: UInt64.self)
             }
-        } else {
-            for index in 0..<4 { low |= UInt64(bytes[index]) << (32 + 8 * UInt64(index)) }
-            let copy = arena.store(bytes)
-            high = UInt64(UInt(bitPattern: copy))
         }
-        return Int128(bitPattern: (UInt128(high) << 64) | UInt128(low))
+        return cell
     }
 
     public static func make(_ string: String, arena: StringArena) -> Int128 {
