@@ -86,13 +86,20 @@ public final class CopyLoader {
 
     deinit { targets.deallocate() }
 
-    /// Re-reads the column arrays' addresses (after the segment grew or was replaced).
+    /// Re-reads the column arrays' addresses (after the segment grew or was replaced) and marks
+    /// the free rows of the target columns valid ahead: a NULL field clears its bit, so the
+    /// per-field loop writes no validity. (Every writer of a row sets or clears its bit, so the
+    /// bits of rows past `count` mean nothing.)
     func refreshPointers() {
+        let firstWord = (segment.count + 63) / 64
+        let words = (segment.capacity + 63) / 64
         for index in targets.indices {
             let data = segment.columns[targets[index].column]
             targets[index].values = data.values
             targets[index].validity = data.validity
             targets[index].width = data.width
+            for row in segment.count..<min(segment.capacity, firstWord * 64) { data.setValid(row) }
+            if words > firstWord { (data.validity + firstWord).update(repeating: ~0, count: words - firstWord) }
         }
     }
 
@@ -129,10 +136,7 @@ public final class CopyLoader {
                 continue
             }
             let bytes = reader.field(index)
-            if store(bytes, target, row: row) {
-                target.validity[row >> 6] |= 1 << UInt64(row & 63)
-                continue
-            }
+            if store(bytes, target, row: row) { continue }
             do throws(DatabaseError) {
                 try storeGeneral(bytes, column: target.column, row: row)
             } catch {

@@ -146,17 +146,19 @@ public enum FieldParser {
     @inline(__always)
     static func date(_ bytes: UnsafeBufferPointer<UInt8>) -> Int32? {
         guard bytes.count == 10, bytes[4] == 45, bytes[7] == 45 else { return nil }
-        func digits(_ from: Int, _ n: Int) -> Int? {
-            var v = 0
-            for index in from..<(from + n) {
-                let d = bytes[index] &- 48
-                guard d < 10 else { return nil }
-                v = v * 10 + Int(d)
-            }
-            return v
-        }
-        guard let y = digits(0, 4), let m = digits(5, 2), let d = digits(8, 2), (1...12).contains(m), d >= 1,
-              d <= DateMath.daysInMonth(year: y, month: m) else { return nil }
-        return Int32(DateMath.days(year: y, month: m, day: d))
+        let p = bytes.baseAddress!
+        let y0 = p[0] &- 48, y1 = p[1] &- 48, y2 = p[2] &- 48, y3 = p[3] &- 48
+        let m0 = p[5] &- 48, m1 = p[6] &- 48, d0 = p[8] &- 48, d1 = p[9] &- 48
+        guard y0 < 10, y1 < 10, y2 < 10, y3 < 10, m0 < 10, m1 < 10, d0 < 10, d1 < 10 else { return nil }
+        let year = Int(y0) * 1000 + Int(y1) * 100 + Int(y2) * 10 + Int(y3)
+        let month = Int(m0) * 10 + Int(m1)
+        let day = Int(d0) * 10 + Int(d1)
+        guard month >= 1, month <= 12, day >= 1, day <= 28 || day <= DateMath.daysInMonth(year: year, month: month) else { return nil }
+        // `DateMath.days` for years 0...9999 (no negative eras), here so it inlines.
+        let y = month <= 2 ? year - 1 : year
+        let era = y >= 0 ? y / 400 : -1
+        let yoe = y - era * 400
+        let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1
+        return Int32(era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468)
     }
 }

@@ -55,4 +55,68 @@ final class CopyTests: XCTestCase {
         let expected: [[Value]] = [[.int32(7), .text("x"), .null], [.int32(8), .text("y"), .null]]
         XCTAssertEqual(try db.query("SELECT a, b, c FROM p ORDER BY a"), expected)
     }
+
+    /// COPY's fast field parsers agree with the types' input functions (`CAST`) on every
+    /// spelling, and a rejected field leaves the table as it was.
+    func testFastParsersMatchInputFunctions() throws {
+        let db = try Database()
+        var lines: [String] = []
+        func add(_ fields: [String]) { lines.append("\(lines.count)|" + fields.joined(separator: "|")) }
+        // Every 1009th day of years 1..9999, and the leap days of every 20th year (all centuries).
+        var day = 0
+        for year in 1...9999 {
+            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+            for (month, days) in [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31].enumerated() {
+                for d in 1...days {
+                    day += 1
+                    guard day % 1009 == 0 || (month == 1 && d == 29 && year % 20 == 0) else { continue }
+                    let text = String(repeating: "0", count: 4 - String(year).count) + "\(year)-" + (month < 9 ? "0" : "") + "\(month + 1)-" + (d < 10 ? "0" : "") + "\(d)"
+                    add(["1", "0", "0", text, "x"])
+                }
+            }
+        }
+        let numbers = ["0", "-0", "+7", "32767", "-32768", "2147483647", "-2147483648", "9223372036854775807", "-9223372036854775808",
+                       "1.5", "-1.25", ".5", "5.", "1.005", "0.001", "99999999999999.99", "-99999999999999.99", "123456789012345678",
+                       "1e3", "12.3456", "000000000000000000001.25", "0.10", "-.75", " 12", "12 "]
+        for n in numbers { add([n, n, n, "2024-02-29", "ab"]) }
+        for s in ["", "abc", "äöü", "abcde", "äöüäö"] { add(["1", "1", "1", "2000-01-01", s]) }
+        let file = directory.appendingPathComponent("spellings.tbl").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        try db.execute("CREATE TABLE raw (id INTEGER, i TEXT, n TEXT, m TEXT, d TEXT, v TEXT)")
+        try db.execute("COPY raw FROM '\(file)' WITH (FORMAT csv, DELIMITER '|')")
+        // Each typed column alone (others text), so a rejected spelling only fails its own load.
+        let columns: [(String, String, String)] = [("i", "BIGINT", "i"), ("i", "INTEGER", "i"), ("i", "SMALLINT", "i"), ("n", "NUMERIC(16,2)", "n"),
+                                                   ("n", "NUMERIC(30,4)", "n"), ("m", "NUMERIC(18,0)", "m"), ("m", "DOUBLE PRECISION", "m"),
+                                                   ("d", "DATE", "d"), ("v", "VARCHAR(4)", "v")]
+        for (position, (name, type, _)) in columns.enumerated() {
+            let table = "t\(position)"
+            let definition = ["id", "i", "n", "m", "d", "v"].map { $0 == "id" ? "id INTEGER" : ($0 == name ? "\($0) \(type)" : "\($0) TEXT") }
+            try db.execute("CREATE TABLE \(table) (\(definition.joined(separator: ", ")))")
+            // Rows whose field the input function rejects are left out of the comparison.
+            var accepted: [String] = []
+            var verdicts: [String: Bool] = [:]
+            for row in try db.query("SELECT id, \(name) FROM raw ORDER BY id") {
+                guard case .text(let text) = row[1] else { continue }
+                // The generated dates are valid by construction.
+                let ok = name == "d" || (verdicts[text] ?? { (try? db.query("SELECT CAST('\(text)' AS \(type))")) != nil }())
+                verdicts[text] = ok
+                if ok { accepted.append(row[0].description) }
+            }
+            let subset = directory.appendingPathComponent("\(table).tbl").path
+            let keep = Set(accepted)
+            try (lines.filter { keep.contains(String($0.prefix { $0 != "|" })) }.joined(separator: "\n") + "\n").write(toFile: subset, atomically: true, encoding: .utf8)
+            try db.execute("COPY \(table) FROM '\(subset)' WITH (FORMAT csv, DELIMITER '|')")
+            let differences = try db.query("""
+                SELECT r.id, r.\(name), t.\(name) FROM raw r JOIN \(table) t ON r.id = t.id
+                WHERE t.\(name) IS DISTINCT FROM CAST(r.\(name) AS \(type))
+                """)
+            XCTAssertEqual(differences, [], "\(type): loaded values differ from CAST")
+            XCTAssertEqual(try db.query("SELECT count(*) FROM \(table)"), [[.int64(Int64(accepted.count))]], type)
+            // A file with a rejected spelling loads nothing.
+            if accepted.count < lines.count {
+                XCTAssertThrowsError(try db.execute("COPY \(table) FROM '\(file)' WITH (FORMAT csv, DELIMITER '|')"), type)
+                XCTAssertEqual(try db.query("SELECT count(*) FROM \(table)"), [[.int64(Int64(accepted.count))]], type)
+            }
+        }
+    }
 }
