@@ -218,12 +218,16 @@ public final class CopyReader {
                 // Skip ordinary bytes: 16 at a time, or one table load per byte near the end.
                 if available - relative >= 16 {
                     let v = UnsafeRawPointer(base + relative).loadUnaligned(as: SIMD16<UInt8>.self)
-                    let mask = CopyReader.bitmask((v .== delimiters) .| (v .== newlines) .| (v .== quotes) .| (v .== carriages))
-                    if mask == 0 {
+                    // Matching lanes are 0xFF: the first one is the lowest set byte of two words.
+                    let words = unsafeBitCast((v .== delimiters) .| (v .== newlines) .| (v .== quotes) .| (v .== carriages), to: SIMD2<UInt64>.self)
+                    if words[0] != 0 {
+                        relative += words[0].trailingZeroBitCount >> 3
+                    } else if words[1] != 0 {
+                        relative += 8 + words[1].trailingZeroBitCount >> 3
+                    } else {
                         relative += 16
                         continue
                     }
-                    relative += mask.trailingZeroBitCount
                 } else if !special[Int(base[relative])] {
                     relative += 1
                     continue
@@ -266,14 +270,6 @@ public final class CopyReader {
                 return true
             }
         }
-    }
-
-    /// Bit i set when lane i is; LLVM turns the weighted sum into one `pmovmskb`-like sequence.
-    @inline(__always)
-    static func bitmask(_ lanes: SIMDMask<SIMD16<Int8>>) -> UInt32 {
-        let weights = SIMD16<UInt8>(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128)
-        let bits = SIMD16<UInt8>(repeating: 0).replacing(with: weights, where: lanes)
-        return UInt32(bits.lowHalf.wrappedSum()) | UInt32(bits.highHalf.wrappedSum()) << 8
     }
 
     /// Unescapes a quoted field into scratch; returns the position after it (and after any
