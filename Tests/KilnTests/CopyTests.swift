@@ -119,4 +119,30 @@ final class CopyTests: XCTestCase {
             }
         }
     }
+
+    /// Records across the reader's 4 MiB chunks and its 16-byte scanning steps: quoted fields
+    /// with delimiters, doubled quotes and line breaks, CRLF and LF endings, empty fields.
+    func testLargeCSVAcrossChunks() throws {
+        let db = try Database()
+        try db.execute("CREATE TABLE big (k INTEGER NOT NULL, q TEXT, t TEXT, e TEXT)")
+        var text = ""
+        var expectedLength = 0
+        let rows = 150_000
+        for k in 0..<rows {
+            let plain = String(repeating: "abcdefghij", count: k % 7)
+            let quoted = k % 3 == 0 ? "\"x,\"\"y\"\"\nz \(k)\"" : "\"\(k)\""
+            let quotedLength = k % 3 == 0 ? 8 + String(k).count : String(k).count
+            text += "\(k),\(quoted),\(plain),\(k % 5 == 0 ? "" : "e")" + (k % 2 == 0 ? "\r\n" : "\n")
+            expectedLength += quotedLength + plain.count + (k % 5 == 0 ? 0 : 1)
+        }
+        let file = directory.appendingPathComponent("big.csv").path
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        XCTAssertGreaterThan(text.utf8.count, 5 << 20)
+        XCTAssertEqual(try db.execute("COPY big FROM '\(file)' WITH (FORMAT csv)").last?.commandTag, "COPY \(rows)")
+        let summary = try db.query("SELECT count(*), sum(k), sum(length(q) + coalesce(length(t), 0) + coalesce(length(e), 0)), count(e) FROM big")
+        let keySum = Int64(rows) * Int64(rows - 1) / 2
+        let expected: [Value] = [.int64(Int64(rows)), .int64(keySum), .int64(Int64(expectedLength)), .int64(Int64(rows - rows / 5))]
+        XCTAssertEqual(summary, [expected])
+        XCTAssertEqual(try db.query("SELECT q FROM big WHERE k = 149997"), [[.text("x,\"y\"\nz 149997")]])
+    }
 }
