@@ -144,6 +144,15 @@ public enum JoinPlanning {
         return .unionAll([leftPart, padded])
     }
 
+    /// Whether a semi or anti join should hash its outer side (`probe`) and let the subquery's
+    /// rows mark the entries they match: when the outer side is estimated at a quarter of the
+    /// subquery's rows or less. Anti joins need outer keys that cannot be NULL (a NULL key
+    /// never enters a hash table, but its row must come out of an anti join).
+    public static func buildsOnOuterSide(probe: PlanNode, build: PlanNode, probeKeys: [BoundExpression], anti: Bool) -> Bool {
+        guard !probeKeys.isEmpty, !anti || probeKeys.allSatisfy({ !$0.nullable }) else { return false }
+        return Estimate.of(probe).rows * 4 <= Estimate.of(build).rows
+    }
+
     /// An equality whose sides read only probe columns and only build columns respectively.
     static func sides(_ a: BoundExpression, _ b: BoundExpression, probeWidth: Int) -> (BoundExpression, BoundExpression)? {
         let ua = a.columnsUsed, ub = b.columnsUsed

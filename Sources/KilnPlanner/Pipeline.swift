@@ -63,11 +63,14 @@ public struct WindowFunctionSlot: Sendable {
 
 /// How a join probe treats matches: every match (inner), every match or one all-NULL row
 /// (left), the probe row once if some match meets the residual condition (semi), the probe
-/// row once if none does (anti).
+/// row once if none does (anti). `mark`: the stream ends at the probe, which sets the mark
+/// (the last build column) of every entry a probe row matches and meets the residual for;
+/// a later pipeline reads the marked or unmarked entries (a semi or anti join that built its
+/// hash table on the outer side).
 public enum JoinMode: Int, Sendable {
-    case inner, left, semi, anti
+    case inner, left, semi, anti, mark
 
-    var label: String { ["", "Left", "Semi", "Anti"][rawValue] }
+    var label: String { ["", "Left", "Semi", "Anti", "Mark"][rawValue] }
 }
 
 /// Where a pipeline's tuples come from.
@@ -77,6 +80,8 @@ public enum PipelineSource: Sendable {
     case singleRow(state: Int)
     case hashAggregate(state: Int)
     case sort(state: Int)
+    /// The entries of a join's hash table, in insertion order (keys, then the stored columns).
+    case hashJoinEntries(state: Int)
 }
 
 /// A pipelineable operator inside one fused loop.
@@ -97,6 +102,9 @@ public enum PipelineSink: Sendable {
     case output(state: Int)
     /// `storeColumns`: false when only the keys matter (semi joins).
     case hashJoinBuild(state: Int, keys: [BoundExpression], storeColumns: Bool)
+    /// Marks the entries the preceding mark probe (`JoinMode.mark`) found, where `residual`
+    /// (over the probe's columns, then the entry's) is true.
+    case hashJoinMark(state: Int, residual: BoundExpression?)
 }
 
 /// One pipeline: a source, operators fused into its loop, and a sink.
@@ -117,6 +125,7 @@ public struct Pipeline: Sendable {
         case .singleRow: parts.append("singleRow")
         case .hashAggregate: parts.append("hashAggSource")
         case .sort: parts.append("sortSource")
+        case .hashJoinEntries(let s): parts.append("hashJoinEntries(state \(s))")
         }
         for op in operators {
             switch op {
@@ -137,6 +146,8 @@ public struct Pipeline: Sendable {
         case .output: parts.append("output")
         case .hashJoinBuild(let state, let keys, _):
             parts.append("hashJoinBuildSink(state \(state)\(keys.isEmpty ? "" : ", by " + keys.map(\.description).joined(separator: ", ")))")
+        case .hashJoinMark(let state, let residual):
+            parts.append("hashJoinMarkSink(state \(state)\(residual.map { ", if \($0)" } ?? ""))")
         }
         return "pipeline \(id): " + parts.joined(separator: " -> ")
     }

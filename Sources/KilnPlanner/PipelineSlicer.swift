@@ -134,6 +134,9 @@ public struct PipelineSlicer {
                                                        residual: residual.map { lift($0) }))
             return downstream
         case .semiJoin(let probe, let build, let probeKeys, let buildKeys, let residual, let anti):
+            if JoinPlanning.buildsOnOuterSide(probe: probe, build: build, probeKeys: probeKeys, anti: anti) {
+                return try openMarkJoin(outer: probe, inner: build, outerKeys: probeKeys, innerKeys: buildKeys, residual: residual, anti: anti)
+            }
             // Only a residual condition needs the build rows' columns in the table.
             var upstream = try open(build)
             let buildTypes = residual == nil ? [] : build.outputTypes
@@ -186,5 +189,35 @@ public struct PipelineSlicer {
             finish(upstream)
             return OpenPipeline(source: .sort(state: state), sourceTypes: types, operators: [])
         }
+    }
+
+    /// A semi or anti join whose hash table holds the outer rows (the smaller side), each with
+    /// a mark column: the subquery's rows probe it and mark every entry they match with the
+    /// residual condition true (`JoinMode.mark`); then the table's entries are the source of
+    /// the rest of the plan, the marked ones (semi) or the unmarked ones (anti), in the order
+    /// the outer rows came.
+    mutating func openMarkJoin(outer: PlanNode, inner: PlanNode, outerKeys: [BoundExpression], innerKeys: [BoundExpression],
+                               residual: BoundExpression?, anti: Bool) throws(DatabaseError) -> OpenPipeline {
+        let outerTypes = outer.outputTypes
+        let innerWidth = inner.outputTypes.count
+        let storedTypes = outerTypes + [(SQLType.boolean, false)]
+        var upstream = try open(outer)
+        let columns = outerTypes.indices.map { BoundExpression.column($0, type: outerTypes[$0].0, nullable: outerTypes[$0].1) }
+        upstream.operators.append(.project(columns + [liftSlots(.constant(.bool(false), type: .boolean))]))
+        let state = addState(.hashJoin(keyCount: outerKeys.count, layout: RecordLayout(types: outerKeys.map(\.type) + storedTypes.map(\.0))))
+        upstream.sink = .hashJoinBuild(state: state, keys: outerKeys.map { lift($0) }, storeColumns: true)
+        finish(upstream)
+        // The residual reads the outer columns, then the subquery's; the marking probe's
+        // candidates are the subquery's columns, then the entry's.
+        let swapped = residual.map { $0.remapColumns { $0 < outerTypes.count ? $0 + innerWidth : $0 - outerTypes.count } }
+        var marking = try open(inner)
+        marking.operators.append(.hashJoinProbe(state: state, keys: innerKeys.map { lift($0) }, buildTypes: storedTypes, mode: .mark, residual: nil))
+        marking.sink = .hashJoinMark(state: state, residual: swapped.map { lift($0) })
+        finish(marking)
+        let entryTypes = outerKeys.map { ($0.type, $0.nullable) } + storedTypes
+        let mark = BoundExpression.column(entryTypes.count - 1, type: .boolean, nullable: false)
+        let keep = anti ? BoundExpression.call("not", [mark], type: .boolean, nullable: false) : mark
+        return OpenPipeline(source: .hashJoinEntries(state: state), sourceTypes: entryTypes,
+                            operators: [.filter(lift(keep)), .project(columns.map { $0.remapColumns { $0 + outerKeys.count } })])
     }
 }

@@ -38,7 +38,9 @@ public enum SidewaysFiltering {
                 return apply(pushed)
             }
             let probe = apply(probe), build = apply(build)
-            let filtered = filterBuild(build, buildKeys: bk, probe: probe, probeKeys: pk) ?? build
+            // A join that hashes its outer side reads the subquery once anyway.
+            let outerSide = JoinPlanning.buildsOnOuterSide(probe: probe, build: build, probeKeys: pk, anti: anti)
+            let filtered = outerSide ? build : filterBuild(build, buildKeys: bk, probe: probe, probeKeys: pk) ?? build
             return .semiJoin(probe: probe, build: filtered, probeKeys: pk, buildKeys: bk, residual: residual, anti: anti)
         case .hashJoin(let probe, let build, let pk, let bk, let preserve, let residual):
             let probe = apply(probe), build = apply(build)

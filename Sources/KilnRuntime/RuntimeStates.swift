@@ -230,12 +230,7 @@ final class HashAggregateState: RecordSourceState {
     }
 
     override var sourceRecords: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int) {
-        if records == nil {
-            let count = table.entries.count
-            let array = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, count))
-            for index in 0..<count { array[index] = table.entries.record(index) + 16 }
-            records = array
-        }
+        if records == nil { records = table.recordPointers() }
         return (records!, table.entries.count)
     }
 }
@@ -427,6 +422,14 @@ final class ChainedHashTable {
         header.storeBytes(of: Int64(mask), toByteOffset: 8, as: Int64.self)
     }
 
+    /// The addresses of the entries' records, in insertion order (the caller deallocates).
+    func recordPointers() -> UnsafeMutablePointer<UnsafeMutableRawPointer?> {
+        let count = entries.count
+        let array = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, count))
+        for index in 0..<count { array[index] = entries.record(index) + 16 }
+        return array
+    }
+
     /// The first entry of `hash`'s bucket.
     @inline(__always)
     func bucket(_ hash: UInt64) -> UnsafeMutableRawPointer? { directory[Int(truncatingIfNeeded: hash) & mask] }
@@ -462,9 +465,11 @@ final class ChainedHashTable {
 
 /// A join's hash table: the build pipeline inserts entries `[next][hash][keys, columns]`,
 /// the probe walks a bucket's chain comparing hash and keys (inline code). Duplicate keys are
-/// kept: every match joins.
-final class HashJoinState: RuntimeState {
+/// kept: every match joins. As a source it yields the entries' records in insertion order
+/// (a mark join's outer rows).
+final class HashJoinState: RecordSourceState {
     let table: ChainedHashTable
+    var records: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
     /// An entry with no successor whose record has every field NULL (LEFT joins' non-match).
     let nullEntry: UnsafeMutableRawPointer
 
@@ -475,9 +480,17 @@ final class HashJoinState: RuntimeState {
         (nullEntry + 16).initializeMemory(as: UInt8.self, repeating: 1, count: layout.types.count)
     }
 
-    deinit { nullEntry.deallocate() }
+    deinit {
+        nullEntry.deallocate()
+        records?.deallocate()
+    }
 
     var header: UnsafeMutableRawPointer { table.header }
+
+    override var sourceRecords: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int) {
+        if records == nil { records = table.recordPointers() }
+        return (records!, table.entries.count)
+    }
 
     /// A new entry for `hash`; returns its record for the caller to fill.
     func insert(hash: UInt64) -> UnsafeMutableRawPointer { table.insert(hash: hash) + 16 }

@@ -87,6 +87,10 @@ public enum HighToMid {
                 body.builder.add("kiln_mid.join_insert", [ctx] + values, [], op.attributes + [("offsets", .array(layout.offsets.map { .integer(Int64($0), type: "i64") }))])
                 sinkState = op.integer("state") ?? 0
                 sinkKind = "hash_join"
+            case "kiln_high.join_mark_sink":
+                try body.closeMark(op)
+                sinkState = op.integer("state") ?? 0
+                sinkKind = "join_mark"
             case "kiln_high.hash_agg_sink":
                 let values = try op.operands.dropFirst(2).map { try body.materialize($0) }
                 body.builder.add("kiln_mid.hash_agg_update", [ctx] + values, [], op.attributes)

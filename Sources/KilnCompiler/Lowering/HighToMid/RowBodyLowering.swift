@@ -184,8 +184,8 @@ final class RowBodyLowering {
         let valid = b.value("kiln_mid.entry_valid", [current], "i1")
         let unflagged = b.value("arith.xori", [flag, constant(1, b)], "i1")
         // LEFT: go on while entries remain, or once more (the NULL entry) if none matched.
-        // Semi/anti: go on while entries remain and none met the condition.
-        let proceed = b.value(mode == 1 ? "arith.ori" : "arith.andi", [valid, unflagged], "i1")
+        // Semi/anti: go on while entries remain and none met the condition. Mark: every entry.
+        let proceed = mode == 4 ? valid : b.value(mode == 1 ? "arith.ori" : "arith.andi", [valid, unflagged], "i1")
         b.add("scf.condition", [proceed, current, flag])
         let after = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry"), IRValue(type: "i1")])
         let a = IRBuilder(after)
@@ -251,6 +251,41 @@ final class RowBodyLowering {
         if probe.mode == 3 { emit = builder.value("arith.xori", [emit, constant(1)], "i1") }
         nest(emit)
         streams[ObjectIdentifier(op.result)] = probe.base
+    }
+
+    /// Closes a mark probe's chain walk: a candidate whose keys match, whose entry is not yet
+    /// marked and whose residual condition (computed only then) is true marks its entry (the
+    /// mark is the entry's last column).
+    func closeMark(_ op: IROperation) throws {
+        guard let probe = openProbes.removeValue(forKey: ObjectIdentifier(op.operands[1])),
+              case .joined(_, let entry, let buildTypes, let keyCount, let layout)? = streams[ObjectIdentifier(op.operands[1])] else {
+            throw failure("join_mark_sink without its join probe")
+        }
+        let column = keyCount + buildTypes.count - 1
+        let attributes: [(String, IRAttribute)] = [("column", .integer(Int64(column), type: "i64")), ("offset", .integer(Int64(layout.offsets[column]), type: "i64"))]
+        let marked = builder.value("kiln_mid.entry_field", [entry], "!kiln_mid.val<\"bool\">", attributes)
+        let unmarked = builder.value("arith.xori", [builder.value("kiln_mid.truth", [marked], "i1"), constantBool(1)], "i1")
+        var hit = builder.value("arith.andi", [probe.match, unmarked], "i1")
+        if op.operands.count > 2 {
+            let taken = IRBlock(), skipped = IRBlock()
+            try inBranch(taken) { builder.value("kiln_mid.truth", [try materialize(op.operands[2])], "i1") }
+            let no = IRBuilder(skipped).value("arith.constant", [], "i1", [("value", .integer(0, type: "i1"))])
+            IRBuilder(skipped).add("scf.yield", [no])
+            hit = builder.add("scf.if", [hit], ["i1"], regions: [.single(taken), .single(skipped)]).result
+        }
+        let mark = IRBlock()
+        IRBuilder(mark).add("kiln_mid.entry_mark", [entry], [], attributes)
+        IRBuilder(mark).add("scf.yield")
+        builder.add("scf.if", [hit], [], regions: [.single(mark), IRRegion()])
+        let next = builder.value("kiln_mid.entry_next", [entry], "!kiln_mid.entry")
+        builder.add("scf.yield", [next, hit])
+        scopes.removeLast()
+        builder = probe.outer
+        builder.add("scf.while", [probe.first, constantBool(0)], ["!kiln_mid.entry", "i1"], regions: [.single(probe.before), .single(probe.after)])
+    }
+
+    func constantBool(_ value: Int64) -> IRValue {
+        builder.value("arith.constant", [], "i1", [("value", .integer(value, type: "i1"))])
     }
 
     func load(_ index: Int, types: [String]) -> IRValue {

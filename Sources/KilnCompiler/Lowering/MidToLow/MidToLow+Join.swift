@@ -77,6 +77,10 @@ extension MidToLow {
                 matches = l.and(matches, equal)
             }
             values[op.result] = LowValue(value: matches, null: nil)
+        case "kiln_mid.entry_mark":
+            // The mark is a non-NULL boolean: its null byte stays 0, its value becomes 1.
+            let entry = try lowered(op.operands[0]).value
+            l.store(l.int(1, "i8"), l.gep(entry, HashTableLayout.entryRecord), offset: op.integer("offset") ?? 0)
         default:  // kiln_mid.entry_field
             let entry = try lowered(op.operands[0]).value
             let (type, nullable) = MidToLow.sqlType(op.result.type)

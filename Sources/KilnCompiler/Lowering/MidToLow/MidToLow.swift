@@ -174,7 +174,8 @@ public struct MidToLow {
             values[op.result] = LowValue(value: l.cmpi(1, r, l.int(0, "i32")), null: nil)
         case "kiln_mid.hash_agg_update":
             try lowerAggregateUpdate(op, l)
-        case "kiln_mid.join_insert", "kiln_mid.join_lookup", "kiln_mid.join_null_entry", "kiln_mid.entry_valid", "kiln_mid.join_match", "kiln_mid.entry_next", "kiln_mid.entry_field":
+        case "kiln_mid.join_insert", "kiln_mid.join_lookup", "kiln_mid.join_null_entry", "kiln_mid.entry_valid", "kiln_mid.join_match", "kiln_mid.entry_next", "kiln_mid.entry_field",
+             "kiln_mid.entry_mark":
             try lowerJoin(op, l)
         case "kiln_mid.sort_append", "kiln_mid.output_append":
             let args = Array(op.operands.dropFirst())

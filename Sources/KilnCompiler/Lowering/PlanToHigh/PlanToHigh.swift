@@ -30,6 +30,7 @@ public enum PlanToHigh {
                 case .singleRow(let s): return ("kiln_high.single_row", s, "columns")
                 case .hashAggregate(let s): return ("kiln_high.hash_agg_source", s, "records")
                 case .sort(let s): return ("kiln_high.sort_source", s, "records")
+                case .hashJoinEntries(let s): return ("kiln_high.hash_join_entries", s, "records")
                 }
             }()
             let types = pipeline.sourceTypes.map { IRAttribute.string($0.0.irName + ($0.1 ? "?" : "")) }
@@ -54,7 +55,8 @@ public enum PlanToHigh {
                         ("build_types", .array(buildTypes.map { .string($0.0.irName + ($0.1 ? "?" : "")) })),
                         ("join_mode", .integer(Int64(mode.rawValue), type: "i64")),
                     ])
-                    if mode == .inner {
+                    if mode == .inner || mode == .mark {
+                        // (A mark probe's candidates meet the residual in the mark sink.)
                         stream = probed
                         streamTypes += buildTypes
                     } else {
@@ -80,6 +82,9 @@ public enum PlanToHigh {
                     ("aggregates", .array(aggregates.map { .string($0.function) })),
                     ("state_types", .array((keys.map(\.type) + aggregates.map(\.type)).map { .string($0.irName) })),
                 ])
+            case .hashJoinMark(let state, let residual):
+                let condition = residual.map { expression($0, stream: stream, types: streamTypes, ctx: ctx, builder: builder, memo: memo) }
+                done = builder.value("kiln_high.join_mark_sink", [ctx, stream] + (condition.map { [$0] } ?? []), "i1", [("state", .integer(Int64(state), type: "i64"))])
             case .sort(let state):
                 done = builder.value("kiln_high.sort_sink", [ctx, stream], "i1", [("state", .integer(Int64(state), type: "i64"))])
             case .output(let state):

@@ -34,6 +34,12 @@ public enum HighDialect {
         irdl.operands(ctx: %c)
         irdl.results(out: %s)
       }
+      irdl.operation @hash_join_entries {
+        %c = irdl.parametric @kiln_high::@ctx<>
+        %s = irdl.parametric @kiln_high::@stream<>
+        irdl.operands(ctx: %c)
+        irdl.results(out: %s)
+      }
       irdl.operation @sort_source {
         %c = irdl.parametric @kiln_high::@ctx<>
         %s = irdl.parametric @kiln_high::@stream<>
@@ -108,6 +114,14 @@ public enum HighDialect {
         %v = irdl.any
         %d = irdl.is i1
         irdl.operands(ctx: %c, input: %s, values: variadic %v)
+        irdl.results(done: %d)
+      }
+      irdl.operation @join_mark_sink {
+        %c = irdl.parametric @kiln_high::@ctx<>
+        %s = irdl.parametric @kiln_high::@stream<>
+        %b = irdl.base @kiln_high::@column
+        %d = irdl.is i1
+        irdl.operands(ctx: %c, candidates: %s, condition: optional %b)
         irdl.results(done: %d)
       }
       irdl.operation @sort_sink {

@@ -118,6 +118,11 @@ public enum MidDialect {
         irdl.operands(entry: %e)
         irdl.results(out: %v)
       }
+      irdl.operation @entry_mark {
+        %e = irdl.parametric @kiln_mid::@entry<>
+        irdl.operands(entry: %e)
+        irdl.results()
+      }
       irdl.operation @sort_append {
         %c = irdl.parametric @kiln_mid::@ctx<>
         %v = irdl.any
