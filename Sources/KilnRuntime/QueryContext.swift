@@ -64,6 +64,9 @@ public struct RuntimeFunction: Sendable, Equatable {
 public enum HashTableLayout {
     public static let directory = 0
     public static let mask = 8
+    /// A `UInt16` per directory slot: bit `hash >> 60` is set for every entry in the slot's
+    /// chain, so most probes for absent keys stop before reading the directory.
+    public static let tags = 16
     public static let entryNext = 0
     public static let entryHash = 8
     public static let entryRecord = 16

@@ -393,13 +393,15 @@ final class LimitState: RuntimeState {
 }
 
 /// Entries `[next][hash][record]` chained from a power-of-two directory, with the header
-/// `[directory][mask]` that compiled probes read (`HashTableLayout`). Shared by aggregation
-/// and joins; entries never move.
+/// `[directory][mask][tags]` that compiled probes read (`HashTableLayout`). Shared by
+/// aggregation and joins; entries never move.
 final class ChainedHashTable {
     let entries: RecordStore
     private(set) var directory: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    /// Per slot, one bit (of 16, chosen by the hash's top four bits) per entry in its chain.
+    private(set) var tags: UnsafeMutablePointer<UInt16>
     private(set) var mask: Int
-    let header = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
+    let header = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 16)
 
     let budget: MemoryBudget?
 
@@ -409,18 +411,25 @@ final class ChainedHashTable {
         mask = 1023
         directory = .allocate(capacity: mask + 1)
         directory.initialize(repeating: nil, count: mask + 1)
+        tags = .allocate(capacity: mask + 1)
+        tags.initialize(repeating: 0, count: mask + 1)
         publish()
     }
 
     deinit {
         directory.deallocate()
+        tags.deallocate()
         header.deallocate()
     }
 
     private func publish() {
         header.storeBytes(of: UnsafeMutableRawPointer(directory), as: UnsafeMutableRawPointer.self)
         header.storeBytes(of: Int64(mask), toByteOffset: 8, as: Int64.self)
+        header.storeBytes(of: UnsafeMutableRawPointer(tags), toByteOffset: HashTableLayout.tags, as: UnsafeMutableRawPointer.self)
     }
+
+    @inline(__always)
+    static func tag(_ hash: UInt64) -> UInt16 { 1 << UInt16(truncatingIfNeeded: hash >> 60) }
 
     /// The addresses of the entries' records, in insertion order (the caller deallocates).
     func recordPointers() -> UnsafeMutablePointer<UnsafeMutableRawPointer?> {
@@ -442,22 +451,29 @@ final class ChainedHashTable {
         let slot = Int(truncatingIfNeeded: hash) & mask
         entry.storeBytes(of: directory[slot], as: UnsafeMutableRawPointer?.self)
         directory[slot] = entry
+        tags[slot] |= ChainedHashTable.tag(hash)
         return entry
     }
 
     private func grow() {
         let newMask = mask * 2 + 1
-        budget?.charge((newMask + 1) * 8)
+        budget?.charge((newMask + 1) * 10)
         let newDirectory = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: newMask + 1)
         newDirectory.initialize(repeating: nil, count: newMask + 1)
+        let newTags = UnsafeMutablePointer<UInt16>.allocate(capacity: newMask + 1)
+        newTags.initialize(repeating: 0, count: newMask + 1)
         for index in 0..<entries.count {
             let entry = entries.record(index)
-            let slot = Int(truncatingIfNeeded: entry.load(fromByteOffset: 8, as: UInt64.self)) & newMask
+            let hash = entry.load(fromByteOffset: 8, as: UInt64.self)
+            let slot = Int(truncatingIfNeeded: hash) & newMask
             entry.storeBytes(of: newDirectory[slot], as: UnsafeMutableRawPointer?.self)
             newDirectory[slot] = entry
+            newTags[slot] |= ChainedHashTable.tag(hash)
         }
         directory.deallocate()
+        tags.deallocate()
         directory = newDirectory
+        tags = newTags
         mask = newMask
         publish()
     }

@@ -39,15 +39,28 @@ extension MidToLow {
             let types = op.operands.dropFirst().map { MidToLow.sqlType($0.type).0 }
             let header = perPipeline("header\(state)", l) { $0.call("kiln_rt_agg_header", [ctx, $0.int(state, "i64")], ["!llvm.ptr"]).result }
             let hash = keyHash(keys.map { LowValue(value: $0.value, null: nil) }, types, l)
-            let directory = l.load(header, offset: HashTableLayout.directory, "!llvm.ptr")
-            let mask = l.load(header, offset: HashTableLayout.mask, "i64")
-            var first = l.load(l.gep(directory, index: l.op("arith.andi", [hash, mask], "i64"), elementType: "!llvm.ptr"), "!llvm.ptr")
+            // The table is complete before any probe runs: its header's fields are pipeline constants.
+            let mask = perPipeline("mask\(state)", l) { $0.load(header, offset: HashTableLayout.mask, "i64") }
+            let slot = l.op("arith.andi", [hash, mask], "i64")
+            // The slot's tag bit for this hash: clear means no entry can match, and the
+            // directory (a likely cache miss) is not read.
+            let tags = perPipeline("tags\(state)", l) { $0.load(header, offset: HashTableLayout.tags, "!llvm.ptr") }
+            let word = l.op("arith.extui", [l.load(l.gep(tags, index: slot, elementType: "i16"), "i16")], "i64")
+            let bit = l.op("arith.andi", [l.op("arith.shrui", [word, l.op("arith.shrui", [hash, l.int(60, "i64")], "i64")], "i64"), l.int(1, "i64")], "i64")
+            var present = l.cmpi(1, bit, l.int(0, "i64"))
             let nulls = keys.compactMap(\.null)
             if !nulls.isEmpty {
                 var anyNull = nulls[0]
                 for n in nulls.dropFirst() { anyNull = l.or(anyNull, n) }
-                first = l.select(anyNull, l.op("llvm.mlir.zero", [], "!llvm.ptr"), first)
+                present = l.and(present, l.not(anyNull))
             }
+            let read = IRBlock(), skip = IRBlock()
+            let r = LowBuilder(b: IRBuilder(read), ctx: ctx)
+            let directory = perPipeline("directory\(state)", r) { $0.load(header, offset: HashTableLayout.directory, "!llvm.ptr") }
+            r.b.add("scf.yield", [r.load(r.gep(directory, index: slot, elementType: "!llvm.ptr"), "!llvm.ptr")])
+            let none = LowBuilder(b: IRBuilder(skip), ctx: ctx)
+            none.b.add("scf.yield", [none.op("llvm.mlir.zero", [], "!llvm.ptr")])
+            let first = l.b.add("scf.if", [present], ["!llvm.ptr"], regions: [.single(read), .single(skip)]).result
             values[op.results[0]] = LowValue(value: first, null: nil)
             values[op.results[1]] = LowValue(value: hash, null: nil)
         case "kiln_mid.join_null_entry":
