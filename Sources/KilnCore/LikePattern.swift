@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A LIKE / ILIKE pattern prepared once and matched on UTF-8 bytes (no String per row).
 ///
 /// `%` matches any run of characters, `_` exactly one character (one UTF-8 code point), the
@@ -87,6 +91,9 @@ public struct LikePattern: Sendable {
     }
 
     func find(_ text: UnsafeRawBufferPointer, _ needle: [UInt8], from: Int, to: Int) -> Int? {
+        if !caseInsensitive, needle.count >= 2, let base = text.baseAddress {
+            return LikePattern.search(base, from: from, to: to, needle)
+        }
         let first = needle[0]
         var i = from
         while i + needle.count <= to {
@@ -94,6 +101,38 @@ public struct LikePattern: Sendable {
             i += 1
         }
         return nil
+    }
+
+    /// The first occurrence of `needle` (2+ bytes) in `text[from..<to]`: 16 candidate positions
+    /// at a time, those whose first and last bytes both match the needle's, each checked with
+    /// `memcmp` (the first and last bytes filter out nearly every other position).
+    static func search(_ text: UnsafeRawPointer, from: Int, to: Int, _ needle: [UInt8]) -> Int? {
+        let n = needle.count
+        let lastStart = to - n
+        return needle.withUnsafeBufferPointer { pattern -> Int? in
+            let p = pattern.baseAddress!
+            var i = from
+            let first = SIMD16<UInt8>(repeating: p[0]), last = SIMD16<UInt8>(repeating: p[n - 1])
+            while i + 15 <= lastStart {
+                let a = (text + i).loadUnaligned(as: SIMD16<UInt8>.self)
+                let b = (text + i + n - 1).loadUnaligned(as: SIMD16<UInt8>.self)
+                let words = unsafeBitCast((a .== first) .& (b .== last), to: SIMD2<UInt64>.self)
+                for half in 0..<2 {
+                    var w = words[half]
+                    while w != 0 {
+                        let k = half * 8 + w.trailingZeroBitCount >> 3
+                        if n == 2 || memcmp(text + i + k + 1, p + 1, n - 2) == 0 { return i + k }
+                        w &= ~(UInt64(0xFF) << UInt64((k - half * 8) * 8))
+                    }
+                }
+                i += 16
+            }
+            while i <= lastStart {
+                if (text + i).load(as: UInt8.self) == p[0], memcmp(text + i + 1, p + 1, n - 1) == 0 { return i }
+                i += 1
+            }
+            return nil
+        }
     }
 
     /// With `_`: iterative matching, backtracking to the last `%`.
