@@ -404,9 +404,13 @@ final class ChainedHashTable {
     let header = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 16)
 
     let budget: MemoryBudget?
+    /// Entries are only collected until `link` (a join's build, which nothing reads before
+    /// it ends): the directory is made once, at its final size.
+    let deferred: Bool
 
-    init(recordSize: Int, budget: MemoryBudget?) {
+    init(recordSize: Int, budget: MemoryBudget?, deferred: Bool = false) {
         self.budget = budget
+        self.deferred = deferred
         entries = RecordStore(recordSize: 16 + recordSize, budget: budget)
         mask = 1023
         directory = .allocate(capacity: mask + 1)
@@ -445,9 +449,10 @@ final class ChainedHashTable {
 
     /// A new zeroed entry for `hash`, linked at the head of its bucket.
     func insert(hash: UInt64) -> UnsafeMutableRawPointer {
-        if entries.count > mask { grow() }
+        if !deferred, entries.count > mask { rebuild(mask: mask * 2 + 1) }
         let entry = entries.append()
         entry.storeBytes(of: hash, toByteOffset: 8, as: UInt64.self)
+        if deferred { return entry }
         let slot = Int(truncatingIfNeeded: hash) & mask
         entry.storeBytes(of: directory[slot], as: UnsafeMutableRawPointer?.self)
         directory[slot] = entry
@@ -455,8 +460,15 @@ final class ChainedHashTable {
         return entry
     }
 
-    private func grow() {
-        let newMask = mask * 2 + 1
+    /// Links every entry into a directory sized for them (a deferred table's end of build).
+    func link() {
+        var size = 1024
+        while size < entries.count { size *= 2 }
+        rebuild(mask: size - 1)
+    }
+
+    /// A new directory and tags with `newMask + 1` slots, every entry linked into them.
+    private func rebuild(mask newMask: Int) {
         budget?.charge((newMask + 1) * 10)
         let newDirectory = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: newMask + 1)
         newDirectory.initialize(repeating: nil, count: newMask + 1)
@@ -490,7 +502,7 @@ final class HashJoinState: RecordSourceState {
     let nullEntry: UnsafeMutableRawPointer
 
     init(layout: RecordLayout, budget: MemoryBudget?) {
-        table = ChainedHashTable(recordSize: layout.size, budget: budget)
+        table = ChainedHashTable(recordSize: layout.size, budget: budget, deferred: true)
         nullEntry = .allocate(byteCount: 16 + layout.size, alignment: 16)
         nullEntry.initializeMemory(as: UInt8.self, repeating: 0, count: 16 + layout.size)
         (nullEntry + 16).initializeMemory(as: UInt8.self, repeating: 1, count: layout.types.count)
@@ -507,6 +519,9 @@ final class HashJoinState: RecordSourceState {
         if records == nil { records = table.recordPointers() }
         return (records!, table.entries.count)
     }
+
+    /// The build is complete: the entries go into the directory the probes read.
+    override func finish(_ runtime: QueryRuntime) { table.link() }
 
     /// A new entry for `hash`; returns its record for the caller to fill.
     func insert(hash: UInt64) -> UnsafeMutableRawPointer { table.insert(hash: hash) + 16 }

@@ -188,7 +188,7 @@ public struct MidToLow {
                 l.storeValue(v.value, l.gep(record, layout.offsets[index]), types[index])
             }
         case "kiln_mid.finish":
-            if op.string("kind") == "sort" {
+            if op.string("kind") == "sort" || op.string("kind") == "hash_join" {
                 l.call("kiln_rt_finish", [ctx, l.int(Int64(op.integer("state") ?? 0), "i64")], [])
             }
         default:
