@@ -8,14 +8,20 @@ import Glibc
 /// escape character (backslash unless ESCAPE says otherwise) makes the next one literal.
 /// A pattern of literals and `%` only is matched segment by segment: the first must be a
 /// prefix, the last a suffix, the others found in order in between.
-public struct LikePattern: Sendable {
+///
+/// A class whose segment bytes live in raw buffers, so matching a row touches no reference
+/// counts (`@unchecked Sendable`: nothing changes after `init`).
+public final class LikePattern: @unchecked Sendable {
     enum Piece: Sendable, Equatable { case literal(UInt8), one, any }
     let pieces: [Piece]
     let caseInsensitive: Bool
-    /// Literal runs between `%` when the pattern has no `_`.
-    let segments: [[UInt8]]?
     let anchoredStart: Bool
     let anchoredEnd: Bool
+    /// The literal runs between `%` when the pattern has no `_` (0 runs: it has one): back to
+    /// back in `segmentBytes`, run i at `segmentStarts[i] ..< segmentStarts[i + 1]`.
+    let segmentCount: Int
+    let segmentBytes: UnsafeMutablePointer<UInt8>
+    let segmentStarts: UnsafeMutablePointer<Int>
 
     public init(_ pattern: [UInt8], escape: UInt8? = UInt8(ascii: "\\"), caseInsensitive: Bool) throws(DatabaseError) {
         var pieces: [Piece] = []
@@ -42,15 +48,29 @@ public struct LikePattern: Sendable {
         self.caseInsensitive = caseInsensitive
         anchoredStart = pieces.first != .any
         anchoredEnd = pieces.last != .any
-        if pieces.contains(.one) {
-            segments = nil
-        } else {
-            var runs: [[UInt8]] = [[]]
+        var runs: [[UInt8]] = [[]]
+        if !pieces.contains(.one) {
             for piece in pieces {
                 if case .literal(let b) = piece { runs[runs.count - 1].append(b) } else { runs.append([]) }
             }
-            segments = runs
+        } else {
+            runs = []
         }
+        segmentCount = runs.count
+        segmentBytes = .allocate(capacity: max(1, runs.reduce(0) { $0 + $1.count }))
+        segmentStarts = .allocate(capacity: runs.count + 1)
+        var offset = 0
+        for (k, run) in runs.enumerated() {
+            segmentStarts[k] = offset
+            (segmentBytes + offset).update(from: run, count: run.count)
+            offset += run.count
+        }
+        segmentStarts[runs.count] = offset
+    }
+
+    deinit {
+        segmentBytes.deallocate()
+        segmentStarts.deallocate()
     }
 
     @inline(__always)
@@ -60,44 +80,54 @@ public struct LikePattern: Sendable {
     func byte(_ text: UnsafeRawBufferPointer, _ i: Int) -> UInt8 { caseInsensitive ? LikePattern.lower(text[i]) : text[i] }
 
     public func matches(_ text: UnsafeRawBufferPointer) -> Bool {
-        guard let segments else { return general(text) }
+        guard segmentCount > 0 else { return general(text) }
         let n = text.count
-        if segments.count == 1 {
-            let s = segments[0]
-            return s.count == n && equal(text, at: 0, s)
+        @inline(__always) func segment(_ k: Int) -> (UnsafePointer<UInt8>, Int) {
+            (UnsafePointer(segmentBytes + segmentStarts[k]), segmentStarts[k + 1] - segmentStarts[k])
+        }
+        if segmentCount == 1 {
+            let (bytes, count) = segment(0)
+            return count == n && equal(text, at: 0, bytes, count)
         }
         var start = 0, end = n
         if anchoredStart {
-            let first = segments[0]
-            guard first.count <= n, equal(text, at: 0, first) else { return false }
-            start = first.count
+            let (bytes, count) = segment(0)
+            guard count <= n, equal(text, at: 0, bytes, count) else { return false }
+            start = count
         }
         if anchoredEnd {
-            let last = segments[segments.count - 1]
-            guard last.count <= end - start, equal(text, at: n - last.count, last) else { return false }
-            end = n - last.count
+            let (bytes, count) = segment(segmentCount - 1)
+            guard count <= end - start, equal(text, at: n - count, bytes, count) else { return false }
+            end = n - count
         }
-        for segment in segments.dropFirst().dropLast() where !segment.isEmpty {
-            guard let found = find(text, segment, from: start, to: end) else { return false }
-            start = found + segment.count
+        var k = 1
+        while k < segmentCount - 1 {
+            let (bytes, count) = segment(k)
+            k += 1
+            if count == 0 { continue }
+            guard let found = find(text, bytes, count, from: start, to: end) else { return false }
+            start = found + count
         }
         return true
     }
 
     @inline(__always)
-    func equal(_ text: UnsafeRawBufferPointer, at offset: Int, _ bytes: [UInt8]) -> Bool {
-        for (k, b) in bytes.enumerated() where byte(text, offset + k) != b { return false }
+    func equal(_ text: UnsafeRawBufferPointer, at offset: Int, _ bytes: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        if count == 0 { return true }
+        if !caseInsensitive { return memcmp(text.baseAddress! + offset, bytes, count) == 0 }
+        for k in 0..<count where byte(text, offset + k) != bytes[k] { return false }
         return true
     }
 
-    func find(_ text: UnsafeRawBufferPointer, _ needle: [UInt8], from: Int, to: Int) -> Int? {
-        if !caseInsensitive, needle.count >= 2, let base = text.baseAddress {
-            return LikePattern.search(base, from: from, to: to, needle)
+    func find(_ text: UnsafeRawBufferPointer, _ needle: UnsafePointer<UInt8>, _ count: Int, from: Int, to: Int) -> Int? {
+        guard to - from >= count else { return nil }
+        if !caseInsensitive, count >= 2 {
+            return LikePattern.search(text.baseAddress!, from: from, to: to, needle, count)
         }
         let first = needle[0]
         var i = from
-        while i + needle.count <= to {
-            if byte(text, i) == first, equal(text, at: i, needle) { return i }
+        while i + count <= to {
+            if byte(text, i) == first, equal(text, at: i, needle, count) { return i }
             i += 1
         }
         return nil
@@ -106,33 +136,29 @@ public struct LikePattern: Sendable {
     /// The first occurrence of `needle` (2+ bytes) in `text[from..<to]`: 16 candidate positions
     /// at a time, those whose first and last bytes both match the needle's, each checked with
     /// `memcmp` (the first and last bytes filter out nearly every other position).
-    static func search(_ text: UnsafeRawPointer, from: Int, to: Int, _ needle: [UInt8]) -> Int? {
-        let n = needle.count
+    static func search(_ text: UnsafeRawPointer, from: Int, to: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> Int? {
         let lastStart = to - n
-        return needle.withUnsafeBufferPointer { pattern -> Int? in
-            let p = pattern.baseAddress!
-            var i = from
-            let first = SIMD16<UInt8>(repeating: p[0]), last = SIMD16<UInt8>(repeating: p[n - 1])
-            while i + 15 <= lastStart {
-                let a = (text + i).loadUnaligned(as: SIMD16<UInt8>.self)
-                let b = (text + i + n - 1).loadUnaligned(as: SIMD16<UInt8>.self)
-                let words = unsafeBitCast((a .== first) .& (b .== last), to: SIMD2<UInt64>.self)
-                for half in 0..<2 {
-                    var w = words[half]
-                    while w != 0 {
-                        let k = half * 8 + w.trailingZeroBitCount >> 3
-                        if n == 2 || memcmp(text + i + k + 1, p + 1, n - 2) == 0 { return i + k }
-                        w &= ~(UInt64(0xFF) << UInt64((k - half * 8) * 8))
-                    }
+        var i = from
+        let first = SIMD16<UInt8>(repeating: p[0]), last = SIMD16<UInt8>(repeating: p[n - 1])
+        while i + 15 <= lastStart {
+            let a = (text + i).loadUnaligned(as: SIMD16<UInt8>.self)
+            let b = (text + i + n - 1).loadUnaligned(as: SIMD16<UInt8>.self)
+            let words = unsafeBitCast((a .== first) .& (b .== last), to: SIMD2<UInt64>.self)
+            for half in 0..<2 {
+                var w = words[half]
+                while w != 0 {
+                    let k = half * 8 + w.trailingZeroBitCount >> 3
+                    if n == 2 || memcmp(text + i + k + 1, p + 1, n - 2) == 0 { return i + k }
+                    w &= ~(UInt64(0xFF) << UInt64((k - half * 8) * 8))
                 }
-                i += 16
             }
-            while i <= lastStart {
-                if (text + i).load(as: UInt8.self) == p[0], memcmp(text + i + 1, p + 1, n - 1) == 0 { return i }
-                i += 1
-            }
-            return nil
+            i += 16
         }
+        while i <= lastStart {
+            if (text + i).load(as: UInt8.self) == p[0], memcmp(text + i + 1, p + 1, n - 1) == 0 { return i }
+            i += 1
+        }
+        return nil
     }
 
     /// With `_`: iterative matching, backtracking to the last `%`.
