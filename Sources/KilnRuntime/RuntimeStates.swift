@@ -460,11 +460,52 @@ final class ChainedHashTable {
         return entry
     }
 
-    /// Links every entry into a directory sized for them (a deferred table's end of build).
+    /// A deferred table's end of build: the entries move so that those of one directory slot
+    /// lie next to each other (a counting sort by slot; a chain walk then reads consecutive
+    /// memory, not one cache miss per entry), and are linked into a directory sized for them.
     func link() {
+        let count = entries.count
         var size = 1024
-        while size < entries.count { size *= 2 }
-        rebuild(mask: size - 1)
+        while size < count { size *= 2 }
+        let newMask = size - 1
+        let starts = UnsafeMutablePointer<Int>.allocate(capacity: size + 1)
+        starts.initialize(repeating: 0, count: size + 1)
+        let destination = UnsafeMutablePointer<Int>.allocate(capacity: max(1, count))
+        defer {
+            starts.deallocate()
+            destination.deallocate()
+        }
+        @inline(__always) func slot(_ entry: UnsafeMutableRawPointer) -> Int {
+            Int(truncatingIfNeeded: entry.load(fromByteOffset: 8, as: UInt64.self)) & newMask
+        }
+        for index in 0..<count { starts[slot(entries.record(index)) + 1] += 1 }
+        for index in 0..<size { starts[index + 1] += starts[index] }
+        for index in 0..<count {
+            let s = slot(entries.record(index))
+            destination[index] = starts[s]
+            starts[s] += 1
+        }
+        let block = entries.compact(into: destination)
+        budget?.charge(size * 10)
+        let newDirectory = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: size)
+        newDirectory.initialize(repeating: nil, count: size)
+        let newTags = UnsafeMutablePointer<UInt16>.allocate(capacity: size)
+        newTags.initialize(repeating: 0, count: size)
+        let entrySize = entries.recordSize
+        for position in 0..<count {
+            let entry = block + position * entrySize
+            let hash = entry.load(fromByteOffset: 8, as: UInt64.self)
+            let s = Int(truncatingIfNeeded: hash) & newMask
+            entry.storeBytes(of: newDirectory[s], as: UnsafeMutableRawPointer?.self)
+            newDirectory[s] = entry
+            newTags[s] |= ChainedHashTable.tag(hash)
+        }
+        directory.deallocate()
+        tags.deallocate()
+        directory = newDirectory
+        tags = newTags
+        mask = newMask
+        publish()
     }
 
     /// A new directory and tags with `newMask + 1` slots, every entry linked into them.
