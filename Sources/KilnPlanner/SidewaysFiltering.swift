@@ -154,6 +154,18 @@ public enum SidewaysFiltering {
         }
     }
 
+    /// `keys` (plain columns, each one of the join's `from` keys) as the join's matching `to`
+    /// keys; nil when a key is not a join key.
+    static func across(_ keys: [BoundExpression], from: [BoundExpression], to: [BoundExpression]) -> [BoundExpression]? {
+        var mapped: [BoundExpression] = []
+        for key in keys {
+            guard let column = singleColumn(key), let index = from.firstIndex(where: { singleColumn($0) == column }),
+                  to[index].type == key.type else { return nil }
+            mapped.append(to[index])
+        }
+        return mapped
+    }
+
     /// The part of `plan` with the fewest estimated rows whose rows carry every key value
     /// `plan` has (a superset), with `keys` over its columns.
     static func smallestKeySource(_ plan: PlanNode, _ keys: [BoundExpression]) -> (PlanNode, [BoundExpression])? {
@@ -167,12 +179,17 @@ public enum SidewaysFiltering {
                 visit(input, keys)
             case .semiJoin(let input, _, _, _, _, _):
                 visit(input, keys)
-            case .hashJoin(let left, let right, _, _, _, _):
+            case .hashJoin(let left, let right, let probeKeys, let buildKeys, let preserveProbe, _):
+                // A joined row's values of the join keys are on both sides: an inner join's
+                // keys lead into either side, a LEFT join's build-side keys into its probe side.
                 let width = left.outputTypes.count
                 if used.allSatisfy({ $0 < width }) {
                     visit(left, keys)
+                    if !preserveProbe, let across = across(keys, from: probeKeys, to: buildKeys) { visit(right, across) }
                 } else if used.allSatisfy({ $0 >= width }) {
-                    visit(right, keys.map { $0.remapColumns { $0 - width } })
+                    let rightKeys = keys.map { $0.remapColumns { $0 - width } }
+                    visit(right, rightKeys)
+                    if let across = across(rightKeys, from: buildKeys, to: probeKeys) { visit(left, across) }
                 }
             case .project(let input, let expressions, _):
                 var mapping: [Int: Int] = [:]
