@@ -398,7 +398,8 @@ final class LimitState: RuntimeState {
 final class ChainedHashTable {
     let entries: RecordStore
     private(set) var directory: UnsafeMutablePointer<UnsafeMutableRawPointer?>
-    /// Per slot, one bit (of 16, chosen by the hash's top four bits) per entry in its chain.
+    /// Per slot, one bit (of 16, chosen by the hash's top four bits) per entry in its chain:
+    /// kept by deferred (join) tables only, made by `link`.
     private(set) var tags: UnsafeMutablePointer<UInt16>
     private(set) var mask: Int
     let header = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 16)
@@ -456,7 +457,6 @@ final class ChainedHashTable {
         let slot = Int(truncatingIfNeeded: hash) & mask
         entry.storeBytes(of: directory[slot], as: UnsafeMutableRawPointer?.self)
         directory[slot] = entry
-        tags[slot] |= ChainedHashTable.tag(hash)
         return entry
     }
 
@@ -508,25 +508,20 @@ final class ChainedHashTable {
         publish()
     }
 
-    /// A new directory and tags with `newMask + 1` slots, every entry linked into them.
+    /// A new directory with `newMask + 1` slots, every entry linked into it (a growing
+    /// aggregation table: its compiled probes read no tags, so none are kept).
     private func rebuild(mask newMask: Int) {
-        budget?.charge((newMask + 1) * 10)
+        budget?.charge((newMask + 1) * 8)
         let newDirectory = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: newMask + 1)
         newDirectory.initialize(repeating: nil, count: newMask + 1)
-        let newTags = UnsafeMutablePointer<UInt16>.allocate(capacity: newMask + 1)
-        newTags.initialize(repeating: 0, count: newMask + 1)
         for index in 0..<entries.count {
             let entry = entries.record(index)
-            let hash = entry.load(fromByteOffset: 8, as: UInt64.self)
-            let slot = Int(truncatingIfNeeded: hash) & newMask
+            let slot = Int(truncatingIfNeeded: entry.load(fromByteOffset: 8, as: UInt64.self)) & newMask
             entry.storeBytes(of: newDirectory[slot], as: UnsafeMutableRawPointer?.self)
             newDirectory[slot] = entry
-            newTags[slot] |= ChainedHashTable.tag(hash)
         }
         directory.deallocate()
-        tags.deallocate()
         directory = newDirectory
-        tags = newTags
         mask = newMask
         publish()
     }
