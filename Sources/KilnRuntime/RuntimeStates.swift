@@ -460,14 +460,45 @@ final class ChainedHashTable {
         return entry
     }
 
-    /// A deferred table's end of build: the entries move so that those of one directory slot
-    /// lie next to each other (a counting sort by slot; a chain walk then reads consecutive
-    /// memory, not one cache miss per entry), and are linked into a directory sized for them.
+    /// A deferred table's end of build: every entry is linked into a directory sized once for
+    /// all of them, with the slots' tags. When most entries share their slot's tag with an
+    /// earlier one (duplicate keys: long chains, Q13's orders by customer), the entries then
+    /// move so that those of one slot lie next to each other (`cluster`): a chain walk reads
+    /// consecutive memory instead of one cache miss per entry.
     func link() {
         let count = entries.count
         var size = 1024
         while size < count { size *= 2 }
         let newMask = size - 1
+        budget?.charge(size * 10)
+        let newDirectory = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: size)
+        newDirectory.initialize(repeating: nil, count: size)
+        let newTags = UnsafeMutablePointer<UInt16>.allocate(capacity: size)
+        newTags.initialize(repeating: 0, count: size)
+        var repeated = 0
+        for index in 0..<count {
+            let entry = entries.record(index)
+            let hash = entry.load(fromByteOffset: 8, as: UInt64.self)
+            let s = Int(truncatingIfNeeded: hash) & newMask
+            let tag = ChainedHashTable.tag(hash)
+            if newTags[s] & tag != 0 { repeated += 1 }
+            newTags[s] |= tag
+            entry.storeBytes(of: newDirectory[s], as: UnsafeMutableRawPointer?.self)
+            newDirectory[s] = entry
+        }
+        directory.deallocate()
+        tags.deallocate()
+        directory = newDirectory
+        tags = newTags
+        mask = newMask
+        publish()
+        if count >= 4096, repeated * 2 > count { cluster() }
+    }
+
+    /// Moves the entries so that each slot's chain is contiguous (a counting sort by slot)
+    /// and relinks them in place of the current directory.
+    private func cluster() {
+        let count = entries.count, size = mask + 1
         let starts = UnsafeMutablePointer<Int>.allocate(capacity: size + 1)
         starts.initialize(repeating: 0, count: size + 1)
         let destination = UnsafeMutablePointer<Int>.allocate(capacity: max(1, count))
@@ -476,7 +507,7 @@ final class ChainedHashTable {
             destination.deallocate()
         }
         @inline(__always) func slot(_ entry: UnsafeMutableRawPointer) -> Int {
-            Int(truncatingIfNeeded: entry.load(fromByteOffset: 8, as: UInt64.self)) & newMask
+            Int(truncatingIfNeeded: entry.load(fromByteOffset: 8, as: UInt64.self)) & mask
         }
         for index in 0..<count { starts[slot(entries.record(index)) + 1] += 1 }
         for index in 0..<size { starts[index + 1] += starts[index] }
@@ -486,26 +517,14 @@ final class ChainedHashTable {
             starts[s] += 1
         }
         let block = entries.compact(into: destination)
-        budget?.charge(size * 10)
-        let newDirectory = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: size)
-        newDirectory.initialize(repeating: nil, count: size)
-        let newTags = UnsafeMutablePointer<UInt16>.allocate(capacity: size)
-        newTags.initialize(repeating: 0, count: size)
+        directory.update(repeating: nil, count: size)
         let entrySize = entries.recordSize
         for position in 0..<count {
             let entry = block + position * entrySize
-            let hash = entry.load(fromByteOffset: 8, as: UInt64.self)
-            let s = Int(truncatingIfNeeded: hash) & newMask
-            entry.storeBytes(of: newDirectory[s], as: UnsafeMutableRawPointer?.self)
-            newDirectory[s] = entry
-            newTags[s] |= ChainedHashTable.tag(hash)
+            let s = slot(entry)
+            entry.storeBytes(of: directory[s], as: UnsafeMutableRawPointer?.self)
+            directory[s] = entry
         }
-        directory.deallocate()
-        tags.deallocate()
-        directory = newDirectory
-        tags = newTags
-        mask = newMask
-        publish()
     }
 
     /// A new directory with `newMask + 1` slots, every entry linked into it (a growing
