@@ -149,15 +149,18 @@ public final class CopyReader {
     }
 
     func appendScratch(_ byte: UInt8) {
-        if scratchUsed == scratchCapacity {
-            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: scratchCapacity * 2)
-            grown.update(from: scratch, count: scratchUsed)
-            scratch.deallocate()
-            scratch = grown
-            scratchCapacity *= 2
-        }
+        if scratchUsed == scratchCapacity { scratch = CopyReader.doubled(scratch, count: scratchUsed, capacity: &scratchCapacity) }
         scratch[scratchUsed] = byte
         scratchUsed += 1
+    }
+
+    /// A buffer of twice `capacity` elements holding `buffer`'s first `count` (which is freed).
+    static func doubled<T>(_ buffer: UnsafeMutablePointer<T>, count: Int, capacity: inout Int) -> UnsafeMutablePointer<T> {
+        let grown = UnsafeMutablePointer<T>.allocate(capacity: capacity * 2)
+        grown.moveInitialize(from: buffer, count: count)
+        buffer.deallocate()
+        capacity *= 2
+        return grown
     }
 
     @inline(__always)
@@ -169,13 +172,7 @@ public final class CopyReader {
 
     @inline(__always)
     func addField(_ range: FieldRange) {
-        if fieldCount == rangeCapacity {
-            let grown = UnsafeMutablePointer<FieldRange>.allocate(capacity: rangeCapacity * 2)
-            grown.moveInitialize(from: ranges, count: fieldCount)
-            ranges.deallocate()
-            ranges = grown
-            rangeCapacity *= 2
-        }
+        if fieldCount == rangeCapacity { ranges = CopyReader.doubled(ranges, count: fieldCount, capacity: &rangeCapacity) }
         ranges[fieldCount] = range
         fieldCount += 1
     }

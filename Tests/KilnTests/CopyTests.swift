@@ -145,4 +145,18 @@ final class CopyTests: XCTestCase {
         XCTAssertEqual(summary, [expected])
         XCTAssertEqual(try db.query("SELECT q FROM big WHERE k = 149997"), [[.text("x,\"y\"\nz 149997")]])
     }
+
+    /// Records wider than the reader's first buffers: 70 fields, a 100 KB quoted field.
+    func testWideRecordsAndLongQuotedFields() throws {
+        let db = try Database()
+        let columns = (0..<70).map { "c\($0) INTEGER" }.joined(separator: ", ")
+        try db.execute("CREATE TABLE wide (\(columns), t TEXT)")
+        let long = String(repeating: "ab,\"\"cd\n", count: 12_000)
+        let line = (0..<70).map(String.init).joined(separator: ",") + ",\"" + long + "\"\n"
+        let file = directory.appendingPathComponent("wide.csv").path
+        try (line + line).write(toFile: file, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try db.execute("COPY wide FROM '\(file)' WITH (FORMAT csv)").last?.commandTag, "COPY 2")
+        XCTAssertEqual(try db.query("SELECT sum(c69), min(length(t)), max(length(t)), min(substring(t, 84000 - 6, 7)) FROM wide"),
+                       [[.int64(138), .int32(84_000), .int32(84_000), .text("ab,\"cd\n")]])
+    }
 }
