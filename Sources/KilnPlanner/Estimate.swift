@@ -29,7 +29,9 @@ struct Estimate {
     /// of its two distinct counts; the most selective pair counts fully, the next with its
     /// square root, the next with its fourth root (keys of one join are rarely independent:
     /// TPC-H's (partkey, suppkey) pairs).
-    static func join(_ probe: Estimate, _ build: Estimate, keys: [(Column, Column)]) -> Estimate {
+    /// `oneRelationEach`: every key pair joins the same two base relations (a multi-column key
+    /// such as lineitem's (partkey, suppkey) into partsupp).
+    static func join(_ probe: Estimate, _ build: Estimate, keys: [(Column, Column)], oneRelationEach: Bool = false) -> Estimate {
         var result = Estimate(rows: probe.rows * build.rows, columns: probe.columns + build.columns)
         if !keys.isEmpty {
             let distinct = keys.map { Swift.max(1, $0.0.distinct, $0.1.distinct) }.sorted(by: >)
@@ -38,7 +40,18 @@ struct Estimate {
                 denominator *= Foundation.pow(d, exponent)
                 exponent /= 2
             }
-            result.rows /= Swift.min(denominator, Swift.max(probe.rows, build.rows))
+            // A multi-column key between two relations whose every column has no more distinct
+            // values on one side than on the other is taken as contained in the other side
+            // (a foreign key): its value pairs are at most the other side's rows.
+            var pairs = Swift.max(probe.rows, build.rows)
+            if keys.count > 1, oneRelationEach {
+                if keys.allSatisfy({ $0.0.distinct <= $0.1.distinct * 1.1 }) {
+                    pairs = Swift.min(pairs, build.rows)
+                } else if keys.allSatisfy({ $0.1.distinct <= $0.0.distinct * 1.1 }) {
+                    pairs = Swift.min(pairs, probe.rows)
+                }
+            }
+            result.rows /= Swift.min(denominator, pairs)
         }
         result.rows = Swift.max(result.rows, 1)
         result.capColumns()

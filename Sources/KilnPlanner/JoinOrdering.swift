@@ -135,9 +135,11 @@ public enum JoinOrdering {
             for (i, c) in build.columns.enumerated() { position[c] = probe.columns.count + i }
             var probeKeys: [BoundExpression] = [], buildKeys: [BoundExpression] = []
             var keyPairs: [(Int, Int)] = []
+            var relationPairs = Set<[Int]>()
             for (a, b, ra, rb) in edges {
                 let inProbe = { (r: Int) in probeSet & (1 << UInt64(r)) != 0 }
                 let inBuild = { (r: Int) in buildSet & (1 << UInt64(r)) != 0 }
+                if (inProbe(ra) && inBuild(rb)) || (inProbe(rb) && inBuild(ra)) { relationPairs.insert([ra, rb].sorted()) }
                 if inProbe(ra), inBuild(rb) {
                     probeKeys.append(a.remapColumns { position[$0]! }); buildKeys.append(b.remapColumns { position[$0]! - probe.columns.count })
                     keyPairs.append((a.columnsUsed.first!, b.columnsUsed.first!))
@@ -148,7 +150,8 @@ public enum JoinOrdering {
             }
             var plan = PlanNode.hashJoin(probe: probe.plan, build: build.plan, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: false)
             let columns = probe.columns + build.columns
-            var estimate = Estimate.join(probe.estimate, build.estimate, keys: keyPairs.map { (probe.estimate.column($0.0, probe.columns), build.estimate.column($0.1, build.columns)) })
+            var estimate = Estimate.join(probe.estimate, build.estimate, keys: keyPairs.map { (probe.estimate.column($0.0, probe.columns), build.estimate.column($0.1, build.columns)) },
+                                         oneRelationEach: relationPairs.count == 1)
             // Other conditions apply as soon as all their relations are joined.
             let set = probeSet | buildSet
             var filters: [BoundExpression] = []
