@@ -42,14 +42,12 @@ struct Estimate {
             }
             // A multi-column key between two relations whose every column has no more distinct
             // values on one side than on the other is taken as contained in the other side
-            // (a foreign key): its value pairs are at most the other side's rows.
+            // (a foreign key): its value pairs are at most the other side's rows (the smaller
+            // side's, when the counts agree both ways).
             var pairs = Swift.max(probe.rows, build.rows)
             if keys.count > 1, oneRelationEach {
-                if keys.allSatisfy({ $0.0.distinct <= $0.1.distinct * 1.1 }) {
-                    pairs = Swift.min(pairs, build.rows)
-                } else if keys.allSatisfy({ $0.1.distinct <= $0.0.distinct * 1.1 }) {
-                    pairs = Swift.min(pairs, probe.rows)
-                }
+                if keys.allSatisfy({ $0.0.distinct <= $0.1.distinct * 1.1 }) { pairs = Swift.min(pairs, build.rows) }
+                if keys.allSatisfy({ $0.1.distinct <= $0.0.distinct * 1.1 }) { pairs = Swift.min(pairs, probe.rows) }
             }
             result.rows /= Swift.min(denominator, pairs)
         }
