@@ -213,16 +213,10 @@ final class RowBodyLowering {
         guard let probe = openProbes.removeValue(forKey: ObjectIdentifier(op.operands[0])) else {
             throw failure("join_residual without its join probe")
         }
-        func constant(_ value: Int64) -> IRValue { builder.value("arith.constant", [], "i1", [("value", .integer(value, type: "i1"))]) }
+        func constant(_ value: Int64) -> IRValue { constantBool(value) }
         var hit = probe.match
         if let isEntry = probe.isEntry { hit = builder.value("arith.andi", [isEntry, hit], "i1") }
-        if op.operands.count > 1 {
-            let taken = IRBlock(), skipped = IRBlock()
-            try inBranch(taken) { builder.value("kiln_mid.truth", [try materialize(op.operands[1])], "i1") }
-            let no = IRBuilder(skipped).value("arith.constant", [], "i1", [("value", .integer(0, type: "i1"))])
-            IRBuilder(skipped).add("scf.yield", [no])
-            hit = builder.add("scf.if", [hit], ["i1"], regions: [.single(taken), .single(skipped)]).result
-        }
+        if op.operands.count > 1 { hit = try meeting(op.operands[1], when: hit) }
         if let isEntry = probe.isEntry, let nullEntry = probe.nullEntry {
             // LEFT: emit each counting candidate, or the NULL entry (reached only unmatched).
             let emit = builder.value("arith.select", [isEntry, hit, constant(1)], "i1")
@@ -266,13 +260,7 @@ final class RowBodyLowering {
         let marked = builder.value("kiln_mid.entry_field", [entry], "!kiln_mid.val<\"bool\">", attributes)
         let unmarked = builder.value("arith.xori", [builder.value("kiln_mid.truth", [marked], "i1"), constantBool(1)], "i1")
         var hit = builder.value("arith.andi", [probe.match, unmarked], "i1")
-        if op.operands.count > 2 {
-            let taken = IRBlock(), skipped = IRBlock()
-            try inBranch(taken) { builder.value("kiln_mid.truth", [try materialize(op.operands[2])], "i1") }
-            let no = IRBuilder(skipped).value("arith.constant", [], "i1", [("value", .integer(0, type: "i1"))])
-            IRBuilder(skipped).add("scf.yield", [no])
-            hit = builder.add("scf.if", [hit], ["i1"], regions: [.single(taken), .single(skipped)]).result
-        }
+        if op.operands.count > 2 { hit = try meeting(op.operands[2], when: hit) }
         let mark = IRBlock()
         IRBuilder(mark).add("kiln_mid.entry_mark", [entry], [], attributes)
         IRBuilder(mark).add("scf.yield")
@@ -282,6 +270,15 @@ final class RowBodyLowering {
         scopes.removeLast()
         builder = probe.outer
         builder.add("scf.while", [probe.first, constantBool(0)], ["!kiln_mid.entry", "i1"], regions: [.single(probe.before), .single(probe.after)])
+    }
+
+    /// `hit && condition`, the residual `condition` computed only when `hit` (inside `scf.if`).
+    func meeting(_ condition: IRValue, when hit: IRValue) throws -> IRValue {
+        let taken = IRBlock(), skipped = IRBlock()
+        try inBranch(taken) { builder.value("kiln_mid.truth", [try materialize(condition)], "i1") }
+        let no = IRBuilder(skipped).value("arith.constant", [], "i1", [("value", .integer(0, type: "i1"))])
+        IRBuilder(skipped).add("scf.yield", [no])
+        return builder.add("scf.if", [hit], ["i1"], regions: [.single(taken), .single(skipped)]).result
     }
 
     func constantBool(_ value: Int64) -> IRValue {
