@@ -135,12 +135,23 @@ public final class LikePattern: @unchecked Sendable {
 
     /// The first occurrence of `needle` (2+ bytes) in `text[from..<to]`: 16 candidate positions
     /// at a time, those whose first and last bytes both match the needle's, each checked with
-    /// `memcmp` (the first and last bytes filter out nearly every other position).
+    /// `same` (the first and last bytes filter out nearly every other position). The last block
+    /// overlaps the one before it instead of stepping byte by byte (its repeated positions did
+    /// not match there, so the first match it finds is still the first overall).
     static func search(_ text: UnsafeRawPointer, from: Int, to: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> Int? {
         let lastStart = to - n
-        var i = from
+        guard lastStart >= from else { return nil }
+        if lastStart - from < 15 {
+            var i = from
+            while i <= lastStart {
+                if (text + i).load(as: UInt8.self) == p[0], same(text + i + 1, p + 1, n - 1) { return i }
+                i += 1
+            }
+            return nil
+        }
         let first = SIMD16<UInt8>(repeating: p[0]), last = SIMD16<UInt8>(repeating: p[n - 1])
-        while i + 15 <= lastStart {
+        var i = from
+        while true {
             let a = (text + i).loadUnaligned(as: SIMD16<UInt8>.self)
             let b = (text + i + n - 1).loadUnaligned(as: SIMD16<UInt8>.self)
             let words = unsafeBitCast((a .== first) .& (b .== last), to: SIMD2<UInt64>.self)
@@ -148,17 +159,32 @@ public final class LikePattern: @unchecked Sendable {
                 var w = words[half]
                 while w != 0 {
                     let k = half * 8 + w.trailingZeroBitCount >> 3
-                    if n == 2 || memcmp(text + i + k + 1, p + 1, n - 2) == 0 { return i + k }
+                    if same(text + i + k + 1, p + 1, n - 2) { return i + k }
                     w &= ~(UInt64(0xFF) << UInt64((k - half * 8) * 8))
                 }
             }
-            i += 16
+            if i == lastStart - 15 { return nil }
+            i = min(i + 16, lastStart - 15)
         }
-        while i <= lastStart {
-            if (text + i).load(as: UInt8.self) == p[0], memcmp(text + i + 1, p + 1, n - 1) == 0 { return i }
-            i += 1
+    }
+
+    /// `a[0..<n] == b[0..<n]` with at most two overlapping loads per side for n <= 16.
+    @inline(__always)
+    static func same(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+        if n >= 8 {
+            if n > 16 { return memcmp(a, b, n) == 0 }
+            return a.loadUnaligned(as: UInt64.self) == b.loadUnaligned(as: UInt64.self)
+                && (a + n - 8).loadUnaligned(as: UInt64.self) == (b + n - 8).loadUnaligned(as: UInt64.self)
         }
-        return nil
+        if n >= 4 {
+            return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
+                && (a + n - 4).loadUnaligned(as: UInt32.self) == (b + n - 4).loadUnaligned(as: UInt32.self)
+        }
+        if n >= 2 {
+            return a.loadUnaligned(as: UInt16.self) == b.loadUnaligned(as: UInt16.self)
+                && (a + n - 2).loadUnaligned(as: UInt16.self) == (b + n - 2).loadUnaligned(as: UInt16.self)
+        }
+        return n == 0 || a.load(as: UInt8.self) == b.load(as: UInt8.self)
     }
 
     /// With `_`: iterative matching, backtracking to the last `%`.

@@ -159,7 +159,7 @@ enum Machine {
         case .aggregateHeader: r[d] = pointer(kiln_rt_agg_header(context, Int64(bitPattern: r[a1])))
         case .aggregateInsert: r[d] = pointer(kiln_rt_agg_insert(context, Int64(bitPattern: r[a1]), Int64(bitPattern: r[a2])))
         case .joinNullEntry: r[d] = pointer(kiln_rt_join_null_entry(context, Int64(bitPattern: r[a1])))
-        case .joinInsert: r[d] = pointer(kiln_rt_join_insert(context, Int64(bitPattern: r[a1]), Int64(bitPattern: r[a2])))
+        case .joinGrow: r[d] = pointer(kiln_rt_join_grow(context, Int64(bitPattern: r[a1])))
         case .append: r[d] = pointer(kiln_rt_append(context, Int64(bitPattern: r[a1])))
         case .limitStep: r[d] = UInt64(UInt32(bitPattern: kiln_rt_limit_step(context, Int64(bitPattern: r[a1]))))
         case .raise: kiln_rt_raise(context, Int32(truncatingIfNeeded: r[a1]))

@@ -371,7 +371,7 @@ public struct Binder {
             plan = .project(plan, expressions: (0..<visible).map { .column($0, type: types[$0].0, nullable: types[$0].1) }, names: Array(names.prefix(visible)))
             names = Array(names.prefix(visible))
         }
-        if !nested { plan = SidewaysFiltering.apply(JoinOrdering.optimize(plan)) }
+        if !nested { plan = EagerAggregation.apply(SidewaysFiltering.apply(JoinOrdering.optimize(plan))) }
         plan = ProjectionPruning.prune(plan)
         return BoundQuery(plan: plan, columnNames: Array(names.prefix(items.count)), parameterTypes: parameterTypes, applies: applies)
     }

@@ -59,14 +59,24 @@ public struct RuntimeFunction: Sendable, Equatable {
     }
 }
 
-/// The hash table as compiled probes see it: a header `[directory ptr][mask i64]`, a
-/// directory of entry pointers, and entries `[next ptr][hash i64][record]`.
+/// The hash table as compiled code sees it: a header `[directory ptr][mask i64]` (joins:
+/// `[tags ptr][cursor ptr][remaining i64]` follow), a directory of entry pointers, and entries
+/// `[next ptr][hash i64][record]`.
 public enum HashTableLayout {
     public static let directory = 0
     public static let mask = 8
     /// A `UInt16` per directory slot: bit `hash >> 60` is set for every entry in the slot's
     /// chain, so most probes for absent keys stop before reading the directory.
     public static let tags = 16
+    /// A join build's next free entry, and how many more its chunk holds (`i64`; see
+    /// `JoinHashTable.grow`).
+    public static let cursor = 24
+    public static let remaining = 32
+    public static let headerSize = 48
+
+    /// A join entry's bytes for a record of `recordSize`: a 16-byte multiple (entries are
+    /// copied 16 bytes at a time), the step compiled code moves the build's cursor by.
+    public static func entrySize(recordSize: Int) -> Int { entryRecord + (recordSize + 15) / 16 * 16 }
     public static let entryNext = 0
     public static let entryHash = 8
     public static let entryRecord = 16

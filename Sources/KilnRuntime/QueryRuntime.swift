@@ -15,6 +15,9 @@ public final class QueryRuntime {
     let selection: UnsafeMutablePointer<Int32>
     public let slotTypes: [SQLType]
     var states: [RuntimeState] = []
+    /// The states' addresses, unretained: the per-row entry points reach a state through
+    /// these without the retain and release an array read costs (the runtime owns `states`).
+    private(set) var stateAddresses = UnsafeMutablePointer<UnsafeMutableRawPointer>.allocate(capacity: 1)
     /// The generic functions `kiln_rt_call` dispatches by index: the running program's (the
     /// interpreter's and each tier's lowering number them on their own; a switch replaces it).
     public var functions: [RuntimeFunction] {
@@ -24,6 +27,8 @@ public final class QueryRuntime {
     /// Prepared LIKE (index slot * 2) and ILIKE (slot * 2 + 1) patterns: an array, as the
     /// lookup runs per row.
     var likePatterns: [LikePattern?]
+    /// The prepared patterns' addresses, unretained (`likePatterns` owns them).
+    let likeAddresses: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     /// Which generic functions are `substring` (it has a byte-level fast path).
     var substringFunctions: [Bool]
     /// The first error raised while running; the error flag in the context is set with it.
@@ -44,6 +49,8 @@ public final class QueryRuntime {
         parameterNulls = .allocate(capacity: slotCount)
         parameterNulls.initialize(repeating: 0, count: slotCount)
         likePatterns = Array(repeating: nil, count: 2 * slotCount)
+        likeAddresses = .allocate(capacity: 2 * slotCount)
+        likeAddresses.initialize(repeating: nil, count: 2 * slotCount)
         scratch = .allocate(byteCount: ScratchLayout.size, alignment: 16)
         scratch.initializeMemory(as: UInt8.self, repeating: 0, count: ScratchLayout.size)
         selection = .allocate(capacity: ContextLayout.selectionCapacity)
@@ -80,6 +87,9 @@ public final class QueryRuntime {
             }
         }
         for state in states { state.owner = self }
+        stateAddresses.deallocate()
+        stateAddresses = .allocate(capacity: max(1, states.count))
+        for (index, state) in states.enumerated() { stateAddresses[index] = Unmanaged.passUnretained(state).toOpaque() }
         budget.exceeded = { [unowned self] used in
             self.raise(DatabaseError(.outOfMemory, "out of memory", detail: "The query needs more than memory_limit (\(MemoryBudget.format(memoryLimit))) for its hash tables and buffers; \(MemoryBudget.format(used)) were requested.",
                                      hint: "Raise memory_limit, or make the query's joins and aggregates smaller."))
@@ -94,6 +104,8 @@ public final class QueryRuntime {
         parameterNulls.deallocate()
         scratch.deallocate()
         selection.deallocate()
+        stateAddresses.deallocate()
+        likeAddresses.deallocate()
     }
 
     /// Prepares per-execution state (limits read their parameters).
@@ -201,6 +213,19 @@ public final class QueryRuntime {
         Unmanaged<QueryRuntime>.fromOpaque(context.load(fromByteOffset: ContextLayout.runtime, as: UnsafeMutableRawPointer.self)).takeUnretainedValue()
     }
 
+    /// Runs `body` on the context's runtime without retaining it (the per-row entry points:
+    /// a retain and release pair per call cost more than the work in most of them).
+    @inline(__always)
+    static func with<R>(_ context: UnsafeMutableRawPointer, _ body: (QueryRuntime) -> R) -> R {
+        Unmanaged<QueryRuntime>.fromOpaque(context.load(fromByteOffset: ContextLayout.runtime, as: UnsafeMutableRawPointer.self))._withUnsafeGuaranteedRef(body)
+    }
+
+    /// Runs `body` on state `index`, known to be an `S`, without retaining it.
+    @inline(__always)
+    func withState<S: RuntimeState, R>(_ index: Int, _ type: S.Type, _ body: (S) -> R) -> R {
+        Unmanaged<S>.fromOpaque(stateAddresses[index])._withUnsafeGuaranteedRef(body)
+    }
+
     // MARK: - Entry points used by compiled code (through the C exports) and the interpreter.
 
     public func open(_ state: Int) -> UnsafeMutableRawPointer {
@@ -234,7 +259,7 @@ public final class QueryRuntime {
 
     public func aggregateScratch(_ state: Int) -> UnsafeMutableRawPointer { unsafeDowncast(states[state], to: HashAggregateState.self).scratch }
 
-    public func aggregateFind(_ state: Int, hash: UInt64) -> UnsafeMutableRawPointer { unsafeDowncast(states[state], to: HashAggregateState.self).find(hash: hash) }
+    public func aggregateFind(_ state: Int, hash: UInt64) -> UnsafeMutableRawPointer { withState(state, HashAggregateState.self) { $0.find(hash: hash) } }
 
     /// The hash table header compiled probes read (see `HashTableLayout`).
     public func aggregateHeader(_ state: Int) -> UnsafeMutableRawPointer {
@@ -245,16 +270,16 @@ public final class QueryRuntime {
     /// A new join entry for `hash`; returns its record for the build pipeline to fill.
     public func joinNullEntry(_ state: Int) -> UnsafeMutableRawPointer { unsafeDowncast(states[state], to: HashJoinState.self).nullEntry }
 
-    public func joinInsert(_ state: Int, hash: UInt64) -> UnsafeMutableRawPointer { unsafeDowncast(states[state], to: HashJoinState.self).insert(hash: hash) }
+    public func joinGrow(_ state: Int) -> UnsafeMutableRawPointer { withState(state, HashJoinState.self) { $0.grow() } }
 
     /// Inserts a new group whose keys are in the scratch record; returns its record.
-    public func aggregateInsert(_ state: Int, hash: UInt64) -> UnsafeMutableRawPointer { unsafeDowncast(states[state], to: HashAggregateState.self).insert(hash: hash) }
+    public func aggregateInsert(_ state: Int, hash: UInt64) -> UnsafeMutableRawPointer { withState(state, HashAggregateState.self) { $0.insert(hash: hash) } }
 
     public func append(_ state: Int) -> UnsafeMutableRawPointer {
-        switch stateKinds[state] {
-        case .sort: return unsafeDowncast(states[state], to: SortState.self).append()
-        case .output: return unsafeDowncast(states[state], to: OutputState.self).store.append()
-        case .window: return unsafeDowncast(states[state], to: WindowState.self).store.append()
+        switch stateKinds.withUnsafeBufferPointer({ $0[state] }) {
+        case .sort: return withState(state, SortState.self) { $0.append() }
+        case .output: return withState(state, OutputState.self) { $0.store.append() }
+        case .window: return withState(state, WindowState.self) { $0.store.append() }
         case .other: fatalError("append to a state without records")
         }
     }
@@ -274,22 +299,29 @@ public final class QueryRuntime {
     /// LIKE (`key` = slot * 2) or ILIKE (slot * 2 + 1) against the pattern in parameter
     /// slot `key / 2`, prepared on first use.
     public func like(_ key: Int, _ value: Int128) -> Bool {
-        let pattern: LikePattern
-        if let prepared = likePatterns[key] { pattern = prepared } else {
-            let stored = parameters.load(fromByteOffset: 16 * (key / 2), as: Int128.self)
-            let bytes = KilnString.withBytes(stored) { Array($0) }
-            do {
-                pattern = try LikePattern(bytes, caseInsensitive: key % 2 == 1)
-            } catch {
-                raise(error)
-                return false
-            }
-            likePatterns[key] = pattern
+        guard let address = likeAddresses[key] else { return prepareLike(key, value) }
+        return Unmanaged<LikePattern>.fromOpaque(address)._withUnsafeGuaranteedRef { pattern in
+            KilnString.withBytes(value) { pattern.matches($0) }
         }
+    }
+
+    /// The first use of a LIKE pattern: prepares it, then matches.
+    private func prepareLike(_ key: Int, _ value: Int128) -> Bool {
+        let stored = parameters.load(fromByteOffset: 16 * (key / 2), as: Int128.self)
+        let bytes = KilnString.withBytes(stored) { Array($0) }
+        let pattern: LikePattern
+        do {
+            pattern = try LikePattern(bytes, caseInsensitive: key % 2 == 1)
+        } catch {
+            raise(error)
+            return false
+        }
+        likePatterns[key] = pattern
+        likeAddresses[key] = Unmanaged.passUnretained(pattern).toOpaque()
         return KilnString.withBytes(value) { pattern.matches($0) }
     }
 
-    public func limitStep(_ state: Int) -> Bool { unsafeDowncast(states[state], to: LimitState.self).step(context) }
+    public func limitStep(_ state: Int) -> Bool { withState(state, LimitState.self) { $0.step(context) } }
 
     /// substring of an ASCII string straight on its bytes (no String, no Value); false when
     /// the general path must run (NULLs, non-ASCII text, a negative length).

@@ -26,7 +26,7 @@ public func kiln_rt_agg_scratch(_ context: UnsafeMutableRawPointer, _ state: Int
 
 @_cdecl("kiln_rt_agg_find")
 public func kiln_rt_agg_find(_ context: UnsafeMutableRawPointer, _ state: Int64, _ hash: Int64) -> UnsafeMutableRawPointer {
-    QueryRuntime.from(context).aggregateFind(Int(state), hash: UInt64(bitPattern: hash))
+    QueryRuntime.with(context) { $0.aggregateFind(Int(state), hash: UInt64(bitPattern: hash)) }
 }
 
 @_cdecl("kiln_rt_agg_header")
@@ -36,12 +36,14 @@ public func kiln_rt_agg_header(_ context: UnsafeMutableRawPointer, _ state: Int6
 
 @_cdecl("kiln_rt_agg_insert")
 public func kiln_rt_agg_insert(_ context: UnsafeMutableRawPointer, _ state: Int64, _ hash: Int64) -> UnsafeMutableRawPointer {
-    QueryRuntime.from(context).aggregateInsert(Int(state), hash: UInt64(bitPattern: hash))
+    QueryRuntime.with(context) { $0.aggregateInsert(Int(state), hash: UInt64(bitPattern: hash)) }
 }
 
-@_cdecl("kiln_rt_join_insert")
-public func kiln_rt_join_insert(_ context: UnsafeMutableRawPointer, _ state: Int64, _ hash: Int64) -> UnsafeMutableRawPointer {
-    QueryRuntime.from(context).joinInsert(Int(state), hash: UInt64(bitPattern: hash))
+/// A join build's current chunk is full: a new one, and its first entry (compiled code takes
+/// the others from the table header's cursor).
+@_cdecl("kiln_rt_join_grow")
+public func kiln_rt_join_grow(_ context: UnsafeMutableRawPointer, _ state: Int64) -> UnsafeMutableRawPointer {
+    QueryRuntime.with(context) { $0.joinGrow(Int(state)) }
 }
 
 @_cdecl("kiln_rt_join_null_entry")
@@ -51,12 +53,12 @@ public func kiln_rt_join_null_entry(_ context: UnsafeMutableRawPointer, _ state:
 
 @_cdecl("kiln_rt_append")
 public func kiln_rt_append(_ context: UnsafeMutableRawPointer, _ state: Int64) -> UnsafeMutableRawPointer {
-    QueryRuntime.from(context).append(Int(state))
+    QueryRuntime.with(context) { $0.append(Int(state)) }
 }
 
 @_cdecl("kiln_rt_limit_step")
 public func kiln_rt_limit_step(_ context: UnsafeMutableRawPointer, _ state: Int64) -> Int32 {
-    QueryRuntime.from(context).limitStep(Int(state)) ? 1 : 0
+    QueryRuntime.with(context) { $0.limitStep(Int(state)) ? 1 : 0 }
 }
 
 /// A 16-byte string (or a 128-bit integer) passed as two 64-bit halves.
@@ -67,7 +69,7 @@ func joined(_ low: Int64, _ high: Int64) -> Int128 {
 
 @_cdecl("kiln_rt_like")
 public func kiln_rt_like(_ context: UnsafeMutableRawPointer, _ slot: Int64, _ low: Int64, _ high: Int64) -> Int32 {
-    return QueryRuntime.from(context).like(Int(slot), joined(low, high)) ? 1 : 0
+    return QueryRuntime.with(context) { $0.like(Int(slot), joined(low, high)) ? 1 : 0 }
 }
 
 @_cdecl("kiln_rt_raise")
@@ -77,7 +79,7 @@ public func kiln_rt_raise(_ context: UnsafeMutableRawPointer, _ code: Int32) {
 
 @_cdecl("kiln_rt_call")
 public func kiln_rt_call(_ context: UnsafeMutableRawPointer, _ function: Int64) {
-    QueryRuntime.from(context).call(Int(function))
+    QueryRuntime.with(context) { $0.call(Int(function)) }
 }
 
 /// Name, address and MLIR signature of every runtime function compiled code may call.
@@ -90,7 +92,7 @@ public enum RuntimeSymbols {
         ("kiln_rt_agg_find", ["!llvm.ptr", "i64", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_agg_header", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_agg_insert", ["!llvm.ptr", "i64", "i64"], ["!llvm.ptr"]),
-        ("kiln_rt_join_insert", ["!llvm.ptr", "i64", "i64"], ["!llvm.ptr"]),
+        ("kiln_rt_join_grow", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_join_null_entry", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_append", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_limit_step", ["!llvm.ptr", "i64"], ["i32"]),
@@ -116,7 +118,7 @@ public enum RuntimeSymbols {
             ("kiln_rt_agg_find", address(kiln_rt_agg_find as Find)),
             ("kiln_rt_agg_header", address(kiln_rt_agg_header as Open)),
             ("kiln_rt_agg_insert", address(kiln_rt_agg_insert as Find)),
-            ("kiln_rt_join_insert", address(kiln_rt_join_insert as Find)),
+            ("kiln_rt_join_grow", address(kiln_rt_join_grow as Open)),
             ("kiln_rt_join_null_entry", address(kiln_rt_join_null_entry as Open)),
             ("kiln_rt_append", address(kiln_rt_append as Open)),
             ("kiln_rt_limit_step", address(kiln_rt_limit_step as Step)),

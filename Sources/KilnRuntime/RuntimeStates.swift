@@ -393,48 +393,34 @@ final class LimitState: RuntimeState {
 }
 
 /// Entries `[next][hash][record]` chained from a power-of-two directory, with the header
-/// `[directory][mask][tags]` that compiled probes read (`HashTableLayout`). Shared by
-/// aggregation and joins; entries never move.
+/// `[directory][mask]` that compiled probes read (`HashTableLayout`): an aggregation's groups.
+/// Entries never move; the directory doubles when the entries outnumber its slots.
 final class ChainedHashTable {
     let entries: RecordStore
     private(set) var directory: UnsafeMutablePointer<UnsafeMutableRawPointer?>
-    /// Per slot, one bit (of 16, chosen by the hash's top four bits) per entry in its chain:
-    /// kept by deferred (join) tables only, made by `link`.
-    private(set) var tags: UnsafeMutablePointer<UInt16>
     private(set) var mask: Int
-    let header = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 16)
-
+    let header = UnsafeMutableRawPointer.allocate(byteCount: HashTableLayout.headerSize, alignment: 16)
     let budget: MemoryBudget?
-    /// Entries are only collected until `link` (a join's build, which nothing reads before
-    /// it ends): the directory is made once, at its final size.
-    let deferred: Bool
 
-    init(recordSize: Int, budget: MemoryBudget?, deferred: Bool = false) {
+    init(recordSize: Int, budget: MemoryBudget?) {
         self.budget = budget
-        self.deferred = deferred
         entries = RecordStore(recordSize: 16 + recordSize, budget: budget)
         mask = 1023
         directory = .allocate(capacity: mask + 1)
         directory.initialize(repeating: nil, count: mask + 1)
-        tags = .allocate(capacity: mask + 1)
-        tags.initialize(repeating: 0, count: mask + 1)
+        header.initializeMemory(as: UInt8.self, repeating: 0, count: HashTableLayout.headerSize)
         publish()
     }
 
     deinit {
         directory.deallocate()
-        tags.deallocate()
         header.deallocate()
     }
 
     private func publish() {
         header.storeBytes(of: UnsafeMutableRawPointer(directory), as: UnsafeMutableRawPointer.self)
         header.storeBytes(of: Int64(mask), toByteOffset: 8, as: Int64.self)
-        header.storeBytes(of: UnsafeMutableRawPointer(tags), toByteOffset: HashTableLayout.tags, as: UnsafeMutableRawPointer.self)
     }
-
-    @inline(__always)
-    static func tag(_ hash: UInt64) -> UInt16 { 1 << UInt16(truncatingIfNeeded: hash >> 60) }
 
     /// The addresses of the entries' records, in insertion order (the caller deallocates).
     func recordPointers() -> UnsafeMutablePointer<UnsafeMutableRawPointer?> {
@@ -450,85 +436,16 @@ final class ChainedHashTable {
 
     /// A new zeroed entry for `hash`, linked at the head of its bucket.
     func insert(hash: UInt64) -> UnsafeMutableRawPointer {
-        if !deferred, entries.count > mask { rebuild(mask: mask * 2 + 1) }
+        if entries.count > mask { rebuild(mask: mask * 2 + 1) }
         let entry = entries.append()
         entry.storeBytes(of: hash, toByteOffset: 8, as: UInt64.self)
-        if deferred { return entry }
         let slot = Int(truncatingIfNeeded: hash) & mask
         entry.storeBytes(of: directory[slot], as: UnsafeMutableRawPointer?.self)
         directory[slot] = entry
         return entry
     }
 
-    /// A deferred table's end of build: every entry is linked into a directory sized once for
-    /// all of them, with the slots' tags. When most entries share their slot's tag with an
-    /// earlier one (duplicate keys: long chains, Q13's orders by customer), the entries then
-    /// move so that those of one slot lie next to each other (`cluster`): a chain walk reads
-    /// consecutive memory instead of one cache miss per entry.
-    func link() {
-        let count = entries.count
-        var size = 1024
-        while size < count { size *= 2 }
-        let newMask = size - 1
-        budget?.charge(size * 10)
-        let newDirectory = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: size)
-        newDirectory.initialize(repeating: nil, count: size)
-        let newTags = UnsafeMutablePointer<UInt16>.allocate(capacity: size)
-        newTags.initialize(repeating: 0, count: size)
-        var repeated = 0
-        for index in 0..<count {
-            let entry = entries.record(index)
-            let hash = entry.load(fromByteOffset: 8, as: UInt64.self)
-            let s = Int(truncatingIfNeeded: hash) & newMask
-            let tag = ChainedHashTable.tag(hash)
-            if newTags[s] & tag != 0 { repeated += 1 }
-            newTags[s] |= tag
-            entry.storeBytes(of: newDirectory[s], as: UnsafeMutableRawPointer?.self)
-            newDirectory[s] = entry
-        }
-        directory.deallocate()
-        tags.deallocate()
-        directory = newDirectory
-        tags = newTags
-        mask = newMask
-        publish()
-        if count >= 4096, repeated * 2 > count { cluster() }
-    }
-
-    /// Moves the entries so that each slot's chain is contiguous (a counting sort by slot)
-    /// and relinks them in place of the current directory.
-    private func cluster() {
-        let count = entries.count, size = mask + 1
-        let starts = UnsafeMutablePointer<Int>.allocate(capacity: size + 1)
-        starts.initialize(repeating: 0, count: size + 1)
-        let destination = UnsafeMutablePointer<Int>.allocate(capacity: max(1, count))
-        defer {
-            starts.deallocate()
-            destination.deallocate()
-        }
-        @inline(__always) func slot(_ entry: UnsafeMutableRawPointer) -> Int {
-            Int(truncatingIfNeeded: entry.load(fromByteOffset: 8, as: UInt64.self)) & mask
-        }
-        for index in 0..<count { starts[slot(entries.record(index)) + 1] += 1 }
-        for index in 0..<size { starts[index + 1] += starts[index] }
-        for index in 0..<count {
-            let s = slot(entries.record(index))
-            destination[index] = starts[s]
-            starts[s] += 1
-        }
-        let block = entries.compact(into: destination)
-        directory.update(repeating: nil, count: size)
-        let entrySize = entries.recordSize
-        for position in 0..<count {
-            let entry = block + position * entrySize
-            let s = slot(entry)
-            entry.storeBytes(of: directory[s], as: UnsafeMutableRawPointer?.self)
-            directory[s] = entry
-        }
-    }
-
-    /// A new directory with `newMask + 1` slots, every entry linked into it (a growing
-    /// aggregation table: its compiled probes read no tags, so none are kept).
+    /// A new directory with `newMask + 1` slots, every entry linked into it.
     private func rebuild(mask newMask: Int) {
         budget?.charge((newMask + 1) * 8)
         let newDirectory = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: newMask + 1)
@@ -540,24 +457,25 @@ final class ChainedHashTable {
             newDirectory[slot] = entry
         }
         directory.deallocate()
+        budget?.release((mask + 1) * 8)
         directory = newDirectory
         mask = newMask
         publish()
     }
 }
 
-/// A join's hash table: the build pipeline inserts entries `[next][hash][keys, columns]`,
-/// the probe walks a bucket's chain comparing hash and keys (inline code). Duplicate keys are
-/// kept: every match joins. As a source it yields the entries' records in insertion order
-/// (a mark join's outer rows).
+/// A join's hash table (`JoinHashTable`): the build pipeline appends entries
+/// `[next][hash][keys, columns]`, the probe walks a bucket's chain comparing hash and keys
+/// (inline code). Duplicate keys are kept: every match joins. As a source it yields the
+/// entries' records in insertion order (a mark join's outer rows).
 final class HashJoinState: RecordSourceState {
-    let table: ChainedHashTable
+    let table: JoinHashTable
     var records: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
     /// An entry with no successor whose record has every field NULL (LEFT joins' non-match).
     let nullEntry: UnsafeMutableRawPointer
 
     init(layout: RecordLayout, budget: MemoryBudget?) {
-        table = ChainedHashTable(recordSize: layout.size, budget: budget, deferred: true)
+        table = JoinHashTable(recordSize: layout.size, budget: budget)
         nullEntry = .allocate(byteCount: 16 + layout.size, alignment: 16)
         nullEntry.initializeMemory(as: UInt8.self, repeating: 0, count: 16 + layout.size)
         (nullEntry + 16).initializeMemory(as: UInt8.self, repeating: 1, count: layout.types.count)
@@ -572,12 +490,12 @@ final class HashJoinState: RecordSourceState {
 
     override var sourceRecords: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int) {
         if records == nil { records = table.recordPointers() }
-        return (records!, table.entries.count)
+        return (records!, table.count)
     }
 
     /// The build is complete: the entries go into the directory the probes read.
     override func finish(_ runtime: QueryRuntime) { table.link() }
 
-    /// A new entry for `hash`; returns its record for the caller to fill.
-    func insert(hash: UInt64) -> UnsafeMutableRawPointer { table.insert(hash: hash) + 16 }
+    /// A new chunk for the build's entries; returns its first entry.
+    func grow() -> UnsafeMutableRawPointer { table.grow() }
 }

@@ -20,7 +20,9 @@ extension MidToLow {
             let body = IRBlock()
             let b = LowBuilder(b: IRBuilder(body), ctx: ctx)
             let hash = keyHash(Array(values.prefix(keyCount)).map { LowValue(value: $0.value, null: nil) }, Array(types.prefix(keyCount)), b)
-            let record = b.call("kiln_rt_join_insert", [ctx, b.int(state, "i64"), hash], ["!llvm.ptr"]).result
+            let entry = joinEntry(state: state, size: RecordLayout(types: types).size, b)
+            b.store(hash, entry, offset: HashTableLayout.entryHash)
+            let record = b.gep(entry, HashTableLayout.entryRecord)
             for (index, value) in values.enumerated() {
                 if let null = value.null { b.store(b.nullByte(null), record, offset: index) }
                 b.storeValue(value.value, b.gep(record, offsets[index]), types[index])
@@ -103,6 +105,24 @@ extension MidToLow {
             let null = nullable ? l.fromMemory(l.load(record, offset: column, "i8"), physical: .bool) : nil
             values[op.result] = LowValue(value: value, null: null)
         }
+    }
+
+    /// A new entry of join table `state` (zeroed; `size`: record bytes): the one at the
+    /// header's cursor, which moves on, or from `kiln_rt_join_grow` when the chunk is full.
+    mutating func joinEntry(state: Int64, size: Int, _ l: LowBuilder) -> IRValue {
+        let header = perPipeline("header\(state)", l) { $0.call("kiln_rt_agg_header", [l.ctx, $0.int(state, "i64")], ["!llvm.ptr"]).result }
+        let cursorAddress = l.gep(header, HashTableLayout.cursor), remainingAddress = l.gep(header, HashTableLayout.remaining)
+        let remaining = l.load(remainingAddress, "i64")
+        let fits = l.cmpi(4, remaining, l.int(0, "i64"))
+        let take = IRBlock(), grow = IRBlock()
+        let t = LowBuilder(b: IRBuilder(take), ctx: l.ctx)
+        let cursor = t.load(cursorAddress, "!llvm.ptr")
+        t.store(t.gep(cursor, HashTableLayout.entrySize(recordSize: size)), cursorAddress)
+        t.store(t.op("arith.subi", [remaining, t.int(1, "i64")], "i64"), remainingAddress)
+        t.b.add("scf.yield", [cursor])
+        let g = LowBuilder(b: IRBuilder(grow), ctx: l.ctx)
+        g.b.add("scf.yield", [g.call("kiln_rt_join_grow", [l.ctx, g.int(state, "i64")], ["!llvm.ptr"]).result])
+        return l.b.add("scf.if", [fits], ["!llvm.ptr"], regions: [.single(take), .single(grow)]).result
     }
 
     /// The hash of a key tuple (the same code on the build and the probe side).

@@ -16,6 +16,7 @@ extension MidToLow {
     /// Emits the SIMD kernel for a row loop (see `VectorPlan`), then the scalar loop for the
     /// remaining rows (fewer than one vector), which also keeps the exact scalar semantics for them.
     mutating func lowerVectorized(_ loop: IROperation, plan: VectorPlan, _ l: LowBuilder) throws {
+        if plan.scalarPredicate { return try lowerScalarSelection(loop, plan: plan, l) }
         let lanes = HostVector.lanes
         let ctx = l.ctx
         let count = l.op("arith.index_cast", [try lowered(loop.operands[1]).value], "i64")
@@ -165,6 +166,37 @@ extension MidToLow {
     }
 
     /// The value that leaves an accumulator unchanged.
+    /// A row loop whose predicate calls out (`VectorPlan.scalarPredicate`): one scalar loop
+    /// writes the ids of the rows that pass into the selection vector (branch-free), a second
+    /// runs the rest of the pipeline over them.
+    mutating func lowerScalarSelection(_ loop: IROperation, plan: VectorPlan, _ l: LowBuilder) throws {
+        let ctx = l.ctx
+        let selection = perPipeline("selection", l) { $0.load(ctx, offset: ContextLayout.selection, "!llvm.ptr") }
+        let rowArgument = loop.regions[0].blocks[0].arguments[0]
+        let bounds = try loop.operands.map { try lowered($0).value }
+
+        let test = IRBlock(arguments: [IRValue(type: "index"), IRValue(type: "i64")])
+        let t = LowBuilder(b: IRBuilder(test), ctx: ctx)
+        values[rowArgument] = LowValue(value: test.arguments[0], null: nil)
+        for op in plan.predicateOps { try lowerOperation(op, t, ctx: ctx) }
+        let passes = try lowered(plan.condition!).value
+        let row = t.op("arith.trunci", [t.op("arith.index_cast", [test.arguments[0]], "i64")], "i32")
+        t.store(row, t.gep(selection, index: test.arguments[1], elementType: "i32"))
+        t.b.add("scf.yield", [t.op("arith.addi", [test.arguments[1], t.op("arith.extui", [passes], "i64")], "i64")])
+        let filled = l.b.add("scf.for", bounds + [l.int(0, "i64")], ["i64"], regions: [.single(test)]).result
+
+        let selected = IRBlock(arguments: [IRValue(type: "index")])
+        let s = LowBuilder(b: IRBuilder(selected), ctx: ctx)
+        let position = s.op("arith.index_cast", [selected.arguments[0]], "i64")
+        let selectedRow = s.op("arith.extsi", [s.load(s.gep(selection, index: position, elementType: "i32"), "i32")], "i64")
+        values[rowArgument] = LowValue(value: s.op("arith.index_cast", [selectedRow], "index"), null: nil)
+        for op in plan.recomputed { try lowerOperation(op, s, ctx: ctx) }
+        try lowerBlock(plan.selectedBody!, into: selected, ctx: ctx)
+        let zero = l.op("arith.constant", [], "index", [("value", .integer(0, type: "index"))])
+        let one = l.op("arith.constant", [], "index", [("value", .integer(1, type: "index"))])
+        l.b.add("scf.for", [zero, l.op("arith.index_cast", [filled], "index"), one], [], regions: [.single(selected)])
+    }
+
     func identity(_ function: String, _ element: String, _ l: LowBuilder) -> IRValue {
         let isFloat = element.hasPrefix("f")
         switch function {

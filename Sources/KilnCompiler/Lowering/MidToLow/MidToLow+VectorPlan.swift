@@ -19,6 +19,13 @@ struct VectorPlan {
     var aggregateOps: [IROperation]
     /// What runs for each selected row (selection-vector plans).
     var selectedBody: IRBlock?
+    /// A predicate that is not vectorisable but makes calls (LIKE, string functions): a
+    /// scalar loop evaluates it for the whole batch into the selection vector first, so the
+    /// rest of the pipeline runs in a tight loop of its own (its hash probes' cache misses
+    /// then overlap instead of waiting behind each row's call). `recomputed`: the predicate's
+    /// ops whose values the selected rows use, evaluated again there (loads and lane-wise ops).
+    var scalarPredicate = false
+    var recomputed: [IROperation] = []
 
     static let vectorTypes: Set<SQLType> = [.smallint, .integer, .bigint, .real, .double, .date, .timestamp, .boolean]
     static let vectorOps: Set<String> = ["eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not", "is_null", "is_not_null",
@@ -87,8 +94,8 @@ struct VectorPlan {
         guard last.name == "scf.if", last.results.isEmpty, let then = last.regions.first?.blocks.first,
               last.regions.count < 2 || last.regions[1].blocks.isEmpty else { return nil }
         let predicate = Array(operations.dropLast())
-        guard !predicate.isEmpty, predicate.allSatisfy(vectorisable),
-              let condition = last.operands.first, predicate.contains(where: { $0.results.contains(condition) }) else { return nil }
+        guard !predicate.isEmpty, let condition = last.operands.first, predicate.contains(where: { $0.results.contains(condition) }) else { return nil }
+        guard predicate.allSatisfy(vectorisable) else { return scalarSelection(predicate, condition: condition, then: then) }
         var selected = then.operations
         if selected.last?.name == "scf.yield" { selected.removeLast() }
         if let aggregate = selected.last, aggregate.name == "kiln_mid.hash_agg_update", fusable(aggregate),
@@ -96,6 +103,33 @@ struct VectorPlan {
             return VectorPlan(predicateOps: predicate, condition: condition, aggregate: aggregate, aggregateOps: Array(selected.dropLast()), selectedBody: nil)
         }
         return VectorPlan(predicateOps: predicate, condition: condition, aggregate: nil, aggregateOps: [], selectedBody: then)
+    }
+
+    /// The two-loop plan for a predicate that calls out (see `scalarPredicate`), or nil when
+    /// the predicate makes no calls or the selected rows need a value that is not cheap to
+    /// compute again.
+    static func scalarSelection(_ predicate: [IROperation], condition: IRValue, then: IRBlock) -> VectorPlan? {
+        let calls = predicate.contains { op in
+            op.name == "kiln_mid.op" && !vectorOps.contains(op.string("name") ?? "")
+        }
+        guard calls else { return nil }
+        // The predicate's values that the selected rows read, with what they are computed from.
+        var needed = Set<IRValue>()
+        func collect(_ block: IRBlock) {
+            for op in block.operations {
+                needed.formUnion(op.operands)
+                for region in op.regions { region.blocks.forEach(collect) }
+            }
+        }
+        collect(then)
+        var recomputed: [IROperation] = []
+        for op in predicate.reversed() where op.results.contains(where: needed.contains) {
+            guard op.name == "kiln_mid.load" || vectorisable(op), op.regions.isEmpty else { return nil }
+            needed.formUnion(op.operands)
+            recomputed.insert(op, at: 0)
+        }
+        return VectorPlan(predicateOps: predicate, condition: condition, aggregate: nil, aggregateOps: [], selectedBody: then,
+                          scalarPredicate: true, recomputed: recomputed)
     }
 
     /// An aggregate without group keys whose every aggregate accumulates lane-wise.

@@ -6,7 +6,7 @@ module {
   func.func private @kiln_rt_agg_find(!llvm.ptr, i64, i64) -> !llvm.ptr
   func.func private @kiln_rt_agg_header(!llvm.ptr, i64) -> !llvm.ptr
   func.func private @kiln_rt_agg_insert(!llvm.ptr, i64, i64) -> !llvm.ptr
-  func.func private @kiln_rt_join_insert(!llvm.ptr, i64, i64) -> !llvm.ptr
+  func.func private @kiln_rt_join_grow(!llvm.ptr, i64) -> !llvm.ptr
   func.func private @kiln_rt_join_null_entry(!llvm.ptr, i64) -> !llvm.ptr
   func.func private @kiln_rt_append(!llvm.ptr, i64) -> !llvm.ptr
   func.func private @kiln_rt_limit_step(!llvm.ptr, i64) -> i32
