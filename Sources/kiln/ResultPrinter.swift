@@ -39,7 +39,9 @@ enum ResultPrinter {
     }
 
     static func csvField(_ text: String) -> String {
-        if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+        // Bytes, not Characters: the four specials are ASCII, and a Character walk costs
+        // grapheme breaking per cell.
+        if text.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
             return "\"" + text.replacingAll("\"", with: "\"\"") + "\""
         }
         return text

@@ -159,8 +159,39 @@ extension MidToLow {
         case "cast":
             if let inline = lowerInlineCast(args[0], from: t, to: resultType, l) { return inline }
             return generic()
+        case "extract_year", "extract_month", "extract_day", "extract_quarter":
+            guard t == .timestamp, resultType.scale == 0 else { return generic() }
+            let field = lowerCivilField(String(name.dropFirst("extract_".count)), micros: args[0].value, l)
+            return LowValue(value: l.op("arith.extsi", [field], "i128"), null: null)
         default:
             return generic()
+        }
+    }
+
+    /// The year, month, day or quarter of a timestamp (microseconds since 1970), in `i64`
+    /// arithmetic: `DateMath.civil` (days to a proleptic Gregorian date) inline.
+    func lowerCivilField(_ field: String, micros: IRValue, _ l: LowBuilder) -> IRValue {
+        func c(_ v: Int64) -> IRValue { l.int(v, "i64") }
+        func add(_ a: IRValue, _ b: IRValue) -> IRValue { l.op("arith.addi", [a, b], "i64") }
+        func sub(_ a: IRValue, _ b: IRValue) -> IRValue { l.op("arith.subi", [a, b], "i64") }
+        func mul(_ a: IRValue, _ b: Int64) -> IRValue { l.op("arith.muli", [a, c(b)], "i64") }
+        func div(_ a: IRValue, _ b: Int64) -> IRValue { l.op("arith.divsi", [a, c(b)], "i64") }
+        // Days, rounded towards minus infinity.
+        let quotient = div(micros, DateMath.microsPerDay)
+        let remainder = l.op("arith.remsi", [micros, c(DateMath.microsPerDay)], "i64")
+        let days = l.select(l.cmpi(2, remainder, c(0)), sub(quotient, c(1)), quotient)
+        let z = add(days, c(719_468))
+        let era = div(l.select(l.cmpi(5, z, c(0)), z, sub(z, c(146_096))), 146_097)
+        let doe = sub(z, mul(era, 146_097))
+        let yoe = div(sub(add(sub(doe, div(doe, 1460)), div(doe, 36_524)), div(doe, 146_096)), 365)
+        let doy = sub(doe, sub(add(mul(yoe, 365), div(yoe, 4)), div(yoe, 100)))
+        let mp = div(add(mul(doy, 5), c(2)), 153)
+        if field == "day" { return add(sub(doy, div(add(mul(mp, 153), c(2)), 5)), c(1)) }
+        let month = l.select(l.cmpi(2, mp, c(10)), add(mp, c(3)), sub(mp, c(9)))
+        switch field {
+        case "month": return month
+        case "quarter": return add(div(sub(month, c(1)), 3), c(1))
+        default: return add(add(yoe, mul(era, 400)), l.op("arith.extui", [l.cmpi(3, month, c(2))], "i64"))
         }
     }
 
