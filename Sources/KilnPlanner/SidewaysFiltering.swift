@@ -102,8 +102,7 @@ public enum SidewaysFiltering {
     /// smallest key-covering part of the probe side, when that is well under the build side.
     /// (NOT IN's NULL rule is a separate check on the subquery's rows, not in this join.)
     static func filterBuild(_ build: PlanNode, buildKeys: [BoundExpression], probe: PlanNode, probeKeys: [BoundExpression]) -> PlanNode? {
-        guard !buildKeys.isEmpty, let (source, sourceKeys) = smallestKeySource(probe, probeKeys),
-              worthwhile(source: source, over: build) else { return nil }
+        guard !buildKeys.isEmpty, let (source, sourceKeys) = keySource(probe, probeKeys, over: build) else { return nil }
         return .semiJoin(probe: build, build: source, probeKeys: buildKeys, buildKeys: sourceKeys, residual: nil, anti: false)
     }
 
@@ -146,7 +145,7 @@ public enum SidewaysFiltering {
         case .aggregate(let input, let keys, let aggregates):
             guard keyColumns.allSatisfy({ $0 < keys.count }) else { return nil }
             let inputKeys = keyColumns.map { keys[$0] }
-            guard let (source, sourceKeys) = smallestKeySource(probe, probeKeys), worthwhile(source: source, over: input) else { return nil }
+            guard let (source, sourceKeys) = keySource(probe, probeKeys, over: input) else { return nil }
             let filtered = PlanNode.semiJoin(probe: input, build: source, probeKeys: inputKeys, buildKeys: sourceKeys, residual: nil, anti: false)
             return .aggregate(filtered, keys: keys, aggregates: aggregates)
         default:
@@ -167,12 +166,19 @@ public enum SidewaysFiltering {
     }
 
     /// The part of `plan` with the fewest estimated rows whose rows carry every key value
-    /// `plan` has (a superset), with `keys` over its columns.
-    static func smallestKeySource(_ plan: PlanNode, _ keys: [BoundExpression]) -> (PlanNode, [BoundExpression])? {
-        var best: (PlanNode, [BoundExpression], Double)?
+    /// `plan` has (a superset) and that is `worthwhile` for filtering `target`, with `keys`
+    /// over its columns. (The smallest part overall may be a join that reads too much to run
+    /// twice, while one of its inputs is nearly as small and cheap: Q2's filtered `part`.)
+    static func keySource(_ plan: PlanNode, _ keys: [BoundExpression], over target: PlanNode) -> (PlanNode, [BoundExpression])? {
+        keySources(plan, keys).sorted { $0.2 < $1.2 }.first { !$0.1.isEmpty && worthwhile(source: $0.0, over: target) }.map { ($0.0, $0.1) }
+    }
+
+    /// Every part of `plan` whose rows carry every key value `plan` has, with `keys` over its
+    /// columns and its estimated rows.
+    static func keySources(_ plan: PlanNode, _ keys: [BoundExpression]) -> [(PlanNode, [BoundExpression], Double)] {
+        var found: [(PlanNode, [BoundExpression], Double)] = []
         func visit(_ plan: PlanNode, _ keys: [BoundExpression]) {
-            let rows = Estimate.of(plan).rows
-            if best == nil || rows < best!.2 { best = (plan, keys, rows) }
+            found.append((plan, keys, Estimate.of(plan).rows))
             let used = keys.reduce(into: Set<Int>()) { $0.formUnion($1.columnsUsed) }
             switch plan {
             case .filter(let input, _):
@@ -203,7 +209,6 @@ public enum SidewaysFiltering {
             }
         }
         visit(plan, keys)
-        guard let best, !best.1.isEmpty else { return nil }
-        return (best.0, best.1)
+        return found
     }
 }
