@@ -102,21 +102,21 @@ final class ShellSession {
 
     /// Runs a script: meta-commands on their own lines, SQL statements ended by `;`.
     func runScript(_ text: String) -> Bool {
-        var buffer = ""
+        var buffer = StatementBuffer()
         for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
             // Comment lines between statements are not part of the next statement.
-            if buffer.trimmed.isEmpty, line.trimmed.hasPrefix("--") || line.trimmed.isEmpty { continue }
-            if buffer.trimmed.isEmpty, let ok = metaCommand(line) {
+            if buffer.isEmpty, line.trimmed.hasPrefix("--") || line.trimmed.isEmpty { continue }
+            if buffer.isEmpty, let ok = metaCommand(line) {
                 if !ok { return false }
                 continue
             }
-            buffer += line + "\n"
-            if StatementSplitter.isComplete(buffer) {
-                if !run(buffer) { return false }
-                buffer = ""
+            buffer.append(line)
+            if buffer.isComplete {
+                if !run(buffer.text) { return false }
+                buffer = StatementBuffer()
             }
         }
-        if !buffer.trimmed.isEmpty { return run(buffer) }
+        if !buffer.isEmpty { return run(buffer.text) }
         return true
     }
 
@@ -125,58 +125,82 @@ final class ShellSession {
     func interactive() -> Bool {
         let tty = isatty(0) != 0
         let editor = tty ? LineEditor() : nil
-        var buffer = ""
+        var buffer = StatementBuffer()
         var ok = true
         if tty { print("kiln — SQL ending with ';'  .timer on|off|detail  .mode box|csv|json  .quit") }
         while true {
             let line: String?
-            if let editor { line = editor.readLine(prompt: buffer.isEmpty ? "kiln> " : "  ...> ") } else { line = readLine() }
+            if let editor { line = editor.readLine(prompt: buffer.text.isEmpty ? "kiln> " : "  ...> ") } else { line = readLine() }
             guard let line else { break }
-            if buffer.trimmed.isEmpty, line.trimmed.hasPrefix("--") || line.trimmed.isEmpty { continue }
-            if buffer.trimmed.isEmpty, let result = metaCommand(line) {
+            if buffer.isEmpty, line.trimmed.hasPrefix("--") || line.trimmed.isEmpty { continue }
+            if buffer.isEmpty, let result = metaCommand(line) {
                 editor?.remember(line)
                 if !result { ok = false }
                 continue
             }
-            buffer += line + "\n"
-            if StatementSplitter.isComplete(buffer) {
-                editor?.remember(buffer.trimmed)
-                if !run(buffer) { ok = false }
-                buffer = ""
+            buffer.append(line)
+            if buffer.isComplete {
+                editor?.remember(buffer.text.trimmed)
+                if !run(buffer.text) { ok = false }
+                buffer = StatementBuffer()
             }
         }
-        if !buffer.trimmed.isEmpty, !run(buffer) { ok = false }
+        if !buffer.isEmpty, !run(buffer.text) { ok = false }
         return tty ? true : ok
     }
 }
 
-/// Decides whether buffered text ends with a complete statement (a `;` outside quotes and comments).
-enum StatementSplitter {
-    static func isComplete(_ text: String) -> Bool {
-        var inString = false, inIdentifier = false, inLineComment = false, blockDepth = 0
-        var last: Character = " "
-        var complete = false
-        var previous: Character = " "
-        for c in text {
-            if inLineComment { if c == "\n" { inLineComment = false }; previous = c; continue }
-            if blockDepth > 0 {
-                if previous == "*" && c == "/" { blockDepth -= 1; previous = " "; continue }
-                previous = c
-                continue
-            }
-            if inString { if c == "'" { inString = false }; previous = c; continue }
-            if inIdentifier { if c == "\"" { inIdentifier = false }; previous = c; continue }
-            switch c {
-            case "'": inString = true
-            case "\"": inIdentifier = true
-            case "-" where previous == "-": inLineComment = true
-            case "*" where previous == "/": blockDepth += 1
-            default: break
-            }
-            if !c.isWhitespace && !inLineComment { last = c; complete = c == ";" }
+/// Lines of SQL collected until they end with a complete statement (a `;` outside quotes
+/// and comments). Each line is scanned once, on its bytes, as it arrives (rescanning the whole
+/// buffer per line made long statements quadratic).
+struct StatementBuffer {
+    private(set) var text = ""
+    private var inString = false, inIdentifier = false, inLineComment = false, blockDepth = 0
+    private var previous: UInt8 = 0x20
+    /// The last byte outside comments that is not white space was a `;`.
+    private var endsWithSemicolon = false
+    /// Something other than white space has been seen.
+    private(set) var hasContent = false
+
+    var isEmpty: Bool { !hasContent }
+    var isComplete: Bool { endsWithSemicolon && !inString && !inIdentifier && blockDepth == 0 }
+
+    mutating func append(_ line: String) {
+        text += line + "\n"
+        for byte in line.utf8 { scan(byte) }
+        scan(0x0A)
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
+
+    private mutating func scan(_ c: UInt8) {
+        if !StatementBuffer.isSpace(c) { hasContent = true }
+        if inLineComment {
+            if c == 0x0A { inLineComment = false }
             previous = c
+            return
         }
-        _ = last
-        return complete && !inString && !inIdentifier && blockDepth == 0
+        if blockDepth > 0 {
+            // A closing `*/` does not lend its `/` to a following `*`.
+            let closes = previous == UInt8(ascii: "*") && c == UInt8(ascii: "/")
+            if closes { blockDepth -= 1 }
+            previous = closes ? 0x20 : c
+            return
+        }
+        if inString || inIdentifier {
+            if inString, c == UInt8(ascii: "'") { inString = false }
+            if inIdentifier, c == UInt8(ascii: "\"") { inIdentifier = false }
+            previous = c
+            return
+        }
+        defer { previous = c }
+        switch c {
+        case UInt8(ascii: "'"): inString = true
+        case UInt8(ascii: "\""): inIdentifier = true
+        case UInt8(ascii: "-") where previous == UInt8(ascii: "-"): inLineComment = true
+        case UInt8(ascii: "*") where previous == UInt8(ascii: "/"): blockDepth += 1
+        default: break
+        }
+        if !StatementBuffer.isSpace(c) && !inLineComment { endsWithSemicolon = c == UInt8(ascii: ";") }
     }
 }
