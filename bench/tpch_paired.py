@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """TPC-H Kiln / peer ratios measured in alternating rounds, for a machine whose speed drifts.
 
-  python3 bench/tpch_paired.py --kiln .build/release/kiln [--peer duckdb] [--sf 1]
+  python3 bench/tpch_paired.py --kiln .build/release/kiln [--peer duckdb[,hyper]] [--sf 1]
       [--rounds 2] [--runs 5] [--queries 1-22] [--python /path/to/venv/python] [--out f.jsonl]
 
-Each round runs `../shared/bench/run_peers.py` for Kiln, then for the peer (the same
+Each round runs `../shared/bench/run_peers.py` for Kiln, then for each peer (the same
 queries, the same harness and checks). A query's time is its min / median over all timed
-runs of all rounds, so both engines are sampled across the same stretch of time. Prints a
-Markdown table, the geometric means of the median and min ratios, and the load times.
+runs of all rounds, so the engines are sampled across the same stretch of time. Prints a
+Markdown table (ratios against the first peer), the geometric means of the median and min
+ratios against every peer, and the load times.
 """
 import argparse
 import json
@@ -52,11 +53,13 @@ def main():
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     env = dict(os.environ, KILN_BIN=os.path.abspath(args.kiln))
-    times = {"kiln": {}, args.peer: {}}
-    checks = {"kiln": {}, args.peer: {}}
-    loads = {"kiln": [], args.peer: []}
+    peers = args.peer.split(",")
+    engines = ["kiln"] + peers
+    times = {e: {} for e in engines}
+    checks = {e: {} for e in engines}
+    loads = {e: [] for e in engines}
     for round_index in range(args.rounds):
-        for engine in ("kiln", args.peer):
+        for engine in engines:
             for r in run(engine, args, env):
                 if r.get("type") == "load":
                     loads[engine].append(r["load_s"])
@@ -64,20 +67,26 @@ def main():
                     times[engine].setdefault(r["query"], []).extend(r["runs_ms"])
                     checks[engine].setdefault(r["query"], set()).add(r.get("check"))
             print(f"round {round_index + 1}: {engine} done", file=sys.stderr)
-    print(f"| query | Kiln min / median (ms) | {args.peer} min / median (ms) | ratio (median) | ratio (min) | checks |")
-    print("|---|---:|---:|---:|---:|---|")
-    logs_median, logs_min = [], []
-    for q in sorted(set(times["kiln"]) & set(times[args.peer])):
-        k, p = times["kiln"][q], times[args.peer][q]
-        ratio, ratio_min = statistics.median(k) / statistics.median(p), min(k) / min(p)
-        logs_median.append(math.log(ratio))
-        logs_min.append(math.log(ratio_min))
-        check = "/".join(sorted(str(c) for c in checks["kiln"][q] | checks[args.peer][q]))
-        print(f"| Q{q} | {min(k):.0f} / {statistics.median(k):.0f} | {min(p):.0f} / {statistics.median(p):.0f} | "
-              f"{ratio:.2f} | {ratio_min:.2f} | {check} |")
-    if logs_median:
-        print(f"\ngeometric mean Kiln / {args.peer}: {math.exp(sum(logs_median) / len(logs_median)):.3f} (median), "
-              f"{math.exp(sum(logs_min) / len(logs_min)):.3f} (min), {len(logs_median)} queries")
+    first = peers[0]
+    print("| query | Kiln min / median (ms) | " + " | ".join(f"{p} min / median (ms)" for p in peers)
+          + f" | Kiln / {first} (median) | Kiln / {first} (min) | checks |")
+    print("|---|---:|" + "---:|" * len(peers) + "---:|---:|---|")
+    logs = {p: ([], []) for p in peers}
+    for q in sorted(set.intersection(*(set(times[e]) for e in engines))):
+        k = times["kiln"][q]
+        for p in peers:
+            logs[p][0].append(math.log(statistics.median(k) / statistics.median(times[p][q])))
+            logs[p][1].append(math.log(min(k) / min(times[p][q])))
+        check = "/".join(sorted(set(str(c) for e in engines for c in checks[e][q])))
+        cells = " | ".join(f"{min(times[p][q]):.0f} / {statistics.median(times[p][q]):.0f}" for p in peers)
+        print(f"| Q{q} | {min(k):.0f} / {statistics.median(k):.0f} | {cells} | "
+              f"{math.exp(logs[first][0][-1]):.2f} | {math.exp(logs[first][1][-1]):.2f} | {check} |")
+    print()
+    for p in peers:
+        medians, mins = logs[p]
+        if medians:
+            print(f"geometric mean Kiln / {p}: {math.exp(sum(medians) / len(medians)):.3f} (median), "
+                  f"{math.exp(sum(mins) / len(mins)):.3f} (min), {len(medians)} queries")
     for engine, values in loads.items():
         if values:
             print(f"load {engine}: " + ", ".join(f"{v:.2f} s" for v in values))

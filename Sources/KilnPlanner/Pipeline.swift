@@ -35,7 +35,9 @@ public enum PipelineState: Sendable {
     /// A one-row source.
     case singleRow
     /// A hash table of groups: keys then aggregate states.
-    case hashAggregate(keyCount: Int, aggregates: [AggregateCall], layout: RecordLayout)
+    /// `expectedGroups`: the planner's estimate, which sizes the table's directory up front
+    /// (no rebuilds while it fills; 0: start small).
+    case hashAggregate(keyCount: Int, aggregates: [AggregateCall], layout: RecordLayout, expectedGroups: Int = 0)
     /// Records collected for sorting (no keys: just buffered, for UNION ALL). With `limit`
     /// (and `offset`) parameter slots, only the first limit + offset rows are kept (top-N).
     case sortBuffer(layout: RecordLayout, keys: [SortKey], limit: Int?, offset: Int?)

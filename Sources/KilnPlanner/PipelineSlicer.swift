@@ -112,7 +112,8 @@ public struct PipelineSlicer {
         case .aggregate(let input, let keys, let aggregates):
             var upstream = try open(input)
             let stateTypes = keys.map(\.type) + aggregates.map(\.type)
-            let state = addState(.hashAggregate(keyCount: keys.count, aggregates: aggregates, layout: RecordLayout(types: stateTypes)))
+            let groups = keys.isEmpty ? 1 : Int(Swift.min(Estimate.of(node).rows, 1e9))
+            let state = addState(.hashAggregate(keyCount: keys.count, aggregates: aggregates, layout: RecordLayout(types: stateTypes), expectedGroups: groups))
             let liftedAggregates = aggregates.map { call -> AggregateCall in
                 var copy = call
                 copy.argument = call.argument.map { lift($0) }

@@ -70,13 +70,18 @@ public final class QueryRuntime {
         context.storeBytes(of: UnsafeMutableRawPointer(parameterNulls), toByteOffset: ContextLayout.parameterNulls, as: UnsafeMutableRawPointer.self)
         context.storeBytes(of: scratch, toByteOffset: ContextLayout.scratch, as: UnsafeMutableRawPointer.self)
         context.storeBytes(of: UnsafeMutableRawPointer(selection), toByteOffset: ContextLayout.selection, as: UnsafeMutableRawPointer.self)
+        // Set before the states exist: a hash table sized from an estimate charges at once.
+        budget.exceeded = { [unowned self] used in
+            self.raise(DatabaseError(.outOfMemory, "out of memory", detail: "The query needs more than memory_limit (\(MemoryBudget.format(memoryLimit))) for its hash tables and buffers; \(MemoryBudget.format(used)) were requested.",
+                                     hint: "Raise memory_limit, or make the query's joins and aggregates smaller."))
+        }
         for state in plan.states {
             switch state {
             case .tableScan(let table, let columns): states.append(TableScanState(table: table, columns: columns))
             case .series(let type, let a, let b, let c): states.append(SeriesState(type: type, start: a, stop: b, step: c))
             case .singleRow: states.append(SingleRowState())
-            case .hashAggregate(let keyCount, let aggregates, let layout):
-                states.append(HashAggregateState(keyCount: keyCount, aggregates: aggregates, layout: layout, budget: budget))
+            case .hashAggregate(let keyCount, let aggregates, let layout, let groups):
+                states.append(HashAggregateState(keyCount: keyCount, aggregates: aggregates, layout: layout, expectedGroups: groups, budget: budget))
             case .sortBuffer(let layout, let keys, let limit, let offset):
                 states.append(SortState(layout: layout, keys: keys, limit: limit, offset: offset, budget: budget))
             case .limitCounter(let l, let o): states.append(LimitState(limit: l, offset: o))
@@ -90,10 +95,6 @@ public final class QueryRuntime {
         stateAddresses.deallocate()
         stateAddresses = .allocate(capacity: max(1, states.count))
         for (index, state) in states.enumerated() { stateAddresses[index] = Unmanaged.passUnretained(state).toOpaque() }
-        budget.exceeded = { [unowned self] used in
-            self.raise(DatabaseError(.outOfMemory, "out of memory", detail: "The query needs more than memory_limit (\(MemoryBudget.format(memoryLimit))) for its hash tables and buffers; \(MemoryBudget.format(used)) were requested.",
-                                     hint: "Raise memory_limit, or make the query's joins and aggregates smaller."))
-        }
         // safe because the runtime outlives every call that receives this context.
         context.storeBytes(of: Unmanaged.passUnretained(self).toOpaque(), toByteOffset: ContextLayout.runtime, as: UnsafeMutableRawPointer.self)
     }

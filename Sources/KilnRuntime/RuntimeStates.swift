@@ -164,11 +164,11 @@ final class HashAggregateState: RecordSourceState {
     let template: UnsafeMutableRawPointer
     var records: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
 
-    init(keyCount: Int, aggregates: [AggregateCall], layout: RecordLayout, budget: MemoryBudget?) {
+    init(keyCount: Int, aggregates: [AggregateCall], layout: RecordLayout, expectedGroups: Int = 0, budget: MemoryBudget?) {
         self.keyCount = keyCount
         self.aggregates = aggregates
         self.layout = layout
-        table = ChainedHashTable(recordSize: layout.size, budget: budget)
+        table = ChainedHashTable(recordSize: layout.size, budget: budget, expectedEntries: expectedGroups)
         scratch = .allocate(byteCount: layout.size, alignment: 16)
         scratch.initializeMemory(as: UInt8.self, repeating: 0, count: layout.size)
         template = .allocate(byteCount: layout.size, alignment: 16)
@@ -402,10 +402,18 @@ final class ChainedHashTable {
     let header = UnsafeMutableRawPointer.allocate(byteCount: HashTableLayout.headerSize, alignment: 16)
     let budget: MemoryBudget?
 
-    init(recordSize: Int, budget: MemoryBudget?) {
+    /// Directories start at 1024 slots, or at the power of two that holds
+    /// `expectedEntries` (the planner's estimate, at most 2^22 slots: a wrong guess costs
+    /// 32 MB at worst, and the table still doubles past it).
+    static let largestInitialSlots = 1 << 22
+
+    init(recordSize: Int, budget: MemoryBudget?, expectedEntries: Int = 0) {
         self.budget = budget
         entries = RecordStore(recordSize: 16 + recordSize, budget: budget)
-        mask = 1023
+        var slots = 1024
+        while slots < expectedEntries, slots < ChainedHashTable.largestInitialSlots { slots *= 2 }
+        budget?.charge(slots * 8)
+        mask = slots - 1
         directory = .allocate(capacity: mask + 1)
         directory.initialize(repeating: nil, count: mask + 1)
         header.initializeMemory(as: UInt8.self, repeating: 0, count: HashTableLayout.headerSize)

@@ -68,7 +68,12 @@ public enum KilnString {
 
     /// Byte-wise ordering (PostgreSQL's C collation): negative, zero or positive.
     public static func compare(_ a: Int128, _ b: Int128) -> Int {
-        withBytes(a) { x in
+        // The zero-padded four-byte prefixes, compared as big-endian numbers, order the strings
+        // whenever they differ (a padding zero only meets a real byte when that side is shorter).
+        let prefixA = UInt32(truncatingIfNeeded: UInt128(bitPattern: a) >> 32).byteSwapped
+        let prefixB = UInt32(truncatingIfNeeded: UInt128(bitPattern: b) >> 32).byteSwapped
+        if prefixA != prefixB { return prefixA < prefixB ? -1 : 1 }
+        return withBytes(a) { x in
             withBytes(b) { y in
                 let common = min(x.count, y.count)
                 if common > 0 {
