@@ -30,6 +30,7 @@ final class JoinHashTable {
         directory.initialize(to: nil)
         tags = .allocate(capacity: 1)
         tags.initialize(to: 0)
+        budget?.charge(10)
         header.initializeMemory(as: UInt8.self, repeating: 0, count: HashTableLayout.headerSize)
         publish()
     }
@@ -89,7 +90,8 @@ final class JoinHashTable {
         }
     }
 
-    /// The addresses of the entries' records, in insertion order (the caller deallocates).
+    /// The addresses of the entries' records, in insertion order (in slot order once
+    /// `cluster` has moved them; the caller deallocates).
     func recordPointers() -> UnsafeMutablePointer<UnsafeMutableRawPointer?> {
         let array = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, count))
         var index = 0

@@ -475,7 +475,8 @@ final class ChainedHashTable {
 /// A join's hash table (`JoinHashTable`): the build pipeline appends entries
 /// `[next][hash][keys, columns]`, the probe walks a bucket's chain comparing hash and keys
 /// (inline code). Duplicate keys are kept: every match joins. As a source it yields the
-/// entries' records in insertion order (a mark join's outer rows).
+/// entries' records (a mark join's outer rows), in insertion order unless the table was
+/// clustered.
 final class HashJoinState: RecordSourceState {
     let table: JoinHashTable
     var records: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
