@@ -268,9 +268,10 @@ public final class QueryRuntime {
         return unsafeDowncast(states[state], to: HashAggregateState.self).header
     }
 
-    /// A new join entry for `hash`; returns its record for the build pipeline to fill.
+    /// The all-NULL entry a LEFT join's probe reaches for a row without a match.
     public func joinNullEntry(_ state: Int) -> UnsafeMutableRawPointer { unsafeDowncast(states[state], to: HashJoinState.self).nullEntry }
 
+    /// A new chunk for a join build's entries (the current one is full); returns its first entry.
     public func joinGrow(_ state: Int) -> UnsafeMutableRawPointer { withState(state, HashJoinState.self) { $0.grow() } }
 
     /// Inserts a new group whose keys are in the scratch record; returns its record.

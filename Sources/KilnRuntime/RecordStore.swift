@@ -51,24 +51,6 @@ public final class RecordStore {
     }
 
     public func record(_ index: Int) -> UnsafeMutableRawPointer { pointers[index]! }
-
-    /// Moves the records into one new block, record i to position `destination[i]` of it
-    /// (`pointers` keep their order and follow), and frees the old chunks. Returns the block.
-    public func compact(into destination: UnsafePointer<Int>) -> UnsafeMutableRawPointer {
-        let block = UnsafeMutableRawPointer.allocate(byteCount: max(1, count * recordSize), alignment: 16)
-        budget?.charge(count * recordSize)
-        for index in 0..<count {
-            let target = block + destination[index] * recordSize
-            target.copyMemory(from: pointers[index]!, byteCount: recordSize)
-            pointers[index] = target
-        }
-        for chunk in chunks { chunk.deallocate() }
-        budget?.release(chunks.count * chunkCapacity * recordSize)
-        chunks = [block]
-        // The block is full: a later append starts a new chunk.
-        used = chunkCapacity
-        return block
-    }
 }
 
 /// The memory a query's operators may hold (hash tables, sort and window buffers, results).

@@ -141,18 +141,8 @@ extension MidToLow {
         if plan.aggregate != nil {
             try mergeAccumulators(plan.aggregate!, aggregateSlots, results, lanes: lanes, l)
         } else {
-            // The rest of the pipeline over the selected rows.
-            let selected = IRBlock(arguments: [IRValue(type: "index")])
-            let s = LowBuilder(b: IRBuilder(selected), ctx: ctx)
-            let position = s.op("arith.index_cast", [selected.arguments[0]], "i64")
-            let row = s.op("arith.extsi", [s.load(s.gep(selection!, index: position, elementType: "i32"), "i32")], "i64")
-            values[rowArgument] = LowValue(value: s.op("arith.index_cast", [row], "index"), null: nil)
-            for op in plan.predicateOps where op.name == "kiln_mid.load" || op.name == "kiln_mid.op" {
-                try lowerOperation(op, s, ctx: ctx)
-            }
-            try lowerBlock(plan.selectedBody!, into: selected, ctx: ctx)
-            let end = l.op("arith.index_cast", [results[0]], "index")
-            l.b.add("scf.for", [zero, end, l.op("arith.constant", [], "index", [("value", .integer(1, type: "index"))])], [], regions: [.single(selected)])
+            let recomputed = plan.predicateOps.filter { $0.name == "kiln_mid.load" || $0.name == "kiln_mid.op" }
+            try lowerSelectedRows(plan.selectedBody!, row: rowArgument, selection: selection!, count: results[0], recomputing: recomputed, l)
         }
 
         // The last rows (fewer than a vector): the scalar loop.
@@ -165,7 +155,6 @@ extension MidToLow {
         try lowerOperation(tail, l, ctx: ctx)
     }
 
-    /// The value that leaves an accumulator unchanged.
     /// A row loop whose predicate calls out (`VectorPlan.scalarPredicate`): one scalar loop
     /// writes the ids of the rows that pass into the selection vector (branch-free), a second
     /// runs the rest of the pipeline over them.
@@ -184,19 +173,26 @@ extension MidToLow {
         t.store(row, t.gep(selection, index: test.arguments[1], elementType: "i32"))
         t.b.add("scf.yield", [t.op("arith.addi", [test.arguments[1], t.op("arith.extui", [passes], "i64")], "i64")])
         let filled = l.b.add("scf.for", bounds + [l.int(0, "i64")], ["i64"], regions: [.single(test)]).result
-
-        let selected = IRBlock(arguments: [IRValue(type: "index")])
-        let s = LowBuilder(b: IRBuilder(selected), ctx: ctx)
-        let position = s.op("arith.index_cast", [selected.arguments[0]], "i64")
-        let selectedRow = s.op("arith.extsi", [s.load(s.gep(selection, index: position, elementType: "i32"), "i32")], "i64")
-        values[rowArgument] = LowValue(value: s.op("arith.index_cast", [selectedRow], "index"), null: nil)
-        for op in plan.recomputed { try lowerOperation(op, s, ctx: ctx) }
-        try lowerBlock(plan.selectedBody!, into: selected, ctx: ctx)
-        let zero = l.op("arith.constant", [], "index", [("value", .integer(0, type: "index"))])
-        let one = l.op("arith.constant", [], "index", [("value", .integer(1, type: "index"))])
-        l.b.add("scf.for", [zero, l.op("arith.index_cast", [filled], "index"), one], [], regions: [.single(selected)])
+        try lowerSelectedRows(plan.selectedBody!, row: rowArgument, selection: selection, count: filled, recomputing: plan.recomputed, l)
     }
 
+    /// The rest of the pipeline (`body`, whose row index is `row`) over the first `count`
+    /// (`i64`) row ids in the selection vector; `recomputing`: ops of the predicate whose
+    /// values the body reads, evaluated again for each selected row.
+    mutating func lowerSelectedRows(_ body: IRBlock, row: IRValue, selection: IRValue, count: IRValue, recomputing: [IROperation], _ l: LowBuilder) throws {
+        let selected = IRBlock(arguments: [IRValue(type: "index")])
+        let s = LowBuilder(b: IRBuilder(selected), ctx: l.ctx)
+        let position = s.op("arith.index_cast", [selected.arguments[0]], "i64")
+        let id = s.op("arith.extsi", [s.load(s.gep(selection, index: position, elementType: "i32"), "i32")], "i64")
+        values[row] = LowValue(value: s.op("arith.index_cast", [id], "index"), null: nil)
+        for op in recomputing { try lowerOperation(op, s, ctx: l.ctx) }
+        try lowerBlock(body, into: selected, ctx: l.ctx)
+        let zero = l.op("arith.constant", [], "index", [("value", .integer(0, type: "index"))])
+        let one = l.op("arith.constant", [], "index", [("value", .integer(1, type: "index"))])
+        l.b.add("scf.for", [zero, l.op("arith.index_cast", [count], "index"), one], [], regions: [.single(selected)])
+    }
+
+    /// The value that leaves an accumulator unchanged.
     func identity(_ function: String, _ element: String, _ l: LowBuilder) -> IRValue {
         let isFloat = element.hasPrefix("f")
         switch function {
