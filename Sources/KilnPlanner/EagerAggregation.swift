@@ -14,22 +14,9 @@ public enum EagerAggregation {
     static let decomposable: Set<String> = ["count", "sum", "min", "max"]
 
     public static func apply(_ plan: PlanNode) -> PlanNode {
-        switch plan {
-        case .tableScan, .seriesScan, .singleRow: return plan
-        case .filter(let input, let predicate): return .filter(apply(input), predicate: predicate)
-        case .project(let input, let expressions, let names): return .project(apply(input), expressions: expressions, names: names)
-        case .aggregate(let input, let keys, let aggregates):
-            let input = apply(input)
-            return early(input, keys: keys, aggregates: aggregates) ?? .aggregate(input, keys: keys, aggregates: aggregates)
-        case .sort(let input, let keys): return .sort(apply(input), keys: keys)
-        case .limit(let input, let limit, let offset): return .limit(apply(input), limit: limit, offset: offset)
-        case .window(let input, let calls): return .window(apply(input), calls: calls)
-        case .unionAll(let inputs): return .unionAll(inputs.map(apply))
-        case .semiJoin(let probe, let build, let pk, let bk, let residual, let anti):
-            return .semiJoin(probe: apply(probe), build: apply(build), probeKeys: pk, buildKeys: bk, residual: residual, anti: anti)
-        case .hashJoin(let probe, let build, let pk, let bk, let preserve, let residual):
-            return .hashJoin(probe: apply(probe), build: apply(build), probeKeys: pk, buildKeys: bk, preserveProbe: preserve, residual: residual)
-        }
+        guard case .aggregate(let input, let keys, let aggregates) = plan else { return plan.mapInputs(apply) }
+        let rewritten = apply(input)
+        return early(rewritten, keys: keys, aggregates: aggregates) ?? .aggregate(rewritten, keys: keys, aggregates: aggregates)
     }
 
     /// The two-step form of `aggregate(input)`, or nil when it does not apply or would not pay.
@@ -39,11 +26,7 @@ public enum EagerAggregation {
         if case .project(let below, let expressions, _) = input {
             var used = keys.reduce(into: Set<Int>()) { $0.formUnion($1.columnsUsed) }
             for call in aggregates { used.formUnion(call.argument?.columnsUsed ?? []) }
-            var mapping: [Int: Int] = [:]
-            for column in used {
-                guard column < expressions.count, case .column(let source) = expressions[column].kind else { return nil }
-                mapping[column] = source
-            }
+            guard let mapping = PlanNode.sources(of: used, through: expressions) else { return nil }
             keys = keys.map { $0.remapColumns { mapping[$0] ?? $0 } }
             aggregates = aggregates.map { call in
                 var call = call

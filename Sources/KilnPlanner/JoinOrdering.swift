@@ -18,18 +18,8 @@ public enum JoinOrdering {
         switch plan {
         case .hashJoin(_, _, _, _, false, nil), .filter(.hashJoin(_, _, _, _, false, nil), _):
             return reorder(plan)
-        case .tableScan, .seriesScan, .singleRow: return plan
-        case .filter(let input, let predicate): return .filter(optimize(input), predicate: predicate)
-        case .project(let input, let expressions, let names): return .project(optimize(input), expressions: expressions, names: names)
-        case .aggregate(let input, let keys, let aggregates): return .aggregate(optimize(input), keys: keys, aggregates: aggregates)
-        case .sort(let input, let keys): return .sort(optimize(input), keys: keys)
-        case .limit(let input, let limit, let offset): return .limit(optimize(input), limit: limit, offset: offset)
-        case .window(let input, let calls): return .window(optimize(input), calls: calls)
-        case .unionAll(let inputs): return .unionAll(inputs.map(optimize))
-        case .semiJoin(let probe, let build, let pk, let bk, let residual, let anti):
-            return .semiJoin(probe: optimize(probe), build: optimize(build), probeKeys: pk, buildKeys: bk, residual: residual, anti: anti)
-        case .hashJoin(let probe, let build, let pk, let bk, let preserve, let residual):
-            return .hashJoin(probe: optimize(probe), build: optimize(build), probeKeys: pk, buildKeys: bk, preserveProbe: preserve, residual: residual)
+        default:
+            return plan.mapInputs(optimize)
         }
     }
 

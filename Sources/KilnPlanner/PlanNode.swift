@@ -115,6 +115,36 @@ public indirect enum PlanNode: Sendable {
     case hashJoin(probe: PlanNode, build: PlanNode, probeKeys: [BoundExpression], buildKeys: [BoundExpression], preserveProbe: Bool,
                   residual: BoundExpression? = nil)
 
+    /// The same node over `transform`ed inputs (the walk the planner's rewriting passes share
+    /// for the nodes they do not rewrite).
+    public func mapInputs(_ transform: (PlanNode) -> PlanNode) -> PlanNode {
+        switch self {
+        case .tableScan, .seriesScan, .singleRow: return self
+        case .filter(let input, let predicate): return .filter(transform(input), predicate: predicate)
+        case .project(let input, let expressions, let names): return .project(transform(input), expressions: expressions, names: names)
+        case .aggregate(let input, let keys, let aggregates): return .aggregate(transform(input), keys: keys, aggregates: aggregates)
+        case .sort(let input, let keys): return .sort(transform(input), keys: keys)
+        case .limit(let input, let limit, let offset): return .limit(transform(input), limit: limit, offset: offset)
+        case .window(let input, let calls): return .window(transform(input), calls: calls)
+        case .unionAll(let inputs): return .unionAll(inputs.map(transform))
+        case .semiJoin(let probe, let build, let pk, let bk, let residual, let anti):
+            return .semiJoin(probe: transform(probe), build: transform(build), probeKeys: pk, buildKeys: bk, residual: residual, anti: anti)
+        case .hashJoin(let probe, let build, let pk, let bk, let preserve, let residual):
+            return .hashJoin(probe: transform(probe), build: transform(build), probeKeys: pk, buildKeys: bk, preserveProbe: preserve, residual: residual)
+        }
+    }
+
+    /// For each of the `used` output columns of a projection computing `expressions`, the
+    /// input column it passes through; nil when one of them is not a plain column.
+    public static func sources(of used: Set<Int>, through expressions: [BoundExpression]) -> [Int: Int]? {
+        var mapping: [Int: Int] = [:]
+        for column in used {
+            guard column < expressions.count, case .column(let source) = expressions[column].kind else { return nil }
+            mapping[column] = source
+        }
+        return mapping
+    }
+
     /// Output column types and nullability.
     public var outputTypes: [(SQLType, Bool)] {
         switch self {

@@ -25,14 +25,6 @@ public enum SidewaysFiltering {
 
     public static func apply(_ plan: PlanNode) -> PlanNode {
         switch plan {
-        case .tableScan, .seriesScan, .singleRow: return plan
-        case .filter(let input, let predicate): return .filter(apply(input), predicate: predicate)
-        case .project(let input, let expressions, let names): return .project(apply(input), expressions: expressions, names: names)
-        case .aggregate(let input, let keys, let aggregates): return .aggregate(apply(input), keys: keys, aggregates: aggregates)
-        case .sort(let input, let keys): return .sort(apply(input), keys: keys)
-        case .limit(let input, let limit, let offset): return .limit(apply(input), limit: limit, offset: offset)
-        case .window(let input, let calls): return .window(apply(input), calls: calls)
-        case .unionAll(let inputs): return .unionAll(inputs.map(apply))
         case .semiJoin(let probe, let build, let pk, let bk, let residual, let anti):
             if residual == nil, let pushed = pushSemiJoin(into: probe, build: build, probeKeys: pk, buildKeys: bk, anti: anti) {
                 return apply(pushed)
@@ -46,6 +38,8 @@ public enum SidewaysFiltering {
             let probe = apply(probe), build = apply(build)
             let filtered = filterAggregate(build, columns: bk.map(singleColumn), probe: probe, probeKeys: pk) ?? build
             return .hashJoin(probe: probe, build: filtered, probeKeys: pk, buildKeys: bk, preserveProbe: preserve, residual: residual)
+        default:
+            return plan.mapInputs(apply)
         }
     }
 
@@ -65,11 +59,8 @@ public enum SidewaysFiltering {
             return pushSemiJoin(into: input, build: build, probeKeys: probeKeys, buildKeys: buildKeys, anti: anti).map { .filter($0, predicate: predicate) }
         case .project(let input, let expressions, let names):
             // Keys over plain columns of the projection read the same values below it.
-            var mapping: [Int: Int] = [:]
-            for column in probeKeys.reduce(into: Set<Int>(), { $0.formUnion($1.columnsUsed) }) {
-                guard column < expressions.count, let source = singleColumn(expressions[column]) else { return nil }
-                mapping[column] = source
-            }
+            let used = probeKeys.reduce(into: Set<Int>()) { $0.formUnion($1.columnsUsed) }
+            guard let mapping = PlanNode.sources(of: used, through: expressions) else { return nil }
             let keys = probeKeys.map { $0.remapColumns { mapping[$0] ?? $0 } }
             return pushSemiJoin(into: input, build: build, probeKeys: keys, buildKeys: buildKeys, anti: anti)
                 .map { .project($0, expressions: expressions, names: names) }
@@ -198,11 +189,7 @@ public enum SidewaysFiltering {
                     if let across = across(rightKeys, from: buildKeys, to: probeKeys) { visit(left, across) }
                 }
             case .project(let input, let expressions, _):
-                var mapping: [Int: Int] = [:]
-                for column in used {
-                    guard column < expressions.count, let source = singleColumn(expressions[column]) else { return }
-                    mapping[column] = source
-                }
+                guard let mapping = PlanNode.sources(of: used, through: expressions) else { return }
                 visit(input, keys.map { $0.remapColumns { mapping[$0] ?? $0 } })
             default:
                 return
