@@ -15,3 +15,6 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Orc.h>
 #include <llvm-c/LLJIT.h>
+#include <llvm-c/ErrorHandling.h>
+#include <llvm-c/IRReader.h>
+#include <llvm-c/Transforms/PassBuilder.h>

@@ -10,9 +10,8 @@ import Synchronization
 import Glibc
 #endif
 
-/// Process-wide compilation: one MLIR context with Kiln's dialects (MLIR contexts are not
-/// thread-safe, so its use is serialised), the code cache shared by every `Database`, and the
-/// compile worker that fills it in the background.
+/// Process-wide compilation: one MLIR context with Kiln's dialects, the code cache shared by
+/// every `Database`, and the compile worker that fills it in the background.
 ///
 /// Queries are cached by the fingerprint of their `kiln_mid` module, in which every literal is
 /// a parameter slot: `WHERE x > 5` and `WHERE x > 7` share one binary. A cache entry
@@ -20,8 +19,15 @@ import Glibc
 /// tiers (fast-tier jobs before optimised ones) and publishes each as it is done, while the
 /// query runs in the interpreter and switches at the next morsel boundary.
 ///
-/// `@unchecked Sendable`: the non-Sendable compiler is only touched under `compilerLock`; the
-/// cache and the queues under `monitor`; entries guard themselves.
+/// The worker is the only thread that touches MLIR or LLVM: sessions that need the compiler
+/// (verification, EXPLAIN's IR) hand it a call (`withCompiler`) and wait. So a shutdown that
+/// has seen the worker leave knows that nothing is inside LLVM, and an LLVM fatal error can
+/// only happen on the worker, which then parks for good (`CompilerLifecycle.failed`) instead
+/// of letting LLVM end the process.
+///
+/// `@unchecked Sendable`: the non-Sendable compiler is only touched by the worker (or, when no
+/// thread could be started, by the one requester that compiles in its place); the cache, the
+/// queues and the lifecycle under `monitor`; entries guard themselves.
 final class CompilationService: @unchecked Sendable {
     static let shared: Result<CompilationService, MLIRError> = {
         do { return .success(try CompilationService()) } catch let error as MLIRError { return .failure(error) } catch {
@@ -30,54 +36,187 @@ final class CompilationService: @unchecked Sendable {
     }()
 
     private let compiler: NativeCompiler
-    private let compilerLock = Monitor()
-    /// Guards the cache and the job queues; the worker sleeps on it.
+    /// Guards the cache, the queues, the calls and the lifecycle; the worker sleeps on it.
     private let monitor = Monitor()
     private var cache = CodeCache<IRFingerprint, CodeEntry>(capacity: 256, byteCapacity: 256 << 20)
     private var fastJobs: [CompileJob] = []
     private var optimizedJobs: [CompileJob] = []
-    private var workerStarted = false
+    /// Synchronous work for the compiler (`withCompiler`), taken before any compile job.
+    private var calls: [CompilerCall] = []
+    private var lifecycle = CompilerLifecycle()
+    /// What the worker runs right now (the fatal-error handler fails it).
+    private var current: WorkItem?
+    /// The worker thread's id while it lives (0: none), read by the fatal-error handler.
+    private let workerThreadID = Atomic<UInt>(0)
+    /// Compiles finished: the exit hook is registered again after some of them (`exitHook`).
+    private var finishedCompiles = 0
     /// Compile events (`kiln.jit`): fingerprint, tier, pipelines, and each stage's time.
     let logger = Logger(label: "kiln.jit")
 
-    /// Set at process exit: the worker takes no more jobs.
-    private var stopping = false
-    /// Whether the worker is compiling right now (process exit waits for it).
-    private var compiling = false
-
     private init() throws {
         compiler = try NativeCompiler()
-        // At exit, before LLVM's and MLIR's static destructors run (registered earlier, so
-        // they run later), let the worker finish the compile in flight and take no other.
-        atexit {
-            if case .success(let service) = CompilationService.shared { service.stop() }
+        let logger = self.logger
+        LLVMDiagnostics.install(fatal: { reason in
+            if case .success(let service) = CompilationService.shared { service.workerHitFatalError(reason) }
+            CompilationService.abortOutsideWorker(reason)
+        }, report: { message in
+            logger.debug("LLVM", metadata: ["message": "\(message)"])
+        })
+        CompilationService.registerExitHook()
+    }
+
+    private enum WorkItem {
+        case compile(CompileJob)
+        case call(CompilerCall)
+    }
+
+    // MARK: - Lifetime
+
+    /// Stops the worker: queued jobs are dropped (their queries carry on in the code they have),
+    /// the job in flight is waited for (up to `timeout`), and with `final` no worker starts again
+    /// in this process. Call it before the process ends (`Database.shutdown`) and when the last
+    /// `Database` closes (not final: the next request starts a new worker).
+    /// - Returns: whether no thread is inside LLVM any more (false after the timeout, or when an
+    ///   LLVM fatal error parked the worker): the process should then end with `_exit`, which
+    ///   runs no static destructor.
+    @discardableResult
+    func shutdown(final: Bool, timeout: Duration = .seconds(10)) -> Bool {
+        if workerThreadID.load(ordering: .acquiring) == UInt(pthread_self()) {
+            // The worker itself (it never asks; an exit hook run on its thread): nothing to wait for.
+            return false
+        }
+        let deadline = ContinuousClock.now + timeout
+        return monitor.withLock {
+            let mustWait = lifecycle.shutdown(final: final)
+            dropQueuedWork("the compiler is shut down")
+            monitor.broadcast()
+            if mustWait {
+                while !lifecycle.quiescent, ContinuousClock.now < deadline {
+                    if case .failed = lifecycle.state { break }
+                    monitor.wait(milliseconds: 10)
+                }
+            }
+            return lifecycle.quiescent
         }
     }
 
-    /// The worker thread (set when it starts).
-    private var workerThread: pthread_t?
+    /// Queued jobs and calls go: entries forget the request (waiters wake), calls fail.
+    private func dropQueuedWork(_ reason: String) {
+        for job in fastJobs + optimizedJobs { job.entry.unrequest(job.tier) }
+        fastJobs.removeAll()
+        optimizedJobs.removeAll()
+        for call in calls { call.finish(.failure(MLIRError(reason))) }
+        calls.removeAll()
+    }
 
-    /// Drops queued jobs and waits (up to 10 s) for the one being compiled (process exit).
-    /// When the worker itself exits (LLVM reporting a fatal error), there is nothing to wait for.
-    func stop() {
+    /// Registers the process-exit fallback (an application that exits without
+    /// `Database.shutdown`): a final shutdown. `atexit` hooks run in the reverse order of their
+    /// registration, and LLVM registers the destructors of its function-local statics when
+    /// they are first used, on the worker: so the hook is registered again after the first 64
+    /// compiles and then at every power of two, to run before the destructors of what those
+    /// compiles touched. The shell and the server do not rely on it: they shut down explicitly.
+    private static func registerExitHook() {
+        atexit {
+            if case .success(let service) = CompilationService.shared { service.shutdown(final: true) }
+        }
+    }
+
+    /// An LLVM fatal error. On the worker: the compile (or call) in hand fails, native
+    /// compilation ends for the process, and the worker parks for good, holding whatever LLVM
+    /// held (the process goes on, interpreted). Elsewhere (a test's own `NativeCompiler`):
+    /// returns, and the caller aborts.
+    private func workerHitFatalError(_ reason: String) {
+        guard workerThreadID.load(ordering: .acquiring) == UInt(pthread_self()) else { return }
+        logger.error("LLVM fatal error: native compilation is off for this process", metadata: ["error": "\(reason)"])
         monitor.withLock {
-            stopping = true
+            lifecycle.fatalError(reason)
+            switch current {
+            case .compile(let job)?: job.entry.fail(job.tier, "LLVM fatal error: \(reason)")
+            case .call(let call)?: call.finish(.failure(MLIRError("LLVM fatal error: \(reason)")))
+            case nil: break
+            }
+            current = nil
+            for job in fastJobs + optimizedJobs { job.entry.fail(job.tier, "LLVM fatal error: \(reason)") }
             fastJobs.removeAll()
             optimizedJobs.removeAll()
+            for call in calls { call.finish(.failure(MLIRError("LLVM fatal error: \(reason)"))) }
+            calls.removeAll()
             monitor.broadcast()
-            if let workerThread, pthread_equal(workerThread, pthread_self()) != 0 { return }
-            var waits = 0
-            while compiling && waits < 1000 {
-                monitor.wait(milliseconds: 10)
-                waits += 1
+        }
+        while true { pause() }
+    }
+
+    private static func abortOutsideWorker(_ reason: String) -> Never {
+        let text = "kiln: LLVM fatal error outside the compile worker: \(reason)\n"
+        _ = text.withCString { write(2, $0, strlen($0)) }
+        abort()
+    }
+
+    /// `Database`s open in the process: when the last one closes, the worker stops (not for good).
+    private var openSessions = 0
+
+    func sessionOpened() { monitor.withLock { openSessions += 1 } }
+
+    func sessionClosed() {
+        let last = monitor.withLock { () -> Bool in
+            openSessions -= 1
+            return openSessions == 0
+        }
+        if last { shutdown(final: false) }
+    }
+
+    /// Whether native compilation is available (not shut down, not failed).
+    var isAvailable: Bool {
+        monitor.withLock {
+            switch lifecycle.state {
+            case .idle, .running: return true
+            default: return false
             }
         }
     }
 
-    /// Runs `body` with exclusive use of the MLIR context.
-    func withCompiler<R>(_ body: (NativeCompiler) throws -> R) throws -> R {
-        try compilerLock.withLock { try body(compiler) }
+    // MARK: - The compiler, on the worker
+
+    /// Runs `body` with the compiler, on the worker thread (the only one that touches MLIR and
+    /// LLVM), and waits for it.
+    /// - Throws: `body`'s error, or an `MLIRError` when the compiler is shut down or broken.
+    func withCompiler<R>(_ body: @escaping (NativeCompiler) throws -> R) throws -> R {
+        if workerThreadID.load(ordering: .acquiring) == UInt(pthread_self()) { return try body(compiler) }
+        let call = CompilerCall()
+        var result: Result<R, any Error>?
+        call.body = { [compiler] in result = Result { try body(compiler) } }
+        let admission = monitor.withLock { () -> CompilerLifecycle.Admission in
+            let admission = lifecycle.admit()
+            if case .refuse = admission { return admission }
+            calls.append(call)
+            if admission == .queueAndStart { startWorker() }
+            monitor.signal()
+            return admission
+        }
+        if case .refuse(let reason) = admission { throw MLIRError(reason) }
+        runInlineIfNoWorker()
+        if let failure = call.wait() { throw failure }
+        return try result!.get()
     }
+
+    /// Starts the worker thread (call with the lock held).
+    private func startWorker() {
+        if !WorkerThread.start({ [self] in work() }) { lifecycle.workerRefused() }
+    }
+
+    /// Without a worker thread (the system refused one) the requester runs the queue itself.
+    private func runInlineIfNoWorker() {
+        while let item = monitor.withLock({ () -> WorkItem? in
+            guard !lifecycle.workerAlive else { return nil }
+            return nextItem()
+        }) {
+            run(item)
+        }
+    }
+
+    /// Shapes looked up without compiling, and how often (bounded: cleared when full).
+    private var sightings: [IRFingerprint: Int] = [:]
+    static let maxSightings = 4096
 
     /// The cache entry for a query, if one exists (counts as a hit or a miss), and how many
     /// times a query of this shape was looked up before without compiling (`jit = auto`
@@ -91,10 +230,6 @@ final class CompilationService: @unchecked Sendable {
             return (nil, seen)
         }
     }
-
-    /// Shapes looked up without compiling, and how often (bounded: cleared when full).
-    private var sightings: [IRFingerprint: Int] = [:]
-    static let maxSightings = 4096
 
     /// The cache entry for a query, created (and its first tier queued) when absent.
     /// - Parameters:
@@ -115,47 +250,78 @@ final class CompilationService: @unchecked Sendable {
         return entry
     }
 
-    /// Queues compilation of `tier` for `entry` unless it is done, queued, or failed.
+    /// Queues compilation of `tier` for `entry` unless it is done, queued, or failed. When the
+    /// compiler is shut down the request is forgotten (the query runs in the code it has).
     func request(_ entry: CodeEntry, tier: CodeTier) {
         guard entry.markRequested(tier) else { return }
-        monitor.withLock {
+        let refused: String? = monitor.withLock {
+            let admission = lifecycle.admit()
+            if case .refuse(let reason) = admission { return reason }
             let job = CompileJob(entry: entry, tier: tier)
             if tier == .fast { fastJobs.append(job) } else { optimizedJobs.append(job) }
-            if !workerStarted { workerStarted = WorkerThread.start { [self] in work() } }
+            if admission == .queueAndStart { startWorker() }
             monitor.signal()
+            return nil
         }
-        // Without a worker thread (the system refused one) the requester compiles itself.
-        if !monitor.withLock({ workerStarted }) {
-            while let job = monitor.withLock({ nextJob() }) { compile(job) }
+        if let refused {
+            entry.unrequest(tier)
+            logger.debug("compilation refused", metadata: ["query": "\(entry.fingerprint)", "tier": "\(tier)", "reason": "\(refused)"])
+            return
         }
+        runInlineIfNoWorker()
     }
 
-    private func nextJob() -> CompileJob? {
-        if !fastJobs.isEmpty { return fastJobs.removeFirst() }
-        if !optimizedJobs.isEmpty { return optimizedJobs.removeFirst() }
+    /// Calls first, then fast-tier jobs, then optimised ones (call with the lock held).
+    private func nextItem() -> WorkItem? {
+        if !calls.isEmpty { return .call(calls.removeFirst()) }
+        if !fastJobs.isEmpty { return .compile(fastJobs.removeFirst()) }
+        if !optimizedJobs.isEmpty { return .compile(optimizedJobs.removeFirst()) }
         return nil
     }
 
-    /// The worker: takes fast-tier jobs first, compiles outside the queue lock, publishes.
+    /// The worker: takes work while the lifecycle says so, runs it outside the lock, exits
+    /// when a shutdown asks.
     private func work() {
-        monitor.withLock { workerThread = pthread_self() }
+        workerThreadID.store(UInt(pthread_self()), ordering: .releasing)
         while true {
-            let job: CompileJob? = monitor.withLock {
-                while !stopping {
-                    if let job = nextJob() {
-                        compiling = true
-                        return job
+            let item: WorkItem? = monitor.withLock {
+                while lifecycle.acceptsWork {
+                    if let item = nextItem() {
+                        lifecycle.beginJob()
+                        current = item
+                        return item
                     }
                     monitor.wait()
                 }
                 return nil
             }
-            guard let job else { return }
-            compile(job)
+            guard let item else { break }
+            run(item)
             monitor.withLock {
-                compiling = false
+                current = nil
+                lifecycle.endJob()
                 monitor.broadcast()
             }
+        }
+        workerThreadID.store(0, ordering: .releasing)
+        monitor.withLock {
+            lifecycle.workerExited()
+            monitor.broadcast()
+        }
+    }
+
+    private func run(_ item: WorkItem) {
+        switch item {
+        case .call(let call):
+            call.body?()
+            call.finish(.success(()))
+        case .compile(let job):
+            compile(job)
+            let again = monitor.withLock { () -> Bool in
+                finishedCompiles += 1
+                return finishedCompiles <= 64 || finishedCompiles & (finishedCompiles - 1) == 0
+            }
+            if again { CompilationService.registerExitHook() }
         }
     }
 
@@ -166,9 +332,8 @@ final class CompilationService: @unchecked Sendable {
         let started = ContinuousClock.now
         do {
             let (low, functions, lowering) = try entry.lowModule(for: job.tier)
-            let code = try withCompiler { compiler in
-                try compiler.compile(low, pipelineCount: entry.pipelineCount, optimizationLevel: job.tier.optimizationLevel)
-            }
+            // On the worker (or the one requester that runs the queue when there is no worker).
+            let code = try compiler.compile(low, pipelineCount: entry.pipelineCount, optimizationLevel: job.tier.optimizationLevel)
             let total = QueryExecutor.milliseconds(since: started)
             entry.publish(job.tier, code, functions: functions, lowering: lowering, total: total)
             monitor.withLock { cache.charge(entry.fingerprint, bytes: entry.estimatedBytes) }
@@ -195,264 +360,29 @@ final class CompilationService: @unchecked Sendable {
     func setCacheCapacity(_ capacity: Int) { monitor.withLock { cache.resize(capacity) } }
 }
 
-/// A compiled tier. The fast tier is the scalar program (no SIMD kernels) through LLVM's ORC
-/// JIT with no IR passes and code generation at level None (`LLVMFastJIT`); the optimised tier
-/// has the SIMD kernels and goes through MLIR's execution engine with LLVM's -O2 passes.
-enum CodeTier: Int, Comparable, CustomStringConvertible, Sendable {
-    case fast = 1
-    case optimized = 2
 
-    var optimizationLevel: Int { self == .fast ? 0 : 2 }
-    var description: String { self == .fast ? "fast" : "optimized" }
-    static func < (a: CodeTier, b: CodeTier) -> Bool { a.rawValue < b.rawValue }
-}
-
-struct CompileJob: @unchecked Sendable {
-    let entry: CodeEntry
-    let tier: CodeTier
-}
-
-/// One query's native code: the tiers compiled so far, published by the worker, read by every
-/// execution of the query. `readyTier` is an atomic so that a running pipeline can check it at
-/// each morsel boundary without a lock.
-final class CodeEntry: @unchecked Sendable {
-    let fingerprint: IRFingerprint
-    let pipelineCount: Int
-    let simd: Bool
-    /// The best tier ready (0: none yet).
-    let readyTier = Atomic<Int>(0)
+/// Work a session hands the worker and waits for (verification, EXPLAIN's IR).
+///
+/// `@unchecked Sendable`: `body` runs on the worker while its requester waits; `outcome`
+/// is guarded by `monitor`.
+final class CompilerCall: @unchecked Sendable {
+    var body: (() -> Void)?
     private let monitor = Monitor()
-    private var tiers: [CodeTier: (code: CompiledQuery, functions: [RuntimeFunction])] = [:]
-    private var requested: Set<CodeTier> = []
-    private var failure: String?
-    /// What the worker compiles from, until the optimised tier is done.
-    private var mid: IRModule?
-    private var times: [CodeTier: (lowering: Double, stages: CompileStages, total: Double)] = [:]
-    /// How long the session that created the entry took to build its IR (logged with the compile events).
-    var building: (slice: Double, high: Double, mid: Double) = (0, 0, 0)
-    /// Executions that used this entry (tier-up for queries that run often).
-    let executions = Atomic<Int>(0)
+    private var outcome: Result<Void, MLIRError>?
 
-    init(fingerprint: IRFingerprint, mid: IRModule, pipelineCount: Int, simd: Bool) {
-        self.fingerprint = fingerprint
-        self.mid = mid
-        self.pipelineCount = pipelineCount
-        self.simd = simd
-    }
-
-    /// Records a request for `tier`; false when it is already requested, or compilation failed.
-    func markRequested(_ tier: CodeTier) -> Bool {
+    func finish(_ result: Result<Void, MLIRError>) {
         monitor.withLock {
-            guard failure == nil, !requested.contains(tier) else { return false }
-            requested.insert(tier)
-            return true
-        }
-    }
-
-    /// The low-level module a tier compiles: scalar for the fast tier (smaller, quicker to
-    /// compile), with SIMD kernels (when enabled) for the optimised tier; and its time, ms.
-    func lowModule(for tier: CodeTier) throws -> (IRModule, [RuntimeFunction], Double) {
-        guard let mid = monitor.withLock({ self.mid }) else { throw MLIRError("no module to compile") }
-        let start = ContinuousClock.now
-        let lowered = try MidToLow.lower(mid, vectorize: simd && tier == .optimized)
-        let ms = QueryExecutor.milliseconds(since: start)
-        let count = CodeEntry.countOperations(lowered.module.operations)
-        monitor.withLock { operationCount = max(operationCount, count) }
-        return (lowered.module, lowered.functions, ms)
-    }
-
-    func publish(_ tier: CodeTier, _ code: CompiledQuery, functions: [RuntimeFunction], lowering: Double, total: Double) {
-        monitor.withLock {
-            tiers[tier] = (code, functions)
-            times[tier] = (lowering, code.stages, total)
-            // The optimised tier is the last one: the module is not needed any more.
-            if tier == .optimized { mid = nil }
-            if tier.rawValue > readyTier.load(ordering: .relaxed) { readyTier.store(tier.rawValue, ordering: .releasing) }
+            if outcome == nil { outcome = result }
             monitor.broadcast()
         }
     }
 
-    func fail(_ tier: CodeTier, _ message: String) {
+    /// Waits until the call ran or failed; returns its failure.
+    func wait() -> MLIRError? {
         monitor.withLock {
-            failure = message
-            mid = nil
-            monitor.broadcast()
-        }
-    }
-
-    /// The best compiled tier up to `limit` (`jit_tier = fast` runs the fast tier even where
-    /// another session compiled the optimised one), else the best there is; with the function
-    /// table its code calls through `kiln_rt_call`.
-    func best(upTo limit: CodeTier = .optimized) -> (CodeTier, CompiledQuery, [RuntimeFunction])? {
-        monitor.withLock {
-            let ready = tiers.keys.sorted(by: >)
-            guard let tier = ready.first(where: { $0 <= limit }) ?? ready.first, let best = tiers[tier] else { return nil }
-            return (tier, best.code, best.functions)
-        }
-    }
-
-    /// Waits until `tier` (or a better one) is compiled.
-    /// - Throws: the compilation's failure, or `cancelled()`'s error (checked every 10 ms).
-    func wait(for tier: CodeTier, cancelled: () -> DatabaseError?) throws(DatabaseError) {
-        try monitor.withLock { () throws(DatabaseError) in
-            while readyTier.load(ordering: .acquiring) < tier.rawValue {
-                if let failure { throw DatabaseError.internalError("native compilation failed: \(failure)") }
-                if let error = cancelled() { throw error }
-                monitor.wait(milliseconds: 10)
-            }
-        }
-    }
-
-    /// Compile times of the tiers done so far (EXPLAIN ANALYZE).
-    var compileTimes: [(CodeTier, lowering: Double, stages: CompileStages, total: Double)] {
-        monitor.withLock { times.sorted { $0.key < $1.key }.map { ($0.key, $0.value.lowering, $0.value.stages, $0.value.total) } }
-    }
-
-    /// Operations of the low-level module (set when it is lowered).
-    private var operationCount = 0
-
-    /// A rough size for the cache's memory bound: machine code grows with the low-level
-    /// module's operations, ~32 bytes each, per compiled tier (plus the JIT's fixed overhead).
-    var estimatedBytes: Int {
-        monitor.withLock { tiers.count * (16 << 10 + 32 * operationCount) }
-    }
-
-    private static func countOperations(_ operations: [IROperation]) -> Int {
-        operations.reduce(0) { total, op in
-            total + 1 + op.regions.reduce(0) { sum, region in sum + region.blocks.reduce(0) { $0 + countOperations($1.operations) } }
-        }
-    }
-}
-
-/// Compiled queries, the least recently used evicted beyond `capacity` entries or
-/// `byteCapacity` estimated bytes. Plans still running an evicted entry keep it alive until
-/// they finish.
-struct CodeCache<Key: Hashable, Code> {
-    private var entries: [Key: (code: Code, lastUse: Int, bytes: Int)] = [:]
-    private var clock = 0
-    private(set) var capacity: Int
-    let byteCapacity: Int
-    private(set) var bytes = 0
-    private(set) var statistics = CodeCacheStatistics()
-
-    init(capacity: Int, byteCapacity: Int = .max) {
-        self.capacity = max(1, capacity)
-        self.byteCapacity = byteCapacity
-    }
-
-    mutating func lookup(_ key: Key) -> Code? {
-        clock += 1
-        guard let entry = entries[key] else {
-            statistics.misses += 1
+            while outcome == nil { monitor.wait() }
+            if case .failure(let error)? = outcome { return error }
             return nil
         }
-        entries[key] = (entry.code, clock, entry.bytes)
-        statistics.hits += 1
-        return entry.code
-    }
-
-    mutating func insert(_ key: Key, _ code: Code, bytes: Int) {
-        clock += 1
-        if let old = entries[key] { self.bytes -= old.bytes }
-        entries[key] = (code, clock, bytes)
-        self.bytes += bytes
-        evict()
-    }
-
-    /// Updates an entry's size (its code grew by a tier).
-    mutating func charge(_ key: Key, bytes: Int) {
-        guard let entry = entries[key] else { return }
-        self.bytes += bytes - entry.bytes
-        entries[key] = (entry.code, entry.lastUse, bytes)
-        evict()
-    }
-
-    mutating func resize(_ newCapacity: Int) {
-        capacity = max(1, newCapacity)
-        evict()
-    }
-
-    private mutating func evict() {
-        while entries.count > capacity || (bytes > byteCapacity && entries.count > 1),
-              let oldest = entries.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
-            bytes -= entries[oldest]?.bytes ?? 0
-            entries[oldest] = nil
-            statistics.evictions += 1
-        }
-        statistics.entries = entries.count
-    }
-}
-
-/// What the code cache did so far.
-struct CodeCacheStatistics: Equatable {
-    var hits = 0
-    var misses = 0
-    var evictions = 0
-    var entries = 0
-}
-
-/// A lock with a condition variable (for state that `Mutex` cannot hold: non-Sendable
-/// objects); `wait` inside `withLock` releases the lock while asleep.
-final class Monitor: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-
-    init() {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
-    }
-
-    func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
-    }
-
-    /// Sleeps until signalled (call with the lock held).
-    func wait() { pthread_cond_wait(condition, mutex) }
-
-    /// Sleeps until signalled or `milliseconds` passed (call with the lock held).
-    func wait(milliseconds: Int) {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var deadline = now
-        let nanoseconds = Int(now.tv_nsec) + milliseconds * 1_000_000
-        deadline.tv_sec += nanoseconds / 1_000_000_000
-        deadline.tv_nsec = nanoseconds % 1_000_000_000
-        pthread_cond_timedwait(condition, mutex, &deadline)
-    }
-
-    func signal() { pthread_cond_signal(condition) }
-    func broadcast() { pthread_cond_broadcast(condition) }
-}
-
-/// A detached thread running a closure (the compile worker).
-enum WorkerThread {
-    private final class Box {
-        let body: () -> Void
-        init(_ body: @escaping () -> Void) { self.body = body }
-    }
-
-    /// - Returns: false when the system refused a thread.
-    static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { raw in
-            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, box)
-        guard status == 0 else {
-            Unmanaged<Box>.fromOpaque(box).release()
-            return false
-        }
-        pthread_detach(thread)
-        return true
     }
 }

@@ -2,6 +2,7 @@ import KilnCore
 import KilnSQL
 import KilnStorage
 import KilnPlanner
+import KilnRuntime
 import KilnAuth
 import Synchronization
 #if canImport(Glibc)
@@ -55,8 +56,8 @@ public final class QueryCancellation: Sendable {
     public func cancel(_ reason: Reason = .userRequest) {
         requested.store(reason.rawValue, ordering: .sequentiallyConsistent)
         errorFlag.withLock { flag in
-            // A plain 32-bit store: pipelines only test the flag for non-zero.
-            flag?.pointer.pointee = 1
+            // Atomic: the running pipeline reads the flag with atomic loads between batches.
+            if let flag { ContextFlags.set(flag.pointer) }
         }
     }
 

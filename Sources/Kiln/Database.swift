@@ -37,6 +37,8 @@ public final class Database {
     var currentSQL = ""
     /// The stream a `COPY ... FROM STDIN` reads (set by `copyIn`).
     var copyInput: UnsafeMutablePointer<FILE>?
+    /// Set by `close()` (or the deinitializer): the session counts no more among the open ones.
+    var isClosed = false
 
     /// Settings every session starts with; PostgreSQL's names, lower case.
     public static let defaultSettings: [String: String] = [
@@ -86,7 +88,10 @@ public final class Database {
         do { executor = try QueryExecutor() } catch {
             throw DatabaseError.internalError("could not initialise the compiler: \(error)")
         }
+        executor.service.sessionOpened()
     }
+
+    deinit { close() }
 
     /// A new session over the same tables as `other`, with its own settings and prepared statements.
     public init(sharing other: Database) throws(DatabaseError) {
@@ -95,6 +100,7 @@ public final class Database {
         do { executor = try QueryExecutor() } catch {
             throw DatabaseError.internalError("could not initialise the compiler: \(error)")
         }
+        executor.service.sessionOpened()
     }
 
     /// Sets a session setting as `SET` would (validated the same way).
@@ -114,7 +120,9 @@ public final class Database {
             let statements = try Parser.parse(sql)
             currentSQL = sql
             var results: [QueryResult] = []
-            for statement in statements { results.append(try execute(statement, parameters: parameters)) }
+            for statement in statements {
+                results.append(try withStatementTimeout { () throws(DatabaseError) in try execute(statement, parameters: parameters) })
+            }
             return results
         } catch {
             var located = error

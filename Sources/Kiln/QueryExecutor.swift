@@ -44,7 +44,7 @@ final class QueryExecutor {
         let (plan, high, mid, _) = try lowerToMid(query)
         do {
             let low = try MidToLow.lower(mid, vectorize: vectorize)
-            if verifyEachLevel { try service.withCompiler { try $0.verify(low.module) } }
+            try verify([low.module])
             return LoweredQuery(plan: plan, high: high, mid: mid, low: low.module, functions: low.functions)
         } catch {
             throw DatabaseError.internalError("code generation failed: \(error)")
@@ -68,17 +68,26 @@ final class QueryExecutor {
             times.high = lap()
             let mid = try HighToMid.lower(high)
             times.mid = lap()
-            if verifyEachLevel {
-                try service.withCompiler { compiler in
-                    try compiler.verify(high)
-                    try compiler.verify(mid)
-                }
-            }
+            try verify([high, mid])
             return (plan, high, mid, times)
         } catch let error as DatabaseError {
             throw error
         } catch {
             throw DatabaseError.internalError("code generation failed: \(error)")
+        }
+    }
+
+    /// Has MLIR verify `modules` when `verifyEachLevel` (on the compile worker; skipped once the
+    /// compiler is shut down: verification is a check, not a step of running the query).
+    private func verify(_ modules: [IRModule]) throws {
+        guard verifyEachLevel, service.isAvailable else { return }
+        do {
+            try service.withCompiler { compiler in
+                // MLIR's modules are made and dropped on the worker.
+                for module in modules { _ = try compiler.verify(module) }
+            }
+        } catch where !service.isAvailable {
+            return  // shut down meanwhile
         }
     }
 
@@ -172,7 +181,8 @@ final class QueryExecutor {
             let wanted: CodeTier = policy.tiers == .optimized ? .optimized : .fast
             if policy.sync || policy.switchAfterMorsels != nil, code.readyTier.load(ordering: .acquiring) < wanted.rawValue {
                 let waitStart = ContinuousClock.now
-                try code.wait(for: wanted) { self.cancellation.error }
+                // A failed or dropped compile leaves the query in the code it has (the interpreter).
+                _ = try code.wait(for: wanted) { self.cancellation.error }
                 waited = QueryExecutor.milliseconds(since: waitStart)
             }
         }

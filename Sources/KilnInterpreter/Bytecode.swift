@@ -32,6 +32,8 @@ enum Instruction {
     case offset(d: Int, base: Int, bytes: Int)
     case index(d: Int, base: Int, index: Int, size: Int)
     case load(d: Int, p: Int, bytes: Int)
+    /// An atomic load of a 32-bit flag (the request context's error and stop flags).
+    case atomicLoad32(d: Int, p: Int)
     case store(v: Int, p: Int, bytes: Int)
     case pointerEqual(d: Int, a: Int, b: Int, equal: Bool)
     case checked(d: Int, overflow: Int, a: Int, b: Int, kind: WideKind, bits: Int)

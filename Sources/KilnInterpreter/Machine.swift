@@ -1,3 +1,4 @@
+import CKilnAtomics
 import KilnCore
 import KilnRuntime
 import KilnStorage
@@ -96,6 +97,9 @@ enum Machine {
                 case 16: r[d] = pointer.loadUnaligned(as: UInt64.self); r[d + 1] = pointer.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
                 default: r[d] = pointer.loadUnaligned(as: UInt64.self)
                 }
+            case .atomicLoad32(let d, let p):
+                // safe because the flag is an aligned Int32 of the live request context.
+                r[d] = UInt64(UInt32(bitPattern: kiln_atomic_load_i32(Reg.pointer(r, p).assumingMemoryBound(to: Int32.self))))
             case .store(let v, let p, let bytes):
                 let pointer = Reg.pointer(r, p)
                 switch bytes {

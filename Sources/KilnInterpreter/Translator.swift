@@ -130,7 +130,12 @@ struct Translator {
         case "llvm.getelementptr":
             try pointerArithmetic(op, operands, results[0])
         case "llvm.load":
-            emit(.load(d: results[0], p: operands[0], bytes: Translator.bytes(type)))
+            if op.integer("ordering") != nil {
+                guard Translator.bytes(type) == 4 else { throw InterpretedQuery.Failure(description: "atomic load of \(type)") }
+                emit(.atomicLoad32(d: results[0], p: operands[0]))
+            } else {
+                emit(.load(d: results[0], p: operands[0], bytes: Translator.bytes(type)))
+            }
         case "llvm.store":
             emit(.store(v: operands[0], p: operands[1], bytes: Translator.bytes(operandType)))
         case "func.call":

@@ -639,7 +639,13 @@ struct LLVMEmitter {
         case "llvm.load":
             let address = try scalar(op.operands[0])
             if op.result.type == "i128" { bind(op.result, loadWide(address)); return }
-            bind(op.result, .value(LLVMBuildLoad2(b, try type(op.result.type), address, "")))
+            let load = LLVMBuildLoad2(b, try type(op.result.type), address, "")!
+            if let ordering = op.integer("ordering") {
+                guard ordering == 2 else { throw Unsupported(what: "llvm.load with ordering \(ordering)") }
+                LLVMSetOrdering(load, LLVMAtomicOrderingMonotonic)
+                LLVMSetAlignment(load, UInt32(op.integer("alignment") ?? 4))
+            }
+            bind(op.result, .value(load))
         case "llvm.store":
             let address = try scalar(op.operands[1])
             if op.operands[0].type == "i128" { storeWide(try wide(op.operands[0]), address); return }

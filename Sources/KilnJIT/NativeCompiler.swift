@@ -11,7 +11,7 @@ import KilnRuntime
 /// per-execution state lives behind the request context).
 public final class CompiledQuery: @unchecked Sendable {
     public typealias Entry = @convention(c) (UnsafeMutableRawPointer) -> Bool
-    /// What owns the code: an `MLIRExecutionEngine` or an `LLVMFastJIT`.
+    /// What owns the code: an `LLVMJITCode`.
     let engine: AnyObject
     public let entries: [Entry]
     /// How long each stage took.
@@ -82,9 +82,9 @@ public final class NativeCompiler {
     }
 
     /// Compiles `pipelineCount` functions `pipeline_1...` of a low-level module to native code.
-    /// - Parameter optimizationLevel: 0 is the fast tier (LLVM's ORC JIT directly: no IR
-    ///   passes, code generation at level None with FastISel); 2 or 3 the optimised tier
-    ///   (MLIR's execution engine with LLVM's -O passes).
+    /// - Parameter optimizationLevel: 0 is the fast tier (no IR passes, code generation at
+    ///   level None with FastISel); otherwise the optimised tier (LLVM's -O2 passes, code
+    ///   generation at the default level). Both run in Kiln's own ORC JITs (`LLVMJITCode`).
     public func compile(_ low: IRModule, pipelineCount: Int, optimizationLevel: Int = 2) throws -> CompiledQuery {
         var stages = CompileStages()
         var clock = ContinuousClock.now
@@ -99,10 +99,17 @@ public final class NativeCompiler {
         let symbols = RuntimeSymbols.addresses + RuntimeSymbols.lateAddresses
         var engine: AnyObject?
         var lookup: (String) throws -> UnsafeMutableRawPointer? = { _ in nil }
-        if optimizationLevel == 0, NativeCompiler.directFastTier {
+        if let fault = NativeCompiler.takeInjectedFault() {
+            // Tests: compile a module that fails the way `fault` says, in place of this one.
+            let jit = try LLVMJITCode(tier: optimizationLevel == 0 ? .fast : .optimized, symbols: symbols) { context, _, _ in
+                try LLVMJITCode.parseIR(fault.llvmIR(pipelineCount: pipelineCount), context: context)
+            }
+            (engine, lookup) = (jit, { try jit.lookup($0) })
+        }
+        if engine == nil, optimizationLevel == 0, NativeCompiler.directFastTier {
             // The fast tier builds LLVM IR itself; a module it cannot translate goes through MLIR.
             do {
-                let jit = try LLVMFastJIT(symbols: symbols + RuntimeSymbols.wideAddresses) { context, triple, layout in
+                let jit = try LLVMJITCode(tier: .fast, symbols: symbols + RuntimeSymbols.wideAddresses) { context, triple, layout in
                     try NativeCompiler.emitLLVM(upstream, context: context, triple: triple, layout: layout)
                 }
                 (engine, lookup) = (jit, { try jit.lookup($0) })
@@ -155,7 +162,7 @@ public final class NativeCompiler {
     }
 
     /// The upstream module through MLIR: parse (which verifies), conversions to the LLVM
-    /// dialect, then LLVM's ORC JIT (fast tier) or MLIR's execution engine (optimised tier).
+    /// dialect, translation to LLVM IR, then the tier's ORC JIT.
     private func viaMLIR(_ upstream: IRModule, optimizationLevel: Int, symbols: [(String, UnsafeMutableRawPointer)],
                          stages: inout CompileStages, lap: () -> Double) throws -> (AnyObject, (String) throws -> UnsafeMutableRawPointer?) {
         // MLIR's parser verifies what it parsed.
@@ -164,16 +171,45 @@ public final class NativeCompiler {
         stages.parse = lap()
         try parsed.run(passPipeline: text.contains("\"vector.") ? NativeCompiler.conversionPipeline : NativeCompiler.scalarConversionPipeline)
         stages.convert = lap()
-        let engine: AnyObject
-        let lookup: (String) throws -> UnsafeMutableRawPointer?
-        if optimizationLevel == 0 {
-            let jit = try LLVMFastJIT(module: parsed, symbols: symbols)
-            (engine, lookup) = (jit, { try jit.lookup($0) })
-        } else {
-            let mlirEngine = try MLIRExecutionEngine(module: parsed, optimizationLevel: optimizationLevel, symbols: symbols)
-            (engine, lookup) = (mlirEngine, { mlirEngine.lookup($0) })
-        }
+        let jit = try LLVMJITCode(module: parsed, tier: optimizationLevel == 0 ? .fast : .optimized, symbols: symbols)
+        let (engine, lookup): (AnyObject, (String) throws -> UnsafeMutableRawPointer?) = (jit, { try jit.lookup($0) })
         stages.llvm = lap()
         return (engine, lookup)
+    }
+}
+
+/// A compile that fails on purpose (tests: `NativeCompiler.injectFault`), to show that a failed
+/// compile leaves the query on the tier it runs in and the process alive.
+public enum InjectedFault: Sendable {
+    /// A module that does not parse: an ordinary compile error.
+    case invalidModule
+    /// A module that LLVM cannot select instructions for (an intrinsic of another target):
+    /// `report_fatal_error` on the compiling thread.
+    case llvmFatalError
+
+    func llvmIR(pipelineCount: Int) -> String {
+        switch self {
+        case .invalidModule:
+            return "define i1 @pipeline_1(ptr %ctx) {\n  ret i64 %nothing\n}\n"
+        case .llvmFatalError:
+            let functions = (1...max(1, pipelineCount)).map { index in
+                "define i1 @pipeline_\(index)(ptr %ctx) {\n  %v = call i64 @llvm.aarch64.ldxr.p0(ptr elementtype(i64) %ctx)\n  %b = trunc i64 %v to i1\n  ret i1 %b\n}\n"
+            }
+            return functions.joined() + "declare i64 @llvm.aarch64.ldxr.p0(ptr)\n"
+        }
+    }
+}
+
+extension NativeCompiler {
+    private static let injectedFault = Mutex<InjectedFault?>(nil)
+
+    /// Makes the next compile (in any `NativeCompiler`) fail as `fault` says (tests).
+    public static func injectFault(_ fault: InjectedFault) { injectedFault.withLock { $0 = fault } }
+
+    static func takeInjectedFault() -> InjectedFault? {
+        injectedFault.withLock { fault in
+            defer { fault = nil }
+            return fault
+        }
     }
 }

@@ -1,19 +1,28 @@
 import CMLIR
 import Synchronization
 
-/// Native code for one query's LLVM IR module, compiled by LLVM's ORC JIT (through LLVM's C
-/// API) at code-generation level `None`: FastISel instruction selection and the fast register
-/// allocator, no IR passes. Kiln's fast tier: MLIR's own execution engine always generates
-/// code at LLVM's default level, which costs several times more.
+/// Which of the process's two JITs compiles a module.
+public enum JITTier: Sendable {
+    /// Code generation at level None: FastISel and the fast register allocator, no IR passes.
+    case fast
+    /// LLVM's -O2 IR pipeline, then code generation at the default level.
+    case optimized
+}
+
+/// Native code for one query's LLVM IR module, compiled by one of the process's two LLVM ORC
+/// JITs (through LLVM's C API): the fast tier's at code-generation level `None` (FastISel and
+/// the fast register allocator, no IR passes), or the optimised tier's, which first runs
+/// LLVM's -O2 pipeline over the module and generates code at the default level. Both are
+/// Kiln's own (no MLIR execution engine): no JIT event listeners (perf and GDB listeners
+/// would write `/tmp/.debug/jit`), every diagnostic routed to `LLVMDiagnostics`.
 ///
-/// Every query's code lives in one process-wide JIT (`SharedJIT`: its set-up, target machine
-/// and code generator are made once), under a resource tracker of its own that frees the code
-/// when this object goes; the module's functions are renamed with a unique prefix so that
-/// queries do not clash in the JIT's one symbol table.
+/// Each JIT is made once (`SharedJIT`: its set-up, target machine and code generator); every
+/// query's module lives under a resource tracker of its own that frees the code when this
+/// object goes; the module's functions are renamed with a unique prefix so that queries do
+/// not clash in the JIT's one symbol table.
 ///
-/// `@unchecked Sendable` for the same reasons as `MLIRExecutionEngine`: after construction it
-/// is only read, and the code it holds is immutable.
-public final class LLVMFastJIT: @unchecked Sendable {
+/// `@unchecked Sendable`: after construction it is only read, and the code it holds is immutable.
+public final class LLVMJITCode: @unchecked Sendable {
     let shared: SharedJIT
     let tracker: LLVMOrcResourceTrackerRef
     /// The prefix this query's function names got.
@@ -21,8 +30,8 @@ public final class LLVMFastJIT: @unchecked Sendable {
 
     /// Compiles `module` (already lowered to the LLVM dialect); `symbols` are the external
     /// functions it calls (other symbols resolve against the process).
-    public convenience init(module: MLIRModule, symbols: [(String, UnsafeMutableRawPointer)]) throws {
-        try self.init(symbols: symbols) { llvmContext, _, _ in
+    public convenience init(module: MLIRModule, tier: JITTier, symbols: [(String, UnsafeMutableRawPointer)]) throws {
+        try self.init(tier: tier, symbols: symbols) { llvmContext, _, _ in
             _ = module.context.sink.take()
             guard let llvmModule = mlirTranslateModuleToLLVMIR(mlirModuleGetOperation(module.raw), llvmContext) else {
                 throw MLIRError("LLVM IR translation failed: " + module.context.sink.take())
@@ -33,23 +42,34 @@ public final class LLVMFastJIT: @unchecked Sendable {
 
     /// Compiles the LLVM IR module `build` makes in the given context, for the host's target
     /// triple and data layout (passed to `build`, to set on the module before building IR).
-    public init(symbols: [(String, UnsafeMutableRawPointer)],
+    /// Machine code is generated at the first `lookup`.
+    public init(tier: JITTier, symbols: [(String, UnsafeMutableRawPointer)],
                 build: (LLVMContextRef, _ triple: UnsafePointer<CChar>, _ layout: LLVMTargetDataRef) throws -> LLVMModuleRef) throws {
-        let shared = try SharedJIT.instance.get()
+        let shared = try (tier == .fast ? SharedJIT.fast : SharedJIT.optimized).get()
         self.shared = shared
         try shared.define(symbols)
         let prefix = shared.nextPrefix()
         self.prefix = prefix
         let llvmContext = LLVMContextCreate()!
+        LLVMDiagnostics.attach(toContext: llvmContext)
+        _ = LLVMDiagnostics.takeErrors()
         let llvmModule: LLVMModuleRef
         do {
             llvmModule = try shared.triple.withCString { try build(llvmContext, $0, shared.layout) }
+            if let errors = LLVMDiagnostics.takeErrors() { throw MLIRError("LLVM: " + errors) }
         } catch {
             LLVMContextDispose(llvmContext)
             throw error
         }
         shared.triple.withCString { LLVMSetTarget(llvmModule, $0) }
         LLVMSetModuleDataLayout(llvmModule, shared.layout)
+        if let passes = shared.passes {
+            if let error = LLVMRunPasses(llvmModule, passes.pipeline, passes.machine, passes.options) {
+                LLVMDisposeModule(llvmModule)
+                LLVMContextDispose(llvmContext)
+                throw MLIRError("LLVM's optimisation passes failed: " + SharedJIT.consume(error))
+            }
+        }
         // Unique names for the functions this module defines.
         var function = LLVMGetFirstFunction(llvmModule)
         while let current = function {
@@ -72,33 +92,55 @@ public final class LLVMFastJIT: @unchecked Sendable {
     }
 
     deinit {
-        if let error = LLVMOrcResourceTrackerRemove(tracker) { _ = SharedJIT.consume(error) }
+        // After an LLVM fatal error the JIT may be locked by the parked worker: leak the code.
+        if LLVMDiagnostics.poisoned.load(ordering: .acquiring) { return }
+        if let error = LLVMOrcResourceTrackerRemove(tracker) { LLVMDiagnostics.report("JIT: " + SharedJIT.consume(error)) }
         LLVMOrcReleaseResourceTracker(tracker)
     }
 
-    /// The address of a compiled function; compiles the module on the first lookup.
+    /// The address of a compiled function; generates the module's machine code on the first lookup.
     public func lookup(_ name: String) throws -> UnsafeMutableRawPointer? {
         var address: LLVMOrcExecutorAddress = 0
+        _ = LLVMDiagnostics.takeErrors()
         if let error = LLVMOrcLLJITLookup(shared.jit, &address, prefix + name) {
             throw MLIRError("JIT lookup of \(name) failed: " + SharedJIT.consume(error))
         }
+        if let errors = LLVMDiagnostics.takeErrors() { throw MLIRError("LLVM code generation: " + errors) }
         return UnsafeMutableRawPointer(bitPattern: UInt(address))
+    }
+
+    /// Parses LLVM IR text into a module of `context` (tests inject modules through it).
+    public static func parseIR(_ text: String, context: LLVMContextRef) throws -> LLVMModuleRef {
+        var module: LLVMModuleRef?
+        var message: UnsafeMutablePointer<CChar>?
+        let buffer = text.withCString { LLVMCreateMemoryBufferWithMemoryRangeCopy($0, text.utf8.count, "injected") }
+        // The parser takes the buffer over.
+        guard LLVMParseIRInContext(context, buffer, &module, &message) == 0, let module else {
+            defer { LLVMDisposeMessage(message) }
+            throw MLIRError("LLVM IR does not parse: " + (message.map { String(cString: $0) } ?? ""))
+        }
+        return module
     }
 }
 
-/// The process's one LLVM ORC JIT for the fast tier: made on first use, never torn down.
+/// One of the process's two LLVM ORC JITs (`fast`, `optimized`): made on first use, never torn
+/// down (its code lives as long as the `LLVMJITCode`s that hold it).
 ///
-/// `@unchecked Sendable`: ORC's session is thread-safe; the rest is immutable or guarded.
+/// `@unchecked Sendable`: ORC's session is thread-safe; the rest is immutable or guarded (the
+/// optimised tier's pass objects are only used by the one thread that compiles).
 final class SharedJIT: @unchecked Sendable {
     let jit: LLVMOrcLLJITRef
     let dylib: LLVMOrcJITDylibRef
     let triple: String
     let layout: LLVMTargetDataRef
+    /// The IR pipeline the optimised tier runs before code generation (nil: none, the fast tier).
+    let passes: (pipeline: String, machine: LLVMTargetMachineRef, options: LLVMPassBuilderOptionsRef)?
     private let state = Mutex<(defined: Set<String>, next: Int)>((defined: [], next: 0))
 
-    static let instance: Result<SharedJIT, MLIRError> = Result { try SharedJIT() }.mapError { $0 as? MLIRError ?? MLIRError("\($0)") }
+    static let fast: Result<SharedJIT, MLIRError> = Result { try SharedJIT(optimized: false) }.mapError { $0 as? MLIRError ?? MLIRError("\($0)") }
+    static let optimized: Result<SharedJIT, MLIRError> = Result { try SharedJIT(optimized: true) }.mapError { $0 as? MLIRError ?? MLIRError("\($0)") }
 
-    private init() throws(MLIRError) {
+    private init(optimized: Bool) throws(MLIRError) {
         LLVMInitializeNativeTarget()
         LLVMInitializeNativeAsmPrinter()
         let triple = LLVMGetDefaultTargetTriple()
@@ -118,19 +160,29 @@ final class SharedJIT: @unchecked Sendable {
         // The small code model: x86's FastISel gives up on every call and address under the
         // large model a JIT gets by default (the whole block then goes through SelectionDAG).
         // JITLink reaches the runtime's functions, wherever they are, through stubs it builds.
-        guard let machine = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelNone, LLVMRelocDefault, LLVMCodeModelSmall) else {
-            throw MLIRError("could not create an LLVM target machine")
+        let level = optimized ? LLVMCodeGenLevelDefault : LLVMCodeGenLevelNone
+        func machine() -> LLVMTargetMachineRef? {
+            LLVMCreateTargetMachine(target, triple, cpu, features, level, LLVMRelocDefault, LLVMCodeModelSmall)
         }
-        layout = LLVMCreateTargetDataLayout(machine)
+        guard let codeGenerator = machine() else { throw MLIRError("could not create an LLVM target machine") }
+        layout = LLVMCreateTargetDataLayout(codeGenerator)
+        if optimized {
+            // The IR passes see the same target (cost model, vector widths) as code generation.
+            guard let passMachine = machine() else { throw MLIRError("could not create an LLVM target machine") }
+            passes = ("default<O2>", passMachine, LLVMCreatePassBuilderOptions())
+        } else {
+            passes = nil
+        }
         let builder = LLVMOrcCreateLLJITBuilder()
         // The JIT takes the target machine over.
-        LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(machine))
+        LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(codeGenerator))
         var jit: LLVMOrcLLJITRef?
         if let error = LLVMOrcCreateLLJIT(&jit, builder) {
             throw MLIRError("could not create the JIT: " + SharedJIT.consume(error))
         }
         guard let jit else { throw MLIRError("could not create the JIT") }
         self.jit = jit
+        LLVMDiagnostics.attach(toSession: LLVMOrcLLJITGetExecutionSession(jit))
         dylib = LLVMOrcLLJITGetMainJITDylib(jit)
         var generator: LLVMOrcDefinitionGeneratorRef?
         if let error = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&generator, LLVMOrcLLJITGetGlobalPrefix(jit), nil, nil) {

@@ -1,3 +1,4 @@
+import CKilnAtomics
 import KilnCore
 import KilnStorage
 
@@ -23,6 +24,27 @@ public enum ContextLayout {
     public static let scratch = 32
     public static let runtime = 40
     public static let size = 64
+}
+
+/// The context's error and stop flags, read and written atomically: another thread sets the
+/// error flag to cancel a query, and compiled code and the interpreter read both with atomic
+/// loads (`llvm.load` with `monotonic` ordering) between batches.
+public enum ContextFlags {
+    /// The flag at `offset` (`ContextLayout.error` or `.stop`).
+    @inline(__always)
+    public static func load(_ context: UnsafeMutableRawPointer, _ offset: Int) -> Int32 {
+        // safe because the flags are naturally aligned 32-bit fields of a live context.
+        kiln_atomic_load_i32((context + offset).assumingMemoryBound(to: Int32.self))
+    }
+
+    @inline(__always)
+    public static func store(_ context: UnsafeMutableRawPointer, _ offset: Int, _ value: Int32) {
+        kiln_atomic_store_i32((context + offset).assumingMemoryBound(to: Int32.self), value)
+    }
+
+    /// Sets the flag `flag` points at (a cancel from another thread).
+    @inline(__always)
+    public static func set(_ flag: UnsafeMutablePointer<Int32>) { kiln_atomic_store_i32(flag, 1) }
 }
 
 /// The scratch area through which compiled code passes operands to generic runtime functions.

@@ -119,7 +119,7 @@ public final class QueryRuntime {
 
     /// Clears the stop flag and the progress counters before a pipeline runs.
     public func beginPipeline() {
-        context.storeBytes(of: 0, toByteOffset: ContextLayout.stop, as: Int32.self)
+        ContextFlags.store(context, ContextLayout.stop, 0)
         progress = PipelineProgress()
         suspended = false
         resuming = false
@@ -154,8 +154,7 @@ public final class QueryRuntime {
     /// Whether the pipeline should stop before its next morsel (never after an error or a stop:
     /// those end the pipeline as usual).
     func shouldSuspend() -> Bool {
-        guard context.load(fromByteOffset: ContextLayout.error, as: Int32.self) == 0,
-              context.load(fromByteOffset: ContextLayout.stop, as: Int32.self) == 0 else { return false }
+        guard ContextFlags.load(context, ContextLayout.error) == 0, ContextFlags.load(context, ContextLayout.stop) == 0 else { return false }
         if progress.morsels >= suspendAfterMorsels || upgradeAvailable?(progress) == true {
             suspended = true
             return true
@@ -187,7 +186,7 @@ public final class QueryRuntime {
 
     public func raise(_ error: DatabaseError) {
         if self.error == nil { self.error = error }
-        context.storeBytes(of: 1, toByteOffset: ContextLayout.error, as: Int32.self)
+        ContextFlags.store(context, ContextLayout.error, 1)
     }
 
     /// The output rows as values.

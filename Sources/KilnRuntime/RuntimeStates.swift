@@ -382,12 +382,12 @@ final class LimitState: RuntimeState {
     /// Whether the current row is emitted; raises the stop flag once the limit is reached.
     func step(_ context: UnsafeMutableRawPointer) -> Bool {
         if emitted >= limit {
-            context.storeBytes(of: 1, toByteOffset: ContextLayout.stop, as: Int32.self)
+            ContextFlags.store(context, ContextLayout.stop, 1)
             return false
         }
         if toSkip > 0 { toSkip -= 1; return false }
         emitted += 1
-        if emitted >= limit { context.storeBytes(of: 1, toByteOffset: ContextLayout.stop, as: Int32.self) }
+        if emitted >= limit { ContextFlags.store(context, ContextLayout.stop, 1) }
         return true
     }
 }

@@ -22,6 +22,9 @@ public final class Server: Sendable {
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
     private let listener = Mutex<Channel?>(nil)
+    /// Where `shutdown` is: it runs once; later callers wait for it to finish.
+    private let shutdownProgress = Mutex<ShutdownProgress>(.notStarted)
+    private enum ShutdownProgress { case notStarted, running, finished }
 
     /// - Throws: when the users file cannot be read, or when the server would listen beyond
     ///   loopback with no user configured (anyone could connect).
@@ -71,7 +74,18 @@ public final class Server: Sendable {
 
     /// Stops listening, ends every session (their running statements are cancelled and they
     /// get FATAL 57P01), and stops the event loops.
+    /// Runs once; a second call (a second signal, `waitUntilClosed`) waits for the first to end.
     public func shutdown() {
+        let first = shutdownProgress.withLock { progress -> Bool in
+            guard case .notStarted = progress else { return false }
+            progress = .running
+            return true
+        }
+        guard first else {
+            while shutdownProgress.withLock({ if case .finished = $0 { return false } else { return true } }) { usleep(10_000) }
+            return
+        }
+        defer { shutdownProgress.withLock { $0 = .finished } }
         logger.info("kiln serve: shutting down")
         if let channel = listener.withLock({ $0 }) { try? channel.close().wait() }
         for channel in context.openChannels { channel.pipeline.fireUserInboundEventTriggered(ServerContext.ShutdownEvent()) }
@@ -82,10 +96,13 @@ public final class Server: Sendable {
         try? context.workers?.syncShutdownGracefully()
     }
 
-    /// Blocks until the listening channel closes (after `shutdown`).
+    /// Blocks until the listening channel closes, then until every session has ended and the
+    /// statement threads have stopped (`shutdown`, started here if nothing else started it).
+    /// The process may exit after it returns (with `Database.shutdownCompilation` first).
     public func waitUntilClosed() {
         guard let channel = listener.withLock({ $0 }) else { return }
         try? channel.closeFuture.wait()
+        shutdown()
     }
 
     /// Number of connected sessions.

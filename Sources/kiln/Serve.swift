@@ -63,10 +63,10 @@ func serve(_ arguments: ArraySlice<String>) -> Never {
         standardError("kiln serve: listening on \(configuration.host):\(port)\n")
         // The signal sources must live as long as the server runs.
         withExtendedLifetime(server.shutdownOnSignals()) { server.waitUntilClosed() }
-        exit(0)
+        terminate(0)
     } catch {
         standardError("kiln serve: \(error)\n")
-        exit(1)
+        terminate(1)
     }
 }
 

@@ -92,7 +92,7 @@ final class ShellSession {
             guard words.count == 2, let mode = OutputFormat(rawValue: words[1]) else { standardError("usage: .mode box|csv|json\n"); return false }
             format = mode
         case ".quit", ".exit", "\\q":
-            exit(0)
+            terminate(0)
         default:
             standardError("unknown meta-command \(words[0])\n")
             return false

@@ -76,10 +76,10 @@ if !options.commands.isEmpty || !options.files.isEmpty {
     for command in options.commands where !session.run(command) { failed = true; break }
     if !failed {
         for file in options.files {
-            guard let text = readFile(file) else { standardError("kiln: could not read \(file)\n"); exit(1) }
+            guard let text = readFile(file) else { standardError("kiln: could not read \(file)\n"); terminate(1) }
             if !session.runScript(text) { failed = true; break }
         }
     }
-    exit(failed ? 1 : 0)
+    terminate(failed ? 1 : 0)
 }
-exit(session.interactive() ? 0 : 1)
+terminate(session.interactive() ? 0 : 1)

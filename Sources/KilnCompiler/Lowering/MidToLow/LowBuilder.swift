@@ -83,6 +83,14 @@ struct LowBuilder {
     }
     func load(_ pointer: IRValue, _ type: String) -> IRValue { b.value("llvm.load", [pointer], type) }
     func load(_ base: IRValue, offset: Int, _ type: String) -> IRValue { load(gep(base, offset), type) }
+    /// A 32-bit flag of the request context read with an atomic load (`monotonic`: another
+    /// thread sets the error flag to cancel; the interpreter and both JIT tiers read it atomically).
+    func atomicLoadFlag(_ base: IRValue, offset: Int) -> IRValue {
+        b.value("llvm.load", [gep(base, offset)], "i32", [("alignment", .integer(4, type: "i64")), ("ordering", .integer(LowBuilder.monotonic, type: "i64"))])
+    }
+    /// `llvm.load`'s `ordering` for a monotonic (relaxed) atomic load.
+    static let monotonic: Int64 = 2
+
     func store(_ value: IRValue, _ pointer: IRValue) { b.add("llvm.store", [value, pointer]) }
     func store(_ value: IRValue, _ base: IRValue, offset: Int) { store(value, gep(base, offset)) }
 

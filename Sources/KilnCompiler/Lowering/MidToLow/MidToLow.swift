@@ -148,8 +148,8 @@ public struct MidToLow {
             let count = l.load(try lowered(op.operands[0]).value, offset: BatchLayout.count, "i64")
             values[op.result] = LowValue(value: l.op("arith.index_cast", [count], "index"), null: nil)
         case "kiln_mid.keep_going":
-            let error = l.load(ctx, offset: ContextLayout.error, "i32")
-            let stop = l.load(ctx, offset: ContextLayout.stop, "i32")
+            let error = l.atomicLoadFlag(ctx, offset: ContextLayout.error)
+            let stop = l.atomicLoadFlag(ctx, offset: ContextLayout.stop)
             let either = l.op("arith.ori", [error, stop], "i32")
             values[op.result] = LowValue(value: l.cmpi(0, either, l.int(0, "i32")), null: nil)
         case "kiln_mid.param":

@@ -25,9 +25,9 @@ module {
     %c1_i64_0 = arith.constant 1 : i64
     %6 = call @kiln_rt_agg_scratch(%arg0, %c1_i64_0) : (!llvm.ptr, i64) -> !llvm.ptr
     %7 = scf.while : () -> !llvm.ptr {
-      %8 = llvm.load %arg0 : !llvm.ptr -> i32
+      %8 = llvm.load %arg0 atomic monotonic {alignment = 4 : i64} : !llvm.ptr -> i32
       %9 = llvm.getelementptr %arg0[4] : (!llvm.ptr) -> !llvm.ptr, i8
-      %10 = llvm.load %9 : !llvm.ptr -> i32
+      %10 = llvm.load %9 atomic monotonic {alignment = 4 : i64} : !llvm.ptr -> i32
       %11 = arith.ori %8, %10 : i32
       %c0_i32 = arith.constant 0 : i32
       %12 = arith.cmpi eq, %11, %c0_i32 : i32
@@ -192,9 +192,9 @@ module {
     %c1_i64 = arith.constant 1 : i64
     %0 = call @kiln_rt_open(%arg0, %c1_i64) : (!llvm.ptr, i64) -> !llvm.ptr
     %1 = scf.while : () -> !llvm.ptr {
-      %2 = llvm.load %arg0 : !llvm.ptr -> i32
+      %2 = llvm.load %arg0 atomic monotonic {alignment = 4 : i64} : !llvm.ptr -> i32
       %3 = llvm.getelementptr %arg0[4] : (!llvm.ptr) -> !llvm.ptr, i8
-      %4 = llvm.load %3 : !llvm.ptr -> i32
+      %4 = llvm.load %3 atomic monotonic {alignment = 4 : i64} : !llvm.ptr -> i32
       %5 = arith.ori %2, %4 : i32
       %c0_i32 = arith.constant 0 : i32
       %6 = arith.cmpi eq, %5, %c0_i32 : i32
@@ -254,9 +254,9 @@ module {
     %c2_i64 = arith.constant 2 : i64
     %0 = call @kiln_rt_open(%arg0, %c2_i64) : (!llvm.ptr, i64) -> !llvm.ptr
     %1 = scf.while : () -> !llvm.ptr {
-      %2 = llvm.load %arg0 : !llvm.ptr -> i32
+      %2 = llvm.load %arg0 atomic monotonic {alignment = 4 : i64} : !llvm.ptr -> i32
       %3 = llvm.getelementptr %arg0[4] : (!llvm.ptr) -> !llvm.ptr, i8
-      %4 = llvm.load %3 : !llvm.ptr -> i32
+      %4 = llvm.load %3 atomic monotonic {alignment = 4 : i64} : !llvm.ptr -> i32
       %5 = arith.ori %2, %4 : i32
       %c0_i32 = arith.constant 0 : i32
       %6 = arith.cmpi eq, %5, %c0_i32 : i32

@@ -1,0 +1,2 @@
+// CKilnAtomics is header-only (static inline functions); SwiftPM needs one source file.
+#include "CKilnAtomics.h"

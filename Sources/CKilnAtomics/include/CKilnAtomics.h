@@ -1,0 +1,18 @@
+#ifndef CKILN_ATOMICS_H
+#define CKILN_ATOMICS_H
+// Atomic access to flags that live in raw memory shared by Swift, compiled code and other
+// threads (the request context's error and stop flags). Swift's `Atomic` cannot be placed at
+// an address another party owns; these are C11 atomics at a given address.
+#include <stdint.h>
+
+/// Loads a 32-bit flag (acquire: what the writer did before setting it is visible).
+static inline int32_t kiln_atomic_load_i32(const int32_t *address) {
+    return __atomic_load_n(address, __ATOMIC_ACQUIRE);
+}
+
+/// Stores a 32-bit flag (release).
+static inline void kiln_atomic_store_i32(int32_t *address, int32_t value) {
+    __atomic_store_n(address, value, __ATOMIC_RELEASE);
+}
+
+#endif

@@ -1,0 +1,54 @@
+import Dispatch
+import KilnCore
+
+extension Database {
+    /// Ends this session: its cursors and prepared statements go. When it was the last open
+    /// `Database` of the process, Kiln's compile worker stops too (the compile in flight is
+    /// waited for, queued ones are dropped; the next `Database` starts a new worker), so that
+    /// an application may end its process right after. Closing twice does nothing; a closed
+    /// session must not run statements any more.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        cursors.removeAll()
+        preparedStatements.removeAll()
+        executor.service.sessionClosed()
+    }
+
+    /// Stops Kiln's background compilation for the rest of the process: queued compiles are
+    /// dropped, the one in flight is waited for (up to `timeout`), and no compile starts again
+    /// (queries still run, in the interpreter). Call it before the process exits: LLVM
+    /// registers the destructors of its static tables with `atexit` when it first uses them,
+    /// so `exit` while a compile runs on another thread can free them under it.
+    /// - Returns: whether no thread is inside LLVM any more. When false (the timeout passed, or
+    ///   an LLVM fatal error parked the compile worker), end the process with `_exit` after
+    ///   flushing output, which runs no destructor.
+    @discardableResult
+    public static func shutdownCompilation(timeout: Duration = .seconds(10)) -> Bool {
+        guard case .success(let service) = CompilationService.shared else { return true }
+        return service.shutdown(final: true, timeout: timeout)
+    }
+
+    /// Whether queries can get native code in this process (false after
+    /// `shutdownCompilation`, or after an LLVM fatal error turned native compilation off).
+    public static var nativeCompilationAvailable: Bool {
+        guard case .success(let service) = CompilationService.shared else { return false }
+        return service.isAvailable
+    }
+}
+
+extension Database {
+    /// Runs one statement under `statement_timeout` (0: none): when it passes, the statement
+    /// is cancelled as a client's cancel would (57014, "canceling statement due to statement
+    /// timeout"). `execute(_ sql:)` applies it per statement, as PostgreSQL does for each
+    /// statement of a simple query; the server times its protocol messages itself.
+    func withStatementTimeout<R>(_ body: () throws(DatabaseError) -> R) throws(DatabaseError) -> R {
+        let timeout = statementTimeoutMilliseconds
+        guard timeout > 0 else { return try body() }
+        let cancellation = self.cancellation
+        let timer = DispatchWorkItem { cancellation.cancel(.statementTimeout) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(timeout), execute: timer)
+        defer { timer.cancel() }
+        return try body()
+    }
+}

@@ -1,0 +1,17 @@
+import Kiln
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Ends the process, every way the shell and the server end (`-c`, `-f`, end of input,
+/// `.quit`, Ctrl-D, a signal to `kiln serve`): Kiln's compile worker is shut down first, so
+/// that no LLVM static destructor that `exit` runs can free tables under a compile in flight.
+/// When the worker cannot be stopped (a compile still running after the timeout, or parked by
+/// an LLVM fatal error), the process ends with `_exit` after flushing its output: no
+/// destructor runs at all.
+func terminate(_ status: Int32) -> Never {
+    let quiescent = Database.shutdownCompilation()
+    fflush(nil)
+    if quiescent { exit(status) }
+    _exit(status)
+}
