@@ -38,10 +38,11 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CMLIR", path: "Sources/CMLIR"),
-        // C11 atomics at an address (flags in the request context that compiled code reads).
-        .target(name: "CKilnAtomics"),
+        // C11 atomics at an address (flags in the request context that compiled code reads), a
+        // thread's stack bounds (StackGuard).
+        .target(name: "CKilnSystem"),
         // Shared vocabulary: errors, SQL types, values, decimal and date arithmetic.
-        .target(name: "KilnCore", swiftSettings: hotPath),
+        .target(name: "KilnCore", dependencies: ["CKilnSystem"], swiftSettings: hotPath),
         // PostgreSQL-dialect lexer, AST and parser.
         .target(name: "KilnSQL", dependencies: ["KilnCore"]),
         // Columnar in-memory tables, the catalog, CSV reading.
@@ -54,17 +55,17 @@ let package = Package(
         // Kiln's in-memory IR, its printer, and the three dialects' IRDL definitions.
         .target(name: "KilnIR", dependencies: ["KilnCore"]),
         // Runtime state shared by compiled code and the interpreter (hash tables, buffers).
-        .target(name: "KilnRuntime", dependencies: ["KilnCore", "KilnStorage", "KilnPlanner", "CKilnAtomics"], swiftSettings: hotPath),
+        .target(name: "KilnRuntime", dependencies: ["KilnCore", "KilnStorage", "KilnPlanner", "CKilnSystem"], swiftSettings: hotPath),
         // Plan -> high -> mid -> low lowerings.
         .target(name: "KilnCompiler", dependencies: ["KilnCore", "KilnIR", "KilnPlanner", "KilnRuntime"]),
         // Runs low-level IR over the runtime state (same program as the JIT).
-        .target(name: "KilnInterpreter", dependencies: ["KilnCore", "KilnIR", "KilnRuntime", "CKilnAtomics"], swiftSettings: hotPath),
+        .target(name: "KilnInterpreter", dependencies: ["KilnCore", "KilnIR", "KilnRuntime", "CKilnSystem"], swiftSettings: hotPath),
         // Low-level IR -> upstream MLIR -> LLVM -> native code.
         .target(name: "KilnJIT", dependencies: ["KilnCore", "KilnIR", "KilnMLIR", "KilnRuntime"], swiftSettings: mlirHeaders),
         // The public embedded API.
         .target(name: "Kiln", dependencies: [
             "KilnCore", "KilnSQL", "KilnStorage", "KilnPlanner", "KilnIR", "KilnCompiler",
-            "KilnRuntime", "KilnInterpreter", "KilnJIT", "KilnMLIR", "KilnAuth", "CKilnAtomics",
+            "KilnRuntime", "KilnInterpreter", "KilnJIT", "KilnMLIR", "KilnAuth", "CKilnSystem",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: mlirHeaders + hotPath),
         // Password verifiers and the SCRAM-SHA-256 exchange (roles live in the catalog).

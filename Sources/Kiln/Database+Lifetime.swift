@@ -1,5 +1,6 @@
 import Dispatch
 import KilnCore
+import KilnJIT
 
 extension Database {
     /// Ends this session: its cursors and prepared statements go. When it was the last open
@@ -50,5 +51,22 @@ extension Database {
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(timeout), execute: timer)
         defer { timer.cancel() }
         return try body()
+    }
+}
+
+extension Database {
+    /// Test hook: the next native compile in this process fails on purpose, as an ordinary
+    /// compile error (`"invalid-module"`: a module that does not parse) or as an LLVM fatal
+    /// error (`"llvm-fatal"`: instruction selection of another target's intrinsic). Either way
+    /// the query must give its answer from the code it has, and the process must live on.
+    /// - Returns: false for an unknown name.
+    @discardableResult
+    public static func injectCompileFault(_ name: String) -> Bool {
+        switch name {
+        case "invalid-module": NativeCompiler.injectFault(.invalidModule)
+        case "llvm-fatal": NativeCompiler.injectFault(.llvmFatalError)
+        default: return false
+        }
+        return true
     }
 }

@@ -24,6 +24,8 @@ public struct SQLState: Hashable, Sendable, CustomStringConvertible {
     public static let notNullViolation = SQLState("23502")
     public static let badCopyFileFormat = SQLState("22P04")
     public static let invalidParameterValue = SQLState("22023")
+    /// PostgreSQL's `stack_depth_limit`: input nested too deeply to process.
+    public static let stackDepthLimitExceeded = SQLState("54001")
     public static let invalidEscapeSequence = SQLState("22025")
     public static let cannotCoerce = SQLState("42846")
     public static let undefinedParameter = SQLState("42P02")

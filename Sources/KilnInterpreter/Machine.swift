@@ -1,4 +1,4 @@
-import CKilnAtomics
+import CKilnSystem
 import KilnCore
 import KilnRuntime
 import KilnStorage

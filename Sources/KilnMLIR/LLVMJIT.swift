@@ -1,5 +1,8 @@
 import CMLIR
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Which of the process's two JITs compiles a module.
 public enum JITTier: Sendable {
@@ -152,10 +155,15 @@ final class SharedJIT: @unchecked Sendable {
             defer { LLVMDisposeMessage(message) }
             throw MLIRError("no LLVM target for this machine: " + (message.map { String(cString: $0) } ?? ""))
         }
-        let cpu = LLVMGetHostCPUName(), features = LLVMGetHostCPUFeatures()
+        let cpu = LLVMGetHostCPUName(), hostFeatures = LLVMGetHostCPUFeatures()
         defer {
             LLVMDisposeMessage(cpu)
-            LLVMDisposeMessage(features)
+            LLVMDisposeMessage(hostFeatures)
+        }
+        var features = String(cString: hostFeatures!)
+        if let forced = getenv("KILN_CPU"), String(cString: forced) == "avx2" {
+            // Tests: generate code as for a machine without AVX-512 (see `HostVector.lanes`).
+            features = features.split(separator: ",").map { $0.hasPrefix("+avx512") ? "-" + $0.dropFirst() : String($0) }.joined(separator: ",")
         }
         // The small code model: x86's FastISel gives up on every call and address under the
         // large model a JIT gets by default (the whole block then goes through SelectionDAG).

@@ -7,6 +7,7 @@ extension Binder {
     /// `__aggN` markers that the grouped-query binder replaces with aggregate output columns.
     mutating func bindExpression(_ expression: Expression, scope: Scope, aggregates: AggregateCollector?) throws(DatabaseError) -> BoundExpression {
         let at = expression.position
+        try StackGuard.check(position: at)
         switch expression.kind {
         case .integer(let text):
             if let v = Int32(text) { return .constant(.int32(v), type: .integer) }

@@ -67,6 +67,7 @@ public struct Binder {
     // MARK: - SELECT
 
     public mutating func bind(_ select: SelectStatement) throws(DatabaseError) -> BoundQuery {
+        try StackGuard.check()
         let savedTables = commonTables
         defer { commonTables = savedTables }
         for definition in select.with {

@@ -1,4 +1,4 @@
-import CKilnAtomics
+import CKilnSystem
 import KilnCore
 import KilnStorage
 

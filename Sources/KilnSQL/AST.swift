@@ -59,7 +59,39 @@ public struct Expression: Sendable, Equatable {
     }
     public var kind: Kind
     public var position: Int
-    public init(_ kind: Kind, at position: Int) { self.kind = kind; self.position = position }
+    /// Levels of expressions in this tree (1 for a leaf; a subquery counts as a leaf: its own
+    /// nesting is the parser's recursion), computed when the node is made. The parser bounds
+    /// it (`Parser.maxExpressionHeight`), so every recursive pass over the tree, its
+    /// comparison and its deallocation, has a bounded depth.
+    public let height: Int
+    public init(_ kind: Kind, at position: Int) {
+        self.kind = kind
+        self.position = position
+        height = 1 + kind.childHeight
+    }
+}
+
+extension Expression.Kind {
+    /// The greatest height among the direct children (0 for a leaf).
+    var childHeight: Int {
+        func most(_ expressions: [Expression]) -> Int { expressions.reduce(0) { max($0, $1.height) } }
+        switch self {
+        case .integer, .decimal, .string, .boolean, .null, .typedLiteral, .column, .parameter, .exists, .scalarSubquery, .arraySubquery:
+            return 0
+        case .unary(_, let a), .isNull(let a, _), .isBool(let a, _, _), .inSubquery(let a, _, _), .quantified(_, let a, _, _),
+             .cast(let a, _), .extract(_, let a):
+            return a.height
+        case .binary(_, let a, let b): return max(a.height, b.height)
+        case .between(let a, let b, let c, _): return most([a, b, c])
+        case .inList(let a, let list, _): return max(a.height, most(list))
+        case .like(let a, let b, let escape, _, _): return max(most([a, b]), escape?.height ?? 0)
+        case .caseWhen(let operand, let whens, let otherwise):
+            return max(operand?.height ?? 0, otherwise?.height ?? 0, whens.reduce(0) { max($0, $1.0.height, $1.1.height) })
+        case .function(_, let arguments, _, _): return most(arguments)
+        case .window(_, let arguments, _, let window):
+            return max(most(arguments), most(window.partitionBy), most(window.orderBy.map(\.expression)))
+        }
+    }
 }
 
 /// The `OVER (...)` of a window function.

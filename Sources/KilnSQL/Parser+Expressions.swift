@@ -3,34 +3,70 @@ import KilnCore
 extension Parser {
     /// Parses one scalar expression with PostgreSQL's operator precedence.
     public mutating func parseExpression() throws(DatabaseError) -> Expression {
-        try parseOr()
+        try StackGuard.check(position: position)
+        return try parseOr()
+    }
+
+    /// Expressions nest at most this deep (`Expression.height`): deeper input gets 54001, as
+    /// PostgreSQL's stack depth limit gives, instead of overflowing a stack in a later pass.
+    public static let maxExpressionHeight = 5000
+
+    /// A node of the tree, refused when the tree gets too high.
+    mutating func node(_ kind: Expression.Kind, at position: Int) throws(DatabaseError) -> Expression {
+        let expression = Expression(kind, at: position)
+        if expression.height > Parser.maxExpressionHeight {
+            throw DatabaseError(.stackDepthLimitExceeded, "stack depth limit exceeded", position: position,
+                                hint: "Expressions nest at most \(Parser.maxExpressionHeight) levels deep (a chain of operators is one level per operator); simplify the statement.")
+        }
+        return expression
     }
 
     mutating func parseOr() throws(DatabaseError) -> Expression {
-        var left = try parseAnd()
-        while current.word == "or" {
-            let at = position
-            advance()
-            left = Expression(.binary("or", left, try parseAnd()), at: at)
-        }
-        return left
+        try parseAssociativeChain("or") { parser throws(DatabaseError) in try parser.parseAnd() }
     }
 
     mutating func parseAnd() throws(DatabaseError) -> Expression {
-        var left = try parseNot()
-        while current.word == "and" {
+        try parseAssociativeChain("and") { parser throws(DatabaseError) in try parser.parseNot() }
+    }
+
+    /// `a OP b OP c ...` for AND / OR, which are associative in SQL's three-valued logic too:
+    /// up to 64 operands the tree is left-deep (`((a OP b) OP c)`), as written; longer chains
+    /// (generated `x = 1 OR x = 2 OR ...` lists of thousands) become a balanced tree, whose
+    /// height grows with the logarithm of the operands, not with their count.
+    mutating func parseAssociativeChain(_ word: String, _ operand: (inout Parser) throws(DatabaseError) -> Expression) throws(DatabaseError) -> Expression {
+        var operands = [try operand(&self)]
+        // positions[i]: the operator before operands[i + 1].
+        var positions: [Int] = []
+        var leftDeep = 0
+        while current.word == word {
             let at = position
             advance()
-            left = Expression(.binary("and", left, try parseNot()), at: at)
+            let next = try operand(&self)
+            if leftDeep < 64 {
+                operands[0] = try node(.binary(word, operands[0], next), at: at)
+                leftDeep += 1
+            } else {
+                positions.append(at)
+                operands.append(next)
+            }
         }
-        return left
+        guard operands.count > 1 else { return operands[0] }
+        func balanced(_ range: Range<Int>, _ parser: inout Parser) throws(DatabaseError) -> Expression {
+            if range.count == 1 { return operands[range.lowerBound] }
+            let middle = range.lowerBound + range.count / 2
+            let left = try balanced(range.lowerBound..<middle, &parser)
+            let right = try balanced(middle..<range.upperBound, &parser)
+            return try parser.node(.binary(word, left, right), at: positions[middle - 1])
+        }
+        return try balanced(0..<operands.count, &self)
     }
 
     mutating func parseNot() throws(DatabaseError) -> Expression {
         if current.word == "not" {
             let at = position
             advance()
-            return Expression(.unary("not", try parseNot()), at: at)
+            try StackGuard.check(position: at)
+            return try node(.unary("not", try parseNot()), at: at)
         }
         return try parseIs()
     }
@@ -39,19 +75,19 @@ extension Parser {
         var left = try parseComparison()
         while true {
             let at = position
-            if acceptWord("isnull") { left = Expression(.isNull(left, negated: false), at: at); continue }
-            if acceptWord("notnull") { left = Expression(.isNull(left, negated: true), at: at); continue }
+            if acceptWord("isnull") { left = try node(.isNull(left, negated: false), at: at); continue }
+            if acceptWord("notnull") { left = try node(.isNull(left, negated: true), at: at); continue }
             guard acceptWord("is") else { return left }
             let negated = acceptWord("not")
-            if acceptWord("null") { left = Expression(.isNull(left, negated: negated), at: at) }
-            else if acceptWord("true") { left = Expression(.isBool(left, true, negated: negated), at: at) }
-            else if acceptWord("false") { left = Expression(.isBool(left, false, negated: negated), at: at) }
-            else if acceptWord("unknown") { left = Expression(.isNull(left, negated: negated), at: at) }
+            if acceptWord("null") { left = try node(.isNull(left, negated: negated), at: at) }
+            else if acceptWord("true") { left = try node(.isBool(left, true, negated: negated), at: at) }
+            else if acceptWord("false") { left = try node(.isBool(left, false, negated: negated), at: at) }
+            else if acceptWord("unknown") { left = try node(.isNull(left, negated: negated), at: at) }
             else if acceptWords("distinct", "from") {
                 let right = try parseComparison()
                 // a IS DISTINCT FROM b  ==  NOT (a IS NOT DISTINCT FROM b)
-                let same = Expression(.function(name: "__not_distinct", arguments: [left, right], distinct: false, star: false), at: at)
-                left = negated ? same : Expression(.unary("not", same), at: at)
+                let same = try node(.function(name: "__not_distinct", arguments: [left, right], distinct: false, star: false), at: at)
+                left = negated ? same : try node(.unary("not", same), at: at)
             } else { throw syntaxError() }
         }
     }
@@ -68,7 +104,7 @@ extension Parser {
                 try expectSymbol("(")
                 let array = try parseExpression()
                 try expectSymbol(")")
-                left = Expression(.function(name: word == "all" ? "__array_all" : "__array_any", arguments: [left, Expression(.string(s), at: at), array],
+                left = try node(.function(name: word == "all" ? "__array_all" : "__array_any", arguments: [left, try node(.string(s), at: at), array],
                                             distinct: false, star: false), at: at)
                 continue
             }
@@ -78,10 +114,10 @@ extension Parser {
                 try expectSymbol("(")
                 let query = try parseSelect()
                 try expectSymbol(")")
-                left = Expression(.quantified(s, left, query, all: word == "all"), at: at)
+                left = try node(.quantified(s, left, query, all: word == "all"), at: at)
                 continue
             }
-            left = Expression(.binary(s, left, try parsePredicate()), at: at)
+            left = try node(.binary(s, left, try parsePredicate()), at: at)
         }
         return left
     }
@@ -101,33 +137,33 @@ extension Parser {
                 let low = try parseOtherOperator()
                 try expectWord("and")
                 let high = try parseOtherOperator()
-                left = Expression(.between(left, low, high, negated: negated), at: at)
+                left = try node(.between(left, low, high, negated: negated), at: at)
             } else if acceptWord("in") {
                 try expectSymbol("(")
                 if current.word == "select" || current.word == "with" {
                     let query = try parseSelect()
                     try expectSymbol(")")
-                    left = Expression(.inSubquery(left, query, negated: negated), at: at)
+                    left = try node(.inSubquery(left, query, negated: negated), at: at)
                     continue
                 }
                 var list = [try parseExpression()]
                 while acceptSymbol(",") { list.append(try parseExpression()) }
                 try expectSymbol(")")
-                left = Expression(.inList(left, list, negated: negated), at: at)
+                left = try node(.inList(left, list, negated: negated), at: at)
             } else if current.word == "like" || current.word == "ilike" {
                 let insensitive = current.word == "ilike"
                 advance()
                 let pattern = try parseOtherOperator()
                 var escape: Expression?
                 if acceptWord("escape") { escape = try parseOtherOperator() }
-                left = Expression(.like(left, pattern, escape: escape, caseInsensitive: insensitive, negated: negated), at: at)
+                left = try node(.like(left, pattern, escape: escape, caseInsensitive: insensitive, negated: negated), at: at)
             } else if case .symbol(let s) = current.kind, ["~~", "~~*", "!~~", "!~~*"].contains(s) {
                 advance()
                 let pattern = try parseOtherOperator()
-                left = Expression(.like(left, pattern, escape: nil, caseInsensitive: s.hasSuffix("*"), negated: s.hasPrefix("!")), at: at)
+                left = try node(.like(left, pattern, escape: nil, caseInsensitive: s.hasSuffix("*"), negated: s.hasPrefix("!")), at: at)
             } else if case .symbol(let s) = current.kind, ["~", "~*", "!~", "!~*"].contains(s) {
                 advance()
-                left = Expression(.binary(s, left, try parseOtherOperator()), at: at)
+                left = try node(.binary(s, left, try parseOtherOperator()), at: at)
             } else if current.word == "operator", tokens[index + 1].kind == .symbol("(") {
                 // OPERATOR(pg_catalog.op): an operator named with its schema.
                 advance()
@@ -138,9 +174,9 @@ extension Parser {
                 try expectSymbol(")")
                 let right = try parseOtherOperator()
                 if ["~~", "~~*", "!~~", "!~~*"].contains(op) {
-                    left = Expression(.like(left, right, escape: nil, caseInsensitive: op.hasSuffix("*"), negated: op.hasPrefix("!")), at: at)
+                    left = try node(.like(left, right, escape: nil, caseInsensitive: op.hasSuffix("*"), negated: op.hasPrefix("!")), at: at)
                 } else {
-                    left = Expression(.binary(op, left, right), at: at)
+                    left = try node(.binary(op, left, right), at: at)
                 }
             } else if current.word == "similar" {
                 throw DatabaseError(.featureNotSupported, "SIMILAR TO is not supported yet", position: at)
@@ -157,7 +193,7 @@ extension Parser {
         while isSymbol("||") {
             let at = position
             advance()
-            left = Expression(.binary("||", left, try parseAdditive()), at: at)
+            left = try node(.binary("||", left, try parseAdditive()), at: at)
         }
         return left
     }
@@ -167,7 +203,7 @@ extension Parser {
         while case .symbol(let s) = current.kind, s == "+" || s == "-" {
             let at = position
             advance()
-            left = Expression(.binary(s, left, try parseMultiplicative()), at: at)
+            left = try node(.binary(s, left, try parseMultiplicative()), at: at)
         }
         return left
     }
@@ -177,7 +213,7 @@ extension Parser {
         while case .symbol(let s) = current.kind, s == "*" || s == "/" || s == "%" {
             let at = position
             advance()
-            left = Expression(.binary(s, left, try parseExponent()), at: at)
+            left = try node(.binary(s, left, try parseExponent()), at: at)
         }
         return left
     }
@@ -187,7 +223,7 @@ extension Parser {
         while isSymbol("^") {
             let at = position
             advance()
-            left = Expression(.binary("^", left, try parseUnary()), at: at)
+            left = try node(.binary("^", left, try parseUnary()), at: at)
         }
         return left
     }
@@ -196,11 +232,12 @@ extension Parser {
         let at = position
         if acceptSymbol("-") {
             // Fold the sign into numeric literals so that -2147483648 is an integer.
+            try StackGuard.check(position: at)
             let operand = try parseUnary()
             switch operand.kind {
-            case .integer(let text) where operand.position == at + 1: return Expression(.integer("-" + text), at: at)
-            case .decimal(let text) where operand.position == at + 1: return Expression(.decimal("-" + text), at: at)
-            default: return Expression(.unary("-", operand), at: at)
+            case .integer(let text) where operand.position == at + 1: return try node(.integer("-" + text), at: at)
+            case .decimal(let text) where operand.position == at + 1: return try node(.decimal("-" + text), at: at)
+            default: return try node(.unary("-", operand), at: at)
             }
         }
         if acceptSymbol("+") { return try parseUnary() }
@@ -212,12 +249,12 @@ extension Parser {
         while true {
             let at = position
             if acceptSymbol("::") {
-                expression = Expression(.cast(expression, try parseTypeName()), at: at)
+                expression = try node(.cast(expression, try parseTypeName()), at: at)
             } else if acceptSymbol("[") {
                 // An array subscript (arrays travel in their text form).
                 let position = try parseExpression()
                 try expectSymbol("]")
-                expression = Expression(.function(name: "__subscript", arguments: [expression, position], distinct: false, star: false), at: at)
+                expression = try node(.function(name: "__subscript", arguments: [expression, position], distinct: false, star: false), at: at)
             } else if acceptWord("collate") {
                 // Kiln compares strings bytewise (the C collation); the default and C/POSIX mean that.
                 var name = try aliasName()
@@ -234,16 +271,16 @@ extension Parser {
     mutating func parsePrimary() throws(DatabaseError) -> Expression {
         let at = position
         switch current.kind {
-        case .integer(let text): advance(); return Expression(.integer(text), at: at)
-        case .decimal(let text): advance(); return Expression(.decimal(text), at: at)
-        case .string(let text): advance(); return Expression(.string(text), at: at)
-        case .parameter(let n): advance(); return Expression(.parameter(n), at: at)
+        case .integer(let text): advance(); return try node(.integer(text), at: at)
+        case .decimal(let text): advance(); return try node(.decimal(text), at: at)
+        case .string(let text): advance(); return try node(.string(text), at: at)
+        case .parameter(let n): advance(); return try node(.parameter(n), at: at)
         case .symbol("("):
             advance()
             if current.word == "select" || current.word == "with" {
                 let query = try parseSelect()
                 try expectSymbol(")")
-                return Expression(.scalarSubquery(query), at: at)
+                return try node(.scalarSubquery(query), at: at)
             }
             let inner = try parseExpression()
             try expectSymbol(")")
@@ -252,9 +289,9 @@ extension Parser {
             return try parseColumnOrFunction()
         case .word(let word):
             switch word {
-            case "true": advance(); return Expression(.boolean(true), at: at)
-            case "false": advance(); return Expression(.boolean(false), at: at)
-            case "null": advance(); return Expression(.null, at: at)
+            case "true": advance(); return try node(.boolean(true), at: at)
+            case "false": advance(); return try node(.boolean(false), at: at)
+            case "null": advance(); return try node(.null, at: at)
             case "case": return try parseCase()
             case "cast":
                 advance()
@@ -263,7 +300,7 @@ extension Parser {
                 try expectWord("as")
                 let type = try parseTypeName()
                 try expectSymbol(")")
-                return Expression(.cast(operand, type), at: at)
+                return try node(.cast(operand, type), at: at)
             case "extract":
                 advance()
                 try expectSymbol("(")
@@ -277,14 +314,14 @@ extension Parser {
                 try expectWord("from")
                 let operand = try parseExpression()
                 try expectSymbol(")")
-                return Expression(.extract(field: field, operand), at: at)
+                return try node(.extract(field: field, operand), at: at)
             case "exists":
                 advance()
                 try expectSymbol("(")
                 guard current.word == "select" || current.word == "with" || isSymbol("(") else { throw syntaxError() }
                 let query = try parseSelect()
                 try expectSymbol(")")
-                return Expression(.exists(query), at: at)
+                return try node(.exists(query), at: at)
             case "date", "timestamp", "interval", "time":
                 if case .string(let text) = tokens[index + 1].kind {
                     let type = try parseTypeName()
@@ -299,10 +336,10 @@ extension Parser {
                         }
                         let trimmed = String(text.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
                         if !trimmed.isEmpty, trimmed.allSatisfy({ $0.isNumber || $0 == "-" || $0 == "." || $0 == "+" }) {
-                            return Expression(.typedLiteral(type, trimmed + " " + unit), at: at)
+                            return try node(.typedLiteral(type, trimmed + " " + unit), at: at)
                         }
                     }
-                    return Expression(.typedLiteral(type, text), at: at)
+                    return try node(.typedLiteral(type, text), at: at)
                 }
                 return try parseColumnOrFunction()
             case "substring", "position", "trim", "overlay":
@@ -313,12 +350,12 @@ extension Parser {
                 guard current.word == "select" || current.word == "with" else { throw syntaxError() }
                 let query = try parseSelect()
                 try expectSymbol(")")
-                return Expression(.arraySubquery(query), at: at)
+                return try node(.arraySubquery(query), at: at)
             case "current_user", "session_user", "current_role", "current_catalog", "current_schema", "user":
                 // SQL's parameterless functions (current_schema may also be called with parentheses).
                 guard tokens[index + 1].kind != .symbol("("), tokens[index + 1].kind != .symbol(".") else { return try parseColumnOrFunction() }
                 advance()
-                return Expression(.function(name: word, arguments: [], distinct: false, star: false), at: at)
+                return try node(.function(name: word, arguments: [], distinct: false, star: false), at: at)
             default:
                 // LEFT/RIGHT are join keywords but also functions when a parenthesis follows.
                 let isCall = (word == "left" || word == "right") && tokens[index + 1].kind == .symbol("(")
@@ -339,8 +376,8 @@ extension Parser {
             let name = parts.last!
             if acceptSymbol("*") {
                 try expectSymbol(")")
-                if let window = try parseOver() { return Expression(.window(name: name, arguments: [], star: true, window), at: at) }
-                return Expression(.function(name: name, arguments: [], distinct: false, star: true), at: at)
+                if let window = try parseOver() { return try node(.window(name: name, arguments: [], star: true, window), at: at) }
+                return try node(.function(name: name, arguments: [], distinct: false, star: true), at: at)
             }
             var distinct = false
             if acceptWord("distinct") { distinct = true } else { _ = acceptWord("all") }
@@ -351,11 +388,11 @@ extension Parser {
             try expectSymbol(")")
             if let window = try parseOver() {
                 if distinct { throw DatabaseError(.featureNotSupported, "DISTINCT is not implemented for window functions", position: at) }
-                return Expression(.window(name: name, arguments: arguments, star: false, window), at: at)
+                return try node(.window(name: name, arguments: arguments, star: false, window), at: at)
             }
-            return Expression(.function(name: name, arguments: arguments, distinct: distinct, star: false), at: at)
+            return try node(.function(name: name, arguments: arguments, distinct: distinct, star: false), at: at)
         }
-        return Expression(.column(parts), at: at)
+        return try node(.column(parts), at: at)
     }
 
     /// `OVER (PARTITION BY ... ORDER BY ... [ROWS|RANGE frame])` after a function call.
@@ -429,7 +466,7 @@ extension Parser {
         var otherwise: Expression?
         if acceptWord("else") { otherwise = try parseExpression() }
         try expectWord("end")
-        return Expression(.caseWhen(operand: operand, whens: whens, otherwise: otherwise), at: at)
+        return try node(.caseWhen(operand: operand, whens: whens, otherwise: otherwise), at: at)
     }
 
     /// SQL-standard syntax: `SUBSTRING(x FROM a FOR b)`, `POSITION(a IN b)`, `TRIM([LEADING|TRAILING|BOTH] [c] FROM x)`.
@@ -445,7 +482,7 @@ extension Parser {
                 arguments.append(try parseExpression())
                 if acceptWord("for") { arguments.append(try parseExpression()) }
             } else if acceptWord("for") {
-                arguments.append(Expression(.integer("1"), at: position))
+                arguments.append(try node(.integer("1"), at: position))
                 arguments.append(try parseExpression())
             } else {
                 while acceptSymbol(",") { arguments.append(try parseExpression()) }
@@ -468,12 +505,12 @@ extension Parser {
                 }
             }
             try expectSymbol(")")
-            return Expression(.function(name: mode, arguments: arguments, distinct: false, star: false), at: at)
+            return try node(.function(name: mode, arguments: arguments, distinct: false, star: false), at: at)
         default:
             repeat { arguments.append(try parseExpression()) } while acceptSymbol(",")
         }
         try expectSymbol(")")
-        return Expression(.function(name: name, arguments: arguments, distinct: false, star: false), at: at)
+        return try node(.function(name: name, arguments: arguments, distinct: false, star: false), at: at)
     }
 
     /// A type name: `INTEGER`, `NUMERIC(15,2)`, `DOUBLE PRECISION`, `VARCHAR(25)`, `TIMESTAMP WITHOUT TIME ZONE`.

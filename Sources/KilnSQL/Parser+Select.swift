@@ -3,6 +3,7 @@ import KilnCore
 extension Parser {
     /// `SELECT ... [FROM ...] [WHERE ...] [GROUP BY ...] [HAVING ...] [ORDER BY ...] [LIMIT n] [OFFSET n]`
     mutating func parseSelect() throws(DatabaseError) -> SelectStatement {
+        try StackGuard.check(position: position)
         if current.word == "with" {
             advance()
             if current.word == "recursive" {

@@ -1,4 +1,3 @@
-import NIOPosix
 import Synchronization
 
 /// Runs one connection's work in order, on the server's shared worker pool. A turn runs every
@@ -6,10 +5,10 @@ import Synchronization
 /// arrives at once and is served in one turn); then the connection goes to the back of the
 /// pool's FIFO, so that no client starves another, whatever its protocol or query cost.
 final class ConnectionQueue: Sendable {
-    private let pool: NIOThreadPool
+    private let pool: StatementPool
     private let state = Mutex<(jobs: [@Sendable () -> Void], running: Bool)>(([], false))
 
-    init(pool: NIOThreadPool) {
+    init(pool: StatementPool) {
         self.pool = pool
     }
 
@@ -20,7 +19,7 @@ final class ConnectionQueue: Sendable {
             state.running = true
             return true
         }
-        if start { pool.submit { _ in self.runNext() } }
+        if start { pool.submit { self.runNext() } }
     }
 
     private func runNext() {
@@ -36,6 +35,6 @@ final class ConnectionQueue: Sendable {
             }
             return true
         }
-        if more { pool.submit { _ in self.runNext() } }
+        if more { pool.submit { self.runNext() } }
     }
 }

@@ -34,8 +34,7 @@ public final class Server: Sendable {
             throw DatabaseError(.invalidParameterValue, "refusing to listen on \(configuration.host) with no users configured",
                                 hint: "Configure users (--users FILE) so that clients must authenticate, or listen on 127.0.0.1.")
         }
-        let workers = NIOThreadPool(numberOfThreads: max(4, 2 * System.coreCount))
-        workers.start()
+        let workers = StatementPool(threads: max(4, 2 * System.coreCount))
         context = ServerContext(root: database, configuration: configuration, logger: logger, tls: try Server.tlsContext(configuration), workers: workers)
         group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads > 0 ? configuration.threads : System.coreCount)
         self.logger = logger
@@ -93,7 +92,7 @@ public final class Server: Sendable {
         for _ in 0..<50 where !context.openChannels.isEmpty { usleep(20_000) }
         for channel in context.openChannels { try? channel.close().wait() }
         try? group.syncShutdownGracefully()
-        try? context.workers?.syncShutdownGracefully()
+        context.workers?.shutdown()
     }
 
     /// Blocks until the listening channel closes, then until every session has ended and the

@@ -16,7 +16,7 @@ final class ServerContext: @unchecked Sendable {
     let registry = ConnectionRegistry()
     /// Threads that run statements (FIFO: connections take turns, see `ConnectionQueue`);
     /// nil when sessions run inline (tests on EmbeddedChannel).
-    let workers: NIOThreadPool?
+    let workers: StatementPool?
     /// Connections and, at debug level, every statement a client sends (PostgreSQL's log_statement).
     let logger: Logger
     /// Set when a certificate is configured.
@@ -26,7 +26,7 @@ final class ServerContext: @unchecked Sendable {
     /// Sent down every open channel when the server shuts down.
     struct ShutdownEvent: Sendable {}
 
-    init(root: Database, configuration: ServerConfiguration, logger: Logger, tls: NIOSSLContext? = nil, workers: NIOThreadPool? = nil) {
+    init(root: Database, configuration: ServerConfiguration, logger: Logger, tls: NIOSSLContext? = nil, workers: StatementPool? = nil) {
         self.root = root
         self.logger = logger
         self.tls = tls

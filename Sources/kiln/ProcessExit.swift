@@ -15,3 +15,11 @@ func terminate(_ status: Int32) -> Never {
     if quiescent { exit(status) }
     _exit(status)
 }
+
+/// `KILN_TEST_COMPILE_FAULT=invalid-module|llvm-fatal`: the process's first native compile
+/// fails that way (the release-binary checks show that the answer and the process survive).
+func injectCompileFaultForTests() {
+    guard let value = getenv("KILN_TEST_COMPILE_FAULT") else { return }
+    let name = String(cString: value)
+    if !Database.injectCompileFault(name) { standardError("kiln: unknown KILN_TEST_COMPILE_FAULT \(name)\n") }
+}

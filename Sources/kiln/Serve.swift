@@ -55,6 +55,7 @@ func serve(_ arguments: ArraySlice<String>) -> Never {
         }
     }
     bootstrapLogging(logLevel)
+    injectCompileFaultForTests()
     do {
         var logger = Logger(label: "kiln.server")
         logger.logLevel = logLevel

@@ -59,27 +59,33 @@ func parseArguments() -> ShellOptions {
     return options
 }
 
+/// The shell, on a statement thread (a large stack: deep statements get 54001, not a crash).
+func runShell(_ options: ShellOptions) -> Never {
+    let database: Database
+    do {
+        database = try Database()
+    } catch {
+        standardError("\(error)\n")
+        terminate(1)
+    }
+    let session = ShellSession(database: database, format: options.format)
+    if options.jit != "auto" { _ = session.run("SET jit = \(options.jit)") }
+    if options.jitSync { _ = session.run("SET jit_sync = on") }
+    var failed = false
+    if !options.commands.isEmpty || !options.files.isEmpty {
+        for command in options.commands where !session.run(command) { failed = true; break }
+        if !failed {
+            for file in options.files {
+                guard let text = readFile(file) else { standardError("kiln: could not read \(file)\n"); terminate(1) }
+                if !session.runScript(text) { failed = true; break }
+            }
+        }
+        terminate(failed ? 1 : 0)
+    }
+    terminate(session.interactive() ? 0 : 1)
+}
+
 let options = parseArguments()
 bootstrapLogging(options.logLevel)
-let database: Database
-do {
-    database = try Database()
-} catch {
-    standardError("\(error)\n")
-    exit(1)
-}
-let session = ShellSession(database: database, format: options.format)
-if options.jit != "auto" { _ = session.run("SET jit = \(options.jit)") }
-if options.jitSync { _ = session.run("SET jit_sync = on") }
-var failed = false
-if !options.commands.isEmpty || !options.files.isEmpty {
-    for command in options.commands where !session.run(command) { failed = true; break }
-    if !failed {
-        for file in options.files {
-            guard let text = readFile(file) else { standardError("kiln: could not read \(file)\n"); terminate(1) }
-            if !session.runScript(text) { failed = true; break }
-        }
-    }
-    terminate(failed ? 1 : 0)
-}
-terminate(session.interactive() ? 0 : 1)
+injectCompileFaultForTests()
+StatementThreads.run { runShell(options) }

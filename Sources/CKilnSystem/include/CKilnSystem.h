@@ -1,9 +1,13 @@
-#ifndef CKILN_ATOMICS_H
-#define CKILN_ATOMICS_H
+#ifndef CKILN_SYSTEM_H
+#define CKILN_SYSTEM_H
 // Atomic access to flags that live in raw memory shared by Swift, compiled code and other
 // threads (the request context's error and stop flags). Swift's `Atomic` cannot be placed at
 // an address another party owns; these are C11 atomics at a given address.
+#include <stddef.h>
 #include <stdint.h>
+
+/// The calling thread's stack: its lowest address and size (0 on success, -1 when unknown).
+int kiln_thread_stack(uintptr_t *low, size_t *size);
 
 /// Loads a 32-bit flag (acquire: what the writer did before setting it is visible).
 static inline int32_t kiln_atomic_load_i32(const int32_t *address) {

@@ -1,2 +1,0 @@
-// CKilnAtomics is header-only (static inline functions); SwiftPM needs one source file.
-#include "CKilnAtomics.h"
