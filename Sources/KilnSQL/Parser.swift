@@ -8,6 +8,8 @@ public struct Parser {
     var tokens: [Token]
     var index = 0
     let source: String
+    /// SELECTs being parsed, one inside another (bounded by `maxQueryDepth`).
+    var queryDepth = 0
 
     /// Parses every statement of `sql` (separated by semicolons).
     public static func parse(_ sql: String) throws(DatabaseError) -> [Statement] {

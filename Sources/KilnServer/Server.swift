@@ -91,8 +91,10 @@ public final class Server: Sendable {
         // Give sessions a moment to send their goodbye and close.
         for _ in 0..<50 where !context.openChannels.isEmpty { usleep(20_000) }
         for channel in context.openChannels { try? channel.close().wait() }
-        try? group.syncShutdownGracefully()
+        // Statements still running were cancelled with their sessions; wait for them before
+        // the event loops go (their last writes need a loop, even to a closed channel).
         context.workers?.shutdown()
+        try? group.syncShutdownGracefully()
     }
 
     /// Blocks until the listening channel closes, then until every session has ended and the

@@ -1,0 +1,462 @@
+#!/usr/bin/env python3
+"""Runs the release binary the way users run it, and checks that every process ends well.
+
+Every run is a real `kiln` process that exits (over `-f`, `-c`, a pipe and a pseudo-terminal),
+or a `kiln serve` stopped by a signal, at moments when a compile may still be in flight:
+- the exit script (a 1M-row aggregate) many times in every jit mode and tier, and with the
+  CPU forced to AVX2 (`KILN_CPU=avx2`) as well as the host's own;
+- the 22 TPC-H queries at SF0.01 through `kiln -f`, one process per query, in every mode,
+  against the official answers;
+- the SQL corpus (`Tests/KilnTests/Resources/sql`) through `kiln -f` in every mode, each
+  mode's output equal to the interpreter's;
+- a compile made to fail on purpose (`KILN_TEST_COMPILE_FAULT`): the answer is right and the
+  process lives;
+- `statement_timeout` in the shell;
+- `kiln serve` stopped by SIGTERM and SIGINT while compiles run, and deep inputs (1,000,000
+  NOTs, 100,000 parentheses, 1,000,000-term sums, 10,000 nested subqueries, ...) sent to
+  it while a second connection keeps being served;
+- no files left behind by LLVM's JIT listeners (`.debug/jit`).
+
+  python3 scripts/release-checks.py --kiln .build/release/kiln [--runs 20] [--only exit,tpch]
+
+Exit status 0 only when every check passes.
+"""
+import argparse
+import glob
+import importlib.util
+import os
+import pty
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CRASH_MARKERS = ["Program crashed", "Segmentation fault", "LLVM ERROR", "Fatal error", "Backtracing", "scalar-to-vector",
+                 "Cannot schedule tasks"]
+
+EXIT_SCRIPT = """CREATE TABLE t (k INTEGER, v DOUBLE PRECISION);
+INSERT INTO t SELECT (i % 97)::INTEGER, ((((i::BIGINT * 7919) % 2000) - 1000)::DOUBLE PRECISION) / 2 FROM generate_series(1, 1000000) AS g(i);
+SELECT k, SUM(v) FROM t WHERE v > 0 GROUP BY k ORDER BY k LIMIT 10;
+"""
+
+# name -> (command-line options, SET statements run first)
+MODES = {
+    "auto": ([], ""),
+    "on": (["--jit", "on"], ""),
+    "on-sync": (["--jit", "on", "--jit-sync"], ""),
+    "off": (["--jit", "off"], ""),
+    "fast": (["--jit", "on"], "SET jit_tier = fast;\n"),
+    "optimized": (["--jit", "on"], "SET jit_tier = optimized;\n"),
+    "no-simd": (["--jit", "on"], "SET jit_simd = off;\n"),
+}
+
+
+def exit_script_answer():
+    """The exit script's answer, computed here (halves sum exactly in doubles)."""
+    sums = [0.0] * 97
+    for i in range(1, 1000001):
+        v = ((i * 7919) % 2000 - 1000) / 2
+        if v > 0:
+            sums[i % 97] += v
+    lines = ["k,sum"]
+    for k in range(10):
+        s = sums[k]
+        lines.append(f"{k},{int(s) if s == int(s) else s}")
+    return "\n".join(lines) + "\n"
+
+
+class Checks:
+    def __init__(self, kiln, runs):
+        self.kiln = kiln
+        self.runs = runs
+        self.failures = []
+        self.count = 0
+        self.work = tempfile.mkdtemp(prefix="kiln-release-checks-")
+
+    def fail(self, what):
+        self.failures.append(what)
+        print("FAILED: " + what, flush=True)
+
+    def crashed(self, text):
+        return next((marker for marker in CRASH_MARKERS if marker in text), None)
+
+    def run(self, args, name, input=None, env=None, timeout=300, expect_status=0):
+        """Runs kiln; returns (status, stdout, stderr); records a failure on a bad end."""
+        self.count += 1
+        full_env = dict(os.environ, **(env or {}))
+        try:
+            result = subprocess.run([self.kiln] + args, input=input, capture_output=True, text=True, env=full_env, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.fail(f"{name}: did not end within {timeout} s")
+            return None, "", ""
+        marker = self.crashed(result.stderr)
+        if result.returncode != expect_status or marker:
+            self.fail(f"{name}: exit status {result.returncode} (expected {expect_status}){' with ' + marker if marker else ''}: {result.stderr[-600:]}")
+        return result.returncode, result.stdout, result.stderr
+
+    def script(self, name, text):
+        path = os.path.join(self.work, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    # --- the exit script -------------------------------------------------------------------
+
+    def exit_loop(self):
+        answer = exit_script_answer()
+        cpus = [("host", {}), ("avx2", {"KILN_CPU": "avx2"})]
+        for cpu, env in cpus:
+            for mode, (options, sets) in MODES.items():
+                path = self.script(f"exit-{mode}.sql", sets + EXIT_SCRIPT)
+                bad = 0
+                for run in range(self.runs):
+                    status, out, _ = self.run(["--format", "csv", "-f", path] + options, f"exit script ({mode}, {cpu}) run {run + 1}", env=env)
+                    if status == 0 and out != answer:
+                        self.fail(f"exit script ({mode}, {cpu}) run {run + 1}: wrong answer:\n{out[:400]}")
+                    bad += status != 0 or out != answer
+                print(f"exit script, {mode:9} {cpu:4}: {self.runs - bad}/{self.runs} ended well", flush=True)
+
+    def pipe_and_terminal(self):
+        answer = exit_script_answer()
+        for mode in ["auto", "on"]:
+            options, sets = MODES[mode]
+            for run in range(max(2, self.runs // 4)):
+                status, out, _ = self.run(["--format", "csv"] + options, f"pipe ({mode}) run {run + 1}", input=sets + EXIT_SCRIPT)
+                if status == 0 and out != answer:
+                    self.fail(f"pipe ({mode}): wrong answer:\n{out[:400]}")
+        # A pseudo-terminal: the interactive shell, ended by Ctrl-D on an empty line and by .quit.
+        for ending in ["\x04", ".quit\r"]:
+            for run in range(max(2, self.runs // 4)):
+                self.terminal_session(ending, run)
+        print("pipe and terminal sessions: done", flush=True)
+
+    def terminal_session(self, ending, run):
+        self.count += 1
+        name = f"terminal session ending with {ending!r} run {run + 1}"
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(self.kiln, [self.kiln, "--jit", "on", "--format", "csv"])
+        output = b""
+
+        def read_until(pattern, seconds):
+            nonlocal output
+            deadline = time.time() + seconds
+            while time.time() < deadline:
+                ready, _, _ = select.select([fd], [], [], 0.2)
+                if ready:
+                    try:
+                        chunk = os.read(fd, 65536)
+                    except OSError:
+                        return False
+                    if not chunk:
+                        return False
+                    output += chunk
+                    if pattern in output:
+                        return True
+            return False
+
+        for line in EXIT_SCRIPT.strip().split("\n"):
+            os.write(fd, line.encode() + b"\r")
+        if not read_until(b"9,", 120):
+            self.fail(f"{name}: no answer: {output[-400:]!r}")
+        os.write(fd, ending.encode())
+        deadline = time.time() + 60
+        status = None
+        while time.time() < deadline:
+            done, raw = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = raw
+                break
+            read_until(b"\x00never", 0.2)
+        os.close(fd)
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            self.fail(f"{name}: the shell did not end")
+        elif not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            self.fail(f"{name}: ended with {status:#x}: {output[-600:]!r}")
+        elif self.crashed(output.decode(errors="replace")):
+            self.fail(f"{name}: {output[-600:]!r}")
+
+    # --- TPC-H and the SQL corpus through kiln -f ---------------------------------------------
+
+    def tpch(self):
+        tpch_dir = os.environ.get("KILN_TPCH_DIR") or os.path.join(ROOT, "..", "shared", "tpch")
+        if not os.path.isdir(os.path.join(tpch_dir, "sf0.01")):
+            self.fail(f"no TPC-H SF0.01 under {tpch_dir} (set KILN_TPCH_DIR)")
+            return
+        spec = importlib.util.spec_from_file_location("tpch_check", os.path.join(ROOT, "scripts", "tpch-check.py"))
+        tpch_check = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(tpch_check)
+        load = [open(os.path.join(tpch_dir, "schema.sql")).read()]
+        for table in tpch_check.TABLES:
+            load.append(f"COPY {table} FROM '{os.path.join(tpch_dir, 'sf0.01', table + '.tbl')}' WITH (FORMAT csv, DELIMITER '|', HEADER false);")
+        load = "\n".join(load) + "\n"
+        for mode, (options, sets) in MODES.items():
+            matched = 0
+            for number in range(1, 23):
+                query = f"q{number:02d}"
+                sql = open(os.path.join(tpch_dir, "queries", f"{query}.sql")).read().strip().rstrip(";") + ";\n"
+                path = self.script(f"tpch-{query}-{mode}.sql", load + sets + sql)
+                status, out, _ = self.run(["--format", "csv", "-f", path] + options, f"TPC-H {query} ({mode})")
+                if status != 0:
+                    continue
+                with open(os.path.join(tpch_dir, "answers", "sf0.01", f"{query}.csv")) as f:
+                    expected = [line.split("|") for line in f.read().splitlines()[1:]]
+                import csv, io
+                rows = [row if row else [""] for row in csv.reader(io.StringIO(out))][1:]
+                problem = tpch_check.compare(f"{query}/{mode}", rows, expected)
+                if problem:
+                    self.fail("TPC-H " + problem)
+                else:
+                    matched += 1
+            print(f"TPC-H SF0.01 through kiln -f, {mode:9}: {matched}/22 right, every process ended", flush=True)
+
+    def corpus(self):
+        files = sorted(glob.glob(os.path.join(ROOT, "Tests", "KilnTests", "Resources", "sql", "*.test")))
+        outputs = {}
+        for mode, (options, sets) in MODES.items():
+            for path in files:
+                statements = self.corpus_statements(path)
+                if not statements:
+                    continue
+                script = self.script(f"corpus-{os.path.basename(path)}-{mode}.sql", sets + "\n".join(statements) + "\n")
+                status, out, _ = self.run(["--format", "csv", "-f", script] + options, f"corpus {os.path.basename(path)} ({mode})")
+                if status == 0:
+                    outputs.setdefault(path, {})[mode] = sorted(out.splitlines())
+        for path, by_mode in outputs.items():
+            base = by_mode.get("off")
+            for mode, lines in by_mode.items():
+                if base is not None and lines != base:
+                    self.fail(f"corpus {os.path.basename(path)}: {mode} differs from the interpreter")
+        print(f"SQL corpus through kiln -f: {len(files)} files in {len(MODES)} modes", flush=True)
+
+    @staticmethod
+    def corpus_statements(path):
+        """The statements of a sqllogictest file that must succeed (`statement ok`, `query`)."""
+        blocks = open(path).read().split("\n\n")
+        statements = []
+        for block in blocks:
+            lines = [line for line in block.strip().split("\n") if not line.startswith("#")]
+            if not lines:
+                continue
+            head = lines[0].split()
+            if not head or head[0] not in ("statement", "query") or (head[0] == "statement" and head[1:2] != ["ok"]):
+                continue
+            body = []
+            for line in lines[1:]:
+                if line.strip() == "----":
+                    break
+                body.append(line)
+            sql = "\n".join(body).strip()
+            if sql and not re.search(r"\bjit\b|statement_timeout|COPY .* FROM STDIN", sql, re.IGNORECASE):
+                statements.append(sql.rstrip(";") + ";")
+        return statements
+
+    # --- failures on purpose, timeouts ------------------------------------------------------
+
+    def compile_faults(self):
+        answer = exit_script_answer()
+        for fault in ["invalid-module", "llvm-fatal"]:
+            for options in [["--jit", "on", "--jit-sync"], ["--jit", "on"]]:
+                for run in range(max(2, self.runs // 4)):
+                    path = self.script(f"fault-{fault}.sql", EXIT_SCRIPT + "SELECT count(*) AS n FROM t WHERE k = 3;\n")
+                    status, out, err = self.run(["--format", "csv", "-f", path] + options, f"compile fault {fault} {options} run {run + 1}",
+                                                env={"KILN_TEST_COMPILE_FAULT": fault})
+                    if status == 0 and out != answer + f"n\n{sum(1 for i in range(1, 1000001) if i % 97 == 3)}\n":
+                        self.fail(f"compile fault {fault}: wrong answer:\n{out[:400]}")
+        print("compile faults (invalid module, LLVM fatal error): done", flush=True)
+
+    def statement_timeout(self):
+        started = time.time()
+        status, _, err = self.run(["-c", "SET statement_timeout = 200", "-c",
+                                   "SELECT count(*) FROM generate_series(1, 2000000000) AS g(i) WHERE i % 7 = 3"],
+                                  "statement_timeout in the shell", expect_status=1, timeout=120)
+        elapsed = time.time() - started
+        if status == 1 and "57014" not in err:
+            self.fail(f"statement_timeout in the shell: expected 57014, got: {err[-300:]}")
+        if elapsed > 30:
+            self.fail(f"statement_timeout in the shell: the statement ran {elapsed:.0f} s")
+        print(f"statement_timeout in the shell: cancelled after {elapsed:.1f} s", flush=True)
+
+    # --- kiln serve ----------------------------------------------------------------------------
+
+    def start_server(self, env=None):
+        port = free_port()
+        process = subprocess.Popen([self.kiln, "serve", "--port", str(port)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                   text=True, env=dict(os.environ, **(env or {})))
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return process, port
+            except OSError:
+                time.sleep(0.05)
+        process.kill()
+        raise RuntimeError("kiln serve did not start")
+
+    def stop_server(self, process, sig, name):
+        self.count += 1
+        process.send_signal(sig)
+        try:
+            _, err = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, err = process.communicate()
+            self.fail(f"{name}: kiln serve did not stop on {sig.name}")
+            return
+        marker = self.crashed(err)
+        if process.returncode != 0 or marker:
+            self.fail(f"{name}: kiln serve ended with {process.returncode} on {sig.name}: {err[-600:]}")
+
+    def serve_signals(self):
+        import psycopg
+        for sig in [signal.SIGTERM, signal.SIGINT]:
+            for run in range(max(3, self.runs // 4)):
+                process, port = self.start_server()
+                name = f"kiln serve {sig.name} run {run + 1}"
+                try:
+                    with psycopg.connect(host="127.0.0.1", port=port, user="kiln", dbname="kiln", autocommit=True) as connection:
+                        for statement in EXIT_SCRIPT.strip().split("\n")[:2]:
+                            connection.execute(statement)
+                        connection.execute("SET jit = on")
+                        rows = connection.execute("SELECT k, SUM(v) FROM t WHERE v > 0 GROUP BY k ORDER BY k LIMIT 10").fetchall()
+                        if len(rows) != 10:
+                            self.fail(f"{name}: {len(rows)} rows")
+                        # A long statement on a second connection, running when the signal comes.
+                        if run % 2 == 1:
+                            threading.Thread(target=run_quietly, args=(port, "SELECT count(*) FROM generate_series(1, 2000000000) AS g(i) WHERE i % 7 = 3"),
+                                             daemon=True).start()
+                            time.sleep(0.3)
+                except Exception as error:  # noqa: BLE001 - any client error is a failure here
+                    self.fail(f"{name}: {error}")
+                self.stop_server(process, sig, name)
+        print("kiln serve stopped by SIGTERM and SIGINT while compiling: done", flush=True)
+
+    def serve_deep_inputs(self):
+        import psycopg
+        deep = {
+            "100,000 NOTs": "SELECT " + "NOT " * 100000 + "true",
+            "1,000,000 NOTs": "SELECT " + "NOT " * 1000000 + "true",
+            "50,000 parentheses": "SELECT " + "(" * 50000 + "1" + ")" * 50000,
+            "100,000 parentheses": "SELECT " + "(" * 100000 + "1" + ")" * 100000,
+            "200,000-term sum": "SELECT 1" + " + 1" * 200000,
+            "1,000,000-term sum": "SELECT 1" + " + 1" * 1000000,
+            "100,000-term OR": "SELECT count(*) FROM generate_series(1, 10) AS g(i) WHERE " + " OR ".join(f"i = {n}" for n in range(100000)),
+            "10,000 nested subqueries": "SELECT " + "(SELECT " * 10000 + "1" + ")" * 10000,
+            "500 nested subqueries": "SELECT " + "(SELECT " * 500 + "1" + ")" * 500,
+            "2,000 nested parentheses": "SELECT " + "(" * 2000 + "1" + ")" * 2000,
+            "1,000 nested derived tables": "SELECT * FROM " + "(SELECT * FROM " * 1000 + "(SELECT 1 AS x) t0" + ") t" * 1000,
+        }
+        process, port = self.start_server()
+        outcomes = []
+        try:
+            with psycopg.connect(host="127.0.0.1", port=port, user="kiln", dbname="kiln", autocommit=True) as second:
+                for name, sql in deep.items():
+                    self.count += 1
+                    stop = threading.Event()
+                    served = []
+
+                    def keep_serving():
+                        while not stop.is_set():
+                            served.append(second.execute("SELECT 1").fetchone()[0] == 1)
+                            time.sleep(0.05)
+
+                    helper = threading.Thread(target=keep_serving)
+                    helper.start()
+                    try:
+                        with psycopg.connect(host="127.0.0.1", port=port, user="kiln", dbname="kiln", autocommit=True) as first:
+                            first.execute(sql).fetchall()
+                        outcome = "answer"
+                    except psycopg.Error as error:
+                        outcome = f"error {error.sqlstate}"
+                    finally:
+                        stop.set()
+                        helper.join()
+                    if not served or not all(served):
+                        self.fail(f"deep input {name}: the second connection was not served")
+                    if outcome.startswith("error") and outcome != "error 54001":
+                        self.fail(f"deep input {name}: {outcome} (expected an answer or 54001)")
+                    outcomes.append(f"{name}: {outcome}")
+        except Exception as error:  # noqa: BLE001
+            self.fail(f"deep inputs: {error}")
+        if process.poll() is not None:
+            self.fail(f"deep inputs: kiln serve died: {process.stderr.read()[-600:]}")
+        else:
+            self.stop_server(process, signal.SIGTERM, "deep inputs")
+        print("deep inputs through kiln serve: " + "; ".join(outcomes), flush=True)
+
+    def serve_compile_fault(self):
+        import psycopg
+        process, port = self.start_server(env={"KILN_TEST_COMPILE_FAULT": "llvm-fatal"})
+        try:
+            with psycopg.connect(host="127.0.0.1", port=port, user="kiln", dbname="kiln", autocommit=True) as connection:
+                connection.execute("SET jit = on")
+                connection.execute("SET jit_sync = on")
+                total = connection.execute("SELECT sum(g) FROM generate_series(1, 100000) AS s(g)").fetchone()[0]
+                count = connection.execute("SELECT count(*) FROM generate_series(1, 10) AS s(g) WHERE g > 3").fetchone()[0]
+                if int(total) != 5000050000 or count != 7:
+                    self.fail(f"kiln serve with an LLVM fatal error: wrong answers {total}, {count}")
+        except Exception as error:  # noqa: BLE001
+            self.fail(f"kiln serve with an LLVM fatal error: {error}")
+        # The parked compile worker: the server still ends cleanly (status 0, no crash).
+        self.stop_server(process, signal.SIGTERM, "kiln serve after an LLVM fatal error")
+        print("kiln serve with an LLVM fatal error: done", flush=True)
+
+    def jit_files(self, before):
+        after = set(jit_dump_dirs())
+        new = after - before
+        if new:
+            self.fail(f"LLVM JIT listeners left {len(new)} directories, e.g. {sorted(new)[0]}")
+
+
+def jit_dump_dirs():
+    homes = {os.path.expanduser("~"), "/tmp", tempfile.gettempdir()}
+    return [path for home in homes for path in glob.glob(os.path.join(home, ".debug", "jit", "*"))]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_quietly(port, sql):
+    import psycopg
+    try:
+        with psycopg.connect(host="127.0.0.1", port=port, user="kiln", dbname="kiln", autocommit=True) as connection:
+            connection.execute(sql).fetchall()
+    except Exception:  # noqa: BLE001 - the server is shutting down under it
+        pass
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kiln", default=os.path.join(ROOT, ".build", "release", "kiln"))
+    parser.add_argument("--runs", type=int, default=20, help="runs of the exit script per mode")
+    parser.add_argument("--only", help="comma-separated checks: exit,terminal,tpch,corpus,faults,timeout,signals,deep,servefault")
+    args = parser.parse_args()
+    checks = Checks(os.path.abspath(args.kiln), args.runs)
+    steps = {
+        "exit": checks.exit_loop, "terminal": checks.pipe_and_terminal, "tpch": checks.tpch, "corpus": checks.corpus,
+        "faults": checks.compile_faults, "timeout": checks.statement_timeout, "signals": checks.serve_signals,
+        "deep": checks.serve_deep_inputs, "servefault": checks.serve_compile_fault,
+    }
+    chosen = args.only.split(",") if args.only else list(steps)
+    before = set(jit_dump_dirs())
+    started = time.time()
+    for name in chosen:
+        steps[name]()
+    checks.jit_files(before)
+    print(f"release checks: {checks.count} processes and requests, {len(checks.failures)} failures, {time.time() - started:.0f} s")
+    sys.exit(1 if checks.failures else 0)
+
+
+if __name__ == "__main__":
+    main()
