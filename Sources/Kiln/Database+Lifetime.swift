@@ -13,6 +13,7 @@ extension Database {
         isClosed = true
         cursors.removeAll()
         preparedStatements.removeAll()
+        runner.stop()
         executor.service.sessionClosed()
     }
 

@@ -39,6 +39,8 @@ public final class Database {
     var copyInput: UnsafeMutablePointer<FILE>?
     /// Set by `close()` (or the deinitializer): the session counts no more among the open ones.
     var isClosed = false
+    /// Runs statements for callers with small stacks (`onStatementStack`).
+    let runner = StatementRunner()
 
     /// Settings every session starts with; PostgreSQL's names, lower case.
     public static let defaultSettings: [String: String] = [
@@ -116,6 +118,10 @@ public final class Database {
     /// Runs every statement in `sql`; returns one result per statement.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [Value] = []) throws(DatabaseError) -> [QueryResult] {
+        try onStatementStack { () throws(DatabaseError) in try executeInPlace(sql, parameters) }
+    }
+
+    private func executeInPlace(_ sql: String, _ parameters: [Value]) throws(DatabaseError) -> [QueryResult] {
         do {
             let statements = try Parser.parse(sql)
             currentSQL = sql

@@ -132,6 +132,10 @@ extension Database {
     /// Parameter types and result columns, bound against the current catalog.
     public func describe(_ prepared: PreparedStatement) throws(DatabaseError) -> PreparedStatement.Description {
         if let cached = prepared.described, cached.catalogVersion == catalog.version { return cached.description }
+        return try onStatementStack { () throws(DatabaseError) in try describeInPlace(prepared) }
+    }
+
+    private func describeInPlace(_ prepared: PreparedStatement) throws(DatabaseError) -> PreparedStatement.Description {
         do {
             var binder = makeBinder(parameterTypes: prepared.declaredParameterTypes)
             var columns: [QueryResult.Column]?
@@ -175,6 +179,10 @@ extension Database {
     /// Runs a prepared statement with `parameters` (one value per `$n`; `.text` values are
     /// converted to the parameter's type with its input function).
     public func execute(_ prepared: PreparedStatement, _ parameters: [Value] = []) throws(DatabaseError) -> QueryResult {
+        try onStatementStack { () throws(DatabaseError) in try executeInPlace(prepared, parameters) }
+    }
+
+    private func executeInPlace(_ prepared: PreparedStatement, _ parameters: [Value]) throws(DatabaseError) -> QueryResult {
         do throws(DatabaseError) {
             if prepared.oneShot && parameters.isEmpty {
                 // A simple query's statement runs once: describing it would bind it twice.

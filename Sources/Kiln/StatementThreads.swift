@@ -46,3 +46,81 @@ public enum StatementThreads {
         pthread_join(thread, nil)
     }
 }
+
+/// A `Database`'s own statement thread, for callers whose stack is small (an application's
+/// main thread, a dispatch queue): public entry points that parse, bind or plan hop onto it
+/// (`Database.onStatementStack`) and wait. Threads that are statement threads already (the
+/// shell's, the server's) run statements in place. Started on first need, joined at close.
+///
+/// `@unchecked Sendable`: the job slot and flags are guarded by `monitor`; a job's closure runs
+/// on the runner thread while its caller waits for it.
+final class StatementRunner: @unchecked Sendable {
+    private let monitor = Monitor()
+    private var job: (() -> Void)?
+    private var finished = false
+    private var stopping = false
+    private var thread: pthread_t?
+
+    /// Runs `body` on the runner thread and waits for it; in place when no thread can be started.
+    func run<R>(_ body: () throws(DatabaseError) -> R) throws(DatabaseError) -> R {
+        var result: Result<R, DatabaseError>?
+        let ran: Bool = withoutActuallyEscaping(body) { body in
+            let work = {
+                do throws(DatabaseError) { result = .success(try body()) } catch { result = .failure(error) }
+            }
+            return monitor.withLock { () -> Bool in
+                if thread == nil { thread = StatementThreads.start { [self] in serve() } }
+                guard thread != nil else { return false }
+                job = work
+                finished = false
+                monitor.broadcast()
+                while !finished { monitor.wait() }
+                return true
+            }
+        }
+        if !ran { return try body() }
+        return try result!.get()
+    }
+
+    private func serve() {
+        while true {
+            var work: (() -> Void)? = monitor.withLock {
+                while job == nil && !stopping { monitor.wait() }
+                defer { job = nil }
+                return job
+            }
+            guard work != nil else { return }
+            work?()
+            // The caller's closure must not outlive its call (`withoutActuallyEscaping`).
+            work = nil
+            monitor.withLock {
+                finished = true
+                monitor.broadcast()
+            }
+        }
+    }
+
+    /// Ends the runner thread (after the job in hand, if any).
+    func stop() {
+        let running: pthread_t? = monitor.withLock {
+            stopping = true
+            monitor.broadcast()
+            defer { thread = nil }
+            return thread
+        }
+        if let running { pthread_join(running, nil) }
+    }
+}
+
+extension Database {
+    /// Stack a statement may need beyond what the parser's and binder's checks leave (debug
+    /// builds spend kilobytes per expression level in each recursive pass).
+    static let statementStack = 64 << 20
+
+    /// Runs `body` where a deep statement cannot overflow the stack: in place on a thread with
+    /// room (a statement thread), else on this session's `StatementRunner`.
+    func onStatementStack<R>(_ body: () throws(DatabaseError) -> R) throws(DatabaseError) -> R {
+        if StackGuard.remaining >= Database.statementStack { return try body() }
+        return try runner.run(body)
+    }
+}
