@@ -44,25 +44,11 @@ final class Monitor: @unchecked Sendable {
     func broadcast() { pthread_cond_broadcast(condition) }
 }
 
-/// A detached thread running a closure (the compile worker).
+/// A detached thread running a closure (the compile worker), with the system's default stack.
 enum WorkerThread {
-    private final class Box {
-        let body: () -> Void
-        init(_ body: @escaping () -> Void) { self.body = body }
-    }
-
     /// - Returns: false when the system refused a thread.
     static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { raw in
-            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, box)
-        guard status == 0 else {
-            Unmanaged<Box>.fromOpaque(box).release()
-            return false
-        }
+        guard let thread = StatementThreads.start(stackSize: nil, body) else { return false }
         pthread_detach(thread)
         return true
     }

@@ -22,10 +22,16 @@ public enum StatementThreads {
     /// Starts a joinable thread running `body` with a `stackSize` stack.
     /// - Returns: the thread, or nil when the system refused one.
     public static func start(_ body: @escaping @Sendable () -> Void) -> pthread_t? {
+        start(stackSize: stackSize, body)
+    }
+
+    /// Starts a joinable thread running `body` with a stack of `stackSize` bytes (nil: the
+    /// system's default).
+    static func start(stackSize: Int?, _ body: @escaping @Sendable () -> Void) -> pthread_t? {
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }
-        pthread_attr_setstacksize(&attributes, stackSize)
+        if let stackSize { pthread_attr_setstacksize(&attributes, stackSize) }
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
         var thread = pthread_t()
         let status = pthread_create(&thread, &attributes, { raw in
