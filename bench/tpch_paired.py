@@ -3,6 +3,7 @@
 
   python3 bench/tpch_paired.py --kiln .build/release/kiln [--peer duckdb[,hyper]] [--sf 1]
       [--rounds 2] [--runs 5] [--queries 1-22] [--python /path/to/venv/python] [--out f.jsonl]
+  python3 bench/tpch_paired.py --kiln .build/release/kiln --peer kiln:/path/to/other/kiln   # A/B two builds
 
 Each round runs `../shared/bench/run_peers.py` for Kiln, then for each peer (the same
 queries, the same harness and checks). A query's time is its min / median over all timed
@@ -23,6 +24,10 @@ BENCH = os.path.join(ROOT, "..", "shared", "bench")
 
 
 def run(engine, args, env):
+    if engine.startswith("kiln:"):
+        # Another Kiln build as the peer: the same harness with its binary.
+        env = dict(env, KILN_BIN=os.path.abspath(engine[len("kiln:"):]))
+        engine = "kiln"
     command = [args.python, os.path.join(BENCH, "run_peers.py"), "--engine", engine, "--sf", str(args.sf),
                "--threads", "1", "--runs", str(args.runs)]
     if args.queries:
