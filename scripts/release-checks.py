@@ -353,6 +353,8 @@ class Checks:
             "500 nested subqueries": "SELECT " + "(SELECT " * 500 + "1" + ")" * 500,
             "2,000 nested parentheses": "SELECT " + "(" * 2000 + "1" + ")" * 2000,
             "1,000 nested derived tables": "SELECT * FROM " + "(SELECT * FROM " * 1000 + "(SELECT 1 AS x) t0" + ") t" * 1000,
+            # Compiled: the worker's MLIR and LLVM recurse once per nested region.
+            "3,000 nested CASEs, compiled": ["SET jit = on", "SET jit_sync = on", "SELECT sum(" + nested_case(3000) + ") FROM generate_series(1, 1000) AS s(g)"],
         }
         process, port = self.start_server()
         outcomes = []
@@ -372,7 +374,10 @@ class Checks:
                     helper.start()
                     try:
                         with psycopg.connect(host="127.0.0.1", port=port, user="kiln", dbname="kiln", autocommit=True) as first:
-                            first.execute(sql).fetchall()
+                            *setup, last = sql if isinstance(sql, list) else [sql]
+                            for statement in setup:
+                                first.execute(statement)
+                            first.execute(last).fetchall()
                         outcome = "answer"
                     except psycopg.Error as error:
                         outcome = f"error {error.sqlstate}"
@@ -414,6 +419,13 @@ class Checks:
         new = after - before
         if new:
             self.fail(f"LLVM JIT listeners left {len(new)} directories, e.g. {sorted(new)[0]}")
+
+
+def nested_case(levels):
+    expression = "g"
+    for level in range(levels):
+        expression = f"CASE WHEN g > {level} THEN {expression} ELSE {level} END"
+    return expression
 
 
 def jit_dump_dirs():

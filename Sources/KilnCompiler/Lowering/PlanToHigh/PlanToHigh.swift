@@ -104,16 +104,39 @@ public enum PlanToHigh {
     /// The high-level values built for a pipeline's calls, by stream and structure: equal
     /// expressions over one stream are one value (computed once per row).
     final class ExpressionMemo {
-        var values: [String: IRValue] = [:]
+        /// A call's identity: the stream it reads and a 128-bit structural hash of the call.
+        struct Key: Hashable {
+            var stream: ObjectIdentifier
+            var structure: Structure
+        }
 
-        static func key(_ e: BoundExpression) -> String {
-            let type = sqlTypeParameter(e.type, nullable: e.nullable)
-            switch e.kind {
-            case .column(let i): return "#\(i):\(type)"
-            case .slot(let n): return "$\(n):\(type)"
-            case .call(let name, let args): return name + ":" + type + "(" + args.map(key).joined(separator: ",") + ")"
-            case .constant, .parameter, .outer: return "?"
+        /// Two independently seeded hashes of an expression's structure (name, SQL type,
+        /// operands'); a fixed-size key, so that keying every level of a deep expression costs
+        /// time linear in its subtree, not the subtree's text (nested CASEs were quadratic).
+        struct Structure: Hashable {
+            var first: Int
+            var second: Int
+        }
+
+        var values: [Key: IRValue] = [:]
+
+        static func key(_ e: BoundExpression) -> Structure {
+            var first = Hasher(), second = Hasher()
+            second.combine(0x9E37_79B9_7F4A_7C15 as UInt64)
+            func add<T: Hashable>(_ value: T) {
+                first.combine(value)
+                second.combine(value)
             }
+            add(sqlTypeParameter(e.type, nullable: e.nullable))
+            switch e.kind {
+            case .column(let i): add(0); add(i)
+            case .slot(let n): add(1); add(n)
+            case .call(let name, let args):
+                add(2); add(name); add(args.count)
+                for argument in args { add(key(argument)) }
+            case .constant, .parameter, .outer: add(3)
+            }
+            return Structure(first: first.finalize(), second: second.finalize())
         }
     }
 
@@ -130,7 +153,7 @@ public enum PlanToHigh {
             // the binder rewrites every outer reference into a join.
             return builder.value("kiln_high.param", [ctx], type, [("slot", .integer(-1, type: "i64"))])
         case .call(let name, let args):
-            let key = "\(ObjectIdentifier(stream).hashValue)/" + ExpressionMemo.key(e)
+            let key = ExpressionMemo.Key(stream: ObjectIdentifier(stream), structure: ExpressionMemo.key(e))
             if let known = memo.values[key] { return known }
             let operands = args.map { expression($0, stream: stream, types: types, ctx: ctx, builder: builder, memo: memo) }
             let value = builder.value("kiln_high.op", operands, type, [("name", .string(name))])
