@@ -110,7 +110,9 @@ class Checks:
 
     def exit_loop(self):
         answer = exit_script_answer()
-        cpus = [("host", {}), ("avx2", {"KILN_CPU": "avx2"})]
+        # "plain exit": `exit` without the explicit shutdown, as an embedding application that
+        # never closes its Database would; Kiln's on_exit fallback must hold then too.
+        cpus = [("host", {}), ("avx2", {"KILN_CPU": "avx2"}), ("plain exit", {"KILN_TEST_PLAIN_EXIT": "1"})]
         for cpu, env in cpus:
             for mode, (options, sets) in MODES.items():
                 path = self.script(f"exit-{mode}.sql", sets + EXIT_SCRIPT)
@@ -120,7 +122,7 @@ class Checks:
                     if status == 0 and out != answer:
                         self.fail(f"exit script ({mode}, {cpu}) run {run + 1}: wrong answer:\n{out[:400]}")
                     bad += status != 0 or out != answer
-                print(f"exit script, {mode:9} {cpu:4}: {self.runs - bad}/{self.runs} ended well", flush=True)
+                print(f"exit script, {mode:9} {cpu:10}: {self.runs - bad}/{self.runs} ended well", flush=True)
 
     def pipe_and_terminal(self):
         answer = exit_script_answer()

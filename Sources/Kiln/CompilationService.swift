@@ -48,7 +48,7 @@ final class CompilationService: @unchecked Sendable {
     private var current: WorkItem?
     /// The worker thread's id while it lives (0: none), read by the fatal-error handler.
     private let workerThreadID = Atomic<UInt>(0)
-    /// Compiles finished: the exit hook is registered again after some of them (`exitHook`).
+    /// Compiles finished: the exit hook is registered again after some of them (`registerExitHook`).
     private var finishedCompiles = 0
     /// Compile events (`kiln.jit`): fingerprint, tier, pipelines, and each stage's time.
     let logger = Logger(label: "kiln.jit")
@@ -74,7 +74,7 @@ final class CompilationService: @unchecked Sendable {
 
     /// Stops the worker: queued jobs are dropped (their queries carry on in the code they have),
     /// the job in flight is waited for (up to `timeout`), and with `final` no worker starts again
-    /// in this process. Call it before the process ends (`Database.shutdown`) and when the last
+    /// in this process. Call it before the process ends (`Database.shutdownCompilation`) and when the last
     /// `Database` closes (not final: the next request starts a new worker).
     /// - Returns: whether no thread is inside LLVM any more (false after the timeout, or when an
     ///   LLVM fatal error parked the worker): the process should then end with `_exit`, which
@@ -110,15 +110,22 @@ final class CompilationService: @unchecked Sendable {
     }
 
     /// Registers the process-exit fallback (an application that exits without
-    /// `Database.shutdown`): a final shutdown. `atexit` hooks run in the reverse order of their
+    /// `Database.shutdownCompilation`): a final shutdown. `atexit` hooks run in the reverse order of their
     /// registration, and LLVM registers the destructors of its function-local statics when
     /// they are first used, on the worker: so the hook is registered again after the first 64
     /// compiles and then at every power of two, to run before the destructors of what those
     /// compiles touched. The shell and the server do not rely on it: they shut down explicitly.
+    /// `on_exit` (glibc's `atexit` with the exit status): when the worker cannot be stopped (a
+    /// compile still running after the timeout, or parked by an LLVM fatal error, maybe holding
+    /// LLVM's locks), the process ends at once with that status, before any destructor runs.
     private static func registerExitHook() {
-        atexit {
-            if case .success(let service) = CompilationService.shared { service.shutdown(final: true) }
-        }
+        on_exit({ status, _ in
+            guard case .success(let service) = CompilationService.shared else { return }
+            if !service.shutdown(final: true) {
+                fflush(nil)
+                _exit(status)
+            }
+        }, nil)
     }
 
     /// An LLVM fatal error. On the worker: the compile (or call) in hand fails, native

@@ -9,7 +9,15 @@ import Glibc
 /// When the worker cannot be stopped (a compile still running after the timeout, or parked by
 /// an LLVM fatal error), the process ends with `_exit` after flushing its output: no
 /// destructor runs at all.
+///
+/// `KILN_TEST_PLAIN_EXIT=1` (tests) skips the explicit shutdown and calls `exit` as an embedding
+/// application might: then only Kiln's `on_exit` fallback stands between `exit` and a compile
+/// in flight.
 func terminate(_ status: Int32) -> Never {
+    if getenv("KILN_TEST_PLAIN_EXIT") != nil {
+        fflush(nil)
+        exit(status)
+    }
     let quiescent = Database.shutdownCompilation()
     fflush(nil)
     if quiescent { exit(status) }
