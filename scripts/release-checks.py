@@ -286,6 +286,20 @@ class Checks:
         if elapsed > 30:
             self.fail(f"statement_timeout in the shell: the statement ran {elapsed:.0f} s")
         print(f"statement_timeout in the shell: cancelled after {elapsed:.1f} s", flush=True)
+        # A cross product walks the whole build side per probe row: its walk must notice the
+        # cancel too (before, one morsel of 1M x 1M took ~40 s compiled, far longer interpreted).
+        for mode in ["off", "on-sync", "on"]:
+            options, _ = MODES[mode]
+            started = time.time()
+            status, _, err = self.run(options + ["-c", "CREATE TABLE t (k INTEGER)", "-c", "INSERT INTO t SELECT i % 97 FROM generate_series(1, 1000000) AS g(i)",
+                                                 "-c", "SET statement_timeout = 300", "-c", "SELECT count(*) FROM t a, t b WHERE a.k + b.k = 7"],
+                                      f"statement_timeout of a cross join ({mode})", expect_status=1, timeout=300)
+            elapsed = time.time() - started
+            if status == 1 and "57014" not in err:
+                self.fail(f"statement_timeout of a cross join ({mode}): expected 57014, got: {err[-300:]}")
+            if elapsed > 20:
+                self.fail(f"statement_timeout of a cross join ({mode}): the statement ran {elapsed:.0f} s")
+            print(f"statement_timeout of a cross join ({mode}): cancelled after {elapsed:.1f} s", flush=True)
 
     # --- kiln serve ----------------------------------------------------------------------------
 

@@ -159,10 +159,17 @@ final class RowBodyLowering {
             b.value("kiln_mid.join_match", [entry, lookup.results[1]] + keys, "i1", [("state", state), ("offsets", .array(keyOffsets))])
         }
         func constant(_ value: Int64, _ b: IRBuilder) -> IRValue { b.value("arith.constant", [], "i1", [("value", .integer(value, type: "i1"))]) }
+        // A join without keys (a cross product, a non-equality correlation) walks every build
+        // entry for each probe row: its walk also stops at a cancel, an error or a reached
+        // LIMIT, so that a cancel does not wait for a whole morsel times the build side.
+        func walking(_ valid: IRValue, _ b: IRBuilder) -> IRValue {
+            guard keys.isEmpty else { return valid }
+            return b.value("arith.andi", [valid, b.value("kiln_mid.keep_going", [ctx], "i1")], "i1")
+        }
         if mode == 0 {
             let before = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry")])
             let b = IRBuilder(before)
-            let valid = b.value("kiln_mid.entry_valid", [before.arguments[0]], "i1")
+            let valid = walking(b.value("kiln_mid.entry_valid", [before.arguments[0]], "i1"), b)
             b.add("scf.condition", [valid, before.arguments[0]])
             let after = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry")])
             let entry = after.arguments[0]
@@ -185,7 +192,7 @@ final class RowBodyLowering {
         let unflagged = b.value("arith.xori", [flag, constant(1, b)], "i1")
         // LEFT: go on while entries remain, or once more (the NULL entry) if none matched.
         // Semi/anti: go on while entries remain and none met the condition. Mark: every entry.
-        let proceed = mode == 4 ? valid : b.value(mode == 1 ? "arith.ori" : "arith.andi", [valid, unflagged], "i1")
+        let proceed = walking(mode == 4 ? valid : b.value(mode == 1 ? "arith.ori" : "arith.andi", [valid, unflagged], "i1"), b)
         b.add("scf.condition", [proceed, current, flag])
         let after = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry"), IRValue(type: "i1")])
         let a = IRBuilder(after)
