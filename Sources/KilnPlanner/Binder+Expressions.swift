@@ -108,13 +108,13 @@ extension Binder {
             return negated ? .call("not", [both], type: .boolean) : both
         case .inList(let operand, let list, let negated):
             let x = try bindExpression(operand, scope: scope, aggregates: aggregates)
-            var result: BoundExpression?
+            var comparisons: [BoundExpression] = []
             for item in list {
                 let y = try bindExpression(item, scope: scope, aggregates: aggregates)
-                let eq = try bindBinary("=", x, y, position: item.position, leftPosition: operand.position, rightPosition: item.position)
-                result = result.map { BoundExpression.call("or", [$0, eq], type: .boolean) } ?? eq
+                comparisons.append(try bindBinary("=", x, y, position: item.position, leftPosition: operand.position, rightPosition: item.position))
             }
-            return negated ? .call("not", [result!], type: .boolean) : result!
+            let result = BoundExpression.chain("or", comparisons)
+            return negated ? .call("not", [result], type: .boolean) : result
         case .like(let operand, let pattern, let escape, let insensitive, let negated):
             let x = try coerceToText(try bindExpression(operand, scope: scope, aggregates: aggregates), position: operand.position)
             let p = try coerceToText(try bindExpression(pattern, scope: scope, aggregates: aggregates), position: pattern.position)

@@ -43,6 +43,22 @@ public struct BoundExpression: Sendable, Equatable, CustomStringConvertible {
         BoundExpression(.call(name, arguments), type: type, nullable: nullable ?? arguments.contains { $0.nullable })
     }
 
+    /// `a OP b OP c ...` for `and` / `or` (associative, in three-valued logic too): left-deep up
+    /// to 64 operands, as written; beyond, a balanced tree, so that long chains (IN lists,
+    /// generated ORs) are logarithmically high and every recursive pass stays shallow.
+    /// - Precondition: `items` is not empty (callers pass the operands they split or bound).
+    public static func chain(_ name: String, _ items: [BoundExpression]) -> BoundExpression {
+        if items.count <= 64 {
+            return items.dropFirst().reduce(items[0]) { BoundExpression.call(name, [$0, $1], type: .boolean) }
+        }
+        func balanced(_ range: Range<Int>) -> BoundExpression {
+            if range.count == 1 { return items[range.lowerBound] }
+            let middle = range.lowerBound + range.count / 2
+            return .call(name, [balanced(range.lowerBound..<middle), balanced(middle..<range.upperBound)], type: .boolean)
+        }
+        return balanced(0..<items.count)
+    }
+
     public var description: String {
         switch kind {
         case .column(let i): return "#\(i)"

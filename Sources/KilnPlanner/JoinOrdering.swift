@@ -92,9 +92,7 @@ public enum JoinOrdering {
                 for relation in used {
                     let parts = branches.map { $0.filter { relationsOf($0) == [relation] } }
                     guard parts.allSatisfy({ !$0.isEmpty }) else { continue }
-                    let derived = parts.map(JoinPlanning.combine).dropFirst().reduce(JoinPlanning.combine(parts[0])) {
-                        BoundExpression.call("or", [$0, $1], type: .boolean)
-                    }
+                    let derived = BoundExpression.chain("or", parts.map(JoinPlanning.combine))
                     local[relation].append(derived)
                 }
             }

@@ -28,7 +28,7 @@ public enum JoinPlanning {
             // A branch that is only the common part makes the whole OR true given it.
             if rest.contains(where: \.isEmpty) { return common }
             let alternatives = rest.map(combine)
-            let remainder = alternatives.dropFirst().reduce(alternatives[0]) { BoundExpression.call("or", [$0, $1], type: .boolean) }
+            let remainder = BoundExpression.chain("or", alternatives)
             return common + [remainder]
         }
         return [e]
@@ -41,7 +41,7 @@ public enum JoinPlanning {
 
     static func combine(_ conjuncts: [BoundExpression]) -> BoundExpression {
         if conjuncts.isEmpty { return .constant(.bool(true), type: .boolean) }
-        return conjuncts.dropFirst().reduce(conjuncts[0]) { BoundExpression.call("and", [$0, $1], type: .boolean) }
+        return BoundExpression.chain("and", conjuncts)
     }
 
     /// Moves every conjunct it can into `plan`; leaves the others in `conjuncts`.

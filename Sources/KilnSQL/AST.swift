@@ -86,8 +86,11 @@ extension Expression.Kind {
         case .inList(let a, let list, _): return max(a.height, most(list))
         case .like(let a, let b, let escape, _, _): return max(most([a, b]), escape?.height ?? 0)
         case .caseWhen(let operand, let whens, let otherwise):
-            return max(operand?.height ?? 0, otherwise?.height ?? 0, whens.reduce(0) { max($0, $1.0.height, $1.1.height) })
-        case .function(_, let arguments, _, _): return most(arguments)
+            // The lowering nests one conditional per WHEN: a level each.
+            return whens.count + max(operand?.height ?? 0, otherwise?.height ?? 0, whens.reduce(0) { max($0, $1.0.height, $1.1.height) })
+        case .function(let name, let arguments, _, _):
+            // COALESCE (and its spellings) nests one conditional per argument, like CASE.
+            return (["coalesce", "ifnull", "nvl"].contains(name) ? arguments.count : 0) + most(arguments)
         case .window(_, let arguments, _, let window):
             return max(most(arguments), most(window.partitionBy), most(window.orderBy.map(\.expression)))
         }
