@@ -372,6 +372,8 @@ class Checks:
             "200,000-term sum": "SELECT 1" + " + 1" * 200000,
             "1,000,000-term sum": "SELECT 1" + " + 1" * 1000000,
             "100,000-term OR": "SELECT count(*) FROM generate_series(1, 10) AS g(i) WHERE " + " OR ".join(f"i = {n}" for n in range(100000)),
+            "20,000-value IN list": "SELECT count(*) FROM generate_series(1, 10) AS g(i) WHERE i IN (" + ", ".join(str(n) for n in range(20000)) + ")",
+            "6,000-WHEN CASE": "SELECT sum(CASE g " + " ".join(f"WHEN {n} THEN {2 * n}" for n in range(6000)) + " END) FROM generate_series(1, 10) AS s(g)",
             "10,000 nested subqueries": "SELECT " + "(SELECT " * 10000 + "1" + ")" * 10000,
             "500 nested subqueries": "SELECT " + "(SELECT " * 500 + "1" + ")" * 500,
             "2,000 nested parentheses": "SELECT " + "(" * 2000 + "1" + ")" * 2000,
