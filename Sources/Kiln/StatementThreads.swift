@@ -75,6 +75,7 @@ final class StatementRunner: @unchecked Sendable {
                 do throws(DatabaseError) { result = .success(try body()) } catch { result = .failure(error) }
             }
             return monitor.withLock { () -> Bool in
+                if stopping { return false }  // closed: the caller runs in place
                 if thread == nil { thread = StatementThreads.start { [self] in serve() } }
                 guard thread != nil else { return false }
                 job = work
@@ -126,6 +127,7 @@ extension Database {
     /// Runs `body` where a deep statement cannot overflow the stack: in place on a thread with
     /// room (a statement thread), else on this session's `StatementRunner`.
     func onStatementStack<R>(_ body: () throws(DatabaseError) -> R) throws(DatabaseError) -> R {
+        if isClosed { throw DatabaseError(SQLState("08003"), "the database session is closed") }
         if StackGuard.remaining >= Database.statementStack { return try body() }
         return try runner.run(body)
     }

@@ -89,6 +89,9 @@ final class CompilerLifecycleTests: XCTestCase {
             XCTAssertEqual(try db.query("SELECT sum(g) FROM generate_series(1, 1000) AS s(g) WHERE g > 10"), [[.int64(500445)]])
             db.close()
             db.close()  // twice: nothing more
+            XCTAssertThrowsError(try db.query("SELECT 1")) { error in
+                XCTAssertEqual((error as? DatabaseError)?.sqlState, SQLState("08003"), "a closed session runs nothing")
+            }
         }
         // Other tests' databases may still be open; when none is, the worker is gone.
         let db = try Database()
