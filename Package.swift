@@ -50,14 +50,14 @@ let package = Package(
         // Binder, logical/physical plan, pipeline slicer.
         .target(name: "KilnPlanner", dependencies: ["KilnCore", "KilnSQL", "KilnStorage"]),
         // The only module that sees the MLIR C API.
-        .target(name: "KilnMLIR", dependencies: ["CMLIR"], swiftSettings: mlirHeaders,
+        .target(name: "KilnMLIR", dependencies: ["CMLIR", "CKilnSystem"], swiftSettings: mlirHeaders,
                 linkerSettings: [.unsafeFlags(mlirLinkFlags)]),
         // Kiln's in-memory IR, its printer, and the three dialects' IRDL definitions.
         .target(name: "KilnIR", dependencies: ["KilnCore"]),
         // Runtime state shared by compiled code and the interpreter (hash tables, buffers).
         .target(name: "KilnRuntime", dependencies: ["KilnCore", "KilnStorage", "KilnPlanner", "CKilnSystem"], swiftSettings: hotPath),
         // Plan -> high -> mid -> low lowerings.
-        .target(name: "KilnCompiler", dependencies: ["KilnCore", "KilnIR", "KilnPlanner", "KilnRuntime"]),
+        .target(name: "KilnCompiler", dependencies: ["KilnCore", "KilnIR", "KilnPlanner", "KilnRuntime", "CKilnSystem"]),
         // Runs low-level IR over the runtime state (same program as the JIT).
         .target(name: "KilnInterpreter", dependencies: ["KilnCore", "KilnIR", "KilnRuntime", "CKilnSystem"], swiftSettings: hotPath),
         // Low-level IR -> upstream MLIR -> LLVM -> native code.

@@ -130,9 +130,6 @@ final class CodeEntry: @unchecked Sendable {
         }
     }
 
-    /// Why compilation failed, if it did.
-    var failureReason: String? { monitor.withLock { failure } }
-
     /// Compile times of the tiers done so far (EXPLAIN ANALYZE).
     var compileTimes: [(CodeTier, lowering: Double, stages: CompileStages, total: Double)] {
         monitor.withLock { times.sorted { $0.key < $1.key }.map { ($0.key, $0.value.lowering, $0.value.stages, $0.value.total) } }

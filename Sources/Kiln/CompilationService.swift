@@ -88,7 +88,7 @@ final class CompilationService: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         return monitor.withLock {
             let mustWait = lifecycle.shutdown(final: final)
-            dropQueuedWork("the compiler is shut down")
+            dropQueuedWork(.forget, "the compiler is shut down")
             monitor.broadcast()
             if mustWait {
                 while !lifecycle.quiescent, ContinuousClock.now < deadline {
@@ -100,24 +100,35 @@ final class CompilationService: @unchecked Sendable {
         }
     }
 
-    /// Queued jobs and calls go: entries forget the request (waiters wake), calls fail.
-    private func dropQueuedWork(_ reason: String) {
-        for job in fastJobs + optimizedJobs { job.entry.unrequest(job.tier) }
+    /// What dropped jobs do to their entries: forget the request (a shutdown: a later request
+    /// may queue it again) or fail (an LLVM fatal error: no compile will come).
+    private enum DroppedJobs { case forget, fail }
+
+    /// Queued jobs and calls go (call with the lock held); waiters wake, calls fail.
+    private func dropQueuedWork(_ jobs: DroppedJobs, _ reason: String) {
+        for job in fastJobs + optimizedJobs {
+            switch jobs {
+            case .forget: job.entry.unrequest(job.tier)
+            case .fail: job.entry.fail(job.tier, reason)
+            }
+        }
         fastJobs.removeAll()
         optimizedJobs.removeAll()
         for call in calls { call.finish(.failure(MLIRError(reason))) }
         calls.removeAll()
     }
 
-    /// Registers the process-exit fallback (an application that exits without
-    /// `Database.shutdownCompilation`): a final shutdown. `atexit` hooks run in the reverse order of their
-    /// registration, and LLVM registers the destructors of its function-local statics when
-    /// they are first used, on the worker: so the hook is registered again after the first 64
-    /// compiles and then at every power of two, to run before the destructors of what those
-    /// compiles touched. The shell and the server do not rely on it: they shut down explicitly.
-    /// `on_exit` (glibc's `atexit` with the exit status): when the worker cannot be stopped (a
-    /// compile still running after the timeout, or parked by an LLVM fatal error, maybe holding
-    /// LLVM's locks), the process ends at once with that status, before any destructor runs.
+    /// Registers the process-exit fallback for an application that exits without
+    /// `Database.shutdownCompilation`: a final shutdown, through `on_exit` (glibc's `atexit` that
+    /// also gets the exit status). When the worker cannot be stopped (a compile still running
+    /// after the timeout, or parked by an LLVM fatal error, maybe holding LLVM's locks), the
+    /// process ends at once with that status, before any destructor runs.
+    ///
+    /// Exit hooks run in the reverse order of their registration, and LLVM registers the
+    /// destructors of its function-local statics when it first uses them, on the worker: so the
+    /// hook is registered again after the first 64 compiles and then at every power of two, to
+    /// run before the destructors of what those compiles touched. The shell and the server do
+    /// not rely on it: they shut down explicitly.
     private static func registerExitHook() {
         on_exit({ status, _ in
             guard case .success(let service) = CompilationService.shared else { return }
@@ -135,19 +146,16 @@ final class CompilationService: @unchecked Sendable {
     private func workerHitFatalError(_ reason: String) {
         guard workerThreadID.load(ordering: .acquiring) == UInt(pthread_self()) else { return }
         logger.error("LLVM fatal error: native compilation is off for this process", metadata: ["error": "\(reason)"])
+        let failure = "LLVM fatal error: \(reason)"
         monitor.withLock {
             lifecycle.fatalError(reason)
             switch current {
-            case .compile(let job)?: job.entry.fail(job.tier, "LLVM fatal error: \(reason)")
-            case .call(let call)?: call.finish(.failure(MLIRError("LLVM fatal error: \(reason)")))
+            case .compile(let job)?: job.entry.fail(job.tier, failure)
+            case .call(let call)?: call.finish(.failure(MLIRError(failure)))
             case nil: break
             }
             current = nil
-            for job in fastJobs + optimizedJobs { job.entry.fail(job.tier, "LLVM fatal error: \(reason)") }
-            fastJobs.removeAll()
-            optimizedJobs.removeAll()
-            for call in calls { call.finish(.failure(MLIRError("LLVM fatal error: \(reason)"))) }
-            calls.removeAll()
+            dropQueuedWork(.fail, failure)
             monitor.broadcast()
         }
         while true { pause() }

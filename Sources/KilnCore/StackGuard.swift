@@ -24,15 +24,14 @@ public enum StackGuard {
     /// Throws 54001 when less than `reserve` bytes of the current thread's stack remain.
     @inline(__always)
     public static func check(position: Int? = nil) throws(DatabaseError) {
-        var marker: UInt8 = 0
-        let here = withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
-        if here < lowLimit() {
+        if remaining < reserve {
             throw DatabaseError(.stackDepthLimitExceeded, "stack depth limit exceeded", position: position,
                                 hint: "The statement nests expressions or subqueries too deeply; simplify it (long AND / OR chains are fine).")
         }
     }
 
-    /// Bytes of stack left below the current frame.
+    /// Bytes of stack left below the current frame (very large when the bounds are unknown).
+    @inline(__always)
     public static var remaining: Int {
         var marker: UInt8 = 0
         let here = withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
@@ -46,7 +45,7 @@ public enum StackGuard {
         var start: UInt = 0
         var size = 0
         if kiln_thread_stack(&start, &size) == 0, start != 0 { low = start + UInt(reserve) }
-        // Unknown bounds: never throw (low stays 0 plus nothing).
+        // Unknown bounds: the limit stays 0, so `check` never throws.
         pthread_setspecific(key, UnsafeRawPointer(bitPattern: low))
         return low
     }

@@ -1,8 +1,6 @@
+import CKilnSystem
 import CMLIR
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Which of the process's two JITs compiles a module.
 public enum JITTier: Sendable {
@@ -161,7 +159,7 @@ final class SharedJIT: @unchecked Sendable {
             LLVMDisposeMessage(hostFeatures)
         }
         var features = String(cString: hostFeatures!)
-        if let forced = getenv("KILN_CPU"), String(cString: forced) == "avx2" {
+        if kiln_cpu_forced_avx2() != 0 {
             // Tests: generate code as for a machine without AVX-512 (see `HostVector.lanes`).
             features = features.split(separator: ",").map { $0.hasPrefix("+avx512") ? "-" + $0.dropFirst() : String($0) }.joined(separator: ",")
         }

@@ -1,4 +1,5 @@
 import KilnCore
+import KilnSQL
 
 /// A typed, name-resolved scalar expression over the columns of one input tuple.
 ///
@@ -44,11 +45,12 @@ public struct BoundExpression: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `a OP b OP c ...` for `and` / `or` (associative, in three-valued logic too): left-deep up
-    /// to 64 operands, as written; beyond, a balanced tree, so that long chains (IN lists,
-    /// generated ORs) are logarithmically high and every recursive pass stays shallow.
+    /// to `Parser.leftDeepChainLimit` operands, as the parser builds them; beyond, a balanced
+    /// tree, so that long chains (IN lists, generated ORs) are logarithmically high and every
+    /// recursive pass stays shallow.
     /// - Precondition: `items` is not empty (callers pass the operands they split or bound).
     public static func chain(_ name: String, _ items: [BoundExpression]) -> BoundExpression {
-        if items.count <= 64 {
+        if items.count <= Parser.leftDeepChainLimit {
             return items.dropFirst().reduce(items[0]) { BoundExpression.call(name, [$0, $1], type: .boolean) }
         }
         func balanced(_ range: Range<Int>) -> BoundExpression {

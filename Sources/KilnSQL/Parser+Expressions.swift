@@ -29,28 +29,28 @@ extension Parser {
         try parseAssociativeChain("and") { parser throws(DatabaseError) in try parser.parseNot() }
     }
 
+    /// Chains of AND / OR with at most this many operands are left-deep trees, as written;
+    /// longer ones are balanced (here and in `BoundExpression.chain`).
+    public static let leftDeepChainLimit = 64
+
     /// `a OP b OP c ...` for AND / OR, which are associative in SQL's three-valued logic too:
-    /// up to 64 operands the tree is left-deep (`((a OP b) OP c)`), as written; longer chains
-    /// (generated `x = 1 OR x = 2 OR ...` lists of thousands) become a balanced tree, whose
-    /// height grows with the logarithm of the operands, not with their count.
+    /// up to `leftDeepChainLimit` operands the tree is left-deep (`((a OP b) OP c)`); longer
+    /// chains (generated `x = 1 OR x = 2 OR ...` lists of thousands) become a balanced tree,
+    /// whose height grows with the logarithm of the operands, not with their count.
     mutating func parseAssociativeChain(_ word: String, _ operand: (inout Parser) throws(DatabaseError) -> Expression) throws(DatabaseError) -> Expression {
         var operands = [try operand(&self)]
         // positions[i]: the operator before operands[i + 1].
         var positions: [Int] = []
-        var leftDeep = 0
         while current.word == word {
-            let at = position
+            positions.append(position)
             advance()
-            let next = try operand(&self)
-            if leftDeep < 64 {
-                operands[0] = try node(.binary(word, operands[0], next), at: at)
-                leftDeep += 1
-            } else {
-                positions.append(at)
-                operands.append(next)
-            }
+            operands.append(try operand(&self))
         }
-        guard operands.count > 1 else { return operands[0] }
+        if operands.count <= Parser.leftDeepChainLimit {
+            var tree = operands[0]
+            for index in operands.indices.dropFirst() { tree = try node(.binary(word, tree, operands[index]), at: positions[index - 1]) }
+            return tree
+        }
         func balanced(_ range: Range<Int>, _ parser: inout Parser) throws(DatabaseError) -> Expression {
             if range.count == 1 { return operands[range.lowerBound] }
             let middle = range.lowerBound + range.count / 2

@@ -5,6 +5,15 @@
 // an address another party owns; these are C11 atomics at a given address.
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/// Whether tests asked for the code of a machine without AVX-512 (`KILN_CPU=avx2`): 8-lane
+/// SIMD kernels, and JITs that generate no AVX-512 instructions.
+static inline int kiln_cpu_forced_avx2(void) {
+    const char *value = getenv("KILN_CPU");
+    return value != 0 && strcmp(value, "avx2") == 0;
+}
 
 /// The calling thread's stack: its lowest address and size (0 on success, -1 when unknown).
 int kiln_thread_stack(uintptr_t *low, size_t *size);

@@ -1,3 +1,4 @@
+import CKilnSystem
 import KilnCore
 import KilnIR
 
@@ -158,7 +159,7 @@ enum HostVector {
     /// `KILN_CPU=avx2` forces the 8-lane kernels (and the JITs drop AVX-512, `SharedJIT`), so
     /// that tests on an AVX-512 machine run the code path of machines without it.
     static let lanes: Int = {
-        if let forced = getenv("KILN_CPU"), String(cString: forced) == "avx2" { return 8 }
+        if kiln_cpu_forced_avx2() != 0 { return 8 }
         #if os(Linux)
         if let file = fopen("/proc/cpuinfo", "r") {
             defer { fclose(file) }
