@@ -46,7 +46,7 @@ let package = Package(
         // PostgreSQL-dialect lexer, AST and parser.
         .target(name: "KilnSQL", dependencies: ["KilnCore"]),
         // Columnar in-memory tables, the catalog, CSV reading.
-        .target(name: "KilnStorage", dependencies: ["KilnCore"], swiftSettings: hotPath),
+        .target(name: "KilnStorage", dependencies: ["KilnCore", "CKilnSystem"], swiftSettings: hotPath),
         // Binder, logical/physical plan, pipeline slicer.
         .target(name: "KilnPlanner", dependencies: ["KilnCore", "KilnSQL", "KilnStorage"]),
         // The only module that sees the MLIR C API.

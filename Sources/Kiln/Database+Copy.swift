@@ -29,6 +29,7 @@ extension Database {
             copyInput = nil
             reader = CopyReader(file: input, format: format)
         }
+        try table.prepareForAppend()
         let loader = CopyLoader(table: table, columns: targets, name: tableName)
         do throws(DatabaseError) {
             if options.header { _ = try reader.next() }
@@ -37,8 +38,9 @@ extension Database {
             loader.undo()
             throw error
         }
+        pendingChanges.append(.insert(table, rows: (table.rowCount - loader.count)..<table.rowCount))
         // The optimizer's statistics follow a load.
-        table.analyze()
+        try table.analyze()
         return .command("COPY \(loader.count)")
     }
 

@@ -15,6 +15,11 @@ extension Database {
         preparedStatements.removeAll()
         runner.stop()
         executor.service.sessionClosed()
+        if let store, store.detach() {
+            // The last session over a database directory: checkpoint and release it. A failed
+            // checkpoint loses nothing (the WAL keeps the commits; the next open replays them).
+            try? statementLock.withWriteLock { () throws(DatabaseError) in try store.close() }
+        }
     }
 
     /// Stops Kiln's background compilation for the rest of the process: queued compiles are

@@ -65,6 +65,7 @@ extension Database {
         guard matches else {
             throw DatabaseError(.datatypeMismatch, "column \"\(column)\" is \(table.columns[index].type) and cannot be read as \(T.self)")
         }
+        try table.load(columns: [index])
         for segment in table.segments {
             let data = segment.columns[index]
             // safe because the segment's array holds `count` values of T and outlives the call.

@@ -98,14 +98,28 @@ extension Database {
              .declareCursor, .fetch, .closeCursor:
             return false
         case .createTable, .dropTable, .createView, .dropView, .insertValues, .insertSelect, .copyFrom, .analyze,
-             .createRole, .alterRole, .dropRole:
+             .createRole, .alterRole, .dropRole, .checkpoint:
             return true
         }
     }
 
     /// Adds a login role; `password` is a `SCRAM-SHA-256$...` verifier or a password to derive one from.
     public func createUser(_ name: String, password: String) throws(DatabaseError) {
-        try catalog.create(Role(name: name, passwordVerifier: Database.verifier(password), canLogin: true), position: nil)
+        let role = Role(name: name, passwordVerifier: Database.verifier(password), canLogin: true)
+        var position = 0
+        try statementLock.withWriteLock { () throws(DatabaseError) in
+            try catalog.create(role, position: nil)
+            if let store, let created = catalog.role(name) { position = try store.log([.putRole(created)]) }
+        }
+        try store?.waitDurable(position, synchronous: true)
+    }
+
+    /// Takes back what a statement did in memory when its commit could not be logged: its
+    /// appended rows go (catalog changes stay in memory until the database is reopened).
+    func undoUnlogged(_ changes: [LoggedChange]) {
+        for change in changes.reversed() {
+            if case .insert(let table, let rows) = change, table.rowCount == rows.upperBound { table.truncate(to: rows.lowerBound) }
+        }
     }
 
     /// What the catalog keeps of a password: PostgreSQL's SCRAM-SHA-256 verifier form.
@@ -123,6 +137,7 @@ extension Database {
         case .createRole(let name, let options, let position):
             try catalog.create(Role(name: name, passwordVerifier: verifier(options.password) ?? nil, canLogin: options.login ?? false,
                                     isSuperuser: options.superuser ?? false), position: position)
+            if let role = catalog.role(name) { pendingChanges.append(.putRole(role)) }
             return .command("CREATE ROLE")
         case .alterRole(let name, let options, let position):
             let password = verifier(options.password)
@@ -131,9 +146,13 @@ extension Database {
                 if let login = options.login { role.canLogin = login }
                 if let superuser = options.superuser { role.isSuperuser = superuser }
             }
+            if let role = catalog.role(name) { pendingChanges.append(.putRole(role)) }
             return .command("ALTER ROLE")
         case .dropRole(let names, let ifExists, let position):
-            for name in names { try catalog.dropRole(name, ifExists: ifExists, position: position) }
+            for name in names where catalog.role(name) != nil || !ifExists {
+                try catalog.dropRole(name, ifExists: ifExists, position: position)
+                pendingChanges.append(.dropRole(name))
+            }
             return .command("DROP ROLE")
         default:
             throw DatabaseError.internalError("not a role statement")

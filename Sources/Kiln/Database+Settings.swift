@@ -66,8 +66,19 @@ extension Database {
             return value
         case "application_name", "search_path", "default_transaction_read_only", "bytea_output", "geqo",
              "enable_seqscan", "enable_hashjoin", "work_mem", "max_parallel_workers_per_gather", "row_security", "lc_messages",
-             "lc_monetary", "lc_numeric", "lc_time", "synchronous_commit", "client_min_messages", "idle_session_timeout":
+             "lc_monetary", "lc_numeric", "lc_time", "client_min_messages", "idle_session_timeout":
             return value
+        case "synchronous_commit":
+            // PostgreSQL's values; without replicas, local / remote_write / remote_apply mean on.
+            guard ["on", "off", "true", "false", "local", "remote_write", "remote_apply", "yes", "no", "1", "0"].contains(lower) else {
+                throw invalid(hint: "Available values: local, remote_write, remote_apply, on, off.")
+            }
+            return ["true", "yes", "1"].contains(lower) ? "on" : ["false", "no", "0"].contains(lower) ? "off" : lower
+        case "max_wal_size":
+            guard let bytes = MemoryBudget.parse(value), bytes >= 1 << 20 else {
+                throw invalid(hint: "At least 1MB; valid units are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".")
+            }
+            return MemoryBudget.format(bytes)
         case "server_version", "server_version_num", "server_encoding", "integer_datetimes", "in_hot_standby", "is_superuser",
              "session_authorization", "max_identifier_length":
             throw DatabaseError(SQLState("55P02"), "parameter \"\(name)\" cannot be changed", position: position)
@@ -89,6 +100,9 @@ extension Database {
         guard let factor = factors[String(unit)] else { return nil }
         return Int(Double(number) * factor)
     }
+
+    /// Whether a commit waits for its WAL records to be on disk (`synchronous_commit`, on by default).
+    var synchronousCommit: Bool { settings["synchronous_commit"] != "off" }
 
     /// The session's statement timeout in milliseconds (0: none).
     public var statementTimeoutMilliseconds: Int { settings["statement_timeout"].flatMap(Database.milliseconds) ?? 0 }

@@ -7,10 +7,10 @@ import KilnStorage
 import KilnPlanner
 import KilnRuntime
 
-/// An embedded Kiln database (in memory).
+/// An embedded Kiln database: in memory, or kept in a database directory (`Database(path:)`).
 ///
 /// ```swift
-/// let db = try Database()
+/// let db = try Database()                      // or: try Database(path: "/var/lib/kiln/sales")
 /// try db.execute("CREATE TABLE t (k INTEGER, v DOUBLE PRECISION)")
 /// let rows = try db.query("SELECT k, sum(v) FROM t WHERE v > $1 GROUP BY k", [.float64(0)])
 /// ```
@@ -41,6 +41,10 @@ public final class Database {
     var isClosed = false
     /// Runs statements for callers with small stacks (`onStatementStack`).
     let runner = StatementRunner()
+    /// The database directory's WAL and data file (nil: in memory). Shared by every session.
+    public let store: DurableStore?
+    /// What the running write statement changed, logged to the WAL when it succeeds.
+    var pendingChanges: [LoggedChange] = []
 
     /// Settings every session starts with; PostgreSQL's names, lower case.
     public static let defaultSettings: [String: String] = [
@@ -50,6 +54,7 @@ public final class Database {
         "standard_conforming_strings": "on", "application_name": "", "default_transaction_read_only": "off",
         "in_hot_standby": "off", "is_superuser": "on", "session_authorization": Role.bootstrapName, "search_path": "\"$user\", public",
         "transaction_isolation": "serializable", "extra_float_digits": "1", "statement_timeout": "0", "max_identifier_length": "63",
+        "synchronous_commit": "on", "max_wal_size": MemoryBudget.format(DurableStore.defaultMaxWALSize),
     ]
 
     /// Lets another thread cancel the statement this session runs.
@@ -87,6 +92,28 @@ public final class Database {
     public init() throws(DatabaseError) {
         catalog = Catalog()
         statementLock = StatementLock()
+        store = nil
+        do { executor = try QueryExecutor() } catch {
+            throw DatabaseError.internalError("could not initialise the compiler: \(error)")
+        }
+        executor.service.sessionOpened()
+    }
+
+    /// Opens the database kept in directory `path`, creating it on first use: the last
+    /// checkpoint is opened (table data is read when queries first touch it) and the WAL's
+    /// commits since are replayed. Another process that has the directory open makes this fail
+    /// with 55006. Closing the last session over it (`close()`) checkpoints and releases it.
+    public init(path: String) throws(DatabaseError) {
+        let catalog = Catalog()
+        self.catalog = catalog
+        statementLock = StatementLock()
+        store = try DurableStore(path: path, catalog: catalog) { stored throws(DatabaseError) in
+            guard case .select(let query)? = try Parser.parse(stored.definition).first else {
+                throw StorageError.corrupted(file: path + "/data.kiln", offset: 0, "view \"\(stored.name)\" has no query")
+            }
+            return stored.view(query: query)
+        }
+        store?.attach()
         do { executor = try QueryExecutor() } catch {
             throw DatabaseError.internalError("could not initialise the compiler: \(error)")
         }
@@ -99,6 +126,8 @@ public final class Database {
     public init(sharing other: Database) throws(DatabaseError) {
         catalog = other.catalog
         statementLock = other.statementLock
+        store = other.store
+        store?.attach()
         do { executor = try QueryExecutor() } catch {
             throw DatabaseError.internalError("could not initialise the compiler: \(error)")
         }
@@ -143,10 +172,27 @@ public final class Database {
     }
 
     /// Runs one statement under the shared statement lock (exclusive when it changes tables).
+    /// A statement that changes the database commits when it succeeds: its changes go to the
+    /// WAL under the lock, and the commit returns once they are on disk (waited for after the
+    /// lock is released, so that one sync serves several sessions' commits).
     func execute(_ statement: Statement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
         cancellation.reset()
         if writes(statement) {
-            return try statementLock.withWriteLock { () throws(DatabaseError) in try perform(statement, parameters: parameters) }
+            var position = 0
+            let result = try statementLock.withWriteLock { () throws(DatabaseError) in
+                pendingChanges = []
+                defer { pendingChanges = [] }
+                let result = try perform(statement, parameters: parameters)
+                if let store {
+                    do throws(DatabaseError) { position = try store.log(pendingChanges) } catch {
+                        undoUnlogged(pendingChanges)
+                        throw error
+                    }
+                }
+                return result
+            }
+            try store?.waitDurable(position, synchronous: synchronousCommit)
+            return result
         }
         return try statementLock.withReadLock { () throws(DatabaseError) in try perform(statement, parameters: parameters) }
     }
@@ -166,12 +212,15 @@ public final class Database {
                 }
             }
             let table = Table(name: name, columns: columns.map { ColumnInfo(name: $0.name, type: Database.storageType($0.type.type), notNull: $0.notNull) })
-            _ = try catalog.create(table, ifNotExists: ifNotExists, position: position)
+            if try catalog.create(table, ifNotExists: ifNotExists, position: position) { pendingChanges.append(.createTable(table)) }
             return .command("CREATE TABLE")
         case .dropTable(let names, let ifExists, let position):
-            for name in names { try catalog.drop(name, ifExists: ifExists, position: position) }
+            for name in names where catalog.table(name) != nil || !ifExists {
+                try catalog.drop(name, ifExists: ifExists, position: position)
+                pendingChanges.append(.dropTable(name))
+            }
             return .command("DROP TABLE")
-        case .createView(let name, let columns, let query, let orReplace, let position):
+        case .createView(let name, let columns, let query, let definition, let orReplace, let position):
             // Bind once now so that a view that cannot run is rejected at CREATE.
             var binder = makeBinder()
             let bound = try binder.bind(query)
@@ -183,10 +232,15 @@ public final class Database {
             for column in names where !seen.insert(column).inserted {
                 throw DatabaseError(.duplicateColumn, "column \"\(column)\" specified more than once", position: position)
             }
-            try catalog.create(View(name: name, columns: columns, query: query, columnNames: Array(names), columnTypes: bound.columnTypes), replace: orReplace, position: position)
+            try catalog.create(View(name: name, columns: columns, query: query, columnNames: Array(names), columnTypes: bound.columnTypes,
+                                    definition: definition), replace: orReplace, position: position)
+            if let view = catalog.view(name) { pendingChanges.append(.createView(view)) }
             return .command("CREATE VIEW")
         case .dropView(let names, let ifExists, let position):
-            for name in names { try catalog.dropView(name, ifExists: ifExists, position: position) }
+            for name in names where catalog.view(name) != nil || !ifExists {
+                try catalog.dropView(name, ifExists: ifExists, position: position)
+                pendingChanges.append(.dropView(name))
+            }
             return .command("DROP VIEW")
         case .select(let select):
             var binder = makeBinder()
@@ -217,6 +271,7 @@ public final class Database {
                 table.truncate(to: before)
                 throw error
             }
+            pendingChanges.append(.insert(table, rows: before..<table.rowCount))
             return .command("INSERT 0 \(table.rowCount - before)")
         case .insertSelect(let tableName, let columnNames, let query, let position):
             let (table, targets) = try insertTarget(tableName, columnNames, position: position)
@@ -227,11 +282,16 @@ public final class Database {
                 table.truncate(to: before)
                 throw error
             }
+            pendingChanges.append(.insert(table, rows: before..<table.rowCount))
             return .command("INSERT 0 \(table.rowCount - before)")
         case .explain(let mode, let inner):
             return try explain(mode, inner, parameters: parameters)
         case .set(let name, let value, let position):
             settings[name] = try Database.validatedSetting(name, value, position: position)
+            if name == "max_wal_size", let bytes = settings[name].flatMap(MemoryBudget.parse) {
+                // Database-wide, as ALTER SYSTEM would make it in PostgreSQL.
+                store?.maxWALSize.store(bytes, ordering: .relaxed)
+            }
             return .command("SET")
         case .reset(let name):
             if name == "all" {
@@ -253,8 +313,12 @@ public final class Database {
             for name in names where catalog.table(name) == nil {
                 throw DatabaseError(.undefinedTable, "relation \"\(name)\" does not exist", position: position)
             }
-            for name in names.isEmpty ? catalog.tableNames : names { catalog.table(name)?.analyze() }
+            for name in names.isEmpty ? catalog.tableNames : names { try catalog.table(name)?.analyze() }
             return .command("ANALYZE")
+        case .checkpoint:
+            // In memory there is nothing to write (as in DuckDB).
+            try store?.checkpoint()
+            return .command("CHECKPOINT")
         case .begin:
             transactionBlock(begins: true)
             return .command("BEGIN")

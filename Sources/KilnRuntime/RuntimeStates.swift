@@ -34,7 +34,9 @@ final class TableScanState: RuntimeState {
     }
     deinit { batch.deallocate() }
 
-    override func open(_ runtime: QueryRuntime) {
+    override func open(_ runtime: QueryRuntime) throws(DatabaseError) {
+        // Columns of persisted row groups are mapped (and checked) when first scanned.
+        try table.load(columns: columns)
         // Snapshot the row counts: rows appended later are not visible to this scan.
         segments = table.segments.map { ($0, $0.count) }
         segmentIndex = 0

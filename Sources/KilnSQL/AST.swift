@@ -247,7 +247,8 @@ public enum ExplainMode: Sendable, Equatable {
 public indirect enum Statement: Sendable, Equatable {
     case createTable(name: String, columns: [ColumnDefinition], ifNotExists: Bool, position: Int)
     case dropTable(names: [String], ifExists: Bool, position: Int)
-    case createView(name: String, columns: [String]?, query: SelectStatement, orReplace: Bool, position: Int)
+    /// `definition` is the query's SQL text (what a database directory keeps).
+    case createView(name: String, columns: [String]?, query: SelectStatement, definition: String, orReplace: Bool, position: Int)
     case dropView(names: [String], ifExists: Bool, position: Int)
     case insertValues(table: String, columns: [String]?, rows: [[Expression]], position: Int)
     case insertSelect(table: String, columns: [String]?, query: SelectStatement, position: Int)
@@ -281,4 +282,6 @@ public indirect enum Statement: Sendable, Equatable {
     case closeCursor(name: String?, position: Int)
     /// `ANALYZE [table, ...]` (all tables when none are named).
     case analyze(tables: [String], position: Int)
+    /// `CHECKPOINT`: writes the database's changes to its data file and empties the WAL.
+    case checkpoint
 }

@@ -146,6 +146,9 @@ public struct Parser {
                 repeat { tables.append(try qualifiedName()) } while acceptSymbol(",")
             }
             return .analyze(tables: tables, position: start)
+        case "checkpoint":
+            advance()
+            return .checkpoint
         case "explain": return try parseExplain()
         case "set": return try parseSet()
         case "reset":
@@ -219,8 +222,12 @@ public struct Parser {
             let name = try qualifiedName()
             let columns = try parseColumnList()
             try expectWord("as")
+            let queryStart = position
             let query = try parseSelect()
-            return .createView(name: name, columns: columns, query: query, orReplace: orReplace, position: start)
+            let characters = Array(source)
+            let definition = String(characters[min(queryStart - 1, characters.count)..<min(max(position - 1, queryStart - 1), characters.count)])
+            return .createView(name: name, columns: columns, query: query, definition: String(definition.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()),
+                               orReplace: orReplace, position: start)
         }
         guard !orReplace, acceptWord("table") else { throw syntaxError() }
         let ifNotExists = acceptWords("if", "not", "exists")

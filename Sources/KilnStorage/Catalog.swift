@@ -59,6 +59,56 @@ public final class Catalog: Sendable {
 
     public init() {}
 
+    public func table(oid: Int32) -> Table? { tables.withLock { $0.values.first { $0.oid == oid } } }
+
+    /// The next OID the catalog hands out (kept by checkpoints).
+    var nextOIDValue: Int32 { oidCounter.load(ordering: .relaxed) }
+
+    /// Makes later OIDs larger than `oid` (recovery restores objects with their OIDs).
+    func advanceOIDs(past oid: Int32) {
+        while true {
+            let current = oidCounter.load(ordering: .relaxed)
+            if current > oid { return }
+            if oidCounter.compareExchange(expected: current, desired: oid + 1, ordering: .relaxed).exchanged { return }
+        }
+    }
+
+    /// Adds (or replaces) a table, view or role read from the data file or the WAL, with its OID.
+    func restore(_ table: Table, oid: Int32) {
+        table.oid = oid
+        tables.withLock { $0[table.name] = table }
+        advanceOIDs(past: oid)
+        bumpVersion()
+    }
+
+    func restore(_ view: View) {
+        views.withLock { $0[view.name] = view }
+        advanceOIDs(past: view.oid)
+        bumpVersion()
+    }
+
+    func restore(_ role: Role) {
+        roles.withLock { $0[role.name] = role }
+        advanceOIDs(past: role.oid)
+        bumpVersion()
+    }
+
+    /// Removes an object by name (WAL replay of a DROP); false when there was none.
+    @discardableResult
+    func remove(table name: String) -> Bool {
+        let removed = tables.withLock { $0.removeValue(forKey: name) != nil }
+        if removed { bumpVersion() }
+        return removed
+    }
+
+    func remove(view name: String) {
+        if views.withLock({ $0.removeValue(forKey: name) != nil }) { bumpVersion() }
+    }
+
+    func remove(role name: String) {
+        if roles.withLock({ $0.removeValue(forKey: name) != nil }) { bumpVersion() }
+    }
+
     public func table(_ name: String) -> Table? { tables.withLock { $0[name] } }
 
     public var tableNames: [String] { tables.withLock { $0.keys.sorted() } }

@@ -1,9 +1,16 @@
 import KilnCore
+import Synchronization
 
 /// One column's values for one segment of a table: a contiguous array and a validity bitmap.
 ///
 /// Compiled scans read `values` and `validity` directly; the segment never moves its memory
 /// while a query reads it (appends that grow it happen only between statements).
+///
+/// A column read from the data file starts unloaded: its extent is mapped and checked (CRC32C)
+/// the first time a statement reads it (`load`), not when the database opens. A loaded column
+/// of a persisted row group points into the mapping (string cells with long strings are the one
+/// copy: their pointers are relocated into the mapping); appending to it first copies it to
+/// memory (`makeWritable`).
 public final class ColumnSegment {
     public let type: SQLType
     public let width: Int
@@ -12,6 +19,21 @@ public final class ColumnSegment {
     public private(set) var validity: UnsafeMutablePointer<UInt64>
     public private(set) var capacity: Int
     public private(set) var nullCount = 0
+    /// Whether `values` / `validity` were allocated here (not in a mapping of the data file).
+    private var ownsValues = true
+    private var ownsValidity = true
+    /// Keeps the data file's pages mapped while `values`, `validity` or string cells point there.
+    private var mapping: FileMapping?
+    /// The extent this column's rows were read from or last written to, while memory and file
+    /// agree (a checkpoint writes only columns without one).
+    var extent: ColumnExtent?
+    /// Set until the column is first read: where its data is in the data file.
+    private let pending: Mutex<PendingLoad?>
+
+    struct PendingLoad {
+        let file: DurableFile
+        let extent: ColumnExtent
+    }
 
     init(type: SQLType, capacity: Int) {
         self.type = type
@@ -21,25 +43,88 @@ public final class ColumnSegment {
         let words = (capacity + 63) / 64
         validity = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, words))
         validity.initialize(repeating: 0, count: max(1, words))
+        pending = Mutex(nil)
+    }
+
+    /// A column of a persisted row group, read from `file` when first used.
+    init(type: SQLType, extent: ColumnExtent, file: DurableFile) {
+        self.type = type
+        width = type.physical.byteWidth
+        capacity = extent.rows
+        nullCount = extent.nullCount
+        values = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
+        validity = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+        validity.initialize(to: 0)
+        self.extent = extent
+        pending = Mutex(PendingLoad(file: file, extent: extent))
     }
 
     deinit {
-        values.deallocate()
-        validity.deallocate()
+        if ownsValues { values.deallocate() }
+        if ownsValidity { validity.deallocate() }
+    }
+
+    /// Maps and checks the column's extent if it was not read yet (a damaged extent is XX001).
+    func load() throws(DatabaseError) {
+        try pending.withLock { (pending: inout PendingLoad?) throws(DatabaseError) in
+            guard let load = pending else { return }
+            let mapped = try ColumnCodec.map(load.extent, type: type, file: load.file)
+            values.deallocate()
+            validity.deallocate()
+            values = mapped.values
+            validity = mapped.validity
+            ownsValues = mapped.ownsValues
+            ownsValidity = false
+            mapping = mapped.mapping
+            pending = nil
+        }
+    }
+
+    /// Whether appends may write into this column's memory (it is loaded and not mapped).
+    var isWritable: Bool { ownsValues && ownsValidity }
+
+    /// Copies a mapped column into memory so that rows can be appended (long strings go to
+    /// `arena`: the mapped extent may be reused once a checkpoint has rewritten this row group).
+    func makeWritable(count: Int, arena: StringArena) throws(DatabaseError) {
+        try load()
+        guard !isWritable else { return }
+        let newValues = UnsafeMutableRawPointer.allocate(byteCount: max(1, capacity * width), alignment: 16)
+        newValues.copyMemory(from: values, byteCount: count * width)
+        if type.physical == .string {
+            for row in 0..<count {
+                let cell = (newValues + row * 16).load(as: Int128.self)
+                if KilnString.length(cell) > KilnString.inlineCapacity {
+                    let copy = KilnString.withBytes(cell) { KilnString.make($0, arena: arena) }
+                    (newValues + row * 16).storeBytes(of: copy, as: Int128.self)
+                }
+            }
+        }
+        let words = max(1, (capacity + 63) / 64)
+        let newValidity = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
+        newValidity.update(from: validity, count: words)
+        if ownsValues { values.deallocate() }
+        if ownsValidity { validity.deallocate() }
+        values = newValues
+        validity = newValidity
+        ownsValues = true
+        ownsValidity = true
+        mapping = nil
     }
 
     func grow(to newCapacity: Int, count: Int) {
         let newValues = UnsafeMutableRawPointer.allocate(byteCount: newCapacity * width, alignment: 16)
         newValues.copyMemory(from: values, byteCount: count * width)
-        values.deallocate()
+        if ownsValues { values.deallocate() }
         values = newValues
         let oldWords = (capacity + 63) / 64
         let newWords = (newCapacity + 63) / 64
         let newValidity = UnsafeMutablePointer<UInt64>.allocate(capacity: newWords)
         newValidity.initialize(repeating: 0, count: newWords)
         newValidity.update(from: validity, count: max(1, oldWords))
-        validity.deallocate()
+        if ownsValidity { validity.deallocate() }
         validity = newValidity
+        ownsValues = true
+        ownsValidity = true
         capacity = newCapacity
     }
 

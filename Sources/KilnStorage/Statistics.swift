@@ -24,7 +24,8 @@ extension Table {
     /// Samples the table and stores its statistics (row count exact, distinct counts estimated
     /// with Haas and Stokes' Duj1 estimator from the sample).
     @discardableResult
-    public func analyze() -> TableStatistics {
+    public func analyze() throws(DatabaseError) -> TableStatistics {
+        try load(columns: Array(columns.indices))
         let total = rowCount
         let step = max(1, total / Table.sampleSize)
         var rows: [(Segment, Int)] = []
@@ -65,6 +66,9 @@ extension Table {
         statisticsStore.withLock { $0 = result }
         return result
     }
+
+    /// Sets statistics kept by a checkpoint (opening a database).
+    func setStatistics(_ statistics: TableStatistics) { statisticsStore.withLock { $0 = statistics } }
 
     /// The last ANALYZE's statistics (nil before the first).
     public var statistics: TableStatistics? { statisticsStore.withLock { $0 } }

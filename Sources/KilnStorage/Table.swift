@@ -24,6 +24,18 @@ public final class Segment {
         columns = types.map { ColumnSegment(type: $0, capacity: capacity) }
     }
 
+    /// A row group of the data file: its columns are read when first used.
+    init(types: [SQLType], extents: [ColumnExtent], rows: Int, file: DurableFile) {
+        capacity = rows
+        count = rows
+        columns = zip(types, extents).map { ColumnSegment(type: $0, extent: $1, file: file) }
+    }
+
+    /// Whether memory and the data file agree on this row group (a checkpoint skips it).
+    var isPersisted: Bool { columns.allSatisfy { $0.extent?.rows == count } }
+
+    var isWritable: Bool { columns.allSatisfy(\.isWritable) }
+
     func reserve(_ rows: Int) {
         guard rows > capacity else { return }
         var newCapacity = capacity
@@ -59,9 +71,26 @@ public final class Table: @unchecked Sendable {
 
     public func columnIndex(_ name: String) -> Int? { columns.firstIndex { $0.name == name } }
 
+    /// Reads columns `columns` of every row group that was not read yet (checking checksums).
+    public func load(columns: [Int]) throws(DatabaseError) {
+        for segment in segments {
+            for column in columns { try segment.columns[column].load() }
+        }
+    }
+
+    /// Makes the last row group writable when it came from the data file and has room, so
+    /// that appends fill it rather than start a small one.
+    public func prepareForAppend() throws(DatabaseError) {
+        guard let last = segments.last, last.count < Table.segmentCapacity, !last.isWritable else { return }
+        for column in last.columns { try column.makeWritable(count: last.count, arena: arena) }
+    }
+
+    /// Adds a row group read from the data file (opening a database).
+    func restore(_ segment: Segment) { segments.append(segment) }
+
     /// A segment with room for at least one more row.
     func writableSegment(reserving extra: Int = 1) -> Segment {
-        if let last = segments.last, last.count < Table.segmentCapacity {
+        if let last = segments.last, last.count < Table.segmentCapacity, last.isWritable {
             last.reserve(min(Table.segmentCapacity, last.count + extra))
             return last
         }
@@ -75,6 +104,7 @@ public final class Table: @unchecked Sendable {
         for (index, column) in columns.enumerated() where column.notNull && row[index].isNull {
             throw notNullViolation(column)
         }
+        try prepareForAppend()
         let segment = writableSegment()
         for (index, value) in row.enumerated() { segment.columns[index].set(segment.count, value, arena: arena) }
         segment.count += 1
@@ -86,6 +116,7 @@ public final class Table: @unchecked Sendable {
     ///   - fields: for each table column, the field index in the record (nullByte at that index,
     ///     value at `offsets[field]`), or nil when the column gets NULL.
     public func appendRecords(_ records: UnsafePointer<UnsafeMutableRawPointer?>, count: Int, fields: [Int?], offsets: [Int]) throws(DatabaseError) {
+        try prepareForAppend()
         var done = 0
         while done < count {
             let segment = writableSegment(reserving: count - done)
@@ -147,11 +178,33 @@ public final class Table: @unchecked Sendable {
         segments = kept
     }
 
-    /// The value at a global row index (slow path for tests and small results).
+    /// Appends rows in `ColumnCodec`'s layout, one buffer per column (WAL replay).
+    func appendEncoded(_ columnsData: [UnsafeRawBufferPointer], rows: Int, origin: (file: String, offset: Int)) throws(DatabaseError) {
+        guard columnsData.count == columns.count else {
+            throw StorageError.corrupted(file: origin.file, offset: origin.offset, "an insert record has \(columnsData.count) columns, table \"\(name)\" has \(columns.count)")
+        }
+        try prepareForAppend()
+        var done = 0
+        while done < rows {
+            let segment = writableSegment(reserving: rows - done)
+            let batch = min(rows - done, segment.capacity - segment.count)
+            for (index, data) in columnsData.enumerated() {
+                try ColumnCodec.decode(data, rows: rows, range: done..<(done + batch), into: segment.columns[index], at: segment.count, arena: arena, origin: origin)
+            }
+            segment.count += batch
+            done += batch
+        }
+    }
+
+    /// The value at a global row index (slow path for tests and small results; NULL for a
+    /// column that cannot be read).
     public func value(row: Int, column: Int) -> Value {
         var row = row
         for segment in segments {
-            if row < segment.count { return segment.columns[column].value(at: row) }
+            if row < segment.count {
+                guard (try? segment.columns[column].load()) != nil else { return .null }
+                return segment.columns[column].value(at: row)
+            }
             row -= segment.count
         }
         return .null
@@ -172,7 +225,10 @@ public struct View: Sendable {
     /// The view's result columns when it was created.
     public let columnNames: [String]
     public let columnTypes: [SQLType]
-    public init(name: String, columns: [String]?, query: any Sendable, columnNames: [String], columnTypes: [SQLType]) {
+    /// The query's SQL text as written (what a database directory keeps; parsed again on open).
+    public let definition: String
+    public init(name: String, columns: [String]?, query: any Sendable, columnNames: [String], columnTypes: [SQLType], definition: String) {
+        self.definition = definition
         self.name = name
         self.columns = columns
         self.query = query

@@ -14,6 +14,8 @@ import Glibc
 /// application might: then only Kiln's `on_exit` fallback stands between `exit` and a compile
 /// in flight.
 func terminate(_ status: Int32) -> Never {
+    // A database directory is checkpointed and released (its WAL would be replayed otherwise).
+    openDatabase?.close()
     if getenv("KILN_TEST_PLAIN_EXIT") != nil {
         fflush(nil)
         exit(status)
@@ -23,6 +25,9 @@ func terminate(_ status: Int32) -> Never {
     if quiescent { exit(status) }
     _exit(status)
 }
+
+/// The shell's or the server's database, closed by `terminate`.
+nonisolated(unsafe) var openDatabase: Database?
 
 /// `KILN_TEST_COMPILE_FAULT=invalid-module|llvm-fatal`: the process's first native compile
 /// fails that way (the release-binary checks show that the answer and the process survive).

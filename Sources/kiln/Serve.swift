@@ -11,6 +11,7 @@ import Glibc
 func serve(_ arguments: ArraySlice<String>) -> Never {
     var configuration = ServerConfiguration()
     var logLevel = Logger.Level.info
+    var directory: String?
     var arguments = arguments
     func number(_ option: String) -> Int {
         guard let text = arguments.popFirst(), let value = Int(text), value >= 0 else {
@@ -51,7 +52,8 @@ func serve(_ arguments: ArraySlice<String>) -> Never {
             exit(0)
         default:
             if argument.hasPrefix("-") { standardError("kiln serve: unknown option \(argument)\n"); exit(2) }
-            standardError("kiln serve: database directories are not supported yet; serving an in-memory database\n")
+            if directory != nil { standardError("kiln serve: only one database directory may be given\n"); exit(2) }
+            directory = argument
         }
     }
     bootstrapLogging(logLevel)
@@ -59,7 +61,9 @@ func serve(_ arguments: ArraySlice<String>) -> Never {
     do {
         var logger = Logger(label: "kiln.server")
         logger.logLevel = logLevel
-        let server = try Server(configuration: configuration, database: try Database(), logger: logger)
+        let database = try directory.map { directory throws(DatabaseError) in try Database(path: directory) } ?? Database()
+        openDatabase = database
+        let server = try Server(configuration: configuration, database: database, logger: logger)
         let port = try server.start()
         standardError("kiln serve: listening on \(configuration.host):\(port)\n")
         // The signal sources must live as long as the server runs.

@@ -12,6 +12,8 @@ struct ShellOptions {
     var jit = "auto"
     var jitSync = false
     var logLevel = Logger.Level.warning
+    /// The database directory (nil: in memory).
+    var directory: String?
 }
 
 func standardError(_ text: String) {
@@ -53,7 +55,8 @@ func parseArguments() -> ShellOptions {
             exit(0)
         default:
             if argument.hasPrefix("-") { standardError("kiln: unknown option \(argument)\n"); exit(2) }
-            standardError("kiln: database directories are not supported yet; using an in-memory database\n")
+            if options.directory != nil { standardError("kiln: only one database directory may be given\n"); exit(2) }
+            options.directory = argument
         }
     }
     return options
@@ -63,11 +66,12 @@ func parseArguments() -> ShellOptions {
 func runShell(_ options: ShellOptions) -> Never {
     let database: Database
     do {
-        database = try Database()
+        database = try options.directory.map { directory throws(DatabaseError) in try Database(path: directory) } ?? Database()
     } catch {
         standardError("\(error)\n")
         terminate(1)
     }
+    openDatabase = database
     let session = ShellSession(database: database, format: options.format)
     if options.jit != "auto" { _ = session.run("SET jit = \(options.jit)") }
     if options.jitSync { _ = session.run("SET jit_sync = on") }

@@ -28,4 +28,8 @@ static inline void kiln_atomic_store_i32(int32_t *address, int32_t value) {
     __atomic_store_n(address, value, __ATOMIC_RELEASE);
 }
 
+/// CRC32C of `count` bytes, continuing from `crc` (0 to start): checksums of data blocks and
+/// WAL records.
+uint32_t kiln_crc32c(uint32_t crc, const void *data, size_t count);
+
 #endif

@@ -4,11 +4,11 @@ import Glibc
 
 /// A lock with a condition variable (for state that `Mutex` cannot hold: non-Sendable
 /// objects); `wait` inside `withLock` releases the lock while asleep.
-final class Monitor: @unchecked Sendable {
+public final class Monitor: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    init() {
+    public init() {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
     }
@@ -20,17 +20,21 @@ final class Monitor: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+    public func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body()
     }
 
+    /// Releases and takes the lock around a stretch of work inside `withLock` (`unlocked`).
+    public func unlock() { pthread_mutex_unlock(mutex) }
+    public func lock() { pthread_mutex_lock(mutex) }
+
     /// Sleeps until signalled (call with the lock held).
-    func wait() { pthread_cond_wait(condition, mutex) }
+    public func wait() { pthread_cond_wait(condition, mutex) }
 
     /// Sleeps until signalled or `milliseconds` passed (call with the lock held).
-    func wait(milliseconds: Int) {
+    public func wait(milliseconds: Int) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var deadline = now
@@ -40,18 +44,6 @@ final class Monitor: @unchecked Sendable {
         pthread_cond_timedwait(condition, mutex, &deadline)
     }
 
-    func signal() { pthread_cond_signal(condition) }
-    func broadcast() { pthread_cond_broadcast(condition) }
-}
-
-/// A detached thread running a closure (the compile worker), with a statement thread's stack:
-/// MLIR's parser, verifier and printer and LLVM recurse over nested regions, one level per
-/// nested CASE of the query.
-enum WorkerThread {
-    /// - Returns: false when the system refused a thread.
-    static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
-        guard let thread = StatementThreads.start(body) else { return false }
-        pthread_detach(thread)
-        return true
-    }
+    public func signal() { pthread_cond_signal(condition) }
+    public func broadcast() { pthread_cond_broadcast(condition) }
 }

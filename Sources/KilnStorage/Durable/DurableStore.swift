@@ -1,0 +1,396 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import KilnCore
+import Synchronization
+
+/// A change a statement made, as the WAL records it (logical redo).
+public enum LoggedChange {
+    case createTable(Table)
+    case dropTable(String)
+    case createView(View)
+    case dropView(String)
+    /// A role created or altered (the role as it now is).
+    case putRole(Role)
+    case dropRole(String)
+    /// Rows `rows` of the table were appended.
+    case insert(Table, rows: Range<Int>)
+}
+
+/// A database directory: the lock, the data file (checkpoints) and the WAL (commits since).
+///
+/// Every session over one directory shares one store. Statements that change the database log
+/// their changes at commit (`log`, under the exclusive statement lock) and then wait for the log
+/// to be on disk (`waitDurable`, outside it, so that one `fdatasync` covers the commits of
+/// several sessions). Checkpoints (`checkpoint`) run under the exclusive statement lock.
+public final class DurableStore: @unchecked Sendable {
+    // `@unchecked Sendable`: the catalog-changing paths (log, checkpoint) run under the
+    // database's exclusive statement lock; the WAL's sync state has its own lock.
+    public let path: String
+    let catalog: Catalog
+    let dataFile: DataFile
+    let wal: WriteAheadLog
+    private let lockDescriptor: Int32
+    /// Extents the durable checkpoint uses (never written until a later checkpoint drops them).
+    private var live: [Range<Int>] = []
+    private var commitSequence: UInt64 = 0
+    /// The WAL size that triggers a checkpoint (`max_wal_size`).
+    public let maxWALSize = Atomic<Int>(DurableStore.defaultMaxWALSize)
+    public static let defaultMaxWALSize = 64 << 20
+    private let flusherRunning = Atomic<Bool>(false)
+    /// Open sessions over this store; the last one to go closes it.
+    private let sessions = Atomic<Int>(0)
+    private let closed = Atomic<Bool>(false)
+    /// What recovery did: transactions replayed, bytes of torn tail dropped.
+    public private(set) var recovery: (transactions: Int, truncatedBytes: Int) = (0, 0)
+
+    static let dataFileName = "data.kiln"
+    static let walFileName = "kiln.wal"
+    static let lockFileName = "kiln.lock"
+
+    /// Opens (creating on first use) the database directory at `path` into `catalog`, and
+    /// replays the WAL. `parseView` turns a stored view's SQL text into the catalog's view.
+    public init(path: String, catalog: Catalog, parseView: (StoredView) throws(DatabaseError) -> View) throws(DatabaseError) {
+        self.path = path
+        self.catalog = catalog
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw StorageError.io("create directory", file: path, errno: errno) }
+        var status = stat()
+        guard stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else {
+            throw DatabaseError(.ioError, "\"\(path)\" is not a directory")
+        }
+        lockDescriptor = try DurableStore.lock(path)
+        do {
+            dataFile = try DataFile(path: path + "/" + DurableStore.dataFileName)
+            try syncDirectory(path)
+            let walFile = try DurableFile(path: path + "/" + DurableStore.walFileName, create: true)
+            wal = WriteAheadLog(file: walFile, generation: dataFile.superblock.walGeneration, end: max(walFile.size, WriteAheadLog.headerLength))
+            try restoreCheckpoint(parseView: parseView)
+            try recover(parseView: parseView)
+        } catch {
+            Glibc.close(lockDescriptor)
+            throw error
+        }
+    }
+
+    deinit {
+        if !closed.load(ordering: .relaxed) { Glibc.close(lockDescriptor) }
+    }
+
+    /// Takes the directory's lock file (one process at a time), recording the holder's pid.
+    private static func lock(_ path: String) throws(DatabaseError) -> Int32 {
+        let file = path + "/" + lockFileName
+        let descriptor = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if descriptor < 0 { throw StorageError.io("open", file: file, errno: errno) }
+        if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            var holder = [UInt8](repeating: 0, count: 32)
+            let n = pread(descriptor, &holder, 31, 0)
+            Glibc.close(descriptor)
+            if code == EWOULDBLOCK {
+                let pid = n > 0 ? String(decoding: holder[0..<n], as: UTF8.self).trimmingCharacters(in: " \n") : "?"
+                throw DatabaseError(SQLState("55006"), "database directory \"\(path)\" is in use by another process (pid \(pid))",
+                                    hint: "Only one process may open a database directory; connect to it through that process's server instead.")
+            }
+            throw StorageError.io("lock", file: file, errno: code)
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(descriptor, 0)
+        _ = pwrite(descriptor, pid, pid.count, 0)
+        return descriptor
+    }
+
+    // MARK: - Opening
+
+    private func restoreCheckpoint(parseView: (StoredView) throws(DatabaseError) -> View) throws(DatabaseError) {
+        var used: [Range<Int>] = []
+        if let metadata = try dataFile.readMetadata() {
+            let superblock = dataFile.superblock
+            used.append(superblock.metadataOffset..<(superblock.metadataOffset + (superblock.metadataLength + DataFile.pageSize - 1) / DataFile.pageSize * DataFile.pageSize))
+            try metadata.withBytes { bytes throws(DatabaseError) in
+                var reader = BinaryReader(bytes, file: dataFile.file.path, offset: superblock.metadataOffset)
+                commitSequence = try reader.u64()
+                catalog.advanceOIDs(past: try reader.i32() - 1)
+                for _ in 0..<Int(try reader.u32()) {
+                    let (oid, table) = try CatalogCoding.decodeTable(&reader)
+                    let types = table.columns.map(\.type)
+                    for _ in 0..<Int(try reader.u32()) {
+                        let rows = try reader.int()
+                        var extents: [ColumnExtent] = []
+                        for _ in types {
+                            let extent = try CatalogCoding.decodeExtent(&reader)
+                            guard extent.rows == rows, extent.offset >= DataFile.firstExtent, extent.offset % DataFile.pageSize == 0 else {
+                                throw StorageError.corrupted(file: dataFile.file.path, offset: superblock.metadataOffset, "a column extent of table \"\(table.name)\" is malformed")
+                            }
+                            extents.append(extent)
+                            used.append(extent.offset..<(extent.offset + extent.pages))
+                        }
+                        table.restore(Segment(types: types, extents: extents, rows: rows, file: dataFile.file))
+                    }
+                    if let statistics = try CatalogCoding.decodeStatistics(&reader, table: table) { table.setStatistics(statistics) }
+                    catalog.restore(table, oid: oid)
+                }
+                for _ in 0..<Int(try reader.u32()) { catalog.restore(try parseView(try CatalogCoding.decodeView(&reader))) }
+                for _ in 0..<Int(try reader.u32()) { catalog.restore(try CatalogCoding.decodeRole(&reader)) }
+            }
+        }
+        live = used
+        dataFile.setUsed(used)
+    }
+
+    /// Replays the WAL's committed transactions; drops a torn tail.
+    private func recover(parseView: (StoredView) throws(DatabaseError) -> View) throws(DatabaseError) {
+        let expected = dataFile.superblock.walGeneration
+        guard WriteAheadLog.readGeneration(wal.file) == expected else {
+            // A log from before the last checkpoint (already in the data file), or none yet.
+            try wal.reset(generation: expected)
+            return
+        }
+        let (transactions, validEnd) = try WriteAheadLog.read(wal.file)
+        for (index, records) in transactions.enumerated() {
+            for (type, payload, offset) in records { try replay(type, payload, offset: offset, parseView: parseView) }
+            if index == 0 { IOFaults.crashPoint("recovery-mid") }
+        }
+        let size = wal.file.size
+        if validEnd < size {
+            try wal.file.truncate(to: validEnd)
+            try wal.file.sync()
+        }
+        recovery = (transactions.count, size - validEnd)
+        // Replayed inserts change row counts: refresh the statistics the planner uses.
+        var touched = Set<Int32>()
+        for records in transactions { for (type, payload, _) in records where type == .insert { touched.insert(payload.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }) } }
+        for oid in touched { try catalog.table(oid: oid)?.analyze() }
+        if wal.size > maxWALSize.load(ordering: .relaxed) { try checkpoint() }
+    }
+
+    private func replay(_ type: WriteAheadLog.RecordType, _ payload: [UInt8], offset: Int, parseView: (StoredView) throws(DatabaseError) -> View) throws(DatabaseError) {
+        let file = wal.file.path
+        try payload.withBytes { bytes throws(DatabaseError) in
+            var reader = BinaryReader(bytes, file: file, offset: offset + WriteAheadLog.recordHeader + 1)
+            switch type {
+            case .createTable:
+                let (oid, table) = try CatalogCoding.decodeTable(&reader)
+                catalog.restore(table, oid: oid)
+            case .dropTable: catalog.remove(table: try reader.string())
+            case .createView: catalog.restore(try parseView(try CatalogCoding.decodeView(&reader)))
+            case .dropView: catalog.remove(view: try reader.string())
+            case .putRole: catalog.restore(try CatalogCoding.decodeRole(&reader))
+            case .dropRole: catalog.remove(role: try reader.string())
+            case .insert:
+                let oid = try reader.i32()
+                let rows = try reader.int()
+                let columnCount = Int(try reader.u32())
+                guard let table = catalog.table(oid: oid) else {
+                    throw StorageError.corrupted(file: file, offset: offset, "an insert record names table OID \(oid), which does not exist")
+                }
+                var columns: [UnsafeRawBufferPointer] = []
+                for _ in 0..<columnCount { columns.append(try reader.bytes(try reader.int())) }
+                try table.appendEncoded(columns, rows: rows, origin: (file, offset))
+            case .commit:
+                commitSequence = max(commitSequence, try reader.u64())
+            }
+        }
+    }
+
+    // MARK: - Commits
+
+    /// Writes a statement's changes to the WAL as one transaction; returns the log position to
+    /// wait for. The caller holds the exclusive statement lock. A large insert commits by
+    /// checkpoint instead (its rows are written once, to the data file); then 0 is returned.
+    public func log(_ changes: [LoggedChange]) throws(DatabaseError) -> Int {
+        if changes.isEmpty { return 0 }
+        if let failure = wal.failure { throw writesStopped(failure) }
+        let insertedBytes = changes.reduce(0) { total, change in
+            guard case .insert(let table, let rows) = change else { return total }
+            return total + rows.count * table.columns.reduce(0) { $0 + $1.type.physical.byteWidth }
+        }
+        if insertedBytes > maxWALSize.load(ordering: .relaxed) / 2 {
+            try checkpoint()
+            return 0
+        }
+        var bytes: [UInt8] = []
+        for change in changes { DurableStore.encode(change, into: &bytes) }
+        commitSequence += 1
+        var commit = BinaryWriter()
+        commit.u64(commitSequence)
+        WriteAheadLog.frame(.commit, commit.bytes, into: &bytes)
+        let position = try wal.append(bytes)
+        if wal.size > maxWALSize.load(ordering: .relaxed) {
+            try checkpoint()
+            return 0
+        }
+        return position
+    }
+
+    /// Returns once the log is durable up to `position` (`synchronous_commit = on`); with
+    /// `synchronous` false it returns at once and a background flush syncs within 200 ms.
+    public func waitDurable(_ position: Int, synchronous: Bool) throws(DatabaseError) {
+        guard position > 0 else { return }
+        if synchronous {
+            do { try wal.waitDurable(position) } catch { throw writesStopped(error) }
+        } else {
+            startFlusher()
+        }
+    }
+
+    private func writesStopped(_ error: DatabaseError) -> DatabaseError {
+        var stopped = error
+        stopped.detail = "The database stops taking writes after a failed write or sync of its files; changes not yet durable may be lost."
+        stopped.hint = "Close and reopen the database to recover from its last durable state."
+        return stopped
+    }
+
+    /// The background flush for `synchronous_commit = off` (PostgreSQL's WAL writer).
+    private func startFlusher() {
+        guard !flusherRunning.exchange(true, ordering: .relaxed) else { return }
+        let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        let started = pthread_create(&thread, nil, { context in
+            let store = Unmanaged<DurableStore>.fromOpaque(context!).takeRetainedValue()
+            while !store.closed.load(ordering: .relaxed) {
+                usleep(200_000)
+                try? store.wal.flush()
+            }
+            store.flusherRunning.store(false, ordering: .relaxed)
+            return nil
+        }, box.toOpaque())
+        if started == 0 { pthread_detach(thread) } else {
+            box.release()
+            flusherRunning.store(false, ordering: .relaxed)
+        }
+    }
+
+    static func encode(_ change: LoggedChange, into bytes: inout [UInt8]) {
+        var writer = BinaryWriter()
+        switch change {
+        case .createTable(let table):
+            CatalogCoding.encode(table: table, into: &writer)
+            WriteAheadLog.frame(.createTable, writer.bytes, into: &bytes)
+        case .dropTable(let name):
+            writer.string(name)
+            WriteAheadLog.frame(.dropTable, writer.bytes, into: &bytes)
+        case .createView(let view):
+            CatalogCoding.encode(view: view, into: &writer)
+            WriteAheadLog.frame(.createView, writer.bytes, into: &bytes)
+        case .dropView(let name):
+            writer.string(name)
+            WriteAheadLog.frame(.dropView, writer.bytes, into: &bytes)
+        case .putRole(let role):
+            CatalogCoding.encode(role: role, into: &writer)
+            WriteAheadLog.frame(.putRole, writer.bytes, into: &bytes)
+        case .dropRole(let name):
+            writer.string(name)
+            WriteAheadLog.frame(.dropRole, writer.bytes, into: &bytes)
+        case .insert(let table, let rows):
+            // One record per row group the rows lie in, so a record stays below a row group.
+            var start = 0
+            for segment in table.segments {
+                let range = max(rows.lowerBound, start)..<min(rows.upperBound, start + segment.count)
+                start += segment.count
+                guard !range.isEmpty else { continue }
+                let local = (range.lowerBound - (start - segment.count))..<(range.upperBound - (start - segment.count))
+                var record = BinaryWriter()
+                record.i32(table.oid)
+                record.int(local.count)
+                record.u32(UInt32(table.columns.count))
+                for column in segment.columns {
+                    var data = BinaryWriter()
+                    _ = ColumnCodec.encode(column, rows: local, into: &data)
+                    record.int(data.bytes.count)
+                    record.raw(data.bytes)
+                }
+                WriteAheadLog.frame(.insert, record.bytes, into: &bytes)
+            }
+        }
+    }
+
+    // MARK: - Checkpoints
+
+    /// Writes every changed row group and the catalog to the data file, flips the superblock,
+    /// and empties the WAL. The caller holds the exclusive statement lock.
+    public func checkpoint() throws(DatabaseError) {
+        if let failure = wal.failure { throw writesStopped(failure) }
+        do { try wal.flush() } catch { throw writesStopped(error) }
+        let saved = dataFile.allocation
+        var used: [Range<Int>] = []
+        var written: [(ColumnSegment, ColumnExtent)] = []
+        let next: DataFile.Superblock
+        do {
+            var metadata = BinaryWriter()
+            metadata.u64(commitSequence)
+            metadata.i32(catalog.nextOIDValue)
+            let tables = catalog.allTables
+            metadata.u32(UInt32(tables.count))
+            for table in tables {
+                CatalogCoding.encode(table: table, into: &metadata)
+                let segments = table.segments.filter { $0.count > 0 }
+                metadata.u32(UInt32(segments.count))
+                for segment in segments {
+                    metadata.int(segment.count)
+                    let persisted = segment.isPersisted
+                    for column in segment.columns {
+                        var extent: ColumnExtent
+                        if persisted, let kept = column.extent {
+                            extent = kept
+                        } else {
+                            try column.load()
+                            var data = BinaryWriter(capacity: segment.count * column.width + segment.count / 8 + 64)
+                            let encoded = ColumnCodec.encode(column, rows: 0..<segment.count, into: &data)
+                            let (range, checksum) = try dataFile.writeExtent(data.bytes)
+                            extent = ColumnExtent(offset: range.lowerBound, length: data.bytes.count, checksum: checksum, rows: segment.count,
+                                                  nullCount: encoded.nullCount, codec: 0, validityOffset: encoded.validityOffset,
+                                                  longStrings: encoded.longStrings, minimum: encoded.minimum, maximum: encoded.maximum)
+                            written.append((column, extent))
+                            if written.count == 1 { IOFaults.crashPoint("checkpoint-mid") }
+                        }
+                        used.append(extent.offset..<(extent.offset + extent.pages))
+                        CatalogCoding.encode(extent, into: &metadata)
+                    }
+                }
+                CatalogCoding.encode(table.statistics, table: table, into: &metadata)
+            }
+            let views = catalog.allViews
+            metadata.u32(UInt32(views.count))
+            for view in views { CatalogCoding.encode(view: view, into: &metadata) }
+            let roles = catalog.allRoles
+            metadata.u32(UInt32(roles.count))
+            for role in roles { CatalogCoding.encode(role: role, into: &metadata) }
+            let (metadataRange, metadataChecksum) = try dataFile.writeExtent(metadata.bytes)
+            used.append(metadataRange)
+            next = DataFile.Superblock(sequence: dataFile.superblock.sequence + 1, metadataOffset: metadataRange.lowerBound,
+                                       metadataLength: metadata.bytes.count, metadataChecksum: metadataChecksum,
+                                       walGeneration: wal.generation + 1, fileLength: dataFile.fileEnd)
+            try dataFile.commit(next)
+        } catch {
+            dataFile.allocation = saved
+            throw error
+        }
+        for (column, extent) in written { column.extent = extent }
+        let kept = Set(used.map(\.lowerBound))
+        dataFile.release(live.filter { !kept.contains($0.lowerBound) })
+        live = used
+        do { try wal.reset(generation: next.walGeneration) } catch { throw writesStopped(error) }
+    }
+
+    /// Counts a session that uses this store.
+    public func attach() { sessions.add(1, ordering: .relaxed) }
+
+    /// Uncounts a session; true when it was the last (the caller then closes the store).
+    public func detach() -> Bool { sessions.subtract(1, ordering: .relaxed).newValue == 0 }
+
+    /// Checkpoints (a clean shutdown leaves an empty WAL) and releases the directory.
+    public func close() throws(DatabaseError) {
+        guard !closed.exchange(true, ordering: .relaxed) else { return }
+        defer { Glibc.close(lockDescriptor) }
+        if wal.failure == nil { try checkpoint() }
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        var text = Substring(self)
+        while let first = text.first, set.contains(first) { text = text.dropFirst() }
+        while let last = text.last, set.contains(last) { text = text.dropLast() }
+        return String(text)
+    }
+}

@@ -1,0 +1,205 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import KilnCore
+
+/// The write-ahead log of a database directory (`kiln.wal`): logical redo records of committed
+/// transactions, appended at commit and made durable with `fdatasync` (group commit: one sync
+/// covers every commit written before it).
+///
+/// ```
+/// header   "KILNWAL\0", u32 format version, u64 generation, u32 CRC32C    (24 bytes)
+/// record   u32 body length, u32 CRC32C of the body, body = u8 type + payload
+/// ```
+/// A transaction is its records followed by a commit record, written with one `pwrite`.
+/// The generation ties the log to the checkpoint it continues: a log whose generation is not
+/// the superblock's was already checkpointed, and is discarded.
+final class WriteAheadLog: @unchecked Sendable {
+    // `@unchecked Sendable`: appends are ordered by the statement lock; the sync state is
+    // behind `monitor`.
+    static let magic: [UInt8] = Array("KILNWAL\0".utf8)
+    static let headerLength = 24
+    static let recordHeader = 8
+
+    enum RecordType: UInt8 {
+        case createTable = 1, dropTable, createView, dropView, putRole, dropRole, insert, commit
+        // Reserved for MVCC (issue 17): 9 delete (table, row ids), 10 update (table, row ids,
+        // columns, values).
+    }
+
+    let file: DurableFile
+    private(set) var generation: UInt64
+    private let monitor = Monitor()
+    /// Bytes written (the log's end), and bytes known to be on disk.
+    private var written: Int
+    private var synced: Int
+    private var syncing = false
+    /// Set by a failed write or sync: the log takes nothing more until the database reopens.
+    private(set) var failure: DatabaseError?
+
+    init(file: DurableFile, generation: UInt64, end: Int) {
+        self.file = file
+        self.generation = generation
+        written = end
+        synced = end
+    }
+
+    static func header(generation: UInt64) -> [UInt8] {
+        var writer = BinaryWriter()
+        writer.raw(magic)
+        writer.u32(1)
+        writer.u64(generation)
+        writer.u32(crc32c(writer.bytes))
+        return writer.bytes
+    }
+
+    /// The generation in a log's header, or nil when the header is missing or torn.
+    static func readGeneration(_ file: DurableFile) -> UInt64? {
+        guard file.size >= headerLength, let bytes = try? file.read(headerLength, at: 0), Array(bytes[0..<8]) == magic else { return nil }
+        guard crc32c(Array(bytes[0..<20])) == bytes[20..<24].withUnsafeBytes({ UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }) else { return nil }
+        return bytes[12..<20].withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+    }
+
+    /// Empties the log and starts `generation` (after a checkpoint, or for a new database).
+    func reset(generation: UInt64) throws(DatabaseError) {
+        try monitor.withLock { () throws(DatabaseError) in
+            if let failure { throw failure }
+            do throws(DatabaseError) {
+                try file.truncate(to: 0)
+                try file.write(WriteAheadLog.header(generation: generation), at: 0)
+                try file.sync()
+            } catch {
+                failure = error
+                throw error
+            }
+            self.generation = generation
+            written = WriteAheadLog.headerLength
+            synced = written
+        }
+    }
+
+    var size: Int { monitor.withLock { written } }
+
+    /// Frames one record.
+    static func frame(_ type: RecordType, _ payload: [UInt8], into out: inout [UInt8]) {
+        var body = [type.rawValue]
+        body.append(contentsOf: payload)
+        var header = BinaryWriter()
+        header.u32(UInt32(body.count))
+        header.u32(crc32c(body))
+        out.append(contentsOf: header.bytes)
+        out.append(contentsOf: body)
+    }
+
+    /// Appends a transaction's framed records (ending with its commit record); returns the
+    /// log position that must be on disk for the commit to be durable. Callers are serialised.
+    func append(_ bytes: [UInt8]) throws(DatabaseError) -> Int {
+        let offset = try monitor.withLock { () throws(DatabaseError) -> Int in
+            if let failure { throw failure }
+            return written
+        }
+        IOFaults.crashPoint("wal-before-write")
+        do {
+            try file.write(bytes, at: offset)
+        } catch {
+            monitor.withLock { failure = error }
+            throw error
+        }
+        return monitor.withLock {
+            written = offset + bytes.count
+            return written
+        }
+    }
+
+    /// Returns once the log is on disk up to `position` (one `fdatasync` serves every waiter
+    /// whose commit it covers). A failed sync fails this and every later commit.
+    func waitDurable(_ position: Int) throws(DatabaseError) {
+        try monitor.withLock { () throws(DatabaseError) in
+            while true {
+                if let failure { throw failure }
+                if synced >= position { return }
+                if syncing {
+                    monitor.wait()
+                    continue
+                }
+                syncing = true
+                let target = written
+                var outcome: DatabaseError?
+                monitor.unlocked {
+                    IOFaults.crashPoint("wal-before-flush")
+                    do throws(DatabaseError) { try file.sync() } catch { outcome = error }
+                    if outcome == nil { IOFaults.crashPoint("wal-after-flush") }
+                }
+                syncing = false
+                if let outcome { failure = outcome } else { synced = max(synced, target) }
+                monitor.broadcast()
+            }
+        }
+    }
+
+    /// Syncs whatever was written (the background flush of `synchronous_commit = off`).
+    func flush() throws(DatabaseError) { try waitDurable(size) }
+
+    /// The log's records after the header, as committed transactions (each a list of
+    /// (type, payload, offset)). Stops at a torn tail, which it reports as the truncation point;
+    /// a damaged record followed by valid ones is corruption.
+    static func read(_ file: DurableFile) throws(DatabaseError) -> (transactions: [[(RecordType, [UInt8], Int)]], validEnd: Int) {
+        let size = file.size
+        guard size > headerLength else { return ([], headerLength) }
+        let bytes = try file.read(size, at: 0)
+        var transactions: [[(RecordType, [UInt8], Int)]] = []
+        var current: [(RecordType, [UInt8], Int)] = []
+        var offset = headerLength
+        var validEnd = headerLength
+        func recordAt(_ offset: Int) -> (RecordType?, [UInt8], Int)? {
+            guard offset + recordHeader <= size else { return nil }
+            let length = bytes[offset..<(offset + 4)].withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
+            let checksum = bytes[(offset + 4)..<(offset + 8)].withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+            guard length >= 1, offset + recordHeader + length <= size else { return nil }
+            let body = Array(bytes[(offset + recordHeader)..<(offset + recordHeader + length)])
+            guard crc32c(body) == checksum else { return nil }
+            return (RecordType(rawValue: body[0]), Array(body[1...]), offset + recordHeader + length)
+        }
+        while offset < size {
+            guard let (type, payload, next) = recordAt(offset) else {
+                // Torn tail, or damage in the middle: a valid record further on tells them apart.
+                if let later = laterValidRecord(after: offset, size: size, recordAt: { recordAt($0) != nil }) {
+                    throw StorageError.corrupted(file: file.path, offset: offset, "WAL record checksum mismatch (a valid record follows at offset \(later))")
+                }
+                break
+            }
+            guard let type else {
+                throw StorageError.corrupted(file: file.path, offset: offset, "unknown WAL record type")
+            }
+            current.append((type, payload, offset))
+            offset = next
+            if type == .commit {
+                transactions.append(current)
+                current = []
+                validEnd = offset
+            }
+        }
+        return (transactions, validEnd)
+    }
+
+    /// The offset of a valid record after a damaged one at `offset`, if any (every byte
+    /// position up to 1 MiB on).
+    private static func laterValidRecord(after offset: Int, size: Int, recordAt: (Int) -> Bool) -> Int? {
+        var probe = offset + 1
+        let limit = min(size, offset + (1 << 20))
+        while probe < limit {
+            if recordAt(probe) { return probe }
+            probe += 1
+        }
+        return nil
+    }
+}
+
+extension Monitor {
+    /// Runs `body` with the lock released (call with the lock held).
+    func unlocked(_ body: () -> Void) {
+        unlock()
+        body()
+        lock()
+    }
+}
