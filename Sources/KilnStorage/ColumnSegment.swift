@@ -29,6 +29,8 @@ public final class ColumnSegment {
     var extent: ColumnExtent?
     /// Set until the column is first read: where its data is in the data file.
     private let pending: Mutex<PendingLoad?>
+    /// False until `load` has run for a column of the data file (its pointers are placeholders).
+    private var loaded = true
 
     struct PendingLoad {
         let file: DurableFile
@@ -57,6 +59,7 @@ public final class ColumnSegment {
         validity.initialize(to: 0)
         self.extent = extent
         pending = Mutex(PendingLoad(file: file, extent: extent))
+        loaded = false
     }
 
     deinit {
@@ -76,12 +79,13 @@ public final class ColumnSegment {
             ownsValues = mapped.ownsValues
             ownsValidity = false
             mapping = mapped.mapping
+            loaded = true
             pending = nil
         }
     }
 
     /// Whether appends may write into this column's memory (it is loaded and not mapped).
-    var isWritable: Bool { ownsValues && ownsValidity }
+    var isWritable: Bool { loaded && ownsValues && ownsValidity }
 
     /// Copies a mapped column into memory so that rows can be appended (long strings go to
     /// `arena`: the mapped extent may be reused once a checkpoint has rewritten this row group).

@@ -41,6 +41,11 @@ public final class DurableStore: @unchecked Sendable {
     /// Open sessions over this store; the last one to go closes it.
     private let sessions = Atomic<Int>(0)
     private let closed = Atomic<Bool>(false)
+    /// The first failed write or sync of the WAL or the data file: from then on the store takes
+    /// no more writes (after a failed fsync the kernel may have dropped the dirty pages, so
+    /// nothing written since can be trusted until recovery reads the files again).
+    private let failureState = Mutex<DatabaseError?>(nil)
+    public var failure: DatabaseError? { failureState.withLock { $0 } ?? wal.failure }
     /// What recovery did: transactions replayed, bytes of torn tail dropped.
     public private(set) var recovery: (transactions: Int, truncatedBytes: Int) = (0, 0)
 
@@ -199,7 +204,7 @@ public final class DurableStore: @unchecked Sendable {
     /// checkpoint instead (its rows are written once, to the data file); then 0 is returned.
     public func log(_ changes: [LoggedChange]) throws(DatabaseError) -> Int {
         if changes.isEmpty { return 0 }
-        if let failure = wal.failure { throw writesStopped(failure) }
+        if let failure { throw writesStopped(failure) }
         let insertedBytes = changes.reduce(0) { total, change in
             guard case .insert(let table, let rows) = change else { return total }
             return total + rows.count * table.columns.reduce(0) { $0 + $1.type.physical.byteWidth }
@@ -285,10 +290,11 @@ public final class DurableStore: @unchecked Sendable {
             // One record per row group the rows lie in, so a record stays below a row group.
             var start = 0
             for segment in table.segments {
-                let range = max(rows.lowerBound, start)..<min(rows.upperBound, start + segment.count)
+                let first = start
                 start += segment.count
-                guard !range.isEmpty else { continue }
-                let local = (range.lowerBound - (start - segment.count))..<(range.upperBound - (start - segment.count))
+                let lower = max(rows.lowerBound, first), upper = min(rows.upperBound, start)
+                guard lower < upper else { continue }
+                let local = (lower - first)..<(upper - first)
                 var record = BinaryWriter()
                 record.i32(table.oid)
                 record.int(local.count)
@@ -309,8 +315,15 @@ public final class DurableStore: @unchecked Sendable {
     /// Writes every changed row group and the catalog to the data file, flips the superblock,
     /// and empties the WAL. The caller holds the exclusive statement lock.
     public func checkpoint() throws(DatabaseError) {
-        if let failure = wal.failure { throw writesStopped(failure) }
+        if let failure { throw writesStopped(failure) }
         do { try wal.flush() } catch { throw writesStopped(error) }
+        do { try writeCheckpoint() } catch {
+            if error.sqlState == .ioError { failureState.withLock { $0 = $0 ?? error } }
+            throw error.sqlState == .ioError ? writesStopped(error) : error
+        }
+    }
+
+    private func writeCheckpoint() throws(DatabaseError) {
         let saved = dataFile.allocation
         var used: [Range<Int>] = []
         var written: [(ColumnSegment, ColumnExtent)] = []
@@ -369,7 +382,7 @@ public final class DurableStore: @unchecked Sendable {
         let kept = Set(used.map(\.lowerBound))
         dataFile.release(live.filter { !kept.contains($0.lowerBound) })
         live = used
-        do { try wal.reset(generation: next.walGeneration) } catch { throw writesStopped(error) }
+        try wal.reset(generation: next.walGeneration)
     }
 
     /// Counts a session that uses this store.
@@ -382,7 +395,7 @@ public final class DurableStore: @unchecked Sendable {
     public func close() throws(DatabaseError) {
         guard !closed.exchange(true, ordering: .relaxed) else { return }
         defer { Glibc.close(lockDescriptor) }
-        if wal.failure == nil { try checkpoint() }
+        if failure == nil { try checkpoint() }
     }
 }
 
