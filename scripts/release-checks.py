@@ -196,6 +196,10 @@ class Checks:
     # --- TPC-H and the SQL corpus through kiln -f ---------------------------------------------
 
     def tpch(self):
+        """TPC-H SF0.01 through `kiln -f`, one process per query, in every mode: loaded in the
+        process itself (in memory), and from database directories (loaded once by another
+        process, then opened by every query's process: from a checkpoint, and after a load
+        killed before its checkpoint, so that the first query replays the WAL)."""
         tpch_dir = os.environ.get("KILN_TPCH_DIR") or os.path.join(ROOT, "..", "shared", "tpch")
         if not os.path.isdir(os.path.join(tpch_dir, "sf0.01")):
             self.fail(f"no TPC-H SF0.01 under {tpch_dir} (set KILN_TPCH_DIR)")
@@ -207,25 +211,36 @@ class Checks:
         for table in tpch_check.TABLES:
             load.append(f"COPY {table} FROM '{os.path.join(tpch_dir, 'sf0.01', table + '.tbl')}' WITH (FORMAT csv, DELIMITER '|', HEADER false);")
         load = "\n".join(load) + "\n"
-        for mode, (options, sets) in MODES.items():
-            matched = 0
-            for number in range(1, 23):
-                query = f"q{number:02d}"
-                sql = open(os.path.join(tpch_dir, "queries", f"{query}.sql")).read().strip().rstrip(";") + ";\n"
-                path = self.script(f"tpch-{query}-{mode}.sql", load + sets + sql)
-                status, out, _ = self.run(["--format", "csv", "-f", path] + options, f"TPC-H {query} ({mode})")
-                if status != 0:
-                    continue
-                with open(os.path.join(tpch_dir, "answers", "sf0.01", f"{query}.csv")) as f:
-                    expected = [line.split("|") for line in f.read().splitlines()[1:]]
-                import csv, io
-                rows = [row if row else [""] for row in csv.reader(io.StringIO(out))][1:]
-                problem = tpch_check.compare(f"{query}/{mode}", rows, expected)
-                if problem:
-                    self.fail("TPC-H " + problem)
-                else:
-                    matched += 1
-            print(f"TPC-H SF0.01 through kiln -f, {mode:9}: {matched}/22 right, every process ended", flush=True)
+        checkpointed = os.path.join(self.work, "tpch-checkpointed")
+        self.run([checkpointed, "-f", self.script("tpch-load.sql", load)], "TPC-H load into a directory")
+        replayed = os.path.join(self.work, "tpch-replayed")
+        self.run([replayed, "-f", self.script("tpch-load.sql", load)], "TPC-H load killed before its checkpoint",
+                 env={"KILN_TEST_CRASH_AT": "checkpoint-before-flip"}, expect_status=-signal.SIGKILL)
+        if os.path.getsize(os.path.join(replayed, "kiln.wal")) < 1_000_000:
+            self.fail("TPC-H load killed before its checkpoint: the WAL does not hold the load")
+        sources = [("memory", None, MODES), ("directory", checkpointed, MODES), ("replayed", replayed, {"auto": MODES["auto"]})]
+        for source, directory, modes in sources:
+            for mode, (options, sets) in modes.items():
+                matched = 0
+                for number in range(1, 23):
+                    query = f"q{number:02d}"
+                    sql = open(os.path.join(tpch_dir, "queries", f"{query}.sql")).read().strip().rstrip(";") + ";\n"
+                    text = (load if directory is None else "") + sets + sql
+                    path = self.script(f"tpch-{query}-{mode}-{source}.sql", text)
+                    status, out, _ = self.run(([directory] if directory else []) + ["--format", "csv", "-f", path] + options,
+                                              f"TPC-H {query} ({mode}, {source})")
+                    if status != 0:
+                        continue
+                    with open(os.path.join(tpch_dir, "answers", "sf0.01", f"{query}.csv")) as f:
+                        expected = [line.split("|") for line in f.read().splitlines()[1:]]
+                    import csv, io
+                    rows = [row if row else [""] for row in csv.reader(io.StringIO(out))][1:]
+                    problem = tpch_check.compare(f"{query}/{mode}/{source}", rows, expected)
+                    if problem:
+                        self.fail("TPC-H " + problem)
+                    else:
+                        matched += 1
+                print(f"TPC-H SF0.01 through kiln -f, {source:9} {mode:9}: {matched}/22 right, every process ended", flush=True)
 
     def corpus(self):
         files = sorted(glob.glob(os.path.join(ROOT, "Tests", "KilnTests", "Resources", "sql", "*.test")))
