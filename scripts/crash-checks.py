@@ -403,6 +403,18 @@ class Checker:
         self.processes += 1
         if result.returncode != 0 or result.stdout.strip().splitlines()[-1:] != ["2000"]:
             self.fail(f"torn WAL tail: expected the first two inserts (2000 rows), got {result.returncode}: {result.stdout} {result.stderr[-300:]}")
+        # A new directory killed before its first checkpoint: the WAL alone holds the commits.
+        directory = os.path.join(self.work, "never-checkpointed")
+        process, port = self.start(directory)
+        with self.connect(port) as connection:
+            connection.execute("CREATE TABLE n (k INTEGER, s TEXT)")
+            connection.execute("INSERT INTO n SELECT i, 'never checkpointed ' || i::TEXT FROM generate_series(1, 500) AS g(i)")
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        result = subprocess.run([self.kiln, directory, "--format", "csv", "-c", "SELECT count(*) FROM n"], capture_output=True, text=True, timeout=60)
+        self.processes += 1
+        if result.returncode != 0 or result.stdout.strip().splitlines()[-1:] != ["500"]:
+            self.fail(f"never checkpointed: expected 500 rows, got {result.returncode}: {result.stdout} {result.stderr[-300:]}")
         # A second process on the same directory gets a clear error.
         process, port = self.start(directory)
         result = subprocess.run([self.kiln, directory, "-c", "SELECT 1"], capture_output=True, text=True, timeout=60)

@@ -78,8 +78,11 @@ final class DataFile {
             header.u32(UInt32(DataFile.pageSize))
             header.string("kiln 0.1.0")
             header.u32(crc32c(header.bytes))
-            try file.write(header.bytes, at: 0)
-            try file.write(superblock.encoded(), at: DataFile.pageSize)
+            // Whole pages: the header and both superblock slots exist from the start.
+            var start = header.bytes + [UInt8](repeating: 0, count: DataFile.pageSize - header.bytes.count)
+            start += superblock.encoded() + [UInt8](repeating: 0, count: DataFile.pageSize - superblock.encoded().count)
+            start += [UInt8](repeating: 0, count: DataFile.pageSize)
+            try file.write(start, at: 0)
             try file.sync()
             return
         }
@@ -194,7 +197,7 @@ final class DataFile {
         IOFaults.crashPoint("checkpoint-before-flip")
         let slot = next.sequence % 2 == 0 ? DataFile.pageSize : 2 * DataFile.pageSize
         var bytes = next.encoded()
-        bytes.append(contentsOf: repeatElement(0, count: 64))
+        bytes.append(contentsOf: repeatElement(0, count: DataFile.pageSize - bytes.count))
         try file.write(bytes, at: slot)
         try file.sync()
         superblock = next

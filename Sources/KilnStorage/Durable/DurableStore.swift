@@ -46,6 +46,9 @@ public final class DurableStore: @unchecked Sendable {
     /// nothing written since can be trusted until recovery reads the files again).
     private let failureState = Mutex<DatabaseError?>(nil)
     public var failure: DatabaseError? { failureState.withLock { $0 } ?? wal.failure }
+    /// What the last checkpoint wrote: column extents and their bytes (unchanged row groups are
+    /// not written again).
+    public private(set) var lastCheckpoint: (columns: Int, bytes: Int) = (0, 0)
     /// What recovery did: transactions replayed, bytes of torn tail dropped.
     public private(set) var recovery: (transactions: Int, truncatedBytes: Int) = (0, 0)
 
@@ -379,10 +382,17 @@ public final class DurableStore: @unchecked Sendable {
             throw error
         }
         for (column, extent) in written { column.extent = extent }
+        lastCheckpoint = (written.count, written.reduce(0) { $0 + $1.1.length })
         let kept = Set(used.map(\.lowerBound))
         dataFile.release(live.filter { !kept.contains($0.lowerBound) })
         live = used
         try wal.reset(generation: next.walGeneration)
+    }
+
+    /// Releases the directory as a crash would: no checkpoint, the WAL stays to be replayed (tests).
+    public func releaseAsIfCrashed() {
+        guard !closed.exchange(true, ordering: .relaxed) else { return }
+        Glibc.close(lockDescriptor)
     }
 
     /// Counts a session that uses this store.
