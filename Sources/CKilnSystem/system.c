@@ -36,18 +36,105 @@ static uint32_t crc32c_software(uint32_t crc, const uint8_t *p, size_t n) {
     return crc;
 }
 
+// Appending n zero bytes to a message is a linear map of the CRC register; these tables apply
+// it for the two block lengths the hardware loop uses, so that three blocks can be summed up
+// in three independent instruction streams and then combined (one crc32 instruction has a
+// latency of three cycles but a throughput of one per cycle).
+#define CRC_LONG 8192
+#define CRC_SHORT 256
+static uint32_t crc32c_long[4][256], crc32c_short[4][256];
+
+static uint32_t gf2_times(const uint32_t *matrix, uint32_t vector) {
+    uint32_t sum = 0;
+    for (; vector; vector >>= 1, matrix++) if (vector & 1) sum ^= *matrix;
+    return sum;
+}
+
+static void gf2_square(uint32_t *square, const uint32_t *matrix) {
+    for (int n = 0; n < 32; n++) square[n] = gf2_times(matrix, matrix[n]);
+}
+
+/// The operator that appends `length` (a power of two) zero bytes, as a 32x32 bit matrix.
+static void crc32c_zeros_operator(uint32_t *even, size_t length) {
+    uint32_t odd[32];
+    odd[0] = 0x82F63B78u;  // one zero bit
+    for (int n = 1; n < 32; n++) odd[n] = 1u << (n - 1);
+    gf2_square(even, odd);  // two bits
+    gf2_square(odd, even);  // four bits
+    for (;;) {
+        gf2_square(even, odd);  // one byte, then four, sixteen, ...
+        length >>= 1;
+        if (length == 0) return;
+        gf2_square(odd, even);  // two bytes, eight, ...
+        length >>= 1;
+        if (length == 0) break;
+    }
+    for (int n = 0; n < 32; n++) even[n] = odd[n];
+}
+
+static void crc32c_zeros_table(uint32_t table[4][256], size_t length) {
+    uint32_t op[32];
+    crc32c_zeros_operator(op, length);
+    for (uint32_t n = 0; n < 256; n++) {
+        table[0][n] = gf2_times(op, n);
+        table[1][n] = gf2_times(op, n << 8);
+        table[2][n] = gf2_times(op, n << 16);
+        table[3][n] = gf2_times(op, n << 24);
+    }
+}
+
+static void crc32c_build_shift_tables(void) {
+    crc32c_zeros_table(crc32c_long, CRC_LONG);
+    crc32c_zeros_table(crc32c_short, CRC_SHORT);
+}
+
+static inline uint32_t crc32c_shift(uint32_t table[4][256], uint32_t crc) {
+    return table[0][crc & 0xff] ^ table[1][(crc >> 8) & 0xff] ^ table[2][(crc >> 16) & 0xff] ^ table[3][crc >> 24];
+}
+
 #if defined(__x86_64__)
 __attribute__((target("sse4.2")))
 static uint32_t crc32c_hardware(uint32_t crc, const uint8_t *p, size_t n) {
-    uint64_t c = crc;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, crc32c_build_shift_tables);
+    uint64_t c0 = crc;
+    while (n > 0 && ((uintptr_t)p & 7) != 0) {
+        c0 = __builtin_ia32_crc32qi((uint32_t)c0, *p++);
+        n--;
+    }
+    // Three streams over three consecutive blocks, then the first two shifted over the rest.
+    size_t block = CRC_LONG;
+    uint32_t (*table)[256] = crc32c_long;
+    for (int pass = 0; pass < 2; pass++) {
+        while (n >= 3 * block) {
+            uint64_t c1 = 0, c2 = 0;
+            const uint8_t *end = p + block;
+            do {
+                uint64_t a, b, d;
+                memcpy(&a, p, 8);
+                memcpy(&b, p + block, 8);
+                memcpy(&d, p + 2 * block, 8);
+                c0 = __builtin_ia32_crc32di(c0, a);
+                c1 = __builtin_ia32_crc32di(c1, b);
+                c2 = __builtin_ia32_crc32di(c2, d);
+                p += 8;
+            } while (p < end);
+            c0 = crc32c_shift(table, (uint32_t)c0) ^ (uint32_t)c1;
+            c0 = crc32c_shift(table, (uint32_t)c0) ^ (uint32_t)c2;
+            p += 2 * block;
+            n -= 3 * block;
+        }
+        block = CRC_SHORT;
+        table = crc32c_short;
+    }
     while (n >= 8) {
         uint64_t word;
         memcpy(&word, p, 8);
-        c = __builtin_ia32_crc32di(c, word);
+        c0 = __builtin_ia32_crc32di(c0, word);
         p += 8;
         n -= 8;
     }
-    uint32_t c32 = (uint32_t)c;
+    uint32_t c32 = (uint32_t)c0;
     while (n--) c32 = __builtin_ia32_crc32qi(c32, *p++);
     return c32;
 }

@@ -26,10 +26,27 @@ func report(_ label: String, _ outside: [Double], _ totals: [Double]) {
           + " whole execution median \(f(percentile(t, 0.5))) µs (\(outside.count) executions)")
 }
 
+/// `kiln-bench open DBDIR SQL`: opens a database directory and runs one query; prints the
+/// milliseconds from the open call to the fetched result (bench/durable_benchmark.py).
+func openAndQuery(_ directory: String, _ sql: String) throws {
+    let start = ContinuousClock.now
+    let db = try Database(path: directory)
+    let rows = try db.query(sql)
+    let elapsed = microseconds(ContinuousClock.now - start) / 1000
+    guard !rows.isEmpty else { fatalError("no rows") }
+    print(elapsed)
+    db.close()
+    _ = Database.shutdownCompilation()
+}
+
 func run() throws {
     var arguments = CommandLine.arguments.dropFirst()
-    guard arguments.popFirst() == "prepared" else {
-        print("usage: kiln-bench prepared [--iterations N]")
+    let command = arguments.popFirst()
+    if command == "open", let directory = arguments.popFirst(), let sql = arguments.popFirst() {
+        return try openAndQuery(directory, sql)
+    }
+    guard command == "prepared" else {
+        print("usage: kiln-bench prepared [--iterations N] | kiln-bench open DBDIR SQL")
         exit(2)
     }
     var iterations = 20_000
