@@ -382,6 +382,38 @@ public final class Database {
         return (table, targets)
     }
 
+    /// The values of a one-row VALUES list whose expressions are constants once the parameters
+    /// are in and constant operations are folded, each of its target column's type; nil when
+    /// any is not (it then runs as a query, which also reports any error).
+    static func constantRow(_ bound: BoundQuery, parameters: [Value], types: [SQLType]) -> [Value]? {
+        guard case .project(.singleRow, let expressions, _) = bound.plan, bound.applies?.plans.isEmpty ?? true, expressions.count == types.count else { return nil }
+        func substitute(_ e: BoundExpression) -> BoundExpression? {
+            switch e.kind {
+            case .constant: return e
+            case .parameter(let n):
+                // As `QueryExecutor.slotValues` converts them (text parameters by the type's input function).
+                guard n >= 1, n <= parameters.count,
+                      let value = try? Casts.cast(parameters[n - 1], from: KilnValueType.of(parameters[n - 1]) ?? e.type, to: e.type) else { return nil }
+                return .constant(value, type: e.type)
+            case .call(let name, let arguments):
+                var substituted: [BoundExpression] = []
+                for argument in arguments {
+                    guard let s = substitute(argument) else { return nil }
+                    substituted.append(s)
+                }
+                return BoundExpression(.call(name, substituted), type: e.type, nullable: e.nullable)
+            default: return nil
+            }
+        }
+        var row: [Value] = []
+        for (expression, type) in zip(expressions, types) {
+            guard let substituted = substitute(expression), case .constant(let value) = ConstantFolding.fold(substituted).kind,
+                  value.isNull || value.fits(type) else { return nil }
+            row.append(value)
+        }
+        return row
+    }
+
     /// Runs `query` with its columns converted to the target columns' types and appends the rows.
     func insert(_ query: SelectStatement, into table: Table, targets: [Int], parameters: [Value]) throws(DatabaseError) {
         var binder = makeBinder()
@@ -402,6 +434,13 @@ public final class Database {
 
     /// Runs a query whose columns have the target columns' types and appends its rows.
     func append(_ bound: BoundQuery, into table: Table, targets: [Int], parameters: [Value]) throws(DatabaseError) {
+        if let row = Database.constantRow(bound, parameters: parameters, types: targets.map { table.columns[$0].type }) {
+            // The short path of single-row writes: values known at planning time go straight
+            // into the table, with no pipeline to plan and run.
+            var values = [Value](repeating: .null, count: table.columns.count)
+            for (index, target) in targets.enumerated() { values[target] = row[index] }
+            return try table.append(row: values)
+        }
         let layout = RecordLayout(types: targets.map { table.columns[$0].type })
         _ = try executor.run(bound, parameters: parameters, policy: jitPolicy, memoryLimit: memoryLimit) { runtime, _ throws(DatabaseError) in
             let fieldForColumn = Dictionary(uniqueKeysWithValues: targets.enumerated().map { ($1, $0) })

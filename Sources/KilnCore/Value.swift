@@ -108,3 +108,18 @@ extension StringProtocol {
         String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 }
+
+extension Value {
+    /// Whether a non-NULL value has the representation columns of `type` store (a value of
+    /// another case would need a cast first).
+    public func fits(_ type: SQLType) -> Bool {
+        switch (self, type) {
+        case (.bool, .boolean), (.int16, .smallint), (.int32, .integer), (.int64, .bigint), (.float32, .real), (.float64, .double),
+             (.date, .date), (.timestamp, .timestamp), (.interval, .interval): return true
+        case (.numeric(_, let scale), .numeric(_, let columnScale)): return scale == columnScale
+        case (.text(let text), .varchar(let limit)): return limit.map { text.count <= $0 } ?? true
+        case (.text, .text): return true
+        default: return false
+        }
+    }
+}

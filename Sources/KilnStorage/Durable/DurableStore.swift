@@ -160,9 +160,11 @@ public final class DurableStore: @unchecked Sendable {
         }
         let size = wal.file.size
         if validEnd < size {
+            // A torn tail (or the zero-filled space ahead) goes; appends continue at the end.
             try wal.file.truncate(to: validEnd)
             try wal.file.sync()
         }
+        wal.setEnd(validEnd)
         recovery = (transactions.count, size - validEnd)
         // Replayed inserts change row counts: refresh the statistics the planner uses.
         var touched = Set<Int32>()

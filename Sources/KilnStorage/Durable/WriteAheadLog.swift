@@ -33,6 +33,11 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Bytes written (the log's end), and bytes known to be on disk.
     private var written: Int
     private var synced: Int
+    /// The file's length: the log is zero-filled ahead in `preallocation` steps, so that a
+    /// commit's `fdatasync` writes the data only, not the file's new size (as PostgreSQL
+    /// zero-fills its WAL segments). Reading stops at the zeros.
+    private var allocated: Int
+    static let preallocation = 4 << 20
     private var syncing = false
     /// Set by a failed write or sync: the log takes nothing more until the database reopens.
     private(set) var failure: DatabaseError?
@@ -42,6 +47,16 @@ final class WriteAheadLog: @unchecked Sendable {
         self.generation = generation
         written = end
         synced = end
+        allocated = file.size
+    }
+
+    /// Sets the log's end after recovery found where its valid records stop.
+    func setEnd(_ end: Int) {
+        monitor.withLock {
+            written = end
+            synced = end
+            allocated = file.size
+        }
     }
 
     static func header(generation: UInt64) -> [UInt8] {
@@ -68,6 +83,7 @@ final class WriteAheadLog: @unchecked Sendable {
                 try file.truncate(to: 0)
                 try file.write(WriteAheadLog.header(generation: generation), at: 0)
                 try file.sync()
+                allocated = file.size
             } catch {
                 failure = error
                 throw error
@@ -100,6 +116,12 @@ final class WriteAheadLog: @unchecked Sendable {
         }
         IOFaults.crashPoint("wal-before-write")
         do {
+            let end = offset + bytes.count
+            if end > allocated {
+                let target = (end + WriteAheadLog.preallocation - 1) / WriteAheadLog.preallocation * WriteAheadLog.preallocation
+                try file.write([UInt8](repeating: 0, count: target - allocated), at: allocated)
+                allocated = target
+            }
             try file.write(bytes, at: offset)
         } catch {
             monitor.withLock { failure = error }
