@@ -1,5 +1,7 @@
 import Kiln
 import KilnCore
+import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,9 +41,42 @@ func openAndQuery(_ directory: String, _ sql: String) throws {
     _ = Database.shutdownCompilation()
 }
 
+/// `kiln-bench commits DBDIR CLIENTS SECONDS`: sessions on their own threads commit
+/// single-row INSERTs into a database directory; prints commits per second.
+func commits(_ directory: String, clients: Int, seconds: Int) throws {
+    let db = try Database(path: directory)
+    try db.execute("CREATE TABLE IF NOT EXISTS commits (id BIGINT, note TEXT)")
+    let count = Atomic<Int>(0)
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    var threads: [Thread] = []
+    for client in 0..<clients {
+        nonisolated(unsafe) let session = try Database(sharing: db)
+        let thread = Thread {
+            var i = 0
+            while ContinuousClock.now < deadline {
+                _ = try? session.execute("INSERT INTO commits VALUES ($1, 'a single-row commit')", [.int64(Int64(client * 100_000_000 + i))])
+                i += 1
+                count.add(1, ordering: .relaxed)
+            }
+            session.close()
+        }
+        thread.start()
+        threads.append(thread)
+    }
+    while ContinuousClock.now < deadline + .milliseconds(200) { usleep(50_000) }
+    let wal = db.store!.walStatistics
+    print("\(count.load(ordering: .relaxed) / seconds) commits/s with \(clients) sessions; \(wal.commits) commits in \(wal.syncs) syncs of \(wal.syncNanoseconds / max(1, wal.syncs) / 1000) µs")
+    db.close()
+    _ = Database.shutdownCompilation()
+}
+
 func run() throws {
     var arguments = CommandLine.arguments.dropFirst()
     let command = arguments.popFirst()
+    if command == "commits", let directory = arguments.popFirst(), let clients = arguments.popFirst().flatMap({ Int($0) }),
+       let seconds = arguments.popFirst().flatMap({ Int($0) }) {
+        return try commits(directory, clients: clients, seconds: seconds)
+    }
     if command == "open", let directory = arguments.popFirst(), let sql = arguments.popFirst() {
         return try openAndQuery(directory, sql)
     }

@@ -397,6 +397,10 @@ public final class DurableStore: @unchecked Sendable {
         Glibc.close(lockDescriptor)
     }
 
+    /// Commits written to the WAL since the database opened, the syncs that made them durable
+    /// (fewer than the commits when group commit gathered several), and the syncs' total time.
+    public var walStatistics: (commits: Int, syncs: Int, syncNanoseconds: Int) { wal.statistics }
+
     /// Counts a session that uses this store.
     public func attach() { sessions.add(1, ordering: .relaxed) }
 

@@ -30,33 +30,35 @@ final class WriteAheadLog: @unchecked Sendable {
     let file: DurableFile
     private(set) var generation: UInt64
     private let monitor = Monitor()
-    /// Bytes written (the log's end), and bytes known to be on disk.
-    private var written: Int
+    /// Committed records not yet written to the file, and where in the file they go. Commits
+    /// append here; the sync that makes them durable writes them first, so that nothing writes
+    /// to the file while an `fdatasync` runs (a write into a page under writeback waits for it,
+    /// which would serialise the commits that group commit should gather).
+    private var pending: [UInt8] = []
+    private var pendingOffset: Int
+    /// Bytes known to be on disk.
     private var synced: Int
     /// The file's length: the log is zero-filled ahead in `preallocation` steps, so that a
     /// commit's `fdatasync` writes the data only, not the file's new size (as PostgreSQL
     /// zero-fills its WAL segments). Reading stops at the zeros.
     private var allocated: Int
     static let preallocation = 4 << 20
+    /// Pending bytes past which a commit writes them itself (a large insert's records).
+    static let pendingLimit = 8 << 20
     private var syncing = false
+    /// Commits appended, syncs done and their total time (the group commit's effect).
+    private var counters: (commits: Int, syncs: Int, syncNanoseconds: Int) = (0, 0, 0)
+    var statistics: (commits: Int, syncs: Int, syncNanoseconds: Int) { monitor.withLock { counters } }
     /// Set by a failed write or sync: the log takes nothing more until the database reopens.
-    private(set) var failure: DatabaseError?
+    private var failureState: DatabaseError?
+    var failure: DatabaseError? { monitor.withLock { failureState } }
 
     init(file: DurableFile, generation: UInt64, end: Int) {
         self.file = file
         self.generation = generation
-        written = end
+        pendingOffset = end
         synced = end
         allocated = file.size
-    }
-
-    /// Sets the log's end after recovery found where its valid records stop.
-    func setEnd(_ end: Int) {
-        monitor.withLock {
-            written = end
-            synced = end
-            allocated = file.size
-        }
     }
 
     static func header(generation: UInt64) -> [UInt8] {
@@ -75,26 +77,39 @@ final class WriteAheadLog: @unchecked Sendable {
         return bytes[12..<20].withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
     }
 
+    /// Sets the log's end after recovery found where its valid records stop.
+    func setEnd(_ end: Int) {
+        monitor.withLock {
+            pending = []
+            pendingOffset = end
+            synced = end
+            allocated = file.size
+        }
+    }
+
     /// Empties the log and starts `generation` (after a checkpoint, or for a new database).
+    /// The caller has flushed it, and holds the exclusive statement lock (no commits run).
     func reset(generation: UInt64) throws(DatabaseError) {
         try monitor.withLock { () throws(DatabaseError) in
-            if let failure { throw failure }
+            if let failureState { throw failureState }
             do throws(DatabaseError) {
                 try file.truncate(to: 0)
                 try file.write(WriteAheadLog.header(generation: generation), at: 0)
                 try file.sync()
                 allocated = file.size
             } catch {
-                failure = error
+                failureState = error
                 throw error
             }
             self.generation = generation
-            written = WriteAheadLog.headerLength
-            synced = written
+            pending = []
+            pendingOffset = WriteAheadLog.headerLength
+            synced = pendingOffset
         }
     }
 
-    var size: Int { monitor.withLock { written } }
+    /// The log's logical end (written or pending).
+    var size: Int { monitor.withLock { pendingOffset + pending.count } }
 
     /// Frames one record.
     static func frame(_ type: RecordType, _ payload: [UInt8], into out: inout [UInt8]) {
@@ -108,58 +123,88 @@ final class WriteAheadLog: @unchecked Sendable {
     }
 
     /// Appends a transaction's framed records (ending with its commit record); returns the
-    /// log position that must be on disk for the commit to be durable. Callers are serialised.
+    /// log position that must be on disk for the commit to be durable. Callers are serialised
+    /// (the statement lock), so the log's order is the commit order.
     func append(_ bytes: [UInt8]) throws(DatabaseError) -> Int {
-        let offset = try monitor.withLock { () throws(DatabaseError) -> Int in
-            if let failure { throw failure }
-            return written
-        }
-        IOFaults.crashPoint("wal-before-write")
-        do {
-            let end = offset + bytes.count
-            if end > allocated {
-                let target = (end + WriteAheadLog.preallocation - 1) / WriteAheadLog.preallocation * WriteAheadLog.preallocation
-                try file.write([UInt8](repeating: 0, count: target - allocated), at: allocated)
-                allocated = target
+        try monitor.withLock { () throws(DatabaseError) -> Int in
+            if let failureState { throw failureState }
+            pending.append(contentsOf: bytes)
+            counters.commits += 1
+            let end = pendingOffset + pending.count
+            if pending.count > WriteAheadLog.pendingLimit && !syncing {
+                // Large: written now (a sync may not run meanwhile: this holds the lock).
+                try writePending()
             }
-            try file.write(bytes, at: offset)
-        } catch {
-            monitor.withLock { failure = error }
-            throw error
-        }
-        return monitor.withLock {
-            written = offset + bytes.count
-            return written
+            return end
         }
     }
 
-    /// Returns once the log is on disk up to `position` (one `fdatasync` serves every waiter
-    /// whose commit it covers). A failed sync fails this and every later commit.
+    /// Writes the pending bytes to the file (with the lock held and no sync running).
+    private func writePending() throws(DatabaseError) {
+        guard !pending.isEmpty else { return }
+        do throws(DatabaseError) {
+            try write(pending, at: pendingOffset)
+        } catch {
+            failureState = error
+            throw error
+        }
+        pendingOffset += pending.count
+        pending = []
+    }
+
+    /// Writes bytes at `offset`, zero-filling the file ahead first when they pass its end.
+    private func write(_ bytes: [UInt8], at offset: Int) throws(DatabaseError) {
+        IOFaults.crashPoint("wal-before-write")
+        let end = offset + bytes.count
+        if end > allocated {
+            let target = (end + WriteAheadLog.preallocation - 1) / WriteAheadLog.preallocation * WriteAheadLog.preallocation
+            try file.write([UInt8](repeating: 0, count: target - allocated), at: allocated)
+            allocated = target
+        }
+        try file.write(bytes, at: offset)
+    }
+
+    /// Returns once the log is on disk up to `position`: the first waiter writes every pending
+    /// commit and syncs once for all of them (group commit); the others wait for it. A failed
+    /// write or sync fails this and every later commit.
     func waitDurable(_ position: Int) throws(DatabaseError) {
         try monitor.withLock { () throws(DatabaseError) in
             while true {
-                if let failure { throw failure }
+                if let failureState { throw failureState }
                 if synced >= position { return }
                 if syncing {
                     monitor.wait()
                     continue
                 }
                 syncing = true
-                let target = written
+                let bytes = pending, offset = pendingOffset
+                pending = []
+                pendingOffset += bytes.count
+                let target = pendingOffset
                 var outcome: DatabaseError?
+                let started = ContinuousClock.now
                 monitor.unlocked {
-                    IOFaults.crashPoint("wal-before-flush")
-                    do throws(DatabaseError) { try file.sync() } catch { outcome = error }
-                    if outcome == nil { IOFaults.crashPoint("wal-after-flush") }
+                    do throws(DatabaseError) {
+                        if !bytes.isEmpty { try write(bytes, at: offset) }
+                        IOFaults.crashPoint("wal-before-flush")
+                        try file.sync()
+                        IOFaults.crashPoint("wal-after-flush")
+                    } catch {
+                        outcome = error
+                    }
                 }
                 syncing = false
-                if let outcome { failure = outcome } else { synced = max(synced, target) }
+                let elapsed = ContinuousClock.now - started
+                counters.syncs += 1
+                counters.syncNanoseconds += Int(elapsed.components.seconds) * 1_000_000_000 + Int(elapsed.components.attoseconds / 1_000_000_000)
+                if let outcome { failureState = outcome } else { synced = max(synced, target) }
                 monitor.broadcast()
             }
         }
     }
 
-    /// Syncs whatever was written (the background flush of `synchronous_commit = off`).
+    /// Writes and syncs whatever was committed (the background flush of
+    /// `synchronous_commit = off`, and a checkpoint's first step).
     func flush() throws(DatabaseError) { try waitDurable(size) }
 
     /// The log's records after the header, as committed transactions (each a list of
