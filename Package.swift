@@ -67,6 +67,8 @@ let package = Package(
             "KilnCore", "KilnSQL", "KilnStorage", "KilnPlanner", "KilnIR", "KilnCompiler",
             "KilnRuntime", "KilnInterpreter", "KilnJIT", "KilnMLIR", "KilnAuth", "CKilnSystem",
             .product(name: "Logging", package: "swift-log"),
+            // SHA-256 keys of the persistent code cache.
+            .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: mlirHeaders + hotPath),
         // Password verifiers and the SCRAM-SHA-256 exchange (roles live in the catalog).
         .target(name: "KilnAuth", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),

@@ -242,6 +242,41 @@ class Checks:
                         matched += 1
                 print(f"TPC-H SF0.01 through kiln -f, {source:9} {mode:9}: {matched}/22 right, every process ended", flush=True)
 
+    def code_cache(self):
+        """Compiled code survives restarts: a query shape compiled by one process runs native code
+        from its first morsel in the next, with a compile time of 0; a damaged cache file is
+        compiled again; the answers stay right."""
+        directory = os.path.join(self.work, "code-cache")
+        self.run([directory, "-c", "CREATE TABLE t (k INTEGER, v DOUBLE PRECISION, s TEXT)",
+                  "-c", "INSERT INTO t SELECT g % 10, g * 0.5, 'row ' || g::TEXT FROM generate_series(1, 200000) AS g(g)"], "code cache: load")
+        query = "SELECT k, sum(v), count(s) FROM t WHERE v > 10 AND s LIKE '%7%' GROUP BY k ORDER BY k"
+        expected = None
+        for name, env, want in [("compiles", {}, "compile"), ("loads", {}, "load"), ("loads again", {}, "load"),
+                                ("damaged file", {"damage": "1"}, "compile"), ("after damage", {}, "load")]:
+            if env.get("damage"):
+                for path in glob.glob(os.path.join(directory, "code", "*.o")):
+                    with open(path, "r+b") as f:
+                        f.seek(200)
+                        f.write(b"\x00\xff\x00\xff")
+            status, out, _ = self.run([directory, "--jit", "on", "--jit-sync", "--format", "csv", "-c", "EXPLAIN ANALYZE " + query, "-c", query],
+                                      f"code cache: {name}")
+            if status != 0:
+                continue
+            lines = [l.strip('"') for l in out.splitlines()]
+            loaded = [l for l in lines if "loaded from the code cache" in l]
+            compiled = [l for l in lines if l.startswith("Compilation (") and "loaded" not in l]
+            interpreted = [l for l in lines if "morsels:" in l and "interpreted" in l]
+            answer = lines[lines.index(next(l for l in lines if l.startswith("k,"))):]
+            if expected is None:
+                expected = answer
+            elif answer != expected:
+                self.fail(f"code cache: {name}: the answer changed: {answer} != {expected}")
+            if want == "load" and (not loaded or compiled or interpreted):
+                self.fail(f"code cache: {name}: expected native code from the cache from the first morsel: {lines}")
+            if want == "compile" and not compiled:
+                self.fail(f"code cache: {name}: expected a compile: {lines}")
+        print("code cache: a restarted process runs the cached code from its first morsel; a damaged file is compiled again", flush=True)
+
     def corpus(self):
         files = sorted(glob.glob(os.path.join(ROOT, "Tests", "KilnTests", "Resources", "sql", "*.test")))
         outputs = {}
@@ -487,11 +522,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kiln", default=os.path.join(ROOT, ".build", "release", "kiln"))
     parser.add_argument("--runs", type=int, default=20, help="runs of the exit script per mode")
-    parser.add_argument("--only", help="comma-separated checks: exit,terminal,tpch,corpus,faults,timeout,signals,deep,servefault")
+    parser.add_argument("--only", help="comma-separated checks: exit,terminal,tpch,codecache,corpus,faults,timeout,signals,deep,servefault")
     args = parser.parse_args()
     checks = Checks(os.path.abspath(args.kiln), args.runs)
     steps = {
-        "exit": checks.exit_loop, "terminal": checks.pipe_and_terminal, "tpch": checks.tpch, "corpus": checks.corpus,
+        "exit": checks.exit_loop, "terminal": checks.pipe_and_terminal, "tpch": checks.tpch, "codecache": checks.code_cache, "corpus": checks.corpus,
         "faults": checks.compile_faults, "timeout": checks.statement_timeout, "signals": checks.serve_signals,
         "deep": checks.serve_deep_inputs, "servefault": checks.serve_compile_fault,
     }

@@ -154,3 +154,42 @@ uint32_t kiln_crc32c(uint32_t crc, const void *data, size_t count) {
 #endif
     return ~crc32c_software(crc, p, count);
 }
+
+// The GNU build ID of the running executable: what compiled code in a persistent code cache
+// was built against (a rebuilt Kiln has another, so its cache entries are not used).
+#include <link.h>
+#include <elf.h>
+
+struct build_id_search { uint8_t *out; size_t capacity; size_t length; };
+
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    struct build_id_search *search = data;
+    // The first object is the executable itself.
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *header = &info->dlpi_phdr[i];
+        if (header->p_type != PT_NOTE) continue;
+        const uint8_t *note = (const uint8_t *)(info->dlpi_addr + header->p_vaddr);
+        const uint8_t *end = note + header->p_memsz;
+        while (note + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)note;
+            const uint8_t *name = note + sizeof(ElfW(Nhdr));
+            const uint8_t *desc = name + ((n->n_namesz + 3) & ~3u);
+            if (desc + n->n_descsz > end) break;
+            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
+                size_t length = n->n_descsz < search->capacity ? n->n_descsz : search->capacity;
+                memcpy(search->out, desc, length);
+                search->length = length;
+                return 1;
+            }
+            note = desc + ((n->n_descsz + 3) & ~3u);
+        }
+    }
+    return 1;
+}
+
+size_t kiln_build_id(uint8_t *out, size_t capacity) {
+    struct build_id_search search = { out, capacity, 0 };
+    dl_iterate_phdr(find_build_id, &search);
+    return search.length;
+}

@@ -25,6 +25,9 @@ struct CodeCache<Key: Hashable, Code> {
         return entry.code
     }
 
+    /// The entry, without counting a use.
+    func contains(_ key: Key) -> Code? { entries[key]?.code }
+
     mutating func insert(_ key: Key, _ code: Code, bytes: Int) {
         clock += 1
         if let old = entries[key] { self.bytes -= old.bytes }

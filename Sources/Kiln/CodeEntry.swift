@@ -43,10 +43,14 @@ final class CodeEntry: @unchecked Sendable {
     /// What the worker compiles from, until the optimised tier is done.
     private var mid: IRModule?
     private var times: [CodeTier: (lowering: Double, stages: CompileStages, total: Double)] = [:]
+    /// Tiers whose code was loaded from the persistent code cache, and how long that took (ms).
+    private var loads: [CodeTier: Double] = [:]
     /// How long the session that created the entry took to build its IR (logged with the compile events).
     var building: (slice: Double, high: Double, mid: Double) = (0, 0, 0)
     /// Executions that used this entry (tier-up for queries that run often).
     let executions = Atomic<Int>(0)
+    /// Where the database directory keeps this shape's object code (nil: in memory only).
+    var persistent: (cache: PersistentCodeCache, key: String)?
 
     init(fingerprint: IRFingerprint, mid: IRModule, pipelineCount: Int, simd: Bool) {
         self.fingerprint = fingerprint
@@ -76,10 +80,12 @@ final class CodeEntry: @unchecked Sendable {
         return (lowered.module, lowered.functions, ms)
     }
 
-    func publish(_ tier: CodeTier, _ code: CompiledQuery, functions: [RuntimeFunction], lowering: Double, total: Double) {
+    /// - Parameter loaded: ms spent loading the tier from the persistent code cache (nil: compiled).
+    func publish(_ tier: CodeTier, _ code: CompiledQuery, functions: [RuntimeFunction], lowering: Double, total: Double, loaded: Double? = nil) {
         monitor.withLock {
             tiers[tier] = (code, functions)
-            times[tier] = (lowering, code.stages, total)
+            times[tier] = (lowering, code.stages, loaded == nil ? total : 0)
+            if let loaded { loads[tier] = loaded }
             // The optimised tier is the last one: the module is not needed any more.
             if tier == .optimized { mid = nil }
             if tier.rawValue > readyTier.load(ordering: .relaxed) { readyTier.store(tier.rawValue, ordering: .releasing) }
@@ -130,9 +136,10 @@ final class CodeEntry: @unchecked Sendable {
         }
     }
 
-    /// Compile times of the tiers done so far (EXPLAIN ANALYZE).
-    var compileTimes: [(CodeTier, lowering: Double, stages: CompileStages, total: Double)] {
-        monitor.withLock { times.sorted { $0.key < $1.key }.map { ($0.key, $0.value.lowering, $0.value.stages, $0.value.total) } }
+    /// Compile times of the tiers done so far (EXPLAIN ANALYZE); a tier loaded from the
+    /// persistent code cache has a compile time of 0 and its load time.
+    var compileTimes: [(CodeTier, lowering: Double, stages: CompileStages, total: Double, loaded: Double?)] {
+        monitor.withLock { times.sorted { $0.key < $1.key }.map { ($0.key, $0.value.lowering, $0.value.stages, $0.value.total, loads[$0.key]) } }
     }
 
     /// Operations of the low-level module (set when it is lowered).

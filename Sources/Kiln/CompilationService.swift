@@ -233,6 +233,9 @@ final class CompilationService: @unchecked Sendable {
     private var sightings: [IRFingerprint: Int] = [:]
     static let maxSightings = 4096
 
+    /// The in-memory cache's entry for a query, if any (no hit, miss or sighting counted).
+    func peek(_ fingerprint: IRFingerprint) -> CodeEntry? { monitor.withLock { cache.contains(fingerprint) } }
+
     /// The cache entry for a query, if one exists (counts as a hit or a miss), and how many
     /// times a query of this shape was looked up before without compiling (`jit = auto`
     /// compiles queries that come back, prepared or not).
@@ -252,12 +255,14 @@ final class CompilationService: @unchecked Sendable {
     ///     modified afterwards by the caller.
     ///   - tier: the first tier to compile.
     ///   - building: ms the requesting session spent building the IR (slicing, kiln_high, kiln_mid), for the log.
+    ///   - persistent: where a database directory keeps this shape's object code.
     func entry(_ fingerprint: IRFingerprint, mid: IRModule, pipelineCount: Int, simd: Bool, tier: CodeTier,
-               building: (slice: Double, high: Double, mid: Double)) -> CodeEntry {
+               building: (slice: Double, high: Double, mid: Double), persistent: (cache: PersistentCodeCache, key: String)? = nil) -> CodeEntry {
         let entry: CodeEntry = monitor.withLock {
             if let existing = cache.lookup(fingerprint) { return existing }
             let created = CodeEntry(fingerprint: fingerprint, mid: mid, pipelineCount: pipelineCount, simd: simd)
             created.building = building
+            created.persistent = persistent
             cache.insert(fingerprint, created, bytes: 0)
             return created
         }
@@ -345,12 +350,19 @@ final class CompilationService: @unchecked Sendable {
         // A fast-tier job queued after the optimised tier was done has nothing to add.
         if entry.readyTier.load(ordering: .acquiring) >= job.tier.rawValue { return }
         let started = ContinuousClock.now
+        if loadPersisted(job) { return }
         do {
             let (low, functions, lowering) = try entry.lowModule(for: job.tier)
             // On the worker (or the one requester that runs the queue when there is no worker).
-            let code = try compiler.compile(low, pipelineCount: entry.pipelineCount, optimizationLevel: job.tier.optimizationLevel)
+            let code = try compiler.compile(low, pipelineCount: entry.pipelineCount, optimizationLevel: job.tier.optimizationLevel,
+                                            keepObject: entry.persistent != nil)
             let total = QueryExecutor.milliseconds(since: started)
             entry.publish(job.tier, code, functions: functions, lowering: lowering, total: total)
+            if let persistent = entry.persistent, let object = code.object,
+               let target = try? NativeCompiler.targetDescription(optimizationLevel: job.tier.optimizationLevel) {
+                persistent.cache.write(persistent.key, job.tier, fingerprint: entry.fingerprint, target: target, pipelineCount: entry.pipelineCount,
+                                       object: object.bytes, prefix: object.prefix)
+            }
             monitor.withLock { cache.charge(entry.fingerprint, bytes: entry.estimatedBytes) }
             let stages = code.stages
             logger.debug("compiled", metadata: [
@@ -363,6 +375,32 @@ final class CompilationService: @unchecked Sendable {
         } catch {
             entry.fail(job.tier, "\(error)")
             logger.error("compilation failed", metadata: ["query": "\(entry.fingerprint)", "tier": "\(job.tier)", "error": "\(error)"])
+        }
+    }
+
+    /// Links the tier's object code from the persistent code cache, if it has it for this
+    /// target; false when it has not (or it would not load: then the tier is compiled).
+    private func loadPersisted(_ job: CompileJob) -> Bool {
+        let entry = job.entry
+        guard let persistent = entry.persistent,
+              let target = try? NativeCompiler.targetDescription(optimizationLevel: job.tier.optimizationLevel) else { return false }
+        let started = ContinuousClock.now
+        guard let (object, prefix) = persistent.cache.read(persistent.key, job.tier, target: target, pipelineCount: entry.pipelineCount) else {
+            return false
+        }
+        do {
+            // The runtime function table the code calls through comes from the same lowering.
+            let (_, functions, lowering) = try entry.lowModule(for: job.tier)
+            let code = try compiler.load(object: object, prefix: prefix, pipelineCount: entry.pipelineCount,
+                                         optimizationLevel: job.tier.optimizationLevel)
+            let loaded = QueryExecutor.milliseconds(since: started)
+            entry.publish(job.tier, code, functions: functions, lowering: lowering, total: loaded, loaded: loaded)
+            monitor.withLock { cache.charge(entry.fingerprint, bytes: entry.estimatedBytes) }
+            logger.debug("loaded from the code cache", metadata: ["query": "\(entry.fingerprint)", "tier": "\(job.tier)", "load_ms": "\(Self.rounded(loaded))"])
+            return true
+        } catch {
+            logger.debug("cached code did not load; compiling", metadata: ["query": "\(entry.fingerprint)", "tier": "\(job.tier)", "error": "\(error)"])
+            return false
         }
     }
 

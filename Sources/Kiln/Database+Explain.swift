@@ -52,6 +52,10 @@ extension Database {
             lines.append("  rows=\(pipeline.rows) time=\(ms(pipeline.milliseconds)) ms morsels: \(morsels)")
         }
         for tier in profile.compile {
+            if let loaded = tier.loaded {
+                lines.append("Compilation (\(tier.tier) tier): 0.000 ms: loaded from the code cache in \(ms(loaded)) ms (lowering \(ms(tier.lowering)))")
+                continue
+            }
             let s = tier.stages
             let path = s.direct ? "LLVM IR (direct) \(ms(s.llvm))" : "MLIR parse \(ms(s.parse)), MLIR to LLVM \(ms(s.convert)), LLVM IR \(ms(s.llvm))"
             lines.append("Compilation (\(tier.tier) tier): \(ms(tier.total)) ms: lowering \(ms(tier.lowering)), upstream \(ms(s.upstream)), "

@@ -74,6 +74,11 @@ extension Database {
                 throw invalid(hint: "Available values: local, remote_write, remote_apply, on, off.")
             }
             return ["true", "yes", "1"].contains(lower) ? "on" : ["false", "no", "0"].contains(lower) ? "off" : lower
+        case "code_cache_size":
+            guard let bytes = MemoryBudget.parse(value) else {
+                throw invalid(hint: "Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".")
+            }
+            return MemoryBudget.format(bytes)
         case "max_wal_size":
             guard let bytes = MemoryBudget.parse(value), bytes >= 1 << 20 else {
                 throw invalid(hint: "At least 1MB; valid units are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".")

@@ -55,6 +55,7 @@ public final class Database {
         "in_hot_standby": "off", "is_superuser": "on", "session_authorization": Role.bootstrapName, "search_path": "\"$user\", public",
         "transaction_isolation": "serializable", "extra_float_digits": "1", "statement_timeout": "0", "max_identifier_length": "63",
         "synchronous_commit": "on", "max_wal_size": MemoryBudget.format(DurableStore.defaultMaxWALSize),
+        "code_cache_size": MemoryBudget.format(PersistentCodeCache.defaultCapacity),
     ]
 
     /// Lets another thread cancel the statement this session runs.
@@ -117,6 +118,7 @@ public final class Database {
         do { executor = try QueryExecutor() } catch {
             throw DatabaseError.internalError("could not initialise the compiler: \(error)")
         }
+        executor.persistentCode = PersistentCodeCache(directory: path + "/code")
         executor.service.sessionOpened()
     }
 
@@ -131,6 +133,7 @@ public final class Database {
         do { executor = try QueryExecutor() } catch {
             throw DatabaseError.internalError("could not initialise the compiler: \(error)")
         }
+        executor.persistentCode = other.executor.persistentCode
         executor.service.sessionOpened()
     }
 
@@ -288,9 +291,12 @@ public final class Database {
             return try explain(mode, inner, parameters: parameters)
         case .set(let name, let value, let position):
             settings[name] = try Database.validatedSetting(name, value, position: position)
+            // Database-wide, as ALTER SYSTEM would make them in PostgreSQL.
             if name == "max_wal_size", let bytes = settings[name].flatMap(MemoryBudget.parse) {
-                // Database-wide, as ALTER SYSTEM would make it in PostgreSQL.
                 store?.maxWALSize.store(bytes, ordering: .relaxed)
+            }
+            if name == "code_cache_size", let bytes = settings[name].flatMap(MemoryBudget.parse) {
+                executor.persistentCode?.capacity.store(bytes, ordering: .relaxed)
             }
             return .command("SET")
         case .reset(let name):

@@ -171,6 +171,8 @@ public struct TierCompileTime: Sendable, Equatable {
     public var lowering: Double
     public var stages: CompileStages
     public var total: Double
+    /// Set when the tier's code came from the persistent code cache: ms to load it (no compile).
+    public var loaded: Double? = nil
 }
 
 /// Where an execution's time went, per pipeline, and its code's compile times.

@@ -23,6 +23,8 @@ final class QueryExecutor {
     let service: CompilationService
     /// How another thread stops the query this executor runs.
     let cancellation = QueryCancellation()
+    /// The database directory's persistent code cache (nil: in memory, or no build ID).
+    var persistentCode: PersistentCodeCache?
     /// Verify every IR level with MLIR (on in debug builds and tests).
     var verifyEachLevel: Bool = {
         #if DEBUG
@@ -138,6 +140,21 @@ final class QueryExecutor {
         guard plan.code == nil, let fingerprint = plan.fingerprint else { return }
         let policy = plan.policy
         let firstTier: CodeTier = policy.tiers == .optimized ? .optimized : .fast
+        var persistent: (cache: PersistentCodeCache, key: String)?
+        if let cache = persistentCode, service.peek(fingerprint) == nil {
+            // A shape compiled before, in this database directory: its code is loaded (no
+            // compile) before the first morsel runs, whatever `jit = auto` would decide.
+            let (key, tiers) = cache.lookup(fingerprint, mid: plan.mid, simd: policy.simd)
+            persistent = (cache, key)
+            let onDisk = [firstTier, firstTier == .fast ? .optimized : .fast].filter { tiers.contains($0.rawValue) }
+            if let tier = policy.tiers == .fast ? onDisk.first(where: { $0 == .fast }) ?? onDisk.first : onDisk.max() {
+                let entry = service.entry(fingerprint, mid: plan.mid, pipelineCount: plan.plan.pipelines.count, simd: policy.simd, tier: tier,
+                                          building: (plan.times.slice, plan.times.high, plan.times.mid), persistent: persistent)
+                _ = try? entry.wait(for: tier) { nil }
+                plan.code = entry
+                return
+            }
+        }
         if policy.mode == .auto, plan.executions <= 1, plan.scannedRows < policy.aboveRows {
             let (cached, sightings) = service.lookup(fingerprint)
             if cached != nil || sightings == 0 {
@@ -146,7 +163,7 @@ final class QueryExecutor {
             }
         }
         plan.code = service.entry(fingerprint, mid: plan.mid, pipelineCount: plan.plan.pipelines.count, simd: policy.simd, tier: firstTier,
-                                  building: (plan.times.slice, plan.times.high, plan.times.mid))
+                                  building: (plan.times.slice, plan.times.high, plan.times.mid), persistent: persistent)
     }
 
     /// Runs a planned query over a fresh runtime (its hash tables and buffers live for this run
@@ -217,7 +234,7 @@ final class QueryExecutor {
             profile.pipelines[index].rows = runtime.progress.rows
         }
         let executeMs = QueryExecutor.milliseconds(since: start)
-        profile.compile = code?.compileTimes.map { TierCompileTime(tier: "\($0.0)", lowering: $0.lowering, stages: $0.stages, total: $0.total) } ?? []
+        profile.compile = code?.compileTimes.map { TierCompileTime(tier: "\($0.0)", lowering: $0.lowering, stages: $0.stages, total: $0.total, loaded: $0.loaded) } ?? []
         let result = try body(runtime, plan.plan)
         // Compilation on this execution's critical path: waiting for native code, and making the
         // interpreter's program (both zero when the code was ready, cached or reused).

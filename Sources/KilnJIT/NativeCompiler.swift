@@ -17,11 +17,15 @@ public final class CompiledQuery: @unchecked Sendable {
     /// How long each stage took.
     public let stages: CompileStages
     public var compileMilliseconds: Double { stages.total }
+    /// The object file and its functions' prefix, when the compile was asked to keep them (for
+    /// a persistent code cache).
+    public let object: (bytes: [UInt8], prefix: String)?
 
-    init(engine: AnyObject, entries: [Entry], stages: CompileStages) {
+    init(engine: AnyObject, entries: [Entry], stages: CompileStages, object: (bytes: [UInt8], prefix: String)? = nil) {
         self.engine = engine
         self.entries = entries
         self.stages = stages
+        self.object = object
     }
 }
 
@@ -85,7 +89,8 @@ public final class NativeCompiler {
     /// - Parameter optimizationLevel: 0 is the fast tier (no IR passes, code generation at
     ///   level None with FastISel); otherwise the optimised tier (LLVM's -O2 passes, code
     ///   generation at the default level). Both run in Kiln's own ORC JITs (`LLVMJITCode`).
-    public func compile(_ low: IRModule, pipelineCount: Int, optimizationLevel: Int = 2) throws -> CompiledQuery {
+    /// - Parameter keepObject: keep the object file (`CompiledQuery.object`).
+    public func compile(_ low: IRModule, pipelineCount: Int, optimizationLevel: Int = 2, keepObject: Bool = false) throws -> CompiledQuery {
         var stages = CompileStages()
         var clock = ContinuousClock.now
         func lap() -> Double {
@@ -122,6 +127,25 @@ public final class NativeCompiler {
         if engine == nil {
             (engine, lookup) = try viaMLIR(upstream, optimizationLevel: optimizationLevel, symbols: symbols, stages: &stages, lap: lap)
         }
+        var object: (bytes: [UInt8], prefix: String)?
+        if keepObject, let jit = engine as? LLVMJITCode, pipelineCount > 0, let bytes = try jit.objectCode(firstFunction: "pipeline_1") {
+            object = (bytes, jit.functionPrefix)
+        }
+        let entries = try NativeCompiler.entries(pipelineCount, lookup)
+        stages.emit = lap()
+        return CompiledQuery(engine: engine!, entries: entries, stages: stages, object: object)
+    }
+
+    /// Native code from object code an earlier compile kept (a persistent code cache): linked
+    /// into the tier's JIT, no compile.
+    public func load(object: [UInt8], prefix: String, pipelineCount: Int, optimizationLevel: Int) throws -> CompiledQuery {
+        let symbols = RuntimeSymbols.addresses + RuntimeSymbols.lateAddresses + RuntimeSymbols.wideAddresses
+        let jit = try LLVMJITCode(object: object, prefix: prefix, tier: optimizationLevel == 0 ? .fast : .optimized, symbols: symbols)
+        let entries = try NativeCompiler.entries(pipelineCount) { try jit.lookup($0) }
+        return CompiledQuery(engine: jit, entries: entries, stages: CompileStages())
+    }
+
+    private static func entries(_ pipelineCount: Int, _ lookup: (String) throws -> UnsafeMutableRawPointer?) throws -> [CompiledQuery.Entry] {
         var entries: [CompiledQuery.Entry] = []
         for index in 1...max(1, pipelineCount) where index <= pipelineCount {
             guard let address = try lookup("pipeline_\(index)") else {
@@ -129,8 +153,12 @@ public final class NativeCompiler {
             }
             entries.append(unsafeBitCast(address, to: CompiledQuery.Entry.self))
         }
-        stages.emit = lap()
-        return CompiledQuery(engine: engine!, entries: entries, stages: stages)
+        return entries
+    }
+
+    /// What object code depends on besides its IR (part of a persistent code cache's key).
+    public static func targetDescription(optimizationLevel: Int) throws -> String {
+        try LLVMJITCode.targetDescription(optimizationLevel == 0 ? .fast : .optimized)
     }
 
     /// Whether the fast tier builds LLVM IR directly (`FastTierTests` turns it off to run the

@@ -92,6 +92,49 @@ public final class LLVMJITCode: @unchecked Sendable {
         }
     }
 
+    /// Loads object code compiled by an earlier `LLVMJITCode` (this process's or another's:
+    /// a persistent code cache) whose functions carry `prefix`. The object's undefined symbols
+    /// resolve against `symbols` and the process, as a compiled module's do.
+    public init(object: [UInt8], prefix: String, tier: JITTier, symbols: [(String, UnsafeMutableRawPointer)]) throws {
+        let shared = try (tier == .fast ? SharedJIT.fast : SharedJIT.optimized).get()
+        self.shared = shared
+        try shared.define(symbols)
+        self.prefix = prefix
+        tracker = LLVMOrcJITDylibCreateResourceTracker(shared.dylib)
+        let buffer = object.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { LLVMCreateMemoryBufferWithMemoryRangeCopy($0.baseAddress, $0.count, "cached") }
+        }
+        // The JIT takes the buffer over.
+        if let error = LLVMOrcLLJITAddObjectFileWithRT(shared.jit, tracker, buffer) {
+            LLVMOrcReleaseResourceTracker(tracker)
+            throw MLIRError("could not add cached object code to the JIT: " + SharedJIT.consume(error))
+        }
+    }
+
+    /// Generates the module's machine code (if not yet) and returns its object file: what a
+    /// persistent code cache keeps. Call before the first `lookup`.
+    public func objectCode(firstFunction name: String) throws -> [UInt8]? {
+        SharedJIT.capture.withLock { $0 = .capturing }
+        defer { SharedJIT.capture.withLock { $0 = .off } }
+        _ = try lookup(name)
+        return SharedJIT.capture.withLock { state in
+            if case .captured(let bytes) = state { return bytes }
+            return nil
+        }
+    }
+
+    /// The prefix this code's functions carry (a persistent code cache stores it with the object).
+    public var functionPrefix: String { prefix }
+
+    /// What object code depends on besides its IR: the target triple, CPU and features the JIT
+    /// generates code for (`KILN_CPU=avx2` changes them) and LLVM's version.
+    public static func targetDescription(_ tier: JITTier) throws -> String {
+        let shared = try (tier == .fast ? SharedJIT.fast : SharedJIT.optimized).get()
+        var major: UInt32 = 0, minor: UInt32 = 0, patch: UInt32 = 0
+        LLVMGetVersion(&major, &minor, &patch)
+        return "LLVM \(major).\(minor).\(patch) \(shared.triple) \(shared.cpu) \(shared.features)"
+    }
+
     deinit {
         // After an LLVM fatal error the JIT may be locked by the parked worker: leak the code.
         if LLVMDiagnostics.poisoned.load(ordering: .acquiring) { return }
@@ -133,6 +176,8 @@ final class SharedJIT: @unchecked Sendable {
     let jit: LLVMOrcLLJITRef
     let dylib: LLVMOrcJITDylibRef
     let triple: String
+    let cpu: String
+    let features: String
     let layout: LLVMTargetDataRef
     /// The IR pipeline the optimised tier runs before code generation (nil: none, the fast tier).
     let passes: (pipeline: String, machine: LLVMTargetMachineRef, options: LLVMPassBuilderOptionsRef)?
@@ -163,6 +208,8 @@ final class SharedJIT: @unchecked Sendable {
             // Tests: generate code as for a machine without AVX-512 (see `HostVector.lanes`).
             features = features.split(separator: ",").map { $0.hasPrefix("+avx512") ? "-" + $0.dropFirst() : String($0) }.joined(separator: ",")
         }
+        self.cpu = String(cString: cpu!)
+        self.features = features
         // The small code model: x86's FastISel gives up on every call and address under the
         // large model a JIT gets by default (the whole block then goes through SelectionDAG).
         // JITLink reaches the runtime's functions, wherever they are, through stubs it builds.
@@ -189,6 +236,15 @@ final class SharedJIT: @unchecked Sendable {
         guard let jit else { throw MLIRError("could not create the JIT") }
         self.jit = jit
         LLVMDiagnostics.attach(toSession: LLVMOrcLLJITGetExecutionSession(jit))
+        LLVMOrcObjectTransformLayerSetTransform(LLVMOrcLLJITGetObjTransformLayer(jit), { _, object in
+            // Keeps a copy of the object a compile produced when `objectCode` asked for it.
+            SharedJIT.capture.withLock { state in
+                guard case .capturing = state, let buffer = object?.pointee, let start = LLVMGetBufferStart(buffer) else { return }
+                let bytes = UnsafeRawBufferPointer(start: start, count: LLVMGetBufferSize(buffer))
+                state = .captured(Array(bytes))
+            }
+            return nil
+        }, nil)
         dylib = LLVMOrcLLJITGetMainJITDylib(jit)
         var generator: LLVMOrcDefinitionGeneratorRef?
         if let error = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&generator, LLVMOrcLLJITGetGlobalPrefix(jit), nil, nil) {
@@ -215,13 +271,24 @@ final class SharedJIT: @unchecked Sendable {
         }
     }
 
-    /// A prefix no other query's functions have.
+    /// A prefix no other query's functions have, in this process or in object code another
+    /// process compiled (a persistent code cache): a random per-process part and a counter.
     func nextPrefix() -> String {
         state.withLock { state in
             state.next += 1
-            return "q\(state.next)_"
+            return "q\(SharedJIT.processTag)_\(state.next)_"
         }
     }
+
+    static let processTag = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+
+    /// The object file of the compile that `LLVMJITCode.objectCode` runs (compiles happen on
+    /// one thread at a time: the compile worker).
+    enum Capture: Sendable {
+        case off, capturing
+        case captured([UInt8])
+    }
+    static let capture = Mutex<Capture>(.off)
 
     static func consume(_ error: LLVMErrorRef) -> String {
         let message = LLVMGetErrorMessage(error)

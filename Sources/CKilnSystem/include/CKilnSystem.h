@@ -32,4 +32,7 @@ static inline void kiln_atomic_store_i32(int32_t *address, int32_t value) {
 /// WAL records.
 uint32_t kiln_crc32c(uint32_t crc, const void *data, size_t count);
 
+/// The running executable's GNU build ID (0 bytes when it has none); at most `capacity` bytes.
+size_t kiln_build_id(uint8_t *out, size_t capacity);
+
 #endif

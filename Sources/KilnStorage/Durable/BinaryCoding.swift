@@ -102,7 +102,7 @@ public func crc32c(_ bytes: [UInt8]) -> UInt32 { bytes.withUnsafeBytes { crc32c(
 
 extension Array where Element == UInt8 {
     /// `withUnsafeBytes` for a body that throws `DatabaseError` (the standard one rethrows untyped).
-    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws(DatabaseError) -> R) throws(DatabaseError) -> R {
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws(DatabaseError) -> R) throws(DatabaseError) -> R {
         let result: Result<R, DatabaseError> = withUnsafeBytes { buffer in
             do throws(DatabaseError) { return .success(try body(buffer)) } catch { return .failure(error) }
         }
