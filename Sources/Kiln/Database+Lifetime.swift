@@ -22,6 +22,15 @@ extension Database {
         }
     }
 
+    /// Checkpoints and releases the database directory now, whatever sessions are still open
+    /// over it (a server's shutdown: its connections' sessions may outlive the listener). Later
+    /// writes through any of them fail; the next process opens the directory from the
+    /// checkpoint. Does nothing for an in-memory database.
+    public func closeDirectory() throws(DatabaseError) {
+        guard let store else { return }
+        try statementLock.withWriteLock { () throws(DatabaseError) in try store.close() }
+    }
+
     /// Stops Kiln's background compilation for the rest of the process: queued compiles are
     /// dropped, the one in flight is waited for (up to `timeout`), and no compile starts again
     /// (queries still run, in the interpreter). Call it before the process exits: LLVM

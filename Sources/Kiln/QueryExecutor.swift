@@ -146,8 +146,9 @@ final class QueryExecutor {
             // compile) before the first morsel runs, whatever `jit = auto` would decide.
             let (key, tiers) = cache.lookup(fingerprint, mid: plan.mid, simd: policy.simd)
             persistent = (cache, key)
-            let onDisk = [firstTier, firstTier == .fast ? .optimized : .fast].filter { tiers.contains($0.rawValue) }
-            if let tier = policy.tiers == .fast ? onDisk.first(where: { $0 == .fast }) ?? onDisk.first : onDisk.max() {
+            // `jit_tier = fast | optimized` runs only that tier; `auto` the best one kept.
+            let allowed: [CodeTier] = policy.tiers == .fast ? [.fast] : policy.tiers == .optimized ? [.optimized] : [.optimized, .fast]
+            if let tier = allowed.first(where: { tiers.contains($0.rawValue) }) {
                 let entry = service.entry(fingerprint, mid: plan.mid, pipelineCount: plan.plan.pipelines.count, simd: policy.simd, tier: tier,
                                           building: (plan.times.slice, plan.times.high, plan.times.mid), persistent: persistent)
                 _ = try? entry.wait(for: tier) { nil }

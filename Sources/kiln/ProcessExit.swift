@@ -15,7 +15,10 @@ import Glibc
 /// in flight.
 func terminate(_ status: Int32) -> Never {
     // A database directory is checkpointed and released (its WAL would be replayed otherwise).
-    openDatabase?.close()
+    if let database = openDatabase {
+        do { try database.closeDirectory() } catch { standardError("kiln: the shutdown checkpoint failed (the WAL keeps every commit): \(error)\n") }
+        database.close()
+    }
     if getenv("KILN_TEST_PLAIN_EXIT") != nil {
         fflush(nil)
         exit(status)

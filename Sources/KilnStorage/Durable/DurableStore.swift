@@ -209,6 +209,7 @@ public final class DurableStore: @unchecked Sendable {
     /// checkpoint instead (its rows are written once, to the data file); then 0 is returned.
     public func log(_ changes: [LoggedChange]) throws(DatabaseError) -> Int {
         if changes.isEmpty { return 0 }
+        if closed.load(ordering: .relaxed) { throw DurableStore.closedError }
         if let failure { throw writesStopped(failure) }
         let insertedBytes = changes.reduce(0) { total, change in
             guard case .insert(let table, let rows) = change else { return total }
@@ -320,6 +321,7 @@ public final class DurableStore: @unchecked Sendable {
     /// Writes every changed row group and the catalog to the data file, flips the superblock,
     /// and empties the WAL. The caller holds the exclusive statement lock.
     public func checkpoint() throws(DatabaseError) {
+        if closed.load(ordering: .relaxed) { throw DurableStore.closedError }
         if let failure { throw writesStopped(failure) }
         do { try wal.flush() } catch { throw writesStopped(error) }
         do { try writeCheckpoint() } catch {
@@ -407,10 +409,16 @@ public final class DurableStore: @unchecked Sendable {
     /// Uncounts a session; true when it was the last (the caller then closes the store).
     public func detach() -> Bool { sessions.subtract(1, ordering: .relaxed).newValue == 0 }
 
+    static let closedError = DatabaseError(SQLState("08003"), "the database directory is closed",
+                                           hint: "The process is shutting down, or the database was closed; open it again.")
+
     /// Checkpoints (a clean shutdown leaves an empty WAL) and releases the directory.
     public func close() throws(DatabaseError) {
-        guard !closed.exchange(true, ordering: .relaxed) else { return }
-        defer { Glibc.close(lockDescriptor) }
+        guard !closed.load(ordering: .relaxed) else { return }
+        defer {
+            closed.store(true, ordering: .relaxed)
+            Glibc.close(lockDescriptor)
+        }
         if failure == nil { try checkpoint() }
     }
 }
