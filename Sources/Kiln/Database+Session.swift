@@ -104,11 +104,20 @@ extension Database {
     }
 
     /// Adds a login role; `password` is a `SCRAM-SHA-256$...` verifier or a password to derive one from.
+    /// A role that exists already (a database directory keeps the roles of earlier runs) gets
+    /// the password and LOGIN.
     public func createUser(_ name: String, password: String) throws(DatabaseError) {
         let role = Role(name: name, passwordVerifier: Database.verifier(password), canLogin: true)
         var position = 0
         try statementLock.withWriteLock { () throws(DatabaseError) in
-            try catalog.create(role, position: nil)
+            if catalog.role(name) != nil {
+                try catalog.alterRole(name, position: nil) { existing in
+                    existing.passwordVerifier = role.passwordVerifier
+                    existing.canLogin = true
+                }
+            } else {
+                try catalog.create(role, position: nil)
+            }
             if let store, let created = catalog.role(name) { position = try store.log([.putRole(created)]) }
         }
         try store?.waitDurable(position, synchronous: true)

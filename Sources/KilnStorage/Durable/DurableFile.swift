@@ -127,7 +127,8 @@ public final class DurableFile: @unchecked Sendable {
 
     /// Maps `length` bytes at `offset` (a multiple of the page size) read-only and shared.
     func map(offset: Int, length: Int) throws(DatabaseError) -> FileMapping {
-        let address = mmap(nil, max(1, length), PROT_READ, MAP_SHARED, descriptor, off_t(offset))
+        // Populated at once: the checksum reads every page right away (one call, not a fault per page).
+        let address = mmap(nil, max(1, length), PROT_READ, MAP_SHARED | MAP_POPULATE, descriptor, off_t(offset))
         guard let address, address != MAP_FAILED else { throw StorageError.io("map", file: path, errno: errno) }
         return FileMapping(address: address, length: max(1, length))
     }
