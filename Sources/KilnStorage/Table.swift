@@ -180,6 +180,9 @@ public final class Table: @unchecked Sendable {
 
     /// Appends rows in `ColumnCodec`'s layout, one buffer per column (WAL replay).
     func appendEncoded(_ columnsData: [UnsafeRawBufferPointer], rows: Int, origin: (file: String, offset: Int)) throws(DatabaseError) {
+        guard rows >= 0, rows <= Table.segmentCapacity * 64 else {
+            throw StorageError.corrupted(file: origin.file, offset: origin.offset, "an insert record of \(rows) rows")
+        }
         guard columnsData.count == columns.count else {
             throw StorageError.corrupted(file: origin.file, offset: origin.offset, "an insert record has \(columnsData.count) columns, table \"\(name)\" has \(columns.count)")
         }

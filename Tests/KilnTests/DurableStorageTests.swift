@@ -177,4 +177,37 @@ final class DurableStorageTests: XCTestCase {
                        (0..<sessions).map { [.int32(Int32($0)), .int64(Int64(commits)), .int64(Int64(commits * (commits - 1) / 2))] })
         reopened.close()
     }
+
+    /// Commits wait for their sync while other sessions' commits trigger checkpoints that
+    /// empty the log: every wait ends (a checkpoint made the commit durable), nothing is lost.
+    func testCommitsWaitingWhileCheckpointsEmptyTheLog() throws {
+        let db = try Database(path: directory)
+        try db.execute("CREATE TABLE t (session INTEGER, i INTEGER, s TEXT)")
+        try db.execute("SET max_wal_size = '1MB'")
+        let sessions = 4, commits = 40
+        let done = Atomic<Int>(0)
+        let failures = Mutex<[String]>([])
+        for session in 0..<sessions {
+            nonisolated(unsafe) let writer = try Database(sharing: db)
+            Thread {
+                for i in 0..<commits {
+                    // ~100 KB per commit: a checkpoint every few commits.
+                    do {
+                        try writer.execute("INSERT INTO t SELECT $1::INTEGER, $2::INTEGER, 'padding text for the row ' || g::TEXT FROM generate_series(1, 2500) AS g(g)",
+                                           [.int32(Int32(session)), .int32(Int32(i))])
+                    } catch { failures.withLock { $0.append("\(error)") } }
+                }
+                writer.close()
+                done.add(1, ordering: .relaxed)
+            }.start()
+        }
+        let deadline = ContinuousClock.now + .seconds(120)
+        while done.load(ordering: .relaxed) < sessions && ContinuousClock.now < deadline { usleep(20_000) }
+        XCTAssertEqual(done.load(ordering: .relaxed), sessions, "a commit waited forever")
+        XCTAssertEqual(failures.withLock { $0 }, [])
+        db.store!.releaseAsIfCrashed()
+        let reopened = try Database(path: directory)
+        XCTAssertEqual(try reopened.query("SELECT count(*), count(DISTINCT session * 1000 + i) FROM t"), [[.int64(Int64(sessions * commits * 2500)), .int64(Int64(sessions * commits))]])
+        reopened.close()
+    }
 }

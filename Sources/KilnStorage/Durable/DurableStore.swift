@@ -69,8 +69,9 @@ public final class DurableStore: @unchecked Sendable {
         lockDescriptor = try DurableStore.lock(path)
         do {
             dataFile = try DataFile(path: path + "/" + DurableStore.dataFileName)
-            try syncDirectory(path)
             let walFile = try DurableFile(path: path + "/" + DurableStore.walFileName, create: true)
+            // The files' directory entries survive a power loss from here on.
+            try syncDirectory(path)
             wal = WriteAheadLog(file: walFile, generation: dataFile.superblock.walGeneration, end: max(walFile.size, WriteAheadLog.headerLength))
             try restoreCheckpoint(parseView: parseView)
             try recover(parseView: parseView)
@@ -166,10 +167,20 @@ public final class DurableStore: @unchecked Sendable {
         }
         wal.setEnd(validEnd)
         recovery = (transactions.count, size - validEnd)
-        // Replayed inserts change row counts: refresh the statistics the planner uses.
+        // Replayed inserts change row counts: the planner's statistics follow. A table with row
+        // groups in the data file keeps its checkpoint's statistics with the new row count
+        // (sampling it again would read all of it at open); one wholly from the WAL is sampled.
         var touched = Set<Int32>()
         for records in transactions { for (type, payload, _) in records where type == .insert { touched.insert(payload.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }) } }
-        for oid in touched { try catalog.table(oid: oid)?.analyze() }
+        for oid in touched {
+            guard let table = catalog.table(oid: oid) else { continue }
+            if var statistics = table.statistics, table.segments.contains(where: { $0.isPersisted }) {
+                statistics.rows = table.rowCount
+                table.setStatistics(statistics)
+            } else {
+                try table.analyze()
+            }
+        }
         if wal.size > maxWALSize.load(ordering: .relaxed) { try checkpoint() }
     }
 

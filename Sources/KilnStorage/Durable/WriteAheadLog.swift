@@ -38,6 +38,11 @@ final class WriteAheadLog: @unchecked Sendable {
     private var pendingOffset: Int
     /// Bytes known to be on disk.
     private var synced: Int
+    /// The log position of the file's offset 0: positions handed to commits keep growing across
+    /// resets, so a commit that waits while a checkpoint empties the log finds its position
+    /// passed (the checkpoint made it durable) instead of waiting for a position the new log
+    /// may never reach.
+    private var base = 0
     /// The file's length: the log is zero-filled ahead in `preallocation` steps, so that a
     /// commit's `fdatasync` writes the data only, not the file's new size (as PostgreSQL
     /// zero-fills its WAL segments). Reading stops at the zeros.
@@ -102,6 +107,8 @@ final class WriteAheadLog: @unchecked Sendable {
                 throw error
             }
             self.generation = generation
+            // The caller flushed first: every position handed out so far is durable.
+            base += pendingOffset + pending.count
             pending = []
             pendingOffset = WriteAheadLog.headerLength
             synced = pendingOffset
@@ -123,14 +130,14 @@ final class WriteAheadLog: @unchecked Sendable {
     }
 
     /// Appends a transaction's framed records (ending with its commit record); returns the
-    /// log position that must be on disk for the commit to be durable. Callers are serialised
+    /// log position (not a file offset) that must be on disk for the commit to be durable. Callers are serialised
     /// (the statement lock), so the log's order is the commit order.
     func append(_ bytes: [UInt8]) throws(DatabaseError) -> Int {
         try monitor.withLock { () throws(DatabaseError) -> Int in
             if let failureState { throw failureState }
             pending.append(contentsOf: bytes)
             counters.commits += 1
-            let end = pendingOffset + pending.count
+            let end = base + pendingOffset + pending.count
             if pending.count > WriteAheadLog.pendingLimit && !syncing {
                 // Large: written now (a sync may not run meanwhile: this holds the lock).
                 try writePending()
@@ -171,7 +178,7 @@ final class WriteAheadLog: @unchecked Sendable {
         try monitor.withLock { () throws(DatabaseError) in
             while true {
                 if let failureState { throw failureState }
-                if synced >= position { return }
+                if base + synced >= position { return }
                 if syncing {
                     monitor.wait()
                     continue
@@ -205,7 +212,7 @@ final class WriteAheadLog: @unchecked Sendable {
 
     /// Writes and syncs whatever was committed (the background flush of
     /// `synchronous_commit = off`, and a checkpoint's first step).
-    func flush() throws(DatabaseError) { try waitDurable(size) }
+    func flush() throws(DatabaseError) { try waitDurable(monitor.withLock { base + pendingOffset + pending.count }) }
 
     /// The log's records after the header, as committed transactions (each a list of
     /// (type, payload, offset)). Stops at a torn tail, which it reports as the truncation point;
