@@ -149,7 +149,7 @@ enum CatalogCoding {
     }
 
     /// Never used for strings (their statistics values are written as text).
-    nonisolated(unsafe) static let scratchArena = StringArena()
+    static let scratchArena = StringArena()
 }
 
 /// A view as a database directory keeps it: its SQL text, parsed again when the database opens.
