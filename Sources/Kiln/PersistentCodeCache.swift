@@ -111,7 +111,7 @@ final class PersistentCodeCache: @unchecked Sendable {
             unlink(temporary)
             return
         }
-        memo.withLock { memo in memo[fingerprint]?.tiers.insert(tier.rawValue) }
+        memo.withLock { memo in _ = memo[fingerprint]?.tiers.insert(tier.rawValue) }
         trim()
     }
 
