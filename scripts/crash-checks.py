@@ -95,6 +95,16 @@ class Checker:
         process.kill()
         raise RuntimeError("kiln serve did not start")
 
+    def shell(self, directory, sql):
+        """`kiln DIRECTORY -c SQL` in CSV, as a process of its own."""
+        self.processes += 1
+        return subprocess.run([self.kiln, directory, "--format", "csv", "-c", sql], capture_output=True, text=True, timeout=60)
+
+    def expect_count(self, directory, table, count, context):
+        result = self.shell(directory, f"SELECT count(*) FROM {table}")
+        if result.returncode != 0 or result.stdout.strip().splitlines()[-1:] != [str(count)]:
+            self.fail(f"{context}: expected {count} rows, got {result.returncode}: {result.stdout} {result.stderr[-300:]}")
+
     def log_of(self, process):
         process.log.seek(0)
         return process.log.read()
@@ -362,8 +372,7 @@ class Checker:
                 f.write(bytes([byte[0] ^ 0x5A]))
 
         def expect_error(directory, sql, file, offset, context):
-            result = subprocess.run([self.kiln, directory, "-c", sql], capture_output=True, text=True, timeout=60)
-            self.processes += 1
+            result = self.shell(directory, sql)
             text = result.stderr + result.stdout
             if result.returncode != 1 or "XX001" not in text and "corrupted" not in text:
                 self.fail(f"{context}: expected a corruption error, got status {result.returncode}: {text[-400:]}")
@@ -418,10 +427,7 @@ class Checker:
                 connection.execute("INSERT INTO c SELECT i, 'after the tear' FROM generate_series(1, 100) AS g(i)")
             process.send_signal(signal.SIGKILL)
             process.wait()
-            result = subprocess.run([self.kiln, directory, "--format", "csv", "-c", "SELECT count(*) FROM c"], capture_output=True, text=True, timeout=60)
-            self.processes += 1
-            if result.returncode != 0 or result.stdout.strip().splitlines()[-1:] != ["2100"]:
-                self.fail(f"commits after a torn tail: expected 2100 rows, got {result.returncode}: {result.stdout} {result.stderr[-300:]}")
+            self.expect_count(directory, "c", 2100, "commits after a torn tail")
         # A new directory killed before its first checkpoint: the WAL alone holds the commits.
         directory = os.path.join(self.work, "never-checkpointed")
         process, port = self.start(directory)
@@ -430,14 +436,10 @@ class Checker:
             connection.execute("INSERT INTO n SELECT i, 'never checkpointed ' || i::TEXT FROM generate_series(1, 500) AS g(i)")
         process.send_signal(signal.SIGKILL)
         process.wait()
-        result = subprocess.run([self.kiln, directory, "--format", "csv", "-c", "SELECT count(*) FROM n"], capture_output=True, text=True, timeout=60)
-        self.processes += 1
-        if result.returncode != 0 or result.stdout.strip().splitlines()[-1:] != ["500"]:
-            self.fail(f"never checkpointed: expected 500 rows, got {result.returncode}: {result.stdout} {result.stderr[-300:]}")
+        self.expect_count(directory, "n", 500, "never checkpointed")
         # A second process on the same directory gets a clear error.
         process, port = self.start(directory)
-        result = subprocess.run([self.kiln, directory, "-c", "SELECT 1"], capture_output=True, text=True, timeout=60)
-        self.processes += 1
+        result = self.shell(directory, "SELECT 1")
         if result.returncode != 1 or "55006" not in result.stderr and "in use by another process" not in result.stderr:
             self.fail(f"second process: expected 55006, got {result.returncode}: {result.stderr[-300:]}")
         process.send_signal(signal.SIGTERM)

@@ -42,9 +42,9 @@ final class CodeEntry: @unchecked Sendable {
     private var failure: String?
     /// What the worker compiles from, until the optimised tier is done.
     private var mid: IRModule?
-    private var times: [CodeTier: (lowering: Double, stages: CompileStages, total: Double)] = [:]
-    /// Tiers whose code was loaded from the persistent code cache, and how long that took (ms).
-    private var loads: [CodeTier: Double] = [:]
+    /// Per tier: ms lowering, the compile's stages and total, and the ms loading it took when
+    /// it came from the persistent code cache instead (then the compile's total is 0).
+    private var times: [CodeTier: (lowering: Double, stages: CompileStages, total: Double, loaded: Double?)] = [:]
     /// How long the session that created the entry took to build its IR (logged with the compile events).
     var building: (slice: Double, high: Double, mid: Double) = (0, 0, 0)
     /// Executions that used this entry (tier-up for queries that run often).
@@ -84,8 +84,7 @@ final class CodeEntry: @unchecked Sendable {
     func publish(_ tier: CodeTier, _ code: CompiledQuery, functions: [RuntimeFunction], lowering: Double, total: Double, loaded: Double? = nil) {
         monitor.withLock {
             tiers[tier] = (code, functions)
-            times[tier] = (lowering, code.stages, loaded == nil ? total : 0)
-            if let loaded { loads[tier] = loaded }
+            times[tier] = (lowering, code.stages, loaded == nil ? total : 0, loaded)
             // The optimised tier is the last one: the module is not needed any more.
             if tier == .optimized { mid = nil }
             if tier.rawValue > readyTier.load(ordering: .relaxed) { readyTier.store(tier.rawValue, ordering: .releasing) }
@@ -139,7 +138,7 @@ final class CodeEntry: @unchecked Sendable {
     /// Compile times of the tiers done so far (EXPLAIN ANALYZE); a tier loaded from the
     /// persistent code cache has a compile time of 0 and its load time.
     var compileTimes: [(CodeTier, lowering: Double, stages: CompileStages, total: Double, loaded: Double?)] {
-        monitor.withLock { times.sorted { $0.key < $1.key }.map { ($0.key, $0.value.lowering, $0.value.stages, $0.value.total, loads[$0.key]) } }
+        monitor.withLock { times.sorted { $0.key < $1.key }.map { ($0.key, $0.value.lowering, $0.value.stages, $0.value.total, $0.value.loaded) } }
     }
 
     /// Operations of the low-level module (set when it is lowered).

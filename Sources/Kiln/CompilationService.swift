@@ -350,16 +350,17 @@ final class CompilationService: @unchecked Sendable {
         // A fast-tier job queued after the optimised tier was done has nothing to add.
         if entry.readyTier.load(ordering: .acquiring) >= job.tier.rawValue { return }
         let started = ContinuousClock.now
-        if loadPersisted(job) { return }
+        // What object code is made for (part of a persistent code cache's check).
+        let target = entry.persistent == nil ? nil : try? NativeCompiler.targetDescription(optimizationLevel: job.tier.optimizationLevel)
+        if let target, loadPersisted(job, target: target) { return }
         do {
             let (low, functions, lowering) = try entry.lowModule(for: job.tier)
             // On the worker (or the one requester that runs the queue when there is no worker).
             let code = try compiler.compile(low, pipelineCount: entry.pipelineCount, optimizationLevel: job.tier.optimizationLevel,
-                                            keepObject: entry.persistent != nil)
+                                            keepObject: target != nil)
             let total = QueryExecutor.milliseconds(since: started)
             entry.publish(job.tier, code, functions: functions, lowering: lowering, total: total)
-            if let persistent = entry.persistent, let object = code.object,
-               let target = try? NativeCompiler.targetDescription(optimizationLevel: job.tier.optimizationLevel) {
+            if let persistent = entry.persistent, let object = code.object, let target {
                 persistent.cache.write(persistent.key, job.tier, fingerprint: entry.fingerprint, target: target, pipelineCount: entry.pipelineCount,
                                        object: object.bytes, prefix: object.prefix)
             }
@@ -380,10 +381,9 @@ final class CompilationService: @unchecked Sendable {
 
     /// Links the tier's object code from the persistent code cache, if it has it for this
     /// target; false when it has not (or it would not load: then the tier is compiled).
-    private func loadPersisted(_ job: CompileJob) -> Bool {
+    private func loadPersisted(_ job: CompileJob, target: String) -> Bool {
         let entry = job.entry
-        guard let persistent = entry.persistent,
-              let target = try? NativeCompiler.targetDescription(optimizationLevel: job.tier.optimizationLevel) else { return false }
+        guard let persistent = entry.persistent else { return false }
         let started = ContinuousClock.now
         guard let (object, prefix) = persistent.cache.read(persistent.key, job.tier, target: target, pipelineCount: entry.pipelineCount) else {
             return false

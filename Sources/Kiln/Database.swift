@@ -94,10 +94,7 @@ public final class Database {
         catalog = Catalog()
         statementLock = StatementLock()
         store = nil
-        do { executor = try QueryExecutor() } catch {
-            throw DatabaseError.internalError("could not initialise the compiler: \(error)")
-        }
-        executor.service.sessionOpened()
+        executor = try Database.sessionExecutor(persistentCode: nil)
     }
 
     /// Opens the database kept in directory `path`, creating it on first use: the last
@@ -115,14 +112,21 @@ public final class Database {
             return stored.view(query: query)
         }
         store?.attach()
-        do { executor = try QueryExecutor() } catch {
-            throw DatabaseError.internalError("could not initialise the compiler: \(error)")
-        }
-        executor.persistentCode = PersistentCodeCache(directory: path + "/code")
-        executor.service.sessionOpened()
+        executor = try Database.sessionExecutor(persistentCode: PersistentCodeCache(directory: path + "/code"))
     }
 
     deinit { close() }
+
+    /// A session's executor, counted among the compile service's open sessions.
+    private static func sessionExecutor(persistentCode: PersistentCodeCache?) throws(DatabaseError) -> QueryExecutor {
+        let executor: QueryExecutor
+        do { executor = try QueryExecutor() } catch {
+            throw DatabaseError.internalError("could not initialise the compiler: \(error)")
+        }
+        executor.persistentCode = persistentCode
+        executor.service.sessionOpened()
+        return executor
+    }
 
     /// A new session over the same tables as `other`, with its own settings and prepared statements.
     public init(sharing other: Database) throws(DatabaseError) {
@@ -130,11 +134,7 @@ public final class Database {
         statementLock = other.statementLock
         store = other.store
         store?.attach()
-        do { executor = try QueryExecutor() } catch {
-            throw DatabaseError.internalError("could not initialise the compiler: \(error)")
-        }
-        executor.persistentCode = other.executor.persistentCode
-        executor.service.sessionOpened()
+        executor = try Database.sessionExecutor(persistentCode: other.executor.persistentCode)
     }
 
     /// Sets a session setting as `SET` would (validated the same way).
@@ -397,9 +397,7 @@ public final class Database {
             switch e.kind {
             case .constant: return e
             case .parameter(let n):
-                // As `QueryExecutor.slotValues` converts them (text parameters by the type's input function).
-                guard n >= 1, n <= parameters.count,
-                      let value = try? Casts.cast(parameters[n - 1], from: KilnValueType.of(parameters[n - 1]) ?? e.type, to: e.type) else { return nil }
+                guard n >= 1, n <= parameters.count, let value = try? QueryExecutor.parameterValue(parameters[n - 1], as: e.type) else { return nil }
                 return .constant(value, type: e.type)
             case .call(let name, let arguments):
                 var substituted: [BoundExpression] = []

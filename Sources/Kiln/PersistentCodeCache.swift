@@ -33,8 +33,13 @@ final class PersistentCodeCache: @unchecked Sendable {
     static let buildID: String? = {
         var bytes = [UInt8](repeating: 0, count: 64)
         let length = kiln_build_id(&bytes, bytes.count)
-        return length == 0 ? nil : bytes.prefix(length).map { String($0, radix: 16) }.joined()
+        return length == 0 ? nil : hex(bytes.prefix(length))
     }()
+
+    /// Two lower-case hex digits per byte.
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
 
     init?(directory: String) {
         guard PersistentCodeCache.buildID != nil else { return nil }
@@ -49,7 +54,7 @@ final class PersistentCodeCache: @unchecked Sendable {
         hasher.update(data: Array((PersistentCodeCache.buildID ?? "").utf8))
         hasher.update(data: Array((simd ? "simd\n" : "scalar\n").utf8))
         hasher.update(data: Array(mid.text.utf8))
-        let key = hasher.finalize().map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        let key = PersistentCodeCache.hex(hasher.finalize())
         let tiers = Set([CodeTier.fast, .optimized].filter { access(path(key, $0), F_OK) == 0 }.map(\.rawValue))
         memo.withLock { memo in
             if memo.count > 4096 { memo.removeAll() }

@@ -94,6 +94,11 @@ final class QueryExecutor {
     }
 
     /// Values of the parameter block for one execution (`outer`: an applied subquery's outer values by column).
+    /// A bound value as a parameter of `type` (text by the type's input function).
+    static func parameterValue(_ value: Value, as type: SQLType) throws(DatabaseError) -> Value {
+        try Casts.cast(value, from: KilnValueType.of(value) ?? type, to: type)
+    }
+
     func slotValues(_ plan: PipelinePlan, parameters: [Value], outer: [Int: Value] = [:]) throws(DatabaseError) -> [Value] {
         var values: [Value] = []
         for slot in plan.parameterSlots {
@@ -103,11 +108,9 @@ final class QueryExecutor {
                 guard n <= parameters.count else {
                     throw DatabaseError(.undefinedParameter, "there is no parameter $\(n)")
                 }
-                let value = parameters[n - 1]
-                values.append(try Casts.cast(value, from: KilnValueType.of(value) ?? type, to: type))
+                values.append(try QueryExecutor.parameterValue(parameters[n - 1], as: type))
             case .outerValue(let column, let type):
-                let value = outer[column] ?? .null
-                values.append(try Casts.cast(value, from: KilnValueType.of(value) ?? type, to: type))
+                values.append(try QueryExecutor.parameterValue(outer[column] ?? .null, as: type))
             }
         }
         return values
@@ -141,30 +144,27 @@ final class QueryExecutor {
         let policy = plan.policy
         let firstTier: CodeTier = policy.tiers == .optimized ? .optimized : .fast
         var persistent: (cache: PersistentCodeCache, key: String)?
+        // A shape compiled before, in this database directory: its code is loaded (no compile)
+        // before the first morsel runs, whatever `jit = auto` would decide.
+        var stored: CodeTier?
         if let cache = persistentCode, service.peek(fingerprint) == nil {
-            // A shape compiled before, in this database directory: its code is loaded (no
-            // compile) before the first morsel runs, whatever `jit = auto` would decide.
             let (key, tiers) = cache.lookup(fingerprint, mid: plan.mid, simd: policy.simd)
             persistent = (cache, key)
             // `jit_tier = fast | optimized` runs only that tier; `auto` the best one kept.
             let allowed: [CodeTier] = policy.tiers == .fast ? [.fast] : policy.tiers == .optimized ? [.optimized] : [.optimized, .fast]
-            if let tier = allowed.first(where: { tiers.contains($0.rawValue) }) {
-                let entry = service.entry(fingerprint, mid: plan.mid, pipelineCount: plan.plan.pipelines.count, simd: policy.simd, tier: tier,
-                                          building: (plan.times.slice, plan.times.high, plan.times.mid), persistent: persistent)
-                _ = try? entry.wait(for: tier) { nil }
-                plan.code = entry
-                return
-            }
+            stored = allowed.first { tiers.contains($0.rawValue) }
         }
-        if policy.mode == .auto, plan.executions <= 1, plan.scannedRows < policy.aboveRows {
+        if stored == nil, policy.mode == .auto, plan.executions <= 1, plan.scannedRows < policy.aboveRows {
             let (cached, sightings) = service.lookup(fingerprint)
             if cached != nil || sightings == 0 {
                 plan.code = cached
                 return
             }
         }
-        plan.code = service.entry(fingerprint, mid: plan.mid, pipelineCount: plan.plan.pipelines.count, simd: policy.simd, tier: firstTier,
+        let entry = service.entry(fingerprint, mid: plan.mid, pipelineCount: plan.plan.pipelines.count, simd: policy.simd, tier: stored ?? firstTier,
                                   building: (plan.times.slice, plan.times.high, plan.times.mid), persistent: persistent)
+        if let stored { _ = try? entry.wait(for: stored) { nil } }
+        plan.code = entry
     }
 
     /// Runs a planned query over a fresh runtime (its hash tables and buffers live for this run

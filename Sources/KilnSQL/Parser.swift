@@ -226,7 +226,7 @@ public struct Parser {
             let query = try parseSelect()
             let characters = Array(source)
             let definition = String(characters[min(queryStart - 1, characters.count)..<min(max(position - 1, queryStart - 1), characters.count)])
-            return .createView(name: name, columns: columns, query: query, definition: String(definition.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()),
+            return .createView(name: name, columns: columns, query: query, definition: definition.trimmed,
                                orReplace: orReplace, position: start)
         }
         guard !orReplace, acceptWord("table") else { throw syntaxError() }

@@ -93,12 +93,9 @@ public final class Catalog: Sendable {
         bumpVersion()
     }
 
-    /// Removes an object by name (WAL replay of a DROP); false when there was none.
-    @discardableResult
-    func remove(table name: String) -> Bool {
-        let removed = tables.withLock { $0.removeValue(forKey: name) != nil }
-        if removed { bumpVersion() }
-        return removed
+    /// Removes an object by name (WAL replay of a DROP).
+    func remove(table name: String) {
+        if tables.withLock({ $0.removeValue(forKey: name) != nil }) { bumpVersion() }
     }
 
     func remove(view name: String) {

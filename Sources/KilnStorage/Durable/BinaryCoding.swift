@@ -32,10 +32,9 @@ public struct BinaryWriter {
         let padding = (alignment - bytes.count % alignment) % alignment
         bytes.append(contentsOf: repeatElement(0, count: padding))
     }
-    mutating func patchBytes(_ offset: Int, _ change: (inout UInt8) -> Void) { change(&bytes[offset]) }
-    /// Overwrites four bytes at `offset` (a length or checksum filled in afterwards).
-    public mutating func patch(u32 value: UInt32, at offset: Int) {
-        withUnsafeBytes(of: value.littleEndian) { for i in 0..<4 { bytes[offset + i] = $0[i] } }
+    /// Overwrites eight bytes at `offset` (a value known only after what follows was written).
+    mutating func patch(u64 value: UInt64, at offset: Int) {
+        withUnsafeBytes(of: value.littleEndian) { for i in 0..<8 { bytes[offset + i] = $0[i] } }
     }
 }
 
@@ -74,10 +73,6 @@ public struct BinaryReader {
     }
     public mutating func optionalString() throws(DatabaseError) -> String? { try bool() ? try string() : nil }
     public mutating func bytes(_ count: Int) throws(DatabaseError) -> UnsafeRawBufferPointer { try take(count) }
-    public mutating func skip(to alignment: Int) throws(DatabaseError) {
-        let padding = (alignment - offset % alignment) % alignment
-        _ = try take(padding)
-    }
     public mutating func type() throws(DatabaseError) -> SQLType {
         let name = try string()
         guard let type = SQLType(irName: name) else {

@@ -71,8 +71,7 @@ enum ColumnCodec {
                 longStrings = true
                 let offset = writer.bytes.count - start
                 KilnString.withBytes(cell) { writer.raw($0) }
-                let cellOffset = start + index * 16 + 8
-                withUnsafeBytes(of: UInt64(offset).littleEndian) { for i in 0..<8 { writer.patchByte($0[i], at: cellOffset + i) } }
+                writer.patch(u64: UInt64(offset), at: start + index * 16 + 8)
             }
         }
         let (minimum, maximum) = bounds(column, rows: rows)
@@ -135,16 +134,23 @@ enum ColumnCodec {
         guard column.type.physical == .string else { return }
         for index in 0..<range.count where column.isValid(first + index) {
             let cellAddress = column.values + (first + index) * 16
-            let cell = cellAddress.load(as: Int128.self)
-            let length = KilnString.length(cell)
-            guard length > KilnString.inlineCapacity else { continue }
-            let offset = Int((cellAddress + 8).load(as: UInt64.self))
-            guard offset >= validityEnd, offset <= bytes.count, length <= bytes.count - offset else {
-                throw StorageError.corrupted(file: origin.file, offset: origin.offset, "a string points outside its record")
-            }
+            guard let (offset, length) = try longString(at: cellAddress, strings: validityEnd..<bytes.count, { () -> DatabaseError in
+                StorageError.corrupted(file: origin.file, offset: origin.offset, "a string points outside its record")
+            }) else { continue }
             let copy = KilnString.make(UnsafeRawBufferPointer(start: base + offset, count: length), arena: arena)
             cellAddress.storeBytes(of: copy, as: Int128.self)
         }
+    }
+
+    /// A long string's cell in the layout: the offset and length of its bytes, which must lie in
+    /// `strings` (the layout's string area; else `outside()` is thrown); nil for an inline string.
+    static func longString(at cellAddress: UnsafeRawPointer, strings: Range<Int>,
+                           _ outside: () -> DatabaseError) throws(DatabaseError) -> (offset: Int, length: Int)? {
+        let length = KilnString.length(cellAddress.load(as: Int128.self))
+        guard length > KilnString.inlineCapacity else { return nil }
+        let offset = Int(truncatingIfNeeded: (cellAddress + 8).load(as: UInt64.self))
+        guard offset >= strings.lowerBound, offset <= strings.upperBound, length <= strings.upperBound - offset else { throw outside() }
+        return (offset, length)
     }
 
     struct Mapped {
@@ -180,13 +186,16 @@ enum ColumnCodec {
             let validity = (base + extent.validityOffset).assumingMemoryBound(to: UInt64.self)
             for row in 0..<extent.rows where validity[row >> 6] & (1 << UInt64(row & 63)) != 0 {
                 let cellAddress = values + row * 16
-                let length = KilnString.length(cellAddress.load(as: Int128.self))
-                guard length > KilnString.inlineCapacity else { continue }
-                let offset = Int((cellAddress + 8).load(as: UInt64.self))
-                guard offset >= validityEnd, offset <= extent.length, length <= extent.length - offset else {
+                let found: (offset: Int, length: Int)?
+                do throws(DatabaseError) {
+                    found = try longString(at: cellAddress, strings: validityEnd..<extent.length) {
+                        StorageError.corrupted(file: file.path, offset: extent.offset, "a string points outside its extent")
+                    }
+                } catch {
                     values.deallocate()
-                    throw StorageError.corrupted(file: file.path, offset: extent.offset, "a string points outside its extent")
+                    throw error
                 }
+                guard let (offset, _) = found else { continue }
                 (cellAddress + 8).storeBytes(of: UInt64(UInt(bitPattern: base + offset)), as: UInt64.self)
             }
         }
@@ -198,8 +207,4 @@ enum ColumnCodec {
 func hex(_ value: UInt32) -> String {
     let digits = String(value, radix: 16)
     return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
-}
-
-extension BinaryWriter {
-    mutating func patchByte(_ byte: UInt8, at offset: Int) { patchBytes(offset) { $0 = byte } }
 }

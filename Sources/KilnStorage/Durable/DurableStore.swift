@@ -96,7 +96,7 @@ public final class DurableStore: @unchecked Sendable {
             let n = pread(descriptor, &holder, 31, 0)
             Glibc.close(descriptor)
             if code == EWOULDBLOCK {
-                let pid = n > 0 ? String(decoding: holder[0..<n], as: UTF8.self).trimmingCharacters(in: " \n") : "?"
+                let pid = n > 0 ? String(decoding: holder[0..<n], as: UTF8.self).trimmed : "?"
                 throw DatabaseError(SQLState("55006"), "database directory \"\(path)\" is in use by another process (pid \(pid))",
                                     hint: "Only one process may open a database directory; connect to it through that process's server instead.")
             }
@@ -155,8 +155,11 @@ public final class DurableStore: @unchecked Sendable {
             return
         }
         let (transactions, validEnd) = try WriteAheadLog.read(wal.file)
+        var touched = Set<Int32>()
         for (index, records) in transactions.enumerated() {
-            for (type, payload, offset) in records { try replay(type, payload, offset: offset, parseView: parseView) }
+            for (type, payload, offset) in records {
+                if let table = try replay(type, payload, offset: offset, parseView: parseView) { touched.insert(table) }
+            }
             if index == 0 { IOFaults.crashPoint("recovery-mid") }
         }
         let size = wal.file.size
@@ -170,8 +173,6 @@ public final class DurableStore: @unchecked Sendable {
         // Replayed inserts change row counts: the planner's statistics follow. A table with row
         // groups in the data file keeps its checkpoint's statistics with the new row count
         // (sampling it again would read all of it at open); one wholly from the WAL is sampled.
-        var touched = Set<Int32>()
-        for records in transactions { for (type, payload, _) in records where type == .insert { touched.insert(payload.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }) } }
         for oid in touched {
             guard let table = catalog.table(oid: oid) else { continue }
             if var statistics = table.statistics, table.segments.contains(where: { $0.isPersisted }) {
@@ -184,9 +185,11 @@ public final class DurableStore: @unchecked Sendable {
         if wal.size > maxWALSize.load(ordering: .relaxed) { try checkpoint() }
     }
 
-    private func replay(_ type: WriteAheadLog.RecordType, _ payload: [UInt8], offset: Int, parseView: (StoredView) throws(DatabaseError) -> View) throws(DatabaseError) {
+    /// Applies one record; returns the OID of the table an insert record added rows to.
+    private func replay(_ type: WriteAheadLog.RecordType, _ payload: [UInt8], offset: Int,
+                        parseView: (StoredView) throws(DatabaseError) -> View) throws(DatabaseError) -> Int32? {
         let file = wal.file.path
-        try payload.withBytes { bytes throws(DatabaseError) in
+        return try payload.withBytes { bytes throws(DatabaseError) -> Int32? in
             var reader = BinaryReader(bytes, file: file, offset: offset + WriteAheadLog.recordHeader + 1)
             switch type {
             case .createTable:
@@ -207,9 +210,11 @@ public final class DurableStore: @unchecked Sendable {
                 var columns: [UnsafeRawBufferPointer] = []
                 for _ in 0..<columnCount { columns.append(try reader.bytes(try reader.int())) }
                 try table.appendEncoded(columns, rows: rows, origin: (file, offset))
+                return oid
             case .commit:
                 commitSequence = max(commitSequence, try reader.u64())
             }
+            return nil
         }
     }
 
@@ -284,46 +289,52 @@ public final class DurableStore: @unchecked Sendable {
 
     static func encode(_ change: LoggedChange, into bytes: inout [UInt8]) {
         var writer = BinaryWriter()
+        let type: WriteAheadLog.RecordType
         switch change {
         case .createTable(let table):
+            type = .createTable
             CatalogCoding.encode(table: table, into: &writer)
-            WriteAheadLog.frame(.createTable, writer.bytes, into: &bytes)
         case .dropTable(let name):
+            type = .dropTable
             writer.string(name)
-            WriteAheadLog.frame(.dropTable, writer.bytes, into: &bytes)
         case .createView(let view):
+            type = .createView
             CatalogCoding.encode(view: view, into: &writer)
-            WriteAheadLog.frame(.createView, writer.bytes, into: &bytes)
         case .dropView(let name):
+            type = .dropView
             writer.string(name)
-            WriteAheadLog.frame(.dropView, writer.bytes, into: &bytes)
         case .putRole(let role):
+            type = .putRole
             CatalogCoding.encode(role: role, into: &writer)
-            WriteAheadLog.frame(.putRole, writer.bytes, into: &bytes)
         case .dropRole(let name):
+            type = .dropRole
             writer.string(name)
-            WriteAheadLog.frame(.dropRole, writer.bytes, into: &bytes)
         case .insert(let table, let rows):
-            // One record per row group the rows lie in, so a record stays below a row group.
-            var start = 0
-            for segment in table.segments {
-                let first = start
-                start += segment.count
-                let lower = max(rows.lowerBound, first), upper = min(rows.upperBound, start)
-                guard lower < upper else { continue }
-                let local = (lower - first)..<(upper - first)
-                var record = BinaryWriter()
-                record.i32(table.oid)
-                record.int(local.count)
-                record.u32(UInt32(table.columns.count))
-                for column in segment.columns {
-                    var data = BinaryWriter()
-                    _ = ColumnCodec.encode(column, rows: local, into: &data)
-                    record.int(data.bytes.count)
-                    record.raw(data.bytes)
-                }
-                WriteAheadLog.frame(.insert, record.bytes, into: &bytes)
+            return encodeInsert(table, rows: rows, into: &bytes)
+        }
+        WriteAheadLog.frame(type, writer.bytes, into: &bytes)
+    }
+
+    /// One insert record per row group the rows lie in, so a record stays below a row group.
+    private static func encodeInsert(_ table: Table, rows: Range<Int>, into bytes: inout [UInt8]) {
+        var start = 0
+        for segment in table.segments {
+            let first = start
+            start += segment.count
+            let lower = max(rows.lowerBound, first), upper = min(rows.upperBound, start)
+            guard lower < upper else { continue }
+            let local = (lower - first)..<(upper - first)
+            var record = BinaryWriter()
+            record.i32(table.oid)
+            record.int(local.count)
+            record.u32(UInt32(table.columns.count))
+            for column in segment.columns {
+                var data = BinaryWriter()
+                _ = ColumnCodec.encode(column, rows: local, into: &data)
+                record.int(data.bytes.count)
+                record.raw(data.bytes)
             }
+            WriteAheadLog.frame(.insert, record.bytes, into: &bytes)
         }
     }
 
@@ -431,14 +442,5 @@ public final class DurableStore: @unchecked Sendable {
             Glibc.close(lockDescriptor)
         }
         if failure == nil { try checkpoint() }
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var text = Substring(self)
-        while let first = text.first, set.contains(first) { text = text.dropFirst() }
-        while let last = text.last, set.contains(last) { text = text.dropLast() }
-        return String(text)
     }
 }

@@ -77,9 +77,14 @@ final class WriteAheadLog: @unchecked Sendable {
 
     /// The generation in a log's header, or nil when the header is missing or torn.
     static func readGeneration(_ file: DurableFile) -> UInt64? {
-        guard file.size >= headerLength, let bytes = try? file.read(headerLength, at: 0), Array(bytes[0..<8]) == magic else { return nil }
-        guard crc32c(Array(bytes[0..<20])) == bytes[20..<24].withUnsafeBytes({ UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }) else { return nil }
-        return bytes[12..<20].withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard file.size >= headerLength, let bytes = try? file.read(headerLength, at: 0),
+              Array(bytes[0..<8]) == magic, crc32c(Array(bytes[0..<20])) == header(bytes, 20, UInt32.self) else { return nil }
+        return header(bytes, 12, UInt64.self)
+    }
+
+    /// A little-endian integer at `offset` (the log's header and record headers).
+    private static func header<T: FixedWidthInteger>(_ bytes: [UInt8], _ offset: Int, _ type: T.Type) -> T {
+        bytes[offset..<(offset + MemoryLayout<T>.size)].withUnsafeBytes { T(littleEndian: $0.loadUnaligned(as: T.self)) }
     }
 
     /// Sets the log's end after recovery found where its valid records stop.
@@ -120,13 +125,14 @@ final class WriteAheadLog: @unchecked Sendable {
 
     /// Frames one record.
     static func frame(_ type: RecordType, _ payload: [UInt8], into out: inout [UInt8]) {
-        var body = [type.rawValue]
-        body.append(contentsOf: payload)
+        // The body is the type byte and the payload, checksummed without joining them.
+        let checksum = payload.withUnsafeBytes { crc32c($0, continuing: crc32c([type.rawValue])) }
         var header = BinaryWriter()
-        header.u32(UInt32(body.count))
-        header.u32(crc32c(body))
+        header.u32(UInt32(payload.count + 1))
+        header.u32(checksum)
         out.append(contentsOf: header.bytes)
-        out.append(contentsOf: body)
+        out.append(type.rawValue)
+        out.append(contentsOf: payload)
     }
 
     /// Appends a transaction's framed records (ending with its commit record); returns the
@@ -227,8 +233,8 @@ final class WriteAheadLog: @unchecked Sendable {
         var validEnd = headerLength
         func recordAt(_ offset: Int) -> (RecordType?, [UInt8], Int)? {
             guard offset + recordHeader <= size else { return nil }
-            let length = bytes[offset..<(offset + 4)].withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
-            let checksum = bytes[(offset + 4)..<(offset + 8)].withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+            let length = Int(header(bytes, offset, UInt32.self))
+            let checksum = header(bytes, offset + 4, UInt32.self)
             guard length >= 1, offset + recordHeader + length <= size else { return nil }
             let body = Array(bytes[(offset + recordHeader)..<(offset + recordHeader + length)])
             guard crc32c(body) == checksum else { return nil }
