@@ -11,7 +11,9 @@ extension Database {
     /// with the column type's input function. All or nothing: on error the table is unchanged,
     /// and the error names the line (and column) of the file.
     func copyFrom(_ tableName: String, columns: [String]?, file: String?, options: CopyOptions, position: Int) throws(DatabaseError) -> QueryResult {
-        let (table, targets) = try insertTarget(tableName, columns, position: position)
+        let (target, targets) = try insertTarget(tableName, columns, position: position)
+        // Inside a block the rows wait in the transaction's local rows until COMMIT.
+        let table = writeTarget(target)
         let csv = options.format == "csv"
         let delimiter = options.delimiter ?? (csv ? "," : "\t")
         guard let delimiterByte = delimiter.asciiValue, let quoteByte = options.quote.asciiValue else {
@@ -38,9 +40,9 @@ extension Database {
             loader.undo()
             throw error
         }
-        pendingChanges.append(.insert(table, rows: (table.rowCount - loader.count)..<table.rowCount))
+        noteAppend(to: target, from: table.rowCount - loader.count, in: table)
         // The optimizer's statistics follow a load.
-        try table.analyze()
+        if table === target { try table.analyze() }
         return .command("COPY \(loader.count)")
     }
 

@@ -69,10 +69,4 @@ extension Database {
         }
         return .command(name == nil ? "CLOSE CURSOR ALL" : "CLOSE CURSOR")
     }
-
-    /// BEGIN / COMMIT / ROLLBACK: the end of a block closes the cursors it declared.
-    func transactionBlock(begins: Bool) {
-        if !begins { cursors = cursors.filter { $0.value.holdable } }
-        inTransactionBlock = begins
-    }
 }

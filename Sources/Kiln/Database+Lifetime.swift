@@ -11,6 +11,7 @@ extension Database {
     public func close() {
         guard !isClosed else { return }
         isClosed = true
+        rollbackOnClose()
         cursors.removeAll()
         preparedStatements.removeAll()
         runner.stop()

@@ -95,10 +95,10 @@ extension Database {
             // EXECUTE runs its prepared statement: an INSERT writes.
             return preparedStatements[name].map { writes($0.statement) } ?? false
         case .select, .explain, .set, .reset, .show, .begin, .commit, .rollback, .copyTo, .deallocate, .discard, .prepare,
-             .declareCursor, .fetch, .closeCursor:
+             .declareCursor, .fetch, .closeCursor, .savepoint, .releaseSavepoint, .rollbackToSavepoint:
             return false
         case .createTable, .dropTable, .createView, .dropView, .insertValues, .insertSelect, .copyFrom, .analyze,
-             .createRole, .alterRole, .dropRole, .checkpoint:
+             .createRole, .alterRole, .dropRole, .checkpoint, .delete, .update, .truncate:
             return true
         }
     }

@@ -31,8 +31,14 @@ public final class Database {
     public var processID: Int32 = 0
     /// Open SQL cursors by name.
     var cursors: [String: Cursor] = [:]
+    /// The running transaction: an explicit block's, or the implicit one of the statement
+    /// being run (nil between statements outside a block).
+    var transaction: Transaction?
     /// Between BEGIN and COMMIT / ROLLBACK.
-    var inTransactionBlock = false
+    var inTransactionBlock: Bool { transaction?.explicit ?? false }
+    /// Set with the error a statement throws when it met a row another running transaction
+    /// deleted: the transaction to wait for before the statement runs again.
+    var conflictingTransaction: UInt64?
     /// The text of the statement being executed (PREPARE keeps it for error positions).
     var currentSQL = ""
     /// The stream a `COPY ... FROM STDIN` reads (set by `copyIn`).
@@ -53,7 +59,7 @@ public final class Database {
         "datestyle": "ISO, MDY", "intervalstyle": "postgres", "timezone": "UTC", "integer_datetimes": "on",
         "standard_conforming_strings": "on", "application_name": "", "default_transaction_read_only": "off",
         "in_hot_standby": "off", "is_superuser": "on", "session_authorization": Role.bootstrapName, "search_path": "\"$user\", public",
-        "transaction_isolation": "serializable", "extra_float_digits": "1", "statement_timeout": "0", "max_identifier_length": "63",
+        "transaction_isolation": "read committed", "default_transaction_isolation": "read committed", "extra_float_digits": "1", "statement_timeout": "0", "max_identifier_length": "63",
         "synchronous_commit": "on", "max_wal_size": MemoryBudget.format(DurableStore.defaultMaxWALSize),
         "code_cache_size": MemoryBudget.format(PersistentCodeCache.defaultCapacity),
     ]
@@ -180,24 +186,87 @@ public final class Database {
     /// lock is released, so that one sync serves several sessions' commits).
     func execute(_ statement: Statement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
         cancellation.reset()
-        if writes(statement) {
+        switch statement {
+        case .begin(let modes): return try begin(modes)
+        case .commit: return try commitBlock()
+        case .rollback: return rollbackBlock()
+        case .rollbackToSavepoint(let name, let position): return try rollbackToSavepoint(name, position: position)
+        default: break
+        }
+        if let transaction, transaction.failed {
+            throw DatabaseError(.inFailedTransaction, "current transaction is aborted, commands ignored until end of transaction block")
+        }
+        do {
+            return try executeInTransaction(statement, parameters: parameters)
+        } catch {
+            if let transaction, transaction.explicit { transaction.failed = true }
+            throw error
+        }
+    }
+
+    /// Runs one statement in the session's transaction (an implicit one, committed at its end,
+    /// outside a block). A write that meets a row another running transaction deleted undoes
+    /// its work, waits for that transaction outside the lock, and runs again (READ COMMITTED),
+    /// or fails with 40001 when the other committed (REPEATABLE READ).
+    private func executeInTransaction(_ statement: Statement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
+        guard writes(statement) else {
+            let transaction = currentTransaction()
+            defer {
+                if !transaction.explicit {
+                    self.transaction = nil
+                    transactions.end(transaction.id, committed: true)
+                }
+            }
+            return try statementLock.withReadLock { () throws(DatabaseError) in
+                executor.snapshot = statementSnapshot(transaction)
+                return try perform(statement, parameters: parameters)
+            }
+        }
+        while true {
+            let transaction = currentTransaction()
+            let mark = transaction.undo.count
             var position = 0
-            let result = try statementLock.withWriteLock { () throws(DatabaseError) in
-                pendingChanges = []
-                defer { pendingChanges = [] }
-                let result = try perform(statement, parameters: parameters)
-                if let store {
-                    do throws(DatabaseError) { position = try store.log(pendingChanges) } catch {
-                        undoUnlogged(pendingChanges)
+            conflictingTransaction = nil
+            do throws(DatabaseError) {
+                let result = try statementLock.withWriteLock { () throws(DatabaseError) in
+                    pendingChanges = []
+                    defer { pendingChanges = [] }
+                    executor.snapshot = statementSnapshot(transaction)
+                    let result: QueryResult
+                    do throws(DatabaseError) {
+                        result = try perform(statement, parameters: parameters)
+                    } catch {
+                        if conflictingTransaction != nil || !transaction.explicit {
+                            undo(transaction, to: mark)
+                        }
+                        if !transaction.explicit && conflictingTransaction == nil { rollback(transaction) }
                         throw error
                     }
+                    if transaction.explicit {
+                        // Catalog changes reach the WAL with the block's commit.
+                        transaction.changes += pendingChanges
+                        if pendingChanges.contains(where: { if case .insert = $0 { return false } else { return true } }) {
+                            transactions.noteCatalogChange(transaction.id)
+                        }
+                    } else {
+                        position = try commit(transaction)
+                    }
+                    return result
                 }
+                try store?.waitDurable(position, synchronous: synchronousCommit)
                 return result
+            } catch {
+                guard let other = conflictingTransaction else { throw error }
+                conflictingTransaction = nil
+                let committed = try transactions.wait(transaction.id, for: other)
+                if committed && transaction.isolation == .repeatableRead {
+                    if !transaction.explicit { try statementLock.withWriteLock { () throws(DatabaseError) in rollback(transaction) } }
+                    throw DatabaseError(.serializationFailure, "could not serialize access due to concurrent update")
+                }
+                // The other transaction ended: run the statement again (READ COMMITTED: with a
+                // snapshot that sees its commit).
             }
-            try store?.waitDurable(position, synchronous: synchronousCommit)
-            return result
         }
-        return try statementLock.withReadLock { () throws(DatabaseError) in try perform(statement, parameters: parameters) }
     }
 
     /// Runs one statement; the caller holds the statement lock.
@@ -215,12 +284,17 @@ public final class Database {
                 }
             }
             let table = Table(name: name, columns: columns.map { ColumnInfo(name: $0.name, type: Database.storageType($0.type.type), notNull: $0.notNull) })
-            if try catalog.create(table, ifNotExists: ifNotExists, position: position) { pendingChanges.append(.createTable(table)) }
+            if try catalog.create(table, ifNotExists: ifNotExists, position: position) {
+                pendingChanges.append(.createTable(table))
+                transaction?.undo.append(.createTable(table))
+            }
             return .command("CREATE TABLE")
         case .dropTable(let names, let ifExists, let position):
             for name in names where catalog.table(name) != nil || !ifExists {
+                let dropped = catalog.table(name)
                 try catalog.drop(name, ifExists: ifExists, position: position)
                 pendingChanges.append(.dropTable(name))
+                if let dropped { transaction?.undo.append(.dropTable(dropped)) }
             }
             return .command("DROP TABLE")
         case .createView(let name, let columns, let query, let definition, let orReplace, let position):
@@ -235,14 +309,21 @@ public final class Database {
             for column in names where !seen.insert(column).inserted {
                 throw DatabaseError(.duplicateColumn, "column \"\(column)\" specified more than once", position: position)
             }
+            let replaced = catalog.view(name)
             try catalog.create(View(name: name, columns: columns, query: query, columnNames: Array(names), columnTypes: bound.columnTypes,
                                     definition: definition), replace: orReplace, position: position)
-            if let view = catalog.view(name) { pendingChanges.append(.createView(view)) }
+            if let replaced { transaction?.undo.append(.dropView(replaced)) }
+            if let view = catalog.view(name) {
+                pendingChanges.append(.createView(view))
+                transaction?.undo.append(.createView(view))
+            }
             return .command("CREATE VIEW")
         case .dropView(let names, let ifExists, let position):
             for name in names where catalog.view(name) != nil || !ifExists {
+                let dropped = catalog.view(name)
                 try catalog.dropView(name, ifExists: ifExists, position: position)
                 pendingChanges.append(.dropView(name))
+                if let dropped { transaction?.undo.append(.dropView(dropped)) }
             }
             return .command("DROP VIEW")
         case .select(let select):
@@ -256,7 +337,8 @@ public final class Database {
             result.timings = timings
             return result
         case .insertValues(let tableName, let columnNames, let rows, let position):
-            let (table, targets) = try insertTarget(tableName, columnNames, position: position)
+            let (target, targets) = try insertTarget(tableName, columnNames, position: position)
+            let table = writeTarget(target)
             let before = table.rowCount
             do throws(DatabaseError) {
                 for row in rows {
@@ -274,10 +356,11 @@ public final class Database {
                 table.truncate(to: before)
                 throw error
             }
-            pendingChanges.append(.insert(table, rows: before..<table.rowCount))
+            noteAppend(to: target, from: before, in: table)
             return .command("INSERT 0 \(table.rowCount - before)")
         case .insertSelect(let tableName, let columnNames, let query, let position):
-            let (table, targets) = try insertTarget(tableName, columnNames, position: position)
+            let (target, targets) = try insertTarget(tableName, columnNames, position: position)
+            let table = writeTarget(target)
             let before = table.rowCount
             do throws(DatabaseError) {
                 try insert(query, into: table, targets: targets, parameters: parameters)
@@ -285,11 +368,32 @@ public final class Database {
                 table.truncate(to: before)
                 throw error
             }
-            pendingChanges.append(.insert(table, rows: before..<table.rowCount))
+            noteAppend(to: target, from: before, in: table)
             return .command("INSERT 0 \(table.rowCount - before)")
+        case .delete(let delete):
+            return try runDelete(delete, parameters: parameters)
+        case .update(let update):
+            return try runUpdate(update, parameters: parameters)
+        case .truncate(let tables, let position):
+            return try runTruncate(tables, position: position)
+        case .savepoint(let name, _):
+            return try savepoint(name)
+        case .releaseSavepoint(let name, let position):
+            return try releaseSavepoint(name, position: position)
         case .explain(let mode, let inner):
             return try explain(mode, inner, parameters: parameters)
+        case .set("transaction_isolation", let value, let position):
+            // SET TRANSACTION: the running block's level, before its first query.
+            guard let level = try Database.isolation(value, position: position) else { return .command("SET") }
+            if let transaction, transaction.explicit {
+                if transaction.snapshot != nil && transaction.isolation != level {
+                    throw DatabaseError(.activeTransaction, "SET TRANSACTION ISOLATION LEVEL must be called before any query", position: position)
+                }
+                transaction.isolation = level
+            }
+            return .command("SET")
         case .set(let name, let value, let position):
+            if name == "default_transaction_isolation" { _ = try Database.isolation(value, position: position) }
             settings[name] = try Database.validatedSetting(name, value, position: position)
             // Database-wide, as ALTER SYSTEM would make them in PostgreSQL.
             if name == "max_wal_size", let bytes = settings[name].flatMap(MemoryBudget.parse) {
@@ -310,6 +414,9 @@ public final class Database {
             return QueryResult(columns: [.init(name: "name", type: .text), .init(name: "setting", type: .text), .init(name: "description", type: .text)],
                                rows: settings.sorted { $0.key < $1.key }.map { [.text($0.key), .text($0.value), .text("")] },
                                commandTag: "SHOW", hasResultSet: true)
+        case .show("transaction_isolation", _):
+            let level = transaction?.isolation.rawValue ?? settings["default_transaction_isolation"] ?? "read committed"
+            return QueryResult(columns: [.init(name: "transaction_isolation", type: .text)], rows: [[.text(level)]], commandTag: "SHOW", hasResultSet: true)
         case .show(let name, let position):
             guard let value = settings[name] else {
                 throw DatabaseError(.undefinedObject, "unrecognized configuration parameter \"\(name)\"", position: position)
@@ -325,15 +432,14 @@ public final class Database {
             // In memory there is nothing to write (as in DuckDB).
             try store?.checkpoint()
             return .command("CHECKPOINT")
-        case .begin:
-            transactionBlock(begins: true)
-            return .command("BEGIN")
+        case .begin(let modes):
+            return try begin(modes)
         case .commit:
-            transactionBlock(begins: false)
-            return .command("COMMIT")
+            return try commitBlock()
         case .rollback:
-            transactionBlock(begins: false)
-            return .command("ROLLBACK")
+            return rollbackBlock()
+        case .rollbackToSavepoint(let name, let position):
+            return try rollbackToSavepoint(name, position: position)
         case .declareCursor(let name, let query, let hold, let position):
             return try declareCursor(name, query, hold: hold, parameters: parameters, position: position)
         case .fetch(let name, let direction, let move, let position):

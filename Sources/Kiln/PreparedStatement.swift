@@ -65,11 +65,12 @@ public final class PreparedStatement: @unchecked Sendable {
         case .begin: return .begin
         case .commit: return .commit
         case .rollback: return .rollback
+        case .rollbackToSavepoint: return .rollbackToSavepoint
         default: return nil
         }
     }
 
-    public enum TransactionControl: Sendable { case begin, commit, rollback }
+    public enum TransactionControl: Sendable { case begin, commit, rollback, rollbackToSavepoint }
 }
 
 extension Database {

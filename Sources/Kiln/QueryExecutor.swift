@@ -5,6 +5,7 @@ import KilnCompiler
 import KilnRuntime
 import KilnJIT
 import KilnInterpreter
+import KilnStorage
 import Synchronization
 
 /// The three IR levels of a query plus what running it needs.
@@ -20,6 +21,8 @@ struct LoweredQuery {
 /// (with a code cache keyed by the low-level IR, in which every literal is a parameter slot)
 /// and calls the pipelines in order over one `QueryRuntime`.
 final class QueryExecutor {
+    /// What the running statement's scans see (the session sets it per statement).
+    var snapshot = Snapshot.latest
     let service: CompilationService
     /// How another thread stops the query this executor runs.
     let cancellation = QueryCancellation()
@@ -175,6 +178,7 @@ final class QueryExecutor {
                 _ body: (QueryRuntime, PipelinePlan) throws(DatabaseError) -> R) throws(DatabaseError) -> (R, QueryResult.Timings) {
         let runtime = QueryRuntime(plan: plan.plan, parameterValues: try slotValues(plan.plan, parameters: parameters, outer: outer ?? [:]),
                                    functions: [], memoryLimit: memoryLimit)
+        runtime.snapshot = snapshot
         try runtime.prepare()
         if let applies = plan.applies, !applies.plans.isEmpty {
             let evaluator = ApplyEvaluator(executor: self, applies: applies, parameters: parameters, policy: plan.policy, memoryLimit: memoryLimit)

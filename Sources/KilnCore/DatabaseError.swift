@@ -44,6 +44,12 @@ public struct SQLState: Hashable, Sendable, CustomStringConvertible {
     public static let invalidTableDefinition = SQLState("42P16")
     public static let windowingError = SQLState("42P20")
     public static let invalidPrecedingOrFollowingSize = SQLState("22013")
+    public static let serializationFailure = SQLState("40001")
+    public static let deadlockDetected = SQLState("40P01")
+    public static let inFailedTransaction = SQLState("25P02")
+    public static let noActiveTransaction = SQLState("25P01")
+    public static let activeTransaction = SQLState("25001")
+    public static let invalidSavepoint = SQLState("3B001")
 }
 
 /// The one error type of Kiln: a SQLSTATE, a message, and where in the SQL text it happened.

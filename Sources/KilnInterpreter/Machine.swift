@@ -157,6 +157,7 @@ enum Machine {
         switch function {
         case .open: r[d] = pointer(kiln_rt_open(context, Int64(bitPattern: r[a1])))
         case .next: r[d] = pointer(kiln_rt_next(context))
+        case .visible: r[d] = pointer(kiln_rt_visible(context))
         case .finish: kiln_rt_finish(context, Int64(bitPattern: r[a1]))
         case .aggregateScratch: r[d] = pointer(kiln_rt_agg_scratch(context, Int64(bitPattern: r[a1])))
         case .aggregateFind: r[d] = pointer(kiln_rt_agg_find(context, Int64(bitPattern: r[a1]), Int64(bitPattern: r[a2])))

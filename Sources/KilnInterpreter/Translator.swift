@@ -236,7 +236,7 @@ struct Translator {
     mutating func runtimeCall(_ op: IROperation, _ operands: [Int], _ results: [Int]) throws {
         guard case .raw(let callee)? = op.attribute("callee") else { throw InterpretedQuery.Failure(description: "call without callee") }
         let functions: [String: RuntimeCall] = [
-            "@kiln_rt_open": .open, "@kiln_rt_next": .next, "@kiln_rt_finish": .finish,
+            "@kiln_rt_open": .open, "@kiln_rt_next": .next, "@kiln_rt_visible": .visible, "@kiln_rt_finish": .finish,
             "@kiln_rt_agg_scratch": .aggregateScratch, "@kiln_rt_agg_find": .aggregateFind,
             "@kiln_rt_agg_header": .aggregateHeader, "@kiln_rt_agg_insert": .aggregateInsert,
             "@kiln_rt_join_grow": .joinGrow, "@kiln_rt_join_null_entry": .joinNullEntry, "@kiln_rt_append": .append, "@kiln_rt_limit_step": .limitStep, "@kiln_rt_raise": .raise, "@kiln_rt_call": .call, "@kiln_rt_like": .like,

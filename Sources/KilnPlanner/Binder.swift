@@ -40,6 +40,11 @@ public struct Binder {
     var keepUntypedOutputs = false
     /// Window functions of the select list and ORDER BY being bound (nil elsewhere).
     var windowCollector: WindowCollector?
+    /// UPDATE / DELETE: the target table, whose scan (the first reference to it) also reads
+    /// each row's `RowID`, as the column `Binder.rowIDName`.
+    public var rowIDTable: String?
+    /// A name no SQL identifier can spell.
+    public static let rowIDName = "\u{1}ctid"
 
     /// A WITH query and the WITH queries visible where it was defined.
     final class CommonTable {
@@ -462,7 +467,13 @@ public struct Binder {
             for column in table.columns {
                 scope.entries.append(.init(qualifier: qualifier, name: column.name, type: column.type, nullable: !column.notNull))
             }
-            return (.tableScan(table: table, columns: Array(table.columns.indices)), scope)
+            var columns = Array(table.columns.indices)
+            if system == nil, rowIDTable == name {
+                rowIDTable = nil
+                scope.entries.append(.init(qualifier: qualifier, name: Binder.rowIDName, type: .bigint, nullable: false))
+                columns.append(Table.rowIDColumn)
+            }
+            return (.tableScan(table: table, columns: columns), scope)
         case .function(let qualifiedName, let arguments, let alias, let columnAlias, let position):
             let name = qualifiedName.hasPrefix("pg_catalog.") ? String(qualifiedName.dropFirst(11)) : qualifiedName
             guard name == "generate_series" else {

@@ -148,7 +148,7 @@ public indirect enum PlanNode: Sendable {
     /// Output column types and nullability.
     public var outputTypes: [(SQLType, Bool)] {
         switch self {
-        case .tableScan(let table, let columns): return columns.map { (table.columns[$0].type, !table.columns[$0].notNull) }
+        case .tableScan(let table, let columns): return columns.map { (table.scanColumn($0).type, !table.scanColumn($0).notNull) }
         case .seriesScan(_, _, _, let type): return [(type, false)]
         case .singleRow: return []
         case .filter(let input, _), .sort(let input, _), .limit(let input, _, _): return input.outputTypes
@@ -175,7 +175,7 @@ public indirect enum PlanNode: Sendable {
         let pad = String(repeating: "  ", count: indent)
         switch self {
         case .tableScan(let table, let columns):
-            return "\(pad)Scan \(table.name) [\(columns.map { table.columns[$0].name }.joined(separator: ", "))]"
+            return "\(pad)Scan \(table.name) [\(columns.map { table.scanColumn($0).name }.joined(separator: ", "))]"
         case .seriesScan(let a, let b, let c, _): return "\(pad)GenerateSeries(\(a), \(b), \(c))"
         case .singleRow: return "\(pad)Result"
         case .filter(let input, let p): return "\(pad)Filter \(p)\n" + input.explain(indent: indent + 1)

@@ -64,9 +64,13 @@ public enum ScratchLayout {
 public enum BatchLayout {
     public static let count = 0
     public static let firstRow = 8
-    public static func values(_ column: Int) -> Int { 16 + 16 * column }
-    public static func validity(_ column: Int) -> Int { 24 + 16 * column }
     public static let records = 16
+    /// Table scans: the morsel's delete markers when any row of it has one (else null: every
+    /// row is visible and `kiln_mid.visible` passes the batch through).
+    public static let versions = 24
+    public static func values(_ column: Int) -> Int { 32 + 16 * column }
+    public static func validity(_ column: Int) -> Int { 40 + 16 * column }
+    public static func size(columns: Int) -> Int { 32 + 16 * max(1, columns) }
 }
 
 /// A generic scalar function called through `kiln_rt_call`.

@@ -33,6 +33,8 @@ public final class QueryRuntime {
     var substringFunctions: [Bool]
     /// The first error raised while running; the error flag in the context is set with it.
     public var error: DatabaseError?
+    /// What the statement's table scans see (MVCC).
+    public var snapshot = Snapshot.latest
 
     /// - Parameters:
     ///   - plan: the pipeline plan (states and parameter slots).

@@ -14,6 +14,17 @@ public func kiln_rt_next(_ cursor: UnsafeMutableRawPointer) -> UnsafeMutableRawP
     QueryRuntime.next(cursor)
 }
 
+/// The slow path of `kiln_mid.visible`: the batch a table scan's cursor just gave has delete
+/// markers; returns the batch of the rows the statement's snapshot sees.
+@_cdecl("kiln_rt_visible")
+public func kiln_rt_visible(_ cursor: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+    // safe because a table scan's cursor is its state, which the runtime keeps alive.
+    guard let scan = Unmanaged<RuntimeState>.fromOpaque(cursor).takeUnretainedValue() as? TableScanState else {
+        fatalError("kiln_rt_visible on a cursor that is not a table scan")
+    }
+    return scan.visible()
+}
+
 @_cdecl("kiln_rt_finish")
 public func kiln_rt_finish(_ context: UnsafeMutableRawPointer, _ state: Int64) {
     QueryRuntime.from(context).finish(Int(state))
@@ -87,6 +98,7 @@ public enum RuntimeSymbols {
     public static let signatures: [(name: String, arguments: [String], results: [String])] = [
         ("kiln_rt_open", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_next", ["!llvm.ptr"], ["!llvm.ptr"]),
+        ("kiln_rt_visible", ["!llvm.ptr"], ["!llvm.ptr"]),
         ("kiln_rt_finish", ["!llvm.ptr", "i64"], []),
         ("kiln_rt_agg_scratch", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_agg_find", ["!llvm.ptr", "i64", "i64"], ["!llvm.ptr"]),
@@ -113,6 +125,7 @@ public enum RuntimeSymbols {
         return [
             ("kiln_rt_open", address(kiln_rt_open as Open)),
             ("kiln_rt_next", address(kiln_rt_next as Next)),
+            ("kiln_rt_visible", address(kiln_rt_visible as Next)),
             ("kiln_rt_finish", address(kiln_rt_finish as Finish)),
             ("kiln_rt_agg_scratch", address(kiln_rt_agg_scratch as Open)),
             ("kiln_rt_agg_find", address(kiln_rt_agg_find as Find)),

@@ -19,32 +19,58 @@ public class RuntimeState {
 
 /// Scans a table in morsels that never cross a segment.
 final class TableScanState: RuntimeState {
-    static let morselRows = 1 << 14
+    static let morselRows = VersionMarker.granule
     let table: Table
+    /// Table column indexes (`Table.rowIDColumn`: the row's `RowID`).
     let columns: [Int]
     let batch: UnsafeMutableRawPointer
-    var segments: [(Segment, Int)] = []
+    /// The row groups this scan reads and how many rows of each its snapshot sees; `local`:
+    /// the reading transaction's own inserted rows (row IDs with `RowID.localBit`).
+    var segments: [(segment: Segment, count: Int, index: Int, local: Bool)] = []
     var segmentIndex = 0
     var row = 0
+    var snapshot = Snapshot.latest
+    /// The row IDs of the current morsel, when the scan reads them.
+    let rowIDs: UnsafeMutablePointer<Int64>
+    /// Morsels with deleted rows are compacted here (`kiln_rt_visible`).
+    var visibleBatch: VisibleBatch?
 
     init(table: Table, columns: [Int]) {
         self.table = table
         self.columns = columns
-        batch = .allocate(byteCount: 16 + 16 * max(1, columns.count), alignment: 16)
+        batch = .allocate(byteCount: BatchLayout.size(columns: columns.count), alignment: 16)
+        batch.initializeMemory(as: UInt8.self, repeating: 0, count: BatchLayout.size(columns: columns.count))
+        rowIDs = .allocate(capacity: TableScanState.morselRows)
     }
-    deinit { batch.deallocate() }
+    deinit {
+        batch.deallocate()
+        rowIDs.deallocate()
+    }
 
     override func open(_ runtime: QueryRuntime) throws(DatabaseError) {
+        let stored = columns.filter { $0 != Table.rowIDColumn }
         // Columns of persisted row groups are mapped (and checked) when first scanned.
-        try table.load(columns: columns)
-        // Snapshot the row counts: rows appended later are not visible to this scan.
-        segments = table.segments.map { ($0, $0.count) }
+        try table.load(columns: stored)
+        snapshot = runtime.snapshot
+        // The rows this statement's snapshot sees: a prefix of the table (rows are appended in
+        // commit order), then the transaction's own uncommitted rows.
+        var remaining = table.visibleRows(at: snapshot.timestamp)
+        segments = []
+        for (index, segment) in table.segments.enumerated() where remaining > 0 {
+            let n = min(segment.count, remaining)
+            segments.append((segment, n, index, false))
+            remaining -= n
+        }
+        if let local = snapshot.localRows(of: table) {
+            try local.load(columns: stored)
+            for (index, segment) in local.segments.enumerated() { segments.append((segment, segment.count, index, true)) }
+        }
         segmentIndex = 0
         row = 0
     }
 
     override func next() -> UnsafeMutableRawPointer {
-        while segmentIndex < segments.count, row >= segments[segmentIndex].1 {
+        while segmentIndex < segments.count, row >= segments[segmentIndex].count {
             segmentIndex += 1
             row = 0
         }
@@ -52,17 +78,100 @@ final class TableScanState: RuntimeState {
             batch.storeBytes(of: 0, as: Int64.self)
             return batch
         }
-        let (segment, count) = segments[segmentIndex]
+        let (segment, count, index, local) = segments[segmentIndex]
         let n = min(TableScanState.morselRows, count - row)
         batch.storeBytes(of: Int64(n), toByteOffset: BatchLayout.count, as: Int64.self)
         batch.storeBytes(of: Int64(row), toByteOffset: BatchLayout.firstRow, as: Int64.self)
-        for (index, column) in columns.enumerated() {
+        var versions: UnsafeMutableRawPointer?
+        if let deletes = segment.deletes, deletes.any(in: row..<(row + n)) { versions = UnsafeMutableRawPointer(deletes.markers + row) }
+        batch.storeBytes(of: versions, toByteOffset: BatchLayout.versions, as: UnsafeMutableRawPointer?.self)
+        for (position, column) in columns.enumerated() {
+            if column == Table.rowIDColumn {
+                let base = RowID(segment: index, row: row).value | (local ? RowID.localBit : 0)
+                for i in 0..<n { rowIDs[i] = base + Int64(i) }
+                // Indexed by first row + row like every column; never NULL, so never read.
+                batch.storeBytes(of: UnsafeMutableRawPointer(rowIDs), toByteOffset: BatchLayout.values(position), as: UnsafeMutableRawPointer.self)
+                batch.storeBytes(of: UnsafeMutableRawPointer(TableScanState.allValid), toByteOffset: BatchLayout.validity(position), as: UnsafeMutableRawPointer.self)
+                continue
+            }
             let data = segment.columns[column]
-            batch.storeBytes(of: data.values + row * data.width, toByteOffset: BatchLayout.values(index), as: UnsafeMutableRawPointer.self)
-            batch.storeBytes(of: UnsafeMutableRawPointer(data.validity), toByteOffset: BatchLayout.validity(index), as: UnsafeMutableRawPointer.self)
+            batch.storeBytes(of: data.values + row * data.width, toByteOffset: BatchLayout.values(position), as: UnsafeMutableRawPointer.self)
+            batch.storeBytes(of: UnsafeMutableRawPointer(data.validity), toByteOffset: BatchLayout.validity(position), as: UnsafeMutableRawPointer.self)
         }
         row += n
         return batch
+    }
+
+    /// A validity bitmap for a whole row group with every bit set (the row ID column's).
+    nonisolated(unsafe) static let allValid: UnsafeMutablePointer<UInt64> = {
+        let words = Table.segmentCapacity / 64
+        let bits = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
+        bits.initialize(repeating: ~0, count: words)
+        return bits
+    }()
+
+    /// The slow path of `kiln_mid.visible`: the current morsel has delete markers. Returns the
+    /// batch itself when the snapshot sees every row, else a copy of the rows it sees.
+    func visible() -> UnsafeMutableRawPointer {
+        guard let markers = batch.load(fromByteOffset: BatchLayout.versions, as: UnsafeMutableRawPointer?.self)?.assumingMemoryBound(to: UInt64.self) else {
+            return batch
+        }
+        let n = Int(batch.load(fromByteOffset: BatchLayout.count, as: Int64.self))
+        let first = Int(batch.load(fromByteOffset: BatchLayout.firstRow, as: Int64.self))
+        let compacted = visibleBatch ?? VisibleBatch(columns: columns.count)
+        visibleBatch = compacted
+        var kept = 0
+        for i in 0..<n where !snapshot.isDeleted(markers[i]) {
+            compacted.rows[kept] = Int32(i)
+            kept += 1
+        }
+        if kept == n { return batch }
+        compacted.fill(from: batch, widths: columns.map { table.scanColumn($0).type.physical.byteWidth }, first: first, kept: kept)
+        return compacted.batch
+    }
+}
+
+/// The visible rows of a morsel with deletes, copied out column by column (values and validity),
+/// in the layout of a table scan's batch (first row 0, no versions).
+final class VisibleBatch {
+    let batch: UnsafeMutableRawPointer
+    let rows: UnsafeMutablePointer<Int32>
+    let values: [UnsafeMutableRawPointer]
+    let validity: [UnsafeMutablePointer<UInt64>]
+
+    init(columns: Int) {
+        let capacity = TableScanState.morselRows
+        batch = .allocate(byteCount: BatchLayout.size(columns: columns), alignment: 16)
+        batch.initializeMemory(as: UInt8.self, repeating: 0, count: BatchLayout.size(columns: columns))
+        rows = .allocate(capacity: capacity)
+        values = (0..<columns).map { _ in .allocate(byteCount: capacity * 16, alignment: 16) }
+        validity = (0..<columns).map { _ in .allocate(capacity: capacity / 64) }
+    }
+    deinit {
+        batch.deallocate()
+        rows.deallocate()
+        for v in values { v.deallocate() }
+        for v in validity { v.deallocate() }
+    }
+
+    func fill(from source: UnsafeMutableRawPointer, widths: [Int], first: Int, kept: Int) {
+        batch.storeBytes(of: Int64(kept), toByteOffset: BatchLayout.count, as: Int64.self)
+        batch.storeBytes(of: Int64(0), toByteOffset: BatchLayout.firstRow, as: Int64.self)
+        batch.storeBytes(of: nil, toByteOffset: BatchLayout.versions, as: UnsafeMutableRawPointer?.self)
+        for (column, width) in widths.enumerated() {
+            let from = source.load(fromByteOffset: BatchLayout.values(column), as: UnsafeMutableRawPointer.self)
+            let bits = source.load(fromByteOffset: BatchLayout.validity(column), as: UnsafeMutablePointer<UInt64>.self)
+            let to = values[column], toBits = validity[column]
+            toBits.update(repeating: 0, count: (kept + 63) / 64)
+            for i in 0..<kept {
+                let r = Int(rows[i])
+                (to + i * width).copyMemory(from: from + r * width, byteCount: width)
+                let bit = first + r
+                if bits[bit >> 6] & (1 << UInt64(bit & 63)) != 0 { toBits[i >> 6] |= 1 << UInt64(i & 63) }
+            }
+            batch.storeBytes(of: to, toByteOffset: BatchLayout.values(column), as: UnsafeMutableRawPointer.self)
+            batch.storeBytes(of: UnsafeMutableRawPointer(toBits), toByteOffset: BatchLayout.validity(column), as: UnsafeMutableRawPointer.self)
+        }
     }
 }
 
@@ -82,7 +191,8 @@ final class SeriesState: RuntimeState {
     init(type: SQLType, start: Int, stop: Int, step: Int) {
         self.type = type
         slots = (start, stop, step)
-        batch = .allocate(byteCount: 32, alignment: 16)
+        batch = .allocate(byteCount: BatchLayout.size(columns: 1), alignment: 16)
+        batch.initializeMemory(as: UInt8.self, repeating: 0, count: BatchLayout.size(columns: 1))
         values = .allocate(byteCount: SeriesState.batchRows * 8, alignment: 16)
         validity = .allocate(capacity: SeriesState.batchRows / 64)
         validity.initialize(repeating: ~0, count: SeriesState.batchRows / 64)

@@ -261,7 +261,14 @@ public indirect enum Statement: Sendable, Equatable {
     case set(name: String, value: String, position: Int)
     case reset(name: String)
     case show(name: String, position: Int)
-    case begin, commit, rollback
+    case begin(TransactionModes)
+    case commit, rollback
+    case savepoint(name: String, position: Int)
+    case releaseSavepoint(name: String, position: Int)
+    case rollbackToSavepoint(name: String, position: Int)
+    case delete(DeleteStatement)
+    case update(UpdateStatement)
+    case truncate(tables: [String], position: Int)
     /// `CREATE ROLE` / `CREATE USER` (USER implies LOGIN).
     case createRole(name: String, options: RoleOptions, position: Int)
     case alterRole(name: String, options: RoleOptions, position: Int)
@@ -284,4 +291,37 @@ public indirect enum Statement: Sendable, Equatable {
     case analyze(tables: [String], position: Int)
     /// `CHECKPOINT`: writes the database's changes to its data file and empties the WAL.
     case checkpoint
+}
+
+/// `BEGIN` / `START TRANSACTION` / `SET TRANSACTION` modes.
+public struct TransactionModes: Sendable, Equatable {
+    /// `serializable`, `repeatable read`, `read committed`, `read uncommitted`; nil: the default.
+    public var isolation: String?
+    public var isolationPosition: Int?
+    public var readOnly: Bool?
+    public init() {}
+}
+
+/// `column = value` of UPDATE's SET (`value` nil: DEFAULT).
+public struct Assignment: Sendable, Equatable {
+    public var column: String
+    public var value: Expression?
+    public var position: Int
+}
+
+public struct DeleteStatement: Sendable, Equatable {
+    public var table: String
+    public var alias: String?
+    public var using: [TableReference]
+    public var whereClause: Expression?
+    public var position: Int
+}
+
+public struct UpdateStatement: Sendable, Equatable {
+    public var table: String
+    public var alias: String?
+    public var assignments: [Assignment]
+    public var from: [TableReference]
+    public var whereClause: Expression?
+    public var position: Int
 }

@@ -13,9 +13,12 @@ extension Parser {
             name = "timezone"
         } else if acceptWord("names") {
             name = "client_encoding"
-        } else if acceptWord("transaction") || acceptWords("characteristics", "as", "transaction") {
-            try skipTransactionModes()
-            return .set(name: "transaction_isolation", value: "read committed", position: start)
+        } else if acceptWord("transaction") {
+            let modes = try parseTransactionModes()
+            return .set(name: "transaction_isolation", value: modes.isolation ?? "", position: modes.isolationPosition ?? start)
+        } else if acceptWords("characteristics", "as", "transaction") {
+            let modes = try parseTransactionModes()
+            return .set(name: "default_transaction_isolation", value: modes.isolation ?? "", position: modes.isolationPosition ?? start)
         } else {
             name = try settingName()
             if !acceptWord("to") { try expectSymbol("=") }
@@ -41,23 +44,6 @@ extension Parser {
         var name = try aliasName()
         while acceptSymbol(".") { name += "." + (try aliasName()) }
         return name
-    }
-
-    /// `ISOLATION LEVEL ...`, `READ WRITE | ONLY`, `[NOT] DEFERRABLE`: accepted; Kiln runs
-    /// every statement as its own serializable unit.
-    mutating func skipTransactionModes() throws(DatabaseError) {
-        while current.kind != .end, !isSymbol(";") {
-            if acceptWords("isolation", "level") {
-                if acceptWord("serializable") || acceptWords("repeatable", "read") || acceptWords("read", "committed") || acceptWords("read", "uncommitted") {
-                    continue
-                }
-                throw syntaxError()
-            }
-            if acceptWords("read", "write") || acceptWords("read", "only") || acceptWord("deferrable") || acceptWords("not", "deferrable") || acceptSymbol(",") {
-                continue
-            }
-            throw syntaxError()
-        }
     }
 
     /// After `CREATE` / `ALTER`: `ROLE | USER name [WITH] option ...`.

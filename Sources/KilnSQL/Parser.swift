@@ -137,6 +137,15 @@ public struct Parser {
             return try parseRole(alter: true, start: start)
         case "drop": return try parseDrop()
         case "insert": return try parseInsert()
+        case "delete": return try parseDelete()
+        case "update": return try parseUpdate()
+        case "truncate": return try parseTruncate()
+        case "savepoint":
+            advance()
+            return .savepoint(name: try aliasName(), position: start)
+        case "release":
+            advance()
+            return .releaseSavepoint(name: try parseSavepointName(), position: start)
         case "copy": return try parseCopy()
         case "analyze", "analyse":
             advance()
@@ -197,8 +206,7 @@ public struct Parser {
         case "begin", "start":
             advance()
             _ = acceptWord("transaction") || acceptWord("work")
-            try skipTransactionModes()
-            return .begin
+            return .begin(try parseTransactionModes())
         case "commit", "end":
             advance()
             _ = acceptWord("transaction") || acceptWord("work")
@@ -206,6 +214,7 @@ public struct Parser {
         case "rollback", "abort":
             advance()
             _ = acceptWord("transaction") || acceptWord("work")
+            if acceptWord("to") { return .rollbackToSavepoint(name: try parseSavepointName(), position: start) }
             return .rollback
         default:
             if isSymbol("(") { return .select(try parseSelect()) }

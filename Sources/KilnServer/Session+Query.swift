@@ -46,7 +46,7 @@ extension Session {
     /// Sends an error; inside a transaction block the block fails.
     func sendError(_ error: DatabaseError) {
         send(.error(Session.fields(error)))
-        if transaction == .inTransaction { transaction = .failedTransaction }
+        database?.failTransactionBlock()
         needsFlush = true
     }
 
@@ -55,6 +55,7 @@ extension Session {
         guard let database else { throw DatabaseError.internalError("no session") }
         let control = statement.transactionControl
         if transaction == .failedTransaction, control == nil || control == .begin {
+            // (the database refuses them too; here before the statement timeout starts)
             throw DatabaseError(SQLState("25P02"), "current transaction is aborted, commands ignored until end of transaction block")
         }
         let timeout = database.statementTimeoutMilliseconds
@@ -66,21 +67,14 @@ extension Session {
             timer = item
         }
         defer { timer?.cancel() }
-        var result = try database.execute(statement, parameters)
+        let before = transaction
+        let result = try database.execute(statement, parameters)
         switch control {
-        case .begin:
-            if transaction != .idle {
-                send(.notice(.init(severity: "WARNING", sqlState: "25001", message: "there is already a transaction in progress")))
-            } else {
-                transaction = .inTransaction
-            }
-        case .commit, .rollback:
-            if transaction == .idle {
-                send(.notice(.init(severity: "WARNING", sqlState: "25P01", message: "there is no transaction in progress")))
-            }
-            if transaction == .failedTransaction { result.commandTag = "ROLLBACK" }
-            transaction = .idle
-        case nil:
+        case .begin where before != .idle:
+            send(.notice(.init(severity: "WARNING", sqlState: "25001", message: "there is already a transaction in progress")))
+        case .commit where before == .idle, .rollback where before == .idle:
+            send(.notice(.init(severity: "WARNING", sqlState: "25P01", message: "there is no transaction in progress")))
+        default:
             break
         }
         return result

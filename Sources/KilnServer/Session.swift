@@ -42,7 +42,14 @@ final class Session {
     let server: ServerContext
     var database: Database?
     var processID: Int32 = 0
-    var transaction = BackendMessage.TransactionStatus.idle
+    /// The session's transaction status (its `Database` keeps the transaction).
+    var transaction: BackendMessage.TransactionStatus {
+        switch database?.transactionStatus {
+        case .inBlock?: return .inTransaction
+        case .failed?: return .failedTransaction
+        default: return .idle
+        }
+    }
     /// The unnamed prepared statement (named ones live in the `Database`); nil: an empty query.
     var unnamedStatement: PreparedStatement??
     var portals: [String: Portal] = [:]

@@ -9,6 +9,8 @@ public final class Catalog: Sendable {
     private let versionCounter = Atomic<Int>(0)
     /// OIDs of tables, views and roles, from 16384 up as in PostgreSQL (lower ones are the system's).
     private let oidCounter = Atomic<Int32>(16_384)
+    /// Commit timestamps and running transactions (MVCC).
+    public let transactions = TransactionManager()
 
     func nextOID() -> Int32 { oidCounter.add(1, ordering: .relaxed).oldValue }
 
@@ -107,6 +109,29 @@ public final class Catalog: Sendable {
     }
 
     public func table(_ name: String) -> Table? { tables.withLock { $0[name] } }
+
+    /// Takes back a CREATE or DROP of a rolled-back transaction.
+    public func undoCreate(_ table: Table) {
+        if tables.withLock({ map -> Bool in
+            guard map[table.name] === table else { return false }
+            map[table.name] = nil
+            return true
+        }) { bumpVersion() }
+    }
+
+    public func undoDrop(_ table: Table) {
+        tables.withLock { $0[table.name] = table }
+        bumpVersion()
+    }
+
+    public func undoCreate(_ view: View) {
+        if views.withLock({ $0.removeValue(forKey: view.name) != nil }) { bumpVersion() }
+    }
+
+    public func undoDrop(_ view: View) {
+        views.withLock { $0[view.name] = view }
+        bumpVersion()
+    }
 
     public var tableNames: [String] { tables.withLock { $0.keys.sorted() } }
 

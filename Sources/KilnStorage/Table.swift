@@ -18,6 +18,10 @@ public final class Segment {
     public let columns: [ColumnSegment]
     public internal(set) var count = 0
     var capacity: Int
+    /// Rows' delete markers (MVCC), allocated at the first delete in this row group.
+    public private(set) var deletes: DeleteMarkers?
+    /// Whether a committed delete is not in the data file yet.
+    var deletesDirty = false
 
     init(types: [SQLType], capacity: Int) {
         self.capacity = capacity
@@ -32,7 +36,23 @@ public final class Segment {
     }
 
     /// Whether memory and the data file agree on this row group (a checkpoint skips it).
-    var isPersisted: Bool { columns.allSatisfy { $0.extent?.rows == count } }
+    var isPersisted: Bool { !deletesDirty && columns.allSatisfy { $0.extent?.rows == count } }
+
+    /// Sets row `row`'s delete marker (0: live again).
+    func setMarker(_ row: Int, _ marker: UInt64) {
+        if deletes == nil {
+            if marker == 0 { return }
+            deletes = DeleteMarkers()
+        }
+        deletes?.set(row, marker)
+        if marker != 0 && marker & VersionMarker.transactionBit == 0 { deletesDirty = true }
+    }
+
+    /// Restores the committed deletes of a row group read from the data file.
+    func restoreDeletes(_ rows: [Int]) {
+        for row in rows { setMarker(row, VersionMarker.recovered) }
+        deletesDirty = false
+    }
 
     var isWritable: Bool { columns.allSatisfy(\.isWritable) }
 
@@ -53,6 +73,8 @@ public final class Segment {
 public final class Table: @unchecked Sendable {
     /// Rows per segment; a morsel never crosses a segment.
     public static let segmentCapacity = 1 << 20
+    /// The scan column index of a row's identity (`RowID`), which UPDATE and DELETE read.
+    public static let rowIDColumn = -1
 
     public let name: String
     /// Assigned when the catalog adds the table (PostgreSQL's `pg_class.oid`).
@@ -61,6 +83,10 @@ public final class Table: @unchecked Sendable {
     public private(set) var segments: [Segment] = []
     public let arena = StringArena()
     let statisticsStore = Mutex<TableStatistics?>(nil)
+    /// Rows every snapshot sees; later commits that appended rows, oldest first (rows are
+    /// appended in commit order, so a snapshot sees a prefix of the table).
+    private var baseRows = -1
+    private var commits: [(timestamp: UInt64, rows: Int)] = []
 
     public init(name: String, columns: [ColumnInfo]) {
         self.name = name
@@ -68,6 +94,67 @@ public final class Table: @unchecked Sendable {
     }
 
     public var rowCount: Int { segments.reduce(0) { $0 + $1.count } }
+
+    /// The columns a scan reads: the table's, or `rowIDColumn` (a row's `RowID` as bigint).
+    public func scanColumn(_ index: Int) -> ColumnInfo {
+        index == Table.rowIDColumn ? ColumnInfo(name: "ctid", type: .bigint, notNull: true) : columns[index]
+    }
+
+    /// How many rows (a prefix of the table) snapshot `timestamp` sees.
+    public func visibleRows(at timestamp: UInt64) -> Int {
+        for commit in commits.reversed() where commit.timestamp <= timestamp { return commit.rows }
+        return baseRows < 0 ? rowCount : baseRows
+    }
+
+    /// Notes a commit at `timestamp` that appended rows (the table now has `rowCount` rows);
+    /// commits older than `oldest` (the oldest snapshot in use) fold into the prefix everyone sees.
+    public func noteCommit(_ timestamp: UInt64, oldestSnapshot oldest: UInt64) {
+        if baseRows < 0 { baseRows = rowCount }
+        commits.append((timestamp, rowCount))
+        while let first = commits.first, first.timestamp <= oldest {
+            baseRows = first.rows
+            commits.removeFirst()
+        }
+    }
+
+    /// Forgets the commit history: every row is visible to every snapshot (opening a
+    /// database, or a table no running transaction can have a snapshot of).
+    func resetCommits() {
+        baseRows = -1
+        commits = []
+    }
+
+    /// The segment and row of a `RowID`, when the table has that row.
+    public func locate(_ id: RowID) -> (Segment, Int)? {
+        guard id.segment >= 0, id.segment < segments.count, id.row < segments[id.segment].count else { return nil }
+        return (segments[id.segment], id.row)
+    }
+
+    /// The delete marker of a row (0: live).
+    public func marker(_ id: RowID) -> UInt64 {
+        guard let (segment, row) = locate(id) else { return 0 }
+        return segment.deletes?.markers[row] ?? 0
+    }
+
+    /// Sets a row's delete marker (a delete, its commit, or its undo).
+    public func setMarker(_ id: RowID, _ marker: UInt64) {
+        guard let (segment, row) = locate(id) else { return }
+        segment.setMarker(row, marker)
+    }
+
+    /// The rows `snapshot` sees, in order.
+    public func liveRowIDs(at snapshot: Snapshot) -> [RowID] {
+        var ids: [RowID] = []
+        var remaining = visibleRows(at: snapshot.timestamp)
+        for (index, segment) in segments.enumerated() where remaining > 0 {
+            let n = min(segment.count, remaining)
+            remaining -= n
+            for row in 0..<n where !(segment.deletes.map { snapshot.isDeleted($0.markers[row]) } ?? false) {
+                ids.append(RowID(segment: index, row: row))
+            }
+        }
+        return ids
+    }
 
     public func columnIndex(_ name: String) -> Int? { columns.firstIndex { $0.name == name } }
 
@@ -158,6 +245,45 @@ public final class Table: @unchecked Sendable {
             }
             segment.count += batch
             done += batch
+        }
+    }
+
+    /// Appends the rows of `other` (same columns) that carry no delete marker: a committing
+    /// transaction's own rows. Long strings are copied into this table's arena.
+    public func append(contentsOf other: Table) throws(DatabaseError) {
+        try prepareForAppend()
+        for source in other.segments {
+            var rows: [Int] = []
+            rows.reserveCapacity(source.count)
+            for row in 0..<source.count where (source.deletes?.markers[row] ?? 0) == 0 { rows.append(row) }
+            var done = 0
+            while done < rows.count {
+                let segment = writableSegment(reserving: rows.count - done)
+                let batch = min(rows.count - done, segment.capacity - segment.count)
+                for (index, column) in columns.enumerated() {
+                    let from = source.columns[index], to = segment.columns[index]
+                    let isString = column.type.physical == .string
+                    for i in 0..<batch {
+                        let row = rows[done + i]
+                        guard from.isValid(row) else {
+                            to.setRaw(segment.count + i, from: nil)
+                            continue
+                        }
+                        let cell = from.values + row * from.width
+                        if isString {
+                            var value = cell.load(as: Int128.self)
+                            if KilnString.length(value) > KilnString.inlineCapacity {
+                                value = KilnString.withBytes(value) { KilnString.make($0, arena: arena) }
+                            }
+                            withUnsafeBytes(of: &value) { to.setRaw(segment.count + i, from: $0.baseAddress) }
+                        } else {
+                            to.setRaw(segment.count + i, from: cell)
+                        }
+                    }
+                }
+                segment.count += batch
+                done += batch
+            }
         }
     }
 

@@ -19,6 +19,9 @@ final class DataFile {
     static let headerMagic: [UInt8] = Array("KILNDATA".utf8)
     static let superblockMagic: [UInt8] = Array("KILNSUPR".utf8)
     static let formatVersion: UInt32 = 1
+    /// The layout of the metadata a superblock names: 1 before MVCC; 2 adds each row group's
+    /// committed deletes. A superblock records its metadata's version; both are read.
+    static let metadataVersion: UInt32 = 2
     static let firstExtent = 3 * pageSize
 
     struct Superblock: Equatable {
@@ -30,11 +33,13 @@ final class DataFile {
         var walGeneration: UInt64
         /// The end of the last extent this checkpoint uses.
         var fileLength: Int
+        /// The layout of the metadata (`metadataVersion` when written by this Kiln).
+        var version: UInt32 = DataFile.metadataVersion
 
         func encoded() -> [UInt8] {
             var writer = BinaryWriter()
             writer.raw(DataFile.superblockMagic)
-            writer.u32(DataFile.formatVersion)
+            writer.u32(version)
             writer.u64(sequence)
             writer.int(metadataOffset)
             writer.int(metadataLength)
@@ -51,12 +56,12 @@ final class DataFile {
             guard bytes.count >= body + 4, Array(bytes[0..<8]) == DataFile.superblockMagic else { return nil }
             return bytes.withUnsafeBytes { buffer -> Superblock? in
                 var reader = BinaryReader(buffer, file: "", offset: 0)
-                guard (try? reader.bytes(8)) != nil, let version = try? reader.u32(), version == DataFile.formatVersion,
+                guard (try? reader.bytes(8)) != nil, let version = try? reader.u32(), (1...DataFile.metadataVersion).contains(version),
                       let sequence = try? reader.u64(), let offset = try? reader.int(), let length = try? reader.int(),
                       let checksum = try? reader.u32(), let generation = try? reader.u64(), let fileLength = try? reader.int(),
                       let stored = try? reader.u32(), stored == crc32c(UnsafeRawBufferPointer(rebasing: buffer[0..<body])) else { return nil }
                 return Superblock(sequence: sequence, metadataOffset: offset, metadataLength: length, metadataChecksum: checksum,
-                                  walGeneration: generation, fileLength: fileLength)
+                                  walGeneration: generation, fileLength: fileLength, version: version)
             }
         }
     }

@@ -15,6 +15,8 @@ public enum LoggedChange {
     case dropRole(String)
     /// Rows `rows` of the table were appended.
     case insert(Table, rows: Range<Int>)
+    /// Rows of the table were deleted (an UPDATE deletes the old version and inserts the new).
+    case delete(Table, rows: [RowID])
 }
 
 /// A database directory: the lock, the data file (checkpoints) and the WAL (commits since).
@@ -133,7 +135,19 @@ public final class DurableStore: @unchecked Sendable {
                             extents.append(extent)
                             used.append(extent.offset..<(extent.offset + extent.pages))
                         }
-                        table.restore(Segment(types: types, extents: extents, rows: rows, file: dataFile.file))
+                        let segment = Segment(types: types, extents: extents, rows: rows, file: dataFile.file)
+                        if superblock.version >= 2 {
+                            var deleted: [Int] = []
+                            for _ in 0..<Int(try reader.u32()) {
+                                let row = Int(try reader.u32())
+                                guard row < rows else {
+                                    throw StorageError.corrupted(file: dataFile.file.path, offset: superblock.metadataOffset, "a deleted row of table \"\(table.name)\" is past its row group")
+                                }
+                                deleted.append(row)
+                            }
+                            segment.restoreDeletes(deleted)
+                        }
+                        table.restore(segment)
                     }
                     if let statistics = try CatalogCoding.decodeStatistics(&reader, table: table) { table.setStatistics(statistics) }
                     catalog.restore(table, oid: oid)
@@ -211,6 +225,19 @@ public final class DurableStore: @unchecked Sendable {
                 for _ in 0..<columnCount { columns.append(try reader.bytes(try reader.int())) }
                 try table.appendEncoded(columns, rows: rows, origin: (file, offset))
                 return oid
+            case .delete:
+                let oid = try reader.i32()
+                let count = Int(try reader.u32())
+                guard let table = catalog.table(oid: oid) else {
+                    throw StorageError.corrupted(file: file, offset: offset, "a delete record names table OID \(oid), which does not exist")
+                }
+                for _ in 0..<count {
+                    let row = RowID(Int64(bitPattern: try reader.u64()))
+                    guard table.locate(row) != nil else {
+                        throw StorageError.corrupted(file: file, offset: offset, "a delete record names row \(row.segment):\(row.row) of table \"\(table.name)\", which it does not have")
+                    }
+                    table.setMarker(row, VersionMarker.recovered)
+                }
             case .commit:
                 commitSequence = max(commitSequence, try reader.u64())
             }
@@ -223,7 +250,10 @@ public final class DurableStore: @unchecked Sendable {
     /// Writes a statement's changes to the WAL as one transaction; returns the log position to
     /// wait for. The caller holds the exclusive statement lock. A large insert commits by
     /// checkpoint instead (its rows are written once, to the data file); then 0 is returned.
-    public func log(_ changes: [LoggedChange]) throws(DatabaseError) -> Int {
+    /// - Parameter committing: the transaction whose commit this is (its own catalog changes do
+    ///   not hold back a checkpoint).
+    public func log(_ changes: [LoggedChange], committing: UInt64? = nil) throws(DatabaseError) -> Int {
+        let mayCheckpoint = !catalog.transactions.catalogChangesPending(besides: committing)
         if changes.isEmpty { return 0 }
         if closed.load(ordering: .relaxed) { throw DurableStore.closedError }
         if let failure { throw writesStopped(failure) }
@@ -231,8 +261,8 @@ public final class DurableStore: @unchecked Sendable {
             guard case .insert(let table, let rows) = change else { return total }
             return total + rows.count * table.columns.reduce(0) { $0 + $1.type.physical.byteWidth }
         }
-        if insertedBytes > maxWALSize.load(ordering: .relaxed) / 2 {
-            try checkpoint()
+        if insertedBytes > maxWALSize.load(ordering: .relaxed) / 2, mayCheckpoint {
+            try checkpoint(committing: committing)
             return 0
         }
         var bytes: [UInt8] = []
@@ -242,8 +272,8 @@ public final class DurableStore: @unchecked Sendable {
         commit.u64(commitSequence)
         WriteAheadLog.frame(.commit, commit.bytes, into: &bytes)
         let position = try wal.append(bytes)
-        if wal.size > maxWALSize.load(ordering: .relaxed) {
-            try checkpoint()
+        if wal.size > maxWALSize.load(ordering: .relaxed), mayCheckpoint {
+            try checkpoint(committing: committing)
             return 0
         }
         return position
@@ -311,6 +341,11 @@ public final class DurableStore: @unchecked Sendable {
             writer.string(name)
         case .insert(let table, let rows):
             return encodeInsert(table, rows: rows, into: &bytes)
+        case .delete(let table, let rows):
+            type = .delete
+            writer.i32(table.oid)
+            writer.u32(UInt32(rows.count))
+            for row in rows { writer.u64(UInt64(row.value)) }
         }
         WriteAheadLog.frame(type, writer.bytes, into: &bytes)
     }
@@ -342,8 +377,12 @@ public final class DurableStore: @unchecked Sendable {
 
     /// Writes every changed row group and the catalog to the data file, flips the superblock,
     /// and empties the WAL. The caller holds the exclusive statement lock.
-    public func checkpoint() throws(DatabaseError) {
+    public func checkpoint(committing: UInt64? = nil) throws(DatabaseError) {
         if closed.load(ordering: .relaxed) { throw DurableStore.closedError }
+        if catalog.transactions.catalogChangesPending(besides: committing) {
+            throw DatabaseError(SQLState("55000"), "cannot checkpoint while a transaction with uncommitted schema changes is running",
+                                hint: "Commit or roll back the transactions that created or dropped tables or views, then checkpoint.")
+        }
         if let failure { throw writesStopped(failure) }
         do { try wal.flush() } catch { throw writesStopped(error) }
         do { try writeCheckpoint() } catch {
@@ -356,6 +395,7 @@ public final class DurableStore: @unchecked Sendable {
         let saved = dataFile.allocation
         var used: [Range<Int>] = []
         var written: [(ColumnSegment, ColumnExtent)] = []
+        var cleaned: [Segment] = []
         let next: DataFile.Superblock
         do {
             var metadata = BinaryWriter()
@@ -388,6 +428,17 @@ public final class DurableStore: @unchecked Sendable {
                         used.append(extent.offset..<(extent.offset + extent.pages))
                         CatalogCoding.encode(extent, into: &metadata)
                     }
+                    // Committed deletes (a running transaction's are not durable yet).
+                    var deleted: [UInt32] = []
+                    if let deletes = segment.deletes, deletes.committed > 0 {
+                        for row in 0..<segment.count {
+                            let marker = deletes.markers[row]
+                            if marker != 0 && marker & VersionMarker.transactionBit == 0 { deleted.append(UInt32(row)) }
+                        }
+                    }
+                    metadata.u32(UInt32(deleted.count))
+                    for row in deleted { metadata.u32(row) }
+                    cleaned.append(segment)
                 }
                 CatalogCoding.encode(table.statistics, table: table, into: &metadata)
             }
@@ -408,6 +459,7 @@ public final class DurableStore: @unchecked Sendable {
             throw error
         }
         for (column, extent) in written { column.extent = extent }
+        for segment in cleaned { segment.deletesDirty = false }
         lastCheckpoint = (written.count, written.reduce(0) { $0 + $1.1.length })
         let kept = Set(used.map(\.lowerBound))
         dataFile.release(live.filter { !kept.contains($0.lowerBound) })

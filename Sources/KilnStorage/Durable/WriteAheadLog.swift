@@ -23,8 +23,9 @@ final class WriteAheadLog: @unchecked Sendable {
 
     enum RecordType: UInt8 {
         case createTable = 1, dropTable, createView, dropView, putRole, dropRole, insert, commit
-        // Reserved for MVCC (issue 17): 9 delete (table, row ids), 10 update (table, row ids,
-        // columns, values).
+        /// Table OID, count, then each deleted row's `RowID` (u64). An UPDATE is a delete
+        /// record and an insert record of the new versions. (10 stays reserved.)
+        case delete = 9
     }
 
     let file: DurableFile

@@ -47,8 +47,12 @@ public enum HighToMid {
         let proceed = b0.value("arith.andi", [going, nonEmpty], "i1")
         b0.add("scf.condition", [proceed, batch])
         let after = IRBlock(arguments: [IRValue(type: "!kiln_mid.batch")])
-        let batchValue = after.arguments[0]
         let b1 = IRBuilder(after)
+        var batchValue = after.arguments[0]
+        if kind == "scan", let scanCursor = MidCursor(cursor), let scanned = MidBatch(batchValue) {
+            // MVCC: a morsel with deleted rows shrinks to the rows this snapshot sees.
+            batchValue = b1.visible(scanCursor, scanned).value
+        }
         let size = b1.value("kiln_mid.batch_size", [batchValue], "index")
         let lower = b1.value("arith.constant", [], "index", [("value", .integer(0, type: "index"))])
         let step = b1.value("arith.constant", [], "index", [("value", .integer(1, type: "index"))])

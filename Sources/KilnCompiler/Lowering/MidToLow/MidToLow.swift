@@ -144,6 +144,8 @@ public struct MidToLow {
         case "kiln_mid.next":
             let result = l.call("kiln_rt_next", [try lowered(op.operands[0]).value], ["!llvm.ptr"]).result
             values[op.result] = LowValue(value: result, null: nil)
+        case "kiln_mid.visible":
+            values[op.result] = LowValue(value: lowerVisible(cursor: try lowered(op.operands[0]).value, batch: try lowered(op.operands[1]).value, l), null: nil)
         case "kiln_mid.batch_size":
             let count = l.load(try lowered(op.operands[0]).value, offset: BatchLayout.count, "i64")
             values[op.result] = LowValue(value: l.op("arith.index_cast", [count], "index"), null: nil)
@@ -194,6 +196,19 @@ public struct MidToLow {
         default:
             throw Failure(description: "cannot lower \(op.name) to the low level")
         }
+    }
+
+    /// `kiln_mid.visible`: one predictable branch per morsel; only a morsel with delete markers
+    /// calls the runtime (`kiln_rt_visible`), which gives the batch of the rows the snapshot sees.
+    func lowerVisible(cursor: IRValue, batch: IRValue, _ l: LowBuilder) -> IRValue {
+        let versions = l.load(batch, offset: BatchLayout.versions, "!llvm.ptr")
+        let none = l.b.add("llvm.icmp", [versions, l.op("llvm.mlir.zero", [], "!llvm.ptr")], ["i1"], [("predicate", .integer(0, type: "i64"))]).result
+        let fast = IRBlock(), slow = IRBlock()
+        IRBuilder(fast).add("scf.yield", [batch])
+        let slowBuilder = LowBuilder(b: IRBuilder(slow), ctx: l.ctx)
+        let compacted = slowBuilder.call("kiln_rt_visible", [cursor], ["!llvm.ptr"]).result
+        slowBuilder.b.add("scf.yield", [compacted])
+        return l.b.add("scf.if", [none], ["!llvm.ptr"], regions: [.single(fast), .single(slow)]).result
     }
 
     /// A per-batch value, computed once in the batch block when the load is inside it.

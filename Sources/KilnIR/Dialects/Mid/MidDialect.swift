@@ -23,6 +23,12 @@ public enum MidDialect {
         irdl.operands(cursor: %r)
         irdl.results(batch: %b)
       }
+      irdl.operation @visible {
+        %r = irdl.parametric @kiln_mid::@cursor<>
+        %b = irdl.parametric @kiln_mid::@batch<>
+        irdl.operands(cursor: %r, batch: %b)
+        irdl.results(visible: %b)
+      }
       irdl.operation @batch_size {
         %b = irdl.parametric @kiln_mid::@batch<>
         %n = irdl.is index
@@ -142,4 +148,30 @@ public enum MidDialect {
       }
     }
     """
+}
+
+/// A `!kiln_mid.cursor` value (a source's handle).
+public struct MidCursor {
+    public let value: IRValue
+    public init?(_ value: IRValue) {
+        guard value.type == "!kiln_mid.cursor" else { return nil }
+        self.value = value
+    }
+}
+
+/// A `!kiln_mid.batch` value (one morsel of a source).
+public struct MidBatch {
+    public let value: IRValue
+    public init?(_ value: IRValue) {
+        guard value.type == "!kiln_mid.batch" else { return nil }
+        self.value = value
+    }
+}
+
+extension IRBuilder {
+    /// `kiln_mid.visible`: the rows of a table scan's batch that the statement's snapshot sees
+    /// (MVCC). A batch without delete markers is itself; otherwise the runtime compacts it.
+    public func visible(_ cursor: MidCursor, _ batch: MidBatch) -> MidBatch {
+        MidBatch(value("kiln_mid.visible", [cursor.value, batch.value], "!kiln_mid.batch"))!
+    }
 }

@@ -1,0 +1,170 @@
+import KilnCore
+import KilnSQL
+import KilnStorage
+import KilnPlanner
+import KilnRuntime
+
+/// UPDATE, DELETE and TRUNCATE: a query finds the target rows (their `RowID`s, and for UPDATE
+/// the new versions), then each row is marked deleted by the transaction (MVCC: the old
+/// version stays for older snapshots) and UPDATE appends the new versions.
+extension Database {
+    /// Where rows inserted now go: the table itself outside a block (the statement commits at
+    /// its end), the transaction's own local rows inside one (appended at COMMIT).
+    func writeTarget(_ table: Table) -> Table {
+        guard let transaction, transaction.explicit else { return table }
+        return transaction.localRows(of: table)
+    }
+
+    /// Records rows appended from `before` on to `rows` (the table or the transaction's local
+    /// rows of `table`) for the WAL and for undo.
+    func noteAppend(to table: Table, from before: Int, in rows: Table) {
+        guard let transaction else { return }
+        if rows === table {
+            pendingChanges.append(.insert(table, rows: before..<table.rowCount))
+            transaction.undo.append(.append(table, count: before))
+        } else {
+            transaction.undo.append(.localAppend(rows, count: before))
+        }
+    }
+
+    /// The table an UPDATE / DELETE / TRUNCATE changes.
+    func modifyTarget(_ name: String, verb: String, position: Int) throws(DatabaseError) -> Table {
+        if catalog.view(name) != nil {
+            throw DatabaseError(SQLState("55000"), "cannot \(verb) view \"\(name)\"", position: position,
+                                detail: "Views are not automatically updatable in Kiln.")
+        }
+        guard let table = catalog.table(name) else {
+            if SystemCatalog.table(named: name, catalog: catalog, session: SessionInfo()) != nil {
+                throw DatabaseError(SQLState("42501"), "permission denied for table \(name)", position: position)
+            }
+            throw DatabaseError(.undefinedTable, "relation \"\(name)\" does not exist", position: position)
+        }
+        return table
+    }
+
+    func runDelete(_ delete: DeleteStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
+        let table = try modifyTarget(delete.table, verb: "delete from", position: delete.position)
+        var select = SelectStatement()
+        select.position = delete.position
+        select.items = [.expression(Expression(.column([Binder.rowIDName]), at: delete.position), alias: nil)]
+        select.from = [.table(name: delete.table, alias: delete.alias, position: delete.position)] + delete.using
+        select.whereClause = delete.whereClause
+        var binder = makeBinder()
+        binder.rowIDTable = delete.table
+        let bound = try binder.bind(select)
+        var count = 0
+        try forEachTargetRow(bound, parameters: parameters) { records, n, offsets throws(DatabaseError) in
+            for i in 0..<n {
+                // safe because every record pointer comes from the output's live record store.
+                let id = records[i]!.load(fromByteOffset: offsets[0], as: Int64.self)
+                if try deleteRow(id, of: table) { count += 1 }
+            }
+        }
+        return .command("DELETE \(count)")
+    }
+
+    func runUpdate(_ update: UpdateStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
+        let table = try modifyTarget(update.table, verb: "update", position: update.position)
+        let qualifier = update.alias ?? String(update.table.split(separator: ".").last ?? Substring(update.table))
+        var values: [Int: Assignment] = [:]
+        for assignment in update.assignments {
+            guard let column = table.columnIndex(assignment.column) else {
+                throw DatabaseError(.undefinedColumn, "column \"\(assignment.column)\" of relation \"\(table.name)\" does not exist", position: assignment.position)
+            }
+            if values[column] != nil {
+                throw DatabaseError(.syntaxError, "multiple assignments to same column \"\(assignment.column)\"", position: assignment.position)
+            }
+            values[column] = assignment
+        }
+        var select = SelectStatement()
+        select.position = update.position
+        select.items = [.expression(Expression(.column([Binder.rowIDName]), at: update.position), alias: nil)]
+        for (index, column) in table.columns.enumerated() {
+            let value: Expression
+            if let assignment = values[index] {
+                value = assignment.value ?? Expression(.null, at: assignment.position)
+            } else {
+                value = Expression(.column([qualifier, column.name]), at: update.position)
+            }
+            select.items.append(.expression(value, alias: nil))
+        }
+        select.from = [.table(name: update.table, alias: update.alias, position: update.position)] + update.from
+        select.whereClause = update.whereClause
+        var binder = makeBinder()
+        binder.rowIDTable = update.table
+        var bound = try binder.bind(select)
+        // The new values take their columns' types, as INSERT's do.
+        let types = bound.plan.outputTypes
+        var conversions = [BoundExpression.column(0, type: types[0].0, nullable: types[0].1)]
+        for (index, column) in table.columns.enumerated() {
+            let source = BoundExpression.column(index + 1, type: types[index + 1].0, nullable: types[index + 1].1)
+            conversions.append(try binder.assign(source, to: column, position: values[index]?.position ?? update.position))
+        }
+        bound.plan = .project(bound.plan, expressions: conversions, names: [Binder.rowIDName] + table.columns.map(\.name))
+        let rows = writeTarget(table)
+        let before = rows.rowCount
+        var count = 0
+        try forEachTargetRow(bound, parameters: parameters) { records, n, offsets throws(DatabaseError) in
+            var kept: [UnsafeMutableRawPointer?] = []
+            kept.reserveCapacity(n)
+            for i in 0..<n {
+                // safe because every record pointer comes from the output's live record store.
+                let record = records[i]!
+                // A row the statement updated already (an UPDATE ... FROM matching it twice) keeps its first new version.
+                if try deleteRow(record.load(fromByteOffset: offsets[0], as: Int64.self), of: table) { kept.append(record) }
+            }
+            count = kept.count
+            do throws(DatabaseError) {
+                try kept.withUnsafeBufferPointer { buffer throws(DatabaseError) in
+                    guard let base = buffer.baseAddress else { return }
+                    try rows.appendRecords(base, count: buffer.count, fields: table.columns.indices.map { $0 + 1 }, offsets: offsets)
+                }
+            } catch {
+                rows.truncate(to: before)
+                throw error
+            }
+        }
+        noteAppend(to: table, from: before, in: rows)
+        return .command("UPDATE \(count)")
+    }
+
+    /// TRUNCATE as an MVCC delete of every row the transaction sees (older snapshots still
+    /// see the rows; the space is not reclaimed yet).
+    func runTruncate(_ names: [String], position: Int) throws(DatabaseError) -> QueryResult {
+        var tables: [Table] = []
+        for name in names { tables.append(try modifyTarget(name, verb: "truncate", position: position)) }
+        let snapshot = executor.snapshot
+        for table in tables {
+            for id in table.liveRowIDs(at: snapshot) { _ = try deleteRow(id.value, of: table) }
+            if let local = snapshot.localRows(of: table) {
+                for id in local.liveRowIDs(at: snapshot) { _ = try deleteRow(id.value | RowID.localBit, of: table) }
+            }
+        }
+        return .command("TRUNCATE TABLE")
+    }
+
+    /// Runs the query that finds an UPDATE's or DELETE's rows and hands over its records.
+    private func forEachTargetRow(_ bound: BoundQuery, parameters: [Value],
+                                  _ body: (UnsafePointer<UnsafeMutableRawPointer?>, Int, [Int]) throws(DatabaseError) -> Void) throws(DatabaseError) {
+        _ = try executor.run(bound, parameters: parameters, policy: jitPolicy, memoryLimit: memoryLimit) { runtime, plan throws(DatabaseError) in
+            let offsets = plan.outputLayout.offsets
+            try runtime.withOutputRecords { records, count throws(DatabaseError) in try body(records, count, offsets) }
+        }
+    }
+
+    /// Marks one row deleted by the session's transaction; false when this statement did so
+    /// already. Another running transaction's delete makes the statement wait for it.
+    private func deleteRow(_ id: Int64, of table: Table) throws(DatabaseError) -> Bool {
+        guard let transaction else { throw DatabaseError.internalError("a write outside a transaction") }
+        do {
+            return try markDeleted(id, of: table, by: transaction, statementMark: 0)
+        } catch let conflict as WriteConflict {
+            conflictingTransaction = conflict.other
+            throw DatabaseError(.serializationFailure, "row is being changed by another transaction")
+        } catch let error as DatabaseError {
+            throw error
+        } catch {
+            throw DatabaseError.internalError("\(error)")
+        }
+    }
+}

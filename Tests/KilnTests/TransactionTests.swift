@@ -1,0 +1,198 @@
+import XCTest
+import Kiln
+import KilnStorage
+
+/// MVCC: UPDATE / DELETE / TRUNCATE, ROLLBACK and savepoints, isolation between sessions
+/// (dirty reads, non-repeatable reads, phantoms, lost updates, write skew), write conflicts
+/// (waiting, 40001, deadlocks), and deletes that survive a checkpoint and a WAL replay.
+final class TransactionTests: XCTestCase {
+    func count(_ db: Database, _ sql: String = "SELECT count(*) FROM t") throws -> Value {
+        try db.query(sql).first?.first ?? .null
+    }
+
+    func makeTable(_ db: Database) throws {
+        try db.execute("CREATE TABLE t (k INTEGER, v TEXT)")
+        try db.execute("INSERT INTO t SELECT g, 'value ' || g::TEXT || ' long enough to leave the cell' FROM generate_series(1, 100) AS g(g)")
+    }
+
+    func testUpdateDeleteAndRollback() throws {
+        let db = try Database()
+        try makeTable(db)
+        XCTAssertEqual(try db.execute("DELETE FROM t WHERE k > 90").last?.commandTag, "DELETE 10")
+        XCTAssertEqual(try db.execute("UPDATE t SET v = 'x' WHERE k <= 5").last?.commandTag, "UPDATE 5")
+        XCTAssertEqual(try db.query("SELECT count(*), sum(k) FROM t WHERE v = 'x'"), [[.int64(5), .int64(15)]])
+        try db.execute("BEGIN")
+        try db.execute("DELETE FROM t")
+        try db.execute("INSERT INTO t VALUES (1000, 'new')")
+        XCTAssertEqual(try count(db), .int64(1))
+        try db.execute("ROLLBACK")
+        XCTAssertEqual(try db.query("SELECT count(*), sum(k) FROM t"), [[.int64(90), .int64(4095)]])
+        // An UPDATE ... FROM whose join matches a row twice updates it once.
+        try db.execute("CREATE TABLE s (k INTEGER, w TEXT)")
+        try db.execute("INSERT INTO s VALUES (1, 'a'), (1, 'b'), (2, 'c')")
+        XCTAssertEqual(try db.execute("UPDATE t SET v = s.w FROM s WHERE t.k = s.k").last?.commandTag, "UPDATE 2")
+        XCTAssertEqual(try count(db), .int64(90))
+        XCTAssertEqual(try db.execute("DELETE FROM t USING s WHERE t.k = s.k AND s.w = 'c'").last?.commandTag, "DELETE 1")
+        XCTAssertThrowsError(try db.execute("UPDATE t SET k = 1, k = 2")) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "42601") }
+        XCTAssertThrowsError(try db.execute("UPDATE t SET nope = 1")) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "42703") }
+        XCTAssertThrowsError(try db.execute("DELETE FROM missing")) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "42P01") }
+        XCTAssertThrowsError(try db.execute("UPDATE t SET k = 'abc'")) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "22P02") }
+        XCTAssertEqual(try count(db), .int64(89))
+        try db.execute("TRUNCATE t")
+        XCTAssertEqual(try count(db), .int64(0))
+    }
+
+    func testSavepointsAndFailedBlocks() throws {
+        let db = try Database()
+        try makeTable(db)
+        try db.execute("BEGIN")
+        try db.execute("DELETE FROM t WHERE k <= 50")
+        try db.execute("SAVEPOINT a")
+        try db.execute("DELETE FROM t")
+        try db.execute("CREATE TABLE u (x INTEGER)")
+        XCTAssertEqual(try count(db), .int64(0))
+        try db.execute("ROLLBACK TO SAVEPOINT a")
+        XCTAssertEqual(try count(db), .int64(50))
+        XCTAssertThrowsError(try db.query("SELECT * FROM u"))
+        XCTAssertThrowsError(try db.execute("SELECT 1/0"))
+        XCTAssertThrowsError(try db.execute("SELECT 1")) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "25P02") }
+        try db.execute("ROLLBACK TO a")
+        try db.execute("RELEASE SAVEPOINT a")
+        XCTAssertThrowsError(try db.execute("ROLLBACK TO a")) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "3B001") }
+        XCTAssertEqual(try db.execute("COMMIT").last?.commandTag, "ROLLBACK")
+        XCTAssertEqual(try count(db), .int64(100))
+        try db.execute("BEGIN")
+        try db.execute("DELETE FROM t WHERE k <= 50")
+        try db.execute("COMMIT")
+        XCTAssertEqual(try count(db), .int64(50))
+        // DDL in a block is undone by ROLLBACK.
+        try db.execute("BEGIN; CREATE TABLE v (x INTEGER); DROP TABLE t; ROLLBACK")
+        XCTAssertThrowsError(try db.query("SELECT * FROM v"))
+        XCTAssertEqual(try count(db), .int64(50))
+        XCTAssertThrowsError(try db.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "0A000") }
+    }
+
+    func testIsolationBetweenSessions() throws {
+        let a = try Database()
+        try makeTable(a)
+        let b = try Database(sharing: a)
+        // Dirty read: b does not see a's uncommitted work.
+        try a.execute("BEGIN")
+        try a.execute("INSERT INTO t VALUES (101, 'uncommitted')")
+        try a.execute("DELETE FROM t WHERE k = 1")
+        XCTAssertEqual(try count(a), .int64(100))
+        XCTAssertEqual(try count(b, "SELECT count(*) FROM t WHERE k IN (1, 101)"), .int64(1))
+        // Non-repeatable read and phantom: a REPEATABLE READ block keeps its snapshot.
+        try b.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        XCTAssertEqual(try count(b), .int64(100))
+        try a.execute("COMMIT")
+        XCTAssertEqual(try count(b, "SELECT count(*) FROM t WHERE k IN (1, 101)"), .int64(1))
+        XCTAssertEqual(try count(b, "SELECT count(*) FROM t WHERE k = 1"), .int64(1))
+        try b.execute("COMMIT")
+        // READ COMMITTED sees the commit at its next statement.
+        XCTAssertEqual(try count(b, "SELECT count(*) FROM t WHERE k IN (1, 101)"), .int64(1))
+        XCTAssertEqual(try count(b, "SELECT count(*) FROM t WHERE k = 101"), .int64(1))
+        // Write skew is allowed under snapshot isolation (documented; SERIALIZABLE is refused).
+        try a.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        try b.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        XCTAssertEqual(try count(a, "SELECT count(*) FROM t WHERE k IN (2, 3)"), .int64(2))
+        XCTAssertEqual(try count(b, "SELECT count(*) FROM t WHERE k IN (2, 3)"), .int64(2))
+        try a.execute("DELETE FROM t WHERE k = 2")
+        try b.execute("DELETE FROM t WHERE k = 3")
+        try a.execute("COMMIT")
+        try b.execute("COMMIT")
+        XCTAssertEqual(try count(a, "SELECT count(*) FROM t WHERE k IN (2, 3)"), .int64(0))
+    }
+
+    func testWriteConflicts() throws {
+        let a = try Database()
+        try makeTable(a)
+        let b = try Database(sharing: a)
+        // REPEATABLE READ: the second writer waits for the first, then gets 40001 when it committed.
+        try a.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        try b.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        XCTAssertEqual(try count(b), .int64(100))
+        try a.execute("UPDATE t SET v = 'a' WHERE k = 10")
+        let done = expectation(description: "b's update ends")
+        var failure: DatabaseError?
+        DispatchQueue.global().async {
+            do { try b.execute("UPDATE t SET v = 'b' WHERE k = 10") } catch let error as DatabaseError { failure = error } catch {}
+            done.fulfill()
+        }
+        Thread.sleep(forTimeInterval: 0.2)
+        try a.execute("COMMIT")
+        wait(for: [done], timeout: 30)
+        XCTAssertEqual(failure?.sqlState.code, "40001")
+        try b.execute("ROLLBACK")
+        // READ COMMITTED: no lost update; the waiting UPDATE runs again on the committed row.
+        try a.execute("BEGIN")
+        try a.execute("UPDATE t SET k = k + 1000 WHERE k = 20")
+        let second = expectation(description: "b's second update ends")
+        var tag = ""
+        DispatchQueue.global().async {
+            tag = (try? b.execute("UPDATE t SET k = k + 1 WHERE k >= 1000").last?.commandTag) ?? "failed"
+            second.fulfill()
+        }
+        Thread.sleep(forTimeInterval: 0.2)
+        try a.execute("COMMIT")
+        wait(for: [second], timeout: 30)
+        XCTAssertEqual(tag, "UPDATE 1")
+        XCTAssertEqual(try a.query("SELECT k FROM t WHERE k >= 1000"), [[.int32(1021)]])
+        // A rolled-back writer lets the waiter go on with the original row.
+        try a.execute("BEGIN")
+        try a.execute("DELETE FROM t WHERE k = 30")
+        let third = expectation(description: "b's delete ends")
+        var deleted = ""
+        DispatchQueue.global().async {
+            deleted = (try? b.execute("DELETE FROM t WHERE k = 30").last?.commandTag) ?? "failed"
+            third.fulfill()
+        }
+        Thread.sleep(forTimeInterval: 0.2)
+        try a.execute("ROLLBACK")
+        wait(for: [third], timeout: 30)
+        XCTAssertEqual(deleted, "DELETE 1")
+        // Two blocks that wait for each other: one gets 40P01.
+        try a.execute("BEGIN")
+        try b.execute("BEGIN")
+        try a.execute("DELETE FROM t WHERE k = 40")
+        try b.execute("DELETE FROM t WHERE k = 41")
+        let fourth = expectation(description: "a waits for b")
+        var aError: String?
+        DispatchQueue.global().async {
+            do { try a.execute("DELETE FROM t WHERE k = 41") } catch let error as DatabaseError { aError = error.sqlState.code } catch {}
+            fourth.fulfill()
+        }
+        Thread.sleep(forTimeInterval: 0.2)
+        var bError: String?
+        do { try b.execute("DELETE FROM t WHERE k = 40") } catch let error as DatabaseError { bError = error.sqlState.code }
+        if bError == "40P01" { try b.execute("ROLLBACK") }
+        wait(for: [fourth], timeout: 30)
+        XCTAssertTrue([aError, bError].contains("40P01"), "\(String(describing: aError)) \(String(describing: bError))")
+        try? a.execute("ROLLBACK")
+        try? b.execute("ROLLBACK")
+    }
+
+    func testDeletesSurviveCheckpointAndReplay() throws {
+        let directory = NSTemporaryDirectory() + "kiln-mvcc-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let db = try Database(path: directory)
+            try makeTable(db)
+            try db.execute("DELETE FROM t WHERE k <= 10")
+            try db.execute("CHECKPOINT")
+            try db.execute("UPDATE t SET v = 'after the checkpoint' WHERE k = 50")
+            try db.execute("BEGIN; DELETE FROM t WHERE k = 60; INSERT INTO t VALUES (500, 'in a block'); COMMIT")
+            // Uncommitted at the crash: must not come back.
+            try db.execute("BEGIN; DELETE FROM t WHERE k = 70; INSERT INTO t VALUES (600, 'never committed')")
+            db.store?.releaseAsIfCrashed()
+        }
+        let db = try Database(path: directory)
+        XCTAssertEqual(try db.query("SELECT count(*), sum(k) FROM t"), [[.int64(90), .int64(5050 - 55 - 60 + 500)]])
+        XCTAssertEqual(try db.query("SELECT v FROM t WHERE k = 50"), [[.text("after the checkpoint")]])
+        try db.execute("CHECKPOINT")
+        db.close()
+        let again = try Database(path: directory)
+        XCTAssertEqual(try again.query("SELECT count(*), sum(k) FROM t"), [[.int64(90), .int64(5050 - 55 - 60 + 500)]])
+        again.close()
+    }
+}
