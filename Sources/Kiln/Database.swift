@@ -190,7 +190,11 @@ public final class Database {
         case .begin(let modes): return try begin(modes)
         case .commit: return try commitBlock()
         case .rollback: return rollbackBlock()
-        case .rollbackToSavepoint(let name, let position): return try rollbackToSavepoint(name, position: position)
+        case .rollbackToSavepoint(let name, let position):
+            do throws(DatabaseError) { return try rollbackToSavepoint(name, position: position) } catch {
+                failTransactionBlock()
+                throw error
+            }
         default: break
         }
         if let transaction, transaction.failed {
