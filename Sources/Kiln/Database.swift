@@ -208,23 +208,29 @@ public final class Database {
         }
     }
 
+    /// Runs a statement that only reads under the shared statement lock, with the snapshot of
+    /// the session's transaction (an implicit one, ended at once, outside a block).
+    func readInTransaction<R>(_ body: () throws(DatabaseError) -> R) throws(DatabaseError) -> R {
+        let transaction = currentTransaction()
+        defer {
+            if !transaction.explicit {
+                self.transaction = nil
+                transactions.end(transaction.id, committed: true)
+            }
+        }
+        return try statementLock.withReadLock { () throws(DatabaseError) in
+            executor.snapshot = statementSnapshot(transaction)
+            return try body()
+        }
+    }
+
     /// Runs one statement in the session's transaction (an implicit one, committed at its end,
     /// outside a block). A write that meets a row another running transaction deleted undoes
     /// its work, waits for that transaction outside the lock, and runs again (READ COMMITTED),
     /// or fails with 40001 when the other committed (REPEATABLE READ).
     private func executeInTransaction(_ statement: Statement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
         guard writes(statement) else {
-            let transaction = currentTransaction()
-            defer {
-                if !transaction.explicit {
-                    self.transaction = nil
-                    transactions.end(transaction.id, committed: true)
-                }
-            }
-            return try statementLock.withReadLock { () throws(DatabaseError) in
-                executor.snapshot = statementSnapshot(transaction)
-                return try perform(statement, parameters: parameters)
-            }
+            return try readInTransaction { () throws(DatabaseError) in try perform(statement, parameters: parameters) }
         }
         while true {
             let transaction = currentTransaction()

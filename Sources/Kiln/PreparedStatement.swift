@@ -213,8 +213,16 @@ extension Database {
     /// only the first time and again after the catalog, the parameter types or a setting changed.
     func runPreparedQuery(_ prepared: PreparedStatement, _ select: SelectStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
         cancellation.reset()
-        return try statementLock.withReadLock { () throws(DatabaseError) -> QueryResult in
-            try runCachedPlan(prepared, select, parameters: parameters)
+        if let transaction, transaction.failed {
+            throw DatabaseError(.inFailedTransaction, "current transaction is aborted, commands ignored until end of transaction block")
+        }
+        do throws(DatabaseError) {
+            return try readInTransaction { () throws(DatabaseError) -> QueryResult in
+                try runCachedPlan(prepared, select, parameters: parameters)
+            }
+        } catch {
+            failTransactionBlock()
+            throw error
         }
     }
 

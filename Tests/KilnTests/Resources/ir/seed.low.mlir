@@ -1,6 +1,7 @@
 module {
   func.func private @kiln_rt_open(!llvm.ptr, i64) -> !llvm.ptr
   func.func private @kiln_rt_next(!llvm.ptr) -> !llvm.ptr
+  func.func private @kiln_rt_visible(!llvm.ptr) -> !llvm.ptr
   func.func private @kiln_rt_finish(!llvm.ptr, i64)
   func.func private @kiln_rt_agg_scratch(!llvm.ptr, i64) -> !llvm.ptr
   func.func private @kiln_rt_agg_find(!llvm.ptr, i64, i64) -> !llvm.ptr
@@ -44,15 +45,15 @@ module {
       %9 = arith.index_cast %8 : i64 to index
       %c0 = arith.constant 0 : index
       %c1 = arith.constant 1 : index
-      %10 = llvm.getelementptr %arg1[32] : (!llvm.ptr) -> !llvm.ptr, i8
+      %10 = llvm.getelementptr %arg1[48] : (!llvm.ptr) -> !llvm.ptr, i8
       %11 = llvm.load %10 : !llvm.ptr -> !llvm.ptr
-      %12 = llvm.getelementptr %arg1[40] : (!llvm.ptr) -> !llvm.ptr, i8
+      %12 = llvm.getelementptr %arg1[56] : (!llvm.ptr) -> !llvm.ptr, i8
       %13 = llvm.load %12 : !llvm.ptr -> !llvm.ptr
       %14 = llvm.getelementptr %arg1[8] : (!llvm.ptr) -> !llvm.ptr, i8
       %15 = llvm.load %14 : !llvm.ptr -> i64
-      %16 = llvm.getelementptr %arg1[16] : (!llvm.ptr) -> !llvm.ptr, i8
+      %16 = llvm.getelementptr %arg1[32] : (!llvm.ptr) -> !llvm.ptr, i8
       %17 = llvm.load %16 : !llvm.ptr -> !llvm.ptr
-      %18 = llvm.getelementptr %arg1[24] : (!llvm.ptr) -> !llvm.ptr, i8
+      %18 = llvm.getelementptr %arg1[40] : (!llvm.ptr) -> !llvm.ptr, i8
       %19 = llvm.load %18 : !llvm.ptr -> !llvm.ptr
       scf.for %arg2 = %c0 to %9 step %c1 {
         %20 = arith.index_cast %arg2 : index to i64

@@ -12,16 +12,17 @@ module {
       scf.condition(%7) %4 : !kiln_mid.batch
     } do {
     ^bb0(%arg1: !kiln_mid.batch):
-      %3 = "kiln_mid.batch_size"(%arg1) : (!kiln_mid.batch) -> index
+      %3 = "kiln_mid.visible"(%0, %arg1) : (!kiln_mid.cursor, !kiln_mid.batch) -> !kiln_mid.batch
+      %4 = "kiln_mid.batch_size"(%3) : (!kiln_mid.batch) -> index
       %c0 = arith.constant 0 : index
       %c1 = arith.constant 1 : index
-      scf.for %arg2 = %c0 to %3 step %c1 {
-        %4 = "kiln_mid.load"(%arg1, %arg2) {column = 1 : i64, layout = "columns", sqltype = "float8?"} : (!kiln_mid.batch, index) -> !kiln_mid.val
-        %5 = "kiln_mid.op"(%4, %1) {name = "gt", sqltype = "bool?"} : (!kiln_mid.val, !kiln_mid.val) -> !kiln_mid.val
-        %6 = "kiln_mid.truth"(%5) : (!kiln_mid.val) -> i1
-        scf.if %6 {
-          %7 = "kiln_mid.load"(%arg1, %arg2) {column = 0 : i64, layout = "columns", sqltype = "int4?"} : (!kiln_mid.batch, index) -> !kiln_mid.val
-          "kiln_mid.hash_agg_update"(%arg0, %7, %4) {aggregates = ["sum"], keys = 1 : i64, state = 1 : i64, state_types = ["int4", "float8"]} : (!kiln_mid.ctx, !kiln_mid.val, !kiln_mid.val) -> ()
+      scf.for %arg2 = %c0 to %4 step %c1 {
+        %5 = "kiln_mid.load"(%3, %arg2) {column = 1 : i64, layout = "columns", sqltype = "float8?"} : (!kiln_mid.batch, index) -> !kiln_mid.val
+        %6 = "kiln_mid.op"(%5, %1) {name = "gt", sqltype = "bool?"} : (!kiln_mid.val, !kiln_mid.val) -> !kiln_mid.val
+        %7 = "kiln_mid.truth"(%6) : (!kiln_mid.val) -> i1
+        scf.if %7 {
+          %8 = "kiln_mid.load"(%3, %arg2) {column = 0 : i64, layout = "columns", sqltype = "int4?"} : (!kiln_mid.batch, index) -> !kiln_mid.val
+          "kiln_mid.hash_agg_update"(%arg0, %8, %5) {aggregates = ["sum"], keys = 1 : i64, state = 1 : i64, state_types = ["int4", "float8"]} : (!kiln_mid.ctx, !kiln_mid.val, !kiln_mid.val) -> ()
         }
       }
       scf.yield
