@@ -42,30 +42,101 @@ extension Database {
         return table
     }
 
-    func runDelete(_ delete: DeleteStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
+    func runInsertValues(_ tableName: String, _ columnNames: [String]?, _ rows: [[Expression]], returning items: [SelectItem], parameters: [Value],
+                         position: Int) throws(DatabaseError) -> QueryResult {
+        let (target, targets) = try insertTarget(tableName, columnNames, position: position)
+        let table = writeTarget(target)
+        var binder = makeBinder()
+        let returning = try Returning(items, table: target, qualifier: Returning.qualifier(tableName), offset: 0, binder: &binder)
+        let before = table.rowCount
+        var returned: [[Value]] = []
+        do throws(DatabaseError) {
+            for row in rows {
+                guard row.count <= targets.count else {
+                    throw DatabaseError(.syntaxError, "INSERT has more expressions than target columns", position: row[targets.count].position)
+                }
+                guard row.count == targets.count else {
+                    throw DatabaseError(.syntaxError, "INSERT has more target columns than expressions", position: position)
+                }
+                var binder = makeBinder()
+                var bound = try binder.bindValuesRow(row, columns: targets.map { table.columns[$0] })
+                if let returning { bound.plan = returning.attach(to: bound.plan, table: table, targets: targets) }
+                returned += try append(bound, into: table, targets: targets, parameters: parameters, returning: returning)
+            }
+        } catch {
+            table.truncate(to: before)
+            throw error
+        }
+        noteAppend(to: target, from: before, in: table)
+        return Returning.result(returning, rows: returned, tag: "INSERT 0 \(table.rowCount - before)")
+    }
+
+    func runInsertSelect(_ tableName: String, _ columnNames: [String]?, _ query: SelectStatement, returning items: [SelectItem], parameters: [Value],
+                         position: Int) throws(DatabaseError) -> QueryResult {
+        let (target, targets) = try insertTarget(tableName, columnNames, position: position)
+        let table = writeTarget(target)
+        var binder = makeBinder()
+        let returning = try Returning(items, table: target, qualifier: Returning.qualifier(tableName), offset: 0, binder: &binder)
+        let before = table.rowCount
+        let returned: [[Value]]
+        do throws(DatabaseError) {
+            returned = try insert(query, into: table, targets: targets, parameters: parameters, returning: returning)
+        } catch {
+            table.truncate(to: before)
+            throw error
+        }
+        noteAppend(to: target, from: before, in: table)
+        return Returning.result(returning, rows: returned, tag: "INSERT 0 \(table.rowCount - before)")
+    }
+
+    /// DELETE's query: each target row's `RowID`, then (with RETURNING) the list over the row.
+    func bindDelete(_ delete: DeleteStatement, binder: inout Binder) throws(DatabaseError) -> (Table, BoundQuery, Returning?) {
         let table = try modifyTarget(delete.table, verb: "delete from", position: delete.position)
+        let qualifier = delete.alias ?? Returning.qualifier(delete.table)
         var select = SelectStatement()
         select.position = delete.position
         select.items = [.expression(Expression(.column([Binder.rowIDName]), at: delete.position), alias: nil)]
+        if !delete.returning.isEmpty {
+            for column in table.columns { select.items.append(.expression(Expression(.column([qualifier, column.name]), at: delete.position), alias: nil)) }
+        }
         select.from = [.table(name: delete.table, alias: delete.alias, position: delete.position)] + delete.using
         select.whereClause = delete.whereClause
-        var binder = makeBinder()
         binder.rowIDTable = delete.table
-        let bound = try binder.bind(select)
+        var bound = try binder.bind(select)
+        var returning = try Returning(delete.returning, table: table, qualifier: qualifier, offset: 1, binder: &binder)
+        if var list = returning {
+            bound.plan = list.append(to: bound.plan)
+            returning = list
+        }
+        return (table, bound, returning)
+    }
+
+    func runDelete(_ delete: DeleteStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
+        var binder = makeBinder()
+        let (table, bound, returning) = try bindDelete(delete, binder: &binder)
         var count = 0
-        try forEachTargetRow(bound, parameters: parameters) { records, n, offsets throws(DatabaseError) in
+        var returned: [[Value]] = []
+        try forEachTargetRow(bound, parameters: parameters) { records, n, offsets, rows throws(DatabaseError) in
+            var kept: [Int] = []
             for i in 0..<n {
                 // safe because every record pointer comes from the output's live record store.
                 let id = records[i]!.load(fromByteOffset: offsets[0], as: Int64.self)
-                if try deleteRow(id, of: table) { count += 1 }
+                if try deleteRow(id, of: table) { kept.append(i) }
+            }
+            count = kept.count
+            if let returning {
+                let all = rows()
+                returned = kept.map { Array(all[$0][returning.first...]) }
             }
         }
-        return .command("DELETE \(count)")
+        return Returning.result(returning, rows: returned, tag: "DELETE \(count)")
     }
 
-    func runUpdate(_ update: UpdateStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
+    /// UPDATE's query: each target row's `RowID`, its new version (converted to the column
+    /// types), then (with RETURNING) the list over the new version.
+    func bindUpdate(_ update: UpdateStatement, binder: inout Binder) throws(DatabaseError) -> (Table, BoundQuery, Returning?) {
         let table = try modifyTarget(update.table, verb: "update", position: update.position)
-        let qualifier = update.alias ?? String(update.table.split(separator: ".").last ?? Substring(update.table))
+        let qualifier = update.alias ?? Returning.qualifier(update.table)
         var values: [Int: Assignment] = [:]
         for assignment in update.assignments {
             guard let column = table.columnIndex(assignment.column) else {
@@ -90,7 +161,6 @@ extension Database {
         }
         select.from = [.table(name: update.table, alias: update.alias, position: update.position)] + update.from
         select.whereClause = update.whereClause
-        var binder = makeBinder()
         binder.rowIDTable = update.table
         var bound = try binder.bind(select)
         // The new values take their columns' types, as INSERT's do.
@@ -101,17 +171,33 @@ extension Database {
             conversions.append(try binder.assign(source, to: column, position: values[index]?.position ?? update.position))
         }
         bound.plan = .project(bound.plan, expressions: conversions, names: [Binder.rowIDName] + table.columns.map(\.name))
+        var returning = try Returning(update.returning, table: table, qualifier: qualifier, offset: 1, binder: &binder)
+        if var list = returning {
+            bound.plan = list.append(to: bound.plan)
+            returning = list
+        }
+        return (table, bound, returning)
+    }
+
+    func runUpdate(_ update: UpdateStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
+        var binder = makeBinder()
+        let (table, bound, returning) = try bindUpdate(update, binder: &binder)
         let rows = writeTarget(table)
         let before = rows.rowCount
         var count = 0
-        try forEachTargetRow(bound, parameters: parameters) { records, n, offsets throws(DatabaseError) in
+        var returned: [[Value]] = []
+        try forEachTargetRow(bound, parameters: parameters) { records, n, offsets, outputRows throws(DatabaseError) in
             var kept: [UnsafeMutableRawPointer?] = []
+            var keptIndexes: [Int] = []
             kept.reserveCapacity(n)
             for i in 0..<n {
                 // safe because every record pointer comes from the output's live record store.
                 let record = records[i]!
                 // A row the statement updated already (an UPDATE ... FROM matching it twice) keeps its first new version.
-                if try deleteRow(record.load(fromByteOffset: offsets[0], as: Int64.self), of: table) { kept.append(record) }
+                if try deleteRow(record.load(fromByteOffset: offsets[0], as: Int64.self), of: table) {
+                    kept.append(record)
+                    keptIndexes.append(i)
+                }
             }
             count = kept.count
             do throws(DatabaseError) {
@@ -123,9 +209,13 @@ extension Database {
                 rows.truncate(to: before)
                 throw error
             }
+            if let returning {
+                let all = outputRows()
+                returned = keptIndexes.map { Array(all[$0][returning.first...]) }
+            }
         }
         noteAppend(to: table, from: before, in: rows)
-        return .command("UPDATE \(count)")
+        return Returning.result(returning, rows: returned, tag: "UPDATE \(count)")
     }
 
     /// TRUNCATE as an MVCC delete of every row the transaction sees (older snapshots still
@@ -143,12 +233,15 @@ extension Database {
         return .command("TRUNCATE TABLE")
     }
 
-    /// Runs the query that finds an UPDATE's or DELETE's rows and hands over its records.
+    /// Runs the query that finds an UPDATE's or DELETE's rows and hands over its records (and
+    /// a way to read them all as values, for RETURNING).
     private func forEachTargetRow(_ bound: BoundQuery, parameters: [Value],
-                                  _ body: (UnsafePointer<UnsafeMutableRawPointer?>, Int, [Int]) throws(DatabaseError) -> Void) throws(DatabaseError) {
+                                  _ body: (UnsafePointer<UnsafeMutableRawPointer?>, Int, [Int], () -> [[Value]]) throws(DatabaseError) -> Void) throws(DatabaseError) {
         _ = try executor.run(bound, parameters: parameters, policy: jitPolicy, memoryLimit: memoryLimit) { runtime, plan throws(DatabaseError) in
             let offsets = plan.outputLayout.offsets
-            try runtime.withOutputRecords { records, count throws(DatabaseError) in try body(records, count, offsets) }
+            try runtime.withOutputRecords { records, count throws(DatabaseError) in
+                try body(records, count, offsets) { runtime.outputRows(layout: plan.outputLayout) }
+            }
         }
     }
 
@@ -166,5 +259,54 @@ extension Database {
         } catch {
             throw DatabaseError.internalError("\(error)")
         }
+    }
+}
+
+/// A RETURNING list, bound over the row an INSERT, UPDATE or DELETE wrote or deleted.
+struct Returning {
+    var expressions: [BoundExpression]
+    var names: [String]
+    /// The output column where the list starts.
+    var first = 0
+
+    /// nil when `items` is empty.
+    init?(_ items: [SelectItem], table: Table, qualifier: String, offset: Int, binder: inout Binder) throws(DatabaseError) {
+        guard !items.isEmpty else { return nil }
+        (expressions, names) = try binder.bindReturning(items, table: table, qualifier: qualifier, offset: offset)
+    }
+
+    /// The name a table's columns are qualified with when the statement gives no alias.
+    static func qualifier(_ table: String) -> String { String(table.split(separator: ".").last ?? Substring(table)) }
+
+    /// `plan` (rows whose first columns are what the list reads) with the list's columns added.
+    mutating func append(to plan: PlanNode) -> PlanNode {
+        let types = plan.outputTypes
+        first = types.count
+        let passed = types.enumerated().map { BoundExpression.column($0.offset, type: $0.element.0, nullable: $0.element.1) }
+        return .project(plan, expressions: passed + expressions, names: types.indices.map { "c\($0)" } + names)
+    }
+
+    /// An INSERT's `plan` (the target columns' values) as the whole new row (columns not
+    /// inserted are NULL), then the list.
+    func attach(to plan: PlanNode, table: Table, targets: [Int]) -> PlanNode {
+        let types = plan.outputTypes
+        var row: [BoundExpression] = []
+        for (index, column) in table.columns.enumerated() {
+            if let position = targets.firstIndex(of: index) {
+                row.append(.column(position, type: types[position].0, nullable: types[position].1))
+            } else {
+                row.append(.constant(.null, type: column.type))
+            }
+        }
+        return .project(.project(plan, expressions: row, names: table.columns.map(\.name)),
+                        expressions: table.columns.enumerated().map { .column($0.offset, type: $0.element.type, nullable: true) } + expressions,
+                        names: table.columns.map(\.name) + names)
+    }
+
+    var columns: [QueryResult.Column] { zip(names, expressions).map { QueryResult.Column(name: $0, type: $1.type) } }
+
+    static func result(_ returning: Returning?, rows: [[Value]], tag: String) -> QueryResult {
+        guard let returning else { return .command(tag) }
+        return QueryResult(columns: returning.columns, rows: rows, commandTag: tag, hasResultSet: true)
     }
 }

@@ -346,40 +346,10 @@ public final class Database {
                                      rows: rows, commandTag: "SELECT \(rows.count)", hasResultSet: true)
             result.timings = timings
             return result
-        case .insertValues(let tableName, let columnNames, let rows, let position):
-            let (target, targets) = try insertTarget(tableName, columnNames, position: position)
-            let table = writeTarget(target)
-            let before = table.rowCount
-            do throws(DatabaseError) {
-                for row in rows {
-                    guard row.count <= targets.count else {
-                        throw DatabaseError(.syntaxError, "INSERT has more expressions than target columns", position: row[targets.count].position)
-                    }
-                    guard row.count == targets.count else {
-                        throw DatabaseError(.syntaxError, "INSERT has more target columns than expressions", position: position)
-                    }
-                    var binder = makeBinder()
-                    let bound = try binder.bindValuesRow(row, columns: targets.map { table.columns[$0] })
-                    try append(bound, into: table, targets: targets, parameters: parameters)
-                }
-            } catch {
-                table.truncate(to: before)
-                throw error
-            }
-            noteAppend(to: target, from: before, in: table)
-            return .command("INSERT 0 \(table.rowCount - before)")
-        case .insertSelect(let tableName, let columnNames, let query, let position):
-            let (target, targets) = try insertTarget(tableName, columnNames, position: position)
-            let table = writeTarget(target)
-            let before = table.rowCount
-            do throws(DatabaseError) {
-                try insert(query, into: table, targets: targets, parameters: parameters)
-            } catch {
-                table.truncate(to: before)
-                throw error
-            }
-            noteAppend(to: target, from: before, in: table)
-            return .command("INSERT 0 \(table.rowCount - before)")
+        case .insertValues(let tableName, let columnNames, let rows, let returning, let position):
+            return try runInsertValues(tableName, columnNames, rows, returning: returning, parameters: parameters, position: position)
+        case .insertSelect(let tableName, let columnNames, let query, let returning, let position):
+            return try runInsertSelect(tableName, columnNames, query, returning: returning, parameters: parameters, position: position)
         case .delete(let delete):
             return try runDelete(delete, parameters: parameters)
         case .update(let update):
@@ -534,9 +504,17 @@ public final class Database {
         return row
     }
 
-    /// Runs `query` with its columns converted to the target columns' types and appends the rows.
-    func insert(_ query: SelectStatement, into table: Table, targets: [Int], parameters: [Value]) throws(DatabaseError) {
+    /// Runs `query` with its columns converted to the target columns' types and appends the
+    /// rows; returns the RETURNING list's rows.
+    func insert(_ query: SelectStatement, into table: Table, targets: [Int], parameters: [Value], returning: Returning?) throws(DatabaseError) -> [[Value]] {
         var binder = makeBinder()
+        var bound = try bindInsertQuery(query, into: table, targets: targets, binder: &binder)
+        if let returning { bound.plan = returning.attach(to: bound.plan, table: table, targets: targets) }
+        return try append(bound, into: table, targets: targets, parameters: parameters, returning: returning)
+    }
+
+    /// INSERT ... SELECT's query with its columns converted to the target columns' types.
+    func bindInsertQuery(_ query: SelectStatement, into table: Table, targets: [Int], binder: inout Binder) throws(DatabaseError) -> BoundQuery {
         var bound = try binder.bind(query)
         let types = bound.plan.outputTypes
         guard types.count == targets.count else {
@@ -549,24 +527,35 @@ public final class Database {
             conversions.append(try binder.assign(source, to: column, position: query.position))
         }
         bound.plan = .project(bound.plan, expressions: conversions, names: targets.map { table.columns[$0].name })
-        try append(bound, into: table, targets: targets, parameters: parameters)
+        return bound
     }
 
-    /// Runs a query whose columns have the target columns' types and appends its rows.
-    func append(_ bound: BoundQuery, into table: Table, targets: [Int], parameters: [Value]) throws(DatabaseError) {
-        if let row = Database.constantRow(bound, parameters: parameters, types: targets.map { table.columns[$0].type }) {
+    /// Runs a query whose columns have the target columns' types and appends its rows. With
+    /// RETURNING, the plan ends in the whole new row then the list (`Returning.attach`); the
+    /// list's values are returned.
+    @discardableResult
+    func append(_ bound: BoundQuery, into table: Table, targets: [Int], parameters: [Value], returning: Returning? = nil) throws(DatabaseError) -> [[Value]] {
+        if returning == nil, let row = Database.constantRow(bound, parameters: parameters, types: targets.map { table.columns[$0].type }) {
             // The short path of single-row writes: values known at planning time go straight
             // into the table, with no pipeline to plan and run.
             var values = [Value](repeating: .null, count: table.columns.count)
             for (index, target) in targets.enumerated() { values[target] = row[index] }
-            return try table.append(row: values)
+            try table.append(row: values)
+            return []
         }
-        let layout = RecordLayout(types: targets.map { table.columns[$0].type })
-        _ = try executor.run(bound, parameters: parameters, policy: jitPolicy, memoryLimit: memoryLimit) { runtime, _ throws(DatabaseError) in
-            let fieldForColumn = Dictionary(uniqueKeysWithValues: targets.enumerated().map { ($1, $0) })
+        var returned: [[Value]] = []
+        _ = try executor.run(bound, parameters: parameters, policy: jitPolicy, memoryLimit: memoryLimit) { runtime, plan throws(DatabaseError) in
+            let offsets = plan.outputLayout.offsets
+            // With RETURNING the records hold the whole row (field i: column i).
+            let fieldForColumn = returning == nil ? Dictionary(uniqueKeysWithValues: targets.enumerated().map { ($1, $0) })
+                : Dictionary(uniqueKeysWithValues: table.columns.indices.map { ($0, $0) })
             try runtime.withOutputRecords { records, count throws(DatabaseError) in
-                try table.appendRecords(records, count: count, fields: table.columns.indices.map { fieldForColumn[$0] }, offsets: layout.offsets)
+                try table.appendRecords(records, count: count, fields: table.columns.indices.map { fieldForColumn[$0] }, offsets: offsets)
+            }
+            if returning != nil {
+                returned = runtime.outputRows(layout: plan.outputLayout).map { Array($0[table.columns.count...]) }
             }
         }
+        return returned
     }
 }

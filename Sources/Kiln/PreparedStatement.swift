@@ -144,14 +144,20 @@ extension Database {
             case .select(let select):
                 let bound = try binder.bind(select)
                 columns = zip(bound.columnNames, bound.columnTypes).map { QueryResult.Column(name: $0, type: $1) }
-            case .insertSelect(let table, let names, let query, let position):
-                _ = try insertTarget(table, names, position: position)
-                _ = try binder.bind(query)
-            case .insertValues(let tableName, let names, let rows, let position):
+            case .insertSelect(let tableName, let names, let query, let returning, let position):
+                let (table, targets) = try insertTarget(tableName, names, position: position)
+                _ = try bindInsertQuery(query, into: table, targets: targets, binder: &binder)
+                columns = try Returning(returning, table: table, qualifier: Returning.qualifier(tableName), offset: 0, binder: &binder)?.columns
+            case .insertValues(let tableName, let names, let rows, let returning, let position):
                 let (table, targets) = try insertTarget(tableName, names, position: position)
                 for row in rows where row.count == targets.count {
                     _ = try binder.bindValuesRow(row, columns: targets.map { table.columns[$0] })
                 }
+                columns = try Returning(returning, table: table, qualifier: Returning.qualifier(tableName), offset: 0, binder: &binder)?.columns
+            case .delete(let delete):
+                columns = try bindDelete(delete, binder: &binder).2?.columns
+            case .update(let update):
+                columns = try bindUpdate(update, binder: &binder).2?.columns
             case .explain:
                 columns = [QueryResult.Column(name: "QUERY PLAN", type: .text)]
             case .show("all", _):

@@ -636,6 +636,57 @@ public struct Binder {
 
 extension Binder {
     /// Binds one `VALUES` row for INSERT, converting each expression to its column's type.
+    /// The RETURNING list of an INSERT, UPDATE or DELETE over the row of `table` the statement
+    /// wrote or deleted: its columns are input columns `offset ..< offset + count`.
+    public mutating func bindReturning(_ items: [SelectItem], table: Table, qualifier: String, offset: Int) throws(DatabaseError) -> (expressions: [BoundExpression], names: [String]) {
+        var scope = Scope()
+        for column in table.columns {
+            scope.entries.append(.init(qualifier: qualifier, name: column.name, type: column.type, nullable: !column.notNull))
+        }
+        var expressions: [BoundExpression] = []
+        var names: [String] = []
+        for item in items {
+            switch item {
+            case .star(let star, let position):
+                if let star, star != qualifier {
+                    throw DatabaseError(.undefinedTable, "missing FROM-clause entry for table \"\(star)\"", position: position)
+                }
+                for (index, column) in table.columns.enumerated() {
+                    expressions.append(.column(index + offset, type: column.type, nullable: !column.notNull))
+                    names.append(column.name)
+                }
+            case .expression(let expression, let alias):
+                if let position = Binder.aggregatePosition(expression) {
+                    throw DatabaseError(.groupingError, "aggregate functions are not allowed in RETURNING", position: position)
+                }
+                if let position = Binder.subqueryPosition(expression) {
+                    throw DatabaseError(.featureNotSupported, "subqueries and window functions in RETURNING are not supported", position: position)
+                }
+                let bound = try bindExpression(expression, scope: scope, aggregates: nil)
+                expressions.append(bound.remapColumns { $0 + offset })
+                names.append(alias ?? Binder.columnName(expression))
+            }
+        }
+        return (expressions, names)
+    }
+
+    /// The position of the first subquery or window function in `expression`, if any.
+    static func subqueryPosition(_ expression: Expression) -> Int? {
+        switch expression.kind {
+        case .exists, .scalarSubquery, .arraySubquery, .inSubquery, .quantified, .window: return expression.position
+        case .integer, .decimal, .string, .boolean, .null, .typedLiteral, .column, .parameter: return nil
+        case .unary(_, let a), .isNull(let a, _), .isBool(let a, _, _), .cast(let a, _), .extract(_, let a): return subqueryPosition(a)
+        case .binary(_, let a, let b): return subqueryPosition(a) ?? subqueryPosition(b)
+        case .between(let a, let b, let c, _): return subqueryPosition(a) ?? subqueryPosition(b) ?? subqueryPosition(c)
+        case .inList(let a, let list, _): return subqueryPosition(a) ?? list.lazy.compactMap(subqueryPosition).first
+        case .like(let a, let b, let escape, _, _): return subqueryPosition(a) ?? subqueryPosition(b) ?? escape.flatMap(subqueryPosition)
+        case .caseWhen(let operand, let whens, let otherwise):
+            return operand.flatMap(subqueryPosition) ?? whens.lazy.compactMap { subqueryPosition($0.0) ?? subqueryPosition($0.1) }.first
+                ?? otherwise.flatMap(subqueryPosition)
+        case .function(_, let arguments, _, _): return arguments.lazy.compactMap(subqueryPosition).first
+        }
+    }
+
     public mutating func bindValuesRow(_ row: [Expression], columns: [ColumnInfo]) throws(DatabaseError) -> BoundQuery {
         var expressions: [BoundExpression] = []
         for (expression, column) in zip(row, columns) {

@@ -250,8 +250,9 @@ public indirect enum Statement: Sendable, Equatable {
     /// `definition` is the query's SQL text (what a database directory keeps).
     case createView(name: String, columns: [String]?, query: SelectStatement, definition: String, orReplace: Bool, position: Int)
     case dropView(names: [String], ifExists: Bool, position: Int)
-    case insertValues(table: String, columns: [String]?, rows: [[Expression]], position: Int)
-    case insertSelect(table: String, columns: [String]?, query: SelectStatement, position: Int)
+    /// `returning`: the RETURNING list (empty: none).
+    case insertValues(table: String, columns: [String]?, rows: [[Expression]], returning: [SelectItem], position: Int)
+    case insertSelect(table: String, columns: [String]?, query: SelectStatement, returning: [SelectItem], position: Int)
     /// `file` nil: `FROM STDIN` (the data comes through the client protocol).
     case copyFrom(table: String, columns: [String]?, file: String?, options: CopyOptions, position: Int)
     /// `file` nil: `TO STDOUT`.
@@ -314,6 +315,7 @@ public struct DeleteStatement: Sendable, Equatable {
     public var alias: String?
     public var using: [TableReference]
     public var whereClause: Expression?
+    public var returning: [SelectItem]
     public var position: Int
 }
 
@@ -323,5 +325,6 @@ public struct UpdateStatement: Sendable, Equatable {
     public var assignments: [Assignment]
     public var from: [TableReference]
     public var whereClause: Expression?
+    public var returning: [SelectItem]
     public var position: Int
 }

@@ -14,8 +14,8 @@ extension Parser {
             repeat { using.append(try parseJoinedTable()) } while acceptSymbol(",")
         }
         let condition = acceptWord("where") ? try parseExpression() : nil
-        try rejectReturning()
-        return .delete(DeleteStatement(table: table, alias: alias, using: using, whereClause: condition, position: start))
+        let returning = try parseReturning()
+        return .delete(DeleteStatement(table: table, alias: alias, using: using, whereClause: condition, returning: returning, position: start))
     }
 
     /// `UPDATE name [[AS] alias] SET column = expression [, ...] [FROM from_item, ...] [WHERE condition]`.
@@ -43,8 +43,9 @@ extension Parser {
             repeat { from.append(try parseJoinedTable()) } while acceptSymbol(",")
         }
         let condition = acceptWord("where") ? try parseExpression() : nil
-        try rejectReturning()
-        return .update(UpdateStatement(table: table, alias: alias, assignments: assignments, from: from, whereClause: condition, position: start))
+        let returning = try parseReturning()
+        return .update(UpdateStatement(table: table, alias: alias, assignments: assignments, from: from, whereClause: condition, returning: returning,
+                                       position: start))
     }
 
     /// `TRUNCATE [TABLE] [ONLY] name [, ...] [CONTINUE IDENTITY | RESTRICT]`.
@@ -75,10 +76,12 @@ extension Parser {
         return (name, nil)
     }
 
-    mutating func rejectReturning() throws(DatabaseError) {
-        if current.word == "returning" {
-            throw DatabaseError(.featureNotSupported, "RETURNING is not supported yet", position: position)
-        }
+    /// `RETURNING item [, ...]` of INSERT, UPDATE and DELETE (empty when absent).
+    mutating func parseReturning() throws(DatabaseError) -> [SelectItem] {
+        guard acceptWord("returning") else { return [] }
+        var items: [SelectItem] = []
+        repeat { items.append(try parseSelectItem()) } while acceptSymbol(",")
+        return items
     }
 
     /// `ISOLATION LEVEL ...`, `READ WRITE | ONLY`, `[NOT] DEFERRABLE`; returns the isolation

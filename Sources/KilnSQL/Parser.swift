@@ -86,7 +86,7 @@ public struct Parser {
         "natural", "using", "into", "values", "when", "then", "else", "end", "case", "is", "null",
         "in", "between", "like", "ilike", "asc", "desc", "nulls", "by", "distinct", "all", "with",
         "true", "false", "cast", "fetch", "for", "window", "over", "create", "table", "insert", "escape",
-        "collate", "any", "some", "exists", "array", "similar", "default",
+        "collate", "any", "some", "exists", "array", "similar", "default", "returning",
     ]
 
     /// An identifier (unquoted words that are not reserved, or quoted identifiers).
@@ -304,10 +304,11 @@ public struct Parser {
                 try expectSymbol(")")
                 rows.append(row)
             } while acceptSymbol(",")
-            return .insertValues(table: table, columns: columns, rows: rows, position: start)
+            return .insertValues(table: table, columns: columns, rows: rows, returning: try parseReturning(), position: start)
         }
         guard current.word == "select" || isSymbol("(") else { throw syntaxError() }
-        return .insertSelect(table: table, columns: columns, query: try parseSelect(), position: start)
+        let query = try parseSelect()
+        return .insertSelect(table: table, columns: columns, query: query, returning: try parseReturning(), position: start)
     }
 
     mutating func parseCopy() throws(DatabaseError) -> Statement {

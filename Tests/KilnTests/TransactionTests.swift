@@ -209,3 +209,19 @@ struct Shared: @unchecked Sendable {
     let db: Database
     init(_ db: Database) { self.db = db }
 }
+
+extension TransactionTests {
+    func testPreparedModificationsDescribeTheirParametersAndRows() throws {
+        let db = try Database()
+        try makeTable(db)
+        let update = try XCTUnwrap(try db.prepare("UPDATE t SET v = $1 WHERE k = $2 RETURNING k, v"))
+        XCTAssertEqual(try db.describe(update).parameterTypes, [.text, .integer])
+        XCTAssertEqual(try db.describe(update).columns?.map(\.name), ["k", "v"])
+        XCTAssertEqual(try db.execute(update, [.text("new"), .int32(7)]).rows, [[.int32(7), .text("new")]])
+        let delete = try XCTUnwrap(try db.prepare("DELETE FROM t WHERE k < $1"))
+        XCTAssertEqual(try db.describe(delete).parameterTypes, [.integer])
+        XCTAssertNil(try db.describe(delete).columns)
+        XCTAssertEqual(try db.execute(delete, [.int32(11)]).commandTag, "DELETE 10")
+        XCTAssertEqual(try db.execute(delete, [.int32(11)]).commandTag, "DELETE 0")
+    }
+}
