@@ -21,6 +21,9 @@ swift test
 .venv/bin/python scripts/differential.py --queries 300
 # Real PostgreSQL clients (psql, psycopg, pgjdbc) against `kiln serve`, compared with the embedded API.
 .venv/bin/python Tests/Clients/client_tests.py --kiln .build/debug/kiln
+# Isolation specs (sessions, permutations of their steps, waits) against `kiln serve`, with the
+# outputs PostgreSQL 15 gave for the same specs.
+.venv/bin/python scripts/isolation.py --kiln .build/debug/kiln
 # The release binary as users run it: processes that exit while a compile is in flight (every jit
 # mode, host CPU and forced AVX2), over -f, a pipe and a terminal; TPC-H and the SQL corpus
 # through `kiln -f`; failing compiles; `kiln serve` stopped by signals and fed deep input.

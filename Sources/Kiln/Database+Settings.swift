@@ -53,7 +53,7 @@ extension Database {
                 throw invalid(hint: "Kiln's timestamps are without time zone; only UTC is supported.")
             }
             return "UTC"
-        case "statement_timeout", "idle_in_transaction_session_timeout", "lock_timeout":
+        case "statement_timeout", "idle_in_transaction_session_timeout", "lock_timeout", "deadlock_timeout":
             guard Database.milliseconds(value) != nil else { throw invalid(hint: "Valid units for this parameter are \"us\", \"ms\", \"s\", \"min\", \"h\", and \"d\".") }
             return value
         case "extra_float_digits":

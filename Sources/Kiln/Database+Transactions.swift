@@ -92,7 +92,17 @@ extension Database {
     /// Fails the running block after an error outside a statement (the server's protocol
     /// errors): it refuses statements until ROLLBACK.
     public func failTransactionBlock() {
-        if let transaction, transaction.explicit { transaction.failed = true }
+        guard let transaction, transaction.explicit, !transaction.failed else { return }
+        transaction.failed = true
+        // As in PostgreSQL, the failed part (since the last savepoint) is undone at once, so
+        // that sessions waiting for its rows go on before this one's ROLLBACK.
+        let mark = transaction.savepoints.last?.undo ?? 0
+        guard transaction.undo.count > mark else { return }
+        try? statementLock.withWriteLock { () throws(DatabaseError) in
+            undo(transaction, to: mark)
+            transaction.changes.removeSubrange((transaction.savepoints.last?.changes ?? 0)...)
+        }
+        transactions.released(transaction.id)
     }
 
     /// Rolls back the running transaction, if any (a session that closes).
@@ -298,6 +308,7 @@ extension Database {
         // The savepoint stays (it can be rolled back to again); later ones go.
         transaction.savepoints.removeSubrange((index + 1)...)
         transaction.failed = false
+        transactions.released(transaction.id)
         return .command("ROLLBACK")
     }
 

@@ -203,7 +203,7 @@ public final class Database {
         do {
             return try executeInTransaction(statement, parameters: parameters)
         } catch {
-            if let transaction, transaction.explicit { transaction.failed = true }
+            failTransactionBlock()
             throw error
         }
     }

@@ -35,6 +35,7 @@ public final class Server: Sendable {
                                 hint: "Configure users (--users FILE) so that clients must authenticate, or listen on 127.0.0.1.")
         }
         let workers = StatementPool(threads: max(4, 2 * System.coreCount))
+        database.catalog.transactions.setWaitObserver(willWait: { workers.willBlock() }, didWait: { workers.didUnblock() })
         context = ServerContext(root: database, configuration: configuration, logger: logger, tls: try Server.tlsContext(configuration), workers: workers)
         group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads > 0 ? configuration.threads : System.coreCount)
         self.logger = logger

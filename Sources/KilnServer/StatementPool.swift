@@ -13,7 +13,12 @@ final class StatementPool: @unchecked Sendable {
     private struct State {
         var jobs: [@Sendable () -> Void] = []
         var stopping = false
+        /// Threads serving jobs, and how many of them wait for another session's transaction.
+        var alive = 0
+        var blocked = 0
     }
+    /// Threads the pool keeps serving jobs while others are blocked.
+    private let base: Int
     private let state = Mutex(State())
     /// Counts queued jobs (and, at shutdown, wake-ups for each thread).
     private let available: UnsafeMutablePointer<sem_t>
@@ -23,12 +28,34 @@ final class StatementPool: @unchecked Sendable {
         available = .allocate(capacity: 1)
         sem_init(available, 0, 0)
         threads = Mutex([])
+        base = max(1, count)
         var started: [pthread_t] = []
-        for _ in 0..<max(1, count) {
+        for _ in 0..<base {
             if let thread = StatementThreads.start({ [self] in serve() }) { started.append(thread) }
         }
+        state.withLock { $0.alive = started.count }
         threads.withLock { $0 = started }
     }
+
+    /// A job's thread is about to wait for another session's transaction (a write conflict):
+    /// while it waits, another thread serves the queue, so that the session it waits for can
+    /// run its COMMIT or ROLLBACK even when every thread is waiting.
+    func willBlock() {
+        let start = state.withLock { state -> Bool in
+            state.blocked += 1
+            guard !state.stopping, state.alive - state.blocked < base else { return false }
+            state.alive += 1
+            return true
+        }
+        guard start else { return }
+        if let thread = StatementThreads.start({ [self] in serve() }) {
+            threads.withLock { $0.append(thread) }
+        } else {
+            state.withLock { $0.alive -= 1 }
+        }
+    }
+
+    func didUnblock() { state.withLock { $0.blocked -= 1 } }
 
     deinit {
         sem_destroy(available)
@@ -44,6 +71,18 @@ final class StatementPool: @unchecked Sendable {
 
     private func serve() {
         while true {
+            // A thread started while others were blocked leaves when they are back.
+            let surplus = state.withLock { state -> Bool in
+                guard !state.stopping, state.alive - state.blocked > base else { return false }
+                state.alive -= 1
+                return true
+            }
+            if surplus {
+                let me = pthread_self()
+                threads.withLock { $0.removeAll { pthread_equal($0, me) != 0 } }
+                pthread_detach(me)
+                return
+            }
             while sem_wait(available) != 0 {}  // EINTR
             let job: (@Sendable () -> Void)? = state.withLock { state in
                 if state.jobs.isEmpty { return nil }

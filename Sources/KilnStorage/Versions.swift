@@ -102,7 +102,19 @@ public final class TransactionManager: @unchecked Sendable {
         monitor.withLock { catalogWriters.contains { $0 != id } }
     }
 
+    /// Told when a session starts and stops waiting for another transaction (a server keeps
+    /// a thread serving other sessions meanwhile).
+    private var willWait: (@Sendable () -> Void)?
+    private var didWait: (@Sendable () -> Void)?
+
     public init() {}
+
+    public func setWaitObserver(willWait: @escaping @Sendable () -> Void, didWait: @escaping @Sendable () -> Void) {
+        monitor.withLock {
+            self.willWait = willWait
+            self.didWait = didWait
+        }
+    }
 
     public func begin() -> UInt64 {
         monitor.withLock {
@@ -140,6 +152,7 @@ public final class TransactionManager: @unchecked Sendable {
     public func end(_ id: UInt64, committed: Bool) {
         monitor.withLock {
             running[id] = nil
+            releases[id] = nil
             catalogWriters.remove(id)
             if waitsFor.values.contains(id) { outcomes[id] = committed }
             monitor.broadcast()
@@ -157,8 +170,21 @@ public final class TransactionManager: @unchecked Sendable {
         monitor.withLock { running.keys.contains { $0 != id } }
     }
 
-    /// Waits until transaction `other` ends; returns whether it committed. 40P01 when `other`
-    /// (or one it waits for) waits for `id`.
+    /// Counts, per running transaction, the times it took back rows it had marked (a failed
+    /// statement, ROLLBACK TO SAVEPOINT): a session waiting for it retries then.
+    private var releases: [UInt64: Int] = [:]
+
+    /// Transaction `id` took back some of its row markers: sessions waiting for it try again.
+    public func released(_ id: UInt64) {
+        monitor.withLock {
+            releases[id, default: 0] += 1
+            monitor.broadcast()
+        }
+    }
+
+    /// Waits until transaction `other` ends or takes back rows it marked; returns whether it
+    /// committed. 40P01 when `other` (or one it waits for) waits for `id`: the session that
+    /// would close the cycle gives way (as PostgreSQL's does when its deadlock check runs first).
     public func wait(_ id: UInt64, for other: UInt64) throws(DatabaseError) -> Bool {
         try monitor.withLock { () throws(DatabaseError) -> Bool in
             var next: UInt64? = other
@@ -173,11 +199,15 @@ public final class TransactionManager: @unchecked Sendable {
                 steps += 1
             }
             waitsFor[id] = other
+            willWait?()
             defer {
+                didWait?()
                 waitsFor[id] = nil
                 if !waitsFor.values.contains(other) { outcomes[other] = nil }
             }
-            while running[other] != nil { monitor.wait() }
+            let released = releases[other, default: 0]
+            while running[other] != nil && releases[other, default: 0] == released { monitor.wait() }
+            if running[other] != nil { return false }
             return outcomes[other] ?? true
         }
     }

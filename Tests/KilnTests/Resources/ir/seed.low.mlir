@@ -41,135 +41,145 @@ module {
       scf.condition(%17) %13 : !llvm.ptr
     } do {
     ^bb0(%arg1: !llvm.ptr):
-      %8 = llvm.load %arg1 : !llvm.ptr -> i64
-      %9 = arith.index_cast %8 : i64 to index
+      %8 = llvm.getelementptr %arg1[24] : (!llvm.ptr) -> !llvm.ptr, i8
+      %9 = llvm.load %8 : !llvm.ptr -> !llvm.ptr
+      %10 = llvm.mlir.zero : !llvm.ptr
+      %11 = llvm.icmp "eq" %9, %10 : !llvm.ptr
+      %12 = scf.if %11 -> (!llvm.ptr) {
+        scf.yield %arg1 : !llvm.ptr
+      } else {
+        %25 = func.call @kiln_rt_visible(%0) : (!llvm.ptr) -> !llvm.ptr
+        scf.yield %25 : !llvm.ptr
+      }
+      %13 = llvm.load %12 : !llvm.ptr -> i64
+      %14 = arith.index_cast %13 : i64 to index
       %c0 = arith.constant 0 : index
       %c1 = arith.constant 1 : index
-      %10 = llvm.getelementptr %arg1[48] : (!llvm.ptr) -> !llvm.ptr, i8
-      %11 = llvm.load %10 : !llvm.ptr -> !llvm.ptr
-      %12 = llvm.getelementptr %arg1[56] : (!llvm.ptr) -> !llvm.ptr, i8
-      %13 = llvm.load %12 : !llvm.ptr -> !llvm.ptr
-      %14 = llvm.getelementptr %arg1[8] : (!llvm.ptr) -> !llvm.ptr, i8
-      %15 = llvm.load %14 : !llvm.ptr -> i64
-      %16 = llvm.getelementptr %arg1[32] : (!llvm.ptr) -> !llvm.ptr, i8
-      %17 = llvm.load %16 : !llvm.ptr -> !llvm.ptr
-      %18 = llvm.getelementptr %arg1[40] : (!llvm.ptr) -> !llvm.ptr, i8
-      %19 = llvm.load %18 : !llvm.ptr -> !llvm.ptr
-      scf.for %arg2 = %c0 to %9 step %c1 {
-        %20 = arith.index_cast %arg2 : index to i64
-        %21 = llvm.getelementptr %11[%20] : (!llvm.ptr, i64) -> !llvm.ptr, f64
-        %22 = llvm.load %21 : !llvm.ptr -> f64
-        %23 = arith.addi %15, %20 : i64
+      %15 = llvm.getelementptr %12[48] : (!llvm.ptr) -> !llvm.ptr, i8
+      %16 = llvm.load %15 : !llvm.ptr -> !llvm.ptr
+      %17 = llvm.getelementptr %12[56] : (!llvm.ptr) -> !llvm.ptr, i8
+      %18 = llvm.load %17 : !llvm.ptr -> !llvm.ptr
+      %19 = llvm.getelementptr %12[8] : (!llvm.ptr) -> !llvm.ptr, i8
+      %20 = llvm.load %19 : !llvm.ptr -> i64
+      %21 = llvm.getelementptr %12[32] : (!llvm.ptr) -> !llvm.ptr, i8
+      %22 = llvm.load %21 : !llvm.ptr -> !llvm.ptr
+      %23 = llvm.getelementptr %12[40] : (!llvm.ptr) -> !llvm.ptr, i8
+      %24 = llvm.load %23 : !llvm.ptr -> !llvm.ptr
+      scf.for %arg2 = %c0 to %14 step %c1 {
+        %25 = arith.index_cast %arg2 : index to i64
+        %26 = llvm.getelementptr %16[%25] : (!llvm.ptr, i64) -> !llvm.ptr, f64
+        %27 = llvm.load %26 : !llvm.ptr -> f64
+        %28 = arith.addi %20, %25 : i64
         %c6_i64 = arith.constant 6 : i64
-        %24 = arith.shrui %23, %c6_i64 : i64
-        %25 = llvm.getelementptr %13[%24] : (!llvm.ptr, i64) -> !llvm.ptr, i64
-        %26 = llvm.load %25 : !llvm.ptr -> i64
+        %29 = arith.shrui %28, %c6_i64 : i64
+        %30 = llvm.getelementptr %18[%29] : (!llvm.ptr, i64) -> !llvm.ptr, i64
+        %31 = llvm.load %30 : !llvm.ptr -> i64
         %c63_i64 = arith.constant 63 : i64
-        %27 = arith.andi %23, %c63_i64 : i64
-        %28 = arith.shrui %26, %27 : i64
+        %32 = arith.andi %28, %c63_i64 : i64
+        %33 = arith.shrui %31, %32 : i64
         %c1_i64_1 = arith.constant 1 : i64
-        %29 = arith.andi %28, %c1_i64_1 : i64
+        %34 = arith.andi %33, %c1_i64_1 : i64
         %c0_i64_2 = arith.constant 0 : i64
-        %30 = arith.cmpi eq, %29, %c0_i64_2 : i64
-        %31 = arith.cmpf uno, %22, %22 : f64
-        %32 = arith.cmpf uno, %4, %4 : f64
-        %33 = arith.cmpf ogt, %22, %4 : f64
-        %34 = arith.cmpf ord, %4, %4 : f64
-        %35 = arith.andi %31, %34 : i1
-        %36 = arith.ori %33, %35 : i1
+        %35 = arith.cmpi eq, %34, %c0_i64_2 : i64
+        %36 = arith.cmpf uno, %27, %27 : f64
+        %37 = arith.cmpf uno, %4, %4 : f64
+        %38 = arith.cmpf ogt, %27, %4 : f64
+        %39 = arith.cmpf ord, %4, %4 : f64
+        %40 = arith.andi %36, %39 : i1
+        %41 = arith.ori %38, %40 : i1
         %true_3 = arith.constant true
-        %37 = arith.xori %30, %true_3 : i1
-        %38 = arith.andi %36, %37 : i1
-        scf.if %38 {
-          %39 = arith.index_cast %arg2 : index to i64
-          %40 = llvm.getelementptr %17[%39] : (!llvm.ptr, i64) -> !llvm.ptr, i32
-          %41 = llvm.load %40 : !llvm.ptr -> i32
-          %42 = arith.addi %15, %39 : i64
+        %42 = arith.xori %35, %true_3 : i1
+        %43 = arith.andi %41, %42 : i1
+        scf.if %43 {
+          %44 = arith.index_cast %arg2 : index to i64
+          %45 = llvm.getelementptr %22[%44] : (!llvm.ptr, i64) -> !llvm.ptr, i32
+          %46 = llvm.load %45 : !llvm.ptr -> i32
+          %47 = arith.addi %20, %44 : i64
           %c6_i64_4 = arith.constant 6 : i64
-          %43 = arith.shrui %42, %c6_i64_4 : i64
-          %44 = llvm.getelementptr %19[%43] : (!llvm.ptr, i64) -> !llvm.ptr, i64
-          %45 = llvm.load %44 : !llvm.ptr -> i64
+          %48 = arith.shrui %47, %c6_i64_4 : i64
+          %49 = llvm.getelementptr %24[%48] : (!llvm.ptr, i64) -> !llvm.ptr, i64
+          %50 = llvm.load %49 : !llvm.ptr -> i64
           %c63_i64_5 = arith.constant 63 : i64
-          %46 = arith.andi %42, %c63_i64_5 : i64
-          %47 = arith.shrui %45, %46 : i64
+          %51 = arith.andi %47, %c63_i64_5 : i64
+          %52 = arith.shrui %50, %51 : i64
           %c1_i64_6 = arith.constant 1 : i64
-          %48 = arith.andi %47, %c1_i64_6 : i64
+          %53 = arith.andi %52, %c1_i64_6 : i64
           %c0_i64_7 = arith.constant 0 : i64
-          %49 = arith.cmpi eq, %48, %c0_i64_7 : i64
+          %54 = arith.cmpi eq, %53, %c0_i64_7 : i64
           %c625341585_i64 = arith.constant 625341585 : i64
-          %50 = "kiln_low.hash"(%41) : (i32) -> i64
+          %55 = "kiln_low.hash"(%46) : (i32) -> i64
           %c2135587861_i64 = arith.constant 2135587861 : i64
-          %51 = arith.select %49, %c2135587861_i64, %50 : i64
+          %56 = arith.select %54, %c2135587861_i64, %55 : i64
           %c-7046029254386353131_i64 = arith.constant -7046029254386353131 : i64
-          %52 = arith.muli %c625341585_i64, %c-7046029254386353131_i64 : i64
-          %53 = arith.xori %52, %51 : i64
-          %54 = llvm.load %5 : !llvm.ptr -> !llvm.ptr
-          %55 = llvm.getelementptr %5[8] : (!llvm.ptr) -> !llvm.ptr, i8
-          %56 = llvm.load %55 : !llvm.ptr -> i64
-          %57 = arith.andi %53, %56 : i64
-          %58 = llvm.getelementptr %54[%57] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
-          %59 = llvm.load %58 : !llvm.ptr -> !llvm.ptr
-          %60 = scf.while (%arg3 = %59) : (!llvm.ptr) -> !llvm.ptr {
-            %66 = llvm.mlir.zero : !llvm.ptr
-            %67 = llvm.icmp "ne" %arg3, %66 : !llvm.ptr
-            %68 = scf.if %67 -> (i1) {
-              %71 = llvm.getelementptr %arg3[8] : (!llvm.ptr) -> !llvm.ptr, i8
-              %72 = llvm.load %71 : !llvm.ptr -> i64
-              %73 = arith.cmpi eq, %72, %53 : i64
-              %74 = llvm.getelementptr %arg3[16] : (!llvm.ptr) -> !llvm.ptr, i8
-              %75 = llvm.getelementptr %74[8] : (!llvm.ptr) -> !llvm.ptr, i8
-              %76 = llvm.load %75 : !llvm.ptr -> i32
-              %77 = arith.cmpi eq, %41, %76 : i32
-              %78 = llvm.load %74 : !llvm.ptr -> i8
+          %57 = arith.muli %c625341585_i64, %c-7046029254386353131_i64 : i64
+          %58 = arith.xori %57, %56 : i64
+          %59 = llvm.load %5 : !llvm.ptr -> !llvm.ptr
+          %60 = llvm.getelementptr %5[8] : (!llvm.ptr) -> !llvm.ptr, i8
+          %61 = llvm.load %60 : !llvm.ptr -> i64
+          %62 = arith.andi %58, %61 : i64
+          %63 = llvm.getelementptr %59[%62] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
+          %64 = llvm.load %63 : !llvm.ptr -> !llvm.ptr
+          %65 = scf.while (%arg3 = %64) : (!llvm.ptr) -> !llvm.ptr {
+            %71 = llvm.mlir.zero : !llvm.ptr
+            %72 = llvm.icmp "ne" %arg3, %71 : !llvm.ptr
+            %73 = scf.if %72 -> (i1) {
+              %76 = llvm.getelementptr %arg3[8] : (!llvm.ptr) -> !llvm.ptr, i8
+              %77 = llvm.load %76 : !llvm.ptr -> i64
+              %78 = arith.cmpi eq, %77, %58 : i64
+              %79 = llvm.getelementptr %arg3[16] : (!llvm.ptr) -> !llvm.ptr, i8
+              %80 = llvm.getelementptr %79[8] : (!llvm.ptr) -> !llvm.ptr, i8
+              %81 = llvm.load %80 : !llvm.ptr -> i32
+              %82 = arith.cmpi eq, %46, %81 : i32
+              %83 = llvm.load %79 : !llvm.ptr -> i8
               %c0_i8 = arith.constant 0 : i8
-              %79 = arith.cmpi ne, %78, %c0_i8 : i8
-              %80 = arith.cmpi eq, %49, %79 : i1
-              %81 = arith.ori %49, %77 : i1
-              %82 = arith.andi %80, %81 : i1
-              %83 = arith.andi %73, %82 : i1
-              scf.yield %83 : i1
+              %84 = arith.cmpi ne, %83, %c0_i8 : i8
+              %85 = arith.cmpi eq, %54, %84 : i1
+              %86 = arith.ori %54, %82 : i1
+              %87 = arith.andi %85, %86 : i1
+              %88 = arith.andi %78, %87 : i1
+              scf.yield %88 : i1
             } else {
               %false = arith.constant false
               scf.yield %false : i1
             }
             %true_9 = arith.constant true
-            %69 = arith.xori %68, %true_9 : i1
-            %70 = arith.andi %67, %69 : i1
-            scf.condition(%70) %arg3 : !llvm.ptr
+            %74 = arith.xori %73, %true_9 : i1
+            %75 = arith.andi %72, %74 : i1
+            scf.condition(%75) %arg3 : !llvm.ptr
           } do {
           ^bb0(%arg3: !llvm.ptr):
-            %66 = llvm.load %arg3 : !llvm.ptr -> !llvm.ptr
-            scf.yield %66 : !llvm.ptr
+            %71 = llvm.load %arg3 : !llvm.ptr -> !llvm.ptr
+            scf.yield %71 : !llvm.ptr
           }
-          %61 = llvm.mlir.zero : !llvm.ptr
-          %62 = llvm.icmp "ne" %60, %61 : !llvm.ptr
-          %63 = scf.if %62 -> (!llvm.ptr) {
-            %66 = llvm.getelementptr %60[16] : (!llvm.ptr) -> !llvm.ptr, i8
-            scf.yield %66 : !llvm.ptr
+          %66 = llvm.mlir.zero : !llvm.ptr
+          %67 = llvm.icmp "ne" %65, %66 : !llvm.ptr
+          %68 = scf.if %67 -> (!llvm.ptr) {
+            %71 = llvm.getelementptr %65[16] : (!llvm.ptr) -> !llvm.ptr, i8
+            scf.yield %71 : !llvm.ptr
           } else {
-            %66 = arith.extui %49 : i1 to i8
-            llvm.store %66, %6 : i8, !llvm.ptr
-            %67 = llvm.getelementptr %6[8] : (!llvm.ptr) -> !llvm.ptr, i8
-            llvm.store %41, %67 : i32, !llvm.ptr
+            %71 = arith.extui %54 : i1 to i8
+            llvm.store %71, %6 : i8, !llvm.ptr
+            %72 = llvm.getelementptr %6[8] : (!llvm.ptr) -> !llvm.ptr, i8
+            llvm.store %46, %72 : i32, !llvm.ptr
             %c1_i64_9 = arith.constant 1 : i64
-            %68 = func.call @kiln_rt_agg_insert(%arg0, %c1_i64_9, %53) : (!llvm.ptr, i64, i64) -> !llvm.ptr
-            scf.yield %68 : !llvm.ptr
+            %73 = func.call @kiln_rt_agg_insert(%arg0, %c1_i64_9, %58) : (!llvm.ptr, i64, i64) -> !llvm.ptr
+            scf.yield %73 : !llvm.ptr
           }
-          %64 = llvm.getelementptr %63[16] : (!llvm.ptr) -> !llvm.ptr, i8
+          %69 = llvm.getelementptr %68[16] : (!llvm.ptr) -> !llvm.ptr, i8
           %true_8 = arith.constant true
-          %65 = arith.xori %30, %true_8 : i1
-          scf.if %65 {
-            %66 = llvm.getelementptr %63[1] : (!llvm.ptr) -> !llvm.ptr, i8
-            %67 = llvm.load %66 : !llvm.ptr -> i8
+          %70 = arith.xori %35, %true_8 : i1
+          scf.if %70 {
+            %71 = llvm.getelementptr %68[1] : (!llvm.ptr) -> !llvm.ptr, i8
+            %72 = llvm.load %71 : !llvm.ptr -> i8
             %c0_i8 = arith.constant 0 : i8
-            %68 = arith.cmpi ne, %67, %c0_i8 : i8
-            %69 = llvm.load %64 : !llvm.ptr -> f64
-            %70 = arith.addf %69, %22 : f64
-            %71 = arith.select %68, %22, %70 : f64
-            llvm.store %71, %64 : f64, !llvm.ptr
+            %73 = arith.cmpi ne, %72, %c0_i8 : i8
+            %74 = llvm.load %69 : !llvm.ptr -> f64
+            %75 = arith.addf %74, %27 : f64
+            %76 = arith.select %73, %27, %75 : f64
+            llvm.store %76, %69 : f64, !llvm.ptr
             %c0_i8_9 = arith.constant 0 : i8
-            %72 = llvm.getelementptr %63[1] : (!llvm.ptr) -> !llvm.ptr, i8
-            llvm.store %c0_i8_9, %72 : i8, !llvm.ptr
+            %77 = llvm.getelementptr %68[1] : (!llvm.ptr) -> !llvm.ptr, i8
+            llvm.store %c0_i8_9, %77 : i8, !llvm.ptr
           }
         }
       }

@@ -1,6 +1,7 @@
 module {
   func.func private @kiln_rt_open(!llvm.ptr, i64) -> !llvm.ptr
   func.func private @kiln_rt_next(!llvm.ptr) -> !llvm.ptr
+  func.func private @kiln_rt_visible(!llvm.ptr) -> !llvm.ptr
   func.func private @kiln_rt_finish(!llvm.ptr, i64)
   func.func private @kiln_rt_agg_scratch(!llvm.ptr, i64) -> !llvm.ptr
   func.func private @kiln_rt_agg_find(!llvm.ptr, i64, i64) -> !llvm.ptr
@@ -40,146 +41,156 @@ module {
       scf.condition(%17) %13 : !llvm.ptr
     } do {
     ^bb0(%arg1: !llvm.ptr):
-      %8 = llvm.load %arg1 : !llvm.ptr -> i64
-      %9 = arith.index_cast %8 : i64 to index
+      %8 = llvm.getelementptr %arg1[24] : (!llvm.ptr) -> !llvm.ptr, i8
+      %9 = llvm.load %8 : !llvm.ptr -> !llvm.ptr
+      %10 = llvm.mlir.zero : !llvm.ptr
+      %11 = llvm.icmp "eq" %9, %10 : !llvm.ptr
+      %12 = scf.if %11 -> (!llvm.ptr) {
+        scf.yield %arg1 : !llvm.ptr
+      } else {
+        %25 = func.call @kiln_rt_visible(%0) : (!llvm.ptr) -> !llvm.ptr
+        scf.yield %25 : !llvm.ptr
+      }
+      %13 = llvm.load %12 : !llvm.ptr -> i64
+      %14 = arith.index_cast %13 : i64 to index
       %c0 = arith.constant 0 : index
       %c1 = arith.constant 1 : index
-      %10 = llvm.getelementptr %arg1[32] : (!llvm.ptr) -> !llvm.ptr, i8
-      %11 = llvm.load %10 : !llvm.ptr -> !llvm.ptr
-      %12 = llvm.getelementptr %arg1[40] : (!llvm.ptr) -> !llvm.ptr, i8
-      %13 = llvm.load %12 : !llvm.ptr -> !llvm.ptr
-      %14 = llvm.getelementptr %arg1[8] : (!llvm.ptr) -> !llvm.ptr, i8
-      %15 = llvm.load %14 : !llvm.ptr -> i64
-      %16 = llvm.getelementptr %arg1[16] : (!llvm.ptr) -> !llvm.ptr, i8
-      %17 = llvm.load %16 : !llvm.ptr -> !llvm.ptr
-      %18 = llvm.getelementptr %arg1[24] : (!llvm.ptr) -> !llvm.ptr, i8
-      %19 = llvm.load %18 : !llvm.ptr -> !llvm.ptr
-      scf.for %arg2 = %c0 to %9 step %c1 {
-        %20 = arith.index_cast %arg2 : index to i64
-        %21 = llvm.getelementptr %11[%20] : (!llvm.ptr, i64) -> !llvm.ptr, f64
-        %22 = llvm.load %21 : !llvm.ptr -> f64
-        %23 = arith.addi %15, %20 : i64
+      %15 = llvm.getelementptr %12[48] : (!llvm.ptr) -> !llvm.ptr, i8
+      %16 = llvm.load %15 : !llvm.ptr -> !llvm.ptr
+      %17 = llvm.getelementptr %12[56] : (!llvm.ptr) -> !llvm.ptr, i8
+      %18 = llvm.load %17 : !llvm.ptr -> !llvm.ptr
+      %19 = llvm.getelementptr %12[8] : (!llvm.ptr) -> !llvm.ptr, i8
+      %20 = llvm.load %19 : !llvm.ptr -> i64
+      %21 = llvm.getelementptr %12[32] : (!llvm.ptr) -> !llvm.ptr, i8
+      %22 = llvm.load %21 : !llvm.ptr -> !llvm.ptr
+      %23 = llvm.getelementptr %12[40] : (!llvm.ptr) -> !llvm.ptr, i8
+      %24 = llvm.load %23 : !llvm.ptr -> !llvm.ptr
+      scf.for %arg2 = %c0 to %14 step %c1 {
+        %25 = arith.index_cast %arg2 : index to i64
+        %26 = llvm.getelementptr %16[%25] : (!llvm.ptr, i64) -> !llvm.ptr, f64
+        %27 = llvm.load %26 : !llvm.ptr -> f64
+        %28 = arith.addi %20, %25 : i64
         %c6_i64 = arith.constant 6 : i64
-        %24 = arith.shrui %23, %c6_i64 : i64
-        %25 = llvm.getelementptr %13[%24] : (!llvm.ptr, i64) -> !llvm.ptr, i64
-        %26 = llvm.load %25 : !llvm.ptr -> i64
+        %29 = arith.shrui %28, %c6_i64 : i64
+        %30 = llvm.getelementptr %18[%29] : (!llvm.ptr, i64) -> !llvm.ptr, i64
+        %31 = llvm.load %30 : !llvm.ptr -> i64
         %c63_i64 = arith.constant 63 : i64
-        %27 = arith.andi %23, %c63_i64 : i64
-        %28 = arith.shrui %26, %27 : i64
+        %32 = arith.andi %28, %c63_i64 : i64
+        %33 = arith.shrui %31, %32 : i64
         %c1_i64_1 = arith.constant 1 : i64
-        %29 = arith.andi %28, %c1_i64_1 : i64
+        %34 = arith.andi %33, %c1_i64_1 : i64
         %c0_i64_2 = arith.constant 0 : i64
-        %30 = arith.cmpi eq, %29, %c0_i64_2 : i64
-        %31 = arith.cmpf uno, %22, %22 : f64
-        %32 = arith.cmpf uno, %4, %4 : f64
-        %33 = arith.cmpf ogt, %22, %4 : f64
-        %34 = arith.cmpf ord, %4, %4 : f64
-        %35 = arith.andi %31, %34 : i1
-        %36 = arith.ori %33, %35 : i1
+        %35 = arith.cmpi eq, %34, %c0_i64_2 : i64
+        %36 = arith.cmpf uno, %27, %27 : f64
+        %37 = arith.cmpf uno, %4, %4 : f64
+        %38 = arith.cmpf ogt, %27, %4 : f64
+        %39 = arith.cmpf ord, %4, %4 : f64
+        %40 = arith.andi %36, %39 : i1
+        %41 = arith.ori %38, %40 : i1
         %true_3 = arith.constant true
-        %37 = arith.xori %30, %true_3 : i1
-        %38 = arith.andi %36, %37 : i1
-        scf.if %38 {
-          %39 = arith.index_cast %arg2 : index to i64
-          %40 = llvm.getelementptr %17[%39] : (!llvm.ptr, i64) -> !llvm.ptr, i32
-          %41 = llvm.load %40 : !llvm.ptr -> i32
-          %42 = arith.addi %15, %39 : i64
+        %42 = arith.xori %35, %true_3 : i1
+        %43 = arith.andi %41, %42 : i1
+        scf.if %43 {
+          %44 = arith.index_cast %arg2 : index to i64
+          %45 = llvm.getelementptr %22[%44] : (!llvm.ptr, i64) -> !llvm.ptr, i32
+          %46 = llvm.load %45 : !llvm.ptr -> i32
+          %47 = arith.addi %20, %44 : i64
           %c6_i64_4 = arith.constant 6 : i64
-          %43 = arith.shrui %42, %c6_i64_4 : i64
-          %44 = llvm.getelementptr %19[%43] : (!llvm.ptr, i64) -> !llvm.ptr, i64
-          %45 = llvm.load %44 : !llvm.ptr -> i64
+          %48 = arith.shrui %47, %c6_i64_4 : i64
+          %49 = llvm.getelementptr %24[%48] : (!llvm.ptr, i64) -> !llvm.ptr, i64
+          %50 = llvm.load %49 : !llvm.ptr -> i64
           %c63_i64_5 = arith.constant 63 : i64
-          %46 = arith.andi %42, %c63_i64_5 : i64
-          %47 = arith.shrui %45, %46 : i64
+          %51 = arith.andi %47, %c63_i64_5 : i64
+          %52 = arith.shrui %50, %51 : i64
           %c1_i64_6 = arith.constant 1 : i64
-          %48 = arith.andi %47, %c1_i64_6 : i64
+          %53 = arith.andi %52, %c1_i64_6 : i64
           %c0_i64_7 = arith.constant 0 : i64
-          %49 = arith.cmpi eq, %48, %c0_i64_7 : i64
+          %54 = arith.cmpi eq, %53, %c0_i64_7 : i64
           %c625341585_i64 = arith.constant 625341585 : i64
-          %50 = arith.extsi %41 : i32 to i64
+          %55 = arith.extsi %46 : i32 to i64
           %c33_i64 = arith.constant 33 : i64
-          %51 = arith.shrui %50, %c33_i64 : i64
-          %52 = arith.xori %50, %51 : i64
+          %56 = arith.shrui %55, %c33_i64 : i64
+          %57 = arith.xori %55, %56 : i64
           %c-49064778989728563_i64 = arith.constant -49064778989728563 : i64
-          %53 = arith.muli %52, %c-49064778989728563_i64 : i64
-          %54 = arith.shrui %53, %c33_i64 : i64
-          %55 = arith.xori %53, %54 : i64
+          %58 = arith.muli %57, %c-49064778989728563_i64 : i64
+          %59 = arith.shrui %58, %c33_i64 : i64
+          %60 = arith.xori %58, %59 : i64
           %c-4265267296055464877_i64 = arith.constant -4265267296055464877 : i64
-          %56 = arith.muli %55, %c-4265267296055464877_i64 : i64
-          %57 = arith.shrui %56, %c33_i64 : i64
-          %58 = arith.xori %56, %57 : i64
+          %61 = arith.muli %60, %c-4265267296055464877_i64 : i64
+          %62 = arith.shrui %61, %c33_i64 : i64
+          %63 = arith.xori %61, %62 : i64
           %c2135587861_i64 = arith.constant 2135587861 : i64
-          %59 = arith.select %49, %c2135587861_i64, %58 : i64
+          %64 = arith.select %54, %c2135587861_i64, %63 : i64
           %c-7046029254386353131_i64 = arith.constant -7046029254386353131 : i64
-          %60 = arith.muli %c625341585_i64, %c-7046029254386353131_i64 : i64
-          %61 = arith.xori %60, %59 : i64
-          %62 = llvm.load %5 : !llvm.ptr -> !llvm.ptr
-          %63 = llvm.getelementptr %5[8] : (!llvm.ptr) -> !llvm.ptr, i8
-          %64 = llvm.load %63 : !llvm.ptr -> i64
-          %65 = arith.andi %61, %64 : i64
-          %66 = llvm.getelementptr %62[%65] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
-          %67 = llvm.load %66 : !llvm.ptr -> !llvm.ptr
-          %68 = scf.while (%arg3 = %67) : (!llvm.ptr) -> !llvm.ptr {
-            %74 = llvm.mlir.zero : !llvm.ptr
-            %75 = llvm.icmp "ne" %arg3, %74 : !llvm.ptr
-            %76 = scf.if %75 -> (i1) {
-              %79 = llvm.getelementptr %arg3[8] : (!llvm.ptr) -> !llvm.ptr, i8
-              %80 = llvm.load %79 : !llvm.ptr -> i64
-              %81 = arith.cmpi eq, %80, %61 : i64
-              %82 = llvm.getelementptr %arg3[16] : (!llvm.ptr) -> !llvm.ptr, i8
-              %83 = llvm.getelementptr %82[8] : (!llvm.ptr) -> !llvm.ptr, i8
-              %84 = llvm.load %83 : !llvm.ptr -> i32
-              %85 = arith.cmpi eq, %41, %84 : i32
-              %86 = llvm.load %82 : !llvm.ptr -> i8
+          %65 = arith.muli %c625341585_i64, %c-7046029254386353131_i64 : i64
+          %66 = arith.xori %65, %64 : i64
+          %67 = llvm.load %5 : !llvm.ptr -> !llvm.ptr
+          %68 = llvm.getelementptr %5[8] : (!llvm.ptr) -> !llvm.ptr, i8
+          %69 = llvm.load %68 : !llvm.ptr -> i64
+          %70 = arith.andi %66, %69 : i64
+          %71 = llvm.getelementptr %67[%70] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.ptr
+          %72 = llvm.load %71 : !llvm.ptr -> !llvm.ptr
+          %73 = scf.while (%arg3 = %72) : (!llvm.ptr) -> !llvm.ptr {
+            %79 = llvm.mlir.zero : !llvm.ptr
+            %80 = llvm.icmp "ne" %arg3, %79 : !llvm.ptr
+            %81 = scf.if %80 -> (i1) {
+              %84 = llvm.getelementptr %arg3[8] : (!llvm.ptr) -> !llvm.ptr, i8
+              %85 = llvm.load %84 : !llvm.ptr -> i64
+              %86 = arith.cmpi eq, %85, %66 : i64
+              %87 = llvm.getelementptr %arg3[16] : (!llvm.ptr) -> !llvm.ptr, i8
+              %88 = llvm.getelementptr %87[8] : (!llvm.ptr) -> !llvm.ptr, i8
+              %89 = llvm.load %88 : !llvm.ptr -> i32
+              %90 = arith.cmpi eq, %46, %89 : i32
+              %91 = llvm.load %87 : !llvm.ptr -> i8
               %c0_i8 = arith.constant 0 : i8
-              %87 = arith.cmpi ne, %86, %c0_i8 : i8
-              %88 = arith.cmpi eq, %49, %87 : i1
-              %89 = arith.ori %49, %85 : i1
-              %90 = arith.andi %88, %89 : i1
-              %91 = arith.andi %81, %90 : i1
-              scf.yield %91 : i1
+              %92 = arith.cmpi ne, %91, %c0_i8 : i8
+              %93 = arith.cmpi eq, %54, %92 : i1
+              %94 = arith.ori %54, %90 : i1
+              %95 = arith.andi %93, %94 : i1
+              %96 = arith.andi %86, %95 : i1
+              scf.yield %96 : i1
             } else {
               %false = arith.constant false
               scf.yield %false : i1
             }
             %true_9 = arith.constant true
-            %77 = arith.xori %76, %true_9 : i1
-            %78 = arith.andi %75, %77 : i1
-            scf.condition(%78) %arg3 : !llvm.ptr
+            %82 = arith.xori %81, %true_9 : i1
+            %83 = arith.andi %80, %82 : i1
+            scf.condition(%83) %arg3 : !llvm.ptr
           } do {
           ^bb0(%arg3: !llvm.ptr):
-            %74 = llvm.load %arg3 : !llvm.ptr -> !llvm.ptr
-            scf.yield %74 : !llvm.ptr
+            %79 = llvm.load %arg3 : !llvm.ptr -> !llvm.ptr
+            scf.yield %79 : !llvm.ptr
           }
-          %69 = llvm.mlir.zero : !llvm.ptr
-          %70 = llvm.icmp "ne" %68, %69 : !llvm.ptr
-          %71 = scf.if %70 -> (!llvm.ptr) {
-            %74 = llvm.getelementptr %68[16] : (!llvm.ptr) -> !llvm.ptr, i8
-            scf.yield %74 : !llvm.ptr
+          %74 = llvm.mlir.zero : !llvm.ptr
+          %75 = llvm.icmp "ne" %73, %74 : !llvm.ptr
+          %76 = scf.if %75 -> (!llvm.ptr) {
+            %79 = llvm.getelementptr %73[16] : (!llvm.ptr) -> !llvm.ptr, i8
+            scf.yield %79 : !llvm.ptr
           } else {
-            %74 = arith.extui %49 : i1 to i8
-            llvm.store %74, %6 : i8, !llvm.ptr
-            %75 = llvm.getelementptr %6[8] : (!llvm.ptr) -> !llvm.ptr, i8
-            llvm.store %41, %75 : i32, !llvm.ptr
+            %79 = arith.extui %54 : i1 to i8
+            llvm.store %79, %6 : i8, !llvm.ptr
+            %80 = llvm.getelementptr %6[8] : (!llvm.ptr) -> !llvm.ptr, i8
+            llvm.store %46, %80 : i32, !llvm.ptr
             %c1_i64_9 = arith.constant 1 : i64
-            %76 = func.call @kiln_rt_agg_insert(%arg0, %c1_i64_9, %61) : (!llvm.ptr, i64, i64) -> !llvm.ptr
-            scf.yield %76 : !llvm.ptr
+            %81 = func.call @kiln_rt_agg_insert(%arg0, %c1_i64_9, %66) : (!llvm.ptr, i64, i64) -> !llvm.ptr
+            scf.yield %81 : !llvm.ptr
           }
-          %72 = llvm.getelementptr %71[16] : (!llvm.ptr) -> !llvm.ptr, i8
+          %77 = llvm.getelementptr %76[16] : (!llvm.ptr) -> !llvm.ptr, i8
           %true_8 = arith.constant true
-          %73 = arith.xori %30, %true_8 : i1
-          scf.if %73 {
-            %74 = llvm.getelementptr %71[1] : (!llvm.ptr) -> !llvm.ptr, i8
-            %75 = llvm.load %74 : !llvm.ptr -> i8
+          %78 = arith.xori %35, %true_8 : i1
+          scf.if %78 {
+            %79 = llvm.getelementptr %76[1] : (!llvm.ptr) -> !llvm.ptr, i8
+            %80 = llvm.load %79 : !llvm.ptr -> i8
             %c0_i8 = arith.constant 0 : i8
-            %76 = arith.cmpi ne, %75, %c0_i8 : i8
-            %77 = llvm.load %72 : !llvm.ptr -> f64
-            %78 = arith.addf %77, %22 : f64
-            %79 = arith.select %76, %22, %78 : f64
-            llvm.store %79, %72 : f64, !llvm.ptr
+            %81 = arith.cmpi ne, %80, %c0_i8 : i8
+            %82 = llvm.load %77 : !llvm.ptr -> f64
+            %83 = arith.addf %82, %27 : f64
+            %84 = arith.select %81, %27, %83 : f64
+            llvm.store %84, %77 : f64, !llvm.ptr
             %c0_i8_9 = arith.constant 0 : i8
-            %80 = llvm.getelementptr %71[1] : (!llvm.ptr) -> !llvm.ptr, i8
-            llvm.store %c0_i8_9, %80 : i8, !llvm.ptr
+            %85 = llvm.getelementptr %76[1] : (!llvm.ptr) -> !llvm.ptr, i8
+            llvm.store %c0_i8_9, %85 : i8, !llvm.ptr
           }
         }
       }
