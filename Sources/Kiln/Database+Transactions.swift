@@ -235,12 +235,14 @@ extension Database {
             }
         }
         let oldest = transactions.oldestSnapshot
-        var touched = Set<ObjectIdentifier>()
+        var firstRow: [ObjectIdentifier: (Table, Int)] = [:]
         for change in logged {
-            if case .insert(let table, _) = change, touched.insert(ObjectIdentifier(table)).inserted {
-                table.noteCommit(timestamp, oldestSnapshot: oldest)
+            if case .insert(let table, let rows) = change {
+                let key = ObjectIdentifier(table)
+                firstRow[key] = (table, min(firstRow[key]?.1 ?? rows.lowerBound, rows.lowerBound))
             }
         }
+        for (table, before) in firstRow.values { table.noteCommit(timestamp, rowsBefore: before, oldestSnapshot: oldest) }
         transactions.end(transaction.id, committed: true)
         return position
     }

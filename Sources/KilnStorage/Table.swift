@@ -106,10 +106,11 @@ public final class Table: @unchecked Sendable {
         return baseRows < 0 ? rowCount : baseRows
     }
 
-    /// Notes a commit at `timestamp` that appended rows (the table now has `rowCount` rows);
-    /// commits older than `oldest` (the oldest snapshot in use) fold into the prefix everyone sees.
-    public func noteCommit(_ timestamp: UInt64, oldestSnapshot oldest: UInt64) {
-        if baseRows < 0 { baseRows = rowCount }
+    /// Notes a commit at `timestamp` that appended rows from `rowsBefore` on (the table now
+    /// has `rowCount` rows); commits older than `oldest` (the oldest snapshot in use) fold into
+    /// the prefix everyone sees.
+    public func noteCommit(_ timestamp: UInt64, rowsBefore: Int, oldestSnapshot oldest: UInt64) {
+        if baseRows < 0 { baseRows = rowsBefore }
         commits.append((timestamp, rowCount))
         while let first = commits.first, first.timestamp <= oldest {
             baseRows = first.rows

@@ -225,3 +225,17 @@ extension TransactionTests {
         XCTAssertEqual(try db.execute(delete, [.int32(11)]).commandTag, "DELETE 0")
     }
 }
+
+extension TransactionTests {
+    func testRepeatableReadDoesNotSeeATablesFirstRows() throws {
+        let a = try Database()
+        let b = try Database(sharing: a)
+        try a.execute("CREATE TABLE fresh (k INTEGER)")
+        try b.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        XCTAssertEqual(try count(b, "SELECT count(*) FROM fresh"), .int64(0))
+        try a.execute("INSERT INTO fresh VALUES (1), (2)")
+        XCTAssertEqual(try count(b, "SELECT count(*) FROM fresh"), .int64(0))
+        try b.execute("COMMIT")
+        XCTAssertEqual(try count(b, "SELECT count(*) FROM fresh"), .int64(2))
+    }
+}
