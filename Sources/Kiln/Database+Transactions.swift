@@ -1,4 +1,7 @@
 import KilnCore
+#if canImport(Glibc)
+import Glibc
+#endif
 import KilnSQL
 import KilnStorage
 
@@ -35,6 +38,12 @@ final class Transaction {
 
     let id: UInt64
     let explicit: Bool
+    /// When it started (CURRENT_TIMESTAMP), microseconds since 1970-01-01 UTC.
+    let startTime: Int64 = {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1_000
+    }()
     var isolation: Isolation
     /// REPEATABLE READ: the snapshot of the first statement, kept to the end.
     var snapshot: UInt64?
@@ -135,6 +144,7 @@ extension Database {
             transactions.hold(transaction.id, snapshot: timestamp)
             transaction.snapshot = timestamp
         }
+        executor.transactionTime = transaction.startTime
         return Snapshot(timestamp: timestamp, marker: transaction.marker, local: transaction.localMap)
     }
 

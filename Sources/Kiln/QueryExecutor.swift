@@ -23,6 +23,8 @@ struct LoweredQuery {
 final class QueryExecutor {
     /// What the running statement's scans see (the session sets it per statement).
     var snapshot = Snapshot.latest
+    /// The running transaction's start (CURRENT_TIMESTAMP), microseconds since 1970-01-01 UTC.
+    var transactionTime: Int64 = 0
     let service: CompilationService
     /// How another thread stops the query this executor runs.
     let cancellation = QueryCancellation()
@@ -114,6 +116,8 @@ final class QueryExecutor {
                 values.append(try QueryExecutor.parameterValue(parameters[n - 1], as: type))
             case .outerValue(let column, let type):
                 values.append(try QueryExecutor.parameterValue(outer[column] ?? .null, as: type))
+            case .transactionTime:
+                values.append(.timestamp(transactionTime))
             }
         }
         return values

@@ -14,6 +14,12 @@ extension Binder {
         switch (name, bound.count) {
         case ("current_user", 0), ("session_user", 0), ("user", 0), ("current_role", 0), ("getpgusername", 0):
             return text(session.user)
+        case ("current_timestamp", 0), ("now", 0), ("transaction_timestamp", 0), ("localtimestamp", 0), ("statement_timestamp", 0):
+            // The transaction's start (PostgreSQL's timestamptz; Kiln's timestamps are UTC), read
+            // when the statement runs, not when it is planned (prepared plans are reused).
+            return .transactionTime
+        case ("current_date", 0):
+            return try cast(.transactionTime, to: .date, position: position)
         case ("current_database", 0), ("current_catalog", 0):
             return text(session.database)
         case ("current_schema", 0):

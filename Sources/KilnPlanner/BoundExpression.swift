@@ -26,6 +26,11 @@ public struct BoundExpression: Sendable, Equatable, CustomStringConvertible {
     /// False when the value can never be NULL (lets lowering skip null tracking).
     public var nullable: Bool
 
+    /// The start of the running transaction (CURRENT_TIMESTAMP, now()): the slicer makes it a
+    /// parameter slot that each execution fills (`ParameterSlot.transactionTime`).
+    public static let transactionTime = BoundExpression(.call(BoundExpression.transactionTimeName, []), type: .timestamp, nullable: false)
+    static let transactionTimeName = "__transaction_time"
+
     public init(_ kind: Kind, type: SQLType, nullable: Bool) {
         self.kind = kind
         self.type = type

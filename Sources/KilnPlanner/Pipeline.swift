@@ -172,4 +172,6 @@ public enum ParameterSlot: Sendable, Equatable {
     case statementParameter(Int, SQLType)
     /// Outer column `i` of an applied subquery (see `ApplyPlan`): the value of the current call.
     case outerValue(Int, SQLType)
+    /// The running transaction's start time (CURRENT_TIMESTAMP), filled per execution.
+    case transactionTime
 }

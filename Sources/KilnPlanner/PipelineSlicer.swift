@@ -67,6 +67,9 @@ public struct PipelineSlicer {
             return BoundExpression(.slot(slots.count - 1), type: expression.type, nullable: true)
         case .parameter, .column, .slot:
             return expression
+        case .call(BoundExpression.transactionTimeName, _):
+            slots.append(.transactionTime)
+            return BoundExpression(.slot(slots.count - 1), type: .timestamp, nullable: false)
         case .call(let name, let args):
             return BoundExpression(.call(name, args.map { liftSlots($0) }), type: expression.type, nullable: expression.nullable)
         }

@@ -61,6 +61,7 @@ public final class QueryRuntime {
         slotTypes = plan.parameterSlots.map {
             switch $0 {
             case .literal(_, let t), .statementParameter(_, let t), .outerValue(_, let t): return t
+            case .transactionTime: return .timestamp
             }
         }
         for (index, value) in parameterValues.enumerated() {

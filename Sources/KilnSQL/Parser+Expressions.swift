@@ -351,7 +351,8 @@ extension Parser {
                 let query = try parseSelect()
                 try expectSymbol(")")
                 return try node(.arraySubquery(query), at: at)
-            case "current_user", "session_user", "current_role", "current_catalog", "current_schema", "user":
+            case "current_user", "session_user", "current_role", "current_catalog", "current_schema", "user", "current_timestamp", "current_date",
+                 "localtimestamp":
                 // SQL's parameterless functions (current_schema may also be called with parentheses).
                 guard tokens[index + 1].kind != .symbol("("), tokens[index + 1].kind != .symbol(".") else { return try parseColumnOrFunction() }
                 advance()

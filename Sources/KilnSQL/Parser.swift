@@ -257,7 +257,30 @@ public struct Parser {
             columns.append(ColumnDefinition(name: columnName, type: type, notNull: notNull, position: columnPosition))
         } while acceptSymbol(",")
         try expectSymbol(")")
+        if acceptWord("with") { try skipStorageParameters() }
         return .createTable(name: name, columns: columns, ifNotExists: ifNotExists, position: start)
+    }
+
+    /// `WITH (fillfactor = 100, ...)` after CREATE TABLE: PostgreSQL's heap storage parameters
+    /// (what pgbench and dump files send). Kiln's column store has no use for them; known names
+    /// are accepted, others are 22023 as in PostgreSQL.
+    mutating func skipStorageParameters() throws(DatabaseError) {
+        try expectSymbol("(")
+        repeat {
+            let at = position
+            var name = try identifier()
+            while acceptSymbol(".") { name += "." + (try identifier()) }
+            let known = ["fillfactor", "parallel_workers", "autovacuum_enabled", "toast_tuple_target", "user_catalog_table", "vacuum_truncate",
+                         "vacuum_index_cleanup", "log_autovacuum_min_duration"]
+            guard known.contains(name) || name.hasPrefix("autovacuum_") || name.hasPrefix("toast.") else {
+                throw DatabaseError(.invalidParameterValue, "unrecognized parameter \"\(name)\"", position: at)
+            }
+            if acceptSymbol("=") {
+                guard current.kind != .end, !isSymbol(")"), !isSymbol(",") else { throw syntaxError() }
+                advance()
+            }
+        } while acceptSymbol(",")
+        try expectSymbol(")")
     }
 
     mutating func parseDrop() throws(DatabaseError) -> Statement {
@@ -388,6 +411,10 @@ public struct Parser {
                 throw DatabaseError(.featureNotSupported, "COPY quote must be a single one-byte character", position: optionPosition)
             }
             options.quote = text.first!
+        case "freeze":
+            // PostgreSQL's hint that the rows need no visibility checks (a table created or
+            // truncated in the same transaction); Kiln's loaded rows carry no versions anyway.
+            _ = acceptWord("true") || acceptWord("on") || acceptWord("false") || acceptWord("off")
         default:
             throw DatabaseError(.syntaxError, "option \"\(name)\" not recognized", position: optionPosition)
         }
