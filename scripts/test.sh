@@ -24,6 +24,9 @@ swift test
 # Isolation specs (sessions, permutations of their steps, waits) against `kiln serve`, with the
 # outputs PostgreSQL 15 gave for the same specs.
 .venv/bin/python scripts/isolation.py --kiln .build/debug/kiln
+# TPC-H SF0.01 refreshed (inserts, updates, deletes in transactions) while REPEATABLE READ blocks
+# check their snapshots; then the 22 queries against PostgreSQL 15's answers after the same refreshes.
+.venv/bin/python scripts/refresh-check.py --kiln .build/debug/kiln
 # The release binary as users run it: processes that exit while a compile is in flight (every jit
 # mode, host CPU and forced AVX2), over -f, a pipe and a terminal; TPC-H and the SQL corpus
 # through `kiln -f`; failing compiles; `kiln serve` stopped by signals and fed deep input.
