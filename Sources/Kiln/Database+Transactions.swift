@@ -253,8 +253,33 @@ extension Database {
             }
         }
         for (table, before) in firstRow.values { table.noteCommit(timestamp, rowsBefore: before, oldestSnapshot: oldest) }
+        if !deleted.isEmpty, !transactions.othersRunning(besides: transaction.id) {
+            position = collectGarbage(in: deleted.values.map(\.0), transaction: transaction, position: position)
+        }
         transactions.end(transaction.id, committed: true)
         return position
+    }
+
+    /// Garbage collection after a commit that deleted rows, when no other transaction runs
+    /// (none can need an old version): tables that are a quarter or more deleted versions are
+    /// compacted; a database directory checkpoints at once, which makes the new layout the
+    /// durable one. Returns the WAL position the commit waits for (0 once checkpointed).
+    private func collectGarbage(in tables: [Table], transaction: Transaction, position: Int) -> Int {
+        let compacting = tables.filter { catalog.table($0.name) === $0 && $0.needsCompaction }
+        guard !compacting.isEmpty else { return position }
+        if let store {
+            // The checkpoint must be able to run (no other block's uncommitted schema change).
+            guard !transactions.catalogChangesPending(besides: transaction.id), store.failure == nil else { return position }
+        }
+        do throws(DatabaseError) {
+            for table in compacting { try table.compact() }
+            try store?.checkpoint(committing: transaction.id)
+            return store == nil ? position : 0
+        } catch {
+            // The memory's row layout no longer matches what the WAL would replay onto.
+            store?.stopWrites(error)
+            return position
+        }
     }
 
     /// Takes back everything `transaction` did and ends it.

@@ -81,7 +81,8 @@ public final class Table: @unchecked Sendable {
     public internal(set) var oid: Int32 = 0
     public let columns: [ColumnInfo]
     public private(set) var segments: [Segment] = []
-    public let arena = StringArena()
+    /// Long strings' bytes (replaced by `compact`, which copies the live rows' strings).
+    public private(set) var arena = StringArena()
     let statisticsStore = Mutex<TableStatistics?>(nil)
     /// Rows every snapshot sees; later commits that appended rows, oldest first (rows are
     /// appended in commit order, so a snapshot sees a prefix of the table).
@@ -123,6 +124,33 @@ public final class Table: @unchecked Sendable {
     func resetCommits() {
         baseRows = -1
         commits = []
+    }
+
+    /// Rows deleted by committed transactions (their versions stay until `compact`).
+    public var deletedRows: Int { segments.reduce(0) { $0 + ($1.deletes?.committed ?? 0) } }
+
+    /// Whether enough of the table is deleted versions that `compact` pays.
+    public var needsCompaction: Bool {
+        let deleted = deletedRows
+        return deleted >= 1024 && deleted * 4 >= rowCount
+    }
+
+    /// Garbage collection: rewrites the table with only its live rows (and a new arena with
+    /// only their long strings), so that deleted versions stop taking memory. Rows get new
+    /// `RowID`s: the caller holds the statement lock exclusively, no other transaction runs (no
+    /// snapshot or undo entry names a row), and a database directory checkpoints at once (the
+    /// WAL names rows by the old layout until then).
+    public func compact() throws(DatabaseError) {
+        try load(columns: Array(columns.indices))
+        let fresh = Table(name: name, columns: columns)
+        try fresh.append(contentsOf: self)
+        segments = fresh.segments
+        arena = fresh.arena
+        resetCommits()
+        if var statistics {
+            statistics.rows = rowCount
+            setStatistics(statistics)
+        }
     }
 
     /// The segment and row of a `RowID`, when the table has that row.

@@ -48,6 +48,10 @@ public final class DurableStore: @unchecked Sendable {
     /// nothing written since can be trusted until recovery reads the files again).
     private let failureState = Mutex<DatabaseError?>(nil)
     public var failure: DatabaseError? { failureState.withLock { $0 } ?? wal.failure }
+
+    /// Stops writes as a failed write would (the memory no longer matches what the files and
+    /// the WAL would recover; reopening recovers the files' state).
+    public func stopWrites(_ error: DatabaseError) { failureState.withLock { $0 = $0 ?? error } }
     /// What the last checkpoint wrote: column extents and their bytes (unchanged row groups are
     /// not written again).
     public private(set) var lastCheckpoint: (columns: Int, bytes: Int) = (0, 0)
