@@ -34,10 +34,16 @@ final class TableScanState: RuntimeState {
     let rowIDs: UnsafeMutablePointer<Int64>
     /// Morsels with deleted rows are compacted here (`kiln_rt_visible`).
     var visibleBatch: VisibleBatch?
+    /// Per scanned column: its cell width, and whether it can be NULL (the compaction copies
+    /// validity only then).
+    let widths: [Int]
+    let nullable: [Bool]
 
     init(table: Table, columns: [Int]) {
         self.table = table
         self.columns = columns
+        widths = columns.map { table.scanColumn($0).type.physical.byteWidth }
+        nullable = columns.map { !table.scanColumn($0).notNull }
         batch = .allocate(byteCount: BatchLayout.size(columns: columns.count), alignment: 16)
         batch.initializeMemory(as: UInt8.self, repeating: 0, count: BatchLayout.size(columns: columns.count))
         rowIDs = .allocate(capacity: TableScanState.morselRows)
@@ -121,12 +127,13 @@ final class TableScanState: RuntimeState {
         let compacted = visibleBatch ?? VisibleBatch(columns: columns.count)
         visibleBatch = compacted
         var kept = 0
+        let snapshot = self.snapshot, rows = compacted.rows
         for i in 0..<n where !snapshot.isDeleted(markers[i]) {
-            compacted.rows[kept] = Int32(i)
+            rows[kept] = Int32(i)
             kept += 1
         }
         if kept == n { return batch }
-        compacted.fill(from: batch, widths: columns.map { table.scanColumn($0).type.physical.byteWidth }, first: first, kept: kept)
+        compacted.fill(from: batch, widths: widths, nullable: nullable, first: first, kept: kept)
         return compacted.batch
     }
 }
@@ -154,24 +161,43 @@ final class VisibleBatch {
         for v in validity { v.deallocate() }
     }
 
-    func fill(from source: UnsafeMutableRawPointer, widths: [Int], first: Int, kept: Int) {
+    /// Gathers the `kept` rows listed in `rows` from `source` (a table scan's batch) column by
+    /// column: a typed gather per width, and validity bits only for nullable columns (the code
+    /// never reads a NOT NULL column's bitmap).
+    func fill(from source: UnsafeMutableRawPointer, widths: [Int], nullable: [Bool], first: Int, kept: Int) {
         batch.storeBytes(of: Int64(kept), toByteOffset: BatchLayout.count, as: Int64.self)
         batch.storeBytes(of: Int64(0), toByteOffset: BatchLayout.firstRow, as: Int64.self)
         batch.storeBytes(of: nil, toByteOffset: BatchLayout.versions, as: UnsafeMutableRawPointer?.self)
         for (column, width) in widths.enumerated() {
             let from = source.load(fromByteOffset: BatchLayout.values(column), as: UnsafeMutableRawPointer.self)
-            let bits = source.load(fromByteOffset: BatchLayout.validity(column), as: UnsafeMutablePointer<UInt64>.self)
-            let to = values[column], toBits = validity[column]
-            toBits.update(repeating: 0, count: (kept + 63) / 64)
-            for i in 0..<kept {
-                let r = Int(rows[i])
-                (to + i * width).copyMemory(from: from + r * width, byteCount: width)
-                let bit = first + r
-                if bits[bit >> 6] & (1 << UInt64(bit & 63)) != 0 { toBits[i >> 6] |= 1 << UInt64(i & 63) }
+            let to = values[column]
+            switch width {
+            case 1: VisibleBatch.gather(UInt8.self, from, to, rows, kept)
+            case 2: VisibleBatch.gather(UInt16.self, from, to, rows, kept)
+            case 4: VisibleBatch.gather(UInt32.self, from, to, rows, kept)
+            case 8: VisibleBatch.gather(UInt64.self, from, to, rows, kept)
+            default: VisibleBatch.gather(Int128.self, from, to, rows, kept)
             }
             batch.storeBytes(of: to, toByteOffset: BatchLayout.values(column), as: UnsafeMutableRawPointer.self)
+            let bits = source.load(fromByteOffset: BatchLayout.validity(column), as: UnsafeMutablePointer<UInt64>.self)
+            guard nullable[column] else {
+                batch.storeBytes(of: UnsafeMutableRawPointer(bits), toByteOffset: BatchLayout.validity(column), as: UnsafeMutableRawPointer.self)
+                continue
+            }
+            let toBits = validity[column]
+            toBits.update(repeating: 0, count: (kept + 63) / 64)
+            for i in 0..<kept {
+                let bit = first + Int(rows[i])
+                toBits[i >> 6] |= ((bits[bit >> 6] >> UInt64(bit & 63)) & 1) << UInt64(i & 63)
+            }
             batch.storeBytes(of: UnsafeMutableRawPointer(toBits), toByteOffset: BatchLayout.validity(column), as: UnsafeMutableRawPointer.self)
         }
+    }
+
+    @inline(__always)
+    static func gather<T>(_ type: T.Type, _ from: UnsafeMutableRawPointer, _ to: UnsafeMutableRawPointer, _ rows: UnsafeMutablePointer<Int32>, _ kept: Int) {
+        let source = from.assumingMemoryBound(to: T.self), target = to.assumingMemoryBound(to: T.self)
+        for i in 0..<kept { target[i] = source[Int(rows[i])] }
     }
 }
 
