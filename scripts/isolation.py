@@ -21,7 +21,6 @@ with the next step, and shows `<... completed>` with its result once it ends.
 import argparse
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,8 @@ import threading
 import time
 
 import psycopg
+
+import kiln_serve
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPECS = os.path.join(ROOT, "Tests", "isolation", "specs")
@@ -166,12 +167,6 @@ def run_spec(path, connect, wait):
     return "".join(out)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--kiln", help="run against `kiln serve` (a new in-memory server)")
@@ -183,14 +178,7 @@ def main():
     server = None
     port = arguments.port
     if arguments.kiln:
-        port = free_port()
-        server = subprocess.Popen([arguments.kiln, "serve", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        server, port = kiln_serve.start(arguments.kiln)
     user = "postgres" if arguments.port else "kiln"
 
     def connect():

@@ -14,13 +14,13 @@ import csv
 import importlib.util
 import io
 import os
-import socket
-import subprocess
 import sys
 import threading
 import time
 
 import psycopg
+
+import kiln_serve
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ANSWERS = os.path.join(ROOT, "Tests", "Fixtures", "refresh")
@@ -87,16 +87,7 @@ def main():
     tpch = tpch_check.shared_tpch()
     server, port = None, args.port
     if args.kiln:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = subprocess.Popen([args.kiln, "serve", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        server, port = kiln_serve.start(args.kiln)
     user, dbname = ("postgres", "postgres") if args.port else ("kiln", "kiln")
 
     def connect():

@@ -103,11 +103,7 @@ extension Database {
         select.whereClause = delete.whereClause
         binder.rowIDTable = delete.table
         var bound = try binder.bind(select)
-        var returning = try Returning(delete.returning, table: table, qualifier: qualifier, offset: 1, binder: &binder)
-        if var list = returning {
-            bound.plan = list.append(to: bound.plan)
-            returning = list
-        }
+        let returning = try Returning.add(delete.returning, to: &bound, table: table, qualifier: qualifier, binder: &binder)
         return (table, bound, returning)
     }
 
@@ -171,11 +167,7 @@ extension Database {
             conversions.append(try binder.assign(source, to: column, position: values[index]?.position ?? update.position))
         }
         bound.plan = .project(bound.plan, expressions: conversions, names: [Binder.rowIDName] + table.columns.map(\.name))
-        var returning = try Returning(update.returning, table: table, qualifier: qualifier, offset: 1, binder: &binder)
-        if var list = returning {
-            bound.plan = list.append(to: bound.plan)
-            returning = list
-        }
+        let returning = try Returning.add(update.returning, to: &bound, table: table, qualifier: qualifier, binder: &binder)
         return (table, bound, returning)
     }
 
@@ -273,6 +265,14 @@ struct Returning {
     init?(_ items: [SelectItem], table: Table, qualifier: String, offset: Int, binder: inout Binder) throws(DatabaseError) {
         guard !items.isEmpty else { return nil }
         (expressions, names) = try binder.bindReturning(items, table: table, qualifier: qualifier, offset: offset)
+    }
+
+    /// An UPDATE's or DELETE's list, bound over the row that follows the `RowID` in `bound`'s
+    /// output and added to its columns; nil when `items` is empty.
+    static func add(_ items: [SelectItem], to bound: inout BoundQuery, table: Table, qualifier: String, binder: inout Binder) throws(DatabaseError) -> Returning? {
+        guard var returning = try Returning(items, table: table, qualifier: qualifier, offset: 1, binder: &binder) else { return nil }
+        bound.plan = returning.append(to: bound.plan)
+        return returning
     }
 
     /// The name a table's columns are qualified with when the statement gives no alias.

@@ -311,32 +311,37 @@ extension Database {
         }
     }
 
-    func savepoint(_ name: String) throws(DatabaseError) -> QueryResult {
+    /// The running block, for a statement that needs one (`statement` names it in the error).
+    func block(for statement: String) throws(DatabaseError) -> Transaction {
         guard let transaction, transaction.explicit else {
-            throw DatabaseError(.noActiveTransaction, "SAVEPOINT can only be used in transaction blocks")
+            throw DatabaseError(.noActiveTransaction, "\(statement) can only be used in transaction blocks")
         }
+        return transaction
+    }
+
+    /// The latest savepoint called `name` in `transaction`.
+    func savepointIndex(_ name: String, in transaction: Transaction, position: Int) throws(DatabaseError) -> Int {
+        guard let index = transaction.savepoints.lastIndex(where: { $0.name == name }) else {
+            throw DatabaseError(.invalidSavepoint, "savepoint \"\(name)\" does not exist", position: position)
+        }
+        return index
+    }
+
+    func savepoint(_ name: String) throws(DatabaseError) -> QueryResult {
+        let transaction = try block(for: "SAVEPOINT")
         transaction.savepoints.append(.init(name: name, undo: transaction.undo.count, changes: transaction.changes.count))
         return .command("SAVEPOINT")
     }
 
     func releaseSavepoint(_ name: String, position: Int) throws(DatabaseError) -> QueryResult {
-        guard let transaction, transaction.explicit else {
-            throw DatabaseError(.noActiveTransaction, "RELEASE SAVEPOINT can only be used in transaction blocks")
-        }
-        guard let index = transaction.savepoints.lastIndex(where: { $0.name == name }) else {
-            throw DatabaseError(.invalidSavepoint, "savepoint \"\(name)\" does not exist", position: position)
-        }
-        transaction.savepoints.removeSubrange(index...)
+        let transaction = try block(for: "RELEASE SAVEPOINT")
+        transaction.savepoints.removeSubrange(try savepointIndex(name, in: transaction, position: position)...)
         return .command("RELEASE")
     }
 
     func rollbackToSavepoint(_ name: String, position: Int) throws(DatabaseError) -> QueryResult {
-        guard let transaction, transaction.explicit else {
-            throw DatabaseError(.noActiveTransaction, "ROLLBACK TO SAVEPOINT can only be used in transaction blocks")
-        }
-        guard let index = transaction.savepoints.lastIndex(where: { $0.name == name }) else {
-            throw DatabaseError(.invalidSavepoint, "savepoint \"\(name)\" does not exist", position: position)
-        }
+        let transaction = try block(for: "ROLLBACK TO SAVEPOINT")
+        let index = try savepointIndex(name, in: transaction, position: position)
         let savepoint = transaction.savepoints[index]
         try statementLock.withWriteLock { () throws(DatabaseError) in
             undo(transaction, to: savepoint.undo)
