@@ -4,7 +4,8 @@
 Every check runs real `kiln serve DBDIR` processes and an independent checker (this script)
 that records what each acknowledged commit wrote:
 - kill -9 loop: a writer commits tagged transactions (single rows, multi-row INSERTs, COPY
-  batches, INSERT ... SELECT, now and then a CREATE TABLE or a CHECKPOINT, with a small
+  batches, INSERT ... SELECT, UPDATEs and DELETEs of earlier transactions' rows, now and then
+  a CREATE TABLE or a CHECKPOINT, with a small
   max_wal_size so that automatic checkpoints happen too); the server is killed at a random
   moment, reopened, and checked: every acknowledged commit is there, no transaction is there
   in part, nothing else is there;
@@ -71,6 +72,9 @@ class Checker:
         self.tables = set()  # tables whose CREATE was acknowledged
         self.tables_in_flight = set()
         self.next_tag = 1
+        # An UPDATE or DELETE of an acknowledged transaction's rows that was sent but not
+        # acknowledged: (tag, its rows afterwards, or None for a delete).
+        self.pending_change = None
 
     def fail(self, message):
         print("FAIL:", message, flush=True)
@@ -128,6 +132,19 @@ class Checker:
             kind = rng.random()
             self.in_flight[tag] = rows
             try:
+                if tag % 7 == 0 and self.acknowledged:
+                    # MVCC: an earlier transaction's rows are updated or deleted (one commit).
+                    victim = rng.choice(sorted(self.acknowledged))
+                    if tag % 2:
+                        self.pending_change = (victim, None)
+                        connection.execute(f"DELETE FROM t WHERE tag = {victim}")
+                        del self.acknowledged[victim]
+                    else:
+                        updated = [(t, i, p, v + 1) for t, i, p, v in self.acknowledged[victim]]
+                        self.pending_change = (victim, updated)
+                        connection.execute(f"UPDATE t SET v = v + 1 WHERE tag = {victim}")
+                        self.acknowledged[victim] = updated
+                    self.pending_change = None
                 if tag % 97 == 0:
                     name = f"extra_{tag}"
                     self.tables_in_flight.add(name)
@@ -166,6 +183,17 @@ class Checker:
             for tag, count, sum_i, sum_v, length, non_null in connection.execute(
                     "SELECT tag, count(*), sum(i), sum(v), sum(length(payload)), count(payload) FROM t GROUP BY tag").fetchall():
                 found[tag] = (count, int(sum_i or 0), int(sum_v or 0), int(length or 0), non_null)
+            if self.pending_change:
+                victim, after = self.pending_change
+                before = summary(self.acknowledged[victim])
+                now = found.get(victim)
+                if after is None and now is None:
+                    del self.acknowledged[victim]
+                elif after is not None and now == summary(after):
+                    self.acknowledged[victim] = after
+                elif now != before:
+                    self.fail(f"{context}: the change of transaction {victim}'s rows (in flight) is there in part: {now}")
+                self.pending_change = None
             for tag, rows in list(self.in_flight.items()):
                 if tag in found:
                     if found[tag] != summary(rows):
