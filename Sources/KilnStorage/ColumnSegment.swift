@@ -112,7 +112,9 @@ public final class ColumnSegment {
         validity = newValidity
         ownsValues = true
         ownsValidity = true
-        mapping = nil
+        // The mapping stays: values read from it before (an UPDATE's or INSERT ... SELECT's
+        // records of this table's long strings) still point into it while the statement
+        // appends them.
     }
 
     func grow(to newCapacity: Int, count: Int) {

@@ -262,3 +262,25 @@ extension TransactionTests {
         reopened.close()
     }
 }
+
+extension TransactionTests {
+    /// An UPDATE (or INSERT ... SELECT) of a table read from the data file appends records
+    /// whose long strings point into the file's mapping, after making the last row group
+    /// writable: the mapping must outlive that (it was unmapped, and the append crashed).
+    func testUpdatesOfPersistedLongStrings() throws {
+        let directory = NSTemporaryDirectory() + "kiln-mapped-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let db = try Database(path: directory)
+            try db.execute("CREATE TABLE p (k INTEGER, s TEXT)")
+            try db.execute("INSERT INTO p SELECT g, 'a long string that lives in the arena, number ' || g::TEXT FROM generate_series(1, 3000) AS x(g)")
+            db.close()
+        }
+        let db = try Database(path: directory)
+        try db.execute("UPDATE p SET k = k + 1")
+        try db.execute("INSERT INTO p SELECT k, s FROM p WHERE k <= 101")
+        XCTAssertEqual(try db.query("SELECT count(*), count(DISTINCT s), min(s) FROM p").first?.map(\.text),
+                       ["3100", "3000", "a long string that lives in the arena, number 1"])
+        db.close()
+    }
+}
