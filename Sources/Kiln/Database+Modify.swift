@@ -147,9 +147,15 @@ extension Database {
         select.position = update.position
         select.items = [.expression(Expression(.column([Binder.rowIDName]), at: update.position), alias: nil)]
         for (index, column) in table.columns.enumerated() {
-            let value: Expression
+            var value: Expression
             if let assignment = values[index] {
                 value = assignment.value ?? Expression(.null, at: assignment.position)
+                if case .string = value.kind, column.type.physical != .string {
+                    // A quoted literal is of unknown type until assigned: PostgreSQL reads it
+                    // with the column type's input function (`SET k = 'abc'` is 22P02). (Text
+                    // columns take it as it is, so that assignment checks VARCHAR(n)'s length.)
+                    value = Expression(.cast(value, TypeName(type: column.type, position: value.position)), at: value.position)
+                }
             } else {
                 value = Expression(.column([qualifier, column.name]), at: update.position)
             }

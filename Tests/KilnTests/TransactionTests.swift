@@ -36,7 +36,7 @@ final class TransactionTests: XCTestCase {
         XCTAssertThrowsError(try db.execute("UPDATE t SET k = 1, k = 2")) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "42601") }
         XCTAssertThrowsError(try db.execute("UPDATE t SET nope = 1")) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "42703") }
         XCTAssertThrowsError(try db.execute("DELETE FROM missing")) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "42P01") }
-        XCTAssertThrowsError(try db.execute("UPDATE t SET k = v"))
+        XCTAssertThrowsError(try db.execute("UPDATE t SET k = 'abc'")) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "22P02") }
         XCTAssertEqual(try count(db), .int64(89))
         try db.execute("TRUNCATE t")
         XCTAssertEqual(try count(db), .int64(0))
