@@ -12,6 +12,10 @@ extension Database {
     /// and the error names the line (and column) of the file.
     func copyFrom(_ tableName: String, columns: [String]?, file: String?, options: CopyOptions, position: Int) throws(DatabaseError) -> QueryResult {
         let (target, targets) = try insertTarget(tableName, columns, position: position)
+        if let column = target.constraints.defaults.indices.first(where: { !targets.contains($0) && target.constraints.defaults[$0] != nil }) {
+            throw DatabaseError(.featureNotSupported, "COPY that leaves out column \"\(target.columns[column].name)\", which has a DEFAULT, is not supported yet", position: position,
+                                hint: "List every column with a DEFAULT in the COPY, or load with INSERT ... SELECT.")
+        }
         // Inside a block the rows wait in the transaction's local rows until COMMIT.
         let table = writeTarget(target)
         let csv = options.format == "csv"
@@ -40,7 +44,7 @@ extension Database {
             loader.undo()
             throw error
         }
-        noteAppend(to: target, from: table.rowCount - loader.count, in: table)
+        try noteAppend(to: target, from: table.rowCount - loader.count, in: table)
         // The optimizer's statistics follow a load.
         if table === target { try table.analyze() }
         return .command("COPY \(loader.count)")

@@ -15,9 +15,14 @@ extension Database {
         return transaction.localRows(of: table)
     }
 
-    /// Records rows appended from `before` on to `rows` (the table or the transaction's local
-    /// rows of `table`) for the WAL and for undo.
-    func noteAppend(to table: Table, from before: Int, in rows: Table) {
+    /// Checks the rows appended from `before` on to `rows` (the table or the transaction's
+    /// local rows of `table`) against the table's constraints (taking them back on error),
+    /// then records them for the WAL and for undo.
+    func noteAppend(to table: Table, from before: Int, in rows: Table) throws(DatabaseError) {
+        do throws(DatabaseError) { try enforceConstraints(table, rows: rows, from: before) } catch {
+            rows.truncate(to: before)
+            throw error
+        }
         guard let transaction else { return }
         if rows === table {
             pendingChanges.append(.insert(table, rows: before..<table.rowCount))
@@ -48,6 +53,7 @@ extension Database {
         let table = writeTarget(target)
         var binder = makeBinder()
         let returning = try Returning(items, table: target, qualifier: Returning.qualifier(tableName), offset: 0, binder: &binder)
+        let defaults = try defaultValues(target, besides: targets)
         let before = table.rowCount
         var returned: [[Value]] = []
         do throws(DatabaseError) {
@@ -60,14 +66,15 @@ extension Database {
                 }
                 var binder = makeBinder()
                 var bound = try binder.bindValuesRow(row, columns: targets.map { table.columns[$0] })
-                if let returning { bound.plan = returning.attach(to: bound.plan, table: table, targets: targets) }
-                returned += try append(bound, into: table, targets: targets, parameters: parameters, returning: returning)
+                let allTargets = Database.add(defaults, to: &bound.plan, targets: targets)
+                if let returning { bound.plan = returning.attach(to: bound.plan, table: table, targets: allTargets) }
+                returned += try append(bound, into: table, targets: allTargets, parameters: parameters, returning: returning)
             }
         } catch {
             table.truncate(to: before)
             throw error
         }
-        noteAppend(to: target, from: before, in: table)
+        try noteAppend(to: target, from: before, in: table)
         return Returning.result(returning, rows: returned, tag: "INSERT 0 \(table.rowCount - before)")
     }
 
@@ -85,8 +92,32 @@ extension Database {
             table.truncate(to: before)
             throw error
         }
-        noteAppend(to: target, from: before, in: table)
+        try noteAppend(to: target, from: before, in: table)
         return Returning.result(returning, rows: returned, tag: "INSERT 0 \(table.rowCount - before)")
+    }
+
+    /// The bound DEFAULT expressions of `table`'s columns that are not in `targets` and have one.
+    func defaultValues(_ table: Table, besides targets: [Int]) throws(DatabaseError) -> [(column: Int, value: BoundExpression)] {
+        var values: [(Int, BoundExpression)] = []
+        for (column, text) in table.constraints.defaults.enumerated() where !targets.contains(column) {
+            guard let text else { continue }
+            values.append((column, try bindDefault(text, for: table.columns[column], position: nil)))
+        }
+        return values
+    }
+
+    /// `plan` (the values of `targets`) with the default values added after them; returns the
+    /// targets then the defaults' columns.
+    static func add(_ defaults: [(column: Int, value: BoundExpression)], to plan: inout PlanNode, targets: [Int]) -> [Int] {
+        guard !defaults.isEmpty else { return targets }
+        if case .project(let input, let expressions, let names) = plan {
+            plan = .project(input, expressions: expressions + defaults.map(\.value), names: names + defaults.map { "default\($0.column)" })
+        } else {
+            let types = plan.outputTypes
+            plan = .project(plan, expressions: types.enumerated().map { .column($0.offset, type: $0.element.0, nullable: $0.element.1) } + defaults.map(\.value),
+                            names: types.indices.map { "c\($0)" } + defaults.map { "default\($0.column)" })
+        }
+        return targets + defaults.map(\.column)
     }
 
     /// DELETE's query: each target row's `RowID`, then (with RETURNING) the list over the row.
@@ -112,12 +143,16 @@ extension Database {
         let (table, bound, returning) = try bindDelete(delete, binder: &binder)
         var count = 0
         var returned: [[Value]] = []
+        var deleted: [Int64] = []
         try forEachTargetRow(bound, parameters: parameters) { records, n, offsets, rows throws(DatabaseError) in
             var kept: [Int] = []
             for i in 0..<n {
                 // safe because every record pointer comes from the output's live record store.
                 let id = records[i]!.load(fromByteOffset: offsets[0], as: Int64.self)
-                if try deleteRow(id, of: table) { kept.append(i) }
+                if try deleteRow(id, of: table) {
+                    kept.append(i)
+                    deleted.append(id)
+                }
             }
             count = kept.count
             if let returning {
@@ -125,6 +160,7 @@ extension Database {
                 returned = kept.map { Array(all[$0][returning.first...]) }
             }
         }
+        try checkReferencedRows(table, deleted: deleted)
         return Returning.result(returning, rows: returned, tag: "DELETE \(count)")
     }
 
@@ -184,6 +220,7 @@ extension Database {
         let before = rows.rowCount
         var count = 0
         var returned: [[Value]] = []
+        var deleted: [Int64] = []
         try forEachTargetRow(bound, parameters: parameters) { records, n, offsets, outputRows throws(DatabaseError) in
             var kept: [UnsafeMutableRawPointer?] = []
             var keptIndexes: [Int] = []
@@ -192,9 +229,11 @@ extension Database {
                 // safe because every record pointer comes from the output's live record store.
                 let record = records[i]!
                 // A row the statement updated already (an UPDATE ... FROM matching it twice) keeps its first new version.
-                if try deleteRow(record.load(fromByteOffset: offsets[0], as: Int64.self), of: table) {
+                let id = record.load(fromByteOffset: offsets[0], as: Int64.self)
+                if try deleteRow(id, of: table) {
                     kept.append(record)
                     keptIndexes.append(i)
+                    deleted.append(id)
                 }
             }
             count = kept.count
@@ -212,7 +251,8 @@ extension Database {
                 returned = keptIndexes.map { Array(all[$0][returning.first...]) }
             }
         }
-        noteAppend(to: table, from: before, in: rows)
+        try noteAppend(to: table, from: before, in: rows)
+        try checkReferencedRows(table, deleted: deleted)
         return Returning.result(returning, rows: returned, tag: "UPDATE \(count)")
     }
 
@@ -221,6 +261,13 @@ extension Database {
     func runTruncate(_ names: [String], position: Int) throws(DatabaseError) -> QueryResult {
         var tables: [Table] = []
         for name in names { tables.append(try modifyTarget(name, verb: "truncate", position: position)) }
+        for table in tables {
+            if let (child, _) = references(to: table).first(where: { pair in !tables.contains { $0 === pair.0 } }) {
+                throw DatabaseError(.featureNotSupported, "cannot truncate a table referenced in a foreign key constraint", position: position,
+                                    detail: "Table \"\(child.name)\" references \"\(table.name)\".",
+                                    hint: "Truncate table \"\(child.name)\" at the same time, or use TRUNCATE ... CASCADE.")
+            }
+        }
         let snapshot = executor.snapshot
         for table in tables {
             for id in table.liveRowIDs(at: snapshot) { _ = try deleteRow(id.value, of: table) }

@@ -28,6 +28,8 @@ final class Transaction {
         case dropTable(Table)
         case createView(View)
         case dropView(View)
+        /// The table's constraints before an ALTER TABLE / CREATE INDEX / DROP INDEX.
+        case constraints(Table, TableConstraints)
     }
 
     struct Savepoint {
@@ -68,7 +70,7 @@ final class Transaction {
     /// The table holding this transaction's uncommitted rows of `table`.
     func localRows(of table: Table) -> Table {
         if let existing = local.first(where: { $0.table === table }) { return existing.rows }
-        let rows = Table(name: table.name, columns: table.columns)
+        let rows = Table(localRowsOf: table, transaction: id)
         local.append((table, rows))
         return rows
     }
@@ -307,6 +309,8 @@ extension Database {
                 catalog.undoCreate(view)
             case .dropView(let view):
                 catalog.undoDrop(view)
+            case .constraints(let table, let old):
+                table.setConstraints(old)
             }
         }
     }

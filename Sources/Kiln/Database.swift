@@ -282,26 +282,22 @@ public final class Database {
     /// Runs one statement; the caller holds the statement lock.
     func perform(_ statement: Statement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
         switch statement {
-        case .createTable(let name, let columns, let ifNotExists, let position):
-            if name.contains(".") {
-                throw DatabaseError(SQLState("42501"), "permission denied to create \"\(name)\"", position: position,
-                                    detail: "System catalog modifications are currently disallowed.")
-            }
-            var seen = Set<String>()
-            for column in columns {
-                if !seen.insert(column.name).inserted {
-                    throw DatabaseError(.duplicateColumn, "column \"\(column.name)\" specified more than once", position: column.position)
-                }
-            }
-            let table = Table(name: name, columns: columns.map { ColumnInfo(name: $0.name, type: Database.storageType($0.type.type), notNull: $0.notNull) })
-            if try catalog.create(table, ifNotExists: ifNotExists, position: position) {
-                pendingChanges.append(.createTable(table))
-                transaction?.undo.append(.createTable(table))
-            }
-            return .command("CREATE TABLE")
+        case .createTable(let name, let columns, let constraints, let ifNotExists, let position):
+            return try runCreateTable(name, columns, constraints, ifNotExists: ifNotExists, position: position)
+        case .alterTable(let name, let actions, let ifExists, let position):
+            return try runAlterTable(name, actions, ifExists: ifExists, position: position)
+        case .createIndex(let name, let table, let columns, let unique, let ifNotExists, let position):
+            return try runCreateIndex(name, table: table, columns: columns, unique: unique, ifNotExists: ifNotExists, position: position)
+        case .dropIndex(let names, let ifExists, let position):
+            return try runDropIndex(names, ifExists: ifExists, position: position)
         case .dropTable(let names, let ifExists, let position):
             for name in names where catalog.table(name) != nil || !ifExists {
                 let dropped = catalog.table(name)
+                if let dropped, let (child, key) = references(to: dropped).first(where: { !names.contains($0.0.name) }) {
+                    throw DatabaseError(.dependentObjectsStillExist, "cannot drop table \(name) because other objects depend on it",
+                                        detail: "constraint \(key.name) on table \(child.name) depends on table \(name)",
+                                        hint: "Drop the foreign key constraint first (DROP ... CASCADE is not supported yet).")
+                }
                 try catalog.drop(name, ifExists: ifExists, position: position)
                 pendingChanges.append(.dropTable(name))
                 if let dropped { transaction?.undo.append(.dropTable(dropped)) }
@@ -509,8 +505,9 @@ public final class Database {
     func insert(_ query: SelectStatement, into table: Table, targets: [Int], parameters: [Value], returning: Returning?) throws(DatabaseError) -> [[Value]] {
         var binder = makeBinder()
         var bound = try bindInsertQuery(query, into: table, targets: targets, binder: &binder)
-        if let returning { bound.plan = returning.attach(to: bound.plan, table: table, targets: targets) }
-        return try append(bound, into: table, targets: targets, parameters: parameters, returning: returning)
+        let allTargets = Database.add(try defaultValues(table.localOf?.table ?? table, besides: targets), to: &bound.plan, targets: targets)
+        if let returning { bound.plan = returning.attach(to: bound.plan, table: table, targets: allTargets) }
+        return try append(bound, into: table, targets: allTargets, parameters: parameters, returning: returning)
     }
 
     /// INSERT ... SELECT's query with its columns converted to the target columns' types.

@@ -87,7 +87,13 @@ extension QueryExecutor {
 
         /// Rows the query's table scans read (the work estimate `jit = auto` decides by).
         lazy var scannedRows: Int = plan.states.reduce(0) { total, state in
-            if case .tableScan(let table, _) = state { return total + table.rowCount }
+            if case .tableScan(let table, _, let access) = state {
+                switch access {
+                case .full: return total + table.rowCount
+                case .rows(let range): return total + range.count
+                case .lookup: return total + 1
+                }
+            }
             return total
         }
 

@@ -22,6 +22,11 @@ public struct SQLState: Hashable, Sendable, CustomStringConvertible {
     public static let datetimeFieldOverflow = SQLState("22008")
     public static let stringDataRightTruncation = SQLState("22001")
     public static let notNullViolation = SQLState("23502")
+    public static let uniqueViolation = SQLState("23505")
+    public static let checkViolation = SQLState("23514")
+    public static let foreignKeyViolation = SQLState("23503")
+    public static let dependentObjectsStillExist = SQLState("2BP01")
+    public static let invalidForeignKey = SQLState("42830")
     public static let badCopyFileFormat = SQLState("22P04")
     public static let invalidParameterValue = SQLState("22023")
     /// PostgreSQL's `stack_depth_limit`: input nested too deeply to process.

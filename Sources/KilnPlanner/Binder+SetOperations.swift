@@ -91,7 +91,7 @@ extension Binder {
             plan = .limit(plan, limit: limit, offset: offset)
         }
         correlation = Correlation()
-        if !nested { plan = EagerAggregation.apply(SidewaysFiltering.apply(JoinOrdering.optimize(plan))) }
+        if !nested { plan = EagerAggregation.apply(SidewaysFiltering.apply(IndexSelection.apply(JoinOrdering.optimize(plan)))) }
         return BoundQuery(plan: ProjectionPruning.prune(plan), columnNames: left.columnNames, parameterTypes: parameterTypes, applies: applies)
     }
 

@@ -377,7 +377,7 @@ public struct Binder {
             plan = .project(plan, expressions: (0..<visible).map { .column($0, type: types[$0].0, nullable: types[$0].1) }, names: Array(names.prefix(visible)))
             names = Array(names.prefix(visible))
         }
-        if !nested { plan = EagerAggregation.apply(SidewaysFiltering.apply(JoinOrdering.optimize(plan))) }
+        if !nested { plan = EagerAggregation.apply(SidewaysFiltering.apply(IndexSelection.apply(JoinOrdering.optimize(plan)))) }
         plan = ProjectionPruning.prune(plan)
         return BoundQuery(plan: plan, columnNames: Array(names.prefix(items.count)), parameterTypes: parameterTypes, applies: applies)
     }
@@ -573,7 +573,7 @@ public struct Binder {
 
     static let aggregateNames: Set<String> = ["count", "sum", "avg", "min", "max", "string_agg"]
 
-    static func containsAggregate(_ expression: Expression) -> Bool { aggregatePosition(expression) != nil }
+    public static func containsAggregate(_ expression: Expression) -> Bool { aggregatePosition(expression) != nil }
 
     static func aggregatePosition(_ expression: Expression) -> Int? {
         switch expression.kind {
@@ -671,7 +671,7 @@ extension Binder {
     }
 
     /// The position of the first subquery or window function in `expression`, if any.
-    static func subqueryPosition(_ expression: Expression) -> Int? {
+    public static func subqueryPosition(_ expression: Expression) -> Int? {
         switch expression.kind {
         case .exists, .scalarSubquery, .arraySubquery, .inSubquery, .quantified, .window: return expression.position
         case .integer, .decimal, .string, .boolean, .null, .typedLiteral, .column, .parameter: return nil

@@ -58,8 +58,10 @@ struct Estimate {
 
     static func of(_ plan: PlanNode) -> Estimate {
         switch plan {
-        case .tableScan(let table, let columns):
-            let rows = Double(Swift.max(table.rowCount, 1))
+        case .tableScan(let table, let columns, let access):
+            var rows = Double(Swift.max(table.rowCount, 1))
+            if case .lookup(let index, _) = access, index.key.isUnique { rows = 1 }
+            if case .rows(let range) = access { rows = Double(Swift.max(range.count, 1)) }
             let statistics = table.statistics
             // Statistics from an older row count are scaled to the current one.
             let scale = statistics.map { rows / Double(Swift.max($0.rows, 1)) } ?? 1

@@ -26,10 +26,18 @@ public struct RecordLayout: Sendable, Equatable {
     }
 }
 
+/// Which rows a table scan's state reads (`ScanAccess` with its keys lifted to parameter slots).
+public enum StateAccess: Sendable {
+    case full
+    /// `types`: each key slot's type (converted to the key column's type when the scan opens).
+    case lookup(TableIndex, slots: [Int], types: [SQLType])
+    case rows(Range<Int>)
+}
+
 /// Runtime state shared by a pipeline's sink and the next pipeline's source.
 public enum PipelineState: Sendable {
     /// A table scan cursor over `columns` of `table`.
-    case tableScan(table: Table, columns: [Int])
+    case tableScan(table: Table, columns: [Int], access: StateAccess = .full)
     /// A generate_series cursor; its bounds are parameters.
     case series(type: SQLType, start: Int, stop: Int, step: Int)
     /// A one-row source.
@@ -122,7 +130,7 @@ public struct Pipeline: Sendable {
         var parts: [String] = []
         switch source {
         case .scan(let s):
-            if case .tableScan(let table, _) = states[s] { parts.append("scan(\(table.name))") } else { parts.append("scan") }
+            if case .tableScan(let table, _, _) = states[s] { parts.append("scan(\(table.name))") } else { parts.append("scan") }
         case .series: parts.append("generateSeries")
         case .singleRow: parts.append("singleRow")
         case .hashAggregate: parts.append("hashAggSource")

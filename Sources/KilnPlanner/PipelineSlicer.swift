@@ -87,8 +87,17 @@ public struct PipelineSlicer {
     /// `topN`: the node is under a LIMIT (slots of limit and offset), which a sort may use.
     mutating func open(_ node: PlanNode, topN: (Int, Int?)? = nil) throws(DatabaseError) -> OpenPipeline {
         switch node {
-        case .tableScan(let table, let columns):
-            let state = addState(.tableScan(table: table, columns: columns))
+        case .tableScan(let table, let columns, let access):
+            let stateAccess: StateAccess
+            switch access {
+            case .full: stateAccess = .full
+            case .rows(let range): stateAccess = .rows(range)
+            case .lookup(let index, let keys):
+                var slots: [Int] = []
+                for key in keys { slots.append(try slot(key)) }
+                stateAccess = .lookup(index, slots: slots, types: keys.map(\.type))
+            }
+            let state = addState(.tableScan(table: table, columns: columns, access: stateAccess))
             return OpenPipeline(source: .scan(state: state), sourceTypes: node.outputTypes, operators: [])
         case .seriesScan(let start, let stop, let step, let type):
             let a = try slot(start), b = try slot(stop), c = try slot(step)

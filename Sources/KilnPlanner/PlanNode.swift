@@ -86,9 +86,21 @@ public struct SortKey: Sendable, Equatable {
 }
 
 /// A physical query plan. Each node knows its output columns.
+/// Which rows of a table a scan reads.
+public enum ScanAccess: Sendable {
+    /// Every row the snapshot sees.
+    case full
+    /// The rows the snapshot sees whose key in `index` equals `keys` (expressions without
+    /// columns: constants and parameters), found through the index.
+    case lookup(TableIndex, keys: [BoundExpression])
+    /// Rows `range` of the table, all of them (the rows a statement just appended, which its
+    /// CHECK constraints test).
+    case rows(Range<Int>)
+}
+
 public indirect enum PlanNode: Sendable {
     /// Reads `columns` of `table` (the output is those columns in that order).
-    case tableScan(table: Table, columns: [Int])
+    case tableScan(table: Table, columns: [Int], access: ScanAccess = .full)
     /// `generate_series(start, stop, step)` as a one-column table.
     case seriesScan(start: BoundExpression, stop: BoundExpression, step: BoundExpression, type: SQLType)
     /// One row with no columns (`SELECT 1`).
@@ -148,7 +160,7 @@ public indirect enum PlanNode: Sendable {
     /// Output column types and nullability.
     public var outputTypes: [(SQLType, Bool)] {
         switch self {
-        case .tableScan(let table, let columns): return columns.map { (table.scanColumn($0).type, !table.scanColumn($0).notNull) }
+        case .tableScan(let table, let columns, _): return columns.map { (table.scanColumn($0).type, !table.scanColumn($0).notNull) }
         case .seriesScan(_, _, _, let type): return [(type, false)]
         case .singleRow: return []
         case .filter(let input, _), .sort(let input, _), .limit(let input, _, _): return input.outputTypes
@@ -174,8 +186,11 @@ public indirect enum PlanNode: Sendable {
     public func explain(indent: Int = 0) -> String {
         let pad = String(repeating: "  ", count: indent)
         switch self {
-        case .tableScan(let table, let columns):
-            return "\(pad)Scan \(table.name) [\(columns.map { table.scanColumn($0).name }.joined(separator: ", "))]"
+        case .tableScan(let table, let columns, let access):
+            var via = ""
+            if case .lookup(let index, let keys) = access { via = " using \(index.key.name) (\(keys.map(\.description).joined(separator: ", ")))" }
+            if case .rows(let range) = access { via = " rows \(range.lowerBound)..<\(range.upperBound)" }
+            return "\(pad)Scan \(table.name)\(via) [\(columns.map { table.scanColumn($0).name }.joined(separator: ", "))]"
         case .seriesScan(let a, let b, let c, _): return "\(pad)GenerateSeries(\(a), \(b), \(c))"
         case .singleRow: return "\(pad)Result"
         case .filter(let input, let p): return "\(pad)Filter \(p)\n" + input.explain(indent: indent + 1)
@@ -210,4 +225,11 @@ public struct BoundQuery: Sendable {
     public var parameterTypes: [SQLType]
     /// The statement's applied subqueries (`__apply_<id>` calls), if any.
     public var applies: ApplyRegistry? = nil
+
+    public init(plan: PlanNode, columnNames: [String], parameterTypes: [SQLType], applies: ApplyRegistry? = nil) {
+        self.plan = plan
+        self.columnNames = columnNames
+        self.parameterTypes = parameterTypes
+        self.applies = applies
+    }
 }

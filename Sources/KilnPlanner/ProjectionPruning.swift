@@ -10,11 +10,11 @@ public enum ProjectionPruning {
     /// Returns the pruned node and the map from old output column index to new index.
     static func prune(_ node: PlanNode, needed: Set<Int>) -> (PlanNode, [Int: Int]) {
         switch node {
-        case .tableScan(let table, let columns):
+        case .tableScan(let table, let columns, let access):
             let kept = needed.sorted()
             var map: [Int: Int] = [:]
             for (newIndex, oldIndex) in kept.enumerated() { map[oldIndex] = newIndex }
-            return (.tableScan(table: table, columns: kept.map { columns[$0] }), map)
+            return (.tableScan(table: table, columns: kept.map { columns[$0] }, access: access), map)
         case .seriesScan, .singleRow:
             return (node, Dictionary(uniqueKeysWithValues: node.outputTypes.indices.map { ($0, $0) }))
         case .filter(let input, let predicate):

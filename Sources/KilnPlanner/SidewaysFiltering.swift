@@ -107,7 +107,9 @@ public enum SidewaysFiltering {
     /// Rows the plan's table scans read.
     static func scannedRows(_ plan: PlanNode) -> Double {
         switch plan {
-        case .tableScan(let table, _): return Double(table.rowCount)
+        case .tableScan(let table, _, let access):
+            if case .full = access { return Double(table.rowCount) }
+            return Estimate.of(plan).rows
         case .seriesScan, .singleRow: return Estimate.of(plan).rows
         case .filter(let input, _), .project(let input, _, _), .aggregate(let input, _, _), .sort(let input, _),
              .limit(let input, _, _), .window(let input, _):

@@ -80,7 +80,7 @@ public final class QueryRuntime {
         }
         for state in plan.states {
             switch state {
-            case .tableScan(let table, let columns): states.append(TableScanState(table: table, columns: columns))
+            case .tableScan(let table, let columns, let access): states.append(TableScanState(table: table, columns: columns, access: access))
             case .series(let type, let a, let b, let c): states.append(SeriesState(type: type, start: a, stop: b, step: c))
             case .singleRow: states.append(SingleRowState())
             case .hashAggregate(let keyCount, let aggregates, let layout, let groups):
@@ -176,6 +176,17 @@ public final class QueryRuntime {
     /// Throws the error a pipeline raised, if any.
     public func checkError() throws(DatabaseError) {
         if let error { throw error }
+    }
+
+    /// Parameter slot `slot` (of type `type`) as a value of `target`; nil when it is NULL or has
+    /// no exact value of that type (an index lookup then finds nothing).
+    func parameterValue(_ slot: Int, type: SQLType, as target: SQLType) -> Value? {
+        if parameterNulls[slot] != 0 { return nil }
+        let value = ValueCodec.load(slotTypes[slot], at: parameters + 16 * slot)
+        if slotTypes[slot] == target { return value }
+        guard let converted = try? Casts.cast(value, from: slotTypes[slot], to: target),
+              let back = try? Casts.cast(converted, from: target, to: slotTypes[slot]), back == value else { return nil }
+        return converted
     }
 
     func parameterInteger(_ slot: Int) -> Int64? {

@@ -24,12 +24,13 @@ final class TableScanState: RuntimeState {
     /// Table column indexes (`Table.rowIDColumn`: the row's `RowID`).
     let columns: [Int]
     let batch: UnsafeMutableRawPointer
-    /// The row groups this scan reads and how many rows of each its snapshot sees; `local`:
-    /// the reading transaction's own inserted rows (row IDs with `RowID.localBit`).
-    var segments: [(segment: Segment, count: Int, index: Int, local: Bool)] = []
-    var segmentIndex = 0
+    /// The row ranges this scan reads (row group, first row, rows); `local`: the reading
+    /// transaction's own inserted rows (row IDs with `RowID.localBit`).
+    var ranges: [(segment: Segment, start: Int, count: Int, index: Int, local: Bool)] = []
+    var rangeIndex = 0
     var row = 0
     var snapshot = Snapshot.latest
+    let access: StateAccess
     /// The row IDs of the current morsel, when the scan reads them.
     let rowIDs: UnsafeMutablePointer<Int64>
     /// Morsels with deleted rows are compacted here (`kiln_rt_visible`).
@@ -39,9 +40,10 @@ final class TableScanState: RuntimeState {
     let widths: [Int]
     let nullable: [Bool]
 
-    init(table: Table, columns: [Int]) {
+    init(table: Table, columns: [Int], access: StateAccess = .full) {
         self.table = table
         self.columns = columns
+        self.access = access
         widths = columns.map { table.scanColumn($0).type.physical.byteWidth }
         nullable = columns.map { !table.scanColumn($0).notNull }
         batch = .allocate(byteCount: BatchLayout.size(columns: columns.count), alignment: 16)
@@ -58,42 +60,78 @@ final class TableScanState: RuntimeState {
         // Columns of persisted row groups are mapped (and checked) when first scanned.
         try table.load(columns: stored)
         snapshot = runtime.snapshot
-        // The rows this statement's snapshot sees: a prefix of the table (rows are appended in
-        // commit order), then the transaction's own uncommitted rows.
-        var remaining = table.visibleRows(at: snapshot.timestamp)
-        segments = []
-        for (index, segment) in table.segments.enumerated() where remaining > 0 {
-            let n = min(segment.count, remaining)
-            segments.append((segment, n, index, false))
-            remaining -= n
-        }
-        if let local = snapshot.localRows(of: table) {
-            try local.load(columns: stored)
-            for (index, segment) in local.segments.enumerated() { segments.append((segment, segment.count, index, true)) }
-        }
-        segmentIndex = 0
+        ranges = []
+        rangeIndex = 0
         row = 0
+        switch access {
+        case .full:
+            // The rows this statement's snapshot sees: a prefix of the table (rows are appended
+            // in commit order), then the transaction's own uncommitted rows.
+            var remaining = table.visibleRows(at: snapshot.timestamp)
+            for (index, segment) in table.segments.enumerated() where remaining > 0 {
+                let n = min(segment.count, remaining)
+                ranges.append((segment, 0, n, index, false))
+                remaining -= n
+            }
+            if let local = snapshot.localRows(of: table) {
+                try local.load(columns: stored)
+                for (index, segment) in local.segments.enumerated() { ranges.append((segment, 0, segment.count, index, true)) }
+            }
+        case .rows(let range):
+            var base = 0
+            for (index, segment) in table.segments.enumerated() {
+                defer { base += segment.count }
+                let from = max(range.lowerBound, base), to = min(range.upperBound, base + segment.count)
+                if from < to { ranges.append((segment, from - base, to - from, index, false)) }
+            }
+        case .lookup(let index, let slots, let types):
+            var keys: [Value] = []
+            for (position, slot) in slots.enumerated() {
+                guard let key = runtime.parameterValue(slot, type: types[position], as: table.columns[index.key.columns[position]].type) else { return }
+                keys.append(key)
+            }
+            try index.build(table)
+            let found = index.lookup(table, keys)
+            // One range per row: the rows the snapshot sees (a prefix of each row group),
+            // in table order, then the transaction's own pending rows.
+            var visible = table.visibleRows(at: snapshot.timestamp)
+            var limits: [Int] = []
+            for segment in table.segments {
+                limits.append(min(segment.count, visible))
+                visible = max(0, visible - segment.count)
+            }
+            for id in found.rows.sorted(by: { $0.value < $1.value }) where id.row < limits[id.segment] {
+                ranges.append((table.segments[id.segment], id.row, 1, id.segment, false))
+            }
+            if let local = snapshot.localRows(of: table) {
+                for entry in found.pending where entry.rows === local {
+                    try local.load(columns: stored)
+                    ranges.append((local.segments[entry.row.segment], entry.row.row, 1, entry.row.segment, true))
+                }
+            }
+        }
     }
 
     override func next() -> UnsafeMutableRawPointer {
-        while segmentIndex < segments.count, row >= segments[segmentIndex].count {
-            segmentIndex += 1
+        while rangeIndex < ranges.count, row >= ranges[rangeIndex].count {
+            rangeIndex += 1
             row = 0
         }
-        guard segmentIndex < segments.count else {
+        guard rangeIndex < ranges.count else {
             batch.storeBytes(of: 0, as: Int64.self)
             return batch
         }
-        let (segment, count, index, local) = segments[segmentIndex]
+        let (segment, start, count, index, local) = ranges[rangeIndex]
         let n = min(TableScanState.morselRows, count - row)
+        let first = start + row
         batch.storeBytes(of: Int64(n), toByteOffset: BatchLayout.count, as: Int64.self)
-        batch.storeBytes(of: Int64(row), toByteOffset: BatchLayout.firstRow, as: Int64.self)
+        batch.storeBytes(of: Int64(first), toByteOffset: BatchLayout.firstRow, as: Int64.self)
         var versions: UnsafeMutableRawPointer?
-        if let deletes = segment.deletes, deletes.any(in: row..<(row + n)) { versions = UnsafeMutableRawPointer(deletes.markers + row) }
+        if let deletes = segment.deletes, deletes.any(in: first..<(first + n)) { versions = UnsafeMutableRawPointer(deletes.markers + first) }
         batch.storeBytes(of: versions, toByteOffset: BatchLayout.versions, as: UnsafeMutableRawPointer?.self)
         for (position, column) in columns.enumerated() {
             if column == Table.rowIDColumn {
-                let base = RowID(segment: index, row: row).value | (local ? RowID.localBit : 0)
+                let base = RowID(segment: index, row: first).value | (local ? RowID.localBit : 0)
                 for i in 0..<n { rowIDs[i] = base + Int64(i) }
                 // Indexed by first row + row like every column; never NULL, so never read.
                 batch.storeBytes(of: UnsafeMutableRawPointer(rowIDs), toByteOffset: BatchLayout.values(position), as: UnsafeMutableRawPointer.self)
@@ -101,7 +139,7 @@ final class TableScanState: RuntimeState {
                 continue
             }
             let data = segment.columns[column]
-            batch.storeBytes(of: data.values + row * data.width, toByteOffset: BatchLayout.values(position), as: UnsafeMutableRawPointer.self)
+            batch.storeBytes(of: data.values + first * data.width, toByteOffset: BatchLayout.values(position), as: UnsafeMutableRawPointer.self)
             batch.storeBytes(of: UnsafeMutableRawPointer(data.validity), toByteOffset: BatchLayout.validity(position), as: UnsafeMutableRawPointer.self)
         }
         row += n

@@ -202,6 +202,56 @@ public struct ColumnDefinition: Sendable, Equatable {
     public var type: TypeName
     public var notNull: Bool
     public var position: Int
+    /// `DEFAULT expr`: the expression and its SQL text (what the catalog keeps).
+    public var defaultValue: (expression: Expression, text: String)?
+
+    public init(name: String, type: TypeName, notNull: Bool, position: Int, defaultValue: (expression: Expression, text: String)? = nil) {
+        self.name = name
+        self.type = type
+        self.notNull = notNull
+        self.position = position
+        self.defaultValue = defaultValue
+    }
+
+    public static func == (a: ColumnDefinition, b: ColumnDefinition) -> Bool {
+        a.name == b.name && a.type == b.type && a.notNull == b.notNull && a.position == b.position && a.defaultValue?.text == b.defaultValue?.text
+    }
+}
+
+/// What a foreign key does when a referenced row is deleted or its key updated.
+public enum ReferentialAction: String, Sendable, Equatable {
+    case noAction = "NO ACTION"
+    case restrict = "RESTRICT"
+    case cascade = "CASCADE"
+    case setNull = "SET NULL"
+    case setDefault = "SET DEFAULT"
+}
+
+/// A table constraint of CREATE TABLE or ALTER TABLE ... ADD (column constraints are
+/// turned into these, naming their column).
+public struct TableConstraint: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case primaryKey(columns: [String])
+        case unique(columns: [String])
+        /// `text`: the expression's SQL text (what the catalog keeps).
+        case check(Expression, text: String)
+        /// `referencedColumns` nil: the referenced table's primary key.
+        case foreignKey(columns: [String], table: String, referencedColumns: [String]?, onDelete: ReferentialAction, onUpdate: ReferentialAction)
+    }
+    public var name: String?
+    public var kind: Kind
+    public var position: Int
+    public init(name: String?, kind: Kind, position: Int) {
+        self.name = name
+        self.kind = kind
+        self.position = position
+    }
+}
+
+/// What ALTER TABLE does.
+public enum AlterTableAction: Sendable, Equatable {
+    case addConstraint(TableConstraint)
+    case dropConstraint(name: String, ifExists: Bool, position: Int)
 }
 
 /// Where FETCH / MOVE go: NEXT is forward 1, PRIOR backward 1, FIRST absolute 1, LAST absolute -1.
@@ -245,7 +295,11 @@ public enum ExplainMode: Sendable, Equatable {
 
 /// A statement of Kiln's SQL dialect.
 public indirect enum Statement: Sendable, Equatable {
-    case createTable(name: String, columns: [ColumnDefinition], ifNotExists: Bool, position: Int)
+    case createTable(name: String, columns: [ColumnDefinition], constraints: [TableConstraint], ifNotExists: Bool, position: Int)
+    case alterTable(name: String, actions: [AlterTableAction], ifExists: Bool, position: Int)
+    /// `CREATE [UNIQUE] INDEX [name] ON table (columns)` (name nil: one is made up).
+    case createIndex(name: String?, table: String, columns: [String], unique: Bool, ifNotExists: Bool, position: Int)
+    case dropIndex(names: [String], ifExists: Bool, position: Int)
     case dropTable(names: [String], ifExists: Bool, position: Int)
     /// `definition` is the query's SQL text (what a database directory keeps).
     case createView(name: String, columns: [String]?, query: SelectStatement, definition: String, orReplace: Bool, position: Int)

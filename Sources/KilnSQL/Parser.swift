@@ -134,6 +134,7 @@ public struct Parser {
         case "create": return try parseCreate()
         case "alter":
             advance()
+            if current.word == "table" { return try parseAlterTable(start: start) }
             return try parseRole(alter: true, start: start)
         case "drop": return try parseDrop()
         case "insert": return try parseInsert()
@@ -238,27 +239,9 @@ public struct Parser {
             return .createView(name: name, columns: columns, query: query, definition: definition.trimmed,
                                orReplace: orReplace, position: start)
         }
+        if !orReplace, current.word == "unique" || current.word == "index" { return try parseCreateIndex(start: start) }
         guard !orReplace, acceptWord("table") else { throw syntaxError() }
-        let ifNotExists = acceptWords("if", "not", "exists")
-        let name = try qualifiedName()
-        try expectSymbol("(")
-        var columns: [ColumnDefinition] = []
-        repeat {
-            let columnPosition = position
-            let columnName = try identifier()
-            let type = try parseTypeName()
-            var notNull = false
-            while true {
-                if acceptWords("not", "null") { notNull = true }
-                else if acceptWord("null") { notNull = false }
-                else if acceptWords("primary", "key") { notNull = true }
-                else { break }
-            }
-            columns.append(ColumnDefinition(name: columnName, type: type, notNull: notNull, position: columnPosition))
-        } while acceptSymbol(",")
-        try expectSymbol(")")
-        if acceptWord("with") { try skipStorageParameters() }
-        return .createTable(name: name, columns: columns, ifNotExists: ifNotExists, position: start)
+        return try parseCreateTable(start: start)
     }
 
     /// `WITH (fillfactor = 100, ...)` after CREATE TABLE: PostgreSQL's heap storage parameters
@@ -291,6 +274,17 @@ public struct Parser {
             var names = [try aliasName()]
             while acceptSymbol(",") { names.append(try aliasName()) }
             return .dropRole(names: names, ifExists: ifExists, position: start)
+        }
+        if acceptWord("index") {
+            _ = acceptWord("concurrently")
+            let ifExists = acceptWords("if", "exists")
+            var names = [try qualifiedName()]
+            while acceptSymbol(",") { names.append(try qualifiedName()) }
+            _ = acceptWord("restrict")
+            if current.word == "cascade" {
+                throw DatabaseError(.featureNotSupported, "DROP ... CASCADE is not supported yet", position: position)
+            }
+            return .dropIndex(names: names, ifExists: ifExists, position: start)
         }
         let isView = acceptWord("view")
         if !isView { try expectWord("table") }

@@ -89,10 +89,35 @@ public final class Table: @unchecked Sendable {
     private var baseRows = -1
     private var commits: [(timestamp: UInt64, rows: Int)] = []
 
+    /// Defaults, keys, checks and foreign keys (`setConstraints`).
+    public private(set) var constraints: TableConstraints
+    /// One index per key of `constraints`.
+    public private(set) var indexes: [TableIndex] = []
+    /// For a transaction's local table (its uncommitted rows of `table`): the table and the
+    /// transaction, whose rows the table's indexes list as pending.
+    public private(set) var localOf: (table: Table, transaction: UInt64)?
+
     public init(name: String, columns: [ColumnInfo]) {
         self.name = name
         self.columns = columns
+        constraints = TableConstraints(columns: columns.count)
     }
+
+    /// The local table of `transaction`'s uncommitted rows of `table`.
+    public init(localRowsOf table: Table, transaction: UInt64) {
+        name = table.name
+        columns = table.columns
+        constraints = TableConstraints(columns: columns.count)
+        localOf = (table, transaction)
+    }
+
+    /// Replaces the table's constraints; keys that stay keep their index.
+    public func setConstraints(_ new: TableConstraints) {
+        constraints = new
+        indexes = new.keys.map { key in indexes.first { $0.key == key } ?? TableIndex(key: key, table: self) }
+    }
+
+    public func index(named name: String) -> TableIndex? { indexes.first { $0.key.name == name } }
 
     public var rowCount: Int { segments.reduce(0) { $0 + $1.count } }
 
@@ -147,6 +172,7 @@ public final class Table: @unchecked Sendable {
         segments = fresh.segments
         arena = fresh.arena
         resetCommits()
+        for index in indexes { index.invalidate() }
         if var statistics {
             statistics.rows = rowCount
             setStatistics(statistics)
@@ -157,6 +183,16 @@ public final class Table: @unchecked Sendable {
     public func locate(_ id: RowID) -> (Segment, Int)? {
         guard id.segment >= 0, id.segment < segments.count, id.row < segments[id.segment].count else { return nil }
         return (segments[id.segment], id.row)
+    }
+
+    /// The segment and row of global row `index` (rows counted across row groups).
+    public func locate(rowIndex index: Int) -> (Segment, Int)? {
+        var row = index
+        for segment in segments {
+            if row < segment.count { return (segment, row) }
+            row -= segment.count
+        }
+        return nil
     }
 
     /// The delete marker of a row (0: live).
@@ -281,6 +317,8 @@ public final class Table: @unchecked Sendable {
     /// transaction's own rows. Long strings are copied into this table's arena.
     public func append(contentsOf other: Table) throws(DatabaseError) {
         try prepareForAppend()
+        let before = rowCount
+        defer { if other.localOf?.table === self { moveIndexEntries(of: other, from: before) } }
         for source in other.segments {
             var rows: [Int] = []
             rows.reserveCapacity(source.count)
@@ -322,6 +360,7 @@ public final class Table: @unchecked Sendable {
 
     /// Removes rows appended after `rowCount` rows (undo of a failed statement).
     public func truncate(to rows: Int) {
+        forgetRows(from: rows)
         var remaining = rows
         var kept: [Segment] = []
         for segment in segments {
@@ -352,6 +391,7 @@ public final class Table: @unchecked Sendable {
             segment.count += batch
             done += batch
         }
+        for index in indexes where index.isBuilt { addToIndex(index, from: rowCount - rows) }
     }
 
     /// The value at a global row index (slow path for tests and small results; NULL for a

@@ -52,6 +52,11 @@ public struct BinaryReader {
 
     public var remaining: Int { base.count - offset }
 
+    /// A malformed record at the current offset.
+    func corrupted(_ what: String) -> DatabaseError {
+        StorageError.corrupted(file: origin.file, offset: origin.offset + offset, what)
+    }
+
     mutating func take(_ count: Int) throws(DatabaseError) -> UnsafeRawBufferPointer {
         guard count >= 0, count <= remaining else {
             throw StorageError.corrupted(file: origin.file, offset: origin.offset + offset, "a record ends early")

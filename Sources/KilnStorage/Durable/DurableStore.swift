@@ -17,6 +17,9 @@ public enum LoggedChange {
     case insert(Table, rows: Range<Int>)
     /// Rows of the table were deleted (an UPDATE deletes the old version and inserts the new).
     case delete(Table, rows: [RowID])
+    /// The table's constraints are now `constraints` (CREATE TABLE with any, ALTER TABLE,
+    /// CREATE / DROP INDEX).
+    case constraints(Table, TableConstraints)
 }
 
 /// A database directory: the lock, the data file (checkpoints) and the WAL (commits since).
@@ -127,6 +130,7 @@ public final class DurableStore: @unchecked Sendable {
                 catalog.advanceOIDs(past: try reader.i32() - 1)
                 for _ in 0..<Int(try reader.u32()) {
                     let (oid, table) = try CatalogCoding.decodeTable(&reader)
+                    if superblock.version >= 3 { table.setConstraints(try TableConstraints.decode(&reader, columns: table.columns.count)) }
                     let types = table.columns.map(\.type)
                     for _ in 0..<Int(try reader.u32()) {
                         let rows = try reader.int()
@@ -229,6 +233,12 @@ public final class DurableStore: @unchecked Sendable {
                 for _ in 0..<columnCount { columns.append(try reader.bytes(try reader.int())) }
                 try table.appendEncoded(columns, rows: rows, origin: (file, offset))
                 return oid
+            case .constraints:
+                let oid = try reader.i32()
+                guard let table = catalog.table(oid: oid) else {
+                    throw StorageError.corrupted(file: file, offset: offset, "a constraints record names table OID \(oid), which does not exist")
+                }
+                table.setConstraints(try TableConstraints.decode(&reader, columns: table.columns.count))
             case .delete:
                 let oid = try reader.i32()
                 let count = Int(try reader.u32())
@@ -345,6 +355,10 @@ public final class DurableStore: @unchecked Sendable {
             writer.string(name)
         case .insert(let table, let rows):
             return encodeInsert(table, rows: rows, into: &bytes)
+        case .constraints(let table, let constraints):
+            type = .constraints
+            writer.i32(table.oid)
+            constraints.encode(into: &writer)
         case .delete(let table, let rows):
             type = .delete
             writer.i32(table.oid)
@@ -409,6 +423,7 @@ public final class DurableStore: @unchecked Sendable {
             metadata.u32(UInt32(tables.count))
             for table in tables {
                 CatalogCoding.encode(table: table, into: &metadata)
+                table.constraints.encode(into: &metadata)
                 let segments = table.segments.filter { $0.count > 0 }
                 metadata.u32(UInt32(segments.count))
                 for segment in segments {

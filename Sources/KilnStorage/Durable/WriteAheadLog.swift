@@ -26,6 +26,8 @@ final class WriteAheadLog: @unchecked Sendable {
         /// Table OID, count, then each deleted row's `RowID` (u64). An UPDATE is a delete
         /// record and an insert record of the new versions. (10 stays reserved.)
         case delete = 9
+        /// Table OID, then its `TableConstraints` as they now are.
+        case constraints = 11
     }
 
     let file: DurableFile

@@ -1,0 +1,203 @@
+import KilnCore
+
+/// CREATE TABLE with its column and table constraints, ALTER TABLE, CREATE INDEX.
+extension Parser {
+    mutating func parseCreateTable(start: Int) throws(DatabaseError) -> Statement {
+        let ifNotExists = acceptWords("if", "not", "exists")
+        let name = try qualifiedName()
+        try expectSymbol("(")
+        var columns: [ColumnDefinition] = []
+        var constraints: [TableConstraint] = []
+        repeat {
+            if let constraint = try parseTableConstraint() {
+                constraints.append(constraint)
+                continue
+            }
+            let columnPosition = position
+            let columnName = try identifier()
+            let type = try parseTypeName()
+            var column = ColumnDefinition(name: columnName, type: type, notNull: false, position: columnPosition)
+            try parseColumnConstraints(&column, into: &constraints)
+            columns.append(column)
+        } while acceptSymbol(",")
+        try expectSymbol(")")
+        if acceptWord("with") { try skipStorageParameters() }
+        return .createTable(name: name, columns: columns, constraints: constraints, ifNotExists: ifNotExists, position: start)
+    }
+
+    /// A column's constraints: NOT NULL, NULL, DEFAULT, and the ones that become table
+    /// constraints on the column (PRIMARY KEY, UNIQUE, CHECK, REFERENCES).
+    mutating func parseColumnConstraints(_ column: inout ColumnDefinition, into constraints: inout [TableConstraint]) throws(DatabaseError) {
+        while true {
+            let at = position
+            var name: String?
+            if acceptWord("constraint") { name = try identifier() }
+            if acceptWords("not", "null") {
+                column.notNull = true
+            } else if acceptWord("null") {
+                column.notNull = false
+            } else if acceptWord("default") {
+                let textStart = position
+                // b_expr in PostgreSQL's grammar: no comparison or NOT, so that `DEFAULT 0 NOT NULL` reads as two constraints.
+                let expression = try parseOtherOperator()
+                column.defaultValue = (expression, sourceText(from: textStart))
+            } else if acceptWords("primary", "key") {
+                column.notNull = true
+                constraints.append(TableConstraint(name: name, kind: .primaryKey(columns: [column.name]), position: at))
+            } else if acceptWord("unique") {
+                constraints.append(TableConstraint(name: name, kind: .unique(columns: [column.name]), position: at))
+            } else if current.word == "check" {
+                constraints.append(TableConstraint(name: name, kind: try parseCheck(), position: at))
+            } else if current.word == "references" {
+                constraints.append(TableConstraint(name: name, kind: try parseReferences(columns: [column.name]), position: at))
+            } else if current.word == "generated" || current.word == "collate" {
+                throw DatabaseError(.featureNotSupported, "\(current.word!.uppercased()) in a column definition is not supported yet", position: position)
+            } else {
+                if name != nil { throw syntaxError() }
+                return
+            }
+        }
+    }
+
+    /// `[CONSTRAINT name] PRIMARY KEY (...) | UNIQUE (...) | CHECK (...) | FOREIGN KEY (...)
+    /// REFERENCES ...`; nil (nothing consumed) when the next item is a column.
+    mutating func parseTableConstraint() throws(DatabaseError) -> TableConstraint? {
+        let at = position
+        let named = current.word == "constraint"
+        guard named || (current.word == "primary" && peekWord(1) == "key") || (current.word == "foreign" && peekWord(1) == "key")
+            || ((current.word == "unique" || current.word == "check") && tokens[index + 1].kind == .symbol("(")) else { return nil }
+        var name: String?
+        if acceptWord("constraint") { name = try identifier() }
+        let kind: TableConstraint.Kind
+        if acceptWords("primary", "key") {
+            kind = .primaryKey(columns: try parseKeyColumns())
+        } else if acceptWord("unique") {
+            kind = .unique(columns: try parseKeyColumns())
+        } else if current.word == "check" {
+            kind = try parseCheck()
+        } else if acceptWords("foreign", "key") {
+            kind = try parseReferences(columns: try parseKeyColumns())
+        } else {
+            throw syntaxError()
+        }
+        return TableConstraint(name: name, kind: kind, position: at)
+    }
+
+    mutating func parseKeyColumns() throws(DatabaseError) -> [String] {
+        guard let columns = try parseColumnList() else { throw syntaxError() }
+        if acceptWord("include") || acceptWord("with") || acceptWord("using") {
+            throw DatabaseError(.featureNotSupported, "index options of a key are not supported yet", position: position)
+        }
+        return columns
+    }
+
+    mutating func parseCheck() throws(DatabaseError) -> TableConstraint.Kind {
+        try expectWord("check")
+        try expectSymbol("(")
+        let textStart = position
+        let expression = try parseExpression()
+        let text = sourceText(from: textStart)
+        try expectSymbol(")")
+        if acceptWords("no", "inherit") {}
+        return .check(expression, text: text)
+    }
+
+    /// `REFERENCES table [(columns)] [MATCH SIMPLE] [ON DELETE action] [ON UPDATE action]`.
+    mutating func parseReferences(columns: [String]) throws(DatabaseError) -> TableConstraint.Kind {
+        try expectWord("references")
+        let table = try qualifiedName()
+        let referenced = try parseColumnList()
+        if acceptWord("match") {
+            guard acceptWord("simple") else {
+                throw DatabaseError(.featureNotSupported, "MATCH FULL and MATCH PARTIAL are not supported yet", position: position)
+            }
+        }
+        var onDelete = ReferentialAction.noAction, onUpdate = ReferentialAction.noAction
+        while current.word == "on" {
+            advance()
+            let isDelete = acceptWord("delete")
+            if !isDelete { try expectWord("update") }
+            let action: ReferentialAction
+            if acceptWords("no", "action") { action = .noAction }
+            else if acceptWord("restrict") { action = .restrict }
+            else if acceptWord("cascade") { action = .cascade }
+            else if acceptWords("set", "null") { action = .setNull }
+            else if acceptWords("set", "default") { action = .setDefault }
+            else { throw syntaxError() }
+            if isDelete { onDelete = action } else { onUpdate = action }
+        }
+        if acceptWord("deferrable") || acceptWords("initially", "deferred") {
+            throw DatabaseError(.featureNotSupported, "deferrable constraints are not supported yet", position: position)
+        }
+        _ = acceptWords("not", "deferrable")
+        _ = acceptWords("initially", "immediate")
+        return .foreignKey(columns: columns, table: table, referencedColumns: referenced, onDelete: onDelete, onUpdate: onUpdate)
+    }
+
+    /// `ALTER TABLE [IF EXISTS] [ONLY] name ADD [CONSTRAINT name] ... | DROP CONSTRAINT [IF EXISTS] name [, ...]`.
+    mutating func parseAlterTable(start: Int) throws(DatabaseError) -> Statement {
+        try expectWord("table")
+        let ifExists = acceptWords("if", "exists")
+        _ = acceptWord("only")
+        let name = try qualifiedName()
+        var actions: [AlterTableAction] = []
+        repeat {
+            let at = position
+            if acceptWord("add") {
+                guard let constraint = try parseTableConstraint() else {
+                    throw DatabaseError(.featureNotSupported, "ALTER TABLE ... ADD COLUMN is not supported yet", position: at)
+                }
+                actions.append(.addConstraint(constraint))
+            } else if acceptWords("drop", "constraint") {
+                let ifExists = acceptWords("if", "exists")
+                actions.append(.dropConstraint(name: try identifier(), ifExists: ifExists, position: at))
+                _ = acceptWord("restrict")
+                if current.word == "cascade" { throw DatabaseError(.featureNotSupported, "DROP ... CASCADE is not supported yet", position: position) }
+            } else {
+                throw DatabaseError(.featureNotSupported, "this form of ALTER TABLE is not supported yet", position: at)
+            }
+        } while acceptSymbol(",")
+        return .alterTable(name: name, actions: actions, ifExists: ifExists, position: start)
+    }
+
+    /// `CREATE [UNIQUE] INDEX [CONCURRENTLY] [[IF NOT EXISTS] name] ON [ONLY] table [USING btree|hash] (column, ...)`.
+    mutating func parseCreateIndex(start: Int) throws(DatabaseError) -> Statement {
+        let unique = acceptWord("unique")
+        try expectWord("index")
+        _ = acceptWord("concurrently")
+        let ifNotExists = acceptWords("if", "not", "exists")
+        var name: String?
+        if current.word != "on" { name = try qualifiedName() }
+        try expectWord("on")
+        _ = acceptWord("only")
+        let table = try qualifiedName()
+        if acceptWord("using") {
+            let method = try identifier()
+            guard method == "btree" || method == "hash" else {
+                throw DatabaseError(.featureNotSupported, "index access method \"\(method)\" is not supported", position: position)
+            }
+        }
+        try expectSymbol("(")
+        var columns: [String] = []
+        repeat {
+            guard !isSymbol("("), tokens[index + 1].kind != .symbol("(") else {
+                throw DatabaseError(.featureNotSupported, "indexes on expressions are not supported yet", position: position)
+            }
+            columns.append(try identifier())
+            _ = acceptWord("asc") || acceptWord("desc")
+            _ = acceptWords("nulls", "first") || acceptWords("nulls", "last")
+        } while acceptSymbol(",")
+        try expectSymbol(")")
+        if current.word == "where" || current.word == "include" {
+            throw DatabaseError(.featureNotSupported, "partial and covering indexes are not supported yet", position: position)
+        }
+        return .createIndex(name: name, table: table, columns: columns, unique: unique, ifNotExists: ifNotExists, position: start)
+    }
+
+    /// The source text from the token at `start` up to (not including) the current token.
+    func sourceText(from start: Int) -> String {
+        let characters = Array(source)
+        let from = min(max(start - 1, 0), characters.count), to = min(max(position - 1, from), characters.count)
+        return String(characters[from..<to]).trimmed
+    }
+}
