@@ -507,8 +507,12 @@ public struct Binder {
         case .subquery(let select, let alias, let columns, let position):
             return try bindDerived(select, alias: alias, columns: columns, position: position, visible: commonTables)
         case .join(let leftReference, let rightReference, let kind, let condition, _):
-            let (left, leftScope) = try bindReference(leftReference)
-            let (right, rightScope) = try bindReference(rightReference)
+            let (left, boundLeftScope) = try bindReference(leftReference)
+            let (right, boundRightScope) = try bindReference(rightReference)
+            var leftScope = boundLeftScope, rightScope = boundRightScope
+            // An outer join's NULL-extended side can be NULL whatever its columns declare.
+            if kind == .right || kind == .full { for i in leftScope.entries.indices { leftScope.entries[i].nullable = true } }
+            if kind == .left || kind == .full { for i in rightScope.entries.indices { rightScope.entries[i].nullable = true } }
             var scope = leftScope
             scope.entries += rightScope.entries
             var plan = PlanNode.hashJoin(probe: left, build: right, probeKeys: [], buildKeys: [], preserveProbe: false)

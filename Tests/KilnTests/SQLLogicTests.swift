@@ -39,6 +39,9 @@ final class SQLLogicTests: XCTestCase {
                 } catch {
                     XCTAssertEqual(error.sqlState.code, expected, "\(name): \(sql): \(error)")
                 }
+                // As psql -c ends its session (the checker's PostgreSQL side), a block that
+                // failed inside a transaction is rolled back.
+                if database.transactionStatus != .idle { try database.execute("ROLLBACK") }
             } else if header.hasPrefix("query") {
                 guard let separator = body.firstIndex(of: "----") else { XCTFail("\(name): query without ----"); continue }
                 let sql = body[body.startIndex..<separator].joined(separator: "\n")
