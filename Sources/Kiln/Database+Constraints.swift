@@ -10,7 +10,7 @@ extension Database {
     /// error the caller truncates `rows` to `before`.
     func enforceConstraints(_ table: Table, rows: Table, from before: Int) throws(DatabaseError) {
         guard rows.rowCount > before, !table.constraints.isEmpty, let transaction else { return }
-        try resolve(table.indexAppended(rows, from: before, transaction: transaction.id))
+        try resolve(table.indexAppended(rows, from: before, transaction: transaction.id, oldestSnapshot: transactions.oldestSnapshot))
         if !table.constraints.checks.isEmpty { try checkRows(table, rows: rows, range: before..<rows.rowCount) }
         if !table.constraints.foreignKeys.isEmpty { try checkReferences(table, rows: rows, from: before) }
     }

@@ -284,6 +284,23 @@ extension Database {
         }
     }
 
+    /// VACUUM: compacts the tables that have deleted versions, when no other transaction runs
+    /// (one could still need them; PostgreSQL's VACUUM likewise keeps what a snapshot sees). A
+    /// database directory checkpoints, which makes the new layout durable.
+    func vacuum(_ tables: [Table]) throws(DatabaseError) {
+        guard let transaction, !transactions.othersRunning(besides: transaction.id) else { return }
+        let compacting = tables.filter { $0.deletedRows > 0 }
+        guard !compacting.isEmpty else { return }
+        if store != nil, transactions.catalogChangesPending(besides: transaction.id) { return }
+        do throws(DatabaseError) {
+            for table in compacting { try table.compact() }
+            try store?.checkpoint(committing: transaction.id)
+        } catch {
+            store?.stopWrites(error)
+            throw error
+        }
+    }
+
     /// Takes back everything `transaction` did and ends it.
     func rollback(_ transaction: Transaction) {
         undo(transaction, to: 0)

@@ -404,6 +404,17 @@ public final class Database {
             }
             for name in names.isEmpty ? catalog.tableNames : names { try catalog.table(name)?.analyze() }
             return .command("ANALYZE")
+        case .vacuum(let names, let analyze, let position):
+            if let transaction, transaction.explicit {
+                throw DatabaseError(SQLState("25001"), "VACUUM cannot run inside a transaction block", position: position)
+            }
+            for name in names where catalog.table(name) == nil {
+                throw DatabaseError(.undefinedTable, "relation \"\(name)\" does not exist", position: position)
+            }
+            let tables = names.isEmpty ? catalog.allTables : names.compactMap { catalog.table($0) }
+            try vacuum(tables)
+            if analyze { for table in tables { try table.analyze() } }
+            return .command("VACUUM")
         case .checkpoint:
             // In memory there is nothing to write (as in DuckDB).
             try store?.checkpoint()

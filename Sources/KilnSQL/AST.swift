@@ -344,6 +344,9 @@ public indirect enum Statement: Sendable, Equatable {
     case closeCursor(name: String?, position: Int)
     /// `ANALYZE [table, ...]` (all tables when none are named).
     case analyze(tables: [String], position: Int)
+    /// `VACUUM [FULL] [FREEZE] [VERBOSE] [ANALYZE] [table, ...]`: reclaims deleted versions (and
+    /// with ANALYZE, gathers statistics).
+    case vacuum(tables: [String], analyze: Bool, position: Int)
     /// `CHECKPOINT`: writes the database's changes to its data file and empties the WAL.
     case checkpoint
 }

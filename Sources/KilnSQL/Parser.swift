@@ -156,6 +156,31 @@ public struct Parser {
                 repeat { tables.append(try qualifiedName()) } while acceptSymbol(",")
             }
             return .analyze(tables: tables, position: start)
+        case "vacuum":
+            advance()
+            var analyze = false
+            if acceptSymbol("(") {
+                repeat {
+                    guard let option = current.word else { throw syntaxError() }
+                    advance()
+                    if option == "analyze" || option == "analyse" { analyze = true }
+                    if current.word == "true" || current.word == "on" || current.word == "false" || current.word == "off" || current.kind == .integer("1") || current.kind == .integer("0") {
+                        if option == "analyze" || option == "analyse" { analyze = current.word == "true" || current.word == "on" || current.kind == .integer("1") }
+                        advance()
+                    }
+                } while acceptSymbol(",")
+                try expectSymbol(")")
+            } else {
+                while let word = current.word, ["full", "freeze", "verbose", "analyze", "analyse"].contains(word) {
+                    if word == "analyze" || word == "analyse" { analyze = true }
+                    advance()
+                }
+            }
+            var tables: [String] = []
+            if current.kind != .end, !isSymbol(";") {
+                repeat { tables.append(try qualifiedName()) } while acceptSymbol(",")
+            }
+            return .vacuum(tables: tables, analyze: analyze, position: start)
         case "checkpoint":
             advance()
             return .checkpoint

@@ -62,8 +62,9 @@ extension Table {
     /// row, or a row of the same transaction, with the same key is a violation; a row another
     /// running transaction inserted or deleted makes the writer wait. `transaction`: the
     /// writer's id. On `.violation` or `.wait`, the caller truncates `rows` to `before`
-    /// (which takes the entries added here back).
-    public func indexAppended(_ rows: Table, from before: Int, transaction: UInt64) throws(DatabaseError) -> KeyCheck {
+    /// (which takes the entries added here back). Versions whose delete committed before
+    /// `oldestSnapshot` (no snapshot sees them) leave the index on the way.
+    public func indexAppended(_ rows: Table, from before: Int, transaction: UInt64, oldestSnapshot: UInt64 = 0) throws(DatabaseError) -> KeyCheck {
         guard !indexes.isEmpty else { return .ok }
         try buildIndexes()
         let marker = VersionMarker.transactionBit | transaction
@@ -76,6 +77,10 @@ extension Table {
                 if index.key.isUnique, let (matches, pending) = index.matches(self, segment, row) {
                     for match in matches {
                         let other = self.marker(match)
+                        if other != 0, other & VersionMarker.transactionBit == 0, other < oldestSnapshot {
+                            index.remove(self, match)
+                            continue
+                        }
                         if other == 0 {
                             result = .violation(duplicate(index, segment, row))
                             return
