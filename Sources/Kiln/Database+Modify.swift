@@ -57,7 +57,8 @@ extension Database {
         let before = table.rowCount
         var returned: [[Value]] = []
         do throws(DatabaseError) {
-            for row in rows {
+            for written in rows {
+                let row = try Database.replacingDefaults(written, table: target, targets: targets)
                 guard row.count <= targets.count else {
                     throw DatabaseError(.syntaxError, "INSERT has more expressions than target columns", position: row[targets.count].position)
                 }
@@ -81,6 +82,9 @@ extension Database {
     func runInsertSelect(_ tableName: String, _ columnNames: [String]?, _ query: SelectStatement, returning items: [SelectItem], parameters: [Value],
                          position: Int) throws(DatabaseError) -> QueryResult {
         let (target, targets) = try insertTarget(tableName, columnNames, position: position)
+        if let column = targets.first(where: { target.constraints.alwaysGenerated.contains($0) }) {
+            throw Database.identityAlways(target.columns[column].name, position: position)
+        }
         let table = writeTarget(target)
         var binder = makeBinder()
         let returning = try Returning(items, table: target, qualifier: Returning.qualifier(tableName), offset: 0, binder: &binder)
@@ -94,6 +98,30 @@ extension Database {
         }
         try noteAppend(to: target, from: before, in: table)
         return Returning.result(returning, rows: returned, tag: "INSERT 0 \(table.rowCount - before)")
+    }
+
+    /// A VALUES row with each `DEFAULT` replaced by its column's default (NULL when none); a
+    /// value given for a GENERATED ALWAYS identity column is 428C9.
+    static func replacingDefaults(_ row: [Expression], table: Table, targets: [Int]) throws(DatabaseError) -> [Expression] {
+        var replaced = row
+        for (index, value) in row.enumerated() where index < targets.count {
+            let column = targets[index]
+            if case .function(Parser.defaultMarker, _, _, _) = value.kind {
+                if let text = table.constraints.defaults[column] {
+                    replaced[index] = try Database.parseExpression(text, position: value.position)
+                } else {
+                    replaced[index] = Expression(.null, at: value.position)
+                }
+            } else if table.constraints.alwaysGenerated.contains(column) {
+                throw identityAlways(table.columns[column].name, position: value.position)
+            }
+        }
+        return replaced
+    }
+
+    static func identityAlways(_ column: String, position: Int?, update: Bool = false) -> DatabaseError {
+        DatabaseError(SQLState("428C9"), update ? "column \"\(column)\" can only be updated to DEFAULT" : "cannot insert a non-DEFAULT value into column \"\(column)\"",
+                      position: position, detail: "Column \"\(column)\" is an identity column defined as GENERATED ALWAYS.")
     }
 
     /// The bound DEFAULT expressions of `table`'s columns that are not in `targets` and have one.
@@ -177,6 +205,9 @@ extension Database {
             if values[column] != nil {
                 throw DatabaseError(.syntaxError, "multiple assignments to same column \"\(assignment.column)\"", position: assignment.position)
             }
+            if table.constraints.alwaysGenerated.contains(column), assignment.value != nil {
+                throw Database.identityAlways(assignment.column, position: assignment.position, update: true)
+            }
             values[column] = assignment
         }
         var select = SelectStatement()
@@ -185,7 +216,14 @@ extension Database {
         for (index, column) in table.columns.enumerated() {
             var value: Expression
             if let assignment = values[index] {
-                value = assignment.value ?? Expression(.null, at: assignment.position)
+                // `SET col = DEFAULT`: the column's default.
+                if let given = assignment.value {
+                    value = given
+                } else if let text = table.constraints.defaults[index] {
+                    value = try Database.parseExpression(text, position: assignment.position)
+                } else {
+                    value = Expression(.null, at: assignment.position)
+                }
                 if case .string = value.kind, column.type.physical != .string {
                     // A quoted literal is of unknown type until assigned: PostgreSQL reads it
                     // with the column type's input function (`SET k = 'abc'` is 22P02). (Text

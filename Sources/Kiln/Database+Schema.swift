@@ -22,9 +22,25 @@ extension Database {
         let table = Table(name: name, columns: columns)
         var declared = TableConstraints(columns: columns.count)
         for (index, column) in definitions.enumerated() {
-            guard let value = column.defaultValue else { continue }
-            _ = try bindDefault(value.text, for: columns[index], position: value.expression.position)
-            declared.defaults[index] = value.text
+            if let value = column.defaultValue {
+                if column.generated != nil {
+                    throw DatabaseError(.syntaxError, "both default and identity specified for column \"\(column.name)\" of table \"\(name)\"", position: column.position)
+                }
+                _ = try bindDefault(value.text, for: columns[index], position: value.expression.position)
+                declared.defaults[index] = value.text
+            }
+        }
+        if catalog.table(name) != nil || catalog.view(name) != nil || catalog.sequence(name) != nil {
+            if ifNotExists { return .command("CREATE TABLE") }
+            throw DatabaseError(.duplicateTable, "relation \"\(name)\" already exists", position: position)
+        }
+        for (index, column) in definitions.enumerated() {
+            guard let generated = column.generated else { continue }
+            guard [SQLType.smallint, .integer, .bigint].contains(columns[index].type) else {
+                throw DatabaseError(.invalidParameterValue, "identity column type must be smallint, integer, or bigint", position: column.position)
+            }
+            declared.defaults[index] = try makeColumnSequence(table: name, column: column.name, type: columns[index].type, generated: generated, position: column.position)
+            if case .identity(true, _) = generated { declared.alwaysGenerated.append(index) }
         }
         for constraint in constraints { try add(constraint, to: &declared, table: table, creating: true) }
         table.setConstraints(declared)
@@ -117,6 +133,8 @@ extension Database {
     func setConstraints(_ table: Table, _ constraints: TableConstraints) throws(DatabaseError) {
         let old = table.constraints
         table.setConstraints(constraints)
+        // Plans made before (prepared statements') may read an index that changed.
+        catalog.bumpVersion()
         do throws(DatabaseError) {
             try validateExistingRows(table, old: old)
         } catch {

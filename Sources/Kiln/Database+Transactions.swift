@@ -30,6 +30,8 @@ final class Transaction {
         case dropView(View)
         /// The table's constraints before an ALTER TABLE / CREATE INDEX / DROP INDEX.
         case constraints(Table, TableConstraints)
+        case createSequence(SQLSequence)
+        case dropSequence(SQLSequence)
     }
 
     struct Savepoint {
@@ -328,6 +330,11 @@ extension Database {
                 catalog.undoDrop(view)
             case .constraints(let table, let old):
                 table.setConstraints(old)
+                catalog.bumpVersion()
+            case .createSequence(let sequence):
+                catalog.remove(sequence: sequence)
+            case .dropSequence(let sequence):
+                catalog.restore(sequence)
             }
         }
     }

@@ -39,6 +39,12 @@ public final class Database {
     /// Set with the error a statement throws when it met a row another running transaction
     /// deleted: the transaction to wait for before the statement runs again.
     var conflictingTransaction: UInt64?
+    /// This session's last value of each sequence (currval) and of any (lastval).
+    var sequenceValues: [String: Int64] = [:]
+    var lastSequenceValue: Int64?
+    /// The WAL position of the statement's last sequence reservation: the statement's result
+    /// waits for it to be durable (a value given out is never given out again after a crash).
+    var sequenceLogPosition = 0
     /// The text of the statement being executed (PREPARE keeps it for error positions).
     var currentSQL = ""
     /// The stream a `COPY ... FROM STDIN` reads (set by `copyIn`).
@@ -101,6 +107,7 @@ public final class Database {
         statementLock = StatementLock()
         store = nil
         executor = try Database.sessionExecutor(persistentCode: nil)
+        attachSessionFunctions()
     }
 
     /// Opens the database kept in directory `path`, creating it on first use: the last
@@ -119,6 +126,7 @@ public final class Database {
         }
         store?.attach()
         executor = try Database.sessionExecutor(persistentCode: PersistentCodeCache(directory: path + "/code"))
+        attachSessionFunctions()
     }
 
     deinit { close() }
@@ -141,6 +149,12 @@ public final class Database {
         store = other.store
         store?.attach()
         executor = try Database.sessionExecutor(persistentCode: other.executor.persistentCode)
+        attachSessionFunctions()
+    }
+
+    /// Statements' sequence functions run in this session (its currval and lastval).
+    private func attachSessionFunctions() {
+        executor.sessionFunction = { [unowned self] name, arguments throws(DatabaseError) in try self.sequenceFunction(name, arguments) }
     }
 
     /// Sets a session setting as `SET` would (validated the same way).
@@ -218,10 +232,19 @@ public final class Database {
                 transactions.end(transaction.id, committed: true)
             }
         }
-        return try statementLock.withReadLock { () throws(DatabaseError) in
+        let result = try statementLock.withReadLock { () throws(DatabaseError) in
             executor.snapshot = statementSnapshot(transaction)
             return try body()
         }
+        try waitForSequences()
+        return result
+    }
+
+    /// Waits until the sequence values the statement reserved are durable.
+    func waitForSequences() throws(DatabaseError) {
+        guard sequenceLogPosition > 0 else { return }
+        defer { sequenceLogPosition = 0 }
+        try store?.waitDurable(sequenceLogPosition, synchronous: synchronousCommit)
     }
 
     /// Runs one statement in the session's transaction (an implicit one, committed at its end,
@@ -264,6 +287,7 @@ public final class Database {
                     return result
                 }
                 try store?.waitDurable(position, synchronous: synchronousCommit)
+                try waitForSequences()
                 return result
             } catch {
                 guard let other = conflictingTransaction else { throw error }
@@ -290,6 +314,10 @@ public final class Database {
             return try runCreateIndex(name, table: table, columns: columns, unique: unique, ifNotExists: ifNotExists, position: position)
         case .dropIndex(let names, let ifExists, let position):
             return try runDropIndex(names, ifExists: ifExists, position: position)
+        case .createSequence(let name, let options, let ifNotExists, let position):
+            return try runCreateSequence(name, options, ifNotExists: ifNotExists, position: position)
+        case .dropSequence(let names, let ifExists, let position):
+            return try runDropSequence(names, ifExists: ifExists, position: position)
         case .dropTable(let names, let ifExists, let position):
             for name in names where catalog.table(name) != nil || !ifExists {
                 let dropped = catalog.table(name)
@@ -301,6 +329,7 @@ public final class Database {
                 try catalog.drop(name, ifExists: ifExists, position: position)
                 pendingChanges.append(.dropTable(name))
                 if let dropped { transaction?.undo.append(.dropTable(dropped)) }
+                for sequence in ownedSequences(of: name) { dropSequence(sequence) }
             }
             return .command("DROP TABLE")
         case .createView(let name, let columns, let query, let definition, let orReplace, let position):

@@ -25,6 +25,8 @@ final class QueryExecutor {
     var snapshot = Snapshot.latest
     /// The running transaction's start (CURRENT_TIMESTAMP), microseconds since 1970-01-01 UTC.
     var transactionTime: Int64 = 0
+    /// The session's answer to sequence functions (set by the `Database`).
+    var sessionFunction: ((String, [Value]) throws(DatabaseError) -> Value)?
     let service: CompilationService
     /// How another thread stops the query this executor runs.
     let cancellation = QueryCancellation()
@@ -183,6 +185,7 @@ final class QueryExecutor {
         let runtime = QueryRuntime(plan: plan.plan, parameterValues: try slotValues(plan.plan, parameters: parameters, outer: outer ?? [:]),
                                    functions: [], memoryLimit: memoryLimit)
         runtime.snapshot = snapshot
+        runtime.sessionFunction = sessionFunction
         try runtime.prepare()
         if let applies = plan.applies, !applies.plans.isEmpty {
             let evaluator = ApplyEvaluator(executor: self, applies: applies, parameters: parameters, policy: plan.policy, memoryLimit: memoryLimit)

@@ -63,6 +63,16 @@ extension Binder {
         case ("array_to_string", 2):
             return .call("array_to_string", [try coerce(bound[0], to: .text, position: arguments[0].position),
                                              try coerce(bound[1], to: .text, position: arguments[1].position)], type: .text, nullable: true)
+        case ("nextval", 1), ("currval", 1), ("setval", 2), ("setval", 3):
+            // Sequence functions run in the session (the runtime's session hook); their first
+            // argument names the sequence (text, or a regclass OID).
+            var converted = [bound[0].type.isInteger ? try coerce(bound[0], to: .integer, position: arguments[0].position)
+                                                      : try coerce(bound[0], to: .text, position: arguments[0].position)]
+            if bound.count > 1 { converted.append(try coerce(bound[1], to: .bigint, position: arguments[1].position)) }
+            if bound.count > 2 { converted.append(try coerce(bound[2], to: .boolean, position: arguments[2].position)) }
+            return .call(name, converted, type: .bigint, nullable: true)
+        case ("lastval", 0):
+            return .call("lastval", [], type: .bigint, nullable: true)
         case ("quote_ident", 1):
             return .call("quote_ident", [try coerce(bound[0], to: .text, position: arguments[0].position)], type: .text)
         case ("obj_description", 1...2), ("col_description", 2), ("shobj_description", 2), ("pg_get_expr", 2...3), ("pg_get_viewdef", 1...2),

@@ -367,6 +367,11 @@ public final class QueryRuntime {
     /// set by the executor when the plan has applied subqueries.
     public var applyEvaluator: ((Int, [Value]) throws(DatabaseError) -> Value)?
 
+    /// Answers the functions that read or change session state (sequences: nextval, currval,
+    /// setval, lastval); set by the executor.
+    public var sessionFunction: ((String, [Value]) throws(DatabaseError) -> Value)?
+    public static let sessionFunctionNames: Set<String> = ["nextval", "currval", "setval", "lastval"]
+
     /// Runs generic function `index` on the scratch area's arguments, writing the result there.
     public func call(_ index: Int) {
         let function = functions[index]
@@ -380,6 +385,8 @@ public final class QueryRuntime {
             let result: Value
             if function.name.hasPrefix("__apply_"), let id = Int(function.name.dropFirst(8)), let applyEvaluator {
                 result = try applyEvaluator(id, arguments)
+            } else if let sessionFunction, QueryRuntime.sessionFunctionNames.contains(function.name) {
+                result = try sessionFunction(function.name, arguments)
             } else {
                 result = try ScalarFunctions.evaluate(function.name, arguments, argumentTypes: function.argumentTypes, resultType: function.resultType)
             }

@@ -204,6 +204,8 @@ public struct ColumnDefinition: Sendable, Equatable {
     public var position: Int
     /// `DEFAULT expr`: the expression and its SQL text (what the catalog keeps).
     public var defaultValue: (expression: Expression, text: String)?
+    /// SERIAL types and identity columns: values from a sequence of their own.
+    public var generated: GeneratedColumn?
 
     public init(name: String, type: TypeName, notNull: Bool, position: Int, defaultValue: (expression: Expression, text: String)? = nil) {
         self.name = name
@@ -215,7 +217,30 @@ public struct ColumnDefinition: Sendable, Equatable {
 
     public static func == (a: ColumnDefinition, b: ColumnDefinition) -> Bool {
         a.name == b.name && a.type == b.type && a.notNull == b.notNull && a.position == b.position && a.defaultValue?.text == b.defaultValue?.text
+            && a.generated == b.generated
     }
+}
+
+/// A column whose default is the next value of a sequence made for it.
+public enum GeneratedColumn: Sendable, Equatable {
+    /// `SERIAL`, `BIGSERIAL`, `SMALLSERIAL`.
+    case serial
+    /// `GENERATED ALWAYS | BY DEFAULT AS IDENTITY [(options)]`.
+    case identity(always: Bool, options: SequenceDefinition)
+}
+
+/// CREATE SEQUENCE's options as written (nil: not given; `.some(nil)` for MINVALUE / MAXVALUE:
+/// NO MINVALUE / NO MAXVALUE).
+public struct SequenceDefinition: Sendable, Equatable {
+    public var type: TypeName?
+    public var increment: Int64?
+    public var minValue: Int64??
+    public var maxValue: Int64??
+    public var start: Int64?
+    public var cycle: Bool?
+    /// `OWNED BY table.column`.
+    public var ownedBy: [String]?
+    public init() {}
 }
 
 /// What a foreign key does when a referenced row is deleted or its key updated.
@@ -300,6 +325,8 @@ public indirect enum Statement: Sendable, Equatable {
     /// `CREATE [UNIQUE] INDEX [name] ON table (columns)` (name nil: one is made up).
     case createIndex(name: String?, table: String, columns: [String], unique: Bool, ifNotExists: Bool, position: Int)
     case dropIndex(names: [String], ifExists: Bool, position: Int)
+    case createSequence(name: String, options: SequenceDefinition, ifNotExists: Bool, position: Int)
+    case dropSequence(names: [String], ifExists: Bool, position: Int)
     case dropTable(names: [String], ifExists: Bool, position: Int)
     /// `definition` is the query's SQL text (what a database directory keeps).
     case createView(name: String, columns: [String]?, query: SelectStatement, definition: String, orReplace: Bool, position: Int)

@@ -15,8 +15,14 @@ extension Parser {
             }
             let columnPosition = position
             let columnName = try identifier()
-            let type = try parseTypeName()
-            var column = ColumnDefinition(name: columnName, type: type, notNull: false, position: columnPosition)
+            var column: ColumnDefinition
+            if let word = current.word, let serialType = Parser.serialTypes[word] {
+                advance()
+                column = ColumnDefinition(name: columnName, type: TypeName(type: serialType, position: columnPosition), notNull: true, position: columnPosition)
+                column.generated = .serial
+            } else {
+                column = ColumnDefinition(name: columnName, type: try parseTypeName(), notNull: false, position: columnPosition)
+            }
             try parseColumnConstraints(&column, into: &constraints)
             columns.append(column)
         } while acceptSymbol(",")
@@ -50,7 +56,21 @@ extension Parser {
                 constraints.append(TableConstraint(name: name, kind: try parseCheck(), position: at))
             } else if current.word == "references" {
                 constraints.append(TableConstraint(name: name, kind: try parseReferences(columns: [column.name]), position: at))
-            } else if current.word == "generated" || current.word == "collate" {
+            } else if acceptWord("generated") {
+                let always = acceptWord("always")
+                if !always { try expectWord("by"); try expectWord("default") }
+                try expectWord("as")
+                guard acceptWord("identity") else {
+                    throw DatabaseError(.featureNotSupported, "generated columns are not supported yet", position: at)
+                }
+                var options = SequenceDefinition()
+                if acceptSymbol("(") {
+                    try parseSequenceOptions(&options)
+                    try expectSymbol(")")
+                }
+                column.notNull = true
+                column.generated = .identity(always: always, options: options)
+            } else if current.word == "collate" {
                 throw DatabaseError(.featureNotSupported, "\(current.word!.uppercased()) in a column definition is not supported yet", position: position)
             } else {
                 if name != nil { throw syntaxError() }
@@ -192,6 +212,69 @@ extension Parser {
             throw DatabaseError(.featureNotSupported, "partial and covering indexes are not supported yet", position: position)
         }
         return .createIndex(name: name, table: table, columns: columns, unique: unique, ifNotExists: ifNotExists, position: start)
+    }
+
+    static let serialTypes: [String: SQLType] = ["serial": .integer, "serial4": .integer, "bigserial": .bigint, "serial8": .bigint,
+                                                 "smallserial": .smallint, "serial2": .smallint]
+
+    /// `CREATE SEQUENCE [IF NOT EXISTS] name [options]`.
+    mutating func parseCreateSequence(start: Int) throws(DatabaseError) -> Statement {
+        let ifNotExists = acceptWords("if", "not", "exists")
+        let name = try qualifiedName()
+        var options = SequenceDefinition()
+        try parseSequenceOptions(&options)
+        return .createSequence(name: name, options: options, ifNotExists: ifNotExists, position: start)
+    }
+
+    /// Sequence options, in any order: AS type, INCREMENT [BY] n, MINVALUE n | NO MINVALUE,
+    /// MAXVALUE n | NO MAXVALUE, START [WITH] n, CACHE n, [NO] CYCLE, OWNED BY table.column | NONE.
+    mutating func parseSequenceOptions(_ options: inout SequenceDefinition) throws(DatabaseError) {
+        func number(_ parser: inout Parser) throws(DatabaseError) -> Int64 {
+            let at = parser.position
+            let negative = parser.acceptSymbol("-")
+            guard case .integer(let digits) = parser.current.kind, let value = Int64((negative ? "-" : "") + digits) else {
+                if case .integer = parser.current.kind {
+                    throw DatabaseError(.numericValueOutOfRange, "value out of range for type bigint", position: at)
+                }
+                throw parser.syntaxError()
+            }
+            parser.advance()
+            return value
+        }
+        while true {
+            if acceptWord("as") {
+                options.type = try parseTypeName()
+            } else if acceptWord("increment") {
+                _ = acceptWord("by")
+                options.increment = try number(&self)
+            } else if acceptWord("minvalue") {
+                options.minValue = .some(try number(&self))
+            } else if acceptWord("maxvalue") {
+                options.maxValue = .some(try number(&self))
+            } else if acceptWords("no", "minvalue") {
+                options.minValue = .some(nil)
+            } else if acceptWords("no", "maxvalue") {
+                options.maxValue = .some(nil)
+            } else if acceptWords("no", "cycle") {
+                options.cycle = false
+            } else if acceptWord("cycle") {
+                options.cycle = true
+            } else if acceptWord("start") {
+                _ = acceptWord("with")
+                options.start = try number(&self)
+            } else if acceptWord("cache") {
+                _ = try number(&self)
+            } else if acceptWords("owned", "by") {
+                if acceptWord("none") { options.ownedBy = [] } else {
+                    var parts = [try identifier()]
+                    while acceptSymbol(".") { parts.append(try identifier()) }
+                    guard parts.count >= 2 else { throw syntaxError() }
+                    options.ownedBy = Array(parts.suffix(2))
+                }
+            } else {
+                return
+            }
+        }
     }
 
     /// The source text from the token at `start` up to (not including) the current token.

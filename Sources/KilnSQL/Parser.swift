@@ -265,6 +265,7 @@ public struct Parser {
                                orReplace: orReplace, position: start)
         }
         if !orReplace, current.word == "unique" || current.word == "index" { return try parseCreateIndex(start: start) }
+        if !orReplace, acceptWord("sequence") { return try parseCreateSequence(start: start) }
         guard !orReplace, acceptWord("table") else { throw syntaxError() }
         return try parseCreateTable(start: start)
     }
@@ -311,6 +312,16 @@ public struct Parser {
             }
             return .dropIndex(names: names, ifExists: ifExists, position: start)
         }
+        if acceptWord("sequence") {
+            let ifExists = acceptWords("if", "exists")
+            var names = [try qualifiedName()]
+            while acceptSymbol(",") { names.append(try qualifiedName()) }
+            _ = acceptWord("restrict")
+            if current.word == "cascade" {
+                throw DatabaseError(.featureNotSupported, "DROP ... CASCADE is not supported yet", position: position)
+            }
+            return .dropSequence(names: names, ifExists: ifExists, position: start)
+        }
         let isView = acceptWord("view")
         if !isView { try expectWord("table") }
         let ifExists = acceptWords("if", "exists")
@@ -337,12 +348,24 @@ public struct Parser {
         try expectWord("into")
         let table = try qualifiedName()
         let columns = try parseColumnList()
+        if acceptWords("default", "values") {
+            return .insertValues(table: table, columns: [], rows: [[]], returning: try parseReturning(), position: start)
+        }
+        if current.word == "overriding" {
+            throw DatabaseError(.featureNotSupported, "OVERRIDING SYSTEM VALUE / USER VALUE is not supported yet", position: position)
+        }
         if acceptWord("values") {
             var rows: [[Expression]] = []
+            // `DEFAULT` as a value: the column's default (a call the INSERT replaces).
+            func value(_ parser: inout Parser) throws(DatabaseError) -> Expression {
+                let at = parser.position
+                if parser.acceptWord("default") { return Expression(.function(name: Parser.defaultMarker, arguments: [], distinct: false, star: false), at: at) }
+                return try parser.parseExpression()
+            }
             repeat {
                 try expectSymbol("(")
-                var row = [try parseExpression()]
-                while acceptSymbol(",") { row.append(try parseExpression()) }
+                var row = [try value(&self)]
+                while acceptSymbol(",") { row.append(try value(&self)) }
                 try expectSymbol(")")
                 rows.append(row)
             } while acceptSymbol(",")
@@ -352,6 +375,9 @@ public struct Parser {
         let query = try parseSelect()
         return .insertSelect(table: table, columns: columns, query: query, returning: try parseReturning(), position: start)
     }
+
+    /// The function name a `DEFAULT` in a VALUES row parses to.
+    public static let defaultMarker = "__default"
 
     mutating func parseCopy() throws(DatabaseError) -> Statement {
         let start = position

@@ -6,6 +6,7 @@ public final class Catalog: Sendable {
     private let tables = Mutex<[String: Table]>([:])
     private let views = Mutex<[String: View]>([:])
     private let roles = Mutex<[String: Role]>([:])
+    let sequences = Mutex<[String: SQLSequence]>([:])
     private let versionCounter = Atomic<Int>(0)
     /// OIDs of tables, views and roles, from 16384 up as in PostgreSQL (lower ones are the system's).
     private let oidCounter = Atomic<Int32>(16_384)
@@ -17,7 +18,7 @@ public final class Catalog: Sendable {
     /// Changes whenever a table or view is created or dropped: bound plans older than it are stale.
     public var version: Int { versionCounter.load(ordering: .acquiring) }
 
-    func bumpVersion() { versionCounter.add(1, ordering: .releasing) }
+    public func bumpVersion() { versionCounter.add(1, ordering: .releasing) }
 
     public func view(_ name: String) -> View? { views.withLock { $0[name] } }
 

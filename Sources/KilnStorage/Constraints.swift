@@ -57,10 +57,12 @@ public struct TableConstraints: Sendable, Equatable {
     public var keys: [KeyConstraint] = []
     public var checks: [CheckConstraint] = []
     public var foreignKeys: [ForeignKey] = []
+    /// Columns `GENERATED ALWAYS AS IDENTITY` (an INSERT may not give them a value).
+    public var alwaysGenerated: [Int] = []
 
     public init(columns: Int) { defaults = Array(repeating: nil, count: columns) }
 
-    public var isEmpty: Bool { defaults.allSatisfy { $0 == nil } && keys.isEmpty && checks.isEmpty && foreignKeys.isEmpty }
+    public var isEmpty: Bool { defaults.allSatisfy { $0 == nil } && keys.isEmpty && checks.isEmpty && foreignKeys.isEmpty && alwaysGenerated.isEmpty }
     public var primaryKey: KeyConstraint? { keys.first { $0.kind == .primaryKey } }
 
     /// Every name a constraint or index of the table uses.
@@ -90,6 +92,8 @@ public struct TableConstraints: Sendable, Equatable {
             for column in key.referencedColumns { writer.u32(UInt32(column)) }
             writer.bool(key.restrict)
         }
+        writer.u32(UInt32(alwaysGenerated.count))
+        for column in alwaysGenerated { writer.u32(UInt32(column)) }
     }
 
     static func decode(_ reader: inout BinaryReader, columns: Int) throws(DatabaseError) -> TableConstraints {
@@ -120,6 +124,7 @@ public struct TableConstraints: Sendable, Equatable {
             for _ in keyColumns { referenced.append(Int(try reader.u32())) }
             constraints.foreignKeys.append(ForeignKey(name: name, columns: keyColumns, table: table, referencedColumns: referenced, restrict: try reader.bool()))
         }
+        for _ in 0..<Int(try reader.u32()) { constraints.alwaysGenerated.append(try column(&reader)) }
         return constraints
     }
 }

@@ -45,11 +45,14 @@ public final class SQLSequence: @unchecked Sendable {
     /// The last value and whether it was handed out (false: `nextval` returns it next).
     public var current: (last: Int64, called: Bool) { state.withLock { ($0.last, $0.called) } }
 
-    /// What a checkpoint keeps: the last value reserved (nothing after it was handed out).
-    public var durableState: (last: Int64, called: Bool) {
+    /// What a checkpoint or the creating commit writes: the state as it is. Values reserved
+    /// before are forgotten, so the next `nextval` reserves (and logs) again after it: nothing
+    /// handed out after this point can be handed out again by a recovery. (The caller holds the
+    /// statement lock exclusively: no `nextval` runs meanwhile.)
+    public func durableState() -> (last: Int64, called: Bool) {
         state.withLock { s in
-            guard s.called else { return (s.last, false) }
-            return (options.increment > 0 ? max(s.reserved, s.last) : min(s.reserved, s.last), true)
+            s.reserved = s.called ? s.last : s.last - options.increment
+            return (s.last, s.called)
         }
     }
 
@@ -103,5 +106,62 @@ public final class SQLSequence: @unchecked Sendable {
             s.called = called
             s.reserved = called ? last : last - options.increment
         }
+    }
+}
+
+/// The catalog's sequences.
+extension Catalog {
+    public func sequence(_ name: String) -> SQLSequence? { sequences.withLock { $0[name] } }
+
+    public var allSequences: [SQLSequence] { sequences.withLock { $0.values.sorted { $0.oid < $1.oid } } }
+
+    /// Adds a sequence; its name must not be a table's, a view's or another sequence's.
+    public func create(_ sequence: SQLSequence, position: Int?) throws(DatabaseError) {
+        if table(sequence.name) != nil || view(sequence.name) != nil || self.sequence(sequence.name) != nil {
+            throw DatabaseError(.duplicateTable, "relation \"\(sequence.name)\" already exists", position: position)
+        }
+        sequence.oid = nextOID()
+        sequences.withLock { $0[sequence.name] = sequence }
+    }
+
+    /// Removes a sequence (DROP SEQUENCE, or the undo of its CREATE).
+    public func remove(sequence: SQLSequence) {
+        sequences.withLock { map in if map[sequence.name] === sequence { map[sequence.name] = nil } }
+    }
+
+    /// Puts a sequence back (the undo of its DROP, or opening a database).
+    public func restore(_ sequence: SQLSequence) {
+        sequences.withLock { $0[sequence.name] = sequence }
+    }
+}
+
+extension CatalogCoding {
+    static func encode(sequence: SQLSequence, last: Int64, called: Bool, into writer: inout BinaryWriter) {
+        writer.i32(sequence.oid)
+        writer.string(sequence.name)
+        writer.type(sequence.options.type)
+        for value in [sequence.options.increment, sequence.options.minValue, sequence.options.maxValue, sequence.options.start] { writer.u64(UInt64(bitPattern: value)) }
+        writer.bool(sequence.options.cycle)
+        writer.optionalString(sequence.ownedBy?.table)
+        writer.optionalString(sequence.ownedBy?.column)
+        writer.u64(UInt64(bitPattern: last))
+        writer.bool(called)
+    }
+
+    static func decodeSequence(_ reader: inout BinaryReader) throws(DatabaseError) -> SQLSequence {
+        let oid = try reader.i32()
+        let name = try reader.string()
+        var options = SequenceOptions()
+        options.type = try reader.type()
+        options.increment = Int64(bitPattern: try reader.u64())
+        options.minValue = Int64(bitPattern: try reader.u64())
+        options.maxValue = Int64(bitPattern: try reader.u64())
+        options.start = Int64(bitPattern: try reader.u64())
+        options.cycle = try reader.bool()
+        let table = try reader.optionalString(), column = try reader.optionalString()
+        let last = Int64(bitPattern: try reader.u64())
+        let sequence = SQLSequence(name: name, options: options, ownedBy: table.flatMap { t in column.map { (t, $0) } }, last: last, called: try reader.bool())
+        sequence.oid = oid
+        return sequence
     }
 }

@@ -21,7 +21,7 @@ final class DataFile {
     static let formatVersion: UInt32 = 1
     /// The layout of the metadata a superblock names: 1 before MVCC; 2 adds each row group's
     /// committed deletes; 3 adds each table's constraints (defaults, keys, checks, foreign
-    /// keys). A superblock records its metadata's version; all are read.
+    /// keys) and the sequences. A superblock records its metadata's version; all are read.
     static let metadataVersion: UInt32 = 3
     static let firstExtent = 3 * pageSize
 

@@ -20,6 +20,10 @@ public enum LoggedChange {
     /// The table's constraints are now `constraints` (CREATE TABLE with any, ALTER TABLE,
     /// CREATE / DROP INDEX).
     case constraints(Table, TableConstraints)
+    case createSequence(SQLSequence)
+    case dropSequence(String)
+    /// A sequence's state: a value reserved ahead by `nextval`, or `setval`'s.
+    case sequenceValue(SQLSequence, last: Int64, called: Bool)
 }
 
 /// A database directory: the lock, the data file (checkpoints) and the WAL (commits since).
@@ -39,6 +43,7 @@ public final class DurableStore: @unchecked Sendable {
     /// Extents the durable checkpoint uses (never written until a later checkpoint drops them).
     private var live: [Range<Int>] = []
     private var commitSequence: UInt64 = 0
+    private let sequenceLog = Monitor()
     /// The WAL size that triggers a checkpoint (`max_wal_size`).
     public let maxWALSize = Atomic<Int>(DurableStore.defaultMaxWALSize)
     public static let defaultMaxWALSize = 64 << 20
@@ -162,6 +167,9 @@ public final class DurableStore: @unchecked Sendable {
                 }
                 for _ in 0..<Int(try reader.u32()) { catalog.restore(try parseView(try CatalogCoding.decodeView(&reader))) }
                 for _ in 0..<Int(try reader.u32()) { catalog.restore(try CatalogCoding.decodeRole(&reader)) }
+                if superblock.version >= 3 {
+                    for _ in 0..<Int(try reader.u32()) { catalog.restore(try CatalogCoding.decodeSequence(&reader)) }
+                }
             }
         }
         live = used
@@ -221,6 +229,16 @@ public final class DurableStore: @unchecked Sendable {
             case .createView: catalog.restore(try parseView(try CatalogCoding.decodeView(&reader)))
             case .dropView: catalog.remove(view: try reader.string())
             case .putRole: catalog.restore(try CatalogCoding.decodeRole(&reader))
+            case .createSequence: catalog.restore(try CatalogCoding.decodeSequence(&reader))
+            case .dropSequence:
+                if let sequence = catalog.sequence(try reader.string()) { catalog.remove(sequence: sequence) }
+            case .sequenceValue:
+                let name = try reader.string()
+                let last = Int64(bitPattern: try reader.u64())
+                let called = try reader.bool()
+                // A value reserved before the sequence's creating transaction committed is in
+                // its create record (logged at that commit, later in the log).
+                catalog.sequence(name)?.restore(last: last, called: called)
             case .dropRole: catalog.remove(role: try reader.string())
             case .insert:
                 let oid = try reader.i32()
@@ -266,6 +284,14 @@ public final class DurableStore: @unchecked Sendable {
     /// checkpoint instead (its rows are written once, to the data file); then 0 is returned.
     /// - Parameter committing: the transaction whose commit this is (its own catalog changes do
     ///   not hold back a checkpoint).
+    /// Logs a sequence's state from a statement that may hold the statement lock only shared
+    /// (a SELECT calling nextval): such calls are serialised here, and no `log` from a writer
+    /// (which holds it exclusively) runs at the same time.
+    /// Returns the log position to wait for before the value is given out.
+    public func logSequence(_ change: LoggedChange) throws(DatabaseError) -> Int {
+        try sequenceLog.withLock { () throws(DatabaseError) in try log([change]) }
+    }
+
     public func log(_ changes: [LoggedChange], committing: UInt64? = nil) throws(DatabaseError) -> Int {
         let mayCheckpoint = !catalog.transactions.catalogChangesPending(besides: committing)
         if changes.isEmpty { return 0 }
@@ -355,6 +381,18 @@ public final class DurableStore: @unchecked Sendable {
             writer.string(name)
         case .insert(let table, let rows):
             return encodeInsert(table, rows: rows, into: &bytes)
+        case .createSequence(let sequence):
+            type = .createSequence
+            let state = sequence.durableState()
+            CatalogCoding.encode(sequence: sequence, last: state.last, called: state.called, into: &writer)
+        case .dropSequence(let name):
+            type = .dropSequence
+            writer.string(name)
+        case .sequenceValue(let sequence, let last, let called):
+            type = .sequenceValue
+            writer.string(sequence.name)
+            writer.u64(UInt64(bitPattern: last))
+            writer.bool(called)
         case .constraints(let table, let constraints):
             type = .constraints
             writer.i32(table.oid)
@@ -467,6 +505,12 @@ public final class DurableStore: @unchecked Sendable {
             let roles = catalog.allRoles
             metadata.u32(UInt32(roles.count))
             for role in roles { CatalogCoding.encode(role: role, into: &metadata) }
+            let sequences = catalog.allSequences
+            metadata.u32(UInt32(sequences.count))
+            for sequence in sequences {
+                let state = sequence.durableState()
+                CatalogCoding.encode(sequence: sequence, last: state.last, called: state.called, into: &metadata)
+            }
             let (metadataRange, metadataChecksum) = try dataFile.writeExtent(metadata.bytes)
             used.append(metadataRange)
             next = DataFile.Superblock(sequence: dataFile.superblock.sequence + 1, metadataOffset: metadataRange.lowerBound,

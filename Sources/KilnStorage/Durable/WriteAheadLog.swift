@@ -28,6 +28,8 @@ final class WriteAheadLog: @unchecked Sendable {
         case delete = 9
         /// Table OID, then its `TableConstraints` as they now are.
         case constraints = 11
+        /// A sequence (`CatalogCoding.encode(sequence:)`); its name; its name, last value, called.
+        case createSequence = 12, dropSequence = 13, sequenceValue = 14
     }
 
     let file: DurableFile

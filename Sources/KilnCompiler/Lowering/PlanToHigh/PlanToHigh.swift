@@ -119,6 +119,8 @@ public enum PlanToHigh {
         }
 
         var values: [Key: IRValue] = [:]
+        /// Volatile calls emitted so far (a call over one is not remembered either).
+        var volatileCalls = 0
 
         static func key(_ e: BoundExpression) -> Structure {
             var first = Hasher(), second = Hasher()
@@ -153,11 +155,19 @@ public enum PlanToHigh {
             // the binder rewrites every outer reference into a join.
             return builder.value("kiln_high.param", [ctx], type, [("slot", .integer(-1, type: "i64"))])
         case .call(let name, let args):
+            // A volatile call (nextval) runs each time it is written, and so does every call
+            // over one: neither is shared.
+            let volatile = BoundExpression.volatileFunctions.contains(name)
             let key = ExpressionMemo.Key(stream: ObjectIdentifier(stream), structure: ExpressionMemo.key(e))
-            if let known = memo.values[key] { return known }
+            if !volatile, let known = memo.values[key] { return known }
+            let before = memo.volatileCalls
             let operands = args.map { expression($0, stream: stream, types: types, ctx: ctx, builder: builder, memo: memo) }
             let value = builder.value("kiln_high.op", operands, type, [("name", .string(name))])
-            memo.values[key] = value
+            if volatile {
+                memo.volatileCalls += 1
+            } else if memo.volatileCalls == before {
+                memo.values[key] = value
+            }
             return value
         }
     }
