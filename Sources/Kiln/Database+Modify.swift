@@ -224,7 +224,10 @@ extension Database {
                 } else {
                     value = Expression(.null, at: assignment.position)
                 }
-                if case .string = value.kind, column.type.physical != .string {
+                if case .null = value.kind {
+                    // An untyped NULL takes the column's type (a SELECT list would make it text).
+                    value = Expression(.cast(value, TypeName(type: column.type, position: value.position)), at: value.position)
+                } else if case .string = value.kind, column.type.physical != .string {
                     // A quoted literal is of unknown type until assigned: PostgreSQL reads it
                     // with the column type's input function (`SET k = 'abc'` is 22P02). (Text
                     // columns take it as it is, so that assignment checks VARCHAR(n)'s length.)
