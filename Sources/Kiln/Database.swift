@@ -379,6 +379,8 @@ public final class Database {
             return try runDelete(delete, parameters: parameters)
         case .update(let update):
             return try runUpdate(update, parameters: parameters)
+        case .upsert(let upsert):
+            return try runUpsert(upsert, parameters: parameters)
         case .truncate(let tables, let position):
             return try runTruncate(tables, position: position)
         case .savepoint(let name, _):

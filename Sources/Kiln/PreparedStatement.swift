@@ -154,6 +154,17 @@ extension Database {
                     _ = try binder.bindValuesRow(row, columns: targets.map { table.columns[$0] })
                 }
                 columns = try Returning(returning, table: table, qualifier: Returning.qualifier(tableName), offset: 0, binder: &binder)?.columns
+            case .upsert(let upsert):
+                let (table, targets) = try insertTarget(upsert.table, upsert.columns, position: upsert.position)
+                switch upsert.source {
+                case .values(let rows):
+                    for row in rows where row.count == targets.count {
+                        _ = try binder.bindValuesRow(try Database.replacingDefaults(row, table: table, targets: targets), columns: targets.map { table.columns[$0] })
+                    }
+                case .select(let query):
+                    _ = try bindInsertQuery(query, into: table, targets: targets, binder: &binder)
+                }
+                columns = try Returning(upsert.returning, table: table, qualifier: upsert.alias ?? Returning.qualifier(upsert.table), offset: 0, binder: &binder)?.columns
             case .delete(let delete):
                 columns = try bindDelete(delete, binder: &binder).2?.columns
             case .update(let update):

@@ -674,6 +674,29 @@ extension Binder {
         return (expressions, names)
     }
 
+    /// Expressions over rows that are the columns of `tables` one after another (each
+    /// qualified by its name): ON CONFLICT DO UPDATE's SET and WHERE over the existing row and
+    /// `excluded`. No aggregates or subqueries.
+    public mutating func bindOverRows(_ expressions: [Expression], tables: [(table: Table, qualifier: String)], clause: String) throws(DatabaseError) -> [BoundExpression] {
+        var scope = Scope()
+        for (table, qualifier) in tables {
+            for column in table.columns {
+                scope.entries.append(.init(qualifier: qualifier, name: column.name, type: column.type, nullable: !column.notNull))
+            }
+        }
+        var bound: [BoundExpression] = []
+        for expression in expressions {
+            if let position = Binder.aggregatePosition(expression) {
+                throw DatabaseError(.groupingError, "aggregate functions are not allowed in \(clause)", position: position)
+            }
+            if let position = Binder.subqueryPosition(expression) {
+                throw DatabaseError(.featureNotSupported, "subqueries in \(clause) are not supported yet", position: position)
+            }
+            bound.append(try bindExpression(expression, scope: scope, aggregates: nil))
+        }
+        return bound
+    }
+
     /// The position of the first subquery or window function in `expression`, if any.
     public static func subqueryPosition(_ expression: Expression) -> Int? {
         switch expression.kind {

@@ -350,6 +350,7 @@ public indirect enum Statement: Sendable, Equatable {
     case rollbackToSavepoint(name: String, position: Int)
     case delete(DeleteStatement)
     case update(UpdateStatement)
+    case upsert(UpsertStatement)
     case truncate(tables: [String], position: Int)
     /// `CREATE ROLE` / `CREATE USER` (USER implies LOGIN).
     case createRole(name: String, options: RoleOptions, position: Int)
@@ -399,6 +400,29 @@ public struct DeleteStatement: Sendable, Equatable {
     public var alias: String?
     public var using: [TableReference]
     public var whereClause: Expression?
+    public var returning: [SelectItem]
+    public var position: Int
+}
+
+/// `INSERT ... ON CONFLICT ...` (an INSERT without ON CONFLICT is `insertValues` / `insertSelect`).
+public struct UpsertStatement: Sendable, Equatable {
+    public enum Source: Sendable, Equatable {
+        case values([[Expression]])
+        case select(SelectStatement)
+    }
+    public enum Action: Sendable, Equatable {
+        case nothing
+        case update(assignments: [Assignment], whereClause: Expression?)
+    }
+    public var table: String
+    public var alias: String?
+    public var columns: [String]?
+    public var source: Source
+    /// The conflict target's columns (nil: none given).
+    public var conflictColumns: [String]?
+    /// `ON CONFLICT ON CONSTRAINT name`.
+    public var constraint: String?
+    public var action: Action
     public var returning: [SelectItem]
     public var position: Int
 }

@@ -48,6 +48,45 @@ extension Parser {
                                        position: start))
     }
 
+    /// `ON CONFLICT [(column, ...) | ON CONSTRAINT name] DO NOTHING | DO UPDATE SET ... [WHERE ...]`,
+    /// then RETURNING.
+    mutating func parseOnConflict(_ partial: UpsertStatement) throws(DatabaseError) -> Statement {
+        var upsert = partial
+        try expectWord("on")
+        try expectWord("conflict")
+        if acceptWords("on", "constraint") {
+            upsert.constraint = try identifier()
+        } else if isSymbol("(") {
+            upsert.conflictColumns = try parseColumnList()
+            if current.word == "where" {
+                throw DatabaseError(.featureNotSupported, "ON CONFLICT with a partial index predicate is not supported yet", position: position)
+            }
+        }
+        try expectWord("do")
+        if acceptWord("nothing") {
+            upsert.action = .nothing
+        } else {
+            try expectWord("update")
+            try expectWord("set")
+            var assignments: [Assignment] = []
+            repeat {
+                let at = position
+                if isSymbol("(") {
+                    throw DatabaseError(.featureNotSupported, "SET with a column list (SET (a, b) = ...) is not supported", position: at)
+                }
+                var column = try identifier()
+                if acceptSymbol(".") { column = try identifier() }
+                try expectSymbol("=")
+                let value: Expression? = acceptWord("default") ? nil : try parseExpression()
+                assignments.append(Assignment(column: column, value: value, position: at))
+            } while acceptSymbol(",")
+            let condition = acceptWord("where") ? try parseExpression() : nil
+            upsert.action = .update(assignments: assignments, whereClause: condition)
+        }
+        upsert.returning = try parseReturning()
+        return .upsert(upsert)
+    }
+
     /// `TRUNCATE [TABLE] [ONLY] name [, ...] [CONTINUE IDENTITY | RESTRICT]`.
     mutating func parseTruncate() throws(DatabaseError) -> Statement {
         let start = position

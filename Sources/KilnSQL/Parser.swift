@@ -347,6 +347,7 @@ public struct Parser {
         try expectWord("insert")
         try expectWord("into")
         let table = try qualifiedName()
+        let alias: String? = acceptWord("as") ? try aliasName() : nil
         let columns = try parseColumnList()
         if acceptWords("default", "values") {
             return .insertValues(table: table, columns: [], rows: [[]], returning: try parseReturning(), position: start)
@@ -369,10 +370,16 @@ public struct Parser {
                 try expectSymbol(")")
                 rows.append(row)
             } while acceptSymbol(",")
+            if current.word == "on" {
+                return try parseOnConflict(UpsertStatement(table: table, alias: alias, columns: columns, source: .values(rows), action: .nothing, returning: [], position: start))
+            }
             return .insertValues(table: table, columns: columns, rows: rows, returning: try parseReturning(), position: start)
         }
-        guard current.word == "select" || isSymbol("(") else { throw syntaxError() }
+        guard current.word == "select" || current.word == "with" || isSymbol("(") else { throw syntaxError() }
         let query = try parseSelect()
+        if current.word == "on" {
+            return try parseOnConflict(UpsertStatement(table: table, alias: alias, columns: columns, source: .select(query), action: .nothing, returning: [], position: start))
+        }
         return .insertSelect(table: table, columns: columns, query: query, returning: try parseReturning(), position: start)
     }
 
