@@ -166,9 +166,22 @@ extension Database {
         return (table, bound, returning)
     }
 
-    func runDelete(_ delete: DeleteStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
+    /// An UPDATE's or DELETE's table, plan and RETURNING list: a prepared statement's from its
+    /// last run while the catalog, the parameter types and the settings are as they were.
+    func modifyPlan(_ bind: (inout Binder) throws(DatabaseError) -> (Table, BoundQuery, Returning?)) throws(DatabaseError) -> (Table, QueryExecutor.ExecutablePlan, Returning?) {
+        let key = PreparedStatement.PlanKey(catalogVersion: catalog.version, parameterTypes: statementParameterTypes, settings: settings)
+        if let cached = executingPrepared?.cachedModify, cached.key == key, let table = cached.table as? Table {
+            return (table, cached.plan, cached.returning)
+        }
         var binder = makeBinder()
-        let (table, bound, returning) = try bindDelete(delete, binder: &binder)
+        let (table, bound, returning) = try bind(&binder)
+        let plan = try executor.plan(bound, policy: jitPolicy)
+        executingPrepared?.cachedModify = (key, table, plan, returning)
+        return (table, plan, returning)
+    }
+
+    func runDelete(_ delete: DeleteStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
+        let (table, bound, returning) = try modifyPlan { binder throws(DatabaseError) in try bindDelete(delete, binder: &binder) }
         var count = 0
         var returned: [[Value]] = []
         var deleted: [Int64] = []
@@ -255,8 +268,7 @@ extension Database {
     }
 
     func runUpdate(_ update: UpdateStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
-        var binder = makeBinder()
-        let (table, bound, returning) = try bindUpdate(update, binder: &binder)
+        let (table, bound, returning) = try modifyPlan { binder throws(DatabaseError) in try bindUpdate(update, binder: &binder) }
         let rows = writeTarget(table)
         let before = rows.rowCount
         var count = 0
@@ -321,9 +333,9 @@ extension Database {
 
     /// Runs the query that finds an UPDATE's or DELETE's rows and hands over its records (and
     /// a way to read them all as values, for RETURNING).
-    private func forEachTargetRow(_ bound: BoundQuery, parameters: [Value],
+    private func forEachTargetRow(_ plan: QueryExecutor.ExecutablePlan, parameters: [Value],
                                   _ body: (UnsafePointer<UnsafeMutableRawPointer?>, Int, [Int], () -> [[Value]]) throws(DatabaseError) -> Void) throws(DatabaseError) {
-        _ = try executor.run(bound, parameters: parameters, policy: jitPolicy, memoryLimit: memoryLimit) { runtime, plan throws(DatabaseError) in
+        _ = try executor.run(plan, parameters: parameters, memoryLimit: memoryLimit) { runtime, plan throws(DatabaseError) in
             let offsets = plan.outputLayout.offsets
             try runtime.withOutputRecords { records, count throws(DatabaseError) in
                 try body(records, count, offsets) { runtime.outputRows(layout: plan.outputLayout) }

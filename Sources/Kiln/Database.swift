@@ -45,6 +45,8 @@ public final class Database {
     /// The WAL position of the statement's last sequence reservation: the statement's result
     /// waits for it to be durable (a value given out is never given out again after a crash).
     var sequenceLogPosition = 0
+    /// The prepared statement running (its UPDATE or DELETE plan is kept for the next run).
+    var executingPrepared: PreparedStatement?
     /// The text of the statement being executed (PREPARE keeps it for error positions).
     var currentSQL = ""
     /// The stream a `COPY ... FROM STDIN` reads (set by `copyIn`).

@@ -48,6 +48,9 @@ public final class PreparedStatement: @unchecked Sendable {
     /// A query's plan from its last execution (compiled code included), for the next ones.
     var cachedPlan: (key: PlanKey, plan: QueryExecutor.ExecutablePlan, columns: [QueryResult.Column])?
 
+    /// An UPDATE's or DELETE's target table, plan and RETURNING list from its last execution.
+    var cachedModify: (key: PlanKey, table: AnyObject, plan: QueryExecutor.ExecutablePlan, returning: Returning?)?
+
     /// Parsed for one execution (a simple query's statement): nothing is described or cached.
     let oneShot: Bool
 
@@ -213,7 +216,11 @@ extension Database {
             }
             statementParameterTypes = description.parameterTypes
             currentSQL = prepared.sql
-            defer { statementParameterTypes = [] }
+            executingPrepared = prepared
+            defer {
+                statementParameterTypes = []
+                executingPrepared = nil
+            }
             if case .select(let select) = prepared.statement { return try runPreparedQuery(prepared, select, parameters: parameters) }
             return try execute(prepared.statement, parameters: parameters)
         } catch {
