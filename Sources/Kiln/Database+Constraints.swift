@@ -71,13 +71,16 @@ extension Database {
                       detail: "Failing row contains (\(values.map { $0.text ?? "null" }.joined(separator: ", "))).")
     }
 
-    /// `e` with column i replaced by `values[i]`.
-    static func substitute(_ e: BoundExpression, _ values: [Value]) -> BoundExpression {
+    /// `e` with column i replaced by `values[i]` (and `$n` by `parameters[n - 1]`, when it converts).
+    static func substitute(_ e: BoundExpression, _ values: [Value], parameters: [Value] = []) -> BoundExpression {
         switch e.kind {
         case .column(let i): return .constant(values[i], type: e.type)
-        case .constant, .parameter, .slot, .outer: return e
+        case .parameter(let n):
+            guard n >= 1, n <= parameters.count, let value = try? QueryExecutor.parameterValue(parameters[n - 1], as: e.type) else { return e }
+            return .constant(value, type: e.type)
+        case .constant, .slot, .outer: return e
         case .call(let name, let arguments):
-            return BoundExpression(.call(name, arguments.map { substitute($0, values) }), type: e.type, nullable: e.nullable)
+            return BoundExpression(.call(name, arguments.map { substitute($0, values, parameters: parameters) }), type: e.type, nullable: e.nullable)
         }
     }
 

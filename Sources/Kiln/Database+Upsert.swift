@@ -54,7 +54,7 @@ extension Database {
                 try noteAppend(to: target, from: before, in: rows)
                 touched.insert(Database.rowID(of: before, in: rows, table: target))
                 count += 1
-                if let returning { returned.append(try evaluate(returning.expressions, over: row)) }
+                if let returning { returned.append(try evaluate(returning.expressions, over: row, parameters: parameters)) }
                 continue
             }
             guard case .update = upsert.action else { continue }
@@ -63,9 +63,9 @@ extension Database {
                                     hint: "Ensure that no rows proposed for insertion within the same command have duplicate constrained values.")
             }
             let both = existingValues + row
-            if let condition, try evaluate([condition], over: both)[0] != .bool(true) { continue }
+            if let condition, try evaluate([condition], over: both, parameters: parameters)[0] != .bool(true) { continue }
             var updated = existingValues
-            let values = try evaluate(assignments.map(\.value), over: both)
+            let values = try evaluate(assignments.map(\.value), over: both, parameters: parameters)
             for (index, assignment) in assignments.enumerated() { updated[assignment.column] = values[index] }
             guard try markDeletedForWrite(existing, of: target) else { continue }
             let before = rows.rowCount
@@ -74,7 +74,7 @@ extension Database {
             try checkReferencedRows(target, deleted: [existing])
             touched.insert(Database.rowID(of: before, in: rows, table: target))
             count += 1
-            if let returning { returned.append(try evaluate(returning.expressions, over: updated)) }
+            if let returning { returned.append(try evaluate(returning.expressions, over: updated, parameters: parameters)) }
         }
         return Returning.result(returning, rows: returned, tag: "INSERT 0 \(count)")
     }
@@ -208,8 +208,8 @@ extension Database {
 
     /// Bound expressions over `values` (column i: values[i]): folded when they can be, else
     /// run as a one-row query (which raises what a row would raise).
-    func evaluate(_ expressions: [BoundExpression], over values: [Value]) throws(DatabaseError) -> [Value] {
-        let substituted = expressions.map { ConstantFolding.fold(Database.substitute($0, values)) }
+    func evaluate(_ expressions: [BoundExpression], over values: [Value], parameters: [Value]) throws(DatabaseError) -> [Value] {
+        let substituted = expressions.map { ConstantFolding.fold(Database.substitute($0, values, parameters: parameters)) }
         var folded: [Value] = []
         for expression in substituted {
             guard case .constant(let value) = expression.kind, value.isNull || value.fits(expression.type) || expression.type == .unknown else { break }
@@ -217,7 +217,7 @@ extension Database {
         }
         if folded.count == substituted.count { return folded }
         let query = BoundQuery(plan: .project(.singleRow, expressions: substituted, names: substituted.indices.map { "c\($0)" }), columnNames: substituted.indices.map { "c\($0)" }, parameterTypes: [])
-        let (rows, _) = try executor.run(query, parameters: [], policy: jitPolicy, memoryLimit: memoryLimit) { runtime, plan throws(DatabaseError) in
+        let (rows, _) = try executor.run(query, parameters: parameters, policy: jitPolicy, memoryLimit: memoryLimit) { runtime, plan throws(DatabaseError) in
             runtime.outputRows(layout: plan.outputLayout)
         }
         return rows.first ?? substituted.map { _ in .null }

@@ -47,6 +47,9 @@ public final class Database {
     var sequenceLogPosition = 0
     /// The prepared statement running (its UPDATE or DELETE plan is kept for the next run).
     var executingPrepared: PreparedStatement?
+    /// The simple protocol's statement cache: normalised text -> prepared statement (nil: a
+    /// shape that could not be prepared).
+    var statementShapes: [String: PreparedStatement?] = [:]
     /// The text of the statement being executed (PREPARE keeps it for error positions).
     var currentSQL = ""
     /// The stream a `COPY ... FROM STDIN` reads (set by `copyIn`).

@@ -51,6 +51,9 @@ public final class PreparedStatement: @unchecked Sendable {
     /// An UPDATE's or DELETE's target table, plan and RETURNING list from its last execution.
     var cachedModify: (key: PlanKey, table: AnyObject, plan: QueryExecutor.ExecutablePlan, returning: Returning?)?
 
+    /// A simple query run as its cached shape: the shape's prepared statement and literals.
+    var shape: (prepared: PreparedStatement, literals: StatementShape)?
+
     /// Parsed for one execution (a simple query's statement): nothing is described or cached.
     let oneShot: Bool
 
@@ -79,6 +82,7 @@ public final class PreparedStatement: @unchecked Sendable {
 extension Database {
     /// Parses `sql` into its statements without running them (a syntax error anywhere fails all).
     public func parse(_ sql: String) throws(DatabaseError) -> [PreparedStatement] {
+        if let shaped = shapedStatement(sql) { return [shaped] }
         do {
             return try Parser.parse(sql).map { statement throws(DatabaseError) in
                 PreparedStatement(sql: sql, statement: statement, declaredParameterTypes: [], kind: try kind(of: statement), oneShot: true)
@@ -204,6 +208,24 @@ extension Database {
     }
 
     private func executeInPlace(_ prepared: PreparedStatement, _ parameters: [Value]) throws(DatabaseError) -> QueryResult {
+        if let (cached, literals) = prepared.shape {
+            do throws(DatabaseError) {
+                let values: [Value]
+                do throws(DatabaseError) { values = try literals.values(as: try describe(cached).parameterTypes) } catch {
+                    var located = error
+                    located.sql = prepared.sql
+                    throw located
+                }
+                return try executeInPlace(cached, values)
+            } catch where error.sql == prepared.sql {
+                throw error
+            } catch {
+                var located = error
+                located.sql = prepared.sql
+                located.position = error.position.map(literals.originalPosition)
+                throw located
+            }
+        }
         do throws(DatabaseError) {
             if prepared.oneShot && parameters.isEmpty {
                 // A simple query's statement runs once: describing it would bind it twice.

@@ -80,7 +80,7 @@ public struct Parser {
     }
 
     /// Words that end an expression or a clause and so cannot be bare column aliases.
-    static let reserved: Set<String> = [
+    public static let reserved: Set<String> = [
         "select", "from", "where", "group", "having", "order", "limit", "offset", "union", "intersect",
         "except", "and", "or", "not", "as", "on", "join", "inner", "left", "right", "full", "cross",
         "natural", "using", "into", "values", "when", "then", "else", "end", "case", "is", "null",

@@ -11,16 +11,25 @@ final class SQLLogicTests: XCTestCase {
         for file in files {
             let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
             for mode in [JITMode.interpreted, .fast, .switchedAfter1] { try run(text, name: file, mode: mode) }
+            // As a server's simple query protocol runs them: through the statement cache.
+            try run(text, name: file, mode: .interpreted, simpleProtocol: true)
         }
     }
 
     /// Runs one file in one execution mode: every mode must give the same answers. (The
     /// corpus's tables fit in one morsel: `switchedAfter1` runs each pipeline's rows in the
     /// interpreter and its end — resumption, the sinks' finish — in native code.)
-    func run(_ text: String, name fileName: String, mode: JITMode) throws {
+    func run(_ text: String, name fileName: String, mode: JITMode, simpleProtocol: Bool = false) throws {
         let database = try Database()
         try database.use(mode)
-        let name = "\(fileName) [\(mode)]"
+        let name = "\(fileName) [\(mode)\(simpleProtocol ? ", simple protocol" : "")]"
+        // Each statement parsed and run as the server runs a Query message's statements.
+        func execute(_ sql: String) throws(DatabaseError) -> [QueryResult] {
+            guard simpleProtocol else { return try database.execute(sql) }
+            var results: [QueryResult] = []
+            for statement in try database.parse(sql) { results.append(try database.execute(statement)) }
+            return results
+        }
         let blocks = text.components(separatedBy: "\n\n")
         for block in blocks {
             var lines = block.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.hasPrefix("#") }
@@ -29,12 +38,12 @@ final class SQLLogicTests: XCTestCase {
             let body = lines.dropFirst()
             if header == "statement ok" {
                 let sql = body.joined(separator: "\n")
-                XCTAssertNoThrow(try database.execute(sql), "\(name): \(sql)")
+                XCTAssertNoThrow(try execute(sql), "\(name): \(sql)")
             } else if header.hasPrefix("statement error") {
                 let expected = header.split(separator: " ").last.map(String.init) ?? ""
                 let sql = body.joined(separator: "\n")
                 do {
-                    try database.execute(sql)
+                    _ = try execute(sql)
                     XCTFail("\(name): expected error \(expected) from \(sql)")
                 } catch {
                     XCTAssertEqual(error.sqlState.code, expected, "\(name): \(sql): \(error)")
@@ -47,7 +56,7 @@ final class SQLLogicTests: XCTestCase {
                 let sql = body[body.startIndex..<separator].joined(separator: "\n")
                 let expected = body[(separator + 1)...].filter { !$0.isEmpty }
                 do {
-                    let rows = try database.query(sql).map { $0.map { $0.text ?? "NULL" }.joined(separator: "|") }
+                    let rows = try (execute(sql).last?.rows ?? []).map { $0.map { $0.text ?? "NULL" }.joined(separator: "|") }
                     XCTAssertEqual(rows, Array(expected), "\(name): \(sql)")
                 } catch {
                     XCTFail("\(name): \(sql): \(error)")
