@@ -169,7 +169,7 @@ extension Database {
     /// An UPDATE's or DELETE's table, plan and RETURNING list: a prepared statement's from its
     /// last run while the catalog, the parameter types and the settings are as they were.
     func modifyPlan(_ bind: (inout Binder) throws(DatabaseError) -> (Table, BoundQuery, Returning?)) throws(DatabaseError) -> (Table, QueryExecutor.ExecutablePlan, Returning?) {
-        let key = PreparedStatement.PlanKey(catalogVersion: catalog.version, parameterTypes: statementParameterTypes, settings: settings)
+        let key = PreparedStatement.PlanKey(catalogVersion: catalog.version, parameterTypes: statementParameterTypes, settings: settingsVersion)
         if let cached = executingPrepared?.cachedModify, cached.key == key, let table = cached.table as? Table {
             return (table, cached.plan, cached.returning)
         }

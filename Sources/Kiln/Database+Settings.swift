@@ -96,13 +96,14 @@ extension Database {
     }
 
     /// A duration setting (`statement_timeout = '5s'`; a bare number is milliseconds) in milliseconds.
+    static let millisecondFactors: [String: Double] = ["": 1, "ms": 1, "us": 0.001, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000]
+
     public static func milliseconds(_ text: String) -> Int? {
         let trimmed = text.trimmed.lowercased()
         let digits = trimmed.prefix { $0.isNumber }
         guard let number = Int(digits), number >= 0 else { return nil }
         let unit = trimmed.dropFirst(digits.count).trimmed
-        let factors: [String: Double] = ["": 1, "ms": 1, "us": 0.001, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000]
-        guard let factor = factors[String(unit)] else { return nil }
+        guard let factor = millisecondFactors[String(unit)] else { return nil }
         return Int(Double(number) * factor)
     }
 
@@ -110,5 +111,9 @@ extension Database {
     var synchronousCommit: Bool { settings["synchronous_commit"] != "off" }
 
     /// The session's statement timeout in milliseconds (0: none).
-    public var statementTimeoutMilliseconds: Int { settings["statement_timeout"].flatMap(Database.milliseconds) ?? 0 }
+    public var statementTimeoutMilliseconds: Int {
+        // Read for every statement: the default needs no parsing.
+        guard let text = settings["statement_timeout"], text != "0" else { return 0 }
+        return Database.milliseconds(text) ?? 0
+    }
 }

@@ -22,7 +22,11 @@ public final class Database {
     /// Shared by every session over `catalog`.
     let statementLock: StatementLock
     /// Session settings (`SET name = value`).
-    public private(set) var settings = Database.defaultSettings
+    public private(set) var settings = Database.defaultSettings {
+        didSet { settingsVersion &+= 1 }
+    }
+    /// Moves whenever a setting changes (cached plans compare it, not the settings).
+    var settingsVersion = 0
     /// Statements kept by PREPARE or the protocol's Parse, by name.
     var preparedStatements: [String: PreparedStatement] = [:]
     /// The database name clients connected with (`current_database()`, `pg_database`).

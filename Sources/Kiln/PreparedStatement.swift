@@ -42,7 +42,8 @@ public final class PreparedStatement: @unchecked Sendable {
     struct PlanKey: Equatable {
         var catalogVersion: Int
         var parameterTypes: [SQLType]
-        var settings: [String: String]
+        /// `Database.settingsVersion` (a setting may change how a plan is made and run).
+        var settings: Int
     }
 
     /// A query's plan from its last execution (compiled code included), for the next ones.
@@ -274,7 +275,7 @@ extension Database {
 
     /// `runPreparedQuery` for a caller that holds the statement lock already (SQL EXECUTE).
     func runCachedPlan(_ prepared: PreparedStatement, _ select: SelectStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
-        let key = PreparedStatement.PlanKey(catalogVersion: catalog.version, parameterTypes: statementParameterTypes, settings: settings)
+        let key = PreparedStatement.PlanKey(catalogVersion: catalog.version, parameterTypes: statementParameterTypes, settings: settingsVersion)
         if prepared.cachedPlan?.key != key {
             var binder = makeBinder()
             let bound = try binder.bind(select)
