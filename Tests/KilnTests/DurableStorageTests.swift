@@ -73,6 +73,46 @@ final class DurableStorageTests: XCTestCase {
         reopened.close()
     }
 
+    /// Keys, checks, defaults, foreign keys and sequences come back after a crash (WAL) and
+    /// after a checkpoint (metadata), still enforced; a sequence never hands a value out twice.
+    func testConstraintsAndSequencesSurviveCrashAndCheckpoint() throws {
+        func expectError(_ db: Database, _ sql: String, _ code: String, line: UInt = #line) {
+            XCTAssertThrowsError(try db.execute(sql), line: line) { XCTAssertEqual(($0 as! DatabaseError).sqlState.code, code, line: line) }
+        }
+        var db = try Database(path: directory)
+        try db.execute("""
+            CREATE TABLE parent (id SERIAL PRIMARY KEY, name TEXT NOT NULL DEFAULT 'unnamed', qty INTEGER CHECK (qty >= 0));
+            CREATE TABLE child (id BIGINT GENERATED ALWAYS AS IDENTITY, parent_id INTEGER REFERENCES parent, note TEXT UNIQUE);
+            CREATE INDEX parent_name ON parent (name);
+            CREATE SEQUENCE tickets START 100;
+            INSERT INTO parent (qty) VALUES (1), (2), (3);
+            INSERT INTO child (parent_id, note) VALUES (1, 'a'), (2, 'b');
+            SELECT nextval('tickets'), nextval('tickets');
+            """)
+        for round in 0..<2 {
+            if round == 0 { db.store!.releaseAsIfCrashed() } else {
+                try db.execute("CHECKPOINT")
+                db.close()
+            }
+            db = try Database(path: directory)
+            expectError(db, "INSERT INTO parent VALUES (1, 'dup', 1)", "23505")
+            expectError(db, "INSERT INTO parent (qty) VALUES (-1)", "23514")
+            expectError(db, "INSERT INTO child (parent_id) VALUES (99)", "23503")
+            expectError(db, "DELETE FROM parent WHERE id = 1", "23503")
+            expectError(db, "INSERT INTO child (id, parent_id) VALUES (5, 1)", "428C9")
+            expectError(db, "INSERT INTO child (parent_id, note) VALUES (3, 'a')", "23505")
+            let id = try db.query("INSERT INTO parent (qty) VALUES (\(round)) RETURNING id, name")
+            XCTAssertEqual(id.first?[1], .text("unnamed"))
+            guard case .int32(let newID)? = id.first?[0] else { return XCTFail("no id") }
+            XCTAssertGreaterThan(newID, 3 + Int32(round))
+            guard case .int64(let ticket)? = try db.query("SELECT nextval('tickets')").first?.first else { return XCTFail("no ticket") }
+            XCTAssertGreaterThan(ticket, 101 + Int64(round))
+            let plan = try db.query("EXPLAIN SELECT * FROM parent WHERE name = 'x'").compactMap { $0.first?.text }.joined(separator: "\n")
+            XCTAssertTrue(plan.contains("using parent_name"), plan)
+        }
+        db.close()
+    }
+
     func testCheckpointWritesOnlyChangedRowGroups() throws {
         let db = try Database(path: directory)
         try db.execute("CREATE TABLE a (k INTEGER, v DOUBLE PRECISION)")

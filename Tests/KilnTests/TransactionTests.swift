@@ -284,3 +284,70 @@ extension TransactionTests {
         db.close()
     }
 }
+
+extension TransactionTests {
+    /// Keys under concurrency: a second insert of a key waits for the first writer (23505
+    /// after its commit, success after its rollback), while other sessions look keys up through
+    /// the index on threads of their own and always see exactly one live version of each key.
+    func testUniqueKeysUnderConcurrentWritersAndReaders() throws {
+        let a = try Database()
+        let b = try Database(sharing: a)
+        try a.execute("CREATE TABLE acct (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)")
+        try a.execute("INSERT INTO acct SELECT x, 100 FROM generate_series(1, 200) AS s(x)")
+        let stop = Box()
+        let readers = (0..<2).map { _ in expectation(description: "reader") }
+        let bad = Box()
+        for reader in readers {
+            let session = Shared(try Database(sharing: a))
+            DispatchQueue.global().async {
+                var id: Int32 = 1
+                while stop.value == nil {
+                    let rows = (try? session.db.query("SELECT balance FROM acct WHERE id = $1", [.int32(id)])) ?? []
+                    if rows.count != 1 { bad.value = "key \(id): \(rows.count) rows" }
+                    id = id % 200 + 1
+                }
+                reader.fulfill()
+            }
+        }
+        // Writers: updates of keys (new versions) and a transfer in a block, all while readers run.
+        for round in 0..<40 {
+            try a.execute("UPDATE acct SET balance = balance + 1 WHERE id = $1", [.int32(Int32(round % 200 + 1))])
+            try a.execute("BEGIN; UPDATE acct SET balance = balance - 5 WHERE id = 7; UPDATE acct SET balance = balance + 5 WHERE id = 8; COMMIT")
+        }
+        // A second inserter of one key waits for the first.
+        let bOnThread = Shared(b)
+        try a.execute("BEGIN")
+        try a.execute("INSERT INTO acct VALUES (1000, 1)")
+        let waited = expectation(description: "b waits for a")
+        let outcome = Box()
+        DispatchQueue.global().async {
+            do { try bOnThread.db.execute("INSERT INTO acct VALUES (1000, 2)"); outcome.value = "inserted" } catch let error as DatabaseError {
+                outcome.value = error.sqlState.code
+            } catch {}
+            waited.fulfill()
+        }
+        Thread.sleep(forTimeInterval: 0.2)
+        XCTAssertNil(outcome.value, "the second insert must wait")
+        try a.execute("COMMIT")
+        wait(for: [waited], timeout: 30)
+        XCTAssertEqual(outcome.value, "23505")
+        try a.execute("BEGIN")
+        try a.execute("INSERT INTO acct VALUES (1001, 1)")
+        let second = expectation(description: "b waits again")
+        DispatchQueue.global().async {
+            do { try bOnThread.db.execute("INSERT INTO acct VALUES (1001, 2)"); outcome.value = "inserted" } catch let error as DatabaseError {
+                outcome.value = error.sqlState.code
+            } catch {}
+            second.fulfill()
+        }
+        Thread.sleep(forTimeInterval: 0.2)
+        try a.execute("ROLLBACK")
+        wait(for: [second], timeout: 30)
+        XCTAssertEqual(outcome.value, "inserted")
+        stop.value = "stop"
+        wait(for: readers, timeout: 30)
+        XCTAssertNil(bad.value)
+        XCTAssertEqual(try a.query("SELECT count(*), sum(balance) FROM acct"), [[.int64(202), .int64(200 * 100 + 40 + 1 + 2)]])
+        XCTAssertEqual(try a.query("SELECT balance FROM acct WHERE id = 1001"), [[.int32(2)]])
+    }
+}
