@@ -75,6 +75,11 @@ class Checker:
         # An UPDATE or DELETE of an acknowledged transaction's rows that was sent but not
         # acknowledged: (tag, its rows afterwards, or None for a delete).
         self.pending_change = None
+        # Rows of `keyed` (a BIGSERIAL primary key and a unique tag): tag -> id acknowledged,
+        # the tag whose insert is in flight, and the highest id ever handed out.
+        self.keyed = {}
+        self.key_in_flight = None
+        self.highest_id = 0
 
     def fail(self, message):
         print("FAIL:", message, flush=True)
@@ -167,6 +172,13 @@ class Checker:
                 self.acknowledged[tag] = rows
                 del self.in_flight[tag]
                 done += 1
+                if tag % 3 == 0:
+                    # A key from a sequence: never handed out twice, not even across a kill -9.
+                    self.key_in_flight = tag
+                    key = connection.execute(f"INSERT INTO keyed (tag) VALUES ({tag}) RETURNING id").fetchone()[0]
+                    self.keyed[tag] = key
+                    self.highest_id = max(self.highest_id, key)
+                    self.key_in_flight = None
                 if checkpoint_every and done % checkpoint_every == 0:
                     connection.execute("CHECKPOINT")
             except psycopg.OperationalError:
@@ -217,7 +229,33 @@ class Checker:
             missing = self.tables - names
             if missing:
                 self.fail(f"{context}: acknowledged CREATE TABLE lost: {sorted(missing)[:5]}")
+            self.verify_keys(connection, context)
         return len(self.acknowledged)
+
+    def verify_keys(self, connection, context):
+        """Every acknowledged key is there with its id, nothing unknown; the sequence goes on
+        after every id handed out; the unique key still holds."""
+        found = dict(connection.execute("SELECT tag, id FROM keyed").fetchall())
+        if self.key_in_flight is not None and self.key_in_flight in found:
+            self.keyed[self.key_in_flight] = found[self.key_in_flight]
+            self.highest_id = max(self.highest_id, found[self.key_in_flight])
+        self.key_in_flight = None
+        lost = [tag for tag in self.keyed if found.get(tag) != self.keyed[tag]]
+        if lost:
+            self.fail(f"{context}: acknowledged keys lost or changed: {[(t, self.keyed[t], found.get(t)) for t in lost[:5]]}")
+        unknown = [tag for tag in found if tag not in self.keyed]
+        if unknown:
+            self.fail(f"{context}: keys of unknown inserts {unknown[:5]}")
+        following = connection.execute("SELECT nextval('keyed_id_seq')").fetchone()[0]
+        if following <= self.highest_id:
+            self.fail(f"{context}: the sequence hands out {following} again (ids up to {self.highest_id} were given out)")
+        self.highest_id = max(self.highest_id, following)
+        if self.keyed:
+            try:
+                connection.execute(f"INSERT INTO keyed (tag) VALUES ({next(iter(self.keyed))})")
+                self.fail(f"{context}: a duplicate tag was accepted after reopening")
+            except psycopg.errors.UniqueViolation:
+                pass
 
     def open_and_verify(self, directory, context):
         process, port = self.start(directory)
@@ -237,9 +275,11 @@ class Checker:
         """A new directory for one check: the checker's records start empty."""
         self.acknowledged, self.in_flight = {}, {}
         self.tables, self.tables_in_flight = set(), set()
+        self.keyed, self.key_in_flight, self.highest_id = {}, None, 0
         process, port = self.start(directory)
         with self.connect(port) as connection:
             connection.execute("CREATE TABLE t (tag INTEGER NOT NULL, i INTEGER, payload TEXT, v BIGINT)")
+            connection.execute("CREATE TABLE keyed (id BIGSERIAL PRIMARY KEY, tag INTEGER UNIQUE NOT NULL)")
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
 
@@ -269,7 +309,7 @@ class Checker:
             process.send_signal(signal.SIGKILL)
             process.wait()
         self.open_and_verify(directory, f"after kill {kills}")
-        print(f"kill -9 loop: {kills} kills, {len(self.acknowledged)} acknowledged commits, "
+        print(f"kill -9 loop: {kills} kills, {len(self.acknowledged)} acknowledged commits, {len(self.keyed)} sequence keys, "
               f"{time.time() - started:.0f} s", flush=True)
 
     def crash_points(self, rng):

@@ -100,12 +100,12 @@ final class TableScanState: RuntimeState {
                 limits.append(min(segment.count, visible))
                 visible = max(0, visible - segment.count)
             }
-            for id in found.rows.sorted(by: { $0.value < $1.value }) where id.row < limits[id.segment] {
+            for id in found.rows.sorted(by: { $0.value < $1.value }) where id.segment < limits.count && id.row < limits[id.segment] {
                 ranges.append((table.segments[id.segment], id.row, 1, id.segment, false))
             }
             if let local = snapshot.localRows(of: table) {
-                for entry in found.pending where entry.rows === local {
-                    try local.load(columns: stored)
+                try local.load(columns: stored)
+                for entry in found.pending where entry.rows === local && entry.row.segment < local.segments.count {
                     ranges.append((local.segments[entry.row.segment], entry.row.row, 1, entry.row.segment, true))
                 }
             }
