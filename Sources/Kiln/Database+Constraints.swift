@@ -232,21 +232,14 @@ extension Database {
            constraints.keys.contains(where: { !old.keys.contains($0) }) {
             try resolve(table.indexAppended(local, from: 0, transaction: transaction.id))
         }
-        if constraints.checks.contains(where: { !old.checks.contains($0) }) {
-            var only = table.constraints
-            only.checks = constraints.checks.filter { !old.checks.contains($0) }
-            let saved = table.constraints
-            table.setConstraints(only)
-            defer { table.setConstraints(saved) }
-            try checkRows(table, rows: table, range: 0..<table.rowCount, validating: true)
-        }
-        if constraints.foreignKeys.contains(where: { !old.foreignKeys.contains($0) }) {
-            var only = table.constraints
-            only.foreignKeys = constraints.foreignKeys.filter { !old.foreignKeys.contains($0) }
-            let saved = table.constraints
-            table.setConstraints(only)
-            defer { table.setConstraints(saved) }
-            try checkReferences(table, rows: table, from: 0, validating: true)
-        }
+        // The new checks and foreign keys only, over every row.
+        var newOnes = constraints
+        newOnes.checks = constraints.checks.filter { !old.checks.contains($0) }
+        newOnes.foreignKeys = constraints.foreignKeys.filter { !old.foreignKeys.contains($0) }
+        guard !newOnes.checks.isEmpty || !newOnes.foreignKeys.isEmpty else { return }
+        table.setConstraints(newOnes)
+        defer { table.setConstraints(constraints) }
+        if !newOnes.checks.isEmpty { try checkRows(table, rows: table, range: 0..<table.rowCount, validating: true) }
+        if !newOnes.foreignKeys.isEmpty { try checkReferences(table, rows: table, from: 0, validating: true) }
     }
 }

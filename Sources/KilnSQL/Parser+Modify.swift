@@ -25,19 +25,7 @@ extension Parser {
         _ = acceptWord("only")
         let (table, alias) = try targetTable(stopWord: "set")
         try expectWord("set")
-        var assignments: [Assignment] = []
-        repeat {
-            let at = position
-            if isSymbol("(") {
-                throw DatabaseError(.featureNotSupported, "UPDATE with a column list (SET (a, b) = ...) is not supported", position: at)
-            }
-            var column = try identifier()
-            // `SET t.col = ...` names the target's column with its table or alias.
-            if acceptSymbol(".") { column = try identifier() }
-            try expectSymbol("=")
-            let value: Expression? = acceptWord("default") ? nil : try parseExpression()
-            assignments.append(Assignment(column: column, value: value, position: at))
-        } while acceptSymbol(",")
+        let assignments = try parseAssignments()
         var from: [TableReference] = []
         if acceptWord("from") {
             repeat { from.append(try parseJoinedTable()) } while acceptSymbol(",")
@@ -68,23 +56,30 @@ extension Parser {
         } else {
             try expectWord("update")
             try expectWord("set")
-            var assignments: [Assignment] = []
-            repeat {
-                let at = position
-                if isSymbol("(") {
-                    throw DatabaseError(.featureNotSupported, "SET with a column list (SET (a, b) = ...) is not supported", position: at)
-                }
-                var column = try identifier()
-                if acceptSymbol(".") { column = try identifier() }
-                try expectSymbol("=")
-                let value: Expression? = acceptWord("default") ? nil : try parseExpression()
-                assignments.append(Assignment(column: column, value: value, position: at))
-            } while acceptSymbol(",")
+            let assignments = try parseAssignments()
             let condition = acceptWord("where") ? try parseExpression() : nil
             upsert.action = .update(assignments: assignments, whereClause: condition)
         }
         upsert.returning = try parseReturning()
         return .upsert(upsert)
+    }
+
+    /// `column = expression | DEFAULT [, ...]` of UPDATE's and ON CONFLICT DO UPDATE's SET.
+    mutating func parseAssignments() throws(DatabaseError) -> [Assignment] {
+        var assignments: [Assignment] = []
+        repeat {
+            let at = position
+            if isSymbol("(") {
+                throw DatabaseError(.featureNotSupported, "UPDATE with a column list (SET (a, b) = ...) is not supported", position: at)
+            }
+            var column = try identifier()
+            // `SET t.col = ...` names the target's column with its table or alias.
+            if acceptSymbol(".") { column = try identifier() }
+            try expectSymbol("=")
+            let value: Expression? = acceptWord("default") ? nil : try parseExpression()
+            assignments.append(Assignment(column: column, value: value, position: at))
+        } while acceptSymbol(",")
+        return assignments
     }
 
     /// `TRUNCATE [TABLE] [ONLY] name [, ...] [CONTINUE IDENTITY | RESTRICT]`.

@@ -303,27 +303,21 @@ public struct Parser {
         }
         if acceptWord("index") {
             _ = acceptWord("concurrently")
-            let ifExists = acceptWords("if", "exists")
-            var names = [try qualifiedName()]
-            while acceptSymbol(",") { names.append(try qualifiedName()) }
-            _ = acceptWord("restrict")
-            if current.word == "cascade" {
-                throw DatabaseError(.featureNotSupported, "DROP ... CASCADE is not supported yet", position: position)
-            }
+            let (names, ifExists) = try parseDropNames()
             return .dropIndex(names: names, ifExists: ifExists, position: start)
         }
         if acceptWord("sequence") {
-            let ifExists = acceptWords("if", "exists")
-            var names = [try qualifiedName()]
-            while acceptSymbol(",") { names.append(try qualifiedName()) }
-            _ = acceptWord("restrict")
-            if current.word == "cascade" {
-                throw DatabaseError(.featureNotSupported, "DROP ... CASCADE is not supported yet", position: position)
-            }
+            let (names, ifExists) = try parseDropNames()
             return .dropSequence(names: names, ifExists: ifExists, position: start)
         }
         let isView = acceptWord("view")
         if !isView { try expectWord("table") }
+        let (names, ifExists) = try parseDropNames()
+        return isView ? .dropView(names: names, ifExists: ifExists, position: start) : .dropTable(names: names, ifExists: ifExists, position: start)
+    }
+
+    /// `[IF EXISTS] name [, ...] [RESTRICT]` of DROP (CASCADE is refused).
+    mutating func parseDropNames() throws(DatabaseError) -> ([String], Bool) {
         let ifExists = acceptWords("if", "exists")
         var names = [try qualifiedName()]
         while acceptSymbol(",") { names.append(try qualifiedName()) }
@@ -331,7 +325,7 @@ public struct Parser {
         if current.word == "cascade" {
             throw DatabaseError(.featureNotSupported, "DROP ... CASCADE is not supported yet", position: position)
         }
-        return isView ? .dropView(names: names, ifExists: ifExists, position: start) : .dropTable(names: names, ifExists: ifExists, position: start)
+        return (names, ifExists)
     }
 
     mutating func parseColumnList() throws(DatabaseError) -> [String]? {
