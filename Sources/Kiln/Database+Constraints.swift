@@ -89,7 +89,7 @@ extension Database {
     /// The referenced table's unique index over a foreign key's referenced columns, built, and
     /// where each of the key's columns sits in it.
     func referencedIndex(_ key: ForeignKey) throws(DatabaseError) -> (Table, TableIndex, [Int]) {
-        guard let parent = catalog.table(key.table),
+        guard let parent = catalog.anyTable(key.table),
               let index = parent.indexes.first(where: { $0.key.isUnique && $0.key.columns.count == key.referencedColumns.count && Set($0.key.columns) == Set(key.referencedColumns) }) else {
             throw DatabaseError.internalError("the key that foreign key \"\(key.name)\" references is missing")
         }
@@ -144,7 +144,7 @@ extension Database {
 
     /// The foreign keys of every table that reference `table`.
     func references(to table: Table) -> [(Table, ForeignKey)] {
-        catalog.allTables.flatMap { child in child.constraints.foreignKeys.filter { $0.table == table.name }.map { (child, $0) } }
+        catalog.everyTable.flatMap { child in child.constraints.foreignKeys.filter { $0.table == table.name }.map { (child, $0) } }
     }
 
     /// After a statement deleted rows `deleted` of `table` (their `RowID`s; an UPDATE's old

@@ -44,6 +44,9 @@ extension Database {
         }
         for constraint in constraints { try add(constraint, to: &declared, table: table, creating: true) }
         table.setConstraints(declared)
+        // Inside a block, other sessions do not see the table until COMMIT (as in PostgreSQL):
+        // they could otherwise commit rows into a table whose creation is not in the WAL yet.
+        if let transaction, transaction.explicit { table.setCreator(transaction.id) }
         if try catalog.create(table, ifNotExists: ifNotExists, position: position) {
             pendingChanges.append(.createTable(table))
             if !declared.isEmpty { pendingChanges.append(.constraints(table, declared)) }

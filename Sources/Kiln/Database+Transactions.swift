@@ -207,6 +207,8 @@ extension Database {
             return 0
         }
         let timestamp = transactions.nextCommitTimestamp()
+        // Tables the block created become everyone's.
+        for case .createTable(let table) in transaction.undo { table.setCreator(0) }
         var logged = transaction.changes + pendingChanges
         var appended: [(Table, Int)] = []
         var deleted: [ObjectIdentifier: (Table, [RowID])] = [:]

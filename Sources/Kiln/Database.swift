@@ -37,7 +37,9 @@ public final class Database {
     var cursors: [String: Cursor] = [:]
     /// The running transaction: an explicit block's, or the implicit one of the statement
     /// being run (nil between statements outside a block).
-    var transaction: Transaction?
+    var transaction: Transaction? {
+        didSet { CatalogVisibility.transaction = transaction?.id ?? 0 }
+    }
     /// Between BEGIN and COMMIT / ROLLBACK.
     var inTransactionBlock: Bool { transaction?.explicit ?? false }
     /// Set with the error a statement throws when it met a row another running transaction

@@ -1,3 +1,4 @@
+import KilnStorage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -128,7 +129,16 @@ extension Database {
     /// room (a statement thread), else on this session's `StatementRunner`.
     func onStatementStack<R>(_ body: () throws(DatabaseError) -> R) throws(DatabaseError) -> R {
         if isClosed { throw DatabaseError(SQLState("08003"), "the database session is closed") }
-        if StackGuard.remaining >= Database.statementStack { return try body() }
-        return try runner.run(body)
+        // The catalog shows this session the tables its own uncommitted block created.
+        let visibility = transaction?.id ?? 0
+        if StackGuard.remaining >= Database.statementStack { return try Database.withVisibility(visibility, body) }
+        return try runner.run { () throws(DatabaseError) -> R in try Database.withVisibility(visibility, body) }
+    }
+
+    static func withVisibility<R>(_ transaction: UInt64, _ body: () throws(DatabaseError) -> R) throws(DatabaseError) -> R {
+        let outer = CatalogVisibility.transaction
+        CatalogVisibility.transaction = transaction
+        defer { CatalogVisibility.transaction = outer }
+        return try body()
     }
 }

@@ -1,5 +1,8 @@
 import KilnCore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The database's tables, views and roles, shared by every session (each map behind its own lock).
 public final class Catalog: Sendable {
@@ -62,7 +65,17 @@ public final class Catalog: Sendable {
 
     public init() {}
 
-    public func table(oid: Int32) -> Table? { tables.withLock { $0.values.first { $0.oid == oid } } }
+    public func table(oid: Int32) -> Table? { tables.withLock { $0.values.first { $0.oid == oid } }.flatMap(visible) }
+
+    /// `table` when the statement running on this thread may see it: a table an uncommitted
+    /// block created is its own until COMMIT (`CatalogVisibility`).
+    func visible(_ table: Table) -> Table? { table.isVisible(to: CatalogVisibility.transaction) ? table : nil }
+
+    /// A table whatever its creator (the integrity checks of foreign keys, which must see every row).
+    public func anyTable(_ name: String) -> Table? { tables.withLock { $0[name] } }
+
+    /// Every table whatever its creator, by OID.
+    public var everyTable: [Table] { tables.withLock { $0.values.sorted { $0.oid < $1.oid } } }
 
     /// The next OID the catalog hands out (kept by checkpoints).
     var nextOIDValue: Int32 { oidCounter.load(ordering: .relaxed) }
@@ -109,7 +122,7 @@ public final class Catalog: Sendable {
         if roles.withLock({ $0.removeValue(forKey: name) != nil }) { bumpVersion() }
     }
 
-    public func table(_ name: String) -> Table? { tables.withLock { $0[name] } }
+    public func table(_ name: String) -> Table? { tables.withLock { $0[name] }.flatMap(visible) }
 
     /// Takes back a CREATE or DROP of a rolled-back transaction.
     public func undoCreate(_ table: Table) {
@@ -134,7 +147,7 @@ public final class Catalog: Sendable {
         bumpVersion()
     }
 
-    public var tableNames: [String] { tables.withLock { $0.keys.sorted() } }
+    public var tableNames: [String] { allTables.map(\.name).sorted() }
 
     public func create(_ table: Table, ifNotExists: Bool, position: Int?) throws(DatabaseError) -> Bool {
         if view(table.name) != nil {
@@ -158,11 +171,32 @@ public final class Catalog: Sendable {
         if view(name) != nil {
             throw DatabaseError(.wrongObjectType, "\"\(name)\" is not a table", position: position, hint: "Use DROP VIEW to remove a view.")
         }
-        let dropped = tables.withLock { $0.removeValue(forKey: name) != nil }
+        let transaction = CatalogVisibility.transaction
+        let dropped = tables.withLock { map -> Bool in
+            guard let table = map[name], table.isVisible(to: transaction) else { return false }
+            map[name] = nil
+            return true
+        }
         if dropped { bumpVersion() }
         if !dropped && !ifExists {
             throw DatabaseError(.undefinedTable, "table \"\(name)\" does not exist", position: position)
         }
+    }
+}
+
+/// The transaction of the statement running on this thread (0: none), for the catalog's
+/// visibility of tables that uncommitted blocks created. A session sets it whenever it runs a
+/// statement (`Database.onStatementStack`) and whenever its transaction changes.
+public enum CatalogVisibility {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    public static var transaction: UInt64 {
+        get { UInt64(UInt(bitPattern: pthread_getspecific(key))) }
+        set { pthread_setspecific(key, UnsafeRawPointer(bitPattern: UInt(newValue))) }
     }
 }
 
@@ -197,7 +231,10 @@ extension Catalog {
     public var allRoles: [Role] { roles.withLock { $0.values.sorted { $0.oid < $1.oid } } }
 
     /// Every table, by name.
-    public var allTables: [Table] { tables.withLock { $0.values.sorted { $0.oid < $1.oid } } }
+    public var allTables: [Table] {
+        let transaction = CatalogVisibility.transaction
+        return tables.withLock { $0.values.filter { $0.isVisible(to: transaction) }.sorted { $0.oid < $1.oid } }
+    }
 
     /// Every view, by name.
     public var allViews: [View] { views.withLock { $0.values.sorted { $0.oid < $1.oid } } }

@@ -96,6 +96,16 @@ public final class Table: @unchecked Sendable {
     /// For a transaction's local table (its uncommitted rows of `table`): the table and the
     /// transaction, whose rows the table's indexes list as pending.
     public private(set) var localOf: (table: Table, transaction: UInt64)?
+    /// The running transaction that created the table in a block (0: committed); only it sees
+    /// the table until it commits (`Catalog.visible`).
+    let creator = Atomic<UInt64>(0)
+
+    public func setCreator(_ transaction: UInt64) { creator.store(transaction, ordering: .releasing) }
+
+    public func isVisible(to transaction: UInt64) -> Bool {
+        let owner = creator.load(ordering: .acquiring)
+        return owner == 0 || owner == transaction
+    }
 
     public init(name: String, columns: [ColumnInfo]) {
         self.name = name

@@ -113,6 +113,23 @@ final class DurableStorageTests: XCTestCase {
         db.close()
     }
 
+    /// A table created in an open block is invisible to other sessions, so none can commit rows
+    /// into it before its creation is logged; a crash then leaves a log that replays.
+    func testAnUncommittedTableTakesNoOtherSessionsRows() throws {
+        let a = try Database(path: directory)
+        let b = try Database(sharing: a)
+        try a.execute("BEGIN; CREATE TABLE mine (k INTEGER); INSERT INTO mine VALUES (1)")
+        XCTAssertThrowsError(try b.execute("INSERT INTO mine VALUES (2)")) { XCTAssertEqual(($0 as! DatabaseError).sqlState.code, "42P01") }
+        XCTAssertThrowsError(try b.execute("DROP TABLE mine")) { XCTAssertEqual(($0 as! DatabaseError).sqlState.code, "42P01") }
+        XCTAssertEqual(try a.query("SELECT count(*) FROM mine"), [[.int64(1)]])
+        try b.execute("CREATE TABLE theirs (k INTEGER); INSERT INTO theirs VALUES (3)")
+        a.store!.releaseAsIfCrashed()
+        let reopened = try Database(path: directory)
+        XCTAssertEqual(try reopened.query("SELECT k FROM theirs"), [[.int32(3)]])
+        XCTAssertThrowsError(try reopened.query("SELECT k FROM mine"))
+        reopened.close()
+    }
+
     func testCheckpointWritesOnlyChangedRowGroups() throws {
         let db = try Database(path: directory)
         try db.execute("CREATE TABLE a (k INTEGER, v DOUBLE PRECISION)")
