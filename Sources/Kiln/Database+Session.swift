@@ -14,6 +14,23 @@ import Glibc
 final class StatementLock: @unchecked Sendable {
     // `@unchecked Sendable`: a pthread rwlock is made for use across threads.
     private let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
+
+    /// The sessions' transactions (weakly), so that a compaction under the exclusive lock can
+    /// renumber the rows their undo logs name. Changed under `registry`'s own lock.
+    private let registry = Monitor()
+    private var running: [UInt64: Weak] = [:]
+    private struct Weak { weak var transaction: Transaction? }
+
+    func register(_ transaction: Transaction) {
+        registry.withLock {
+            running = running.filter { $0.value.transaction != nil }
+            running[transaction.id] = Weak(transaction: transaction)
+        }
+    }
+
+    func transactions(besides id: UInt64) -> [Transaction] {
+        registry.withLock { running.values.compactMap(\.transaction).filter { $0.id != id } }
+    }
     init() { pthread_rwlock_init(lock, nil) }
     deinit {
         pthread_rwlock_destroy(lock)

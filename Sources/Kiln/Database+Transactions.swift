@@ -133,6 +133,7 @@ extension Database {
     func currentTransaction() -> Transaction {
         if let transaction { return transaction }
         let started = Transaction(id: transactions.begin(), explicit: false, isolation: defaultIsolation)
+        statementLock.register(started)
         transaction = started
         return started
     }
@@ -152,6 +153,13 @@ extension Database {
         return Snapshot(timestamp: timestamp, marker: transaction.marker, local: transaction.localMap)
     }
 
+    /// After a statement of a READ COMMITTED block: its snapshot is not needed any more (the
+    /// next statement takes a new one), so garbage collection need not keep versions for it.
+    func releaseStatementSnapshot(_ transaction: Transaction) {
+        guard transaction.isolation == .readCommitted, transaction.explicit, self.transaction === transaction else { return }
+        transactions.release(snapshotOf: transaction.id)
+    }
+
     func begin(_ modes: TransactionModes) throws(DatabaseError) -> QueryResult {
         if let transaction, transaction.explicit {
             // PostgreSQL warns and goes on.
@@ -159,7 +167,9 @@ extension Database {
         }
         let isolation = try Database.isolation(modes.isolation, position: modes.isolationPosition) ?? defaultIsolation
         if let implicit = transaction { transactions.end(implicit.id, committed: false) }
-        transaction = Transaction(id: transactions.begin(), explicit: true, isolation: isolation)
+        let started = Transaction(id: transactions.begin(), explicit: true, isolation: isolation)
+        statementLock.register(started)
+        transaction = started
         return .command("BEGIN")
     }
 
@@ -259,7 +269,7 @@ extension Database {
             }
         }
         for (table, before) in firstRow.values { table.noteCommit(timestamp, rowsBefore: before, oldestSnapshot: oldest) }
-        if !deleted.isEmpty, !transactions.othersRunning(besides: transaction.id) {
+        if !deleted.isEmpty {
             position = collectGarbage(in: deleted.values.map(\.0), transaction: transaction, position: position)
         }
         transactions.end(transaction.id, committed: true)
@@ -271,14 +281,29 @@ extension Database {
     /// compacted; a database directory checkpoints at once, which makes the new layout the
     /// durable one. Returns the WAL position the commit waits for (0 once checkpointed).
     private func collectGarbage(in tables: [Table], transaction: Transaction, position: Int) -> Int {
-        let compacting = tables.filter { catalog.table($0.name) === $0 && $0.needsCompaction }
+        // With other transactions running, only what no snapshot of theirs can see goes, and
+        // only from tables none of them has marked rows of (`Table.compactable`).
+        let others = transactions.othersRunning(besides: transaction.id)
+        let oldest = transactions.oldestSnapshot(besides: transaction.id)
+        let compacting = tables.filter { catalog.table($0.name) === $0 && (others ? $0.compactionPays(oldestSnapshot: oldest) : $0.needsCompaction) }
         guard !compacting.isEmpty else { return position }
         if let store {
             // The checkpoint must be able to run (no other block's uncommitted schema change).
             guard !transactions.catalogChangesPending(besides: transaction.id), store.failure == nil else { return position }
         }
         do throws(DatabaseError) {
-            for table in compacting { try table.compact() }
+            for table in compacting {
+                let moved = try table.compact(keepingDeletesAfter: others ? oldest : nil)
+                // Rows other running transactions marked moved: their undo logs follow.
+                guard !moved.isEmpty else { continue }
+                for other in statementLock.transactions(besides: transaction.id) {
+                    for index in other.undo.indices {
+                        if case .delete(let marked, let row) = other.undo[index], marked === table, let new = moved[row.value] {
+                            other.undo[index] = .delete(table, RowID(new))
+                        }
+                    }
+                }
+            }
             try store?.checkpoint(committing: transaction.id)
             return store == nil ? position : 0
         } catch {

@@ -245,6 +245,7 @@ public final class Database {
         }
         let result = try statementLock.withReadLock { () throws(DatabaseError) in
             executor.snapshot = statementSnapshot(transaction)
+            defer { releaseStatementSnapshot(transaction) }
             return try body()
         }
         try waitForSequences()
@@ -274,7 +275,10 @@ public final class Database {
             do throws(DatabaseError) {
                 let result = try statementLock.withWriteLock { () throws(DatabaseError) in
                     pendingChanges = []
-                    defer { pendingChanges = [] }
+                    defer {
+                        pendingChanges = []
+                        releaseStatementSnapshot(transaction)
+                    }
                     executor.snapshot = statementSnapshot(transaction)
                     let result: QueryResult
                     do throws(DatabaseError) {

@@ -170,23 +170,79 @@ public final class Table: @unchecked Sendable {
         return deleted >= 1024 && deleted * 4 >= rowCount
     }
 
+    /// Whether compacting pays while snapshots from `oldest` on are in use: versions deleted by
+    /// a commit at or before `oldest` (dead for every snapshot) are at least 1,024 and a quarter
+    /// of the table.
+    public func compactionPays(oldestSnapshot oldest: UInt64) -> Bool {
+        guard needsCompaction else { return false }
+        var dead = 0
+        for segment in segments {
+            guard let deletes = segment.deletes, deletes.committed > 0 else { continue }
+            for row in 0..<segment.count {
+                let marker = deletes.markers[row]
+                if marker != 0 && marker & VersionMarker.transactionBit == 0 && marker <= oldest { dead += 1 }
+            }
+        }
+        return dead >= 1024 && dead * 4 >= rowCount
+    }
+
     /// Garbage collection: rewrites the table with only its live rows (and a new arena with
     /// only their long strings), so that deleted versions stop taking memory. Rows get new
     /// `RowID`s: the caller holds the statement lock exclusively, no other transaction runs (no
     /// snapshot or undo entry names a row), and a database directory checkpoints at once (the
     /// WAL names rows by the old layout until then).
-    public func compact() throws(DatabaseError) {
+    /// `keepingDeletesAfter`: other transactions run, with snapshots from `oldest` on. Versions
+    /// deleted by a commit after it stay with their markers (an older snapshot still sees them),
+    /// and so do rows a running transaction marked; the commits' row prefixes are renumbered.
+    /// Returns the new `RowID` of each kept row that a running transaction marked (its undo
+    /// log names the old one). nil: no other transaction runs, every deleted version goes.
+    @discardableResult
+    public func compact(keepingDeletesAfter oldest: UInt64? = nil) throws(DatabaseError) -> [Int64: Int64] {
         try load(columns: Array(columns.indices))
         let fresh = Table(name: name, columns: columns)
-        try fresh.append(contentsOf: self)
+        // The old global index of every row kept, ascending, and the marked rows' new places.
+        var kept: [Int] = []
+        var moved: [Int64: Int64] = [:]
+        if let oldest {
+            var base = 0
+            for (segmentIndex, segment) in segments.enumerated() {
+                for row in 0..<segment.count {
+                    let marker = segment.deletes?.markers[row] ?? 0
+                    let running = marker & VersionMarker.transactionBit != 0
+                    guard marker == 0 || running || marker > oldest else { continue }
+                    if running {
+                        let new = kept.count
+                        moved[RowID(segment: segmentIndex, row: row).value] = RowID(segment: new / Table.segmentCapacity, row: new % Table.segmentCapacity).value
+                    }
+                    kept.append(base + row)
+                }
+                base += segment.count
+            }
+        }
+        try fresh.append(contentsOf: self, keepingDeletesAfter: oldest)
         segments = fresh.segments
         arena = fresh.arena
-        resetCommits()
+        if oldest == nil {
+            resetCommits()
+        } else {
+            // A snapshot saw a prefix of the old rows; it sees the kept rows of that prefix.
+            func renumber(_ rows: Int) -> Int {
+                var low = 0, high = kept.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if kept[middle] < rows { low = middle + 1 } else { high = middle }
+                }
+                return low
+            }
+            if baseRows >= 0 { baseRows = renumber(baseRows) }
+            commits = commits.map { ($0.timestamp, renumber($0.rows)) }
+        }
         for index in indexes { index.invalidate() }
         if var statistics {
             statistics.rows = rowCount
             setStatistics(statistics)
         }
+        return moved
     }
 
     /// The segment and row of a `RowID`, when the table has that row.
@@ -325,14 +381,24 @@ public final class Table: @unchecked Sendable {
 
     /// Appends the rows of `other` (same columns) that carry no delete marker: a committing
     /// transaction's own rows. Long strings are copied into this table's arena.
-    public func append(contentsOf other: Table) throws(DatabaseError) {
+    public func append(contentsOf other: Table, keepingDeletesAfter oldest: UInt64? = nil) throws(DatabaseError) {
         try prepareForAppend()
         let before = rowCount
         defer { if other.localOf?.table === self { moveIndexEntries(of: other, from: before) } }
         for source in other.segments {
             var rows: [Int] = []
+            var kept: [(index: Int, marker: UInt64)] = []
             rows.reserveCapacity(source.count)
-            for row in 0..<source.count where (source.deletes?.markers[row] ?? 0) == 0 { rows.append(row) }
+            for row in 0..<source.count {
+                let marker = source.deletes?.markers[row] ?? 0
+                if marker == 0 {
+                    rows.append(row)
+                } else if let oldest, marker & VersionMarker.transactionBit != 0 || marker > oldest {
+                    kept.append((rows.count, marker))
+                    rows.append(row)
+                }
+            }
+            let first = rowCount
             var done = 0
             while done < rows.count {
                 let segment = writableSegment(reserving: rows.count - done)
@@ -360,6 +426,11 @@ public final class Table: @unchecked Sendable {
                 }
                 segment.count += batch
                 done += batch
+            }
+            // Versions kept for older snapshots keep their delete markers.
+            for (index, marker) in kept {
+                guard let (segment, row) = locate(rowIndex: first + index) else { continue }
+                segment.setMarker(row, marker)
             }
         }
     }

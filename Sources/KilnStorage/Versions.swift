@@ -139,6 +139,12 @@ public final class TransactionManager: @unchecked Sendable {
         monitor.withLock { if running[id] != nil { running[id] = .some(timestamp) } }
     }
 
+    /// A READ COMMITTED transaction between statements needs no snapshot: the versions only
+    /// its last statement's snapshot saw may go.
+    public func release(snapshotOf id: UInt64) {
+        monitor.withLock { if running[id] != nil { running[id] = .some(nil) } }
+    }
+
     /// The next commit timestamp (the caller holds the statement lock exclusively and ends
     /// the transaction with `end`).
     public func nextCommitTimestamp() -> UInt64 {
@@ -163,6 +169,12 @@ public final class TransactionManager: @unchecked Sendable {
     /// nobody else).
     public var oldestSnapshot: UInt64 {
         monitor.withLock { running.values.compactMap { $0 }.min() ?? lastCommitted }
+    }
+
+    /// The oldest snapshot a transaction other than `id` holds (a new one sees every commit
+    /// so far): versions deleted at or before it are dead for everyone but `id`.
+    public func oldestSnapshot(besides id: UInt64) -> UInt64 {
+        monitor.withLock { running.filter { $0.key != id }.values.compactMap { $0 }.min() ?? lastCommitted }
     }
 
     /// Whether any transaction other than `id` is running.

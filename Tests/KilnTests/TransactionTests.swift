@@ -351,3 +351,57 @@ extension TransactionTests {
         XCTAssertEqual(try a.query("SELECT balance FROM acct WHERE id = 1001"), [[.int32(2)]])
     }
 }
+
+extension TransactionTests {
+    /// Garbage collection while other transactions run: versions only their snapshots see stay
+    /// (a REPEATABLE READ block still reads its old values), rows they marked move with their
+    /// markers (their undo follows: ROLLBACK restores the rows, COMMIT deletes them), and the
+    /// table stays bounded under a steady update load.
+    func testCompactionBesideRunningTransactions() throws {
+        let directory = NSTemporaryDirectory() + "kiln-gc-running-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func text(_ db: Database, _ sql: String) throws -> [String] { try db.query(sql).first?.map { $0.text ?? "NULL" } ?? [] }
+        for durable in [false, true] {
+            let a = durable ? try Database(path: directory) : try Database()
+            let b = try Database(sharing: a)
+            let c = try Database(sharing: a)
+            try a.execute("CREATE TABLE acc (id INTEGER PRIMARY KEY, balance BIGINT)")
+            try a.execute("INSERT INTO acc SELECT g, 0 FROM generate_series(1, 4000) AS s(g)")
+            // c: a READ COMMITTED block that marked rows (and holds no snapshot between statements).
+            try c.execute("BEGIN")
+            try c.execute("DELETE FROM acc WHERE id > 3990")
+            try c.execute("UPDATE acc SET balance = -1 WHERE id <= 5")
+            // b: a REPEATABLE READ block: every version its snapshot sees must stay.
+            try b.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            XCTAssertEqual(try text(b, "SELECT sum(balance), count(*) FROM acc"), ["0", "4000"])
+            for round in 0..<40 {
+                try a.execute("UPDATE acc SET balance = balance + 1 WHERE id > 5 AND id <= 3990 AND id % 4 = \(round % 4)")
+            }
+            let table = try XCTUnwrap(a.catalog.table("acc"))
+            XCTAssertGreaterThan(table.rowCount, 4000 * 10, "versions b's snapshot sees are kept")
+            XCTAssertEqual(try text(b, "SELECT sum(balance), count(*) FROM acc"), ["0", "4000"])
+            try b.execute("COMMIT")
+            // With only c running, what no snapshot sees goes; c's marked rows move with it.
+            for round in 0..<40 {
+                try a.execute("UPDATE acc SET balance = balance + 1 WHERE id > 5 AND id <= 3990 AND id % 4 = \(round % 4)")
+            }
+            XCTAssertLessThan(table.rowCount, 4000 * 3, "physical rows after 80 rounds of updates")
+            try c.execute("ROLLBACK")
+            XCTAssertEqual(try text(a, "SELECT count(*), sum(balance), min(balance) FROM acc"), ["4000", "\(3985 * 20)", "0"])
+            try c.execute("BEGIN")
+            try c.execute("DELETE FROM acc WHERE id > 3990")
+            for round in 0..<40 { try a.execute("UPDATE acc SET balance = balance + 1 WHERE id % 4 = \(round % 4) AND id <= 3990") }
+            try c.execute("COMMIT")
+            XCTAssertEqual(try text(a, "SELECT count(*), sum(balance) FROM acc"), ["3990", "\(3985 * 20 + 3990 * 10)"])
+            XCTAssertEqual(try text(a, "SELECT balance FROM acc WHERE id = 100"), ["30"])
+            b.close()
+            c.close()
+            a.close()
+            if durable {
+                let reopened = try Database(path: directory)
+                XCTAssertEqual(try text(reopened, "SELECT count(*), sum(balance) FROM acc"), ["3990", "\(3985 * 20 + 3990 * 10)"])
+                reopened.close()
+            }
+        }
+    }
+}
