@@ -60,7 +60,7 @@ struct Estimate {
         switch plan {
         case .tableScan(let table, let columns, let access):
             var rows = Double(Swift.max(table.rowCount, 1))
-            if case .lookup(let index, _) = access, index.key.isUnique { rows = 1 }
+            if case .lookup(let index, let keys) = access, index.key.isUnique { rows = Double(keys.count) }
             if case .rows(let range) = access { rows = Double(Swift.max(range.count, 1)) }
             let statistics = table.statistics
             // Statistics from an older row count are scaled to the current one.

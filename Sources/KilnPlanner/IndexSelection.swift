@@ -10,24 +10,47 @@ public enum IndexSelection {
         guard case .filter(.tableScan(let table, let columns, .full), let predicate) = plan, !table.indexes.isEmpty else {
             return plan.mapInputs(apply)
         }
-        // Column of the table -> the value it must equal.
-        var equal: [Int: BoundExpression] = [:]
+        // Column of the table -> the values it must equal one of (`k = v`, or `k IN (...)`, an
+        // OR of equalities on one column).
+        var equal: [Int: [BoundExpression]] = [:]
         for conjunct in JoinPlanning.split(predicate) {
-            guard case .call("eq", let operands) = conjunct.kind, operands.count == 2 else { continue }
-            for (side, other) in [(operands[0], operands[1]), (operands[1], operands[0])] {
-                guard case .column(let index) = side.kind, index < columns.count, columns[index] != Table.rowIDColumn, isKey(other) else { continue }
-                let column = table.columns[columns[index]]
-                guard compatible(other.type, column.type) else { continue }
-                equal[columns[index]] = equal[columns[index]] ?? other
-            }
+            guard let (column, values) = equalities(conjunct, table: table, columns: columns), equal[column] == nil else { continue }
+            equal[column] = values
         }
         let usable = table.indexes.filter { $0.key.columns.allSatisfy { equal[$0] != nil } }
-        // A unique key finds at most one live row; otherwise the index with the most columns.
+        // A unique key finds at most one live row per key; otherwise the index with the most columns.
         guard let index = usable.max(by: { ($0.key.isUnique ? 1 : 0, $0.key.columns.count) < ($1.key.isUnique ? 1 : 0, $1.key.columns.count) }) else {
             return plan
         }
-        let keys = index.key.columns.map { equal[$0]! }
+        // Every combination of the columns' values (one key per IN value for one column).
+        var keys: [[BoundExpression]] = [[]]
+        for column in index.key.columns {
+            keys = keys.flatMap { prefix in equal[column]!.map { prefix + [$0] } }
+            if keys.count > maximumKeys { return plan }
+        }
         return .filter(.tableScan(table: table, columns: columns, access: .lookup(index, keys: keys)), predicate: predicate)
+    }
+
+    /// Keys looked up at most (beyond, a scan is as good).
+    static let maximumKeys = 1_000
+
+    /// `column = value`, or an OR of such on one column: the table column and its values.
+    static func equalities(_ e: BoundExpression, table: Table, columns: [Int]) -> (Int, [BoundExpression])? {
+        switch e.kind {
+        case .call("eq", let operands) where operands.count == 2:
+            for (side, other) in [(operands[0], operands[1]), (operands[1], operands[0])] {
+                guard case .column(let index) = side.kind, index < columns.count, columns[index] != Table.rowIDColumn, isKey(other),
+                      compatible(other.type, table.columns[columns[index]].type) else { continue }
+                return (columns[index], [other])
+            }
+            return nil
+        case .call("or", let operands) where operands.count == 2:
+            guard let (left, a) = equalities(operands[0], table: table, columns: columns),
+                  let (right, b) = equalities(operands[1], table: table, columns: columns), left == right else { return nil }
+            return (left, a + b)
+        default:
+            return nil
+        }
     }
 
     /// A value the scan can read when it opens: a constant or a statement parameter.

@@ -29,8 +29,8 @@ public struct RecordLayout: Sendable, Equatable {
 /// Which rows a table scan's state reads (`ScanAccess` with its keys lifted to parameter slots).
 public enum StateAccess: Sendable {
     case full
-    /// `types`: each key slot's type (converted to the key column's type when the scan opens).
-    case lookup(TableIndex, slots: [Int], types: [SQLType])
+    /// Per key looked up, its slots; the scan converts each to its key column's type when it opens.
+    case lookup(TableIndex, slots: [[Int]])
     case rows(Range<Int>)
 }
 

@@ -93,9 +93,13 @@ public struct PipelineSlicer {
             case .full: stateAccess = .full
             case .rows(let range): stateAccess = .rows(range)
             case .lookup(let index, let keys):
-                var slots: [Int] = []
-                for key in keys { slots.append(try slot(key)) }
-                stateAccess = .lookup(index, slots: slots, types: keys.map(\.type))
+                var slots: [[Int]] = []
+                for key in keys {
+                    var values: [Int] = []
+                    for value in key { values.append(try slot(value)) }
+                    slots.append(values)
+                }
+                stateAccess = .lookup(index, slots: slots)
             }
             let state = addState(.tableScan(table: table, columns: columns, access: stateAccess))
             return OpenPipeline(source: .scan(state: state), sourceTypes: node.outputTypes, operators: [])

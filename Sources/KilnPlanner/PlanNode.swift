@@ -90,9 +90,10 @@ public struct SortKey: Sendable, Equatable {
 public enum ScanAccess: Sendable {
     /// Every row the snapshot sees.
     case full
-    /// The rows the snapshot sees whose key in `index` equals `keys` (expressions without
-    /// columns: constants and parameters), found through the index.
-    case lookup(TableIndex, keys: [BoundExpression])
+    /// The rows the snapshot sees whose key in `index` equals one of `keys` (each a value per
+    /// key column; expressions without columns: constants and parameters), found through the
+    /// index (`k = $1`, or `k IN (1, 2, 3)`).
+    case lookup(TableIndex, keys: [[BoundExpression]])
     /// Rows `range` of the table, all of them (the rows a statement just appended, which its
     /// CHECK constraints test).
     case rows(Range<Int>)
@@ -188,7 +189,9 @@ public indirect enum PlanNode: Sendable {
         switch self {
         case .tableScan(let table, let columns, let access):
             var via = ""
-            if case .lookup(let index, let keys) = access { via = " using \(index.key.name) (\(keys.map(\.description).joined(separator: ", ")))" }
+            if case .lookup(let index, let keys) = access {
+                via = " using \(index.key.name) " + keys.map { "(\($0.map(\.description).joined(separator: ", ")))" }.joined(separator: " ")
+            }
             if case .rows(let range) = access { via = " rows \(range.lowerBound)..<\(range.upperBound)" }
             return "\(pad)Scan \(table.name)\(via) [\(columns.map { table.scanColumn($0).name }.joined(separator: ", "))]"
         case .seriesScan(let a, let b, let c, _): return "\(pad)GenerateSeries(\(a), \(b), \(c))"

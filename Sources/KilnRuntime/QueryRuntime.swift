@@ -180,7 +180,7 @@ public final class QueryRuntime {
 
     /// Parameter slot `slot` (of type `type`) as a value of `target`; nil when it is NULL or has
     /// no exact value of that type (an index lookup then finds nothing).
-    func parameterValue(_ slot: Int, type: SQLType, as target: SQLType) -> Value? {
+    func parameterValue(_ slot: Int, as target: SQLType) -> Value? {
         if parameterNulls[slot] != 0 { return nil }
         let value = ValueCodec.load(slotTypes[slot], at: parameters + 16 * slot)
         if slotTypes[slot] == target { return value }

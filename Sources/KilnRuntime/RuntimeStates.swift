@@ -84,14 +84,23 @@ final class TableScanState: RuntimeState {
                 let from = max(range.lowerBound, base), to = min(range.upperBound, base + segment.count)
                 if from < to { ranges.append((segment, from - base, to - from, index, false)) }
             }
-        case .lookup(let index, let slots, let types):
-            var keys: [Value] = []
-            for (position, slot) in slots.enumerated() {
-                guard let key = runtime.parameterValue(slot, type: types[position], as: table.columns[index.key.columns[position]].type) else { return }
-                keys.append(key)
-            }
+        case .lookup(let index, let keySlots):
             try index.build(table)
-            let found = index.lookup(table, keys)
+            var rows = Set<RowID>()
+            var pending: [PendingEntry] = []
+            for slots in keySlots {
+                var key: [Value] = []
+                for (position, slot) in slots.enumerated() {
+                    guard let value = runtime.parameterValue(slot, as: table.columns[index.key.columns[position]].type) else { break }
+                    key.append(value)
+                }
+                // A key without an exact value of the key columns' types matches no row.
+                guard key.count == slots.count else { continue }
+                let found = index.lookup(table, key)
+                rows.formUnion(found.rows)
+                for entry in found.pending where !pending.contains(where: { $0.rows === entry.rows && $0.row == entry.row }) { pending.append(entry) }
+            }
+            let found = (rows: Array(rows), pending: pending)
             // One range per row: the rows the snapshot sees (a prefix of each row group),
             // in table order, then the transaction's own pending rows.
             var visible = table.visibleRows(at: snapshot.timestamp)
