@@ -75,8 +75,15 @@ extension Binder {
             return .call("lastval", [], type: .bigint, nullable: true)
         case ("quote_ident", 1):
             return .call("quote_ident", [try coerce(bound[0], to: .text, position: arguments[0].position)], type: .text)
-        case ("obj_description", 1...2), ("col_description", 2), ("shobj_description", 2), ("pg_get_expr", 2...3), ("pg_get_viewdef", 1...2),
-             ("pg_get_constraintdef", 1...2), ("pg_get_indexdef", 1...3), ("pg_get_triggerdef", 1...2), ("pg_get_partkeydef", 1),
+        case ("pg_get_expr", 2...3):
+            // Defaults and checks are kept as their SQL text.
+            return try coerce(bound[0], to: .text, position: arguments[0].position)
+        case ("pg_get_constraintdef", 1...2):
+            return Binder.nameOf(try oidArgument(0), SystemCatalog.constraintDefinitions(catalog), otherwise: text(nil))
+        case ("pg_get_indexdef", 1...3):
+            return Binder.nameOf(try oidArgument(0), SystemCatalog.indexDefinitions(catalog), otherwise: text(nil))
+        case ("obj_description", 1...2), ("col_description", 2), ("shobj_description", 2), ("pg_get_viewdef", 1...2),
+             ("pg_get_triggerdef", 1...2), ("pg_get_partkeydef", 1),
              ("pg_get_statisticsobjdef_columns", 1), ("pg_get_function_arguments", 1), ("pg_get_function_result", 1):
             // Kiln keeps no comments, defaults, constraints, indexes, triggers or functions.
             return text(nil)

@@ -16,9 +16,9 @@ extension SystemCatalog {
             relminmxid:xid relacl:array reloptions:array relpartbound:text
             """) { catalog, _ in
             allRelations(catalog).map { r in
-                [.oid(r.oid), .name(r.name), .oid(r.namespace), .oid(0), .oid(0), .oid(bootstrapRole), .oid(r.kind == "r" ? 2 : 0),
-                 .oid(r.kind == "r" ? r.oid : 0), .oid(0), .int32(0), .float32(Float(r.rowCount)), .int32(0), .oid(0), .flag(false),
-                 .flag(false), .name("p"), .name(r.kind), .int16(Int16(r.columns.count)), .int16(0), .flag(r.kind == "v"), .flag(false),
+                [.oid(r.oid), .name(r.name), .oid(r.namespace), .oid(0), .oid(0), .oid(bootstrapRole), .oid(r.kind == "r" ? 2 : r.kind == "i" ? 403 : 0),
+                 .oid(r.kind == "r" ? r.oid : 0), .oid(0), .int32(0), .float32(Float(r.rowCount)), .int32(0), .oid(0), .flag(r.hasIndex),
+                 .flag(false), .name("p"), .name(r.kind), .int16(Int16(r.columns.count)), .int16(Int16(r.checks)), .flag(r.kind == "v"), .flag(r.hasTriggers),
                  .flag(false), .flag(false), .flag(false), .flag(true), .name(r.kind == "r" ? "d" : "n"), .flag(false), .oid(0), .int32(0),
                  .int32(0), .null, .null, .null]
             }
@@ -30,14 +30,18 @@ extension SystemCatalog {
             attcollation:oid attacl:array attoptions:array attfdwoptions:array attmissingval:text
             """) { catalog, _ in
             allRelations(catalog).flatMap { r in
-                r.columns.enumerated().map { index, column in
+                let constraints = r.kind == "r" ? catalog.table(oid: r.oid)?.constraints : nil
+                return r.columns.enumerated().map { index, column -> [Value] in
                     let type = PostgresType.oid(of: column.type)
                     let entry = PostgresType.entry(type)
-                    return [.oid(r.oid), .name(column.name), .oid(type), .int16(PostgresType.length(of: column.type)), .int16(Int16(index + 1)),
-                            .int32(-1), .int32(PostgresType.modifier(of: column.type)), .int16(0), .flag(entry?.byValue ?? false),
-                            .name(entry?.align ?? "i"), .name(entry?.storage ?? "p"), .name(""), .flag(column.notNull), .flag(false), .flag(false),
-                            .name(""), .name(""), .flag(false), .flag(true), .int16(0), .int16(-1),
+                    let hasDefault: Bool = constraints.map { $0.defaults[index] != nil } ?? false
+                    let identity: String = constraints.map { $0.alwaysGenerated.contains(index) ? "a" : "" } ?? ""
+                    var row: [Value] = [.oid(r.oid), .name(column.name), .oid(type), .int16(PostgresType.length(of: column.type)), .int16(Int16(index + 1)),
+                                        .int32(-1), .int32(PostgresType.modifier(of: column.type)), .int16(0), .flag(entry?.byValue ?? false)]
+                    row += [.name(entry?.align ?? "i"), .name(entry?.storage ?? "p"), .name(""), .flag(column.notNull), .flag(hasDefault), .flag(false)]
+                    row += [.name(identity), .name(""), .flag(false), .flag(true), .int16(0), .int16(-1),
                             .oid(column.type.isString ? defaultCollation : 0), .null, .null, .null, .null]
+                    return row
                 }
             }
         },
@@ -116,24 +120,12 @@ extension SystemCatalog {
                  .null, .null, .null, .null, .null, .null, .null, .flag(false)]
             }
         },
-        // Relations Kiln has no rows for (no indexes, constraints, inheritance, comments, defaults,
-        // triggers, rules, policies, publications, functions), with their columns, so that the
-        // catalog queries of clients bind and find nothing.
-        Relation("pg_index", 2610, """
-            indexrelid:oid indrelid:oid indnatts:int2 indnkeyatts:int2 indisunique:bool indnullsnotdistinct:bool indisprimary:bool
-            indisexclusion:bool indimmediate:bool indisclustered:bool indisvalid:bool indcheckxmin:bool indisready:bool indislive:bool
-            indisreplident:bool indkey:text indcollation:text indclass:text indoption:text indexprs:text indpred:text
-            """),
-        Relation("pg_constraint", 2606, """
-            oid:oid conname:name connamespace:oid contype:char condeferrable:bool condeferred:bool convalidated:bool conrelid:oid
-            contypid:oid conindid:oid conparentid:oid confrelid:oid confupdtype:char confdeltype:char confmatchtype:char conislocal:bool
-            coninhcount:int2 connoinherit:bool conkey:array confkey:array conpfeqop:array conppeqop:array conffeqop:array
-            confdelsetcols:array conexclop:array conbin:text
-            """),
+        // Relations Kiln has no rows for (no inheritance, comments, triggers, rules, policies,
+        // publications, functions), with their columns, so that the catalog queries of clients
+        // bind and find nothing. (Indexes, constraints, defaults, sequences: PgCatalog+Constraints.)
         Relation("pg_inherits", 2611, "inhrelid:oid inhparent:oid inhseqno:int4 inhdetachpending:bool"),
         Relation("pg_description", 2609, "objoid:oid classoid:oid objsubid:int4 description:text"),
         Relation("pg_shdescription", 2396, "objoid:oid classoid:oid description:text"),
-        Relation("pg_attrdef", 2604, "oid:oid adrelid:oid adnum:int2 adbin:text"),
         Relation("pg_trigger", 2620, """
             oid:oid tgrelid:oid tgparentid:oid tgname:name tgfoid:oid tgtype:int2 tgenabled:char tgisinternal:bool tgconstrrelid:oid
             tgconstrindid:oid tgconstraint:oid tgdeferrable:bool tginitdeferred:bool tgnargs:int2 tgattr:text tgargs:text tgqual:text
@@ -151,7 +143,6 @@ extension SystemCatalog {
         Relation("pg_publication_namespace", 6237, "oid:oid pnpubid:oid pnnspid:oid"),
         Relation("pg_partitioned_table", 3350, "partrelid:oid partstrat:char partnatts:int2 partdefid:oid partattrs:text partclass:text partcollation:text partexprs:text"),
         Relation("pg_foreign_table", 3118, "ftrelid:oid ftserver:oid ftoptions:array"),
-        Relation("pg_sequence", 2224, "seqrelid:oid seqtypid:oid seqstart:int8 seqincrement:int8 seqmax:int8 seqmin:int8 seqcache:int8 seqcycle:bool"),
         Relation("pg_depend", 2608, "classid:oid objid:oid objsubid:int4 refclassid:oid refobjid:oid refobjsubid:int4 deptype:char"),
         Relation("pg_extension", 3079, "oid:oid extname:name extowner:oid extnamespace:oid extrelocatable:bool extversion:text extconfig:array extcondition:array"),
         Relation("pg_proc", 1255, """

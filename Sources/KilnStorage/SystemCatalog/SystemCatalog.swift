@@ -64,7 +64,7 @@ public enum SystemCatalog {
         }
     }
 
-    static let relations: [Relation] = pgCatalogRelations + informationSchemaRelations
+    static let relations: [Relation] = pgCatalogRelations + constraintRelations + informationSchemaRelations
     static let byName: [String: Relation] = Dictionary(uniqueKeysWithValues: relations.map {
         ($0.namespace == informationSchemaNamespace ? "information_schema." + $0.name : $0.name, $0)
     })
@@ -91,15 +91,25 @@ public enum SystemCatalog {
         public var kind: String
         public var columns: [ColumnInfo]
         public var rowCount: Int
+        public var hasIndex = false
+        public var checks = 0
+        /// PostgreSQL implements foreign keys with triggers; psql lists them only when set. Not
+        /// set yet: psql's foreign-key queries need `UNION ALL VALUES (...)` and
+        /// `pg_partition_ancestors`, which Kiln does not run yet (\d would fail).
+        public var hasTriggers = false
     }
 
     public static func allRelations(_ catalog: Catalog) -> [RelationInfo] {
         relations.map { RelationInfo(oid: $0.oid, name: $0.name, namespace: $0.namespace, kind: $0.isView ? "v" : "r", columns: $0.columns, rowCount: 0) }
-            + catalog.allTables.map { RelationInfo(oid: $0.oid, name: $0.name, namespace: publicNamespace, kind: "r", columns: $0.columns, rowCount: $0.rowCount) }
+            + catalog.allTables.map {
+                RelationInfo(oid: $0.oid, name: $0.name, namespace: publicNamespace, kind: "r", columns: $0.columns, rowCount: $0.rowCount,
+                             hasIndex: !$0.indexes.isEmpty, checks: $0.constraints.checks.count)
+            }
             + catalog.allViews.map { view in
                 RelationInfo(oid: view.oid, name: view.name, namespace: publicNamespace, kind: "v",
                              columns: zip(view.columnNames, view.columnTypes).map { ColumnInfo(name: $0, type: $1, notNull: false) }, rowCount: 0)
             }
+            + indexAndSequenceRelations(catalog)
     }
 
     /// Every role: the bootstrap superuser first.
