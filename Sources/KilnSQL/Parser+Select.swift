@@ -95,13 +95,37 @@ extension Parser {
         return try parseSelectCore()
     }
 
+    /// `VALUES (a, b), (c, d)` as a query: the rows as one-row SELECTs joined by UNION ALL
+    /// (which resolves the column types as PostgreSQL resolves a VALUES list's), with
+    /// PostgreSQL's column names column1, column2, ...
+    mutating func parseValuesQuery(position start: Int) throws(DatabaseError) -> SelectStatement {
+        var rows: [SelectStatement] = []
+        repeat {
+            let rowPosition = position
+            try expectSymbol("(")
+            var row = SelectStatement()
+            row.position = rowPosition
+            repeat {
+                let expression = try parseExpression()
+                row.items.append(.expression(expression, alias: "column\(row.items.count + 1)"))
+            } while acceptSymbol(",")
+            try expectSymbol(")")
+            if let first = rows.first, first.items.count != row.items.count {
+                throw DatabaseError(.syntaxError, "VALUES lists must all be the same length", position: rowPosition)
+            }
+            rows.append(row)
+        } while acceptSymbol(",")
+        var query = rows[0]
+        for row in rows.dropFirst() { query = SelectStatement(combining: .union, all: true, query, row, position: start) }
+        query.position = start
+        return query
+    }
+
     /// `SELECT ... [FROM ...] [WHERE ...] [GROUP BY ...] [HAVING ...]`
     mutating func parseSelectCore() throws(DatabaseError) -> SelectStatement {
         var select = SelectStatement()
         select.position = position
-        if acceptWord("values") {
-            throw DatabaseError(.featureNotSupported, "VALUES as a query is not supported yet", position: select.position)
-        }
+        if acceptWord("values") { return try parseValuesQuery(position: select.position) }
         try expectWord("select")
         if acceptWord("distinct") {
             select.distinct = true
