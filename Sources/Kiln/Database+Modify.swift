@@ -345,7 +345,7 @@ extension Database {
 
     /// Marks one row deleted by the session's transaction; false when this statement did so
     /// already. Another running transaction's delete makes the statement wait for it.
-    private func deleteRow(_ id: Int64, of table: Table) throws(DatabaseError) -> Bool {
+    func deleteRow(_ id: Int64, of table: Table) throws(DatabaseError) -> Bool {
         guard let transaction else { throw DatabaseError.internalError("a write outside a transaction") }
         do {
             return try markDeleted(id, of: table, by: transaction, statementMark: 0)

@@ -42,7 +42,7 @@ extension Database {
             declared.defaults[index] = try makeColumnSequence(table: name, column: column.name, type: columns[index].type, generated: generated, position: column.position)
             if case .identity(true, _) = generated { declared.alwaysGenerated.append(index) }
         }
-        for constraint in constraints { try add(constraint, to: &declared, table: table, creating: true) }
+        for constraint in constraints { try add(constraint, to: &declared, table: table) }
         table.setConstraints(declared)
         // Inside a block, other sessions do not see the table until COMMIT (as in PostgreSQL):
         // they could otherwise commit rows into a table whose creation is not in the WAL yet.
@@ -74,7 +74,7 @@ extension Database {
                         }
                     }
                 }
-                try add(constraint, to: &constraints, table: table, creating: false)
+                try add(constraint, to: &constraints, table: table)
             case .dropConstraint(let constraintName, let ifExists, let at):
                 if let index = constraints.keys.firstIndex(where: { $0.name == constraintName && $0.isConstraint }) {
                     try checkNotReferenced(table, key: constraints.keys[index], position: at)
@@ -150,12 +150,20 @@ extension Database {
 
     /// A name no table, view or index uses yet: `base`, else `base1`, `base2`, ...
     func uniqueName(_ base: String) -> String {
-        var candidate = String(base.prefix(63)), suffix = 1
-        while relationNameTaken(candidate) {
-            candidate = String(base.prefix(63 - String(suffix).count)) + String(suffix)
-            suffix += 1
-        }
-        return candidate
+        Database.firstFree({ Database.identifier(base, suffix: $0) }, taken: relationNameTaken)
+    }
+
+    /// The first of `candidate(0)`, `candidate(1)`, ... that `taken` does not hold.
+    static func firstFree(_ candidate: (Int) -> String, taken: (String) -> Bool) -> String {
+        var suffix = 0
+        while taken(candidate(suffix)) { suffix += 1 }
+        return candidate(suffix)
+    }
+
+    /// `base` with `suffix` (none for 0) within PostgreSQL's 63 characters of a name.
+    static func identifier(_ base: String, suffix: Int) -> String {
+        guard suffix > 0 else { return String(base.prefix(63)) }
+        return String(base.prefix(63 - String(suffix).count)) + String(suffix)
     }
 
     func relationNameTaken(_ name: String) -> Bool {
@@ -177,18 +185,12 @@ extension Database {
     }
 
     /// Adds one declared constraint to `constraints` (names as PostgreSQL makes them up).
-    func add(_ constraint: TableConstraint, to constraints: inout TableConstraints, table: Table, creating: Bool) throws(DatabaseError) {
+    func add(_ constraint: TableConstraint, to constraints: inout TableConstraints, table: Table) throws(DatabaseError) {
         func taken(_ name: String) -> Bool {
             constraints.names.contains(name) || relationNameTaken(name)
         }
         func name(_ base: String) -> String {
-            if let given = constraint.name { return given }
-            var candidate = String(base.prefix(63)), suffix = 1
-            while taken(candidate) || (creating && catalog.table(candidate) != nil) {
-                candidate = String(base.prefix(63 - String(suffix).count)) + String(suffix)
-                suffix += 1
-            }
-            return candidate
+            constraint.name ?? Database.firstFree({ Database.identifier(base, suffix: $0) }, taken: taken)
         }
         if let given = constraint.name, taken(given) {
             throw DatabaseError(.duplicateObject, "constraint \"\(given)\" for relation \"\(table.name)\" already exists", position: constraint.position)
@@ -248,11 +250,7 @@ extension Database {
             // The referencing columns get an index: a delete of a referenced row finds its
             // referencing rows (and other transactions' uncommitted ones) through it.
             if !constraints.keys.contains(where: { $0.columns == columns }) {
-                var indexName = keyName + "_index", suffix = 1
-                while taken(indexName) || relationNameTaken(indexName) {
-                    indexName = keyName + "_index\(suffix)"
-                    suffix += 1
-                }
+                let indexName = Database.firstFree({ keyName + "_index" + ($0 == 0 ? "" : String($0)) }, taken: taken)
                 constraints.keys.append(KeyConstraint(name: indexName, columns: columns, kind: .index))
             }
         }

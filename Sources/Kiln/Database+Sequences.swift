@@ -102,12 +102,7 @@ extension Database {
     }
 
     func uniqueSequenceName(_ base: String) -> String {
-        var candidate = base, suffix = 1
-        while catalog.sequence(candidate) != nil || relationNameTaken(candidate) {
-            candidate = base + String(suffix)
-            suffix += 1
-        }
-        return candidate
+        Database.firstFree({ base + ($0 == 0 ? "" : String($0)) }) { catalog.sequence($0) != nil || relationNameTaken($0) }
     }
 
     /// The sequences that columns of `table` own (dropped with it).

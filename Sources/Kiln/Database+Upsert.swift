@@ -67,7 +67,7 @@ extension Database {
             var updated = existingValues
             let values = try evaluate(assignments.map(\.value), over: both, parameters: parameters)
             for (index, assignment) in assignments.enumerated() { updated[assignment.column] = values[index] }
-            guard try markDeletedForWrite(existing, of: target) else { continue }
+            guard try deleteRow(existing, of: target) else { continue }
             let before = rows.rowCount
             try rows.append(row: updated)
             try noteAppend(to: target, from: before, in: rows)
@@ -190,20 +190,6 @@ extension Database {
     static func rowID(of index: Int, in rows: Table, table: Table) -> Int64 {
         guard let (segment, row) = rows.locate(rowIndex: index), let segmentIndex = rows.segments.firstIndex(where: { $0 === segment }) else { return -1 }
         return RowID(segment: segmentIndex, row: row).value | (rows === table ? 0 : RowID.localBit)
-    }
-
-    /// Marks a row deleted for a write of this statement (see `markDeleted`).
-    func markDeletedForWrite(_ id: Int64, of table: Table) throws(DatabaseError) -> Bool {
-        guard let transaction else { throw DatabaseError.internalError("a write outside a transaction") }
-        do {
-            return try markDeleted(id, of: table, by: transaction, statementMark: 0)
-        } catch let conflict as WriteConflict {
-            try waitFor(conflict.other)
-        } catch let error as DatabaseError {
-            throw error
-        } catch {
-            throw DatabaseError.internalError("\(error)")
-        }
     }
 
     /// Bound expressions over `values` (column i: values[i]): folded when they can be, else

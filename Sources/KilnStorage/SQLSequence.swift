@@ -92,11 +92,7 @@ public final class SQLSequence: @unchecked Sendable {
         guard value >= options.minValue, value <= options.maxValue else {
             throw DatabaseError(.numericValueOutOfRange, "setval: value \(value) is out of bounds for sequence \"\(name)\" (\(options.minValue)..\(options.maxValue))")
         }
-        state.withLock { s in
-            s.last = value
-            s.called = called
-            s.reserved = called ? value : value - options.increment
-        }
+        restore(last: value, called: called)
     }
 
     /// Restores the state a checkpoint or WAL record kept.
