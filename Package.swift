@@ -88,7 +88,7 @@ let package = Package(
         // Benchmarks of the embedded API (`kiln-bench prepared`); build in release.
         .executableTarget(name: "kiln-bench", dependencies: ["Kiln", "KilnCore"], swiftSettings: mlirHeaders),
         // The shell.
-        .executableTarget(name: "kiln", dependencies: ["Kiln", "KilnServer", .product(name: "Logging", package: "swift-log")], swiftSettings: mlirHeaders),
+        .executableTarget(name: "kiln", dependencies: ["Kiln", "KilnServer", "KilnSQL", .product(name: "Logging", package: "swift-log")], swiftSettings: mlirHeaders),
         .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnMLIR", "KilnIR", "KilnCompiler", "KilnSQL", "KilnJIT"],
                     resources: [.copy("Resources")], swiftSettings: mlirHeaders),
         .testTarget(name: "KilnServerTests", dependencies: [

@@ -39,7 +39,13 @@ extension Database {
         let loader = CopyLoader(table: table, columns: targets, name: tableName)
         do throws(DatabaseError) {
             if options.header { _ = try reader.next() }
-            while try reader.next() { try loader.append(reader) }
+            var lines = 0
+            while try reader.next() {
+                try loader.append(reader)
+                lines += 1
+                // A cancel (Ctrl-C in the shell, a client's cancel request) stops a long load.
+                if lines & 4095 == 0, let error = cancellation.error { throw error }
+            }
         } catch {
             loader.undo()
             throw error

@@ -1,6 +1,8 @@
 import Dispatch
 import KilnCore
 import KilnJIT
+import KilnMLIR
+import KilnCompiler
 
 extension Database {
     /// Ends this session: its cursors and prepared statements go. When it was the last open
@@ -71,6 +73,12 @@ extension Database {
 }
 
 extension Database {
+    /// The compiler stack and the machine: MLIR/LLVM version, the host CPU and the SIMD
+    /// features the compiled kernels use (`kiln --version`).
+    public static var platformDescription: String {
+        "MLIR/" + LLVMJITCode.hostDescription() + ", \(HostVector.lanes)-lane SIMD kernels"
+    }
+
     /// Test hook: the next native compile in this process fails on purpose, as an ordinary
     /// compile error (`"invalid-module"`: a module that does not parse) or as an LLVM fatal
     /// error (`"llvm-fatal"`: instruction selection of another target's intrinsic). Either way

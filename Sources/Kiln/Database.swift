@@ -83,6 +83,8 @@ public final class Database {
 
     /// Lets another thread cancel the statement this session runs.
     public var cancellation: QueryCancellation { executor.cancellation }
+    /// How far the statement this session runs has got (another thread may read it).
+    public var progress: StatementProgress { executor.progress }
 
     /// Parameter types of the prepared statement being executed (the binder types `$n` by them).
     var statementParameterTypes: [SQLType] = []
@@ -211,6 +213,7 @@ public final class Database {
     /// lock is released, so that one sync serves several sessions' commits).
     func execute(_ statement: Statement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
         cancellation.reset()
+        progress.reset()
         switch statement {
         case .begin(let modes): return try begin(modes)
         case .commit: return try commitBlock()

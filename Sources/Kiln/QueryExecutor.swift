@@ -30,6 +30,8 @@ final class QueryExecutor {
     let service: CompilationService
     /// How another thread stops the query this executor runs.
     let cancellation = QueryCancellation()
+    /// How far the running statement has got (read by the shell's progress bar).
+    let progress = StatementProgress()
     /// The database directory's persistent code cache (nil: in memory, or no build ID).
     var persistentCode: PersistentCodeCache?
     /// Verify every IR level with MLIR (on in debug builds and tests).
@@ -193,7 +195,11 @@ final class QueryExecutor {
         }
         // A nested run (an applied subquery) leaves cancellation to the statement's own run.
         // safe because the runtime (and its context) outlives the attachment, which ends below.
-        if outer == nil { cancellation.attach(runtime.context.assumingMemoryBound(to: Int32.self)) }
+        if outer == nil {
+            cancellation.attach(runtime.context.assumingMemoryBound(to: Int32.self))
+            runtime.statementProgress = progress
+            progress.expect(plan.scannedRows)
+        }
         defer { if outer == nil { cancellation.attach(nil) } }
 
         let translatedBefore = plan.times.interpreter

@@ -135,6 +135,25 @@ public final class LLVMJITCode: @unchecked Sendable {
         return "LLVM \(major).\(minor).\(patch) \(shared.triple) \(shared.cpu) \(shared.features)"
     }
 
+    /// LLVM's version, the host CPU and its SIMD features as the JITs see them (`kiln --version`;
+    /// `KILN_CPU=avx2` shows the AVX-512 features dropped, as code generation drops them).
+    public static func hostDescription() -> String {
+        var major: UInt32 = 0, minor: UInt32 = 0, patch: UInt32 = 0
+        LLVMGetVersion(&major, &minor, &patch)
+        let cpu = LLVMGetHostCPUName(), features = LLVMGetHostCPUFeatures()
+        defer {
+            LLVMDisposeMessage(cpu)
+            LLVMDisposeMessage(features)
+        }
+        let forced = kiln_cpu_forced_avx2() != 0
+        let simd = String(cString: features!).split(separator: ",")
+            .filter { $0.hasPrefix("+") }
+            .map { $0.dropFirst() }
+            .filter { ["sse4.2", "avx", "avx2", "fma", "bmi2", "popcnt"].contains($0) || ($0.hasPrefix("avx512") && !forced) }
+            .sorted()
+        return "LLVM \(major).\(minor).\(patch), CPU \(String(cString: cpu!)) (\(simd.joined(separator: " ")))\(forced ? ", KILN_CPU=avx2" : "")"
+    }
+
     deinit {
         // After an LLVM fatal error the JIT may be locked by the parked worker: leak the code.
         if LLVMDiagnostics.poisoned.load(ordering: .acquiring) { return }

@@ -82,10 +82,13 @@ extension Binder {
             return Binder.nameOf(try oidArgument(0), SystemCatalog.constraintDefinitions(catalog), otherwise: text(nil))
         case ("pg_get_indexdef", 1...3):
             return Binder.nameOf(try oidArgument(0), SystemCatalog.indexDefinitions(catalog), otherwise: text(nil))
-        case ("obj_description", 1...2), ("col_description", 2), ("shobj_description", 2), ("pg_get_viewdef", 1...2),
+        case ("pg_get_viewdef", 1...2):
+            // A view keeps its query as written.
+            return Binder.nameOf(try oidArgument(0), catalog.allViews.map { ($0.oid, " " + $0.definition + ";") }, otherwise: text(nil))
+        case ("obj_description", 1...2), ("col_description", 2), ("shobj_description", 2),
              ("pg_get_triggerdef", 1...2), ("pg_get_partkeydef", 1),
              ("pg_get_statisticsobjdef_columns", 1), ("pg_get_function_arguments", 1), ("pg_get_function_result", 1):
-            // Kiln keeps no comments, defaults, constraints, indexes, triggers or functions.
+            // Kiln keeps no comments, triggers or functions.
             return text(nil)
         case ("has_table_privilege", 2...3), ("has_schema_privilege", 2...3), ("has_database_privilege", 2...3),
              ("has_column_privilege", 3...4), ("has_any_column_privilege", 2...3), ("pg_has_role", 2...3), ("has_function_privilege", 2...3):

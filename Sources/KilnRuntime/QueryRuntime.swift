@@ -35,6 +35,8 @@ public final class QueryRuntime {
     public var error: DatabaseError?
     /// What the statement's table scans see (MVCC).
     public var snapshot = Snapshot.latest
+    /// Where the statement's progress is counted (nil: not counted, as in applied subqueries).
+    public var statementProgress: StatementProgress?
 
     /// - Parameters:
     ///   - plan: the pipeline plan (states and parameter slots).
@@ -246,6 +248,7 @@ public final class QueryRuntime {
         let s = states[state]
         if resuming { resuming = false } else {
             do { try s.open(self) } catch { raise(error) }
+            if let statementProgress, !(s is TableScanState) { statementProgress.expect(s.expectedRows) }
         }
         return Unmanaged.passUnretained(s).toOpaque()
     }
@@ -261,6 +264,7 @@ public final class QueryRuntime {
         if count > 0 {
             runtime.progress.morsels += 1
             runtime.progress.rows += count
+            runtime.statementProgress?.advance(count)
         }
         return batch
     }

@@ -15,6 +15,9 @@ public class RuntimeState {
     /// Fills the batch descriptor with the next batch (count 0 at the end).
     func next() -> UnsafeMutableRawPointer { fatalError("not a source") }
     func finish(_ runtime: QueryRuntime) {}
+    /// Rows this source will hand out, once open (the statement's progress; table scans are
+    /// counted before the query runs instead).
+    var expectedRows: Int { 0 }
 }
 
 /// Scans a table in morsels that never cross a segment.
@@ -286,6 +289,12 @@ final class SeriesState: RuntimeState {
         exhausted = false
     }
 
+    override var expectedRows: Int {
+        guard !exhausted, step != 0 else { return 0 }
+        let span = step > 0 ? Int128(stop) - Int128(current) : Int128(current) - Int128(stop)
+        return span < 0 ? 0 : Int(clamping: span / Int128(step.magnitude) + 1)
+    }
+
     override func next() -> UnsafeMutableRawPointer {
         var n = 0
         while n < SeriesState.batchRows, !exhausted, step > 0 ? current <= stop : current >= stop {
@@ -327,6 +336,8 @@ class RecordSourceState: RuntimeState {
     var sourceRecords: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int) { fatalError("abstract") }
 
     override func open(_ runtime: QueryRuntime) { position = 0 }
+
+    override var expectedRows: Int { sourceRecords.1 }
 
     override func next() -> UnsafeMutableRawPointer {
         let (pointers, count) = sourceRecords

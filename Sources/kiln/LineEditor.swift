@@ -3,13 +3,25 @@ import Glibc
 #endif
 
 /// A small line editor for the interactive shell: cursor movement, history (persisted to
-/// `~/.kiln_history`), Ctrl-A/E/U/K, Ctrl-C to drop the line, Ctrl-D to quit on an empty line.
+/// `~/.kiln_history`), Ctrl-A/E/U/K/W, Tab completion, Ctrl-C to drop the line (and the
+/// statement typed so far), Ctrl-D to quit on an empty line.
 ///
 /// Used only when standard input is a terminal; pipes read plain lines.
 final class LineEditor {
     private var history: [String] = []
     private let historyPath: String?
     private static let historyLimit = 1000
+    /// Completions of the word before the cursor: where it starts in the text before the
+    /// cursor, and the candidates.
+    var completer: ((String) -> (start: String.Index, candidates: [String]))?
+
+    enum Input {
+        case line(String)
+        /// Ctrl-C: the line and the statement so far are dropped.
+        case interrupt
+        /// Ctrl-D on an empty line, or the end of input.
+        case end
+    }
 
     init() {
         if let home = getenv("HOME") {
@@ -37,12 +49,12 @@ final class LineEditor {
         _ = text.withCString { Glibc.write(1, $0, strlen($0)) }
     }
 
-    /// Reads one line with `prompt`; nil at end of input.
-    func readLine(prompt: String) -> String? {
+    /// Reads one line with `prompt`.
+    func readLine(prompt: String) -> Input {
         var original = termios()
         guard tcgetattr(0, &original) == 0 else {
             write(prompt)
-            return Swift.readLine()
+            return Swift.readLine().map(Input.line) ?? .end
         }
         var raw = original
         raw.c_lflag &= ~tcflag_t(ICANON | ECHO | ISIG)
@@ -65,22 +77,56 @@ final class LineEditor {
             let back = line.count - cursor
             if back > 0 { write("\u{1B}[\(back)D") }
         }
+        var tabs = 0
         write(prompt)
         while true {
             var byte: UInt8 = 0
-            guard read(0, &byte, 1) == 1 else { return line.isEmpty ? nil : String(line) }
+            guard read(0, &byte, 1) == 1 else { return line.isEmpty ? .end : .line(String(line)) }
+            tabs = byte == 9 ? tabs + 1 : 0
             switch byte {
             case 13, 10:
                 write("\r\n")
-                return String(line)
+                return .line(String(line))
             case 4:  // Ctrl-D
-                if line.isEmpty { write("\r\n"); return nil }
+                if line.isEmpty { write("\r\n"); return .end }
                 if cursor < line.count { line.remove(at: cursor); redraw() }
-            case 3:  // Ctrl-C: drop the line
+            case 3:  // Ctrl-C: drop the line, as psql does
                 write("^C\r\n")
-                line = []
-                cursor = 0
-                write(prompt)
+                return .interrupt
+            case 9:  // Tab: completion, or a tab character where there is none (COPY data)
+                guard let completer else {
+                    line.insert("\t", at: cursor)
+                    cursor += 1
+                    redraw()
+                    continue
+                }
+                let before = String(line[..<cursor])
+                let (start, candidates) = completer(before)
+                let typed = before[start...]
+                guard !candidates.isEmpty else { write("\u{07}"); continue }
+                let common = candidates.dropFirst().reduce(candidates[0]) { prefix, candidate in
+                    String(zip(prefix, candidate).prefix { $0.lowercased() == $1.lowercased() }.map(\.0))
+                }
+                if candidates.count == 1 || common.count > typed.count {
+                    let replacement = candidates.count == 1 ? candidates[0] + " " : common
+                    let startOffset = before.distance(from: before.startIndex, to: start)
+                    line.replaceSubrange(startOffset..<cursor, with: Array(replacement))
+                    cursor = startOffset + replacement.count
+                    redraw()
+                } else if tabs >= 2 {
+                    // A second Tab lists the candidates, then the line again.
+                    write("\r\n" + candidates.prefix(200).joined(separator: "  ") + (candidates.count > 200 ? "  ..." : "") + "\r\n")
+                    redraw()
+                } else {
+                    write("\u{07}")
+                }
+            case 23:  // Ctrl-W: delete the word before the cursor
+                var start = cursor
+                while start > 0, line[start - 1] == " " { start -= 1 }
+                while start > 0, line[start - 1] != " " { start -= 1 }
+                line.removeSubrange(start..<cursor)
+                cursor = start
+                redraw()
             case 1: cursor = 0; redraw()
             case 5: cursor = line.count; redraw()
             case 21: line.removeFirst(cursor); cursor = 0; redraw()
@@ -122,8 +168,10 @@ final class LineEditor {
                 }
                 let text = String(decoding: pending, as: UTF8.self)
                 pending.removeAll()
+                let atEnd = cursor == line.count
                 for character in text { line.insert(character, at: cursor); cursor += 1 }
-                redraw()
+                // Typing at the end of the line echoes the character; elsewhere the line is redrawn.
+                if atEnd { write(text) } else { redraw() }
             }
         }
     }

@@ -16,41 +16,117 @@ func readFile(_ path: String) -> String? {
     return String(decoding: bytes, as: UTF8.self)
 }
 
-/// One shell session: settings (format, timer) and statement execution with error reporting.
+/// Where a statement or meta-command came from: a file (`-f`, `\i`) or piped standard input,
+/// and the line it starts on (errors are reported as `kiln:FILE:LINE: ERROR:  ...`, as psql does).
+struct SourceLocation {
+    var name: String
+    var line: Int
+}
+
+/// One shell session: display settings, variables, the statement being typed, and statement
+/// execution with error reporting. Meta-commands are in `ShellSession+Meta.swift`.
 final class ShellSession {
     let database: Database
-    var format: OutputFormat
+    var display = DisplaySettings()
     var timer = false
     /// `.timer detail`: also print compile and execution time and the execution mode.
     var timerDetail = false
+    var variables = ShellVariables()
+    /// Scripts go on after a failed statement (`--continue-on-error`, `\set ON_ERROR_STOP off`).
+    var continueOnError = false
+    /// `.progress on|off`: the progress bar for long statements (interactive terminals only).
+    var progress = true { didSet { updateWatch() } }
+    /// Reading from a terminal with the line editor.
+    let interactive: Bool
+    /// `\o FILE`: where results go (nil: standard output).
+    var output: UnsafeMutablePointer<FILE>?
+    let watch: StatementWatch
+    /// The statement typed so far (`\p` prints it, `\r` clears it, `\e` edits it).
+    var buffer = StatementBuffer()
+    /// The last statement run (`\e` on an empty buffer edits it, `\g` runs it again).
+    var lastStatement = ""
+    /// Files `\i` is reading (a file that includes itself stops).
+    var includeDepth = 0
+    /// The next line of the input being read (for `\copy ... FROM STDIN`).
+    var nextInputLine: (() -> String?)?
 
-    init(database: Database, format: OutputFormat) {
+    init(database: Database, format: OutputFormat, interactive: Bool) {
         self.database = database
-        self.format = format
+        self.interactive = interactive
+        display.format = format
+        watch = StatementWatch(database: database)
+        watch.interactive = interactive
+        updateWatch()
+    }
+
+    private func updateWatch() {
+        watch.progressBar = progress && interactive && isatty(2) != 0
+    }
+
+    /// Writes to the results' destination.
+    func emit(_ text: String) {
+        guard !text.isEmpty else { return }
+        if let output { fputs(text, output) } else { print(text, terminator: "") }
+    }
+
+    /// The display settings for the results' destination: on a terminal, long results are
+    /// elided to `maxrows` (40) rows and wide ones cut to its width; NULL is dimmed.
+    var effectiveDisplay: DisplaySettings {
+        var settings = display
+        let columns = output == nil ? terminalColumns(1) : nil
+        settings.color = columns != nil
+        if columns == nil {
+            if display.maxRows == nil { settings.maxRows = nil }
+        } else {
+            settings.maxRows = display.maxRows ?? 40
+            settings.maxWidth = display.maxWidth ?? columns
+        }
+        if settings.maxRows == 0 { settings.maxRows = nil }
+        if settings.maxWidth == 0 { settings.maxWidth = nil }
+        return settings
+    }
+
+    /// Prints one result set as the display settings say (`\x auto`: expanded when wider than the terminal).
+    func show(_ result: QueryResult) { show(result, types: true) }
+
+    /// A catalog listing (`\d`): a box without the row of column types.
+    func show(catalog result: QueryResult) { show(result, types: false) }
+
+    private func show(_ result: QueryResult, types: Bool) {
+        var settings = effectiveDisplay
+        settings.types = types
+        if settings.expanded == .auto, settings.format == .box {
+            settings.expanded = ResultPrinter.isWider(result, than: settings.maxWidth ?? terminalColumns(1) ?? 80, settings) ? .on : .off
+        }
+        emit(ResultPrinter.render(result, settings))
     }
 
     /// Runs SQL text (several statements allowed). Returns false on error.
     @discardableResult
-    func run(_ sql: String) -> Bool {
+    func run(_ text: String, at location: SourceLocation? = nil) -> Bool {
+        let sql = variables.interpolate(text)
+        lastStatement = sql
         let start = ContinuousClock.now
         var timings: [QueryResult.Timings] = []
         do {
-            let results = try database.execute(sql)
+            let results = try watch.watch { () throws(DatabaseError) in try database.execute(sql) }
             for result in results {
-                if result.hasResultSet { print(ResultPrinter.render(result, format: format), terminator: "") }
+                if result.hasResultSet { show(result) }
+                if let lines = result.copyData { emit(lines.joined()) }
                 if let t = result.timings { timings.append(t) }
             }
         } catch {
-            report(error)
+            report(error, sql: sql, at: location)
+            fflush(nil)
             return false
         }
         if timer {
             let elapsed = ContinuousClock.now - start
             let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-            print("Time: \(formatMilliseconds(ms)) ms")
+            emit("Time: \(formatMilliseconds(ms)) ms\n")
             if timerDetail {
                 for t in timings {
-                    print("      \(t.mode): compile \(formatMilliseconds(t.compileMilliseconds)) ms, execute \(formatMilliseconds(t.executeMilliseconds)) ms, operator memory \(t.memoryBytes >> 20) MB")
+                    emit("      \(t.mode): compile \(formatMilliseconds(t.compileMilliseconds)) ms, execute \(formatMilliseconds(t.executeMilliseconds)) ms, operator memory \(t.memoryBytes >> 20) MB\n")
                 }
             }
         }
@@ -64,89 +140,169 @@ final class ShellSession {
         return "\(thousandths / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 
-    func report(_ error: DatabaseError) {
-        var text = "ERROR:  \(error.message)\n"
+    /// An error as psql shows it: the message, DETAIL, HINT and CONTEXT lines, the statement's
+    /// line with a caret under the position, then `SQLSTATE: ... POSITION: ...`. From a file
+    /// or a pipe, prefixed with `kiln:FILE:LINE:` (the line of the position, else of the statement).
+    func report(_ error: DatabaseError, sql: String?, at location: SourceLocation? = nil) {
+        var prefix = ""
+        let statementText = error.sql ?? sql
+        var caret: (line: Int, text: String, column: Int)?
+        if let position = error.position, let statementText, position >= 1 {
+            let characters = Array(statementText)
+            let offset = min(position - 1, characters.count)
+            let lineNumber = characters[..<offset].reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
+            let lineStart = characters[..<offset].lastIndex(of: "\n").map { $0 + 1 } ?? 0
+            let lineEnd = characters[offset...].firstIndex(of: "\n") ?? characters.count
+            caret = (lineNumber, String(characters[lineStart..<lineEnd]), offset - lineStart)
+        }
+        if let location { prefix = "kiln:\(location.name):\(location.line + (caret?.line ?? 1) - 1): " }
+        var text = prefix + "ERROR:  \(error.message)\n"
         if let detail = error.detail { text += "DETAIL:  \(detail)\n" }
         if let hint = error.hint { text += "HINT:  \(hint)\n" }
         if let context = error.context { text += "CONTEXT:  \(context)\n" }
+        if let caret, caret.text.count <= 400 {
+            let label = "LINE \(caret.line): "
+            text += label + caret.text.replacingAll("\t", with: " ") + "\n" + String(repeating: " ", count: label.count + caret.column) + "^\n"
+        }
         text += "SQLSTATE: \(error.sqlState.code)"
         if let position = error.position { text += "  POSITION: \(position)" }
         if let line = error.line { text += "  LINE: \(line)" }
         standardError(text + "\n")
     }
 
-    /// Handles a meta-command (`.timer on`, `\timing`, `.mode csv`). Returns nil if `line` is not one.
-    func metaCommand(_ line: String) -> Bool? {
-        let trimmed = line.trimmed
-        guard trimmed.hasPrefix(".") || trimmed.hasPrefix("\\") else { return nil }
-        let words = trimmed.split(separator: " ").map(String.init)
-        switch words[0] {
-        case ".timer":
-            guard words.count == 2, ["on", "off", "detail"].contains(words[1]) else { standardError("usage: .timer on|off|detail\n"); return false }
-            timer = words[1] != "off"
-            timerDetail = words[1] == "detail"
-        case "\\timing":
-            if words.count == 2 { timer = words[1] == "on" } else { timer.toggle() }
-            print("Timing is \(timer ? "on" : "off").")
-        case ".mode":
-            guard words.count == 2, let mode = OutputFormat(rawValue: words[1]) else { standardError("usage: .mode box|csv|json\n"); return false }
-            format = mode
-        case ".quit", ".exit", "\\q":
-            terminate(0)
-        default:
-            standardError("unknown meta-command \(words[0])\n")
-            return false
-        }
-        return true
+    /// A meta-command's error, located like a statement's.
+    func complain(_ message: String, at location: SourceLocation?) {
+        standardError((location.map { "kiln:\($0.name):\($0.line): " } ?? "") + message + "\n")
     }
 
-    /// Runs a script: meta-commands on their own lines, SQL statements ended by `;`.
-    func runScript(_ text: String) -> Bool {
-        var buffer = StatementBuffer()
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
-            // Comment lines between statements are not part of the next statement.
-            if buffer.isEmpty, line.trimmed.hasPrefix("--") || line.trimmed.isEmpty { continue }
-            if buffer.isEmpty, let ok = metaCommand(line) {
-                if !ok { return false }
-                continue
-            }
-            buffer.append(line)
-            if buffer.isComplete {
-                if !run(buffer.text) { return false }
-                buffer = StatementBuffer()
-            }
+    /// Whether a script stops at its first error (`\set ON_ERROR_STOP` overrides the option).
+    var stopsOnError: Bool { variables.isOn("ON_ERROR_STOP") ?? !continueOnError }
+
+    /// Runs a script: meta-commands on their own lines, SQL statements ended by `;`. Stops at the
+    /// first error unless told to go on; returns false when anything failed.
+    func runScript(_ text: String, name: String) -> Bool {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        var index = 0
+        var ok = true
+        let saved = (buffer, nextInputLine)
+        buffer = StatementBuffer()
+        var statementLine = 1
+        nextInputLine = {
+            guard index < lines.count else { return nil }
+            index += 1
+            return lines[index - 1]
         }
-        if !buffer.isEmpty { return run(buffer.text) }
-        return true
+        defer { (buffer, nextInputLine) = saved }
+        while index < lines.count {
+            let line = lines[index]
+            index += 1
+            let location = SourceLocation(name: name, line: index)
+            switch take(line, at: location) {
+            case .pending:
+                if buffer.isEmpty { statementLine = index + 1 }
+                continue
+            case .ran(let succeeded):
+                if !succeeded {
+                    ok = false
+                    if stopsOnError { return false }
+                }
+            case .statementComplete:
+                let succeeded = run(buffer.text, at: SourceLocation(name: name, line: statementLine))
+                buffer = StatementBuffer()
+                if !succeeded {
+                    ok = false
+                    if stopsOnError { return false }
+                }
+            }
+            statementLine = index + 1
+        }
+        if !buffer.isEmpty, !run(buffer.text, at: SourceLocation(name: name, line: statementLine)) { ok = false }
+        return ok
+    }
+
+    /// What one line of input did.
+    enum LineOutcome {
+        /// Added to the statement being typed (or skipped: a comment, an empty line).
+        case pending
+        /// A meta-command ran.
+        case ran(Bool)
+        /// The statement in `buffer` is complete: run it.
+        case statementComplete
+    }
+
+    /// Takes one line of input: a meta-command (a `\` command anywhere between statements or
+    /// inside one, a `.` command between statements), or a line of SQL.
+    func take(_ line: String, at location: SourceLocation?) -> LineOutcome {
+        let trimmed = line.trimmed
+        if buffer.isEmpty, trimmed.hasPrefix("--") || trimmed.isEmpty { return .pending }
+        if (trimmed.hasPrefix("\\") && !buffer.isInsideLiteral) || (buffer.isEmpty && trimmed.hasPrefix(".")) {
+            let succeeded = metaCommand(trimmed, at: location)
+            if buffer.isComplete, !buffer.isEmpty { return .statementComplete }
+            return .ran(succeeded)
+        }
+        buffer.append(line)
+        return buffer.isComplete ? .statementComplete : .pending
     }
 
     /// Reads statements from standard input, executing each as soon as it is complete.
-    /// On a terminal: a line editor with history; on a pipe: plain lines, flushed per statement.
-    func interactive() -> Bool {
-        let tty = isatty(0) != 0
-        let editor = tty ? LineEditor() : nil
-        var buffer = StatementBuffer()
+    /// On a terminal: a line editor with history and completion, going on after errors; on a
+    /// pipe: plain lines, flushed per statement, errors located by line.
+    func interactiveLoop() -> Bool {
+        let editor = interactive ? LineEditor() : nil
+        editor?.completer = { [unowned self] text in completions(text) }
         var ok = true
-        if tty { print("kiln — SQL ending with ';'  .timer on|off|detail  .mode box|csv|json  .quit") }
-        while true {
-            let line: String?
-            if let editor { line = editor.readLine(prompt: buffer.text.isEmpty ? "kiln> " : "  ...> ") } else { line = readLine() }
-            guard let line else { break }
-            if buffer.isEmpty, line.trimmed.hasPrefix("--") || line.trimmed.isEmpty { continue }
-            if buffer.isEmpty, let result = metaCommand(line) {
-                editor?.remember(line)
-                if !result { ok = false }
-                continue
+        var lineNumber = 0
+        var statementLine = 1
+        if interactive {
+            print("kiln \(kilnVersion) — type SQL ending with ';', \\? or .help for help, \\q to quit.")
+        }
+        nextInputLine = {
+            if let editor {
+                // Data lines: a Tab is a tab.
+                let completer = editor.completer
+                editor.completer = nil
+                defer { editor.completer = completer }
+                if case .line(let text) = editor.readLine(prompt: ">> ") { return text }
+                return nil
             }
-            buffer.append(line)
-            if buffer.isComplete {
+            lineNumber += 1
+            return Swift.readLine()
+        }
+        while true {
+            let line: String
+            if let editor {
+                switch editor.readLine(prompt: buffer.isEmpty ? "kiln> " : "  ...> ") {
+                case .line(let text): line = text
+                case .interrupt:
+                    buffer = StatementBuffer()
+                    continue
+                case .end:
+                    if !buffer.isEmpty { _ = run(buffer.text) }
+                    return true
+                }
+            } else {
+                guard let text = Swift.readLine() else { break }
+                line = text
+            }
+            lineNumber += 1
+            let location = interactive ? nil : SourceLocation(name: "<stdin>", line: lineNumber)
+            switch take(line, at: location) {
+            case .pending:
+                if buffer.isEmpty { statementLine = lineNumber + 1 }
+            case .ran(let succeeded):
+                if !succeeded { ok = false }
+                if let editor, line.trimmed.hasPrefix("\\") || line.trimmed.hasPrefix(".") { editor.remember(line.trimmed) }
+            case .statementComplete:
                 editor?.remember(buffer.text.trimmed)
-                if !run(buffer.text) { ok = false }
+                let text = buffer.text
                 buffer = StatementBuffer()
+                if !run(text, at: interactive ? nil : SourceLocation(name: "<stdin>", line: statementLine)) { ok = false }
+                statementLine = lineNumber + 1
             }
         }
-        if !buffer.isEmpty, !run(buffer.text) { ok = false }
-        return tty ? true : ok
+        if !buffer.isEmpty, !run(buffer.text, at: SourceLocation(name: "<stdin>", line: statementLine)) { ok = false }
+        return ok
     }
 }
 
@@ -163,6 +319,8 @@ struct StatementBuffer {
     private(set) var hasContent = false
 
     var isEmpty: Bool { !hasContent }
+    /// Inside a string, a quoted identifier or a block comment (a line there is not a meta-command).
+    var isInsideLiteral: Bool { inString || inIdentifier || blockDepth > 0 }
     var isComplete: Bool { endsWithSemicolon && !inString && !inIdentifier && blockDepth == 0 }
 
     mutating func append(_ line: String) {

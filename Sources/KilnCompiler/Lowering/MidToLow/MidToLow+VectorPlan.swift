@@ -154,11 +154,11 @@ struct VectorPlan {
 }
 
 /// The host's SIMD width, detected once at run time.
-enum HostVector {
+public enum HostVector {
     /// Lanes per kernel step: 16 with AVX-512, 8 otherwise (AVX2; LLVM splits wider vectors).
     /// `KILN_CPU=avx2` forces the 8-lane kernels (and the JITs drop AVX-512, `SharedJIT`), so
     /// that tests on an AVX-512 machine run the code path of machines without it.
-    static let lanes: Int = {
+    public static let lanes: Int = {
         if kiln_cpu_forced_avx2() != 0 { return 8 }
         #if os(Linux)
         if let file = fopen("/proc/cpuinfo", "r") {
