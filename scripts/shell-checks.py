@@ -81,9 +81,11 @@ class Terminal:
         self.type(text + "\r")
 
     def run(self, text, seconds=60):
-        """Types a statement or meta-command and returns what it printed up to the next prompt."""
+        """Types a statement or meta-command and returns what it printed up to the next prompt
+        (not the echo of the line typed)."""
         self.line(text)
-        return self.expect(PROMPT, seconds)
+        seen = self.expect(PROMPT, seconds)
+        return seen[seen.find(b"\n") + 1:]
 
     def close(self):
         self.type(b"\x04")
@@ -155,6 +157,32 @@ class Checks:
         schema = plain(t.run(".schema orders"))
         assert "CREATE TABLE orders (" in schema and "FOREIGN KEY (item) REFERENCES items(id)" in schema, schema
         assert "Did not find any relation" in plain(t.run("\\d nosuch"))
+        t.run("CREATE VIEW cheap AS SELECT name FROM items WHERE price < 2;")
+        t.run("CREATE SEQUENCE tickets;")
+        assert "items_pkey" in plain(t.run("\\di")) and "orders_item_fkey" not in plain(t.run("\\di items*"))
+        assert "tickets" in plain(t.run("\\ds"))
+        views = plain(t.run("\\dv"))
+        assert "cheap" in views and "view" in views, views
+        view = plain(t.run("\\d cheap"))
+        assert 'View "public.cheap"' in view and "View definition:" in view and "WHERE price < 2" in view, view
+        assert "Sequence \"public.tickets\"" in plain(t.run("\\d tickets"))
+        assert "CREATE VIEW cheap AS" in plain(t.run(".schema cheap"))
+        # The statement typed so far: \p shows it, \r drops it, \g runs it.
+        t.line("SELECT 6 * 7 AS product")
+        t.expect(b"...> ")
+        t.line("\\p")
+        assert "SELECT 6 * 7 AS product" in plain(t.expect(b"...> "))
+        out = plain(t.run("\\g"))
+        assert has_cell(out, "42"), out
+        t.line("SELECT 1")
+        t.expect(b"...> ")
+        assert "Query buffer reset" in plain(t.run("\\r"))
+        assert "Null display is \"(none)\"." in plain(t.run("\\pset null (none)"))
+        t.run("\\pset null")
+        assert "Tuples only is on." in plain(t.run("\\t"))
+        out = plain(t.run("SELECT 'only' AS header_hidden;"))
+        assert "only" in out and "header_hidden" not in out, out
+        t.run("\\t off")
         assert "List of schemas" in plain(t.run("\\dn"))
         assert "List of roles" in plain(t.run("\\du"))
         assert "List of databases" in plain(t.run("\\l"))
@@ -202,6 +230,8 @@ class Checks:
             f.write("INSERT INTO items (name, price) VALUES ('plum', 3);\n.mode csv\nSELECT name FROM items WHERE name = 'plum';\n.mode box\n")
         out = plain(t.run(f"\\i {script}"))
         assert "name\nplum" in out, out
+        out = plain(t.run(f".read {script}"))
+        assert "name\nplum" in out, out
         target = os.path.join(self.home, "out.txt")
         t.run(f"\\o {target}")
         t.run("SELECT name FROM items WHERE id = 1;")
@@ -211,12 +241,12 @@ class Checks:
         # \copy to a file and back
         copied = os.path.join(self.home, "items.csv")
         out = plain(t.run(f"\\copy (SELECT id, name, price FROM items ORDER BY id) TO '{copied}' WITH (FORMAT csv, HEADER)"))
-        assert "COPY 3" in out, out
+        assert "COPY 4" in out, out
         with open(copied) as f:
             assert f.read().startswith("id,name,price\n1,apple,1.25\n")
         t.run("CREATE TABLE items2 (id int, name text, price numeric(8,2));")
         out = plain(t.run(f"\\copy items2 FROM '{copied}' WITH (FORMAT csv, HEADER)"))
-        assert "COPY 3" in out, out
+        assert "COPY 4" in out, out
         out = plain(t.run("SELECT count(*) FROM items2 WHERE price IS NULL;"))
         assert has_cell(out, "1"), out
         # \copy from the lines typed after it
@@ -226,6 +256,14 @@ class Checks:
         t.line("11\tkiwi")
         out = plain(t.run("\\."))
         assert "COPY 2" in out, out
+        # Ctrl-C while typing COPY data copies nothing.
+        t.line("\\copy items2 (id, name) FROM stdin")
+        t.expect(b"End with a backslash")
+        t.line("12\tlime")
+        t.type(b"\x03")
+        out = plain(t.expect(PROMPT))
+        assert "57014" in out, out
+        assert has_cell(plain(t.run("SELECT count(*) FROM items2;")), "6")
         # \e: the editor writes a statement; it runs.
         editor = os.path.join(self.home, "editor.sh")
         with open(editor, "w") as f:

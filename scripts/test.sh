@@ -32,6 +32,9 @@ swift test
 # through `kiln -f`; failing compiles; `kiln serve` stopped by signals and fed deep input.
 swift build -c release
 .venv/bin/python scripts/release-checks.py --kiln .build/release/kiln --runs 20
+# The interactive shell on a pseudo-terminal: meta-commands, Tab, Ctrl-C on a long statement,
+# the progress bar, elided results; -f errors by file and line; --help and --version.
+.venv/bin/python scripts/shell-checks.py --kiln .build/release/kiln
 # Database directories survive kill -9 at random moments and at named crash points, failed
 # writes and fsyncs, and flipped bytes (an independent checker holds the acknowledged commits).
 .venv/bin/python scripts/crash-checks.py --kiln .build/release/kiln --kills 100

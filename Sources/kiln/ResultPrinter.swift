@@ -12,6 +12,8 @@ struct DisplaySettings {
     var headers = true
     /// A box shows the column types under the names.
     var types = true
+    /// A box ends with the row count.
+    var footer = true
     /// `.nullvalue` / `\pset null`: the text of NULL (nil: `NULL`, dimmed on a terminal).
     var nullValue: String?
     /// psql's `\x`: one block per row (auto: when a box would be wider than the terminal).
@@ -147,7 +149,7 @@ enum ResultPrinter {
         var footer = "(\(result.rows.count) row\(result.rows.count == 1 ? "" : "s")"
         if elided { footer += ", \(shownRows.count) shown" }
         if gap != nil { footer += "; \(columnCount) columns, \(shown.count) shown" }
-        out.append(footer + ")")
+        if settings.footer || elided || gap != nil { out.append(footer + ")") }
         return out.joined(separator: "\n") + "\n"
     }
 

@@ -5,9 +5,34 @@ import Logging
 import Glibc
 #endif
 
-/// `kiln serve [DBDIR] [--host H] [--port P] [--users FILE] [--max-connections N]
-/// [--idle-timeout MS] [--statement-timeout MS] [--max-message-size BYTES] [--threads N] [--log-level info|debug]
-/// [--tls-cert FILE --tls-key FILE]`
+/// `kiln serve --help`: every option, one line each.
+let serveHelp = """
+    kiln serve is Kiln's PostgreSQL wire-protocol server: psql, psycopg, pgjdbc, PostgresNIO and
+    postgres_fdw connect to it as to PostgreSQL.
+
+    Usage:
+      kiln serve [OPTION]... [DBDIR]
+
+    With DBDIR, the database lives in that directory (one process at a time); without it, in
+    memory until the server stops. SIGINT and SIGTERM stop it cleanly (a checkpoint first).
+
+    Options:
+      -h, --host=ADDRESS           address to listen on (default 127.0.0.1; others need --users)
+      -p, --port=PORT              port to listen on (default 5433; 0: any free port)
+          --users=FILE             user:password lines; clients log in with SCRAM-SHA-256
+          --max-connections=N      sessions at once (default 100)
+          --idle-timeout=MS        end sessions idle this long (default 0: never)
+          --statement-timeout=MS   cancel statements that run longer (57014; default 0: never)
+          --max-message-size=BYTES largest protocol message accepted (default 64 MiB)
+          --threads=N              event-loop threads (default 0: one per core)
+          --tls-cert=FILE          PEM certificate: clients may ask for TLS (with --tls-key)
+          --tls-key=FILE           PEM private key of --tls-cert
+          --log-level=LEVEL        trace, debug, info (default), notice, warning, error or critical
+          --help                   print this help
+
+    """
+
+/// `kiln serve [OPTION]... [DBDIR]`: see `serveHelp`.
 func serve(_ arguments: ArraySlice<String>) -> Never {
     var configuration = ServerConfiguration()
     var logLevel = Logger.Level.info
@@ -20,7 +45,12 @@ func serve(_ arguments: ArraySlice<String>) -> Never {
         }
         return value
     }
-    while let argument = arguments.popFirst() {
+    while var argument = arguments.popFirst() {
+        // `--name=value` is `--name value`.
+        if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
+            arguments.insert(String(argument[argument.index(after: equals)...]), at: arguments.startIndex)
+            argument = String(argument[..<equals])
+        }
         switch argument {
         case "--host", "-h":
             guard let host = arguments.popFirst() else { standardError("kiln serve: --host needs an address\n"); exit(2) }
@@ -47,8 +77,8 @@ func serve(_ arguments: ArraySlice<String>) -> Never {
                 standardError("kiln serve: --log-level must be trace, debug, info, notice, warning, error or critical\n"); exit(2)
             }
             logLevel = level
-        case "--help":
-            print("usage: kiln serve [DBDIR] [--host 127.0.0.1] [--port 5433] [--users FILE] [--max-connections 100] [--idle-timeout MS] [--statement-timeout MS] [--max-message-size BYTES] [--threads N] [--tls-cert FILE --tls-key FILE] [--log-level info|debug]")
+        case "--help", "-?":
+            print(serveHelp, terminator: "")
             exit(0)
         default:
             if argument.hasPrefix("-") { standardError("kiln serve: unknown option \(argument)\n"); exit(2) }

@@ -87,7 +87,7 @@ extension ShellSession {
                        seqincrement AS "Increment", CASE WHEN seqcycle THEN 'yes' ELSE 'no' END AS "Cycles?", seqcache AS "Cache"
                 FROM pg_sequence WHERE seqrelid = \(oid)
                 """) else { return false }
-            show(catalog: result)
+            show(catalog: result, footer: false)
             return true
         case "i":
             emit("Index \"\(qualified)\"\n")
@@ -99,7 +99,7 @@ extension ShellSession {
                 SELECT CASE WHEN i.indisprimary THEN 'primary key, ' WHEN i.indisunique THEN 'unique, ' ELSE '' END || 'btree, for table "' || n.nspname || '.' || c.relname || '"'
                 FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.indexrelid = \(oid)
                 """) else { return false }
-            show(catalog: result)
+            show(catalog: result, footer: false)
             for row in owner.rows { if let text = row[0].text { emit(text + "\n") } }
             return true
         default:
@@ -115,7 +115,7 @@ extension ShellSession {
             FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
             WHERE a.attrelid = \(oid) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum
             """) else { return false }
-        show(catalog: columns)
+        show(catalog: columns, footer: false)
         if kind == "v" {
             guard let definition = catalogQuery("SELECT pg_get_viewdef(\(oid))") else { return false }
             emit("View definition:\n")

@@ -265,7 +265,19 @@ extension ShellSession {
                     // The following lines of the input being read, up to `\.`.
                     guard let file = tmpfile() else { throw DatabaseError(.ioError, "could not make a temporary file: \(String(cString: strerror(errno)))") }
                     if interactive, isatty(0) != 0 { print("Enter data to be copied followed by a newline.\nEnd with a backslash and a period on a line by itself.") }
-                    while let line = nextInputLine?(), line != "\\." { fputs(line + "\n", file) }
+                    reading: while true {
+                        switch nextInputLine?() ?? .end {
+                        case .line(let line):
+                            if line == "\\." { break reading }
+                            fputs(line + "\n", file)
+                        case .end:
+                            break reading
+                        case .interrupt:
+                            // Ctrl-C while typing the data: nothing is copied, as in psql.
+                            fclose(file)
+                            throw DatabaseError(SQLState("57014"), "canceling statement due to user request")
+                        }
+                    }
                     rewind(file)
                     input = file
                 case "pstdin":

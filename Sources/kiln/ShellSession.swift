@@ -48,7 +48,7 @@ final class ShellSession {
     /// Files `\i` is reading (a file that includes itself stops).
     var includeDepth = 0
     /// The next line of the input being read (for `\copy ... FROM STDIN`).
-    var nextInputLine: (() -> String?)?
+    var nextInputLine: (() -> LineEditor.Input)?
 
     init(database: Database, format: OutputFormat, interactive: Bool) {
         self.database = database
@@ -87,14 +87,16 @@ final class ShellSession {
     }
 
     /// Prints one result set as the display settings say (`\x auto`: expanded when wider than the terminal).
-    func show(_ result: QueryResult) { show(result, types: true) }
+    func show(_ result: QueryResult) { show(result, types: true, footer: true) }
 
-    /// A catalog listing (`\d`): a box without the row of column types.
-    func show(catalog result: QueryResult) { show(result, types: false) }
+    /// A catalog listing (`\dt`): a box without the row of column types; a description
+    /// (`\d t`) without the row count either.
+    func show(catalog result: QueryResult, footer: Bool = true) { show(result, types: false, footer: footer) }
 
-    private func show(_ result: QueryResult, types: Bool) {
+    private func show(_ result: QueryResult, types: Bool, footer: Bool) {
         var settings = effectiveDisplay
         settings.types = types
+        settings.footer = footer
         if settings.expanded == .auto, settings.format == .box {
             settings.expanded = ResultPrinter.isWider(result, than: settings.maxWidth ?? terminalColumns(1) ?? 80, settings) ? .on : .off
         }
@@ -189,9 +191,9 @@ final class ShellSession {
         buffer = StatementBuffer()
         var statementLine = 1
         nextInputLine = {
-            guard index < lines.count else { return nil }
+            guard index < lines.count else { return .end }
             index += 1
-            return lines[index - 1]
+            return .line(lines[index - 1])
         }
         defer { (buffer, nextInputLine) = saved }
         while index < lines.count {
@@ -263,11 +265,10 @@ final class ShellSession {
                 let completer = editor.completer
                 editor.completer = nil
                 defer { editor.completer = completer }
-                if case .line(let text) = editor.readLine(prompt: ">> ") { return text }
-                return nil
+                return editor.readLine(prompt: ">> ")
             }
             lineNumber += 1
-            return Swift.readLine()
+            return Swift.readLine().map(LineEditor.Input.line) ?? .end
         }
         while true {
             let line: String
