@@ -45,14 +45,19 @@ extension ShellSession {
         return names.sorted()
     }()
 
-    var helpText: String {
-        var out = "Meta-commands (psql's and DuckDB's spellings):\n"
-        for entry in ShellSession.metaCommandHelp {
+    /// One line per meta-command, descriptions aligned (`\?` and `kiln --help`).
+    static var metaCommandLines: String {
+        var out = ""
+        for entry in metaCommandHelp {
             let left = "  " + entry.names.joined(separator: ", ") + (entry.arguments.isEmpty ? "" : " " + entry.arguments)
             out += left.count < 44 ? left + String(repeating: " ", count: 44 - left.count) + entry.text + "\n" : left + "\n" + String(repeating: " ", count: 44) + entry.text + "\n"
         }
-        out += "Statements end with ';'. Ctrl-C cancels a running statement; Tab completes names and keywords.\n"
         return out
+    }
+
+    var helpText: String {
+        "Meta-commands (psql's and DuckDB's spellings):\n" + ShellSession.metaCommandLines
+            + "Statements end with ';'. Ctrl-C cancels a running statement; Tab completes names and keywords.\n"
     }
 
     /// Runs a meta-command line (starting with `\` or `.`). Returns false when it failed.

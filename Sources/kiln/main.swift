@@ -110,12 +110,7 @@ func parseArguments() -> ShellOptions {
             print("kiln \(kilnVersion)\n\(Database.platformDescription)")
             exit(0)
         case "-h", "--help", "-?":
-            var meta = ""
-            for entry in ShellSession.metaCommandHelp {
-                let left = "  " + entry.names.joined(separator: ", ") + (entry.arguments.isEmpty ? "" : " " + entry.arguments)
-                meta += left.count < 44 ? left + String(repeating: " ", count: 44 - left.count) + entry.text + "\n" : left + "\n" + String(repeating: " ", count: 44) + entry.text + "\n"
-            }
-            print(shellHelp + meta, terminator: "")
+            print(shellHelp + ShellSession.metaCommandLines, terminator: "")
             exit(0)
         default:
             if argument.hasPrefix("-") { fail("unknown option \(argument)") }
