@@ -108,7 +108,8 @@ public struct Binder {
         for item in select.items {
             switch item {
             case .star(let qualifier, let position):
-                let matching = scope.entries.enumerated().filter { qualifier == nil || $0.element.qualifier == qualifier }
+                let indexes = qualifier == nil ? scope.starEntries : scope.entries.indices.filter { scope.entries[$0].qualifier == qualifier }
+                let matching = indexes.map { ($0, scope.entries[$0]) }
                 if matching.isEmpty {
                     if qualifier != nil {
                         throw DatabaseError(.undefinedTable, "missing FROM-clause entry for table \"\(qualifier!)\"", position: position)
@@ -443,7 +444,7 @@ public struct Binder {
         for reference in from.dropFirst() {
             let (right, rightScope) = try bindReference(reference)
             plan = .hashJoin(probe: plan, build: right, probeKeys: [], buildKeys: [], preserveProbe: false)
-            scope.entries += rightScope.entries
+            scope = scope.appending(rightScope)
         }
         return (plan, scope)
     }
@@ -506,28 +507,106 @@ public struct Binder {
             return (.seriesScan(start: coerced[0], stop: coerced[1], step: step, type: type), scope)
         case .subquery(let select, let alias, let columns, let position):
             return try bindDerived(select, alias: alias, columns: columns, position: position, visible: commonTables)
-        case .join(let leftReference, let rightReference, let kind, let condition, _):
+        case .join(let leftReference, let rightReference, let kind, let constraint, let position):
             let (left, boundLeftScope) = try bindReference(leftReference)
             let (right, boundRightScope) = try bindReference(rightReference)
             var leftScope = boundLeftScope, rightScope = boundRightScope
             // An outer join's NULL-extended side can be NULL whatever its columns declare.
             if kind == .right || kind == .full { for i in leftScope.entries.indices { leftScope.entries[i].nullable = true } }
             if kind == .left || kind == .full { for i in rightScope.entries.indices { rightScope.entries[i].nullable = true } }
-            var scope = leftScope
-            scope.entries += rightScope.entries
+            var scope = leftScope.appending(rightScope)
+            let predicate: BoundExpression
+            var merged: [(left: Int, right: Int, type: SQLType)] = []
+            switch constraint {
+            case nil:
+                return (.hashJoin(probe: left, build: right, probeKeys: [], buildKeys: [], preserveProbe: false), scope)
+            case .on(let condition):
+                predicate = try bindCondition(condition, scope: scope, clause: "JOIN/ON")
+            case .using, .natural:
+                (predicate, merged) = try bindUsing(constraint!, leftScope: leftScope, rightScope: rightScope, scope: scope, position: position)
+            }
+            let conditionPosition: Int
+            switch constraint {
+            case .on(let condition): conditionPosition = condition.position
+            case .using(_, let at): conditionPosition = at
+            default: conditionPosition = position
+            }
             var plan = PlanNode.hashJoin(probe: left, build: right, probeKeys: [], buildKeys: [], preserveProbe: false)
-            guard let condition else { return (plan, scope) }
-            let predicate = try bindCondition(condition, scope: scope, clause: "JOIN/ON")
             switch kind {
             case .inner, .cross:
                 plan = JoinPlanning.attach(predicate, to: plan)
             case .left:
-                plan = try JoinPlanning.leftJoin(probe: left, build: right, on: predicate, position: condition.position)
+                plan = try JoinPlanning.leftJoin(probe: left, build: right, on: predicate, position: conditionPosition)
             case .right, .full:
-                plan = try JoinPlanning.outerJoin(left: left, right: right, on: predicate, full: kind == .full, position: condition.position)
+                plan = try JoinPlanning.outerJoin(left: left, right: right, on: predicate, full: kind == .full, position: conditionPosition)
             }
+            guard !merged.isEmpty else { return (plan, scope) }
+            // The merged columns: the left's (inner and left joins), the right's (right joins), or
+            // COALESCE of both (full joins, a projection appends them); the other copies are hidden.
+            let offset = leftScope.entries.count
+            var mergedIndexes: [Int] = []
+            if kind == .full {
+                var expressions = scope.entries.indices.map { BoundExpression.column($0, type: scope.entries[$0].type, nullable: scope.entries[$0].nullable) }
+                for pair in merged {
+                    let l = scope.entries[pair.left], r = scope.entries[offset + pair.right]
+                    let coalesced = BoundExpression.call("coalesce", [try coerce(.column(pair.left, type: l.type, nullable: true), to: pair.type, position: conditionPosition),
+                                                                      try coerce(.column(offset + pair.right, type: r.type, nullable: true), to: pair.type, position: conditionPosition)],
+                                                         type: pair.type, nullable: true)
+                    scope.entries[pair.left].hidden = true
+                    scope.entries[offset + pair.right].hidden = true
+                    mergedIndexes.append(expressions.count)
+                    expressions.append(coalesced)
+                    scope.entries.append(.init(qualifier: nil, name: l.name, type: pair.type, nullable: l.nullable && r.nullable))
+                }
+                plan = .project(plan, expressions: expressions, names: scope.entries.map(\.name))
+            } else {
+                for pair in merged {
+                    let keep = kind == .right ? offset + pair.right : pair.left
+                    let hide = kind == .right ? pair.left : offset + pair.right
+                    scope.entries[hide].hidden = true
+                    mergedIndexes.append(keep)
+                }
+            }
+            scope.starOrder = mergedIndexes + scope.starEntries.filter { !mergedIndexes.contains($0) }
             return (plan, scope)
         }
+    }
+
+    /// USING (columns) or NATURAL: the equalities of each named column's two sides (in their
+    /// common type), and the pairs of entries (left, right) that merge into one column.
+    mutating func bindUsing(_ constraint: JoinConstraint, leftScope: Scope, rightScope: Scope, scope: Scope,
+                            position: Int) throws(DatabaseError) -> (BoundExpression, [(left: Int, right: Int, type: SQLType)]) {
+        var names: [String] = []
+        var at = position
+        switch constraint {
+        case .using(let columns, let usingPosition):
+            at = usingPosition
+            var seen = Set<String>()
+            for name in columns where !seen.insert(name).inserted {
+                throw DatabaseError(.duplicateColumn, "column name \"\(name)\" appears more than once in USING clause", position: usingPosition)
+            }
+            names = columns
+        default:
+            let rightNames = Set(rightScope.starEntries.map { rightScope.entries[$0].name })
+            names = leftScope.starEntries.map { leftScope.entries[$0].name }.filter { rightNames.contains($0) }
+        }
+        var conjuncts: [BoundExpression] = []
+        var merged: [(left: Int, right: Int, type: SQLType)] = []
+        let offset = leftScope.entries.count
+        for name in names {
+            let l = try leftScope.usingColumn(name, side: "left", position: at)
+            let r = try rightScope.usingColumn(name, side: "right", position: at)
+            let leftEntry = leftScope.entries[l], rightEntry = rightScope.entries[r]
+            guard let common = TypeRules.common(leftEntry.type, rightEntry.type) else {
+                throw DatabaseError(.datatypeMismatch, "JOIN/USING types \(leftEntry.type) and \(rightEntry.type) cannot be matched", position: at)
+            }
+            conjuncts.append(try bindBinary("=", .column(l, type: scope.entries[l].type, nullable: scope.entries[l].nullable),
+                                            .column(offset + r, type: scope.entries[offset + r].type, nullable: scope.entries[offset + r].nullable),
+                                            position: at, leftPosition: at, rightPosition: at))
+            merged.append((l, r, common))
+        }
+        let predicate = conjuncts.isEmpty ? BoundExpression.constant(.bool(true), type: .boolean) : JoinPlanning.combine(conjuncts)
+        return (predicate, merged)
     }
 
     /// A derived table or WITH query: its own query block, planned in place. It cannot read

@@ -141,8 +141,18 @@ public indirect enum TableReference: Sendable, Equatable {
     case function(name: String, arguments: [Expression], alias: String?, columnAlias: String?, position: Int)
     /// `(SELECT ...) [AS] alias [(column, ...)]`
     case subquery(SelectStatement, alias: String, columns: [String]?, position: Int)
-    /// `left [INNER|LEFT|CROSS] JOIN right [ON condition]`
-    case join(TableReference, TableReference, kind: JoinKind, on: Expression?, position: Int)
+    /// `left [NATURAL] [INNER|LEFT|RIGHT|FULL|CROSS] JOIN right [ON condition | USING (columns)]`
+    /// (either side may be a parenthesised join).
+    case join(TableReference, TableReference, kind: JoinKind, constraint: JoinConstraint?, position: Int)
+}
+
+/// How a join matches rows (none: a cross join).
+public enum JoinConstraint: Sendable, Equatable {
+    case on(Expression)
+    /// `USING (a, b)`: equal values of the named columns, which appear once in the result.
+    case using([String], position: Int)
+    /// `NATURAL`: USING every column name both sides have.
+    case natural
 }
 
 public enum JoinKind: String, Sendable, Equatable {

@@ -228,32 +228,72 @@ extension Parser {
         var left = try parseTableReference()
         while true {
             let at = position
+            let natural = acceptWord("natural")
             var kind: JoinKind
             if acceptWord("join") || acceptWords("inner", "join") { kind = .inner }
             else if acceptWords("left", "join") || acceptWords("left", "outer", "join") { kind = .left }
             else if acceptWords("right", "join") || acceptWords("right", "outer", "join") { kind = .right }
             else if acceptWords("full", "join") || acceptWords("full", "outer", "join") { kind = .full }
-            else if acceptWords("cross", "join") { kind = .cross }
-            else if current.word == "natural" {
-                throw DatabaseError(.featureNotSupported, "NATURAL JOIN is not supported yet", position: at)
-            } else { return left }
+            else if !natural, acceptWords("cross", "join") { kind = .cross }
+            else if natural { throw syntaxError() }
+            else { return left }
             let right = try parseTableReference()
-            var condition: Expression?
-            if kind != .cross {
+            var constraint: JoinConstraint?
+            if natural {
+                constraint = .natural
+            } else if kind != .cross {
+                let usingAt = position
                 if acceptWord("using") {
-                    throw DatabaseError(.featureNotSupported, "JOIN ... USING is not supported yet", position: at)
+                    try expectSymbol("(")
+                    var columns: [String] = []
+                    repeat { columns.append(try identifier()) } while acceptSymbol(",")
+                    try expectSymbol(")")
+                    constraint = .using(columns, position: usingAt)
+                } else {
+                    try expectWord("on")
+                    constraint = .on(try parseExpression())
                 }
-                try expectWord("on")
-                condition = try parseExpression()
             }
-            left = .join(left, right, kind: kind, on: condition, position: at)
+            left = .join(left, right, kind: kind, constraint: constraint, position: at)
         }
+    }
+
+    /// `( joined table )`, as postgres_fdw's deparser writes joins: `((a JOIN b ON ...) JOIN c ON ...)`.
+    mutating func parseParenthesizedJoin(start: Int) throws(DatabaseError) -> TableReference {
+        let inner = try parseJoinedTable()
+        // As in PostgreSQL, parentheses hold a join, not a lone table.
+        guard case .join = inner else { throw syntaxError() }
+        try expectSymbol(")")
+        if peekWordOrQuoted() != nil || current.word == "as" {
+            throw DatabaseError(.featureNotSupported, "an alias on a parenthesized join is not supported yet", position: position)
+        }
+        return inner
     }
 
     mutating func parseTableReference() throws(DatabaseError) -> TableReference {
         let start = position
         if acceptSymbol("(") {
-            let query = try parseSelect()
+            // A subquery, or a parenthesised join: `(SELECT ...)`, `((SELECT ...) x JOIN ...)`, `(a JOIN b ON ...)`.
+            let opening = index
+            let query: SelectStatement
+            if ["select", "with", "values"].contains(current.word ?? "") {
+                query = try parseSelect()
+            } else if isSymbol("(") {
+                do throws(DatabaseError) {
+                    query = try parseSelect()
+                    guard isSymbol(")") else { throw syntaxError() }
+                } catch {
+                    index = opening
+                    do throws(DatabaseError) {
+                        return try parseParenthesizedJoin(start: start)
+                    } catch let joinError {
+                        // The error that got further into the text is the better one.
+                        throw (joinError.position ?? 0) >= (error.position ?? 0) ? joinError : error
+                    }
+                }
+            } else {
+                return try parseParenthesizedJoin(start: start)
+            }
             try expectSymbol(")")
             _ = acceptWord("as")
             guard let alias = peekWordOrQuoted() else {

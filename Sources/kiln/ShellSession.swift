@@ -16,8 +16,7 @@ func readFile(_ path: String) -> String? {
     return String(decoding: bytes, as: UTF8.self)
 }
 
-/// Where a statement or meta-command came from: a file (`-f`, `\i`) or piped standard input,
-/// and the line it starts on (errors are reported as `kiln:FILE:LINE: ERROR:  ...`, as psql does).
+/// Where a statement or meta-command came from: a file (`-f`, `\i`), and the line it starts on (errors are reported as `kiln:FILE:LINE: ERROR:  ...`, as psql does).
 struct SourceLocation {
     var name: String
     var line: Int
@@ -247,28 +246,23 @@ final class ShellSession {
         return buffer.isComplete ? .statementComplete : .pending
     }
 
-    /// Reads statements from standard input, executing each as soon as it is complete.
-    /// On a terminal: a line editor with history and completion, going on after errors; on a
-    /// pipe: plain lines, flushed per statement, errors located by line.
+    /// Reads statements from standard input, executing each as soon as it is complete, going
+    /// on after errors. On a terminal: a line editor with history and completion; on a pipe:
+    /// plain lines, output flushed per statement.
     func interactiveLoop() -> Bool {
         let editor = interactive ? LineEditor() : nil
         editor?.completer = { [unowned self] text in completions(text) }
         var ok = true
-        var lineNumber = 0
-        var statementLine = 1
         if interactive {
             print("kiln \(kilnVersion) — type SQL ending with ';', \\? or .help for help, \\q to quit.")
         }
         nextInputLine = {
-            if let editor {
-                // Data lines: a Tab is a tab.
-                let completer = editor.completer
-                editor.completer = nil
-                defer { editor.completer = completer }
-                return editor.readLine(prompt: ">> ")
-            }
-            lineNumber += 1
-            return Swift.readLine().map(LineEditor.Input.line) ?? .end
+            guard let editor else { return Swift.readLine().map(LineEditor.Input.line) ?? .end }
+            // Data lines: a Tab is a tab.
+            let completer = editor.completer
+            editor.completer = nil
+            defer { editor.completer = completer }
+            return editor.readLine(prompt: ">> ")
         }
         while true {
             let line: String
@@ -286,11 +280,11 @@ final class ShellSession {
                 guard let text = Swift.readLine() else { break }
                 line = text
             }
-            lineNumber += 1
-            let location = interactive ? nil : SourceLocation(name: "<stdin>", line: lineNumber)
-            switch take(line, at: location) {
+            // Errors from a pipe start with "ERROR:" as from a terminal (tools that drive the
+            // shell through a pipe look for that); `-f` files are the ones located by line.
+            switch take(line, at: nil) {
             case .pending:
-                if buffer.isEmpty { statementLine = lineNumber + 1 }
+                break
             case .ran(let succeeded):
                 if !succeeded { ok = false }
                 if let editor, line.trimmed.hasPrefix("\\") || line.trimmed.hasPrefix(".") { editor.remember(line.trimmed) }
@@ -298,11 +292,10 @@ final class ShellSession {
                 editor?.remember(buffer.text.trimmed)
                 let text = buffer.text
                 buffer = StatementBuffer()
-                if !run(text, at: interactive ? nil : SourceLocation(name: "<stdin>", line: statementLine)) { ok = false }
-                statementLine = lineNumber + 1
+                if !run(text) { ok = false }
             }
         }
-        if !buffer.isEmpty, !run(buffer.text, at: SourceLocation(name: "<stdin>", line: statementLine)) { ok = false }
+        if !buffer.isEmpty, !run(buffer.text) { ok = false }
         return ok
     }
 }
