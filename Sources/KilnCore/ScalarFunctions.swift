@@ -9,6 +9,15 @@ public enum ScalarFunctions {
         case "concat":
             if args[0].isNull || args[1].isNull { return .null }
             return .text(args[0].text! + args[1].text!)
+        case "var_samp_final", "var_pop_final", "stddev_samp_final", "stddev_pop_final":
+            return try varianceFinal(name, args, resultType: resultType)
+        case "concat_ws":
+            // concat_ws(separator, values...): the non-NULL values joined; NULL only for a NULL separator.
+            guard case .text(let separator) = args[0] else { return .null }
+            return .text(args.dropFirst().compactMap(\.text).joined(separator: separator))
+        case "concat_all":
+            // concat(values...): NULLs count as empty strings.
+            return .text(args.compactMap(\.text).joined())
         case "upper", "lower":
             guard case .text(let s) = args[0] else { return .null }
             // The C locale (Kiln's only collation): ASCII letters change, nothing else.
@@ -149,6 +158,39 @@ public enum ScalarFunctions {
     /// Lower case in the C locale: ASCII letters only.
     static func asciiLowercased(_ s: String) -> String {
         String(decoding: s.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+    }
+
+    /// The variance family from count, sum and sum of squares: for numeric inputs exactly,
+    /// (n * Q - S * S) / (n * (n - 1)) (or n * n for the population), as PostgreSQL computes it;
+    /// the standard deviations take the square root of that in double precision. For floating
+    /// inputs, (Q - S * S / n) / (n - 1) in double precision. NULL below two rows (one for the
+    /// population forms).
+    static func varianceFinal(_ name: String, _ args: [Value], resultType: SQLType) throws(DatabaseError) -> Value {
+        guard case .int64(let n) = args[0] else { return .null }
+        let sample = name.contains("samp"), root = name.hasPrefix("stddev")
+        if n == 0 || (sample && n == 1) { return .null }
+        switch (args[1], args[2]) {
+        case (.float64(let sum), .float64(let squares)):
+            let variance = max(0, (squares - sum * sum / Double(n)) / Double(sample ? n - 1 : n))
+            return .float64(root ? variance.squareRoot() : variance)
+        case (.numeric(let sum, let sumScale), .numeric(let squares, let squaresScale)):
+            // n * Q - S * S at the squares' scale (twice the sum's), then divided.
+            let overflow = DatabaseError.numericOutOfRange("numeric")
+            guard let s2 = DecimalMath.rescale(sum, from: sumScale, to: squaresScale / 2),
+                  case (let sumSquared, false) = s2.multipliedReportingOverflow(by: s2),
+                  case (let nQ, false) = Int128(n).multipliedReportingOverflow(by: squares),
+                  case (let numerator, false) = nQ.subtractingReportingOverflow(sumSquared),
+                  case (let denominator, false) = Int128(n).multipliedReportingOverflow(by: Int128(sample ? n - 1 : n)) else { throw overflow }
+            let numeratorScale = 2 * (squaresScale / 2)
+            let scale = resultType.scale
+            guard let variance = DecimalMath.divide(max(0, numerator), scale: numeratorScale, by: denominator, scale: 0, resultScale: scale) else { throw overflow }
+            guard root else { return .numeric(variance, scale: scale) }
+            let deviation = DecimalMath.toDouble(variance, scale: scale).squareRoot()
+            guard let value = DecimalMath.fromDouble(deviation, scale: scale) else { throw overflow }
+            return .numeric(value, scale: scale)
+        default:
+            return .null
+        }
     }
 
     static func divide(_ a: Value, _ b: Value, argumentTypes: [SQLType], resultType: SQLType) throws(DatabaseError) -> Value {

@@ -192,6 +192,9 @@ extension Binder {
             return .call("__agg\(index)", [], type: .bigint, nullable: false)
         }
         if name == "string_agg" { return try bindStringAggregate(arguments, distinct: distinct, position: position, scope: scope, aggregates: aggregates) }
+        if let final = Binder.varianceFunctions[name] {
+            return try bindVariance(final, arguments, distinct: distinct, position: position, scope: scope, aggregates: aggregates)
+        }
         guard arguments.count == 1 else {
             throw DatabaseError(.undefinedFunction, "function \(name) with \(arguments.count) arguments does not exist", position: position)
         }
@@ -219,6 +222,50 @@ extension Binder {
         let index = aggregates.add(AggregateCall(function: "string_agg", argument: prefixed, type: .text, distinct: false))
         let state = BoundExpression.call("__agg\(index)", [], type: .text, nullable: true)
         return .call("substring", [state, .constant(.int32(Int32(separator.count + 1)), type: .integer)], type: .text, nullable: true)
+    }
+
+    /// The variance family and the final function each one ends in.
+    static let varianceFunctions: [String: String] = [
+        "variance": "var_samp_final", "var_samp": "var_samp_final", "var_pop": "var_pop_final",
+        "stddev": "stddev_samp_final", "stddev_samp": "stddev_samp_final", "stddev_pop": "stddev_pop_final",
+    ]
+
+    /// `var_samp(x)` and its family: count(x), sum(x) and sum(x * x) as three aggregates (x as
+    /// numeric for integer and numeric inputs, exact as in PostgreSQL; as double precision for
+    /// floating ones), and the final function over them. The result is numeric or double
+    /// precision, as PostgreSQL's.
+    mutating func bindVariance(_ final: String, _ arguments: [Expression], distinct: Bool, position: Int, scope: Scope, aggregates: AggregateCollector) throws(DatabaseError) -> BoundExpression {
+        guard arguments.count == 1 else {
+            throw DatabaseError(.undefinedFunction, "function \(final.dropLast(6)) with \(arguments.count) arguments does not exist", position: position)
+        }
+        if Binder.containsAggregate(arguments[0]) {
+            throw DatabaseError(.groupingError, "aggregate function calls cannot be nested", position: Binder.aggregatePosition(arguments[0]) ?? position)
+        }
+        var argument = try bindExpression(arguments[0], scope: scope, aggregates: nil)
+        let at = arguments[0].position
+        let resultType: SQLType
+        if argument.type.isFloat {
+            argument = try coerce(argument, to: .double, position: at)
+            resultType = .double
+        } else if argument.type == .unknown || argument.type.isInteger || argument.type.isNumericDecimal {
+            // Scale at most 10, so that the squares keep their exact digits.
+            let scale = min(argument.type == .unknown ? 0 : argument.type.scale, 10)
+            argument = try cast(argument, to: .numeric(precision: nil, scale: scale), position: at)
+            resultType = .numeric(precision: nil, scale: TypeRules.divisionScale(2 * scale, 0))
+        } else {
+            throw DatabaseError(.undefinedFunction, "function \(final.replacingAll("_final", with: ""))(\(argument.type)) does not exist", position: position,
+                                hint: "No function matches the given name and argument types. You might need to add explicit type casts.")
+        }
+        if distinct {
+            // The squares would need the distinct values of x, not of x * x (x and -x differ).
+            throw DatabaseError(.featureNotSupported, "\(final.replacingAll("_final", with: ""))(DISTINCT ...) is not supported yet", position: position)
+        }
+        let square = try bindBinary("*", argument, argument, position: at, leftPosition: at, rightPosition: at)
+        let count = aggregates.add(AggregateCall(function: "count", argument: argument, type: .bigint, distinct: false))
+        let sum = aggregates.add(AggregateCall(function: "sum", argument: argument, type: argument.type, distinct: false))
+        let squares = aggregates.add(AggregateCall(function: "sum", argument: square, type: square.type, distinct: false))
+        return .call(final, [.call("__agg\(count)", [], type: .bigint, nullable: false), .call("__agg\(sum)", [], type: argument.type, nullable: true),
+                             .call("__agg\(squares)", [], type: square.type, nullable: true)], type: resultType, nullable: true)
     }
 
     /// An aggregate's argument (cast as the aggregate needs it) and result type.
@@ -389,11 +436,15 @@ extension Binder {
         if case .numeric(nil, 0) = requested {
             // Unconstrained NUMERIC keeps the scale of the value (statically: of its type).
             if case .constant(let value) = expression.kind, !value.isNull {
-                if let (_, s) = value.text.flatMap({ DecimalMath.parse(Substring($0)) }), expression.type == .unknown || expression.type.isNumeric {
+                if let (_, s) = value.text.flatMap({ DecimalMath.parse(Substring($0)) }), expression.type == .unknown || expression.type.isNumeric || expression.type.isString {
                     type = .numeric(precision: nil, scale: s)
                 }
             } else if expression.type.isNumericDecimal {
                 type = .numeric(precision: nil, scale: expression.type.scale)
+            } else if !expression.type.isInteger {
+                // Floating values and text have no static scale: 16 digits, as unconstrained
+                // NUMERIC columns keep (not 0, which would drop every fraction).
+                type = .numeric(precision: nil, scale: 16)
             }
         }
         if expression.type == type { return expression }

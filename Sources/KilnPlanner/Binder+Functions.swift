@@ -57,6 +57,22 @@ extension Binder {
             return .call(name == "trim" ? "btrim" : name, [try text(0), try text(1)], type: .text)
         case ("replace", 3):
             return .call("replace", [try text(0), try text(1), try text(2)], type: .text)
+        case ("concat", _) where !bound.isEmpty, ("concat_ws", _) where bound.count >= 2:
+            // Every argument as its text form (PostgreSQL's output function).
+            var texts: [BoundExpression] = []
+            for (index, argument) in bound.enumerated() {
+                if argument.type == .boolean {
+                    // The output function's t / f (a cast to text says true / false).
+                    texts.append(.call("case", [argument, .constant(.text("t"), type: .text), .call("case", [.call("is_null", [argument], type: .boolean, nullable: false),
+                                 .constant(.null, type: .text), .constant(.text("f"), type: .text)], type: .text, nullable: true)], type: .text, nullable: argument.nullable))
+                    continue
+                }
+                texts.append(argument.type.isString ? argument : argument.type == .unknown
+                    ? try coerce(argument, to: .text, position: arguments[index].position)
+                    : try cast(argument, to: .text, position: arguments[index].position))
+            }
+            if name == "concat" { return .call("concat_all", texts, type: .text, nullable: false) }
+            return .call("concat_ws", texts, type: .text, nullable: texts[0].nullable)
         case ("left", 2), ("right", 2):
             return .call(name, [try text(0), try integer(1)], type: .text)
         case ("abs", 1):

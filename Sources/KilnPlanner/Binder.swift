@@ -654,7 +654,8 @@ public struct Binder {
         return bound
     }
 
-    static let aggregateNames: Set<String> = ["count", "sum", "avg", "min", "max", "string_agg"]
+    static let aggregateNames: Set<String> = ["count", "sum", "avg", "min", "max", "string_agg",
+                                              "variance", "var_samp", "var_pop", "stddev", "stddev_samp", "stddev_pop"]
 
     public static func containsAggregate(_ expression: Expression) -> Bool { aggregatePosition(expression) != nil }
 
