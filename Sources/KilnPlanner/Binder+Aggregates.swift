@@ -8,6 +8,37 @@ extension Binder {
     /// (partial states of the other aggregates), then by the keys (the DISTINCT aggregates over
     /// x, the others merging their partial states). With several DISTINCT arguments, each gets
     /// its own two-phase aggregation, joined to the others' on the keys (NULL keys match).
+    /// GROUP BY with grouping sets (ROLLUP, CUBE, GROUPING SETS): one aggregation per set over
+    /// the same input, each widened to every key (NULL for the keys its set leaves out), joined
+    /// by UNION ALL, so that HAVING, windows and ORDER BY see one relation laid out as a plain
+    /// aggregation's: keys, aggregates, then the value of each `grouping(...)` call (a bit per
+    /// named key, 1 when the set leaves it out, the first key the highest bit). Without sets,
+    /// the plain aggregation (and `grouping(...)` is 0).
+    static func groupingSets(_ input: PlanNode, keys: [BoundExpression], sets: [[Int]]?, aggregates: [AggregateCall], groupings: [[Int]], position: Int) throws(DatabaseError) -> PlanNode {
+        func widened(_ set: [Int]) throws(DatabaseError) -> PlanNode {
+            let plan = try aggregate(input, keys: set.map { keys[$0] }, aggregates: aggregates, position: position)
+            guard set.count != keys.count || !groupings.isEmpty else { return plan }
+            let types = plan.outputTypes
+            var expressions: [BoundExpression] = keys.indices.map { key in
+                guard let column = set.firstIndex(of: key) else { return .constant(.null, type: keys[key].type) }
+                return .column(column, type: types[column].0, nullable: types[column].1)
+            }
+            for index in aggregates.indices {
+                let column = set.count + index
+                expressions.append(.column(column, type: types[column].0, nullable: types[column].1))
+            }
+            for named in groupings {
+                let bits = named.reduce(Int32(0)) { ($0 << 1) | (set.contains($1) ? 0 : 1) }
+                expressions.append(.constant(.int32(bits), type: .integer))
+            }
+            return .project(plan, expressions: expressions, names: expressions.indices.map { "c\($0)" })
+        }
+        guard let sets else { return try widened(Array(keys.indices)) }
+        var branches: [PlanNode] = []
+        for set in sets { branches.append(try widened(set)) }
+        return branches.count == 1 ? branches[0] : .unionAll(branches)
+    }
+
     static func aggregate(_ input: PlanNode, keys: [BoundExpression], aggregates: [AggregateCall], position: Int) throws(DatabaseError) -> PlanNode {
         var arguments: [BoundExpression] = []
         for call in aggregates where call.distinct {

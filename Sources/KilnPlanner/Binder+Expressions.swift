@@ -175,6 +175,7 @@ extension Binder {
             let scale = field == "second" || field == "epoch" ? 6 : 0
             return .call("extract_" + field, [source], type: .numeric(precision: nil, scale: scale))
         case .function(let name, let arguments, let distinct, let star):
+            if name == "grouping", !star, !distinct { return try bindGrouping(arguments, position: at, scope: scope, aggregates: aggregates) }
             if Binder.aggregateNames.contains(name) {
                 return try bindAggregate(name, arguments, distinct: distinct, star: star, position: at, scope: scope, aggregates: aggregates)
             }
@@ -222,6 +223,27 @@ extension Binder {
         let index = aggregates.add(AggregateCall(function: "string_agg", argument: prefixed, type: .text, distinct: false))
         let state = BoundExpression.call("__agg\(index)", [], type: .text, nullable: true)
         return .call("substring", [state, .constant(.int32(Int32(separator.count + 1)), type: .integer)], type: .text, nullable: true)
+    }
+
+    /// `grouping(k, ...)`: which of the named GROUP BY keys the row's grouping set leaves out,
+    /// as bits (the first key the highest). Its value is a column of the grouped relation
+    /// (`Binder.groupingSets`).
+    mutating func bindGrouping(_ arguments: [Expression], position: Int, scope: Scope, aggregates: AggregateCollector?) throws(DatabaseError) -> BoundExpression {
+        guard let aggregates, let keys = groupingKeys else {
+            throw DatabaseError(.groupingError, "grouping operations are not allowed here", position: position)
+        }
+        guard !arguments.isEmpty, arguments.count <= 31 else {
+            throw DatabaseError(SQLState("54023"), "GROUPING must have fewer than 32 arguments", position: position)
+        }
+        var named: [Int] = []
+        for argument in arguments {
+            let bound = try bindExpression(argument, scope: scope, aggregates: nil)
+            guard let key = keys.firstIndex(of: bound) else {
+                throw DatabaseError(.groupingError, "arguments to GROUPING must be grouping expressions of the associated query level", position: argument.position)
+            }
+            named.append(key)
+        }
+        return .call("__grouping\(aggregates.addGrouping(named))", [], type: .integer, nullable: false)
     }
 
     /// The variance family and the final function each one ends in.

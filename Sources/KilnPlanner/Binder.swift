@@ -40,6 +40,8 @@ public struct Binder {
     var keepUntypedOutputs = false
     /// Window functions of the select list and ORDER BY being bound (nil elsewhere).
     var windowCollector: WindowCollector?
+    /// The GROUP BY keys of the query block being bound (what `grouping(...)` may name).
+    var groupingKeys: [BoundExpression]?
     /// UPDATE / DELETE: the target table, whose scan (the first reference to it) also reads
     /// each row's `RowID`, as the column `Binder.rowIDName`.
     public var rowIDTable: String?
@@ -62,6 +64,13 @@ public struct Binder {
         /// Uncorrelated subqueries joined after the aggregation: their plans and the values
         /// read from them (over their columns).
         var subqueries: [(PlanNode, [BoundExpression])] = []
+        /// `grouping(...)` calls: the GROUP BY keys each one names.
+        var groupings: [[Int]] = []
+        func addGrouping(_ keys: [Int]) -> Int {
+            if let existing = groupings.firstIndex(of: keys) { return existing }
+            groupings.append(keys)
+            return groupings.count - 1
+        }
         func add(_ call: AggregateCall) -> Int {
             if let existing = calls.firstIndex(of: call) { return existing }
             calls.append(call)
@@ -141,25 +150,38 @@ public struct Binder {
             let collector = AggregateCollector()
             var keys: [BoundExpression] = []
             subqueryHost = plan
+            var keyOfExpression: [Int] = []
             for expression in select.groupBy {
+                let key: BoundExpression
                 // GROUP BY may name an output column (alias) or its ordinal.
                 if case .integer(let text) = expression.kind, !text.hasPrefix("-"), let ordinal = Int(text) {
                     guard ordinal >= 1, ordinal <= items.count else {
                         throw DatabaseError(.invalidColumnReference, "GROUP BY position \(ordinal) is not in select list", position: expression.position)
                     }
-                    keys.append(try bindExpression(items[ordinal - 1].0, scope: scope, aggregates: nil))
-                    continue
+                    key = try bindExpression(items[ordinal - 1].0, scope: scope, aggregates: nil)
+                } else if case .column(let parts) = expression.kind, parts.count == 1, (try? scope.resolve(parts, position: 0)) == nil,
+                          let index = items.firstIndex(where: { $0.1 == parts[0] }) {
+                    key = try bindExpression(items[index].0, scope: scope, aggregates: nil)
+                } else {
+                    if Binder.containsAggregate(expression) {
+                        throw DatabaseError(.groupingError, "aggregate functions are not allowed in GROUP BY", position: expression.position)
+                    }
+                    key = try bindExpression(expression, scope: scope, aggregates: nil)
                 }
-                if case .column(let parts) = expression.kind, parts.count == 1, (try? scope.resolve(parts, position: 0)) == nil,
-                   let index = items.firstIndex(where: { $0.1 == parts[0] }) {
-                    keys.append(try bindExpression(items[index].0, scope: scope, aggregates: nil))
-                    continue
+                // Grouping sets name a key once however often it is written.
+                if select.groupingSets != nil, let existing = keys.firstIndex(of: key) {
+                    keyOfExpression.append(existing)
+                } else {
+                    keys.append(key)
+                    keyOfExpression.append(keys.count - 1)
                 }
-                if Binder.containsAggregate(expression) {
-                    throw DatabaseError(.groupingError, "aggregate functions are not allowed in GROUP BY", position: expression.position)
-                }
-                keys.append(try bindExpression(expression, scope: scope, aggregates: nil))
             }
+            let groupingSets = select.groupingSets.map { sets in
+                sets.map { set in Array(Set(set.map { keyOfExpression[$0] })).sorted() }
+            }
+            let savedGroupingKeys = groupingKeys
+            groupingKeys = keys
+            defer { groupingKeys = savedGroupingKeys }
             var boundItems: [(BoundExpression, Int)] = []
             windowCollector = windows
             for (expression, _) in items {
@@ -208,7 +230,10 @@ public struct Binder {
                 }
             }
             // Uncorrelated subqueries outside aggregates join after the aggregation.
-            let aggregateWidth = keys.count + aggregates.count
+            let groupingOutput = collector.groupings.indices.map { BoundExpression.column(keys.count + aggregates.count + $0, type: .integer, nullable: false) }
+            let aggregateWidth = keys.count + aggregates.count + collector.groupings.count
+            // Keys a grouping set leaves out are NULL in its rows.
+            let alwaysGrouped = groupingSets.map { sets in sets.dropFirst().reduce(Set(sets.first ?? [])) { $0.intersection($1) } }
             var subqueryOutput: [[BoundExpression]] = []
             var width = aggregateWidth
             for (build, values) in collector.subqueries {
@@ -217,11 +242,12 @@ public struct Binder {
             }
             func lift(_ expression: BoundExpression, position: Int) throws(DatabaseError) -> BoundExpression {
                 if let key = keys.prefix(userKeys).firstIndex(of: expression) {
-                    return .column(key, type: expression.type, nullable: expression.nullable)
+                    return .column(key, type: expression.type, nullable: expression.nullable || alwaysGrouped?.contains(key) == false)
                 }
                 switch expression.kind {
                 case .call(let name, let args):
                     if name.hasPrefix("__agg"), let index = Int(name.dropFirst(5)) { return aggregateOutput[index]! }
+                    if name.hasPrefix("__grouping"), let index = Int(name.dropFirst(10)) { return groupingOutput[index] }
                     if name.hasPrefix("__subq") {
                         let parts = name.dropFirst(6).split(separator: ".").compactMap { Int($0) }
                         return subqueryOutput[parts[0]][parts[1]]
@@ -242,7 +268,7 @@ public struct Binder {
                     return expression
                 }
             }
-            plan = try Binder.aggregate(plan, keys: keys, aggregates: aggregates, position: select.position)
+            plan = try Binder.groupingSets(plan, keys: keys, sets: groupingSets, aggregates: aggregates, groupings: collector.groupings, position: select.position)
             for (build, _) in collector.subqueries {
                 plan = .hashJoin(probe: plan, build: build, probeKeys: [], buildKeys: [], preserveProbe: true)
             }

@@ -194,6 +194,9 @@ public struct SelectStatement: Sendable, Equatable {
     public var from: [TableReference] = []
     public var whereClause: Expression?
     public var groupBy: [Expression] = []
+    /// ROLLUP, CUBE and GROUPING SETS, expanded: each grouping set as indexes into `groupBy`
+    /// (nil: plain GROUP BY, one set of every expression).
+    public var groupingSets: [[Int]]?
     public var having: Expression?
     public var orderBy: [OrderItem] = []
     public var limit: Expression?

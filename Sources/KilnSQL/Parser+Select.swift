@@ -143,7 +143,14 @@ extension Parser {
         }
         if acceptWord("where") { select.whereClause = try parseExpression() }
         if acceptWords("group", "by") {
-            repeat { select.groupBy.append(try parseExpression()) } while acceptSymbol(",")
+            // The sets of the GROUP BY list: the cross product of its elements' sets.
+            var sets: [[Int]] = [[]]
+            var plain = true
+            repeat {
+                let element = try parseGroupingElement(&select.groupBy, plain: &plain)
+                sets = sets.flatMap { prefix in element.map { prefix + $0 } }
+            } while acceptSymbol(",")
+            if !plain { select.groupingSets = sets }
         }
         if acceptWord("having") { select.having = try parseExpression() }
         if current.word == "window" {
@@ -221,6 +228,77 @@ extension Parser {
         case .quotedIdentifier(let q): return q
         default: return nil
         }
+    }
+
+    /// One element of GROUP BY, as the grouping sets it stands for (indexes into `expressions`,
+    /// where its expressions are appended): an expression (one set of it), `()` (the empty
+    /// set), `ROLLUP (g, ...)` (every prefix), `CUBE (g, ...)` (every subset) or
+    /// `GROUPING SETS (element, ...)` (each element's sets). `plain` turns false for any but
+    /// an expression.
+    mutating func parseGroupingElement(_ expressions: inout [Expression], plain: inout Bool) throws(DatabaseError) -> [[Int]] {
+        let word = current.word
+        if (word == "rollup" || word == "cube"), tokens.indices.contains(index + 1), tokens[index + 1].kind == .symbol("(") {
+            plain = false
+            advance()
+            try expectSymbol("(")
+            var groups: [[Int]] = []
+            repeat { groups.append(try parseGroupingGroup(&expressions)) } while acceptSymbol(",")
+            try expectSymbol(")")
+            if word == "rollup" {
+                return (0...groups.count).reversed().map { Array(groups.prefix($0).joined()) }
+            }
+            guard groups.count <= 12 else {
+                throw DatabaseError(.programLimitExceeded, "CUBE is limited to 12 elements", position: position)
+            }
+            return (0..<(1 << groups.count)).reversed().map { mask in
+                groups.indices.filter { mask & (1 << (groups.count - 1 - $0)) != 0 }.flatMap { groups[$0] }
+            }
+        }
+        if word == "grouping", peekWord(1) == "sets" {
+            plain = false
+            advance()
+            advance()
+            try expectSymbol("(")
+            var sets: [[Int]] = []
+            repeat {
+                // `(a, b)` is one set, `()` the empty one; anything else is an element.
+                if isSymbol("(") { sets.append(try parseGroupingGroup(&expressions)) } else { sets += try parseGroupingElement(&expressions, plain: &plain) }
+            } while acceptSymbol(",")
+            try expectSymbol(")")
+            return sets
+        }
+        if isSymbol("("), tokens.indices.contains(index + 1), tokens[index + 1].kind == .symbol(")") {
+            plain = false
+            advance()
+            advance()
+            return [[]]
+        }
+        expressions.append(try parseExpression())
+        return [[expressions.count - 1]]
+    }
+
+    /// A group of ROLLUP, CUBE or GROUPING SETS: an expression, or a parenthesised list of
+    /// them taken together (`()`: none).
+    mutating func parseGroupingGroup(_ expressions: inout [Expression]) throws(DatabaseError) -> [Int] {
+        let start = index
+        if acceptSymbol("(") {
+            if acceptSymbol(")") { return [] }
+            expressions.append(try parseExpression())
+            if acceptSymbol(",") {
+                var members = [expressions.count - 1]
+                repeat {
+                    expressions.append(try parseExpression())
+                    members.append(expressions.count - 1)
+                } while acceptSymbol(",")
+                try expectSymbol(")")
+                return members
+            }
+            // `(a)` or `(a + b) * c`: an ordinary expression after all.
+            index = start
+            expressions.removeLast()
+        }
+        expressions.append(try parseExpression())
+        return [expressions.count - 1]
     }
 
     /// A table reference followed by any number of JOINs (left-associative).
