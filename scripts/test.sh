@@ -16,6 +16,17 @@ if [ -z "${KILN_TPCH_DIR:-}" ]; then
         export KILN_TPCH_DIR="$PWD/.build/fixtures/tpch"
     fi
 fi
+# TPC-DS SF0.01 (schema, the 99 queries, answers, data): ../shared/tpcds when present, else the
+# repository's fixture, unpacked under .build.
+if [ -z "${KILN_TPCDS_DIR:-}" ]; then
+    if [ -d ../shared/tpcds/sf0.01 ]; then
+        export KILN_TPCDS_DIR="$(cd ../shared/tpcds && pwd)"
+    else
+        mkdir -p .build/fixtures/tpcds
+        tar -xzf Tests/Fixtures/tpcds-sf0.01.tar.gz -C .build/fixtures/tpcds
+        export KILN_TPCDS_DIR="$PWD/.build/fixtures/tpcds"
+    fi
+fi
 swift build
 swift test
 .venv/bin/python scripts/differential.py --queries 300
