@@ -680,8 +680,7 @@ public struct Binder {
         return bound
     }
 
-    static let aggregateNames: Set<String> = ["count", "sum", "avg", "min", "max", "string_agg",
-                                              "variance", "var_samp", "var_pop", "stddev", "stddev_samp", "stddev_pop"]
+    static let aggregateNames: Set<String> = Parser.aggregateFunctions
 
     public static func containsAggregate(_ expression: Expression) -> Bool { aggregatePosition(expression) != nil }
 

@@ -377,6 +377,13 @@ extension Parser {
             let name = parts.last!
             if acceptSymbol("*") {
                 try expectSymbol(")")
+                if let filter = try parseFilter(name) {
+                    // count(*) FILTER (WHERE c) counts the rows where c holds: count(CASE WHEN c THEN 1 END).
+                    guard name == "count" else { throw DatabaseError(.syntaxError, "\(name)(*) is not a valid aggregate", position: at) }
+                    let one = try node(.integer("1"), at: filter.position)
+                    return try node(.function(name: name, arguments: [try node(.caseWhen(operand: nil, whens: [(filter, one)], otherwise: nil), at: filter.position)],
+                                              distinct: false, star: false), at: at)
+                }
                 if let window = try parseOver() { return try node(.window(name: name, arguments: [], star: true, window), at: at) }
                 return try node(.function(name: name, arguments: [], distinct: false, star: true), at: at)
             }
@@ -387,6 +394,10 @@ extension Parser {
                 repeat { arguments.append(try parseExpression()) } while acceptSymbol(",")
             }
             try expectSymbol(")")
+            if let filter = try parseFilter(name), !arguments.isEmpty {
+                // agg(x) FILTER (WHERE c) is agg(CASE WHEN c THEN x END): aggregates skip NULLs.
+                arguments[0] = try node(.caseWhen(operand: nil, whens: [(filter, arguments[0])], otherwise: nil), at: arguments[0].position)
+            }
             if let window = try parseOver() {
                 if distinct { throw DatabaseError(.featureNotSupported, "DISTINCT is not implemented for window functions", position: at) }
                 return try node(.window(name: name, arguments: arguments, star: false, window), at: at)
@@ -396,11 +407,30 @@ extension Parser {
         return try node(.column(parts), at: at)
     }
 
+    /// Aggregate functions (FILTER applies to them only).
+    public static let aggregateFunctions: Set<String> = ["count", "sum", "avg", "min", "max", "string_agg",
+                                                         "variance", "var_samp", "var_pop", "stddev", "stddev_samp", "stddev_pop"]
+
+    /// `FILTER (WHERE condition)` after a call of aggregate `name`: the condition.
+    mutating func parseFilter(_ name: String) throws(DatabaseError) -> Expression? {
+        guard current.word == "filter", tokens.indices.contains(index + 1), tokens[index + 1].kind == .symbol("(") else { return nil }
+        let at = position
+        guard Parser.aggregateFunctions.contains(name) else {
+            throw DatabaseError(.wrongObjectType, "FILTER specified, but \(name) is not an aggregate function", position: at)
+        }
+        advance()
+        advance()
+        try expectWord("where")
+        let condition = try parseExpression()
+        try expectSymbol(")")
+        if current.word == "over" {
+            throw DatabaseError(.featureNotSupported, "FILTER is not supported for window functions yet", position: at)
+        }
+        return condition
+    }
+
     /// `OVER (PARTITION BY ... ORDER BY ... [ROWS|RANGE frame])` after a function call.
     mutating func parseOver() throws(DatabaseError) -> WindowSpecification? {
-        if current.word == "filter" {
-            throw DatabaseError(.featureNotSupported, "FILTER clauses are not supported yet", position: position)
-        }
         guard acceptWord("over") else { return nil }
         if current.kind != .symbol("(") {
             throw DatabaseError(.featureNotSupported, "named windows are not supported yet", position: position)

@@ -90,7 +90,7 @@ extension Parser {
         var tables: [String] = []
         repeat {
             _ = acceptWord("only")
-            tables.append(try qualifiedName())
+            tables.append(try qualifiedName(reference: true))
         } while acceptSymbol(",")
         if acceptWords("restart", "identity") || acceptWord("cascade") {
             throw DatabaseError(.featureNotSupported, "TRUNCATE ... RESTART IDENTITY and CASCADE are not supported", position: start)
@@ -101,7 +101,7 @@ extension Parser {
 
     /// The table an UPDATE or DELETE changes, and its alias.
     mutating func targetTable(stopWord: String?) throws(DatabaseError) -> (String, String?) {
-        let name = try qualifiedName()
+        let name = try qualifiedName(reference: true)
         if acceptWord("as") { return (name, try aliasName()) }
         if let word = peekWordOrQuoted(), word != stopWord || current.word == nil {
             advance()

@@ -125,7 +125,7 @@ extension Parser {
     /// `REFERENCES table [(columns)] [MATCH SIMPLE] [ON DELETE action] [ON UPDATE action]`.
     mutating func parseReferences(columns: [String]) throws(DatabaseError) -> TableConstraint.Kind {
         try expectWord("references")
-        let table = try qualifiedName()
+        let table = try qualifiedName(reference: true)
         let referenced = try parseColumnList()
         if acceptWord("match") {
             guard acceptWord("simple") else {
@@ -190,7 +190,7 @@ extension Parser {
         if current.word != "on" { name = try qualifiedName() }
         try expectWord("on")
         _ = acceptWord("only")
-        let table = try qualifiedName()
+        let table = try qualifiedName(reference: true)
         if acceptWord("using") {
             let method = try identifier()
             guard method == "btree" || method == "hash" else {

@@ -381,7 +381,7 @@ extension Parser {
             let columns = try parseColumnList()
             return .subquery(query, alias: alias, columns: columns, position: start)
         }
-        let name = try qualifiedName()
+        let name = try qualifiedName(reference: true)
         if acceptSymbol("(") {
             var arguments: [Expression] = []
             if !isSymbol(")") {

@@ -106,13 +106,24 @@ public struct Parser {
     /// A possibly qualified name `a.b`; only the last part is kept for tables (single schema).
     /// A relation name; `public.` is dropped, the system schemas (`pg_catalog.`,
     /// `information_schema.`) stay part of the name.
-    mutating func qualifiedName() throws(DatabaseError) -> String {
-        var name = try identifier()
-        while acceptSymbol(".") {
-            let next = try identifier()
-            name = name == "pg_catalog" || name == "information_schema" ? name + "." + next : next
+    /// A relation's name, `[schema.]name`: the schemas are `public` (the user's relations),
+    /// `pg_catalog` and `information_schema` (kept in the name). Another schema is 3F000, or
+    /// 42P01 for a relation a query reads (`reference`), as in PostgreSQL.
+    mutating func qualifiedName(reference: Bool = false) throws(DatabaseError) -> String {
+        let start = position
+        let first = try identifier()
+        guard acceptSymbol(".") else { return first }
+        let second = try identifier()
+        if isSymbol(".") {
+            throw DatabaseError(.featureNotSupported, "cross-database references are not implemented: \(first).\(second).\(peekWord(1) ?? "")", position: start)
         }
-        return name
+        switch first {
+        case "public": return second
+        case "pg_catalog", "information_schema": return first + "." + second
+        default:
+            if reference { throw DatabaseError(.undefinedTable, "relation \"\(first).\(second)\" does not exist", position: start) }
+            throw DatabaseError(SQLState("3F000"), "schema \"\(first)\" does not exist", position: start)
+        }
     }
 
     // MARK: - Statements
@@ -153,7 +164,7 @@ public struct Parser {
             _ = acceptWord("verbose")
             var tables: [String] = []
             if current.kind != .end, !isSymbol(";") {
-                repeat { tables.append(try qualifiedName()) } while acceptSymbol(",")
+                repeat { tables.append(try qualifiedName(reference: true)) } while acceptSymbol(",")
             }
             return .analyze(tables: tables, position: start)
         case "vacuum":
@@ -178,7 +189,7 @@ public struct Parser {
             }
             var tables: [String] = []
             if current.kind != .end, !isSymbol(";") {
-                repeat { tables.append(try qualifiedName()) } while acceptSymbol(",")
+                repeat { tables.append(try qualifiedName(reference: true)) } while acceptSymbol(",")
             }
             return .vacuum(tables: tables, analyze: analyze, position: start)
         case "checkpoint":
@@ -340,7 +351,7 @@ public struct Parser {
         let start = position
         try expectWord("insert")
         try expectWord("into")
-        let table = try qualifiedName()
+        let table = try qualifiedName(reference: true)
         let alias: String? = acceptWord("as") ? try aliasName() : nil
         let columns = try parseColumnList()
         if acceptWords("default", "values") {
@@ -390,7 +401,7 @@ public struct Parser {
             let file = acceptWord("stdout") ? nil : try stringLiteral()
             return .copyTo(query: query, file: file, options: try parseCopyOptions(), position: start)
         }
-        let table = try qualifiedName()
+        let table = try qualifiedName(reference: true)
         let columns = try parseColumnList()
         if acceptWord("to") {
             let file = acceptWord("stdout") ? nil : try stringLiteral()
