@@ -12,9 +12,9 @@ extension Database {
         var text: String
         switch mode {
         case .plan:
-            text = bound.plan.explain()
+            text = Database.withCost(bound.plan)
         case .analyze:
-            text = bound.plan.explain() + "\n" + (try explainAnalyze(bound, parameters: parameters))
+            text = Database.withCost(bound.plan) + "\n" + (try explainAnalyze(bound, parameters: parameters))
         case .pipelines:
             let plan = try PipelineSlicer.slice(bound)
             text = plan.pipelines.map { $0.summary(states: plan.states) }.joined(separator: "\n")
@@ -36,6 +36,14 @@ extension Database {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { [Value.text(String($0))] }
         return QueryResult(columns: [.init(name: "QUERY PLAN", type: .text)], rows: lines.last == [.text("")] ? Array(lines.dropLast()) : lines,
                            commandTag: "EXPLAIN", hasResultSet: true)
+    }
+
+    /// The plan's text, its first line ending in PostgreSQL's `(cost=S..T rows=R width=W)`
+    /// (postgres_fdw's `use_remote_estimate` reads it there).
+    static func withCost(_ plan: PlanNode) -> String {
+        var lines = plan.explain().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if !lines.isEmpty { lines[0] += "  " + PlanCost.of(plan).text }
+        return lines.joined(separator: "\n")
     }
 
     /// Runs the query and reports, per pipeline, the rows its source handed out, its time, and

@@ -82,6 +82,14 @@ extension Binder {
             return Binder.nameOf(try oidArgument(0), SystemCatalog.constraintDefinitions(catalog), otherwise: text(nil))
         case ("pg_get_indexdef", 1...3):
             return Binder.nameOf(try oidArgument(0), SystemCatalog.indexDefinitions(catalog), otherwise: text(nil))
+        case ("pg_relation_size", 1...2), ("pg_table_size", 1), ("pg_total_relation_size", 1):
+            // Bytes a table's rows take at their types' widths (PostgreSQL's pages hold the same
+            // rows in about as much): postgres_fdw's ANALYZE divides it by 8192 for its page count.
+            let sizes = catalog.allTables.map { table -> (Int32, Value) in
+                let width = table.columns.reduce(24) { $0 + PlanCost.typeWidth($1.type) }
+                return (table.oid, .int64(Int64(table.rowCount * width)))
+            }
+            return Binder.valueOf(try oidArgument(0), sizes, type: .bigint)
         case ("pg_get_viewdef", 1...2):
             // A view keeps its query as written.
             return Binder.nameOf(try oidArgument(0), catalog.allViews.map { ($0.oid, " " + $0.definition + ";") }, otherwise: text(nil))
@@ -98,6 +106,15 @@ extension Binder {
             return try bindArrayComparison(name == "__array_all", bound[0], arguments[1], bound[2], position: position, arrayPosition: arguments[2].position)
         default:
             return nil
+        }
+    }
+
+    /// The value an OID maps to in `values` (taken from the catalog when the statement is
+    /// bound), NULL for any other: `CASE oid WHEN o1 THEN v1 ... END`.
+    static func valueOf(_ oid: BoundExpression, _ values: [(Int32, Value)], type: SQLType) -> BoundExpression {
+        values.reversed().reduce(BoundExpression.constant(.null, type: type)) { result, entry in
+            let matches = BoundExpression.call("eq", [oid, .constant(.int32(entry.0), type: .integer)], type: .boolean)
+            return .call("case", [matches, .constant(entry.1, type: type), result], type: type, nullable: true)
         }
     }
 

@@ -1,0 +1,30 @@
+import XCTest
+import Kiln
+
+/// What a PostgreSQL coordinator's postgres_fdw asks of Kiln as a remote: EXPLAIN's first line
+/// with `(cost=S..T rows=R width=W)` (`use_remote_estimate`), `pg_relation_size` for ANALYZE's
+/// page count, and its deparsed nested joins. (The coordinator itself was run by hand against
+/// `kiln serve`: remote estimates, join pushdown and ANALYZE of a foreign table.)
+final class RemoteEstimateTests: XCTestCase {
+    func testExplainCostLineAndRelationSize() throws {
+        let db = try Database()
+        try db.execute("CREATE TABLE kv (k INTEGER, v TEXT)")
+        try db.execute("INSERT INTO kv SELECT g, 'v' || g FROM generate_series(1, 5000) g")
+        try db.execute("ANALYZE kv")
+        // postgres_fdw: sscanf(line, "%*[^(](cost=%lf..%lf rows=%lf width=%d)").
+        let pattern = try Regex(#"^[^(]*\(cost=(\d+\.\d\d)\.\.(\d+\.\d\d) rows=(\d+) width=(\d+)\)$"#)
+        for (sql, rows, width) in [("SELECT k, v FROM public.kv WHERE ((k < 100))", 99.0, 36), ("SELECT count(*) FROM kv", 1.0, 8),
+                                   ("SELECT r1.v, r2.v FROM (public.kv r1 INNER JOIN public.kv r2 ON (((r1.k = r2.k)) AND ((r1.k < 10))))", 9.0, 64)] {
+            let first = try XCTUnwrap(db.query("EXPLAIN " + sql).first?.first?.text)
+            let match = try XCTUnwrap(first.wholeMatch(of: pattern), first)
+            let startup = Double(match.output[1].substring!)!, total = Double(match.output[2].substring!)!
+            XCTAssertLessThanOrEqual(startup, total, first)
+            XCTAssertGreaterThan(total, 0, first)
+            XCTAssertEqual(Double(match.output[3].substring!)!, rows, accuracy: rows * 0.2 + 1, first)
+            XCTAssertEqual(Int(match.output[4].substring!)!, width, first)
+        }
+        let pages = try db.query("SELECT pg_catalog.pg_relation_size('public.kv'::pg_catalog.regclass) / 8192")
+        XCTAssertGreaterThan(pages.first?.first?.text.flatMap { Int($0) } ?? 0, 0)
+        XCTAssertEqual(try db.query("SELECT pg_relation_size(0)"), [[.null]])
+    }
+}
