@@ -73,8 +73,6 @@ public enum JoinOrdering {
         var conditions: [BoundExpression] = []
         flatten(plan, offset: 0, relations: &relations, conditions: &conditions)
         let n = relations.count
-        // Relation sets are 64-bit masks; a larger region keeps the order as written.
-        guard n <= 60 else { return plan }
         let width = plan.outputTypes.count
         func owner(_ column: Int) -> Int { relations.firstIndex { column >= $0.offset && column < $0.offset + $0.width }! }
         func relationsOf(_ e: BoundExpression) -> Set<Int> { Set(e.columnsUsed.map(owner)) }
@@ -115,7 +113,15 @@ public enum JoinOrdering {
             if a.count == 1, b.count == 1, a != b { edges.append((args[0], args[1], a.first!, b.first!)) }
         }
 
-        func join(_ left: Joined, _ right: Joined, _ leftSet: UInt64, _ rightSet: UInt64) -> Joined {
+        // Each relation's neighbours in the join graph.
+        var neighbours = [RelationSet](repeating: RelationSet(), count: n)
+        for (_, _, a, b) in edges {
+            neighbours[a].insert(b)
+            neighbours[b].insert(a)
+        }
+        let conditionSets = pending.map { RelationSet($0.1) }
+
+        func join(_ left: Joined, _ right: Joined, _ leftSet: RelationSet, _ rightSet: RelationSet) -> Joined {
             // The smaller input builds.
             let (probe, build, probeSet, buildSet) = left.estimate.rows >= right.estimate.rows ? (left, right, leftSet, rightSet) : (right, left, rightSet, leftSet)
             var position: [Int: Int] = [:]
@@ -125,8 +131,8 @@ public enum JoinOrdering {
             var keyPairs: [(Int, Int)] = []
             var relationPairs = Set<[Int]>()
             for (a, b, ra, rb) in edges {
-                let inProbe = { (r: Int) in probeSet & (1 << UInt64(r)) != 0 }
-                let inBuild = { (r: Int) in buildSet & (1 << UInt64(r)) != 0 }
+                let inProbe = { (r: Int) in probeSet.contains(r) }
+                let inBuild = { (r: Int) in buildSet.contains(r) }
                 if (inProbe(ra) && inBuild(rb)) || (inProbe(rb) && inBuild(ra)) { relationPairs.insert([ra, rb].sorted()) }
                 if inProbe(ra), inBuild(rb) {
                     probeKeys.append(a.remapColumns { position[$0]! }); buildKeys.append(b.remapColumns { position[$0]! - probe.columns.count })
@@ -141,12 +147,12 @@ public enum JoinOrdering {
             var estimate = Estimate.join(probe.estimate, build.estimate, keys: keyPairs.map { (probe.estimate.column($0.0, probe.columns), build.estimate.column($0.1, build.columns)) },
                                          oneRelationEach: relationPairs.count == 1)
             // Other conditions apply as soon as all their relations are joined.
-            let set = probeSet | buildSet
+            let set = probeSet.union(buildSet)
             var filters: [BoundExpression] = []
-            for (condition, used) in pending {
-                let mask = used.reduce(UInt64(0)) { $0 | (1 << UInt64($1)) }
-                let before = probeSet & mask == mask || buildSet & mask == mask
-                if set & mask == mask, !before, !isEdge(condition, edges) {
+            for (index, (condition, _)) in pending.enumerated() {
+                let mask = conditionSets[index]
+                let before = probeSet.isSuperset(of: mask) || buildSet.isSuperset(of: mask)
+                if set.isSuperset(of: mask), !before, !isEdge(condition, edges) {
                     filters.append(condition.remapColumns { position[$0]! })
                     estimate.rows *= Selectivity.of(condition, estimate: nil)
                 }
@@ -158,8 +164,8 @@ public enum JoinOrdering {
             return Joined(plan: plan, columns: columns, estimate: estimate, cost: cost)
         }
 
-        func connected(_ a: UInt64, _ b: UInt64) -> Bool {
-            edges.contains { a & (1 << UInt64($0.2)) != 0 && b & (1 << UInt64($0.3)) != 0 || a & (1 << UInt64($0.3)) != 0 && b & (1 << UInt64($0.2)) != 0 }
+        func connected(_ a: RelationSet, _ b: RelationSet) -> Bool {
+            a.members.contains { neighbours[$0].intersects(b) }
         }
 
         var result: Joined
@@ -175,8 +181,8 @@ public enum JoinOrdering {
                         var a = (set - 1) & set
                         while a > 0 {
                             let b = set & ~a
-                            if a < b, let left = best[a], let right = best[b], allowCross || connected(a, b) {
-                                let candidate = join(left, right, a, b)
+                            if a < b, let left = best[a], let right = best[b], allowCross || connected(RelationSet(mask: a), RelationSet(mask: b)) {
+                                let candidate = join(left, right, RelationSet(mask: a), RelationSet(mask: b))
                                 if best[set].map({ candidate.cost < $0.cost }) ?? true { best[set] = candidate }
                             }
                             a = (a - 1) & set
@@ -187,7 +193,7 @@ public enum JoinOrdering {
             result = best[full]!
         } else {
             // Greedy: join the connected pair with the smallest result until one remains.
-            var parts = leaves.enumerated().map { ($0.element, UInt64(1) << UInt64($0.offset)) }
+            var parts = leaves.enumerated().map { ($0.element, RelationSet([$0.offset])) }
             while parts.count > 1 {
                 var choice: (Int, Int, Joined)?
                 for i in parts.indices {
@@ -201,7 +207,7 @@ public enum JoinOrdering {
                     }
                 }
                 let (i, j, joined) = choice!
-                let set = parts[i].1 | parts[j].1
+                let set = parts[i].1.union(parts[j].1)
                 parts.remove(at: j)
                 parts[i] = (joined, set)
             }
@@ -231,6 +237,60 @@ public enum JoinOrdering {
         while s > 0 {
             if s.nonzeroBitCount == size { result.append(s) }
             s = (s - 1) & set
+        }
+        return result
+    }
+}
+
+/// A set of a join region's relations, of any size (the dynamic programming over subsets uses
+/// 64-bit masks, as it runs for at most `dynamicProgrammingLimit` relations).
+struct RelationSet: Hashable {
+    private(set) var words: [UInt64] = []
+
+    init() {}
+
+    init(_ members: some Sequence<Int>) {
+        for member in members { insert(member) }
+    }
+
+    init(mask: UInt64) {
+        words = [mask]
+    }
+
+    mutating func insert(_ member: Int) {
+        let word = member >> 6
+        if words.count <= word { words += [UInt64](repeating: 0, count: word + 1 - words.count) }
+        words[word] |= 1 << UInt64(member & 63)
+    }
+
+    func contains(_ member: Int) -> Bool {
+        let word = member >> 6
+        return word < words.count && words[word] & (1 << UInt64(member & 63)) != 0
+    }
+
+    func union(_ other: RelationSet) -> RelationSet {
+        var result = words.count >= other.words.count ? self : other
+        let smaller = words.count >= other.words.count ? other : self
+        for (index, word) in smaller.words.enumerated() { result.words[index] |= word }
+        return result
+    }
+
+    func intersects(_ other: RelationSet) -> Bool {
+        zip(words, other.words).contains { $0 & $1 != 0 }
+    }
+
+    func isSuperset(of other: RelationSet) -> Bool {
+        other.words.enumerated().allSatisfy { index, word in word & ~(index < words.count ? words[index] : 0) == 0 }
+    }
+
+    var members: [Int] {
+        var result: [Int] = []
+        for (index, word) in words.enumerated() {
+            var rest = word
+            while rest != 0 {
+                result.append(index * 64 + rest.trailingZeroBitCount)
+                rest &= rest - 1
+            }
         }
         return result
     }
