@@ -731,6 +731,7 @@ public struct Binder {
             case .interval: return "interval"
             default: return "?column?"
             }
+        case .window(let name, _, _, _): return name
         case .caseWhen: return "case"
         case .extract: return "extract"
         case .exists: return "exists"
