@@ -268,7 +268,9 @@ public struct Binder {
                     return expression
                 }
             }
-            plan = try Binder.groupingSets(plan, keys: keys, sets: groupingSets, aggregates: aggregates, groupings: collector.groupings, position: select.position)
+            // A correlated subquery groups every set by its side of the correlation too.
+            let sets = groupingSets.map { sets in sets.map { $0 + Array(userKeys..<keys.count) } }
+            plan = try Binder.groupingSets(plan, keys: keys, sets: sets, aggregates: aggregates, groupings: collector.groupings, position: select.position)
             for (build, _) in collector.subqueries {
                 plan = .hashJoin(probe: plan, build: build, probeKeys: [], buildKeys: [], preserveProbe: true)
             }
