@@ -11,6 +11,8 @@ public enum ScalarFunctions {
             return .text(args[0].text! + args[1].text!)
         case "var_samp_final", "var_pop_final", "stddev_samp_final", "stddev_pop_final":
             return try varianceFinal(name, args, resultType: resultType)
+        case "repeat", "lpad", "rpad", "reverse", "split_part", "initcap", "starts_with":
+            return try textFunction(name, args)
         case "concat_ws":
             // concat_ws(separator, values...): the non-NULL values joined; NULL only for a NULL separator.
             guard case .text(let separator) = args[0] else { return .null }
@@ -158,6 +160,61 @@ public enum ScalarFunctions {
     /// Lower case in the C locale: ASCII letters only.
     static func asciiLowercased(_ s: String) -> String {
         String(decoding: s.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+    }
+
+    /// repeat, lpad, rpad, reverse, split_part, initcap, starts_with with PostgreSQL's rules
+    /// (characters, not bytes; C-locale case mapping, as upper and lower).
+    static func textFunction(_ name: String, _ args: [Value]) throws(DatabaseError) -> Value {
+        if args.contains(where: \.isNull) { return .null }
+        guard case .text(let s) = args[0] else { return .null }
+        switch name {
+        case "repeat":
+            guard case .int32(let n) = args[1] else { return .null }
+            guard n > 0 else { return .text("") }
+            guard s.utf8.count * Int(n) <= 1 << 30 else { throw DatabaseError(.programLimitExceeded, "requested length too large") }
+            return .text(String(repeating: s, count: Int(n)))
+        case "lpad", "rpad":
+            guard case .int32(let length) = args[1] else { return .null }
+            var fill = " "
+            if args.count > 2, case .text(let f) = args[2] { fill = f }
+            guard length > 0 else { return .text("") }
+            guard length <= 1 << 28 else { throw DatabaseError(.programLimitExceeded, "requested length too large") }
+            let characters = Array(s), target = Int(length)
+            if characters.count >= target || fill.isEmpty { return .text(String(characters.prefix(target))) }
+            let fillCharacters = Array(fill)
+            let padding = String((0..<(target - characters.count)).map { fillCharacters[$0 % fillCharacters.count] })
+            return .text(name == "lpad" ? padding + s : s + padding)
+        case "reverse":
+            return .text(String(s.reversed()))
+        case "split_part":
+            guard case .text(let delimiter) = args[1], case .int32(let n) = args[2] else { return .null }
+            if n == 0 { throw DatabaseError(.invalidParameterValue, "field position must not be zero") }
+            let fields = delimiter.isEmpty ? [s] : s.split(separator: delimiter, omittingEmptySubsequences: false).map(String.init)
+            let index = n > 0 ? Int(n) - 1 : fields.count + Int(n)
+            return .text(fields.indices.contains(index) ? fields[index] : "")
+        case "initcap":
+            var out = ""
+            var inWord = false
+            for scalar in s.unicodeScalars {
+                // The C locale's words: ASCII letters and digits (others separate words).
+                let isLetterOrDigit = scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar))
+                if scalar.isASCII, scalar.properties.isAlphabetic {
+                    let upper = !inWord
+                    let value = scalar.value
+                    let mapped: UInt32 = upper ? (value >= 97 && value <= 122 ? value - 32 : value) : (value >= 65 && value <= 90 ? value + 32 : value)
+                    out.unicodeScalars.append(Unicode.Scalar(mapped)!)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+                inWord = isLetterOrDigit
+            }
+            return .text(out)
+        case "starts_with":
+            guard case .text(let prefix) = args[1] else { return .null }
+            return .bool(s.utf8.starts(with: prefix.utf8))
+        default:
+            return .null
+        }
     }
 
     /// The variance family from count, sum and sum of squares: for numeric inputs exactly,

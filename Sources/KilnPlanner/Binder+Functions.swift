@@ -73,6 +73,18 @@ extension Binder {
             }
             if name == "concat" { return .call("concat_all", texts, type: .text, nullable: false) }
             return .call("concat_ws", texts, type: .text, nullable: texts[0].nullable)
+        case ("repeat", 2):
+            return .call("repeat", [try text(0), try integer(1)], type: .text)
+        case ("lpad", 2), ("rpad", 2):
+            return .call(name, [try text(0), try integer(1)], type: .text)
+        case ("lpad", 3), ("rpad", 3):
+            return .call(name, [try text(0), try integer(1), try text(2)], type: .text)
+        case ("reverse", 1), ("initcap", 1):
+            return .call(name, [try text(0)], type: .text)
+        case ("split_part", 3):
+            return .call("split_part", [try text(0), try text(1), try integer(2)], type: .text)
+        case ("starts_with", 2):
+            return .call("starts_with", [try text(0), try text(1)], type: .boolean)
         case ("left", 2), ("right", 2):
             return .call(name, [try text(0), try integer(1)], type: .text)
         case ("abs", 1):
@@ -135,7 +147,7 @@ extension Binder {
             return .call("not_distinct", [try coerce(l, to: common, position: position), try coerce(r, to: common, position: position)], type: .boolean, nullable: false)
         default:
             if let catalogCall = try bindCatalogFunction(name, bound, arguments, position: position) { return catalogCall }
-            if ["upper", "lower", "length", "substring", "abs", "round", "coalesce", "nullif", "position", "strpos", "btrim", "ltrim", "rtrim", "trim", "replace", "left", "right", "greatest", "least", "date_trunc"].contains(name) { throw noFunction() }
+            if ["repeat", "lpad", "rpad", "reverse", "initcap", "split_part", "starts_with", "upper", "lower", "length", "substring", "abs", "round", "coalesce", "nullif", "position", "strpos", "btrim", "ltrim", "rtrim", "trim", "replace", "left", "right", "greatest", "least", "date_trunc"].contains(name) { throw noFunction() }
             throw DatabaseError(.undefinedFunction, "function \(name)(\(bound.map { $0.type.description }.joined(separator: ", "))) does not exist", position: position,
                                 hint: "No function matches the given name and argument types. You might need to add explicit type casts.")
         }
