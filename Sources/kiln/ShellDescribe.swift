@@ -49,8 +49,7 @@ extension ShellSession {
             """
         guard let result = catalogQuery(sql, parameters) else { return false }
         if result.rows.isEmpty {
-            let what = kinds == ["r"] ? "relations" : kinds == ["i"] ? "relations" : "relations"
-            standardError(pattern.map { "Did not find any relation named \"\($0)\".\n" } ?? "Did not find any \(what).\n")
+            standardError(pattern.map { "Did not find any relation named \"\($0)\".\n" } ?? "Did not find any relations.\n")
             return pattern == nil
         }
         emit("List of relations\n")

@@ -68,8 +68,7 @@ extension ShellSession {
         var name = String(command[..<nameEnd])
         command = command[nameEnd...].drop(while: { $0 == " " || $0 == "\t" })
         if name.hasPrefix("\\d"), name.count > 2 { name = String(name.prefix(2)) + name.dropFirst(2).filter { $0 != "+" && $0 != "S" } }
-        if name == "\\d+" || name == "\\dS" { name = "\\d" }
-        // Variables are substituted in arguments too (`\\echo :n`, `\\i :file`).
+        // Variables are substituted in arguments too (`\echo :n`, `\i :file`).
         command = Substring(variables.interpolate(String(command)))
         let rest = String(command)
         let words = metaArguments(command)
