@@ -110,21 +110,17 @@ extension Binder {
     }
 
     /// The value an OID maps to in `values` (taken from the catalog when the statement is
-    /// bound), NULL for any other: `CASE oid WHEN o1 THEN v1 ... END`.
-    static func valueOf(_ oid: BoundExpression, _ values: [(Int32, Value)], type: SQLType) -> BoundExpression {
-        values.reversed().reduce(BoundExpression.constant(.null, type: type)) { result, entry in
+    /// bound; first match wins), `otherwise` for any other: `CASE oid WHEN o1 THEN v1 ... END`.
+    static func valueOf(_ oid: BoundExpression, _ values: [(Int32, Value)], type: SQLType, otherwise: BoundExpression? = nil) -> BoundExpression {
+        values.reversed().reduce(otherwise ?? .constant(.null, type: type)) { result, entry in
             let matches = BoundExpression.call("eq", [oid, .constant(.int32(entry.0), type: .integer)], type: .boolean)
             return .call("case", [matches, .constant(entry.1, type: type), result], type: type, nullable: true)
         }
     }
 
-    /// The name an OID stands for, from a map taken from the catalog when the statement is
-    /// bound (first match wins): `CASE oid WHEN o1 THEN n1 ... ELSE otherwise END`.
+    /// The name an OID stands for (`valueOf` over names).
     static func nameOf(_ oid: BoundExpression, _ names: [(Int32, String)], otherwise: BoundExpression) -> BoundExpression {
-        names.reversed().reduce(otherwise) { result, entry in
-            let matches = BoundExpression.call("eq", [oid, .constant(.int32(entry.0), type: .integer)], type: .boolean)
-            return .call("case", [matches, .constant(.text(entry.1), type: .text), result], type: .text, nullable: true)
-        }
+        valueOf(oid, names.map { ($0.0, Value.text($0.1)) }, type: .text, otherwise: otherwise)
     }
 
     /// `x op ANY (array)` / `x op ALL (array)` over a constant array: the comparisons, joined by

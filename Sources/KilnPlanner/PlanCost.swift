@@ -33,17 +33,13 @@ public struct PlanCost: Sendable {
         return "\(hundredths / 100)." + (cents < 10 ? "0" : "") + "\(cents)"
     }
 
-    /// PostgreSQL's average widths: fixed-width types by size, variable ones 32 bytes.
+    /// PostgreSQL's average widths: fixed-width types by size (`pg_type.typlen`), numeric 8,
+    /// other variable-width types 32 bytes.
     static func typeWidth(_ type: SQLType) -> Int {
-        switch type {
-        case .boolean: return 1
-        case .smallint: return 2
-        case .integer, .real, .date: return 4
-        case .bigint, .double, .timestamp: return 8
-        case .interval: return 16
-        case .numeric: return 8
-        default: return 32
-        }
+        let length = Int(PostgresType.length(of: type))
+        if length > 0 { return length }
+        if case .numeric = type { return 8 }
+        return 32
     }
 
     /// (startup, total) of `plan`.
