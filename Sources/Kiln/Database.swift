@@ -62,6 +62,10 @@ public final class Database {
     var copyInput: UnsafeMutablePointer<FILE>?
     /// Set by `close()` (or the deinitializer): the session counts no more among the open ones.
     var isClosed = false
+    /// Where the next query's rows go as they are produced (one statement's, taken by its run).
+    var rowStream: RowStream?
+    /// Set while a stream's callbacks run: the session is busy delivering rows.
+    var deliveringRows = false
     /// Runs statements for callers with small stacks (`onStatementStack`).
     let runner = StatementRunner()
     /// The database directory's WAL and data file (nil: in memory). Shared by every session.
@@ -183,16 +187,21 @@ public final class Database {
     /// Runs every statement in `sql`; returns one result per statement.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [Value] = []) throws(DatabaseError) -> [QueryResult] {
-        try onStatementStack { () throws(DatabaseError) in try executeInPlace(sql, parameters) }
+        try refuseWhileDelivering()
+        return try onStatementStack { () throws(DatabaseError) in try executeInPlace(sql, parameters) }
     }
 
-    private func executeInPlace(_ sql: String, _ parameters: [Value]) throws(DatabaseError) -> [QueryResult] {
+    /// Runs every statement in `sql`; with `stream`, each result set goes there as it is produced.
+    func executeInPlace(_ sql: String, _ parameters: [Value], stream: RowStream? = nil) throws(DatabaseError) -> [QueryResult] {
         do {
             let statements = try Parser.parse(sql)
             currentSQL = sql
             var results: [QueryResult] = []
             for statement in statements {
-                results.append(try withStatementTimeout { () throws(DatabaseError) in try execute(statement, parameters: parameters) })
+                results.append(try withStatementTimeout { () throws(DatabaseError) in
+                    guard let stream else { return try execute(statement, parameters: parameters) }
+                    return try streamed(stream) { () throws(DatabaseError) in try execute(statement, parameters: parameters) }
+                })
             }
             return results
         } catch {
@@ -382,13 +391,10 @@ public final class Database {
         case .select(let select):
             var binder = makeBinder()
             let bound = try binder.bind(select)
-            let (rows, timings) = try executor.run(bound, parameters: parameters, policy: jitPolicy, memoryLimit: memoryLimit) { runtime, plan throws(DatabaseError) in
-                runtime.outputRows(layout: plan.outputLayout)
+            let columns = zip(bound.columnNames, bound.columnTypes).map { QueryResult.Column(name: $0, type: $1) }
+            return try queryResult(columns) { body throws(DatabaseError) in
+                try executor.run(bound, parameters: parameters, policy: jitPolicy, memoryLimit: memoryLimit, body)
             }
-            var result = QueryResult(columns: zip(bound.columnNames, bound.columnTypes).map { QueryResult.Column(name: $0, type: $1) },
-                                     rows: rows, commandTag: "SELECT \(rows.count)", hasResultSet: true)
-            result.timings = timings
-            return result
         case .insertValues(let tableName, let columnNames, let rows, let returning, let position):
             return try runInsertValues(tableName, columnNames, rows, returning: returning, parameters: parameters, position: position)
         case .insertSelect(let tableName, let columnNames, let query, let returning, let position):

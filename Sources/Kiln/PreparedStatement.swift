@@ -205,7 +205,8 @@ extension Database {
     /// Runs a prepared statement with `parameters` (one value per `$n`; `.text` values are
     /// converted to the parameter's type with its input function).
     public func execute(_ prepared: PreparedStatement, _ parameters: [Value] = []) throws(DatabaseError) -> QueryResult {
-        try onStatementStack { () throws(DatabaseError) in try executeInPlace(prepared, parameters) }
+        try refuseWhileDelivering()
+        return try onStatementStack { () throws(DatabaseError) in try executeInPlace(prepared, parameters) }
     }
 
     private func executeInPlace(_ prepared: PreparedStatement, _ parameters: [Value]) throws(DatabaseError) -> QueryResult {
@@ -283,11 +284,8 @@ extension Database {
             prepared.cachedPlan = (key, plan, zip(bound.columnNames, bound.columnTypes).map { QueryResult.Column(name: $0, type: $1) })
         }
         let cached = prepared.cachedPlan!
-        let (rows, timings) = try executor.run(cached.plan, parameters: parameters, memoryLimit: memoryLimit) { runtime, plan throws(DatabaseError) in
-            runtime.outputRows(layout: plan.outputLayout)
+        return try queryResult(cached.columns) { body throws(DatabaseError) in
+            try executor.run(cached.plan, parameters: parameters, memoryLimit: memoryLimit, body)
         }
-        var result = QueryResult(columns: cached.columns, rows: rows, commandTag: "SELECT \(rows.count)", hasResultSet: true)
-        result.timings = timings
-        return result
     }
 }

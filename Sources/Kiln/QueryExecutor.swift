@@ -32,6 +32,12 @@ final class QueryExecutor {
     let cancellation = QueryCancellation()
     /// How far the running statement has got (read by the shell's progress bar).
     let progress = StatementProgress()
+    /// Takes a streamed result's rows while the query runs (set for one statement's run): called
+    /// with the runtime whenever its output holds `outputFlushRecords` rows; it reads them,
+    /// and the executor then drops them. The last rows stay for the run's `body`.
+    var outputStream: ((QueryRuntime, PipelinePlan) throws(DatabaseError) -> Void)?
+    /// Rows a streamed result delivers at a time (at a morsel boundary, so a morsel's rows at least).
+    var outputFlushRecords = 8192
     /// The database directory's persistent code cache (nil: in memory, or no build ID).
     var persistentCode: PersistentCodeCache?
     /// Verify every IR level with MLIR (on in debug builds and tests).
@@ -223,9 +229,13 @@ final class QueryExecutor {
         }
 
         var profile = ExecutionProfile(pipelines: Array(repeating: PipelineProfile(), count: plan.plan.pipelines.count))
+        let stream = outer == nil ? outputStream : nil
+        if stream != nil { runtime.outputFlushRecords = outputFlushRecords }
         let start = ContinuousClock.now
         for index in plan.plan.pipelines.indices {
             runtime.beginPipeline()
+            // Strings made from here on by the output's pipeline live only in its rows.
+            let arenaMark = runtime.arena.mark()
             // A forced switch (tests) needs code to switch to.
             let forcedSwitch = code == nil ? nil : policy.switchAfterMorsels
             var program = try program(for: plan, code: code, interpretFirst: forcedSwitch != nil)
@@ -240,11 +250,18 @@ final class QueryExecutor {
                                                 milliseconds: QueryExecutor.milliseconds(since: segmentStart))
                 try checkError(runtime)
                 guard runtime.suspended else { break }
-                // Suspended at a morsel boundary: carry on in the best code ready (or, should
-                // none be better, in the same program, which then runs to the end).
+                // Suspended at a morsel boundary to deliver rows: the stream takes them, then
+                // they (and the strings made for them) are dropped.
+                if runtime.outputFull, let stream {
+                    try stream(runtime, plan.plan)
+                    runtime.discardOutput(releasingStringsTo: arenaMark)
+                    try checkError(runtime)
+                }
+                // Carry on in the best code ready (or, should none be better, in the same
+                // program, which then runs to the end unless it delivers rows again).
                 if let better = code?.best(upTo: policy.tierLimit), better.0.rawValue > (program.tier?.rawValue ?? 0) {
                     program = .native(better.0, better.1, better.2)
-                } else {
+                } else if !runtime.outputFull {
                     mayUpgrade = false
                 }
                 runtime.resumePipeline()

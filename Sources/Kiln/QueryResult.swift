@@ -12,6 +12,8 @@ public struct QueryResult: Sendable {
     public var commandTag: String
     /// Whether the statement produces a result set (SELECT, EXPLAIN, SHOW).
     public var hasResultSet: Bool
+    /// The rows went to a `RowStream` as the query produced them; `rows` is empty.
+    public var streamed = false
     /// `COPY ... TO STDOUT`: the rows in the COPY format, one string per row (header first),
     /// each ending with a newline.
     public var copyData: [String]?

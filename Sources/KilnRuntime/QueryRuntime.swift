@@ -149,6 +149,13 @@ public final class QueryRuntime {
     public var suspendAfterMorsels = Int.max
     /// Asked at every morsel boundary: true when better code for the running pipeline is ready.
     public var upgradeAvailable: ((PipelineProgress) -> Bool)?
+    /// A streamed result: the pipeline suspends at a morsel boundary once its output holds this
+    /// many records, so that they can be delivered (and dropped) before it goes on.
+    public var outputFlushRecords = Int.max
+    /// Whether the last suspension was for delivering output (not for better code).
+    public private(set) var outputFull = false
+    /// The result buffer (the last output state), if the plan has one.
+    private lazy var output: OutputState? = states.last { $0 is OutputState } as? OutputState
 
     /// Prepares a suspended pipeline to continue in another program (call its entry next).
     public func resumePipeline() {
@@ -160,6 +167,12 @@ public final class QueryRuntime {
     /// those end the pipeline as usual).
     func shouldSuspend() -> Bool {
         guard ContextFlags.load(context, ContextLayout.error) == 0, ContextFlags.load(context, ContextLayout.stop) == 0 else { return false }
+        outputFull = false
+        if let output, output.store.count >= outputFlushRecords {
+            outputFull = true
+            suspended = true
+            return true
+        }
         if progress.morsels >= suspendAfterMorsels || upgradeAvailable?(progress) == true {
             suspended = true
             return true
@@ -218,6 +231,17 @@ public final class QueryRuntime {
         }
         return rows
     }
+
+    /// Forgets the output rows (delivered to a stream), and the strings made for them since
+    /// `mark` (taken when the output's pipeline started).
+    public func discardOutput(releasingStringsTo mark: StringArena.Mark) {
+        guard let output else { return }
+        output.store.removeAll()
+        arena.release(to: mark)
+    }
+
+    /// Rows the output holds (not yet delivered).
+    public var outputCount: Int { output?.store.count ?? 0 }
 
     /// Calls `body` with the output's record pointers.
     public func withOutputRecords(_ body: (UnsafePointer<UnsafeMutableRawPointer?>, Int) throws(DatabaseError) -> Void) throws(DatabaseError) {

@@ -51,6 +51,18 @@ public final class RecordStore {
     }
 
     public func record(_ index: Int) -> UnsafeMutableRawPointer { pointers[index]! }
+
+    /// Forgets every record (a streamed result's delivered rows): the first chunk is kept for
+    /// the next ones, the others go back to the budget.
+    public func removeAll() {
+        for chunk in chunks.dropFirst() {
+            chunk.deallocate()
+            budget?.release(chunkCapacity * recordSize)
+        }
+        chunks = Array(chunks.prefix(1))
+        used = chunks.isEmpty ? chunkCapacity : 0
+        count = 0
+    }
 }
 
 /// The memory a query's operators may hold (hash tables, sort and window buffers, results).

@@ -153,7 +153,11 @@ extension Session {
                     try beginCopyIn(statement, rest: [], extended: true, parameters: portal.parameters)
                     return
                 }
-                portal.result = try run(statement, parameters: portal.parameters)
+                // All rows at once: they stream out as the query makes them. A row limit keeps
+                // the result for the following Executes.
+                let streams = maxRows == 0 && statement.kind != .copyOut
+                portal.result = try run(statement, parameters: portal.parameters,
+                                        stream: streams ? rowStream(formats: portal.resultFormats, describe: false) : nil)
             }
             let result = portal.result!
             guard result.hasResultSet, maxRows > 0, case .query = statement.kind else {

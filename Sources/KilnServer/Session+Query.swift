@@ -33,7 +33,7 @@ extension Session {
                     try beginCopyIn(statement, rest: rest, extended: false)
                     return  // ReadyForQuery follows the COPY data.
                 }
-                let result = try run(statement, parameters: [])
+                let result = try run(statement, parameters: [], stream: statement.kind == .copyOut ? nil : rowStream(formats: [], describe: true))
                 sendResult(result, of: statement, formats: [], describe: true, maxRows: 0)
             } catch {
                 sendError(error)
@@ -51,7 +51,8 @@ extension Session {
     }
 
     /// Runs a statement under the transaction rules and the statement timeout.
-    func run(_ statement: PreparedStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
+    /// - Parameter stream: where a result set goes as it is produced (nil: kept in the result).
+    func run(_ statement: PreparedStatement, parameters: [Value], stream: RowStream? = nil) throws(DatabaseError) -> QueryResult {
         guard let database else { throw DatabaseError.internalError("no session") }
         let control = statement.transactionControl
         if transaction == .failedTransaction, control == nil || control == .begin {
@@ -68,7 +69,12 @@ extension Session {
         }
         defer { timer?.cancel() }
         let before = transaction
-        let result = try database.execute(statement, parameters)
+        let result: QueryResult
+        if let stream {
+            result = try database.execute(statement, parameters, streaming: stream)
+        } else {
+            result = try database.execute(statement, parameters)
+        }
         switch control {
         case .begin where before != .idle:
             send(.notice(.init(severity: "WARNING", sqlState: "25001", message: "there is already a transaction in progress")))
@@ -86,6 +92,10 @@ extension Session {
         if case .copyOut = statement.kind {
             return sendCopyOut(result, of: statement)
         }
+        if result.streamed {
+            // RowDescription and the rows went out while the statement ran (`rowStream`).
+            return send(.commandComplete(result.commandTag))
+        }
         if result.hasResultSet {
             let formats = Session.expand(formats, count: result.columns.count)
             if describe { send(Session.rowDescription(result.columns, formats: formats)) }
@@ -95,6 +105,22 @@ extension Session {
             }
         }
         send(.commandComplete(result.commandTag))
+    }
+
+    /// Sends a result set while its statement produces it: RowDescription (`describe`), then
+    /// DataRows, handed to the connection a megabyte at a time (which waits for the socket, so
+    /// a slow client holds back the query instead of filling the server's memory).
+    func rowStream(formats: [Int16], describe: Bool) -> RowStream {
+        var expanded: [Int16] = []
+        return RowStream(columns: { [unowned self] columns in
+            expanded = Session.expand(formats, count: columns.count)
+            if describe { send(Session.rowDescription(columns, formats: expanded)) }
+        }, rows: { [unowned self] rows in
+            for row in rows {
+                WireFormat.writeDataRow(row, formats: expanded, into: &output)
+                spillIfLarge()
+            }
+        })
     }
 
     /// Hands a large output to the connection so that a big result is not held twice.

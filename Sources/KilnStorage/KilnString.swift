@@ -161,4 +161,25 @@ public final class StringArena: @unchecked Sendable {
         bytesUsed += count
         return destination
     }
+
+    /// Where the arena stands: strings stored after it can be dropped together (`release`).
+    public struct Mark {
+        let chunks: Int
+        let cursor: UnsafeMutableRawPointer?
+        let remaining: Int
+        let bytesUsed: Int
+    }
+
+    public func mark() -> Mark { Mark(chunks: chunks.count, cursor: cursor, remaining: remaining, bytesUsed: bytesUsed) }
+
+    /// Drops every string stored since `mark` (their bytes are reused); the caller knows none
+    /// of them is referenced any more (a streamed result's rows, once delivered).
+    public func release(to mark: Mark) {
+        guard chunks.count >= mark.chunks, bytesUsed >= mark.bytesUsed else { return }
+        for chunk in chunks[mark.chunks...] { chunk.deallocate() }
+        chunks.removeLast(chunks.count - mark.chunks)
+        cursor = mark.cursor
+        remaining = mark.remaining
+        bytesUsed = mark.bytesUsed
+    }
 }

@@ -1,0 +1,118 @@
+import KilnCore
+import KilnRuntime
+import KilnPlanner
+
+/// Where a statement's result set goes while the query produces it: its columns first, then
+/// its rows in batches, in result order. Nothing of the result is kept (memory stays bounded
+/// whatever its size); a callback that throws stops the query with that error.
+///
+/// The callbacks run on the statement's thread while it holds the session (and the shared
+/// statement lock): they must not run statements on the same `Database` (that is refused
+/// with 55006), and a slow one holds back the query, not memory.
+public struct RowStream {
+    public var columns: ([QueryResult.Column]) throws(DatabaseError) -> Void
+    public var rows: ([[Value]]) throws(DatabaseError) -> Void
+
+    public init(columns: @escaping ([QueryResult.Column]) throws(DatabaseError) -> Void,
+                rows: @escaping ([[Value]]) throws(DatabaseError) -> Void) {
+        self.columns = columns
+        self.rows = rows
+    }
+}
+
+extension Database {
+    /// Runs every statement in `sql`, handing each result set to `stream` as it is produced
+    /// (the results returned have `streamed` set and no rows; their tags count the rows).
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [Value] = [], streaming stream: RowStream) throws(DatabaseError) -> [QueryResult] {
+        try refuseWhileDelivering()
+        return try onStatementStack { () throws(DatabaseError) in try executeInPlace(sql, parameters, stream: stream) }
+    }
+
+    /// Runs a prepared statement, handing its result set to `stream` as it is produced.
+    @discardableResult
+    public func execute(_ prepared: PreparedStatement, _ parameters: [Value] = [], streaming stream: RowStream) throws(DatabaseError) -> QueryResult {
+        try refuseWhileDelivering()
+        return try streamed(stream) { () throws(DatabaseError) in try execute(prepared, parameters) }
+    }
+
+    /// Runs a query and calls `body` with each row as the query produces it, without keeping
+    /// the result (a row iterator in bounded memory). Returns the number of rows.
+    @discardableResult
+    public func forEachRow(_ sql: String, _ parameters: [Value] = [], _ body: (Row) throws(DatabaseError) -> Void) throws(DatabaseError) -> Int {
+        try withoutActuallyEscaping(body) { body throws(DatabaseError) -> Int in
+            var columns: [QueryResult.Column] = []
+            var count = 0
+            let stream = RowStream(columns: { columns = $0 }, rows: { rows throws(DatabaseError) in
+                for values in rows { try body(Row(columns: columns, values: values)) }
+                count += rows.count
+            })
+            try execute(sql, parameters, streaming: stream)
+            return count
+        }
+    }
+
+    /// Runs one statement with `stream` as the destination of its query's rows; a result set
+    /// made another way (SHOW, EXPLAIN, RETURNING) goes to the stream when it is done.
+    func streamed(_ stream: RowStream, _ run: () throws(DatabaseError) -> QueryResult) throws(DatabaseError) -> QueryResult {
+        rowStream = stream
+        defer { rowStream = nil }
+        var result = try run()
+        if result.hasResultSet, !result.streamed {
+            try deliver { () throws(DatabaseError) in
+                try stream.columns(result.columns)
+                if !result.rows.isEmpty { try stream.rows(result.rows) }
+            }
+            result.rows = []
+            result.streamed = true
+        }
+        return result
+    }
+
+    /// Runs a SELECT's plan (`run` calls the executor with the body it is given): its rows are
+    /// kept in the result, or, when the statement streams, handed to the stream as the output
+    /// pipeline fills batches (the executor suspends it at a morsel boundary to deliver them).
+    func queryResult(_ columns: [QueryResult.Column],
+                     _ run: ((QueryRuntime, PipelinePlan) throws(DatabaseError) -> [[Value]]) throws(DatabaseError) -> ([[Value]], QueryResult.Timings)) throws(DatabaseError) -> QueryResult {
+        guard let stream = rowStream else {
+            let (rows, timings) = try run { runtime, plan in runtime.outputRows(layout: plan.outputLayout) }
+            var result = QueryResult(columns: columns, rows: rows, commandTag: "SELECT \(rows.count)", hasResultSet: true)
+            result.timings = timings
+            return result
+        }
+        rowStream = nil
+        try deliver { () throws(DatabaseError) in try stream.columns(columns) }
+        var delivered = 0
+        executor.outputStream = { [unowned self] runtime, plan throws(DatabaseError) in
+            let rows = runtime.outputRows(layout: plan.outputLayout)
+            delivered += rows.count
+            try deliver { () throws(DatabaseError) in try stream.rows(rows) }
+        }
+        defer { executor.outputStream = nil }
+        let (_, timings) = try run { [unowned self] runtime, plan throws(DatabaseError) in
+            let rows = runtime.outputRows(layout: plan.outputLayout)
+            delivered += rows.count
+            if !rows.isEmpty { try deliver { () throws(DatabaseError) in try stream.rows(rows) } }
+            return []
+        }
+        var result = QueryResult(columns: columns, rows: [], commandTag: "SELECT \(delivered)", hasResultSet: true)
+        result.streamed = true
+        result.timings = timings
+        return result
+    }
+
+    /// Runs a stream's callback with the session marked busy.
+    private func deliver(_ body: () throws(DatabaseError) -> Void) throws(DatabaseError) {
+        deliveringRows = true
+        defer { deliveringRows = false }
+        try body()
+    }
+
+    /// A statement started from a stream's callback would wait for itself (the statement lock).
+    func refuseWhileDelivering() throws(DatabaseError) {
+        if deliveringRows {
+            throw DatabaseError(SQLState("55006"), "cannot run a statement on this session while it delivers another statement's rows",
+                                hint: "Use another Database session, or collect the rows first.")
+        }
+    }
+}
