@@ -30,6 +30,7 @@ import re
 import select
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -407,6 +408,80 @@ class Checks:
                 self.stop_server(process, sig, name)
         print("kiln serve stopped by SIGTERM and SIGINT while compiling: done", flush=True)
 
+    def serve_stream(self, rows=50_000_000, rate=48 << 20):
+        """50M rows through `kiln serve` to a client that reads at `rate` bytes per second (slower
+        than the server makes them): the server's RSS stays within 100 MB of its idle size, and
+        every row arrives, in order."""
+        process, port = self.start_server()
+        name = f"kiln serve streaming {rows} rows to a slow client"
+        self.count += 1
+        try:
+            with socket.create_connection(("127.0.0.1", port)) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+                params = b"user\0kiln\0database\0kiln\0\0"
+                sock.sendall(struct.pack("!ii", 8 + len(params), 196608) + params)
+                buffer = b""
+                while b"Z\0\0\0\5" not in buffer:
+                    data = sock.recv(65536)
+                    if not data:
+                        raise RuntimeError("connection closed during start-up")
+                    buffer += data
+                time.sleep(0.5)
+                idle = rss_kib(process.pid)
+                sql = f"SELECT g FROM generate_series(1, {rows}) g".encode() + b"\0"
+                sock.sendall(b"Q" + struct.pack("!i", 4 + len(sql)) + sql)
+                # A DataRow of one int8 column in text: 'D', length, 1 column, its length, digits.
+                data_row = re.compile(rb"D\0\0\0.\0\x01\0\0\0.(\d+)", re.S)
+                buffer = b""
+                expected = 1
+                peak = idle
+                started = time.time()
+                received = 0
+                sampled = 0.0
+                while True:
+                    data = sock.recv(1 << 16)
+                    if not data:
+                        raise RuntimeError("connection closed during the result")
+                    received += len(data)
+                    buffer += data
+                    # Complete DataRows only: up to the end of the last one that is whole.
+                    end = 0
+                    cut = buffer.rfind(b"D\0\0\0")
+                    if cut >= 0:
+                        whole = len(buffer) - cut >= 5 and len(buffer) >= cut + 1 + struct.unpack("!i", buffer[cut + 1:cut + 5])[0]
+                        end = cut + 1 + struct.unpack("!i", buffer[cut + 1:cut + 5])[0] if whole else cut
+                    head, buffer = buffer[:end], buffer[end:]
+                    values = data_row.findall(head)
+                    if values:
+                        numbers = list(map(int, values))
+                        if numbers != list(range(expected, expected + len(numbers))):
+                            raise RuntimeError(f"rows out of order near {expected}")
+                        expected += len(numbers)
+                    done = b"Z\0\0\0\5" in buffer
+                    if done and b"E\0\0" in buffer:
+                        raise RuntimeError(f"error from the server: {buffer[-300:]!r}")
+                    now = time.time()
+                    if now - sampled > 0.2:
+                        sampled = now
+                        peak = max(peak, rss_kib(process.pid))
+                    if done:
+                        break
+                    # Read no faster than `rate`.
+                    ahead = received / rate - (now - started)
+                    if ahead > 0:
+                        time.sleep(ahead)
+                peak = max(peak, rss_kib(process.pid))
+                if expected - 1 != rows:
+                    self.fail(f"{name}: {expected - 1} rows arrived")
+                grown = (peak - idle) / 1024
+                print(f"{name}: {expected - 1} rows in order in {time.time() - started:.1f} s, "
+                      f"server RSS idle {idle / 1024:.0f} MB, peak {peak / 1024:.0f} MB (+{grown:.0f} MB)", flush=True)
+                if grown > 100:
+                    self.fail(f"{name}: the server's RSS grew by {grown:.0f} MB (more than 100 MB over its idle size)")
+        except Exception as error:  # noqa: BLE001 - any client error is a failure here
+            self.fail(f"{name}: {error}")
+        self.stop_server(process, signal.SIGTERM, name)
+
     def serve_deep_inputs(self):
         import psycopg
         deep = {
@@ -503,6 +578,14 @@ def jit_dump_dirs():
     return [path for home in homes for path in glob.glob(os.path.join(home, ".debug", "jit", "*"))]
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -522,13 +605,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kiln", default=os.path.join(ROOT, ".build", "release", "kiln"))
     parser.add_argument("--runs", type=int, default=20, help="runs of the exit script per mode")
-    parser.add_argument("--only", help="comma-separated checks: exit,terminal,tpch,codecache,corpus,faults,timeout,signals,deep,servefault")
+    parser.add_argument("--only", help="comma-separated checks: exit,terminal,tpch,codecache,corpus,faults,timeout,signals,deep,stream,servefault")
     args = parser.parse_args()
     checks = Checks(os.path.abspath(args.kiln), args.runs)
     steps = {
         "exit": checks.exit_loop, "terminal": checks.pipe_and_terminal, "tpch": checks.tpch, "codecache": checks.code_cache, "corpus": checks.corpus,
         "faults": checks.compile_faults, "timeout": checks.statement_timeout, "signals": checks.serve_signals,
-        "deep": checks.serve_deep_inputs, "servefault": checks.serve_compile_fault,
+        "deep": checks.serve_deep_inputs, "stream": checks.serve_stream, "servefault": checks.serve_compile_fault,
     }
     chosen = args.only.split(",") if args.only else list(steps)
     before = set(jit_dump_dirs())

@@ -101,6 +101,17 @@ class Terminal:
         raise AssertionError("the shell did not end on Ctrl-D")
 
 
+def rss_mb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
+
+
 def has_cell(out, value):
     """Whether a box in `out` has a cell holding exactly `value`."""
     return re.search(r"│\s*" + re.escape(value) + r"\s*│", out) is not None
@@ -371,6 +382,49 @@ class Checks:
         assert "(100 rows)" in out and re.search(r"│\s+50 │", out), out
         t.close()
 
+    # --- results that stream ------------------------------------------------------------------
+
+    def streaming(self):
+        """Results print as the query makes them, in bounded memory: 20M rows in a box on a
+        terminal keep only the rows shown; 20M rows of CSV to a pipe arrive in order."""
+        t = self.terminal(columns=80)
+        idle = rss_mb(t.pid)
+        t.line("SELECT g, g * 2 AS twice FROM generate_series(1, 20000000) g;")
+        peak = idle
+        deadline = time.time() + 300
+        while not PROMPT.search(t.output[t.mark:]) and time.time() < deadline:
+            t.read(0.2)
+            peak = max(peak, rss_mb(t.pid))
+        out = plain(t.expect(PROMPT, 5))
+        assert "(20000000 rows, 40 shown)" in out and re.search(r"│\s+20000000 │\s+40000000 │", out), out[-800:]
+        assert peak - idle < 100, f"the shell grew from {idle} MB to {peak} MB for an elided box"
+        box_growth = peak - idle
+        t.close()
+        rows = 20_000_000
+        process = subprocess.Popen([self.kiln, "--format", "csv", "-c", f"SELECT g FROM generate_series(1, {rows}) g"],
+                                   stdout=subprocess.PIPE, env=self.env)
+        pending, expected, peak = b"", 1, 0
+        sampled = 0.0
+        while True:
+            chunk = process.stdout.read(1 << 20)
+            if not chunk:
+                break
+            pending += chunk
+            cut = pending.rfind(b"\n") + 1
+            lines, pending = pending[:cut].split(b"\r\n")[:-1], pending[cut:]
+            if expected == 1 and lines and lines[0] == b"g":
+                lines = lines[1:]
+            numbers = list(map(int, lines))
+            assert numbers == list(range(expected, expected + len(numbers))), f"rows out of order near {expected}"
+            expected += len(numbers)
+            if time.time() - sampled > 0.2:
+                sampled = time.time()
+                peak = max(peak, rss_mb(process.pid))
+            time.sleep(0.002)  # a reader slower than the shell
+        assert process.wait(60) == 0 and expected - 1 == rows, f"{expected - 1} rows, exit {process.returncode}"
+        assert peak < 250, f"the shell took {peak} MB printing CSV to a pipe"
+        print(f"   streaming: 20M rows in a box on a terminal +{box_growth} MB RSS; as CSV to a pipe, peak RSS {peak} MB", flush=True)
+
     # --- files and pipes ----------------------------------------------------------------------
 
     def files(self):
@@ -424,6 +478,7 @@ def main():
     checks.check("Ctrl-C and the progress bar", checks.cancel)
     checks.check("result display", checks.display)
     checks.check("files, pipes, --help, --version", checks.files)
+    checks.check("results that stream", checks.streaming)
     print(f"{checks.count - len(checks.failures)} of {checks.count} shell checks passed", flush=True)
     sys.exit(1 if checks.failures else 0)
 

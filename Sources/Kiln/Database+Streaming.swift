@@ -1,6 +1,7 @@
 import KilnCore
 import KilnRuntime
 import KilnPlanner
+import KilnSQL
 
 /// Where a statement's result set goes while the query produces it: its columns first, then
 /// its rows in batches, in result order. Nothing of the result is kept (memory stays bounded
@@ -12,11 +13,15 @@ import KilnPlanner
 public struct RowStream {
     public var columns: ([QueryResult.Column]) throws(DatabaseError) -> Void
     public var rows: ([[Value]]) throws(DatabaseError) -> Void
+    /// After each statement that succeeded: its result (tag, `copyData`, timings; no rows).
+    public var finished: ((QueryResult) throws(DatabaseError) -> Void)?
 
     public init(columns: @escaping ([QueryResult.Column]) throws(DatabaseError) -> Void,
-                rows: @escaping ([[Value]]) throws(DatabaseError) -> Void) {
+                rows: @escaping ([[Value]]) throws(DatabaseError) -> Void,
+                finished: ((QueryResult) throws(DatabaseError) -> Void)? = nil) {
         self.columns = columns
         self.rows = rows
+        self.finished = finished
     }
 }
 
@@ -33,7 +38,7 @@ extension Database {
     @discardableResult
     public func execute(_ prepared: PreparedStatement, _ parameters: [Value] = [], streaming stream: RowStream) throws(DatabaseError) -> QueryResult {
         try refuseWhileDelivering()
-        return try streamed(stream) { () throws(DatabaseError) in try execute(prepared, parameters) }
+        return try streamed(stream, prepared.statement) { () throws(DatabaseError) in try execute(prepared, parameters) }
     }
 
     /// Runs a query and calls `body` with each row as the query produces it, without keeping
@@ -54,8 +59,11 @@ extension Database {
 
     /// Runs one statement with `stream` as the destination of its query's rows; a result set
     /// made another way (SHOW, EXPLAIN, RETURNING) goes to the stream when it is done.
-    func streamed(_ stream: RowStream, _ run: () throws(DatabaseError) -> QueryResult) throws(DatabaseError) -> QueryResult {
-        rowStream = stream
+    ///
+    /// Only a SELECT's own query streams: other statements run queries of their own (COPY's,
+    /// INSERT's, the checks of constraints), whose rows are not the statement's result.
+    func streamed(_ stream: RowStream, _ statement: Statement, _ run: () throws(DatabaseError) -> QueryResult) throws(DatabaseError) -> QueryResult {
+        if case .select = statement { rowStream = stream }
         defer { rowStream = nil }
         var result = try run()
         if result.hasResultSet, !result.streamed {
@@ -65,6 +73,9 @@ extension Database {
             }
             result.rows = []
             result.streamed = true
+        }
+        if let finished = stream.finished {
+            try deliver { () throws(DatabaseError) in try finished(result) }
         }
         return result
     }

@@ -200,7 +200,7 @@ public final class Database {
             for statement in statements {
                 results.append(try withStatementTimeout { () throws(DatabaseError) in
                     guard let stream else { return try execute(statement, parameters: parameters) }
-                    return try streamed(stream) { () throws(DatabaseError) in try execute(statement, parameters: parameters) }
+                    return try streamed(stream, statement) { () throws(DatabaseError) in try execute(statement, parameters: parameters) }
                 })
             }
             return results

@@ -73,12 +73,15 @@ enum ResultPrinter {
 
     /// A box; on a terminal, long results keep their first and last rows around a `·` row, and
     /// wide results leave out middle columns (shown as one `…` column) and clip long cells.
-    static func box(_ result: QueryResult, _ settings: DisplaySettings) -> String {
+    /// - Parameter totalRows: the result's rows when `result` holds only its first and last
+    ///   ones (a streamed result, elided as it arrived).
+    static func box(_ result: QueryResult, _ settings: DisplaySettings, totalRows: Int? = nil) -> String {
         let columnCount = result.columns.count
+        let total = totalRows ?? result.rows.count
         var shownRows = Array(result.rows.indices)
         var elided = false
-        if let maxRows = settings.maxRows, result.rows.count > maxRows, maxRows >= 2 {
-            let head = (maxRows + 1) / 2, tail = maxRows / 2
+        if let maxRows = settings.maxRows, total > maxRows, maxRows >= 2 {
+            let head = (maxRows + 1) / 2, tail = min(maxRows / 2, result.rows.count - head)
             shownRows = Array(0..<head) + Array((result.rows.count - tail)..<result.rows.count)
             elided = true
         }
@@ -146,7 +149,7 @@ enum ResultPrinter {
             out.append(line { (row[$0].text, row[$0].null, numeric[$0]) })
         }
         out.append(rule("└", "┴", "┘"))
-        var footer = "(\(result.rows.count) row\(result.rows.count == 1 ? "" : "s")"
+        var footer = "(\(total) row\(total == 1 ? "" : "s")"
         if elided { footer += ", \(shownRows.count) shown" }
         if gap != nil { footer += "; \(columnCount) columns, \(shown.count) shown" }
         if settings.footer || elided || gap != nil { out.append(footer + ")") }
@@ -156,16 +159,20 @@ enum ResultPrinter {
     /// psql's expanded display: a `-[ RECORD n ]` block per row, one `name | value` line per column.
     static func expanded(_ result: QueryResult, _ settings: DisplaySettings) -> String {
         guard !result.rows.isEmpty else { return "(0 rows)\n" }
-        let width = result.columns.map(\.name.count).max() ?? 0
         var out = ""
-        for (index, row) in result.rows.enumerated() {
-            let title = "-[ RECORD \(index + 1) ]"
-            out += title + String(repeating: "-", count: max(0, width + 3 - title.count)) + "\n"
-            for (column, value) in zip(result.columns, row) {
-                let (text, null) = cell(value, settings)
-                let shown = null ? "\u{1B}[2m" + text + "\u{1B}[0m" : text
-                out += column.name + String(repeating: " ", count: width - column.name.count) + " | " + shown + "\n"
-            }
+        for (index, row) in result.rows.enumerated() { out += record(index + 1, row, result.columns, settings) }
+        return out
+    }
+
+    /// Row `number` of an expanded display.
+    static func record(_ number: Int, _ row: [Value], _ columns: [QueryResult.Column], _ settings: DisplaySettings) -> String {
+        let width = columns.map(\.name.count).max() ?? 0
+        let title = "-[ RECORD \(number) ]"
+        var out = title + String(repeating: "-", count: max(0, width + 3 - title.count)) + "\n"
+        for (column, value) in zip(columns, row) {
+            let (text, null) = cell(value, settings)
+            let shown = null ? "\u{1B}[2m" + text + "\u{1B}[0m" : text
+            out += column.name + String(repeating: " ", count: width - column.name.count) + " | " + shown + "\n"
         }
         return out
     }
@@ -191,9 +198,17 @@ enum ResultPrinter {
     }
 
     static func csv(_ result: QueryResult, _ settings: DisplaySettings) -> String {
-        var out = settings.headers ? result.columns.map { csvField($0.name) }.joined(separator: ",") + "\r\n" : ""
+        csvHeader(result.columns, settings) + csvRows(result.rows, settings)
+    }
+
+    static func csvHeader(_ columns: [QueryResult.Column], _ settings: DisplaySettings) -> String {
+        settings.headers ? columns.map { csvField($0.name) }.joined(separator: ",") + "\r\n" : ""
+    }
+
+    static func csvRows(_ rows: [[Value]], _ settings: DisplaySettings) -> String {
         let null = settings.nullValue.map(csvField) ?? ""
-        for row in result.rows { out += row.map { $0.text.map(csvField) ?? null }.joined(separator: ",") + "\r\n" }
+        var out = ""
+        for row in rows { out += row.map { $0.text.map(csvField) ?? null }.joined(separator: ",") + "\r\n" }
         return out
     }
 
@@ -215,8 +230,12 @@ enum ResultPrinter {
     }
 
     static func json(_ result: QueryResult) -> String {
-        let rows = result.rows.map { row in
-            "{" + zip(result.columns, row).map { column, value -> String in
+        "[" + result.rows.map { jsonObject($0, result.columns) }.joined(separator: ",\n") + "]\n"
+    }
+
+    /// One row as a JSON object.
+    static func jsonObject(_ row: [Value], _ columns: [QueryResult.Column]) -> String {
+            "{" + zip(columns, row).map { column, value -> String in
                 let rendered: String
                 switch value {
                 case .null: rendered = "null"
@@ -229,8 +248,6 @@ enum ResultPrinter {
                 }
                 return jsonString(column.name) + ":" + rendered
             }.joined(separator: ",") + "}"
-        }
-        return "[" + rows.joined(separator: ",\n") + "]\n"
     }
 
     /// A GitHub-flavoured Markdown table (`|` in cells escaped, numbers right-aligned).
@@ -260,11 +277,14 @@ enum ResultPrinter {
 
     /// One `column = value` line per cell, a blank line between rows (SQLite's line mode).
     static func lines(_ result: QueryResult, _ settings: DisplaySettings) -> String {
-        let width = result.columns.map(\.name.count).max() ?? 0
-        return result.rows.map { row in
-            zip(result.columns, row).map { column, value in
-                String(repeating: " ", count: width - column.name.count) + column.name + " = " + (value.text ?? settings.nullValue ?? "NULL")
-            }.joined(separator: "\n") + "\n"
-        }.joined(separator: "\n")
+        result.rows.map { lineBlock($0, result.columns, settings) }.joined(separator: "\n")
+    }
+
+    /// One row in line mode.
+    static func lineBlock(_ row: [Value], _ columns: [QueryResult.Column], _ settings: DisplaySettings) -> String {
+        let width = columns.map(\.name.count).max() ?? 0
+        return zip(columns, row).map { column, value in
+            String(repeating: " ", count: width - column.name.count) + column.name + " = " + (value.text ?? settings.nullValue ?? "NULL")
+        }.joined(separator: "\n") + "\n"
     }
 }

@@ -108,14 +108,10 @@ final class ShellSession {
         let sql = variables.interpolate(text)
         lastStatement = sql
         let start = ContinuousClock.now
-        var timings: [QueryResult.Timings] = []
+        // Each result prints as its query produces it (`ResultStreamPrinter`).
+        let printer = ResultStreamPrinter(shell: self)
         do {
-            let results = try watch.watch { () throws(DatabaseError) in try database.execute(sql) }
-            for result in results {
-                if result.hasResultSet { show(result) }
-                if let lines = result.copyData { emit(lines.joined()) }
-                if let t = result.timings { timings.append(t) }
-            }
+            _ = try watch.watch { () throws(DatabaseError) in try database.execute(sql, streaming: printer.stream) }
         } catch {
             report(error, sql: sql, at: location)
             fflush(nil)
@@ -126,7 +122,7 @@ final class ShellSession {
             let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
             emit("Time: \(formatMilliseconds(ms)) ms\n")
             if timerDetail {
-                for t in timings {
+                for t in printer.timings {
                     emit("      \(t.mode): compile \(formatMilliseconds(t.compileMilliseconds)) ms, execute \(formatMilliseconds(t.executeMilliseconds)) ms, operator memory \(t.memoryBytes >> 20) MB\n")
                 }
             }

@@ -64,6 +64,15 @@ final class StatementWatch: @unchecked Sendable {
         return try body()
     }
 
+    /// Writes part of the running statement's result: the progress bar goes and stays away.
+    func printing(_ body: () -> Void) {
+        monitor.withLock {
+            clearBar()
+            shown = .infinity
+        }
+        body()
+    }
+
     private func takeInterrupts() {
         var set = sigset_t()
         sigemptyset(&set)
@@ -90,7 +99,7 @@ final class StatementWatch: @unchecked Sendable {
                     continue
                 }
                 monitor.wait(milliseconds: 100)
-                guard running, progressBar, ContinuousClock.now - started >= StatementWatch.delay,
+                guard running, progressBar, shown.isFinite, ContinuousClock.now - started >= StatementWatch.delay,
                       let fraction = database.progress.fraction else { continue }
                 shown = max(shown, fraction)
                 drawBar(shown)
