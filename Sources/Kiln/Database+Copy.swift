@@ -56,56 +56,88 @@ extension Database {
         return .command("COPY \(loader.count)")
     }
 
-    /// `COPY (query) TO 'file'` / `COPY table TO 'file'`.
+    /// `COPY (query) TO 'file' | STDOUT`: the query's rows stream through the COPY format as
+    /// it makes them, to the file, to the statement's stream (`copyOutStream`: the wire, the
+    /// shell), or else into the result's `copyData`.
     func copyTo(_ query: SelectStatement, file: String?, options: CopyOptions, parameters: [Value]) throws(DatabaseError) -> QueryResult {
-        let result = try perform(.select(query), parameters: parameters)
-        let csv = options.format == "csv"
-        let delimiter = String(options.delimiter ?? (csv ? "," : "\t"))
-        let null = options.null ?? (csv ? "" : "\\N")
-        var lines: [String] = []
-        func csvField(_ text: String) -> String {
-            if text.isEmpty || text == null || text.contains(where: { String($0) == delimiter || $0 == options.quote || $0 == "\n" || $0 == "\r" }) {
-                return String(options.quote) + text.replacingAll(String(options.quote), with: String(options.quote) + String(options.quote)) + String(options.quote)
+        let format = CopyLineFormat(options)
+        var collected: [String] = []
+        var sink: ([String]) throws(DatabaseError) -> Void = { collected += $0 }
+        var handle: UnsafeMutablePointer<FILE>?
+        defer { if let handle { fclose(handle) } }
+        if let file {
+            guard let opened = fopen(file, "w") else {
+                throw DatabaseError(.undefinedFile, "could not open file \"\(file)\" for writing: \(String(cString: strerror(errno)))")
             }
-            return text
-        }
-        func textField(_ text: String) -> String {
-            var escaped = ""
-            for c in text {
-                switch c {
-                case "\\": escaped += "\\\\"
-                case "\n": escaped += "\\n"
-                case "\r": escaped += "\\r"
-                case "\t": escaped += "\\t"
-                default: escaped.append(c)
-                }
+            handle = opened
+            sink = { lines throws(DatabaseError) in
+                let text = lines.joined()
+                let written = text.utf8CString.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count - 1, opened) }
+                guard written == text.utf8.count else { throw DatabaseError(.ioError, "could not write COPY file \"\(file)\": \(String(cString: strerror(errno)))") }
             }
-            return escaped
         }
-        if options.header {
-            lines.append(result.columns.map { csv ? csvField($0.name) : textField($0.name) }.joined(separator: delimiter) + "\n")
+        let streamedOut = file == nil && copyOutStream != nil
+        if streamedOut, let stream = copyOutStream { sink = stream }
+        copyOutStream = nil
+        var count = 0
+        rowStream = RowStream(columns: { columns throws(DatabaseError) in
+            if options.header { try sink([format.line(columns.map { .text($0.name) })]) }
+        }, rows: { rows throws(DatabaseError) in
+            count += rows.count
+            try sink(rows.map(format.line))
+        })
+        defer { rowStream = nil }
+        _ = try perform(.select(query), parameters: parameters)
+        if let handle, fflush(handle) != 0 {
+            throw DatabaseError(.ioError, "could not write COPY file \"\(file ?? "")\": \(String(cString: strerror(errno)))")
         }
-        for row in result.rows {
-            lines.append(row.map { value in
-                guard let text = value.text else { return null }
-                return csv ? csvField(text) : textField(text)
-            }.joined(separator: delimiter) + "\n")
+        var copied = QueryResult.command("COPY \(count)")
+        if file == nil, !streamedOut { copied.copyData = collected }
+        return copied
+    }
+}
+
+/// Rows as lines of COPY's text or CSV format (delimiter, NULL string, quoting as the options say).
+struct CopyLineFormat {
+    let csv: Bool
+    let delimiter: String
+    let null: String
+    let quote: Character
+
+    init(_ options: CopyOptions) {
+        csv = options.format == "csv"
+        delimiter = String(options.delimiter ?? (csv ? "," : "\t"))
+        null = options.null ?? (csv ? "" : "\\N")
+        quote = options.quote
+    }
+
+    /// One row, ending with a newline.
+    func line(_ row: [Value]) -> String {
+        row.map { value in
+            guard let text = value.text else { return null }
+            return csv ? csvField(text) : textField(text)
+        }.joined(separator: delimiter) + "\n"
+    }
+
+    func csvField(_ text: String) -> String {
+        if text.isEmpty || text == null || text.contains(where: { String($0) == delimiter || $0 == quote || $0 == "\n" || $0 == "\r" }) {
+            return String(quote) + text.replacingAll(String(quote), with: String(quote) + String(quote)) + String(quote)
         }
-        guard let file else {
-            var copied = QueryResult.command("COPY \(result.rows.count)")
-            copied.copyData = lines
-            return copied
+        return text
+    }
+
+    func textField(_ text: String) -> String {
+        var escaped = ""
+        for c in text {
+            switch c {
+            case "\\": escaped += "\\\\"
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            default: escaped.append(c)
+            }
         }
-        let out = lines.joined()
-        guard let handle = fopen(file, "w") else {
-            throw DatabaseError(.undefinedFile, "could not open file \"\(file)\" for writing: \(String(cString: strerror(errno)))")
-        }
-        defer { fclose(handle) }
-        let written = out.utf8CString.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count - 1, handle) }
-        guard written == out.utf8.count else {
-            throw DatabaseError(.ioError, "could not write COPY file \"\(file)\"")
-        }
-        return .command("COPY \(result.rows.count)")
+        return escaped
     }
 }
 

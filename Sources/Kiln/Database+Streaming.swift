@@ -13,14 +13,19 @@ import KilnSQL
 public struct RowStream {
     public var columns: ([QueryResult.Column]) throws(DatabaseError) -> Void
     public var rows: ([[Value]]) throws(DatabaseError) -> Void
+    /// `COPY ... TO STDOUT`: its lines (each ending with a newline, the header first) as they
+    /// are made; without it they are kept in the result's `copyData`.
+    public var copyData: (([String]) throws(DatabaseError) -> Void)?
     /// After each statement that succeeded: its result (tag, `copyData`, timings; no rows).
     public var finished: ((QueryResult) throws(DatabaseError) -> Void)?
 
     public init(columns: @escaping ([QueryResult.Column]) throws(DatabaseError) -> Void,
                 rows: @escaping ([[Value]]) throws(DatabaseError) -> Void,
+                copyData: (([String]) throws(DatabaseError) -> Void)? = nil,
                 finished: ((QueryResult) throws(DatabaseError) -> Void)? = nil) {
         self.columns = columns
         self.rows = rows
+        self.copyData = copyData
         self.finished = finished
     }
 }
@@ -63,8 +68,15 @@ extension Database {
     /// Only a SELECT's own query streams: other statements run queries of their own (COPY's,
     /// INSERT's, the checks of constraints), whose rows are not the statement's result.
     func streamed(_ stream: RowStream, _ statement: Statement, _ run: () throws(DatabaseError) -> QueryResult) throws(DatabaseError) -> QueryResult {
-        if case .select = statement { rowStream = stream }
-        defer { rowStream = nil }
+        switch statement {
+        case .select: rowStream = stream
+        case .copyTo(_, nil, _, _): copyOutStream = stream.copyData
+        default: break
+        }
+        defer {
+            rowStream = nil
+            copyOutStream = nil
+        }
         var result = try run()
         if result.hasResultSet, !result.streamed {
             try deliver { () throws(DatabaseError) in

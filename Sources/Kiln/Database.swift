@@ -64,6 +64,8 @@ public final class Database {
     var isClosed = false
     /// Where the next query's rows go as they are produced (one statement's, taken by its run).
     var rowStream: RowStream?
+    /// Where the next `COPY ... TO STDOUT` sends its lines as it makes them (nil: its result keeps them).
+    var copyOutStream: (([String]) throws(DatabaseError) -> Void)?
     /// Set while a stream's callbacks run: the session is busy delivering rows.
     var deliveringRows = false
     /// Runs statements for callers with small stacks (`onStatementStack`).

@@ -89,16 +89,37 @@ extension Session {
         return 0
     }
 
-    /// CopyOutResponse, one CopyData per row, CopyDone, the tag.
-    func sendCopyOut(_ result: QueryResult, of statement: PreparedStatement) {
+    /// A `COPY ... TO STDOUT` that sends its rows as the query makes them: CopyOutResponse
+    /// before the first, then one CopyData per row (as PostgreSQL sends them: clients such as
+    /// psycopg parse them so), handed to the connection a megabyte at a time.
+    func copyOutStream(_ statement: PreparedStatement) -> RowStream {
+        copyOutStarted = false
+        return RowStream(columns: { _ in }, rows: { _ in }, copyData: { [unowned self] lines in
+            startCopyOut(statement)
+            for line in lines {
+                send(.copyData(ByteBuffer(string: line)))
+                spillIfLarge()
+            }
+        })
+    }
+
+    private func startCopyOut(_ statement: PreparedStatement) {
+        guard !copyOutStarted else { return }
+        copyOutStarted = true
         let columns = (try? database?.copyColumnCount(statement)) ?? 0
         send(.copyOutResponse(format: 0, columnFormats: Array(repeating: 0, count: columns)))
-        // One CopyData per row, as PostgreSQL sends them (clients such as psycopg parse them so).
+    }
+
+    /// The end of a COPY TO STDOUT (CopyOutResponse first if no row started it; the rows the
+    /// result kept, when it did not stream), CopyDone, the tag.
+    func sendCopyOut(_ result: QueryResult, of statement: PreparedStatement) {
+        startCopyOut(statement)
         for line in result.copyData ?? [] {
             send(.copyData(ByteBuffer(string: line)))
             spillIfLarge()
         }
         send(.copyDone)
         send(.commandComplete(result.commandTag))
+        copyOutStarted = false
     }
 }

@@ -155,9 +155,9 @@ extension Session {
                 }
                 // All rows at once: they stream out as the query makes them. A row limit keeps
                 // the result for the following Executes.
-                let streams = maxRows == 0 && statement.kind != .copyOut
-                portal.result = try run(statement, parameters: portal.parameters,
-                                        stream: streams ? rowStream(formats: portal.resultFormats, describe: false) : nil)
+                let stream = statement.kind == .copyOut ? copyOutStream(statement)
+                    : maxRows == 0 ? rowStream(formats: portal.resultFormats, describe: false) : nil
+                portal.result = try run(statement, parameters: portal.parameters, stream: stream)
             }
             let result = portal.result!
             guard result.hasResultSet, maxRows > 0, case .query = statement.kind else {

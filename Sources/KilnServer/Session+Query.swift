@@ -33,7 +33,8 @@ extension Session {
                     try beginCopyIn(statement, rest: rest, extended: false)
                     return  // ReadyForQuery follows the COPY data.
                 }
-                let result = try run(statement, parameters: [], stream: statement.kind == .copyOut ? nil : rowStream(formats: [], describe: true))
+                let stream = statement.kind == .copyOut ? copyOutStream(statement) : rowStream(formats: [], describe: true)
+                let result = try run(statement, parameters: [], stream: stream)
                 sendResult(result, of: statement, formats: [], describe: true, maxRows: 0)
             } catch {
                 sendError(error)

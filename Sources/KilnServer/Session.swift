@@ -67,6 +67,8 @@ final class Session {
     var encrypted = false
     /// Told the session's cancellation once start-up succeeded (the channel handler keeps it).
     var onStarted: ((QueryCancellation) -> Void)?
+    /// A COPY TO STDOUT sent its CopyOutResponse already.
+    var copyOutStarted = false
     /// Sends part of a large result before the statement is done (set by the channel handler).
     var spill: ((ByteBuffer) -> Void)?
     /// Named prepared statements of an empty query (the `Database` keeps only real statements).

@@ -30,7 +30,8 @@ final class ResultStreamPrinter {
     }
 
     var stream: RowStream {
-        RowStream(columns: { [unowned self] in begin($0) }, rows: { [unowned self] in receive($0) }, finished: { [unowned self] in end($0) })
+        RowStream(columns: { [unowned self] in begin($0) }, rows: { [unowned self] in receive($0) },
+                  copyData: { [unowned self] in print($0.joined()) }, finished: { [unowned self] in end($0) })
     }
 
     private func begin(_ columns: [QueryResult.Column]) {

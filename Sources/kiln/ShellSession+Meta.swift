@@ -298,22 +298,37 @@ extension ShellSession {
                 let result = try watch.watch { () throws(DatabaseError) in try database.copyIn(prepared, from: input) }
                 emit(result.commandTag + "\n")
             } else {
-                let result = try watch.watch { () throws(DatabaseError) in try database.execute(sql).last }
-                let lines = result?.copyData ?? []
+                // The lines go to their destination as the query makes them.
+                var destination: UnsafeMutablePointer<FILE>?
+                var write: (String) -> Bool
                 switch split.file.lowercased() {
-                case "stdout": emit(lines.joined())
-                case "pstdout": print(lines.joined(), terminator: "")
+                case "stdout": write = { [unowned self] text in emit(text); return true }
+                case "pstdout": write = { text in print(text, terminator: ""); return true }
                 default:
                     guard let file = fopen(split.file, "w") else {
                         complain("\(split.file): \(String(cString: strerror(errno)))", at: location)
                         return false
                     }
-                    let text = lines.joined()
-                    let written = fputs(text, file) >= 0
-                    guard fclose(file) == 0, written else {
-                        complain("\(split.file): \(String(cString: strerror(errno)))", at: location)
-                        return false
+                    destination = file
+                    write = { text in fputs(text, file) >= 0 }
+                }
+                var failed = false
+                let stream = RowStream(columns: { _ in }, rows: { _ in }, copyData: { lines throws(DatabaseError) in
+                    guard write(lines.joined()) else {
+                        failed = true
+                        throw DatabaseError(.ioError, "\(split.file): \(String(cString: strerror(errno)))")
                     }
+                })
+                let result: QueryResult?
+                do {
+                    result = try watch.watch { () throws(DatabaseError) in try database.execute(sql, streaming: stream).last }
+                } catch {
+                    if let destination { fclose(destination) }
+                    throw error
+                }
+                if let destination, fclose(destination) != 0 || failed {
+                    complain("\(split.file): \(String(cString: strerror(errno)))", at: location)
+                    return false
                 }
                 emit((result?.commandTag ?? "COPY 0") + "\n")
             }

@@ -1,5 +1,6 @@
 import XCTest
 import Kiln
+import Foundation
 
 /// Results that stream: rows reach a `RowStream` (or `forEachRow`) in batches while the query
 /// runs, in result order, in every execution mode; errors and early stops end the query cleanly.
@@ -98,5 +99,29 @@ final class StreamingTests: XCTestCase {
             try db.execute("COMMIT")
             XCTAssertEqual(try db.query("SELECT count(*) FROM t WHERE k < 0"), [[.int64(0)]])
         }
+    }
+
+    func testCopyToStreamsItsLines() throws {
+        let db = try makeDatabase()
+        var batches: [[String]] = []
+        let stream = RowStream(columns: { _ in XCTFail("COPY has no result set") }, rows: { _ in XCTFail("COPY has no rows") },
+                               copyData: { batches.append($0) })
+        let result = try db.execute("COPY (SELECT k, s FROM t WHERE k > 10 ORDER BY k) TO STDOUT WITH (FORMAT csv, HEADER)", streaming: stream)
+        XCTAssertEqual(result.last?.commandTag, "COPY 99990")
+        XCTAssertNil(result.last?.copyData)
+        XCTAssertGreaterThan(batches.count, 2)
+        let lines = batches.flatMap { $0 }
+        XCTAssertEqual(lines.count, 99991)
+        XCTAssertEqual(lines[0], "k,s\n")
+        XCTAssertEqual(lines[1], "11,a string longer than twelve bytes 11\n")
+        XCTAssertEqual(lines.last, "100000,a string longer than twelve bytes 100000\n")
+        // Without a stream the lines stay in the result; to a file they stream there.
+        XCTAssertEqual(try db.execute("COPY (SELECT k FROM t WHERE k <= 2) TO STDOUT").last?.copyData, ["1\n", "2\n"])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-stream-\(getpid()).txt").path
+        defer { unlink(path) }
+        XCTAssertEqual(try db.execute("COPY t TO '\(path)'").last?.commandTag, "COPY 100000")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertTrue(text.hasPrefix("1\ta string longer than twelve bytes 1\n2\t"))
+        XCTAssertEqual(text.split(separator: "\n").count, 100000)
     }
 }
