@@ -56,6 +56,11 @@ public struct JITPolicy: Equatable, Sendable {
     static let optimizeAfterExecutions = 3
     /// Morsels a pipeline runs in fast-tier code before it asks for the optimised tier.
     static let longPipelineMorsels = 32
+    /// An interpreted pipeline of a query `jit = auto` judged small is compiled once it has
+    /// run this long and its rest, extrapolated, would take longer than compiling (this plus
+    /// `compileMillisecondsPerPipeline` per pipeline: the fast tier's compile times, rounded up).
+    static let lateCompileAfterMilliseconds = 20.0
+    static let compileMillisecondsPerPipeline = 4.0
 }
 
 extension QueryExecutor {

@@ -213,7 +213,10 @@ final class QueryExecutor {
         plan.executions += 1
         attachCode(plan)
         let policy = plan.policy
-        let code = plan.code
+        var code = plan.code
+        // `jit = auto` left a query that looked small to the interpreter: should it run long,
+        // it is compiled while it runs (`lateCompileCheck`).
+        let late = code == nil && policy.mode == .auto && plan.fingerprint != nil ? LateCompile() : nil
         if let code {
             let executions = code.executions.add(1, ordering: .relaxed).newValue
             if policy.tiers == .adaptive, executions >= JITPolicy.optimizeAfterExecutions || plan.scannedRows >= policy.optimizeAboveRows {
@@ -240,9 +243,13 @@ final class QueryExecutor {
             let forcedSwitch = code == nil ? nil : policy.switchAfterMorsels
             var program = try program(for: plan, code: code, interpretFirst: forcedSwitch != nil)
             var mayUpgrade = true
+            let pipelineStart = ContinuousClock.now
             while true {
                 runtime.suspendAfterMorsels = program.tier == nil && mayUpgrade ? forcedSwitch ?? .max : .max
                 runtime.upgradeAvailable = mayUpgrade ? upgradeCheck(code, running: program.tier, policy: policy) : nil
+                if mayUpgrade, code == nil, let late {
+                    runtime.upgradeAvailable = lateCompileCheck(plan, late, runtime: runtime, since: pipelineStart)
+                }
                 let morselsBefore = runtime.progress.morsels
                 let segmentStart = ContinuousClock.now
                 program.run(index, runtime)
@@ -256,6 +263,10 @@ final class QueryExecutor {
                     try stream(runtime, plan.plan)
                     runtime.discardOutput(releasingStringsTo: arenaMark)
                     try checkError(runtime)
+                }
+                if code == nil, let entry = late?.entry {
+                    code = entry
+                    plan.code = entry
                 }
                 // Carry on in the best code ready (or, should none be better, in the same
                 // program, which then runs to the end unless it delivers rows again).
@@ -304,6 +315,41 @@ final class QueryExecutor {
                 service.request(code, tier: .optimized)
             }
             return min(code.readyTier.load(ordering: .acquiring), maxTier) > current
+        }
+    }
+
+    /// The code a query compiles while it runs (`lateCompileCheck`), once asked for.
+    final class LateCompile {
+        var entry: CodeEntry?
+    }
+
+    /// What an interpreted pipeline of a query `jit = auto` did not compile (it looked small:
+    /// few rows scanned, not seen before) asks at each morsel boundary, after HyPer's adaptive
+    /// execution (Kohn, Leis, Neumann, ICDE 2018): extrapolating from the time and rows so far,
+    /// is the rest of the pipeline going to take longer in the interpreter than compiling it?
+    /// Then the fast tier is compiled in the background, and the pipeline switches to it at the
+    /// first morsel boundary after it is ready (later pipelines start in it).
+    private func lateCompileCheck(_ plan: ExecutablePlan, _ late: LateCompile, runtime: QueryRuntime,
+                                  since start: ContinuousClock.Instant) -> (QueryRuntime.PipelineProgress) -> Bool {
+        let service = self.service
+        let persistentCode = self.persistentCode
+        return { [unowned runtime] progress in
+            if let entry = late.entry { return entry.readyTier.load(ordering: .acquiring) > 0 }
+            guard let fingerprint = plan.fingerprint else { return false }
+            let elapsed = QueryExecutor.milliseconds(since: start)
+            guard elapsed >= JITPolicy.lateCompileAfterMilliseconds else { return false }
+            // The source's rows are known for scans and series; else assume as much again.
+            let expected = runtime.sourceExpectedRows
+            let remaining = progress.rows > 0 && expected > progress.rows
+                ? elapsed * Double(expected - progress.rows) / Double(progress.rows)
+                : expected > 0 && progress.rows >= expected ? 0 : elapsed
+            let compileEstimate = JITPolicy.lateCompileAfterMilliseconds + JITPolicy.compileMillisecondsPerPipeline * Double(plan.plan.pipelines.count)
+            guard remaining >= compileEstimate else { return false }
+            let persistent = persistentCode.map { cache in (cache: cache, key: cache.lookup(fingerprint, mid: plan.mid, simd: plan.policy.simd).key) }
+            late.entry = service.entry(fingerprint, mid: plan.mid, pipelineCount: plan.plan.pipelines.count, simd: plan.policy.simd,
+                                       tier: plan.policy.tiers == .optimized ? .optimized : .fast,
+                                       building: (plan.times.slice, plan.times.high, plan.times.mid), persistent: persistent)
+            return late.entry!.readyTier.load(ordering: .acquiring) > 0
         }
     }
 

@@ -126,6 +126,7 @@ public final class QueryRuntime {
     public func beginPipeline() {
         ContextFlags.store(context, ContextLayout.stop, 0)
         progress = PipelineProgress()
+        sourceExpectedRows = 0
         suspended = false
         resuming = false
     }
@@ -139,6 +140,8 @@ public final class QueryRuntime {
     }
 
     public private(set) var progress = PipelineProgress()
+    /// Rows the running pipeline's source has in all (0: not known).
+    public private(set) var sourceExpectedRows = 0
     /// Set when the running pipeline stopped at a morsel boundary (not at its end): its source
     /// keeps its position and every state its contents, and `resumePipeline` lets another
     /// program for the same pipeline (native code, a better tier) carry on from there.
@@ -273,6 +276,7 @@ public final class QueryRuntime {
         if resuming { resuming = false } else {
             do { try s.open(self) } catch { raise(error) }
             if let statementProgress, !(s is TableScanState) { statementProgress.expect(s.expectedRows) }
+            sourceExpectedRows = s.expectedRows
         }
         return Unmanaged.passUnretained(s).toOpaque()
     }

@@ -58,6 +58,8 @@ final class TableScanState: RuntimeState {
         rowIDs.deallocate()
     }
 
+    override var expectedRows: Int { ranges.reduce(0) { $0 + $1.count } }
+
     override func open(_ runtime: QueryRuntime) throws(DatabaseError) {
         let stored = columns.filter { $0 != Table.rowIDColumn }
         // Columns of persisted row groups are mapped (and checked) when first scanned.

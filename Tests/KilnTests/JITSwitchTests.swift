@@ -216,10 +216,33 @@ final class JITSwitchTests: XCTestCase {
         }
         XCTAssertEqual(try db.query("SHOW jit"), [[.text("auto")]])
     }
+    /// `jit = auto` judges these queries small (a series is not a table scan, and the shapes are
+    /// new), so they start in the interpreter; they run long, so they are compiled while they
+    /// run and switch to native code at a morsel boundary (HyPer's adaptive execution).
+    func testQueriesEstimatedSmallThatRunLongAreCompiledWhileRunning() throws {
+        let db = try Database()
+        try db.execute("CREATE TABLE tiny (k INTEGER, w BIGINT); INSERT INTO tiny SELECT i, i * 3 FROM generate_series(0, 9) AS t(i)")
+        let queries = [
+            ("SELECT sum((g * 3) % 11 - g / 5), count(*) FROM generate_series(1, 6000000) g", [Value.int64(-3599968200000), .int64(6000000)]),
+            ("SELECT count(*), sum(t.w) FROM generate_series(1, 4000000) g JOIN tiny t ON t.k = (g * 7) % 10 WHERE g % 3 <> 1", [Value.int64(2666666), .numeric(35999973, scale: 0)]),
+        ]
+        for (sql, answer) in queries {
+            let plan = try db.query("EXPLAIN ANALYZE " + sql).map { $0[0].text ?? "" }.joined(separator: "\n")
+            // The shape runs again with the code compiled for it.
+            XCTAssertEqual(try db.query(sql), [answer], sql)
+            // The long pipeline: the one over the series' millions of rows.
+            guard let line = plan.split(separator: "\n").first(where: { $0.contains("rows=4000000 ") || $0.contains("rows=6000000 ") }),
+                  line.contains("interpreted") else {
+                return XCTFail("no interpreted morsels in \(plan)")
+            }
+            XCTAssertTrue(line.contains("fast") || line.contains("optimized"), "the long pipeline was never compiled: \(plan)")
+        }
+    }
 }
 
 /// Hands a session to the thread that alone uses it.
 private final class SessionBox: @unchecked Sendable {
     let session: Database
     init(_ session: Database) { self.session = session }
+
 }
