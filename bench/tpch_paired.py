@@ -29,7 +29,7 @@ def run(engine, args, env):
         env = dict(env, KILN_BIN=os.path.abspath(engine[len("kiln:"):]))
         engine = "kiln"
     command = [args.python, os.path.join(BENCH, "run_peers.py"), "--engine", engine, "--sf", str(args.sf),
-               "--threads", "1", "--runs", str(args.runs)]
+               "--threads", str(args.threads), "--runs", str(args.runs)]
     if args.queries:
         command += ["--queries", args.queries]
     out = subprocess.run(command, cwd=BENCH, env=env, capture_output=True, text=True).stdout
@@ -56,6 +56,7 @@ def main():
     parser.add_argument("--queries", default=None)
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--threads", type=int, default=1, help="threads for every engine (SET threads; the peers' own settings)")
     args = parser.parse_args()
     env = dict(os.environ, KILN_BIN=os.path.abspath(args.kiln))
     peers = args.peer.split(",")

@@ -57,7 +57,7 @@ extension Database {
         for (index, pipeline) in profile.pipelines.enumerated() {
             lines.append(plan.plan.pipelines[index].summary(states: plan.plan.states))
             let morsels = pipeline.morsels.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
-            lines.append("  rows=\(pipeline.rows) time=\(ms(pipeline.milliseconds)) ms morsels: \(morsels)")
+            lines.append("  rows=\(pipeline.rows) time=\(ms(pipeline.milliseconds)) ms morsels: \(morsels)" + (pipeline.workers > 1 ? " workers: \(pipeline.workers)" : ""))
         }
         for tier in profile.compile {
             if let loaded = tier.loaded {

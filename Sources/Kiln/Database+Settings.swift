@@ -26,6 +26,16 @@ extension Database {
         case "jit_switch_after_morsels":
             guard let k = Int(value), k >= -1 else { throw invalid(hint: "-1 (no forced switch) or a number of morsels.") }
             return String(k)
+        case "threads":
+            guard let n = Int(value), (1...WorkerPool.maxThreads).contains(n) else {
+                throw invalid(hint: "A number of threads from 1 to \(WorkerPool.maxThreads).")
+            }
+            return String(n)
+        case "parallel_morsel_rows":
+            guard let n = Int(value), (1...MorselDispatcher.maximumRows).contains(n) else {
+                throw invalid(hint: "Rows from 1 to \(MorselDispatcher.maximumRows).")
+            }
+            return String(n)
         case "memory_limit":
             guard let bytes = MemoryBudget.parse(value) else {
                 throw invalid(hint: "Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".")

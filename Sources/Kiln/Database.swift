@@ -23,7 +23,28 @@ public final class Database {
     let statementLock: StatementLock
     /// Session settings (`SET name = value`).
     public private(set) var settings = Database.defaultSettings {
-        didSet { settingsVersion &+= 1 }
+        didSet {
+            settingsVersion &+= 1
+            applyExecutionSettings()
+        }
+    }
+
+    /// The settings a session starts with (and RESET returns to): the defaults, with the
+    /// worker pool's thread count.
+    var sessionDefaults: [String: String] {
+        var defaults = Database.defaultSettings
+        defaults["threads"] = String(executor.workers.defaultThreads)
+        return defaults
+    }
+
+    /// Workers a query's pipelines may run on (`SET threads`, `kiln --threads`).
+    public var threads: Int { settings["threads"].flatMap { Int($0) } ?? WorkerPool.cores }
+
+    /// Hands the settings the executor reads per run to it.
+    func applyExecutionSettings() {
+        if settings["threads"] == nil { settings["threads"] = String(executor.workers.defaultThreads) }
+        executor.threads = threads
+        executor.morselRows = settings["parallel_morsel_rows"].flatMap { Int($0) } ?? MorselDispatcher.maximumRows
     }
     /// Moves whenever a setting changes (cached plans compare it, not the settings).
     var settingsVersion = 0
@@ -85,6 +106,7 @@ public final class Database {
         "transaction_isolation": "read committed", "default_transaction_isolation": "read committed", "extra_float_digits": "1", "statement_timeout": "0", "max_identifier_length": "63",
         "synchronous_commit": "on", "max_wal_size": MemoryBudget.format(DurableStore.defaultMaxWALSize),
         "code_cache_size": MemoryBudget.format(PersistentCodeCache.defaultCapacity),
+        "parallel_morsel_rows": String(MorselDispatcher.maximumRows),
     ]
 
     /// Lets another thread cancel the statement this session runs.
@@ -121,19 +143,23 @@ public final class Database {
         return policy
     }
 
-    public init() throws(DatabaseError) {
+    /// - Parameter workers: the threads that help run parallel pipelines (the process's pool
+    ///   unless given; `SET threads` says how many of them a query uses).
+    public init(workers: WorkerPool = .shared) throws(DatabaseError) {
         catalog = Catalog()
         statementLock = StatementLock()
         store = nil
         executor = try Database.sessionExecutor(persistentCode: nil)
+        executor.workers = workers
         attachSessionFunctions()
+        applyExecutionSettings()
     }
 
     /// Opens the database kept in directory `path`, creating it on first use: the last
     /// checkpoint is opened (table data is read when queries first touch it) and the WAL's
     /// commits since are replayed. Another process that has the directory open makes this fail
     /// with 55006. Closing the last session over it (`close()`) checkpoints and releases it.
-    public init(path: String) throws(DatabaseError) {
+    public init(path: String, workers: WorkerPool = .shared) throws(DatabaseError) {
         let catalog = Catalog()
         self.catalog = catalog
         statementLock = StatementLock()
@@ -145,7 +171,9 @@ public final class Database {
         }
         store?.attach()
         executor = try Database.sessionExecutor(persistentCode: PersistentCodeCache(directory: path + "/code"))
+        executor.workers = workers
         attachSessionFunctions()
+        applyExecutionSettings()
     }
 
     deinit { close() }
@@ -168,7 +196,9 @@ public final class Database {
         store = other.store
         store?.attach()
         executor = try Database.sessionExecutor(persistentCode: other.executor.persistentCode)
+        executor.workers = other.executor.workers
         attachSessionFunctions()
+        applyExecutionSettings()
     }
 
     /// Statements' sequence functions run in this session (its currval and lastval).
@@ -438,9 +468,9 @@ public final class Database {
             return .command("SET")
         case .reset(let name):
             if name == "all" {
-                settings = Database.defaultSettings
+                settings = sessionDefaults
             } else {
-                settings[name] = Database.defaultSettings[name]
+                settings[name] = sessionDefaults[name]
             }
             return .command("RESET")
         case .show("all", _):

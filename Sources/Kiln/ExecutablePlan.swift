@@ -142,6 +142,13 @@ extension QueryExecutor {
 
         var name: String { tier.map(\.description) ?? "interpreted" }
 
+        /// The generic-function table the program calls.
+        var functions: [RuntimeFunction] {
+            switch self {
+            case .interpreted(_, let functions), .native(_, _, let functions): return functions
+            }
+        }
+
         func run(_ index: Int, _ runtime: QueryRuntime) {
             switch self {
             case .interpreted(let program, let functions):
@@ -162,6 +169,8 @@ public struct PipelineProfile: Sendable, Equatable {
     public var milliseconds = 0.0
     /// Morsels run per program ("interpreted", "fast", "optimized"), in the order they ran.
     public var morsels: [(String, Int)] = []
+    /// Workers that ran the pipeline (more than one: a parallel pipeline).
+    public var workers = 1
 
     mutating func record(_ program: String, morsels count: Int, milliseconds ms: Double) {
         milliseconds += ms
@@ -171,7 +180,7 @@ public struct PipelineProfile: Sendable, Equatable {
     public func morsels(_ program: String) -> Int { morsels.filter { $0.0 == program }.reduce(0) { $0 + $1.1 } }
 
     public static func == (a: PipelineProfile, b: PipelineProfile) -> Bool {
-        a.rows == b.rows && a.milliseconds == b.milliseconds && a.morsels.elementsEqual(b.morsels, by: { $0 == $1 })
+        a.rows == b.rows && a.milliseconds == b.milliseconds && a.workers == b.workers && a.morsels.elementsEqual(b.morsels, by: { $0 == $1 })
     }
 }
 

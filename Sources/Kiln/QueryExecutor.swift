@@ -32,6 +32,13 @@ final class QueryExecutor {
     let cancellation = QueryCancellation()
     /// How far the running statement has got (read by the shell's progress bar).
     let progress = StatementProgress()
+    /// Workers a pipeline may run on (`SET threads`; 1: the session's thread only).
+    var threads = 1
+    /// Rows per morsel of a parallel scan (`SET parallel_morsel_rows`: small ones force many
+    /// hand-offs between workers in tests).
+    var morselRows = MorselDispatcher.maximumRows
+    /// Where parallel pipelines get their helpers.
+    var workers = WorkerPool.shared
     /// Takes a streamed result's rows while the query runs (set for one statement's run): called
     /// with the runtime whenever its output holds `outputFlushRecords` rows; it reads them,
     /// and the executor then drops them. The last rows stay for the run's `body`.
@@ -190,8 +197,8 @@ final class QueryExecutor {
     func run<R>(_ plan: ExecutablePlan, parameters: [Value], memoryLimit: Int = MemoryBudget.defaultLimit,
                 outer: [Int: Value]? = nil,
                 _ body: (QueryRuntime, PipelinePlan) throws(DatabaseError) -> R) throws(DatabaseError) -> (R, QueryResult.Timings) {
-        let runtime = QueryRuntime(plan: plan.plan, parameterValues: try slotValues(plan.plan, parameters: parameters, outer: outer ?? [:]),
-                                   functions: [], memoryLimit: memoryLimit)
+        let values = try slotValues(plan.plan, parameters: parameters, outer: outer ?? [:])
+        let runtime = QueryRuntime(plan: plan.plan, parameterValues: values, functions: [], memoryLimit: memoryLimit)
         runtime.snapshot = snapshot
         runtime.sessionFunction = sessionFunction
         try runtime.prepare()
@@ -244,6 +251,20 @@ final class QueryExecutor {
             var program = try program(for: plan, code: code, interpretFirst: forcedSwitch != nil)
             var mayUpgrade = true
             let pipelineStart = ContinuousClock.now
+            // A pipeline that can run in parallel gets helpers from the worker pool.
+            var parallel: (run: ParallelRun, shape: ParallelShape, dispatcher: MorselDispatcher)?
+            if outer == nil, let shape = parallelShape(plan, pipeline: index, functions: program.functions) {
+                parallel = try startParallel(shape, plan: plan, index: index, runtime: runtime, values: values, memoryLimit: memoryLimit,
+                                             program: program, code: code, late: late, forcedSwitch: forcedSwitch)
+            }
+            // Helpers never outlive the runtime they share, whatever ends the pipeline.
+            defer {
+                if let parallel {
+                    parallel.dispatcher.stop()
+                    parallel.run.closeAndWait()
+                    runtime.finishDeferred = false
+                }
+            }
             while true {
                 runtime.suspendAfterMorsels = program.tier == nil && mayUpgrade ? forcedSwitch ?? .max : .max
                 runtime.upgradeAvailable = mayUpgrade ? upgradeCheck(code, running: program.tier, policy: policy) : nil
@@ -278,6 +299,7 @@ final class QueryExecutor {
                 runtime.resumePipeline()
             }
             profile.pipelines[index].rows = runtime.progress.rows
+            if let parallel { try finishParallel(parallel.run, parallel.shape, runtime: runtime, profile: &profile.pipelines[index]) }
         }
         let executeMs = QueryExecutor.milliseconds(since: start)
         profile.compile = code?.compileTimes.map { TierCompileTime(tier: "\($0.0)", lowering: $0.lowering, stages: $0.stages, total: $0.total, loaded: $0.loaded) } ?? []
@@ -318,9 +340,16 @@ final class QueryExecutor {
         }
     }
 
-    /// The code a query compiles while it runs (`lateCompileCheck`), once asked for.
-    final class LateCompile {
-        var entry: CodeEntry?
+    /// The code a query compiles while it runs (`lateCompileCheck`), once asked for (parallel
+    /// helpers read it too).
+    final class LateCompile: @unchecked Sendable {
+        // `@unchecked Sendable`: `stored` is only touched under `monitor`.
+        private let monitor = Monitor()
+        private var stored: CodeEntry?
+        var entry: CodeEntry? {
+            get { monitor.withLock { stored } }
+            set { monitor.withLock { stored = newValue } }
+        }
     }
 
     /// What an interpreted pipeline of a query `jit = auto` did not compile (it looked small:

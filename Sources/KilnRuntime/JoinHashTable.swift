@@ -17,9 +17,9 @@ final class JoinHashTable {
     /// Per slot, one bit (of 16, chosen by the hash's top four bits) per entry in its chain.
     private(set) var tags: UnsafeMutablePointer<UInt16>
     private(set) var mask = 0
-    /// Zeroed chunks in insertion order; all but the last are full (the last one up to the
-    /// header's cursor).
-    private var chunks: [(base: UnsafeMutableRawPointer, capacity: Int)] = []
+    /// Zeroed chunks in insertion order with the entries each holds (`used`; the last one's
+    /// entries reach up to the header's cursor).
+    private var chunks: [(base: UnsafeMutableRawPointer, capacity: Int, used: Int)] = []
     /// Entries in all chunks but the last.
     private var completed = 0
 
@@ -59,7 +59,7 @@ final class JoinHashTable {
 
     /// How many entries chunk `index` holds.
     private func filled(_ index: Int) -> Int {
-        index < chunks.count - 1 ? chunks[index].capacity : (cursor! - chunks[index].base) / entrySize
+        index < chunks.count - 1 ? chunks[index].used : (cursor! - chunks[index].base) / entrySize
     }
 
     var count: Int { chunks.isEmpty ? 0 : completed + filled(chunks.count - 1) }
@@ -70,15 +70,38 @@ final class JoinHashTable {
     /// The current chunk is full: a new zeroed one, twice as large as the last up to 4 MiB.
     /// Returns its first entry; the cursor moves past it.
     func grow() -> UnsafeMutableRawPointer {
-        if !chunks.isEmpty { completed += filled(chunks.count - 1) }
+        if !chunks.isEmpty {
+            let last = chunks.count - 1
+            chunks[last].used = filled(last)
+            completed += chunks[last].used
+        }
         let bytes = (64 << 10) << min(chunks.count, 6)
         let capacity = max(1, bytes / entrySize)
         budget?.charge(capacity * entrySize)
         // calloc: large chunks come as fresh zero pages, with no pass to clear them.
         let base = calloc(capacity, entrySize)!
-        chunks.append((base, capacity))
+        chunks.append((base, capacity, 0))
         setCursor(base + entrySize, remaining: capacity - 1)
         return base
+    }
+
+    /// Takes the entries another worker's table built for the same join (a parallel build):
+    /// its chunks join this table's, ahead of the chunk being filled; `other` is left empty.
+    func absorb(_ other: JoinHashTable) {
+        guard !other.chunks.isEmpty else { return }
+        let otherLast = other.chunks.count - 1
+        other.chunks[otherLast].used = other.filled(otherLast)
+        if chunks.isEmpty {
+            chunks = other.chunks
+            completed = other.completed
+            let cursor = other.cursor!
+            setCursor(cursor, remaining: Int(other.header.load(fromByteOffset: HashTableLayout.remaining, as: Int64.self)))
+        } else {
+            chunks.insert(contentsOf: other.chunks, at: chunks.count - 1)
+            completed += other.count
+        }
+        other.chunks = []
+        other.completed = 0
     }
 
     /// Calls `body` with every entry, in insertion order.
@@ -168,7 +191,7 @@ final class JoinHashTable {
             free(chunk.base)
             budget?.release(chunk.capacity * entrySize)
         }
-        chunks = [(block, count)]
+        chunks = [(block, count, count)]
         completed = 0
         // The block is full: a later entry starts a new chunk.
         setCursor(block + count * entrySize, remaining: 0)

@@ -43,8 +43,12 @@ public final class QueryRuntime {
     ///   - parameterValues: the value of each parameter slot, already of the slot's type.
     public let budget: MemoryBudget
 
-    public init(plan: PipelinePlan, parameterValues: [Value], functions: [RuntimeFunction], memoryLimit: Int = MemoryBudget.defaultLimit) {
-        budget = MemoryBudget(limit: memoryLimit)
+    ///   - worker: makes this a parallel worker's runtime for one pipeline of `main`'s query:
+    ///     the states at `local` (the pipeline's scan and sink) are its own, the others are
+    ///     main's (the join tables the pipeline probes); its budget shares main's limit.
+    public init(plan: PipelinePlan, parameterValues: [Value], functions: [RuntimeFunction], memoryLimit: Int = MemoryBudget.defaultLimit,
+                worker: (main: QueryRuntime, local: Set<Int>)? = nil) {
+        budget = worker.map { MemoryBudget(sharing: $0.main.budget) } ?? MemoryBudget(limit: memoryLimit)
         context = .allocate(byteCount: ContextLayout.size, alignment: 16)
         context.initializeMemory(as: UInt8.self, repeating: 0, count: ContextLayout.size)
         let slotCount = max(1, parameterValues.count)
@@ -80,7 +84,11 @@ public final class QueryRuntime {
             self.raise(DatabaseError(.outOfMemory, "out of memory", detail: "The query needs more than memory_limit (\(MemoryBudget.format(memoryLimit))) for its hash tables and buffers; \(MemoryBudget.format(used)) were requested.",
                                      hint: "Raise memory_limit, or make the query's joins and aggregates smaller."))
         }
-        for state in plan.states {
+        for (index, state) in plan.states.enumerated() {
+            if let worker, !worker.local.contains(index) {
+                states.append(worker.main.states[index])
+                continue
+            }
             switch state {
             case .tableScan(let table, let columns, let access): states.append(TableScanState(table: table, columns: columns, access: access))
             case .series(let type, let a, let b, let c): states.append(SeriesState(type: type, start: a, stop: b, step: c))
@@ -96,7 +104,7 @@ public final class QueryRuntime {
             case .hashJoin(_, let layout): states.append(HashJoinState(layout: layout, budget: budget))
             }
         }
-        for state in states { state.owner = self }
+        for (index, state) in states.enumerated() where worker == nil || worker!.local.contains(index) { state.owner = self }
         stateAddresses.deallocate()
         stateAddresses = .allocate(capacity: max(1, states.count))
         for (index, state) in states.enumerated() { stateAddresses[index] = Unmanaged.passUnretained(state).toOpaque() }
@@ -297,11 +305,37 @@ public final class QueryRuntime {
         return batch
     }
 
-    /// Ends a pipeline's sink (not when the pipeline suspended: it continues later).
+    /// Ends a pipeline's sink (not when the pipeline suspended: it continues later, nor when
+    /// it ran on several workers: the executor ends the sink once their states are merged).
     public func finish(_ state: Int) {
-        if suspended { return }
+        if suspended || finishDeferred { return }
         states[state].finish(self)
     }
+
+    /// Set while a pipeline runs on several workers (see `finish`).
+    public var finishDeferred = false
+
+    /// Ends state `index` as its pipeline's end would (after a parallel pipeline's merge).
+    public func finishState(_ index: Int) { states[index].finish(self) }
+
+    // MARK: - Parallel workers
+
+    /// Makes this runtime's scan at `index` one worker's share of a parallel scan.
+    public func shareScan(_ index: Int, _ dispatcher: MorselDispatcher) {
+        (states[index] as? TableScanState)?.dispatcher = dispatcher
+    }
+
+    /// Folds a worker's sink state `index` into this runtime's (its groups, its join entries).
+    public func merge(_ index: Int, from worker: QueryRuntime) throws(DatabaseError) {
+        switch (states[index], worker.states[index]) {
+        case (let mine as HashAggregateState, let theirs as HashAggregateState): try mine.merge(theirs)
+        case (let mine as HashJoinState, let theirs as HashJoinState): mine.absorb(theirs)
+        default: throw DatabaseError.internalError("state \(index) cannot be merged across workers")
+        }
+    }
+
+    /// The runtimes of parallel workers whose strings this query's states still reference.
+    public var retainedWorkers: [QueryRuntime] = []
 
     public func aggregateScratch(_ state: Int) -> UnsafeMutableRawPointer { unsafeDowncast(states[state], to: HashAggregateState.self).scratch }
 

@@ -1,3 +1,4 @@
+import Synchronization
 /// Fixed-size records in chunks that never move, plus an array of their addresses.
 ///
 /// Hash-table entries, sort buffers and result buffers are record stores; compiled code holds
@@ -70,25 +71,39 @@ public final class RecordStore {
 /// Every record chunk and hash directory is charged; going past the limit raises SQLSTATE
 /// 53200 through `exceeded` (the pipeline stops at its next batch), instead of the machine's
 /// OOM killer ending the process. `SET memory_limit` sets it (default: 3/4 of physical memory).
-public final class MemoryBudget {
+public final class MemoryBudget: @unchecked Sendable {
+    // `@unchecked Sendable`: the counters are atomics; `exceeded` is set before the query runs.
     public let limit: Int
-    public private(set) var used = 0
-    private var reported = false
-    /// Called once, when a charge first passes the limit.
+    /// What every worker of one query charges (they share one limit).
+    private final class Counter: Sendable {
+        let used = Atomic<Int>(0)
+        let reported = Atomic<Bool>(false)
+    }
+    private let counter: Counter
+    public var used: Int { counter.used.load(ordering: .relaxed) }
+    /// Called once per query, on the worker whose charge first passes the limit.
     public var exceeded: ((Int) -> Void)?
 
-    public init(limit: Int) { self.limit = limit }
+    public init(limit: Int) {
+        self.limit = limit
+        counter = Counter()
+    }
+
+    /// A parallel worker's budget: it charges the same counter against the same limit.
+    public init(sharing other: MemoryBudget) {
+        limit = other.limit
+        counter = other.counter
+    }
 
     public func charge(_ bytes: Int) {
-        used += bytes
-        if used > limit, !reported {
-            reported = true
+        let used = counter.used.add(bytes, ordering: .relaxed).newValue
+        if used > limit, counter.reported.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
             exceeded?(used)
         }
     }
 
     /// Memory given back (a structure replaced by a smaller one).
-    public func release(_ bytes: Int) { used -= bytes }
+    public func release(_ bytes: Int) { counter.used.subtract(bytes, ordering: .relaxed) }
 
     /// `1536MB`, `2GB`: PostgreSQL's memory units.
     public static func format(_ bytes: Int) -> String {

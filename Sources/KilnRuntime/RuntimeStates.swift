@@ -126,7 +126,18 @@ final class TableScanState: RuntimeState {
         }
     }
 
+    /// Set when the scan is one worker's share of a parallel scan: the dispatcher hands out
+    /// the morsels, shared by the workers' scans of the same table.
+    var dispatcher: MorselDispatcher?
+
     override func next() -> UnsafeMutableRawPointer {
+        if let dispatcher {
+            guard let morsel = dispatcher.take({ ranges.map(\.count) }) else {
+                batch.storeBytes(of: 0, as: Int64.self)
+                return batch
+            }
+            return emit(ranges[morsel.range], row: morsel.row, rows: morsel.rows)
+        }
         while rangeIndex < ranges.count, row >= ranges[rangeIndex].count {
             rangeIndex += 1
             row = 0
@@ -135,8 +146,14 @@ final class TableScanState: RuntimeState {
             batch.storeBytes(of: 0, as: Int64.self)
             return batch
         }
-        let (segment, start, count, index, local) = ranges[rangeIndex]
-        let n = min(TableScanState.morselRows, count - row)
+        let n = min(TableScanState.morselRows, ranges[rangeIndex].count - row)
+        defer { row += n }
+        return emit(ranges[rangeIndex], row: row, rows: n)
+    }
+
+    /// The batch of `n` rows from `row` of `range`.
+    private func emit(_ range: (segment: Segment, start: Int, count: Int, index: Int, local: Bool), row: Int, rows n: Int) -> UnsafeMutableRawPointer {
+        let (segment, start, _, index, local) = range
         let first = start + row
         batch.storeBytes(of: Int64(n), toByteOffset: BatchLayout.count, as: Int64.self)
         batch.storeBytes(of: Int64(first), toByteOffset: BatchLayout.firstRow, as: Int64.self)
@@ -156,7 +173,6 @@ final class TableScanState: RuntimeState {
             batch.storeBytes(of: data.values + first * data.width, toByteOffset: BatchLayout.values(position), as: UnsafeMutableRawPointer.self)
             batch.storeBytes(of: UnsafeMutableRawPointer(data.validity), toByteOffset: BatchLayout.validity(position), as: UnsafeMutableRawPointer.self)
         }
-        row += n
         return batch
     }
 

@@ -24,7 +24,8 @@ let serveHelp = """
           --idle-timeout=MS        end sessions idle this long (default 0: never)
           --statement-timeout=MS   cancel statements that run longer (57014; default 0: never)
           --max-message-size=BYTES largest protocol message accepted (default 64 MiB)
-          --threads=N              event-loop threads (default 0: one per core)
+          --threads=N              threads a query runs on (default: one per core; SET threads)
+          --event-loop-threads=N   network event-loop threads (default 0: one per core)
           --tls-cert=FILE          PEM certificate: clients may ask for TLS (with --tls-key)
           --tls-key=FILE           PEM private key of --tls-cert
           --log-level=LEVEL        trace, debug, info (default), notice, warning, error or critical
@@ -65,7 +66,14 @@ func serve(_ arguments: ArraySlice<String>) -> Never {
         case "--idle-timeout": configuration.idleSessionTimeoutMilliseconds = number(argument)
         case "--statement-timeout": configuration.statementTimeoutMilliseconds = number(argument)
         case "--max-message-size": configuration.maxMessageSize = max(1024, number(argument))
-        case "--threads": configuration.threads = number(argument)
+        case "--event-loop-threads": configuration.threads = number(argument)
+        case "--threads":
+            let n = number(argument)
+            guard (1...WorkerPool.maxThreads).contains(n) else {
+                standardError("kiln serve: --threads must be a number from 1 to \(WorkerPool.maxThreads)\n")
+                exit(2)
+            }
+            WorkerPool.shared.defaultThreads = n
         case "--tls-cert":
             guard let file = arguments.popFirst() else { standardError("kiln serve: --tls-cert needs a PEM file\n"); exit(2) }
             configuration.tlsCertificateFile = file

@@ -19,6 +19,8 @@ struct ShellOptions {
     var variables: [(String, String)] = []
     var continueOnError = false
     var progress = true
+    /// Workers per query (`SET threads`); nil: one per core.
+    var threads: Int?
 
     enum Action {
         case command(String)
@@ -45,6 +47,7 @@ let shellHelp = """
           --no-progress        no progress bar for long statements
           --jit=MODE           on, off or auto (default): when queries compile to native code
           --jit-sync           wait for native code instead of starting in the interpreter
+          --threads=N          threads a query runs on (default: one per core; SET threads)
           --log-level=LEVEL    trace, debug, info, notice, warning (default), error or critical
           --version            print the version, the MLIR/LLVM version and the CPU's features
       -h, --help               print this help
@@ -101,6 +104,9 @@ func parseArguments() -> ShellOptions {
             options.jit = mode
         case "--jit-sync":
             options.jitSync = true
+        case "--threads":
+            guard let n = Int(value()), (1...WorkerPool.maxThreads).contains(n) else { fail("--threads must be a number from 1 to \(WorkerPool.maxThreads)") }
+            options.threads = n
         case "--log-level":
             guard let level = Logger.Level(rawValue: value()) else {
                 fail("--log-level must be trace, debug, info, notice, warning, error or critical")
@@ -123,6 +129,7 @@ func parseArguments() -> ShellOptions {
 
 /// The shell, on a statement thread (a large stack: deep statements get 54001, not a crash).
 func runShell(_ options: ShellOptions) -> Never {
+    if let threads = options.threads { WorkerPool.shared.defaultThreads = threads }
     let database: Database
     do {
         database = try options.directory.map { directory throws(DatabaseError) in try Database(path: directory) } ?? Database()

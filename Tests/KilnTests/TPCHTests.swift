@@ -35,14 +35,20 @@ final class TPCHTests: XCTestCase {
             var lines = answer.split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
             if lines.last == "" { lines = lines.dropLast() }
             let expected = lines.map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
-            for jit in JITMode.allCases {
+            // Every mode at the default threads (one per core), then on 8 workers with morsels
+            // of 1,000 rows: many hand-offs between workers even at SF0.01.
+            let runs = JITMode.allCases.map { ($0, false) } + [(JITMode.interpreted, true), (JITMode.switchedAfter3, true)]
+            for (jit, parallel) in runs {
                 try db.use(jit)
+                if parallel { try db.execute("SET threads = 8; SET parallel_morsel_rows = 1000") }
+                defer { if parallel { _ = try? db.execute("RESET threads; RESET parallel_morsel_rows") } }
+                let context = "\(query) jit \(jit)\(parallel ? ", 8 threads" : "")"
                 let rows = try db.query(sql)
-                XCTAssertEqual(rows.count, expected.count, "\(query) jit \(jit)")
+                XCTAssertEqual(rows.count, expected.count, context)
                 for (row, want) in zip(rows, expected) {
                     XCTAssertEqual(row.count, want.count)
                     for (value, text) in zip(row, want) {
-                        Self.check(value, text, "\(query) jit \(jit)")
+                        Self.check(value, text, context)
                     }
                 }
             }

@@ -159,12 +159,12 @@ final class RowBodyLowering {
             b.value("kiln_mid.join_match", [entry, lookup.results[1]] + keys, "i1", [("state", state), ("offsets", .array(keyOffsets))])
         }
         func constant(_ value: Int64, _ b: IRBuilder) -> IRValue { b.value("arith.constant", [], "i1", [("value", .integer(value, type: "i1"))]) }
-        // A join without keys (a cross product, a non-equality correlation) walks every build
-        // entry for each probe row: its walk also stops at a cancel, an error or a reached
-        // LIMIT, so that a cancel does not wait for a whole morsel times the build side.
+        // A walk stops at a cancel, an error (on any worker of a parallel pipeline: they
+        // share the main context's error flag through the dispatcher, and their own) or a
+        // reached LIMIT, so that a cancel does not wait for a whole morsel times the matches:
+        // a cross product, a non-equality correlation, or one key that matches millions.
         func walking(_ valid: IRValue, _ b: IRBuilder) -> IRValue {
-            guard keys.isEmpty else { return valid }
-            return b.value("arith.andi", [valid, b.value("kiln_mid.keep_going", [ctx], "i1")], "i1")
+            b.value("arith.andi", [valid, b.value("kiln_mid.keep_going", [ctx], "i1")], "i1")
         }
         if mode == 0 {
             let before = IRBlock(arguments: [IRValue(type: "!kiln_mid.entry")])

@@ -1,0 +1,183 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import KilnCore
+import KilnPlanner
+import KilnStorage
+import Synchronization
+
+/// Hands the morsels of a parallel table scan to its workers: each worker's scan of the same
+/// table takes the next morsel with one atomic add, so a worker that runs faster (native code,
+/// a less loaded core) takes more of them, and none waits for another.
+public final class MorselDispatcher: @unchecked Sendable {
+    // `@unchecked Sendable`: `morsels` is written once under `lock`, before any index is taken.
+    public struct Morsel: Sendable {
+        public var range: Int
+        public var row: Int
+        public var rows: Int
+    }
+    /// The largest morsel: a table scan's batch.
+    public static let maximumRows = TableScanState.morselRows
+    /// Rows per morsel (at most the scan's batch size).
+    public let morselRows: Int
+    private let lock = Mutex<Bool>(false)
+    private var morsels: [Morsel] = []
+    private let nextIndex = Atomic<Int>(0)
+    /// Set when a worker fails or the statement is cancelled: no more morsels go out.
+    private let stopped = Atomic<Bool>(false)
+    /// Checked per morsel: the statement's own stop (a cancel sets the main context's flag).
+    private let shouldStop: @Sendable () -> Bool
+
+    public init(morselRows: Int, shouldStop: @escaping @Sendable () -> Bool) {
+        self.morselRows = max(1, min(morselRows, TableScanState.morselRows))
+        self.shouldStop = shouldStop
+    }
+
+    /// The next morsel, nil when none is left. `ranges` gives the rows of the scan's ranges
+    /// (every worker's scan has the same ranges; the first to ask cuts them into morsels).
+    func take(_ ranges: () -> [Int]) -> Morsel? {
+        lock.withLock { prepared in
+            guard !prepared else { return }
+            for (range, count) in ranges().enumerated() {
+                var row = 0
+                while row < count {
+                    let rows = min(morselRows, count - row)
+                    morsels.append(Morsel(range: range, row: row, rows: rows))
+                    row += rows
+                }
+            }
+            prepared = true
+        }
+        guard !stopped.load(ordering: .relaxed), !shouldStop() else { return nil }
+        let index = nextIndex.add(1, ordering: .relaxed).oldValue
+        return index < morsels.count ? morsels[index] : nil
+    }
+
+    /// No morsel goes out any more (a worker failed).
+    public func stop() { stopped.store(true, ordering: .relaxed) }
+
+    /// How many morsels there are in all (once the first worker asked).
+    public var count: Int { lock.withLock { _ in morsels.count } }
+}
+
+extension QueryRuntime {
+    /// Whether per-worker aggregations of these calls merge exactly (`HashAggregateState.mergeable`).
+    public static func aggregatesMerge(_ aggregates: [AggregateCall]) -> Bool { HashAggregateState.mergeable(aggregates) }
+}
+
+extension HashAggregateState {
+    /// Whether per-worker aggregations of these calls combine into exactly the answer one
+    /// worker would give: counts, integer and NUMERIC sums, and min / max over types ordered by
+    /// their bits or bytes. Float sums are left out (their rounding depends on the order of the
+    /// additions), as are DISTINCT, string_agg (its order) and interval min / max.
+    public static func mergeable(_ aggregates: [AggregateCall]) -> Bool {
+        aggregates.allSatisfy { call in
+            guard !call.distinct, call.type != .interval else { return false }
+            switch call.function {
+            case "count_star", "count": return true
+            case "sum": return call.type.physical == .int64 || call.type.physical == .int128
+            case "min", "max":
+                switch call.type.physical {
+                case .bool, .int16, .int32, .int64, .int128, .string: return true
+                case .float32, .float64: return false
+                }
+            default: return false
+            }
+        }
+    }
+
+    /// Folds another worker's groups into this state: a group this state has already gets
+    /// the other's aggregate states combined into its own, a new group is copied.
+    func merge(_ other: HashAggregateState) throws(DatabaseError) {
+        let entries = other.table.entries
+        for index in 0..<entries.count {
+            let entry = entries.record(index)
+            let hash = entry.load(fromByteOffset: 8, as: UInt64.self)
+            let source = entry + 16
+            if let target = group(hash: hash, keysOf: source) {
+                try combine(into: target, from: source)
+            } else {
+                let record = table.insert(hash: hash) + 16
+                record.copyMemory(from: source, byteCount: layout.size)
+            }
+        }
+    }
+
+    /// The group whose keys equal `record`'s, if this state has it.
+    private func group(hash: UInt64, keysOf record: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
+        var entry = table.bucket(hash)
+        while let e = entry {
+            if e.load(fromByteOffset: 8, as: UInt64.self) == hash, keysEqual(e + 16, record) { return e + 16 }
+            entry = e.load(as: UnsafeMutableRawPointer?.self)
+        }
+        return nil
+    }
+
+    private func keysEqual(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer) -> Bool {
+        for key in 0..<keyCount {
+            let nullA = a.load(fromByteOffset: key, as: UInt8.self), nullB = b.load(fromByteOffset: key, as: UInt8.self)
+            if nullA != nullB { return false }
+            if nullA != 0 { continue }
+            let offset = layout.offsets[key], type = layout.types[key]
+            if type.physical == .string {
+                if !KilnString.equal(a.loadUnaligned(fromByteOffset: offset, as: Int128.self), b.loadUnaligned(fromByteOffset: offset, as: Int128.self)) { return false }
+            } else if memcmp(a + offset, b + offset, type.physical.byteWidth) != 0 {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Combines the aggregate states of one group (see `mergeable` for the calls handled).
+    private func combine(into target: UnsafeMutableRawPointer, from source: UnsafeMutableRawPointer) throws(DatabaseError) {
+        for (index, call) in aggregates.enumerated() {
+            let field = keyCount + index
+            let offset = layout.offsets[field]
+            if call.function == "count_star" || call.function == "count" {
+                let sum = target.load(fromByteOffset: offset, as: Int64.self) &+ source.load(fromByteOffset: offset, as: Int64.self)
+                target.storeBytes(of: sum, toByteOffset: offset, as: Int64.self)
+                continue
+            }
+            // sum, min, max: a NULL state (no input yet) takes the other's; a NULL other changes nothing.
+            guard source.load(fromByteOffset: field, as: UInt8.self) == 0 else { continue }
+            let width = call.type.physical.byteWidth
+            if target.load(fromByteOffset: field, as: UInt8.self) != 0 {
+                (target + offset).copyMemory(from: source + offset, byteCount: width)
+                target.storeBytes(of: 0, toByteOffset: field, as: UInt8.self)
+                continue
+            }
+            if call.function == "sum" {
+                if call.type.physical == .int64 {
+                    let (sum, overflow) = target.load(fromByteOffset: offset, as: Int64.self).addingReportingOverflow(source.load(fromByteOffset: offset, as: Int64.self))
+                    if overflow { throw QueryRuntime.inlineError(3) }
+                    target.storeBytes(of: sum, toByteOffset: offset, as: Int64.self)
+                } else {
+                    let (sum, overflow) = target.loadUnaligned(fromByteOffset: offset, as: Int128.self).addingReportingOverflow(source.loadUnaligned(fromByteOffset: offset, as: Int128.self))
+                    if overflow { throw QueryRuntime.inlineError(4) }
+                    target.storeBytes(of: sum, toByteOffset: offset, as: Int128.self)
+                }
+                continue
+            }
+            let order: Int
+            switch call.type.physical {
+            case .bool: order = Int(source.load(fromByteOffset: offset, as: UInt8.self)) - Int(target.load(fromByteOffset: offset, as: UInt8.self))
+            case .int16: order = compare(source.load(fromByteOffset: offset, as: Int16.self), target.load(fromByteOffset: offset, as: Int16.self))
+            case .int32: order = compare(source.load(fromByteOffset: offset, as: Int32.self), target.load(fromByteOffset: offset, as: Int32.self))
+            case .int64: order = compare(source.load(fromByteOffset: offset, as: Int64.self), target.load(fromByteOffset: offset, as: Int64.self))
+            case .int128: order = compare(source.loadUnaligned(fromByteOffset: offset, as: Int128.self), target.loadUnaligned(fromByteOffset: offset, as: Int128.self))
+            case .string: order = KilnString.compare(source.loadUnaligned(fromByteOffset: offset, as: Int128.self), target.loadUnaligned(fromByteOffset: offset, as: Int128.self))
+            case .float32, .float64: continue  // not mergeable (see `mergeable`)
+            }
+            if call.function == "min" ? order < 0 : order > 0 {
+                (target + offset).copyMemory(from: source + offset, byteCount: width)
+            }
+        }
+    }
+
+    private func compare<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : a == b ? 0 : 1 }
+}
+
+extension HashJoinState {
+    /// Takes the entries another worker built for the same join (before `finish` links them).
+    func absorb(_ other: HashJoinState) { table.absorb(other.table) }
+}
