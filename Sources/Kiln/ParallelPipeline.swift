@@ -2,6 +2,7 @@ import KilnCore
 import KilnPlanner
 import KilnRuntime
 import KilnStorage
+import Synchronization
 
 /// Morsel-driven parallel pipelines: a pipeline that scans a table and ends in a hash
 /// aggregation or a join build runs on the query's thread and on helpers from the worker pool.
@@ -114,6 +115,34 @@ extension QueryExecutor {
         return (run, shape, dispatcher)
     }
 
+    /// Groups (over all workers) from which a parallel aggregation merges by partition.
+    static let partitionedMergeGroups = 16_384
+
+    /// Runs a partitioned merge on the query's thread and up to `helpers` pool threads: each
+    /// takes the next partition until none is left.
+    func mergeInParallel(_ merge: PartitionedMerge, helpers: Int) {
+        let next = PartitionCounter()
+        let work: @Sendable () -> Void = {
+            while true {
+                let p = next.value.add(1, ordering: .relaxed).oldValue
+                guard p < merge.partitions else { return }
+                merge.merge(p)
+            }
+        }
+        let run = ParallelRun()
+        workers.submit(copies: min(helpers, merge.partitions - 1)) {
+            guard run.join() else { return }
+            work()
+            run.leave()
+        }
+        work()
+        run.closeAndWait()
+    }
+
+    final class PartitionCounter: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
     /// The main context's error and stop flags, read by the dispatcher on every worker.
     struct StopFlags: @unchecked Sendable {
         // `@unchecked Sendable`: the flags are read with atomic loads; the context outlives the helpers.
@@ -177,7 +206,15 @@ extension QueryExecutor {
         profile.workers = run.finished.count + 1
         try checkError(runtime)
         if let failed = run.finished.first(where: { $0.error != nil }) { throw failed.error! }
-        for helper in run.finished { try runtime.merge(shape.sink, from: helper) }
+        // Many groups: merged by partition on several workers; few: one by one.
+        let workers = run.finished.count + 1
+        if workers > 1, let merge = runtime.partitionedMerge(shape.sink, workers: run.finished, partitions: 4 * workers,
+                                                               minimumGroups: QueryExecutor.partitionedMergeGroups) {
+            mergeInParallel(merge, helpers: workers - 1)
+            try merge.finish()
+        } else {
+            for helper in run.finished { try runtime.merge(shape.sink, from: helper) }
+        }
         runtime.retainedWorkers += run.finished
         runtime.finishState(shape.sink)
         try checkError(runtime)

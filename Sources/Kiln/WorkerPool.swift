@@ -106,6 +106,14 @@ final class ParallelRun: @unchecked Sendable {
         }
     }
 
+    /// A helper that kept nothing is done.
+    func leave() {
+        monitor.withLock {
+            running -= 1
+            monitor.broadcast()
+        }
+    }
+
     /// No helper joins any more; waits for those that did.
     func closeAndWait() {
         monitor.withLock {

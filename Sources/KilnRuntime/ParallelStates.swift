@@ -92,14 +92,18 @@ extension HashAggregateState {
         let entries = other.table.entries
         for index in 0..<entries.count {
             let entry = entries.record(index)
-            let hash = entry.load(fromByteOffset: 8, as: UInt64.self)
-            let source = entry + 16
-            if let target = group(hash: hash, keysOf: source) {
-                try combine(into: target, from: source)
-            } else {
-                let record = table.insert(hash: hash) + 16
-                record.copyMemory(from: source, byteCount: layout.size)
-            }
+            try add(hash: entry.load(fromByteOffset: 8, as: UInt64.self), record: entry + 16)
+        }
+    }
+
+    /// Adds one group of another state: combined into this state's group of the same keys,
+    /// or copied as a new group.
+    func add(hash: UInt64, record source: UnsafeMutableRawPointer) throws(DatabaseError) {
+        if let target = group(hash: hash, keysOf: source) {
+            try combine(into: target, from: source)
+        } else {
+            let record = table.insert(hash: hash) + 16
+            record.copyMemory(from: source, byteCount: layout.size)
         }
     }
 
@@ -175,6 +179,86 @@ extension HashAggregateState {
     }
 
     private func compare<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : a == b ? 0 : 1 }
+}
+
+/// A parallel aggregation's groups merged by partition, each partition by one worker with no
+/// lock: partition `p` gathers the groups of every worker's state whose hash falls in it into
+/// a state of its own; the main state then presents the partitions' groups as its own.
+public final class PartitionedMerge: @unchecked Sendable {
+    // `@unchecked Sendable`: each partition's state is touched by the one worker merging it;
+    // the sources are only read; `failure` is behind its mutex.
+    public let partitions: Int
+    private let main: HashAggregateState
+    private let sources: [HashAggregateState]
+    private let parts: [HashAggregateState]
+    private let failure = Failure()
+    private final class Failure: Sendable {
+        let error = Mutex<DatabaseError?>(nil)
+    }
+
+    init(main: HashAggregateState, sources: [HashAggregateState], partitions: Int, budget: MemoryBudget) {
+        self.main = main
+        self.sources = sources
+        self.partitions = partitions
+        let groups = sources.reduce(0) { $0 + $1.table.entries.count }
+        parts = (0..<partitions).map { _ in
+            let share = MemoryBudget(sharing: budget)
+            let part = HashAggregateState(keyCount: main.keyCount, aggregates: main.aggregates, layout: main.layout,
+                                          expectedGroups: groups / partitions, budget: share)
+            return part
+        }
+        let failure = self.failure
+        for part in parts {
+            part.table.budget?.exceeded = { used in
+                failure.error.withLock { error in
+                    if error == nil {
+                        error = DatabaseError(.outOfMemory, "out of memory", detail: "The query needs more than memory_limit (\(MemoryBudget.format(budget.limit))) for its hash tables and buffers; \(MemoryBudget.format(used)) were requested.")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The partition of a group's hash (its top bits: the tables' directories use the low ones).
+    @inline(__always)
+    private func partition(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: (hash >> 40) % UInt64(partitions)) }
+
+    /// Merges partition `p` (one worker per partition, any number at once).
+    public func merge(_ p: Int) {
+        let part = parts[p]
+        do throws(DatabaseError) {
+            for source in sources {
+                let entries = source.table.entries
+                for index in 0..<entries.count {
+                    let entry = entries.record(index)
+                    let hash = entry.load(fromByteOffset: 8, as: UInt64.self)
+                    guard partition(hash) == p else { continue }
+                    try part.add(hash: hash, record: entry + 16)
+                }
+            }
+        } catch {
+            failure.error.withLock { if $0 == nil { $0 = error } }
+        }
+    }
+
+    /// Once every partition is merged: the main state's groups are the partitions'.
+    public func finish() throws(DatabaseError) {
+        if let error = failure.error.withLock({ $0 }) { throw error }
+        main.parts = parts
+        main.records?.deallocate()
+        main.records = nil
+    }
+}
+
+extension QueryRuntime {
+    /// A partitioned merge of aggregation state `index` over this runtime's and `workers'`
+    /// states, when it has groups enough to pay for one (nil: merge them one by one).
+    public func partitionedMerge(_ index: Int, workers: [QueryRuntime], partitions: Int, minimumGroups: Int) -> PartitionedMerge? {
+        guard let main = states[index] as? HashAggregateState, main.keyCount > 0 else { return nil }
+        let sources = [main] + workers.compactMap { $0.states[index] as? HashAggregateState }
+        guard sources.reduce(0, { $0 + $1.table.entries.count }) >= minimumGroups else { return nil }
+        return PartitionedMerge(main: main, sources: sources, partitions: partitions, budget: budget)
+    }
 }
 
 extension HashJoinState {

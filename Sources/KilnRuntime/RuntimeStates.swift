@@ -443,9 +443,27 @@ final class HashAggregateState: RecordSourceState {
         return record
     }
 
+    /// After a partitioned parallel merge: the groups, one state per partition (this state's
+    /// own table then holds none of them).
+    var parts: [HashAggregateState] = []
+
     override var sourceRecords: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int) {
-        if records == nil { records = table.recordPointers() }
-        return (records!, table.entries.count)
+        if parts.isEmpty {
+            if records == nil { records = table.recordPointers() }
+            return (records!, table.entries.count)
+        }
+        let count = parts.reduce(0) { $0 + $1.table.entries.count }
+        if records == nil {
+            let all = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, count))
+            var index = 0
+            for part in parts {
+                let entries = part.table.entries
+                for i in 0..<entries.count { all[index + i] = entries.record(i) + 16 }
+                index += entries.count
+            }
+            records = all
+        }
+        return (records!, count)
     }
 }
 

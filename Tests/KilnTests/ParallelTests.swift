@@ -32,6 +32,10 @@ final class ParallelTests: XCTestCase {
         "SELECT g % 10, avg(v), sum(v) FILTER (WHERE b) FROM f GROUP BY 1 ORDER BY 1",
         "SELECT count(DISTINCT g), count(DISTINCT s) FROM f",
         "SELECT id, v FROM f WHERE v % 1000 = 7 ORDER BY id",
+        // Many groups: merged by partition on several workers.
+        "SELECT id % 50000, count(*), sum(v), min(s), max(n) FROM f GROUP BY 1 ORDER BY 1 LIMIT 30 OFFSET 20000",
+        "SELECT 'key ' || (id % 40000) AS k, count(*), min(d) FROM f WHERE b GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
+        "SELECT count(*), sum(c) FROM (SELECT id % 70001 AS k, count(*) AS c FROM f GROUP BY 1) x",
     ]
 
     func testSameAnswersAtEveryThreadCountAndMode() throws {
