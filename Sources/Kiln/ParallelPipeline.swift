@@ -20,6 +20,8 @@ extension QueryExecutor {
         var sink: Int
         var table: Table
         var columns: [Int]
+        /// The planner's estimate of an aggregation's groups (0: a join build).
+        var expectedGroups = 0
     }
 
     /// The pipeline's parallel shape, when it has one and it pays: a full scan of a table of
@@ -56,7 +58,9 @@ extension QueryExecutor {
         guard functions.allSatisfy({ !QueryRuntime.sessionFunctionNames.contains($0.name) && !$0.name.hasPrefix("__apply_") }),
               plan.applies?.plans.isEmpty ?? true else { return nil }
         guard table.rowCount >= 2 * min(morselRows, MorselDispatcher.maximumRows) else { return nil }
-        return ParallelShape(scan: scan, sink: sink, table: table, columns: columns)
+        var expectedGroups = 0
+        if case .hashAggregate(_, _, _, let groups) = plan.plan.states[sink] { expectedGroups = groups }
+        return ParallelShape(scan: scan, sink: sink, table: table, columns: columns, expectedGroups: expectedGroups)
     }
 
     /// What a helper needs to run its share of a pipeline.
@@ -76,6 +80,8 @@ extension QueryExecutor {
         let start: Program
         let forcedSwitch: Int?
         let tierLimit: CodeTier
+        /// Whether the helper lists its groups by partition when done (a large aggregation).
+        let partitionGroups: Bool
         /// The session's cancellation: it reaches the helper's context too.
         let cancellation: QueryCancellation
         /// The query's code, as it is now (a late compile may add it while the pipeline runs).
@@ -107,7 +113,8 @@ extension QueryExecutor {
         }
         let helper = Helper(plan: plan, index: index, shape: shape, main: runtime, values: values, memoryLimit: memoryLimit,
                             snapshot: snapshot, progress: runtime.statementProgress, dispatcher: dispatcher, run: run, start: start,
-                            forcedSwitch: forcedSwitch, tierLimit: plan.policy.tierLimit, cancellation: cancellation, code: { code ?? late?.entry })
+                            forcedSwitch: forcedSwitch, tierLimit: plan.policy.tierLimit,
+                            partitionGroups: shape.expectedGroups >= QueryExecutor.partitionedMergeGroups, cancellation: cancellation, code: { code ?? late?.entry })
         let rows = shape.table.rowCount
         let morsels = (rows + dispatcher.morselRows - 1) / dispatcher.morselRows
         let helpers = min(threads - 1, morsels - 1)
@@ -188,7 +195,7 @@ extension QueryExecutor {
         }
         profile.rows = runtime.progress.rows
         // A helper's error stops the others: the query's thread reports it.
-        if runtime.error != nil { h.dispatcher.stop() }
+        if runtime.error != nil { h.dispatcher.stop() } else if h.partitionGroups { runtime.preparePartitions(h.shape.sink) }
         // Detached before the query's thread may free the runtime (once the helper left).
         h.cancellation.detachWorker(flag)
         h.run.leave(runtime, profile: profile)
@@ -197,6 +204,9 @@ extension QueryExecutor {
     /// After the query's thread ran out of morsels: waits for the helpers, takes the first
     /// error, folds their sink states into the main runtime's and ends the sink.
     func finishParallel(_ run: ParallelRun, _ shape: ParallelShape, runtime: QueryRuntime, profile: inout PipelineProfile) throws(DatabaseError) {
+        let started = ContinuousClock.now
+        defer { profile.milliseconds += QueryExecutor.milliseconds(since: started) }
+        if shape.expectedGroups >= QueryExecutor.partitionedMergeGroups, runtime.error == nil { runtime.preparePartitions(shape.sink) }
         run.closeAndWait()
         runtime.finishDeferred = false
         for helper in run.profiles {
@@ -208,8 +218,7 @@ extension QueryExecutor {
         if let failed = run.finished.first(where: { $0.error != nil }) { throw failed.error! }
         // Many groups: merged by partition on several workers; few: one by one.
         let workers = run.finished.count + 1
-        if workers > 1, let merge = runtime.partitionedMerge(shape.sink, workers: run.finished, partitions: 4 * workers,
-                                                               minimumGroups: QueryExecutor.partitionedMergeGroups) {
+        if workers > 1, let merge = runtime.partitionedMerge(shape.sink, workers: run.finished, minimumGroups: QueryExecutor.partitionedMergeGroups) {
             mergeInParallel(merge, helpers: workers - 1)
             try merge.finish()
         } else {

@@ -96,6 +96,19 @@ extension HashAggregateState {
         }
     }
 
+    /// This state's entries by partition of their hash (made once).
+    func partitionLists(_ count: Int) -> [[UnsafeMutableRawPointer]] {
+        if let partitioned, partitioned.count == count { return partitioned }
+        var lists = Array(repeating: [UnsafeMutableRawPointer](), count: count)
+        let entries = table.entries
+        for index in 0..<entries.count {
+            let entry = entries.record(index)
+            lists[PartitionedMerge.partition(entry.load(fromByteOffset: 8, as: UInt64.self))].append(entry)
+        }
+        partitioned = lists
+        return lists
+    }
+
     /// Adds one group of another state: combined into this state's group of the same keys,
     /// or copied as a new group.
     func add(hash: UInt64, record source: UnsafeMutableRawPointer) throws(DatabaseError) {
@@ -185,6 +198,12 @@ extension HashAggregateState {
 /// lock: partition `p` gathers the groups of every worker's state whose hash falls in it into
 /// a state of its own; the main state then presents the partitions' groups as its own.
 public final class PartitionedMerge: @unchecked Sendable {
+    /// Partitions of every partitioned merge (several per worker, so that none waits long for the last).
+    public static let count = 64
+    /// The partition of a group's hash (its top bits: the tables' directories use the low ones).
+    @inline(__always)
+    static func partition(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: (hash >> 40) % UInt64(count)) }
+
     // `@unchecked Sendable`: each partition's state is touched by the one worker merging it;
     // the sources are only read; `failure` is behind its mutex.
     public let partitions: Int
@@ -219,21 +238,15 @@ public final class PartitionedMerge: @unchecked Sendable {
         }
     }
 
-    /// The partition of a group's hash (its top bits: the tables' directories use the low ones).
-    @inline(__always)
-    private func partition(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: (hash >> 40) % UInt64(partitions)) }
-
-    /// Merges partition `p` (one worker per partition, any number at once).
+    /// Merges partition `p` (one worker per partition, any number at once): the entries each
+    /// source listed for it (`HashAggregateState.partitionEntries`, made by each worker for its
+    /// own state as it finished).
     public func merge(_ p: Int) {
         let part = parts[p]
         do throws(DatabaseError) {
             for source in sources {
-                let entries = source.table.entries
-                for index in 0..<entries.count {
-                    let entry = entries.record(index)
-                    let hash = entry.load(fromByteOffset: 8, as: UInt64.self)
-                    guard partition(hash) == p else { continue }
-                    try part.add(hash: hash, record: entry + 16)
+                for entry in source.partitionLists(PartitionedMerge.count)[p] {
+                    try part.add(hash: entry.load(fromByteOffset: 8, as: UInt64.self), record: entry + 16)
                 }
             }
         } catch {
@@ -253,11 +266,21 @@ public final class PartitionedMerge: @unchecked Sendable {
 extension QueryRuntime {
     /// A partitioned merge of aggregation state `index` over this runtime's and `workers'`
     /// states, when it has groups enough to pay for one (nil: merge them one by one).
-    public func partitionedMerge(_ index: Int, workers: [QueryRuntime], partitions: Int, minimumGroups: Int) -> PartitionedMerge? {
+    public func partitionedMerge(_ index: Int, workers: [QueryRuntime], minimumGroups: Int) -> PartitionedMerge? {
         guard let main = states[index] as? HashAggregateState, main.keyCount > 0 else { return nil }
         let sources = [main] + workers.compactMap { $0.states[index] as? HashAggregateState }
         guard sources.reduce(0, { $0 + $1.table.entries.count }) >= minimumGroups else { return nil }
-        return PartitionedMerge(main: main, sources: sources, partitions: partitions, budget: budget)
+        // Workers list their groups as they finish; a state that has not (the estimate was
+        // small) is listed here, before the partitions are merged in parallel.
+        for source in sources { _ = source.partitionLists(PartitionedMerge.count) }
+        return PartitionedMerge(main: main, sources: sources, partitions: PartitionedMerge.count, budget: budget)
+    }
+
+    /// A worker that finished its share of a parallel aggregation lists its groups by
+    /// partition (in parallel with the others), ready for a partitioned merge.
+    public func preparePartitions(_ index: Int) {
+        guard let state = states[index] as? HashAggregateState, state.keyCount > 0 else { return }
+        _ = state.partitionLists(PartitionedMerge.count)
     }
 }
 

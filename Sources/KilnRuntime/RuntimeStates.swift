@@ -446,6 +446,8 @@ final class HashAggregateState: RecordSourceState {
     /// After a partitioned parallel merge: the groups, one state per partition (this state's
     /// own table then holds none of them).
     var parts: [HashAggregateState] = []
+    /// This state's entries by partition, for a partitioned merge (`partitionLists`).
+    var partitioned: [[UnsafeMutableRawPointer]]?
 
     override var sourceRecords: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int) {
         if parts.isEmpty {
