@@ -3,7 +3,7 @@
 
 Generates QUERIES seeded random queries (filters, joins along the foreign keys, grouped
 aggregates, DISTINCT, LEFT joins, EXISTS / NOT EXISTS / IN / NOT IN, scalar subqueries,
-UNION, window functions), runs them in one `kiln` process (compiled, then interpreted) and in
+UNION, window functions), runs them in one `kiln` process (compiled, interpreted, and in parallel on 8 threads) and in
 DuckDB, and compares the results as multisets: strings exactly, numbers to a relative 1e-9.
 Any difference (or an error on one side only) fails.
 
@@ -268,9 +268,12 @@ def main():
     queries = [generator.query() for _ in range(args.queries)]
     script = [schema] + loads
     # "switch": native code, but each pipeline's first morsel in the interpreter (the switch
-    # at a morsel boundary on every query); "off": the interpreter only.
-    modes = {"switch": "SET jit = on; SET jit_sync = on; SET jit_tier = fast; SET jit_switch_after_morsels = 1;",
-             "off": "SET jit = off; SET jit_switch_after_morsels = -1;"}
+    # at a morsel boundary on every query), one thread; "off": the interpreter only, two
+    # threads; "parallel": eight threads (on two cores) with 700-row morsels, native code
+    # compiled in the background (workers switch programs while others steal morsels).
+    modes = {"switch": "SET threads = 1; SET jit = on; SET jit_sync = on; SET jit_tier = fast; SET jit_switch_after_morsels = 1;",
+             "off": "SET threads = 2; SET jit = off; SET jit_switch_after_morsels = -1;",
+             "parallel": "SET threads = 8; SET parallel_morsel_rows = 700; SET jit = on; SET jit_sync = off; SET jit_tier = auto;"}
     for mode, settings in modes.items():
         script.append(settings)
         for index, query in enumerate(queries):
@@ -312,7 +315,7 @@ def main():
         print(f"FAILED: kiln exited with status {result.returncode}")
     if result.stderr.strip() and failures:
         print("kiln stderr (first lines):\n" + "\n".join(result.stderr.strip().splitlines()[:20]))
-    print(f"differential: {len(queries)} queries (seed {args.seed}), compiled and interpreted, {failures} difference(s)")
+    print(f"differential: {len(queries)} queries (seed {args.seed}), compiled, interpreted and on 8 threads, {failures} difference(s)")
     sys.exit(1 if failures else 0)
 
 
