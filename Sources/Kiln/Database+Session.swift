@@ -69,8 +69,10 @@ public final class QueryCancellation: Sendable {
 
     init() {}
 
-    /// The error flags of parallel helpers' contexts running the statement's pipeline.
-    private let workerFlags = Mutex<[FlagPointer]>([])
+    /// The error flags of parallel helpers' contexts running the statement's pipeline (behind a
+    /// pthread monitor: ThreadSanitizer sees its ordering).
+    private let workerMonitor = Monitor()
+    nonisolated(unsafe) private var workerFlags: [FlagPointer] = []
 
     /// Stops the running statement, if any; its error is 57014.
     public func cancel(_ reason: Reason = .userRequest) {
@@ -79,21 +81,21 @@ public final class QueryCancellation: Sendable {
             // Atomic: the running pipeline reads the flag with atomic loads between batches.
             if let flag { ContextFlags.set(flag.pointer) }
         }
-        workerFlags.withLock { flags in
-            for flag in flags { ContextFlags.set(flag.pointer) }
+        workerMonitor.withLock {
+            for flag in workerFlags { ContextFlags.set(flag.pointer) }
         }
     }
 
     /// A parallel helper's context joins the statement: a cancel reaches it too (at once, when
     /// one came already).
     func attachWorker(_ flag: UnsafeMutablePointer<Int32>) {
-        workerFlags.withLock { $0.append(FlagPointer(pointer: flag)) }
+        workerMonitor.withLock { workerFlags.append(FlagPointer(pointer: flag)) }
         if requested.load(ordering: .sequentiallyConsistent) != 0 { ContextFlags.set(flag) }
     }
 
     /// The helper is done (before its context is freed).
     func detachWorker(_ flag: UnsafeMutablePointer<Int32>) {
-        workerFlags.withLock { $0.removeAll { $0.pointer == flag } }
+        workerMonitor.withLock { workerFlags.removeAll { $0.pointer == flag } }
     }
 
     /// Forgets a cancel that arrived between statements (PostgreSQL ignores those too).

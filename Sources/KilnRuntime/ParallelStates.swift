@@ -10,7 +10,8 @@ import Synchronization
 /// table takes the next morsel with one atomic add, so a worker that runs faster (native code,
 /// a less loaded core) takes more of them, and none waits for another.
 public final class MorselDispatcher: @unchecked Sendable {
-    // `@unchecked Sendable`: `morsels` is written once under `lock`, before any index is taken.
+    // `@unchecked Sendable`: `morsels` is written once under `monitor`, before any index is taken.
+    // (A pthread monitor, not a `Mutex`: ThreadSanitizer sees its ordering.)
     public struct Morsel: Sendable {
         public var range: Int
         public var row: Int
@@ -20,7 +21,8 @@ public final class MorselDispatcher: @unchecked Sendable {
     public static let maximumRows = TableScanState.morselRows
     /// Rows per morsel (at most the scan's batch size).
     public let morselRows: Int
-    private let lock = Mutex<Bool>(false)
+    private let monitor = Monitor()
+    private var prepared = false
     private var morsels: [Morsel] = []
     private let nextIndex = Atomic<Int>(0)
     /// Set when a worker fails or the statement is cancelled: no more morsels go out.
@@ -36,7 +38,7 @@ public final class MorselDispatcher: @unchecked Sendable {
     /// The next morsel, nil when none is left. `ranges` gives the rows of the scan's ranges
     /// (every worker's scan has the same ranges; the first to ask cuts them into morsels).
     func take(_ ranges: () -> [Int]) -> Morsel? {
-        lock.withLock { prepared in
+        monitor.withLock {
             guard !prepared else { return }
             for (range, count) in ranges().enumerated() {
                 var row = 0
@@ -57,7 +59,7 @@ public final class MorselDispatcher: @unchecked Sendable {
     public func stop() { stopped.store(true, ordering: .relaxed) }
 
     /// How many morsels there are in all (once the first worker asked).
-    public var count: Int { lock.withLock { _ in morsels.count } }
+    public var count: Int { monitor.withLock { morsels.count } }
 }
 
 extension QueryRuntime {
@@ -66,21 +68,18 @@ extension QueryRuntime {
 }
 
 extension HashAggregateState {
-    /// Whether per-worker aggregations of these calls combine into exactly the answer one
-    /// worker would give: counts, integer and NUMERIC sums, and min / max over types ordered by
-    /// their bits or bytes. Float sums are left out (their rounding depends on the order of the
-    /// additions), as are DISTINCT, string_agg (its order) and interval min / max.
+    /// Whether per-worker aggregations of these calls combine into the answer one worker would
+    /// give: counts, sums, min and max (exactly; float sums up to rounding: the workers'
+    /// partial sums are added, so the last bits depend on which rows each worker took, as in
+    /// PostgreSQL's parallel aggregates and in the SIMD kernels' lanes). DISTINCT, string_agg
+    /// (its order) and interval min / max are left out.
     public static func mergeable(_ aggregates: [AggregateCall]) -> Bool {
         aggregates.allSatisfy { call in
             guard !call.distinct, call.type != .interval else { return false }
             switch call.function {
             case "count_star", "count": return true
-            case "sum": return call.type.physical == .int64 || call.type.physical == .int128
-            case "min", "max":
-                switch call.type.physical {
-                case .bool, .int16, .int32, .int64, .int128, .string: return true
-                case .float32, .float64: return false
-                }
+            case "sum": return [.int64, .int128, .float32, .float64].contains(call.type.physical)
+            case "min", "max": return true
             default: return false
             }
         }
@@ -164,7 +163,13 @@ extension HashAggregateState {
                 continue
             }
             if call.function == "sum" {
-                if call.type.physical == .int64 {
+                if call.type.physical == .float64 {
+                    let sum = target.load(fromByteOffset: offset, as: Double.self) + source.load(fromByteOffset: offset, as: Double.self)
+                    target.storeBytes(of: sum, toByteOffset: offset, as: Double.self)
+                } else if call.type.physical == .float32 {
+                    let sum = target.load(fromByteOffset: offset, as: Float.self) + source.load(fromByteOffset: offset, as: Float.self)
+                    target.storeBytes(of: sum, toByteOffset: offset, as: Float.self)
+                } else if call.type.physical == .int64 {
                     let (sum, overflow) = target.load(fromByteOffset: offset, as: Int64.self).addingReportingOverflow(source.load(fromByteOffset: offset, as: Int64.self))
                     if overflow { throw QueryRuntime.inlineError(3) }
                     target.storeBytes(of: sum, toByteOffset: offset, as: Int64.self)
@@ -183,7 +188,8 @@ extension HashAggregateState {
             case .int64: order = compare(source.load(fromByteOffset: offset, as: Int64.self), target.load(fromByteOffset: offset, as: Int64.self))
             case .int128: order = compare(source.loadUnaligned(fromByteOffset: offset, as: Int128.self), target.loadUnaligned(fromByteOffset: offset, as: Int128.self))
             case .string: order = KilnString.compare(source.loadUnaligned(fromByteOffset: offset, as: Int128.self), target.loadUnaligned(fromByteOffset: offset, as: Int128.self))
-            case .float32, .float64: continue  // not mergeable (see `mergeable`)
+            case .float32: order = floatOrder(Double(source.load(fromByteOffset: offset, as: Float.self)), Double(target.load(fromByteOffset: offset, as: Float.self)))
+            case .float64: order = floatOrder(source.load(fromByteOffset: offset, as: Double.self), target.load(fromByteOffset: offset, as: Double.self))
             }
             if call.function == "min" ? order < 0 : order > 0 {
                 (target + offset).copyMemory(from: source + offset, byteCount: width)
@@ -192,6 +198,13 @@ extension HashAggregateState {
     }
 
     private func compare<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : a == b ? 0 : 1 }
+
+    /// PostgreSQL's float order: NaN above every number.
+    private func floatOrder(_ a: Double, _ b: Double) -> Int {
+        if a.isNaN { return b.isNaN ? 0 : 1 }
+        if b.isNaN { return -1 }
+        return compare(a, b)
+    }
 }
 
 /// A parallel aggregation's groups merged by partition, each partition by one worker with no
@@ -211,8 +224,12 @@ public final class PartitionedMerge: @unchecked Sendable {
     private let sources: [HashAggregateState]
     private let parts: [HashAggregateState]
     private let failure = Failure()
-    private final class Failure: Sendable {
-        let error = Mutex<DatabaseError?>(nil)
+    private final class Failure: @unchecked Sendable {
+        // `@unchecked Sendable`: `error` is only touched under `monitor`.
+        let monitor = Monitor()
+        nonisolated(unsafe) var error: DatabaseError?
+        func record(_ failure: DatabaseError) { monitor.withLock { if error == nil { error = failure } } }
+        var first: DatabaseError? { monitor.withLock { error } }
     }
 
     init(main: HashAggregateState, sources: [HashAggregateState], partitions: Int, budget: MemoryBudget) {
@@ -229,11 +246,7 @@ public final class PartitionedMerge: @unchecked Sendable {
         let failure = self.failure
         for part in parts {
             part.table.budget?.exceeded = { used in
-                failure.error.withLock { error in
-                    if error == nil {
-                        error = DatabaseError(.outOfMemory, "out of memory", detail: "The query needs more than memory_limit (\(MemoryBudget.format(budget.limit))) for its hash tables and buffers; \(MemoryBudget.format(used)) were requested.")
-                    }
-                }
+                failure.record(DatabaseError(.outOfMemory, "out of memory", detail: "The query needs more than memory_limit (\(MemoryBudget.format(budget.limit))) for its hash tables and buffers; \(MemoryBudget.format(used)) were requested."))
             }
         }
     }
@@ -250,13 +263,13 @@ public final class PartitionedMerge: @unchecked Sendable {
                 }
             }
         } catch {
-            failure.error.withLock { if $0 == nil { $0 = error } }
+            failure.record(error)
         }
     }
 
     /// Once every partition is merged: the main state's groups are the partitions'.
     public func finish() throws(DatabaseError) {
-        if let error = failure.error.withLock({ $0 }) { throw error }
+        if let error = failure.first { throw error }
         main.parts = parts
         main.records?.deallocate()
         main.records = nil
