@@ -35,14 +35,13 @@ final class TPCHTests: XCTestCase {
             var lines = answer.split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
             if lines.last == "" { lines = lines.dropLast() }
             let expected = lines.map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
-            // Every mode at the default threads (one per core), then on 8 workers with morsels
-            // of 1,000 rows: many hand-offs between workers even at SF0.01.
-            let runs = JITMode.allCases.map { ($0, false) } + [(JITMode.interpreted, true), (JITMode.switchedAfter3, true)]
-            for (jit, parallel) in runs {
+            // Every mode on 2 workers (lineitem's 60,175 rows are 4 morsels), then on 1, and on 8
+            // with morsels of 1,000 rows: many hand-offs between workers even at SF0.01.
+            let runs = JITMode.allCases.map { ($0, 2, 16_384) } + [(JITMode.fast, 1, 16_384), (JITMode.interpreted, 8, 1000), (JITMode.switchedAfter3, 8, 1000)]
+            for (jit, threads, morselRows) in runs {
                 try db.use(jit)
-                if parallel { try db.execute("SET threads = 8; SET parallel_morsel_rows = 1000") }
-                defer { if parallel { _ = try? db.execute("RESET threads; RESET parallel_morsel_rows") } }
-                let context = "\(query) jit \(jit)\(parallel ? ", 8 threads" : "")"
+                try db.execute("SET threads = \(threads); SET parallel_morsel_rows = \(morselRows)")
+                let context = "\(query) jit \(jit), \(threads) threads"
                 let rows = try db.query(sql)
                 XCTAssertEqual(rows.count, expected.count, context)
                 for (row, want) in zip(rows, expected) {
