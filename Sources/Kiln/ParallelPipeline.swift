@@ -5,7 +5,8 @@ import KilnStorage
 import Synchronization
 
 /// Morsel-driven parallel pipelines: a pipeline that scans a table and ends in a hash
-/// aggregation or a join build runs on the query's thread and on helpers from the worker pool.
+/// aggregation, a join build or a sort runs on the query's thread and on helpers from the
+/// worker pool.
 /// Every worker has its own runtime (context, scratch, string arena) with its own scan (the
 /// morsels come from one `MorselDispatcher`) and its own sink state; the join tables the
 /// pipeline probes are shared, read only. Each worker picks its program at every morsel
@@ -26,8 +27,9 @@ extension QueryExecutor {
 
     /// The pipeline's parallel shape, when it has one and it pays: a full scan of a table of
     /// two morsels or more, filters, projections and join probes (not a mark join's), and a
-    /// hash aggregation whose aggregates merge exactly or a join build whose entries' order
-    /// nothing reads. Not for queries that call session functions (sequences) or applied
+    /// hash aggregation whose aggregates merge, a join build whose entries' order nothing
+    /// reads, or a sort (or top-N) that only this pipeline fills (its records are tagged with
+    /// their place in the scan's order, so that ties come out as on one worker). Not for queries that call session functions (sequences) or applied
     /// subqueries: those run on the session's thread.
     func parallelShape(_ plan: ExecutablePlan, pipeline index: Int, functions: [RuntimeFunction]) -> ParallelShape? {
         guard threads > 1 else { return nil }
@@ -46,6 +48,13 @@ extension QueryExecutor {
         switch pipeline.sink {
         case .hashAggregate(let state, _, let aggregates):
             guard QueryRuntime.aggregatesMerge(aggregates) else { return nil }
+            sink = state
+        case .sort(let state):
+            // A sort buffer (a window buffer runs on one worker), filled by one pipeline only
+            // (a UNION ALL's buffer takes several pipelines' rows).
+            guard case .sortBuffer = plan.plan.states[state] else { return nil }
+            let feeders = pipelines.filter { if case .sort(let s) = $0.sink { return s == state } else { return false } }
+            guard feeders.count == 1 else { return nil }
             sink = state
         case .hashJoinBuild(let state, _, _):
             // A mark join reads its table's entries in insertion order: one worker builds it.
@@ -98,7 +107,7 @@ extension QueryExecutor {
         try snapshot.localRows(of: shape.table)?.load(columns: stored)
         let context = StopFlags(context: runtime.context)
         let dispatcher = MorselDispatcher(morselRows: morselRows) { context.stopped }
-        runtime.shareScan(shape.scan, dispatcher)
+        runtime.shareScan(shape.scan, dispatcher, sink: shape.sink)
         runtime.finishDeferred = true
         let run = ParallelRun()
         // Helpers start where the query's thread starts (a forced switch: in the interpreter).
@@ -165,7 +174,7 @@ extension QueryExecutor {
                                    worker: (h.main, [h.shape.scan, h.shape.sink]))
         runtime.snapshot = h.snapshot
         runtime.statementProgress = h.progress
-        runtime.shareScan(h.shape.scan, h.dispatcher)
+        runtime.shareScan(h.shape.scan, h.dispatcher, sink: h.shape.sink)
         runtime.finishDeferred = true
         let flag = runtime.context.advanced(by: ContextLayout.error).assumingMemoryBound(to: Int32.self)
         h.cancellation.attachWorker(flag)
@@ -216,6 +225,13 @@ extension QueryExecutor {
         profile.workers = run.finished.count + 1
         try checkError(runtime)
         if let failed = run.finished.first(where: { $0.error != nil }) { throw failed.error! }
+        if runtime.isSortBuffer(shape.sink) {
+            // Every worker's sorted records in the serial order (sorted here, once).
+            runtime.mergeSorted(shape.sink, workers: run.finished)
+            runtime.retainedWorkers += run.finished
+            try checkError(runtime)
+            return
+        }
         // Many groups: merged by partition on several workers; few: one by one.
         let workers = run.finished.count + 1
         if workers > 1, let merge = runtime.partitionedMerge(shape.sink, workers: run.finished, minimumGroups: QueryExecutor.partitionedMergeGroups) {

@@ -13,6 +13,8 @@ public final class MorselDispatcher: @unchecked Sendable {
     // `@unchecked Sendable`: `morsels` is written once under `monitor`, before any index is taken.
     // (A pthread monitor, not a `Mutex`: ThreadSanitizer sees its ordering.)
     public struct Morsel: Sendable {
+        /// Its place in the scan's order (the serial scan hands the morsels out in this order).
+        public var index: Int
         public var range: Int
         public var row: Int
         public var rows: Int
@@ -44,7 +46,7 @@ public final class MorselDispatcher: @unchecked Sendable {
                 var row = 0
                 while row < count {
                     let rows = min(morselRows, count - row)
-                    morsels.append(Morsel(range: range, row: row, rows: rows))
+                    morsels.append(Morsel(index: morsels.count, range: range, row: row, rows: rows))
                     row += rows
                 }
             }
@@ -294,6 +296,54 @@ extension QueryRuntime {
     public func preparePartitions(_ index: Int) {
         guard let state = states[index] as? HashAggregateState, state.keyCount > 0 else { return }
         _ = state.partitionLists(PartitionedMerge.count)
+    }
+}
+
+extension SortState {
+    /// Starts tagging this buffer's records with their place in the serial scan's order (a
+    /// parallel pipeline's sort: each worker's buffer; see `mergeTagged`).
+    func startTagging() { tags = [] }
+
+    /// The scan of this buffer's pipeline took morsel `index`: its records' tags start there.
+    func morselStarted(_ index: Int) { nextTag = Int64(index) << 32 }
+
+    /// A top-N buffer's compaction when its records are tagged: the best `keep` by the sort
+    /// keys, ties by tag (as the serial buffer would keep them: by insertion order).
+    func compactTagged(_ keep: Int) {
+        let tags = self.tags ?? []
+        var order = Array(0..<store.count)
+        order.sort { a, b in
+            let c = RecordComparator.compare(store.record(a), store.record(b), layout: layout, keys: keys)
+            return c != 0 ? c < 0 : tags[a] < tags[b]
+        }
+        let kept = RecordStore(recordSize: layout.size, budget: budget)
+        var keptTags: [Int64] = []
+        for index in order.prefix(keep) {
+            kept.append().copyMemory(from: store.record(index), byteCount: layout.size)
+            keptTags.append(tags[index])
+        }
+        replace(kept, tags: keptTags)
+    }
+
+    /// Merges the tagged buffers of every worker of a parallel pipeline (this one's included)
+    /// into this buffer's order: by the sort keys, ties by tag, which is exactly the order one
+    /// worker's stable sort gives (insertion order = the scan's order); a top-N keeps its best.
+    func mergeTagged(_ others: [SortState]) {
+        var all: [(record: UnsafeMutableRawPointer, tag: Int64)] = []
+        for state in [self] + others {
+            let tags = state.tags ?? []
+            for index in 0..<state.store.count { all.append((state.store.record(index), tags[index])) }
+        }
+        let layout = self.layout, keys = self.keys
+        all.sort { a, b in
+            let c = RecordComparator.compare(a.record, b.record, layout: layout, keys: keys)
+            return c != 0 ? c < 0 : a.tag < b.tag
+        }
+        if let keep, all.count > keep { all.removeLast(all.count - keep) }
+        let pointers = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, all.count))
+        for (index, item) in all.enumerated() { pointers[index] = item.record }
+        merged = (pointers, all.count)
+        tags = nil
     }
 }
 

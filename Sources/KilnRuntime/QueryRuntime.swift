@@ -320,9 +320,26 @@ public final class QueryRuntime {
 
     // MARK: - Parallel workers
 
-    /// Makes this runtime's scan at `index` one worker's share of a parallel scan.
-    public func shareScan(_ index: Int, _ dispatcher: MorselDispatcher) {
-        (states[index] as? TableScanState)?.dispatcher = dispatcher
+    /// Makes this runtime's scan at `index` one worker's share of a parallel scan; a sort
+    /// buffer at `sink` tags its records with their place in the serial scan's order.
+    public func shareScan(_ index: Int, _ dispatcher: MorselDispatcher, sink: Int) {
+        let scan = states[index] as? TableScanState
+        scan?.dispatcher = dispatcher
+        if let sort = states[sink] as? SortState {
+            sort.prepare(self)
+            sort.startTagging()
+            scan?.morselSink = sort
+        }
+    }
+
+    /// Whether state `index` is a sort buffer (its parallel merge is `mergeSorted`).
+    public func isSortBuffer(_ index: Int) -> Bool { states[index] is SortState }
+
+    /// Merges the sort buffers at `index` of this runtime and `workers` into this one's, in the
+    /// order one worker would give (see `SortState.mergeTagged`).
+    public func mergeSorted(_ index: Int, workers: [QueryRuntime]) {
+        guard let sort = states[index] as? SortState else { return }
+        sort.mergeTagged(workers.compactMap { $0.states[index] as? SortState })
     }
 
     /// Folds a worker's sink state `index` into this runtime's (its groups, its join entries).

@@ -129,6 +129,8 @@ final class TableScanState: RuntimeState {
     /// Set when the scan is one worker's share of a parallel scan: the dispatcher hands out
     /// the morsels, shared by the workers' scans of the same table.
     var dispatcher: MorselDispatcher?
+    /// A parallel pipeline's sort buffer, told of each morsel taken (its records' order tags).
+    var morselSink: SortState?
 
     override func next() -> UnsafeMutableRawPointer {
         if let dispatcher {
@@ -136,6 +138,7 @@ final class TableScanState: RuntimeState {
                 batch.storeBytes(of: 0, as: Int64.self)
                 return batch
             }
+            morselSink?.morselStarted(morsel.index)
             return emit(ranges[morsel.range], row: morsel.row, rows: morsel.rows)
         }
         while rangeIndex < ranges.count, row >= ranges[rangeIndex].count {
@@ -498,14 +501,33 @@ final class SortState: RecordSourceState {
         if !overflow, sum < Int64(Int32.max) { keep = Int(sum) }
     }
 
+    /// A parallel worker's buffer: each record's place in the serial scan's order (the morsel
+    /// in the high 32 bits, the record's rank within the morsel's output in the low ones).
+    var tags: [Int64]?
+    var nextTag: Int64 = 0
+    /// After a parallel pipeline: every worker's records in order (`mergeTagged`).
+    var merged: (pointers: UnsafeMutablePointer<UnsafeMutableRawPointer?>, count: Int)?
+
+    deinit { merged?.pointers.deallocate() }
+
     /// A new record to fill. With a top-N bound, whenever the buffer holds many more rows than
     /// can ever be read, it keeps only the best `keep` (so memory stays O(N)).
     func append() -> UnsafeMutableRawPointer {
         if let keep, store.count >= max(2 * keep, 4096) { compact(keep) }
+        if tags != nil {
+            tags!.append(nextTag)
+            nextTag += 1
+        }
         return store.append()
     }
 
+    func replace(_ store: RecordStore, tags: [Int64]) {
+        self.store = store
+        self.tags = tags
+    }
+
     func compact(_ keep: Int) {
+        if tags != nil { return compactTagged(keep) }
         sortRecords()
         let kept = RecordStore(recordSize: layout.size, budget: budget)
         for index in 0..<min(keep, store.count) {
@@ -523,7 +545,7 @@ final class SortState: RecordSourceState {
         RecordComparator.stableSort(UnsafeMutableBufferPointer(start: store.pointers, count: store.count), layout: layout, keys: keys)
     }
 
-    override var sourceRecords: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int) { (store.pointers, store.count) }
+    override var sourceRecords: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int) { merged ?? (store.pointers, store.count) }
 }
 
 /// Compares records field by field with SQL ordering (NULLS FIRST/LAST, DESC).

@@ -32,6 +32,11 @@ final class ParallelTests: XCTestCase {
         "SELECT g % 10, avg(v), sum(v) FILTER (WHERE b) FROM f GROUP BY 1 ORDER BY 1",
         "SELECT count(DISTINCT g), count(DISTINCT s) FROM f",
         "SELECT id, v FROM f WHERE v % 1000 = 7 ORDER BY id",
+        // Sorts and top-N over a scan: ties come out in the scan's order, as on one worker.
+        "SELECT g, id, v FROM f WHERE id % 7 = 0 ORDER BY g",
+        "SELECT g, id FROM f WHERE id % 3 = 0 ORDER BY g DESC LIMIT 50",
+        "SELECT s, d FROM f ORDER BY s DESC NULLS LAST LIMIT 5 OFFSET 100",
+        "SELECT f.id, d.name FROM f JOIN dim d ON f.g = d.g ORDER BY d.name, f.v LIMIT 20",
         // Many groups: merged by partition on several workers.
         "SELECT id % 50000, count(*), sum(v), min(s), max(n) FROM f GROUP BY 1 ORDER BY 1 LIMIT 30 OFFSET 20000",
         "SELECT 'key ' || (id % 40000) AS k, count(*), min(d) FROM f WHERE b GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
