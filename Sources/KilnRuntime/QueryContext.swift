@@ -83,6 +83,11 @@ public struct RuntimeFunction: Sendable, Equatable {
         self.argumentTypes = argumentTypes
         self.resultType = resultType
     }
+
+    /// The same function with storage of its own (no buffer shared with the original).
+    var unshared: RuntimeFunction {
+        RuntimeFunction(name: String(decoding: Array(name.utf8), as: UTF8.self), argumentTypes: argumentTypes.map { $0 }, resultType: resultType)
+    }
 }
 
 /// The hash table as compiled code sees it: a header `[directory ptr][mask i64]` (joins:

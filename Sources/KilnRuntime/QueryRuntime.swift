@@ -21,8 +21,16 @@ public final class QueryRuntime {
     /// The generic functions `kiln_rt_call` dispatches by index: the running program's (the
     /// interpreter's and each tier's lowering number them on their own; a switch replaces it).
     public var functions: [RuntimeFunction] {
-        didSet { substringFunctions = functions.map { $0.name == "substring" } }
+        didSet {
+            // A parallel worker keeps its own copy: the per-row calls copy an entry (retaining
+            // its name and argument types), and on a buffer shared with other workers each of
+            // those retains would bounce one cache line between cores.
+            if isWorker { functions = functions.map(\.unshared) }
+            substringFunctions = functions.map { $0.name == "substring" }
+        }
     }
+    /// Whether this is a parallel helper's runtime (see `init(plan:...:worker:)`).
+    let isWorker: Bool
     public let arena = StringArena()
     /// Prepared LIKE (index slot * 2) and ILIKE (slot * 2 + 1) patterns: an array, as the
     /// lookup runs per row.
@@ -49,6 +57,7 @@ public final class QueryRuntime {
     public init(plan: PipelinePlan, parameterValues: [Value], functions: [RuntimeFunction], memoryLimit: Int = MemoryBudget.defaultLimit,
                 worker: (main: QueryRuntime, local: Set<Int>)? = nil) {
         budget = worker.map { MemoryBudget(sharing: $0.main.budget) } ?? MemoryBudget(limit: memoryLimit)
+        isWorker = worker != nil
         context = .allocate(byteCount: ContextLayout.size, alignment: 16)
         context.initializeMemory(as: UInt8.self, repeating: 0, count: ContextLayout.size)
         let slotCount = max(1, parameterValues.count)
