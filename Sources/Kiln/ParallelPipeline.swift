@@ -21,8 +21,11 @@ extension QueryExecutor {
         var sink: Int
         var table: Table
         var columns: [Int]
-        /// The planner's estimate of an aggregation's groups (0: a join build).
+        /// The planner's estimate of an aggregation's groups (0: a join build, a sort).
         var expectedGroups = 0
+        /// Whether each worker lists its groups by partition as it finishes (a large
+        /// aggregation, expected to merge by partition).
+        var listsGroupsByPartition: Bool { expectedGroups >= QueryExecutor.partitionedMergeGroups }
     }
 
     /// The pipeline's parallel shape, when it has one and it pays: a full scan of a table of
@@ -89,8 +92,6 @@ extension QueryExecutor {
         let start: Program
         let forcedSwitch: Int?
         let tierLimit: CodeTier
-        /// Whether the helper lists its groups by partition when done (a large aggregation).
-        let partitionGroups: Bool
         /// The session's cancellation: it reaches the helper's context too.
         let cancellation: QueryCancellation
         /// The query's code, as it is now (a late compile may add it while the pipeline runs).
@@ -110,20 +111,11 @@ extension QueryExecutor {
         runtime.shareScan(shape.scan, dispatcher, sink: shape.sink)
         runtime.finishDeferred = true
         let run = ParallelRun()
-        // Helpers start where the query's thread starts (a forced switch: in the interpreter).
-        let start: Program
-        if case .interpreted = program {
-            start = program
-        } else if forcedSwitch != nil {
-            let (interpreted, functions) = try plan.interpreter()
-            start = .interpreted(interpreted, functions)
-        } else {
-            start = program
-        }
+        // Helpers start in the query thread's program (with a forced switch, the interpreter).
         let helper = Helper(plan: plan, index: index, shape: shape, main: runtime, values: values, memoryLimit: memoryLimit,
-                            snapshot: snapshot, progress: runtime.statementProgress, dispatcher: dispatcher, run: run, start: start,
+                            snapshot: snapshot, progress: runtime.statementProgress, dispatcher: dispatcher, run: run, start: program,
                             forcedSwitch: forcedSwitch, tierLimit: plan.policy.tierLimit,
-                            partitionGroups: shape.expectedGroups >= QueryExecutor.partitionedMergeGroups, cancellation: cancellation, code: { code ?? late?.entry })
+                            cancellation: cancellation, code: { code ?? late?.entry })
         let rows = shape.table.rowCount
         let morsels = (rows + dispatcher.morselRows - 1) / dispatcher.morselRows
         let helpers = min(threads - 1, morsels - 1)
@@ -204,7 +196,7 @@ extension QueryExecutor {
         }
         profile.rows = runtime.progress.rows
         // A helper's error stops the others: the query's thread reports it.
-        if runtime.error != nil { h.dispatcher.stop() } else if h.partitionGroups { runtime.preparePartitions(h.shape.sink) }
+        if runtime.error != nil { h.dispatcher.stop() } else if h.shape.listsGroupsByPartition { runtime.preparePartitions(h.shape.sink) }
         // Detached before the query's thread may free the runtime (once the helper left).
         h.cancellation.detachWorker(flag)
         h.run.leave(runtime, profile: profile)
@@ -215,7 +207,7 @@ extension QueryExecutor {
     func finishParallel(_ run: ParallelRun, _ shape: ParallelShape, runtime: QueryRuntime, profile: inout PipelineProfile) throws(DatabaseError) {
         let started = ContinuousClock.now
         defer { profile.milliseconds += QueryExecutor.milliseconds(since: started) }
-        if shape.expectedGroups >= QueryExecutor.partitionedMergeGroups, runtime.error == nil { runtime.preparePartitions(shape.sink) }
+        if shape.listsGroupsByPartition, runtime.error == nil { runtime.preparePartitions(shape.sink) }
         run.closeAndWait()
         runtime.finishDeferred = false
         for helper in run.profiles {
@@ -225,11 +217,11 @@ extension QueryExecutor {
         profile.workers = run.finished.count + 1
         try checkError(runtime)
         if let failed = run.finished.first(where: { $0.error != nil }) { throw failed.error! }
+        // The merged states point to strings in the helpers' arenas: they live with the query.
+        runtime.retainedWorkers += run.finished
         if runtime.isSortBuffer(shape.sink) {
             // Every worker's sorted records in the serial order (sorted here, once).
             runtime.mergeSorted(shape.sink, workers: run.finished)
-            runtime.retainedWorkers += run.finished
-            try checkError(runtime)
             return
         }
         // Many groups: merged by partition on several workers; few: one by one.
@@ -240,7 +232,6 @@ extension QueryExecutor {
         } else {
             for helper in run.finished { try runtime.merge(shape.sink, from: helper) }
         }
-        runtime.retainedWorkers += run.finished
         runtime.finishState(shape.sink)
         try checkError(runtime)
     }

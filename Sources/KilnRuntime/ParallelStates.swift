@@ -59,9 +59,6 @@ public final class MorselDispatcher: @unchecked Sendable {
 
     /// No morsel goes out any more (a worker failed).
     public func stop() { stopped.store(true, ordering: .relaxed) }
-
-    /// How many morsels there are in all (once the first worker asked).
-    public var count: Int { monitor.withLock { morsels.count } }
 }
 
 extension QueryRuntime {
@@ -119,31 +116,6 @@ extension HashAggregateState {
             let record = table.insert(hash: hash) + 16
             record.copyMemory(from: source, byteCount: layout.size)
         }
-    }
-
-    /// The group whose keys equal `record`'s, if this state has it.
-    private func group(hash: UInt64, keysOf record: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
-        var entry = table.bucket(hash)
-        while let e = entry {
-            if e.load(fromByteOffset: 8, as: UInt64.self) == hash, keysEqual(e + 16, record) { return e + 16 }
-            entry = e.load(as: UnsafeMutableRawPointer?.self)
-        }
-        return nil
-    }
-
-    private func keysEqual(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer) -> Bool {
-        for key in 0..<keyCount {
-            let nullA = a.load(fromByteOffset: key, as: UInt8.self), nullB = b.load(fromByteOffset: key, as: UInt8.self)
-            if nullA != nullB { return false }
-            if nullA != 0 { continue }
-            let offset = layout.offsets[key], type = layout.types[key]
-            if type.physical == .string {
-                if !KilnString.equal(a.loadUnaligned(fromByteOffset: offset, as: Int128.self), b.loadUnaligned(fromByteOffset: offset, as: Int128.self)) { return false }
-            } else if memcmp(a + offset, b + offset, type.physical.byteWidth) != 0 {
-                return false
-            }
-        }
-        return true
     }
 
     /// Combines the aggregate states of one group (see `mergeable` for the calls handled).

@@ -260,9 +260,6 @@ public final class QueryRuntime {
         arena.release(to: mark)
     }
 
-    /// Rows the output holds (not yet delivered).
-    public var outputCount: Int { output?.store.count ?? 0 }
-
     /// Calls `body` with the output's record pointers.
     public func withOutputRecords(_ body: (UnsafePointer<UnsafeMutableRawPointer?>, Int) throws(DatabaseError) -> Void) throws(DatabaseError) {
         guard let output = states.last(where: { $0 is OutputState }) as? OutputState else { return }

@@ -406,31 +406,37 @@ final class HashAggregateState: RecordSourceState {
     /// The header compiled probes read (see `HashTableLayout`).
     var header: UnsafeMutableRawPointer { table.header }
 
-    func keysEqual(_ record: UnsafeMutableRawPointer) -> Bool {
+    /// Whether two records (groups, or a group and `scratch`) have the same keys.
+    func keysEqual(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer) -> Bool {
         for key in 0..<keyCount {
-            let nullA = record.load(fromByteOffset: key, as: UInt8.self)
-            let nullB = scratch.load(fromByteOffset: key, as: UInt8.self)
+            let nullA = a.load(fromByteOffset: key, as: UInt8.self)
+            let nullB = b.load(fromByteOffset: key, as: UInt8.self)
             if nullA != nullB { return false }
             if nullA != 0 { continue }
             let offset = layout.offsets[key]
             let type = layout.types[key]
             if type.physical == .string {
-                if !KilnString.equal(record.loadUnaligned(fromByteOffset: offset, as: Int128.self), scratch.loadUnaligned(fromByteOffset: offset, as: Int128.self)) { return false }
-            } else if memcmp(record + offset, scratch + offset, type.physical.byteWidth) != 0 {
+                if !KilnString.equal(a.loadUnaligned(fromByteOffset: offset, as: Int128.self), b.loadUnaligned(fromByteOffset: offset, as: Int128.self)) { return false }
+            } else if memcmp(a + offset, b + offset, type.physical.byteWidth) != 0 {
                 return false
             }
         }
         return true
     }
 
-    /// The group record for the keys in `scratch`, created if new.
-    func find(hash: UInt64) -> UnsafeMutableRawPointer {
+    /// The group whose keys equal `record`'s, if this state has it.
+    func group(hash: UInt64, keysOf record: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
         var entry = table.bucket(hash)
         while let e = entry {
-            if e.load(fromByteOffset: 8, as: UInt64.self) == hash, keysEqual(e + 16) { return e + 16 }
+            if e.load(fromByteOffset: 8, as: UInt64.self) == hash, keysEqual(e + 16, record) { return e + 16 }
             entry = e.load(as: UnsafeMutableRawPointer?.self)
         }
-        return insert(hash: hash)
+        return nil
+    }
+
+    /// The group record for the keys in `scratch`, created if new.
+    func find(hash: UInt64) -> UnsafeMutableRawPointer {
+        group(hash: hash, keysOf: scratch) ?? insert(hash: hash)
     }
 
     /// A new group with the keys in `scratch` and the aggregates' initial states.
