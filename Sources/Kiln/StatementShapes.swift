@@ -52,9 +52,15 @@ struct StatementShape {
         if first == "select", selects != 1 || fromTables > 1 { return nil }
         if first != "select", selects > 0 && first != "insert" { return nil }
 
-        let characters = Array(sql)
-        var text: [Character] = []
+        // Built over UTF-8 bytes; `positions` holds, per byte of the new text, the original
+        // character position, and becomes per character at the end.
+        let units = Array(sql.utf8)
+        let characterIndex = Lexer.characterIndex(sql, units)
+        func originalPosition(ofByte offset: Int) -> Int { (characterIndex?[offset] ?? offset) + 1 }
+        var text: [UInt8] = []
+        text.reserveCapacity(units.count + 8)
         var positions: [Int] = []
+        positions.reserveCapacity(units.count + 8)
         var parameters: [Value] = []
         var types: [SQLType] = []
         var literalPositions: [Int] = []
@@ -64,20 +70,20 @@ struct StatementShape {
         var end = 0
         var index = 0
         func emit(_ token: Token) {
-            for (offset, character) in token.text.enumerated() {
-                text.append(character)
-                positions.append(token.position + offset)
+            for offset in token.utf8Offset..<(token.utf8Offset + token.text.utf8.count) {
+                text.append(units[offset])
+                positions.append(originalPosition(ofByte: offset))
             }
         }
         func emitGap(before token: Token) {
-            let start = token.position - 1
+            let start = token.utf8Offset
             if start > end {
                 for offset in end..<start {
-                    text.append(characters[offset])
-                    positions.append(offset + 1)
+                    text.append(units[offset])
+                    positions.append(originalPosition(ofByte: offset))
                 }
             }
-            end = start + token.text.count
+            end = start + token.text.utf8.count
         }
         while index < tokens.count, tokens[index].kind != .end {
             let token = tokens[index]
@@ -94,7 +100,7 @@ struct StatementShape {
                 lifted = Int32(exactly: value).map(Value.int32) ?? .int64(value)
                 type = Int32(exactly: value) != nil ? .integer : .bigint
                 consumed = 2
-                end = tokens[index + 1].position - 1 + tokens[index + 1].text.count
+                end = tokens[index + 1].utf8Offset + tokens[index + 1].text.utf8.count
             case .integer(let digits), .string(let digits):
                 guard StatementShape.liftable(after: previous, inList: lists.last ?? false) else { break }
                 // After a unary sign that was not lifted with it, the literal stays (`(1, -3)`).
@@ -120,8 +126,8 @@ struct StatementShape {
                 literalPositions.append(token.position)
                 parameters.append(lifted)
                 types.append(type)
-                for character in "$\(parameters.count)" {
-                    text.append(character)
+                for byte in "$\(parameters.count)".utf8 {
+                    text.append(byte)
                     positions.append(token.position)
                 }
             } else {
@@ -130,7 +136,17 @@ struct StatementShape {
             index += consumed
         }
         guard !parameters.isEmpty else { return nil }
-        normalized = String(text)
+        normalized = String(decoding: text, as: UTF8.self)
+        if characterIndex != nil {
+            // Per character of the new text: the position of its first byte.
+            var perCharacter: [Int] = []
+            var offset = 0
+            for character in normalized {
+                perCharacter.append(positions[offset])
+                offset += character.utf8.count
+            }
+            positions = perCharacter
+        }
         self.parameters = parameters
         self.types = types
         self.positions = positions

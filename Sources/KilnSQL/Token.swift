@@ -20,122 +20,198 @@ public struct Token: Sendable, Equatable {
     public let position: Int
     /// The token as written (for error messages that quote it, as PostgreSQL does).
     public var text: String = ""
+    /// Where the token starts in the text's UTF-8 bytes.
+    public var utf8Offset: Int = 0
+
+    public init(kind: Kind, position: Int, text: String = "", utf8Offset: Int = 0) {
+        self.kind = kind
+        self.position = position
+        self.text = text
+        self.utf8Offset = utf8Offset
+    }
 
     /// The keyword, when the token is an unquoted word.
     public var word: String? { if case .word(let w) = kind { return w } else { return nil } }
 }
 
 /// Splits SQL text into tokens; reports unterminated strings and stray characters as 42601.
+///
+/// It reads the text's UTF-8 bytes (the statements of a short-statement workload are lexed on
+/// every call, so this is on the hot path). As in PostgreSQL, a byte of a multi-byte character
+/// is an identifier character, only ASCII letters are folded to lower case, and whitespace is
+/// space, tab, newline, carriage return, form feed and vertical tab. Positions count characters,
+/// as Swift's `Array(text)` does (a CRLF is one), so that callers can index the text by them.
 public struct Lexer {
-    private let characters: [Character]
+    private let bytes: [UInt8]
     private var index = 0
+    /// For text that is not plain ASCII: each byte offset's 0-based character index.
+    private let characterIndex: [Int]?
 
-    public init(_ text: String) { characters = Array(text) }
+    public init(_ text: String) {
+        bytes = Array(text.utf8)
+        characterIndex = Lexer.characterIndex(text, bytes)
+    }
+
+    /// For each UTF-8 byte offset of `text` (and its end), the 0-based index of the character
+    /// it belongs to; nil when byte offsets are character offsets (ASCII without carriage returns).
+    public static func characterIndex(_ text: String, _ bytes: [UInt8]) -> [Int]? {
+        if !bytes.contains(where: { $0 >= 0x80 || $0 == 13 }) { return nil }
+        var map = [Int](repeating: 0, count: bytes.count + 1)
+        var offset = 0
+        for (characterNumber, character) in text.enumerated() {
+            let length = character.utf8.count
+            for k in 0..<length { map[offset + k] = characterNumber }
+            offset += length
+        }
+        map[bytes.count] = text.count
+        return map
+    }
+
+    /// The 1-based character position of byte offset `offset`.
+    private func position(_ offset: Int) -> Int { (characterIndex?[offset] ?? offset) + 1 }
 
     public mutating func tokenize() throws(DatabaseError) -> [Token] {
         var tokens: [Token] = []
+        tokens.reserveCapacity(bytes.count / 3 + 2)
         while true {
-            var token = try next()
-            token.text = String(characters[(token.position - 1)..<min(index, characters.count)])
-            tokens.append(token)
-            if token.kind == .end { return tokens }
+            skipSpaceAndComments()
+            let start = index
+            let kind = try next()
+            let text = start < bytes.count ? String(decoding: bytes[start..<min(index, bytes.count)], as: UTF8.self) : ""
+            tokens.append(Token(kind: kind, position: position(start), text: text, utf8Offset: start))
+            if kind == .end { return tokens }
         }
     }
 
-    private func peek(_ offset: Int = 0) -> Character? {
-        index + offset < characters.count ? characters[index + offset] : nil
+    private func peek(_ offset: Int = 0) -> UInt8? {
+        index + offset < bytes.count ? bytes[index + offset] : nil
     }
 
-    private mutating func next() throws(DatabaseError) -> Token {
-        skipSpaceAndComments()
-        let start = index + 1
-        guard let c = peek() else { return Token(kind: .end, position: start) }
-        if c.isLetter || c == "_" {
-            var word = ""
-            while let d = peek(), d.isLetter || d.isNumber || d == "_" || d == "$" { word.append(d); index += 1 }
+    private static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
+    /// A letter or `_` (bytes of multi-byte characters count as letters, as in PostgreSQL).
+    private static func isIdentifierStart(_ b: UInt8) -> Bool { (b | 0x20 >= 97 && b | 0x20 <= 122) || b == 95 || b >= 0x80 }
+    private static func isWhitespace(_ b: UInt8) -> Bool { b == 32 || (b >= 9 && b <= 13) }
+
+    /// The character at byte offset `offset`, for messages.
+    private func character(at offset: Int) -> String {
+        var end = offset + 1
+        while end < bytes.count, bytes[end] & 0xC0 == 0x80 { end += 1 }
+        return String(decoding: bytes[offset..<end], as: UTF8.self)
+    }
+
+    /// The token starting at `index` (after whitespace and comments).
+    private mutating func next() throws(DatabaseError) -> Token.Kind {
+        let start = position(index)
+        guard let c = peek() else { return .end }
+        if Lexer.isIdentifierStart(c) {
+            let from = index
+            while let d = peek(), Lexer.isIdentifierStart(d) || Lexer.isDigit(d) || d == 36 { index += 1 }
             // E'...' escape strings.
-            if word.lowercased() == "e", peek() == "'" { return Token(kind: .string(try quoted(escapes: true, start: start)), position: start) }
-            return Token(kind: .word(word.lowercased()), position: start)
+            if index - from == 1, c | 0x20 == 101, peek() == 39 { return .string(try quoted(escapes: true, start: start)) }
+            let word = String(unsafeUninitializedCapacity: index - from) { buffer in
+                for k in from..<index {
+                    let b = bytes[k]
+                    buffer[k - from] = b >= 65 && b <= 90 ? b + 32 : b
+                }
+                return index - from
+            }
+            return .word(word)
         }
-        if c.isNumber || (c == "." && (peek(1)?.isNumber ?? false)) {
-            var text = ""
+        if Lexer.isDigit(c) || (c == 46 && peek(1).map(Lexer.isDigit) == true) {
+            var text: [UInt8] = []
             var isDecimal = false
-            while let d = peek(), d.isNumber { text.append(d); index += 1 }
-            if peek() == ".", !(peek(1) == ".") {
+            while let d = peek(), Lexer.isDigit(d) { text.append(d); index += 1 }
+            if peek() == 46, peek(1) != 46 {
                 isDecimal = true
-                text.append("."); index += 1
-                while let d = peek(), d.isNumber { text.append(d); index += 1 }
+                text.append(46); index += 1
+                while let d = peek(), Lexer.isDigit(d) { text.append(d); index += 1 }
             }
-            if let e = peek(), e == "e" || e == "E",
-               let n = peek(1), n.isNumber || ((n == "+" || n == "-") && (peek(2)?.isNumber ?? false)) {
+            if let e = peek(), e | 0x20 == 101,
+               let n = peek(1), Lexer.isDigit(n) || ((n == 43 || n == 45) && peek(2).map(Lexer.isDigit) == true) {
                 isDecimal = true
-                text.append("e"); index += 1
-                if let sign = peek(), sign == "+" || sign == "-" { text.append(sign); index += 1 }
-                while let d = peek(), d.isNumber { text.append(d); index += 1 }
+                text.append(101); index += 1
+                if let sign = peek(), sign == 43 || sign == 45 { text.append(sign); index += 1 }
+                while let d = peek(), Lexer.isDigit(d) { text.append(d); index += 1 }
             }
-            if let d = peek(), d.isLetter || d == "_" {
-                throw DatabaseError(.syntaxError, "trailing junk after numeric literal at or near \"\(text)\(d)\"", position: start)
+            let literal = String(decoding: text, as: UTF8.self)
+            if let d = peek(), Lexer.isIdentifierStart(d) {
+                throw DatabaseError(.syntaxError, "trailing junk after numeric literal at or near \"\(literal)\(character(at: index))\"", position: start)
             }
-            return Token(kind: isDecimal ? .decimal(text) : .integer(text), position: start)
+            return isDecimal ? .decimal(literal) : .integer(literal)
         }
-        if c == "'" { return Token(kind: .string(try quoted(escapes: false, start: start)), position: start) }
-        if c == "\"" {
+        if c == 39 { return .string(try quoted(escapes: false, start: start)) }
+        if c == 34 {
             index += 1
-            var name = ""
+            var name: [UInt8] = []
             while true {
                 guard let d = peek() else {
-                    throw DatabaseError(.syntaxError, "unterminated quoted identifier at or near \"\\\"\(name)\"", position: start)
+                    throw DatabaseError(.syntaxError, "unterminated quoted identifier at or near \"\"\(String(decoding: name, as: UTF8.self))\"", position: start)
                 }
                 index += 1
-                if d == "\"" {
-                    if peek() == "\"" { name.append("\""); index += 1; continue }
+                if d == 34 {
+                    if peek() == 34 { name.append(34); index += 1; continue }
                     break
                 }
                 name.append(d)
             }
             if name.isEmpty { throw DatabaseError(.syntaxError, "zero-length delimited identifier at or near \"\"\"\"", position: start) }
-            return Token(kind: .quotedIdentifier(name), position: start)
+            return .quotedIdentifier(String(decoding: name, as: UTF8.self))
         }
-        if c == "$", let d = peek(1), d.isNumber {
+        if c == 36, let d = peek(1), Lexer.isDigit(d) {
             index += 1
-            var digits = ""
-            while let d = peek(), d.isNumber { digits.append(d); index += 1 }
-            guard let n = Int(digits), n > 0, n <= 65535 else {
-                throw DatabaseError(.syntaxError, "invalid parameter number $\(digits)", position: start)
+            var n = 0
+            var digits = 0
+            while let d = peek(), Lexer.isDigit(d) {
+                if n <= 65535 { n = n * 10 + Int(d - 48) }
+                digits += 1
+                index += 1
             }
-            return Token(kind: .parameter(n), position: start)
-        }
-        for symbol in ["::", "<=", ">=", "<>", "!=", "||", "~~*", "!~~*", "!~~", "~~", "!~*", "!~", "~*"] {
-            if matches(symbol) {
-                index += symbol.count
-                return Token(kind: .symbol(symbol == "!=" ? "<>" : symbol), position: start)
+            guard n > 0, n <= 65535 else {
+                let text = String(decoding: bytes[(index - digits)..<index], as: UTF8.self)
+                throw DatabaseError(.syntaxError, "invalid parameter number $\(text)", position: start)
             }
+            return .parameter(n)
         }
-        if "(),;.+-*/%<>=[]:^~".contains(c) {
+        for (symbol, bytes) in Lexer.symbols where matches(bytes) {
+            index += bytes.count
+            return .symbol(symbol)
+        }
+        if let single = Lexer.singleSymbols[Int(c)] {
             index += 1
-            return Token(kind: .symbol(String(c)), position: start)
+            return .symbol(single)
         }
-        throw DatabaseError(.syntaxError, "syntax error at or near \"\(c)\"", position: start)
+        throw DatabaseError(.syntaxError, "syntax error at or near \"\(character(at: index))\"", position: start)
     }
 
-    private func matches(_ symbol: String) -> Bool {
-        for (offset, s) in symbol.enumerated() where peek(offset) != s { return false }
+    /// Operators of more than one character, longest first where one is a prefix of another,
+    /// with the symbol each stands for (`!=` is `<>`).
+    private static let symbols: [(String, [UInt8])] = ["::", "<=", ">=", "<>", "!=", "||", "~~*", "!~~*", "!~~", "~~", "!~*", "!~", "~*"].map {
+        ($0 == "!=" ? "<>" : $0, Array($0.utf8))
+    }
+    /// One-character symbols, by byte.
+    private static let singleSymbols: [String?] = (0..<256).map { b in
+        "(),;.+-*/%<>=[]:^~".utf8.contains(UInt8(b)) ? String(UnicodeScalar(UInt8(b))) : nil
+    }
+
+    private func matches(_ symbol: [UInt8]) -> Bool {
+        guard index + symbol.count <= bytes.count else { return false }
+        for (offset, s) in symbol.enumerated() where bytes[index + offset] != s { return false }
         return true
     }
 
     private mutating func skipSpaceAndComments() {
         while let c = peek() {
-            if c.isWhitespace { index += 1; continue }
-            if c == "-", peek(1) == "-" {
-                while let d = peek(), d != "\n" { index += 1 }
+            if Lexer.isWhitespace(c) { index += 1; continue }
+            if c == 45, peek(1) == 45 {
+                while let d = peek(), d != 10 { index += 1 }
                 continue
             }
-            if c == "/", peek(1) == "*" {
+            if c == 47, peek(1) == 42 {
                 index += 2
                 var depth = 1
                 while depth > 0, peek() != nil {
-                    if peek() == "*", peek(1) == "/" { depth -= 1; index += 2 }
-                    else if peek() == "/", peek(1) == "*" { depth += 1; index += 2 }
+                    if peek() == 42, peek(1) == 47 { depth -= 1; index += 2 }
+                    else if peek() == 47, peek(1) == 42 { depth += 1; index += 2 }
                     else { index += 1 }
                 }
                 continue
@@ -146,32 +222,32 @@ public struct Lexer {
 
     private mutating func quoted(escapes: Bool, start: Int) throws(DatabaseError) -> String {
         index += 1  // opening quote
-        var text = ""
+        var text: [UInt8] = []
         while true {
             guard let c = peek() else {
-                throw DatabaseError(.syntaxError, "unterminated quoted string at or near \"'\(text)\"", position: start)
+                throw DatabaseError(.syntaxError, "unterminated quoted string at or near \"'\(String(decoding: text, as: UTF8.self))\"", position: start)
             }
             index += 1
-            if c == "'" {
-                if peek() == "'" { text.append("'"); index += 1; continue }
+            if c == 39 {
+                if peek() == 39 { text.append(39); index += 1; continue }
                 // Adjacent literals separated by a newline concatenate.
                 var look = index
                 var sawNewline = false
-                while look < characters.count, characters[look].isWhitespace {
-                    if characters[look] == "\n" { sawNewline = true }
+                while look < bytes.count, Lexer.isWhitespace(bytes[look]) {
+                    if bytes[look] == 10 || bytes[look] == 13 { sawNewline = true }
                     look += 1
                 }
-                if sawNewline, look < characters.count, characters[look] == "'" { index = look + 1; continue }
-                return text
+                if sawNewline, look < bytes.count, bytes[look] == 39 { index = look + 1; continue }
+                return String(decoding: text, as: UTF8.self)
             }
-            if escapes, c == "\\", let e = peek() {
+            if escapes, c == 92, let e = peek() {
                 index += 1
                 switch e {
-                case "n": text.append("\n")
-                case "t": text.append("\t")
-                case "r": text.append("\r")
-                case "b": text.append("\u{8}")
-                case "f": text.append("\u{c}")
+                case 110: text.append(10)   // \n
+                case 116: text.append(9)    // \t
+                case 114: text.append(13)   // \r
+                case 98: text.append(8)     // \b
+                case 102: text.append(12)   // \f
                 default: text.append(e)
                 }
                 continue
