@@ -385,9 +385,11 @@ class Checker:
                                 error = e
                                 break
                         if error is not None:
-                            # Later writes are refused too.
+                            # Later writes are refused too. (A failed sync under a commit ends
+                            # that connection with FATAL: the commit's fate is unknown to it.)
+                            later_connection = self.connect(port) if connection.closed or connection.broken else connection
                             try:
-                                connection.execute("INSERT INTO t VALUES (0, 0, 'after', 0)")
+                                later_connection.execute("INSERT INTO t VALUES (0, 0, 'after', 0)")
                                 self.fail(f"{context}: a write after the failure was accepted")
                             except psycopg.Error as later:
                                 if later.sqlstate != "58030":

@@ -197,7 +197,7 @@ extension Database {
             return .command("ROLLBACK")
         }
         let position = try statementLock.withWriteLock { () throws(DatabaseError) in try commit(transaction) }
-        try store?.waitDurable(position, synchronous: synchronousCommit)
+        try awaitDurable(position)
         return .command("COMMIT")
     }
 

@@ -72,6 +72,12 @@ public final class Database {
     /// The WAL position of the statement's last sequence reservation: the statement's result
     /// waits for it to be durable (a value given out is never given out again after a crash).
     var sequenceLogPosition = 0
+    /// Set by a caller that answers its client only once the commit is durable (the server):
+    /// under `synchronous_commit = on` a commit then does not wait for its WAL sync here; the
+    /// log position it needs is kept for `takeAwaitedDurability` and `whenDurable`, so that the
+    /// thread can run other sessions' statements while the sync runs.
+    public var defersDurabilityWait = false
+    private var awaitedDurability = 0
     /// The prepared statement running (its UPDATE or DELETE plan is kept for the next run).
     var executingPrepared: PreparedStatement?
     /// The simple protocol's statement cache: normalised text -> prepared statement (nil: a
@@ -300,7 +306,34 @@ public final class Database {
     func waitForSequences() throws(DatabaseError) {
         guard sequenceLogPosition > 0 else { return }
         defer { sequenceLogPosition = 0 }
-        try store?.waitDurable(sequenceLogPosition, synchronous: synchronousCommit)
+        try awaitDurable(sequenceLogPosition)
+    }
+
+    /// Makes a commit at log position `position` durable before the caller hears of it: waits,
+    /// or (`defersDurabilityWait`) leaves the wait to the caller.
+    func awaitDurable(_ position: Int) throws(DatabaseError) {
+        guard let store, position > 0 else { return }
+        let synchronous = synchronousCommit
+        if synchronous && defersDurabilityWait {
+            awaitedDurability = max(awaitedDurability, position)
+            return
+        }
+        try store.waitDurable(position, synchronous: synchronous)
+    }
+
+    /// The log position the statements run since the last call need on disk before their
+    /// results may reach the client (`defersDurabilityWait`); nil when none.
+    public func takeAwaitedDurability() -> Int? {
+        defer { awaitedDurability = 0 }
+        return awaitedDurability > 0 ? awaitedDurability : nil
+    }
+
+    /// Calls `done` once the log is durable up to `position` (nil), or with the error that
+    /// stopped it; on the thread that completes the sync, or at once. With `syncHere` (the
+    /// caller would be idle), a sync that nobody runs yet runs on the calling thread.
+    public func whenDurable(_ position: Int, syncHere: Bool, _ done: @escaping @Sendable (DatabaseError?) -> Void) {
+        guard let store else { return done(nil) }
+        store.whenDurable(position, syncHere: syncHere, done)
     }
 
     /// Runs one statement in the session's transaction (an implicit one, committed at its end,
@@ -345,7 +378,7 @@ public final class Database {
                     }
                     return result
                 }
-                try store?.waitDurable(position, synchronous: synchronousCommit)
+                try awaitDurable(position)
                 try waitForSequences()
                 return result
             } catch {

@@ -22,12 +22,15 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// The session's cancellation, once it started: usable from the event loop while the
     /// session's queue is busy running the statement to stop.
     private let cancellation = Mutex<QueryCancellation?>(nil)
+    /// Messages decoded from the last read, not yet handed to the session (event loop only).
+    private var received: [FrontendMessage] = []
 
     init(server: ServerContext, inline: Bool = false) {
         self.server = server
         session = Session(server: server)
         queue = inline ? nil : server.workers.map(ConnectionQueue.init(pool:))
         self.inline = inline
+        session.defersCommitAnswers = queue != nil
         session.onStarted = { [unowned self] started in self.cancellation.withLock { $0 = started } }
     }
 
@@ -48,6 +51,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        serveReceived(context)
         server.untrack(context.channel)
         // A client that went away does not wait for its query: stop it now (not after it).
         cancellation.withLock { $0 }?.cancel(.userRequest)
@@ -56,28 +60,46 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let message = unwrapInboundIn(data)
+        // Messages read together (Bind, Execute, Sync) are served in one job.
+        received.append(unwrapInboundIn(data))
+        if inline { serveReceived(context) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        serveReceived(context)
+        context.fireChannelReadComplete()
+    }
+
+    private func serveReceived(_ context: ChannelHandlerContext) {
+        guard !received.isEmpty else { return }
+        let messages = received
+        received = []
         let channel = context.channel
         let tls = server.tls
+        let queue = queue
         onSession { session in
-            session.receive(message)
-            guard session.startTLS, let tls else { return ConnectionHandler.deliver(session, to: channel) }
-            session.startTLS = false
-            let answer = session.takeOutput()
-            // In one event-loop task: the 'S' goes out in the clear, then TLS is in place
-            // before the client's ClientHello (sent only after the 'S') can be read.
-            channel.eventLoop.execute {
-                channel.writeAndFlush(answer, promise: nil)
-                do {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls), position: .first)
-                } catch {
-                    channel.close(promise: nil)
+            for message in messages {
+                session.receive(message)
+                guard session.startTLS, let tls else { continue }
+                session.startTLS = false
+                let answer = session.takeOutput()
+                // In one event-loop task: the 'S' goes out in the clear, then TLS is in place
+                // before the client's ClientHello (sent only after the 'S') can be read.
+                channel.eventLoop.execute {
+                    channel.writeAndFlush(answer, promise: nil)
+                    do {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls), position: .first)
+                    } catch {
+                        channel.close(promise: nil)
+                    }
                 }
             }
+            ConnectionHandler.finishTurn(session, to: channel, queue: queue)
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        serveReceived(context)
         let channel = context.channel
         let violation = error as? ProtocolViolation
         onSession { session in
@@ -88,6 +110,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        serveReceived(context)
         let channel = context.channel
         if event is IdleStateHandler.IdleStateEvent {
             onSession { session in
@@ -109,6 +132,39 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private func onSession(_ body: @escaping @Sendable (Session) -> Void) {
         let session = UncheckedSession(session)
         if let queue { queue.enqueue { body(session.value) } } else { body(session.value) }
+    }
+
+    /// Sends what the session produced, like `deliver`; but when its statements committed and
+    /// the commit is not on disk yet, the answer and the connection's next messages wait for
+    /// the WAL sync without holding a statement thread (`Database.defersDurabilityWait`): the
+    /// thread that completes the sync sends the answer. A sync that fails ends the connection
+    /// with FATAL, as the commit's fate is then unknown (PostgreSQL stops the server).
+    static func finishTurn(_ session: Session, to channel: Channel, queue: ConnectionQueue?) {
+        guard let queue, let position = session.database?.takeAwaitedDurability() else {
+            return deliver(session, to: channel)
+        }
+        let close = session.shouldClose
+        let held = session.takeOutput()
+        let parked = UncheckedSession(session)
+        queue.park {
+            // With nothing else to do, this thread syncs itself (no hand-off to the acknowledger).
+            let syncHere = queue.poolIsQuiet
+            // (the queue is parked: no job touches the session meanwhile)
+            guard let database = parked.value.database else { return queue.resume() }
+            database.whenDurable(position, syncHere: syncHere) { error in
+                guard let error else {
+                    if held.readableBytes > 0 { channel.writeAndFlush(held, promise: nil) } else { channel.flush() }
+                    if close { channel.close(promise: nil) }
+                    return queue.resume()
+                }
+                queue.resume {
+                    let session = parked.value
+                    if case .closed = session.state { return channel.close(promise: nil) }
+                    session.fatal(error)
+                    deliver(session, to: channel)
+                }
+            }
+        }
     }
 
     /// Sends what the session produced; closes the channel when the session ended.

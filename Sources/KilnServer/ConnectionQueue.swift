@@ -4,9 +4,18 @@ import Synchronization
 /// job that had arrived when it started (an extended-protocol request, Parse/Bind/Execute/Sync,
 /// arrives at once and is served in one turn); then the connection goes to the back of the
 /// pool's FIFO, so that no client starves another, whatever its protocol or query cost.
+///
+/// A job may park the queue (`park`): the jobs after it wait, without holding a pool thread,
+/// until `resume` (a commit's answer waits for its WAL sync this way).
 final class ConnectionQueue: Sendable {
+    private struct State {
+        var jobs: [@Sendable () -> Void] = []
+        var running = false
+        /// Set by a job that parks the queue: what starts the wait that ends in `resume`.
+        var park: (@Sendable () -> Void)?
+    }
     private let pool: StatementPool
-    private let state = Mutex<(jobs: [@Sendable () -> Void], running: Bool)>(([], false))
+    private let state = Mutex(State())
 
     init(pool: StatementPool) {
         self.pool = pool
@@ -22,12 +31,44 @@ final class ConnectionQueue: Sendable {
         if start { pool.submit { self.runNext() } }
     }
 
+    /// Whether the pool has no other work than the caller's (`StatementPool.isQuiet`).
+    var poolIsQuiet: Bool { pool.isQuiet }
+
+    /// Called by the running job: the jobs after it wait for `resume`, which `wait` (called
+    /// once the job has returned and the queue has set its jobs aside) leads to, on any thread.
+    func park(_ wait: @escaping @Sendable () -> Void) { state.withLock { $0.park = wait } }
+
+    /// Ends a park: `first` runs (when given), then the jobs that waited.
+    func resume(first: (@Sendable () -> Void)? = nil) {
+        let more = state.withLock { state -> Bool in
+            if let first { state.jobs.insert(first, at: 0) }
+            if state.jobs.isEmpty {
+                state.running = false
+                return false
+            }
+            return true
+        }
+        if more { pool.submit { self.runNext() } }
+    }
+
     private func runNext() {
-        let jobs = state.withLock { state in
+        var jobs = state.withLock { state in
             defer { state.jobs.removeAll(keepingCapacity: true) }
             return state.jobs
+        }[...]
+        while let job = jobs.popFirst() {
+            job()
+            let wait = state.withLock { state -> (@Sendable () -> Void)? in
+                guard let wait = state.park else { return nil }
+                state.park = nil
+                state.jobs.insert(contentsOf: jobs, at: 0)
+                return wait
+            }
+            if let wait {
+                // The queue stays `running` until `resume`'s turn; nothing here runs after this.
+                return wait()
+            }
         }
-        for job in jobs { job() }
         let more = state.withLock { state -> Bool in
             if state.jobs.isEmpty {
                 state.running = false

@@ -106,6 +106,7 @@ extension Session {
         }
         database.processID = processID
         database.databaseName = parameters.first(where: { $0.name == "database" })?.value ?? user
+        database.defersDurabilityWait = defersCommitAnswers
         self.database = database
         self.processID = processID
         onStarted?(database.cancellation)

@@ -71,6 +71,9 @@ final class Session {
     var copyOutStarted = false
     /// Sends part of a large result before the statement is done (set by the channel handler).
     var spill: ((ByteBuffer) -> Void)?
+    /// Commits are answered once durable by the channel handler (`ConnectionHandler.finishTurn`)
+    /// instead of waiting on the statement thread.
+    var defersCommitAnswers = false
     /// Named prepared statements of an empty query (the `Database` keeps only real statements).
     var emptyNamedStatements: Set<String> = []
 

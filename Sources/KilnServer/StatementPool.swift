@@ -17,6 +17,11 @@ final class StatementPool: @unchecked Sendable {
         var alive = 0
         var blocked = 0
     }
+    /// Jobs queued, and threads running one (`isQuiet`), kept outside the lock.
+    private let queued = Atomic<Int>(0)
+    /// False when no statement thread could be started, and after `shutdown`.
+    private let serving = Atomic<Bool>(false)
+    private let busy = Atomic<Int>(0)
     /// Threads the pool keeps serving jobs while others are blocked.
     private let base: Int
     private let state = Mutex(State())
@@ -35,6 +40,7 @@ final class StatementPool: @unchecked Sendable {
         }
         state.withLock { $0.alive = started.count }
         threads.withLock { $0 = started }
+        serving.store(!started.isEmpty, ordering: .relaxed)
     }
 
     /// A job's thread is about to wait for another session's transaction (a write conflict):
@@ -57,6 +63,9 @@ final class StatementPool: @unchecked Sendable {
 
     func didUnblock() { state.withLock { $0.blocked -= 1 } }
 
+    /// Whether the calling job is the only work the pool has (nothing queued, no other job running).
+    var isQuiet: Bool { queued.load(ordering: .relaxed) == 0 && busy.load(ordering: .relaxed) <= 1 }
+
     deinit {
         sem_destroy(available)
         available.deallocate()
@@ -64,7 +73,8 @@ final class StatementPool: @unchecked Sendable {
 
     /// Queues a job; runs it on the calling thread when no statement thread could be started.
     func submit(_ job: @escaping @Sendable () -> Void) {
-        if threads.withLock({ $0.isEmpty }) { return job() }
+        if !serving.load(ordering: .relaxed) { return job() }
+        queued.add(1, ordering: .relaxed)
         state.withLock { $0.jobs.append(job) }
         sem_post(available)
     }
@@ -92,7 +102,10 @@ final class StatementPool: @unchecked Sendable {
                 if state.withLock({ $0.stopping }) { return }
                 continue
             }
+            busy.add(1, ordering: .relaxed)
+            queued.subtract(1, ordering: .relaxed)
             job()
+            busy.subtract(1, ordering: .relaxed)
         }
     }
 
@@ -102,6 +115,7 @@ final class StatementPool: @unchecked Sendable {
             defer { threads.removeAll() }
             return threads
         }
+        serving.store(false, ordering: .relaxed)
         state.withLock { $0.stopping = true }
         for _ in running { sem_post(available) }
         for thread in running { pthread_join(thread, nil) }

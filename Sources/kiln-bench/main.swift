@@ -30,12 +30,16 @@ func report(_ label: String, _ outside: [Double], _ totals: [Double]) {
 
 /// `kiln-bench open DBDIR SQL`: opens a database directory and runs one query; prints the
 /// milliseconds from the open call to the fetched result (bench/durable_benchmark.py).
-func openAndQuery(_ directory: String, _ sql: String) throws {
+func openAndQuery(_ directory: String, _ sql: String, threads: Int?) throws {
     let start = ContinuousClock.now
     let db = try Database(path: directory)
+    let opened = microseconds(ContinuousClock.now - start) / 1000
+    if let threads { try db.execute("SET threads = \(threads)") }
     let rows = try db.query(sql)
     let elapsed = microseconds(ContinuousClock.now - start) / 1000
     guard !rows.isEmpty else { fatalError("no rows") }
+    // (stderr: the open alone; stdout's last line stays the whole time)
+    FileHandle.standardError.write("open \(opened) ms\n".data(using: .utf8)!)
     print(elapsed)
     db.close()
     _ = Database.shutdownCompilation()
@@ -78,10 +82,12 @@ func run() throws {
         return try commits(directory, clients: clients, seconds: seconds)
     }
     if command == "open", let directory = arguments.popFirst(), let sql = arguments.popFirst() {
-        return try openAndQuery(directory, sql)
+        var threads: Int?
+        if arguments.first == "--threads", let n = arguments.dropFirst().first.flatMap({ Int($0) }) { threads = n }
+        return try openAndQuery(directory, sql, threads: threads)
     }
     guard command == "prepared" else {
-        print("usage: kiln-bench prepared [--iterations N] | kiln-bench open DBDIR SQL")
+        print("usage: kiln-bench prepared [--iterations N] | kiln-bench open DBDIR SQL [--threads N]")
         exit(2)
     }
     var iterations = 20_000

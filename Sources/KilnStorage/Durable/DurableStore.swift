@@ -330,6 +330,13 @@ public final class DurableStore: @unchecked Sendable {
         }
     }
 
+    /// Calls `done` once the log is durable up to `position` (nil) or cannot get there (the
+    /// error `waitDurable` would throw), without waiting: `WriteAheadLog.whenDurable`.
+    public func whenDurable(_ position: Int, syncHere: Bool, _ done: @escaping @Sendable (DatabaseError?) -> Void) {
+        guard position > 0 else { return done(nil) }
+        wal.whenDurable(position, syncHere: syncHere) { [self] error in done(error.map(writesStopped)) }
+    }
+
     private func writesStopped(_ error: DatabaseError) -> DatabaseError {
         var stopped = error
         stopped.detail = "The database stops taking writes after a failed write or sync of its files; changes not yet durable may be lost."
@@ -553,6 +560,7 @@ public final class DurableStore: @unchecked Sendable {
     public func close() throws(DatabaseError) {
         guard !closed.load(ordering: .relaxed) else { return }
         defer {
+            wal.stopAcknowledging()
             closed.store(true, ordering: .relaxed)
             Glibc.close(lockDescriptor)
         }

@@ -59,6 +59,11 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Commits appended, syncs done and their total time (the group commit's effect).
     private var counters: (commits: Int, syncs: Int, syncNanoseconds: Int) = (0, 0, 0)
     var statistics: (commits: Int, syncs: Int, syncNanoseconds: Int) { monitor.withLock { counters } }
+    /// Commits whose sessions are answered once they are durable (`whenDurable`), and whether
+    /// the thread that syncs for them runs, or must stop once they are answered.
+    private var acknowledgements: [(position: Int, done: @Sendable (DatabaseError?) -> Void)] = []
+    private var acknowledgerRunning = false
+    private var stopping = false
     /// Set by a failed write or sync: the log takes nothing more until the database reopens.
     private var failureState: DatabaseError?
     var failure: DatabaseError? { monitor.withLock { failureState } }
@@ -122,6 +127,7 @@ final class WriteAheadLog: @unchecked Sendable {
             pending = []
             pendingOffset = WriteAheadLog.headerLength
             synced = pendingOffset
+            monitor.broadcast()
         }
     }
 
@@ -219,6 +225,102 @@ final class WriteAheadLog: @unchecked Sendable {
                 monitor.broadcast()
             }
         }
+    }
+
+    /// Calls `done` once the log is on disk up to `position` (nil), or failed to get there; at
+    /// once when it is already. Nobody waits meanwhile: the log's acknowledger thread syncs for
+    /// every commit registered so far (group commit) and calls their `done`s, so that the
+    /// threads that ran the statements go on with other sessions' work during the sync.
+    /// - Parameter syncHere: the caller has nothing else to do (no other session is busy): when
+    ///   no sync runs, it syncs itself and answers, which saves waking the acknowledger.
+    func whenDurable(_ position: Int, syncHere: Bool, _ done: @escaping @Sendable (DatabaseError?) -> Void) {
+        enum Next { case answer(DatabaseError?), registered, sync }
+        let next: Next = monitor.withLock {
+            if let failureState { return .answer(failureState) }
+            if base + synced >= position { return .answer(nil) }
+            if syncHere && !syncing && acknowledgements.isEmpty { return .sync }
+            acknowledgements.append((position, done))
+            if !acknowledgerRunning {
+                acknowledgerRunning = WriteAheadLog.startThread { [self] in acknowledge() }
+                if !acknowledgerRunning {
+                    acknowledgements.removeLast()
+                    return .sync
+                }
+            }
+            monitor.broadcast()
+            return .registered
+        }
+        switch next {
+        case .answer(let outcome): done(outcome)
+        case .registered: break
+        case .sync:
+            var failed: DatabaseError?
+            do throws(DatabaseError) { try waitDurable(position) } catch { failed = error }
+            done(failed)
+            answerDurable(failed: failed)
+        }
+    }
+
+    /// The acknowledger: syncs up to the furthest registered commit and answers, until `stop`
+    /// and none are left.
+    private func acknowledge() {
+        while true {
+            let target: Int? = monitor.withLock {
+                while acknowledgements.isEmpty && !stopping { monitor.wait() }
+                return acknowledgements.map(\.position).max()
+            }
+            guard let target else {
+                monitor.withLock { acknowledgerRunning = false }
+                return
+            }
+            var failed: DatabaseError?
+            do throws(DatabaseError) { try waitDurable(target) } catch { failed = error }
+            answerDurable(failed: failed)
+        }
+    }
+
+    /// Answers the registered commits now durable (all of them, with the error, after a failure).
+    private func answerDurable(failed: DatabaseError?) {
+        let ready = monitor.withLock { () -> [@Sendable (DatabaseError?) -> Void] in
+            let durable = base + synced
+            var ready: [@Sendable (DatabaseError?) -> Void] = []
+            acknowledgements.removeAll { entry in
+                guard failed != nil || failureState != nil || entry.position <= durable else { return false }
+                ready.append(entry.done)
+                return true
+            }
+            return ready
+        }
+        for done in ready { done(failed ?? failure) }
+    }
+
+    /// Ends the acknowledger once the commits registered with it are answered.
+    func stopAcknowledging() {
+        monitor.withLock {
+            stopping = true
+            monitor.broadcast()
+        }
+    }
+
+    /// Starts a detached thread running `body`; false when none could be started.
+    private static func startThread(_ body: @escaping () -> Void) -> Bool {
+        let box = Unmanaged.passRetained(ThreadBody(body))
+        var thread = pthread_t()
+        let started = pthread_create(&thread, nil, { context in
+            Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue().body()
+            return nil
+        }, box.toOpaque())
+        guard started == 0 else {
+            box.release()
+            return false
+        }
+        pthread_detach(thread)
+        return true
+    }
+
+    private final class ThreadBody {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
     }
 
     /// Writes and syncs whatever was committed (the background flush of
