@@ -356,9 +356,10 @@ class Checks:
 
     # --- kiln serve ----------------------------------------------------------------------------
 
-    def start_server(self, env=None):
+    def start_server(self, env=None, directory=None):
         port = free_port()
-        process = subprocess.Popen([self.kiln, "serve", "--port", str(port)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+        process = subprocess.Popen([self.kiln, "serve"] + ([directory] if directory else []) + ["--port", str(port)],
+                                   stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                    text=True, env=dict(os.environ, **(env or {})))
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -407,6 +408,11 @@ class Checks:
                     self.fail(f"{name}: {error}")
                 self.stop_server(process, sig, name)
         print("kiln serve stopped by SIGTERM and SIGINT while compiling: done", flush=True)
+
+    def serve_pipelined_commits(self):
+        with tempfile.TemporaryDirectory(prefix="kiln-pipelined-") as work:
+            self.count += 1
+            pipelined_commits(self, "kiln serve DBDIR, pipelined commits", os.path.join(work, "db"))
 
     def serve_stream(self, rows=50_000_000, rate=48 << 20):
         """50M rows through `kiln serve` to a client that reads at `rate` bytes per second (slower
@@ -601,17 +607,108 @@ def run_quietly(port, sql):
         pass
 
 
+def wire_message(kind, body=b""):
+    return kind + struct.pack("!i", 4 + len(body)) + body
+
+
+def wire_start(sock):
+    """Start-up as user kiln; returns once the server is ready for a query."""
+    params = b"user\0kiln\0database\0kiln\0\0"
+    sock.sendall(struct.pack("!ii", 8 + len(params), 196608) + params)
+    buffer = b""
+    while b"Z\0\0\0\5" not in buffer:
+        data = sock.recv(65536)
+        if not data:
+            raise RuntimeError("connection closed during start-up")
+        buffer += data
+
+
+def wire_replies(sock, until_ready):
+    """Backend messages (type, body) until `until_ready` ReadyForQuery messages arrived."""
+    buffer, replies, ready = b"", [], 0
+    while ready < until_ready:
+        data = sock.recv(1 << 16)
+        if not data:
+            raise RuntimeError(f"connection closed after {ready} of {until_ready} answers")
+        buffer += data
+        while len(buffer) >= 5:
+            length = struct.unpack("!i", buffer[1:5])[0]
+            if len(buffer) < 1 + length:
+                break
+            replies.append((buffer[:1], buffer[5:1 + length]))
+            ready += buffer[:1] == b"Z"
+            buffer = buffer[1 + length:]
+    return replies
+
+
+def pipelined_commits(checks, name, directory, clients=6, rounds=150):
+    """Clients that send all their statements at once, simple and extended, each INSERT
+    followed by a count of the client's rows: the answers come in order (a commit's answer
+    waits for its sync, and what the client sent after it waits behind it)."""
+    process, port = checks.start_server(directory=directory)
+    sql = "CREATE TABLE p (c INTEGER, i INTEGER)".encode() + b"\0"
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        wire_start(sock)
+        sock.sendall(wire_message(b"Q", sql))
+        wire_replies(sock, 1)
+    errors = []
+
+    def client(c):
+        try:
+            with socket.create_connection(("127.0.0.1", port)) as sock:
+                wire_start(sock)
+                out = b""
+                for i in range(rounds):
+                    out += wire_message(b"Q", f"INSERT INTO p VALUES ({c}, {i}); SELECT count(*) FROM p WHERE c = {c}".encode() + b"\0")
+                    for text in (f"INSERT INTO p VALUES ({c}, {i + 100000})", f"SELECT count(*) FROM p WHERE c = {c}"):
+                        out += wire_message(b"P", b"\0" + text.encode() + b"\0" + struct.pack("!h", 0))
+                        out += wire_message(b"B", b"\0\0" + struct.pack("!hhh", 0, 0, 0))
+                        out += wire_message(b"E", b"\0" + struct.pack("!i", 0))
+                    out += wire_message(b"S")
+                sock.sendall(out)
+                replies = wire_replies(sock, 2 * rounds)
+                errors.extend(f"client {c}: {body[:200]!r}" for kind, body in replies if kind == b"E")
+                counts = [int(body[6:]) for kind, body in replies if kind == b"D"]
+                if counts != list(range(1, 2 * rounds + 1)):
+                    errors.append(f"client {c}: counts out of order: {counts[:12]}...")
+        except Exception as error:  # noqa: BLE001 - any client error is a failure here
+            errors.append(f"client {c}: {error}")
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    started = time.time()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.time() - started
+    # Every answered commit is durable: kill -9, reopen, count.
+    process.kill()
+    process.wait()
+    process, port = checks.start_server(directory=directory)
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        wire_start(sock)
+        sock.sendall(wire_message(b"Q", b"SELECT count(*) FROM p\0"))
+        rows = [int(body[6:]) for kind, body in wire_replies(sock, 1) if kind == b"D"]
+    if rows != [clients * 2 * rounds]:
+        errors.append(f"after kill -9 and reopen: {rows} rows, {clients * 2 * rounds} were answered")
+    for error in errors[:5]:
+        checks.fail(f"{name}: {error}")
+    print(f"{name}: {clients} clients x {2 * rounds} commits in {elapsed:.1f} s, answers in order, all there after kill -9", flush=True)
+    checks.stop_server(process, signal.SIGTERM, name)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kiln", default=os.path.join(ROOT, ".build", "release", "kiln"))
     parser.add_argument("--runs", type=int, default=20, help="runs of the exit script per mode")
-    parser.add_argument("--only", help="comma-separated checks: exit,terminal,tpch,codecache,corpus,faults,timeout,signals,deep,stream,servefault")
+    parser.add_argument("--only", help="comma-separated checks: exit,terminal,tpch,codecache,corpus,faults,timeout,signals,deep,stream,servefault,pipelined")
     args = parser.parse_args()
     checks = Checks(os.path.abspath(args.kiln), args.runs)
     steps = {
         "exit": checks.exit_loop, "terminal": checks.pipe_and_terminal, "tpch": checks.tpch, "codecache": checks.code_cache, "corpus": checks.corpus,
         "faults": checks.compile_faults, "timeout": checks.statement_timeout, "signals": checks.serve_signals,
         "deep": checks.serve_deep_inputs, "stream": checks.serve_stream, "servefault": checks.serve_compile_fault,
+        "pipelined": checks.serve_pipelined_commits,
     }
     chosen = args.only.split(",") if args.only else list(steps)
     before = set(jit_dump_dirs())

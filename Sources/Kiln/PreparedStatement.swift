@@ -84,6 +84,11 @@ extension Database {
     /// Parses `sql` into its statements without running them (a syntax error anywhere fails all).
     public func parse(_ sql: String) throws(DatabaseError) -> [PreparedStatement] {
         if let shaped = shapedStatement(sql) { return [shaped] }
+        return try parseUnshaped(sql)
+    }
+
+    /// `parse` without the statement cache: each statement as written.
+    func parseUnshaped(_ sql: String) throws(DatabaseError) -> [PreparedStatement] {
         do {
             return try Parser.parse(sql).map { statement throws(DatabaseError) in
                 PreparedStatement(sql: sql, statement: statement, declaredParameterTypes: [], kind: try kind(of: statement), oneShot: true)
@@ -99,7 +104,10 @@ extension Database {
     /// - Parameter parameterTypes: types the client declares for `$1...`; `.unknown` leaves one open.
     /// - Throws: 42601 when `sql` holds more than one statement.
     public func prepare(_ sql: String, parameterTypes: [SQLType] = []) throws(DatabaseError) -> PreparedStatement? {
-        let statements = try parse(sql)
+        // Not through the statement cache: a shaped statement's literals become parameters,
+        // which a client's Parse of `INSERT ... VALUES (1, 'x')` (pgjdbc's plain Statement)
+        // does not bind.
+        let statements = try parseUnshaped(sql)
         guard statements.count <= 1 else {
             throw DatabaseError(.syntaxError, "cannot insert multiple commands into a prepared statement")
         }

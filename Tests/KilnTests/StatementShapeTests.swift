@@ -54,4 +54,17 @@ final class StatementShapeTests: XCTestCase {
             XCTAssertEqual(error.position, 28)
         }
     }
+
+    /// A client's Parse of a statement with literals (pgjdbc's plain `Statement`) prepares it as
+    /// written, with no parameters, even when the simple protocol cached its shape.
+    func testPrepareDoesNotLiftLiterals() throws {
+        let database = try Database()
+        try database.execute("CREATE TABLE kv (k INTEGER, v TEXT)")
+        for statement in try database.parse("INSERT INTO kv VALUES (1, 'one')") { _ = try database.execute(statement) }
+        XCTAssertEqual(database.statementShapes.count, 1)
+        let prepared = try XCTUnwrap(try database.prepare("INSERT INTO kv VALUES (2, 'two')"))
+        XCTAssertEqual(try database.describe(prepared).parameterTypes, [])
+        _ = try database.execute(prepared, [])
+        XCTAssertEqual(try database.query("SELECT k, v FROM kv ORDER BY k"), [[.int32(1), .text("one")], [.int32(2), .text("two")]])
+    }
 }
