@@ -455,6 +455,9 @@ class Checker:
         directory = fresh("flip-extent")
         flip(os.path.join(directory, "data.kiln"), 12288 + 100)
         expect_error(directory, "SELECT sum(k) FROM c", "data.kiln", 12288, "flipped byte in a column extent")
+        # The same through a parallel scan, whose workers check the extents it reads.
+        expect_error(directory, "SET threads = 2; SET parallel_morsel_rows = 500; SELECT sum(k), max(s) FROM c", "data.kiln", 12288,
+                     "flipped byte in a column extent, parallel scan")
         # The metadata: named by the newest superblock; damage there fails the open.
         directory = fresh("flip-metadata")
         data = os.path.join(directory, "data.kiln")

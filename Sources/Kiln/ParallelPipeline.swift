@@ -104,7 +104,7 @@ extension QueryExecutor {
                        program: Program, code: CodeEntry?, late: LateCompile?, forcedSwitch: Int?) throws(DatabaseError) -> (ParallelRun, ParallelShape, MorselDispatcher) {
         // Persisted columns are mapped here, once, not by the workers' scans at the same time.
         let stored = shape.columns.filter { $0 != Table.rowIDColumn }
-        try shape.table.load(columns: stored)
+        try loadInParallel(shape.table, columns: stored)
         try snapshot.localRows(of: shape.table)?.load(columns: stored)
         let context = StopFlags(context: runtime.context)
         let dispatcher = MorselDispatcher(morselRows: morselRows) { context.stopped }
@@ -129,22 +129,48 @@ extension QueryExecutor {
     /// Runs a partitioned merge on the query's thread and up to `helpers` pool threads: each
     /// takes the next partition until none is left.
     func mergeInParallel(_ merge: PartitionedMerge, helpers: Int) {
+        forEachInParallel(count: merge.partitions, helpers: helpers) { merge.merge($0) }
+    }
+
+    /// Runs `body(i)` for i in 0..<count on the query's thread and up to `helpers` pool threads
+    /// (each takes the next i until none is left); returns when all are done.
+    func forEachInParallel(count: Int, helpers: Int, _ body: @escaping @Sendable (Int) -> Void) {
         let next = PartitionCounter()
         let work: @Sendable () -> Void = {
             while true {
-                let p = next.value.add(1, ordering: .relaxed).oldValue
-                guard p < merge.partitions else { return }
-                merge.merge(p)
+                let i = next.value.add(1, ordering: .relaxed).oldValue
+                guard i < count else { return }
+                body(i)
             }
         }
         let run = ParallelRun()
-        workers.submit(copies: min(helpers, merge.partitions - 1)) {
+        workers.submit(copies: min(helpers, count - 1)) {
             guard run.join() else { return }
             work()
             run.leave()
         }
         work()
         run.closeAndWait()
+    }
+
+    /// Maps and checks the persisted columns a parallel scan reads (their CRC32C pass is most
+    /// of a first query's extra time) on the workers, a column extent each, before the scan.
+    func loadInParallel(_ table: Table, columns: [Int]) throws(DatabaseError) {
+        let pending = UncheckedColumns(table.unloadedColumns(columns))
+        guard pending.columns.count > 1, threads > 1 else { return try table.load(columns: columns) }
+        let failure = Mutex<DatabaseError?>(nil)
+        forEachInParallel(count: pending.columns.count, helpers: threads - 1) { i in
+            do throws(DatabaseError) { try pending.columns[i].load() } catch {
+                failure.withLock { $0 = $0 ?? error }
+            }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    /// Columns handed to the workers: each loads under its own lock.
+    struct UncheckedColumns: @unchecked Sendable {
+        let columns: [ColumnSegment]
+        init(_ columns: [ColumnSegment]) { self.columns = columns }
     }
 
     final class PartitionCounter: Sendable {

@@ -67,8 +67,11 @@ public final class ColumnSegment {
         if ownsValidity { validity.deallocate() }
     }
 
+    /// Whether the column's data is in place (`load` has nothing to do).
+    public var isLoaded: Bool { pending.withLock { $0 == nil } }
+
     /// Maps and checks the column's extent if it was not read yet (a damaged extent is XX001).
-    func load() throws(DatabaseError) {
+    public func load() throws(DatabaseError) {
         try pending.withLock { (pending: inout PendingLoad?) throws(DatabaseError) in
             guard let load = pending else { return }
             let mapped = try ColumnCodec.map(load.extent, type: type, file: load.file)

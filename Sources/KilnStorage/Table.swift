@@ -289,6 +289,11 @@ public final class Table: @unchecked Sendable {
 
     public func columnIndex(_ name: String) -> Int? { columns.firstIndex { $0.name == name } }
 
+    /// The columns of `columns` in every row group that are not read yet (`ColumnSegment.load`).
+    public func unloadedColumns(_ columns: [Int]) -> [ColumnSegment] {
+        segments.flatMap { segment in columns.map { segment.columns[$0] }.filter { !$0.isLoaded } }
+    }
+
     /// Reads columns `columns` of every row group that was not read yet (checking checksums).
     public func load(columns: [Int]) throws(DatabaseError) {
         for segment in segments {
