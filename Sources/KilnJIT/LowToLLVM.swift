@@ -64,8 +64,18 @@ public enum LowToLLVM {
                 let parts = op.operands.flatMap { v -> [IRValue] in let (low, high) = halves(v, b); return [low, high] }
                 replace(op.result, with: b.add("func.call", parts, ["i32"], [("callee", .raw("@kiln_rt_str_cmp"))]).result, in: block)
             case "kiln_low.str_hash":
-                let (low, high) = halves(op.operands[0], b)
-                replace(op.result, with: b.add("func.call", [low, high], ["i64"], [("callee", .raw("@kiln_rt_str_hash"))]).result, in: block)
+                // An inline string (at most 12 bytes, the common group or join key) hashes
+                // here, as `KilnString.hash` does: its 16-byte form is the value. Only a long
+                // string calls the runtime to hash its bytes.
+                let v = op.operands[0]
+                let (low, high) = halves(v, b)
+                let long = isLongString(v, b)
+                let call = IRBlock(), inline = IRBlock()
+                let cb = IRBuilder(call)
+                cb.add("scf.yield", [cb.add("func.call", [low, high], ["i64"], [("callee", .raw("@kiln_rt_str_hash"))]).result])
+                let ib = IRBuilder(inline)
+                ib.add("scf.yield", [mix(ib.value("arith.xori", [low, mix(high, ib)], "i64"), ib)])
+                replace(op.result, with: b.add("scf.if", [long], ["i64"], regions: [.single(call), .single(inline)]).result, in: block)
             case "kiln_low.str_eq":
                 // Equal 16-byte forms are equal strings; different lengths or prefixes are
                 // different. Only two long strings of one length and prefix compare bytes.
@@ -73,9 +83,7 @@ public enum LowToLLVM {
                 let same = b.value("arith.cmpi", [x, y], "i1", [("predicate", .integer(0, type: "i64"))])
                 let parts = op.operands.flatMap { v -> [IRValue] in let (low, high) = halves(v, b); return [low, high] }
                 let sameHead = b.value("arith.cmpi", [parts[0], parts[2]], "i1", [("predicate", .integer(0, type: "i64"))])
-                let length = b.value("arith.trunci", [x], "i32")
-                let long = b.value("arith.cmpi", [length, b.value("arith.constant", [], "i32", [("value", .integer(12, type: "i32"))])], "i1",
-                                   [("predicate", .integer(8, type: "i64"))])
+                let long = isLongString(x, b)
                 let differs = b.value("arith.xori", [same, b.value("arith.constant", [], "i1", [("value", .integer(1, type: "i1"))])], "i1")
                 let needBytes = b.value("arith.andi", [b.value("arith.andi", [sameHead, long], "i1"), differs], "i1")
                 let compare = IRBlock(), known = IRBlock()
@@ -93,6 +101,15 @@ public enum LowToLLVM {
             operations.append(contentsOf: target.operations)
         }
         block.operations = operations
+    }
+
+    /// Whether a string's 16-byte form (`i128`) holds a long string (its bytes elsewhere):
+    /// its length, the low 32 bits, is over `KilnString.inlineCapacity` (12).
+    static func isLongString(_ v: IRValue, _ b: IRBuilder) -> IRValue {
+        precondition(v.type == "i128", "a string is an i128, not \(v.type)")
+        let length = b.value("arith.trunci", [v], "i32")
+        let capacity = b.value("arith.constant", [], "i32", [("value", .integer(12, type: "i32"))])
+        return b.value("arith.cmpi", [length, capacity], "i1", [("predicate", .integer(8, type: "i64"))])  // ugt
     }
 
     /// The low and high 64 bits of an i128 (how strings cross into `kiln_rt_*` calls).

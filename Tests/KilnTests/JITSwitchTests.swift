@@ -36,6 +36,13 @@ final class JITSwitchTests: XCTestCase {
         "SELECT id FROM big WHERE id > 190000 LIMIT 3",
         "SELECT count(*) FROM big b WHERE EXISTS (SELECT 1 FROM big c WHERE c.id = b.id + 1 AND c.v > 50000)",
         "SELECT s, count(*) FROM big WHERE d BETWEEN DATE '2020-03-01' AND DATE '2020-03-05' GROUP BY s ORDER BY 2 DESC, 1 LIMIT 4",
+        // Keys of both string forms in one hash table (inline ones hash in compiled code, long
+        // ones in the runtime: the interpreter's and native code's hashes must agree).
+        "SELECT count(DISTINCT CASE WHEN g % 2 = 0 THEN s ELSE s || ' with a suffix past twelve bytes' END) FROM big",
+        """
+        SELECT x.k, count(*) FROM big b JOIN (SELECT DISTINCT CASE WHEN g % 3 = 0 THEN s ELSE s || ' is a long key' END AS k FROM big WHERE g < 9) x
+          ON CASE WHEN b.g % 3 = 0 THEN b.s ELSE b.s || ' is a long key' END = x.k GROUP BY x.k ORDER BY 2 DESC, 1 LIMIT 3
+        """,
     ]
 
     func testEveryModeAndEverySwitchPointGivesTheSameAnswers() throws {
