@@ -59,6 +59,37 @@ final class DurableStorageTests: XCTestCase {
         again.close()
     }
 
+    /// A directory written by an earlier Kiln (`Tests/Fixtures/durable-v3.tar.gz`: metadata
+    /// version 3, one checksum per column extent) opens and reads the same, through a serial and
+    /// a parallel scan, takes writes, and reopens after its checkpoint in today's format.
+    func testADirectoryOfTheEarlierFormatOpens() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/durable-v3.tar.gz").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        tar.arguments = ["-xzf", fixture, "-C", directory]
+        try tar.run()
+        tar.waitUntilExit()
+        XCTAssertEqual(tar.terminationStatus, 0)
+        let path = directory + "/db"
+        let summary = "SELECT count(*), count(s), sum(k), sum(n), min(d), max(d), sum(f), sum(length(s)) FROM old_t"
+        let expected: [[String?]] = [["3900", "3343", "7987050", "1815427.50", "2020-01-01", "2021-05-14", "998381.25", "58221"]]
+        do {
+            let db = try Database(path: path)
+            XCTAssertEqual(try db.query(summary).map { $0.map(\.text) }, expected)
+            try db.execute("SET threads = 2")
+            try db.execute("SET parallel_morsel_rows = 256")
+            XCTAssertEqual(try db.query(summary).map { $0.map(\.text) }, expected)
+            XCTAssertEqual(try db.query("SELECT k, s FROM old_v ORDER BY k"), [[.int32(1000), .text("s1000")], [.int32(2000), .text("s2000")], [.int32(3000), .text("a string longer than twelve bytes, row 3000")], [.int32(4000), .text("s4000")]])
+            try db.execute("INSERT INTO old_t VALUES (5000, 'new', 1.50, DATE '2022-02-02', 0.5)")
+            db.close()
+        }
+        let db = try Database(path: path)
+        XCTAssertEqual(try db.query("SELECT count(*), sum(k) FROM old_t"), [[.int64(3901), .int64(7_992_050)]])
+        db.close()
+    }
+
     func testCommitsAreReplayedFromTheWALAfterACrash() throws {
         let db = try Database(path: directory)
         try db.execute("CREATE TABLE t (k INTEGER, s TEXT)")
