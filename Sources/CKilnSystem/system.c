@@ -2,6 +2,11 @@
 // extension). The atomics are static inline functions in the header.
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include "CKilnSystem.h"
 
 int kiln_thread_stack(uintptr_t *low, size_t *size) {
@@ -138,21 +143,122 @@ static uint32_t crc32c_hardware(uint32_t crc, const uint8_t *p, size_t n) {
     while (n--) c32 = __builtin_ia32_crc32qi(c32, *p++);
     return c32;
 }
+
+// Carry-less multiplication folding (AVX-512 VPCLMULQDQ), as Intel's "Fast CRC Computation
+// for Generic Polynomials Using PCLMULQDQ" describes it, for CRC32C's reflected polynomial.
+// Four 512-bit accumulators each fold 64 bytes into the next 256 (distance 2048 bits): a
+// 128-bit lane's low half (its first 8 bytes, the higher powers) is multiplied by
+// x^(d+32) mod P and its high half by x^(d-32) mod P, bit-reflected (`crc32c_fold_constant`),
+// and the next data xored in. The accumulators and lanes then fold into one 128-bit value,
+// which has the message's remainder, and the crc32 instruction finishes it and the tail.
+// About 2.5x the three-stream crc32 loop on this machine kind (32 GB/s on cached data).
+static uint64_t crc32c_fold[5][2];  // distances 2048, 1536, 1024, 512 bits, then 128 (lanes use 384/256/128)
+static uint64_t crc32c_lane[3][2];  // 384, 256, 128
+
+/// x^e mod P (P = 0x1EDC6F41, normal order), bit-reflected and shifted as the folding uses it.
+static uint64_t crc32c_fold_constant(unsigned e) {
+    uint64_t r = 1;
+    for (unsigned i = 0; i < e; i++) {
+        r <<= 1;
+        if (r & (1ull << 32)) r ^= (1ull << 32) | 0x1EDC6F41u;
+    }
+    uint32_t reflected = 0;
+    for (int i = 0; i < 32; i++) if (r & (1ull << i)) reflected |= 1u << (31 - i);
+    return (uint64_t)reflected << 1;
+}
+
+static void crc32c_build_fold_constants(void) {
+    const unsigned distances[5] = {2048, 1536, 1024, 512, 128};
+    for (int i = 0; i < 5; i++) {
+        crc32c_fold[i][0] = crc32c_fold_constant(distances[i] + 32);
+        crc32c_fold[i][1] = crc32c_fold_constant(distances[i] - 32);
+    }
+    const unsigned lanes[3] = {384, 256, 128};
+    for (int i = 0; i < 3; i++) {
+        crc32c_lane[i][0] = crc32c_fold_constant(lanes[i] + 32);
+        crc32c_lane[i][1] = crc32c_fold_constant(lanes[i] - 32);
+    }
+}
+
+// The steps, as macros over the constants' pairs (low half: x^(d+32), high half: x^(d-32)).
+#define CRC32C_BROADCAST(k) _mm512_broadcast_i32x4(_mm_set_epi64x((long long)(k)[1], (long long)(k)[0]))
+#define CRC32C_SHIFT512(a, kk) _mm512_xor_si512(_mm512_clmulepi64_epi128((a), (kk), 0x00), _mm512_clmulepi64_epi128((a), (kk), 0x11))
+#define CRC32C_SHIFT128(a, k) _mm_xor_si128(_mm_clmulepi64_si128((a), _mm_set_epi64x((long long)(k)[1], (long long)(k)[0]), 0x00), \
+                                            _mm_clmulepi64_si128((a), _mm_set_epi64x((long long)(k)[1], (long long)(k)[0]), 0x11))
+
+__attribute__((target("avx512f,avx512vl,vpclmulqdq,pclmul,sse4.2")))
+static uint32_t crc32c_vpclmul(uint32_t crc, const uint8_t *p, size_t n) {
+    if (n < 512) return crc32c_hardware(crc, p, n);
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, crc32c_build_fold_constants);
+    __m512i k2048 = CRC32C_BROADCAST(crc32c_fold[0]);
+    __m512i a0 = _mm512_loadu_si512(p), a1 = _mm512_loadu_si512(p + 64);
+    __m512i a2 = _mm512_loadu_si512(p + 128), a3 = _mm512_loadu_si512(p + 192);
+    // The register's starting value is xored into the message's first 4 bytes (zero-extended:
+    // a cast would leave the upper lanes undefined, and -O0 builds do leave garbage there).
+    a0 = _mm512_xor_si512(a0, _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)crc)));
+    p += 256;
+    n -= 256;
+    while (n >= 256) {
+        a0 = _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(a0, k2048, 0x00), _mm512_clmulepi64_epi128(a0, k2048, 0x11), _mm512_loadu_si512(p), 0x96);
+        a1 = _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(a1, k2048, 0x00), _mm512_clmulepi64_epi128(a1, k2048, 0x11), _mm512_loadu_si512(p + 64), 0x96);
+        a2 = _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(a2, k2048, 0x00), _mm512_clmulepi64_epi128(a2, k2048, 0x11), _mm512_loadu_si512(p + 128), 0x96);
+        a3 = _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(a3, k2048, 0x00), _mm512_clmulepi64_epi128(a3, k2048, 0x11), _mm512_loadu_si512(p + 192), 0x96);
+        p += 256;
+        n -= 256;
+    }
+    __m512i z = _mm512_ternarylogic_epi64(CRC32C_SHIFT512(a0, CRC32C_BROADCAST(crc32c_fold[1])), CRC32C_SHIFT512(a1, CRC32C_BROADCAST(crc32c_fold[2])),
+                                          _mm512_xor_si512(CRC32C_SHIFT512(a2, CRC32C_BROADCAST(crc32c_fold[3])), a3), 0x96);
+    __m128i x = _mm_xor_si128(_mm_xor_si128(CRC32C_SHIFT128(_mm512_extracti32x4_epi32(z, 0), crc32c_lane[0]),
+                                            CRC32C_SHIFT128(_mm512_extracti32x4_epi32(z, 1), crc32c_lane[1])),
+                              _mm_xor_si128(CRC32C_SHIFT128(_mm512_extracti32x4_epi32(z, 2), crc32c_lane[2]), _mm512_extracti32x4_epi32(z, 3)));
+    while (n >= 16) {
+        x = _mm_xor_si128(CRC32C_SHIFT128(x, crc32c_fold[4]), _mm_loadu_si128((const __m128i *)p));
+        p += 16;
+        n -= 16;
+    }
+    uint32_t c = (uint32_t)_mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(x));
+    c = (uint32_t)_mm_crc32_u64(c, (uint64_t)_mm_extract_epi64(x, 1));
+    return crc32c_hardware(c, p, n);
+}
 #endif
 
-uint32_t kiln_crc32c(uint32_t crc, const void *data, size_t count) {
+/// 2: VPCLMULQDQ folding; 1: the SSE4.2 instruction; 0: the table. `KILN_CPU=avx2` (a machine
+/// without AVX-512, as the JITs treat it) leaves out the first.
+int kiln_crc32c_best_path(void) {
+#if defined(__x86_64__)
+    static int best = -1;
+    int known = __atomic_load_n(&best, __ATOMIC_RELAXED);
+    if (known < 0) {
+        const char *cpu = getenv("KILN_CPU");
+        int forcedAVX2 = cpu && strcmp(cpu, "avx2") == 0;
+        if (__builtin_cpu_supports("sse4.2")) {
+            known = !forcedAVX2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                    __builtin_cpu_supports("vpclmulqdq") && __builtin_cpu_supports("pclmul") ? 2 : 1;
+        } else {
+            known = 0;
+        }
+        __atomic_store_n(&best, known, __ATOMIC_RELAXED);
+    }
+    return known;
+#else
+    return 0;
+#endif
+}
+
+uint32_t kiln_crc32c_path(int path, uint32_t crc, const void *data, size_t count) {
     const uint8_t *p = (const uint8_t *)data;
     crc = ~crc;
+    if (path > kiln_crc32c_best_path()) path = kiln_crc32c_best_path();
 #if defined(__x86_64__)
-    static int hardware = -1;
-    int known = __atomic_load_n(&hardware, __ATOMIC_RELAXED);
-    if (known < 0) {
-        known = __builtin_cpu_supports("sse4.2") ? 1 : 0;
-        __atomic_store_n(&hardware, known, __ATOMIC_RELAXED);
-    }
-    if (known) return ~crc32c_hardware(crc, p, count);
+    if (path == 2) return ~crc32c_vpclmul(crc, p, count);
+    if (path == 1) return ~crc32c_hardware(crc, p, count);
 #endif
     return ~crc32c_software(crc, p, count);
+}
+
+uint32_t kiln_crc32c(uint32_t crc, const void *data, size_t count) {
+    return kiln_crc32c_path(kiln_crc32c_best_path(), crc, data, count);
 }
 
 // The GNU build ID of the running executable: what compiled code in a persistent code cache

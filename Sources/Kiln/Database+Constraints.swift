@@ -155,6 +155,7 @@ extension Database {
         let referencing = references(to: table)
         guard !referencing.isEmpty else { return }
         let local = transaction.localRows(of: table)
+        for (_, key) in referencing { try table.load(columns: key.referencedColumns) }
         for id in deleted {
             let rowID = RowID(id)
             let source = id & RowID.localBit != 0 ? local : table

@@ -170,6 +170,8 @@ extension Database {
                     throw DatabaseError(.serializationFailure, "could not serialize access due to concurrent update")
                 }
                 guard let (segment, at) = table.locate(id) else { continue }
+                // (reads every column of a persisted row: mapped and checked first)
+                try table.load(columns: Array(table.columns.indices))
                 return (id.value, table.columns.indices.map { segment.columns[$0].value(at: at) })
             }
             for entry in found.pending {

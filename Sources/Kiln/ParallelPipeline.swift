@@ -102,9 +102,10 @@ extension QueryExecutor {
     /// (they join while it has morsels).
     func startParallel(_ shape: ParallelShape, plan: ExecutablePlan, index: Int, runtime: QueryRuntime, values: [Value], memoryLimit: Int,
                        program: Program, code: CodeEntry?, late: LateCompile?, forcedSwitch: Int?) throws(DatabaseError) -> (ParallelRun, ParallelShape, MorselDispatcher) {
-        // Persisted columns are mapped here, once, not by the workers' scans at the same time.
+        // Persisted columns are mapped here, once, not by the workers' scans at the same time;
+        // the workers check their blocks' checksums as their morsels reach them.
         let stored = shape.columns.filter { $0 != Table.rowIDColumn }
-        try loadInParallel(shape.table, columns: stored)
+        try shape.table.map(columns: stored)
         try snapshot.localRows(of: shape.table)?.load(columns: stored)
         let context = StopFlags(context: runtime.context)
         let dispatcher = MorselDispatcher(morselRows: morselRows) { context.stopped }
@@ -151,26 +152,6 @@ extension QueryExecutor {
         }
         work()
         run.closeAndWait()
-    }
-
-    /// Maps and checks the persisted columns a parallel scan reads (their CRC32C pass is most
-    /// of a first query's extra time) on the workers, a column extent each, before the scan.
-    func loadInParallel(_ table: Table, columns: [Int]) throws(DatabaseError) {
-        let pending = UncheckedColumns(table.unloadedColumns(columns))
-        guard pending.columns.count > 1, threads > 1 else { return try table.load(columns: columns) }
-        let failure = Mutex<DatabaseError?>(nil)
-        forEachInParallel(count: pending.columns.count, helpers: threads - 1) { i in
-            do throws(DatabaseError) { try pending.columns[i].load() } catch {
-                failure.withLock { $0 = $0 ?? error }
-            }
-        }
-        if let error = failure.withLock({ $0 }) { throw error }
-    }
-
-    /// Columns handed to the workers: each loads under its own lock.
-    struct UncheckedColumns: @unchecked Sendable {
-        let columns: [ColumnSegment]
-        init(_ columns: [ColumnSegment]) { self.columns = columns }
     }
 
     final class PartitionCounter: Sendable {

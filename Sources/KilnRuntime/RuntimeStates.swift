@@ -62,8 +62,9 @@ final class TableScanState: RuntimeState {
 
     override func open(_ runtime: QueryRuntime) throws(DatabaseError) {
         let stored = columns.filter { $0 != Table.rowIDColumn }
-        // Columns of persisted row groups are mapped (and checked) when first scanned.
-        try table.load(columns: stored)
+        // Columns of persisted row groups are mapped when first scanned; `emit` checks the
+        // blocks each morsel reads.
+        try table.map(columns: stored)
         snapshot = runtime.snapshot
         ranges = []
         rangeIndex = 0
@@ -173,6 +174,12 @@ final class TableScanState: RuntimeState {
                 continue
             }
             let data = segment.columns[column]
+            do throws(DatabaseError) { try data.check(rows: first..<(first + n)) } catch {
+                // A damaged block: the statement fails (XX001) and the scan ends here.
+                owner?.raise(error)
+                batch.storeBytes(of: 0, toByteOffset: BatchLayout.count, as: Int64.self)
+                return batch
+            }
             batch.storeBytes(of: data.values + first * data.width, toByteOffset: BatchLayout.values(position), as: UnsafeMutableRawPointer.self)
             batch.storeBytes(of: UnsafeMutableRawPointer(data.validity), toByteOffset: BatchLayout.validity(position), as: UnsafeMutableRawPointer.self)
         }

@@ -31,6 +31,10 @@ public final class ColumnSegment {
     private let pending: Mutex<PendingLoad?>
     /// False until `load` has run for a column of the data file (its pointers are placeholders).
     private var loaded = true
+    /// Blocks of the mapped extent not checked yet (`map` for a scan); nil when all are.
+    private var unchecked: UncheckedBlocks?
+    /// True once every byte the column's pointers reach was checked (the scans' fast path).
+    private let checked = Atomic<Bool>(true)
 
     struct PendingLoad {
         let file: DurableFile
@@ -60,6 +64,7 @@ public final class ColumnSegment {
         self.extent = extent
         pending = Mutex(PendingLoad(file: file, extent: extent))
         loaded = false
+        checked.store(false, ordering: .relaxed)
     }
 
     deinit {
@@ -67,14 +72,19 @@ public final class ColumnSegment {
         if ownsValidity { validity.deallocate() }
     }
 
-    /// Whether the column's data is in place (`load` has nothing to do).
-    public var isLoaded: Bool { pending.withLock { $0 == nil } }
-
-    /// Maps and checks the column's extent if it was not read yet (a damaged extent is XX001).
+    /// Maps and checks the column's extent if it was not read yet, all of it (a damaged extent
+    /// is XX001).
     public func load() throws(DatabaseError) {
-        try pending.withLock { (pending: inout PendingLoad?) throws(DatabaseError) in
-            guard let load = pending else { return }
-            let mapped = try ColumnCodec.map(load.extent, type: type, file: load.file)
+        try map(checkAll: true)
+    }
+
+    /// Maps the column's extent if it was not read yet; with `checkAll` false, blocks with
+    /// their own checksums are checked later, as a scan reaches them (`check(rows:)`).
+    public func map(checkAll: Bool) throws(DatabaseError) {
+        if checked.load(ordering: .acquiring) { return }
+        let blocks = try pending.withLock { (pending: inout PendingLoad?) throws(DatabaseError) -> UncheckedBlocks? in
+            guard let load = pending else { return unchecked }
+            let mapped = try ColumnCodec.map(load.extent, type: type, file: load.file, checkAll: checkAll)
             values.deallocate()
             validity.deallocate()
             values = mapped.values
@@ -82,9 +92,29 @@ public final class ColumnSegment {
             ownsValues = mapped.ownsValues
             ownsValidity = false
             mapping = mapped.mapping
+            unchecked = mapped.unchecked
             loaded = true
             pending = nil
+            if mapped.unchecked == nil { checked.store(true, ordering: .releasing) }
+            return nil
         }
+        if checkAll, let blocks, try blocks.check(0..<blocks.extent.length) { checked.store(true, ordering: .releasing) }
+    }
+
+    /// Checks the bytes rows `rows` occupy (cells and validity words) before a scan reads
+    /// them, when the column was mapped without checking them all.
+    @inline(__always)
+    public func check(rows: Range<Int>) throws(DatabaseError) {
+        if checked.load(ordering: .acquiring) { return }
+        try checkSlowly(rows: rows)
+    }
+
+    private func checkSlowly(rows: Range<Int>) throws(DatabaseError) {
+        guard let blocks = pending.withLock({ _ in unchecked }) else { return }
+        let extent = blocks.extent
+        let cells = try blocks.check((rows.lowerBound * width)..<(rows.upperBound * width))
+        let words = try blocks.check(extent.validityOffset + rows.lowerBound / 64 * 8..<extent.validityOffset + (rows.upperBound + 63) / 64 * 8)
+        if cells || words { checked.store(true, ordering: .releasing) }
     }
 
     /// Whether appends may write into this column's memory (it is loaded and not mapped).

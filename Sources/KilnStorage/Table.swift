@@ -289,9 +289,12 @@ public final class Table: @unchecked Sendable {
 
     public func columnIndex(_ name: String) -> Int? { columns.firstIndex { $0.name == name } }
 
-    /// The columns of `columns` in every row group that are not read yet (`ColumnSegment.load`).
-    public func unloadedColumns(_ columns: [Int]) -> [ColumnSegment] {
-        segments.flatMap { segment in columns.map { segment.columns[$0] }.filter { !$0.isLoaded } }
+    /// Maps columns `columns` of every row group that was not read yet, leaving the checks of
+    /// blocks with their own checksums to the scan that reads them (`ColumnSegment.check(rows:)`).
+    public func map(columns: [Int]) throws(DatabaseError) {
+        for segment in segments {
+            for column in columns { try segment.columns[column].map(checkAll: false) }
+        }
     }
 
     /// Reads columns `columns` of every row group that was not read yet (checking checksums).

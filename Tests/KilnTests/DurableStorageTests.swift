@@ -161,6 +161,41 @@ final class DurableStorageTests: XCTestCase {
         reopened.close()
     }
 
+    /// Each 64 KiB block of a column extent has its checksum, checked when a scan first reads
+    /// it: a damaged block fails the statements that read it (serial and parallel scans, and
+    /// full reads) with XX001 naming the block's offset, and not those that stop before it.
+    func testADamagedBlockFailsTheScansThatReachIt() throws {
+        do {
+            let db = try Database(path: directory)
+            try db.execute("CREATE TABLE b (v BIGINT)")
+            try db.execute("INSERT INTO b SELECT i FROM generate_series(1, 100000) AS g(i)")
+            try db.execute("CHECKPOINT")
+            db.close()
+        }
+        // The table's one extent is the data file's first (after the header and superblocks).
+        let damaged = 12288 + 10 * 65536  // rows 81920... (a LIMIT 2 reads two morsels, 32768 rows)
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: directory + "/data.kiln"))
+        try handle.seek(toOffset: UInt64(damaged + 5))
+        let byte = try XCTUnwrap(handle.readData(ofLength: 1).first)
+        try handle.seek(toOffset: UInt64(damaged + 5))
+        handle.write(Data([byte ^ 0x5A]))
+        try handle.close()
+        let db = try Database(path: directory)
+        try db.execute("SET threads = 1")
+        XCTAssertEqual(try db.query("SELECT v FROM b LIMIT 2"), [[.int64(1)], [.int64(2)]])
+        for setup in ["SET threads = 1", "SET threads = 2; SET parallel_morsel_rows = 1000", "SET threads = 1"] {
+            try db.execute(setup)
+            for sql in ["SELECT sum(v) FROM b", "SELECT count(*) FROM b WHERE v > 99990"] {
+                XCTAssertThrowsError(try db.query(sql), "\(setup): \(sql)") { error in
+                    let error = error as! DatabaseError
+                    XCTAssertEqual(error.sqlState.code, "XX001")
+                    XCTAssertTrue(error.message.contains("data.kiln\" at offset \(damaged)"), error.message)
+                }
+            }
+        }
+        db.close()
+    }
+
     func testCheckpointWritesOnlyChangedRowGroups() throws {
         let db = try Database(path: directory)
         try db.execute("CREATE TABLE a (k INTEGER, v DOUBLE PRECISION)")

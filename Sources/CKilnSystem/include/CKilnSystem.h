@@ -32,6 +32,13 @@ static inline void kiln_atomic_store_i32(int32_t *address, int32_t value) {
 /// WAL records.
 uint32_t kiln_crc32c(uint32_t crc, const void *data, size_t count);
 
+/// The fastest CRC32C way this CPU has: 2 (AVX-512 VPCLMULQDQ folding), 1 (SSE4.2's crc32
+/// instruction) or 0 (a table). `KILN_CPU=avx2` rules out 2.
+int kiln_crc32c_best_path(void);
+
+/// `kiln_crc32c` the given way (at most the best one), for tests that check each way.
+uint32_t kiln_crc32c_path(int path, uint32_t crc, const void *data, size_t count);
+
 /// The running executable's GNU build ID (0 bytes when it has none); at most `capacity` bytes.
 size_t kiln_build_id(uint8_t *out, size_t capacity);
 

@@ -135,15 +135,26 @@ enum CatalogCoding {
             withUnsafeBytes(of: minimum) { writer.raw($0) }
             withUnsafeBytes(of: maximum) { writer.raw($0) }
         }
+        writer.u32(UInt32(extent.blockChecksums.count))
+        for checksum in extent.blockChecksums { writer.u32(checksum) }
     }
 
-    static func decodeExtent(_ reader: inout BinaryReader) throws(DatabaseError) -> ColumnExtent {
+    /// - Parameter version: the metadata's version (block checksums since 4).
+    static func decodeExtent(_ reader: inout BinaryReader, version: UInt32) throws(DatabaseError) -> ColumnExtent {
         var extent = ColumnExtent(offset: try reader.int(), length: try reader.int(), checksum: try reader.u32(), rows: try reader.int(),
                                   nullCount: try reader.int(), codec: try reader.u8(), validityOffset: try reader.int(),
                                   longStrings: try reader.bool(), minimum: nil, maximum: nil)
         if try reader.bool() {
             extent.minimum = try reader.bytes(16).loadUnaligned(as: Int128.self)
             extent.maximum = try reader.bytes(16).loadUnaligned(as: Int128.self)
+        }
+        if version >= 4 {
+            let blocks = Int(try reader.u32())
+            guard blocks == (extent.length + ColumnExtent.checksumBlock - 1) / ColumnExtent.checksumBlock || blocks == 0 else {
+                throw reader.corrupted("a column extent's block checksums do not match its length")
+            }
+            extent.blockChecksums.reserveCapacity(blocks)
+            for _ in 0..<blocks { extent.blockChecksums.append(try reader.u32()) }
         }
         return extent
     }

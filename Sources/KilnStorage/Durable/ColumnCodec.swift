@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import KilnCore
+import Synchronization
 
 /// Where one column of one row group lives in the data file, with what a reader needs to check
 /// and use it. Kept in the checkpoint's metadata.
@@ -23,8 +24,22 @@ public struct ColumnExtent: Sendable, Equatable {
     /// order is their SQL order (not strings or intervals); nil otherwise or when all are NULL.
     var minimum: Int128?
     var maximum: Int128?
+    /// The CRC32C of each `checksumBlock` bytes of the extent (the last may be shorter), so that
+    /// a scan checks what each morsel reads as it reads it. Empty for an extent written before
+    /// metadata version 4, whose one `checksum` covers all of it (checked whole when mapped).
+    var blockChecksums: [UInt32] = []
+
+    /// Bytes per block checksum.
+    static let checksumBlock = 64 << 10
 
     var pages: Int { (length + DataFile.pageSize - 1) / DataFile.pageSize * DataFile.pageSize }
+
+    /// The block checksums of `bytes`.
+    static func blockChecksums(_ bytes: UnsafeRawBufferPointer) -> [UInt32] {
+        stride(from: 0, to: bytes.count, by: checksumBlock).map { start in
+            crc32c(UnsafeRawBufferPointer(rebasing: bytes[start..<min(start + checksumBlock, bytes.count)]))
+        }
+    }
 }
 
 /// The one layout of a column's rows, shared by WAL insert records and data-file extents:
@@ -158,10 +173,15 @@ enum ColumnCodec {
         var validity: UnsafeMutablePointer<UInt64>
         var ownsValues: Bool
         var mapping: FileMapping?
+        /// The blocks still to check before their bytes are read (`checkAll` false).
+        var unchecked: UncheckedBlocks?
     }
 
-    /// Maps a column's extent, checks its checksum, and relocates long strings.
-    static func map(_ extent: ColumnExtent, type: SQLType, file: DurableFile) throws(DatabaseError) -> Mapped {
+    /// Maps a column's extent and relocates long strings. Its checksums are checked here, all
+    /// of them, unless `checkAll` is false and the extent has block checksums and no long
+    /// strings (whose relocation reads every cell anyway): then `unchecked` lists the blocks,
+    /// which the reader checks before it reads them (`ColumnSegment.check(rows:)`).
+    static func map(_ extent: ColumnExtent, type: SQLType, file: DurableFile, checkAll: Bool = true) throws(DatabaseError) -> Mapped {
         let width = type.physical.byteWidth
         let validityEnd = extent.validityOffset + validityBytes(rows: extent.rows)
         guard extent.codec == 0 else {
@@ -173,9 +193,19 @@ enum ColumnCodec {
         }
         let mapping = try file.map(offset: extent.offset, length: extent.length)
         let base = mapping.address
-        let checksum = crc32c(UnsafeRawBufferPointer(start: base, count: extent.length))
-        guard checksum == extent.checksum else {
-            throw StorageError.corrupted(file: file.path, offset: extent.offset, "block checksum mismatch (expected \(hex(extent.checksum)), found \(hex(checksum)))")
+        var unchecked: UncheckedBlocks?
+        if extent.blockChecksums.isEmpty {
+            let checksum = crc32c(UnsafeRawBufferPointer(start: base, count: extent.length))
+            guard checksum == extent.checksum else {
+                throw StorageError.corrupted(file: file.path, offset: extent.offset, "block checksum mismatch (expected \(hex(extent.checksum)), found \(hex(checksum)))")
+            }
+        } else {
+            let blocks = UncheckedBlocks(extent: extent, base: UnsafeRawPointer(base), path: file.path)
+            if checkAll || extent.longStrings {
+                try blocks.check(0..<extent.length)
+            } else {
+                unchecked = blocks
+            }
         }
         var values = base
         var owns = false
@@ -200,7 +230,51 @@ enum ColumnCodec {
             }
         }
         let validity = (base + extent.validityOffset).assumingMemoryBound(to: UInt64.self)
-        return Mapped(values: values, validity: validity, ownsValues: owns, mapping: mapping)
+        return Mapped(values: values, validity: validity, ownsValues: owns, mapping: mapping, unchecked: unchecked)
+    }
+}
+
+/// The blocks of a mapped extent whose checksums were not checked yet, checked as readers
+/// reach them (each once; workers that meet one block together may both check it).
+///
+/// `@unchecked Sendable`: the mapping is read-only; which blocks are done is under `done`.
+final class UncheckedBlocks: @unchecked Sendable {
+    let extent: ColumnExtent
+    let base: UnsafeRawPointer
+    let path: String
+    private let done: Mutex<(blocks: [Bool], left: Int)>
+
+    init(extent: ColumnExtent, base: UnsafeRawPointer, path: String) {
+        self.extent = extent
+        self.base = base
+        self.path = path
+        done = Mutex((Array(repeating: false, count: extent.blockChecksums.count), extent.blockChecksums.count))
+    }
+
+    /// Checks the blocks that hold bytes `range` of the extent; returns whether every block is
+    /// checked now. A mismatch is XX001 naming the file and the block's offset.
+    @discardableResult
+    func check(_ range: Range<Int>) throws(DatabaseError) -> Bool {
+        guard !range.isEmpty else { return done.withLock { $0.left == 0 } }
+        let block = ColumnExtent.checksumBlock
+        let blocks = (range.lowerBound / block)..<min((range.upperBound + block - 1) / block, extent.blockChecksums.count)
+        let todo = done.withLock { state in blocks.filter { !state.blocks[$0] } }
+        for index in todo {
+            let start = index * block
+            let bytes = UnsafeRawBufferPointer(start: base + start, count: min(block, extent.length - start))
+            let found = crc32c(bytes)
+            guard found == extent.blockChecksums[index] else {
+                throw StorageError.corrupted(file: path, offset: extent.offset + start,
+                                             "block checksum mismatch (expected \(hex(extent.blockChecksums[index])), found \(hex(found)))")
+            }
+        }
+        return done.withLock { state in
+            for index in todo where !state.blocks[index] {
+                state.blocks[index] = true
+                state.left -= 1
+            }
+            return state.left == 0
+        }
     }
 }
 

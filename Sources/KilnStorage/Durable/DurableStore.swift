@@ -141,7 +141,7 @@ public final class DurableStore: @unchecked Sendable {
                         let rows = try reader.int()
                         var extents: [ColumnExtent] = []
                         for _ in types {
-                            let extent = try CatalogCoding.decodeExtent(&reader)
+                            let extent = try CatalogCoding.decodeExtent(&reader, version: superblock.version)
                             guard extent.rows == rows, extent.offset >= DataFile.firstExtent, extent.offset % DataFile.pageSize == 0 else {
                                 throw StorageError.corrupted(file: dataFile.file.path, offset: superblock.metadataOffset, "a column extent of table \"\(table.name)\" is malformed")
                             }
@@ -482,10 +482,11 @@ public final class DurableStore: @unchecked Sendable {
                             try column.load()
                             var data = BinaryWriter(capacity: segment.count * column.width + segment.count / 8 + 64)
                             let encoded = ColumnCodec.encode(column, rows: 0..<segment.count, into: &data)
-                            let (range, checksum) = try dataFile.writeExtent(data.bytes)
-                            extent = ColumnExtent(offset: range.lowerBound, length: data.bytes.count, checksum: checksum, rows: segment.count,
+                            let range = try dataFile.writeExtent(data.bytes)
+                            extent = ColumnExtent(offset: range.lowerBound, length: data.bytes.count, checksum: 0, rows: segment.count,
                                                   nullCount: encoded.nullCount, codec: 0, validityOffset: encoded.validityOffset,
-                                                  longStrings: encoded.longStrings, minimum: encoded.minimum, maximum: encoded.maximum)
+                                                  longStrings: encoded.longStrings, minimum: encoded.minimum, maximum: encoded.maximum,
+                                                  blockChecksums: data.bytes.withUnsafeBytes(ColumnExtent.blockChecksums))
                             written.append((column, extent))
                             if written.count == 1 { IOFaults.crashPoint("checkpoint-mid") }
                         }
@@ -518,7 +519,8 @@ public final class DurableStore: @unchecked Sendable {
                 let state = sequence.durableState()
                 CatalogCoding.encode(sequence: sequence, last: state.last, called: state.called, into: &metadata)
             }
-            let (metadataRange, metadataChecksum) = try dataFile.writeExtent(metadata.bytes)
+            let metadataRange = try dataFile.writeExtent(metadata.bytes)
+            let metadataChecksum = crc32c(metadata.bytes)
             used.append(metadataRange)
             next = DataFile.Superblock(sequence: dataFile.superblock.sequence + 1, metadataOffset: metadataRange.lowerBound,
                                        metadataLength: metadata.bytes.count, metadataChecksum: metadataChecksum,
