@@ -209,7 +209,7 @@ def commits(args, work):
     subprocess.run(["bash", os.path.join(SHARED, "pg", "start_pg.sh"), pgdata, str(pg_port)], check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", pgdata, "-m", "fast", "-w", "restart",
                     "-l", os.path.join(pgdata, "server.log"),
-                    "-o", "-c fsync=on -c synchronous_commit=on -c full_page_writes=on -c shared_buffers=1GB"],
+                    "-o", "-c fsync=on -c synchronous_commit=on -c full_page_writes=on -c shared_buffers=1GB -c track_wal_io_timing=on"],
                    check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(pg_port), "-U", "postgres", "-c",
                     "DROP TABLE IF EXISTS commits; CREATE TABLE commits (id BIGINT, note TEXT); SHOW fsync; SHOW synchronous_commit"],
@@ -226,6 +226,13 @@ def commits(args, work):
             time.sleep(0.05)
     subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "kiln", "-d", "kiln", "-c",
                     "CREATE TABLE commits (id BIGINT, note TEXT)"], check=True, stdout=subprocess.DEVNULL)
+    def wal_syncs(port, user, database):
+        out = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", user, "-d", database, "-Atc",
+                              "SELECT wal_sync, wal_sync_time FROM pg_stat_wal"], capture_output=True, text=True, check=True).stdout
+        syncs, sync_time = out.strip().split("|")
+        return int(syncs), float(sync_time or 0)
+
+    before = {"kiln": wal_syncs(port, "kiln", "kiln"), "pg": wal_syncs(pg_port, "postgres", "postgres")}
     results = {}
     for mode in ("simple", "prepared"):
         kiln, pg = [], []
@@ -233,6 +240,7 @@ def commits(args, work):
             kiln.append(pgbench(port, "kiln", "kiln", script, args.seconds, mode))
             pg.append(pgbench(pg_port, "postgres", "postgres", script, args.seconds, mode))
         results[mode] = (kiln, pg)
+    after = {"kiln": wal_syncs(port, "kiln", "kiln"), "pg": wal_syncs(pg_port, "postgres", "postgres")}
     server.send_signal(signal.SIGTERM)
     server.wait(timeout=120)
     subprocess.run(["runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", pgdata, "-m", "fast", "stop"],
@@ -241,6 +249,14 @@ def commits(args, work):
     for mode, (kiln, pg) in results.items():
         print(f"| pgbench -M {mode} | {min(kiln):.0f} / {statistics.median(kiln):.0f} | {min(pg):.0f} / {statistics.median(pg):.0f} | "
               f"{statistics.median(kiln) / statistics.median(pg):.2f}x |", flush=True)
+    # Group commit: commits per sync, from each engine's pg_stat_wal (PostgreSQL times its syncs
+    # only with track_wal_io_timing, set above).
+    for name, label in (("kiln", "Kiln"), ("pg", "PostgreSQL")):
+        commits = sum(sum(tps) * args.seconds for tps in [results[m][0 if name == "kiln" else 1] for m in results])
+        syncs = after[name][0] - before[name][0]
+        sync_ms = after[name][1] - before[name][1]
+        print(f"{label}: {syncs} WAL syncs for ~{commits:.0f} commits ({commits / max(1, syncs):.1f} per sync), "
+              f"{1000 * sync_ms / max(1, syncs):.0f} µs per sync", flush=True)
 
 
 def main():

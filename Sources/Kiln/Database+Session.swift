@@ -121,7 +121,7 @@ extension Database {
     func makeBinder(parameterTypes: [SQLType]? = nil) -> Binder {
         var binder = Binder(catalog: catalog, parameterTypes: parameterTypes ?? statementParameterTypes)
         binder.session = SessionInfo(user: settings["session_authorization"] ?? Role.bootstrapName, database: databaseName, settings: settings,
-                                     processID: processID)
+                                     processID: processID, store: store)
         return binder
     }
 

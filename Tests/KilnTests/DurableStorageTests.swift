@@ -239,6 +239,23 @@ final class DurableStorageTests: XCTestCase {
         XCTAssertNoThrow(try Database().execute("CHECKPOINT"))
     }
 
+    /// `pg_stat_wal` counts the log's records, bytes, writes and syncs (zeros in memory).
+    func testWALStatistics() throws {
+        let db = try Database(path: directory)
+        try db.execute("CREATE TABLE t (k INTEGER)")
+        func int(_ value: Value) -> Int64 { if case .int64(let n) = value { return n } else { return -1 } }
+        let before = try db.query("SELECT wal_records, wal_bytes, wal_write, wal_sync FROM pg_stat_wal")[0].map(int)
+        for k in 1...5 { try db.execute("INSERT INTO t VALUES (\(k))") }
+        let after = try db.query("SELECT wal_records, wal_bytes, wal_write, wal_sync, wal_sync_time >= 0 FROM pg_stat_wal")[0]
+        XCTAssertEqual(int(after[0]), before[0] + 10)  // an insert record and a commit record each
+        XCTAssertGreaterThan(int(after[1]), before[1])
+        XCTAssertEqual(int(after[2]), before[2] + 5)  // one session: a write and a sync per commit
+        XCTAssertEqual(int(after[3]), before[3] + 5)
+        XCTAssertEqual(after[4], .bool(true))
+        db.close()
+        XCTAssertEqual(try Database().query("SELECT wal_records, wal_sync FROM pg_stat_wal"), [[.int64(0), .int64(0)]])
+    }
+
     func testAFailedSyncStopsWrites() throws {
         let db = try Database(path: directory)
         try db.execute("CREATE TABLE t (k INTEGER)")

@@ -191,7 +191,8 @@ enum ColumnCodec {
               extent.offset + extent.length <= file.size else {
             throw StorageError.corrupted(file: file.path, offset: extent.offset, "a column extent does not fit its file")
         }
-        let mapping = try file.map(offset: extent.offset, length: extent.length)
+        let lazy = !checkAll && !extent.blockChecksums.isEmpty && !extent.longStrings
+        let mapping = try file.map(offset: extent.offset, length: extent.length, populate: !lazy)
         let base = mapping.address
         var unchecked: UncheckedBlocks?
         if extent.blockChecksums.isEmpty {
@@ -201,11 +202,7 @@ enum ColumnCodec {
             }
         } else {
             let blocks = UncheckedBlocks(extent: extent, base: UnsafeRawPointer(base), path: file.path)
-            if checkAll || extent.longStrings {
-                try blocks.check(0..<extent.length)
-            } else {
-                unchecked = blocks
-            }
+            if lazy { unchecked = blocks } else { try blocks.check(0..<extent.length) }
         }
         var values = base
         var owns = false

@@ -126,9 +126,11 @@ public final class DurableFile: @unchecked Sendable {
     }
 
     /// Maps `length` bytes at `offset` (a multiple of the page size) read-only and shared.
-    func map(offset: Int, length: Int) throws(DatabaseError) -> FileMapping {
-        // Populated at once: the checksum reads every page right away (one call, not a fault per page).
-        let address = mmap(nil, max(1, length), PROT_READ, MAP_SHARED | MAP_POPULATE, descriptor, off_t(offset))
+    /// - Parameter populate: the caller reads every page right away (a whole checksum): one call
+    ///   maps them all instead of a fault per page. A scan that checks blocks as its morsels
+    ///   reach them takes the faults on its workers instead.
+    func map(offset: Int, length: Int, populate: Bool = true) throws(DatabaseError) -> FileMapping {
+        let address = mmap(nil, max(1, length), PROT_READ, MAP_SHARED | (populate ? MAP_POPULATE : 0), descriptor, off_t(offset))
         guard let address, address != MAP_FAILED else { throw StorageError.io("map", file: path, errno: errno) }
         return FileMapping(address: address, length: max(1, length))
     }

@@ -311,7 +311,7 @@ public final class DurableStore: @unchecked Sendable {
         var commit = BinaryWriter()
         commit.u64(commitSequence)
         WriteAheadLog.frame(.commit, commit.bytes, into: &bytes)
-        let position = try wal.append(bytes)
+        let position = try wal.append(bytes, records: changes.count + 1)
         if wal.size > maxWALSize.load(ordering: .relaxed), mayCheckpoint {
             try checkpoint(committing: committing)
             return 0
@@ -547,7 +547,7 @@ public final class DurableStore: @unchecked Sendable {
 
     /// Commits written to the WAL since the database opened, the syncs that made them durable
     /// (fewer than the commits when group commit gathered several), and the syncs' total time.
-    public var walStatistics: (commits: Int, syncs: Int, syncNanoseconds: Int) { wal.statistics }
+    public var walStatistics: WALStatistics { wal.statistics }
 
     /// Counts a session that uses this store.
     public func attach() { sessions.add(1, ordering: .relaxed) }

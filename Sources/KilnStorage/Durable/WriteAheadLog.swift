@@ -56,9 +56,10 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Pending bytes past which a commit writes them itself (a large insert's records).
     static let pendingLimit = 8 << 20
     private var syncing = false
-    /// Commits appended, syncs done and their total time (the group commit's effect).
-    private var counters: (commits: Int, syncs: Int, syncNanoseconds: Int) = (0, 0, 0)
-    var statistics: (commits: Int, syncs: Int, syncNanoseconds: Int) { monitor.withLock { counters } }
+    /// What the log did since the database opened (`pg_stat_wal`; syncs against commits show
+    /// the group commit's effect).
+    private var counters = WALStatistics()
+    var statistics: WALStatistics { monitor.withLock { counters } }
     /// Commits whose sessions are answered once they are durable (`whenDurable`), and whether
     /// the thread that syncs for them runs, or must stop once they are answered.
     private var acknowledgements: [(position: Int, done: @Sendable (DatabaseError?) -> Void)] = []
@@ -149,11 +150,13 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Appends a transaction's framed records (ending with its commit record); returns the
     /// log position (not a file offset) that must be on disk for the commit to be durable. Callers are serialised
     /// (the statement lock), so the log's order is the commit order.
-    func append(_ bytes: [UInt8]) throws(DatabaseError) -> Int {
+    func append(_ bytes: [UInt8], records: Int) throws(DatabaseError) -> Int {
         try monitor.withLock { () throws(DatabaseError) -> Int in
             if let failureState { throw failureState }
             pending.append(contentsOf: bytes)
             counters.commits += 1
+            counters.records += records
+            counters.bytes += bytes.count
             let end = base + pendingOffset + pending.count
             if pending.count > WriteAheadLog.pendingLimit && !syncing {
                 // Large: written now (a sync may not run meanwhile: this holds the lock).
@@ -166,6 +169,7 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Writes the pending bytes to the file (with the lock held and no sync running).
     private func writePending() throws(DatabaseError) {
         guard !pending.isEmpty else { return }
+        counters.writes += 1
         do throws(DatabaseError) {
             try write(pending, at: pendingOffset)
         } catch {
@@ -207,9 +211,11 @@ final class WriteAheadLog: @unchecked Sendable {
                 let target = pendingOffset
                 var outcome: DatabaseError?
                 let started = ContinuousClock.now
+                var written = started
                 monitor.unlocked {
                     do throws(DatabaseError) {
                         if !bytes.isEmpty { try write(bytes, at: offset) }
+                        written = ContinuousClock.now
                         IOFaults.crashPoint("wal-before-flush")
                         try file.sync()
                         IOFaults.crashPoint("wal-after-flush")
@@ -218,9 +224,12 @@ final class WriteAheadLog: @unchecked Sendable {
                     }
                 }
                 syncing = false
-                let elapsed = ContinuousClock.now - started
+                if !bytes.isEmpty {
+                    counters.writes += 1
+                    counters.writeNanoseconds += WALStatistics.nanoseconds(written - started)
+                }
                 counters.syncs += 1
-                counters.syncNanoseconds += Int(elapsed.components.seconds) * 1_000_000_000 + Int(elapsed.components.attoseconds / 1_000_000_000)
+                counters.syncNanoseconds += WALStatistics.nanoseconds(ContinuousClock.now - written)
                 if let outcome { failureState = outcome } else { synced = max(synced, target) }
                 monitor.broadcast()
             }
@@ -388,5 +397,22 @@ extension Monitor {
         unlock()
         body()
         lock()
+    }
+}
+
+/// What a database's WAL did since it opened (`pg_stat_wal`).
+public struct WALStatistics: Sendable {
+    /// Transactions committed, records (their changes and commit records) and bytes appended.
+    public var commits = 0
+    public var records = 0
+    public var bytes = 0
+    /// `pwrite`s of the log and `fdatasync`s, and the time spent in each.
+    public var writes = 0
+    public var syncs = 0
+    public var writeNanoseconds = 0
+    public var syncNanoseconds = 0
+
+    static func nanoseconds(_ duration: Duration) -> Int {
+        Int(duration.components.seconds) * 1_000_000_000 + Int(duration.components.attoseconds / 1_000_000_000)
     }
 }

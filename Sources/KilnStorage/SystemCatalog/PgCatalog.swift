@@ -172,6 +172,16 @@ extension SystemCatalog {
             state_change:timestamptz wait_event_type:text wait_event:text state:text backend_xid:xid backend_xmin:xid query_id:int8
             query:text backend_type:text
             """),
+        // PostgreSQL's WAL statistics (one row; zeros in memory). wal_records counts the
+        // changes and commit records; wal_fpi and wal_buffers_full have no counterpart.
+        Relation("pg_stat_wal", 12_030, view: true, """
+            wal_records:int8 wal_fpi:int8 wal_bytes:int8 wal_buffers_full:int8 wal_write:int8 wal_sync:int8
+            wal_write_time:float8 wal_sync_time:float8 stats_reset:timestamptz
+            """) { _, session in
+            let wal = session.store?.walStatistics ?? WALStatistics()
+            return [[.int64(Int64(wal.records)), .int64(0), .int64(Int64(wal.bytes)), .int64(0), .int64(Int64(wal.writes)), .int64(Int64(wal.syncs)),
+                     .float64(Double(wal.writeNanoseconds) / 1e6), .float64(Double(wal.syncNanoseconds) / 1e6), .null]]
+        },
     ]
 }
 

@@ -7,11 +7,15 @@ public struct SessionInfo: Sendable {
     public var settings: [String: String]
     /// The server's process ID for the session (`pg_backend_pid()`); 0 when embedded.
     public var processID: Int32
-    public init(user: String = Role.bootstrapName, database: String = "kiln", settings: [String: String] = [:], processID: Int32 = 0) {
+    /// The database directory's store (`pg_stat_wal`); nil in memory.
+    public var store: DurableStore?
+    public init(user: String = Role.bootstrapName, database: String = "kiln", settings: [String: String] = [:], processID: Int32 = 0,
+                store: DurableStore? = nil) {
         self.user = user
         self.database = database
         self.settings = settings
         self.processID = processID
+        self.store = store
     }
 }
 
