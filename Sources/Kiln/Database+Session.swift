@@ -21,10 +21,17 @@ final class StatementLock: @unchecked Sendable {
     private var running: [UInt64: Weak] = [:]
     private struct Weak { weak var transaction: Transaction? }
 
+    /// Past this many entries, `register` drops those of ended transactions (then it waits
+    /// until twice as many: amortised, not a copy of the table per statement).
+    private var pruneAt = 32
+
     func register(_ transaction: Transaction) {
         registry.withLock {
-            running = running.filter { $0.value.transaction != nil }
             running[transaction.id] = Weak(transaction: transaction)
+            if running.count > pruneAt {
+                running = running.filter { $0.value.transaction != nil }
+                pruneAt = max(32, 2 * running.count)
+            }
         }
     }
 

@@ -46,8 +46,9 @@ public final class Database {
         executor.threads = threads
         executor.morselRows = settings["parallel_morsel_rows"].flatMap { Int($0) } ?? MorselDispatcher.maximumRows
     }
-    /// Moves whenever a setting changes (cached plans compare it, not the settings).
-    var settingsVersion = 0
+    /// Moves whenever a setting changes (cached plans and the server's reported settings
+    /// compare it, not the settings).
+    public private(set) var settingsVersion = 0
     /// Statements kept by PREPARE or the protocol's Parse, by name.
     var preparedStatements: [String: PreparedStatement] = [:]
     /// The database name clients connected with (`current_database()`, `pg_database`).

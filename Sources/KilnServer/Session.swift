@@ -53,8 +53,10 @@ final class Session {
     /// The unnamed prepared statement (named ones live in the `Database`); nil: an empty query.
     var unnamedStatement: PreparedStatement??
     var portals: [String: Portal] = [:]
-    /// The values of the reported settings as the client last heard them.
+    /// The values of the reported settings as the client last heard them, and the session's
+    /// `settingsVersion` then (nothing to compare while it stays).
     var reported: [String: String] = [:]
+    var reportedVersion = -1
     /// Bytes to send.
     var output = ByteBuffer()
     /// Whether `output` should be flushed now (end of a query cycle, start-up, COPY).
@@ -171,7 +173,8 @@ final class Session {
 
     /// ParameterStatus for every reported setting whose value changed since the client heard it.
     func reportChangedSettings() {
-        guard let database else { return }
+        guard let database, database.settingsVersion != reportedVersion else { return }
+        reportedVersion = database.settingsVersion
         for (name, setting) in Session.reportedSettings {
             let value = database.settings[setting] ?? ""
             if reported[name] != value {
