@@ -424,18 +424,10 @@ class Checks:
         try:
             with socket.create_connection(("127.0.0.1", port)) as sock:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
-                params = b"user\0kiln\0database\0kiln\0\0"
-                sock.sendall(struct.pack("!ii", 8 + len(params), 196608) + params)
-                buffer = b""
-                while b"Z\0\0\0\5" not in buffer:
-                    data = sock.recv(65536)
-                    if not data:
-                        raise RuntimeError("connection closed during start-up")
-                    buffer += data
+                wire_start(sock)
                 time.sleep(0.5)
                 idle = rss_kib(process.pid)
-                sql = f"SELECT g FROM generate_series(1, {rows}) g".encode() + b"\0"
-                sock.sendall(b"Q" + struct.pack("!i", 4 + len(sql)) + sql)
+                sock.sendall(wire_message(b"Q", f"SELECT g FROM generate_series(1, {rows}) g".encode() + b"\0"))
                 # A DataRow of one int8 column in text: 'D', length, 1 column, its length, digits.
                 data_row = re.compile(rb"D\0\0\0.\0\x01\0\0\0.(\d+)", re.S)
                 buffer = b""
