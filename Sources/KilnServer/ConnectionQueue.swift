@@ -1,3 +1,4 @@
+import KilnCore
 import Synchronization
 
 /// Runs one connection's work in order, on the server's shared worker pool. A turn runs every
@@ -7,7 +8,8 @@ import Synchronization
 ///
 /// A job may park the queue (`park`): the jobs after it wait, without holding a pool thread,
 /// until `resume` (a commit's answer waits for its WAL sync this way).
-final class ConnectionQueue: Sendable {
+/// `@unchecked Sendable`: `state` is only touched under `monitor`.
+final class ConnectionQueue: @unchecked Sendable {
     private struct State {
         var jobs: [@Sendable () -> Void] = []
         var running = false
@@ -15,14 +17,17 @@ final class ConnectionQueue: Sendable {
         var park: (@Sendable () -> Void)?
     }
     private let pool: StatementPool
-    private let state = Mutex(State())
+    // A pthread mutex (`Monitor`), not `Mutex`: ThreadSanitizer sees this one.
+    private let monitor = Monitor()
+    private var state = State()
+    private func withState<R>(_ body: (inout State) -> R) -> R { monitor.withLock { body(&state) } }
 
     init(pool: StatementPool) {
         self.pool = pool
     }
 
     func enqueue(_ job: @escaping @Sendable () -> Void) {
-        let start = state.withLock { state -> Bool in
+        let start = withState { state -> Bool in
             state.jobs.append(job)
             if state.running { return false }
             state.running = true
@@ -36,11 +41,11 @@ final class ConnectionQueue: Sendable {
 
     /// Called by the running job: the jobs after it wait for `resume`, which `wait` (called
     /// once the job has returned and the queue has set its jobs aside) leads to, on any thread.
-    func park(_ wait: @escaping @Sendable () -> Void) { state.withLock { $0.park = wait } }
+    func park(_ wait: @escaping @Sendable () -> Void) { withState { $0.park = wait } }
 
     /// Ends a park: `first` runs (when given), then the jobs that waited.
     func resume(first: (@Sendable () -> Void)? = nil) {
-        let more = state.withLock { state -> Bool in
+        let more = withState { state -> Bool in
             if let first { state.jobs.insert(first, at: 0) }
             if state.jobs.isEmpty {
                 state.running = false
@@ -52,13 +57,13 @@ final class ConnectionQueue: Sendable {
     }
 
     private func runNext() {
-        var jobs = state.withLock { state in
+        var jobs = withState { state in
             defer { state.jobs.removeAll(keepingCapacity: true) }
             return state.jobs
         }[...]
         while let job = jobs.popFirst() {
             job()
-            let wait = state.withLock { state -> (@Sendable () -> Void)? in
+            let wait = withState { state -> (@Sendable () -> Void)? in
                 guard let wait = state.park else { return nil }
                 state.park = nil
                 state.jobs.insert(contentsOf: jobs, at: 0)
@@ -69,7 +74,7 @@ final class ConnectionQueue: Sendable {
                 return wait()
             }
         }
-        let more = state.withLock { state -> Bool in
+        let more = withState { state -> Bool in
             if state.jobs.isEmpty {
                 state.running = false
                 return false

@@ -1,4 +1,5 @@
 import Kiln
+import KilnCore
 import Logging
 import KilnWire
 import NIOCore
@@ -10,7 +11,8 @@ import Synchronization
 /// registry of sessions, the settings, and the open channels (for shutdown).
 final class ServerContext: @unchecked Sendable {
     // `@unchecked Sendable`: `root` is only used to create sessions (`Database(sharing:)`
-    // reads its immutable catalog and lock); everything else is immutable or a Mutex.
+    // reads its immutable catalog and lock); everything else is immutable, a Mutex, or
+    // `channels` under `channelsLock`.
     let root: Database
     let configuration: ServerConfiguration
     let registry = ConnectionRegistry()
@@ -21,7 +23,9 @@ final class ServerContext: @unchecked Sendable {
     let logger: Logger
     /// Set when a certificate is configured.
     let tls: NIOSSLContext?
-    private let channels = Mutex<[ObjectIdentifier: Channel]>([:])
+    /// Under `channelsLock`, a pthread mutex (`Monitor`) that ThreadSanitizer sees.
+    private var channels: [ObjectIdentifier: Channel] = [:]
+    private let channelsLock = Monitor()
 
     /// Sent down every open channel when the server shuts down.
     struct ShutdownEvent: Sendable {}
@@ -34,7 +38,7 @@ final class ServerContext: @unchecked Sendable {
         self.configuration = configuration
     }
 
-    func track(_ channel: Channel) { channels.withLock { $0[ObjectIdentifier(channel)] = channel } }
-    func untrack(_ channel: Channel) { _ = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
-    var openChannels: [Channel] { channels.withLock { Array($0.values) } }
+    func track(_ channel: Channel) { channelsLock.withLock { channels[ObjectIdentifier(channel)] = channel } }
+    func untrack(_ channel: Channel) { _ = channelsLock.withLock { channels.removeValue(forKey: ObjectIdentifier(channel)) } }
+    var openChannels: [Channel] { channelsLock.withLock { Array(channels.values) } }
 }

@@ -1,4 +1,5 @@
 import Kiln
+import KilnCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -24,7 +25,10 @@ final class StatementPool: @unchecked Sendable {
     private let busy = Atomic<Int>(0)
     /// Threads the pool keeps serving jobs while others are blocked.
     private let base: Int
-    private let state = Mutex(State())
+    // A pthread mutex (`Monitor`), not `Mutex`: ThreadSanitizer sees this one.
+    private let monitor = Monitor()
+    private var state = State()
+    private func withState<R>(_ body: (inout State) -> R) -> R { monitor.withLock { body(&state) } }
     /// Counts queued jobs (and, at shutdown, wake-ups for each thread).
     private let available: UnsafeMutablePointer<sem_t>
     private let threads: Mutex<[pthread_t]>
@@ -38,7 +42,7 @@ final class StatementPool: @unchecked Sendable {
         for _ in 0..<base {
             if let thread = StatementThreads.start({ [self] in serve() }) { started.append(thread) }
         }
-        state.withLock { $0.alive = started.count }
+        withState { $0.alive = started.count }
         threads.withLock { $0 = started }
         serving.store(!started.isEmpty, ordering: .relaxed)
     }
@@ -47,7 +51,7 @@ final class StatementPool: @unchecked Sendable {
     /// while it waits, another thread serves the queue, so that the session it waits for can
     /// run its COMMIT or ROLLBACK even when every thread is waiting.
     func willBlock() {
-        let start = state.withLock { state -> Bool in
+        let start = withState { state -> Bool in
             state.blocked += 1
             guard !state.stopping, state.alive - state.blocked < base else { return false }
             state.alive += 1
@@ -57,11 +61,11 @@ final class StatementPool: @unchecked Sendable {
         if let thread = StatementThreads.start({ [self] in serve() }) {
             threads.withLock { $0.append(thread) }
         } else {
-            state.withLock { $0.alive -= 1 }
+            withState { $0.alive -= 1 }
         }
     }
 
-    func didUnblock() { state.withLock { $0.blocked -= 1 } }
+    func didUnblock() { withState { $0.blocked -= 1 } }
 
     /// Whether the calling job is the only work the pool has (nothing queued, no other job running).
     var isQuiet: Bool { queued.load(ordering: .relaxed) == 0 && busy.load(ordering: .relaxed) <= 1 }
@@ -75,14 +79,14 @@ final class StatementPool: @unchecked Sendable {
     func submit(_ job: @escaping @Sendable () -> Void) {
         if !serving.load(ordering: .relaxed) { return job() }
         queued.add(1, ordering: .relaxed)
-        state.withLock { $0.jobs.append(job) }
+        withState { $0.jobs.append(job) }
         sem_post(available)
     }
 
     private func serve() {
         while true {
             // A thread started while others were blocked leaves when they are back.
-            let surplus = state.withLock { state -> Bool in
+            let surplus = withState { state -> Bool in
                 guard !state.stopping, state.alive - state.blocked > base else { return false }
                 state.alive -= 1
                 return true
@@ -94,12 +98,12 @@ final class StatementPool: @unchecked Sendable {
                 return
             }
             while sem_wait(available) != 0 {}  // EINTR
-            let job: (@Sendable () -> Void)? = state.withLock { state in
+            let job: (@Sendable () -> Void)? = withState { state in
                 if state.jobs.isEmpty { return nil }
                 return state.jobs.removeFirst()
             }
             guard let job else {
-                if state.withLock({ $0.stopping }) { return }
+                if withState({ $0.stopping }) { return }
                 continue
             }
             busy.add(1, ordering: .relaxed)
@@ -116,7 +120,7 @@ final class StatementPool: @unchecked Sendable {
             return threads
         }
         serving.store(false, ordering: .relaxed)
-        state.withLock { $0.stopping = true }
+        withState { $0.stopping = true }
         for _ in running { sem_post(available) }
         for thread in running { pthread_join(thread, nil) }
     }
