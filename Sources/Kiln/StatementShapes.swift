@@ -52,11 +52,10 @@ struct StatementShape {
         if first == "select", selects != 1 || fromTables > 1 { return nil }
         if first != "select", selects > 0 && first != "insert" { return nil }
 
-        // Built over UTF-8 bytes; `positions` holds, per byte of the new text, the original
-        // character position, and becomes per character at the end.
-        let units = Array(sql.utf8)
-        let characterIndex = Lexer.characterIndex(sql, units)
-        func originalPosition(ofByte offset: Int) -> Int { (characterIndex?[offset] ?? offset) + 1 }
+        // Built over the lexer's UTF-8 bytes; `positions` holds, per byte of the new text, the
+        // original character position, and becomes per character at the end.
+        let units = lexer.bytes
+        func originalPosition(ofByte offset: Int) -> Int { lexer.position(offset) }
         var text: [UInt8] = []
         text.reserveCapacity(units.count + 8)
         var positions: [Int] = []
@@ -137,7 +136,7 @@ struct StatementShape {
         }
         guard !parameters.isEmpty else { return nil }
         normalized = String(decoding: text, as: UTF8.self)
-        if characterIndex != nil {
+        if !lexer.bytesAreCharacters {
             // Per character of the new text: the position of its first byte.
             var perCharacter: [Int] = []
             var offset = 0

@@ -42,7 +42,8 @@ public struct Token: Sendable, Equatable {
 /// space, tab, newline, carriage return, form feed and vertical tab. Positions count characters,
 /// as Swift's `Array(text)` does (a CRLF is one), so that callers can index the text by them.
 public struct Lexer {
-    private let bytes: [UInt8]
+    /// The text's UTF-8 bytes (tokens' `utf8Offset`s index them).
+    public let bytes: [UInt8]
     private var index = 0
     /// For text that is not plain ASCII: each byte offset's 0-based character index.
     private let characterIndex: [Int]?
@@ -54,7 +55,7 @@ public struct Lexer {
 
     /// For each UTF-8 byte offset of `text` (and its end), the 0-based index of the character
     /// it belongs to; nil when byte offsets are character offsets (ASCII without carriage returns).
-    public static func characterIndex(_ text: String, _ bytes: [UInt8]) -> [Int]? {
+    private static func characterIndex(_ text: String, _ bytes: [UInt8]) -> [Int]? {
         if !bytes.contains(where: { $0 >= 0x80 || $0 == 13 }) { return nil }
         var map = [Int](repeating: 0, count: bytes.count + 1)
         var offset = 0
@@ -67,8 +68,11 @@ public struct Lexer {
         return map
     }
 
+    /// Whether byte offsets are character offsets (the text is ASCII without carriage returns).
+    public var bytesAreCharacters: Bool { characterIndex == nil }
+
     /// The 1-based character position of byte offset `offset`.
-    private func position(_ offset: Int) -> Int { (characterIndex?[offset] ?? offset) + 1 }
+    public func position(_ offset: Int) -> Int { (characterIndex?[offset] ?? offset) + 1 }
 
     public mutating func tokenize() throws(DatabaseError) -> [Token] {
         var tokens: [Token] = []
