@@ -61,7 +61,7 @@ let package = Package(
         // Runs low-level IR over the runtime state (same program as the JIT).
         .target(name: "KilnInterpreter", dependencies: ["KilnCore", "KilnIR", "KilnRuntime", "CKilnSystem"], swiftSettings: hotPath),
         // Low-level IR -> upstream MLIR -> LLVM -> native code.
-        .target(name: "KilnJIT", dependencies: ["KilnCore", "KilnIR", "KilnMLIR", "KilnRuntime"], swiftSettings: mlirHeaders),
+        .target(name: "KilnJIT", dependencies: ["KilnCore", "KilnIR", "KilnMLIR", "KilnRuntime", "KilnStorage"], swiftSettings: mlirHeaders),
         // The public embedded API.
         .target(name: "Kiln", dependencies: [
             "KilnCore", "KilnSQL", "KilnStorage", "KilnPlanner", "KilnIR", "KilnCompiler",

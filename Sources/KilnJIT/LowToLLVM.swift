@@ -1,5 +1,6 @@
 import KilnIR
 import KilnRuntime
+import KilnStorage
 
 /// Expands the `kiln_low` ops into upstream `arith`/`scf`/`llvm`/`func` ops, leaving a module
 /// that MLIR's standard conversions take to the LLVM dialect.
@@ -104,11 +105,11 @@ public enum LowToLLVM {
     }
 
     /// Whether a string's 16-byte form (`i128`) holds a long string (its bytes elsewhere):
-    /// its length, the low 32 bits, is over `KilnString.inlineCapacity` (12).
+    /// its length, the low 32 bits, is over `KilnString.inlineCapacity`.
     static func isLongString(_ v: IRValue, _ b: IRBuilder) -> IRValue {
         precondition(v.type == "i128", "a string is an i128, not \(v.type)")
         let length = b.value("arith.trunci", [v], "i32")
-        let capacity = b.value("arith.constant", [], "i32", [("value", .integer(12, type: "i32"))])
+        let capacity = b.value("arith.constant", [], "i32", [("value", .integer(Int64(KilnString.inlineCapacity), type: "i32"))])
         return b.value("arith.cmpi", [length, capacity], "i1", [("predicate", .integer(8, type: "i64"))])  // ugt
     }
 
