@@ -389,8 +389,7 @@ final class QueryExecutor {
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        (ContinuousClock.now - start).milliseconds
     }
 }
 

@@ -97,7 +97,7 @@ public final class NativeCompiler {
             let now = ContinuousClock.now
             let elapsed = now - clock
             clock = now
-            return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            return elapsed.milliseconds
         }
         let upstream = self.upstream(low)
         stages.upstream = lap()

@@ -118,8 +118,7 @@ final class ShellSession {
             return false
         }
         if timer {
-            let elapsed = ContinuousClock.now - start
-            let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            let ms = (ContinuousClock.now - start).milliseconds
             emit("Time: \(formatMilliseconds(ms)) ms\n")
             if timerDetail {
                 for t in printer.timings {

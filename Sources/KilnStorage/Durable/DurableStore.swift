@@ -347,21 +347,14 @@ public final class DurableStore: @unchecked Sendable {
     /// The background flush for `synchronous_commit = off` (PostgreSQL's WAL writer).
     private func startFlusher() {
         guard !flusherRunning.exchange(true, ordering: .relaxed) else { return }
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let started = pthread_create(&thread, nil, { context in
-            let store = Unmanaged<DurableStore>.fromOpaque(context!).takeRetainedValue()
-            while !store.closed.load(ordering: .relaxed) {
+        let started = DetachedThread.start { [self] in
+            while !closed.load(ordering: .relaxed) {
                 usleep(200_000)
-                try? store.wal.flush()
+                try? wal.flush()
             }
-            store.flusherRunning.store(false, ordering: .relaxed)
-            return nil
-        }, box.toOpaque())
-        if started == 0 { pthread_detach(thread) } else {
-            box.release()
             flusherRunning.store(false, ordering: .relaxed)
         }
+        if !started { flusherRunning.store(false, ordering: .relaxed) }
     }
 
     static func encode(_ change: LoggedChange, into bytes: inout [UInt8]) {

@@ -226,10 +226,10 @@ final class WriteAheadLog: @unchecked Sendable {
                 syncing = false
                 if !bytes.isEmpty {
                     counters.writes += 1
-                    counters.writeNanoseconds += WALStatistics.nanoseconds(written - started)
+                    counters.writeNanoseconds += (written - started).nanoseconds
                 }
                 counters.syncs += 1
-                counters.syncNanoseconds += WALStatistics.nanoseconds(ContinuousClock.now - written)
+                counters.syncNanoseconds += (ContinuousClock.now - written).nanoseconds
                 if let outcome { failureState = outcome } else { synced = max(synced, target) }
                 monitor.broadcast()
             }
@@ -250,7 +250,7 @@ final class WriteAheadLog: @unchecked Sendable {
             if syncHere && !syncing && acknowledgements.isEmpty { return .sync }
             acknowledgements.append((position, done))
             if !acknowledgerRunning {
-                acknowledgerRunning = WriteAheadLog.startThread { [self] in acknowledge() }
+                acknowledgerRunning = DetachedThread.start { [self] in acknowledge() }
                 if !acknowledgerRunning {
                     acknowledgements.removeLast()
                     return .sync
@@ -290,17 +290,17 @@ final class WriteAheadLog: @unchecked Sendable {
 
     /// Answers the registered commits now durable (all of them, with the error, after a failure).
     private func answerDurable(failed: DatabaseError?) {
-        let ready = monitor.withLock { () -> [@Sendable (DatabaseError?) -> Void] in
-            let durable = base + synced
+        let (ready, outcome) = monitor.withLock { () -> ([@Sendable (DatabaseError?) -> Void], DatabaseError?) in
+            let durable = base + synced, outcome = failed ?? failureState
             var ready: [@Sendable (DatabaseError?) -> Void] = []
             acknowledgements.removeAll { entry in
-                guard failed != nil || failureState != nil || entry.position <= durable else { return false }
+                guard outcome != nil || entry.position <= durable else { return false }
                 ready.append(entry.done)
                 return true
             }
-            return ready
+            return (ready, outcome)
         }
-        for done in ready { done(failed ?? failure) }
+        for done in ready { done(outcome) }
     }
 
     /// Ends the acknowledger once the commits registered with it are answered.
@@ -309,27 +309,6 @@ final class WriteAheadLog: @unchecked Sendable {
             stopping = true
             monitor.broadcast()
         }
-    }
-
-    /// Starts a detached thread running `body`; false when none could be started.
-    private static func startThread(_ body: @escaping () -> Void) -> Bool {
-        let box = Unmanaged.passRetained(ThreadBody(body))
-        var thread = pthread_t()
-        let started = pthread_create(&thread, nil, { context in
-            Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue().body()
-            return nil
-        }, box.toOpaque())
-        guard started == 0 else {
-            box.release()
-            return false
-        }
-        pthread_detach(thread)
-        return true
-    }
-
-    private final class ThreadBody {
-        let body: () -> Void
-        init(_ body: @escaping () -> Void) { self.body = body }
     }
 
     /// Writes and syncs whatever was committed (the background flush of
@@ -411,8 +390,4 @@ public struct WALStatistics: Sendable {
     public var syncs = 0
     public var writeNanoseconds = 0
     public var syncNanoseconds = 0
-
-    static func nanoseconds(_ duration: Duration) -> Int {
-        Int(duration.components.seconds) * 1_000_000_000 + Int(duration.components.attoseconds / 1_000_000_000)
-    }
 }
