@@ -12,7 +12,8 @@ or a `kiln serve` stopped by a signal, at moments when a compile may still be in
 - a compile made to fail on purpose (`KILN_TEST_COMPILE_FAULT`): the answer is right and the
   process lives;
 - `statement_timeout` in the shell;
-- `kiln serve` stopped by SIGTERM and SIGINT while compiles run, and deep inputs (1,000,000
+- `kiln serve` stopped by SIGTERM and SIGINT while compiles run, and `kiln serve DBDIR`
+  after queries over a persisted table (every committed row there at the next start); deep inputs (1,000,000
   NOTs, 100,000 parentheses, 1,000,000-term sums, 10,000 nested subqueries, ...) sent to
   it while a second connection keeps being served;
 - no files left behind by LLVM's JIT listeners (`.debug/jit`).
@@ -407,7 +408,43 @@ class Checks:
                 except Exception as error:  # noqa: BLE001 - any client error is a failure here
                     self.fail(f"{name}: {error}")
                 self.stop_server(process, sig, name)
+        self.serve_signals_on_a_directory()
         print("kiln serve stopped by SIGTERM and SIGINT while compiling: done", flush=True)
+
+    def serve_signals_on_a_directory(self):
+        """`kiln serve DBDIR` stops on SIGINT and SIGTERM after queries over a persisted table
+        (compiled code, the code cache, the WAL's threads all started), sent at varied moments,
+        and the next start finds every committed row."""
+        import psycopg
+        with tempfile.TemporaryDirectory(prefix="kiln-signals-") as work:
+            directory = os.path.join(work, "db")
+            rows = 0
+            for run in range(max(6, self.runs // 2)):
+                sig = [signal.SIGINT, signal.SIGTERM][run % 2]
+                name = f"kiln serve DBDIR {sig.name} run {run + 1}"
+                process, port = self.start_server(directory=directory)
+                try:
+                    with psycopg.connect(host="127.0.0.1", port=port, user="kiln", dbname="kiln", autocommit=True) as connection:
+                        if run == 0:
+                            connection.execute("CREATE TABLE s (k BIGINT, v BIGINT)")
+                        connection.execute(f"INSERT INTO s SELECT g, g % 100 FROM generate_series({rows + 1}, {rows + 100_000}) g")
+                        rows += 100_000
+                        found = connection.execute(f"SELECT count(*), sum(v) FROM s WHERE v > {run}").fetchone()
+                        if found[0] != sum(1 for g in range(1, rows + 1) if g % 100 > run):
+                            self.fail(f"{name}: count {found[0]}")
+                except Exception as error:  # noqa: BLE001 - any client error is a failure here
+                    self.fail(f"{name}: {error}")
+                time.sleep([0, 0.05, 0.3, 1.0][run % 4])
+                self.stop_server(process, sig, name)
+            process, port = self.start_server(directory=directory)
+            try:
+                with psycopg.connect(host="127.0.0.1", port=port, user="kiln", dbname="kiln", autocommit=True) as connection:
+                    found = connection.execute("SELECT count(*) FROM s").fetchone()[0]
+                    if found != rows:
+                        self.fail(f"kiln serve DBDIR after signals: {found} rows, not {rows}")
+            except Exception as error:  # noqa: BLE001
+                self.fail(f"kiln serve DBDIR after signals: {error}")
+            self.stop_server(process, signal.SIGTERM, "kiln serve DBDIR after signals")
 
     def serve_pipelined_commits(self):
         with tempfile.TemporaryDirectory(prefix="kiln-pipelined-") as work:

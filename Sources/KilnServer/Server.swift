@@ -1,4 +1,3 @@
-import Dispatch
 import Kiln
 import KilnWire
 import Logging
@@ -150,17 +149,35 @@ public final class Server: Sendable {
         }
     }
 
-    /// Shuts the server down on SIGINT or SIGTERM.
-    public func shutdownOnSignals() -> [DispatchSourceSignal] {
-        [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [self] in
-                logger.info("kiln serve: received signal \(number)")
-                shutdown()
-            }
-            source.resume()
-            return source
-        }
+    /// The signals that stop the server cleanly.
+    static let shutdownSignals = [SIGINT, SIGTERM]
+
+    /// Blocks SIGINT and SIGTERM in the calling thread and in every thread it starts later.
+    /// Call it first in `main`, before any thread exists, so that no thread can take these
+    /// signals except the one `shutdownOnSignals` starts.
+    public static func blockShutdownSignals() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for number in shutdownSignals { sigaddset(&set, number) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+    }
+
+    /// Shuts the server down on SIGINT or SIGTERM. A thread waits for them with `sigwait`, so
+    /// no signal handler is involved: handlers race with every thread that has the signals
+    /// unblocked, and libraries the server loads (LLVM) install handlers of their own. The
+    /// signals must be blocked in every thread (`blockShutdownSignals`, first in `main`).
+    /// - Returns: false when the waiting thread could not be started.
+    @discardableResult
+    public func shutdownOnSignals() -> Bool {
+        Server.blockShutdownSignals()
+        return StatementThreads.start { [self] in
+            var set = sigset_t()
+            sigemptyset(&set)
+            for number in Server.shutdownSignals { sigaddset(&set, number) }
+            var number: Int32 = 0
+            while sigwait(&set, &number) != 0 {}
+            logger.info("kiln serve: received signal \(number)")
+            shutdown()
+        } != nil
     }
 }

@@ -35,6 +35,8 @@ let serveHelp = """
 
 /// `kiln serve [OPTION]... [DBDIR]`: see `serveHelp`.
 func serve(_ arguments: ArraySlice<String>) -> Never {
+    // Before any thread starts: SIGINT and SIGTERM reach only the thread that waits for them.
+    Server.blockShutdownSignals()
     var configuration = ServerConfiguration()
     var logLevel = Logger.Level.info
     var directory: String?
@@ -104,8 +106,8 @@ func serve(_ arguments: ArraySlice<String>) -> Never {
         let server = try Server(configuration: configuration, database: database, logger: logger)
         let port = try server.start()
         standardError("kiln serve: listening on \(configuration.host):\(port)\n")
-        // The signal sources must live as long as the server runs.
-        withExtendedLifetime(server.shutdownOnSignals()) { server.waitUntilClosed() }
+        guard server.shutdownOnSignals() else { throw DatabaseError(.outOfMemory, "could not start the signal thread") }
+        server.waitUntilClosed()
         terminate(0)
     } catch {
         standardError("kiln serve: \(error)\n")
