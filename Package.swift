@@ -16,7 +16,8 @@ let mlirLinkFlags = ["-L\(llvmRoot)/lib", "-Xlinker", "--start-group"]
        "-Xlinker", "-rpath", "-Xlinker", "\(llvmRoot)/lib"]
 let mlirHeaders: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I\(llvmRoot)/include"])]
 /// Release builds skip dynamic exclusivity checks in the per-row code (COPY parsing, runtime
-/// states, the interpreter), where they cost 10-20%; debug builds (the tests) keep them.
+/// states, the interpreter), where they cost 10-20%, and in the per-statement code (lexer,
+/// binder, server), where they were 1-2% of a short statement; debug builds (the tests) keep them.
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let package = Package(
@@ -44,11 +45,11 @@ let package = Package(
         // Shared vocabulary: errors, SQL types, values, decimal and date arithmetic.
         .target(name: "KilnCore", dependencies: ["CKilnSystem"], swiftSettings: hotPath),
         // PostgreSQL-dialect lexer, AST and parser.
-        .target(name: "KilnSQL", dependencies: ["KilnCore"]),
+        .target(name: "KilnSQL", dependencies: ["KilnCore"], swiftSettings: hotPath),
         // Columnar in-memory tables, the catalog, CSV reading.
         .target(name: "KilnStorage", dependencies: ["KilnCore", "CKilnSystem"], swiftSettings: hotPath),
         // Binder, logical/physical plan, pipeline slicer.
-        .target(name: "KilnPlanner", dependencies: ["KilnCore", "KilnSQL", "KilnStorage"]),
+        .target(name: "KilnPlanner", dependencies: ["KilnCore", "KilnSQL", "KilnStorage"], swiftSettings: hotPath),
         // The only module that sees the MLIR C API.
         .target(name: "KilnMLIR", dependencies: ["CMLIR", "CKilnSystem"], swiftSettings: mlirHeaders,
                 linkerSettings: [.unsafeFlags(mlirLinkFlags)]),
@@ -84,7 +85,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: mlirHeaders),
+        ], swiftSettings: mlirHeaders + hotPath),
         // Benchmarks of the embedded API (`kiln-bench prepared`); build in release.
         .executableTarget(name: "kiln-bench", dependencies: ["Kiln", "KilnCore"], swiftSettings: mlirHeaders),
         // The shell.
