@@ -210,23 +210,31 @@ public struct Binder {
                 correlation.keys.append((inner: keys.count, outer: outer))
                 keys.append(inner)
             }
-            // Split avg into sum and count.
+            // Split avg into sum and count; each distinct aggregate is computed once (TPC-H Q1's
+            // avg(x) reuses its sum(x), and counts of columns that cannot be NULL are count(*)).
             var aggregates: [AggregateCall] = []
             var aggregateOutput: [Int: BoundExpression] = [:]
+            func place(_ call: AggregateCall) -> Int {
+                var call = call
+                if call.function == "count", !call.distinct, call.argument?.nullable == false {
+                    call = AggregateCall(function: "count_star", argument: nil, type: .bigint, distinct: false)
+                }
+                if let existing = aggregates.firstIndex(of: call) { return keys.count + existing }
+                aggregates.append(call)
+                return keys.count + aggregates.count - 1
+            }
             for (index, call) in collector.calls.enumerated() {
-                let column = keys.count + aggregates.count
                 if call.function == "avg" {
                     let argument = call.argument!
                     let sumType: SQLType = argument.type.isFloat ? .double : .numeric(precision: nil, scale: argument.type.scale)
-                    aggregates.append(AggregateCall(function: "sum", argument: argument, type: sumType, distinct: call.distinct))
-                    aggregates.append(AggregateCall(function: "count", argument: argument, type: .bigint, distinct: call.distinct))
-                    let sum = BoundExpression.column(column, type: sumType, nullable: true)
-                    let count = BoundExpression.column(column + 1, type: .bigint, nullable: false)
+                    let sum = BoundExpression.column(place(AggregateCall(function: "sum", argument: argument, type: sumType, distinct: call.distinct)),
+                                                     type: sumType, nullable: true)
+                    let count = BoundExpression.column(place(AggregateCall(function: "count", argument: argument, type: .bigint, distinct: call.distinct)),
+                                                       type: .bigint, nullable: false)
                     aggregateOutput[index] = .call("avg_final", [sum, count], type: call.type, nullable: true)
                 } else {
-                    aggregates.append(call)
                     let nullable = call.function != "count" && call.function != "count_star"
-                    aggregateOutput[index] = .column(column, type: call.type, nullable: nullable)
+                    aggregateOutput[index] = .column(place(call), type: call.type, nullable: nullable)
                 }
             }
             // Uncorrelated subqueries outside aggregates join after the aggregation.
