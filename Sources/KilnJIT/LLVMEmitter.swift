@@ -556,13 +556,37 @@ struct LLVMEmitter {
         return (.wide(low, high), LLVMBuildICmp(b, LLVMIntSLT, overflow, constant(i64, 0), ""))
     }
 
+    /// A checked 128-bit multiply: factors that fit in 64 bits (decimals of up to 18 digits,
+    /// nearly always) take one 64 x 64 -> 128-bit multiply, which cannot overflow; others call
+    /// `kiln_rt_mul128`.
     func multiply(_ x: IRValue, _ y: IRValue) throws -> (Lowered, LLVMValueRef) {
         let (a, c) = (try wide(x), try wide(y))
+        let b = builder
+        func fits(_ v: (LLVMValueRef, LLVMValueRef)) -> LLVMValueRef {
+            LLVMBuildICmp(b, LLVMIntEQ, v.1, LLVMBuildAShr(b, v.0, constant(i64, 63), ""), "")!
+        }
+        let narrow = appendBlock("narrow_mul"), call = appendBlock("wide_mul"), merge = appendBlock("mul_done")
+        LLVMBuildCondBr(b, LLVMBuildAnd(b, fits(a), fits(c), ""), narrow, call)
+        LLVMPositionBuilderAtEnd(b, narrow)
+        let i128 = LLVMInt128TypeInContext(context)!
+        let product = LLVMBuildMul(b, LLVMBuildSExt(b, a.0, i128, ""), LLVMBuildSExt(b, c.0, i128, ""), "")!
+        let narrowParts = [LLVMBuildTrunc(b, product, i64, "")!,
+                           LLVMBuildTrunc(b, LLVMBuildLShr(b, product, LLVMConstInt(i128, 64, 0), ""), i64, "")!,
+                           LLVMConstInt(i1, 0, 0)!]
+        LLVMBuildBr(b, merge)
+        LLVMPositionBuilderAtEnd(b, call)
         let helper = functions["kiln_rt_mul128"]!
         var arguments: [LLVMValueRef?] = [a.0, a.1, c.0, c.1, scratch]
-        let overflow = arguments.withUnsafeMutableBufferPointer { LLVMBuildCall2(builder, helper.type, helper.function, $0.baseAddress, UInt32($0.count), "")! }
-        let product = loadWide(scratch!)
-        return (product, LLVMBuildICmp(builder, LLVMIntNE, overflow, constant(i32, 0), ""))
+        let overflow = arguments.withUnsafeMutableBufferPointer { LLVMBuildCall2(b, helper.type, helper.function, $0.baseAddress, UInt32($0.count), "")! }
+        guard case .wide(let low, let high) = loadWide(scratch!) else { throw Unsupported(what: "a 128-bit product") }
+        let wideParts = [low, high, LLVMBuildICmp(b, LLVMIntNE, overflow, constant(i32, 0), "")!]
+        let callEnd = LLVMGetInsertBlock(b)!
+        LLVMBuildBr(b, merge)
+        LLVMPositionBuilderAtEnd(b, merge)
+        let results = [i64, i64, i1].map { LLVMBuildPhi(b, $0, "")! }
+        addIncoming(results, narrowParts, from: narrow)
+        addIncoming(results, wideParts, from: callEnd)
+        return (.wide(results[0], results[1]), results[2])
     }
 
     func loadWide(_ address: LLVMValueRef) -> Lowered {

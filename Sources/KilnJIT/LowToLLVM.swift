@@ -30,11 +30,14 @@ public enum LowToLLVM {
                 let kind = op.string("kind") ?? "add"
                 let type = op.operands[0].type
                 let intrinsic = "llvm.intr.s\(kind == "add" ? "add" : kind == "sub" ? "sub" : "mul").with.overflow"
-                let pair = b.value(intrinsic, op.operands, "!llvm.struct<(\(type), i1)>")
-                let value = b.add("llvm.extractvalue", [pair], [type], [("position", .raw("array<i64: 0>"))])
-                let flag = b.add("llvm.extractvalue", [pair], ["i1"], [("position", .raw("array<i64: 1>"))])
-                replace(op.results[0], with: value.result, in: block)
-                replace(op.results[1], with: flag.result, in: block)
+                func checkedPair(_ b: IRBuilder) -> (IRValue, IRValue) {
+                    let pair = b.value(intrinsic, op.operands, "!llvm.struct<(\(type), i1)>")
+                    return (b.add("llvm.extractvalue", [pair], [type], [("position", .raw("array<i64: 0>"))]).result,
+                            b.add("llvm.extractvalue", [pair], ["i1"], [("position", .raw("array<i64: 1>"))]).result)
+                }
+                let (value, flag) = kind == "mul" && type == "i128" ? narrowMultiply(op.operands[0], op.operands[1], b, checked: checkedPair) : checkedPair(b)
+                replace(op.results[0], with: value, in: block)
+                replace(op.results[1], with: flag, in: block)
             case "kiln_low.raise":
                 let code = op.integer("code") ?? 0
                 let body = IRBlock()
@@ -102,6 +105,27 @@ public enum LowToLLVM {
             operations.append(contentsOf: target.operations)
         }
         block.operations = operations
+    }
+
+    /// A checked 128-bit multiply (decimals) whose factors nearly always fit in 64 bits (up to
+    /// 18 digits): then one 64 x 64 -> 128-bit multiply, which cannot overflow; else the checked
+    /// 128-bit multiply (`checked`), which LLVM expands to three multiplies and their carries.
+    static func narrowMultiply(_ x: IRValue, _ y: IRValue, _ b: IRBuilder,
+                               checked: (IRBuilder) -> (IRValue, IRValue)) -> (IRValue, IRValue) {
+        func narrowed(_ v: IRValue) -> (IRValue, IRValue) {
+            let back = b.value("arith.extsi", [b.value("arith.trunci", [v], "i64")], "i128")
+            return (back, b.value("arith.cmpi", [back, v], "i1", [("predicate", .integer(0, type: "i64"))]))
+        }
+        let (a, aFits) = narrowed(x), (c, cFits) = narrowed(y)
+        let narrow = IRBlock(), wide = IRBlock()
+        let nb = IRBuilder(narrow)
+        nb.add("scf.yield", [nb.value("arith.muli", [a, c], "i128"), nb.value("arith.constant", [], "i1", [("value", .integer(0, type: "i1"))])])
+        let wb = IRBuilder(wide)
+        let (product, overflow) = checked(wb)
+        wb.add("scf.yield", [product, overflow])
+        let both = b.value("arith.andi", [aFits, cFits], "i1")
+        let results = b.add("scf.if", [both], ["i128", "i1"], regions: [.single(narrow), .single(wide)]).results
+        return (results[0], results[1])
     }
 
     /// Whether a string's 16-byte form (`i128`) holds a long string (its bytes elsewhere):
