@@ -134,7 +134,7 @@ enum Machine {
                 case .integer(let bits): r[d] = Hashing.mix(bits <= 8 ? r[a] : UInt64(bitPattern: Reg.signed(r, a, bits: bits)))
                 case .float32: r[d] = Hashing.mix((Double(Reg.float(r, a)) + 0.0).bitPattern)
                 case .float64: r[d] = Hashing.mix((Reg.double(r, a) + 0.0).bitPattern)
-                case .int128: r[d] = Hashing.mix(r[a] ^ Hashing.mix(r[a + 1]))
+                case .int128: r[d] = Hashing.fold(r[a], r[a + 1])
                 case .string: r[d] = KilnString.hash(Reg.wide(r, a))
                 }
             case .call(let function, let d, let a0, let a1, let a2, let a3):

@@ -562,13 +562,21 @@ struct LLVMEmitter {
     func multiply(_ x: IRValue, _ y: IRValue) throws -> (Lowered, LLVMValueRef) {
         let (a, c) = (try wide(x), try wide(y))
         let b = builder
+        let i128 = LLVMInt128TypeInContext(context)!
+        func zero(_ v: LLVMValueRef) -> Bool { LLVMIsAConstantInt(v) != nil && LLVMConstIntGetZExtValue(v) == 0 }
+        if zero(a.1) && zero(c.1) {
+            // Two zero-extended 64-bit factors (`Hashing.fold`): one unsigned multiply, which
+            // cannot overflow 128 bits.
+            let product = LLVMBuildMul(b, LLVMBuildZExt(b, a.0, i128, ""), LLVMBuildZExt(b, c.0, i128, ""), "")!
+            return (.wide(LLVMBuildTrunc(b, product, i64, "")!, LLVMBuildTrunc(b, LLVMBuildLShr(b, product, LLVMConstInt(i128, 64, 0), ""), i64, "")!),
+                    LLVMConstInt(i1, 0, 0)!)
+        }
         func fits(_ v: (LLVMValueRef, LLVMValueRef)) -> LLVMValueRef {
             LLVMBuildICmp(b, LLVMIntEQ, v.1, LLVMBuildAShr(b, v.0, constant(i64, 63), ""), "")!
         }
         let narrow = appendBlock("narrow_mul"), call = appendBlock("wide_mul"), merge = appendBlock("mul_done")
         LLVMBuildCondBr(b, LLVMBuildAnd(b, fits(a), fits(c), ""), narrow, call)
         LLVMPositionBuilderAtEnd(b, narrow)
-        let i128 = LLVMInt128TypeInContext(context)!
         let product = LLVMBuildMul(b, LLVMBuildSExt(b, a.0, i128, ""), LLVMBuildSExt(b, c.0, i128, ""), "")!
         let narrowParts = [LLVMBuildTrunc(b, product, i64, "")!,
                            LLVMBuildTrunc(b, LLVMBuildLShr(b, product, LLVMConstInt(i128, 64, 0), ""), i64, "")!,

@@ -59,8 +59,11 @@ public enum LowToLLVM {
                     let normalized = b.value("arith.addf", [d, zero], "f64")
                     wide = b.value("arith.bitcast", [normalized], "i64")
                 case "i128":
+                    // As `Hashing.fold`: no finaliser after it.
                     let (low, high) = halves(v, b)
-                    wide = b.value("arith.xori", [low, mix(high, b)], "i64")
+                    replace(op.result, with: fold(low, high, b), in: block)
+                    operations.append(contentsOf: target.operations)
+                    continue
                 default: wide = v
                 }
                 replace(op.result, with: mix(wide, b), in: block)
@@ -78,7 +81,7 @@ public enum LowToLLVM {
                 let cb = IRBuilder(call)
                 cb.add("scf.yield", [cb.add("func.call", [low, high], ["i64"], [("callee", .raw("@kiln_rt_str_hash"))]).result])
                 let ib = IRBuilder(inline)
-                ib.add("scf.yield", [mix(ib.value("arith.xori", [low, mix(high, ib)], "i64"), ib)])
+                ib.add("scf.yield", [fold(low, high, ib)])
                 replace(op.result, with: b.add("scf.if", [long], ["i64"], regions: [.single(call), .single(inline)]).result, in: block)
             case "kiln_low.str_eq":
                 // Equal 16-byte forms are equal strings; different lengths or prefixes are
@@ -155,6 +158,18 @@ public enum LowToLLVM {
         h = b.value("arith.muli", [h, constant(0xc4ce_b9fe_1a85_ec53)], "i64")
         h = b.value("arith.xori", [h, b.value("arith.shrui", [h, s33], "i64")], "i64")
         return h
+    }
+
+    /// `Hashing.fold`, inline: one 64 x 64 -> 128-bit multiply of the seeded halves, its
+    /// halves XORed.
+    static func fold(_ low: IRValue, _ high: IRValue, _ b: IRBuilder) -> IRValue {
+        func seeded(_ v: IRValue, _ seed: UInt64) -> IRValue {
+            let constant = b.value("arith.constant", [], "i64", [("value", .integer(Int64(bitPattern: seed), type: "i64"))])
+            return b.value("arith.extui", [b.value("arith.xori", [v, constant], "i64")], "i128")
+        }
+        let product = b.value("arith.muli", [seeded(low, Hashing.foldSeeds.low), seeded(high, Hashing.foldSeeds.high)], "i128")
+        let (productLow, productHigh) = halves(product, b)
+        return b.value("arith.xori", [productLow, productHigh], "i64")
     }
 
     /// Rewrites every later use of `old` in `block` (and nested blocks) to `new`.

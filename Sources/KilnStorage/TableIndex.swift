@@ -180,7 +180,7 @@ public final class TableIndex: @unchecked Sendable {
     func cellHash(_ cell: Int128, _ type: SQLType) -> UInt64 {
         if type.physical == .string { return KilnString.hash(cell) }
         let bits = UInt128(bitPattern: cell)
-        return Hashing.mix(UInt64(truncatingIfNeeded: bits) ^ Hashing.mix(UInt64(truncatingIfNeeded: bits >> 64)))
+        return Hashing.fold(UInt64(truncatingIfNeeded: bits), UInt64(truncatingIfNeeded: bits >> 64))
     }
 
     @inline(__always)
