@@ -51,8 +51,7 @@ extension Database {
                          position: Int) throws(DatabaseError) -> QueryResult {
         let (target, targets) = try insertTarget(tableName, columnNames, position: position)
         let table = writeTarget(target)
-        var binder = makeBinder()
-        let returning = try Returning(items, table: target, qualifier: Returning.qualifier(tableName), offset: 0, binder: &binder)
+        let returning = try insertReturning(items, target, tableName)
         let defaults = try defaultValues(target, besides: targets)
         let before = table.rowCount
         var returned: [[Value]] = []
@@ -86,8 +85,7 @@ extension Database {
             throw Database.identityAlways(target.columns[column].name, position: position)
         }
         let table = writeTarget(target)
-        var binder = makeBinder()
-        let returning = try Returning(items, table: target, qualifier: Returning.qualifier(tableName), offset: 0, binder: &binder)
+        let returning = try insertReturning(items, target, tableName)
         let before = table.rowCount
         let returned: [[Value]]
         do throws(DatabaseError) {
@@ -98,6 +96,13 @@ extension Database {
         }
         try noteAppend(to: target, from: before, in: table)
         return Returning.result(returning, rows: returned, tag: "INSERT 0 \(table.rowCount - before)")
+    }
+
+    /// An INSERT's RETURNING list, bound over the new row; nil (and no binder made) without one.
+    func insertReturning(_ items: [SelectItem], _ target: Table, _ tableName: String) throws(DatabaseError) -> Returning? {
+        guard !items.isEmpty else { return nil }
+        var binder = makeBinder()
+        return try Returning(items, table: target, qualifier: Returning.qualifier(tableName), offset: 0, binder: &binder)
     }
 
     /// A VALUES row with each `DEFAULT` replaced by its column's default (NULL when none); a

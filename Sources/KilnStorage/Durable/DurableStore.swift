@@ -55,11 +55,18 @@ public final class DurableStore: @unchecked Sendable {
     /// no more writes (after a failed fsync the kernel may have dropped the dirty pages, so
     /// nothing written since can be trusted until recovery reads the files again).
     private let failureState = Mutex<DatabaseError?>(nil)
-    public var failure: DatabaseError? { failureState.withLock { $0 } ?? wal.failure }
+    /// Whether `failureState` was ever set (read without its lock on every commit).
+    private let failed = Atomic<Bool>(false)
+    public var failure: DatabaseError? {
+        (failed.load(ordering: .acquiring) ? failureState.withLock { $0 } : nil) ?? wal.failure
+    }
 
     /// Stops writes as a failed write would (the memory no longer matches what the files and
     /// the WAL would recover; reopening recovers the files' state).
-    public func stopWrites(_ error: DatabaseError) { failureState.withLock { $0 = $0 ?? error } }
+    public func stopWrites(_ error: DatabaseError) {
+        failureState.withLock { $0 = $0 ?? error }
+        failed.store(true, ordering: .releasing)
+    }
     /// What the last checkpoint wrote: column extents and their bytes (unchanged row groups are
     /// not written again).
     public private(set) var lastCheckpoint: (columns: Int, bytes: Int) = (0, 0)
@@ -311,8 +318,8 @@ public final class DurableStore: @unchecked Sendable {
         var commit = BinaryWriter()
         commit.u64(commitSequence)
         WriteAheadLog.frame(.commit, commit.bytes, into: &bytes)
-        let position = try wal.append(bytes, records: changes.count + 1)
-        if wal.size > maxWALSize.load(ordering: .relaxed), mayCheckpoint {
+        let (position, size) = try wal.append(bytes, records: changes.count + 1)
+        if size > maxWALSize.load(ordering: .relaxed), mayCheckpoint {
             try checkpoint(committing: committing)
             return 0
         }
@@ -442,7 +449,7 @@ public final class DurableStore: @unchecked Sendable {
         if let failure { throw writesStopped(failure) }
         do { try wal.flush() } catch { throw writesStopped(error) }
         do { try writeCheckpoint() } catch {
-            if error.sqlState == .ioError { failureState.withLock { $0 = $0 ?? error } }
+            if error.sqlState == .ioError { stopWrites(error) }
             throw error.sqlState == .ioError ? writesStopped(error) : error
         }
     }

@@ -149,10 +149,11 @@ final class WriteAheadLog: @unchecked Sendable {
     }
 
     /// Appends a transaction's framed records (ending with its commit record); returns the
-    /// log position (not a file offset) that must be on disk for the commit to be durable. Callers are serialised
+    /// log position (not a file offset) that must be on disk for the commit to be durable, and
+    /// the log's size with them. Callers are serialised
     /// (the statement lock), so the log's order is the commit order.
-    func append(_ bytes: [UInt8], records: Int) throws(DatabaseError) -> Int {
-        try monitor.withLock { () throws(DatabaseError) -> Int in
+    func append(_ bytes: [UInt8], records: Int) throws(DatabaseError) -> (position: Int, size: Int) {
+        try monitor.withLock { () throws(DatabaseError) -> (position: Int, size: Int) in
             if let failureState { throw failureState }
             pending.append(contentsOf: bytes)
             counters.commits += 1
@@ -163,7 +164,7 @@ final class WriteAheadLog: @unchecked Sendable {
                 // Large: written now (a sync may not run meanwhile: this holds the lock).
                 try writePending()
             }
-            return end
+            return (end, end - base)
         }
     }
 
