@@ -55,6 +55,32 @@ extension Database {
         return .command("CREATE TABLE")
     }
 
+    /// `CREATE TABLE name [(columns)] AS query [WITH [NO] DATA]`: a table with the query's
+    /// columns (names from `columns` first, then the query's; a literal of unknown type is
+    /// text, as in PostgreSQL), filled with its rows unless WITH NO DATA. The table and its
+    /// rows are one statement: both are undone together, and both reach the WAL at commit.
+    func runCreateTableAs(_ name: String, _ columns: [String]?, _ query: SelectStatement, withData: Bool, ifNotExists: Bool,
+                          parameters: [Value], position: Int) throws(DatabaseError) -> QueryResult {
+        if ifNotExists, catalog.table(name) != nil || catalog.view(name) != nil || catalog.sequence(name) != nil {
+            return .command("CREATE TABLE AS")
+        }
+        var binder = makeBinder()
+        let bound = try binder.bind(query)
+        let types = bound.columnTypes
+        if let columns, columns.count > types.count {
+            throw DatabaseError(.syntaxError, "too many column names were specified", position: position)
+        }
+        let definitions = types.enumerated().map { index, type in
+            let columnName = columns.flatMap { index < $0.count ? $0[index] : nil } ?? bound.columnNames[index]
+            return ColumnDefinition(name: columnName, type: TypeName(type: type == .unknown ? .text : type, position: position), notNull: false, position: position)
+        }
+        _ = try runCreateTable(name, definitions, [], ifNotExists: false, position: position)
+        guard withData else { return .command("CREATE TABLE AS") }
+        let inserted = try runInsertSelect(name, nil, query, returning: [], parameters: parameters, position: position)
+        let count = inserted.commandTag.split(separator: " ").last.map(String.init) ?? "0"
+        return .command("SELECT \(count)")
+    }
+
     func runAlterTable(_ name: String, _ actions: [AlterTableAction], ifExists: Bool, position: Int) throws(DatabaseError) -> QueryResult {
         guard let table = catalog.table(name) else {
             if ifExists { return .command("ALTER TABLE") }

@@ -141,7 +141,7 @@ extension Database {
         case .select, .explain, .set, .reset, .show, .begin, .commit, .rollback, .copyTo, .deallocate, .discard, .prepare,
              .declareCursor, .fetch, .closeCursor, .savepoint, .releaseSavepoint, .rollbackToSavepoint:
             return false
-        case .createTable, .dropTable, .createView, .dropView, .insertValues, .insertSelect, .copyFrom, .analyze, .alterTable, .createIndex, .dropIndex, .vacuum, .createSequence, .dropSequence, .upsert,
+        case .createTable, .createTableAs, .dropTable, .createView, .dropView, .insertValues, .insertSelect, .copyFrom, .analyze, .alterTable, .createIndex, .dropIndex, .vacuum, .createSequence, .dropSequence, .upsert,
              .createRole, .alterRole, .dropRole, .checkpoint, .delete, .update, .truncate:
             return true
         }

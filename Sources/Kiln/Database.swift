@@ -401,6 +401,8 @@ public final class Database {
         switch statement {
         case .createTable(let name, let columns, let constraints, let ifNotExists, let position):
             return try runCreateTable(name, columns, constraints, ifNotExists: ifNotExists, position: position)
+        case .createTableAs(let name, let columns, let query, let withData, let ifNotExists, let position):
+            return try runCreateTableAs(name, columns, query, withData: withData, ifNotExists: ifNotExists, parameters: parameters, position: position)
         case .alterTable(let name, let actions, let ifExists, let position):
             return try runAlterTable(name, actions, ifExists: ifExists, position: position)
         case .createIndex(let name, let table, let columns, let unique, let ifNotExists, let position):

@@ -334,6 +334,9 @@ public enum ExplainMode: Sendable, Equatable {
 /// A statement of Kiln's SQL dialect.
 public indirect enum Statement: Sendable, Equatable {
     case createTable(name: String, columns: [ColumnDefinition], constraints: [TableConstraint], ifNotExists: Bool, position: Int)
+    /// `CREATE TABLE name [(columns)] AS query [WITH [NO] DATA]`: the query's columns (renamed
+    /// by `columns`, which may name fewer) and, with data, its rows.
+    case createTableAs(name: String, columns: [String]?, query: SelectStatement, withData: Bool, ifNotExists: Bool, position: Int)
     case alterTable(name: String, actions: [AlterTableAction], ifExists: Bool, position: Int)
     /// `CREATE [UNIQUE] INDEX [name] ON table (columns)` (name nil: one is made up).
     case createIndex(name: String?, table: String, columns: [String], unique: Bool, ifNotExists: Bool, position: Int)

@@ -5,6 +5,7 @@ extension Parser {
     mutating func parseCreateTable(start: Int) throws(DatabaseError) -> Statement {
         let ifNotExists = acceptWords("if", "not", "exists")
         let name = try qualifiedName()
+        if let statement = try parseCreateTableAs(name, ifNotExists: ifNotExists, start: start) { return statement }
         try expectSymbol("(")
         var columns: [ColumnDefinition] = []
         var constraints: [TableConstraint] = []
@@ -29,6 +30,35 @@ extension Parser {
         try expectSymbol(")")
         if acceptWord("with") { try skipStorageParameters() }
         return .createTable(name: name, columns: columns, constraints: constraints, ifNotExists: ifNotExists, position: start)
+    }
+
+    /// `CREATE TABLE name [(column, ...)] [WITH (...)] AS query [WITH [NO] DATA]` after the
+    /// name; nil (and nothing read) when the statement is a plain CREATE TABLE.
+    mutating func parseCreateTableAs(_ name: String, ifNotExists: Bool, start: Int) throws(DatabaseError) -> Statement? {
+        let saved = index
+        var columns: [String]?
+        if isSymbol("(") {
+            // A list of bare names followed by AS; column definitions have types after them.
+            do throws(DatabaseError) { columns = try parseColumnList() } catch {
+                index = saved
+                return nil
+            }
+        }
+        if acceptWord("with") { try skipStorageParameters() }
+        guard acceptWord("as") else {
+            index = saved
+            return nil
+        }
+        guard current.word == "select" || current.word == "with" || current.word == "values" || current.word == "table" || isSymbol("(") else {
+            throw syntaxError()
+        }
+        let query = try parseSelect()
+        var withData = true
+        if acceptWord("with") {
+            withData = !acceptWord("no")
+            try expectWord("data")
+        }
+        return .createTableAs(name: name, columns: columns, query: query, withData: withData, ifNotExists: ifNotExists, position: start)
     }
 
     /// A column's constraints: NOT NULL, NULL, DEFAULT, and the ones that become table
