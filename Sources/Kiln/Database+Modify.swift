@@ -49,33 +49,58 @@ extension Database {
 
     func runInsertValues(_ tableName: String, _ columnNames: [String]?, _ rows: [[Expression]], returning items: [SelectItem], parameters: [Value],
                          position: Int) throws(DatabaseError) -> QueryResult {
-        let (target, targets) = try insertTarget(tableName, columnNames, position: position)
-        let table = writeTarget(target)
-        let returning = try insertReturning(items, target, tableName)
-        let defaults = try defaultValues(target, besides: targets)
+        let plan = try insertValuesPlan(tableName, columnNames, rows, returning: items, position: position)
+        let table = writeTarget(plan.target)
         let before = table.rowCount
         var returned: [[Value]] = []
         do throws(DatabaseError) {
-            for written in rows {
-                let row = try Database.replacingDefaults(written, table: target, targets: targets)
-                guard row.count <= targets.count else {
-                    throw DatabaseError(.syntaxError, "INSERT has more expressions than target columns", position: row[targets.count].position)
-                }
-                guard row.count == targets.count else {
-                    throw DatabaseError(.syntaxError, "INSERT has more target columns than expressions", position: position)
-                }
-                var binder = makeBinder()
-                var bound = try binder.bindValuesRow(row, columns: targets.map { table.columns[$0] })
-                let allTargets = Database.add(defaults, to: &bound.plan, targets: targets)
-                if let returning { bound.plan = returning.attach(to: bound.plan, table: table, targets: allTargets) }
-                returned += try append(bound, into: table, targets: allTargets, parameters: parameters, returning: returning)
+            for row in plan.rows {
+                returned += try append(row.bound, into: table, targets: row.targets, parameters: parameters, returning: plan.returning)
             }
         } catch {
             table.truncate(to: before)
             throw error
         }
-        try noteAppend(to: target, from: before, in: table)
-        return Returning.result(returning, rows: returned, tag: "INSERT 0 \(table.rowCount - before)")
+        try noteAppend(to: plan.target, from: before, in: table)
+        return Returning.result(plan.returning, rows: returned, tag: "INSERT 0 \(table.rowCount - before)")
+    }
+
+    /// An INSERT ... VALUES bound: its target, each row's values with the defaults of the
+    /// columns it leaves out added (and the RETURNING list attached), and that list.
+    struct InsertValuesPlan {
+        let target: Table
+        let rows: [(bound: BoundQuery, targets: [Int])]
+        let returning: Returning?
+    }
+
+    /// `InsertValuesPlan` of the statement; a prepared statement's from its last run while the
+    /// catalog, the parameter types and the settings are as they were (a single-row INSERT
+    /// then binds nothing: the short path of single-row writes).
+    func insertValuesPlan(_ tableName: String, _ columnNames: [String]?, _ rows: [[Expression]], returning items: [SelectItem],
+                          position: Int) throws(DatabaseError) -> InsertValuesPlan {
+        let key = PreparedStatement.PlanKey(catalogVersion: catalog.version, parameterTypes: statementParameterTypes, settings: settingsVersion)
+        if let cached = executingPrepared?.cachedInsert, cached.key == key { return cached.plan }
+        let (target, targets) = try insertTarget(tableName, columnNames, position: position)
+        let returning = try insertReturning(items, target, tableName)
+        let defaults = try defaultValues(target, besides: targets)
+        var bound: [(bound: BoundQuery, targets: [Int])] = []
+        for written in rows {
+            let row = try Database.replacingDefaults(written, table: target, targets: targets)
+            guard row.count <= targets.count else {
+                throw DatabaseError(.syntaxError, "INSERT has more expressions than target columns", position: row[targets.count].position)
+            }
+            guard row.count == targets.count else {
+                throw DatabaseError(.syntaxError, "INSERT has more target columns than expressions", position: position)
+            }
+            var binder = makeBinder()
+            var values = try binder.bindValuesRow(row, columns: targets.map { target.columns[$0] })
+            let allTargets = Database.add(defaults, to: &values.plan, targets: targets)
+            if let returning { values.plan = returning.attach(to: values.plan, table: target, targets: allTargets) }
+            bound.append((values, allTargets))
+        }
+        let plan = InsertValuesPlan(target: target, rows: bound, returning: returning)
+        executingPrepared?.cachedInsert = (key, plan)
+        return plan
     }
 
     func runInsertSelect(_ tableName: String, _ columnNames: [String]?, _ query: SelectStatement, returning items: [SelectItem], parameters: [Value],

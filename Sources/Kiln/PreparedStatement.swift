@@ -52,6 +52,9 @@ public final class PreparedStatement: @unchecked Sendable {
     /// An UPDATE's or DELETE's target table, plan and RETURNING list from its last execution.
     var cachedModify: (key: PlanKey, table: AnyObject, plan: QueryExecutor.ExecutablePlan, returning: Returning?)?
 
+    /// An INSERT ... VALUES's bound rows from its last execution (`Database.insertValuesPlan`).
+    var cachedInsert: (key: PlanKey, plan: Database.InsertValuesPlan)?
+
     /// A simple query run as its cached shape: the shape's prepared statement and literals.
     var shape: (prepared: PreparedStatement, literals: StatementShape)?
 
