@@ -30,7 +30,7 @@ extension Database {
                 declared.defaults[index] = value.text
             }
         }
-        if catalog.table(name) != nil || catalog.view(name) != nil || catalog.sequence(name) != nil {
+        if relationExists(name) {
             if ifNotExists { return .command("CREATE TABLE") }
             throw DatabaseError(.duplicateTable, "relation \"\(name)\" already exists", position: position)
         }
@@ -61,9 +61,7 @@ extension Database {
     /// rows are one statement: both are undone together, and both reach the WAL at commit.
     func runCreateTableAs(_ name: String, _ columns: [String]?, _ query: SelectStatement, withData: Bool, ifNotExists: Bool,
                           parameters: [Value], position: Int) throws(DatabaseError) -> QueryResult {
-        if ifNotExists, catalog.table(name) != nil || catalog.view(name) != nil || catalog.sequence(name) != nil {
-            return .command("CREATE TABLE AS")
-        }
+        if ifNotExists, relationExists(name) { return .command("CREATE TABLE AS") }
         var binder = makeBinder()
         let bound = try binder.bind(query)
         let types = bound.columnTypes
@@ -190,6 +188,11 @@ extension Database {
     static func identifier(_ base: String, suffix: Int) -> String {
         guard suffix > 0 else { return String(base.prefix(63)) }
         return String(base.prefix(63 - String(suffix).count)) + String(suffix)
+    }
+
+    /// Whether a table, view or sequence has this name (they share PostgreSQL's pg_class).
+    func relationExists(_ name: String) -> Bool {
+        catalog.table(name) != nil || catalog.view(name) != nil || catalog.sequence(name) != nil
     }
 
     func relationNameTaken(_ name: String) -> Bool {

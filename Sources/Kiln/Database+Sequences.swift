@@ -6,7 +6,7 @@ import KilnStorage
 /// of SERIAL and identity columns.
 extension Database {
     func runCreateSequence(_ name: String, _ definition: SequenceDefinition, ifNotExists: Bool, position: Int) throws(DatabaseError) -> QueryResult {
-        if ifNotExists, catalog.sequence(name) != nil || catalog.table(name) != nil || catalog.view(name) != nil { return .command("CREATE SEQUENCE") }
+        if ifNotExists, relationExists(name) { return .command("CREATE SEQUENCE") }
         var ownedBy: (String, String)?
         if let owner = definition.ownedBy, owner.count == 2 {
             guard let table = catalog.table(owner[0]) else {

@@ -628,15 +628,13 @@ public final class Database {
         var row: [Value] = []
         row.reserveCapacity(expressions.count)
         for (expression, type) in zip(expressions, types) {
+            guard let substituted = substitute(expression) else { return nil }
             let value: Value
-            switch expression.kind {
-            // A constant or a parameter as it is (most single-row INSERTs): nothing to fold.
-            case .constant(let constant): value = constant
-            case .parameter(let n):
-                guard n >= 1, n <= parameters.count, let converted = try? QueryExecutor.parameterValue(parameters[n - 1], as: expression.type) else { return nil }
-                value = converted
-            default:
-                guard let substituted = substitute(expression), case .constant(let folded) = ConstantFolding.fold(substituted).kind else { return nil }
+            if case .constant(let constant) = substituted.kind {
+                // A constant or a parameter (most single-row INSERTs): nothing to fold.
+                value = constant
+            } else {
+                guard case .constant(let folded) = ConstantFolding.fold(substituted).kind else { return nil }
                 value = folded
             }
             guard value.isNull || value.fits(type) else { return nil }

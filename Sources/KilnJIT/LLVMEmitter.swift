@@ -563,13 +563,16 @@ struct LLVMEmitter {
         let (a, c) = (try wide(x), try wide(y))
         let b = builder
         let i128 = LLVMInt128TypeInContext(context)!
+        /// A 128-bit product as its (low, high) halves.
+        func halves(_ product: LLVMValueRef) -> (LLVMValueRef, LLVMValueRef) {
+            (LLVMBuildTrunc(b, product, i64, "")!, LLVMBuildTrunc(b, LLVMBuildLShr(b, product, LLVMConstInt(i128, 64, 0), ""), i64, "")!)
+        }
         func zero(_ v: LLVMValueRef) -> Bool { LLVMIsAConstantInt(v) != nil && LLVMConstIntGetZExtValue(v) == 0 }
         if zero(a.1) && zero(c.1) {
             // Two zero-extended 64-bit factors (`Hashing.fold`): one unsigned multiply, which
             // cannot overflow 128 bits.
-            let product = LLVMBuildMul(b, LLVMBuildZExt(b, a.0, i128, ""), LLVMBuildZExt(b, c.0, i128, ""), "")!
-            return (.wide(LLVMBuildTrunc(b, product, i64, "")!, LLVMBuildTrunc(b, LLVMBuildLShr(b, product, LLVMConstInt(i128, 64, 0), ""), i64, "")!),
-                    LLVMConstInt(i1, 0, 0)!)
+            let (low, high) = halves(LLVMBuildMul(b, LLVMBuildZExt(b, a.0, i128, ""), LLVMBuildZExt(b, c.0, i128, ""), "")!)
+            return (.wide(low, high), LLVMConstInt(i1, 0, 0)!)
         }
         func fits(_ v: (LLVMValueRef, LLVMValueRef)) -> LLVMValueRef {
             LLVMBuildICmp(b, LLVMIntEQ, v.1, LLVMBuildAShr(b, v.0, constant(i64, 63), ""), "")!
@@ -577,10 +580,8 @@ struct LLVMEmitter {
         let narrow = appendBlock("narrow_mul"), call = appendBlock("wide_mul"), merge = appendBlock("mul_done")
         LLVMBuildCondBr(b, LLVMBuildAnd(b, fits(a), fits(c), ""), narrow, call)
         LLVMPositionBuilderAtEnd(b, narrow)
-        let product = LLVMBuildMul(b, LLVMBuildSExt(b, a.0, i128, ""), LLVMBuildSExt(b, c.0, i128, ""), "")!
-        let narrowParts = [LLVMBuildTrunc(b, product, i64, "")!,
-                           LLVMBuildTrunc(b, LLVMBuildLShr(b, product, LLVMConstInt(i128, 64, 0), ""), i64, "")!,
-                           LLVMConstInt(i1, 0, 0)!]
+        let (narrowLow, narrowHigh) = halves(LLVMBuildMul(b, LLVMBuildSExt(b, a.0, i128, ""), LLVMBuildSExt(b, c.0, i128, ""), "")!)
+        let narrowParts = [narrowLow, narrowHigh, LLVMConstInt(i1, 0, 0)!]
         LLVMBuildBr(b, merge)
         LLVMPositionBuilderAtEnd(b, call)
         let helper = functions["kiln_rt_mul128"]!

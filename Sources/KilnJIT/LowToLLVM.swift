@@ -48,25 +48,23 @@ public enum LowToLLVM {
                 b.add("scf.if", [op.operands[1]], [], regions: [.single(body), IRRegion()])
             case "kiln_low.hash":
                 let v = op.operands[0]
-                var wide: IRValue
+                let hash: IRValue
                 switch v.type {
-                case "i1", "i8": wide = b.value("arith.extui", [v], "i64")
-                case "i16", "i32": wide = b.value("arith.extsi", [v], "i64")
+                case "i1", "i8": hash = mix(b.value("arith.extui", [v], "i64"), b)
+                case "i16", "i32": hash = mix(b.value("arith.extsi", [v], "i64"), b)
                 case "f32", "f64":
                     // -0.0 + 0.0 is +0.0, so both zeros hash alike (they compare equal).
                     let d = v.type == "f32" ? b.value("arith.extf", [v], "f64") : v
                     let zero = b.value("arith.constant", [], "f64", [("value", .float(0, type: "f64"))])
                     let normalized = b.value("arith.addf", [d, zero], "f64")
-                    wide = b.value("arith.bitcast", [normalized], "i64")
+                    hash = mix(b.value("arith.bitcast", [normalized], "i64"), b)
                 case "i128":
                     // As `Hashing.fold`: no finaliser after it.
                     let (low, high) = halves(v, b)
-                    replace(op.result, with: fold(low, high, b), in: block)
-                    operations.append(contentsOf: target.operations)
-                    continue
-                default: wide = v
+                    hash = fold(low, high, b)
+                default: hash = mix(v, b)
                 }
-                replace(op.result, with: mix(wide, b), in: block)
+                replace(op.result, with: hash, in: block)
             case "kiln_low.str_cmp":
                 let parts = op.operands.flatMap { v -> [IRValue] in let (low, high) = halves(v, b); return [low, high] }
                 replace(op.result, with: b.add("func.call", parts, ["i32"], [("callee", .raw("@kiln_rt_str_cmp"))]).result, in: block)

@@ -149,16 +149,20 @@ public final class Server: Sendable {
         }
     }
 
-    /// The signals that stop the server cleanly.
-    static let shutdownSignals = [SIGINT, SIGTERM]
+    /// The signals that stop the server cleanly: SIGINT and SIGTERM.
+    static var shutdownSignals: sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        return set
+    }
 
     /// Blocks SIGINT and SIGTERM in the calling thread and in every thread it starts later.
     /// Call it first in `main`, before any thread exists, so that no thread can take these
     /// signals except the one `shutdownOnSignals` starts.
     public static func blockShutdownSignals() {
-        var set = sigset_t()
-        sigemptyset(&set)
-        for number in shutdownSignals { sigaddset(&set, number) }
+        var set = shutdownSignals
         pthread_sigmask(SIG_BLOCK, &set, nil)
     }
 
@@ -171,9 +175,7 @@ public final class Server: Sendable {
     public func shutdownOnSignals() -> Bool {
         Server.blockShutdownSignals()
         return StatementThreads.start { [self] in
-            var set = sigset_t()
-            sigemptyset(&set)
-            for number in Server.shutdownSignals { sigaddset(&set, number) }
+            var set = Server.shutdownSignals
             var number: Int32 = 0
             while sigwait(&set, &number) != 0 {}
             logger.info("kiln serve: received signal \(number)")
