@@ -4,7 +4,8 @@
 set -euo pipefail
 
 # PostgreSQL's client, pgjdbc, a JDK and openssl (a test certificate): the wire-protocol tests run real clients against `kiln serve`.
-packages=(libmlir-22-dev llvm-22-dev mlir-22-tools python3-venv postgresql-client-15 libpostgresql-jdbc-java openssl)
+# PostgreSQL 15's server (with postgres_fdw): the coordinator of the shard checks.
+packages=(libmlir-22-dev llvm-22-dev mlir-22-tools python3-venv postgresql-client-15 postgresql-15 libpostgresql-jdbc-java openssl)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -30,11 +31,12 @@ if ! command -v swift >/dev/null 2>&1; then
     echo "setup: swift (6.x) is required on PATH" >&2
     exit 1
 fi
-# Python test tools (the differential test's oracle, DuckDB) in the checkout's .venv.
+# Python test tools (the differential test's oracle, DuckDB; psycopg; pyspark, which reads the
+# shards over JDBC in the shard checks) in the checkout's .venv.
 root="$(cd "$(dirname "$0")/.." && pwd)"
-if ! "$root/.venv/bin/python" -c "import duckdb, psycopg" >/dev/null 2>&1; then
-    echo "setup: installing duckdb and psycopg into .venv"
+if ! "$root/.venv/bin/python" -c "import duckdb, psycopg, pyspark" >/dev/null 2>&1; then
+    echo "setup: installing duckdb, psycopg and pyspark into .venv"
     [ -x "$root/.venv/bin/python" ] || python3 -m venv "$root/.venv"
-    "$root/.venv/bin/pip" install --quiet --disable-pip-version-check "duckdb==2.0.0" "psycopg[binary]==3.3.9"
+    "$root/.venv/bin/pip" install --quiet --disable-pip-version-check "duckdb==2.0.0" "psycopg[binary]==3.3.9" "pyspark==4.3.0"
 fi
 echo "setup: MLIR 22, Swift, the PostgreSQL clients and the Python test tools are ready"

@@ -43,6 +43,10 @@ swift test
 # through `kiln -f`; failing compiles; `kiln serve` stopped by signals and fed deep input.
 swift build -c release
 .venv/bin/python scripts/release-checks.py --kiln .build/release/kiln --runs 20
+# Two `kiln serve` shards under a PostgreSQL 15 coordinator (postgres_fdw, set up by
+# scripts/shards.py): the 22 TPC-H queries, pushed-down joins and aggregates, writes in
+# transactions with savepoints, a restart of the shards; Spark reads the shards over JDBC.
+.venv/bin/python scripts/shard-checks.py --kiln .build/release/kiln --spark
 # The interactive shell on a pseudo-terminal: meta-commands, Tab, Ctrl-C on a long statement,
 # the progress bar, elided results; -f errors by file and line; --help and --version.
 .venv/bin/python scripts/shell-checks.py --kiln .build/release/kiln

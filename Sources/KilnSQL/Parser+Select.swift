@@ -192,6 +192,11 @@ extension Parser {
                 }
                 guard acceptWord("rows") || acceptWord("row") else { throw syntaxError() }
                 try expectWord("only")
+            } else if current.word == "for", let strength = peekWord(1), ["update", "share", "no", "key"].contains(strength) {
+                // Row locks: refused plainly rather than read as a syntax error (postgres_fdw sends
+                // `SELECT ... FOR UPDATE` for an UPDATE or DELETE it cannot push down whole).
+                throw DatabaseError(.featureNotSupported, "SELECT ... FOR \(strength.uppercased()) (row locks) is not supported", position: position,
+                                    hint: "UPDATE and DELETE lock the rows they change; through postgres_fdw, modify a shard's foreign table directly so that the statement is pushed down whole.")
             } else {
                 return
             }
