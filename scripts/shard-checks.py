@@ -221,27 +221,26 @@ def check_writes(checks, coordinator, shards):
     checks.check("SAVEPOINT, ROLLBACK TO SAVEPOINT, RELEASE SAVEPOINT through the coordinator",
                  None if kept == [top + 1, top + 3, top + 5] else f"the shard holds keys {kept}, expected {[top + 1, top + 3, top + 5]}")
     # UPDATE and DELETE of a shard's foreign table: pushed down whole (Foreign Update / Delete).
-    # Kiln has no row locks: postgres_fdw's remote estimate for a modification EXPLAINs
-    # `SELECT ... FOR UPDATE`, so the documented way turns remote estimates off for that table.
-    connection.execute("ALTER FOREIGN TABLE kiln_shard_2.orders OPTIONS (ADD use_remote_estimate 'false')")
     plan = explain(connection, "UPDATE kiln_shard_2.orders SET o_comment = 'updated' WHERE o_orderkey > 10")
     updated = connection.execute("UPDATE kiln_shard_2.orders SET o_comment = 'updated' WHERE o_orderkey > %s", (top,)).rowcount
     comments = {r[0] for r in direct[-1].execute("SELECT o_comment FROM orders WHERE o_orderkey > %s", (top,)).fetchall()}
     checks.check("UPDATE of a shard's table through the coordinator (pushed down)",
                  None if updated == 3 and comments == {"updated"} and "Foreign Update" in plan else f"{updated} rows, comments {comments}, plan:\n{plan}")
-    plan = explain(connection, "DELETE FROM kiln_shard_2.orders WHERE o_orderkey > 10")
-    deleted = connection.execute("DELETE FROM kiln_shard_2.orders WHERE o_orderkey > %s", (top,)).rowcount
-    checks.check("DELETE from a shard's table through the coordinator (pushed down)",
-                 None if deleted == 3 and "Foreign Delete" in plan and scalar(connection, "SELECT count(*) FROM orders") == before else f"{deleted} rows deleted, plan:\n{plan}")
-    connection.execute("ALTER FOREIGN TABLE kiln_shard_2.orders OPTIONS (DROP use_remote_estimate)")
-    # Through the partitioned table, postgres_fdw locks rows with SELECT ... FOR UPDATE and
-    # updates them by ctid: Kiln refuses row locks with 0A000, and nothing changes.
-    try:
-        connection.execute("UPDATE orders SET o_comment = 'x' WHERE o_orderkey = 1")
-        checks.check("UPDATE through the partitioned table: a clear refusal", "no error")
-    except psycopg.Error as error:
-        checks.check("UPDATE through the partitioned table: a clear refusal",
-                     None if error.sqlstate == "0A000" and "FOR UPDATE" in str(error) else f"{error.sqlstate}: {error}")
+    # Through the partitioned table, postgres_fdw locks the rows (SELECT ... ctid ... FOR
+    # UPDATE) and changes them one by one (UPDATE / DELETE ... WHERE ctid = $1), on every shard.
+    low = scalar(direct[0], "SELECT min(o_orderkey) FROM orders")
+    keys = (low, top + 1, top + 3)
+    with connection.transaction():
+        updated = connection.execute("UPDATE orders SET o_comment = 'both shards', o_totalprice = o_totalprice + 1 WHERE o_orderkey IN (%s, %s, %s)", keys).rowcount
+    rows = sorted(direct[0].execute("SELECT o_orderkey, o_comment FROM orders WHERE o_comment = 'both shards'").fetchall()
+                  + direct[-1].execute("SELECT o_orderkey, o_comment FROM orders WHERE o_comment = 'both shards'").fetchall())
+    checks.check("UPDATE through the partitioned table (row locks and ctid on every shard)",
+                 None if updated == 3 and [r[0] for r in rows] == sorted(keys) else f"{updated} rows updated; shards hold {rows}")
+    with connection.transaction():
+        deleted = connection.execute("DELETE FROM orders WHERE o_orderkey > %s", (top,)).rowcount
+    checks.check("DELETE through the partitioned table",
+                 None if deleted == 3 and scalar(connection, "SELECT count(*) FROM orders") == before else f"{deleted} rows deleted")
+    connection.execute("UPDATE orders SET o_totalprice = o_totalprice - 1 WHERE o_orderkey = %s", (low,))
     # A prepared statement whose parameter goes to the shards.
     connection.execute("PREPARE by_customer(bigint) AS SELECT count(*) FROM orders WHERE o_custkey = $1")
     counts = [scalar(connection, f"EXECUTE by_customer({key})") for key in (1, 2, 4, 7, 1)]

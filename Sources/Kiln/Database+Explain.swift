@@ -4,9 +4,12 @@ import KilnPlanner
 
 extension Database {
     func explain(_ mode: ExplainMode, _ statement: Statement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
-        guard case .select(let select) = statement else {
+        guard case .select(var select) = statement else {
             throw DatabaseError(.featureNotSupported, "EXPLAIN supports SELECT statements only")
         }
+        // The plan of a locking SELECT is its query's (nothing runs, so nothing is locked);
+        // EXPLAIN ANALYZE would run it, and the binder refuses that.
+        if case .analyze = mode {} else { select.locking = nil }
         var binder = makeBinder()
         let bound = try binder.bind(select)
         var text: String

@@ -184,7 +184,7 @@ extension Database {
         let qualifier = delete.alias ?? Returning.qualifier(delete.table)
         var select = SelectStatement()
         select.position = delete.position
-        select.items = [.expression(Expression(.column([Binder.rowIDName]), at: delete.position), alias: nil)]
+        select.items = [.expression(Expression(.column([qualifier, Binder.rowIDName]), at: delete.position), alias: nil)]
         if !delete.returning.isEmpty {
             for column in table.columns { select.items.append(.expression(Expression(.column([qualifier, column.name]), at: delete.position), alias: nil)) }
         }
@@ -255,7 +255,7 @@ extension Database {
         }
         var select = SelectStatement()
         select.position = update.position
-        select.items = [.expression(Expression(.column([Binder.rowIDName]), at: update.position), alias: nil)]
+        select.items = [.expression(Expression(.column([qualifier, Binder.rowIDName]), at: update.position), alias: nil)]
         for (index, column) in table.columns.enumerated() {
             var value: Expression
             if let assignment = values[index] {
@@ -381,6 +381,7 @@ extension Database {
             return try markDeleted(id, of: table, by: transaction, statementMark: 0)
         } catch let conflict as WriteConflict {
             conflictingTransaction = conflict.other
+            conflictIsRowLock = conflict.lock
             throw DatabaseError(.serializationFailure, "row is being changed by another transaction")
         } catch let error as DatabaseError {
             throw error

@@ -5,6 +5,9 @@ import KilnPlanner
 
 /// CREATE TABLE with constraints, ALTER TABLE ... ADD / DROP CONSTRAINT, CREATE / DROP INDEX.
 extension Database {
+    /// PostgreSQL's system column names, which no user column may take (Kiln has `ctid`).
+    static let systemColumns: Set<String> = ["ctid", "xmin", "xmax", "cmin", "cmax", "tableoid"]
+
     func runCreateTable(_ name: String, _ definitions: [ColumnDefinition], _ constraints: [TableConstraint], ifNotExists: Bool,
                         position: Int) throws(DatabaseError) -> QueryResult {
         if name.contains(".") {
@@ -14,6 +17,9 @@ extension Database {
         var seen = Set<String>()
         for column in definitions where !seen.insert(column.name).inserted {
             throw DatabaseError(.duplicateColumn, "column \"\(column.name)\" specified more than once", position: column.position)
+        }
+        for column in definitions where Database.systemColumns.contains(column.name) {
+            throw DatabaseError(.duplicateColumn, "column name \"\(column.name)\" conflicts with a system column name", position: column.position)
         }
         // A primary key's columns are NOT NULL.
         var primary = Set<String>()

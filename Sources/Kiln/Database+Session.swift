@@ -138,7 +138,10 @@ extension Database {
         case .execute(let name, _, _):
             // EXECUTE runs its prepared statement: an INSERT writes.
             return preparedStatements[name].map { writes($0.statement) } ?? false
-        case .select, .explain, .set, .reset, .show, .begin, .commit, .rollback, .copyTo, .deallocate, .discard, .prepare,
+        case .select(let select):
+            // SELECT ... FOR UPDATE locks rows: it runs as a write (in the conflict loop).
+            return select.locking != nil
+        case .explain, .set, .reset, .show, .begin, .commit, .rollback, .copyTo, .deallocate, .discard, .prepare,
              .declareCursor, .fetch, .closeCursor, .savepoint, .releaseSavepoint, .rollbackToSavepoint:
             return false
         case .createTable, .createTableAs, .dropTable, .createView, .dropView, .insertValues, .insertSelect, .copyFrom, .analyze, .alterTable, .createIndex, .dropIndex, .vacuum, .createSequence, .dropSequence, .upsert,
@@ -265,7 +268,7 @@ extension Database {
         }
         statementParameterTypes = types
         defer { statementParameterTypes = [] }
-        if case .select(let select) = prepared.statement { return try runCachedPlan(prepared, select, parameters: values) }
+        if case .select(let select) = prepared.statement, select.locking == nil { return try runCachedPlan(prepared, select, parameters: values) }
         return try perform(prepared.statement, parameters: values)
     }
 }

@@ -124,6 +124,20 @@ extension Database {
         return result
     }
 
+    /// A result known whole before any row may go out (a locking SELECT's rows, known once
+    /// they are locked): handed to the session's row stream when it has one.
+    func completeResult(_ columns: [QueryResult.Column], rows: [[Value]]) throws(DatabaseError) -> QueryResult {
+        guard let stream = rowStream else {
+            return QueryResult(columns: columns, rows: rows, commandTag: "SELECT \(rows.count)", hasResultSet: true)
+        }
+        rowStream = nil
+        try deliver { () throws(DatabaseError) in try stream.columns(columns) }
+        if !rows.isEmpty { try deliver { () throws(DatabaseError) in try stream.rows(rows) } }
+        var result = QueryResult(columns: columns, rows: [], commandTag: "SELECT \(rows.count)", hasResultSet: true)
+        result.streamed = true
+        return result
+    }
+
     /// Runs a stream's callback with the session marked busy.
     private func deliver(_ body: () throws(DatabaseError) -> Void) throws(DatabaseError) {
         deliveringRows = true

@@ -60,6 +60,8 @@ final class Transaction {
     var savepoints: [Savepoint] = []
     /// Whether the transaction changed the catalog (a checkpoint waits for it to end).
     var changedCatalog = false
+    /// Tables with rows this transaction locked (SELECT ... FOR UPDATE), released at its end.
+    var lockedTables: [Table] = []
 
     var marker: UInt64 { VersionMarker.transactionBit | id }
 
@@ -89,6 +91,9 @@ final class Transaction {
 /// then runs again (READ COMMITTED) or fails with 40001 if the other committed (REPEATABLE READ).
 struct WriteConflict: Error {
     let other: UInt64
+    /// The other holds a row lock only: once it ends, the statement runs again (REPEATABLE
+    /// READ too; a change it made shows in the row's marker then).
+    var lock = false
 }
 
 extension Database {
@@ -211,6 +216,7 @@ extension Database {
     /// whole goes to the WAL as one commit. Returns the WAL position to wait for.
     func commit(_ transaction: Transaction) throws(DatabaseError) -> Int {
         self.transaction = nil
+        releaseRowLocks(transaction)
         defer { cursors = cursors.filter { $0.value.holdable } }
         guard transaction.hasWrites || !pendingChanges.isEmpty else {
             transactions.end(transaction.id, committed: true)
@@ -318,7 +324,7 @@ extension Database {
     /// database directory checkpoints, which makes the new layout durable.
     func vacuum(_ tables: [Table]) throws(DatabaseError) {
         guard let transaction, !transactions.othersRunning(besides: transaction.id) else { return }
-        let compacting = tables.filter { $0.deletedRows > 0 }
+        let compacting = tables.filter { $0.deletedRows > 0 && !$0.hasRowLocks }
         guard !compacting.isEmpty else { return }
         if store != nil, transactions.catalogChangesPending(besides: transaction.id) { return }
         do throws(DatabaseError) {
@@ -333,6 +339,7 @@ extension Database {
     /// Takes back everything `transaction` did and ends it.
     func rollback(_ transaction: Transaction) {
         undo(transaction, to: 0)
+        releaseRowLocks(transaction)
         transaction.local = []
         if self.transaction === transaction { self.transaction = nil }
         cursors = cursors.filter { $0.value.holdable }
@@ -428,6 +435,9 @@ extension Database {
         if marker == transaction.marker { return false }
         if marker & VersionMarker.transactionBit != 0 {
             throw WriteConflict(other: marker & ~VersionMarker.transactionBit)
+        }
+        if let holder = table.lockHolder(row, besides: transaction.id, exclusive: true) {
+            throw WriteConflict(other: holder, lock: true)
         }
         if marker != 0 {
             // Committed after this snapshot (a row the snapshot sees is not deleted for it).

@@ -67,6 +67,8 @@ public final class Database {
     /// Set with the error a statement throws when it met a row another running transaction
     /// deleted: the transaction to wait for before the statement runs again.
     var conflictingTransaction: UInt64?
+    /// The conflict was another transaction's row lock (`WriteConflict.lock`).
+    var conflictIsRowLock = false
     /// This session's last value of each sequence (currval) and of any (lastval).
     var sequenceValues: [String: Int64] = [:]
     var lastSequenceValue: Int64?
@@ -350,6 +352,7 @@ public final class Database {
             let mark = transaction.undo.count
             var position = 0
             conflictingTransaction = nil
+            conflictIsRowLock = false
             do throws(DatabaseError) {
                 let result = try statementLock.withWriteLock { () throws(DatabaseError) in
                     pendingChanges = []
@@ -386,7 +389,7 @@ public final class Database {
                 guard let other = conflictingTransaction else { throw error }
                 conflictingTransaction = nil
                 let committed = try transactions.wait(transaction.id, for: other)
-                if committed && transaction.isolation == .repeatableRead {
+                if committed && transaction.isolation == .repeatableRead && !conflictIsRowLock {
                     if !transaction.explicit { try statementLock.withWriteLock { () throws(DatabaseError) in rollback(transaction) } }
                     throw DatabaseError(.serializationFailure, "could not serialize access due to concurrent update")
                 }
@@ -456,6 +459,8 @@ public final class Database {
                 if let dropped { transaction?.undo.append(.dropView(dropped)) }
             }
             return .command("DROP VIEW")
+        case .select(let select) where select.locking != nil:
+            return try runLockingSelect(select, parameters: parameters)
         case .select(let select):
             var binder = makeBinder()
             let bound = try binder.bind(select)

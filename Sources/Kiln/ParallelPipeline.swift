@@ -104,7 +104,7 @@ extension QueryExecutor {
                        program: Program, code: CodeEntry?, late: LateCompile?, forcedSwitch: Int?) throws(DatabaseError) -> (ParallelRun, ParallelShape, MorselDispatcher) {
         // Persisted columns are mapped here, once, not by the workers' scans at the same time;
         // the workers check their blocks' checksums as their morsels reach them.
-        let stored = shape.columns.filter { $0 != Table.rowIDColumn }
+        let stored = shape.columns.filter { $0 >= 0 }
         try shape.table.map(columns: stored)
         try snapshot.localRows(of: shape.table)?.load(columns: stored)
         let context = StopFlags(context: runtime.context)

@@ -409,6 +409,7 @@ enum KilnValueType {
         case .date: return .date
         case .timestamp: return .timestamp
         case .interval: return .interval
+        case .tid: return .tid
         }
     }
 }

@@ -87,6 +87,9 @@ public enum Casts {
                 throw DatabaseError(.invalidDatetimeFormat, "invalid input syntax for type interval: \"\(text)\"")
             }
             return .interval(interval)
+        case .tid:
+            guard let id = TupleID.parse(text) else { throw invalidInput(type, String(text)) }
+            return .tid(id)
         }
     }
 
@@ -182,7 +185,7 @@ public enum Casts {
             case .varchar(let n): return .text(try fitVarchar(value.text!, n))
             default: break
             }
-        case .interval:
+        case .interval, .tid:
             if to.isString { return .text(value.text!) }
         case .null: return .null
         }

@@ -51,6 +51,7 @@ public struct SQLState: Hashable, Sendable, CustomStringConvertible {
     public static let invalidPrecedingOrFollowingSize = SQLState("22013")
     public static let serializationFailure = SQLState("40001")
     public static let deadlockDetected = SQLState("40P01")
+    public static let lockNotAvailable = SQLState("55P03")
     public static let inFailedTransaction = SQLState("25P02")
     public static let noActiveTransaction = SQLState("25P01")
     public static let activeTransaction = SQLState("25001")

@@ -21,6 +21,7 @@ public enum PostgresType {
     public static let timestamp: Int32 = 1114
     public static let timestamptz: Int32 = 1184
     public static let interval: Int32 = 1186
+    public static let tid: Int32 = 27
     public static let numeric: Int32 = 1700
 
     /// The OID a result column or parameter of `type` is described with. An untyped NULL
@@ -39,6 +40,7 @@ public enum PostgresType {
         case .date: return date
         case .timestamp: return timestamp
         case .interval: return interval
+        case .tid: return tid
         }
     }
 
@@ -59,6 +61,7 @@ public enum PostgresType {
         case date: return .date
         case timestamp, timestamptz: return .timestamp
         case interval: return .interval
+        case tid: return .tid
         default: return nil
         }
     }
@@ -71,6 +74,7 @@ public enum PostgresType {
         case .integer, .real, .date: return 4
         case .bigint, .double, .timestamp: return 8
         case .interval: return 16
+        case .tid: return 6
         case .numeric, .varchar, .text, .unknown: return -1
         }
     }

@@ -13,6 +13,9 @@ public enum SQLType: Hashable, Sendable, CustomStringConvertible {
     case date
     case timestamp
     case interval
+    /// A row's identity, PostgreSQL's `tid` (the system column `ctid`): a `RowID` as bigint,
+    /// shown as `(block,offset)` (`TupleID`).
+    case tid
     /// The type of a bare NULL literal (or an untyped string literal) before context resolves it.
     case unknown
 
@@ -31,6 +34,7 @@ public enum SQLType: Hashable, Sendable, CustomStringConvertible {
         case .date: return "date"
         case .timestamp: return "timestamp without time zone"
         case .interval: return "interval"
+        case .tid: return "tid"
         case .unknown: return "unknown"
         }
     }
@@ -50,6 +54,7 @@ public enum SQLType: Hashable, Sendable, CustomStringConvertible {
         case .date: return "date"
         case .timestamp: return "timestamp"
         case .interval: return "interval"
+        case .tid: return "tid"
         case .unknown: return "unknown"
         }
     }
@@ -68,6 +73,7 @@ public enum SQLType: Hashable, Sendable, CustomStringConvertible {
         case "date": self = .date
         case "timestamp": self = .timestamp
         case "interval": self = .interval
+        case "tid": self = .tid
         case "unknown": self = .unknown
         default:
             if irName.hasPrefix("numeric("), irName.hasSuffix(")") {
@@ -88,7 +94,7 @@ public enum SQLType: Hashable, Sendable, CustomStringConvertible {
         case .boolean: return .bool
         case .smallint: return .int16
         case .integer, .date: return .int32
-        case .bigint, .timestamp: return .int64
+        case .bigint, .timestamp, .tid: return .int64
         case .real: return .float32
         case .double: return .float64
         case .numeric: return .int128
@@ -146,6 +152,7 @@ public enum SQLType: Hashable, Sendable, CustomStringConvertible {
         case .date: return 1082
         case .timestamp: return 1114
         case .interval: return 1186
+        case .tid: return 27
         case .unknown: return 705
         }
     }

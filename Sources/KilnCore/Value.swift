@@ -18,6 +18,8 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
     /// Microseconds since 1970-01-01 00:00:00.
     case timestamp(Int64)
     case interval(Interval)
+    /// A row's identity (`tid`): a `RowID` value.
+    case tid(Int64)
 
     public var isNull: Bool { if case .null = self { return true } else { return false } }
 
@@ -36,6 +38,7 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
         case .date(let d): return DateMath.formatDate(d)
         case .timestamp(let t): return DateMath.formatTimestamp(t)
         case .interval(let i): return i.description
+        case .tid(let id): return TupleID.format(id)
         }
     }
 
@@ -115,11 +118,51 @@ extension Value {
     public func fits(_ type: SQLType) -> Bool {
         switch (self, type) {
         case (.bool, .boolean), (.int16, .smallint), (.int32, .integer), (.int64, .bigint), (.float32, .real), (.float64, .double),
-             (.date, .date), (.timestamp, .timestamp), (.interval, .interval): return true
+             (.date, .date), (.timestamp, .timestamp), (.interval, .interval), (.tid, .tid): return true
         case (.numeric(_, let scale), .numeric(_, let columnScale)): return scale == columnScale
         case (.text(let text), .varchar(let limit)): return limit.map { text.count <= $0 } ?? true
         case (.text, .text): return true
         default: return false
         }
+    }
+}
+
+/// PostgreSQL's `tid` text form `(block,offset)` for a row's identity. A `RowID` value (row
+/// group << 20 | row, bit 62 for a transaction's own uncommitted rows) maps to block
+/// `value >> 14` and offset `(value & 0x3FFF) + 1` (offsets count from 1, as PostgreSQL's
+/// do), plus 0x8000 for an uncommitted row: both parts stay in the ranges PostgreSQL's `tid`
+/// input accepts (a 32-bit block, a 16-bit offset).
+public enum TupleID {
+    static let localBit: Int64 = 1 << 62
+
+    public static func format(_ id: Int64) -> String {
+        let (block, offset) = parts(id)
+        return "(\(block),\(offset))"
+    }
+
+    public static func parts(_ id: Int64) -> (block: UInt32, offset: UInt16) {
+        if id < 0 {
+            let named = -1 - id
+            return (UInt32(truncatingIfNeeded: named >> 16), UInt16(truncatingIfNeeded: named))
+        }
+        let plain = id & ~localBit
+        return (UInt32(truncatingIfNeeded: plain >> 14), UInt16(plain & 0x3FFF) + 1 | (id & localBit != 0 ? 0x8000 : 0))
+    }
+
+    /// The row identity of `(block,offset)`; one that can name no row (offset 0, or past a
+    /// block) is kept as a negative value, which no row has.
+    public static func make(block: UInt32, offset: UInt16) -> Int64 {
+        let row = Int64(offset & 0x7FFF)
+        guard row >= 1, row <= 0x4000 else { return -1 - (Int64(block) << 16 | Int64(offset)) }
+        return Int64(block) << 14 | (row - 1) | (offset & 0x8000 != 0 ? localBit : 0)
+    }
+
+    /// The row identity `(block,offset)` names; nil for text that is not a `tid`.
+    public static func parse(_ text: Substring) -> Int64? {
+        let trimmed = text.trimmed
+        guard trimmed.hasPrefix("("), trimmed.hasSuffix(")") else { return nil }
+        let parts = trimmed.dropFirst().dropLast().split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.count == 2, let block = UInt32(parts[0].trimmed), let offset = UInt16(parts[1].trimmed) else { return nil }
+        return make(block: block, offset: offset)
     }
 }

@@ -97,6 +97,7 @@ extension Binder {
         case .date: return .date(0)
         case .timestamp: return .timestamp(0)
         case .interval: return .interval(Interval())
+        case .tid: return .tid(0)
         case .unknown: return nil
         }
     }

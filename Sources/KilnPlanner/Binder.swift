@@ -45,6 +45,9 @@ public struct Binder {
     /// UPDATE / DELETE: the target table, whose scan (the first reference to it) also reads
     /// each row's `RowID`, as the column `Binder.rowIDName`.
     public var rowIDTable: String?
+    /// With `rowIDTable`: the reference to it by this name or alias (a table that appears
+    /// more than once, `FOR UPDATE OF alias`); nil: the first reference.
+    public var rowIDQualifier: String?
     /// A name no SQL identifier can spell.
     public static let rowIDName = "\u{1}ctid"
 
@@ -82,6 +85,11 @@ public struct Binder {
 
     public mutating func bind(_ select: SelectStatement) throws(DatabaseError) -> BoundQuery {
         try StackGuard.check()
+        if let locking = select.locking {
+            // A statement's own locking clause is run by the database (`runLockingSelect`).
+            throw DatabaseError(.featureNotSupported, "FOR \(locking.strength.rawValue) is supported only on a SELECT statement of its own, not in a subquery, a cursor or EXPLAIN ANALYZE",
+                                position: locking.position)
+        }
         let savedTables = commonTables
         defer { commonTables = savedTables }
         for definition in select.with {
@@ -117,7 +125,7 @@ public struct Binder {
         for item in select.items {
             switch item {
             case .star(let qualifier, let position):
-                let indexes = qualifier == nil ? scope.starEntries : scope.entries.indices.filter { scope.entries[$0].qualifier == qualifier }
+                let indexes = qualifier == nil ? scope.starEntries : scope.entries.indices.filter { scope.entries[$0].qualifier == qualifier && !scope.entries[$0].system }
                 let matching = indexes.map { ($0, scope.entries[$0]) }
                 if matching.isEmpty {
                     if qualifier != nil {
@@ -505,9 +513,14 @@ public struct Binder {
                 scope.entries.append(.init(qualifier: qualifier, name: column.name, type: column.type, nullable: !column.notNull))
             }
             var columns = Array(table.columns.indices)
-            if system == nil, rowIDTable == name {
+            if system == nil {
+                // The system column `ctid` (pruned from the scan unless a query names it).
+                scope.entries.append(.init(qualifier: qualifier, name: "ctid", type: .tid, nullable: false, system: true))
+                columns.append(Table.tidColumn)
+            }
+            if system == nil, rowIDTable == name, rowIDQualifier == nil || rowIDQualifier == qualifier {
                 rowIDTable = nil
-                scope.entries.append(.init(qualifier: qualifier, name: Binder.rowIDName, type: .bigint, nullable: false))
+                scope.entries.append(.init(qualifier: qualifier, name: Binder.rowIDName, type: .bigint, nullable: false, system: true))
                 columns.append(Table.rowIDColumn)
             }
             return (.tableScan(table: table, columns: columns), scope)
@@ -732,6 +745,7 @@ public struct Binder {
             case .date: return "date"
             case .timestamp: return "timestamp"
             case .interval: return "interval"
+            case .tid: return "tid"
             case .unknown: return "?column?"
             }
         case .typedLiteral(let type, _):

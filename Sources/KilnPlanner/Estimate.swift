@@ -66,7 +66,7 @@ struct Estimate {
             // Statistics from an older row count are scaled to the current one.
             let scale = statistics.map { rows / Double(Swift.max($0.rows, 1)) } ?? 1
             return Estimate(rows: rows, columns: columns.map { column in
-                guard column != Table.rowIDColumn, let s = statistics?.columns[column] else { return Column(distinct: rows) }
+                guard column >= 0, let s = statistics?.columns[column] else { return Column(distinct: rows) }
                 return Column(distinct: Swift.min(rows, s.distinct * Swift.max(1, scale)), nullFraction: s.nullFraction,
                               min: s.min.flatMap(numeric), max: s.max.flatMap(numeric))
             })

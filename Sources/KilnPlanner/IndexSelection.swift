@@ -39,7 +39,7 @@ public enum IndexSelection {
         switch e.kind {
         case .call("eq", let operands) where operands.count == 2:
             for (side, other) in [(operands[0], operands[1]), (operands[1], operands[0])] {
-                guard case .column(let index) = side.kind, index < columns.count, columns[index] != Table.rowIDColumn, isKey(other),
+                guard case .column(let index) = side.kind, index < columns.count, columns[index] >= 0, isKey(other),
                       compatible(other.type, table.columns[columns[index]].type) else { continue }
                 return (columns[index], [other])
             }

@@ -10,6 +10,9 @@ struct Scope {
         /// A joined table's copy of a column `JOIN ... USING` merged: reachable qualified
         /// (`a.k`), left out of unqualified names and of `*`.
         var hidden = false
+        /// A system column (`ctid`, a modifying statement's row identity): named only, never
+        /// part of `*` or `t.*`.
+        var system = false
     }
     var entries: [Entry] = []
     /// The entries unqualified `*` lists, in order (nil: every visible entry in order). USING
@@ -17,7 +20,7 @@ struct Scope {
     var starOrder: [Int]?
 
     /// The entries unqualified `*` expands to.
-    var starEntries: [Int] { (starOrder ?? Array(entries.indices)).filter { !entries[$0].hidden } }
+    var starEntries: [Int] { (starOrder ?? Array(entries.indices)).filter { !entries[$0].hidden && !entries[$0].system } }
 
     /// This scope's entries followed by `other`'s (the columns of a join).
     func appending(_ other: Scope) -> Scope {

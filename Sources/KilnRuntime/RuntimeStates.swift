@@ -61,7 +61,7 @@ final class TableScanState: RuntimeState {
     override var expectedRows: Int { ranges.reduce(0) { $0 + $1.count } }
 
     override func open(_ runtime: QueryRuntime) throws(DatabaseError) {
-        let stored = columns.filter { $0 != Table.rowIDColumn }
+        let stored = columns.filter { $0 >= 0 }
         // Columns of persisted row groups are mapped when first scanned; `emit` checks the
         // blocks each morsel reads.
         try table.map(columns: stored)
@@ -165,7 +165,7 @@ final class TableScanState: RuntimeState {
         if let deletes = segment.deletes, deletes.any(in: first..<(first + n)) { versions = UnsafeMutableRawPointer(deletes.markers + first) }
         batch.storeBytes(of: versions, toByteOffset: BatchLayout.versions, as: UnsafeMutableRawPointer?.self)
         for (position, column) in columns.enumerated() {
-            if column == Table.rowIDColumn {
+            if column < 0 {  // Table.rowIDColumn, Table.tidColumn
                 let base = RowID(segment: index, row: first).value | (local ? RowID.localBit : 0)
                 for i in 0..<n { rowIDs[i] = base + Int64(i) }
                 // Indexed by first row + row like every column; never NULL, so never read.
@@ -588,7 +588,7 @@ public enum RecordComparator {
             case .boolean: order = Int(a.load(fromByteOffset: offset, as: UInt8.self)) - Int(b.load(fromByteOffset: offset, as: UInt8.self))
             case .smallint: order = sign(a.loadUnaligned(fromByteOffset: offset, as: Int16.self), b.loadUnaligned(fromByteOffset: offset, as: Int16.self))
             case .integer, .date: order = sign(a.loadUnaligned(fromByteOffset: offset, as: Int32.self), b.loadUnaligned(fromByteOffset: offset, as: Int32.self))
-            case .bigint, .timestamp: order = sign(a.loadUnaligned(fromByteOffset: offset, as: Int64.self), b.loadUnaligned(fromByteOffset: offset, as: Int64.self))
+            case .bigint, .timestamp, .tid: order = sign(a.loadUnaligned(fromByteOffset: offset, as: Int64.self), b.loadUnaligned(fromByteOffset: offset, as: Int64.self))
             case .real: order = floatOrder(Double(a.loadUnaligned(fromByteOffset: offset, as: Float.self)), Double(b.loadUnaligned(fromByteOffset: offset, as: Float.self)))
             case .double: order = floatOrder(a.loadUnaligned(fromByteOffset: offset, as: Double.self), b.loadUnaligned(fromByteOffset: offset, as: Double.self))
             case .numeric: order = sign(a.loadUnaligned(fromByteOffset: offset, as: Int128.self), b.loadUnaligned(fromByteOffset: offset, as: Int128.self))

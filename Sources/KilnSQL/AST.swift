@@ -201,11 +201,35 @@ public struct SelectStatement: Sendable, Equatable {
     public var orderBy: [OrderItem] = []
     public var limit: Expression?
     public var offset: Expression?
+    /// `FOR UPDATE | NO KEY UPDATE | SHARE | KEY SHARE [OF t, ...] [NOWAIT | SKIP LOCKED]`.
+    public var locking: RowLocking?
     public var position = 1
     public init() {}
 
     public init(combining op: SetOperator, all: Bool, _ left: SelectStatement, _ right: SelectStatement, position: Int) {
         setOperation = .combine(op, all: all, left, right)
+        self.position = position
+    }
+}
+
+/// A SELECT's row-locking clause: the rows it returns are locked until the transaction ends.
+public struct RowLocking: Sendable, Equatable {
+    public enum Strength: String, Sendable {
+        case update = "UPDATE", noKeyUpdate = "NO KEY UPDATE", share = "SHARE", keyShare = "KEY SHARE"
+        /// UPDATE and NO KEY UPDATE exclude every other lock; SHARE and KEY SHARE only those.
+        public var exclusive: Bool { self == .update || self == .noKeyUpdate }
+    }
+    public enum Waiting: Sendable { case wait, noWait, skipLocked }
+    public var strength: Strength
+    /// `OF` names (tables or aliases); empty: every table of the FROM clause.
+    public var tables: [String]
+    public var waiting: Waiting
+    public var position: Int
+
+    public init(strength: Strength, tables: [String], waiting: Waiting, position: Int) {
+        self.strength = strength
+        self.tables = tables
+        self.waiting = waiting
         self.position = position
     }
 }

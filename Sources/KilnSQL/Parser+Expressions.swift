@@ -640,6 +640,7 @@ extension Parser {
             }
             type = .timestamp
         case "interval": type = .interval
+        case "tid": type = .tid
         default:
             throw DatabaseError(.undefinedObject, "type \"\(name)\" does not exist", position: at)
         }

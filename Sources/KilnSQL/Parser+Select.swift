@@ -192,11 +192,24 @@ extension Parser {
                 }
                 guard acceptWord("rows") || acceptWord("row") else { throw syntaxError() }
                 try expectWord("only")
-            } else if current.word == "for", let strength = peekWord(1), ["update", "share", "no", "key"].contains(strength) {
-                // Row locks: refused plainly rather than read as a syntax error (postgres_fdw sends
-                // `SELECT ... FOR UPDATE` for an UPDATE or DELETE it cannot push down whole).
-                throw DatabaseError(.featureNotSupported, "SELECT ... FOR \(strength.uppercased()) (row locks) is not supported", position: position,
-                                    hint: "UPDATE and DELETE lock the rows they change; through postgres_fdw, modify a shard's foreign table directly so that the statement is pushed down whole.")
+            } else if current.word == "for", let word = peekWord(1), ["update", "share", "no", "key"].contains(word) {
+                let start = position
+                index += 1
+                let strength: RowLocking.Strength
+                if acceptWord("update") { strength = .update }
+                else if acceptWord("share") { strength = .share }
+                else if acceptWords("no", "key") { try expectWord("update"); strength = .noKeyUpdate }
+                else { try expectWord("key"); try expectWord("share"); strength = .keyShare }
+                var tables: [String] = []
+                if acceptWord("of") {
+                    repeat { tables.append(try qualifiedName()) } while acceptSymbol(",")
+                }
+                var waiting = RowLocking.Waiting.wait
+                if acceptWord("nowait") { waiting = .noWait } else if acceptWords("skip", "locked") { waiting = .skipLocked }
+                guard select.locking == nil else {
+                    throw DatabaseError(.featureNotSupported, "more than one row-locking clause is not supported", position: start)
+                }
+                select.locking = RowLocking(strength: strength, tables: tables, waiting: waiting, position: start)
             } else {
                 return
             }

@@ -75,6 +75,8 @@ public final class Table: @unchecked Sendable {
     public static let segmentCapacity = 1 << 20
     /// The scan column index of a row's identity (`RowID`), which UPDATE and DELETE read.
     public static let rowIDColumn = -1
+    /// The scan column index of the system column `ctid`: the same `RowID`, typed `tid`.
+    public static let tidColumn = -2
 
     public let name: String
     /// Assigned when the catalog adds the table (PostgreSQL's `pg_class.oid`).
@@ -96,6 +98,9 @@ public final class Table: @unchecked Sendable {
     /// For a transaction's local table (its uncommitted rows of `table`): the table and the
     /// transaction, whose rows the table's indexes list as pending.
     public private(set) var localOf: (table: Table, transaction: UInt64)?
+    /// Row locks of running transactions (`SELECT ... FOR UPDATE | SHARE`), by `RowID` value;
+    /// read and changed only under the exclusive statement lock (`Table+RowLocks.swift`).
+    var rowLocks: [Int64: RowLock] = [:]
     /// The running transaction that created the table in a block (0: committed); only it sees
     /// the table until it commits (`Catalog.visible`).
     let creator = Atomic<UInt64>(0)
@@ -133,7 +138,8 @@ public final class Table: @unchecked Sendable {
 
     /// The columns a scan reads: the table's, or `rowIDColumn` (a row's `RowID` as bigint).
     public func scanColumn(_ index: Int) -> ColumnInfo {
-        index == Table.rowIDColumn ? ColumnInfo(name: "ctid", type: .bigint, notNull: true) : columns[index]
+        index == Table.rowIDColumn ? ColumnInfo(name: "ctid", type: .bigint, notNull: true)
+            : index == Table.tidColumn ? ColumnInfo(name: "ctid", type: .tid, notNull: true) : columns[index]
     }
 
     /// How many rows (a prefix of the table) snapshot `timestamp` sees.
@@ -166,6 +172,8 @@ public final class Table: @unchecked Sendable {
 
     /// Whether enough of the table is deleted versions that `compact` pays.
     public var needsCompaction: Bool {
+        // Compaction moves rows; a locked row keeps its place until its lock goes.
+        guard rowLocks.isEmpty else { return false }
         let deleted = deletedRows
         return deleted >= 1024 && deleted * 4 >= rowCount
     }

@@ -47,6 +47,11 @@ public enum WireFormat {
             buffer.writeInteger(i.micros)
             buffer.writeInteger(i.days)
             buffer.writeInteger(i.months)
+        case .tid(let id):
+            // tidsend: the block (uint32), then the offset (uint16).
+            let (block, offset) = TupleID.parts(id)
+            buffer.writeInteger(block)
+            buffer.writeInteger(offset)
         }
     }
 
@@ -119,6 +124,9 @@ public enum WireFormat {
             return .interval(Interval(months: months, days: days, micros: micros))
         case .numeric:
             return try readNumeric(&bytes, parameter: parameter)
+        case .tid:
+            guard bytes.readableBytes == 6, let block = bytes.readInteger(as: UInt32.self), let offset = bytes.readInteger(as: UInt16.self) else { throw invalid() }
+            return .tid(TupleID.make(block: block, offset: offset))
         }
     }
 

@@ -1,0 +1,179 @@
+import KilnCore
+import KilnSQL
+import KilnPlanner
+import KilnStorage
+
+/// `SELECT ... FOR UPDATE | NO KEY UPDATE | SHARE | KEY SHARE [OF t] [NOWAIT | SKIP LOCKED]`.
+///
+/// The statement runs as a write (under the exclusive statement lock, in the conflict loop of
+/// `executeInTransaction`). Its query runs without LIMIT and OFFSET and also reads each row's
+/// `RowID` of the locked table; then the rows are locked in result order until LIMIT + OFFSET
+/// rows hold their lock, as PostgreSQL's LockRows below its Limit does. A row another running
+/// transaction locked, updated or deleted makes the statement wait for it and run again
+/// (`WriteConflict`), or fail at once with 55P03 (NOWAIT), or leaves it out (SKIP LOCKED). A
+/// row changed by a commit the snapshot does not see is 40001 (REPEATABLE READ). Locks last
+/// until the transaction ends (also past ROLLBACK TO SAVEPOINT: stronger than PostgreSQL,
+/// never weaker).
+extension Database {
+    func runLockingSelect(_ select: SelectStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
+        guard let locking = select.locking, let transaction else { throw DatabaseError.internalError("a locking SELECT outside a transaction") }
+        try Database.checkLockable(select, locking)
+        let (tableName, qualifier) = try lockTarget(select, locking)
+        guard let table = catalog.table(tableName), !select.with.contains(where: { $0.name == tableName }) else {
+            throw DatabaseError(.featureNotSupported, "FOR \(locking.strength.rawValue) cannot be applied to \"\(qualifier)\"", position: locking.position,
+                                detail: "Only rows of tables can be locked, not of views, WITH queries or system catalogs.")
+        }
+        let (limit, offset) = try limitAndOffset(select, parameters: parameters)
+        var query = select
+        query.locking = nil
+        query.limit = nil
+        query.offset = nil
+        query.items.append(.expression(Expression(.column([qualifier, Binder.rowIDName]), at: locking.position), alias: nil))
+        var binder = makeBinder()
+        binder.rowIDTable = tableName
+        binder.rowIDQualifier = qualifier
+        let bound = try binder.bind(query)
+        let (rows, _) = try executor.run(bound, parameters: parameters, policy: jitPolicy, memoryLimit: memoryLimit) { runtime, plan throws(DatabaseError) in
+            runtime.outputRows(layout: plan.outputLayout)
+        }
+        var locked: [[Value]] = []
+        let wanted = limit.map { $0 + offset }
+        for row in rows {
+            if let wanted, locked.count >= wanted { break }
+            guard case .int64(let id)? = row.last else { throw DatabaseError.internalError("a locking SELECT's row has no row identity") }
+            if try lockRow(id, of: table, locking, transaction: transaction) { locked.append(Array(row.dropLast())) }
+        }
+        let columns = zip(bound.columnNames.dropLast(), bound.columnTypes.dropLast()).map { QueryResult.Column(name: $0, type: $1) }
+        return try completeResult(columns, rows: Array(locked.dropFirst(offset)))
+    }
+
+    /// Locks one row for the transaction; false when SKIP LOCKED leaves it out.
+    private func lockRow(_ id: Int64, of table: Table, _ locking: RowLocking, transaction: Transaction) throws(DatabaseError) -> Bool {
+        // The transaction's own uncommitted rows: no other transaction sees them.
+        if id & RowID.localBit != 0 { return true }
+        let row = RowID(id)
+        let marker = table.marker(row)
+        var holder: UInt64?
+        var lockOnly = false
+        if marker & VersionMarker.transactionBit != 0 {
+            if marker != transaction.marker { holder = marker & ~VersionMarker.transactionBit }
+        } else if marker != 0 {
+            // Changed by a commit this snapshot does not see.
+            throw DatabaseError(.serializationFailure, "could not serialize access due to concurrent update")
+        }
+        if holder == nil, let other = table.lockHolder(row, besides: transaction.id, exclusive: locking.strength.exclusive) {
+            holder = other
+            lockOnly = true
+        }
+        if let holder {
+            switch locking.waiting {
+            case .skipLocked:
+                return false
+            case .noWait:
+                throw DatabaseError(.lockNotAvailable, "could not obtain lock on row in relation \"\(table.name)\"")
+            case .wait:
+                conflictingTransaction = holder
+                conflictIsRowLock = lockOnly
+                throw DatabaseError(.serializationFailure, "row is being changed by another transaction")
+            }
+        }
+        table.lock(row, by: transaction.id, exclusive: locking.strength.exclusive)
+        if !transaction.lockedTables.contains(where: { $0 === table }) { transaction.lockedTables.append(table) }
+        return true
+    }
+
+    /// Releases the transaction's row locks (at its commit or rollback, under the statement lock).
+    func releaseRowLocks(_ transaction: Transaction) {
+        for table in transaction.lockedTables { table.releaseLocks(of: transaction.id) }
+        transaction.lockedTables = []
+    }
+
+    /// PostgreSQL's restrictions: a locked row must be one row of one table.
+    private static func checkLockable(_ select: SelectStatement, _ locking: RowLocking) throws(DatabaseError) {
+        let clause = "FOR \(locking.strength.rawValue)"
+        func refuse(_ what: String) -> DatabaseError {
+            DatabaseError(.featureNotSupported, "\(clause) is not allowed with \(what)", position: locking.position)
+        }
+        if select.setOperation != nil { throw refuse("UNION/INTERSECT/EXCEPT") }
+        if select.distinct { throw refuse("DISTINCT clause") }
+        if !select.groupBy.isEmpty || select.groupingSets != nil { throw refuse("GROUP BY clause") }
+        if select.having != nil { throw refuse("HAVING clause") }
+        for item in select.items {
+            if case .expression(let expression, _) = item, Binder.containsAggregate(expression) { throw refuse("aggregate functions") }
+        }
+    }
+
+    /// The one table whose rows are locked, and its name in the query (alias or table name).
+    private func lockTarget(_ select: SelectStatement, _ locking: RowLocking) throws(DatabaseError) -> (table: String, qualifier: String) {
+        var tables: [(name: String, qualifier: String)] = []
+        var others: [String] = []
+        func collect(_ reference: TableReference) {
+            switch reference {
+            case .table(let name, let alias, _):
+                tables.append((name, alias ?? String(name.split(separator: ".").last ?? Substring(name))))
+            case .join(let left, let right, _, _, _):
+                collect(left)
+                collect(right)
+            case .subquery(_, let alias, _, _):
+                others.append(alias)
+            case .function(let name, _, let alias, _, _):
+                others.append(alias ?? name)
+            }
+        }
+        select.from.forEach(collect)
+        let clause = "FOR \(locking.strength.rawValue)"
+        var targets = tables
+        if !locking.tables.isEmpty {
+            targets = []
+            for name in locking.tables {
+                let short = String(name.split(separator: ".").last ?? Substring(name))
+                guard let match = tables.first(where: { $0.qualifier == short }) else {
+                    if others.contains(short) {
+                        throw DatabaseError(.featureNotSupported, "\(clause) cannot be applied to a subquery or a function in FROM", position: locking.position)
+                    }
+                    throw DatabaseError(.undefinedTable, "relation \"\(name)\" in \(clause) clause not found in FROM clause", position: locking.position)
+                }
+                if !targets.contains(where: { $0.qualifier == match.qualifier }) { targets.append(match) }
+            }
+        } else if !others.isEmpty {
+            throw DatabaseError(.featureNotSupported, "\(clause) cannot be applied to a subquery or a function in FROM", position: locking.position,
+                                hint: "Name the tables to lock with \(clause) OF.")
+        }
+        guard let target = targets.first else {
+            throw DatabaseError(.featureNotSupported, "\(clause) needs a table in FROM", position: locking.position)
+        }
+        guard targets.count == 1 else {
+            throw DatabaseError(.featureNotSupported, "\(clause) of more than one table is not supported", position: locking.position,
+                                hint: "Name the one table to lock with \(clause) OF.")
+        }
+        return (target.name, target.qualifier)
+    }
+
+    /// The statement's LIMIT (nil: none) and OFFSET, evaluated with its parameters.
+    private func limitAndOffset(_ select: SelectStatement, parameters: [Value]) throws(DatabaseError) -> (Int?, Int) {
+        guard select.limit != nil || select.offset != nil else { return (nil, 0) }
+        var values = SelectStatement()
+        values.position = select.position
+        values.items = [.expression(select.limit ?? Expression(.null, at: select.position), alias: nil),
+                        .expression(select.offset ?? Expression(.integer("0"), at: select.position), alias: nil)]
+        var binder = makeBinder()
+        let bound = try binder.bind(values)
+        let (rows, _) = try executor.run(bound, parameters: parameters, policy: .interpreted, memoryLimit: memoryLimit) { runtime, plan throws(DatabaseError) in
+            runtime.outputRows(layout: plan.outputLayout)
+        }
+        func count(_ value: Value?) -> Int? {
+            switch value {
+            case .int16(let v)?: return Int(v)
+            case .int32(let v)?: return Int(v)
+            case .int64(let v)?: return Int(v)
+            case .numeric(let m, let scale)?: return Int(m / DecimalMath.pow10(scale))
+            default: return nil
+            }
+        }
+        let limit = count(rows.first?[0])
+        let offset = count(rows.first?[1]) ?? 0
+        if let limit, limit < 0 { throw DatabaseError(.invalidRowCountInLimit, "LIMIT must not be negative") }
+        if offset < 0 { throw DatabaseError(.invalidRowCountInOffset, "OFFSET must not be negative") }
+        return (limit, offset)
+    }
+}

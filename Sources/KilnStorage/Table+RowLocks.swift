@@ -1,0 +1,48 @@
+import KilnCore
+
+/// Who holds a row's lock: one transaction exclusively (FOR UPDATE, FOR NO KEY UPDATE), or
+/// any number sharing it (FOR SHARE, FOR KEY SHARE).
+struct RowLock {
+    var exclusive: UInt64?
+    var shared: [UInt64] = []
+}
+
+/// Row locks: a `SELECT ... FOR UPDATE | SHARE` locks the rows it returns until its
+/// transaction ends; an UPDATE or DELETE of a row another transaction locked waits for it,
+/// as it waits for one that deleted the row. Locks live in memory only (a crash ends every
+/// transaction that held one). The caller holds the exclusive statement lock.
+extension Table {
+    /// The running transaction other than `transaction` whose lock on `row` conflicts with
+    /// taking it (`exclusive`: for FOR UPDATE, UPDATE and DELETE), or nil.
+    public func lockHolder(_ row: RowID, besides transaction: UInt64, exclusive: Bool) -> UInt64? {
+        guard let lock = rowLocks[row.value] else { return nil }
+        if let owner = lock.exclusive, owner != transaction { return owner }
+        if exclusive, let other = lock.shared.first(where: { $0 != transaction }) { return other }
+        return nil
+    }
+
+    /// Locks `row` for `transaction` (after `lockHolder` found no conflict).
+    public func lock(_ row: RowID, by transaction: UInt64, exclusive: Bool) {
+        var lock = rowLocks[row.value] ?? RowLock()
+        if exclusive {
+            lock.exclusive = transaction
+            lock.shared.removeAll { $0 == transaction }
+        } else if lock.exclusive != transaction, !lock.shared.contains(transaction) {
+            lock.shared.append(transaction)
+        }
+        rowLocks[row.value] = lock
+    }
+
+    /// Releases every lock `transaction` holds on the table's rows (at its end).
+    public func releaseLocks(of transaction: UInt64) {
+        for (row, lock) in rowLocks where lock.exclusive == transaction || lock.shared.contains(transaction) {
+            var remaining = lock
+            if remaining.exclusive == transaction { remaining.exclusive = nil }
+            remaining.shared.removeAll { $0 == transaction }
+            rowLocks[row] = remaining.exclusive == nil && remaining.shared.isEmpty ? nil : remaining
+        }
+    }
+
+    /// Whether any transaction holds a lock on a row of the table.
+    public var hasRowLocks: Bool { !rowLocks.isEmpty }
+}
