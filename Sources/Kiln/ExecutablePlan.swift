@@ -97,6 +97,7 @@ extension QueryExecutor {
                 case .full: return total + table.rowCount
                 case .rows(let range): return total + range.count
                 case .lookup: return total + 1
+                case .tids(let slots): return total + slots.count
                 }
             }
             return total

@@ -62,6 +62,7 @@ struct Estimate {
             var rows = Double(Swift.max(table.rowCount, 1))
             if case .lookup(let index, let keys) = access, index.key.isUnique { rows = Double(keys.count) }
             if case .rows(let range) = access { rows = Double(Swift.max(range.count, 1)) }
+            if case .tids(let keys) = access { rows = Double(keys.count) }
             let statistics = table.statistics
             // Statistics from an older row count are scaled to the current one.
             let scale = statistics.map { rows / Double(Swift.max($0.rows, 1)) } ?? 1

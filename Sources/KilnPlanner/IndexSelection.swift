@@ -7,6 +7,9 @@ import KilnStorage
 /// (the index lists every version of a key, and the filter re-checks the match).
 public enum IndexSelection {
     static func apply(_ plan: PlanNode) -> PlanNode {
+        if case .filter(.tableScan(let table, let columns, .full), let predicate) = plan, let keys = tids(predicate, columns: columns) {
+            return .filter(.tableScan(table: table, columns: columns, access: .tids(keys)), predicate: predicate)
+        }
         guard case .filter(.tableScan(let table, let columns, .full), let predicate) = plan, !table.indexes.isEmpty else {
             return plan.mapInputs(apply)
         }
@@ -29,6 +32,30 @@ public enum IndexSelection {
             if keys.count > maximumKeys { return plan }
         }
         return .filter(.tableScan(table: table, columns: columns, access: .lookup(index, keys: keys)), predicate: predicate)
+    }
+
+    /// `ctid = v` (or an OR of such) in a conjunct: the row identities it names.
+    static func tids(_ predicate: BoundExpression, columns: [Int]) -> [BoundExpression]? {
+        func named(_ e: BoundExpression) -> [BoundExpression]? {
+            switch e.kind {
+            case .call("eq", let operands) where operands.count == 2:
+                for (side, other) in [(operands[0], operands[1]), (operands[1], operands[0])] {
+                    guard case .column(let index) = side.kind, index < columns.count, columns[index] == Table.tidColumn,
+                          isKey(other), other.type == .tid else { continue }
+                    return [other]
+                }
+                return nil
+            case .call("or", let operands) where operands.count == 2:
+                guard let a = named(operands[0]), let b = named(operands[1]) else { return nil }
+                return a + b
+            default:
+                return nil
+            }
+        }
+        for conjunct in JoinPlanning.split(predicate) {
+            if let keys = named(conjunct), keys.count <= maximumKeys { return keys }
+        }
+        return nil
     }
 
     /// Keys looked up at most (beyond, a scan is as good).

@@ -32,6 +32,8 @@ public enum StateAccess: Sendable {
     /// Per key looked up, its slots; the scan converts each to its key column's type when it opens.
     case lookup(TableIndex, slots: [[Int]])
     case rows(Range<Int>)
+    /// Per row identity named, its slot (converted to tid when the scan opens).
+    case tids(slots: [Int])
 }
 
 /// Runtime state shared by a pipeline's sink and the next pipeline's source.

@@ -100,6 +100,10 @@ public struct PipelineSlicer {
                     slots.append(values)
                 }
                 stateAccess = .lookup(index, slots: slots)
+            case .tids(let keys):
+                var slots: [Int] = []
+                for key in keys { slots.append(try slot(key)) }
+                stateAccess = .tids(slots: slots)
             }
             let state = addState(.tableScan(table: table, columns: columns, access: stateAccess))
             return OpenPipeline(source: .scan(state: state), sourceTypes: node.outputTypes, operators: [])

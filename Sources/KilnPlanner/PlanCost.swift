@@ -49,6 +49,7 @@ public struct PlanCost: Sendable {
         case .tableScan(_, _, let access):
             let scanned = rows(plan)
             if case .lookup = access { return (0, 0.29 + scanned * (tuple + operation)) }
+            if case .tids = access { return (0, scanned * (tuple + operation)) }
             let width = Double(plan.outputTypes.reduce(0) { $0 + typeWidth($1.0) })
             return (0, (scanned * Swift.max(width, 8) / 8192).rounded(.up) * page + scanned * tuple)
         case .seriesScan, .singleRow:

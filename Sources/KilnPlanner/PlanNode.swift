@@ -94,6 +94,9 @@ public enum ScanAccess: Sendable {
     /// key column; expressions without columns: constants and parameters), found through the
     /// index (`k = $1`, or `k IN (1, 2, 3)`).
     case lookup(TableIndex, keys: [[BoundExpression]])
+    /// The rows the snapshot sees among those `ctid = v` names (`v`: constants and
+    /// parameters of type tid), found by their identity (`UPDATE ... WHERE ctid = $1`).
+    case tids([BoundExpression])
     /// Rows `range` of the table, all of them (the rows a statement just appended, which its
     /// CHECK constraints test).
     case rows(Range<Int>)
@@ -193,6 +196,7 @@ public indirect enum PlanNode: Sendable {
                 via = " using \(index.key.name) " + keys.map { "(\($0.map(\.description).joined(separator: ", ")))" }.joined(separator: " ")
             }
             if case .rows(let range) = access { via = " rows \(range.lowerBound)..<\(range.upperBound)" }
+            if case .tids(let keys) = access { via = " by ctid " + keys.map(\.description).joined(separator: ", ") }
             return "\(pad)Scan \(table.name)\(via) [\(columns.map { table.scanColumn($0).name }.joined(separator: ", "))]"
         case .seriesScan(let a, let b, let c, _): return "\(pad)GenerateSeries(\(a), \(b), \(c))"
         case .singleRow: return "\(pad)Result"

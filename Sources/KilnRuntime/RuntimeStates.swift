@@ -90,6 +90,29 @@ final class TableScanState: RuntimeState {
                 let from = max(range.lowerBound, base), to = min(range.upperBound, base + segment.count)
                 if from < to { ranges.append((segment, from - base, to - from, index, false)) }
             }
+        case .tids(let slots):
+            // Each named row the snapshot sees (a prefix of each row group), in table order,
+            // then the transaction's own uncommitted rows; the filter above re-checks.
+            var ids = Set<Int64>()
+            for slot in slots {
+                if case .tid(let id)? = runtime.parameterValue(slot, as: .tid), id >= 0 { ids.insert(id) }
+            }
+            var visible = table.visibleRows(at: snapshot.timestamp)
+            var limits: [Int] = []
+            for segment in table.segments {
+                limits.append(min(segment.count, visible))
+                visible = max(0, visible - segment.count)
+            }
+            let local = snapshot.localRows(of: table)
+            if let local { try local.load(columns: stored) }
+            for id in ids.sorted() {
+                let row = RowID(id)
+                if id & RowID.localBit == 0 {
+                    if row.segment < limits.count, row.row < limits[row.segment] { ranges.append((table.segments[row.segment], row.row, 1, row.segment, false)) }
+                } else if let local, row.segment < local.segments.count, row.row < local.segments[row.segment].count {
+                    ranges.append((local.segments[row.segment], row.row, 1, row.segment, true))
+                }
+            }
         case .lookup(let index, let keySlots):
             try index.build(table)
             var rows = Set<RowID>()
