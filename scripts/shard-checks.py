@@ -14,7 +14,7 @@ through pg_relation_size and a sampling cursor). Then checks, through the coordi
     RELEASE, UPDATE and DELETE pushed down, prepared statements with parameters;
   - errors from a shard arrive at the coordinator as errors with their SQLSTATE;
   - the shards keep their data across a restart (SIGTERM, then `kiln serve` again).
-With --spark, Spark (pyspark, local master bound to 127.0.0.1) reads the shards over JDBC
+With --spark, Spark (pyspark: a standalone master and worker on 127.0.0.1) reads the shards over JDBC
 (pgjdbc) and must give the coordinator's Q1 and Q6 answers.
 
   .venv/bin/python scripts/shard-checks.py --kiln .build/debug/kiln [--spark]
@@ -266,15 +266,38 @@ def check_restart(checks, coordinator, shards, tpch):
         checks.check("after the shards restart: Q1 through the coordinator", tpch_check.compare("q01", rows, answer(tpch, "q01")))
 
 
+def spark_cluster(work):
+    """A Spark standalone master and one worker (2 cores) on 127.0.0.1, from pyspark's jars."""
+    import pyspark
+    home = os.path.dirname(pyspark.__file__)
+    environment = dict(os.environ, SPARK_HOME=home, SPARK_LOCAL_IP="127.0.0.1", SPARK_LOG_DIR=work, SPARK_WORKER_DIR=os.path.join(work, "spark-worker"), SPARK_LOCAL_DIRS=work)
+    spark_class = os.path.join(home, "bin", "spark-class")
+    port = free_port()
+    log = open(os.path.join(work, "spark.log"), "a")
+    master = subprocess.Popen([spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
+                               "--webui-port", str(free_port())], env=environment, stdout=log, stderr=log)
+    wait_for_port(port, master, "the Spark master")
+    worker = subprocess.Popen([spark_class, "org.apache.spark.deploy.worker.Worker", f"spark://127.0.0.1:{port}", "--host", "127.0.0.1",
+                               "--cores", "2", "--memory", "2g", "--webui-port", str(free_port())], env=environment, stdout=log, stderr=log)
+    return f"spark://127.0.0.1:{port}", [master, worker]
+
+
 def spark_check(checks, coordinator, shards, work):
-    """Spark's JDBC source reads lineitem from every shard; Q1 and Q6 must match the coordinator."""
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    """Spark's JDBC source reads lineitem from every shard (a standalone master and worker on
+    127.0.0.1); Q1 and Q6 must match the coordinator."""
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
     from pyspark.sql import SparkSession
     jar = "/usr/share/java/postgresql.jar"
-    spark = (SparkSession.builder.master("local[2]").appName("kiln-shards")
-             .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-             .config("spark.ui.enabled", "false").config("spark.jars", jar).config("spark.local.dir", work)
-             .config("spark.ui.showConsoleProgress", "false").getOrCreate())
+    url, processes = spark_cluster(work)
+    try:
+        spark = (SparkSession.builder.master(url).appName("kiln-shards")
+                 .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+                 .config("spark.ui.enabled", "false").config("spark.jars", jar)
+                 .config("spark.executor.memory", "1g").config("spark.ui.showConsoleProgress", "false").getOrCreate())
+    except Exception:
+        for process in processes:
+            process.kill()
+        raise
     spark.sparkContext.setLogLevel("ERROR")
     try:
         frames = [spark.read.format("jdbc").option("url", f"jdbc:postgresql://127.0.0.1:{shard.port}/kiln").option("user", "kiln")
@@ -291,6 +314,10 @@ def spark_check(checks, coordinator, shards, work):
             AND l_shipdate < DATE '1995-01-01' AND l_discount BETWEEN 0.05 AND 0.07 AND l_quantity < 24""").collect()
     finally:
         spark.stop()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=60)
     with coordinator.connect() as connection:
         for name, got, query in (("Q1", spark_q1, "q01"), ("Q6", spark_q6, "q06")):
             text = open(os.path.join(tpch_dir(), "queries", f"{query}.sql")).read()
