@@ -35,6 +35,9 @@ swift test
 # Isolation specs (sessions, permutations of their steps, waits) against `kiln serve`, with the
 # outputs PostgreSQL 15 gave for the same specs.
 .venv/bin/python scripts/isolation.py --kiln .build/debug/kiln
+# Row locks under load: a job queue (SELECT ... FOR UPDATE [SKIP LOCKED]) served by four sessions,
+# every job done exactly once, in repeated rounds.
+.venv/bin/python scripts/lock-checks.py --kiln .build/debug/kiln --rounds 10
 # TPC-H SF0.01 refreshed (inserts, updates, deletes in transactions) while REPEATABLE READ blocks
 # check their snapshots; then the 22 queries against PostgreSQL 15's answers after the same refreshes.
 .venv/bin/python scripts/refresh-check.py --kiln .build/debug/kiln
