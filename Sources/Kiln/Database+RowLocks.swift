@@ -6,8 +6,8 @@ import KilnStorage
 /// `SELECT ... FOR UPDATE | NO KEY UPDATE | SHARE | KEY SHARE [OF t] [NOWAIT | SKIP LOCKED]`.
 ///
 /// The statement runs as a write (under the exclusive statement lock, in the conflict loop of
-/// `executeInTransaction`). Its query runs without LIMIT and OFFSET and also reads each row's
-/// `RowID` of the locked table; then the rows are locked in result order until LIMIT + OFFSET
+/// `executeInTransaction`). Its query runs without LIMIT and OFFSET and also reads the `ctid`
+/// of each locked table; then the rows are locked in result order until LIMIT + OFFSET
 /// rows hold their lock, as PostgreSQL's LockRows below its Limit does. A row another running
 /// transaction locked, updated or deleted makes the statement wait for it and run again
 /// (`WriteConflict`), or fail at once with 55P03 (NOWAIT), or leaves it out (SKIP LOCKED). A
@@ -18,32 +18,39 @@ extension Database {
     func runLockingSelect(_ select: SelectStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
         guard let locking = select.locking, let transaction else { throw DatabaseError.internalError("a locking SELECT outside a transaction") }
         try Database.checkLockable(select, locking)
-        let (tableName, qualifier) = try lockTarget(select, locking)
-        guard let table = catalog.table(tableName), !select.with.contains(where: { $0.name == tableName }) else {
-            throw DatabaseError(.featureNotSupported, "FOR \(locking.strength.rawValue) cannot be applied to \"\(qualifier)\"", position: locking.position,
-                                detail: "Only rows of tables can be locked, not of views, WITH queries or system catalogs.")
-        }
-        let (limit, offset) = try limitAndOffset(select, parameters: parameters)
+        var targets: [Table] = []
         var query = select
         query.locking = nil
         query.limit = nil
         query.offset = nil
-        query.items.append(.expression(Expression(.column([qualifier, Binder.rowIDName]), at: locking.position), alias: nil))
+        // Each locked table reference's `ctid` (its rows' identities) after the select list.
+        for (name, qualifier) in try lockTargets(select, locking) {
+            guard let table = catalog.table(name), !select.with.contains(where: { $0.name == name }) else {
+                throw DatabaseError(.featureNotSupported, "FOR \(locking.strength.rawValue) cannot be applied to \"\(qualifier)\"", position: locking.position,
+                                    detail: "Only rows of tables can be locked, not of views, WITH queries or system catalogs.")
+            }
+            targets.append(table)
+            query.items.append(.expression(Expression(.column([qualifier, "ctid"]), at: locking.position), alias: nil))
+        }
+        let (limit, offset) = try limitAndOffset(select, parameters: parameters)
         var binder = makeBinder()
-        binder.rowIDTable = tableName
-        binder.rowIDQualifier = qualifier
         let bound = try binder.bind(query)
         let (rows, _) = try executor.run(bound, parameters: parameters, policy: jitPolicy, memoryLimit: memoryLimit) { runtime, plan throws(DatabaseError) in
             runtime.outputRows(layout: plan.outputLayout)
         }
+        let width = bound.columnNames.count - targets.count
         var locked: [[Value]] = []
         let wanted = limit.map { $0 + offset }
         for row in rows {
             if let wanted, locked.count >= wanted { break }
-            guard case .int64(let id)? = row.last else { throw DatabaseError.internalError("a locking SELECT's row has no row identity") }
-            if try lockRow(id, of: table, locking, transaction: transaction) { locked.append(Array(row.dropLast())) }
+            var keep = true
+            for (index, table) in targets.enumerated() {
+                guard case .tid(let id) = row[width + index] else { throw DatabaseError.internalError("a locking SELECT's row has no row identity") }
+                if try !lockRow(id, of: table, locking, transaction: transaction) { keep = false }
+            }
+            if keep { locked.append(Array(row.prefix(width))) }
         }
-        let columns = zip(bound.columnNames.dropLast(), bound.columnTypes.dropLast()).map { QueryResult.Column(name: $0, type: $1) }
+        let columns = zip(bound.columnNames.prefix(width), bound.columnTypes.prefix(width)).map { QueryResult.Column(name: $0, type: $1) }
         return try completeResult(columns, rows: Array(locked.dropFirst(offset)))
     }
 
@@ -103,24 +110,26 @@ extension Database {
         }
     }
 
-    /// The one table whose rows are locked, and its name in the query (alias or table name).
-    private func lockTarget(_ select: SelectStatement, _ locking: RowLocking) throws(DatabaseError) -> (table: String, qualifier: String) {
-        var tables: [(name: String, qualifier: String)] = []
+    /// The table references whose rows are locked (table, name in the query): those `OF`
+    /// names, or every table of the FROM clause. PostgreSQL's errors for the nullable side of
+    /// an outer join, subqueries and functions (Kiln does not lock inside a subquery).
+    private func lockTargets(_ select: SelectStatement, _ locking: RowLocking) throws(DatabaseError) -> [(table: String, qualifier: String)] {
+        var tables: [(name: String, qualifier: String, nullable: Bool)] = []
         var others: [String] = []
-        func collect(_ reference: TableReference) {
+        func collect(_ reference: TableReference, nullable: Bool) {
             switch reference {
             case .table(let name, let alias, _):
-                tables.append((name, alias ?? String(name.split(separator: ".").last ?? Substring(name))))
-            case .join(let left, let right, _, _, _):
-                collect(left)
-                collect(right)
+                tables.append((name, alias ?? String(name.split(separator: ".").last ?? Substring(name)), nullable))
+            case .join(let left, let right, let kind, _, _):
+                collect(left, nullable: nullable || kind == .right || kind == .full)
+                collect(right, nullable: nullable || kind == .left || kind == .full)
             case .subquery(_, let alias, _, _):
                 others.append(alias)
             case .function(let name, _, let alias, _, _):
                 others.append(alias ?? name)
             }
         }
-        select.from.forEach(collect)
+        for reference in select.from { collect(reference, nullable: false) }
         let clause = "FOR \(locking.strength.rawValue)"
         var targets = tables
         if !locking.tables.isEmpty {
@@ -139,14 +148,13 @@ extension Database {
             throw DatabaseError(.featureNotSupported, "\(clause) cannot be applied to a subquery or a function in FROM", position: locking.position,
                                 hint: "Name the tables to lock with \(clause) OF.")
         }
-        guard let target = targets.first else {
+        if targets.isEmpty {
             throw DatabaseError(.featureNotSupported, "\(clause) needs a table in FROM", position: locking.position)
         }
-        guard targets.count == 1 else {
-            throw DatabaseError(.featureNotSupported, "\(clause) of more than one table is not supported", position: locking.position,
-                                hint: "Name the one table to lock with \(clause) OF.")
+        if targets.contains(where: \.nullable) {
+            throw DatabaseError(.featureNotSupported, "\(clause) cannot be applied to the nullable side of an outer join", position: locking.position)
         }
-        return (target.name, target.qualifier)
+        return targets.map { ($0.name, $0.qualifier) }
     }
 
     /// The statement's LIMIT (nil: none) and OFFSET, evaluated with its parameters.

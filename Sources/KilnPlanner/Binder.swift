@@ -45,9 +45,6 @@ public struct Binder {
     /// UPDATE / DELETE: the target table, whose scan (the first reference to it) also reads
     /// each row's `RowID`, as the column `Binder.rowIDName`.
     public var rowIDTable: String?
-    /// With `rowIDTable`: the reference to it by this name or alias (a table that appears
-    /// more than once, `FOR UPDATE OF alias`); nil: the first reference.
-    public var rowIDQualifier: String?
     /// A name no SQL identifier can spell.
     public static let rowIDName = "\u{1}ctid"
 
@@ -518,7 +515,7 @@ public struct Binder {
                 scope.entries.append(.init(qualifier: qualifier, name: "ctid", type: .tid, nullable: false, system: true))
                 columns.append(Table.tidColumn)
             }
-            if system == nil, rowIDTable == name, rowIDQualifier == nil || rowIDQualifier == qualifier {
+            if system == nil, rowIDTable == name {
                 rowIDTable = nil
                 scope.entries.append(.init(qualifier: qualifier, name: Binder.rowIDName, type: .bigint, nullable: false, system: true))
                 columns.append(Table.rowIDColumn)
