@@ -9,7 +9,7 @@ extension Database {
         }
         // The plan of a locking SELECT is its query's (nothing runs, so nothing is locked);
         // EXPLAIN ANALYZE would run it, and the binder refuses that.
-        if case .analyze = mode {} else { select.locking = nil }
+        if case .analyze = mode {} else { select.locking = [] }
         var binder = makeBinder()
         let bound = try binder.bind(select)
         var text: String

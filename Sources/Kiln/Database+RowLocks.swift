@@ -16,20 +16,20 @@ import KilnStorage
 /// never weaker).
 extension Database {
     func runLockingSelect(_ select: SelectStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
-        guard let locking = select.locking, let transaction else { throw DatabaseError.internalError("a locking SELECT outside a transaction") }
-        try Database.checkLockable(select, locking)
-        var targets: [Table] = []
+        guard let first = select.locking.first, let transaction else { throw DatabaseError.internalError("a locking SELECT outside a transaction") }
+        try Database.checkLockable(select, first)
+        var targets: [(table: Table, locking: RowLocking)] = []
         var query = select
-        query.locking = nil
+        query.locking = []
         query.limit = nil
         query.offset = nil
         // Each locked table reference's `ctid` (its rows' identities) after the select list.
-        for (name, qualifier) in try lockTargets(select, locking) {
+        for (name, qualifier, locking) in try lockTargets(select) {
             guard let table = catalog.table(name), !select.with.contains(where: { $0.name == name }) else {
                 throw DatabaseError(.featureNotSupported, "FOR \(locking.strength.rawValue) cannot be applied to \"\(qualifier)\"", position: locking.position,
                                     detail: "Only rows of tables can be locked, not of views, WITH queries or system catalogs.")
             }
-            targets.append(table)
+            targets.append((table, locking))
             query.items.append(.expression(Expression(.column([qualifier, "ctid"]), at: locking.position), alias: nil))
         }
         let (limit, offset) = try limitAndOffset(select, parameters: parameters)
@@ -44,9 +44,9 @@ extension Database {
         for row in rows {
             if let wanted, locked.count >= wanted { break }
             var keep = true
-            for (index, table) in targets.enumerated() {
+            for (index, target) in targets.enumerated() {
                 guard case .tid(let id) = row[width + index] else { throw DatabaseError.internalError("a locking SELECT's row has no row identity") }
-                if try !lockRow(id, of: table, locking, transaction: transaction) { keep = false }
+                if try !lockRow(id, of: target.table, target.locking, transaction: transaction) { keep = false }
             }
             if keep { locked.append(Array(row.prefix(width))) }
         }
@@ -110,10 +110,12 @@ extension Database {
         }
     }
 
-    /// The table references whose rows are locked (table, name in the query): those `OF`
-    /// names, or every table of the FROM clause. PostgreSQL's errors for the nullable side of
-    /// an outer join, subqueries and functions (Kiln does not lock inside a subquery).
-    private func lockTargets(_ select: SelectStatement, _ locking: RowLocking) throws(DatabaseError) -> [(table: String, qualifier: String)] {
+    /// The table references whose rows are locked (table, name in the query, how): those each
+    /// clause's `OF` names, or every table of the FROM clause. A reference several clauses
+    /// name takes the strongest lock, and NOWAIT, else SKIP LOCKED, if any clause asks for it
+    /// (PostgreSQL's rules). PostgreSQL's errors for the nullable side of an outer join,
+    /// subqueries and functions (Kiln does not lock inside a subquery).
+    private func lockTargets(_ select: SelectStatement) throws(DatabaseError) -> [(table: String, qualifier: String, locking: RowLocking)] {
         var tables: [(name: String, qualifier: String, nullable: Bool)] = []
         var others: [String] = []
         func collect(_ reference: TableReference, nullable: Bool) {
@@ -130,31 +132,44 @@ extension Database {
             }
         }
         for reference in select.from { collect(reference, nullable: false) }
-        let clause = "FOR \(locking.strength.rawValue)"
-        var targets = tables
-        if !locking.tables.isEmpty {
-            targets = []
-            for name in locking.tables {
-                let short = String(name.split(separator: ".").last ?? Substring(name))
-                guard let match = tables.first(where: { $0.qualifier == short }) else {
-                    if others.contains(short) {
-                        throw DatabaseError(.featureNotSupported, "\(clause) cannot be applied to a subquery or a function in FROM", position: locking.position)
+        var chosen: [(name: String, qualifier: String, nullable: Bool, locking: RowLocking)] = []
+        for locking in select.locking {
+            let clause = "FOR \(locking.strength.rawValue)"
+            var named = tables
+            if !locking.tables.isEmpty {
+                named = []
+                for name in locking.tables {
+                    let short = String(name.split(separator: ".").last ?? Substring(name))
+                    guard let match = tables.first(where: { $0.qualifier == short }) else {
+                        if others.contains(short) {
+                            throw DatabaseError(.featureNotSupported, "\(clause) cannot be applied to a subquery or a function in FROM", position: locking.position)
+                        }
+                        throw DatabaseError(.undefinedTable, "relation \"\(name)\" in \(clause) clause not found in FROM clause", position: locking.position)
                     }
-                    throw DatabaseError(.undefinedTable, "relation \"\(name)\" in \(clause) clause not found in FROM clause", position: locking.position)
+                    named.append(match)
                 }
-                if !targets.contains(where: { $0.qualifier == match.qualifier }) { targets.append(match) }
+            } else if !others.isEmpty {
+                throw DatabaseError(.featureNotSupported, "\(clause) cannot be applied to a subquery or a function in FROM", position: locking.position,
+                                    hint: "Name the tables to lock with \(clause) OF.")
             }
-        } else if !others.isEmpty {
-            throw DatabaseError(.featureNotSupported, "\(clause) cannot be applied to a subquery or a function in FROM", position: locking.position,
-                                hint: "Name the tables to lock with \(clause) OF.")
+            if named.contains(where: \.nullable) {
+                throw DatabaseError(.featureNotSupported, "\(clause) cannot be applied to the nullable side of an outer join", position: locking.position)
+            }
+            for table in named {
+                guard let index = chosen.firstIndex(where: { $0.qualifier == table.qualifier }) else {
+                    chosen.append((table.name, table.qualifier, table.nullable, locking))
+                    continue
+                }
+                var merged = chosen[index].locking
+                if locking.strength.rank > merged.strength.rank { merged.strength = locking.strength }
+                if locking.waiting.rawValue > merged.waiting.rawValue { merged.waiting = locking.waiting }
+                chosen[index].locking = merged
+            }
         }
-        if targets.isEmpty {
-            throw DatabaseError(.featureNotSupported, "\(clause) needs a table in FROM", position: locking.position)
+        guard !chosen.isEmpty else {
+            throw DatabaseError(.featureNotSupported, "FOR \(select.locking[0].strength.rawValue) needs a table in FROM", position: select.locking[0].position)
         }
-        if targets.contains(where: \.nullable) {
-            throw DatabaseError(.featureNotSupported, "\(clause) cannot be applied to the nullable side of an outer join", position: locking.position)
-        }
-        return targets.map { ($0.name, $0.qualifier) }
+        return chosen.map { ($0.name, $0.qualifier, $0.locking) }
     }
 
     /// The statement's LIMIT (nil: none) and OFFSET, evaluated with its parameters.

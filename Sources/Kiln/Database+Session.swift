@@ -140,7 +140,7 @@ extension Database {
             return preparedStatements[name].map { writes($0.statement) } ?? false
         case .select(let select):
             // SELECT ... FOR UPDATE locks rows: it runs as a write (in the conflict loop).
-            return select.locking != nil
+            return !select.locking.isEmpty
         case .explain, .set, .reset, .show, .begin, .commit, .rollback, .copyTo, .deallocate, .discard, .prepare,
              .declareCursor, .fetch, .closeCursor, .savepoint, .releaseSavepoint, .rollbackToSavepoint:
             return false
@@ -268,7 +268,7 @@ extension Database {
         }
         statementParameterTypes = types
         defer { statementParameterTypes = [] }
-        if case .select(let select) = prepared.statement, select.locking == nil { return try runCachedPlan(prepared, select, parameters: values) }
+        if case .select(let select) = prepared.statement, select.locking.isEmpty { return try runCachedPlan(prepared, select, parameters: values) }
         return try perform(prepared.statement, parameters: values)
     }
 }

@@ -459,7 +459,7 @@ public final class Database {
                 if let dropped { transaction?.undo.append(.dropView(dropped)) }
             }
             return .command("DROP VIEW")
-        case .select(let select) where select.locking != nil:
+        case .select(let select) where !select.locking.isEmpty:
             return try runLockingSelect(select, parameters: parameters)
         case .select(let select):
             var binder = makeBinder()

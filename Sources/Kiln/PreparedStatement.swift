@@ -161,7 +161,7 @@ extension Database {
             var columns: [QueryResult.Column]?
             switch prepared.statement {
             case .select(var select):
-                select.locking = nil  // the same columns, locked or not
+                select.locking = []  // the same columns, locked or not
                 let bound = try binder.bind(select)
                 columns = zip(bound.columnNames, bound.columnTypes).map { QueryResult.Column(name: $0, type: $1) }
             case .insertSelect(let tableName, let names, let query, let returning, let position):
@@ -257,7 +257,7 @@ extension Database {
                 statementParameterTypes = []
                 executingPrepared = nil
             }
-            if case .select(let select) = prepared.statement, select.locking == nil { return try runPreparedQuery(prepared, select, parameters: parameters) }
+            if case .select(let select) = prepared.statement, select.locking.isEmpty { return try runPreparedQuery(prepared, select, parameters: parameters) }
             return try execute(prepared.statement, parameters: parameters)
         } catch {
             var located = error

@@ -82,7 +82,7 @@ public struct Binder {
 
     public mutating func bind(_ select: SelectStatement) throws(DatabaseError) -> BoundQuery {
         try StackGuard.check()
-        if let locking = select.locking {
+        if let locking = select.locking.first {
             // A statement's own locking clause is run by the database (`runLockingSelect`).
             throw DatabaseError(.featureNotSupported, "FOR \(locking.strength.rawValue) is supported only on a SELECT statement of its own, not in a subquery, a cursor or EXPLAIN ANALYZE",
                                 position: locking.position)

@@ -201,8 +201,9 @@ public struct SelectStatement: Sendable, Equatable {
     public var orderBy: [OrderItem] = []
     public var limit: Expression?
     public var offset: Expression?
-    /// `FOR UPDATE | NO KEY UPDATE | SHARE | KEY SHARE [OF t, ...] [NOWAIT | SKIP LOCKED]`.
-    public var locking: RowLocking?
+    /// `FOR UPDATE | NO KEY UPDATE | SHARE | KEY SHARE [OF t, ...] [NOWAIT | SKIP LOCKED]`,
+    /// one entry per clause.
+    public var locking: [RowLocking] = []
     public var position = 1
     public init() {}
 
@@ -218,8 +219,11 @@ public struct RowLocking: Sendable, Equatable {
         case update = "UPDATE", noKeyUpdate = "NO KEY UPDATE", share = "SHARE", keyShare = "KEY SHARE"
         /// UPDATE and NO KEY UPDATE exclude every other lock; SHARE and KEY SHARE only those.
         public var exclusive: Bool { self == .update || self == .noKeyUpdate }
+        /// Weakest first (a table several clauses name takes the strongest).
+        public var rank: Int { [.keyShare, .share, .noKeyUpdate, .update].firstIndex(of: self)! }
     }
-    public enum Waiting: Sendable { case wait, noWait, skipLocked }
+    /// Strongest last (NOWAIT wins over SKIP LOCKED, which wins over waiting).
+    public enum Waiting: Int, Sendable { case wait, skipLocked, noWait }
     public var strength: Strength
     /// `OF` names (tables or aliases); empty: every table of the FROM clause.
     public var tables: [String]

@@ -206,10 +206,7 @@ extension Parser {
                 }
                 var waiting = RowLocking.Waiting.wait
                 if acceptWord("nowait") { waiting = .noWait } else if acceptWords("skip", "locked") { waiting = .skipLocked }
-                guard select.locking == nil else {
-                    throw DatabaseError(.featureNotSupported, "more than one row-locking clause is not supported", position: start)
-                }
-                select.locking = RowLocking(strength: strength, tables: tables, waiting: waiting, position: start)
+                select.locking.append(RowLocking(strength: strength, tables: tables, waiting: waiting, position: start))
             } else {
                 return
             }
