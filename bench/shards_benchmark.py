@@ -36,6 +36,7 @@ import psycopg
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(ROOT, "..", "shared")
+sys.path.insert(0, os.path.join(ROOT, "scripts"))  # shard-checks imports kiln_serve
 spec = importlib.util.spec_from_file_location("shard_checks", os.path.join(ROOT, "scripts", "shard-checks.py"))
 shard_checks = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(shard_checks)

@@ -24,13 +24,14 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 import psycopg
+
+import kiln_serve
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 spec = importlib.util.spec_from_file_location("tpch_check", os.path.join(ROOT, "scripts", "tpch-check.py"))
@@ -58,22 +59,7 @@ Q6_BRANCH = """SELECT sum(l_extendedprice * l_discount) AS revenue FROM {shard}.
   WHERE l_shipdate >= DATE '1994-01-01' AND l_shipdate < DATE '1995-01-01' AND l_discount BETWEEN 0.05 AND 0.07 AND l_quantity < 24"""
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, process, what):
-    for _ in range(600):
-        if process is not None and process.poll() is not None:
-            sys.exit(f"{what} exited with status {process.returncode} before it listened")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"{what} did not listen on port {port}")
+free_port, wait_for_port = kiln_serve.free_port, kiln_serve.wait_for_port
 
 
 class Shard:
