@@ -35,6 +35,9 @@ extension Database {
         let (limit, offset) = try limitAndOffset(select, parameters: parameters)
         var binder = makeBinder()
         let bound = try binder.bind(query)
+        if Database.hasWindow(bound.plan) {
+            throw DatabaseError(.featureNotSupported, "FOR \(first.strength.rawValue) is not allowed with window functions", position: first.position)
+        }
         let (rows, _) = try executor.run(bound, parameters: parameters, policy: jitPolicy, memoryLimit: memoryLimit) { runtime, plan throws(DatabaseError) in
             runtime.outputRows(layout: plan.outputLayout)
         }
@@ -108,6 +111,17 @@ extension Database {
         for item in select.items {
             if case .expression(let expression, _) = item, Binder.containsAggregate(expression) { throw refuse("aggregate functions") }
         }
+    }
+
+    /// Whether a plan computes window functions (whose rows are not the table's).
+    private static func hasWindow(_ plan: PlanNode) -> Bool {
+        if case .window = plan { return true }
+        var found = false
+        _ = plan.mapInputs { input in
+            found = found || hasWindow(input)
+            return input
+        }
+        return found
     }
 
     /// The table references whose rows are locked (table, name in the query, how): those each
