@@ -12,8 +12,8 @@ import KilnStorage
 /// transaction locked, updated or deleted makes the statement wait for it and run again
 /// (`WriteConflict`), or fail at once with 55P03 (NOWAIT), or leaves it out (SKIP LOCKED). A
 /// row changed by a commit the snapshot does not see is 40001 (REPEATABLE READ). Locks last
-/// until the transaction ends (also past ROLLBACK TO SAVEPOINT: stronger than PostgreSQL,
-/// never weaker).
+/// until the transaction ends, or until ROLLBACK TO a savepoint before them (they are in the
+/// undo log, as an aborted subtransaction's locks go in PostgreSQL).
 extension Database {
     func runLockingSelect(_ select: SelectStatement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
         guard let first = select.locking.first, let transaction else { throw DatabaseError.internalError("a locking SELECT outside a transaction") }
@@ -87,7 +87,11 @@ extension Database {
                 throw DatabaseError(.serializationFailure, "row is being changed by another transaction")
             }
         }
-        table.lock(row, by: transaction.id, exclusive: locking.strength.exclusive)
+        let prior = table.lock(row, by: transaction.id, exclusive: locking.strength.exclusive)
+        if prior == .none || (prior == .shared && locking.strength.exclusive) {
+            transaction.undo.append(.rowLock(table, row, wasShared: prior == .shared))
+            transaction.rowLockUndos += 1
+        }
         if !transaction.lockedTables.contains(where: { $0 === table }) { transaction.lockedTables.append(table) }
         return true
     }

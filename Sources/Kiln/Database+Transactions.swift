@@ -32,6 +32,10 @@ final class Transaction {
         case constraints(Table, TableConstraints)
         case createSequence(SQLSequence)
         case dropSequence(SQLSequence)
+        /// A row lock the transaction took (`wasShared`: it held a shared lock before, which an
+        /// exclusive one replaced). Undone by ROLLBACK TO SAVEPOINT and a failed statement, as
+        /// PostgreSQL's aborted subtransaction releases its locks.
+        case rowLock(Table, RowID, wasShared: Bool)
     }
 
     struct Savepoint {
@@ -83,7 +87,10 @@ final class Transaction {
         Dictionary(uniqueKeysWithValues: local.map { (ObjectIdentifier($0.table), $0.rows) })
     }
 
-    var hasWrites: Bool { !undo.isEmpty || !changes.isEmpty }
+    /// Entries of `undo` that are row locks (a transaction that only locked has no writes).
+    var rowLockUndos = 0
+
+    var hasWrites: Bool { undo.count > rowLockUndos || !changes.isEmpty }
 }
 
 /// Raised inside a statement that met a row another running transaction deleted: the
@@ -340,6 +347,7 @@ extension Database {
     func rollback(_ transaction: Transaction) {
         undo(transaction, to: 0)
         releaseRowLocks(transaction)
+        transaction.rowLockUndos = 0
         transaction.local = []
         if self.transaction === transaction { self.transaction = nil }
         cursors = cursors.filter { $0.value.holdable }
@@ -369,6 +377,9 @@ extension Database {
                 catalog.remove(sequence: sequence)
             case .dropSequence(let sequence):
                 catalog.restore(sequence)
+            case .rowLock(let table, let row, let wasShared):
+                table.unlock(row, by: transaction.id, keepingShared: wasShared)
+                transaction.rowLockUndos -= 1
             }
         }
     }

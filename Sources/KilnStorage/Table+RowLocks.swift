@@ -21,16 +21,32 @@ extension Table {
         return nil
     }
 
-    /// Locks `row` for `transaction` (after `lockHolder` found no conflict).
-    public func lock(_ row: RowID, by transaction: UInt64, exclusive: Bool) {
+    /// What a transaction held on a row before it locked it.
+    public enum PriorLock { case none, shared, exclusive }
+
+    /// Locks `row` for `transaction` (after `lockHolder` found no conflict); returns what the
+    /// transaction held before.
+    @discardableResult
+    public func lock(_ row: RowID, by transaction: UInt64, exclusive: Bool) -> PriorLock {
         var lock = rowLocks[row.value] ?? RowLock()
+        let prior: PriorLock = lock.exclusive == transaction ? .exclusive : lock.shared.contains(transaction) ? .shared : .none
         if exclusive {
             lock.exclusive = transaction
             lock.shared.removeAll { $0 == transaction }
-        } else if lock.exclusive != transaction, !lock.shared.contains(transaction) {
+        } else if prior == .none {
             lock.shared.append(transaction)
         }
         rowLocks[row.value] = lock
+        return prior
+    }
+
+    /// Takes back `transaction`'s lock on `row` (to a shared one with `keepingShared`).
+    public func unlock(_ row: RowID, by transaction: UInt64, keepingShared: Bool) {
+        guard var lock = rowLocks[row.value] else { return }
+        if lock.exclusive == transaction { lock.exclusive = nil }
+        lock.shared.removeAll { $0 == transaction }
+        if keepingShared { lock.shared.append(transaction) }
+        rowLocks[row.value] = lock.exclusive == nil && lock.shared.isEmpty ? nil : lock
     }
 
     /// Releases every lock `transaction` holds on the table's rows (at its end).
