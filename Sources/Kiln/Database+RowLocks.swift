@@ -92,17 +92,18 @@ extension Database {
             transaction.undo.append(.rowLock(table, row, wasShared: prior == .shared))
             transaction.rowLockUndos += 1
         }
-        if !transaction.lockedTables.contains(where: { $0 === table }) { transaction.lockedTables.append(table) }
         return true
     }
 
-    /// Releases the transaction's row locks (at its commit or rollback, under the statement lock).
+    /// Releases the row locks of a committing transaction (under the statement lock); its
+    /// undo log names every lock it holds (a rollback releases them by undoing).
     func releaseRowLocks(_ transaction: Transaction) {
-        for table in transaction.lockedTables { table.releaseLocks(of: transaction.id) }
-        transaction.lockedTables = []
+        guard transaction.rowLockUndos > 0 else { return }
+        for case .rowLock(let table, let row, _) in transaction.undo { table.unlock(row, by: transaction.id, keepingShared: false) }
     }
 
-    /// PostgreSQL's restrictions: a locked row must be one row of one table.
+    /// PostgreSQL's restrictions: each result row must be rows of tables (no set operation,
+    /// DISTINCT, grouping or aggregate).
     private static func checkLockable(_ select: SelectStatement, _ locking: RowLocking) throws(DatabaseError) {
         let clause = "FOR \(locking.strength.rawValue)"
         func refuse(_ what: String) -> DatabaseError {

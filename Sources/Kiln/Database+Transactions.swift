@@ -64,8 +64,6 @@ final class Transaction {
     var savepoints: [Savepoint] = []
     /// Whether the transaction changed the catalog (a checkpoint waits for it to end).
     var changedCatalog = false
-    /// Tables with rows this transaction locked (SELECT ... FOR UPDATE), released at its end.
-    var lockedTables: [Table] = []
 
     var marker: UInt64 { VersionMarker.transactionBit | id }
 
@@ -345,9 +343,7 @@ extension Database {
 
     /// Takes back everything `transaction` did and ends it.
     func rollback(_ transaction: Transaction) {
-        undo(transaction, to: 0)
-        releaseRowLocks(transaction)
-        transaction.rowLockUndos = 0
+        undo(transaction, to: 0)  // releases the row locks too
         transaction.local = []
         if self.transaction === transaction { self.transaction = nil }
         cursors = cursors.filter { $0.value.holdable }

@@ -133,7 +133,8 @@ extension Value {
 /// do), plus 0x8000 for an uncommitted row: both parts stay in the ranges PostgreSQL's `tid`
 /// input accepts (a 32-bit block, a 16-bit offset).
 public enum TupleID {
-    static let localBit: Int64 = 1 << 62
+    /// Marks a transaction's own uncommitted rows (`RowID.localBit`).
+    public static let localBit: Int64 = 1 << 62
 
     public static func format(_ id: Int64) -> String {
         let (block, offset) = parts(id)

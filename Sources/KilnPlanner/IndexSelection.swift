@@ -4,7 +4,8 @@ import KilnStorage
 /// Point lookups: a table scan filtered by `column = value` on every column of one of the
 /// table's indexes (values without columns: constants and parameters) reads the rows the
 /// index lists for that key, instead of the whole table. The filter stays above the scan
-/// (the index lists every version of a key, and the filter re-checks the match).
+/// (the index lists every version of a key, and the filter re-checks the match). A filter
+/// `ctid = value` reads the rows it names by their identity (`.tids`), with or without indexes.
 public enum IndexSelection {
     static func apply(_ plan: PlanNode) -> PlanNode {
         if case .filter(.tableScan(let table, let columns, .full), let predicate) = plan, let keys = tids(predicate, columns: columns) {
@@ -36,24 +37,11 @@ public enum IndexSelection {
 
     /// `ctid = v` (or an OR of such) in a conjunct: the row identities it names.
     static func tids(_ predicate: BoundExpression, columns: [Int]) -> [BoundExpression]? {
-        func named(_ e: BoundExpression) -> [BoundExpression]? {
-            switch e.kind {
-            case .call("eq", let operands) where operands.count == 2:
-                for (side, other) in [(operands[0], operands[1]), (operands[1], operands[0])] {
-                    guard case .column(let index) = side.kind, index < columns.count, columns[index] == Table.tidColumn,
-                          isKey(other), other.type == .tid else { continue }
-                    return [other]
-                }
-                return nil
-            case .call("or", let operands) where operands.count == 2:
-                guard let a = named(operands[0]), let b = named(operands[1]) else { return nil }
-                return a + b
-            default:
-                return nil
-            }
-        }
         for conjunct in JoinPlanning.split(predicate) {
-            if let keys = named(conjunct), keys.count <= maximumKeys { return keys }
+            if let (_, keys) = equalities(conjunct, columns: columns, accept: { column, value in column == Table.tidColumn && value.type == .tid }),
+               keys.count <= maximumKeys {
+                return keys
+            }
         }
         return nil
     }
@@ -63,17 +51,22 @@ public enum IndexSelection {
 
     /// `column = value`, or an OR of such on one column: the table column and its values.
     static func equalities(_ e: BoundExpression, table: Table, columns: [Int]) -> (Int, [BoundExpression])? {
+        equalities(e, columns: columns) { column, value in column >= 0 && compatible(value.type, table.columns[column].type) }
+    }
+
+    /// `column = value` (a scan column `accept` takes with that value), or an OR of such on one
+    /// column: the scan's column index (`Table.tidColumn` for ctid) and its values.
+    static func equalities(_ e: BoundExpression, columns: [Int], accept: (Int, BoundExpression) -> Bool) -> (Int, [BoundExpression])? {
         switch e.kind {
         case .call("eq", let operands) where operands.count == 2:
             for (side, other) in [(operands[0], operands[1]), (operands[1], operands[0])] {
-                guard case .column(let index) = side.kind, index < columns.count, columns[index] >= 0, isKey(other),
-                      compatible(other.type, table.columns[columns[index]].type) else { continue }
+                guard case .column(let index) = side.kind, index < columns.count, isKey(other), accept(columns[index], other) else { continue }
                 return (columns[index], [other])
             }
             return nil
         case .call("or", let operands) where operands.count == 2:
-            guard let (left, a) = equalities(operands[0], table: table, columns: columns),
-                  let (right, b) = equalities(operands[1], table: table, columns: columns), left == right else { return nil }
+            guard let (left, a) = equalities(operands[0], columns: columns, accept: accept),
+                  let (right, b) = equalities(operands[1], columns: columns, accept: accept), left == right else { return nil }
             return (left, a + b)
         default:
             return nil

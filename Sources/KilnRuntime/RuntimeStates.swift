@@ -91,28 +91,12 @@ final class TableScanState: RuntimeState {
                 if from < to { ranges.append((segment, from - base, to - from, index, false)) }
             }
         case .tids(let slots):
-            // Each named row the snapshot sees (a prefix of each row group), in table order,
-            // then the transaction's own uncommitted rows; the filter above re-checks.
             var ids = Set<Int64>()
             for slot in slots {
                 if case .tid(let id)? = runtime.parameterValue(slot, as: .tid), id >= 0 { ids.insert(id) }
             }
-            var visible = table.visibleRows(at: snapshot.timestamp)
-            var limits: [Int] = []
-            for segment in table.segments {
-                limits.append(min(segment.count, visible))
-                visible = max(0, visible - segment.count)
-            }
-            let local = snapshot.localRows(of: table)
-            if let local { try local.load(columns: stored) }
-            for id in ids.sorted() {
-                let row = RowID(id)
-                if id & RowID.localBit == 0 {
-                    if row.segment < limits.count, row.row < limits[row.segment] { ranges.append((table.segments[row.segment], row.row, 1, row.segment, false)) }
-                } else if let local, row.segment < local.segments.count, row.row < local.segments[row.segment].count {
-                    ranges.append((local.segments[row.segment], row.row, 1, row.segment, true))
-                }
-            }
+            let sorted = ids.sorted()
+            try addRows(sorted.filter { $0 & RowID.localBit == 0 }.map(RowID.init), local: sorted.filter { $0 & RowID.localBit != 0 }.map(RowID.init), stored: stored)
         case .lookup(let index, let keySlots):
             try index.build(table)
             var rows = Set<RowID>()
@@ -129,24 +113,28 @@ final class TableScanState: RuntimeState {
                 rows.formUnion(found.rows)
                 for entry in found.pending where !pending.contains(where: { $0.rows === entry.rows && $0.row == entry.row }) { pending.append(entry) }
             }
-            let found = (rows: Array(rows), pending: pending)
-            // One range per row: the rows the snapshot sees (a prefix of each row group),
-            // in table order, then the transaction's own pending rows.
-            var visible = table.visibleRows(at: snapshot.timestamp)
-            var limits: [Int] = []
-            for segment in table.segments {
-                limits.append(min(segment.count, visible))
-                visible = max(0, visible - segment.count)
-            }
-            for id in found.rows.sorted(by: { $0.value < $1.value }) where id.segment < limits.count && id.row < limits[id.segment] {
-                ranges.append((table.segments[id.segment], id.row, 1, id.segment, false))
-            }
-            if let local = snapshot.localRows(of: table) {
-                try local.load(columns: stored)
-                for entry in found.pending where entry.rows === local && entry.row.segment < local.segments.count {
-                    ranges.append((local.segments[entry.row.segment], entry.row.row, 1, entry.row.segment, true))
-                }
-            }
+            let local = snapshot.localRows(of: table)
+            try addRows(Array(rows), local: pending.filter { $0.rows === local }.map(\.row), stored: stored)
+        }
+    }
+
+    /// One range per row (`.lookup`, `.tids`): the `committed` rows the snapshot sees (a prefix
+    /// of each row group), in table order, then rows `local` of the transaction's own
+    /// uncommitted rows, in the order given.
+    private func addRows(_ committed: [RowID], local: [RowID], stored: [Int]) throws(DatabaseError) {
+        var visible = table.visibleRows(at: snapshot.timestamp)
+        var limits: [Int] = []
+        for segment in table.segments {
+            limits.append(min(segment.count, visible))
+            visible = max(0, visible - segment.count)
+        }
+        for id in committed.sorted(by: { $0.value < $1.value }) where id.segment < limits.count && id.row < limits[id.segment] {
+            ranges.append((table.segments[id.segment], id.row, 1, id.segment, false))
+        }
+        guard !local.isEmpty, let rows = snapshot.localRows(of: table) else { return }
+        try rows.load(columns: stored)
+        for id in local where id.segment < rows.segments.count && id.row < rows.segments[id.segment].count {
+            ranges.append((rows.segments[id.segment], id.row, 1, id.segment, true))
         }
     }
 

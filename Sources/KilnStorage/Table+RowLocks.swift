@@ -49,16 +49,6 @@ extension Table {
         rowLocks[row.value] = lock.exclusive == nil && lock.shared.isEmpty ? nil : lock
     }
 
-    /// Releases every lock `transaction` holds on the table's rows (at its end).
-    public func releaseLocks(of transaction: UInt64) {
-        for (row, lock) in rowLocks where lock.exclusive == transaction || lock.shared.contains(transaction) {
-            var remaining = lock
-            if remaining.exclusive == transaction { remaining.exclusive = nil }
-            remaining.shared.removeAll { $0 == transaction }
-            rowLocks[row] = remaining.exclusive == nil && remaining.shared.isEmpty ? nil : remaining
-        }
-    }
-
     /// Whether any transaction holds a lock on a row of the table.
     public var hasRowLocks: Bool { !rowLocks.isEmpty }
 }

@@ -236,7 +236,7 @@ public final class TransactionManager: @unchecked Sendable {
 public struct RowID: Hashable, Sendable {
     public var segment: Int
     public var row: Int
-    public static let localBit: Int64 = 1 << 62
+    public static let localBit = TupleID.localBit
 
     public init(segment: Int, row: Int) {
         self.segment = segment
