@@ -517,6 +517,112 @@ class Checks:
             self.fail(f"{name}: {error}")
         self.stop_server(process, signal.SIGTERM, name)
 
+    def serve_kept_results(self, rows=3_000_000, fetch=10_000):
+        """Result sets kept between requests stay in bounded memory: a SQL cursor read with
+        DECLARE / FETCH (psycopg's server-side cursor, as postgres_fdw reads a shard) and a
+        portal read with Execute row limits (as pgjdbc's fetchSize does), each over 3M rows
+        (about 200 MB as text; the rows were once kept as values, several GB). The server's
+        RSS stays within 100 MB of its idle size, every row arrives in order, and the spilled
+        rows leave no file behind in TMPDIR."""
+        import psycopg
+        with tempfile.TemporaryDirectory(prefix="kiln-kept-tmp-") as tmp:
+            process, port = self.start_server(env={"TMPDIR": tmp})
+            query = f"SELECT g, 'row ' || g || repeat('x', 40) AS s FROM generate_series(1, {rows}) g"
+            peak = [0]
+            stop = threading.Event()
+
+            def sample():
+                while not stop.is_set():
+                    peak[0] = max(peak[0], rss_kib(process.pid))
+                    time.sleep(0.05)
+
+            def check(name, started, idle, count):
+                grown = (peak[0] - idle) / 1024
+                print(f"kiln serve kept result, {name}: {count} rows in order in {time.time() - started:.1f} s, "
+                      f"server RSS idle {idle / 1024:.0f} MB, peak {peak[0] / 1024:.0f} MB (+{grown:.0f} MB)", flush=True)
+                if count != rows:
+                    self.fail(f"kept result, {name}: {count} rows arrived, not {rows}")
+                if grown > 100:
+                    self.fail(f"kept result, {name}: the server's RSS grew by {grown:.0f} MB (more than 100 MB over its idle size)")
+
+            self.count += 2
+            try:
+                with psycopg.connect(host="127.0.0.1", port=port, user="kiln", dbname="kiln") as connection:
+                    time.sleep(0.3)
+                    idle = peak[0] = rss_kib(process.pid)
+                    sampler = threading.Thread(target=sample)
+                    sampler.start()
+                    started = time.time()
+                    count = 0
+                    try:
+                        with connection.cursor(name="kept") as cursor:
+                            cursor.itersize = fetch
+                            cursor.execute(query)
+                            for g, text in cursor:
+                                count += 1
+                                if g != count or text != f"row {g}" + "x" * 40:
+                                    raise RuntimeError(f"row {count}: {g!r}, {text!r}")
+                        connection.commit()
+                    finally:
+                        stop.set()
+                        sampler.join()
+                    check("DECLARE / FETCH", started, idle, count)
+                    leftovers = os.listdir(tmp)
+                    if leftovers:
+                        self.fail(f"kept result: files left in TMPDIR: {leftovers}")
+            except Exception as error:  # noqa: BLE001
+                self.fail(f"kept result, DECLARE / FETCH: {error}")
+            # The portal on a fresh server: its idle size is not the first check's peak.
+            self.stop_server(process, signal.SIGTERM, "kept results (cursor)")
+            process, port = self.start_server(env={"TMPDIR": tmp})
+            try:
+                with socket.create_connection(("127.0.0.1", port)) as sock:
+                    wire_start(sock)
+                    time.sleep(0.3)
+                    sock.sendall(wire_message(b"Q", b"BEGIN\0"))
+                    wire_replies(sock, 1)
+                    idle = peak[0] = rss_kib(process.pid)
+                    stop.clear()
+                    sampler = threading.Thread(target=sample)
+                    sampler.start()
+                    started = time.time()
+                    count, suspended = 0, 0
+                    try:
+                        execute = wire_message(b"E", b"\0" + struct.pack("!i", fetch)) + wire_message(b"S")
+                        sock.sendall(wire_message(b"P", b"\0" + query.encode() + b"\0" + struct.pack("!h", 0))
+                                     + wire_message(b"B", b"\0\0" + struct.pack("!hhh", 0, 0, 0)) + execute)
+                        while True:
+                            replies = wire_replies(sock, 1)
+                            errors = [body for kind, body in replies if kind == b"E"]
+                            if errors:
+                                raise RuntimeError(f"error from the server: {errors[0][:300]!r}")
+                            batch = [body for kind, body in replies if kind == b"D"]
+                            if len(batch) > fetch:
+                                raise RuntimeError(f"{len(batch)} rows for an Execute limited to {fetch}")
+                            for body in batch:
+                                count += 1
+                                length = struct.unpack("!i", body[2:6])[0]
+                                if int(body[6:6 + length]) != count:
+                                    raise RuntimeError(f"row {count} out of order")
+                            if any(kind == b"C" for kind, _ in replies):
+                                break
+                            if not any(kind == b"s" for kind, _ in replies):
+                                raise RuntimeError("neither PortalSuspended nor CommandComplete after an Execute")
+                            suspended += 1
+                            sock.sendall(execute)
+                    finally:
+                        stop.set()
+                        sampler.join()
+                    sock.sendall(wire_message(b"Q", b"COMMIT\0"))
+                    wire_replies(sock, 1)
+                    check(f"Execute limited to {fetch} rows ({suspended} suspensions)", started, idle, count)
+            except Exception as error:  # noqa: BLE001
+                self.fail(f"kept result, Execute with a row limit: {error}")
+            self.stop_server(process, signal.SIGTERM, "kept results (portal)")
+            leftovers = os.listdir(tmp)
+            if leftovers:
+                self.fail(f"kept result: files left in TMPDIR after the server stopped: {leftovers}")
+
     def serve_deep_inputs(self):
         import psycopg
         deep = {
@@ -736,7 +842,7 @@ def main():
     steps = {
         "exit": checks.exit_loop, "terminal": checks.pipe_and_terminal, "tpch": checks.tpch, "codecache": checks.code_cache, "corpus": checks.corpus,
         "faults": checks.compile_faults, "timeout": checks.statement_timeout, "signals": checks.serve_signals,
-        "deep": checks.serve_deep_inputs, "stream": checks.serve_stream, "servefault": checks.serve_compile_fault,
+        "deep": checks.serve_deep_inputs, "stream": checks.serve_stream, "kept": checks.serve_kept_results, "servefault": checks.serve_compile_fault,
         "pipelined": checks.serve_pipelined_commits,
     }
     chosen = args.only.split(",") if args.only else list(steps)

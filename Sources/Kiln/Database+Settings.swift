@@ -75,7 +75,7 @@ extension Database {
         case "transaction_isolation", "default_transaction_isolation":
             return value
         case "application_name", "search_path", "default_transaction_read_only", "bytea_output", "geqo",
-             "enable_seqscan", "enable_hashjoin", "work_mem", "max_parallel_workers_per_gather", "row_security", "lc_messages",
+             "enable_seqscan", "enable_hashjoin", "max_parallel_workers_per_gather", "row_security", "lc_messages",
              "lc_monetary", "lc_numeric", "lc_time", "client_min_messages", "idle_session_timeout":
             return value
         case "synchronous_commit":
@@ -84,6 +84,16 @@ extension Database {
                 throw invalid(hint: "Available values: local, remote_write, remote_apply, on, off.")
             }
             return ["true", "yes", "1"].contains(lower) ? "on" : ["false", "no", "0"].contains(lower) ? "off" : lower
+        case "work_mem":
+            // PostgreSQL's range and units (a bare number is kilobytes).
+            let bytes = value.allSatisfy(\.isNumber) ? Int(value).flatMap { $0 <= Int(Int32.max) ? $0 << 10 : nil } : MemoryBudget.parse(value)
+            guard let bytes else {
+                throw invalid(hint: "Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".")
+            }
+            guard bytes >= 64 << 10, bytes <= Int(Int32.max) << 10 else {
+                throw DatabaseError(.invalidParameterValue, "\(bytes >> 10) kB is outside the valid range for parameter \"work_mem\" (64 .. 2147483647)", position: position)
+            }
+            return MemoryBudget.format(bytes)
         case "code_cache_size":
             guard let bytes = MemoryBudget.parse(value) else {
                 throw invalid(hint: "Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".")
@@ -116,6 +126,10 @@ extension Database {
         guard let factor = millisecondFactors[String(unit)] else { return nil }
         return Int(Double(number) * factor)
     }
+
+    /// Bytes a kept result set (a cursor's rows, a portal's past an Execute's row limit) holds
+    /// in memory before it spills to a temporary file (`work_mem`, 4MB by default).
+    public var workMemoryBytes: Int { settings["work_mem"].flatMap(MemoryBudget.parse) ?? 4 << 20 }
 
     /// Whether a commit waits for its WAL records to be on disk (`synchronous_commit`, on by default).
     var synchronousCommit: Bool { settings["synchronous_commit"] != "off" }

@@ -65,11 +65,12 @@ extension Database {
     /// Runs one statement with `stream` as the destination of its query's rows; a result set
     /// made another way (SHOW, EXPLAIN, RETURNING) goes to the stream when it is done.
     ///
-    /// Only a SELECT's own query streams: other statements run queries of their own (COPY's,
-    /// INSERT's, the checks of constraints), whose rows are not the statement's result.
+    /// Only a SELECT's own query (and a FETCH's rows) streams: other statements run queries of
+    /// their own (COPY's, INSERT's, the checks of constraints, DECLARE's), whose rows are not the
+    /// statement's result.
     func streamed(_ stream: RowStream, _ statement: Statement, _ run: () throws(DatabaseError) -> QueryResult) throws(DatabaseError) -> QueryResult {
         switch statement {
-        case .select: rowStream = stream
+        case .select, .fetch(_, _, false, _): rowStream = stream
         case .copyTo(_, nil, _, _): copyOutStream = stream.copyData
         default: break
         }
@@ -139,7 +140,7 @@ extension Database {
     }
 
     /// Runs a stream's callback with the session marked busy.
-    private func deliver(_ body: () throws(DatabaseError) -> Void) throws(DatabaseError) {
+    func deliver(_ body: () throws(DatabaseError) -> Void) throws(DatabaseError) {
         deliveringRows = true
         defer { deliveringRows = false }
         try body()

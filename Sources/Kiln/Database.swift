@@ -113,7 +113,7 @@ public final class Database {
         "standard_conforming_strings": "on", "application_name": "", "default_transaction_read_only": "off",
         "in_hot_standby": "off", "is_superuser": "on", "session_authorization": Role.bootstrapName, "search_path": "\"$user\", public",
         "transaction_isolation": "read committed", "default_transaction_isolation": "read committed", "extra_float_digits": "1", "statement_timeout": "0", "max_identifier_length": "63",
-        "synchronous_commit": "on", "max_wal_size": MemoryBudget.format(DurableStore.defaultMaxWALSize),
+        "synchronous_commit": "on", "work_mem": "4MB", "max_wal_size": MemoryBudget.format(DurableStore.defaultMaxWALSize),
         "code_cache_size": MemoryBudget.format(PersistentCodeCache.defaultCapacity),
         "parallel_morsel_rows": String(MorselDispatcher.maximumRows),
     ]

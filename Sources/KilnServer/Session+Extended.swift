@@ -10,6 +10,8 @@ struct Portal {
     var resultFormats: [Int16]
     var columns: [QueryResult.Column]?
     var result: QueryResult?
+    /// The rows of a query run with a row limit, kept for the following Executes.
+    var kept: ResultStore?
     var sent = 0
 }
 
@@ -153,28 +155,44 @@ extension Session {
                     try beginCopyIn(statement, rest: [], extended: true, parameters: portal.parameters)
                     return
                 }
-                // All rows at once: they stream out as the query makes them. A row limit keeps
-                // the result for the following Executes.
-                let stream = statement.kind == .copyOut ? copyOutStream(statement)
-                    : maxRows == 0 ? rowStream(formats: portal.resultFormats, describe: false) : nil
-                portal.result = try run(statement, parameters: portal.parameters, stream: stream)
+                if maxRows > 0, case .query = statement.kind {
+                    // A row limit: the rows are kept (in bounded memory, as a cursor's) for
+                    // the following Executes.
+                    var store: ResultStore?
+                    let memory = database?.workMemoryBytes ?? 4 << 20
+                    let keep = RowStream(columns: { store = ResultStore(columns: $0, memoryBytes: memory) },
+                                         rows: { rows throws(DatabaseError) in try store?.append(rows) })
+                    portal.result = try run(statement, parameters: portal.parameters, stream: keep)
+                    try store?.finish()
+                    portal.kept = store
+                } else {
+                    // All rows at once: they stream out as the query makes them.
+                    let stream = statement.kind == .copyOut ? copyOutStream(statement) : rowStream(formats: portal.resultFormats, describe: false)
+                    portal.result = try run(statement, parameters: portal.parameters, stream: stream)
+                }
             }
             let result = portal.result!
-            guard result.hasResultSet, maxRows > 0, case .query = statement.kind else {
+            guard result.hasResultSet, let kept = portal.kept else {
                 sendResult(result, of: statement, formats: portal.resultFormats, describe: false, maxRows: 0)
                 portal.sent = result.rows.count
                 portals[name] = portal
                 return
             }
-            // A row limit: send the next `maxRows`; PortalSuspended while rows remain.
-            let end = min(result.rows.count, portal.sent + maxRows)
-            for row in result.rows[portal.sent..<end] {
-                WireFormat.writeDataRow(row, formats: portal.resultFormats, into: &output)
-                spillIfLarge()
+            // Send the next `maxRows` (all that remain without a limit); PortalSuspended while
+            // rows remain.
+            let end = maxRows > 0 ? min(kept.count, portal.sent + maxRows) : kept.count
+            var start = portal.sent
+            while start < end {
+                let batchEnd = min(end, start + 8192)
+                for row in try kept.rows(start..<batchEnd) {
+                    WireFormat.writeDataRow(row, formats: portal.resultFormats, into: &output)
+                    spillIfLarge()
+                }
+                start = batchEnd
             }
             portal.sent = end
             portals[name] = portal
-            if end < result.rows.count {
+            if end < kept.count {
                 send(.portalSuspended)
             } else {
                 send(.commandComplete(result.commandTag))
