@@ -83,7 +83,7 @@ public enum Casts {
             }
             return .timestamp(micros)
         case .interval:
-            guard let interval = Interval.parse(text) else {
+            guard let interval = try Interval.parse(text) else {
                 throw DatabaseError(.invalidDatetimeFormat, "invalid input syntax for type interval: \"\(text)\"")
             }
             return .interval(interval)

@@ -108,4 +108,7 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible, Equatable
     }
 
     public static let divisionByZero = DatabaseError(.divisionByZero, "division by zero")
+
+    /// 22008, as PostgreSQL reports interval arithmetic that leaves a field's range.
+    public static let intervalOutOfRange = DatabaseError(.datetimeFieldOverflow, "interval out of range")
 }

@@ -135,11 +135,14 @@ public enum DateMath {
             var day = result / microsPerDay
             var rest = result % microsPerDay
             if rest < 0 { rest += microsPerDay; day -= 1 }
-            result = Int64(addMonths(days: Int(day), months: Int(interval.months))) * microsPerDay + rest
+            let (start, o) = Int64(addMonths(days: Int(day), months: Int(interval.months))).multipliedReportingOverflow(by: microsPerDay)
+            if o { return nil }
+            result = start + rest
         }
-        let (withDays, o1) = result.addingReportingOverflow(Int64(interval.days) * microsPerDay)
+        let (daySpan, o0) = Int64(interval.days).multipliedReportingOverflow(by: microsPerDay)
+        let (withDays, o1) = result.addingReportingOverflow(daySpan)
         let (withMicros, o2) = withDays.addingReportingOverflow(interval.micros)
-        return o1 || o2 ? nil : withMicros
+        return o0 || o1 || o2 ? nil : withMicros
     }
 
     static let truncationUnits: Set<String> = ["microseconds", "milliseconds", "second", "minute", "hour", "day", "week", "month", "quarter", "year", "decade", "century", "millennium"]
@@ -231,15 +234,83 @@ public struct Interval: Hashable, Sendable {
         months = Int32(bitPattern: UInt32(truncatingIfNeeded: high >> 32))
     }
 
+    /// The sum (`sign` 1) or difference (-1) field by field, as PostgreSQL adds intervals; nil
+    /// when a field leaves its range.
+    public func adding(_ other: Interval, sign: Int32 = 1) -> Interval? {
+        let m = sign == 1 ? months.addingReportingOverflow(other.months) : months.subtractingReportingOverflow(other.months)
+        let d = sign == 1 ? days.addingReportingOverflow(other.days) : days.subtractingReportingOverflow(other.days)
+        let u = sign == 1 ? micros.addingReportingOverflow(other.micros) : micros.subtractingReportingOverflow(other.micros)
+        if m.overflow || d.overflow || u.overflow { return nil }
+        return Interval(months: m.partialValue, days: d.partialValue, micros: u.partialValue)
+    }
+
+    /// The negated interval; nil when a field is at its minimum.
+    public var negated: Interval? { Interval().adding(self, sign: -1) }
+
+    /// The interval times `factor` (division: times 1 / divisor, computed as a division), as
+    /// PostgreSQL scales intervals: each field is scaled and truncated, the fraction of the
+    /// months goes to days (30 a month) and the fraction of the days to time, both rounded to
+    /// the microsecond; nil when a field leaves its range (or the factor is not a number).
+    public func scaled(by factor: Double, dividing: Bool = false) -> Interval? {
+        func apply(_ x: Double) -> Double { dividing ? x / factor : x * factor }
+        /// To the microsecond, as PostgreSQL rounds the remainders it carries down.
+        func toMicrosecond(_ x: Double) -> Double { (x * 1_000_000).rounded(.toNearestOrEven) / 1_000_000 }
+        func int32(_ x: Double) -> Int32? { x.isNaN || x < -2_147_483_648 || x >= 2_147_483_648 ? nil : Int32(x) }
+        let monthsScaled = apply(Double(months)), daysScaled = apply(Double(days))
+        guard let newMonths = int32(monthsScaled), var newDays = int32(daysScaled) else { return nil }
+        let monthRemainderDays = toMicrosecond((monthsScaled - Double(newMonths)) * 30)
+        var secondsRemainder = toMicrosecond((daysScaled - Double(newDays) + monthRemainderDays - monthRemainderDays.rounded(.towardZero)) * 86_400)
+        // Rounding may leave a whole day or more in the seconds: it moves up to the days.
+        if abs(secondsRemainder) >= 86_400 {
+            let wholeDays = (secondsRemainder / 86_400).rounded(.towardZero)
+            guard let carried = int32(Double(newDays) + wholeDays) else { return nil }
+            newDays = carried
+            secondsRemainder -= wholeDays * 86_400
+        }
+        guard let withMonthDays = int32(Double(newDays) + monthRemainderDays.rounded(.towardZero)) else { return nil }
+        newDays = withMonthDays
+        let time = (apply(Double(micros)) + secondsRemainder * 1_000_000).rounded(.toNearestOrEven)
+        guard !time.isNaN, time >= -9.223372036854775808e18, time < 9.223372036854775808e18 else { return nil }
+        return Interval(months: newMonths, days: newDays, micros: Int64(time))
+    }
+
     /// The span in microseconds with PostgreSQL's 30-day months, for ordering.
     public var comparableMicros: Int128 {
         Int128(months) * 30 * Int128(DateMath.microsPerDay) + Int128(days) * Int128(DateMath.microsPerDay) + Int128(micros)
     }
 
-    /// Parses PostgreSQL's interval input: `'1 day'`, `'3 months'`, `'1 year 2 mons 3 days 04:05:06'`, `'90 minutes'`.
-    public static func parse(_ text: Substring) -> Interval? {
-        var result = Interval()
+    /// Parses PostgreSQL's interval input: `'1 day'`, `'3 months'`, `'1 year 2 mons 3 days 04:05:06'`,
+    /// `'90 minutes'`, `'1.5 months'`. A fraction of a unit goes down as PostgreSQL carries it:
+    /// of a year to whole months, of a month to days (30 a month), of a week or a day to days
+    /// and time. Nil when the text is not an interval.
+    /// - Throws: 22015 for a number or a field's sum beyond 32 bits, 22008 when years and
+    ///   months together leave an interval's range.
+    public static func parse(_ text: Substring) throws(DatabaseError) -> Interval? {
+        var years: Int64 = 0, months: Int64 = 0, days: Int64 = 0, micros: Int64 = 0
         let tokens = text.lowercased().split(whereSeparator: { $0 == " " })
+        let outOfRange = DatabaseError(SQLState("22015"), "interval field value out of range: \"\(text)\"")
+        /// Whole units of a value (numbers are below 2^31, or seconds below 2^63 µs).
+        func whole(_ x: Double) -> Int64 { x >= 9.223372036854775807e18 ? .max : x <= -9.223372036854775808e18 ? .min : Int64(x.rounded(.towardZero)) }
+        func addMicros(_ x: Double) throws(DatabaseError) {
+            guard x >= -9.223372036854775808e18, x < 9.223372036854775808e18 else { throw outOfRange }
+            let (sum, overflow) = micros.addingReportingOverflow(Int64(x.rounded()))
+            if overflow { throw outOfRange }
+            micros = sum
+        }
+        /// `amount` units of `unit` microseconds: the whole units exactly, the fraction rounded.
+        func addTime(_ amount: Double, _ unit: Int64) throws(DatabaseError) {
+            let w = whole(amount)
+            let (span, overflow) = w.multipliedReportingOverflow(by: unit)
+            let (sum, overflow2) = micros.addingReportingOverflow(span)
+            if overflow || overflow2 { throw outOfRange }
+            micros = sum
+            try addMicros((amount - Double(w)) * Double(unit))
+        }
+        func addDays(_ x: Double) throws(DatabaseError) {
+            let w = whole(x)
+            days += w
+            try addMicros((x - Double(w)) * 86_400_000_000)
+        }
         var index = 0
         var sawAny = false
         while index < tokens.count {
@@ -249,46 +320,66 @@ public struct Interval: Hashable, Sendable {
                 var body = Substring(token)
                 if body.hasPrefix("-") { negative = true; body = body.dropFirst() }
                 guard let time = DateMath.parseTime(body) else { return nil }
-                result.micros += negative ? -time : time
+                try addMicros(Double(negative ? -time : time))
                 sawAny = true
                 index += 1
                 continue
             }
-            guard let amount = Double(token) else { return nil }
+            // Digits with an optional sign and fraction (no exponent, as PostgreSQL reads them);
+            // a number of any unit but seconds beyond a 32-bit integer is out of range.
+            guard token.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "." || $0 == "-" || $0 == "+") }),
+                  let amount = Double(token), amount.isFinite else { return nil }
+            let seconds = index + 1 >= tokens.count || ["second", "seconds", "sec", "secs", "s"].contains(tokens[index + 1])
+            guard seconds || (amount >= -2_147_483_648 && amount < 2_147_483_648) else { throw outOfRange }
             guard index + 1 < tokens.count else {
                 // A bare number means seconds.
-                result.micros += Int64((amount * 1_000_000).rounded())
+                try addTime(amount, 1_000_000)
                 sawAny = true
                 index += 1
                 continue
             }
-            let unit = tokens[index + 1]
-            switch unit {
-            case "year", "years", "y", "yr", "yrs": result.months += Int32(amount * 12)
-            case "month", "months", "mon", "mons": result.months += Int32(amount)
-            case "week", "weeks", "w": result.days += Int32(amount * 7)
-            case "day", "days", "d": result.days += Int32(amount)
-            case "hour", "hours", "h", "hr", "hrs": result.micros += Int64((amount * 3_600_000_000).rounded())
-            case "minute", "minutes", "min", "mins", "m": result.micros += Int64((amount * 60_000_000).rounded())
-            case "second", "seconds", "sec", "secs", "s": result.micros += Int64((amount * 1_000_000).rounded())
+            switch tokens[index + 1] {
+            case "year", "years", "y", "yr", "yrs":
+                let w = whole(amount)
+                years += w
+                months += Int64(((amount - Double(w)) * 12).rounded())
+            case "month", "months", "mon", "mons":
+                let w = whole(amount)
+                months += w
+                try addDays((amount - Double(w)) * 30)
+            case "week", "weeks", "w": try addDays(amount * 7)
+            case "day", "days", "d": try addDays(amount)
+            case "hour", "hours", "h", "hr", "hrs": try addTime(amount, 3_600_000_000)
+            case "minute", "minutes", "min", "mins", "m": try addTime(amount, 60_000_000)
+            case "second", "seconds", "sec", "secs", "s": try addTime(amount, 1_000_000)
             default: return nil
             }
+            // Each field accumulates in 32 bits (PostgreSQL's 22015); years become months at the end.
+            guard Int32(exactly: years) != nil, Int32(exactly: months) != nil, Int32(exactly: days) != nil else { throw outOfRange }
             sawAny = true
             index += 2
         }
-        return sawAny ? result : nil
+        guard sawAny else { return nil }
+        guard let m = Int32(exactly: years * 12 + months), let d = Int32(exactly: days) else { throw DatabaseError.intervalOutOfRange }
+        return Interval(months: m, days: d, micros: micros)
     }
 
-    /// PostgreSQL's default output (`IntervalStyle = postgres`).
+    /// PostgreSQL's default output (`IntervalStyle = postgres`): years, months and days with
+    /// their signs (a positive field after a negative one gets a `+`), then the time when it is
+    /// not zero or nothing came before.
     public var description: String {
-        var parts: [String] = []
-        let years = months / 12
-        let mons = months % 12
-        if years != 0 { parts.append("\(years) year\(abs(years) == 1 ? "" : "s")") }
-        if mons != 0 { parts.append("\(mons) mon\(abs(mons) == 1 ? "" : "s")") }
-        if days != 0 { parts.append("\(days) day\(abs(days) == 1 ? "" : "s")") }
-        if micros != 0 || parts.isEmpty {
-            let negative = micros < 0
+        var text = ""
+        var afterNegative = false
+        func part(_ value: Int32, _ unit: String) {
+            guard value != 0 else { return }
+            if !text.isEmpty { text += " " }
+            text += (afterNegative && value > 0 ? "+" : "") + "\(value) \(unit)" + (value == 1 ? "" : "s")
+            afterNegative = value < 0
+        }
+        part(months / 12, "year")
+        part(months % 12, "mon")
+        part(days, "day")
+        if micros != 0 || text.isEmpty {
             let magnitude = micros.magnitude
             let seconds = magnitude / 1_000_000
             let fraction = magnitude % 1_000_000
@@ -298,9 +389,9 @@ public struct Interval: Hashable, Sendable {
                 while digits.hasSuffix("0") { digits.removeLast() }
                 time += "." + digits
             }
-            parts.append((negative ? "-" : "") + time)
+            text += (text.isEmpty ? "" : " ") + (micros < 0 ? "-" : afterNegative ? "+" : "") + time
         }
-        return parts.joined(separator: " ")
+        return text
     }
 }
 

@@ -130,15 +130,22 @@ public enum ScalarFunctions {
             return .timestamp(r)
         case "ts_diff":
             guard case .timestamp(let a) = args[0], case .timestamp(let b) = args[1] else { return .null }
-            let diff = a - b
+            let (diff, overflow) = a.subtractingReportingOverflow(b)
+            if overflow { throw DatabaseError.intervalOutOfRange }
             return .interval(Interval(months: 0, days: Int32(diff / DateMath.microsPerDay), micros: diff % DateMath.microsPerDay))
         case "add", "sub":
             guard case .interval(let a) = args[0], case .interval(let b) = args[1] else { return .null }
-            let sign: Int32 = name == "add" ? 1 : -1
-            return .interval(Interval(months: a.months + sign * b.months, days: a.days + sign * b.days, micros: a.micros + Int64(sign) * b.micros))
+            guard let r = a.adding(b, sign: name == "add" ? 1 : -1) else { throw DatabaseError.intervalOutOfRange }
+            return .interval(r)
         case "neg":
             guard case .interval(let a) = args[0] else { return .null }
-            return .interval(Interval(months: -a.months, days: -a.days, micros: -a.micros))
+            guard let r = a.negated else { throw DatabaseError.intervalOutOfRange }
+            return .interval(r)
+        case "interval_mul", "interval_div":
+            guard case .interval(let a) = args[0], case .float64(let factor) = args[1] else { return .null }
+            if name == "interval_div" && factor == 0 { throw DatabaseError.divisionByZero }
+            guard let r = a.scaled(by: factor, dividing: name == "interval_div") else { throw DatabaseError.intervalOutOfRange }
+            return .interval(r)
         default:
             if name.hasPrefix("date_trunc_") {
                 guard case .timestamp(let t) = args[0] else { return .null }

@@ -368,10 +368,14 @@ extension Binder {
         case "+", "-", "*", "/", "%", "^":
             // Date and time arithmetic.
             if l.type == .unknown, r.type == .date || r.type == .timestamp || r.type == .interval {
-                l = try coerce(l, to: op == "-" && r.type != .interval ? r.type : (r.type == .interval ? .timestamp : .integer), position: leftPosition)
+                let factor = op == "*" && r.type == .interval
+                l = try coerce(l, to: factor ? .double : op == "-" && r.type != .interval ? r.type : (r.type == .interval ? .timestamp : .integer), position: leftPosition)
             }
             if r.type == .unknown, l.type == .date || l.type == .timestamp {
                 r = try coerce(r, to: .interval, position: rightPosition)
+            }
+            if r.type == .unknown, l.type == .interval, op == "*" || op == "/" {
+                r = try coerce(r, to: .double, position: rightPosition)
             }
             switch (l.type, op, r.type) {
             case (.date, "+", _) where r.type.isInteger, (.date, "-", _) where r.type.isInteger:
@@ -393,6 +397,11 @@ extension Binder {
                 return .call("ts_diff", [l, r], type: .interval)
             case (.interval, "+", .interval), (.interval, "-", .interval):
                 return .call(op == "+" ? "add" : "sub", [l, r], type: .interval)
+            // Scaling an interval: PostgreSQL's `interval * float8`, `float8 * interval`, `interval / float8`.
+            case (.interval, "*", _) where r.type.isNumeric, (.interval, "/", _) where r.type.isNumeric:
+                return .call(op == "*" ? "interval_mul" : "interval_div", [l, try cast(r, to: .double, position: rightPosition)], type: .interval)
+            case (_, "*", .interval) where l.type.isNumeric:
+                return .call("interval_mul", [r, try cast(l, to: .double, position: leftPosition)], type: .interval)
             default: break
             }
             if l.type == .unknown { l = try coerce(l, to: r.type.isNumeric ? r.type : .numeric(precision: nil, scale: 0), position: leftPosition) }

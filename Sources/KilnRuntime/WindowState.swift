@@ -148,6 +148,8 @@ struct WindowAggregate {
     /// Running float sums and running minima/maxima (for frames starting at the partition).
     var floatSums: [Double] = [0]
     var extremes: [Value] = [.null]
+    /// Prefix sums of intervals, field by field (wide enough for any partition).
+    var intervalSums: [(months: Int64, days: Int64, micros: Int128)] = [(0, 0, 0)]
 
     init(function: String, argumentType: SQLType, resultType: SQLType, values: [Value]) {
         self.function = function
@@ -158,7 +160,10 @@ struct WindowAggregate {
         for v in values {
             if !v.isNull {
                 count += 1
-                if let (m, _) = WindowAggregate.exact(v) {
+                if case .interval(let i) = v {
+                    let last = intervalSums[intervalSums.count - 1]
+                    intervalSums.append((last.months + Int64(i.months), last.days + Int64(i.days), last.micros + Int128(i.micros)))
+                } else if let (m, _) = WindowAggregate.exact(v) {
                     let (sum, o) = exact.addingReportingOverflow(m)
                     exact = sum
                     overflow = overflow || o
@@ -167,6 +172,7 @@ struct WindowAggregate {
                 }
                 if function == "min" || function == "max" { extreme = WindowAggregate.better(v, than: extreme, function == "min") }
             }
+            if argumentType == .interval, v.isNull { intervalSums.append(intervalSums[intervalSums.count - 1]) }
             counts.append(count)
             exactSums.append(exact)
             exactOverflow.append(overflow)
@@ -213,6 +219,12 @@ struct WindowAggregate {
             var best = Value.null
             for v in values[start..<end] where !v.isNull { best = WindowAggregate.better(v, than: best, function == "min") }
             return best
+        case "sum" where argumentType == .interval:
+            if n == 0 { return .null }
+            let a = intervalSums[start], b = intervalSums[end]
+            guard let months = Int32(exactly: b.months - a.months), let days = Int32(exactly: b.days - a.days),
+                  let micros = Int64(exactly: b.micros - a.micros) else { throw DatabaseError.intervalOutOfRange }
+            return .interval(Interval(months: months, days: days, micros: micros))
         case "sum", "avg":
             if n == 0 { return .null }
             let sum: Value

@@ -326,7 +326,12 @@ extension MidToLow {
         let stateNull = b.fromMemory(b.load(record, offset: field, "i8"), physical: .bool)
         let old = b.loadValue(pointer, type)
         var updated: IRValue
-        if function == "sum" {
+        if function == "sum" && type == .interval {
+            // Field by field with range checks (the runtime's interval addition); the old state
+            // is only read when it is set.
+            let added = genericCall("add", [(LowValue(value: old, null: stateNull), type), (LowValue(value: value, null: nil), type)], resultType: type, b)
+            updated = b.select(stateNull, value, added.value)
+        } else if function == "sum" {
             updated = type.isFloat ? b.op("arith.addf", [old, value], old.type) : checked("add", old, value, code: MidToLow.errorCode(type), b)
             updated = b.select(stateNull, value, updated)
         } else if function == "string_agg" {
