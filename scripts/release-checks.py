@@ -517,6 +517,27 @@ class Checks:
             self.fail(f"{name}: {error}")
         self.stop_server(process, signal.SIGTERM, name)
 
+    def edge_inputs(self):
+        """scripts/edge-inputs.txt: statements at the edges of the types' ranges and the
+        functions' arguments, one `kiln -c` process each; every one ends with an answer (exit
+        0) or an error with a SQLSTATE (exit 1), never a signal, a trap or a hang."""
+        with open(os.path.join(ROOT, "scripts", "edge-inputs.txt")) as f:
+            statements = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+        answers = errors = 0
+        for sql in statements:
+            self.count += 1
+            try:
+                result = subprocess.run([self.kiln, "-c", sql], capture_output=True, text=True, timeout=120)
+            except subprocess.TimeoutExpired:
+                self.fail(f"edge input did not end within 120 s: {sql}")
+                continue
+            marker = self.crashed(result.stderr)
+            if marker or result.returncode not in (0, 1) or (result.returncode == 1 and "SQLSTATE" not in result.stderr and "ERROR" not in result.stderr):
+                self.fail(f"edge input ended with status {result.returncode}{' and ' + marker if marker else ''}: {sql}: {result.stderr[-300:]}")
+            answers += result.returncode == 0
+            errors += result.returncode == 1
+        print(f"edge inputs: {len(statements)} statements, {answers} answers, {errors} errors, no crash", flush=True)
+
     def serve_kept_results(self, rows=3_000_000, fetch=10_000):
         """Result sets kept between requests stay in bounded memory: a SQL cursor read with
         DECLARE / FETCH (psycopg's server-side cursor, as postgres_fdw reads a shard) and a
@@ -842,7 +863,7 @@ def main():
     steps = {
         "exit": checks.exit_loop, "terminal": checks.pipe_and_terminal, "tpch": checks.tpch, "codecache": checks.code_cache, "corpus": checks.corpus,
         "faults": checks.compile_faults, "timeout": checks.statement_timeout, "signals": checks.serve_signals,
-        "deep": checks.serve_deep_inputs, "stream": checks.serve_stream, "kept": checks.serve_kept_results, "servefault": checks.serve_compile_fault,
+        "deep": checks.serve_deep_inputs, "stream": checks.serve_stream, "kept": checks.serve_kept_results, "edges": checks.edge_inputs, "servefault": checks.serve_compile_fault,
         "pipelined": checks.serve_pipelined_commits,
     }
     chosen = args.only.split(",") if args.only else list(steps)

@@ -45,12 +45,19 @@ public enum DateMath {
     }
 
     /// Parses `YYYY-MM-DD` (leading/trailing spaces allowed).
+    /// The last year of a DATE or TIMESTAMP: microseconds since 1970 in 64 bits reach into the
+    /// year 294247, so every date converts to a timestamp (PostgreSQL's timestamps, counted from
+    /// 2000, reach 294276; its dates go further).
+    public static let maxYear = 294_246
+    /// The first and last day a DATE holds (days since 1970-01-01).
+    public static let dayRange = Int32(days(year: -4713, month: 1, day: 1))...Int32(days(year: maxYear, month: 12, day: 31))
+
     public static func parseDate(_ text: Substring) -> Int32? {
         let trimmed = text.trimmingSpaces
         let parts = trimmed.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
               parts[0].count >= 1, (1...12).contains(m), d >= 1, d <= daysInMonth(year: y, month: m),
-              (-4713...294_276).contains(y) else { return nil }
+              (-4713...maxYear).contains(y) else { return nil }
         return Int32(days(year: y, month: m, day: d))
     }
 

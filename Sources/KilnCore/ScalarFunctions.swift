@@ -6,7 +6,9 @@ public enum ScalarFunctions {
         switch name {
         case "cast":
             return try Casts.cast(args[0], from: argumentTypes[0], to: resultType)
-        case "concat":
+        case "concat", "string_append":
+            // string_append (string_agg's step) runs on bytes in the query runtime; this is its
+            // meaning on values.
             if args[0].isNull || args[1].isNull { return .null }
             return .text(args[0].text! + args[1].text!)
         case "var_samp_final", "var_pop_final", "stddev_samp_final", "stddev_pop_final":
@@ -118,7 +120,7 @@ public enum ScalarFunctions {
         case "date_add_days", "date_sub_days":
             guard case .date(let d) = args[0], case .int32(let n) = args[1] else { return .null }
             let (r, o) = name == "date_add_days" ? d.addingReportingOverflow(n) : d.subtractingReportingOverflow(n)
-            if o { throw DatabaseError(.datetimeFieldOverflow, "date out of range") }
+            if o || !DateMath.dayRange.contains(r) { throw DatabaseError(.datetimeFieldOverflow, "date out of range") }
             return .date(r)
         case "date_diff":
             guard case .date(let a) = args[0], case .date(let b) = args[1] else { return .null }
@@ -130,9 +132,10 @@ public enum ScalarFunctions {
             return .timestamp(r)
         case "ts_diff":
             guard case .timestamp(let a) = args[0], case .timestamp(let b) = args[1] else { return .null }
-            let (diff, overflow) = a.subtractingReportingOverflow(b)
-            if overflow { throw DatabaseError.intervalOutOfRange }
-            return .interval(Interval(months: 0, days: Int32(diff / DateMath.microsPerDay), micros: diff % DateMath.microsPerDay))
+            // Wide: two timestamps far apart differ by more than 2^63 µs, yet by fewer days than an interval holds.
+            let diff = Int128(a) - Int128(b)
+            guard let days = Int32(exactly: diff / Int128(DateMath.microsPerDay)) else { throw DatabaseError.intervalOutOfRange }
+            return .interval(Interval(months: 0, days: days, micros: Int64(diff % Int128(DateMath.microsPerDay))))
         case "add", "sub":
             guard case .interval(let a) = args[0], case .interval(let b) = args[1] else { return .null }
             guard let r = a.adding(b, sign: name == "add" ? 1 : -1) else { throw DatabaseError.intervalOutOfRange }

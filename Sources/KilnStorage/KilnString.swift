@@ -31,6 +31,26 @@ public enum KilnString {
         return cell
     }
 
+    /// `value` with `bytes` appended. A long result is stored in `arena` with room to grow: a
+    /// later append to it (the last form returned) writes in place while the room lasts.
+    public static func append(_ bytes: UnsafeRawBufferPointer, to value: Int128, arena: StringArena) -> Int128 {
+        let count = length(value) + bytes.count
+        if count <= inlineCapacity {
+            return withBytes(value) { old in
+                var joined = [UInt8](old)
+                joined.append(contentsOf: bytes)
+                return joined.withUnsafeBytes { make($0, arena: arena) }
+            }
+        }
+        let start = withBytes(value) { old in arena.append(bytes, to: old, stored: length(value) > inlineCapacity) }
+        var cell = Int128(count)
+        withUnsafeMutableBytes(of: &cell) { cell in
+            (cell.baseAddress! + 4).copyMemory(from: start, byteCount: 4)
+            cell.storeBytes(of: UInt64(UInt(bitPattern: start)), toByteOffset: 8, as: UInt64.self)
+        }
+        return cell
+    }
+
     public static func make(_ string: String, arena: StringArena) -> Int128 {
         var string = string
         return string.withUTF8 { make(UnsafeRawBufferPointer($0), arena: arena) }
@@ -160,6 +180,33 @@ public final class StringArena: @unchecked Sendable {
         return destination
     }
 
+    /// The longest string an append makes (PostgreSQL's limit on a string buffer, 1 GB).
+    public static let maximumStringBytes = (1 << 30) - 1
+
+    /// Growable strings (`append`) by their bytes' address: the room reserved, and the length
+    /// of the newest string over those bytes (only that one may grow in place: an older, shorter
+    /// copy of the value must not write over what came after it).
+    private var growable: [UnsafeMutableRawPointer: (capacity: Int, length: Int)] = [:]
+
+    /// `bytes` appended to the string whose bytes are `old` (`stored`: they live in an arena):
+    /// in place when `old` is the newest string an append made here and has room, else copied
+    /// to a new place with twice the room. Returns where the string's bytes now start.
+    public func append(_ bytes: UnsafeRawBufferPointer, to old: UnsafeRawBufferPointer, stored: Bool) -> UnsafeMutableRawPointer {
+        let count = old.count + bytes.count
+        if stored, let start = old.baseAddress.map({ UnsafeMutableRawPointer(mutating: $0) }), let entry = growable[start],
+           entry.length == old.count, count <= entry.capacity {
+            if bytes.count > 0 { (start + old.count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+            growable[start] = (entry.capacity, count)
+            return start
+        }
+        let capacity = min(max(64, 2 * count), max(count, StringArena.maximumStringBytes))
+        let start = allocate(capacity)
+        if old.count > 0 { start.copyMemory(from: old.baseAddress!, byteCount: old.count) }
+        if bytes.count > 0 { (start + old.count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+        growable[start] = (capacity, count)
+        return start
+    }
+
     /// Allocates `count` uninitialised bytes (for strings built in place).
     public func allocate(_ count: Int) -> UnsafeMutableRawPointer {
         if count > remaining {
@@ -195,5 +242,7 @@ public final class StringArena: @unchecked Sendable {
         cursor = mark.cursor
         remaining = mark.remaining
         bytesUsed = mark.bytesUsed
+        // Growable strings may have been dropped with their bytes (the rest grow by a copy).
+        growable.removeAll()
     }
 }

@@ -336,7 +336,7 @@ extension MidToLow {
             updated = b.select(stateNull, value, updated)
         } else if function == "string_agg" {
             // The old state is only read when it is set (the null flag keeps the call from it).
-            let appended = genericCall("concat", [(LowValue(value: old, null: stateNull), type), (LowValue(value: value, null: nil), type)], resultType: type, b).value
+            let appended = genericCall("string_append", [(LowValue(value: old, null: stateNull), type), (LowValue(value: value, null: nil), type)], resultType: type, b).value
             updated = b.select(stateNull, value, appended)
         } else {
             let better: IRValue
