@@ -176,6 +176,15 @@ extension Binder {
             return .call("extract_" + field, [source], type: .numeric(precision: nil, scale: scale))
         case .function(let name, let arguments, let distinct, let star):
             if name == "grouping", !star, !distinct { return try bindGrouping(arguments, position: at, scope: scope, aggregates: aggregates) }
+            if name == "date_part", arguments.count == 2, !star, !distinct {
+                // date_part('field', source): extract as double precision, with a constant field.
+                let fieldExpression = ConstantFolding.fold(try bindExpression(arguments[0], scope: scope, aggregates: aggregates))
+                guard case .constant(let value) = fieldExpression.kind, let field = value.text else {
+                    throw DatabaseError(.featureNotSupported, "date_part needs a constant field name", position: arguments[0].position)
+                }
+                let extracted = try bindExpression(Expression(.extract(field: field.lowercased(), arguments[1]), at: at), scope: scope, aggregates: aggregates)
+                return try cast(extracted, to: .double, position: at)
+            }
             if Binder.aggregateNames.contains(name) {
                 return try bindAggregate(name, arguments, distinct: distinct, star: star, position: at, scope: scope, aggregates: aggregates)
             }

@@ -536,6 +536,21 @@ public struct Binder {
                 }
                 bound.append(try bindExpression(argument, scope: Scope(), aggregates: nil))
             }
+            // generate_series(timestamp | date, timestamp | date, interval): a timestamp series.
+            let temporal: Set<SQLType> = [.timestamp, .date]
+            if bound.count == 3, bound[2].type == .interval || temporal.contains(bound[0].type) || temporal.contains(bound[1].type) {
+                for (index, argument) in bound.enumerated() where argument.type != .unknown && (index == 2 ? argument.type != .interval : !temporal.contains(argument.type)) {
+                    throw DatabaseError(.undefinedFunction, "function generate_series(\(bound.map { $0.type.description }.joined(separator: ", "))) does not exist", position: arguments[index].position,
+                                        hint: "A timestamp series takes two timestamps (or dates) and an interval.")
+                }
+                let start = try cast(try coerce(bound[0], to: bound[0].type == .unknown ? .timestamp : bound[0].type, position: arguments[0].position), to: .timestamp, position: arguments[0].position)
+                let stop = try cast(try coerce(bound[1], to: bound[1].type == .unknown ? .timestamp : bound[1].type, position: arguments[1].position), to: .timestamp, position: arguments[1].position)
+                let step = try coerce(bound[2], to: .interval, position: arguments[2].position)
+                let columnName = columnAlias ?? alias ?? "generate_series"
+                var scope = Scope()
+                scope.entries.append(.init(qualifier: alias ?? "generate_series", name: columnName, type: .timestamp, nullable: false))
+                return (.seriesScan(start: start, stop: stop, step: step, type: .timestamp), scope)
+            }
             var type: SQLType = .integer
             for (index, argument) in bound.enumerated() {
                 let t = argument.type == .unknown ? SQLType.integer : argument.type

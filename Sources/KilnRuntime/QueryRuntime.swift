@@ -236,6 +236,11 @@ public final class QueryRuntime {
         return converted
     }
 
+    func parameterInterval(_ slot: Int) -> Interval? {
+        if parameterNulls[slot] != 0 { return nil }
+        return Interval(packed: parameters.loadUnaligned(fromByteOffset: 16 * slot, as: Int128.self))
+    }
+
     func parameterInteger(_ slot: Int) -> Int64? {
         if parameterNulls[slot] != 0 { return nil }
         switch slotTypes[slot] {

@@ -301,6 +301,8 @@ final class SeriesState: RuntimeState {
     var current: Int64 = 0
     var stop: Int64 = 0
     var step: Int64 = 1
+    /// A timestamp series' step (months and days move by the calendar).
+    var interval = Interval()
     var exhausted = false
 
     init(type: SQLType, start: Int, stop: Int, step: Int) {
@@ -319,7 +321,20 @@ final class SeriesState: RuntimeState {
     }
 
     override func open(_ runtime: QueryRuntime) throws(DatabaseError) {
-        let a = runtime.parameterInteger(slots.0), b = runtime.parameterInteger(slots.1), c = runtime.parameterInteger(slots.2)
+        let a = runtime.parameterInteger(slots.0), b = runtime.parameterInteger(slots.1)
+        if type == .timestamp {
+            guard let a, let b, let interval = runtime.parameterInterval(slots.2) else { exhausted = true; return }
+            // The direction is the step's sign as an interval compares with zero (30-day months).
+            let span = interval.comparableMicros
+            if span == 0 { throw DatabaseError(.invalidParameterValue, "step size cannot equal zero") }
+            current = a
+            stop = b
+            step = span > 0 ? 1 : -1
+            self.interval = interval
+            exhausted = false
+            return
+        }
+        let c = runtime.parameterInteger(slots.2)
         guard let a, let b, let c else { exhausted = true; return }
         if c == 0 { throw DatabaseError(.invalidParameterValue, "step size cannot equal zero") }
         current = a
@@ -330,6 +345,10 @@ final class SeriesState: RuntimeState {
 
     override var expectedRows: Int {
         guard !exhausted, step != 0 else { return 0 }
+        if type == .timestamp {
+            let span = (Int128(stop) - Int128(current)) * Int128(step)
+            return span < 0 ? 0 : Int(clamping: span / max(1, Int128(interval.comparableMicros.magnitude)) + 1)
+        }
         let span = step > 0 ? Int128(stop) - Int128(current) : Int128(current) - Int128(stop)
         return span < 0 ? 0 : Int(clamping: span / Int128(step.magnitude) + 1)
     }
@@ -337,9 +356,15 @@ final class SeriesState: RuntimeState {
     override func next() -> UnsafeMutableRawPointer {
         var n = 0
         while n < SeriesState.batchRows, !exhausted, step > 0 ? current <= stop : current >= stop {
-            if type == .bigint { values.storeBytes(of: current, toByteOffset: n * 8, as: Int64.self) }
+            if type == .bigint || type == .timestamp { values.storeBytes(of: current, toByteOffset: n * 8, as: Int64.self) }
             else { values.storeBytes(of: Int32(truncatingIfNeeded: current), toByteOffset: n * 4, as: Int32.self) }
             n += 1
+            if type == .timestamp {
+                // Past the last timestamp there is no next value: the series ends.
+                guard let next = DateMath.add(timestamp: current, interval: interval) else { exhausted = true; break }
+                current = next
+                continue
+            }
             let (nextValue, overflow) = current.addingReportingOverflow(step)
             if overflow || (type == .integer && Int32(exactly: nextValue) == nil) { exhausted = true }
             current = nextValue
