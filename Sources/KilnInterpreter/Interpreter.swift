@@ -23,8 +23,11 @@ public final class InterpretedQuery {
     /// Translates the `pipeline_N` functions of a low-level module.
     public init(_ module: IRModule, pipelineCount: Int) throws {
         var functions: [Function] = []
+        // By name once (a lookup per pipeline over every function was quadratic in pipelines).
+        var byName: [String: IROperation] = [:]
+        for (name, function) in module.functions where byName[name] == nil { byName[name] = function }
         for index in 1...max(1, pipelineCount) where index <= pipelineCount {
-            guard let function = module.functions.first(where: { $0.0 == "pipeline_\(index)" })?.1,
+            guard let function = byName["pipeline_\(index)"],
                   let entry = function.regions.first?.blocks.first else {
                 throw Failure(description: "module has no function pipeline_\(index)")
             }
