@@ -294,7 +294,11 @@ public struct Interval: Hashable, Sendable {
     ///   months together leave an interval's range.
     public static func parse(_ text: Substring) throws(DatabaseError) -> Interval? {
         var years: Int64 = 0, months: Int64 = 0, days: Int64 = 0, micros: Int64 = 0
-        let tokens = text.lowercased().split(whereSeparator: { $0 == " " })
+        var tokens = text.lowercased().split(whereSeparator: { $0 == " " })
+        // PostgreSQL's verbose form: an optional leading `@`, and `ago` negating every field.
+        if tokens.first == "@" { tokens.removeFirst() } else if let first = tokens.first, first.hasPrefix("@") { tokens[0] = first.dropFirst() }
+        let ago = tokens.last == "ago"
+        if ago { tokens.removeLast() }
         let outOfRange = DatabaseError(SQLState("22015"), "interval field value out of range: \"\(text)\"")
         /// Whole units of a value (numbers are below 2^31, or seconds below 2^63 µs).
         func whole(_ x: Double) -> Int64 { x >= 9.223372036854775807e18 ? .max : x <= -9.223372036854775808e18 ? .min : Int64(x.rounded(.towardZero)) }
@@ -345,11 +349,14 @@ public struct Interval: Hashable, Sendable {
                 index += 1
                 continue
             }
-            switch tokens[index + 1] {
-            case "year", "years", "y", "yr", "yrs":
-                let w = whole(amount)
+            let unit = tokens[index + 1]
+            switch unit {
+            case "year", "years", "y", "yr", "yrs", "decade", "decades", "dec", "decs", "century", "centuries", "c", "cent",
+                 "millennium", "millennia", "mil", "mils":
+                let factor: Double = unit.hasPrefix("dec") ? 10 : unit.hasPrefix("c") ? 100 : unit.hasPrefix("mil") ? 1000 : 1
+                let w = whole(amount * factor)
                 years += w
-                months += Int64(((amount - Double(w)) * 12).rounded())
+                months += Int64(((amount * factor - Double(w)) * 12).rounded())
             case "month", "months", "mon", "mons":
                 let w = whole(amount)
                 months += w
@@ -359,6 +366,8 @@ public struct Interval: Hashable, Sendable {
             case "hour", "hours", "h", "hr", "hrs": try addTime(amount, 3_600_000_000)
             case "minute", "minutes", "min", "mins", "m": try addTime(amount, 60_000_000)
             case "second", "seconds", "sec", "secs", "s": try addTime(amount, 1_000_000)
+            case "millisecond", "milliseconds", "ms", "msec", "msecs": try addMicros(amount * 1000)
+            case "microsecond", "microseconds", "us", "usec", "usecs": try addMicros(amount)
             default: return nil
             }
             // Each field accumulates in 32 bits (PostgreSQL's 22015); years become months at the end.
@@ -368,7 +377,12 @@ public struct Interval: Hashable, Sendable {
         }
         guard sawAny else { return nil }
         guard let m = Int32(exactly: years * 12 + months), let d = Int32(exactly: days) else { throw DatabaseError.intervalOutOfRange }
-        return Interval(months: m, days: d, micros: micros)
+        let interval = Interval(months: m, days: d, micros: micros)
+        if ago {
+            guard let negated = interval.negated else { throw DatabaseError.intervalOutOfRange }
+            return negated
+        }
+        return interval
     }
 
     /// PostgreSQL's default output (`IntervalStyle = postgres`): years, months and days with

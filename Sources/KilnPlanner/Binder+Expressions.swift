@@ -321,6 +321,7 @@ extension Binder {
             case .smallint, .integer, .bigint: type = .numeric(precision: nil, scale: TypeRules.divisionScale(0, 0))
             case .numeric(_, let s): type = .numeric(precision: nil, scale: TypeRules.divisionScale(s, 0))
             case .real, .double: type = .double
+            case .interval: type = .interval
             default: throw DatabaseError(.undefinedFunction, "function avg(\(argument.type)) does not exist", position: position)
             }
         default:  // min, max

@@ -231,12 +231,17 @@ public struct Binder {
             for (index, call) in collector.calls.enumerated() {
                 if call.function == "avg" {
                     let argument = call.argument!
-                    let sumType: SQLType = argument.type.isFloat ? .double : .numeric(precision: nil, scale: argument.type.scale)
+                    let sumType: SQLType = argument.type.isFloat ? .double : argument.type == .interval ? .interval : .numeric(precision: nil, scale: argument.type.scale)
                     let sum = BoundExpression.column(place(AggregateCall(function: "sum", argument: argument, type: sumType, distinct: call.distinct)),
                                                      type: sumType, nullable: true)
                     let count = BoundExpression.column(place(AggregateCall(function: "count", argument: argument, type: .bigint, distinct: call.distinct)),
                                                        type: .bigint, nullable: false)
-                    aggregateOutput[index] = .call("avg_final", [sum, count], type: call.type, nullable: true)
+                    if sumType == .interval {
+                        // PostgreSQL's avg(interval): the sum divided by the count as a float8.
+                        aggregateOutput[index] = .call("interval_div", [sum, try cast(count, to: .double, position: 0)], type: .interval, nullable: true)
+                    } else {
+                        aggregateOutput[index] = .call("avg_final", [sum, count], type: call.type, nullable: true)
+                    }
                 } else {
                     let nullable = call.function != "count" && call.function != "count_star"
                     aggregateOutput[index] = .column(place(call), type: call.type, nullable: nullable)

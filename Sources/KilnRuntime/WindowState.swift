@@ -219,12 +219,15 @@ struct WindowAggregate {
             var best = Value.null
             for v in values[start..<end] where !v.isNull { best = WindowAggregate.better(v, than: best, function == "min") }
             return best
-        case "sum" where argumentType == .interval:
+        case "sum" where argumentType == .interval, "avg" where argumentType == .interval:
             if n == 0 { return .null }
             let a = intervalSums[start], b = intervalSums[end]
             guard let months = Int32(exactly: b.months - a.months), let days = Int32(exactly: b.days - a.days),
                   let micros = Int64(exactly: b.micros - a.micros) else { throw DatabaseError.intervalOutOfRange }
-            return .interval(Interval(months: months, days: days, micros: micros))
+            let sum = Interval(months: months, days: days, micros: micros)
+            if function == "sum" { return .interval(sum) }
+            guard let average = sum.scaled(by: Double(n), dividing: true) else { throw DatabaseError.intervalOutOfRange }
+            return .interval(average)
         case "sum", "avg":
             if n == 0 { return .null }
             let sum: Value
