@@ -6,6 +6,11 @@ public enum ScalarFunctions {
         switch name {
         case "cast":
             return try Casts.cast(args[0], from: argumentTypes[0], to: resultType)
+        case "in_list":
+            // x IN (long constant list): the runtime probes a hash set (`InListSet`); this is
+            // the same answer on values (constant folding, the generic path).
+            guard case .text(let list) = args[1] else { return .null }
+            return inList(list, args[0], type: argumentTypes[0])
         case "concat", "string_append":
             // string_append (string_agg's step) runs on bytes in the query runtime; this is its
             // meaning on values.
@@ -353,5 +358,27 @@ public enum Like {
         }
         while pi < p.count, !p[pi].1, p[pi].0 == "%" { pi += 1 }
         return pi == p.count
+    }
+}
+
+
+extension ScalarFunctions {
+    /// Whether `value` is among the keys of the binder's IN-list text (`'{k1,...,kn}'`: the
+    /// integer of an integer, date or timestamp, a decimal's mantissa at `type`'s scale, a
+    /// string's text): true, false, or NULL (no match and a NULL constant, or a NULL value).
+    public static func inList(_ list: String, _ value: Value, type: SQLType) -> Value {
+        guard !value.isNull, let elements = ArrayText.parse(list) else { return .null }
+        let key: String
+        switch value {
+        case .int16(let v): key = String(v)
+        case .int32(let v): key = String(v)
+        case .int64(let v): key = String(v)
+        case .date(let v): key = String(v)
+        case .timestamp(let v): key = String(v)
+        case .numeric(let m, let s): key = String(DecimalMath.rescale(m, from: s, to: type.scale) ?? m)
+        default: key = value.text ?? ""
+        }
+        if elements.contains(where: { $0 == key }) { return .bool(true) }
+        return elements.contains(where: { $0 == nil }) ? .null : .bool(false)
     }
 }

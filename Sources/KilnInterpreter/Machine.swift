@@ -170,6 +170,7 @@ enum Machine {
         case .raise: kiln_rt_raise(context, Int32(truncatingIfNeeded: r[a1]))
         case .call: kiln_rt_call(context, Int64(bitPattern: r[a1]))
         case .like: r[d] = UInt64(UInt32(bitPattern: kiln_rt_like(context, Int64(bitPattern: r[a1]), Int64(bitPattern: r[a2]), Int64(bitPattern: r[a3]))))
+        case .inList: r[d] = UInt64(UInt32(bitPattern: kiln_rt_in_list(context, Int64(bitPattern: r[a1]), Int64(bitPattern: r[a2]), Int64(bitPattern: r[a3]))))
         }
     }
 

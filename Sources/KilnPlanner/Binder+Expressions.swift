@@ -108,9 +108,13 @@ extension Binder {
             return negated ? .call("not", [both], type: .boolean) : both
         case .inList(let operand, let list, let negated):
             let x = try bindExpression(operand, scope: scope, aggregates: aggregates)
+            var items: [BoundExpression] = []
+            for item in list { items.append(try bindExpression(item, scope: scope, aggregates: aggregates)) }
+            if items.count >= Binder.hashedInListSize, let hashed = try hashedInList(x, items, list, operandPosition: operand.position) {
+                return negated ? .call("not", [hashed], type: .boolean, nullable: hashed.nullable) : hashed
+            }
             var comparisons: [BoundExpression] = []
-            for item in list {
-                let y = try bindExpression(item, scope: scope, aggregates: aggregates)
+            for (item, y) in zip(list, items) {
                 comparisons.append(try bindBinary("=", x, y, position: item.position, leftPosition: operand.position, rightPosition: item.position))
             }
             let result = BoundExpression.chain("or", comparisons)
@@ -297,6 +301,50 @@ extension Binder {
         let squares = aggregates.add(AggregateCall(function: "sum", argument: square, type: square.type, distinct: false))
         return .call(final, [.call("__agg\(count)", [], type: .bigint, nullable: false), .call("__agg\(sum)", [], type: argument.type, nullable: true),
                              .call("__agg\(squares)", [], type: square.type, nullable: true)], type: resultType, nullable: true)
+    }
+
+    /// Lists at least this long are a hash-set probe (`in_list`) when every item is a constant;
+    /// shorter ones stay comparisons joined by OR (which index lookups and SIMD filters read).
+    static let hashedInListSize = 16
+
+    /// `x IN (c1, ..., cn)` over constants as `in_list(x, '{k1,...,kn}')`: one probe of a hash
+    /// set the runtime makes per execution (`InListSet`), not n comparisons a row (1M rows
+    /// against 1,000 constants took 20 s). The value and the constants take their common type,
+    /// as `=` would give each pair; each constant is written as its key (the integer of an
+    /// integer, date or timestamp, a decimal's mantissa at the common scale, a string's text).
+    /// Nil (comparisons instead) for other types or a non-constant item.
+    mutating func hashedInList(_ x: BoundExpression, _ items: [BoundExpression], _ list: [Expression], operandPosition: Int) throws(DatabaseError) -> BoundExpression? {
+        var type = x.type
+        for item in items {
+            guard case .constant = ConstantFolding.fold(item).kind, let common = TypeRules.common(type, item.type) else { return nil }
+            type = common
+        }
+        if type == .unknown { type = .text }
+        switch type {
+        case .smallint, .integer, .bigint, .date, .timestamp, .numeric, .text, .varchar: break
+        default: return nil
+        }
+        if case .varchar = type { type = .text }
+        let value = try coerce(x, to: type, position: operandPosition)
+        var keys: [String?] = []
+        for (item, expression) in zip(items, list) {
+            guard case .constant(let constant) = ConstantFolding.fold(try coerce(item, to: type, position: expression.position)).kind else { return nil }
+            switch constant {
+            case .null: keys.append(nil)
+            case .int16(let v): keys.append(String(v))
+            case .int32(let v): keys.append(String(v))
+            case .int64(let v): keys.append(String(v))
+            case .date(let v): keys.append(String(v))
+            case .timestamp(let v): keys.append(String(v))
+            case .numeric(let m, let s):
+                guard let mantissa = DecimalMath.rescale(m, from: s, to: type.scale) else { return nil }
+                keys.append(String(mantissa))
+            case .text(let text): keys.append(text)
+            default: return nil
+            }
+        }
+        let set = BoundExpression.constant(.text(ArrayText.format(keys)), type: .text)
+        return .call("in_list", [value, set], type: .boolean, nullable: value.nullable || keys.contains(nil))
     }
 
     /// An aggregate's argument (cast as the aggregate needs it) and result type.

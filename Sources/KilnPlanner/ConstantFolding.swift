@@ -22,7 +22,7 @@ public enum ConstantFolding {
     /// Operations the runtime library implements for every operand type it is given.
     static let library: Set<String> = ["cast", "concat", "concat_ws", "concat_all", "repeat", "lpad", "rpad", "reverse", "split_part", "initcap", "starts_with", "var_samp_final", "var_pop_final", "stddev_samp_final", "stddev_pop_final", "upper", "lower", "length", "substring", "position", "btrim", "ltrim", "rtrim",
                                        "replace", "left", "right", "like", "ilike", "date_add_days", "date_sub_days", "date_diff",
-                                       "ts_add_interval", "ts_sub_interval", "ts_diff", "interval_mul", "interval_div", "pow"]
+                                       "ts_add_interval", "ts_sub_interval", "ts_diff", "interval_mul", "interval_div", "in_list", "pow"]
 
     static func evaluate(_ name: String, _ v: [Value], argumentTypes: [SQLType], resultType: SQLType) throws(DatabaseError) -> Value? {
         switch name {

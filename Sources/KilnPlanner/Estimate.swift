@@ -181,6 +181,12 @@ enum Selectivity {
         case "is_null": return column(args[0], estimate)?.nullFraction ?? 0.02
         case "is_not_null": return 1 - (column(args[0], estimate)?.nullFraction ?? 0.02)
         case "like", "ilike": return 0.1
+        case "in_list":
+            // One equality per distinct constant (the OR of them the list stands for).
+            guard case .constant(.text(let list)) = args[1].kind, let keys = ArrayText.parse(list) else { return 0.3 }
+            let distinct = column(args[0], estimate)?.distinct ?? 0
+            let equal = distinct > 0 ? 1 / distinct : 0.1
+            return 1 - pow(1 - equal, Double(Set(keys.compactMap { $0 }).count))
         case "eq", "ne", "not_distinct":
             let a = column(args[0], estimate), b = column(args[1], estimate)
             let distinct = Swift.max(a?.distinct ?? 0, b?.distinct ?? 0)

@@ -37,6 +37,8 @@ public final class QueryRuntime {
     var likePatterns: [LikePattern?]
     /// The prepared patterns' addresses, unretained (`likePatterns` owns them).
     let likeAddresses: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    /// The sets of long IN lists, by `inList`'s key (made at the first probe).
+    var inListSets: [Int: InListSet] = [:]
     /// Generic functions with a path on the strings' bytes (no String, no Value), by index.
     var bytePaths: [BytePath?]
     enum BytePath {
@@ -440,6 +442,21 @@ public final class QueryRuntime {
         likePatterns[key] = pattern
         likeAddresses[key] = Unmanaged.passUnretained(pattern).toOpaque()
         return KilnString.withBytes(value) { pattern.matches($0) }
+    }
+
+    /// `x IN (long constant list)`: `key` = the list's parameter slot * 4 + its kind
+    /// (`InListSet.Kind`); the set is made at the first probe of an execution. 1: a member,
+    /// 0: not, 2: not but a constant was NULL (the answer is NULL).
+    public func inList(_ key: Int, _ low: Int64, _ high: Int64) -> Int32 {
+        if let set = inListSets[key] { return set.probe(low, high) }
+        let stored = parameters.load(fromByteOffset: 16 * (key / 4), as: Int128.self)
+        guard parameterNulls[key / 4] == 0, let kind = InListSet.Kind(rawValue: key % 4),
+              let set = InListSet(list: KilnString.string(stored), kind: kind, arena: arena) else {
+            raise(DatabaseError.internalError("an IN list's constants do not read back"))
+            return 0
+        }
+        inListSets[key] = set
+        return set.probe(low, high)
     }
 
     public func limitStep(_ state: Int) -> Bool { withState(state, LimitState.self) { $0.step(context) } }

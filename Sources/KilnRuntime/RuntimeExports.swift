@@ -83,6 +83,11 @@ public func kiln_rt_like(_ context: UnsafeMutableRawPointer, _ slot: Int64, _ lo
     return QueryRuntime.with(context) { $0.like(Int(slot), joined(low, high)) ? 1 : 0 }
 }
 
+@_cdecl("kiln_rt_in_list")
+public func kiln_rt_in_list(_ context: UnsafeMutableRawPointer, _ key: Int64, _ low: Int64, _ high: Int64) -> Int32 {
+    return QueryRuntime.with(context) { $0.inList(Int(key), low, high) }
+}
+
 @_cdecl("kiln_rt_raise")
 public func kiln_rt_raise(_ context: UnsafeMutableRawPointer, _ code: Int32) {
     QueryRuntime.from(context).raise(QueryRuntime.inlineError(code))
@@ -111,6 +116,7 @@ public enum RuntimeSymbols {
         ("kiln_rt_raise", ["!llvm.ptr", "i32"], []),
         ("kiln_rt_call", ["!llvm.ptr", "i64"], []),
         ("kiln_rt_like", ["!llvm.ptr", "i64", "i64", "i64"], ["i32"]),
+        ("kiln_rt_in_list", ["!llvm.ptr", "i64", "i64", "i64"], ["i32"]),
     ]
 
     public static var addresses: [(String, UnsafeMutableRawPointer)] {
@@ -136,6 +142,7 @@ public enum RuntimeSymbols {
             ("kiln_rt_append", address(kiln_rt_append as Open)),
             ("kiln_rt_limit_step", address(kiln_rt_limit_step as Step)),
             ("kiln_rt_like", address(kiln_rt_like as Like)),
+            ("kiln_rt_in_list", address(kiln_rt_in_list as Like)),
             ("kiln_rt_raise", address(kiln_rt_raise as Raise)),
             ("kiln_rt_call", address(kiln_rt_call as Finish)),
         ]

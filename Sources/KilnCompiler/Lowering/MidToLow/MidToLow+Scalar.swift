@@ -38,6 +38,25 @@ extension MidToLow {
             let high = l.op("arith.trunci", [l.op("arith.shrui", [v, l.int128(64)], "i128")], "i64")
             let r = l.call("kiln_rt_like", [l.ctx, l.int(slot, "i64"), low, high], ["i32"]).result
             return LowValue(value: l.cmpi(1, r, l.int(0, "i32")), null: null)
+        case "in_list" where args.count == 2 && parameterSlots[op.operands[1]] != nil:
+            // x IN (long constant list): a probe of the set the runtime makes from the list's
+            // parameter slot at the first row (key = slot * 4 + the value's kind).
+            let kind: Int64 = physical == .string ? 2 : physical == .int128 ? 1 : 0
+            let key = Int64(parameterSlots[op.operands[1]]!) * 4 + kind
+            var v = args[0].value
+            // A NULL value's bytes mean nothing (a string's would be read): probe with zero.
+            if let isNull = args[0].null { v = l.select(isNull, l.int(0, v.type), v) }
+            let low: IRValue, high: IRValue
+            switch physical {
+            case .int16, .int32: low = l.op("arith.extsi", [v], "i64"); high = l.int(0, "i64")
+            case .int64: low = v; high = l.int(0, "i64")
+            default:
+                low = l.op("arith.trunci", [v], "i64")
+                high = l.op("arith.trunci", [l.op("arith.shrui", [v, l.int128(64)], "i128")], "i64")
+            }
+            let r = l.call("kiln_rt_in_list", [l.ctx, l.int(key, "i64"), low, high], ["i32"]).result
+            let noMatchWithNull = l.cmpi(0, r, l.int(2, "i32"))
+            return LowValue(value: l.cmpi(0, r, l.int(1, "i32")), null: args[0].null.map { l.or($0, noMatchWithNull) } ?? noMatchWithNull)
         case "single_row":
             // A scalar subquery's value; a second row for the same outer row is an error.
             l.raise(l.cmpi(4, args[0].value, l.int(1, "i64")), code: 7)

@@ -14,6 +14,7 @@ module {
   func.func private @kiln_rt_raise(!llvm.ptr, i32)
   func.func private @kiln_rt_call(!llvm.ptr, i64)
   func.func private @kiln_rt_like(!llvm.ptr, i64, i64, i64) -> i32
+  func.func private @kiln_rt_in_list(!llvm.ptr, i64, i64, i64) -> i32
   func.func @pipeline_1(%arg0: !llvm.ptr) -> i1 {
     %c0_i64 = arith.constant 0 : i64
     %0 = call @kiln_rt_open(%arg0, %c0_i64) : (!llvm.ptr, i64) -> !llvm.ptr
