@@ -226,14 +226,14 @@ extension Binder {
         guard arguments.count == 2 else {
             throw DatabaseError(.undefinedFunction, "function string_agg with \(arguments.count) arguments does not exist", position: position)
         }
-        guard !distinct else { throw DatabaseError(.featureNotSupported, "string_agg(DISTINCT ...) is not supported yet", position: position) }
         let value = try coerceToText(try bindExpression(arguments[0], scope: scope, aggregates: nil), position: arguments[0].position)
         let separatorExpression = try bindExpression(arguments[1], scope: scope, aggregates: nil)
         guard case .constant(let separatorValue) = ConstantFolding.fold(separatorExpression).kind, let separator = separatorValue.text else {
             throw DatabaseError(.featureNotSupported, "string_agg needs a constant separator", position: arguments[1].position)
         }
         let prefixed = BoundExpression.call("concat", [.constant(.text(separator), type: .text), value], type: .text, nullable: value.nullable)
-        let index = aggregates.add(AggregateCall(function: "string_agg", argument: prefixed, type: .text, distinct: false))
+        // DISTINCT: of the prefixed values, which are distinct exactly when the values are.
+        let index = aggregates.add(AggregateCall(function: "string_agg", argument: prefixed, type: .text, distinct: distinct))
         let state = BoundExpression.call("__agg\(index)", [], type: .text, nullable: true)
         return .call("substring", [state, .constant(.int32(Int32(separator.count + 1)), type: .integer)], type: .text, nullable: true)
     }
