@@ -21,6 +21,8 @@ public final class ResultStore {
     let memoryBytes: Int
     /// Encoded bytes a chunk gathers before it is sealed.
     static let chunkBytes = 256 << 10
+    /// Rows a chunk gathers at most.
+    static let chunkRows = 16_384
 
     private enum Place {
         case memory([UInt8])
@@ -60,7 +62,8 @@ public final class ResultStore {
         for row in rows {
             RowCoding.encode(row, into: &open)
             openRows += 1
-            if open.count >= ResultStore.chunkBytes { try seal() }
+            // By bytes, or by rows (narrow rows: a chunk is decoded whole for a read).
+            if open.count >= ResultStore.chunkBytes || openRows >= ResultStore.chunkRows { try seal() }
         }
         count += rows.count
     }

@@ -6,6 +6,27 @@ public enum ScalarFunctions {
         switch name {
         case "cast":
             return try Casts.cast(args[0], from: argumentTypes[0], to: resultType)
+        case "make_date", "make_timestamp":
+            var fields: [Int] = []
+            for argument in args.prefix(5) {
+                guard case .int32(let v) = argument else { return .null }
+                fields.append(Int(v))
+            }
+            // Years from 1 on: Kiln has no BC dates (PostgreSQL reads a negative year as BC).
+            guard fields[0] >= 1, fields[0] <= DateMath.maxYear, (1...12).contains(fields[1]),
+                  fields[2] >= 1, fields[2] <= DateMath.daysInMonth(year: fields[0], month: fields[1]) else {
+                throw DatabaseError(.datetimeFieldOverflow, "date field value out of range: \(fields[0])-\(DateMath.pad(fields[1], 2))-\(DateMath.pad(fields[2], 2))")
+            }
+            let day = DateMath.days(year: fields[0], month: fields[1], day: fields[2])
+            if name == "make_date" { return .date(Int32(day)) }
+            guard case .float64(let seconds) = args[5] else { return .null }
+            let micros = (seconds * 1_000_000).rounded()
+            // PostgreSQL's limits: up to 24:00:00 exactly, a 60th second (a leap second) allowed.
+            guard (0...24).contains(fields[3]), (0...59).contains(fields[4]), micros >= 0, micros <= 60_000_000,
+                  fields[3] < 24 || (fields[4] == 0 && micros == 0) else {
+                throw DatabaseError(.datetimeFieldOverflow, "time field value out of range: \(fields[3]):\(DateMath.pad(fields[4], 2)):\(seconds)")
+            }
+            return .timestamp(Int64(day) * DateMath.microsPerDay + Int64(fields[3] * 3600 + fields[4] * 60) * DateMath.microsPerSecond + Int64(micros))
         case "in_list":
             // x IN (long constant list): the runtime probes a hash set (`InListSet`); this is
             // the same answer on values (constant folding, the generic path).

@@ -127,6 +127,13 @@ extension Binder {
                 result = .call("case", [takeNext, next, result], type: type, nullable: result.nullable && next.nullable)
             }
             return result
+        case ("make_date", 3):
+            return .call("make_date", [try integer(0), try integer(1), try integer(2)], type: .date)
+        case ("make_timestamp", 6):
+            var seconds = bound[5]
+            if seconds.type == .unknown || seconds.type.isNumeric { seconds = try coerce(seconds, to: .double, position: arguments[5].position) }
+            guard seconds.type == .double else { throw noFunction() }
+            return .call("make_timestamp", [try integer(0), try integer(1), try integer(2), try integer(3), try integer(4), seconds], type: .timestamp)
         case ("date_trunc", 2):
             guard case .constant(let unitValue) = bound[0].kind, let unit = unitValue.text, bound[0].type == .unknown || bound[0].type.isString else {
                 throw DatabaseError(.featureNotSupported, "date_trunc needs a constant unit", position: arguments[0].position)
