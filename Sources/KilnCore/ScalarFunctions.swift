@@ -384,21 +384,26 @@ public enum Like {
 
 
 extension ScalarFunctions {
-    /// Whether `value` is among the keys of the binder's IN-list text (`'{k1,...,kn}'`: the
-    /// integer of an integer, date or timestamp, a decimal's mantissa at `type`'s scale, a
-    /// string's text): true, false, or NULL (no match and a NULL constant, or a NULL value).
-    public static func inList(_ list: String, _ value: Value, type: SQLType) -> Value {
-        guard !value.isNull, let elements = ArrayText.parse(list) else { return .null }
-        let key: String
+    /// A constant's key in an IN-list text (`'{k1,...,kn}'`, made by the binder and read by
+    /// `InListSet`): the integer of an integer, date or timestamp, a decimal's mantissa at
+    /// `scale`, a string's text. Nil for NULL, another type, or a mantissa `scale` cannot hold.
+    public static func inListKey(_ value: Value, scale: Int) -> String? {
         switch value {
-        case .int16(let v): key = String(v)
-        case .int32(let v): key = String(v)
-        case .int64(let v): key = String(v)
-        case .date(let v): key = String(v)
-        case .timestamp(let v): key = String(v)
-        case .numeric(let m, let s): key = String(DecimalMath.rescale(m, from: s, to: type.scale) ?? m)
-        default: key = value.text ?? ""
+        case .int16(let v): return String(v)
+        case .int32(let v): return String(v)
+        case .int64(let v): return String(v)
+        case .date(let v): return String(v)
+        case .timestamp(let v): return String(v)
+        case .numeric(let m, let s): return DecimalMath.rescale(m, from: s, to: scale).map { String($0) }
+        case .text(let text): return text
+        default: return nil
         }
+    }
+
+    /// Whether `value` is among the keys of an IN-list text: true, false, or NULL (no match
+    /// and a NULL constant, or a NULL value).
+    public static func inList(_ list: String, _ value: Value, type: SQLType) -> Value {
+        guard let key = inListKey(value, scale: type.scale), let elements = ArrayText.parse(list) else { return .null }
         if elements.contains(where: { $0 == key }) { return .bool(true) }
         return elements.contains(where: { $0 == nil }) ? .null : .bool(false)
     }

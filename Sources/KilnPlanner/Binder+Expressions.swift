@@ -329,19 +329,12 @@ extension Binder {
         var keys: [String?] = []
         for (item, expression) in zip(items, list) {
             guard case .constant(let constant) = ConstantFolding.fold(try coerce(item, to: type, position: expression.position)).kind else { return nil }
-            switch constant {
-            case .null: keys.append(nil)
-            case .int16(let v): keys.append(String(v))
-            case .int32(let v): keys.append(String(v))
-            case .int64(let v): keys.append(String(v))
-            case .date(let v): keys.append(String(v))
-            case .timestamp(let v): keys.append(String(v))
-            case .numeric(let m, let s):
-                guard let mantissa = DecimalMath.rescale(m, from: s, to: type.scale) else { return nil }
-                keys.append(String(mantissa))
-            case .text(let text): keys.append(text)
-            default: return nil
+            if constant.isNull {
+                keys.append(nil)
+                continue
             }
+            guard let key = ScalarFunctions.inListKey(constant, scale: type.scale) else { return nil }
+            keys.append(key)
         }
         let set = BoundExpression.constant(.text(ArrayText.format(keys)), type: .text)
         return .call("in_list", [value, set], type: .boolean, nullable: value.nullable || keys.contains(nil))

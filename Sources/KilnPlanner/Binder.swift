@@ -548,8 +548,12 @@ public struct Binder {
                     throw DatabaseError(.undefinedFunction, "function generate_series(\(bound.map { $0.type.description }.joined(separator: ", "))) does not exist", position: arguments[index].position,
                                         hint: "A timestamp series takes two timestamps (or dates) and an interval.")
                 }
-                let start = try cast(try coerce(bound[0], to: bound[0].type == .unknown ? .timestamp : bound[0].type, position: arguments[0].position), to: .timestamp, position: arguments[0].position)
-                let stop = try cast(try coerce(bound[1], to: bound[1].type == .unknown ? .timestamp : bound[1].type, position: arguments[1].position), to: .timestamp, position: arguments[1].position)
+                /// A bound (a date, a timestamp or an untyped literal) as a timestamp.
+                func timestamp(_ index: Int) throws(DatabaseError) -> BoundExpression {
+                    let typed = try coerce(bound[index], to: bound[index].type == .unknown ? .timestamp : bound[index].type, position: arguments[index].position)
+                    return try cast(typed, to: .timestamp, position: arguments[index].position)
+                }
+                let start = try timestamp(0), stop = try timestamp(1)
                 let step = try coerce(bound[2], to: .interval, position: arguments[2].position)
                 let columnName = columnAlias ?? alias ?? "generate_series"
                 var scope = Scope()
