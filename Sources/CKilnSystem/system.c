@@ -1,5 +1,6 @@
-// What Swift's Glibc module does not expose: the calling thread's stack bounds (a GNU
-// extension). The atomics are static inline functions in the header.
+// What Swift's Glibc module does not expose: the calling thread's stack bounds and the
+// default stack of new threads (GNU extensions). The atomics are static inline functions in
+// the header.
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdlib.h>
@@ -19,6 +20,19 @@ int kiln_thread_stack(uintptr_t *low, size_t *size) {
     if (status != 0) return -1;
     *low = (uintptr_t)address;
     *size = bytes;
+    return 0;
+}
+
+int kiln_set_default_thread_stack(size_t size, size_t *previous) {
+    pthread_attr_t attributes;
+    if (pthread_getattr_default_np(&attributes) != 0) return -1;
+    size_t before = 0;
+    pthread_attr_getstacksize(&attributes, &before);
+    int status = pthread_attr_setstacksize(&attributes, size);
+    if (status == 0) status = pthread_setattr_default_np(&attributes);
+    pthread_attr_destroy(&attributes);
+    if (status != 0) return -1;
+    *previous = before;
     return 0;
 }
 

@@ -43,13 +43,25 @@ final class StatementLock: @unchecked Sendable {
         pthread_rwlock_destroy(lock)
         lock.deallocate()
     }
-    func withReadLock<R>(_ body: () throws(DatabaseError) -> R) throws(DatabaseError) -> R {
-        pthread_rwlock_rdlock(lock)
+    /// - Parameter waiting: false: when another statement holds the lock exclusively, throws
+    ///   `DatabaseError.wouldWait` at once instead of waiting (`Database.mustNotWait`).
+    func withReadLock<R>(waiting: Bool = true, _ body: () throws(DatabaseError) -> R) throws(DatabaseError) -> R {
+        if waiting {
+            pthread_rwlock_rdlock(lock)
+        } else if pthread_rwlock_tryrdlock(lock) != 0 {
+            throw DatabaseError.wouldWait
+        }
         defer { pthread_rwlock_unlock(lock) }
         return try body()
     }
-    func withWriteLock<R>(_ body: () throws(DatabaseError) -> R) throws(DatabaseError) -> R {
-        pthread_rwlock_wrlock(lock)
+    /// - Parameter waiting: false: when another statement holds the lock, throws
+    ///   `DatabaseError.wouldWait` at once instead of waiting.
+    func withWriteLock<R>(waiting: Bool = true, _ body: () throws(DatabaseError) -> R) throws(DatabaseError) -> R {
+        if waiting {
+            pthread_rwlock_wrlock(lock)
+        } else if pthread_rwlock_trywrlock(lock) != 0 {
+            throw DatabaseError.wouldWait
+        }
         defer { pthread_rwlock_unlock(lock) }
         return try body()
     }

@@ -119,11 +119,16 @@ extension Database {
         transaction.failed = true
         // As in PostgreSQL, the failed part (since the last savepoint) is undone at once, so
         // that sessions waiting for its rows go on before this one's ROLLBACK.
+        // On a thread that must not wait, with the lock busy, the undo is left to ROLLBACK.
         let mark = transaction.savepoints.last?.undo ?? 0
         guard transaction.undo.count > mark else { return }
-        try? statementLock.withWriteLock { () throws(DatabaseError) in
-            undo(transaction, to: mark)
-            transaction.changes.removeSubrange((transaction.savepoints.last?.changes ?? 0)...)
+        do throws(DatabaseError) {
+            try statementLock.withWriteLock(waiting: !mustNotWait) { () throws(DatabaseError) in
+                undo(transaction, to: mark)
+                transaction.changes.removeSubrange((transaction.savepoints.last?.changes ?? 0)...)
+            }
+        } catch {
+            return
         }
         transactions.released(transaction.id)
     }
@@ -203,16 +208,18 @@ extension Database {
     func commitBlock() throws(DatabaseError) -> QueryResult {
         guard let transaction, transaction.explicit else { return .command("COMMIT") }
         if transaction.failed {
-            try statementLock.withWriteLock { () throws(DatabaseError) in rollback(transaction) }
+            try statementLock.withWriteLock(waiting: !mustNotWait) { () throws(DatabaseError) in rollback(transaction) }
             return .command("ROLLBACK")
         }
-        let position = try statementLock.withWriteLock { () throws(DatabaseError) in try commit(transaction) }
+        let position = try statementLock.withWriteLock(waiting: !mustNotWait) { () throws(DatabaseError) in try commit(transaction) }
         try awaitDurable(position)
         return .command("COMMIT")
     }
 
-    func rollbackBlock() -> QueryResult {
-        rollbackOnClose()
+    func rollbackBlock() throws(DatabaseError) -> QueryResult {
+        if let transaction {
+            try statementLock.withWriteLock(waiting: !mustNotWait) { () throws(DatabaseError) in rollback(transaction) }
+        }
         return .command("ROLLBACK")
     }
 

@@ -135,7 +135,8 @@ extension Database {
         for var bound in bounds {
             let allTargets = Database.add(defaults, to: &bound.plan, targets: targets)
             let values: [[Value]]
-            if let row = Database.constantRow(bound, parameters: parameters, types: allTargets.map { table.columns[$0].type }) {
+            if let row = Database.constantRow(bound, parameters: parameters, transactionTime: executor.transactionTime,
+                                              types: allTargets.map { table.columns[$0].type }) {
                 values = [row]
             } else {
                 (values, _) = try executor.run(bound, parameters: parameters, policy: jitPolicy, memoryLimit: memoryLimit) { runtime, plan throws(DatabaseError) in

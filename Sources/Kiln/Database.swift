@@ -81,6 +81,11 @@ public final class Database {
     /// thread can run other sessions' statements while the sync runs.
     public var defersDurabilityWait = false
     private var awaitedDurability = 0
+    /// Set by a caller whose thread must not wait (a server's event loop, running a statement
+    /// `runsBriefly` chose): a statement that would wait for the statement lock or for another
+    /// transaction throws `DatabaseError.wouldWait` instead, having changed nothing, and the
+    /// caller runs it again on a thread that may wait.
+    public var mustNotWait = false
     /// The prepared statement running (its UPDATE or DELETE plan is kept for the next run).
     var executingPrepared: PreparedStatement?
     /// The simple protocol's statement cache: normalised text -> prepared statement (nil: a
@@ -267,7 +272,7 @@ public final class Database {
         switch statement {
         case .begin(let modes): return try begin(modes)
         case .commit: return try commitBlock()
-        case .rollback: return rollbackBlock()
+        case .rollback: return try rollbackBlock()
         case .rollbackToSavepoint(let name, let position):
             do throws(DatabaseError) { return try rollbackToSavepoint(name, position: position) } catch {
                 failTransactionBlock()
@@ -281,7 +286,7 @@ public final class Database {
         do {
             return try executeInTransaction(statement, parameters: parameters)
         } catch {
-            failTransactionBlock()
+            if !error.isWouldWait { failTransactionBlock() }
             throw error
         }
     }
@@ -296,7 +301,7 @@ public final class Database {
                 transactions.end(transaction.id, committed: true)
             }
         }
-        let result = try statementLock.withReadLock { () throws(DatabaseError) in
+        let result = try statementLock.withReadLock(waiting: !mustNotWait) { () throws(DatabaseError) in
             executor.snapshot = statementSnapshot(transaction)
             defer { releaseStatementSnapshot(transaction) }
             return try body()
@@ -354,7 +359,7 @@ public final class Database {
             conflictingTransaction = nil
             conflictIsRowLock = false
             do throws(DatabaseError) {
-                let result = try statementLock.withWriteLock { () throws(DatabaseError) in
+                let result = try statementLock.withWriteLock(waiting: !mustNotWait) { () throws(DatabaseError) in
                     pendingChanges = []
                     defer {
                         pendingChanges = []
@@ -388,6 +393,8 @@ public final class Database {
             } catch {
                 guard let other = conflictingTransaction else { throw error }
                 conflictingTransaction = nil
+                // (undone; the implicit transaction stays for the statement's next run)
+                if mustNotWait { throw DatabaseError.wouldWait }
                 let committed = try transactions.wait(transaction.id, for: other)
                 if committed && transaction.isolation == .repeatableRead && !conflictIsRowLock {
                     if !transaction.explicit { try statementLock.withWriteLock { () throws(DatabaseError) in rollback(transaction) } }
@@ -552,7 +559,7 @@ public final class Database {
         case .commit:
             return try commitBlock()
         case .rollback:
-            return rollbackBlock()
+            return try rollbackBlock()
         case .rollbackToSavepoint(let name, let position):
             return try rollbackToSavepoint(name, position: position)
         case .declareCursor(let name, let query, let hold, let position):
@@ -612,7 +619,7 @@ public final class Database {
     /// The values of a one-row VALUES list whose expressions are constants once the parameters
     /// are in and constant operations are folded, each of its target column's type; nil when
     /// any is not (it then runs as a query, which also reports any error).
-    static func constantRow(_ bound: BoundQuery, parameters: [Value], types: [SQLType]) -> [Value]? {
+    static func constantRow(_ bound: BoundQuery, parameters: [Value], transactionTime: Int64, types: [SQLType]) -> [Value]? {
         guard case .project(.singleRow, let expressions, _) = bound.plan, bound.applies?.plans.isEmpty ?? true, expressions.count == types.count else { return nil }
         func substitute(_ e: BoundExpression) -> BoundExpression? {
             switch e.kind {
@@ -620,6 +627,9 @@ public final class Database {
             case .parameter(let n):
                 guard n >= 1, n <= parameters.count, let value = try? QueryExecutor.parameterValue(parameters[n - 1], as: e.type) else { return nil }
                 return .constant(value, type: e.type)
+            case .call(BoundExpression.transactionTimeName, let arguments) where arguments.isEmpty:
+                // CURRENT_TIMESTAMP, now(): the transaction's start, as the pipeline's slot holds it.
+                return .constant(.timestamp(transactionTime), type: e.type)
             case .call(let name, let arguments):
                 var substituted: [BoundExpression] = []
                 for argument in arguments {
@@ -680,7 +690,8 @@ public final class Database {
     /// list's values are returned.
     @discardableResult
     func append(_ bound: BoundQuery, into table: Table, targets: [Int], parameters: [Value], returning: Returning? = nil) throws(DatabaseError) -> [[Value]] {
-        if returning == nil, let row = Database.constantRow(bound, parameters: parameters, types: targets.map { table.columns[$0].type }) {
+        if returning == nil, let row = Database.constantRow(bound, parameters: parameters, transactionTime: executor.transactionTime,
+                                                           types: targets.map { table.columns[$0].type }) {
             // The short path of single-row writes: values known at planning time go straight
             // into the table, with no pipeline to plan and run.
             var values = [Value](repeating: .null, count: table.columns.count)

@@ -281,7 +281,7 @@ extension Database {
                 try runCachedPlan(prepared, select, parameters: parameters)
             }
         } catch {
-            failTransactionBlock()
+            if !error.isWouldWait { failTransactionBlock() }
             throw error
         }
     }

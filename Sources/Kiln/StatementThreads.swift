@@ -1,3 +1,4 @@
+import CKilnSystem
 import KilnStorage
 #if canImport(Glibc)
 import Glibc
@@ -44,6 +45,16 @@ public enum StatementThreads {
             return nil
         }
         return thread
+    }
+
+    /// Runs `body`, which starts threads through a library that takes no stack size (swift-nio's
+    /// event loops), so that those threads get a statement thread's stack and can run
+    /// statements in place. Threads other code starts meanwhile get it too (address space only).
+    public static func withStatementStacks<R>(_ body: () throws -> R) rethrows -> R {
+        var previous = 0
+        guard kiln_set_default_thread_stack(stackSize, &previous) == 0 else { return try body() }
+        defer { _ = kiln_set_default_thread_stack(previous, &previous) }
+        return try body()
     }
 
     /// Runs `body` on a statement thread and waits for it (on the calling thread when the

@@ -103,6 +103,12 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible, Equatable
         DatabaseError(.internalError, message)
     }
 
+    /// Not an error a client sees: a statement run where it must not wait (a server's event
+    /// loop, `Database.mustNotWait`) would have waited for a lock or another transaction. It
+    /// did nothing; the caller runs it again where it may wait.
+    public static let wouldWait = DatabaseError(SQLState("XXKWW"), "the statement would wait")
+    public var isWouldWait: Bool { sqlState.code == "XXKWW" }
+
     public static func numericOutOfRange(_ what: String = "integer") -> DatabaseError {
         DatabaseError(.numericValueOutOfRange, "\(what) out of range")
     }

@@ -32,7 +32,7 @@ public struct BoundExpression: Sendable, Equatable, CustomStringConvertible {
     public static let volatileFunctions: Set<String> = ["nextval", "setval", "currval", "lastval"]
 
     public static let transactionTime = BoundExpression(.call(BoundExpression.transactionTimeName, []), type: .timestamp, nullable: false)
-    static let transactionTimeName = "__transaction_time"
+    public static let transactionTimeName = "__transaction_time"
 
     public init(_ kind: Kind, type: SQLType, nullable: Bool) {
         self.kind = kind

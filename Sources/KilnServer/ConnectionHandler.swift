@@ -41,7 +41,9 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         // socket so that a slow client holds back a fast query instead of filling memory.
         let inline = inline
         session.spill = { buffer in
-            if inline {
+            if inline || channel.eventLoop.inEventLoop {
+                // (a brief statement on the event loop: its result is small, and the loop
+                // cannot wait for itself)
                 channel.writeAndFlush(buffer, promise: nil)
             } else {
                 try? channel.writeAndFlush(buffer).wait()
@@ -72,12 +74,23 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private func serveReceived(_ context: ChannelHandlerContext) {
         guard !received.isEmpty else { return }
-        let messages = received
+        var messages = received[...]
         received = []
         let channel = context.channel
         let tls = server.tls
         let queue = queue
-        onSession { session in
+        if let queue {
+            // Brief messages are served here, on the event loop, when the connection has
+            // nothing running (`Session.receiveBriefly`); the first that is not, and all after
+            // it, go to the statement threads in order.
+            let session = self.session
+            let served = queue.runInPlace {
+                while let message = messages.first, session.receiveBriefly(message) { messages.removeFirst() }
+                if messages.isEmpty { ConnectionHandler.finishTurn(session, to: channel, queue: queue) }
+            }
+            if served && messages.isEmpty { return }
+        }
+        onSession { [messages] session in
             for message in messages {
                 session.receive(message)
                 guard session.startTLS, let tls else { continue }

@@ -36,6 +36,36 @@ final class ConnectionQueue: @unchecked Sendable {
         if start { pool.submit { self.runNext() } }
     }
 
+    /// Runs `body` on the calling thread as the queue's next job, when the queue is idle (no
+    /// job queued or running, not parked); returns false, without running it, otherwise. Jobs
+    /// `body` enqueues, and a park it asks for, follow as after any job.
+    func runInPlace(_ body: () -> Void) -> Bool {
+        let claimed = withState { state -> Bool in
+            if state.running { return false }
+            state.running = true
+            return true
+        }
+        guard claimed else { return false }
+        body()
+        let (wait, more) = withState { state -> ((@Sendable () -> Void)?, Bool) in
+            if let wait = state.park {
+                state.park = nil
+                return (wait, false)
+            }
+            if state.jobs.isEmpty {
+                state.running = false
+                return (nil, false)
+            }
+            return (nil, true)
+        }
+        if let wait {
+            wait()
+        } else if more {
+            pool.submit { self.runNext() }
+        }
+        return true
+    }
+
     /// Whether the pool has no other work than the caller's (`StatementPool.isQuiet`).
     var poolIsQuiet: Bool { pool.isQuiet }
 

@@ -36,7 +36,11 @@ public final class Server: Sendable {
         let workers = StatementPool(threads: max(4, 2 * System.coreCount))
         database.catalog.transactions.setWaitObserver(willWait: { workers.willBlock() }, didWait: { workers.didUnblock() })
         context = ServerContext(root: database, configuration: configuration, logger: logger, tls: try Server.tlsContext(configuration), workers: workers)
-        group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads > 0 ? configuration.threads : System.coreCount)
+        // Event loops run brief statements in place (`Session.receiveBriefly`): they get a
+        // statement thread's stack.
+        group = StatementThreads.withStatementStacks {
+            MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads > 0 ? configuration.threads : System.coreCount)
+        }
         self.logger = logger
     }
 

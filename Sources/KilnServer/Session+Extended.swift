@@ -149,6 +149,7 @@ extension Session {
             send(.emptyQueryResponse)
             return
         }
+        let mark = output.writerIndex
         do throws(DatabaseError) {
             if portal.result == nil {
                 if case .copyIn = statement.kind {
@@ -197,6 +198,10 @@ extension Session {
             } else {
                 send(.commandComplete(result.commandTag))
             }
+        } catch where error.isWouldWait {
+            // (run on the event loop: nothing was done or sent; the portal is as it was)
+            output.moveWriterIndex(to: mark)
+            deferred = true
         } catch {
             extendedError(error)
         }

@@ -28,6 +28,7 @@ extension Session {
     func runSimple(_ statements: ArraySlice<PreparedStatement>) {
         var rest = statements
         while let statement = rest.popFirst() {
+            let mark = output.writerIndex
             do {
                 if case .copyIn = statement.kind {
                     try beginCopyIn(statement, rest: rest, extended: false)
@@ -36,6 +37,11 @@ extension Session {
                 let stream = statement.kind == .copyOut ? copyOutStream(statement) : rowStream(formats: [], describe: true)
                 let result = try run(statement, parameters: [], stream: stream)
                 sendResult(result, of: statement, formats: [], describe: true, maxRows: 0)
+            } catch where error.isWouldWait {
+                // (only a lone statement run on the event loop: nothing was done or sent)
+                output.moveWriterIndex(to: mark)
+                deferred = true
+                return
             } catch {
                 sendError(error)
                 break

@@ -78,6 +78,9 @@ final class Session {
     var defersCommitAnswers = false
     /// Named prepared statements of an empty query (the `Database` keeps only real statements).
     var emptyNamedStatements: Set<String> = []
+    /// Set when a statement run on the event loop (`receiveBriefly`) would have waited: the
+    /// message it came in did nothing and goes to a statement thread.
+    var deferred = false
 
     /// Settings PostgreSQL reports with ParameterStatus, by reported name and setting name.
     static let reportedSettings: [(name: String, setting: String)] = [

@@ -83,21 +83,33 @@ final class StatementPool: @unchecked Sendable {
         sem_post(available)
     }
 
+    /// How long a thread started while others were blocked stays without work before it leaves
+    /// (a busy server's waits would otherwise start and end a thread each).
+    private static let surplusIdleSeconds = 2
+
     private func serve() {
         while true {
-            // A thread started while others were blocked leaves when they are back.
-            let surplus = withState { state -> Bool in
-                guard !state.stopping, state.alive - state.blocked > base else { return false }
-                state.alive -= 1
-                return true
-            }
-            if surplus {
+            var deadline = timespec()
+            clock_gettime(CLOCK_REALTIME, &deadline)
+            deadline.tv_sec += StatementPool.surplusIdleSeconds
+            if sem_timedwait(available, &deadline) != 0 {
+                guard errno == ETIMEDOUT else { continue }  // EINTR
+                // Idle: a thread started while others were blocked leaves once they are back.
+                // (it leaves the list under the state's lock: `shutdown`, which sets `stopping`
+                // first, then joins only threads still listed)
                 let me = pthread_self()
-                threads.withLock { $0.removeAll { pthread_equal($0, me) != 0 } }
-                pthread_detach(me)
-                return
+                let surplus = withState { state -> Bool in
+                    guard !state.stopping, state.alive - state.blocked > base else { return false }
+                    state.alive -= 1
+                    threads.withLock { $0.removeAll { pthread_equal($0, me) != 0 } }
+                    return true
+                }
+                if surplus {
+                    pthread_detach(me)
+                    return
+                }
+                continue
             }
-            while sem_wait(available) != 0 {}  // EINTR
             let job: (@Sendable () -> Void)? = withState { state in
                 if state.jobs.isEmpty { return nil }
                 return state.jobs.removeFirst()
@@ -115,12 +127,12 @@ final class StatementPool: @unchecked Sendable {
 
     /// Runs the jobs already queued, then stops and joins every thread.
     func shutdown() {
+        withState { $0.stopping = true }
         let running = threads.withLock { threads in
             defer { threads.removeAll() }
             return threads
         }
         serving.store(false, ordering: .relaxed)
-        withState { $0.stopping = true }
         for _ in running { sem_post(available) }
         for thread in running { pthread_join(thread, nil) }
     }

@@ -18,6 +18,10 @@ static inline int kiln_cpu_forced_avx2(void) {
 /// The calling thread's stack: its lowest address and size (0 on success, -1 when unknown).
 int kiln_thread_stack(uintptr_t *low, size_t *size);
 
+/// The stack size of threads created later without attributes (0 on success); `previous`
+/// receives the size before the call. A library's threads (swift-nio's event loops) get it.
+int kiln_set_default_thread_stack(size_t size, size_t *previous);
+
 /// Loads a 32-bit flag (acquire: what the writer did before setting it is visible).
 static inline int32_t kiln_atomic_load_i32(const int32_t *address) {
     return __atomic_load_n(address, __ATOMIC_ACQUIRE);
