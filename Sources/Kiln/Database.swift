@@ -45,6 +45,7 @@ public final class Database {
         if settings["threads"] == nil { settings["threads"] = String(executor.workers.defaultThreads) }
         executor.threads = threads
         executor.morselRows = settings["parallel_morsel_rows"].flatMap { Int($0) } ?? MorselDispatcher.maximumRows
+        memoryLimit = settings["memory_limit"].flatMap(MemoryBudget.parse) ?? MemoryBudget.defaultLimit
     }
     /// Moves whenever a setting changes (cached plans and the server's reported settings
     /// compare it, not the settings).
@@ -132,7 +133,9 @@ public final class Database {
     var statementParameterTypes: [SQLType] = []
 
     /// Bytes a query's hash tables and buffers may hold (`SET memory_limit = '4GB'`).
-    public var memoryLimit: Int { settings["memory_limit"].flatMap(MemoryBudget.parse) ?? MemoryBudget.defaultLimit }
+    /// Bytes a statement's operators may hold (`memory_limit`; read by every execution, so
+    /// parsed when the setting changes).
+    public private(set) var memoryLimit = MemoryBudget.defaultLimit
 
     /// Whether queries may run as native code (`SET jit = on | auto`) or only in the interpreter (`off`).
     public var usesNativeCode: Bool { jitPolicy.mode != .off }

@@ -46,4 +46,20 @@ public final class Monitor: @unchecked Sendable {
 
     public func signal() { pthread_cond_signal(condition) }
     public func broadcast() { pthread_cond_broadcast(condition) }
+
+    /// A further condition of the same lock, for waiters that only one kind of event concerns
+    /// (a broadcast to the monitor's own condition would wake every waiter).
+    public final class Condition: @unchecked Sendable {
+        fileprivate let pointer = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+        public init() { pthread_cond_init(pointer, nil) }
+        deinit {
+            pthread_cond_destroy(pointer)
+            pointer.deallocate()
+        }
+        /// Wakes every thread waiting on it (call with the monitor's lock held).
+        public func broadcast() { pthread_cond_broadcast(pointer) }
+    }
+
+    /// Sleeps until `condition` is signalled (call with the lock held).
+    public func wait(on condition: Condition) { pthread_cond_wait(condition.pointer, mutex) }
 }

@@ -86,7 +86,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             let session = self.session
             let served = queue.runInPlace {
                 while let message = messages.first, session.receiveBriefly(message) { messages.removeFirst() }
-                if messages.isEmpty { ConnectionHandler.finishTurn(session, to: channel, queue: queue) }
+                if messages.isEmpty { ConnectionHandler.finishTurn(session, to: channel, queue: queue, onEventLoop: true) }
             }
             if served && messages.isEmpty { return }
         }
@@ -152,7 +152,9 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// the WAL sync without holding a statement thread (`Database.defersDurabilityWait`): the
     /// thread that completes the sync sends the answer. A sync that fails ends the connection
     /// with FATAL, as the commit's fate is then unknown (PostgreSQL stops the server).
-    static func finishTurn(_ session: Session, to channel: Channel, queue: ConnectionQueue?) {
+    /// - Parameter onEventLoop: the turn ran on the event loop, which leaves the sync to the
+    ///   WAL's acknowledger (its other connections would wait for it).
+    static func finishTurn(_ session: Session, to channel: Channel, queue: ConnectionQueue?, onEventLoop: Bool = false) {
         guard let queue, let position = session.database?.takeAwaitedDurability() else {
             return deliver(session, to: channel)
         }
@@ -161,7 +163,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         let parked = UncheckedSession(session)
         queue.park {
             // With nothing else to do, this thread syncs itself (no hand-off to the acknowledger).
-            let syncHere = queue.poolIsQuiet
+            let syncHere = !onEventLoop && queue.poolIsQuiet
             // (the queue is parked: no job touches the session meanwhile)
             guard let database = parked.value.database else { return queue.resume() }
             database.whenDurable(position, syncHere: syncHere) { error in

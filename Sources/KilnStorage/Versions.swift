@@ -161,9 +161,13 @@ public final class TransactionManager: @unchecked Sendable {
             releases[id] = nil
             catalogWriters.remove(id)
             if waitsFor.values.contains(id) { outcomes[id] = committed }
-            monitor.broadcast()
+            waiters[id]?.condition.broadcast()
         }
     }
+
+    /// Per transaction that others wait for: the condition they sleep on, and how many they are
+    /// (the end of one transaction wakes only its own waiters).
+    private var waiters: [UInt64: (condition: Monitor.Condition, count: Int)] = [:]
 
     /// The oldest snapshot any running transaction holds (versions older than it are needed by
     /// nobody else).
@@ -190,7 +194,7 @@ public final class TransactionManager: @unchecked Sendable {
     public func released(_ id: UInt64) {
         monitor.withLock {
             releases[id, default: 0] += 1
-            monitor.broadcast()
+            waiters[id]?.condition.broadcast()
         }
     }
 
@@ -212,13 +216,16 @@ public final class TransactionManager: @unchecked Sendable {
             }
             waitsFor[id] = other
             willWait?()
+            let condition = waiters[other]?.condition ?? Monitor.Condition()
+            waiters[other] = (condition, (waiters[other]?.count ?? 0) + 1)
             defer {
                 didWait?()
                 waitsFor[id] = nil
                 if !waitsFor.values.contains(other) { outcomes[other] = nil }
+                if let entry = waiters[other] { waiters[other] = entry.count > 1 ? (entry.condition, entry.count - 1) : nil }
             }
             let released = releases[other, default: 0]
-            while running[other] != nil && releases[other, default: 0] == released { monitor.wait() }
+            while running[other] != nil && releases[other, default: 0] == released { monitor.wait(on: condition) }
             if running[other] != nil { return false }
             return outcomes[other] ?? true
         }
