@@ -48,7 +48,7 @@ final class StatementLock: @unchecked Sendable {
     func withReadLock<R>(waiting: Bool = true, _ body: () throws(DatabaseError) -> R) throws(DatabaseError) -> R {
         if waiting {
             pthread_rwlock_rdlock(lock)
-        } else if pthread_rwlock_tryrdlock(lock) != 0 {
+        } else if !StatementLock.briefly({ pthread_rwlock_tryrdlock(lock) }) {
             throw DatabaseError.wouldWait
         }
         defer { pthread_rwlock_unlock(lock) }
@@ -59,12 +59,28 @@ final class StatementLock: @unchecked Sendable {
     func withWriteLock<R>(waiting: Bool = true, _ body: () throws(DatabaseError) -> R) throws(DatabaseError) -> R {
         if waiting {
             pthread_rwlock_wrlock(lock)
-        } else if pthread_rwlock_trywrlock(lock) != 0 {
+        } else if !StatementLock.briefly({ pthread_rwlock_trywrlock(lock) }) {
             throw DatabaseError.wouldWait
         }
         defer { pthread_rwlock_unlock(lock) }
         return try body()
     }
+
+    /// Tries `attempt` (a pthread try-lock) for up to `briefWait`, yielding between tries: the
+    /// holder is most often another brief statement, done in microseconds, and handing the
+    /// statement to another thread would cost more than that.
+    private static func briefly(_ attempt: () -> Int32) -> Bool {
+        if attempt() == 0 { return true }
+        let deadline = ContinuousClock.now.advanced(by: briefWait)
+        repeat {
+            sched_yield()
+            if attempt() == 0 { return true }
+        } while ContinuousClock.now < deadline
+        return false
+    }
+
+    /// How long a thread that must not wait tries for the lock before it gives up.
+    static let briefWait = Duration.microseconds(50)
 }
 
 /// Lets another thread stop the statement a session runs (a client's cancel request, a
