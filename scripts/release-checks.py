@@ -454,8 +454,9 @@ class Checks:
     def serve_brief_statements(self, seconds=4):
         """Brief statements run on the server's event loops (`Session.receiveBriefly`), and
         defer to a statement thread whenever they would wait. pgbench's TPC-B script with 8
-        clients (hot rows: every transaction updates the one branch) under each protocol: no
-        failed transaction, and no lost update (the four sums agree). Then point lookups by
+        clients (hot rows: every transaction updates the one branch) under each protocol, and
+        in REPEATABLE READ with pgbench retrying the 40001s: no failed transaction, and no lost
+        update (the four sums agree). Then point lookups by
         key keep being answered while another session holds the statement lock with a long
         INSERT, and a third connects and is served meanwhile (no event loop waits for a lock)."""
         with tempfile.TemporaryDirectory(prefix="kiln-brief-") as work:
@@ -466,10 +467,22 @@ class Checks:
             try:
                 self.count += 1
                 subprocess.run(["pgbench", "-i", "-q"] + base + ["kiln"], check=True, capture_output=True, env=env, timeout=300)
-                for mode in ("simple", "extended", "prepared"):
+                # The same transaction in REPEATABLE READ: 40001s, retried by pgbench.
+                repeatable = os.path.join(work, "tpcb-rr.sql")
+                with open(repeatable, "w") as f:
+                    f.write("\\set aid random(1, 100000 * :scale)\n\\set bid random(1, 1 * :scale)\n\\set tid random(1, 10 * :scale)\n"
+                            "\\set delta random(-5000, 5000)\nBEGIN ISOLATION LEVEL REPEATABLE READ;\n"
+                            "UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;\n"
+                            "SELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n"
+                            "UPDATE pgbench_tellers SET tbalance = tbalance + :delta WHERE tid = :tid;\n"
+                            "UPDATE pgbench_branches SET bbalance = bbalance + :delta WHERE bid = :bid;\n"
+                            "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (:tid, :bid, :aid, :delta, CURRENT_TIMESTAMP);\nEND;\n")
+                runs = [("simple", []), ("extended", []), ("prepared", []), ("prepared", ["--max-tries", "1000", "-f", repeatable])]
+                for mode, extra in runs:
                     self.count += 1
-                    result = subprocess.run(["pgbench", "-n", "-c", "8", "-j", "2", "-T", str(seconds), "-M", mode] + base + ["kiln"],
+                    result = subprocess.run(["pgbench", "-n", "-c", "8", "-j", "2", "-T", str(seconds), "-M", mode] + extra + base + ["kiln"],
                                             capture_output=True, text=True, env=env, timeout=120 + seconds)
+                    mode += ", REPEATABLE READ, 40001 retried" if extra else ""
                     processed = re.search(r"number of transactions actually processed: (\d+)", result.stdout)
                     failed = re.search(r"number of failed transactions: (\d+)", result.stdout)
                     if result.returncode != 0 or not processed or int(processed.group(1)) == 0 or (failed and int(failed.group(1)) != 0):

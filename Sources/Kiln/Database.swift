@@ -70,6 +70,9 @@ public final class Database {
     var conflictingTransaction: UInt64?
     /// The conflict was another transaction's row lock (`WriteConflict.lock`).
     var conflictIsRowLock = false
+    /// A conflict met by a statement that could not wait (`mustNotWait`): the statement's next
+    /// run, where it may wait, waits for that transaction first instead of meeting it again.
+    var deferredConflict: (other: UInt64, rowLock: Bool)?
     /// This session's last value of each sequence (currval) and of any (lastval).
     var sequenceValues: [String: Int64] = [:]
     var lastSequenceValue: Int64?
@@ -286,8 +289,11 @@ public final class Database {
         if let transaction, transaction.failed {
             throw DatabaseError(.inFailedTransaction, "current transaction is aborted, commands ignored until end of transaction block")
         }
+        // (only the statement that met it, run again at once, waits for a deferred conflict)
+        let deferred = mustNotWait ? nil : deferredConflict
+        deferredConflict = nil
         do {
-            return try executeInTransaction(statement, parameters: parameters)
+            return try executeInTransaction(statement, parameters: parameters, waitingFirst: deferred)
         } catch {
             if !error.isWouldWait { failTransactionBlock() }
             throw error
@@ -351,9 +357,21 @@ public final class Database {
     /// outside a block). A write that meets a row another running transaction deleted undoes
     /// its work, waits for that transaction outside the lock, and runs again (READ COMMITTED),
     /// or fails with 40001 when the other committed (REPEATABLE READ).
-    private func executeInTransaction(_ statement: Statement, parameters: [Value]) throws(DatabaseError) -> QueryResult {
+    /// - Parameter waitingFirst: a conflict the statement met where it could not wait: it
+    ///   waits for that transaction before its first run here.
+    private func executeInTransaction(_ statement: Statement, parameters: [Value],
+                                      waitingFirst: (other: UInt64, rowLock: Bool)? = nil) throws(DatabaseError) -> QueryResult {
         guard writes(statement) else {
             return try readInTransaction { () throws(DatabaseError) in try perform(statement, parameters: parameters) }
+        }
+        if let waitingFirst {
+            // Only where the other's outcome does not matter: REPEATABLE READ learns whether a
+            // row changed from the row itself (the other may have ended meanwhile, its outcome
+            // no longer kept), so it runs again at once.
+            let transaction = currentTransaction()
+            if transaction.isolation == .readCommitted || waitingFirst.rowLock {
+                _ = try transactions.wait(transaction.id, for: waitingFirst.other)
+            }
         }
         while true {
             let transaction = currentTransaction()
@@ -396,16 +414,27 @@ public final class Database {
             } catch {
                 guard let other = conflictingTransaction else { throw error }
                 conflictingTransaction = nil
-                // (undone; the implicit transaction stays for the statement's next run)
-                if mustNotWait { throw DatabaseError.wouldWait }
-                let committed = try transactions.wait(transaction.id, for: other)
-                if committed && transaction.isolation == .repeatableRead && !conflictIsRowLock {
-                    if !transaction.explicit { try statementLock.withWriteLock { () throws(DatabaseError) in rollback(transaction) } }
-                    throw DatabaseError(.serializationFailure, "could not serialize access due to concurrent update")
+                if mustNotWait {
+                    // (undone; the implicit transaction stays for the statement's next run,
+                    // which waits for `other` first)
+                    deferredConflict = (other, conflictIsRowLock)
+                    throw DatabaseError.wouldWait
                 }
+                try waitForConflict(transaction, other: other, rowLock: conflictIsRowLock)
                 // The other transaction ended: run the statement again (READ COMMITTED: with a
                 // snapshot that sees its commit).
             }
+        }
+    }
+
+    /// Waits outside the statement lock for `other`, whose row a statement of `transaction`
+    /// met; 40001 when it committed and `transaction` is REPEATABLE READ (unless `other` only
+    /// held a row lock).
+    private func waitForConflict(_ transaction: Transaction, other: UInt64, rowLock: Bool) throws(DatabaseError) {
+        let committed = try transactions.wait(transaction.id, for: other)
+        if committed && transaction.isolation == .repeatableRead && !rowLock {
+            if !transaction.explicit { try statementLock.withWriteLock { () throws(DatabaseError) in rollback(transaction) } }
+            throw DatabaseError(.serializationFailure, "could not serialize access due to concurrent update")
         }
     }
 
