@@ -94,7 +94,7 @@ public final class Database {
     var executingPrepared: PreparedStatement?
     /// The simple protocol's statement cache: normalised text -> prepared statement (nil: a
     /// shape that could not be prepared).
-    var statementShapes: [String: PreparedStatement?] = [:]
+    var statementShapes: [StatementShape.Key: PreparedStatement?] = [:]
     /// The text of the statement being executed (PREPARE keeps it for error positions).
     var currentSQL = ""
     /// The stream a `COPY ... FROM STDIN` reads (set by `copyIn`).

@@ -184,7 +184,12 @@ struct StatementShape {
     }
 
     /// The cache key: the text and the literals' types.
-    var key: String { normalized + "\u{0}" + types.map(\.description).joined(separator: ",") }
+    struct Key: Hashable {
+        let text: String
+        let types: [SQLType]
+    }
+
+    var key: Key { Key(text: normalized, types: types) }
 
     /// An error's position in the original text.
     func originalPosition(_ position: Int) -> Int {
