@@ -47,22 +47,7 @@ final class ConnectionQueue: @unchecked Sendable {
         }
         guard claimed else { return false }
         body()
-        let (wait, more) = withState { state -> ((@Sendable () -> Void)?, Bool) in
-            if let wait = state.park {
-                state.park = nil
-                return (wait, false)
-            }
-            if state.jobs.isEmpty {
-                state.running = false
-                return (nil, false)
-            }
-            return (nil, true)
-        }
-        if let wait {
-            wait()
-        } else if more {
-            pool.submit { self.runNext() }
-        }
+        if let wait = takePark(requeueing: []) { wait() } else { continueOrIdle() }
         return true
     }
 
@@ -75,8 +60,13 @@ final class ConnectionQueue: @unchecked Sendable {
 
     /// Ends a park: `first` runs (when given), then the jobs that waited.
     func resume(first: (@Sendable () -> Void)? = nil) {
+        if let first { withState { $0.jobs.insert(first, at: 0) } }
+        continueOrIdle()
+    }
+
+    /// After a turn: the queue goes idle when nothing is queued, else its next turn starts.
+    private func continueOrIdle() {
         let more = withState { state -> Bool in
-            if let first { state.jobs.insert(first, at: 0) }
             if state.jobs.isEmpty {
                 state.running = false
                 return false
@@ -86,6 +76,17 @@ final class ConnectionQueue: @unchecked Sendable {
         if more { pool.submit { self.runNext() } }
     }
 
+    /// The wait a job just asked for (`park`), with `rest` put back in front of the queue;
+    /// nil when the job did not park.
+    private func takePark(requeueing rest: ArraySlice<@Sendable () -> Void>) -> (@Sendable () -> Void)? {
+        withState { state -> (@Sendable () -> Void)? in
+            guard let wait = state.park else { return nil }
+            state.park = nil
+            state.jobs.insert(contentsOf: rest, at: 0)
+            return wait
+        }
+    }
+
     private func runNext() {
         var jobs = withState { state in
             defer { state.jobs.removeAll(keepingCapacity: true) }
@@ -93,24 +94,11 @@ final class ConnectionQueue: @unchecked Sendable {
         }[...]
         while let job = jobs.popFirst() {
             job()
-            let wait = withState { state -> (@Sendable () -> Void)? in
-                guard let wait = state.park else { return nil }
-                state.park = nil
-                state.jobs.insert(contentsOf: jobs, at: 0)
-                return wait
-            }
-            if let wait {
+            if let wait = takePark(requeueing: jobs) {
                 // The queue stays `running` until `resume`'s turn; nothing here runs after this.
                 return wait()
             }
         }
-        let more = withState { state -> Bool in
-            if state.jobs.isEmpty {
-                state.running = false
-                return false
-            }
-            return true
-        }
-        if more { pool.submit { self.runNext() } }
+        continueOrIdle()
     }
 }
