@@ -623,10 +623,11 @@ public final class Database {
         }
     }
 
-    /// The type a declared column stores. Unconstrained NUMERIC keeps 16 fraction digits
-    /// (PostgreSQL keeps any scale; Kiln's decimals have a static scale per column).
+    /// The type a declared column stores. Unconstrained NUMERIC keeps each value's scale, as
+    /// PostgreSQL's (`SQLType.dynamicNumeric`). (Catalogs written before it hold such columns
+    /// as `numeric(0,16)`: 16 fraction digits, a static scale; they stay so.)
     static func storageType(_ declared: SQLType) -> SQLType {
-        if case .numeric(nil, 0) = declared { return .numeric(precision: nil, scale: 16) }
+        if case .numeric(nil, 0) = declared { return .dynamicNumeric }
         return declared
     }
 

@@ -10,7 +10,7 @@ public enum Casts {
     static func typeWord(_ type: SQLType) -> String {
         switch type {
         case .double: return "double precision"
-        case .numeric: return "numeric"
+        case .numeric, .dynamicNumeric: return "numeric"
         case .varchar: return "character varying"
         case .timestamp: return "timestamp"
         default: return type.description
@@ -53,7 +53,7 @@ public enum Casts {
                 if value.isInfinite { throw DatabaseError(.numericValueOutOfRange, "\"\(trimmed)\" is out of range for type \(type)") }
             }
             return type == .real ? .float32(Float(value)) : .float64(value)
-        case .numeric(let precision, let scale):
+        case .numeric, .dynamicNumeric:
             let trimmed = text.trimmingSpaces
             guard let (m, s) = DecimalMath.parse(trimmed) else {
                 let shape = trimmed.drop { $0 == "-" || $0 == "+" }
@@ -62,6 +62,7 @@ public enum Casts {
                 }
                 throw invalidInput(type, String(text))
             }
+            guard case .numeric(let precision, let scale) = type else { return try dynamicNumeric(m, scale: s) }
             return try fitNumeric(m, scale: s, precision: precision, targetScale: scale)
         case .varchar(let n):
             return .text(try fitVarchar(String(text), n))
@@ -104,6 +105,30 @@ public enum Casts {
             throw DatabaseError(.numericValueOutOfRange, "value overflows numeric format")
         }
         return .numeric(rescaled, scale: targetScale)
+    }
+
+    /// A value of unconstrained `numeric` (`SQLType.dynamicNumeric`): its own scale, checked to
+    /// fit the packed form (at most 34 significant digits).
+    public static func dynamicNumeric(_ mantissa: Int128, scale: Int) throws(DatabaseError) -> Value {
+        _ = try PackedNumeric.pack(mantissa, scale: scale)
+        return .numeric(mantissa, scale: scale)
+    }
+
+    /// A double as unconstrained `numeric`: PostgreSQL's `float8_numeric` reads the value
+    /// printed with 15 significant digits (`%.15g`, DBL_DIG), so 0.1 stays 0.1 and 1/3.0 has
+    /// 15 digits. (float4: 6 digits, FLT_DIG.)
+    static func floatToDynamicNumeric(_ value: Double, significantDigits: Int) throws(DatabaseError) -> Value {
+        guard value.isFinite else { throw DatabaseError(.featureNotSupported, "cannot convert \(value.isNaN ? "NaN" : "infinity") to numeric") }
+        guard var (m, s) = DecimalMath.parse(Substring(String(value))) else { throw DatabaseError(.numericValueOutOfRange, "value overflows numeric format") }
+        let digits = DecimalMath.digitCount(m.magnitude)
+        if m != 0, digits > significantDigits {
+            let drop = min(digits - significantDigits, s)
+            guard let rounded = DecimalMath.rescale(m, from: s, to: s - drop) else { throw DatabaseError(.numericValueOutOfRange, "value overflows numeric format") }
+            (m, s) = (rounded, s - drop)
+        }
+        // %g drops trailing zeros of the fraction.
+        while s > 0, m % 10 == 0 { m /= 10; s -= 1 }
+        return try dynamicNumeric(m, scale: s)
     }
 
     public static func fitVarchar(_ text: String, _ limit: Int?) throws(DatabaseError) -> String {
@@ -152,6 +177,7 @@ public enum Casts {
         case .int64(let v): return try castInteger(v, to: to)
         case .float32(let v):
             if to.isString { return .text(value.text!) }
+            if to == .dynamicNumeric { return try floatToDynamicNumeric(Double(v), significantDigits: 6) }
             return try castFloat(Double(v), to: to)
         case .float64(let v):
             if to.isString { return .text(value.text!) }
@@ -164,6 +190,7 @@ public enum Casts {
             case .real: return .float32(Float(DecimalMath.toDouble(m, scale: s)))
             case .double: return .float64(DecimalMath.toDouble(m, scale: s))
             case .numeric(let p, let targetScale): return try fitNumeric(m, scale: s, precision: p, targetScale: targetScale)
+            case .dynamicNumeric: return try dynamicNumeric(m, scale: s)
             case .text: return .text(value.text!)
             case .varchar(let n): return .text(try fitVarchar(value.text!, n))
             default: break
@@ -198,6 +225,7 @@ public enum Casts {
         case .real: return .float32(Float(v))
         case .double: return .float64(Double(v))
         case .numeric(let p, let s): return try fitNumeric(Int128(v), scale: 0, precision: p, targetScale: s)
+        case .dynamicNumeric: return .numeric(Int128(v), scale: 0)
         case .boolean: return .bool(v != 0)
         case .text: return .text(String(v))
         case .varchar(let n): return .text(try fitVarchar(String(v), n))
@@ -217,6 +245,7 @@ public enum Casts {
             guard v.isFinite else { throw DatabaseError(.featureNotSupported, "cannot convert \(v.isNaN ? "NaN" : "infinity") to numeric") }
             guard let m = DecimalMath.fromDouble(v, scale: s) else { throw DatabaseError(.numericValueOutOfRange, "numeric field overflow") }
             return try fitNumeric(m, scale: s, precision: p, targetScale: s)
+        case .dynamicNumeric: return try floatToDynamicNumeric(v, significantDigits: 15)
         default: throw DatabaseError(.cannotCoerce, "cannot cast type double precision to \(to)")
         }
     }

@@ -34,7 +34,7 @@ public enum PostgresType {
         case .bigint: return int8
         case .real: return float4
         case .double: return float8
-        case .numeric: return numeric
+        case .numeric, .dynamicNumeric: return numeric
         case .varchar: return varchar
         case .text, .unknown: return text
         case .date: return date
@@ -55,7 +55,7 @@ public enum PostgresType {
         case int8: return .bigint
         case float4: return .real
         case float8: return .double
-        case numeric: return .numeric(precision: nil, scale: 16)
+        case numeric: return .dynamicNumeric
         case varchar: return .varchar(nil)
         case text, name, bpchar, char: return .text
         case date: return .date
@@ -75,7 +75,7 @@ public enum PostgresType {
         case .bigint, .double, .timestamp: return 8
         case .interval: return 16
         case .tid: return 6
-        case .numeric, .varchar, .text, .unknown: return -1
+        case .numeric, .dynamicNumeric, .varchar, .text, .unknown: return -1
         }
     }
 

@@ -8,6 +8,10 @@ public enum SQLType: Hashable, Sendable, CustomStringConvertible {
     case double
     /// Exact decimal stored as a scaled 128-bit integer. `precision == nil` is unconstrained NUMERIC.
     case numeric(precision: Int?, scale: Int)
+    /// Unconstrained NUMERIC whose values each keep their own display scale, as PostgreSQL's
+    /// (`PackedNumeric`): columns declared `numeric`, quotients, averages. A static
+    /// `numeric(p, s)` stays a plain scaled integer, the fast path.
+    case dynamicNumeric
     case varchar(Int?)
     case text
     case date
@@ -29,6 +33,7 @@ public enum SQLType: Hashable, Sendable, CustomStringConvertible {
         case .real: return "real"
         case .double: return "double precision"
         case .numeric(let p, let s): return p.map { "numeric(\($0),\(s))" } ?? "numeric"
+        case .dynamicNumeric: return "numeric"
         case .varchar(let n): return n.map { "character varying(\($0))" } ?? "character varying"
         case .text: return "text"
         case .date: return "date"
@@ -49,6 +54,7 @@ public enum SQLType: Hashable, Sendable, CustomStringConvertible {
         case .real: return "float4"
         case .double: return "float8"
         case .numeric(let p, let s): return "numeric(\(p ?? 0),\(s))"
+        case .dynamicNumeric: return "numeric"
         case .varchar(let n): return n.map { "varchar(\($0))" } ?? "varchar"
         case .text: return "text"
         case .date: return "date"
@@ -74,6 +80,7 @@ public enum SQLType: Hashable, Sendable, CustomStringConvertible {
         case "timestamp": self = .timestamp
         case "interval": self = .interval
         case "tid": self = .tid
+        case "numeric": self = .dynamicNumeric
         case "unknown": self = .unknown
         default:
             if irName.hasPrefix("numeric("), irName.hasSuffix(")") {
@@ -97,7 +104,7 @@ public enum SQLType: Hashable, Sendable, CustomStringConvertible {
         case .bigint, .timestamp, .tid: return .int64
         case .real: return .float32
         case .double: return .float64
-        case .numeric: return .int128
+        case .numeric, .dynamicNumeric: return .int128
         case .varchar, .text, .unknown: return .string
         case .interval: return .int128
         }
@@ -105,7 +112,7 @@ public enum SQLType: Hashable, Sendable, CustomStringConvertible {
 
     public var isNumeric: Bool {
         switch self {
-        case .smallint, .integer, .bigint, .real, .double, .numeric: return true
+        case .smallint, .integer, .bigint, .real, .double, .numeric, .dynamicNumeric: return true
         default: return false
         }
     }
@@ -126,12 +133,15 @@ public enum SQLType: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// An exact decimal: `numeric(p, s)` or unconstrained `numeric` (`dynamicNumeric`).
     public var isNumericDecimal: Bool {
-        if case .numeric = self { return true }
-        return false
+        switch self {
+        case .numeric, .dynamicNumeric: return true
+        default: return false
+        }
     }
 
-    /// The decimal scale for NUMERIC, 0 otherwise.
+    /// The static scale for `numeric(p, s)`, 0 otherwise (a `dynamicNumeric`'s is per value).
     public var scale: Int {
         if case .numeric(_, let s) = self { return s }
         return 0
@@ -146,7 +156,7 @@ public enum SQLType: Hashable, Sendable, CustomStringConvertible {
         case .bigint: return 20
         case .real: return 700
         case .double: return 701
-        case .numeric: return 1700
+        case .numeric, .dynamicNumeric: return 1700
         case .varchar: return 1043
         case .text: return 25
         case .date: return 1082

@@ -137,8 +137,12 @@ public enum ScalarFunctions {
             if b == 0 { throw DatabaseError.divisionByZero }
             let s = max(sa, sb)
             guard let x = DecimalMath.rescale(a, from: sa, to: s), let y = DecimalMath.rescale(b, from: sb, to: s) else { throw DatabaseError.numericOutOfRange("numeric") }
-            return .numeric(x % y, scale: s)
+            return try typedDecimal(x % y, scale: s, as: resultType)
         case "pow":
+            if case .numeric(let a, let sa) = args[0], case .numeric(let b, let sb) = args[1] {
+                let (m, s) = try DecimalMath.power(a, scale: sa, b, scale: sb)
+                return try Casts.dynamicNumeric(m, scale: s)
+            }
             guard case .float64(let a) = args[0], case .float64(let b) = args[1] else { return .null }
             if a == 0 && b < 0 { throw DatabaseError(.invalidArgumentForPower, "zero raised to a negative power is undefined") }
             if a < 0 && b != b.rounded() { throw DatabaseError(.invalidArgumentForPower, "a negative number raised to a non-integer power yields a complex result") }
@@ -162,6 +166,14 @@ public enum ScalarFunctions {
             let diff = Int128(a) - Int128(b)
             guard let days = Int32(exactly: diff / Int128(DateMath.microsPerDay)) else { throw DatabaseError.intervalOutOfRange }
             return .interval(Interval(months: 0, days: days, micros: Int64(diff % Int128(DateMath.microsPerDay))))
+        case "add" where resultType.isNumericDecimal, "sub" where resultType.isNumericDecimal, "mul" where resultType.isNumericDecimal:
+            // Decimals with a scale per value (unconstrained numeric): PostgreSQL's scales.
+            guard case .numeric(let a, let sa) = args[0], case .numeric(let b, let sb) = args[1] else { return .null }
+            let (m, s) = name == "mul" ? try DecimalMath.multiply(a, scale: sa, b, scale: sb) : try DecimalMath.add(a, scale: sa, b, scale: sb, subtract: name == "sub")
+            return try typedDecimal(m, scale: s, as: resultType)
+        case "neg" where resultType.isNumericDecimal, "abs" where resultType.isNumericDecimal:
+            guard case .numeric(let a, let s) = args[0] else { return .null }
+            return .numeric(name == "neg" || a < 0 ? -a : a, scale: s)
         case "add", "sub":
             guard case .interval(let a) = args[0], case .interval(let b) = args[1] else { return .null }
             guard let r = a.adding(b, sign: name == "add" ? 1 : -1) else { throw DatabaseError.intervalOutOfRange }
@@ -267,23 +279,32 @@ public enum ScalarFunctions {
             let variance = max(0, (squares - sum * sum / Double(n)) / Double(sample ? n - 1 : n))
             return .float64(root ? variance.squareRoot() : variance)
         case (.numeric(let sum, let sumScale), .numeric(let squares, let squaresScale)):
-            // n * Q - S * S at the squares' scale (twice the sum's), then divided.
+            // PostgreSQL's numeric_stddev_internal: n * Q - S * S (zero or less: 0), divided by
+            // n * (n - 1) (or n * n) at the scale its division picks; the deviation is the
+            // square root of that quotient, at the same scale.
             let overflow = DatabaseError.numericOutOfRange("numeric")
-            guard let s2 = DecimalMath.rescale(sum, from: sumScale, to: squaresScale / 2),
+            let scale = max(2 * sumScale, squaresScale)
+            guard let s2 = DecimalMath.rescale(sum, from: sumScale, to: scale / 2 + scale % 2),
                   case (let sumSquared, false) = s2.multipliedReportingOverflow(by: s2),
-                  case (let nQ, false) = Int128(n).multipliedReportingOverflow(by: squares),
-                  case (let numerator, false) = nQ.subtractingReportingOverflow(sumSquared),
+                  let alignedSquared = DecimalMath.rescale(sumSquared, from: 2 * (scale / 2 + scale % 2), to: scale),
+                  let q = DecimalMath.rescale(squares, from: squaresScale, to: scale),
+                  case (let nQ, false) = Int128(n).multipliedReportingOverflow(by: q),
+                  case (let numerator, false) = nQ.subtractingReportingOverflow(alignedSquared),
                   case (let denominator, false) = Int128(n).multipliedReportingOverflow(by: Int128(sample ? n - 1 : n)) else { throw overflow }
-            let numeratorScale = 2 * (squaresScale / 2)
-            let scale = resultType.scale
-            guard let variance = DecimalMath.divide(max(0, numerator), scale: numeratorScale, by: denominator, scale: 0, resultScale: scale) else { throw overflow }
-            guard root else { return .numeric(variance, scale: scale) }
-            let deviation = DecimalMath.toDouble(variance, scale: scale).squareRoot()
-            guard let value = DecimalMath.fromDouble(deviation, scale: scale) else { throw overflow }
-            return .numeric(value, scale: scale)
+            if numerator <= 0 { return try typedDecimal(0, scale: 0, as: resultType) }
+            let (variance, varianceScale) = try DecimalMath.divide(numerator, scale: scale, by: denominator, scale: 0)
+            guard root else { return try typedDecimal(variance, scale: varianceScale, as: resultType) }
+            return try typedDecimal(try DecimalMath.squareRoot(variance, scale: varianceScale), scale: varianceScale, as: resultType)
         default:
             return .null
         }
+    }
+
+    /// A decimal result as `type` holds it: an unconstrained numeric's value checked to fit its
+    /// packed form, a static scale's rescaled.
+    static func typedDecimal(_ m: Int128, scale: Int, as type: SQLType) throws(DatabaseError) -> Value {
+        if case .numeric(let p, let target) = type { return try Casts.fitNumeric(m, scale: scale, precision: p, targetScale: target) }
+        return try Casts.dynamicNumeric(m, scale: scale)
     }
 
     static func divide(_ a: Value, _ b: Value, argumentTypes: [SQLType], resultType: SQLType) throws(DatabaseError) -> Value {
@@ -296,6 +317,11 @@ public enum ScalarFunctions {
             default: return .null
             }
             if y == 0 { throw DatabaseError.divisionByZero }
+            if resultType == .dynamicNumeric {
+                // PostgreSQL's quotient: the scale select_div_scale picks for the two values.
+                let (q, s) = try DecimalMath.divide(x, scale: sx, by: y, scale: sy)
+                return try Casts.dynamicNumeric(q, scale: s)
+            }
             guard let q = DecimalMath.divide(x, scale: sx, by: y, scale: sy, resultScale: resultType.scale) else { throw DatabaseError.numericOutOfRange("numeric") }
             return .numeric(q, scale: resultType.scale)
         case (.float64(let x), .int64(let n)):

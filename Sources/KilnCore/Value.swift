@@ -113,6 +113,12 @@ extension StringProtocol {
 }
 
 extension Value {
+    /// Whether the value is a decimal (`numeric`).
+    public var isDecimal: Bool {
+        if case .numeric = self { return true }
+        return false
+    }
+
     /// Whether a non-NULL value has the representation columns of `type` store (a value of
     /// another case would need a cast first).
     public func fits(_ type: SQLType) -> Bool {

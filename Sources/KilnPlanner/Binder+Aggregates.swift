@@ -93,6 +93,7 @@ extension Binder {
         case .real: return .float32(0)
         case .double: return .float64(0)
         case .numeric(_, let scale): return .numeric(0, scale: scale)
+        case .dynamicNumeric: return .numeric(0, scale: 0)
         case .varchar, .text: return .text("")
         case .date: return .date(0)
         case .timestamp: return .timestamp(0)

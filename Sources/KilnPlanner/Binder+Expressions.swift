@@ -283,10 +283,13 @@ extension Binder {
             argument = try coerce(argument, to: .double, position: at)
             resultType = .double
         } else if argument.type == .unknown || argument.type.isInteger || argument.type.isNumericDecimal {
-            // Scale at most 10, so that the squares keep their exact digits.
-            let scale = min(argument.type == .unknown ? 0 : argument.type.scale, 10)
-            argument = try cast(argument, to: .numeric(precision: nil, scale: scale), position: at)
-            resultType = .numeric(precision: nil, scale: TypeRules.divisionScale(2 * scale, 0))
+            // Exact, as PostgreSQL's: a static scale of at most 10 (so that the squares keep
+            // their digits), or each value's own; the result's scale comes from the values.
+            if argument.type != .dynamicNumeric {
+                let scale = min(argument.type == .unknown ? 0 : argument.type.scale, 10)
+                argument = try cast(argument, to: .numeric(precision: nil, scale: scale), position: at)
+            }
+            resultType = .dynamicNumeric
         } else {
             throw DatabaseError(.undefinedFunction, "function \(final.replacingAll("_final", with: ""))(\(argument.type)) does not exist", position: position,
                                 hint: "No function matches the given name and argument types. You might need to add explicit type casts.")
@@ -321,6 +324,7 @@ extension Binder {
         }
         if type == .unknown { type = .text }
         switch type {
+        // (Unconstrained numerics compare without their scales: comparisons, not a set of bits.)
         case .smallint, .integer, .bigint, .date, .timestamp, .numeric, .text, .varchar: break
         default: return nil
         }
@@ -352,6 +356,7 @@ extension Binder {
             case .smallint, .integer: type = .bigint
             case .bigint: type = .numeric(precision: nil, scale: 0)
             case .numeric(_, let s): type = .numeric(precision: nil, scale: s)
+            case .dynamicNumeric: type = .dynamicNumeric
             case .real: type = .real
             case .double: type = .double
             case .interval: type = .interval
@@ -359,8 +364,8 @@ extension Binder {
             }
         case "avg":
             switch argument.type {
-            case .smallint, .integer, .bigint: type = .numeric(precision: nil, scale: TypeRules.divisionScale(0, 0))
-            case .numeric(_, let s): type = .numeric(precision: nil, scale: TypeRules.divisionScale(s, 0))
+            // The sum divided by the count, at the scale PostgreSQL's division picks for the values.
+            case .smallint, .integer, .bigint, .numeric, .dynamicNumeric: type = .dynamicNumeric
             case .real, .double: type = .double
             case .interval: type = .interval
             default: throw DatabaseError(.undefinedFunction, "function avg(\(argument.type)) does not exist", position: position)
@@ -458,7 +463,7 @@ extension Binder {
             if l.type == .unknown { l = try coerce(l, to: r.type.isNumeric ? r.type : .numeric(precision: nil, scale: 0), position: leftPosition) }
             if r.type == .unknown { r = try coerce(r, to: l.type.isNumeric ? l.type : .numeric(precision: nil, scale: 0), position: rightPosition) }
             guard var common = TypeRules.commonNumeric(l.type, r.type) else { throw noOperator() }
-            if op == "^" { common = common.isNumericDecimal ? common : .double }
+            if op == "^" { common = common.isNumericDecimal ? .dynamicNumeric : .double }
             if op == "%" && common.isFloat { throw noOperator() }
             l = try coerce(l, to: common, position: leftPosition)
             r = try coerce(r, to: common, position: rightPosition)
@@ -473,7 +478,8 @@ extension Binder {
                     l = try coerce(leftSource, to: .numeric(precision: nil, scale: leftSource.type.scale), position: leftPosition)
                     r = try coerce(rightSource, to: .numeric(precision: nil, scale: rightSource.type.scale), position: rightPosition)
                     resultType = .numeric(precision: nil, scale: l.type.scale + r.type.scale)
-                case "/": resultType = .numeric(precision: nil, scale: TypeRules.divisionScale(l.type.scale, r.type.scale))
+                // A quotient's scale depends on the values (PostgreSQL's select_div_scale).
+                case "/": resultType = .dynamicNumeric
                 default: resultType = .numeric(precision: nil, scale: common.scale)
                 }
             }
@@ -521,12 +527,12 @@ extension Binder {
                 if let (_, s) = value.text.flatMap({ DecimalMath.parse(Substring($0)) }), expression.type == .unknown || expression.type.isNumeric || expression.type.isString {
                     type = .numeric(precision: nil, scale: s)
                 }
-            } else if expression.type.isNumericDecimal {
+            } else if case .numeric = expression.type {
                 type = .numeric(precision: nil, scale: expression.type.scale)
             } else if !expression.type.isInteger {
-                // Floating values and text have no static scale: 16 digits, as unconstrained
-                // NUMERIC columns keep (not 0, which would drop every fraction).
-                type = .numeric(precision: nil, scale: 16)
+                // Floating values, text and unconstrained numerics have no static scale: each
+                // value keeps its own.
+                type = .dynamicNumeric
             }
         }
         if expression.type == type { return expression }

@@ -91,6 +91,12 @@ extension Binder {
             let argument = bound[0].type == .unknown ? try coerce(bound[0], to: .double, position: arguments[0].position) : bound[0]
             guard argument.type.isNumeric else { throw noFunction() }
             return .call("abs", [argument], type: argument.type)
+        case ("mod", 2):
+            // mod(a, b) is a % b.
+            return try bindBinary("%", bound[0], bound[1], position: position, leftPosition: arguments[0].position, rightPosition: arguments[1].position)
+        case ("pg_typeof", 1):
+            // The argument's type, known when binding (PostgreSQL returns a regtype, which prints so).
+            return .constant(.text(bound[0].type.description), type: .text)
         case ("round", 1), ("round", 2):
             var argument = bound[0]
             if argument.type == .unknown || argument.type.isInteger { argument = try coerce(argument, to: .numeric(precision: nil, scale: argument.type.scale), position: arguments[0].position) }

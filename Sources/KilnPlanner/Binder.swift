@@ -231,7 +231,8 @@ public struct Binder {
             for (index, call) in collector.calls.enumerated() {
                 if call.function == "avg" {
                     let argument = call.argument!
-                    let sumType: SQLType = argument.type.isFloat ? .double : argument.type == .interval ? .interval : .numeric(precision: nil, scale: argument.type.scale)
+                    let sumType: SQLType = argument.type.isFloat || argument.type == .interval || argument.type == .dynamicNumeric
+                        ? argument.type == .real ? .double : argument.type : .numeric(precision: nil, scale: argument.type.scale)
                     let sum = BoundExpression.column(place(AggregateCall(function: "sum", argument: argument, type: sumType, distinct: call.distinct)),
                                                      type: sumType, nullable: true)
                     let count = BoundExpression.column(place(AggregateCall(function: "count", argument: argument, type: .bigint, distinct: call.distinct)),
@@ -760,7 +761,7 @@ public struct Binder {
             case .boolean: return "bool"
             case .double: return "float8"
             case .real: return "float4"
-            case .numeric: return "numeric"
+            case .numeric, .dynamicNumeric: return "numeric"
             case .varchar: return "varchar"
             case .text: return "text"
             case .date: return "date"

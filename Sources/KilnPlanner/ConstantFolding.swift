@@ -108,6 +108,29 @@ public enum ConstantFolding {
             guard r.isFinite || !a.isFinite || !b.isFinite else { return nil }
             return resultType == .real ? .float32(Float(r)) : .float64(r)
         }
+        if resultType == .dynamicNumeric {
+            // Each value's own scale, as the runtime computes it; an error is left to the run.
+            func decimal(_ value: Value) -> (Int128, Int)? {
+                switch value {
+                case .numeric(let m, let s): return (m, s)
+                case .int16(let x): return (Int128(x), 0)
+                case .int32(let x): return (Int128(x), 0)
+                case .int64(let x): return (Int128(x), 0)
+                default: return nil
+                }
+            }
+            guard let (a, sa) = decimal(v[0]) else { return nil }
+            if name == "neg" { return .numeric(-a, scale: sa) }
+            guard v.count > 1, let (b, sb) = decimal(v[1]) else { return nil }
+            let result: (Int128, Int)? = switch name {
+            case "add", "sub": try? DecimalMath.add(a, scale: sa, b, scale: sb, subtract: name == "sub")
+            case "mul": try? DecimalMath.multiply(a, scale: sa, b, scale: sb)
+            case "div": try? DecimalMath.divide(a, scale: sa, by: b, scale: sb)
+            default: nil
+            }
+            guard let (m, s) = result, (try? PackedNumeric.pack(m, scale: s)) != nil else { return nil }
+            return .numeric(m, scale: s)
+        }
         if case .numeric(let p, let scale) = resultType {
             guard case .numeric(let a, let sa) = v[0] else { return nil }
             if name == "neg" { return .numeric(-a, scale: sa) }

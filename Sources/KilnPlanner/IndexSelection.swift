@@ -89,6 +89,9 @@ public enum IndexSelection {
         let integers: [SQLType] = [.smallint, .integer, .bigint]
         if integers.contains(type) && integers.contains(column) { return true }
         if case .numeric = type, case .numeric = column { return true }
+        // Any decimal keeps its value in an unconstrained column (not the other way: a
+        // static column would round it).
+        if type.isNumericDecimal, column == .dynamicNumeric { return true }
         if [SQLType.text, .unknown].contains(type) || type.physical == .string { return column.physical == .string }
         return false
     }

@@ -38,7 +38,7 @@ public struct PlanCost: Sendable {
     static func typeWidth(_ type: SQLType) -> Int {
         let length = Int(PostgresType.length(of: type))
         if length > 0 { return length }
-        if case .numeric = type { return 8 }
+        if type.isNumericDecimal { return 8 }
         return 32
     }
 

@@ -8,7 +8,7 @@ public enum TypeRules {
         case .smallint: return 1
         case .integer: return 2
         case .bigint: return 3
-        case .numeric: return 4
+        case .numeric, .dynamicNumeric: return 4
         case .real: return 5
         case .double: return 6
         default: return nil
@@ -18,6 +18,8 @@ public enum TypeRules {
     /// The common type two numeric operands are converted to.
     public static func commonNumeric(_ a: SQLType, _ b: SQLType) -> SQLType? {
         guard let ra = numericRank(a), let rb = numericRank(b) else { return nil }
+        // Unconstrained numeric keeps each value's scale: a static one joins it.
+        if a == .dynamicNumeric || b == .dynamicNumeric { return ra > 4 || rb > 4 ? .double : .dynamicNumeric }
         if case .numeric(_, let sa) = a, case .numeric(_, let sb) = b { return .numeric(precision: nil, scale: max(sa, sb)) }
         if ra == 4 || rb == 4 {
             if ra > 4 || rb > 4 { return .double }
@@ -50,7 +52,4 @@ public enum TypeRules {
         return false
     }
 
-    /// The result type of `numeric / numeric`. PostgreSQL picks the scale from the values;
-    /// Kiln fixes it statically at max(16, s1, s2), enough for the same printed digits in common cases.
-    public static func divisionScale(_ a: Int, _ b: Int) -> Int { min(max(16, a, b), 20) }
 }

@@ -77,7 +77,8 @@ extension HashAggregateState {
             guard !call.distinct, call.type != .interval else { return false }
             switch call.function {
             case "count_star", "count": return true
-            case "sum": return [.int64, .int128, .float32, .float64].contains(call.type.physical)
+            // An unconstrained numeric's sum aligns scales (the runtime's addition).
+            case "sum": return [.int64, .int128, .float32, .float64].contains(call.type.physical) && call.type != .dynamicNumeric
             case "min", "max": return true
             default: return false
             }
@@ -160,6 +161,8 @@ extension HashAggregateState {
             case .int16: order = compare(source.load(fromByteOffset: offset, as: Int16.self), target.load(fromByteOffset: offset, as: Int16.self))
             case .int32: order = compare(source.load(fromByteOffset: offset, as: Int32.self), target.load(fromByteOffset: offset, as: Int32.self))
             case .int64: order = compare(source.load(fromByteOffset: offset, as: Int64.self), target.load(fromByteOffset: offset, as: Int64.self))
+            case .int128 where call.type == .dynamicNumeric:
+                order = compare(PackedNumeric.key(source.loadUnaligned(fromByteOffset: offset, as: Int128.self)), PackedNumeric.key(target.loadUnaligned(fromByteOffset: offset, as: Int128.self)))
             case .int128: order = compare(source.loadUnaligned(fromByteOffset: offset, as: Int128.self), target.loadUnaligned(fromByteOffset: offset, as: Int128.self))
             case .string: order = KilnString.compare(source.loadUnaligned(fromByteOffset: offset, as: Int128.self), target.loadUnaligned(fromByteOffset: offset, as: Int128.self))
             case .float32: order = floatOrder(Double(source.load(fromByteOffset: offset, as: Float.self)), Double(target.load(fromByteOffset: offset, as: Float.self)))

@@ -546,8 +546,9 @@ public final class QueryRuntime {
             } else {
                 scratch.storeBytes(of: 0, toByteOffset: ScratchLayout.resultNull, as: UInt8.self)
                 var typed = result
-                if function.resultType.physical == .int128, case .numeric(let m, let s) = result, s != function.resultType.scale {
-                    typed = .numeric(DecimalMath.rescale(m, from: s, to: function.resultType.scale) ?? 0, scale: function.resultType.scale)
+                // A static decimal at its type's scale (an unconstrained numeric keeps the value's).
+                if case .numeric(let m, let s) = result, case .numeric(_, let target) = function.resultType, s != target {
+                    typed = .numeric(DecimalMath.rescale(m, from: s, to: target) ?? 0, scale: target)
                 }
                 ValueCodec.store(typed, as: function.resultType, at: scratch + ScratchLayout.result, arena: arena)
             }

@@ -460,6 +460,9 @@ final class HashAggregateState: RecordSourceState {
             let type = layout.types[key]
             if type.physical == .string {
                 if !KilnString.equal(a.loadUnaligned(fromByteOffset: offset, as: Int128.self), b.loadUnaligned(fromByteOffset: offset, as: Int128.self)) { return false }
+            } else if type == .dynamicNumeric {
+                // 1.5 and 1.50 are one key (the first one seen shows).
+                if PackedNumeric.key(a.loadUnaligned(fromByteOffset: offset, as: Int128.self)) != PackedNumeric.key(b.loadUnaligned(fromByteOffset: offset, as: Int128.self)) { return false }
             } else if memcmp(a + offset, b + offset, type.physical.byteWidth) != 0 {
                 return false
             }
@@ -628,6 +631,10 @@ public enum RecordComparator {
             case .real: order = floatOrder(Double(a.loadUnaligned(fromByteOffset: offset, as: Float.self)), Double(b.loadUnaligned(fromByteOffset: offset, as: Float.self)))
             case .double: order = floatOrder(a.loadUnaligned(fromByteOffset: offset, as: Double.self), b.loadUnaligned(fromByteOffset: offset, as: Double.self))
             case .numeric: order = sign(a.loadUnaligned(fromByteOffset: offset, as: Int128.self), b.loadUnaligned(fromByteOffset: offset, as: Int128.self))
+            case .dynamicNumeric:
+                // Packed: the bits' order without the display scale is the values' (1.5 = 1.50).
+                order = sign(PackedNumeric.key(a.loadUnaligned(fromByteOffset: offset, as: Int128.self)),
+                             PackedNumeric.key(b.loadUnaligned(fromByteOffset: offset, as: Int128.self)))
             case .interval:
                 order = sign(Interval(packed: a.loadUnaligned(fromByteOffset: offset, as: Int128.self)).comparableMicros,
                              Interval(packed: b.loadUnaligned(fromByteOffset: offset, as: Int128.self)).comparableMicros)

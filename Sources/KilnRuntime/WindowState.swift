@@ -150,6 +150,10 @@ struct WindowAggregate {
     var extremes: [Value] = [.null]
     /// Prefix sums of intervals, field by field (wide enough for any partition).
     var intervalSums: [(months: Int64, days: Int64, micros: Int128)] = [(0, 0, 0)]
+    /// Unconstrained numerics: the scale `exactSums` are at (the partition's largest), and
+    /// the largest scale of the values before each row (a running frame's sum shows it).
+    var commonScale = 0
+    var prefixScales: [Int] = [0]
 
     init(function: String, argumentType: SQLType, resultType: SQLType, values: [Value]) {
         self.function = function
@@ -157,13 +161,22 @@ struct WindowAggregate {
         self.resultType = resultType
         self.values = values
         var count = 0, exact: Int128 = 0, overflow = false, float = 0.0, extreme = Value.null
+        if argumentType == .dynamicNumeric {
+            for case .numeric(_, let s) in values { commonScale = max(commonScale, s) }
+        }
+        var prefixScale = 0
         for v in values {
             if !v.isNull {
                 count += 1
                 if case .interval(let i) = v {
                     let last = intervalSums[intervalSums.count - 1]
                     intervalSums.append((last.months + Int64(i.months), last.days + Int64(i.days), last.micros + Int128(i.micros)))
-                } else if let (m, _) = WindowAggregate.exact(v) {
+                } else if var (m, s) = WindowAggregate.exact(v) {
+                    if argumentType == .dynamicNumeric {
+                        // Each value's own scale: summed at the partition's largest.
+                        if let aligned = DecimalMath.rescale(m, from: s, to: commonScale) { m = aligned } else { overflow = true }
+                        prefixScale = max(prefixScale, s)
+                    }
                     let (sum, o) = exact.addingReportingOverflow(m)
                     exact = sum
                     overflow = overflow || o
@@ -176,6 +189,7 @@ struct WindowAggregate {
             counts.append(count)
             exactSums.append(exact)
             exactOverflow.append(overflow)
+            prefixScales.append(prefixScale)
             floatSums.append(float)
             extremes.append(extreme)
         }
@@ -202,6 +216,8 @@ struct WindowAggregate {
     static func better(_ v: Value, than current: Value, _ wantLess: Bool) -> Value {
         if current.isNull { return v }
         guard let order = try? ScalarFunctions.compare(v, current) else { return current }
+        // Equal decimals (2 and 2.0): the later one, as PostgreSQL's numeric_larger/smaller.
+        if order == 0, v.isDecimal { return v }
         return (wantLess ? order < 0 : order > 0) ? v : current
     }
 
@@ -231,7 +247,8 @@ struct WindowAggregate {
         case "sum", "avg":
             if n == 0 { return .null }
             let sum: Value
-            let sumType: SQLType = function == "avg" ? (argumentType.isFloat ? .double : .numeric(precision: nil, scale: argumentType.scale)) : resultType
+            let sumType: SQLType = function == "avg"
+                ? (argumentType.isFloat ? .double : argumentType == .dynamicNumeric ? .dynamicNumeric : .numeric(precision: nil, scale: argumentType.scale)) : resultType
             if argumentType.isFloat {
                 var total = 0.0
                 if running { total = floatSums[end] } else { for v in values[start..<end] { total += WindowAggregate.float(v) ?? 0 } }
@@ -243,6 +260,11 @@ struct WindowAggregate {
                 case .bigint:
                     guard let x = Int64(exactly: total) else { throw DatabaseError(.numericValueOutOfRange, "bigint out of range") }
                     sum = .int64(x)
+                case .dynamicNumeric:
+                    // The frame's values' largest scale, as PostgreSQL's sum shows.
+                    var scale = running ? prefixScales[end] : 0
+                    if !running { for case .numeric(_, let s) in values[start..<end] { scale = max(scale, s) } }
+                    sum = .numeric(DecimalMath.rescale(total, from: commonScale, to: scale) ?? total, scale: scale)
                 default:
                     sum = .numeric(total, scale: argumentType.scale)
                 }

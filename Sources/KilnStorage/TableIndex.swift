@@ -179,13 +179,14 @@ public final class TableIndex: @unchecked Sendable {
     @inline(__always)
     func cellHash(_ cell: Int128, _ type: SQLType) -> UInt64 {
         if type.physical == .string { return KilnString.hash(cell) }
-        let bits = UInt128(bitPattern: cell)
+        // An unconstrained numeric's key leaves its display scale out (1.5 = 1.50).
+        let bits = UInt128(bitPattern: type == .dynamicNumeric ? PackedNumeric.key(cell) : cell)
         return Hashing.fold(UInt64(truncatingIfNeeded: bits), UInt64(truncatingIfNeeded: bits >> 64))
     }
 
     @inline(__always)
     func cellEqual(_ a: Int128, _ b: Int128, _ type: SQLType) -> Bool {
-        type.physical == .string ? KilnString.equal(a, b) : a == b
+        type.physical == .string ? KilnString.equal(a, b) : type == .dynamicNumeric ? PackedNumeric.key(a) == PackedNumeric.key(b) : a == b
     }
 
     /// The hash of a row's key; nil when a key column is NULL.

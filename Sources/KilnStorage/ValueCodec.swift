@@ -14,7 +14,9 @@ public enum ValueCodec {
         case (.int64, .tid(let v)): pointer.storeBytes(of: v, as: Int64.self)
         case (.float32, .float32(let v)): pointer.storeBytes(of: v, as: Float.self)
         case (.float64, .float64(let v)): pointer.storeBytes(of: v, as: Double.self)
-        case (.int128, .numeric(let m, _)): pointer.storeBytes(of: m, as: Int128.self)
+        case (.int128, .numeric(let m, let s)):
+            // Unconstrained numeric: packed with the value's own scale (`Casts` checked its digits).
+            pointer.storeBytes(of: type == .dynamicNumeric ? PackedNumeric.packRounding(m, scale: s) : m, as: Int128.self)
         case (.int128, .interval(let i)): pointer.storeBytes(of: i.packed, as: Int128.self)
         case (.string, .text(let s)): pointer.storeBytes(of: KilnString.make(s, arena: arena), as: Int128.self)
         default: pointer.storeBytes(of: 0, as: Int128.self)  // unreachable when the binder typed the value
@@ -34,6 +36,9 @@ public enum ValueCodec {
         case .real: return .float32(pointer.loadUnaligned(as: Float.self))
         case .double: return .float64(pointer.loadUnaligned(as: Double.self))
         case .numeric(_, let s): return .numeric(pointer.loadUnaligned(as: Int128.self), scale: s)
+        case .dynamicNumeric:
+            let (m, s) = PackedNumeric.unpack(pointer.loadUnaligned(as: Int128.self))
+            return .numeric(m, scale: s)
         case .interval: return .interval(Interval(packed: pointer.loadUnaligned(as: Int128.self)))
         case .text, .varchar, .unknown: return .text(KilnString.string(pointer.loadUnaligned(as: Int128.self)))
         }

@@ -122,7 +122,7 @@ public enum WireFormat {
             guard bytes.readableBytes == 16, let micros = bytes.readInteger(as: Int64.self), let days = bytes.readInteger(as: Int32.self),
                   let months = bytes.readInteger(as: Int32.self) else { throw invalid() }
             return .interval(Interval(months: months, days: days, micros: micros))
-        case .numeric:
+        case .numeric, .dynamicNumeric:
             return try readNumeric(&bytes, parameter: parameter)
         case .tid:
             guard bytes.readableBytes == 6, let block = bytes.readInteger(as: UInt32.self), let offset = bytes.readInteger(as: UInt16.self) else { throw invalid() }

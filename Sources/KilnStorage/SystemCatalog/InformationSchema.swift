@@ -51,6 +51,7 @@ extension SystemCatalog {
                     case .numeric(let p, let s):
                         radix = .int32(10)
                         if let p { precision = .int32(Int32(p)); scale = .int32(Int32(s)) }
+                    case .dynamicNumeric: radix = .int32(10)
                     case .date: datetime = .int32(0)
                     case .timestamp, .interval: datetime = .int32(6)
                     default: break

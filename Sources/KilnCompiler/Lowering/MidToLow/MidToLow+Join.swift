@@ -88,6 +88,7 @@ extension MidToLow {
                 let equal: IRValue
                 if types[index].isFloat { equal = l.floatCompare("eq", key.value, stored) }
                 else if types[index].physical == .string { equal = l.b.add("kiln_low.str_eq", [key.value, stored], ["i1"]).result }
+                else if types[index] == .dynamicNumeric { equal = l.cmpi(0, packedKey(key.value, l), packedKey(stored, l)) }
                 else { equal = l.cmpi(0, key.value, stored) }
                 matches = l.and(matches, equal)
             }
@@ -132,6 +133,8 @@ extension MidToLow {
             var h: IRValue
             if type.physical == .string {
                 h = l.b.add("kiln_low.str_hash", [v.value], ["i64"]).result
+            } else if type == .dynamicNumeric {
+                h = l.b.add("kiln_low.hash", [packedKey(v.value, l)], ["i64"]).result
             } else {
                 h = l.b.add("kiln_low.hash", [v.value], ["i64"]).result
             }

@@ -17,6 +17,20 @@ extension MidToLow {
         func generic() -> LowValue {
             genericCall(name, Array(zip(args, argTypes)), resultType: resultType, l)
         }
+        // Unconstrained numerics (packed, a scale per value): comparisons inline on the bits
+        // without the scale, arithmetic in the runtime (PostgreSQL's scale rules).
+        if t == .dynamicNumeric || resultType == .dynamicNumeric {
+            switch name {
+            case "eq", "ne", "lt", "le", "gt", "ge":
+                let index = ["eq", "ne", "lt", "le", "gt", "ge"].firstIndex(of: name)!
+                let predicates: [Int64] = [0, 1, 2, 3, 4, 5]
+                return LowValue(value: l.cmpi(predicates[index], packedKey(args[0].value, l), packedKey(args[1].value, l)), null: null)
+            case "add", "sub", "mul", "div", "mod", "neg", "abs", "in_list":
+                return generic()
+            default:
+                break
+            }
+        }
         switch name {
         case "add", "sub", "mul":
             if t == .interval { return generic() }
@@ -214,8 +228,15 @@ extension MidToLow {
         }
     }
 
+    /// An unconstrained numeric's bits without its display scale (`PackedNumeric.key`): what
+    /// equality, hashing and order compare.
+    func packedKey(_ value: IRValue, _ l: LowBuilder) -> IRValue {
+        l.op("arith.andi", [value, l.int128(~PackedNumeric.scaleMask)], "i128")
+    }
+
     func lowerComparisonValue(_ args: [LowValue], _ types: [SQLType], _ l: LowBuilder) throws -> IRValue {
         let t = types[0]
+        if t == .dynamicNumeric { return l.cmpi(0, packedKey(args[0].value, l), packedKey(args[1].value, l)) }
         if t.isFloat { return l.floatCompare("eq", args[0].value, args[1].value) }
         if t.physical == .string {
             // Strings: equal exactly when the 16-byte forms match or the bytes do.
@@ -345,7 +366,7 @@ extension MidToLow {
         let stateNull = b.fromMemory(b.load(record, offset: field, "i8"), physical: .bool)
         let old = b.loadValue(pointer, type)
         var updated: IRValue
-        if function == "sum" && type == .interval {
+        if function == "sum" && (type == .interval || type == .dynamicNumeric) {
             // Field by field with range checks (the runtime's interval addition); the old state
             // is only read when it is set.
             let added = genericCall("add", [(LowValue(value: old, null: stateNull), type), (LowValue(value: value, null: nil), type)], resultType: type, b)
@@ -366,6 +387,9 @@ extension MidToLow {
                 better = genericCall(wantLess ? "lt" : "gt", [(LowValue(value: value, null: nil), type), (LowValue(value: old, null: nil), type)], resultType: .boolean, b).value
             } else if type == .boolean {
                 better = b.cmpi(wantLess ? 6 : 8, value, old)
+            } else if type == .dynamicNumeric {
+                // Equal values (2 and 2.0): the later one, as PostgreSQL's numeric_larger/smaller.
+                better = b.cmpi(wantLess ? 3 : 5, packedKey(value, b), packedKey(old, b))
             } else {
                 better = b.cmpi(wantLess ? 2 : 4, value, old)
             }
@@ -407,6 +431,8 @@ extension MidToLow {
                 equal = m.or(ordered, bothNaN)
             } else if keyType.physical == .string {
                 equal = m.b.add("kiln_low.str_eq", [v.value, storedValue], ["i1"]).result
+            } else if keyType == .dynamicNumeric {
+                equal = m.cmpi(0, packedKey(v.value, m), packedKey(storedValue, m))
             } else {
                 equal = m.cmpi(0, v.value, storedValue)
             }

@@ -32,9 +32,13 @@ struct VectorPlan {
     static let vectorOps: Set<String> = ["eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not", "is_null", "is_not_null",
                                          "is_true", "is_false", "is_true_not", "is_false_not", "add", "sub", "mul", "div", "mod", "neg", "cast"]
 
-    /// Fixed-width SQL types a kernel handles: the vector types, and decimals (scaled
-    /// 128-bit integers) in comparisons, + and -.
-    static func isLaneType(_ type: SQLType) -> Bool { vectorTypes.contains(type) || type.isNumericDecimal }
+    /// Fixed-width SQL types a kernel handles: the vector types, and decimals of a static scale
+    /// (scaled 128-bit integers) in comparisons, + and -. Unconstrained numerics (packed, with
+    /// a scale per value) take the scalar path.
+    static func isLaneType(_ type: SQLType) -> Bool {
+        if case .numeric = type { return true }
+        return vectorTypes.contains(type)
+    }
 
     static func isVectorType(_ midType: String) -> Bool {
         isLaneType(MidToLow.sqlType(midType).0)

@@ -283,7 +283,7 @@ public struct MidToLow {
         case .smallint: return 1
         case .integer, .date: return 2
         case .bigint, .timestamp: return 3
-        case .numeric: return 4
+        case .numeric, .dynamicNumeric: return 4
         default: return 6
         }
     }
