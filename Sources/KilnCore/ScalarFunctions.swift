@@ -346,10 +346,16 @@ public enum ScalarFunctions {
         case (.int64(let x), .int64(let y)), (.timestamp(let x), .timestamp(let y)): return x < y ? -1 : (x == y ? 0 : 1)
         case (.numeric(let x, let sx), .numeric(let y, let sy)):
             let scale = max(sx, sy)
-            guard let a = DecimalMath.rescale(x, from: sx, to: scale), let b = DecimalMath.rescale(y, from: sy, to: scale) else {
-                throw DatabaseError.numericOutOfRange("numeric")
+            if let a = DecimalMath.rescale(x, from: sx, to: scale), let b = DecimalMath.rescale(y, from: sy, to: scale) {
+                return a < b ? -1 : (a == b ? 0 : 1)
             }
-            return a < b ? -1 : (a == b ? 0 : 1)
+            // Too far apart to align in 128 bits: by sign, then by the leading digit's place.
+            let signX = x.signum(), signY = y.signum()
+            if signX != signY || signX == 0 { return signX < signY ? -1 : signX == signY ? 0 : 1 }
+            let placeX = DecimalMath.digitCount(x.magnitude) - sx, placeY = DecimalMath.digitCount(y.magnitude) - sy
+            let magnitudeOrder = placeX < placeY ? -1 : placeX > placeY ? 1 : 0
+            guard magnitudeOrder == 0 else { return x < 0 ? -magnitudeOrder : magnitudeOrder }
+            throw DatabaseError.numericOutOfRange("numeric")
         case (.float32(let x), .float32(let y)): return floatOrder(Double(x), Double(y))
         case (.float64(let x), .float64(let y)): return floatOrder(x, y)
         default:

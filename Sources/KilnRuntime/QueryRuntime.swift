@@ -45,13 +45,26 @@ public final class QueryRuntime {
         case substring
         /// `string_append(state, more)`: string_agg's step, appending in place.
         case append
+        /// +, - and * of unconstrained numerics, and a static decimal's cast to one, on the
+        /// packed bits (`PackedNumeric`): the per-row arithmetic of `numeric` columns.
+        case packed(PackedOperation)
         init?(_ function: RuntimeFunction) {
             switch function.name {
             case "substring": self = .substring
             case "string_append": self = .append
+            case "add", "sub", "mul":
+                guard function.resultType == .dynamicNumeric, function.argumentTypes == [.dynamicNumeric, .dynamicNumeric] else { return nil }
+                self = .packed(function.name == "add" ? .add : function.name == "sub" ? .subtract : .multiply)
+            case "cast" where function.resultType == .dynamicNumeric:
+                guard case .numeric(_, let scale) = function.argumentTypes[0] else { return nil }
+                self = .packed(.fromScale(scale))
             default: return nil
             }
         }
+    }
+    enum PackedOperation {
+        case add, subtract, multiply
+        case fromScale(Int)
     }
     /// The first error raised while running; the error flag in the context is set with it.
     public var error: DatabaseError?
@@ -484,6 +497,36 @@ public final class QueryRuntime {
         scratch.storeBytes(of: stateIsNull && moreIsNull ? 0 : result, toByteOffset: ScratchLayout.result, as: Int128.self)
     }
 
+    /// Unconstrained numeric arithmetic on the packed bits, with the scales and errors of
+    /// `ScalarFunctions` (strict: NULL in, NULL out).
+    func packedOnBits(_ operation: PackedOperation) {
+        let arguments = if case .fromScale = operation { 1 } else { 2 }
+        var anyNull = false
+        for i in 0..<arguments where scratch.load(fromByteOffset: ScratchLayout.argumentNull(i), as: UInt8.self) != 0 { anyNull = true }
+        var result: Int128 = 0
+        if !anyNull {
+            let first = scratch.loadUnaligned(fromByteOffset: ScratchLayout.argument(0), as: Int128.self)
+            do throws(DatabaseError) {
+                let (m, s): (Int128, Int)
+                switch operation {
+                case .fromScale(let scale):
+                    (m, s) = (first, scale)
+                case .add, .subtract, .multiply:
+                    let (a, sa) = PackedNumeric.unpack(first)
+                    let (b, sb) = PackedNumeric.unpack(scratch.loadUnaligned(fromByteOffset: ScratchLayout.argument(1), as: Int128.self))
+                    if case .multiply = operation { (m, s) = try DecimalMath.multiply(a, scale: sa, b, scale: sb) }
+                    else { (m, s) = try DecimalMath.add(a, scale: sa, b, scale: sb, subtract: { if case .subtract = operation { return true }; return false }()) }
+                }
+                result = try PackedNumeric.pack(m, scale: s)
+            } catch {
+                raise(error)
+                anyNull = true
+            }
+        }
+        scratch.storeBytes(of: anyNull ? 1 : 0, toByteOffset: ScratchLayout.resultNull, as: UInt8.self)
+        scratch.storeBytes(of: result, toByteOffset: ScratchLayout.result, as: Int128.self)
+    }
+
     /// substring of an ASCII string straight on its bytes (no String, no Value); false when
     /// the general path must run (NULLs, non-ASCII text, a negative length).
     func substringOnBytes(_ function: RuntimeFunction) -> Bool {
@@ -524,6 +567,7 @@ public final class QueryRuntime {
         switch bytePaths[index] {
         case .substring?: if substringOnBytes(function) { return }
         case .append?: return appendOnBytes()
+        case .packed(let operation)?: return packedOnBits(operation)
         case nil: break
         }
         var arguments: [Value] = []

@@ -1,0 +1,101 @@
+import XCTest
+import Kiln
+import KilnCore
+
+/// Unconstrained numeric values with their own display scale (`PackedNumeric`): the packed
+/// bits order and compare as the values do, round trips keep the scale, PostgreSQL's division
+/// scale, limits, and a database directory that keeps it all across a reopen. (SQL answers
+/// against PostgreSQL: Resources/sql/numeric-scale.test.)
+final class NumericScaleTests: XCTestCase {
+    /// Random decimals of every scale: unpack(pack(x)) is x, and the masked bits order as the
+    /// values (and are equal exactly when the values are).
+    func testPackedBitsOrderAsTheValues() throws {
+        var generator = SystemRandomNumberGenerator()
+        var values: [(Int128, Int)] = [(0, 0), (0, 5), (1, 0), (-1, 0), (10, 1), (-10, 1), (1, 38), (-1, 38)]
+        values.append((Int128("9999999999999999999999999999999999")!, 0))
+        values.append((-Int128("9999999999999999999999999999999999")!, 4))
+        for _ in 0..<3000 {
+            let digits = Int.random(in: 1...34, using: &generator)
+            var mantissa = Int128(Int64.random(in: 0...Int64.max, using: &generator)) * Int128(Int64.random(in: 1...Int64.max, using: &generator))
+            mantissa %= DecimalMath.pow10(digits)
+            if Bool.random(using: &generator) { mantissa = -mantissa }
+            let scale = Int.random(in: 0...min(38, 38 - digits + 4), using: &generator)
+            values.append((mantissa, scale))
+            // The same value at a larger scale (1.5 and 1.50).
+            if scale < 38, let wider = DecimalMath.rescale(mantissa, from: scale, to: scale + 1), DecimalMath.digitCount(wider.magnitude) <= 34 {
+                values.append((wider, scale + 1))
+            }
+        }
+        var packed: [(Int128, (Int128, Int))] = []
+        for (m, s) in values {
+            let bits = try PackedNumeric.pack(m, scale: s)
+            let (back, backScale) = PackedNumeric.unpack(bits)
+            XCTAssertEqual(back, m, "\(m) scale \(s)")
+            XCTAssertEqual(backScale, s)
+            packed.append((bits, (m, s)))
+        }
+        for _ in 0..<20_000 {
+            let (a, x) = packed.randomElement(using: &generator)!
+            let (b, y) = packed.randomElement(using: &generator)!
+            let order = try ScalarFunctions.compare(.numeric(x.0, scale: x.1), .numeric(y.0, scale: y.1))
+            let bits = PackedNumeric.key(a) < PackedNumeric.key(b) ? -1 : PackedNumeric.key(a) == PackedNumeric.key(b) ? 0 : 1
+            XCTAssertEqual(bits, order, "\(x) vs \(y)")
+        }
+    }
+
+    /// PostgreSQL's select_div_scale, and the values it gives.
+    func testDivisionScale() throws {
+        func quotient(_ a: String, _ b: String) throws -> String {
+            let (x, sx) = DecimalMath.parse(Substring(a))!, (y, sy) = DecimalMath.parse(Substring(b))!
+            let (q, s) = try DecimalMath.divide(x, scale: sx, by: y, scale: sy)
+            return DecimalMath.format(q, scale: s)
+        }
+        XCTAssertEqual(try quotient("1", "3"), "0.33333333333333333333")
+        XCTAssertEqual(try quotient("10", "4"), "2.5000000000000000")
+        XCTAssertEqual(try quotient("0.0001", "7"), "0.000014285714285714285714")
+        XCTAssertEqual(try quotient("19999", "12345"), "1.62000810044552450385")
+        XCTAssertEqual(try quotient("-2.25", "3"), "-0.75000000000000000000")
+        XCTAssertThrowsError(try quotient("1", "0")) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "22012") }
+    }
+
+    /// An unconstrained value with more than 34 significant digits is 22003 where it is made
+    /// (a literal's static scale holds 38); 34 are kept.
+    func testSignificantDigitLimit() throws {
+        let db = try Database()
+        try db.execute("CREATE TABLE t (x NUMERIC)")
+        XCTAssertThrowsError(try db.execute("INSERT INTO t VALUES ('0.12345678901234567890123456789012345')")) {
+            XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "22003")
+        }
+        try db.execute("INSERT INTO t VALUES (1234567890123456789012345678901234)")
+        XCTAssertEqual(try db.query("SELECT x, x * 1.0 FROM t").map { $0.map(\.text) }, [["1234567890123456789012345678901234", "1234567890123456789012345678901234.0"]])
+        XCTAssertThrowsError(try db.query("SELECT x * 10.5 FROM t")) {
+            XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "22003")
+        }
+        XCTAssertEqual(try db.query("SELECT count(*) FROM t"), [[.int64(1)]])
+    }
+
+    /// A database directory keeps each value's scale, and the key index (rebuilt after the
+    /// reopen) finds 1.5 as 1.50.
+    func testScalesSurviveAReopen() throws {
+        let directory = NSTemporaryDirectory() + "kiln-numeric-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let query = "SELECT k, v FROM nk ORDER BY k"
+        do {
+            let db = try Database(path: directory)
+            try db.execute("CREATE TABLE nk (k NUMERIC PRIMARY KEY, v NUMERIC)")
+            try db.execute("INSERT INTO nk VALUES (1.5, 10.250), (2, 1/3::numeric), (-0.001, 0)")
+            try db.execute("CHECKPOINT")
+            try db.execute("INSERT INTO nk VALUES (7.00, 7)")
+            db.close()
+        }
+        let db = try Database(path: directory)
+        XCTAssertEqual(try db.query(query).map { $0.map { $0.text ?? "NULL" } },
+                       [["-0.001", "0"], ["1.5", "10.250"], ["2", "0.33333333333333333333"], ["7.00", "7"]])
+        XCTAssertEqual(try db.query("SELECT v FROM nk WHERE k = 1.50")[0][0].text, "10.250")
+        XCTAssertEqual(try db.query("SELECT v FROM nk WHERE k = 7")[0][0].text, "7")
+        XCTAssertThrowsError(try db.execute("INSERT INTO nk VALUES (1.500, 0)")) {
+            XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "23505")
+        }
+        db.close()
+    }
+}
