@@ -169,6 +169,21 @@ def check_pushdown(checks, connection, tpch, shards):
         checks.check(f"{name} in the aggregate pattern: official answer", tpch_check.compare(name, text_rows(connection.execute(text)), answer(tpch, query)))
 
 
+def check_numeric_digits(checks, connection):
+    """Aggregates and quotients computed on a shard print as PostgreSQL prints them: the
+    coordinator's own answer over a local copy of the same rows is the oracle."""
+    query = ("SELECT avg(n_nationkey), avg(n_regionkey::numeric / 3), stddev(n_nationkey), variance(n_regionkey), "
+             "sum(n_nationkey) / 7.0, avg(n_nationkey::numeric(10,2)) FROM {table}")
+    plan = explain(connection, query.format(table="nation"))
+    remote = [line for line in plan.splitlines() if "Remote SQL:" in line]
+    connection.execute("CREATE TEMP TABLE local_nation AS SELECT * FROM nation")
+    shard, local = text_rows(connection.execute(query.format(table="nation"))), text_rows(connection.execute(query.format(table="local_nation")))
+    problem = None if shard == local else f"shard {shard} != PostgreSQL {local}"
+    if not remote or "avg(" not in remote[0]:
+        problem = f"the aggregates were not pushed to the shard:\n{plan}"
+    checks.check("numeric digits of pushed avg, stddev, variance and quotients as PostgreSQL's", problem)
+
+
 def scalar(connection, query, *parameters):
     return connection.execute(query, parameters).fetchone()[0]
 
@@ -342,6 +357,7 @@ def main():
         with coordinator.connect() as connection:
             check_queries(checks, connection, tpch)
             check_pushdown(checks, connection, tpch, shards)
+            check_numeric_digits(checks, connection)
         check_writes(checks, coordinator, shards)
         check_restart(checks, coordinator, shards, tpch)
         if args.spark:
