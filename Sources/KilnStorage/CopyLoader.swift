@@ -13,6 +13,8 @@ public final class CopyLoader {
         /// `numeric(p, s)` with p <= 18: the mantissa is parsed as an `Int64`.
         case shortDecimal
         case decimal, date, timestamp, text, varchar
+        /// Unconstrained `numeric`: the field's own scale, packed (`PackedNumeric`).
+        case packedDecimal
         /// Everything else (boolean, interval, ...): `Casts.parse`.
         case general
     }
@@ -66,6 +68,7 @@ public final class CopyLoader {
                 target.scale = scale
                 target.limit = DecimalMath.pow10(precision ?? 38)
                 target.conversion = (precision ?? 38) <= 18 ? .shortDecimal : .decimal
+            case .dynamicNumeric: target.conversion = .packedDecimal
             case .date: target.conversion = .date
             case .timestamp: target.conversion = .timestamp
             case .text, .unknown: target.conversion = .text
@@ -174,6 +177,12 @@ public final class CopyLoader {
         case .decimal:
             guard let v = FieldParser.decimal(bytes, scale: target.scale), Int128(v.magnitude) < target.limit else { return false }
             destination.storeBytes(of: v, as: Int128.self)
+        case .packedDecimal:
+            // Unconstrained numeric: the field's own scale, packed (anything unusual, or more
+            // than 34 digits, takes the input function and its errors).
+            let fraction = bytes.firstIndex(of: UInt8(ascii: ".")).map { bytes.count - $0 - 1 } ?? 0
+            guard let v = FieldParser.decimal(bytes, scale: fraction), let packed = try? PackedNumeric.pack(v, scale: fraction) else { return false }
+            destination.storeBytes(of: packed, as: Int128.self)
         case .date:
             guard let d = FieldParser.date(bytes) else { return false }
             destination.storeBytes(of: d, as: Int32.self)

@@ -74,6 +74,22 @@ final class NumericScaleTests: XCTestCase {
         XCTAssertEqual(try db.query("SELECT count(*) FROM t"), [[.int64(1)]])
     }
 
+    /// COPY keeps each field's scale (the fast path for plain decimals, the input function for
+    /// the rest), and refuses a field past 34 digits.
+    func testCopyKeepsEachFieldsScale() throws {
+        let path = NSTemporaryDirectory() + "kiln-numeric-\(UUID().uuidString).csv"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "1.5\n2\n1.50\n-0.0001\n\\N\n1e3\n 7.25\n12345678901234567890.123456789\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let db = try Database()
+        try db.execute("CREATE TABLE c (x NUMERIC)")
+        try db.execute("COPY c FROM '\(path)'")
+        XCTAssertEqual(try db.query("SELECT x FROM c").map { $0[0].text ?? "NULL" },
+                       ["1.5", "2", "1.50", "-0.0001", "NULL", "1000", "7.25", "12345678901234567890.123456789"])
+        XCTAssertEqual(try db.query("SELECT sum(x), count(DISTINCT x) FROM c").map { $0.map(\.text) }, [["12345678901234568902.373356789", "6"]])
+        try "0.12345678901234567890123456789012345\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try db.execute("COPY c FROM '\(path)'")) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "22003") }
+    }
+
     /// A database directory keeps each value's scale, and the key index (rebuilt after the
     /// reopen) finds 1.5 as 1.50.
     func testScalesSurviveAReopen() throws {
