@@ -132,6 +132,12 @@ public enum ScalarFunctions {
         case "div", "avg_final":
             if args[0].isNull || args[1].isNull { return .null }
             return try divide(args[0], args[1], argumentTypes: argumentTypes, resultType: resultType)
+        case "numeric_at_scale":
+            // A static decimal sum shown at the largest scale of the values summed (exact:
+            // no value had digits beyond it).
+            guard case .numeric(let m, let s) = args[0], case .int32(let shown) = args[1] else { return .null }
+            guard let r = DecimalMath.rescale(m, from: s, to: Int(shown)) else { throw DatabaseError.numericOutOfRange("numeric") }
+            return try Casts.dynamicNumeric(r, scale: Int(shown))
         case "mod":
             guard case .numeric(let a, let sa) = args[0], case .numeric(let b, let sb) = args[1] else { return .null }
             if b == 0 { throw DatabaseError.divisionByZero }

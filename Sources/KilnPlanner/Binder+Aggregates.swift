@@ -137,3 +137,89 @@ extension Binder {
         }, names: types.indices.map { "?column\($0)?" })
     }
 }
+
+extension Binder {
+    /// An unconstrained numeric expression whose values are static decimals (casts of
+    /// numeric(p, s) or integer expressions, decimal constants, NULL, and CASE or COALESCE
+    /// over them) as two expressions: the value at the largest of their scales (a static
+    /// decimal), and the scale each row's value has. Nil for anything else.
+    mutating func staticDecimalParts(_ expression: BoundExpression) throws(DatabaseError) -> (value: BoundExpression, scales: BoundExpression, scale: Int)? {
+        // The leaves first: each value with its static scale.
+        indirect enum Shape {
+            case leaf(BoundExpression, Int?)
+            case choice(String, [BoundExpression], [Shape])
+        }
+        func shape(_ e: BoundExpression) -> Shape? {
+            switch e.kind {
+            case .constant(.null):
+                return .leaf(e, nil)
+            case .constant(.numeric(let m, let s)):
+                return .leaf(.constant(.numeric(m, scale: s), type: .numeric(precision: nil, scale: s)), s)
+            case .call("cast", let arguments) where arguments.count == 1:
+                let inner = arguments[0]
+                if case .numeric(_, let s) = inner.type { return .leaf(inner, s) }
+                if inner.type.isInteger { return .leaf(inner, 0) }
+                return nil
+            case .call("case", let arguments):
+                // [c1, v1, c2, v2, ..., else]: the conditions stay, the values are shaped.
+                var conditions: [BoundExpression] = [], values: [Shape] = []
+                for (index, argument) in arguments.enumerated() {
+                    if index % 2 == 0 && index < arguments.count - 1 { conditions.append(argument); continue }
+                    guard let value = shape(argument) else { return nil }
+                    values.append(value)
+                }
+                return .choice("case", conditions, values)
+            case .call("coalesce", let arguments):
+                var values: [Shape] = []
+                for argument in arguments {
+                    guard let value = shape(argument) else { return nil }
+                    values.append(value)
+                }
+                return .choice("coalesce", [], values)
+            default:
+                return nil
+            }
+        }
+        guard let root = shape(expression) else { return nil }
+        func largest(_ s: Shape) -> Int {
+            switch s {
+            case .leaf(_, let scale): return scale ?? 0
+            case .choice(_, _, let values): return values.map(largest).max() ?? 0
+            }
+        }
+        let target = largest(root)
+        let targetType = SQLType.numeric(precision: nil, scale: target)
+        func build(_ s: Shape) throws(DatabaseError) -> (BoundExpression, BoundExpression) {
+            switch s {
+            case .leaf(_, nil):
+                return (.constant(.null, type: targetType), .constant(.null, type: .integer))
+            case .leaf(let e, let scale?):
+                return (try cast(e, to: targetType, position: 0), .constant(.int32(Int32(scale)), type: .integer))
+            case .choice(let name, let conditions, let values):
+                var built: [(BoundExpression, BoundExpression)] = []
+                for value in values { built.append(try build(value)) }
+                let nullable = built.contains { $0.0.nullable }
+                if name == "case" {
+                    var valueArguments: [BoundExpression] = [], scaleArguments: [BoundExpression] = []
+                    for (index, condition) in conditions.enumerated() {
+                        valueArguments += [condition, built[index].0]
+                        scaleArguments += [condition, built[index].1]
+                    }
+                    valueArguments.append(built[built.count - 1].0)
+                    scaleArguments.append(built[built.count - 1].1)
+                    return (.call("case", valueArguments, type: targetType, nullable: nullable), .call("case", scaleArguments, type: .integer, nullable: true))
+                }
+                // COALESCE: the first non-NULL value, and that value's scale.
+                var scaleArguments: [BoundExpression] = []
+                for (value, scale) in built.dropLast() {
+                    scaleArguments += [.call("is_not_null", [value], type: .boolean, nullable: false), scale]
+                }
+                scaleArguments.append(built[built.count - 1].1)
+                return (.call("coalesce", built.map(\.0), type: targetType, nullable: built.allSatisfy { $0.0.nullable }),
+                        .call("case", scaleArguments, type: .integer, nullable: true))
+            }
+        }
+        let (value, scales) = try build(root)
+        return (value, scales, target)
+    }
+}

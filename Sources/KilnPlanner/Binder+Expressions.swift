@@ -144,7 +144,7 @@ extension Binder {
             var elseValue = try otherwise.map { e throws(DatabaseError) in try bindExpression(e, scope: scope, aggregates: aggregates) } ?? .constant(.null, type: .unknown)
             var type = SQLType.unknown
             for (index, result) in (results + [elseValue]).enumerated() {
-                guard let common = TypeRules.common(type, result.type) else {
+                guard let common = TypeRules.commonValue(type, result.type) else {
                     let position = index < whens.count ? whens[index].1.position : (otherwise?.position ?? at)
                     throw DatabaseError(.datatypeMismatch, "CASE types \(type) and \(result.type) cannot be matched", position: position)
                 }

@@ -21,7 +21,7 @@ extension Binder {
         func toCommonType() throws(DatabaseError) -> [BoundExpression] {
             var type = SQLType.unknown
             for (index, argument) in bound.enumerated() {
-                guard let common = TypeRules.common(type, argument.type) else {
+                guard let common = TypeRules.commonValue(type, argument.type) else {
                     throw DatabaseError(.datatypeMismatch, "\(name.uppercased()) types \(type) and \(argument.type) cannot be matched", position: arguments[index].position)
                 }
                 type = common

@@ -39,7 +39,7 @@ extension Binder {
             }
             for (index, r) in right.plan.outputTypes.enumerated() {
                 // An untyped literal (`SELECT NULL`) takes the other side's type.
-                guard let common = TypeRules.common(types[index], r.0) else {
+                guard let common = TypeRules.commonValue(types[index], r.0) else {
                     throw DatabaseError(.datatypeMismatch, "\(name) types \(types[index]) and \(r.0) cannot be matched", position: branch.position)
                 }
                 types[index] = common == .unknown ? .text : common

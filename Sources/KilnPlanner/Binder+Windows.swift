@@ -62,7 +62,7 @@ extension Binder {
             }
             var arguments3 = [value]
             if bound.count == 3 {
-                guard let common = TypeRules.common(value.type, bound[2].type) else {
+                guard let common = TypeRules.commonValue(value.type, bound[2].type) else {
                     throw DatabaseError(.datatypeMismatch, "\(name) types \(value.type) and \(bound[2].type) cannot be matched", position: arguments[2].position)
                 }
                 value = try coerce(value, to: common, position: arguments[0].position)

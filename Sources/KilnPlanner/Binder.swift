@@ -229,6 +229,27 @@ public struct Binder {
                 return keys.count + aggregates.count - 1
             }
             for (index, call) in collector.calls.enumerated() {
+                // sum and avg of unconstrained numerics made of static decimals (CASE, COALESCE
+                // of numeric(p, s) and integers): summed at their largest static scale, plus the
+                // largest scale of the values summed, which PostgreSQL's sum shows. No packed
+                // arithmetic per row (TPC-H Q14's `sum(CASE ... ELSE 0 END)`).
+                if call.function == "sum" || call.function == "avg", !call.distinct, let argument = call.argument,
+                   argument.type == .dynamicNumeric, let parts = try staticDecimalParts(argument) {
+                    let sumType = SQLType.numeric(precision: nil, scale: parts.scale)
+                    let sum = BoundExpression.column(place(AggregateCall(function: "sum", argument: parts.value, type: sumType, distinct: false)),
+                                                     type: sumType, nullable: true)
+                    let shown = BoundExpression.column(place(AggregateCall(function: "max", argument: parts.scales, type: .integer, distinct: false)),
+                                                       type: .integer, nullable: true)
+                    let total = BoundExpression.call("numeric_at_scale", [sum, shown], type: .dynamicNumeric, nullable: true)
+                    if call.function == "sum" {
+                        aggregateOutput[index] = total
+                    } else {
+                        let count = BoundExpression.column(place(AggregateCall(function: "count", argument: parts.value, type: .bigint, distinct: false)),
+                                                           type: .bigint, nullable: false)
+                        aggregateOutput[index] = .call("avg_final", [total, count], type: call.type, nullable: true)
+                    }
+                    continue
+                }
                 if call.function == "avg" {
                     let argument = call.argument!
                     let sumType: SQLType = argument.type.isFloat || argument.type == .interval || argument.type == .dynamicNumeric
@@ -668,7 +689,7 @@ public struct Binder {
             let l = try leftScope.usingColumn(name, side: "left", position: at)
             let r = try rightScope.usingColumn(name, side: "right", position: at)
             let leftEntry = leftScope.entries[l], rightEntry = rightScope.entries[r]
-            guard let common = TypeRules.common(leftEntry.type, rightEntry.type) else {
+            guard let common = TypeRules.commonValue(leftEntry.type, rightEntry.type) else {
                 throw DatabaseError(.datatypeMismatch, "JOIN/USING types \(leftEntry.type) and \(rightEntry.type) cannot be matched", position: at)
             }
             conjuncts.append(try bindBinary("=", .column(l, type: scope.entries[l].type, nullable: scope.entries[l].nullable),

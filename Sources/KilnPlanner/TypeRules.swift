@@ -42,6 +42,17 @@ public enum TypeRules {
         return nil
     }
 
+    /// The common type of values that flow into one result (CASE, COALESCE, GREATEST, LEAST,
+    /// UNION and VALUES columns, USING's merged column): `common`, except that decimals of
+    /// different static scales (an integer's is 0) become unconstrained numeric, whose values
+    /// keep their own scales: PostgreSQL drops the typmod when the inputs' differ, so
+    /// `COALESCE(price, 0)` prints `0`, not `0.00`.
+    public static func commonValue(_ a: SQLType, _ b: SQLType) -> SQLType? {
+        guard let result = common(a, b) else { return nil }
+        if case .numeric = result, a != .unknown, b != .unknown, a.scale != b.scale { return .dynamicNumeric }
+        return result
+    }
+
     /// Can a value of `from` be cast explicitly to `to`?
     public static func canCast(_ from: SQLType, to: SQLType) -> Bool {
         if from == to || from == .unknown { return true }

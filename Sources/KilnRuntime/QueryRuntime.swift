@@ -56,15 +56,20 @@ public final class QueryRuntime {
                 guard function.resultType == .dynamicNumeric, function.argumentTypes == [.dynamicNumeric, .dynamicNumeric] else { return nil }
                 self = .packed(function.name == "add" ? .add : function.name == "sub" ? .subtract : .multiply)
             case "cast" where function.resultType == .dynamicNumeric:
-                guard case .numeric(_, let scale) = function.argumentTypes[0] else { return nil }
-                self = .packed(.fromScale(scale))
+                switch function.argumentTypes[0] {
+                case .numeric(_, let scale): self = .packed(.fromScale(scale))
+                case .smallint, .integer, .bigint: self = .packed(.fromInteger(function.argumentTypes[0].physical))
+                default: return nil
+                }
             default: return nil
             }
         }
     }
     enum PackedOperation {
         case add, subtract, multiply
+        /// A static decimal of this scale, or an integer of this width, as a packed value.
         case fromScale(Int)
+        case fromInteger(PhysicalType)
     }
     /// The first error raised while running; the error flag in the context is set with it.
     public var error: DatabaseError?
@@ -500,7 +505,11 @@ public final class QueryRuntime {
     /// Unconstrained numeric arithmetic on the packed bits, with the scales and errors of
     /// `ScalarFunctions` (strict: NULL in, NULL out).
     func packedOnBits(_ operation: PackedOperation) {
-        let arguments = if case .fromScale = operation { 1 } else { 2 }
+        let arguments: Int
+        switch operation {
+        case .fromScale, .fromInteger: arguments = 1
+        default: arguments = 2
+        }
         var anyNull = false
         for i in 0..<arguments where scratch.load(fromByteOffset: ScratchLayout.argumentNull(i), as: UInt8.self) != 0 { anyNull = true }
         var result: Int128 = 0
@@ -511,6 +520,14 @@ public final class QueryRuntime {
                 switch operation {
                 case .fromScale(let scale):
                     (m, s) = (first, scale)
+                case .fromInteger(let width):
+                    let base = scratch + ScratchLayout.argument(0)
+                    switch width {
+                    case .int16: m = Int128(base.loadUnaligned(as: Int16.self))
+                    case .int32: m = Int128(base.loadUnaligned(as: Int32.self))
+                    default: m = Int128(base.loadUnaligned(as: Int64.self))
+                    }
+                    s = 0
                 case .add, .subtract, .multiply:
                     let (a, sa) = PackedNumeric.unpack(first)
                     let (b, sb) = PackedNumeric.unpack(scratch.loadUnaligned(fromByteOffset: ScratchLayout.argument(1), as: Int128.self))
