@@ -18,6 +18,9 @@ public enum DecimalMath {
     /// Changes the scale, rounding half away from zero as PostgreSQL does. Returns nil on overflow.
     public static func rescale(_ value: Int128, from: Int, to: Int) -> Int128? {
         if to == from { return value }
+        // Beyond 10^38 (`pow10`'s largest): any non-zero value overflows, or rounds to zero.
+        if to - from > maxPrecision { return value == 0 ? 0 : nil }
+        if from - to > maxPrecision { return 0 }
         if to > from {
             let (result, overflow) = value.multipliedReportingOverflow(by: pow10(to - from))
             return overflow ? nil : result
@@ -103,6 +106,9 @@ public enum DecimalMath {
         let shift = resultScale + rhsScale - lhsScale
         var numerator = lhs
         var denominator = rhs
+        // Shifts past 10^38 (`pow10`'s largest): digit by digit, or a quotient that rounds to zero.
+        if shift + 1 > maxPrecision { return divideWide(lhs, rhs, shift: shift) }
+        if -shift > maxPrecision { return 0 }
         if shift >= 0 {
             // One extra digit for rounding.
             let (n, overflow) = lhs.multipliedReportingOverflow(by: pow10(shift + 1))

@@ -65,7 +65,7 @@ public final class QueryRuntime {
             }
         }
     }
-    enum PackedOperation {
+    enum PackedOperation: Equatable {
         case add, subtract, multiply
         /// A static decimal of this scale, or an integer of this width, as a packed value.
         case fromScale(Int)
@@ -505,11 +505,7 @@ public final class QueryRuntime {
     /// Unconstrained numeric arithmetic on the packed bits, with the scales and errors of
     /// `ScalarFunctions` (strict: NULL in, NULL out).
     func packedOnBits(_ operation: PackedOperation) {
-        let arguments: Int
-        switch operation {
-        case .fromScale, .fromInteger: arguments = 1
-        default: arguments = 2
-        }
+        let arguments = operation == .add || operation == .subtract || operation == .multiply ? 2 : 1
         var anyNull = false
         for i in 0..<arguments where scratch.load(fromByteOffset: ScratchLayout.argumentNull(i), as: UInt8.self) != 0 { anyNull = true }
         var result: Int128 = 0
@@ -531,8 +527,8 @@ public final class QueryRuntime {
                 case .add, .subtract, .multiply:
                     let (a, sa) = PackedNumeric.unpack(first)
                     let (b, sb) = PackedNumeric.unpack(scratch.loadUnaligned(fromByteOffset: ScratchLayout.argument(1), as: Int128.self))
-                    if case .multiply = operation { (m, s) = try DecimalMath.multiply(a, scale: sa, b, scale: sb) }
-                    else { (m, s) = try DecimalMath.add(a, scale: sa, b, scale: sb, subtract: { if case .subtract = operation { return true }; return false }()) }
+                    (m, s) = operation == .multiply ? try DecimalMath.multiply(a, scale: sa, b, scale: sb)
+                        : try DecimalMath.add(a, scale: sa, b, scale: sb, subtract: operation == .subtract)
                 }
                 result = try PackedNumeric.pack(m, scale: s)
             } catch {

@@ -55,6 +55,11 @@ final class NumericScaleTests: XCTestCase {
         XCTAssertEqual(try quotient("0.0001", "7"), "0.000014285714285714285714")
         XCTAssertEqual(try quotient("19999", "12345"), "1.62000810044552450385")
         XCTAssertEqual(try quotient("-2.25", "3"), "-0.75000000000000000000")
+        // PostgreSQL's scale here is 40; Kiln's stops at 38, with the value right (a shift
+        // past 10^38 is done digit by digit).
+        XCTAssertEqual(try quotient("1", "100000000000000000000"), "0.00000000000000000001000000000000000000")
+        XCTAssertEqual(DecimalMath.rescale(5, from: 0, to: 40), nil)
+        XCTAssertEqual(DecimalMath.rescale(5, from: 40, to: 0), 0)
         XCTAssertThrowsError(try quotient("1", "0")) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "22012") }
     }
 
