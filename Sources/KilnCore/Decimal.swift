@@ -1,19 +1,19 @@
+import CKilnSystem
 /// Exact decimal arithmetic on scaled 128-bit integers: the value is `mantissa / 10^scale`.
 ///
 /// One definition shared by the interpreter, the runtime and constant folding; compiled code
 /// calls into the same routines for the rare operations (division, rescaling with rounding).
 public enum DecimalMath {
-    /// 10^n for n in 0...38.
-    public static let powersOfTen: [Int128] = {
-        var result: [Int128] = [1]
-        for _ in 1...38 { result.append(result.last! * 10) }
-        return result
-    }()
-
     /// The largest number of decimal digits a mantissa may hold.
     public static let maxPrecision = 38
 
-    public static func pow10(_ n: Int) -> Int128 { powersOfTen[max(0, min(38, n))] }
+    /// 10^n for n in 0...38 (clamped), from a table in C (`kiln_pow10_low`/`high`): decimal
+    /// arithmetic asks for powers of ten per row.
+    @inline(__always)
+    public static func pow10(_ n: Int) -> Int128 {
+        let i = Int32(truncatingIfNeeded: max(0, min(38, n)))
+        return Int128(Int64(bitPattern: kiln_pow10_high(i))) << 64 | Int128(kiln_pow10_low(i))
+    }
 
     /// Changes the scale, rounding half away from zero as PostgreSQL does. Returns nil on overflow.
     public static func rescale(_ value: Int128, from: Int, to: Int) -> Int128? {
@@ -110,24 +110,19 @@ public enum DecimalMath {
         if shift + 1 > maxPrecision { return divideWide(lhs, rhs, shift: shift) }
         if -shift > maxPrecision { return 0 }
         if shift >= 0 {
-            // One extra digit for rounding.
-            let (n, overflow) = lhs.multipliedReportingOverflow(by: pow10(shift + 1))
+            let (n, overflow) = lhs.multipliedReportingOverflow(by: pow10(shift))
             if overflow { return divideWide(lhs, rhs, shift: shift) }
             numerator = n
         } else {
             let (d, overflow) = rhs.multipliedReportingOverflow(by: pow10(-shift))
             if overflow { return 0 }
             denominator = d
-            let (n, overflow2) = lhs.multipliedReportingOverflow(by: 10)
-            if overflow2 { return nil }
-            numerator = n
         }
-        var quotient = numerator / denominator
-        // quotient carries one extra digit: round it away.
-        let last = quotient % 10
-        quotient /= 10
-        if last.magnitude >= 5 { quotient += quotient < 0 || (quotient == 0 && (lhs < 0) != (rhs < 0)) ? -1 : 1 }
-        return quotient
+        // One division; the remainder rounds half away from zero.
+        let (quotient, remainder) = numerator.magnitude.quotientAndRemainder(dividingBy: denominator.magnitude)
+        let rounded = remainder >= denominator.magnitude - remainder ? quotient + 1 : quotient
+        guard rounded <= UInt128(Int128.max) else { return nil }
+        return (lhs < 0) != (rhs < 0) ? -Int128(rounded) : Int128(rounded)
     }
 
     /// Long division digit by digit when the shifted numerator does not fit 128 bits.

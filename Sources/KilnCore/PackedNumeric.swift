@@ -14,10 +14,11 @@ import Glibc
 /// - a negative value: the positive layout of its magnitude, negated, plus the scale.
 public enum PackedNumeric {
     /// The bits that hold the display scale.
-    public static let scaleMask: Int128 = 0x7F
+    public static var scaleMask: Int128 { 0x7F }
     /// Significant digits a value may have (the coefficient's).
     public static let maxSignificantDigits = 34
-    private static let coefficientMask: Int128 = (1 << 113) - 1
+    // Computed, not stored: a stored static costs a `swift_once` check per row.
+    private static var coefficientMask: Int128 { (1 << 113) - 1 }
 
     /// The bits equality and hashing compare: the value without its display scale.
     @inline(__always)
@@ -100,17 +101,21 @@ public enum PackedNumeric {
         let weight = leading >= 0 ? leading / 4 : -((-leading + 3) / 4)
         // value / 10000^weight = magnitude / 10^(scale + 4 * weight)
         let shift = scale + 4 * weight
-        let digit = shift >= 0 ? magnitude / UInt128(DecimalMath.pow10(shift)) : magnitude * UInt128(DecimalMath.pow10(-shift))
-        return (weight, Int(digit))
+        if shift < 0 { return (weight, Int(magnitude * UInt128(DecimalMath.pow10(-shift)))) }
+        // Most values fit 64 bits, where division is one instruction.
+        if magnitude <= UInt128(UInt64.max) { return (weight, Int(UInt64(magnitude) / UInt64(DecimalMath.pow10(min(shift, 19))))) }
+        return (weight, Int(magnitude / UInt128(DecimalMath.pow10(shift))))
     }
 }
 
 extension DecimalMath {
-    /// Decimal digits of a magnitude (1 for zero).
+    /// Decimal digits of a magnitude (1 for zero): from its bit length, `floor(bits * log10(2))`
+    /// (1233 / 4096 is close enough for 128 bits), plus one when the value reaches that power.
+    @inline(__always)
     public static func digitCount(_ value: UInt128) -> Int {
-        var count = 1
-        while count <= maxPrecision, value >= UInt128(powersOfTen[count]) { count += 1 }
-        return count
+        let bits = 128 - value.leadingZeroBitCount
+        let estimate = (bits * 1233) >> 12
+        return value >= UInt128(pow10(estimate)) ? estimate + 1 : max(estimate, 1)
     }
 
     /// `a + b` or `a - b` at the larger of the two scales, as PostgreSQL's numeric addition.
@@ -129,6 +134,26 @@ extension DecimalMath {
         return (product, sa + sb)
     }
 
+    /// Exact variance or standard deviation of `count` values from their sum and sum of
+    /// squares, as PostgreSQL's numeric_stddev_internal: `n * Q - S * S` (zero or less: 0), over
+    /// `n * (n - 1)` (sample) or `n * n`, at the scale its division picks; the deviation is the
+    /// square root of that quotient, at the same scale. `count` is at least 1 (2 for a sample).
+    public static func variance(count n: Int64, sum: Int128, scale sumScale: Int, squares: Int128, scale squaresScale: Int,
+                                sample: Bool, root: Bool) throws(DatabaseError) -> (Int128, Int) {
+        let overflow = DatabaseError.numericOutOfRange("numeric")
+        // S * S has twice the sum's scale; both terms at the larger of that and Q's.
+        let scale = max(2 * sumScale, squaresScale)
+        guard case (let sumSquared, false) = sum.multipliedReportingOverflow(by: sum),
+              let alignedSquared = rescale(sumSquared, from: 2 * sumScale, to: scale),
+              let q = rescale(squares, from: squaresScale, to: scale),
+              case (let nQ, false) = Int128(n).multipliedReportingOverflow(by: q),
+              case (let numerator, false) = nQ.subtractingReportingOverflow(alignedSquared),
+              case (let denominator, false) = Int128(n).multipliedReportingOverflow(by: Int128(sample ? n - 1 : n)) else { throw overflow }
+        if numerator <= 0 { return (0, 0) }
+        let (variance, varianceScale) = try divide(numerator, scale: scale, by: denominator, scale: 0)
+        return root ? (try squareRoot(variance, scale: varianceScale), varianceScale) : (variance, varianceScale)
+    }
+
     /// The square root of a non-negative `value / 10^scale` at the same scale, rounded half
     /// up (PostgreSQL's `sqrt_var`): the integer square root of `value * 10^(scale + 2)`, one
     /// digit more than wanted, in 256-bit arithmetic.
@@ -138,7 +163,9 @@ extension DecimalMath {
         guard scale + 2 <= maxPrecision else { throw DatabaseError.numericOutOfRange("numeric") }
         let target = value.magnitude.multipliedFullWidth(by: UInt128(pow10(scale + 2)))
         // Newton's iteration from above: from an estimate at least the root, it falls to floor(sqrt).
-        let estimate = (Double(target.high) * 0x1p128 + Double(target.low)).squareRoot()
+        // (UInt128 to Double through 64-bit halves: the generic conversion is slow.)
+        func double(_ x: UInt128) -> Double { Double(UInt64(truncatingIfNeeded: x >> 64)) * 0x1p64 + Double(UInt64(truncatingIfNeeded: x)) }
+        let estimate = (double(target.high) * 0x1p128 + double(target.low)).squareRoot()
         guard estimate < 0x1p127 else { throw DatabaseError.numericOutOfRange("numeric") }
         var root = UInt128(estimate * (1 + 0x1p-40)) + 2
         while true {

@@ -278,29 +278,15 @@ public enum ScalarFunctions {
     /// population forms).
     static func varianceFinal(_ name: String, _ args: [Value], resultType: SQLType) throws(DatabaseError) -> Value {
         guard case .int64(let n) = args[0] else { return .null }
-        let sample = name.contains("samp"), root = name.hasPrefix("stddev")
+        let sample = name == "var_samp_final" || name == "stddev_samp_final", root = name.hasPrefix("stddev")
         if n == 0 || (sample && n == 1) { return .null }
         switch (args[1], args[2]) {
         case (.float64(let sum), .float64(let squares)):
             let variance = max(0, (squares - sum * sum / Double(n)) / Double(sample ? n - 1 : n))
             return .float64(root ? variance.squareRoot() : variance)
         case (.numeric(let sum, let sumScale), .numeric(let squares, let squaresScale)):
-            // PostgreSQL's numeric_stddev_internal: n * Q - S * S (zero or less: 0), divided by
-            // n * (n - 1) (or n * n) at the scale its division picks; the deviation is the
-            // square root of that quotient, at the same scale.
-            let overflow = DatabaseError.numericOutOfRange("numeric")
-            let scale = max(2 * sumScale, squaresScale)
-            guard let s2 = DecimalMath.rescale(sum, from: sumScale, to: scale / 2 + scale % 2),
-                  case (let sumSquared, false) = s2.multipliedReportingOverflow(by: s2),
-                  let alignedSquared = DecimalMath.rescale(sumSquared, from: 2 * (scale / 2 + scale % 2), to: scale),
-                  let q = DecimalMath.rescale(squares, from: squaresScale, to: scale),
-                  case (let nQ, false) = Int128(n).multipliedReportingOverflow(by: q),
-                  case (let numerator, false) = nQ.subtractingReportingOverflow(alignedSquared),
-                  case (let denominator, false) = Int128(n).multipliedReportingOverflow(by: Int128(sample ? n - 1 : n)) else { throw overflow }
-            if numerator <= 0 { return try typedDecimal(0, scale: 0, as: resultType) }
-            let (variance, varianceScale) = try DecimalMath.divide(numerator, scale: scale, by: denominator, scale: 0)
-            guard root else { return try typedDecimal(variance, scale: varianceScale, as: resultType) }
-            return try typedDecimal(try DecimalMath.squareRoot(variance, scale: varianceScale), scale: varianceScale, as: resultType)
+            let (m, scale) = try DecimalMath.variance(count: n, sum: sum, scale: sumScale, squares: squares, scale: squaresScale, sample: sample, root: root)
+            return try typedDecimal(m, scale: scale, as: resultType)
         default:
             return .null
         }

@@ -98,6 +98,20 @@ public struct BoundExpression: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Whether it calls a function with side effects or a new value per call.
+    public var isVolatile: Bool {
+        guard case .call(let name, let args) = kind else { return false }
+        return BoundExpression.volatileFunctions.contains(name) || args.contains { $0.isVolatile }
+    }
+
+    /// A column, constant or parameter: a value a projection passes along without computing.
+    public var isPlainValue: Bool {
+        switch kind {
+        case .column, .constant, .parameter, .slot, .outer: return true
+        case .call: return false
+        }
+    }
+
     /// The expression with every column and outer reference replaced by `transform`'s result.
     public func substitute(_ transform: (BoundExpression) -> BoundExpression?) -> BoundExpression {
         if let replaced = transform(self) { return replaced }

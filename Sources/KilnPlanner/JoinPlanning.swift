@@ -46,6 +46,46 @@ public enum JoinPlanning {
 
     /// Moves every conjunct it can into `plan`; leaves the others in `conjuncts`.
     static func place(_ conjuncts: inout [BoundExpression], into plan: PlanNode) -> PlanNode {
+        switch plan {
+        case .filter(let input, let predicate):
+            // Below a filter (a HAVING, a subquery's WHERE): on into its input; what stays joins it.
+            var down = conjuncts
+            conjuncts = []
+            return place(&down, into: input).withFilter(split(predicate) + down)
+        case .sort(let input, let keys):
+            // Sorting keeps every row: filter first.
+            var down = conjuncts
+            conjuncts = []
+            return .sort(place(&down, into: input).withFilter(down), keys: keys)
+        case .project(let input, let expressions, let names):
+            // Through a projection that passes columns (and constants) along: the conjunct reads
+            // the input's columns instead.
+            var down = takeConjuncts(&conjuncts) { used in
+                used.allSatisfy { $0 < expressions.count && expressions[$0].isPlainValue }
+            }
+            down = down.map { $0.substitute { e in if case .column(let i) = e.kind { return expressions[i] }; return nil } }
+            guard !down.isEmpty else { return plan }
+            return .project(place(&down, into: input).withFilter(down), expressions: expressions, names: names)
+        case .aggregate(let input, let keys, let aggregates) where !keys.isEmpty:
+            // A conjunct over group keys only keeps or drops whole groups: it filters the
+            // aggregation's input instead (PostgreSQL and DuckDB push such quals down too).
+            var down = takeConjuncts(&conjuncts) { used in
+                used.allSatisfy { $0 < keys.count && !keys[$0].isVolatile }
+            }
+            down = down.map { $0.substitute { e in if case .column(let i) = e.kind { return keys[i] }; return nil } }
+            guard !down.isEmpty else { return plan }
+            return .aggregate(place(&down, into: input).withFilter(down), keys: keys, aggregates: aggregates)
+        case .unionAll(let inputs):
+            // Every input gets its own copy (the inputs' columns line up with the union's).
+            let down = takeConjuncts(&conjuncts) { _ in true }
+            guard !down.isEmpty else { return plan }
+            return .unionAll(inputs.map { input in
+                var copy = down
+                return place(&copy, into: input).withFilter(copy)
+            })
+        default:
+            break
+        }
         if case .semiJoin(let probe, let build, let probeKeys, let buildKeys, let residual, let anti) = plan {
             // A semi or anti join keeps the probe's columns: everything placeable goes to the probe.
             var down = conjuncts
@@ -86,6 +126,19 @@ public enum JoinPlanning {
         var newBuild = place(&toBuild, into: build)
         if !toBuild.isEmpty { newBuild = .filter(newBuild, predicate: combine(toBuild)) }
         return .hashJoin(probe: newProbe, build: newBuild, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: false)
+    }
+
+    /// Removes and returns the conjuncts that may move below a node: they read at least one
+    /// column (a constant conjunct above an aggregation would keep its one row of an empty
+    /// input), call nothing volatile, and `movable` accepts the columns they read.
+    static func takeConjuncts(_ conjuncts: inout [BoundExpression], _ movable: (Set<Int>) -> Bool) -> [BoundExpression] {
+        var taken: [BoundExpression] = [], kept: [BoundExpression] = []
+        for conjunct in conjuncts {
+            let used = conjunct.columnsUsed
+            if !used.isEmpty, !conjunct.isVolatile, movable(used) { taken.append(conjunct) } else { kept.append(conjunct) }
+        }
+        conjuncts = kept
+        return taken
     }
 
     /// `probe LEFT JOIN build ON predicate`: cross-side equalities become keys, conjuncts

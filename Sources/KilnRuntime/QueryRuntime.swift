@@ -45,8 +45,8 @@ public final class QueryRuntime {
         case substring
         /// `string_append(state, more)`: string_agg's step, appending in place.
         case append
-        /// +, - and * of unconstrained numerics, and a static decimal's cast to one, on the
-        /// packed bits (`PackedNumeric`): the per-row arithmetic of `numeric` columns.
+        /// +, -, * and / into unconstrained numerics, and casts into them, on the packed bits
+        /// (`PackedNumeric`): the per-row arithmetic of `numeric` columns and quotients.
         case packed(PackedOperation)
         init?(_ function: RuntimeFunction) {
             switch function.name {
@@ -55,21 +55,58 @@ public final class QueryRuntime {
             case "add", "sub", "mul":
                 guard function.resultType == .dynamicNumeric, function.argumentTypes == [.dynamicNumeric, .dynamicNumeric] else { return nil }
                 self = .packed(function.name == "add" ? .add : function.name == "sub" ? .subtract : .multiply)
+            case "div", "avg_final":
+                guard function.resultType == .dynamicNumeric, function.argumentTypes.count == 2,
+                      let dividend = PackedOperand(function.argumentTypes[0]), let divisor = PackedOperand(function.argumentTypes[1]) else { return nil }
+                self = .packed(.divide(dividend, divisor))
+            case "var_samp_final", "var_pop_final", "stddev_samp_final", "stddev_pop_final":
+                guard function.resultType == .dynamicNumeric, function.argumentTypes.count == 3, function.argumentTypes[0] == .bigint,
+                      let sum = PackedOperand(function.argumentTypes[1]), let squares = PackedOperand(function.argumentTypes[2]) else { return nil }
+                self = .packed(.variance(sum, squares, sample: function.name.hasSuffix("_samp_final"), root: function.name.hasPrefix("stddev")))
             case "cast" where function.resultType == .dynamicNumeric:
-                switch function.argumentTypes[0] {
-                case .numeric(_, let scale): self = .packed(.fromScale(scale))
-                case .smallint, .integer, .bigint: self = .packed(.fromInteger(function.argumentTypes[0].physical))
-                default: return nil
-                }
+                guard let operand = PackedOperand(function.argumentTypes[0]), operand != .packed else { return nil }
+                self = .packed(.convert(operand))
             default: return nil
             }
         }
     }
     enum PackedOperation: Equatable {
+        /// Two unconstrained numerics.
         case add, subtract, multiply
-        /// A static decimal of this scale, or an integer of this width, as a packed value.
-        case fromScale(Int)
-        case fromInteger(PhysicalType)
+        /// PostgreSQL's quotient (`select_div_scale`), of any two decimal or integer operands.
+        case divide(PackedOperand, PackedOperand)
+        /// A static decimal or an integer as an unconstrained numeric.
+        case convert(PackedOperand)
+        /// The variance family's final step (count, sum, sum of squares), exact.
+        case variance(PackedOperand, PackedOperand, sample: Bool, root: Bool)
+    }
+    /// How an operand of packed arithmetic is stored in the scratch area.
+    enum PackedOperand: Equatable {
+        /// An unconstrained numeric's packed bits.
+        case packed
+        /// A static decimal of this scale.
+        case scaled(Int)
+        /// An integer of this width.
+        case integer(PhysicalType)
+        init?(_ type: SQLType) {
+            switch type {
+            case .dynamicNumeric: self = .packed
+            case .numeric(_, let scale): self = .scaled(scale)
+            case .smallint, .integer, .bigint: self = .integer(type.physical)
+            default: return nil
+            }
+        }
+        /// The operand at `base` as a mantissa and its scale.
+        @inline(__always)
+        func load(_ base: UnsafeRawPointer) -> (Int128, Int) {
+            switch self {
+            case .packed: return PackedNumeric.unpack(base.loadUnaligned(as: Int128.self))
+            case .scaled(let scale): return (base.loadUnaligned(as: Int128.self), scale)
+            case .integer(.int16): return (Int128(base.loadUnaligned(as: Int16.self)), 0)
+            case .integer(.int32): return (Int128(base.loadUnaligned(as: Int32.self)), 0)
+            case .integer: return (Int128(base.loadUnaligned(as: Int64.self)), 0)
+            }
+        }
     }
     /// The first error raised while running; the error flag in the context is set with it.
     public var error: DatabaseError?
@@ -505,28 +542,40 @@ public final class QueryRuntime {
     /// Unconstrained numeric arithmetic on the packed bits, with the scales and errors of
     /// `ScalarFunctions` (strict: NULL in, NULL out).
     func packedOnBits(_ operation: PackedOperation) {
-        let arguments = operation == .add || operation == .subtract || operation == .multiply ? 2 : 1
+        let arguments: Int
+        switch operation {
+        case .convert: arguments = 1
+        case .variance: arguments = 3
+        default: arguments = 2
+        }
         var anyNull = false
         for i in 0..<arguments where scratch.load(fromByteOffset: ScratchLayout.argumentNull(i), as: UInt8.self) != 0 { anyNull = true }
         var result: Int128 = 0
+        if case .variance(_, _, let sample, _) = operation, !anyNull {
+            // Too few values: NULL.
+            let count = scratch.loadUnaligned(fromByteOffset: ScratchLayout.argument(0), as: Int64.self)
+            if count == 0 || (sample && count == 1) { anyNull = true }
+        }
         if !anyNull {
-            let first = scratch.loadUnaligned(fromByteOffset: ScratchLayout.argument(0), as: Int128.self)
+            let first = UnsafeRawPointer(scratch + ScratchLayout.argument(0))
+            let second = UnsafeRawPointer(scratch + ScratchLayout.argument(1))
             do throws(DatabaseError) {
                 let (m, s): (Int128, Int)
                 switch operation {
-                case .fromScale(let scale):
-                    (m, s) = (first, scale)
-                case .fromInteger(let width):
-                    let base = scratch + ScratchLayout.argument(0)
-                    switch width {
-                    case .int16: m = Int128(base.loadUnaligned(as: Int16.self))
-                    case .int32: m = Int128(base.loadUnaligned(as: Int32.self))
-                    default: m = Int128(base.loadUnaligned(as: Int64.self))
-                    }
-                    s = 0
+                case .convert(let operand):
+                    (m, s) = operand.load(first)
+                case .divide(let dividend, let divisor):
+                    let (a, sa) = dividend.load(first)
+                    let (b, sb) = divisor.load(second)
+                    (m, s) = try DecimalMath.divide(a, scale: sa, by: b, scale: sb)
+                case .variance(let sumOperand, let squaresOperand, let sample, let root):
+                    let (sum, sumScale) = sumOperand.load(second)
+                    let (squares, squaresScale) = squaresOperand.load(UnsafeRawPointer(scratch + ScratchLayout.argument(2)))
+                    (m, s) = try DecimalMath.variance(count: first.loadUnaligned(as: Int64.self), sum: sum, scale: sumScale, squares: squares,
+                                                      scale: squaresScale, sample: sample, root: root)
                 case .add, .subtract, .multiply:
-                    let (a, sa) = PackedNumeric.unpack(first)
-                    let (b, sb) = PackedNumeric.unpack(scratch.loadUnaligned(fromByteOffset: ScratchLayout.argument(1), as: Int128.self))
+                    let (a, sa) = PackedOperand.packed.load(first)
+                    let (b, sb) = PackedOperand.packed.load(second)
                     (m, s) = operation == .multiply ? try DecimalMath.multiply(a, scale: sa, b, scale: sb)
                         : try DecimalMath.add(a, scale: sa, b, scale: sb, subtract: operation == .subtract)
                 }

@@ -46,4 +46,37 @@ uint32_t kiln_crc32c_path(int path, uint32_t crc, const void *data, size_t count
 /// The running executable's GNU build ID (0 bytes when it has none); at most `capacity` bytes.
 size_t kiln_build_id(uint8_t *out, size_t capacity);
 
+
+/// 10^n for n in 0...38 as the low and high 64 bits of a 128-bit integer. A table in C: Swift
+/// reads it with one load, where a global Swift array costs a `swift_once` check per use, and
+/// decimal arithmetic asks for powers of ten per row.
+static inline uint64_t kiln_pow10_low(int n) {
+    static const uint64_t table[39] = {
+        1u, 10u, 100u, 1000u,
+        10000u, 100000u, 1000000u, 10000000u,
+        100000000u, 1000000000u, 10000000000u, 100000000000u,
+        1000000000000u, 10000000000000u, 100000000000000u, 1000000000000000u,
+        10000000000000000u, 100000000000000000u, 1000000000000000000u, 10000000000000000000u,
+        7766279631452241920u, 3875820019684212736u, 1864712049423024128u, 200376420520689664u,
+        2003764205206896640u, 1590897978359414784u, 15908979783594147840u, 11515845246265065472u,
+        4477988020393345024u, 7886392056514347008u, 5076944270305263616u, 13875954555633532928u,
+        9632337040368467968u, 4089650035136921600u, 4003012203950112768u, 3136633892082024448u,
+        12919594847110692864u, 68739955140067328u, 687399551400673280u};
+    return table[n];
+}
+static inline uint64_t kiln_pow10_high(int n) {
+    static const uint64_t table[39] = {
+        0u, 0u, 0u, 0u,
+        0u, 0u, 0u, 0u,
+        0u, 0u, 0u, 0u,
+        0u, 0u, 0u, 0u,
+        0u, 0u, 0u, 0u,
+        5u, 54u, 542u, 5421u,
+        54210u, 542101u, 5421010u, 54210108u,
+        542101086u, 5421010862u, 54210108624u, 542101086242u,
+        5421010862427u, 54210108624275u, 542101086242752u, 5421010862427522u,
+        54210108624275221u, 542101086242752217u, 5421010862427522170u};
+    return table[n];
+}
+
 #endif
