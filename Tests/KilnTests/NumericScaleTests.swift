@@ -44,6 +44,36 @@ final class NumericScaleTests: XCTestCase {
     }
 
     /// PostgreSQL's select_div_scale, and the values it gives.
+    /// The power table and the digit count from the bit length, at every boundary: 10^k - 1,
+    /// 10^k, 2^k - 1 and 2^k, up to the largest UInt128.
+    func testPowersAndDigitCounts() {
+        var power: UInt128 = 1
+        for k in 0...38 {
+            XCTAssertEqual(UInt128(DecimalMath.pow10(k)), power, "10^\(k)")
+            XCTAssertEqual(DecimalMath.digitCount(power), k + 1, "10^\(k)")
+            if k > 0 { XCTAssertEqual(DecimalMath.digitCount(power - 1), k, "10^\(k) - 1") }
+            if k < 38 { power *= 10 }
+        }
+        XCTAssertEqual(DecimalMath.pow10(-3), 1)
+        XCTAssertEqual(DecimalMath.pow10(50), DecimalMath.pow10(38))
+        XCTAssertEqual(DecimalMath.digitCount(0), 1)
+        for bits in 1...128 {
+            let top = bits == 128 ? UInt128.max : (UInt128(1) << bits) - 1
+            for value in [top, UInt128(1) << (bits - 1)] {
+                XCTAssertEqual(DecimalMath.digitCount(value), String(value).count, "\(value)")
+            }
+        }
+    }
+
+    /// The exact variance path gives PostgreSQL's digits (`numeric_stddev_internal`).
+    func testVarianceDigits() throws {
+        let database = try Database()
+        try database.execute("CREATE TABLE vd (i INTEGER, d NUMERIC(6,2))")
+        try database.execute("INSERT INTO vd VALUES (1, 1.25), (2, 2.50), (4, 0.75), (7, NULL)")
+        XCTAssertEqual(try database.query("SELECT stddev_samp(i), var_pop(i), stddev_pop(d), variance(d), avg(d), sum(d) / 3 FROM vd")[0].map { $0.text }, ["2.6457513110645906", "5.2500000000000000", "0.73598007219398723790",
+                                                         "0.81250000000000000000", "1.5000000000000000", "1.5000000000000000"])
+    }
+
     func testDivisionScale() throws {
         func quotient(_ a: String, _ b: String) throws -> String {
             let (x, sx) = DecimalMath.parse(Substring(a))!, (y, sy) = DecimalMath.parse(Substring(b))!
