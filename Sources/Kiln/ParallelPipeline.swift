@@ -47,6 +47,10 @@ extension QueryExecutor {
             case .limit: return nil
             }
         }
+        // Several pipelines into one aggregation or join table (a UNION ALL's inputs): one
+        // worker each, as a merge into a table another pipeline filled is not written for.
+        let feeders = pipelines.filter { $0.sinkState == pipeline.sinkState }
+        guard feeders.count == 1 else { return nil }
         let sink: Int
         switch pipeline.sink {
         case .hashAggregate(let state, _, let aggregates):
@@ -56,8 +60,6 @@ extension QueryExecutor {
             // A sort buffer (a window buffer runs on one worker), filled by one pipeline only
             // (a UNION ALL's buffer takes several pipelines' rows).
             guard case .sortBuffer = plan.plan.states[state] else { return nil }
-            let feeders = pipelines.filter { if case .sort(let s) = $0.sink { return s == state } else { return false } }
-            guard feeders.count == 1 else { return nil }
             sink = state
         case .hashJoinBuild(let state, _, _):
             // A mark join reads its table's entries in insertion order: one worker builds it.

@@ -111,7 +111,7 @@ extension Binder {
             plan = .limit(plan, limit: limit, offset: offset)
         }
         correlation = Correlation()
-        if !nested { plan = EagerAggregation.apply(SidewaysFiltering.apply(IndexSelection.apply(JoinOrdering.optimize(plan)))) }
+        if !nested { plan = SharedPlans.pushReferenceFilters(EagerAggregation.apply(SidewaysFiltering.apply(IndexSelection.apply(JoinOrdering.optimize(plan))))) }
         return BoundQuery(plan: ProjectionPruning.prune(plan), columnNames: left.columnNames, parameterTypes: parameterTypes, applies: applies)
     }
 

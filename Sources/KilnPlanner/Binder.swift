@@ -52,9 +52,17 @@ public struct Binder {
     final class CommonTable {
         let definition: CommonTableExpression
         let visible: [String: CommonTable]
-        init(definition: CommonTableExpression, visible: [String: CommonTable]) {
+        /// Computed once and read by every reference (`PlanNode.shared`): used more than once
+        /// (or `AS MATERIALIZED`, never `AS NOT MATERIALIZED`), and defined where no outer
+        /// query's columns are visible, so that its rows are the same at every reference.
+        let isShared: Bool
+        /// The shared plan, once the first reference bound it (as bound, and optimised), and
+        /// its columns.
+        var shared: (id: Int, source: PlanNode, plan: PlanNode, columns: [Scope.Entry])?
+        init(definition: CommonTableExpression, visible: [String: CommonTable], independent: Bool) {
             self.definition = definition
             self.visible = visible
+            isShared = independent && (definition.materialized ?? (definition.references >= 2))
         }
     }
 
@@ -90,7 +98,7 @@ public struct Binder {
         let savedTables = commonTables
         defer { commonTables = savedTables }
         for definition in select.with {
-            commonTables[definition.name] = CommonTable(definition: definition, visible: commonTables)
+            commonTables[definition.name] = CommonTable(definition: definition, visible: commonTables, independent: outerScopes.isEmpty && !applyMode)
         }
         if select.setOperation != nil { return try bindSetOperation(select) }
         var (plan, scope) = try bindFrom(select.from)
@@ -446,7 +454,7 @@ public struct Binder {
             plan = .project(plan, expressions: (0..<visible).map { .column($0, type: types[$0].0, nullable: types[$0].1) }, names: Array(names.prefix(visible)))
             names = Array(names.prefix(visible))
         }
-        if !nested { plan = EagerAggregation.apply(SidewaysFiltering.apply(IndexSelection.apply(JoinOrdering.optimize(plan)))) }
+        if !nested { plan = SharedPlans.pushReferenceFilters(EagerAggregation.apply(SidewaysFiltering.apply(IndexSelection.apply(JoinOrdering.optimize(plan))))) }
         plan = ProjectionPruning.prune(plan)
         return BoundQuery(plan: plan, columnNames: Array(names.prefix(items.count)), parameterTypes: parameterTypes, applies: applies)
     }
@@ -521,6 +529,7 @@ public struct Binder {
         switch reference {
         case .table(let name, let alias, let position):
             if let common = commonTables[name] {
+                if common.isShared { return try bindShared(common, alias: alias ?? name, position: position) }
                 return try bindDerived(common.definition.query, alias: alias ?? name, columns: common.definition.columns, position: position, visible: common.visible)
             }
             if let view = catalog.view(name), let query = view.query as? SelectStatement {
@@ -726,6 +735,24 @@ public struct Binder {
             scope.entries.append(.init(qualifier: alias, name: name, type: type, nullable: nullable))
         }
         return (query.plan, scope)
+    }
+
+    /// A reference to a shared WITH query: the first binds and optimises its plan on its own
+    /// (it sees no outer query); every reference reads it under its own alias.
+    mutating func bindShared(_ common: CommonTable, alias: String, position: Int) throws(DatabaseError) -> (PlanNode, Scope) {
+        if common.shared == nil {
+            let (plan, scope) = try bindDerived(common.definition.query, alias: alias, columns: common.definition.columns, position: position,
+                                                visible: common.visible, isolated: true)
+            common.shared = (SharedPlans.nextID(), plan, SharedPlans.optimize(plan), scope.entries)
+        }
+        let (id, source, plan, columns) = common.shared!
+        var scope = Scope()
+        scope.entries = columns.map { entry in
+            var copy = entry
+            copy.qualifier = alias
+            return copy
+        }
+        return (.shared(id: id, plan: plan, source: source), scope)
     }
 
     func position(of reference: TableReference) -> Int {

@@ -127,6 +127,8 @@ struct Estimate {
             var e = join(p, b, keys: keys)
             if preserveProbe { e.rows = Swift.max(e.rows, p.rows) }
             return e
+        case .shared(_, let plan, _):
+            return of(plan)
         }
     }
 

@@ -63,7 +63,14 @@ public enum JoinPlanning {
             var down = takeConjuncts(&conjuncts) { used in
                 used.allSatisfy { $0 < expressions.count && expressions[$0].isPlainValue }
             }
-            down = down.map { $0.substitute { e in if case .column(let i) = e.kind { return expressions[i] }; return nil } }
+            // Constants passed along fold: a UNION ALL input tagged 's' under `WHERE tag = 'c'`
+            // is empty, and is not computed at all.
+            down = down.map { ConstantFolding.fold($0.substitute { e in if case .column(let i) = e.kind { return expressions[i] }; return nil }) }
+            if down.contains(where: \.isFalseOrNull) {
+                conjuncts = []
+                return .empty(plan.outputTypes)
+            }
+            down.removeAll { $0.kind == .constant(.bool(true)) }
             guard !down.isEmpty else { return plan }
             return .project(place(&down, into: input).withFilter(down), expressions: expressions, names: names)
         case .aggregate(let input, let keys, let aggregates) where !keys.isEmpty:
@@ -76,13 +83,17 @@ public enum JoinPlanning {
             guard !down.isEmpty else { return plan }
             return .aggregate(place(&down, into: input).withFilter(down), keys: keys, aggregates: aggregates)
         case .unionAll(let inputs):
-            // Every input gets its own copy (the inputs' columns line up with the union's).
+            // Every input gets its own copy (the inputs' columns line up with the union's);
+            // inputs left empty go.
             let down = takeConjuncts(&conjuncts) { _ in true }
             guard !down.isEmpty else { return plan }
-            return .unionAll(inputs.map { input in
+            let placed = inputs.map { input in
                 var copy = down
                 return place(&copy, into: input).withFilter(copy)
-            })
+            }
+            let kept = placed.filter { !$0.isEmptyRelation }
+            if kept.isEmpty { return .empty(plan.outputTypes) }
+            return kept.count == 1 && kept[0].outputTypes.map(\.1) == plan.outputTypes.map(\.1) ? kept[0] : .unionAll(kept)
         default:
             break
         }
@@ -133,12 +144,34 @@ public enum JoinPlanning {
     /// input), call nothing volatile, and `movable` accepts the columns they read.
     static func takeConjuncts(_ conjuncts: inout [BoundExpression], _ movable: (Set<Int>) -> Bool) -> [BoundExpression] {
         var taken: [BoundExpression] = [], kept: [BoundExpression] = []
-        for conjunct in conjuncts {
+        func accepts(_ conjunct: BoundExpression) -> Bool {
             let used = conjunct.columnsUsed
-            if !used.isEmpty, !conjunct.isVolatile, movable(used) { taken.append(conjunct) } else { kept.append(conjunct) }
+            return !used.isEmpty && !conjunct.isVolatile && movable(used)
+        }
+        for conjunct in conjuncts {
+            if accepts(conjunct) {
+                taken.append(conjunct)
+            } else {
+                kept.append(conjunct)
+                if let implied = impliedPart(of: conjunct, accepts) { taken.append(implied) }
+            }
         }
         conjuncts = kept
         return taken
+    }
+
+    /// What an OR that cannot move whole implies that can: the OR of each branch's movable
+    /// conjuncts, when every branch has one (`(y = 2001 AND s > 0) OR y = 2002` implies
+    /// `y = 2001 OR y = 2002`). It filters earlier; the OR itself stays where it was.
+    static func impliedPart(of conjunct: BoundExpression, _ movable: (BoundExpression) -> Bool) -> BoundExpression? {
+        guard case .call("or", _) = conjunct.kind else { return nil }
+        var parts: [BoundExpression] = []
+        for branch in disjuncts(conjunct) {
+            let usable = split(branch).filter(movable)
+            if usable.isEmpty { return nil }
+            parts.append(combine(usable))
+        }
+        return .chain("or", parts)
     }
 
     /// `probe LEFT JOIN build ON predicate`: cross-side equalities become keys, conjuncts
@@ -216,7 +249,27 @@ public enum JoinPlanning {
     }
 }
 
+extension BoundExpression {
+    /// A constant FALSE or NULL (a filter that keeps no row).
+    var isFalseOrNull: Bool {
+        guard case .constant(let value) = kind else { return false }
+        return value.isNull || value == .bool(false)
+    }
+}
+
 extension PlanNode {
+    /// No rows, of these column types.
+    static func empty(_ types: [(SQLType, Bool)]) -> PlanNode {
+        .project(.filter(.singleRow, predicate: .constant(.bool(false), type: .boolean)),
+                 expressions: types.map { .constant(.null, type: $0.0) }, names: types.indices.map { "c\($0)" })
+    }
+
+    /// Whether this is `empty(...)`.
+    var isEmptyRelation: Bool {
+        if case .project(.filter(.singleRow, let predicate), _, _) = self { return predicate.isFalseOrNull }
+        return false
+    }
+
     /// The node with the remaining conjuncts as a filter on top (itself when none remain).
     func withFilter(_ conjuncts: [BoundExpression]) -> PlanNode {
         conjuncts.isEmpty ? self : .filter(self, predicate: JoinPlanning.combine(conjuncts))

@@ -127,6 +127,13 @@ public struct Pipeline: Sendable {
     public var operators: [PipelineOperator]
     public var sink: PipelineSink
 
+    /// The state the sink fills (several pipelines may fill one: a UNION ALL's inputs).
+    public var sinkState: Int {
+        switch sink {
+        case .hashAggregate(let state, _, _), .sort(let state), .output(let state), .hashJoinBuild(let state, _, _), .hashJoinMark(let state, _): return state
+        }
+    }
+
     /// `pipeline N: scan(t) -> filter -> hashAggSink` for EXPLAIN (PIPELINES).
     public func summary(states: [PipelineState]) -> String {
         var parts: [String] = []

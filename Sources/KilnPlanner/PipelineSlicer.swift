@@ -11,6 +11,8 @@ public struct PipelineSlicer {
     var slots: [ParameterSlot] = []
     /// The slot of each literal lifted so far, by type and printed value.
     var literalSlots: [String: Int] = [:]
+    /// The buffer of each shared plan opened so far, by its id.
+    var sharedBuffers: [Int: Int] = [:]
 
     public init() {}
 
@@ -32,10 +34,36 @@ public struct PipelineSlicer {
         var sourceTypes: [(SQLType, Bool)]
         var operators: [PipelineOperator]
         var sink: PipelineSink?
+        /// A UNION ALL's inputs (then `source` is unused and `sourceTypes` are the union's
+        /// columns): each input continues with `operators` into the sink, so that no buffer
+        /// copies their rows, when the sink takes rows from several pipelines (`finish`).
+        var inputs: [OpenPipeline] = []
     }
 
     mutating func finish(_ open: OpenPipeline) {
-        pipelines.append(Pipeline(id: pipelines.count + 1, source: open.source, sourceTypes: open.sourceTypes, operators: open.operators, sink: open.sink!))
+        guard !open.inputs.isEmpty else {
+            pipelines.append(Pipeline(id: pipelines.count + 1, source: open.source, sourceTypes: open.sourceTypes, operators: open.operators, sink: open.sink!))
+            return
+        }
+        switch open.sink! {
+        case .hashAggregate, .hashJoinBuild:
+            // Groups and join entries come out the same whichever pipeline added them.
+            for var input in open.inputs {
+                input.operators += open.operators
+                input.sink = open.sink
+                finish(input)
+            }
+        case .sort, .output, .hashJoinMark:
+            // Sorts keep ties in arrival order, windows compute when their buffer is complete,
+            // results stream from one pipeline, a mark join marks in its probe's order: the
+            // inputs fill one buffer, which is the source of the rest.
+            let state = addState(.sortBuffer(layout: RecordLayout(types: open.sourceTypes.map(\.0)), keys: [], limit: nil, offset: nil))
+            for var input in open.inputs {
+                input.sink = .sort(state: state)
+                finish(input)
+            }
+            pipelines.append(Pipeline(id: pipelines.count + 1, source: .sort(state: state), sourceTypes: open.sourceTypes, operators: open.operators, sink: open.sink!))
+        }
     }
 
     mutating func addState(_ state: PipelineState) -> Int {
@@ -193,14 +221,21 @@ public struct PipelineSlicer {
             return OpenPipeline(source: .sort(state: state), sourceTypes: recordTypes,
                                 operators: [.project(visible.map { .column($0, type: recordTypes[$0].0, nullable: recordTypes[$0].1) })])
         case .unionAll(let inputs):
-            // Every input is a pipeline into one buffer; the buffer is the next source.
-            let types = node.outputTypes
+            // Every input is a pipeline of its own; `finish` decides whether they stream into
+            // the consumer's sink or into a buffer the consumer reads.
+            var opened: [OpenPipeline] = []
+            for input in inputs { opened.append(try open(input)) }
+            return OpenPipeline(source: .singleRow(state: -1), sourceTypes: node.outputTypes, operators: [], inputs: opened)
+        case .shared(let id, let plan, _):
+            // The first reference runs the plan into a buffer; every reference reads it (a
+            // buffer's source starts from its first record at each open).
+            let types = plan.outputTypes
+            if let state = sharedBuffers[id] { return OpenPipeline(source: .sort(state: state), sourceTypes: types, operators: []) }
+            var upstream = try open(plan)
             let state = addState(.sortBuffer(layout: RecordLayout(types: types.map(\.0)), keys: [], limit: nil, offset: nil))
-            for input in inputs {
-                var upstream = try open(input)
-                upstream.sink = .sort(state: state)
-                finish(upstream)
-            }
+            upstream.sink = .sort(state: state)
+            finish(upstream)
+            sharedBuffers[id] = state
             return OpenPipeline(source: .sort(state: state), sourceTypes: types, operators: [])
         case .sort(let input, let keys):
             var upstream = try open(input)

@@ -54,6 +54,9 @@ public struct PlanCost: Sendable {
             return (0, (scanned * Swift.max(width, 8) / 8192).rounded(.up) * page + scanned * tuple)
         case .seriesScan, .singleRow:
             return (0, rows(plan) * tuple)
+        case .shared:
+            // Reading the buffer (its plan runs once, whoever reads it).
+            return (0, rows(plan) * tuple)
         case .filter(let input, _), .project(let input, _, _):
             let (s, t) = costs(input)
             return (s, t + rows(input) * operation)

@@ -130,12 +130,19 @@ public indirect enum PlanNode: Sendable {
     /// its `residual` (over the probe's columns, then the build's) decides which key matches count.
     case hashJoin(probe: PlanNode, build: PlanNode, probeKeys: [BoundExpression], buildKeys: [BoundExpression], preserveProbe: Bool,
                   residual: BoundExpression? = nil)
+    /// A plan computed once per execution and read by every node that carries the same `id`
+    /// (a WITH query referenced more than once): the first reference runs `plan` into a
+    /// buffer, every reference reads the buffer. Rewriting passes leave `plan` alone (it was
+    /// optimised on its own, `SharedPlans`), as one reference's context must not change what
+    /// the others read. `source`: the plan as bound, before that optimisation (what
+    /// `SharedPlans.pushReferenceFilters` filters and optimises again).
+    case shared(id: Int, plan: PlanNode, source: PlanNode)
 
     /// The same node over `transform`ed inputs (the walk the planner's rewriting passes share
     /// for the nodes they do not rewrite).
     public func mapInputs(_ transform: (PlanNode) -> PlanNode) -> PlanNode {
         switch self {
-        case .tableScan, .seriesScan, .singleRow: return self
+        case .tableScan, .seriesScan, .singleRow, .shared: return self
         case .filter(let input, let predicate): return .filter(transform(input), predicate: predicate)
         case .project(let input, let expressions, let names): return .project(transform(input), expressions: expressions, names: names)
         case .aggregate(let input, let keys, let aggregates): return .aggregate(transform(input), keys: keys, aggregates: aggregates)
@@ -183,6 +190,8 @@ public indirect enum PlanNode: Sendable {
             return types
         case .hashJoin(let probe, let build, _, _, let preserveProbe, _):
             return probe.outputTypes + build.outputTypes.map { ($0.0, $0.1 || preserveProbe) }
+        case .shared(_, let plan, _):
+            return plan.outputTypes
         }
     }
 
@@ -219,6 +228,8 @@ public indirect enum PlanNode: Sendable {
         case .hashJoin(let probe, let build, let pk, let bk, let preserveProbe, let residual):
             let keys = zip(pk, bk).map { "\($0) = build.\($1)" }.joined(separator: ", ")
             return "\(pad)Hash\(preserveProbe ? "Left" : "")Join [\(keys.isEmpty ? "cross" : keys)]\(residual.map { " if \($0)" } ?? "")\n" + probe.explain(indent: indent + 1) + "\n" + build.explain(indent: indent + 1)
+        case .shared(let id, let plan, _):
+            return "\(pad)Shared \(id)\n" + plan.explain(indent: indent + 1)
         }
     }
 }

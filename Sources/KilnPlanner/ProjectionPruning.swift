@@ -15,7 +15,8 @@ public enum ProjectionPruning {
             var map: [Int: Int] = [:]
             for (newIndex, oldIndex) in kept.enumerated() { map[oldIndex] = newIndex }
             return (.tableScan(table: table, columns: kept.map { columns[$0] }, access: access), map)
-        case .seriesScan, .singleRow:
+        case .seriesScan, .singleRow, .shared:
+            // A shared plan keeps every column: its references may read different ones.
             return (node, Dictionary(uniqueKeysWithValues: node.outputTypes.indices.map { ($0, $0) }))
         case .filter(let input, let predicate):
             let (newInput, map) = prune(input, needed: needed.union(predicate.columnsUsed))

@@ -117,6 +117,7 @@ public enum SidewaysFiltering {
         case .unionAll(let inputs): return inputs.reduce(0) { $0 + scannedRows($1) }
         case .semiJoin(let probe, let build, _, _, _, _), .hashJoin(let probe, let build, _, _, _, _):
             return scannedRows(probe) + scannedRows(build)
+        case .shared(_, let plan, _): return Estimate.of(plan).rows
         }
     }
 

@@ -172,6 +172,11 @@ public struct CommonTableExpression: Sendable, Equatable {
     public var columns: [String]?
     public var query: SelectStatement
     public var position: Int
+    /// `AS MATERIALIZED` (true), `AS NOT MATERIALIZED` (false), or neither (nil).
+    public var materialized: Bool? = nil
+    /// How many table references in the statement spell its name (an upper bound of its
+    /// uses: a nested WITH query of the same name counts too).
+    public var references = 0
 }
 
 public enum SetOperator: String, Sendable, Equatable {

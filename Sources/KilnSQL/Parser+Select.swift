@@ -35,19 +35,21 @@ extension Parser {
                     columns = list
                 }
                 try expectWord("as")
-                if acceptWord("not") { try expectWord("materialized") } else { _ = acceptWord("materialized") }
+                var materialized: Bool?
+                if acceptWord("not") { try expectWord("materialized"); materialized = false } else if acceptWord("materialized") { materialized = true }
                 try expectSymbol("(")
                 let query = try parseSelect()
                 try expectSymbol(")")
                 if ctes.contains(where: { $0.name == name }) {
                     throw DatabaseError(.duplicateAlias, "WITH query name \"\(name)\" specified more than once", position: at)
                 }
-                ctes.append(CommonTableExpression(name: name, columns: columns, query: query, position: at))
+                ctes.append(CommonTableExpression(name: name, columns: columns, query: query, position: at, materialized: materialized))
             } while acceptSymbol(",")
             guard current.word == "select" || current.word == "values" || isSymbol("(") else {
                 throw syntaxError()
             }
             var select = try parseSelect()
+            for index in ctes.indices { ctes[index].references = tableReferences[ctes[index].name, default: 0] }
             select.with = ctes + select.with
             return select
         }
@@ -414,6 +416,7 @@ extension Parser {
         }
         var alias: String?
         if acceptWord("as") { alias = try aliasName() } else if let word = peekWordOrQuoted() { advance(); alias = word }
+        tableReferences[name, default: 0] += 1
         return .table(name: name, alias: alias, position: start)
     }
 }

@@ -7,6 +7,8 @@ import KilnCore
 public struct Parser {
     var tokens: [Token]
     var index = 0
+    /// Table references parsed so far, by name (how often a WITH query is used).
+    var tableReferences: [String: Int] = [:]
     let source: String
     /// SELECTs being parsed, one inside another (bounded by `maxQueryDepth`).
     var queryDepth = 0
