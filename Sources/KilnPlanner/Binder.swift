@@ -98,7 +98,7 @@ public struct Binder {
         let savedTables = commonTables
         defer { commonTables = savedTables }
         for definition in select.with {
-            commonTables[definition.name] = CommonTable(definition: definition, visible: commonTables, independent: outerScopes.isEmpty && !applyMode)
+            commonTables[definition.name] = CommonTable(definition: definition, visible: commonTables, independent: seesNoOuterColumns)
         }
         if select.setOperation != nil { return try bindSetOperation(select) }
         var (plan, scope) = try bindFrom(select.from)
@@ -318,7 +318,8 @@ public struct Binder {
             }
             // A correlated subquery groups every set by its side of the correlation too.
             let sets = groupingSets.map { sets in sets.map { $0 + Array(userKeys..<keys.count) } }
-            plan = try Binder.groupingSets(plan, keys: keys, sets: sets, aggregates: aggregates, groupings: collector.groupings, position: select.position)
+            plan = try Binder.groupingSets(plan, keys: keys, sets: sets, aggregates: aggregates, groupings: collector.groupings, position: select.position,
+                                           share: seesNoOuterColumns)
             for (build, _) in collector.subqueries {
                 plan = .hashJoin(probe: plan, build: build, probeKeys: [], buildKeys: [], preserveProbe: true)
             }
@@ -736,6 +737,10 @@ public struct Binder {
         }
         return (query.plan, scope)
     }
+
+    /// No outer query's columns are in scope (a derived table's binder has an empty scope for
+    /// the query around it): what is bound here reads the same rows wherever it is used.
+    var seesNoOuterColumns: Bool { outerScopes.allSatisfy { $0.entries.isEmpty } && !applyMode }
 
     /// A reference to a shared WITH query: the first binds and optimises its plan on its own
     /// (it sees no outer query); every reference reads it under its own alias.
