@@ -235,11 +235,27 @@ extension Binder {
             throw DatabaseError(.featureNotSupported, "subqueries are not supported in this context yet", position: position)
         }
         let probeWidth = host.outputTypes.count
-        subqueryHost = .hashJoin(probe: host, build: build, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: true)
+        // An uncorrelated subquery that always yields one row (an aggregate without GROUP BY or
+        // HAVING, or the one-row check over the subquery's rows) is an inner cross join: then
+        // join ordering may put it next to the relation it is compared with, which it filters
+        // before the big joins (TPC-DS q06's `d_month_seq = (SELECT ...)`).
+        let oneRow = probeKeys.isEmpty && Binder.alwaysOneRow(build)
+        subqueryHost = .hashJoin(probe: host, build: build, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: !oneRow)
         return values.map { value in
             var shifted = value.remapColumns { $0 + probeWidth }
             shifted.nullable = true
             return shifted
+        }
+    }
+
+    /// Whether the plan yields exactly one row whatever its input: an aggregation without keys
+    /// (under projections only; a filter such as HAVING could remove the row).
+    static func alwaysOneRow(_ plan: PlanNode) -> Bool {
+        switch plan {
+        case .aggregate(_, let keys, _): return keys.isEmpty
+        case .project(let input, _, _): return alwaysOneRow(input)
+        case .singleRow: return true
+        default: return false
         }
     }
 
