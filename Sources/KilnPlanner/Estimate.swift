@@ -125,7 +125,15 @@ struct Estimate {
                 return (left, right)
             }
             var e = join(p, b, keys: keys)
-            if preserveProbe { e.rows = Swift.max(e.rows, p.rows) }
+            if preserveProbe {
+                // The probe rows without a match get NULL build columns: `LEFT JOIN ... WHERE
+                // right.key IS NULL` keeps about those (not the build table's own NULLs).
+                let unmatched = Swift.max(0, 1 - e.rows / Swift.max(p.rows, 1))
+                for index in p.columns.count..<e.columns.count {
+                    e.columns[index].nullFraction = Swift.max(e.columns[index].nullFraction, unmatched)
+                }
+                e.rows = Swift.max(e.rows, p.rows)
+            }
             return e
         case .shared(_, let plan, _):
             return of(plan)

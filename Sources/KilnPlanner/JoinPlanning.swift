@@ -109,9 +109,13 @@ public enum JoinPlanning {
             let probeWidth = probe.outputTypes.count
             var down = conjuncts.filter { !$0.columnsUsed.isEmpty && $0.columnsUsed.allSatisfy { $0 < probeWidth } }
             conjuncts.removeAll { c in !c.columnsUsed.isEmpty && c.columnsUsed.allSatisfy { $0 < probeWidth } }
+            // A comparison of a probe key with a constant holds for the build rows it can match:
+            // it filters the build side too (TPC-DS q78: the year of `ss` reaches `ws` and `cs`).
+            var derived = transferred(down, from: probeKeys, to: buildKeys)
             var newProbe = place(&down, into: probe)
             if !down.isEmpty { newProbe = .filter(newProbe, predicate: combine(down)) }
-            return .hashJoin(probe: newProbe, build: build, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: true, residual: residual)
+            let newBuild = derived.isEmpty ? build : place(&derived, into: build).withFilter(derived)
+            return .hashJoin(probe: newProbe, build: newBuild, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: true, residual: residual)
         }
         let probeWidth = probe.outputTypes.count
         let width = probeWidth + build.outputTypes.count
@@ -132,11 +136,31 @@ public enum JoinPlanning {
             }
         }
         conjuncts = keep
+        // Comparisons of a key with a constant hold on both sides of the key's equality.
+        let fromProbe = transferred(toProbe, from: probeKeys, to: buildKeys)
+        toProbe += transferred(toBuild, from: buildKeys, to: probeKeys).filter { !toProbe.contains($0) }
+        toBuild += fromProbe.filter { !toBuild.contains($0) }
         var newProbe = place(&toProbe, into: probe)
         if !toProbe.isEmpty { newProbe = .filter(newProbe, predicate: combine(toProbe)) }
         var newBuild = place(&toBuild, into: build)
         if !toBuild.isEmpty { newBuild = .filter(newBuild, predicate: combine(toBuild)) }
         return .hashJoin(probe: newProbe, build: newBuild, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: false)
+    }
+
+    /// The conjuncts that compare a key column of one join side with a constant, restated over
+    /// the other side's key column of the same equality (of the same type): a row there whose
+    /// key fails the comparison can equal no row here that passes it.
+    static func transferred(_ conjuncts: [BoundExpression], from keys: [BoundExpression], to otherKeys: [BoundExpression]) -> [BoundExpression] {
+        var result: [BoundExpression] = []
+        for conjunct in conjuncts {
+            guard case .call(let name, let args) = conjunct.kind, ["eq", "ne", "lt", "le", "gt", "ge"].contains(name), args.count == 2,
+                  let side = args.firstIndex(where: { if case .column = $0.kind { return true } else { return false } }),
+                  case .column(let column) = args[side].kind, args[1 - side].columnsUsed.isEmpty, !args[1 - side].isVolatile,
+                  let key = keys.firstIndex(where: { $0.kind == .column(column) }),
+                  case .column(let other) = otherKeys[key].kind, otherKeys[key].type == args[side].type else { continue }
+            result.append(conjunct.remapColumns { _ in other })
+        }
+        return result
     }
 
     /// Removes and returns the conjuncts that may move below a node: they read at least one
