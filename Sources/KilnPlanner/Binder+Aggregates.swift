@@ -37,8 +37,7 @@ extension Binder {
         let combined = aggregates.indices.map { combining(aggregates[$0], column: keys.count + $0) }
         var finest: PlanNode?
         if share, let sets, sets.count > 1, combined.allSatisfy({ $0 != nil }) {
-            let plan = try aggregate(input, keys: keys, aggregates: aggregates, position: position)
-            finest = .shared(id: SharedPlans.nextID(), plan: SharedPlans.optimize(plan), source: plan)
+            finest = SharedPlans.share(try aggregate(input, keys: keys, aggregates: aggregates, position: position))
         }
         func widened(_ set: [Int]) throws(DatabaseError) -> PlanNode {
             let plan: PlanNode

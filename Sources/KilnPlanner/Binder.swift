@@ -56,9 +56,9 @@ public struct Binder {
         /// (or `AS MATERIALIZED`, never `AS NOT MATERIALIZED`), and defined where no outer
         /// query's columns are visible, so that its rows are the same at every reference.
         let isShared: Bool
-        /// The shared plan, once the first reference bound it (as bound, and optimised), and
-        /// its columns.
-        var shared: (id: Int, source: PlanNode, plan: PlanNode, columns: [Scope.Entry])?
+        /// The shared node every reference reads, once the first reference bound it, and its
+        /// columns.
+        var shared: (node: PlanNode, columns: [Scope.Entry])?
         init(definition: CommonTableExpression, visible: [String: CommonTable], independent: Bool) {
             self.definition = definition
             self.visible = visible
@@ -748,16 +748,16 @@ public struct Binder {
         if common.shared == nil {
             let (plan, scope) = try bindDerived(common.definition.query, alias: alias, columns: common.definition.columns, position: position,
                                                 visible: common.visible, isolated: true)
-            common.shared = (SharedPlans.nextID(), plan, SharedPlans.optimize(plan), scope.entries)
+            common.shared = (SharedPlans.share(plan), scope.entries)
         }
-        let (id, source, plan, columns) = common.shared!
+        let (node, columns) = common.shared!
         var scope = Scope()
         scope.entries = columns.map { entry in
             var copy = entry
             copy.qualifier = alias
             return copy
         }
-        return (.shared(id: id, plan: plan, source: source), scope)
+        return (node, scope)
     }
 
     func position(of reference: TableReference) -> Int {

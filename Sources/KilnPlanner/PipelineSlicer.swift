@@ -57,13 +57,19 @@ public struct PipelineSlicer {
             // Sorts keep ties in arrival order, windows compute when their buffer is complete,
             // results stream from one pipeline, a mark join marks in its probe's order: the
             // inputs fill one buffer, which is the source of the rest.
-            let state = addState(.sortBuffer(layout: RecordLayout(types: open.sourceTypes.map(\.0)), keys: [], limit: nil, offset: nil))
-            for var input in open.inputs {
-                input.sink = .sort(state: state)
-                finish(input)
-            }
+            let state = buffer(open.inputs, types: open.sourceTypes)
             pipelines.append(Pipeline(id: pipelines.count + 1, source: .sort(state: state), sourceTypes: open.sourceTypes, operators: open.operators, sink: open.sink!))
         }
+    }
+
+    /// An append buffer (a sort state without keys) that `inputs` fill; returns its state.
+    mutating func buffer(_ inputs: [OpenPipeline], types: [(SQLType, Bool)]) -> Int {
+        let state = addState(.sortBuffer(layout: RecordLayout(types: types.map(\.0)), keys: [], limit: nil, offset: nil))
+        for var input in inputs {
+            input.sink = .sort(state: state)
+            finish(input)
+        }
+        return state
     }
 
     mutating func addState(_ state: PipelineState) -> Int {
@@ -230,12 +236,8 @@ public struct PipelineSlicer {
             // The first reference runs the plan into a buffer; every reference reads it (a
             // buffer's source starts from its first record at each open).
             let types = plan.outputTypes
-            if let state = sharedBuffers[id] { return OpenPipeline(source: .sort(state: state), sourceTypes: types, operators: []) }
-            var upstream = try open(plan)
-            let state = addState(.sortBuffer(layout: RecordLayout(types: types.map(\.0)), keys: [], limit: nil, offset: nil))
-            upstream.sink = .sort(state: state)
-            finish(upstream)
-            sharedBuffers[id] = state
+            if sharedBuffers[id] == nil { sharedBuffers[id] = buffer([try open(plan)], types: types) }
+            let state = sharedBuffers[id]!
             return OpenPipeline(source: .sort(state: state), sourceTypes: types, operators: [])
         case .sort(let input, let keys):
             var upstream = try open(input)

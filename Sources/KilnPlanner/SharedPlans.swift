@@ -16,6 +16,11 @@ public enum SharedPlans {
     /// A new id for a shared plan (unique in the process, so in every plan).
     static func nextID() -> Int { counter.add(1, ordering: .relaxed).newValue }
 
+    /// `plan` (as bound) as a shared node with a new id, optimised on its own.
+    static func share(_ plan: PlanNode) -> PlanNode {
+        .shared(id: nextID(), plan: optimize(plan), source: plan)
+    }
+
     /// The passes the outermost query block runs, on a shared plan of its own.
     static func optimize(_ plan: PlanNode) -> PlanNode {
         ProjectionPruning.prune(EagerAggregation.apply(SidewaysFiltering.apply(IndexSelection.apply(JoinOrdering.optimize(plan)))))
@@ -57,12 +62,14 @@ public enum SharedPlans {
         func rewrite(_ node: PlanNode) -> PlanNode {
             guard case .shared(let id, let inner, let source) = node else { return node.mapInputs(rewrite) }
             if let done = rewritten[id] { return .shared(id: id, plan: done, source: source) }
-            var newInner = rewrite(inner)
+            let newInner: PlanNode
             if let references = filters[id], references.allSatisfy({ $0 != nil }) {
                 var distinct: [BoundExpression] = []
                 for case let predicate? in references where !distinct.contains(predicate) { distinct.append(predicate) }
                 // Filtered as bound, then optimised again: the joins are ordered knowing the filter.
                 newInner = rewrite(optimize(JoinPlanning.attach(BoundExpression.chain("or", distinct), to: source)))
+            } else {
+                newInner = rewrite(inner)
             }
             rewritten[id] = newInner
             return .shared(id: id, plan: newInner, source: source)
