@@ -19,6 +19,8 @@ struct Correlation {
     /// With `singleRow` and keys: the value an outer row without any inner rows sees (the
     /// aggregates over no rows: `count` is 0, others NULL), when it is not simply NULL.
     var emptyValue: BoundExpression?
+    /// The keys are a domain's columns (`SubqueryDomain`): NULL matches NULL.
+    var domain = false
 
     var isCorrelated: Bool { !keys.isEmpty || !residual.isEmpty || !outerOnly.isEmpty }
 }
@@ -46,6 +48,7 @@ extension Binder {
         inner.applies = applies
         inner.nested = true
         inner.outerScopes = outerScopes + [scope]
+        inner.enclosing = enclosing + [EnclosingLevel(domain: domain, usage: outerUsage)]
         inner.commonTables = commonTables
         return inner
     }
@@ -53,16 +56,34 @@ extension Binder {
     /// Resolves a name that the local scope lacks in the enclosing queries' scopes.
     func resolveOuter(_ parts: [String], position: Int) throws(DatabaseError) -> BoundExpression? {
         for (depth, outer) in outerScopes.reversed().enumerated() {
-            let index: Int
-            do { index = try outer.resolve(parts, position: position) } catch {
+            let found: Int
+            do { found = try outer.resolve(parts, position: position) } catch {
                 if error.sqlState == .ambiguousColumn { throw error }
                 continue
             }
-            guard depth == 0 else {
-                throw DatabaseError(.featureNotSupported, "a reference to a column of a query \(depth + 1) levels out is not supported yet", position: position)
+            // A column of a query further out is read through the domains of the subqueries
+            // in between: each one's domain has it as a column of its own scope.
+            var level = outerScopes.count - 1 - depth, index = found
+            while level < outerScopes.count - 1 {
+                let child = enclosing[level + 1]
+                guard let start = child.domain?.start, let column = child.domain?.columns.firstIndex(of: index) else {
+                    // That subquery binds again over a domain with this column.
+                    child.usage?.columns.insert(index)
+                    throw DatabaseError(.featureNotSupported, "a reference to a column of a query \(depth + 1) levels out is not supported here yet", position: position)
+                }
+                index = start + column
+                level += 1
             }
-            let entry = outer.entries[index]
+            let entry = outerScopes[level].entries[index]
             outerUsage?.columns.insert(index)
+            if let domain {
+                guard domain.start != nil else {
+                    throw DatabaseError(.featureNotSupported, "outer-query columns in the FROM clause of a subquery are not supported yet", position: position)
+                }
+                // A column the domain lacks stays an outer reference: the caller sees it in
+                // `outerUsage` and binds again with a wider domain.
+                if let column = domain.column(for: index, type: entry.type, nullable: entry.nullable) { return column }
+            }
             return BoundExpression(.outer(index), type: entry.type, nullable: entry.nullable)
         }
         return nil
@@ -98,6 +119,30 @@ extension Binder {
     /// `plan` restricted by a WHERE conjunct over a subquery: a hash semi join (EXISTS, IN) or
     /// anti join (NOT EXISTS, NOT IN) on the correlation keys, the residual checked per match.
     mutating func joinSubqueryConjunct(_ conjunct: SubqueryConjunct, to plan: PlanNode, scope: Scope) throws(DatabaseError) -> PlanNode {
+        do {
+            return try semiJoinSubqueryConjunct(conjunct, to: plan, scope: scope)
+        } catch where error.sqlState == .featureNotSupported {
+            // What a semi join cannot express (a correlated NOT IN over nullable values, a
+            // reference that skips levels, ...) is a filter by the condition's value, which
+            // binds over a domain.
+            subqueryHost = plan
+            defer { subqueryHost = nil }
+            let condition: BoundExpression
+            switch conjunct {
+            case .exists(let query, let negated, let position):
+                let exists = try bindExistsExpression(query, position: position, scope: scope, aggregates: nil)
+                condition = negated ? .call("not", [exists], type: .boolean, nullable: exists.nullable) : exists
+            case .inQuery(let operand, let query, let negated, let position):
+                condition = try bindQuantified(negated ? "<>" : "=", operand, query, all: negated, position: position, scope: scope, aggregates: nil)
+            }
+            let types = plan.outputTypes
+            return .project(.filter(subqueryHost!, predicate: condition), expressions: types.indices.map { .column($0, type: types[$0].0, nullable: types[$0].1) },
+                            names: types.indices.map { "?column\($0)?" })
+        }
+    }
+
+    /// `joinSubqueryConjunct` as a semi or anti join.
+    private mutating func semiJoinSubqueryConjunct(_ conjunct: SubqueryConjunct, to plan: PlanNode, scope: Scope) throws(DatabaseError) -> PlanNode {
         let probeWidth = plan.outputTypes.count
         switch conjunct {
         case .exists(let query, let negated, let position):
@@ -224,11 +269,8 @@ extension Binder {
     mutating func joinToHost(_ build: PlanNode, probeKeys: [BoundExpression], buildKeys: [BoundExpression], values: [BoundExpression],
                              aggregates: AggregateCollector?, position: Int) throws(DatabaseError) -> [BoundExpression] {
         if let aggregates {
-            guard probeKeys.isEmpty else {
-                throw DatabaseError(.featureNotSupported, "correlated subqueries in the select list, HAVING or ORDER BY of a grouped query are not supported yet", position: position)
-            }
             let index = aggregates.subqueries.count
-            aggregates.subqueries.append((build, values))
+            aggregates.subqueries.append((build, values, probeKeys: probeKeys, buildKeys: buildKeys))
             return values.indices.map { .call("__subq\(index).\($0)", [], type: values[$0].type, nullable: true) }
         }
         guard let host = subqueryHost else {
@@ -261,17 +303,16 @@ extension Binder {
 
     /// `(SELECT ...)` as a value: at most one row (per outer row), else SQLSTATE 21000.
     mutating func bindScalarSubquery(_ query: SelectStatement, position: Int, scope: Scope, aggregates: AggregateCollector?) throws(DatabaseError) -> BoundExpression {
-        var (bound, correlation) = try bindSubquery(query, scope: scope)
+        let (bound, correlation) = try bindDecorrelated(query, scope: scope) { correlation in
+            correlation.residual.isEmpty ? nil : "correlated scalar subqueries support only equality conditions between inner and outer columns yet"
+        }
         guard bound.columnNames.count == 1 else {
             throw DatabaseError(.syntaxError, "subquery must return only one column", position: position)
         }
-        Binder.filterResidualByKeys(&bound, &correlation)
-        guard correlation.residual.isEmpty else {
-            throw DatabaseError(.featureNotSupported, "correlated scalar subqueries support only equality conditions between inner and outer columns yet", position: position)
-        }
         let keyCount = correlation.keys.count
         var build = bound.plan
-        var buildKeys = correlation.keys.map { Binder.output(bound.plan, $0.inner) }
+        let buildKeys = correlation.keys.map { Binder.output(bound.plan, $0.inner) }
+        var keyColumns = correlation.keys.map(\.inner)
         var value = Binder.output(bound.plan, 0)
         if !correlation.singleRow {
             // Count the rows per key, keep the value, and fail on a second row.
@@ -281,13 +322,15 @@ extension Binder {
                 AggregateCall(function: "count_star", argument: nil, type: .bigint, distinct: false),
                 AggregateCall(function: "max", argument: argument, type: argument.type, distinct: false),
             ])
-            buildKeys = (0..<keyCount).map { Binder.output(build, $0) }
+            keyColumns = Array(0..<keyCount)
             let rows = BoundExpression.column(keyCount, type: .bigint, nullable: false)
             value = .call("single_row", [rows, .column(keyCount + 1, type: argument.type, nullable: true)], type: argument.type, nullable: true)
         }
+        let join = Binder.correlationJoin(correlation, build: build, keyColumns: keyColumns)
         var values = [value]
-        if correlation.emptyValue != nil { values.append(buildKeys[0]) }
-        let joined = try joinToHost(build, probeKeys: correlation.keys.map(\.outer), buildKeys: buildKeys, values: values, aggregates: aggregates, position: position)
+        // The first key is NULL only for an outer row no inner row matched.
+        if correlation.emptyValue != nil { values.append(join.buildKeys[0]) }
+        let joined = try joinToHost(join.build, probeKeys: join.probe, buildKeys: join.buildKeys, values: values, aggregates: aggregates, position: position)
         var result = joined[0]
         if let empty = correlation.emptyValue {
             // An outer row with no inner rows sees the aggregates over nothing (count = 0).
@@ -302,18 +345,16 @@ extension Binder {
     /// `EXISTS (SELECT ...)` inside an expression: a LEFT join on the correlation keys
     /// against the subquery's distinct keys (a mark join).
     mutating func bindExistsExpression(_ query: SelectStatement, position: Int, scope: Scope, aggregates: AggregateCollector?) throws(DatabaseError) -> BoundExpression {
-        let (bound, correlation) = try bindSubquery(query, scope: scope)
-        guard correlation.residual.isEmpty else {
-            throw DatabaseError(.featureNotSupported, "EXISTS with non-equality correlations is supported only as a condition of WHERE (AND-ed) yet", position: position)
+        let (bound, correlation) = try bindDecorrelated(query, scope: scope) { correlation in
+            correlation.residual.isEmpty ? nil : "EXISTS with non-equality correlations is supported only as a condition of WHERE (AND-ed) yet"
         }
-        if correlation.singleRow && correlation.isCorrelated {
-            throw DatabaseError(.featureNotSupported, "EXISTS over a correlated aggregate without GROUP BY is not supported yet", position: position)
-        }
+        // An aggregate without GROUP BY or HAVING has a row whatever it reads.
+        if correlation.singleRow { return .constant(.bool(true), type: .boolean) }
         let keys = correlation.keys.map { Binder.output(bound.plan, $0.inner) }
         let build = PlanNode.aggregate(bound.plan, keys: keys, aggregates: [AggregateCall(function: "count_star", argument: nil, type: .bigint, distinct: false)])
         let rows = BoundExpression.column(keys.count, type: .bigint, nullable: false)
-        let joined = try joinToHost(build, probeKeys: correlation.keys.map(\.outer), buildKeys: keys.indices.map { Binder.output(build, $0) },
-                                    values: [rows], aggregates: aggregates, position: position)
+        let join = Binder.correlationJoin(correlation, build: build, keyColumns: Array(keys.indices))
+        let joined = try joinToHost(join.build, probeKeys: join.probe, buildKeys: join.buildKeys, values: [rows], aggregates: aggregates, position: position)
         // Unmatched (NULL) or zero rows: false.
         let exists = BoundExpression.call("coalesce", [.call("gt", [joined[0], .constant(.int64(0), type: .bigint)], type: .boolean), .constant(.bool(false), type: .boolean)],
                                           type: .boolean, nullable: false)
@@ -326,12 +367,13 @@ extension Binder {
     /// maximum (and, for equality, a LEFT join against its distinct values).
     mutating func bindQuantified(_ op: String, _ operand: Expression, _ query: SelectStatement, all: Bool, position: Int, scope: Scope,
                                  aggregates: AggregateCollector?) throws(DatabaseError) -> BoundExpression {
-        let (bound, correlation) = try bindSubquery(query, scope: scope)
+        // Over a domain whenever correlated: the answer needs the subquery's statistics per
+        // outer row, which only keys can carry.
+        let (bound, correlation) = try bindDecorrelated(query, scope: scope) { correlation in
+            correlation.isCorrelated ? "correlated IN, ANY and ALL subqueries are supported only as conditions of WHERE (AND-ed) yet" : nil
+        }
         guard bound.columnNames.count == 1 else {
             throw DatabaseError(.syntaxError, "subquery has too many columns", position: position)
-        }
-        if correlation.isCorrelated {
-            throw DatabaseError(.featureNotSupported, "correlated IN, ANY and ALL subqueries are supported only as conditions of WHERE (AND-ed) yet", position: position)
         }
         let (x, column) = try comparable(operand, scope: scope, Binder.output(bound.plan, 0), position: position)
         var stateColumn = column
@@ -345,11 +387,18 @@ extension Binder {
             calls += [AggregateCall(function: "min", argument: stateColumn, type: stateColumn.type, distinct: false),
                       AggregateCall(function: "max", argument: stateColumn, type: stateColumn.type, distinct: false)]
         }
-        let stats = PlanNode.aggregate(bound.plan, keys: [], aggregates: calls)
-        let statValues = stats.outputTypes.indices.map { Binder.output(stats, $0) }
-        let s = try joinToHost(stats, probeKeys: [], buildKeys: [], values: statValues, aggregates: aggregates, position: position)
-        let (rows, values) = (s[0], s[1])
+        // Per outer row (its domain keys), or once.
+        let keys = correlation.keys.map { Binder.output(bound.plan, $0.inner) }
+        let stats = PlanNode.aggregate(bound.plan, keys: keys, aggregates: calls)
+        let statValues = (keys.count..<stats.outputTypes.count).map { Binder.output(stats, $0) }
+        let statJoin = Binder.correlationJoin(correlation, build: stats, keyColumns: Array(keys.indices))
+        var s = try joinToHost(statJoin.build, probeKeys: statJoin.probe, buildKeys: statJoin.buildKeys, values: statValues, aggregates: aggregates, position: position)
         let zero = BoundExpression.constant(.int64(0), type: .bigint)
+        if !keys.isEmpty {
+            // An outer row without rows in the subquery finds no statistics: it saw 0 rows.
+            for i in 0..<2 { s[i] = .call("coalesce", [s[i], zero], type: .bigint, nullable: false) }
+        }
+        let (rows, values) = (s[0], s[1])
         let null = BoundExpression.constant(.null, type: .boolean)
         let xIsNull = BoundExpression.call("is_null", [x], type: .boolean, nullable: false)
         let someNull = BoundExpression.call("or", [xIsNull, .call("ne", [rows, values], type: .boolean)], type: .boolean, nullable: false)
@@ -366,8 +415,9 @@ extension Binder {
         }
         if op == "=" && !all || op == "<>" && all {
             // IN: a match is TRUE; otherwise NULL if x or some value is NULL, else FALSE.
-            let distinct = PlanNode.aggregate(bound.plan, keys: [column], aggregates: [])
-            let matched = try joinToHost(distinct, probeKeys: [x], buildKeys: [Binder.output(distinct, 0)],
+            let distinct = PlanNode.aggregate(bound.plan, keys: [column] + keys, aggregates: [])
+            let distinctJoin = Binder.correlationJoin(correlation, build: distinct, keyColumns: keys.indices.map { $0 + 1 })
+            let matched = try joinToHost(distinctJoin.build, probeKeys: [x] + distinctJoin.probe, buildKeys: [Binder.output(distinct, 0)] + distinctJoin.buildKeys,
                                          values: [Binder.output(distinct, 0)], aggregates: aggregates, position: position)[0]
             let isIn = cases([(isEmpty, .constant(.bool(false), type: .boolean)),
                               (.call("is_not_null", [matched], type: .boolean, nullable: false), .constant(.bool(true), type: .boolean)),

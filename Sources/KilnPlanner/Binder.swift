@@ -19,6 +19,13 @@ public struct Binder {
     var applyMode = false
     /// Where outer references are recorded while binding an applied subquery.
     var outerUsage: OuterUsage?
+    /// Binding a subquery over the domain of its outer references (`Binder+Domain.swift`).
+    var domain: SubqueryDomain?
+    /// The binders of the enclosing query blocks, one per entry of `outerScopes`.
+    var enclosing: [EnclosingLevel] = []
+    /// While WHERE is bound: the condition and its scope. Its conjuncts without subqueries
+    /// also restrict the outer rows a domain is read from (`plainConjuncts`).
+    var domainFilter: (Expression, Scope)?
 
     public init(catalog: Catalog, parameterTypes: [SQLType] = []) {
         self.catalog = catalog
@@ -69,9 +76,10 @@ public struct Binder {
     /// Collects aggregate calls while binding a grouped query's expressions.
     final class AggregateCollector {
         var calls: [AggregateCall] = []
-        /// Uncorrelated subqueries joined after the aggregation: their plans and the values
-        /// read from them (over their columns).
-        var subqueries: [(PlanNode, [BoundExpression])] = []
+        /// Subqueries joined after the aggregation: their plans, the values read from them (over
+        /// their columns), and the join keys (a correlated one's outer columns, over the FROM
+        /// clause's columns, and its own).
+        var subqueries: [(PlanNode, [BoundExpression], probeKeys: [BoundExpression], buildKeys: [BoundExpression])] = []
         /// `grouping(...)` calls: the GROUP BY keys each one names.
         var groupings: [[Int]] = []
         func addGrouping(_ keys: [Int]) -> Int {
@@ -100,15 +108,31 @@ public struct Binder {
         for definition in select.with {
             commonTables[definition.name] = CommonTable(definition: definition, visible: commonTables, independent: seesNoOuterColumns)
         }
-        if select.setOperation != nil { return try bindSetOperation(select) }
+        if select.setOperation != nil {
+            if domain != nil {
+                throw DatabaseError(.featureNotSupported, "correlated subqueries with UNION, INTERSECT or EXCEPT are not supported yet", position: select.position)
+            }
+            return try bindSetOperation(select)
+        }
         var (plan, scope) = try bindFrom(select.from)
-        let correlated = !outerScopes.isEmpty && !applyMode
+        if domain != nil {
+            // Every row of the FROM clause with every combination of outer values: outer
+            // references now read the domain's columns.
+            domain!.start = scope.entries.count
+            plan = .hashJoin(probe: plan, build: domain!.plan, probeKeys: [], buildKeys: [], preserveProbe: false)
+            for (index, (type, nullable)) in domain!.plan.outputTypes.enumerated() {
+                scope.entries.append(.init(qualifier: nil, name: "\u{1}domain\(index)", type: type, nullable: nullable, system: true))
+            }
+        }
+        let correlated = !outerScopes.isEmpty && !applyMode && domain == nil
         var correlatedConditions: [BoundExpression] = []
         if var condition = select.whereClause {
             // EXISTS / IN conjuncts become semi and anti joins above the rest of the WHERE.
             let subqueries = Binder.extractSubqueryConjuncts(&condition)
             subqueryHost = plan
+            domainFilter = (condition, scope)
             var predicate = try bindCondition(condition, scope: scope, clause: "WHERE")
+            domainFilter = nil
             plan = subqueryHost!
             if correlated {
                 // Conditions on outer columns leave the subquery: they become its join.
@@ -122,8 +146,9 @@ public struct Binder {
         if correlated, !correlatedConditions.isEmpty, select.limit != nil || select.offset != nil {
             throw DatabaseError(.featureNotSupported, "LIMIT and OFFSET in correlated subqueries are not supported yet", position: select.position)
         }
-        // A correlated subquery's order does not matter (and it has no LIMIT).
-        let orderBy = correlatedConditions.isEmpty ? select.orderBy : []
+        // A correlated subquery's order does not matter (and it has no LIMIT); over a domain, LIMIT applies per outer row, in the order of ORDER BY.
+        let limited = select.limit != nil || select.offset != nil
+        let orderBy = correlatedConditions.isEmpty && (domain == nil || limited) ? select.orderBy : []
 
         // Expand the select list.
         var items: [(Expression, String)] = []
@@ -213,6 +238,11 @@ public struct Binder {
                 windowCollector = nil
             }
             plan = subqueryHost!
+            if !correlatedConditions.isEmpty, !windows.calls.isEmpty {
+                // Windows over the rows of all outer rows at once would be wrong: over a
+                // domain they are partitioned by outer row.
+                throw DatabaseError(.featureNotSupported, "window functions in correlated subqueries are supported only over a domain", position: select.position)
+            }
             // Correlation equalities group the subquery by its side of them.
             let userKeys = keys.count
             for condition in correlatedConditions {
@@ -220,6 +250,12 @@ public struct Binder {
                     throw DatabaseError(.featureNotSupported, "correlated subqueries with aggregates support only equality conditions between inner and outer columns yet",
                                         position: select.position)
                 }
+                correlation.keys.append((inner: keys.count, outer: outer))
+                keys.append(inner)
+            }
+            // Over a domain, every group is one outer row's: the domain's columns are keys too.
+            let domainKeys = domainColumns(scope, windows: windows)
+            for (inner, outer) in domainKeys {
                 correlation.keys.append((inner: keys.count, outer: outer))
                 keys.append(inner)
             }
@@ -284,13 +320,16 @@ public struct Binder {
             let alwaysGrouped = groupingSets.map { sets in sets.dropFirst().reduce(Set(sets.first ?? [])) { $0.intersection($1) } }
             var subqueryOutput: [[BoundExpression]] = []
             var width = aggregateWidth
-            for (build, values) in collector.subqueries {
+            for (build, values, _, _) in collector.subqueries {
                 subqueryOutput.append(values.map { v in var shifted = v.remapColumns { $0 + width }; shifted.nullable = true; return shifted })
                 width += build.outputTypes.count
             }
             func lift(_ expression: BoundExpression, position: Int) throws(DatabaseError) -> BoundExpression {
                 if let key = keys.prefix(userKeys).firstIndex(of: expression) {
                     return .column(key, type: expression.type, nullable: expression.nullable || alwaysGrouped?.contains(key) == false)
+                }
+                if let key = domainKeys.firstIndex(where: { $0.inner == expression }) {
+                    return .column(keys.count - domainKeys.count + key, type: expression.type, nullable: expression.nullable)
                 }
                 switch expression.kind {
                 case .call(let name, let args):
@@ -320,8 +359,11 @@ public struct Binder {
             let sets = groupingSets.map { sets in sets.map { $0 + Array(userKeys..<keys.count) } }
             plan = try Binder.groupingSets(plan, keys: keys, sets: sets, aggregates: aggregates, groupings: collector.groupings, position: select.position,
                                            share: seesNoOuterColumns)
-            for (build, _) in collector.subqueries {
-                plan = .hashJoin(probe: plan, build: build, probeKeys: [], buildKeys: [], preserveProbe: true)
+            for (build, _, probeKeys, buildKeys) in collector.subqueries {
+                // A correlated one joins on its outer columns, which must be grouped.
+                var lifted: [BoundExpression] = []
+                for key in probeKeys { lifted.append(try lift(key, position: select.position)) }
+                plan = .hashJoin(probe: plan, build: build, probeKeys: lifted, buildKeys: buildKeys, preserveProbe: true)
             }
             if let (condition, position) = having {
                 plan = .filter(plan, predicate: try lift(condition, position: position))
@@ -398,7 +440,17 @@ public struct Binder {
             }
             windowCollector = nil
             plan = subqueryHost!
+            if !correlatedConditions.isEmpty, !windows.calls.isEmpty {
+                // Windows over the rows of all outer rows at once would be wrong: over a
+                // domain they are partitioned by outer row.
+                throw DatabaseError(.featureNotSupported, "window functions in correlated subqueries are supported only over a domain", position: select.position)
+            }
+            let domainKeys = domainColumns(scope, windows: windows)
             Binder.applyWindows(windows.calls, to: &plan, outputs: &outputs)
+            for (inner, outer) in domainKeys {
+                outputs.append(inner)
+                correlation.keys.append((inner: outputs.count - 1, outer: outer))
+            }
             // The subquery's side of each correlation condition becomes an output column.
             for condition in correlatedConditions {
                 if let (inner, outer) = Binder.correlationEquality(condition) {
@@ -443,17 +495,23 @@ public struct Binder {
             let types = plan.outputTypes
             plan = .aggregate(plan, keys: types.enumerated().map { .column($0.offset, type: $0.element.0, nullable: $0.element.1) }, aggregates: [])
         }
-        if !orderKeys.isEmpty { plan = .sort(plan, keys: orderKeys) }
-        if select.limit != nil || select.offset != nil {
+        if !orderKeys.isEmpty && domain == nil { plan = .sort(plan, keys: orderKeys) }
+        if limited {
             let limit = try select.limit.map { e throws(DatabaseError) in try bindCount(e, scope: scope, what: "LIMIT") }
             let offset = try select.offset.map { e throws(DatabaseError) in try bindCount(e, scope: scope, what: "OFFSET") }
-            plan = .limit(plan, limit: limit, offset: offset)
+            if domain != nil {
+                plan = Binder.limitPerDomainRow(plan, partition: correlation.keys.map(\.inner), order: orderKeys, limit: limit, offset: offset)
+            } else {
+                plan = .limit(plan, limit: limit, offset: offset)
+            }
         }
         if hidden > 0 {
+            // ORDER BY's own columns follow the select list's (correlation keys follow them).
             let types = plan.outputTypes
-            let visible = types.count - hidden
-            plan = .project(plan, expressions: (0..<visible).map { .column($0, type: types[$0].0, nullable: types[$0].1) }, names: Array(names.prefix(visible)))
-            names = Array(names.prefix(visible))
+            let kept = Array(0..<items.count) + Array((items.count + hidden)..<types.count)
+            plan = .project(plan, expressions: kept.map { .column($0, type: types[$0].0, nullable: types[$0].1) }, names: kept.map { names[$0] })
+            names = kept.map { names[$0] }
+            for index in self.correlation.keys.indices { self.correlation.keys[index].inner -= hidden }
         }
         if !nested { plan = SharedPlans.pushReferenceFilters(EagerAggregation.apply(SidewaysFiltering.apply(IndexSelection.apply(JoinOrdering.optimize(plan))))) }
         plan = ProjectionPruning.prune(plan)
@@ -723,6 +781,7 @@ public struct Binder {
         inner.outerUsage = outerUsage
         inner.nested = true
         inner.outerScopes = isolated ? [] : outerScopes + [Scope()]
+        inner.enclosing = isolated ? [] : enclosing + [EnclosingLevel()]
         inner.commonTables = visible
         let query = try inner.bind(select)
         parameterTypes = inner.parameterTypes

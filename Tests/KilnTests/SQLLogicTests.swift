@@ -6,7 +6,9 @@ import Kiln
 final class SQLLogicTests: XCTestCase {
     func testCorpus() throws {
         let directory = Bundle.module.resourceURL!.appendingPathComponent("sql")
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".test") }.sorted()
+        // KILN_SQL_TEST=name runs only the files whose names start with it.
+        let only = ProcessInfo.processInfo.environment["KILN_SQL_TEST"] ?? ""
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".test") && $0.hasPrefix(only) }.sorted()
         XCTAssertFalse(files.isEmpty)
         for file in files {
             let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
