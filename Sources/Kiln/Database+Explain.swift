@@ -15,9 +15,9 @@ extension Database {
         var text: String
         switch mode {
         case .plan:
-            text = Database.withCost(bound.plan)
+            text = Database.withCost(bound.plan) + Database.appliedSubqueries(bound)
         case .analyze:
-            text = Database.withCost(bound.plan) + "\n" + (try explainAnalyze(bound, parameters: parameters))
+            text = Database.withCost(bound.plan) + Database.appliedSubqueries(bound) + "\n" + (try explainAnalyze(bound, parameters: parameters))
         case .pipelines:
             let plan = try PipelineSlicer.slice(bound)
             text = plan.pipelines.map { $0.summary(states: plan.states) }.joined(separator: "\n")
@@ -51,6 +51,27 @@ extension Database {
 
     /// Runs the query and reports, per pipeline, the rows its source handed out, its time, and
     /// how many morsels ran in each program; then the compile time of each tier of its code.
+    /// The subqueries the plan runs per outer row (`__apply_<id>` calls): what neither
+    /// decorrelation nor a domain could turn into a join, each with its plan.
+    static func appliedSubqueries(_ bound: BoundQuery) -> String {
+        guard let plans = bound.applies?.plans, !plans.isEmpty else { return "" }
+        // Only those a printed plan calls (binding may have registered others it then dropped).
+        var text = bound.plan.explain(), listed = Set<Int>(), result = ""
+        var found = true
+        while found {
+            found = false
+            for (id, applied) in plans.enumerated() where !listed.contains(id) && text.contains("__apply_\(id)(") {
+                listed.insert(id)
+                found = true
+                let arguments = applied.outerColumns.map { "#\($0)" }.joined(separator: ", ")
+                let inner = applied.query.plan.explain(indent: 1).trimmingCharacters(in: .newlines)
+                text += inner
+                result += "\nSubPlan __apply_\(id)(\(arguments)): runs once per distinct outer value (not decorrelated)\n" + inner
+            }
+        }
+        return result
+    }
+
     func explainAnalyze(_ bound: BoundQuery, parameters: [Value]) throws(DatabaseError) -> String {
         let plan = try executor.plan(bound, policy: jitPolicy)
         let (_, timings) = try executor.run(plan, parameters: parameters, memoryLimit: memoryLimit) { _, _ throws(DatabaseError) in () }

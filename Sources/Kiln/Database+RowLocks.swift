@@ -144,7 +144,7 @@ extension Database {
             case .join(let left, let right, let kind, _, _):
                 collect(left, nullable: nullable || kind == .right || kind == .full)
                 collect(right, nullable: nullable || kind == .left || kind == .full)
-            case .subquery(_, let alias, _, _):
+            case .subquery(_, let alias, _, _), .lateral(_, let alias, _, _):
                 others.append(alias)
             case .function(let name, _, let alias, _, _):
                 others.append(alias ?? name)

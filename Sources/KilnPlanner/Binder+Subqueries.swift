@@ -21,6 +21,8 @@ struct Correlation {
     var emptyValue: BoundExpression?
     /// The keys are a domain's columns (`SubqueryDomain`): NULL matches NULL.
     var domain = false
+    /// With `singleRow` and keys: every select-list column's value over no rows.
+    var emptyValues: [BoundExpression] = []
 
     var isCorrelated: Bool { !keys.isEmpty || !residual.isEmpty || !outerOnly.isEmpty }
 }
@@ -332,13 +334,13 @@ extension Binder {
         if correlation.emptyValue != nil { values.append(join.buildKeys[0]) }
         let joined = try joinToHost(join.build, probeKeys: join.probe, buildKeys: join.buildKeys, values: values, aggregates: aggregates, position: position)
         var result = joined[0]
-        if let empty = correlation.emptyValue {
+        if let empty = correlation.emptyValue.map(Binder.overOuterColumns) {
             // An outer row with no inner rows sees the aggregates over nothing (count = 0).
             let unmatched = BoundExpression.call("is_null", [joined[1]], type: .boolean, nullable: false)
             result = .call("case", [unmatched, empty, joined[0]], type: joined[0].type, nullable: true)
         }
         guard let holds = Binder.outerCondition(correlation) else { return result }
-        let none = correlation.emptyValue ?? .constant(.null, type: result.type)
+        let none = correlation.emptyValue.map(Binder.overOuterColumns) ?? .constant(.null, type: result.type)
         return .call("case", [holds, result, none], type: result.type, nullable: true)
     }
 

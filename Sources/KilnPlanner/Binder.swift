@@ -401,12 +401,22 @@ public struct Binder {
                 correlation.singleRow = select.groupBy.isEmpty && select.having == nil
                 if correlation.singleRow {
                     // Over no rows, count is 0 and every other aggregate NULL.
-                    let empty = outputs[0].substitute { e in
-                        guard case .column(let c) = e.kind else { return nil }
-                        if c >= keys.count, ["count", "count_star"].contains(aggregates[c - keys.count].function) { return .constant(.int64(0), type: .bigint) }
-                        return .constant(.null, type: e.type)
+                    // A correlation key is the outer row's value (`.outer`, over the enclosing
+                    // query's FROM columns): `count(*) + o.x` is `0 + o.x`.
+                    correlation.emptyValues = outputs.prefix(items.count).map { output in
+                        output.substitute { e in
+                            guard case .column(let c) = e.kind else { return nil }
+                            if c >= keys.count, ["count", "count_star"].contains(aggregates[c - keys.count].function) { return .constant(.int64(0), type: .bigint) }
+                            if let key = correlation.keys.first(where: { $0.inner == c }) {
+                                return key.outer.substitute { o in
+                                    guard case .column(let i) = o.kind else { return nil }
+                                    return BoundExpression(.outer(i), type: o.type, nullable: o.nullable)
+                                }
+                            }
+                            return .constant(.null, type: e.type)
+                        }
                     }
-                    if empty.columnsUsed.isEmpty, !Binder.isNullConstant(empty) { correlation.emptyValue = empty }
+                    if let empty = correlation.emptyValues.first, empty.columnsUsed.isEmpty, !Binder.isNullConstant(empty) { correlation.emptyValue = empty }
                 }
                 for (index, key) in correlation.keys.enumerated() {
                     outputs.append(.column(key.inner, type: keys[key.inner].type, nullable: keys[key.inner].nullable))
@@ -577,6 +587,10 @@ public struct Binder {
         var (plan, scope) = try bindReference(first)
         // `FROM a, b`: a cross join; WHERE equalities become its keys (JoinPlanning).
         for reference in from.dropFirst() {
+            if case .lateral(let select, let alias, let columns, let position) = reference {
+                (plan, scope) = try bindLateral(select, alias: alias, columns: columns, position: position, after: plan, scope: scope, preserve: false, on: nil)
+                continue
+            }
             let (right, rightScope) = try bindReference(reference)
             plan = .hashJoin(probe: plan, build: right, probeKeys: [], buildKeys: [], preserveProbe: false)
             scope = scope.appending(rightScope)
@@ -665,10 +679,25 @@ public struct Binder {
             var scope = Scope()
             scope.entries.append(.init(qualifier: alias ?? "generate_series", name: columnName, type: type, nullable: false))
             return (.seriesScan(start: coerced[0], stop: coerced[1], step: step, type: type), scope)
-        case .subquery(let select, let alias, let columns, let position):
+        case .subquery(let select, let alias, let columns, let position), .lateral(let select, let alias, let columns, let position):
+            // LATERAL without FROM items before it reads none.
             return try bindDerived(select, alias: alias, columns: columns, position: position, visible: commonTables)
         case .join(let leftReference, let rightReference, let kind, let constraint, let position):
             let (left, boundLeftScope) = try bindReference(leftReference)
+            if case .lateral(let select, let alias, let columns, let lateralPosition) = rightReference {
+                guard kind == .inner || kind == .left || kind == .cross else {
+                    throw DatabaseError(.invalidColumnReference, "the combining JOIN type must be INNER or LEFT for a LATERAL reference", position: lateralPosition)
+                }
+                var condition: Expression?
+                switch constraint {
+                case .on(let expression): condition = expression
+                case .using, .natural:
+                    throw DatabaseError(.featureNotSupported, "USING and NATURAL with LATERAL are not supported yet", position: position)
+                case nil: break
+                }
+                return try bindLateral(select, alias: alias, columns: columns, position: lateralPosition, after: left, scope: boundLeftScope,
+                                       preserve: kind == .left, on: condition)
+            }
             let (right, boundRightScope) = try bindReference(rightReference)
             var leftScope = boundLeftScope, rightScope = boundRightScope
             // An outer join's NULL-extended side can be NULL whatever its columns declare.
@@ -821,7 +850,7 @@ public struct Binder {
 
     func position(of reference: TableReference) -> Int {
         switch reference {
-        case .table(_, _, let p), .function(_, _, _, _, let p), .subquery(_, _, _, let p), .join(_, _, _, _, let p): return p
+        case .table(_, _, let p), .function(_, _, _, _, let p), .subquery(_, _, _, let p), .lateral(_, _, _, let p), .join(_, _, _, _, let p): return p
         }
     }
 

@@ -141,6 +141,8 @@ public indirect enum TableReference: Sendable, Equatable {
     case function(name: String, arguments: [Expression], alias: String?, columnAlias: String?, position: Int)
     /// `(SELECT ...) [AS] alias [(column, ...)]`
     case subquery(SelectStatement, alias: String, columns: [String]?, position: Int)
+    /// `LATERAL (SELECT ...) [AS] alias [(column, ...)]`: may read the FROM items before it.
+    case lateral(SelectStatement, alias: String, columns: [String]?, position: Int)
     /// `left [NATURAL] [INNER|LEFT|RIGHT|FULL|CROSS] JOIN right [ON condition | USING (columns)]`
     /// (either side may be a parenthesised join).
     case join(TableReference, TableReference, kind: JoinKind, constraint: JoinConstraint?, position: Int)

@@ -367,6 +367,19 @@ extension Parser {
 
     mutating func parseTableReference() throws(DatabaseError) -> TableReference {
         let start = position
+        if acceptWord("lateral") {
+            guard acceptSymbol("(") else {
+                throw DatabaseError(.featureNotSupported, "LATERAL function calls in FROM are not supported yet", position: start)
+            }
+            let query = try parseSelect()
+            try expectSymbol(")")
+            _ = acceptWord("as")
+            guard let alias = peekWordOrQuoted() else {
+                throw DatabaseError(.syntaxError, "subquery in FROM must have an alias", position: start)
+            }
+            advance()
+            return .lateral(query, alias: alias, columns: try parseColumnList(), position: start)
+        }
         if acceptSymbol("(") {
             // A subquery, or a parenthesised join: `(SELECT ...)`, `((SELECT ...) x JOIN ...)`, `(a JOIN b ON ...)`.
             let opening = index
