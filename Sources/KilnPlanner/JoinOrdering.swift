@@ -17,10 +17,29 @@ public enum JoinOrdering {
     public static func optimize(_ plan: PlanNode) -> PlanNode {
         switch plan {
         case .hashJoin(_, _, _, _, false, nil), .filter(.hashJoin(_, _, _, _, false, nil), _):
-            return reorder(plan)
+            // A LEFT join among the region's relations is a barrier to ordering: `(A LEFT JOIN
+            // B) JOIN C` is `(A JOIN C) LEFT JOIN B` when nothing else reads B, which lets C
+            // filter A before B is probed (TPC-DS q40). Planned both ways; the cheaper wins.
+            let kept = reorder(plan, liftLeftJoins: false)
+            guard hasLeftJoin(plan) else { return kept.plan }
+            let lifted = reorder(plan, liftLeftJoins: true)
+            return lifted.lifted && lifted.cost < kept.cost ? lifted.plan : kept.plan
         default:
             return plan.mapInputs(optimize)
         }
+    }
+
+    /// A LEFT join taken out of a region (`liftLeftJoins`), to be applied over the ordered
+    /// inner joins: its build side, and its keys and residual over its own probe's columns
+    /// (global numbers from `probeOffset`) and its build's (from `buildOffset`).
+    struct LiftedLeftJoin {
+        var build: PlanNode
+        var probeKeys: [BoundExpression]
+        var buildKeys: [BoundExpression]
+        var residual: BoundExpression?
+        var probeOffset: Int
+        var probeWidth: Int
+        var buildOffset: Int
     }
 
     // MARK: - Flattening
@@ -32,21 +51,38 @@ public enum JoinOrdering {
         var width: Int
     }
 
-    static func flatten(_ plan: PlanNode, offset: Int, relations: inout [Relation], conditions: inout [BoundExpression]) {
+    static func flatten(_ plan: PlanNode, offset: Int, relations: inout [Relation], conditions: inout [BoundExpression], lifted: inout [LiftedLeftJoin]?) {
         switch plan {
         case .hashJoin(let probe, let build, let probeKeys, let buildKeys, false, nil):
             let probeWidth = probe.outputTypes.count
-            flatten(probe, offset: offset, relations: &relations, conditions: &conditions)
-            flatten(build, offset: offset + probeWidth, relations: &relations, conditions: &conditions)
+            flatten(probe, offset: offset, relations: &relations, conditions: &conditions, lifted: &lifted)
+            flatten(build, offset: offset + probeWidth, relations: &relations, conditions: &conditions, lifted: &lifted)
             for (p, b) in zip(probeKeys, buildKeys) {
                 conditions.append(.call("eq", [p.remapColumns { $0 + offset }, b.remapColumns { $0 + offset + probeWidth }], type: .boolean))
             }
         case .filter(let input, let predicate) where isRegion(input):
-            flatten(input, offset: offset, relations: &relations, conditions: &conditions)
+            flatten(input, offset: offset, relations: &relations, conditions: &conditions, lifted: &lifted)
             conditions += JoinPlanning.split(predicate).map { $0.remapColumns { $0 + offset } }
+        case .hashJoin(let probe, let build, let probeKeys, let buildKeys, true, let residual) where lifted != nil:
+            // Its probe side joins the region; whether anything else reads its build side is
+            // checked once every condition is known (`reorder`).
+            let probeWidth = probe.outputTypes.count
+            lifted!.append(LiftedLeftJoin(build: optimize(build), probeKeys: probeKeys, buildKeys: buildKeys, residual: residual,
+                                          probeOffset: offset, probeWidth: probeWidth, buildOffset: offset + probeWidth))
+            flatten(probe, offset: offset, relations: &relations, conditions: &conditions, lifted: &lifted)
         default:
             let optimized = optimize(plan)
             relations.append(Relation(plan: optimized, offset: offset, width: plan.outputTypes.count))
+        }
+    }
+
+    /// Whether one of the region's relations is a LEFT join (that lifting could move).
+    static func hasLeftJoin(_ plan: PlanNode) -> Bool {
+        switch plan {
+        case .hashJoin(let probe, let build, _, _, false, nil): return hasLeftJoin(probe) || hasLeftJoin(build)
+        case .filter(let input, _) where isRegion(input): return hasLeftJoin(input)
+        case .hashJoin(_, _, _, _, true, _): return true
+        default: return false
         }
     }
 
@@ -68,10 +104,29 @@ public enum JoinOrdering {
         var cost: Double
     }
 
-    static func reorder(_ plan: PlanNode) -> PlanNode {
+    /// The region `plan` re-planned, and its cost; with `liftLeftJoins`, LEFT joins among its
+    /// relations whose build side nothing else reads are applied over the ordered inner joins
+    /// (`lifted`: some were).
+    static func reorder(_ plan: PlanNode, liftLeftJoins: Bool) -> (plan: PlanNode, cost: Double, lifted: Bool) {
         var relations: [Relation] = []
         var conditions: [BoundExpression] = []
-        flatten(plan, offset: 0, relations: &relations, conditions: &conditions)
+        var liftedJoins: [LiftedLeftJoin]? = liftLeftJoins ? [] : nil
+        flatten(plan, offset: 0, relations: &relations, conditions: &conditions, lifted: &liftedJoins)
+        let lifts = liftedJoins ?? []
+        let liftedColumns = lifts.map { $0.buildOffset..<($0.buildOffset + $0.build.outputTypes.count) }
+        if lifts.isEmpty && liftLeftJoins || lifts.count > 0 && (relations.count < 2 || conditions.contains { c in
+            c.columnsUsed.contains { column in liftedColumns.contains { $0.contains(column) } }
+        }) {
+            // Nothing to lift, or a condition reads a LEFT join's build side: no lifting.
+            return (plan, .infinity, false)
+        }
+        // Without lifting, each LEFT join is a relation that probes its probe side's rows.
+        var leftJoinCost = 0.0
+        if !liftLeftJoins {
+            for relation in relations {
+                if case .hashJoin(let probe, _, _, _, true, _) = relation.plan { leftJoinCost += Estimate.of(probe).rows }
+            }
+        }
         let n = relations.count
         let width = plan.outputTypes.count
         func owner(_ column: Int) -> Int { relations.firstIndex { column >= $0.offset && column < $0.offset + $0.width }! }
@@ -217,12 +272,27 @@ public enum JoinOrdering {
         var plan = result.plan
         let constant = pending.filter { $0.1.isEmpty }.map(\.0)
         if !constant.isEmpty { plan = .filter(plan, predicate: JoinPlanning.combine(constant)) }
+        var columns = result.columns
+        var cost = result.cost + leftJoinCost
+        // Lifted LEFT joins over the ordered region, the innermost first (an outer one's keys
+        // may read an inner one's build side).
+        for lift in lifts.reversed() {
+            var position: [Int: Int] = [:]
+            for (i, c) in columns.enumerated() { position[c] = i }
+            let width = columns.count
+            func probeSide(_ local: Int) -> Int { position[lift.probeOffset + local]! }
+            let probeKeys = lift.probeKeys.map { $0.remapColumns(probeSide) }
+            let residual = lift.residual?.remapColumns { $0 < lift.probeWidth ? probeSide($0) : width + $0 - lift.probeWidth }
+            plan = .hashJoin(probe: plan, build: lift.build, probeKeys: probeKeys, buildKeys: lift.buildKeys, preserveProbe: true, residual: residual)
+            columns += Array(lift.buildOffset..<(lift.buildOffset + lift.build.outputTypes.count))
+            cost += result.estimate.rows
+        }
         let types = plan.outputTypes
         var position: [Int: Int] = [:]
-        for (i, c) in result.columns.enumerated() { position[c] = i }
-        if result.columns == Array(0..<width) { return plan }
-        return .project(plan, expressions: (0..<width).map { .column(position[$0]!, type: types[position[$0]!].0, nullable: types[position[$0]!].1) },
-                        names: (0..<width).map { "?column\($0)?" })
+        for (i, c) in columns.enumerated() { position[c] = i }
+        if columns == Array(0..<width) { return (plan, cost, !lifts.isEmpty) }
+        return (.project(plan, expressions: (0..<width).map { .column(position[$0]!, type: types[position[$0]!].0, nullable: types[position[$0]!].1) },
+                         names: (0..<width).map { "?column\($0)?" }), cost, !lifts.isEmpty)
     }
 
     static func isEdge(_ condition: BoundExpression, _ edges: [(BoundExpression, BoundExpression, Int, Int)]) -> Bool {
