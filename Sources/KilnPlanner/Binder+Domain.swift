@@ -117,29 +117,29 @@ extension Binder {
 extension PlanNode {
     /// Whether computing the plan twice could give different rows (it calls a volatile function
     /// or runs applied subqueries): a domain cannot then be read from a copy of it.
-    var callsVolatile: Bool {
-        func volatile(_ expressions: [BoundExpression]) -> Bool {
-            expressions.contains { $0.isVolatile || $0.callsApply }
-        }
-        var found = false
+    var callsVolatile: Bool { containsExpression { $0.isVolatile || $0.callsApply } }
+
+    /// Whether an expression of this node or of its inputs (not inside shared plans) satisfies
+    /// `test`.
+    func containsExpression(_ test: (BoundExpression) -> Bool) -> Bool {
+        var expressions: [BoundExpression] = []
         switch self {
-        case .tableScan, .singleRow, .shared: break
-        case .seriesScan(let start, let stop, let step, _): found = volatile([start, stop, step])
-        case .filter(_, let predicate): found = volatile([predicate])
-        case .project(_, let expressions, _): found = volatile(expressions)
-        case .aggregate(_, let keys, let aggregates): found = volatile(keys + aggregates.compactMap(\.argument))
-        case .sort: break
-        case .limit(_, let limit, let offset): found = volatile([limit, offset].compactMap { $0 })
+        case .tableScan, .singleRow, .shared, .sort, .unionAll: break
+        case .seriesScan(let start, let stop, let step, _): expressions = [start, stop, step]
+        case .filter(_, let predicate): expressions = [predicate]
+        case .project(_, let projected, _): expressions = projected
+        case .aggregate(_, let keys, let aggregates): expressions = keys + aggregates.compactMap(\.argument)
+        case .limit(_, let limit, let offset): expressions = [limit, offset].compactMap { $0 }
         case .semiJoin(_, _, let probeKeys, let buildKeys, let residual, _):
-            found = volatile(probeKeys + buildKeys + [residual].compactMap { $0 })
+            expressions = probeKeys + buildKeys + [residual].compactMap { $0 }
         case .hashJoin(_, _, let probeKeys, let buildKeys, _, let residual):
-            found = volatile(probeKeys + buildKeys + [residual].compactMap { $0 })
-        case .window(_, let calls): found = volatile(calls.flatMap { $0.arguments + $0.partition + $0.order })
-        case .unionAll: break
+            expressions = probeKeys + buildKeys + [residual].compactMap { $0 }
+        case .window(_, let calls): expressions = calls.flatMap { $0.arguments + $0.partition + $0.order }
         }
-        if found { return true }
+        if expressions.contains(where: test) { return true }
+        var found = false
         _ = mapInputs { input in
-            if !found, input.callsVolatile { found = true }
+            if !found, input.containsExpression(test) { found = true }
             return input
         }
         return found

@@ -487,7 +487,9 @@ public struct Binder {
             }
         }
         subqueryHost = nil
-        if correlated, outputs.contains(where: { !$0.outerColumnsUsed.isEmpty }) {
+        if correlated, outputs.contains(where: { !$0.outerColumnsUsed.isEmpty }) || plan.containsExpression({ !$0.outerColumnsUsed.isEmpty }) {
+            // Outer columns left in the subquery's plan (an aggregate's argument or FILTER, a
+            // GROUP BY key): over a domain they are columns like any other.
             throw DatabaseError(.featureNotSupported, "outer-query columns outside WHERE of a subquery are not supported yet", position: select.position)
         }
         self.correlation = correlation
