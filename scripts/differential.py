@@ -3,7 +3,8 @@
 
 Generates QUERIES seeded random queries (filters, joins along the foreign keys, grouped
 aggregates, DISTINCT, LEFT joins, EXISTS / NOT EXISTS / IN / NOT IN, scalar subqueries,
-correlated subqueries with non-equality correlations under OR, in select lists and in HAVING,
+correlated subqueries with non-equality correlations under OR, in select lists, in HAVING and
+LATERAL,
 UNION, window functions), runs them in one `kiln` process (compiled, interpreted, and in parallel on 8 threads) and in
 DuckDB, and compares the results as multisets: strings exactly, numbers to a relative 1e-9.
 Any difference (or an error on one side only) fails.
@@ -235,9 +236,23 @@ class Generator:
                 order_by = f" ORDER BY {keys}"
             return f"SELECT {group}, {function} OVER (PARTITION BY {group}{order_by}) FROM {source}{where}"
         columns = ", ".join(f"{a}.{c}" for a, t in parts for c, _ in self.r.sample(COLUMNS[t], min(2, len(COLUMNS[t]))))
-        if self.r.random() < 0.3:
+        choice = self.r.random()
+        if choice < 0.3:
             # A correlated subquery in the select list.
             columns += ", " + self.correlated_value(*self.r.choice(parts))
+        elif choice < 0.45:
+            # A LATERAL subquery reading a FROM item before it (an aggregate: one row each, or
+            # the rows of a key's other side).
+            outer_alias, outer_table = self.r.choice(parts)
+            inner, condition = self.correlated(outer_alias, outer_table)
+            name = self.r.choice([c for c, k in COLUMNS[inner] if k in ("int", "dec")])
+            if self.r.random() < 0.5:
+                lateral = f"LATERAL (SELECT count(*) AS c, max(s.{name}) AS m FROM {inner} s WHERE {condition}) lat"
+                columns += ", lat.c, lat.m"
+            else:
+                lateral = f"LATERAL (SELECT s.{name} AS m FROM {inner} s WHERE {condition}) lat"
+                columns += ", lat.m"
+            return f"SELECT {columns} FROM {source}, {lateral}{where}"
         return f"SELECT {columns} FROM {source}{where}"
 
 

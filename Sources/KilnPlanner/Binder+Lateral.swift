@@ -21,7 +21,10 @@ extension Binder {
                               preserve: Bool, on condition: Expression?) throws(DatabaseError) -> (PlanNode, Scope) {
         let savedHost = subqueryHost, savedFilter = domainFilter
         subqueryHost = left
-        domainFilter = nil
+        // WHERE drops the rows of the items before a top-level LATERAL that its conditions
+        // reject: their lateral rows are never needed (the domain of `FROM a, b, LATERAL
+        // (...)` is read from a and b joined by WHERE, not from their cross product).
+        domainFilter = lateralWhere.map { ($0, leftScope) }
         defer {
             subqueryHost = savedHost
             domainFilter = savedFilter

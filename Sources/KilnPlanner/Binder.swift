@@ -23,6 +23,9 @@ public struct Binder {
     var domain: SubqueryDomain?
     /// The binders of the enclosing query blocks, one per entry of `outerScopes`.
     var enclosing: [EnclosingLevel] = []
+    /// While a query block's FROM is bound: its WHERE, whose conditions on the items before a
+    /// top-level LATERAL subquery also restrict that subquery's domain.
+    var lateralWhere: Expression?
     /// While WHERE is bound: the condition and its scope. Its conjuncts without subqueries
     /// also restrict the outer rows a domain is read from (`plainConjuncts`).
     var domainFilter: (Expression, Scope)?
@@ -114,7 +117,9 @@ public struct Binder {
             }
             return try bindSetOperation(select)
         }
+        lateralWhere = select.whereClause
         var (plan, scope) = try bindFrom(select.from)
+        lateralWhere = nil
         if domain != nil {
             // Every row of the FROM clause with every combination of outer values: outer
             // references now read the domain's columns.
@@ -685,6 +690,12 @@ public struct Binder {
             // LATERAL without FROM items before it reads none.
             return try bindDerived(select, alias: alias, columns: columns, position: position, visible: commonTables)
         case .join(let leftReference, let rightReference, let kind, let constraint, let position):
+            // Only a top-level FROM item's LATERAL may take WHERE's conditions (`lateralWhere`):
+            // below a join, WHERE does not drop the rows its conditions reject (an outer join
+            // may NULL-extend them instead).
+            let where_ = lateralWhere
+            lateralWhere = nil
+            defer { lateralWhere = where_ }
             let (left, boundLeftScope) = try bindReference(leftReference)
             if case .lateral(let select, let alias, let columns, let lateralPosition) = rightReference {
                 guard kind == .inner || kind == .left || kind == .cross else {
@@ -697,6 +708,7 @@ public struct Binder {
                     throw DatabaseError(.featureNotSupported, "USING and NATURAL with LATERAL are not supported yet", position: position)
                 case nil: break
                 }
+                lateralWhere = where_
                 return try bindLateral(select, alias: alias, columns: columns, position: lateralPosition, after: left, scope: boundLeftScope,
                                        preserve: kind == .left, on: condition)
             }
