@@ -49,29 +49,27 @@ extension Database {
         return lines.joined(separator: "\n")
     }
 
-    /// Runs the query and reports, per pipeline, the rows its source handed out, its time, and
-    /// how many morsels ran in each program; then the compile time of each tier of its code.
     /// The subqueries the plan runs per outer row (`__apply_<id>` calls): what neither
     /// decorrelation nor a domain could turn into a join, each with its plan.
     static func appliedSubqueries(_ bound: BoundQuery) -> String {
         guard let plans = bound.applies?.plans, !plans.isEmpty else { return "" }
-        // Only those a printed plan calls (binding may have registered others it then dropped).
-        var text = bound.plan.explain(), listed = Set<Int>(), result = ""
-        var found = true
-        while found {
-            found = false
-            for (id, applied) in plans.enumerated() where !listed.contains(id) && text.contains("__apply_\(id)(") {
-                listed.insert(id)
-                found = true
-                let arguments = applied.outerColumns.map { "#\($0)" }.joined(separator: ", ")
-                let inner = applied.query.plan.explain(indent: 1).trimmingCharacters(in: .newlines)
-                text += inner
-                result += "\nSubPlan __apply_\(id)(\(arguments)): runs once per distinct outer value (not decorrelated)\n" + inner
+        // Only those a listed plan calls (binding may have registered others it then dropped).
+        var listed: [Int] = [], reached = [bound.plan]
+        while let plan = reached.popLast() {
+            for id in plans.indices where !listed.contains(id) && plan.callsApplied(id) {
+                listed.append(id)
+                reached.append(plans[id].query.plan)
             }
         }
-        return result
+        return listed.sorted().map { id in
+            let arguments = plans[id].outerColumns.map { "#\($0)" }.joined(separator: ", ")
+            return "\nSubPlan __apply_\(id)(\(arguments)): runs once per distinct outer value (not decorrelated)\n"
+                + plans[id].query.plan.explain(indent: 1).trimmingCharacters(in: .newlines)
+        }.joined()
     }
 
+    /// Runs the query and reports, per pipeline, the rows its source handed out, its time, and
+    /// how many morsels ran in each program; then the compile time of each tier of its code.
     func explainAnalyze(_ bound: BoundQuery, parameters: [Value]) throws(DatabaseError) -> String {
         let plan = try executor.plan(bound, policy: jitPolicy)
         let (_, timings) = try executor.run(plan, parameters: parameters, memoryLimit: memoryLimit) { _, _ throws(DatabaseError) in () }

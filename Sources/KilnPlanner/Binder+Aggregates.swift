@@ -108,8 +108,7 @@ extension Binder {
         func keys(_ types: [(SQLType, Bool)], _ i: Int, nullable: Bool) -> [BoundExpression] {
             let column = BoundExpression.column(i, type: types[i].0, nullable: types[i].1)
             guard nullable, let zero = zero(of: types[i].0) else { return [column] }
-            return [.call("coalesce", [column, .constant(zero, type: types[i].0)], type: types[i].0, nullable: false),
-                    .call("is_null", [column], type: .boolean, nullable: false)]
+            return nullSafePair(column, zero: zero)
         }
         var probeKeys: [BoundExpression] = [], buildKeys: [BoundExpression] = []
         for i in 0..<count {
@@ -118,6 +117,12 @@ extension Binder {
             buildKeys += keys(buildTypes, i, nullable: nullable)
         }
         return (probeKeys, buildKeys)
+    }
+
+    /// `key` as two join keys under which NULL equals NULL: (coalesce(key, zero), key IS NULL).
+    static func nullSafePair(_ key: BoundExpression, zero: Value) -> [BoundExpression] {
+        [.call("coalesce", [key, .constant(zero, type: key.type)], type: key.type, nullable: false),
+         .call("is_null", [key], type: .boolean, nullable: false)]
     }
 
     static func zero(of type: SQLType) -> Value? {

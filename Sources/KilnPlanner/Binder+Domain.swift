@@ -103,10 +103,8 @@ extension Binder {
                 buildKeys.append(inner)
                 continue
             }
-            probeKeys += [.call("coalesce", [outer, .constant(zero, type: outer.type)], type: outer.type, nullable: false),
-                          .call("is_null", [outer], type: .boolean, nullable: false)]
-            columns += [.call("coalesce", [inner, .constant(zero, type: inner.type)], type: inner.type, nullable: false),
-                        .call("is_null", [inner], type: .boolean, nullable: false)]
+            probeKeys += nullSafePair(outer, zero: zero)
+            columns += nullSafePair(inner, zero: zero)
             buildKeys += [.column(columns.count - 2, type: inner.type, nullable: false), .column(columns.count - 1, type: .boolean, nullable: false)]
         }
         guard columns.count > types.count else { return (build, probeKeys, buildKeys) }
@@ -146,11 +144,21 @@ extension PlanNode {
     }
 }
 
+extension PlanNode {
+    /// Whether it calls applied subquery `id` (`__apply_<id>`, `ApplyRegistry`).
+    public func callsApplied(_ id: Int) -> Bool {
+        containsExpression { $0.calls { $0 == "__apply_\(id)" } }
+    }
+}
+
 extension BoundExpression {
     /// Whether it calls an applied subquery (`__apply_<id>`).
-    var callsApply: Bool {
+    var callsApply: Bool { calls { $0.hasPrefix("__apply_") } }
+
+    /// Whether it or an argument calls a function whose name `test` accepts.
+    func calls(_ test: (String) -> Bool) -> Bool {
         guard case .call(let name, let args) = kind else { return false }
-        return name.hasPrefix("__apply_") || args.contains { $0.callsApply }
+        return test(name) || args.contains { $0.calls(test) }
     }
 }
 
