@@ -92,8 +92,19 @@ extension Database {
                          + "\(path), code emission \(ms(s.emit))")
         }
         if profile.compile.isEmpty { lines.append(plan.code == nil ? "Compilation: none (interpreted)" : "Compilation: in progress") }
+        lines.append(Database.optimizerLine(bound.optimizerTimings))
         lines.append("Planning: \(ms(plan.times.total)) ms; execution: \(ms(timings.executeMilliseconds)) ms (\(timings.mode))")
         return lines.joined(separator: "\n")
+    }
+
+    /// EXPLAIN ANALYZE's line of optimizer passes: each pass's time in order (with how many
+    /// plans it ran on when shared plans added runs), then the passes switched off.
+    static func optimizerLine(_ timings: [Optimizer.Timing]) -> String {
+        let ran = timings.map { timing in
+            "\(timing.pass) \(String(format3: timing.milliseconds)) ms" + (timing.runs > 1 ? " (\(timing.runs) plans)" : "")
+        }
+        let off = Optimizer.passes.map(\.name).filter { name in !timings.contains { $0.pass == name } }
+        return "Optimizer: " + (ran.isEmpty ? "no passes" : ran.joined(separator: ", ")) + (off.isEmpty ? "" : "; off: " + off.joined(separator: ", "))
     }
 }
 

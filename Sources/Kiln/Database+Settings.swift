@@ -1,4 +1,5 @@
 import KilnCore
+import KilnPlanner
 import KilnRuntime
 
 extension Database {
@@ -104,6 +105,9 @@ extension Database {
                 throw invalid(hint: "At least 1MB; valid units are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".")
             }
             return MemoryBudget.format(bytes)
+        case _ where Optimizer.passes.contains(where: { Optimizer.settingName($0) == name }):
+            guard ["on", "off", "true", "false"].contains(lower) else { throw invalid(hint: "Available values: on, off.") }
+            return lower == "true" ? "on" : lower == "false" ? "off" : lower
         case "server_version", "server_version_num", "server_encoding", "integer_datetimes", "in_hot_standby", "is_superuser",
              "session_authorization", "max_identifier_length":
             throw DatabaseError(SQLState("55P02"), "parameter \"\(name)\" cannot be changed", position: position)

@@ -125,7 +125,7 @@ public final class Database {
         "synchronous_commit": "on", "work_mem": "4MB", "max_wal_size": MemoryBudget.format(DurableStore.defaultMaxWALSize),
         "code_cache_size": MemoryBudget.format(PersistentCodeCache.defaultCapacity),
         "parallel_morsel_rows": String(MorselDispatcher.maximumRows),
-    ]
+    ].merging(Optimizer.passes.map { (Optimizer.settingName($0), "on") }) { current, _ in current }
 
     /// Lets another thread cancel the statement this session runs.
     public var cancellation: QueryCancellation { executor.cancellation }

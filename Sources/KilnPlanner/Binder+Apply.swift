@@ -34,6 +34,11 @@ public final class ApplyRegistry: @unchecked Sendable {
         plans.append(plan)
         return plans.count - 1
     }
+
+    /// Replaces every applied subquery's plan by `rewrite` of it (the optimizer, once binding is done).
+    func rewritePlans(_ rewrite: (PlanNode) -> PlanNode) {
+        for index in plans.indices { plans[index].query.plan = rewrite(plans[index].query.plan) }
+    }
 }
 
 /// The outer columns an applied subquery reads (collected while it is bound).

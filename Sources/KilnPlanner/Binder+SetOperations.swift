@@ -111,8 +111,7 @@ extension Binder {
             plan = .limit(plan, limit: limit, offset: offset)
         }
         correlation = Correlation()
-        if !nested { plan = SharedPlans.pushReferenceFilters(EagerAggregation.apply(SidewaysFiltering.apply(IndexSelection.apply(JoinOrdering.optimize(plan))))) }
-        return BoundQuery(plan: ProjectionPruning.prune(plan), columnNames: left.columnNames, parameterTypes: parameterTypes, applies: applies)
+        return finished(plan, columnNames: left.columnNames)
     }
 
     /// One side of a set operation; it may not read outer queries' columns (yet).

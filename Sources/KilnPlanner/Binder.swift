@@ -530,9 +530,17 @@ public struct Binder {
             names = kept.map { names[$0] }
             for index in self.correlation.keys.indices { self.correlation.keys[index].inner -= hidden }
         }
-        if !nested { plan = SharedPlans.pushReferenceFilters(EagerAggregation.apply(SidewaysFiltering.apply(IndexSelection.apply(JoinOrdering.optimize(plan))))) }
-        plan = ProjectionPruning.prune(plan)
-        return BoundQuery(plan: plan, columnNames: Array(names.prefix(items.count)), parameterTypes: parameterTypes, applies: applies)
+        return finished(plan, columnNames: Array(names.prefix(items.count)))
+    }
+
+    /// A query block's plan as the block's result; the outermost block's after the optimizer's
+    /// passes (`Optimizer`), which run once binding is done, over the whole statement.
+    func finished(_ plan: PlanNode, columnNames: [String]) -> BoundQuery {
+        guard !nested else { return BoundQuery(plan: plan, columnNames: columnNames, parameterTypes: parameterTypes, applies: applies) }
+        let (optimized, timings) = Optimizer.run(plan, applies: applies, settings: session.settings)
+        var query = BoundQuery(plan: optimized, columnNames: columnNames, parameterTypes: parameterTypes, applies: applies)
+        query.optimizerTimings = timings
+        return query
     }
 
     /// `inner = outer` with one side reading only the subquery's columns and the other only

@@ -243,6 +243,8 @@ public struct BoundQuery: Sendable {
     public var parameterTypes: [SQLType]
     /// The statement's applied subqueries (`__apply_<id>` calls), if any.
     public var applies: ApplyRegistry? = nil
+    /// Each optimizer pass's time on this statement (EXPLAIN ANALYZE reports them).
+    public var optimizerTimings: [Optimizer.Timing] = []
 
     public init(plan: PlanNode, columnNames: [String], parameterTypes: [SQLType], applies: ApplyRegistry? = nil) {
         self.plan = plan

@@ -4,9 +4,9 @@ import Synchronization
 /// WITH queries computed once per execution (`PlanNode.shared`), as PostgreSQL materialises a
 /// WITH query used more than once: TPC-DS's `year_total` (q04, q11, q74) is read six times.
 ///
-/// A shared plan is bound and optimised on its own (`optimize`): the rewriting passes of the
-/// query around it leave it alone, since what one reference's context allows (a filter pushed
-/// down, a sideways semi join) would change the rows the other references read.
+/// A shared plan is optimised on its own (`Optimizer.Context.optimizeShared`): the rewriting
+/// passes of the query around it leave it alone, since what one reference's context allows (a
+/// filter pushed down, a sideways semi join) would change the rows the other references read.
 ///
 /// What a reference's filter would have saved is then recovered by `pushReferenceFilters`:
 /// when every reference filters, the plan computes only the rows one of them keeps.
@@ -16,22 +16,18 @@ public enum SharedPlans {
     /// A new id for a shared plan (unique in the process, so in every plan).
     static func nextID() -> Int { counter.add(1, ordering: .relaxed).newValue }
 
-    /// `plan` (as bound) as a shared node with a new id, optimised on its own.
+    /// `plan` (as bound) as a shared node with a new id; the optimizer fills in its plan.
     static func share(_ plan: PlanNode) -> PlanNode {
-        .shared(id: nextID(), plan: optimize(plan), source: plan)
-    }
-
-    /// The passes the outermost query block runs, on a shared plan of its own.
-    static func optimize(_ plan: PlanNode) -> PlanNode {
-        ProjectionPruning.prune(EagerAggregation.apply(SidewaysFiltering.apply(IndexSelection.apply(JoinOrdering.optimize(plan)))))
+        .shared(id: nextID(), plan: plan, source: plan)
     }
 
     /// When every reference to a shared plan in `plan` (shared plans' own included) is a filter
     /// right above it, the OR of those filters moves into the shared plan, and from there as
     /// deep as it can (`JoinPlanning.attach`: below its projections, its aggregations' keys,
     /// into its joins); every reference keeps its own filter. TPC-DS q39 reads its `inv` twice,
-    /// for months 1 and 2: `inv` then aggregates those two months only.
-    static func pushReferenceFilters(_ plan: PlanNode) -> PlanNode {
+    /// for months 1 and 2: `inv` then aggregates those two months only. `optimize` optimises a
+    /// filtered shared plan on its own.
+    static func pushReferenceFilters(_ plan: PlanNode, optimize: (PlanNode) -> PlanNode) -> PlanNode {
         // Per shared plan: each reference's filter (nil: a reference without one).
         var filters: [Int: [BoundExpression?]] = [:]
         var inners: [Int: PlanNode] = [:]

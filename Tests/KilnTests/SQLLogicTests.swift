@@ -1,5 +1,6 @@
 import XCTest
 import Kiln
+import KilnPlanner
 
 /// Runs the `.test` files under Resources/sql: `statement ok`, `statement error SQLSTATE`,
 /// and `query` blocks whose expected rows follow `----`, one row per line, values joined by `|`.
@@ -19,18 +20,24 @@ final class SQLLogicTests: XCTestCase {
             try run(text, name: file, mode: .fast, parallel: 8)
             // As a server's simple query protocol runs them: through the statement cache.
             try run(text, name: file, mode: .interpreted, simpleProtocol: true)
+            // The plan as bound, with every optimizer pass off: no pass may change an answer.
+            try run(text, name: file, mode: .interpreted, optimizer: false)
         }
     }
 
     /// Runs one file in one execution mode: every mode must give the same answers. (The
     /// corpus's tables fit in one morsel: `switchedAfter1` runs each pipeline's rows in the
     /// interpreter and its end — resumption, the sinks' finish — in native code.)
-    func run(_ text: String, name fileName: String, mode: JITMode, simpleProtocol: Bool = false, parallel threads: Int = 1) throws {
+    func run(_ text: String, name fileName: String, mode: JITMode, simpleProtocol: Bool = false, parallel threads: Int = 1,
+             optimizer: Bool = true) throws {
         let database = try Database()
         try database.use(mode)
+        if !optimizer {
+            for pass in Optimizer.passes { try database.execute("SET \(Optimizer.settingName(pass)) = off") }
+        }
         try database.execute("SET threads = \(threads)")
         if threads > 1 { try database.execute("SET parallel_morsel_rows = 4") }
-        let name = "\(fileName) [\(mode)\(simpleProtocol ? ", simple protocol" : "")\(threads > 1 ? ", \(threads) threads" : "")]"
+        let name = "\(fileName) [\(mode)\(simpleProtocol ? ", simple protocol" : "")\(threads > 1 ? ", \(threads) threads" : "")\(optimizer ? "" : ", no optimizer")]"
         // Each statement parsed and run as the server runs a Query message's statements.
         func execute(_ sql: String) throws(DatabaseError) -> [QueryResult] {
             guard simpleProtocol else { return try database.execute(sql) }
