@@ -79,7 +79,8 @@ extension Database {
         for (index, pipeline) in profile.pipelines.enumerated() {
             lines.append(plan.plan.pipelines[index].summary(states: plan.plan.states))
             let morsels = pipeline.morsels.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
-            lines.append("  rows=\(pipeline.rows) time=\(ms(pipeline.milliseconds)) ms morsels: \(morsels)" + (pipeline.workers > 1 ? " workers: \(pipeline.workers)" : ""))
+            lines.append("  rows=\(pipeline.rows) time=\(ms(pipeline.milliseconds)) ms morsels: \(morsels)" + (pipeline.workers > 1 ? " workers: \(pipeline.workers)" : "")
+                         + (pipeline.skippedMorsels > 0 ? " skipped by join key ranges: \(pipeline.skippedMorsels)" : ""))
         }
         for tier in profile.compile {
             if let loaded = tier.loaded {

@@ -172,6 +172,8 @@ public struct PipelineProfile: Sendable, Equatable {
     public var morsels: [(String, Int)] = []
     /// Workers that ran the pipeline (more than one: a parallel pipeline).
     public var workers = 1
+    /// Morsels its scan skipped: outside a join's key range (`KeyRangeFilter`).
+    public var skippedMorsels = 0
 
     mutating func record(_ program: String, morsels count: Int, milliseconds ms: Double) {
         milliseconds += ms

@@ -204,6 +204,7 @@ extension QueryExecutor {
             runtime.resumePipeline()
         }
         profile.rows = runtime.progress.rows
+        profile.skippedMorsels = runtime.skippedMorsels(h.shape.scan)
         // A helper's error stops the others: the query's thread reports it.
         if runtime.error != nil { h.dispatcher.stop() } else if h.shape.listsGroupsByPartition { runtime.preparePartitions(h.shape.sink) }
         // Detached before the query's thread may free the runtime (once the helper left).
@@ -221,6 +222,7 @@ extension QueryExecutor {
         runtime.finishDeferred = false
         for helper in run.profiles {
             profile.rows += helper.rows
+            profile.skippedMorsels += helper.skippedMorsels
             for (program, morsels) in helper.morsels { profile.record(program, morsels: morsels, milliseconds: 0) }
         }
         profile.workers = run.finished.count + 1

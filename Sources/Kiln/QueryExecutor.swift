@@ -299,6 +299,7 @@ final class QueryExecutor {
                 runtime.resumePipeline()
             }
             profile.pipelines[index].rows = runtime.progress.rows
+            if case .scan(let scan) = plan.plan.pipelines[index].source { profile.pipelines[index].skippedMorsels = runtime.skippedMorsels(scan) }
             if let parallel { try finishParallel(parallel.run, parallel.shape, runtime: runtime, profile: &profile.pipelines[index]) }
         }
         let executeMs = QueryExecutor.milliseconds(since: start)

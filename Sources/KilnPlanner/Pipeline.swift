@@ -180,6 +180,8 @@ public struct PipelinePlan: Sendable {
     public var parameterSlots: [ParameterSlot]
     public var outputLayout: RecordLayout
     public var columnNames: [String]
+    /// Scans that skip morsels outside the key range of a join they feed (`KeyRangeFilter`).
+    public var keyRangeFilters: [KeyRangeFilter] = []
 }
 
 /// One slot of the parameter block.

@@ -25,7 +25,8 @@ public struct PipelineSlicer {
         open.sink = .output(state: slicer.states.count - 1)
         slicer.finish(open)
         return PipelinePlan(pipelines: slicer.pipelines, states: slicer.states, parameterSlots: slicer.slots,
-                            outputLayout: layout, columnNames: query.columnNames)
+                            outputLayout: layout, columnNames: query.columnNames,
+                            keyRangeFilters: KeyRangeFilter.find(pipelines: slicer.pipelines, states: slicer.states))
     }
 
     /// A pipeline under construction (its sink not yet known).

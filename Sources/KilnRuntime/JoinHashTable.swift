@@ -1,3 +1,5 @@
+import KilnCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -130,6 +132,25 @@ final class JoinHashTable {
     /// one (duplicate keys: long chains, Q13's orders by customer), the entries first move so
     /// that those of one slot lie next to each other (`cluster`): a chain walk then reads
     /// consecutive memory instead of one cache miss per entry.
+    /// The least and greatest value of the records' integer field at `offset` (its null
+    /// byte at `nullByte`), NULLs left out; nil when no record has a value.
+    func range(ofField offset: Int, nullByte: Int, physical: PhysicalType) -> ClosedRange<Int64>? {
+        var low = Int64.max, high = Int64.min
+        forEachEntry { entry in
+            let record = entry + HashTableLayout.entryRecord
+            guard record.load(fromByteOffset: nullByte, as: UInt8.self) == 0 else { return }
+            let value: Int64
+            switch physical {
+            case .int16: value = Int64(record.load(fromByteOffset: offset, as: Int16.self))
+            case .int32: value = Int64(record.load(fromByteOffset: offset, as: Int32.self))
+            default: value = record.load(fromByteOffset: offset, as: Int64.self)
+            }
+            low = min(low, value)
+            high = max(high, value)
+        }
+        return low <= high ? low...high : nil
+    }
+
     func link() {
         let count = self.count
         var size = 1024

@@ -183,6 +183,13 @@ public final class QueryRuntime {
             }
         }
         for (index, state) in states.enumerated() where worker == nil || worker!.local.contains(index) { state.owner = self }
+        // A worker wires only its own scan (a probe pipeline's helper), to the main runtime's join.
+        for filter in plan.keyRangeFilters where worker == nil || (worker!.local.contains(filter.scanState) && !worker!.local.contains(filter.joinState)) {
+            guard let scan = states[filter.scanState] as? TableScanState, let join = states[filter.joinState] as? HashJoinState else { continue }
+            // A worker's runtime shares the main runtime's join states, which the main one marked.
+            if worker == nil { join.recordsKeyRange = true }
+            scan.keyFilters.append((filter.column, join))
+        }
         stateAddresses.deallocate()
         stateAddresses = .allocate(capacity: max(1, states.count))
         for (index, state) in states.enumerated() { stateAddresses[index] = Unmanaged.passUnretained(state).toOpaque() }
@@ -402,6 +409,9 @@ public final class QueryRuntime {
 
     /// Makes this runtime's scan at `index` one worker's share of a parallel scan; a sort
     /// buffer at `sink` tags its records with their place in the serial scan's order.
+    /// Morsels table scan `index` skipped by its joins' key ranges (0: not a table scan).
+    public func skippedMorsels(_ index: Int) -> Int { (states[index] as? TableScanState)?.skippedMorsels ?? 0 }
+
     public func shareScan(_ index: Int, _ dispatcher: MorselDispatcher, sink: Int) {
         let scan = states[index] as? TableScanState
         scan?.dispatcher = dispatcher

@@ -138,6 +138,42 @@ final class TableScanState: RuntimeState {
         }
     }
 
+    /// Joins this scan feeds that drop every row whose column (a position in `columns`) lies
+    /// outside their build's key range (`KeyRangeFilter`): morsels entirely outside are skipped.
+    var keyFilters: [(column: Int, join: HashJoinState)] = []
+    /// Morsels skipped by `keyFilters` (EXPLAIN ANALYZE).
+    private(set) var skippedMorsels = 0
+
+    /// Whether some join of `keyFilters` can match no row of the `n` rows from `first` of
+    /// `segment`: every value of its column lies outside the join's key range.
+    private func skips(_ segment: Segment, first: Int, rows n: Int) -> Bool {
+        for (position, join) in keyFilters {
+            guard let range = join.keyRange else { return true }
+            let data = segment.columns[columns[position]]
+            // A damaged block is not skipped: `emit` reports it.
+            do throws(DatabaseError) { try data.check(rows: first..<(first + n)) } catch { return false }
+            // Cells of NULLs hold some value of the type: they may only widen the morsel's range.
+            var low = Int64.max, high = Int64.min
+            switch data.width {
+            case 2:
+                let values = (data.values + first * 2).assumingMemoryBound(to: Int16.self)
+                var l = Int16.max, h = Int16.min
+                for i in 0..<n { l = min(l, values[i]); h = max(h, values[i]) }
+                (low, high) = (Int64(l), Int64(h))
+            case 4:
+                let values = (data.values + first * 4).assumingMemoryBound(to: Int32.self)
+                var l = Int32.max, h = Int32.min
+                for i in 0..<n { l = min(l, values[i]); h = max(h, values[i]) }
+                (low, high) = (Int64(l), Int64(h))
+            default:
+                let values = (data.values + first * 8).assumingMemoryBound(to: Int64.self)
+                for i in 0..<n { low = min(low, values[i]); high = max(high, values[i]) }
+            }
+            if high < range.lowerBound || low > range.upperBound { return true }
+        }
+        return false
+    }
+
     /// Set when the scan is one worker's share of a parallel scan: the dispatcher hands out
     /// the morsels, shared by the workers' scans of the same table.
     var dispatcher: MorselDispatcher?
@@ -146,24 +182,38 @@ final class TableScanState: RuntimeState {
 
     override func next() -> UnsafeMutableRawPointer {
         if let dispatcher {
-            guard let morsel = dispatcher.take({ ranges.map(\.count) }) else {
+            while true {
+                guard let morsel = dispatcher.take({ ranges.map(\.count) }) else {
+                    batch.storeBytes(of: 0, as: Int64.self)
+                    return batch
+                }
+                let range = ranges[morsel.range]
+                if !keyFilters.isEmpty, !range.local, skips(range.segment, first: range.start + morsel.row, rows: morsel.rows) {
+                    skippedMorsels += 1
+                    continue
+                }
+                morselSink?.morselStarted(morsel.index)
+                return emit(range, row: morsel.row, rows: morsel.rows)
+            }
+        }
+        while true {
+            while rangeIndex < ranges.count, row >= ranges[rangeIndex].count {
+                rangeIndex += 1
+                row = 0
+            }
+            guard rangeIndex < ranges.count else {
                 batch.storeBytes(of: 0, as: Int64.self)
                 return batch
             }
-            morselSink?.morselStarted(morsel.index)
-            return emit(ranges[morsel.range], row: morsel.row, rows: morsel.rows)
+            let range = ranges[rangeIndex]
+            let n = min(TableScanState.morselRows, range.count - row)
+            defer { row += n }
+            if !keyFilters.isEmpty, !range.local, skips(range.segment, first: range.start + row, rows: n) {
+                skippedMorsels += 1
+                continue
+            }
+            return emit(range, row: row, rows: n)
         }
-        while rangeIndex < ranges.count, row >= ranges[rangeIndex].count {
-            rangeIndex += 1
-            row = 0
-        }
-        guard rangeIndex < ranges.count else {
-            batch.storeBytes(of: 0, as: Int64.self)
-            return batch
-        }
-        let n = min(TableScanState.morselRows, ranges[rangeIndex].count - row)
-        defer { row += n }
-        return emit(ranges[rangeIndex], row: row, rows: n)
     }
 
     /// The batch of `n` rows from `row` of `range`.
@@ -795,7 +845,15 @@ final class HashJoinState: RecordSourceState {
     /// An entry with no successor whose record has every field NULL (LEFT joins' non-match).
     let nullEntry: UnsafeMutableRawPointer
 
+    /// Set when a scan skips morsels by this join's keys (`KeyRangeFilter`): the build's first
+    /// key field. `keyRange` then holds its least and greatest value once the build is done
+    /// (nil: no key that is not NULL, so no probe row matches).
+    let layout: RecordLayout
+    var recordsKeyRange = false
+    private(set) var keyRange: ClosedRange<Int64>?
+
     init(layout: RecordLayout, budget: MemoryBudget?) {
+        self.layout = layout
         table = JoinHashTable(recordSize: layout.size, budget: budget)
         nullEntry = .allocate(byteCount: 16 + layout.size, alignment: 16)
         nullEntry.initializeMemory(as: UInt8.self, repeating: 0, count: 16 + layout.size)
@@ -815,7 +873,10 @@ final class HashJoinState: RecordSourceState {
     }
 
     /// The build is complete: the entries go into the directory the probes read.
-    override func finish(_ runtime: QueryRuntime) { table.link() }
+    override func finish(_ runtime: QueryRuntime) {
+        table.link()
+        if recordsKeyRange { keyRange = table.range(ofField: layout.offsets[0], nullByte: 0, physical: layout.types[0].physical) }
+    }
 
     /// A new chunk for the build's entries; returns its first entry.
     func grow() -> UnsafeMutableRawPointer { table.grow() }
