@@ -407,11 +407,11 @@ public final class QueryRuntime {
 
     // MARK: - Parallel workers
 
-    /// Makes this runtime's scan at `index` one worker's share of a parallel scan; a sort
-    /// buffer at `sink` tags its records with their place in the serial scan's order.
     /// Morsels table scan `index` skipped by its joins' key ranges (0: not a table scan).
     public func skippedMorsels(_ index: Int) -> Int { (states[index] as? TableScanState)?.skippedMorsels ?? 0 }
 
+    /// Makes this runtime's scan at `index` one worker's share of a parallel scan; a sort
+    /// buffer at `sink` tags its records with their place in the serial scan's order.
     public func shareScan(_ index: Int, _ dispatcher: MorselDispatcher, sink: Int) {
         let scan = states[index] as? TableScanState
         scan?.dispatcher = dispatcher

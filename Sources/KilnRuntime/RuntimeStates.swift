@@ -148,6 +148,8 @@ final class TableScanState: RuntimeState {
     /// `segment`: every value of its column lies outside the join's key range.
     private func skips(_ segment: Segment, first: Int, rows n: Int) -> Bool {
         for (position, join) in keyFilters {
+            // Not finished (no build ran before this scan): nothing is known, nothing skipped.
+            guard join.keyRangeKnown else { continue }
             guard let range = join.keyRange else { return true }
             let data = segment.columns[columns[position]]
             // A damaged block is not skipped: `emit` reports it.
@@ -851,6 +853,7 @@ final class HashJoinState: RecordSourceState {
     let layout: RecordLayout
     var recordsKeyRange = false
     private(set) var keyRange: ClosedRange<Int64>?
+    private(set) var keyRangeKnown = false
 
     init(layout: RecordLayout, budget: MemoryBudget?) {
         self.layout = layout
@@ -875,7 +878,10 @@ final class HashJoinState: RecordSourceState {
     /// The build is complete: the entries go into the directory the probes read.
     override func finish(_ runtime: QueryRuntime) {
         table.link()
-        if recordsKeyRange { keyRange = table.range(ofField: layout.offsets[0], nullByte: 0, physical: layout.types[0].physical) }
+        if recordsKeyRange {
+            keyRange = table.range(ofField: layout.offsets[0], nullByte: 0, physical: layout.types[0].physical)
+            keyRangeKnown = true
+        }
     }
 
     /// A new chunk for the build's entries; returns its first entry.

@@ -20,6 +20,30 @@ final class PlanTextTests: XCTestCase {
         XCTAssertEqual(Set(files), Set(Optimizer.passes.map { "\($0.name).test" }))
     }
 
+    /// `optimizer_<pass>` settings: on by default, checked, and reported by EXPLAIN ANALYZE.
+    func testSettings() throws {
+        let database = try Database()
+        try database.execute("CREATE TABLE t (k int, v int)")
+        try database.execute("INSERT INTO t VALUES (1, 2), (3, 4)")
+        XCTAssertEqual(try database.query("SHOW optimizer_join_ordering").first?.first?.text, "on")
+        XCTAssertEqual(try database.query("SELECT count(*) FROM pg_settings WHERE name LIKE 'optimizer%'").first?.first?.text,
+                       String(Optimizer.passes.count))
+        try database.execute("SET optimizer_join_ordering = false")
+        XCTAssertEqual(try database.query("SHOW optimizer_join_ordering").first?.first?.text, "off")
+        for (sql, state) in [("SET optimizer_join_ordering = maybe", "22023"), ("SET optimizer_nothing = off", "42704")] {
+            XCTAssertThrowsError(try database.execute(sql), sql) { error in
+                XCTAssertEqual((error as? DatabaseError)?.sqlState.code, state, sql)
+                XCTAssertEqual((error as? DatabaseError)?.position, 1, sql)
+            }
+        }
+        let analyzed = try database.query("EXPLAIN ANALYZE SELECT a.v FROM t a, t b WHERE a.k = b.k").map { $0[0].text! }
+        let line = try XCTUnwrap(analyzed.first { $0.hasPrefix("Optimizer: ") })
+        XCTAssertTrue(line.hasPrefix("Optimizer: index_selection "), line)
+        XCTAssertTrue(line.hasSuffix("; off: join_ordering"), line)
+        try database.execute("RESET optimizer_join_ordering")
+        XCTAssertEqual(try database.query("SHOW optimizer_join_ordering").first?.first?.text, "on")
+    }
+
     func testPasses() throws {
         for pass in Optimizer.passes { try check(pass.name) }
     }
