@@ -36,7 +36,10 @@ public enum Optimizer {
         Pass(name: "shared_plan_filters", onSharedPlans: false) { plan, context in
             SharedPlans.pushReferenceFilters(plan) { context.optimizeShared($0) }
         },
-        Pass(name: "projection_pruning", onSharedPlans: true) { plan, _ in ProjectionPruning.prune(plan) },
+        Pass(name: "projection_pruning", onSharedPlans: true) { plan, context in
+            guard context.runningStatement else { return ProjectionPruning.prune(plan) }
+            return ProjectionPruning.prune(plan, narrowable: context.narrowableSharedPlans(plan))
+        },
     ]
 
     /// The setting that switches `pass`.
@@ -62,7 +65,34 @@ public enum Optimizer {
             timings = enabled.map { Timing(pass: $0.name, milliseconds: 0, runs: 0) }
         }
 
+        /// Whether the passes run on the statement's plan (not a shared plan's).
+        private(set) var runningStatement = false
+        /// Shared plans the statement's applied subqueries read (never narrowed: they read
+        /// them as the statement's plan does not see).
+        var appliedSharedPlans: Set<Int> = []
+
+        /// The shared plans of `plan` read only by `plan` itself: not from inside another
+        /// shared plan, not by an applied subquery.
+        func narrowableSharedPlans(_ plan: PlanNode) -> Set<Int> {
+            var referenced: Set<Int> = [], nested: Set<Int> = []
+            func walk(_ node: PlanNode, inside: Bool) {
+                if case .shared(let id, let inner, _) = node {
+                    if inside { nested.insert(id) } else { referenced.insert(id) }
+                    walk(inner, inside: true)
+                    return
+                }
+                _ = node.mapInputs { input in
+                    walk(input, inside: inside)
+                    return input
+                }
+            }
+            walk(plan, inside: false)
+            return referenced.subtracting(nested).subtracting(appliedSharedPlans)
+        }
+
         func run(_ plan: PlanNode, sharedPlan: Bool) -> PlanNode {
+            runningStatement = !sharedPlan
+            defer { runningStatement = false }
             var plan = plan
             for (index, pass) in enabled.enumerated() where pass.onSharedPlans || !sharedPlan {
                 let start = ContinuousClock.now
@@ -90,6 +120,24 @@ public enum Optimizer {
         }
     }
 
+    /// The ids of the shared plans `plan` reads, at any depth.
+    static func sharedIDs(_ plan: PlanNode) -> Set<Int> {
+        var ids: Set<Int> = []
+        func walk(_ node: PlanNode) {
+            if case .shared(let id, let inner, _) = node {
+                ids.insert(id)
+                walk(inner)
+                return
+            }
+            _ = node.mapInputs { input in
+                walk(input)
+                return input
+            }
+        }
+        walk(plan)
+        return ids
+    }
+
     /// Which passes a session runs: all but those its settings switch off.
     public static func enabledPasses(settings: [String: String]) -> [Pass] {
         passes.filter { pass in
@@ -103,6 +151,7 @@ public enum Optimizer {
     /// they run per outer row with the outer values as parameters).
     public static func run(_ plan: PlanNode, applies: ApplyRegistry?, settings: [String: String]) -> (PlanNode, [Timing]) {
         let context = Context(enabled: enabledPasses(settings: settings))
+        context.appliedSharedPlans = Set((applies?.plans ?? []).flatMap { sharedIDs($0.query.plan) })
         let optimized = context.run(context.withSharedPlansOptimized(plan), sharedPlan: false)
         if let applies {
             let prunes = context.enabled.contains { $0.name == "projection_pruning" }

@@ -2,14 +2,67 @@
 ///
 /// A scan reads only the columns some expression above it uses; compiled code then touches
 /// only those column arrays.
-public enum ProjectionPruning {
+///
+/// Shared plans (`narrowing`): a shared plan whose references all lie in the statement's own
+/// plan is cut to the columns some reference reads; when every reference only asks whether
+/// rows exist (`SetContexts`: the build side of a semi or anti join, below a DISTINCT, through
+/// inner joins, filters and projections), it keeps one row per distinct value of those
+/// columns. TPC-DS q95's `ws_wh` (a self-join of web_sales, 6.6M rows of three columns) is read
+/// by two IN subqueries for its order numbers only: the buffer holds the distinct ones.
+public struct ProjectionPruning {
+    /// Shared plans that may be narrowed (nil: none).
+    let narrowable: Set<Int>?
+    /// Per shared plan: the columns its references read (the first, collecting walk).
+    var collected: [Int: Set<Int>] = [:]
+    /// Whether the walk only collects (its result is thrown away).
+    var collecting = false
+    /// Per narrowed shared plan: the node every reference reads, and its new column numbers.
+    var narrowed: [Int: (PlanNode, [Int: Int])] = [:]
+    /// Shared plans whose every reference only tests existence.
+    var existenceOnly: Set<Int> = []
+
     public static func prune(_ plan: PlanNode) -> PlanNode {
-        prune(plan, needed: Set(plan.outputTypes.indices)).0
+        var pruner = ProjectionPruning(narrowable: nil)
+        return pruner.prune(plan, needed: Set(plan.outputTypes.indices)).0
+    }
+
+    /// `prune(plan)`, and the shared plans of `narrowable` (referenced nowhere else) cut to
+    /// the columns their references read.
+    static func prune(_ plan: PlanNode, narrowable: Set<Int>) -> PlanNode {
+        var collector = ProjectionPruning(narrowable: narrowable, collecting: true)
+        _ = collector.prune(plan, needed: Set(plan.outputTypes.indices))
+        var pruner = ProjectionPruning(narrowable: narrowable, collected: collector.collected)
+        pruner.existenceOnly = SetContexts.existenceOnly(plan)
+        return pruner.prune(plan, needed: Set(plan.outputTypes.indices)).0
+    }
+
+    /// The shared node `node` (id `id`) cut to the columns its references read.
+    mutating func narrow(_ node: PlanNode, id: Int, inner: PlanNode, source: PlanNode) -> (PlanNode, [Int: Int]) {
+        if let done = narrowed[id] { return done }
+        let types = inner.outputTypes
+        var kept = (collected[id] ?? []).sorted()
+        if kept.isEmpty, !types.isEmpty { kept = [0] }
+        var plan = PlanNode.project(inner, expressions: kept.map { .column($0, type: types[$0].0, nullable: types[$0].1) },
+                                    names: kept.map { "?column\($0)?" })
+        if existenceOnly.contains(id) {
+            plan = .aggregate(plan, keys: kept.indices.map { .column($0, type: types[kept[$0]].0, nullable: types[kept[$0]].1) }, aggregates: [])
+        }
+        var map: [Int: Int] = [:]
+        for (newIndex, oldIndex) in kept.enumerated() { map[oldIndex] = newIndex }
+        let result = (PlanNode.shared(id: id, plan: ProjectionPruning.prune(plan), source: source), map)
+        narrowed[id] = result
+        return result
     }
 
     /// Returns the pruned node and the map from old output column index to new index.
-    static func prune(_ node: PlanNode, needed: Set<Int>) -> (PlanNode, [Int: Int]) {
+    mutating func prune(_ node: PlanNode, needed: Set<Int>) -> (PlanNode, [Int: Int]) {
         switch node {
+        case .shared(let id, let inner, let source) where narrowable?.contains(id) == true:
+            if collecting {
+                collected[id, default: []].formUnion(needed)
+                return (node, ProjectionPruning.identity(node))
+            }
+            return narrow(node, id: id, inner: inner, source: source)
         case .tableScan(let table, let columns, let access):
             let kept = needed.sorted()
             var map: [Int: Int] = [:]
@@ -39,7 +92,7 @@ public enum ProjectionPruning {
                 copy.argument = call.argument?.remapColumns { map[$0]! }
                 return copy
             }
-            return (.aggregate(newInput, keys: keys.map { $0.remapColumns { map[$0]! } }, aggregates: newAggregates), identity(node))
+            return (.aggregate(newInput, keys: keys.map { $0.remapColumns { map[$0]! } }, aggregates: newAggregates), ProjectionPruning.identity(node))
         case .sort(let input, let keys):
             let (newInput, map) = prune(input, needed: needed.union(keys.map(\.column)))
             return (.sort(newInput, keys: keys.map { SortKey(column: map[$0.column]!, descending: $0.descending, nullsFirst: $0.nullsFirst) }), map)
@@ -71,7 +124,9 @@ public enum ProjectionPruning {
             return (.window(newInput, calls: calls.map { $0.remapColumns { map[$0]! } }), outputMap)
         case .unionAll(let inputs):
             // Inputs keep every column so that their columns stay aligned.
-            return (.unionAll(inputs.map { prune($0, needed: Set($0.outputTypes.indices)).0 }), identity(node))
+            var pruned: [PlanNode] = []
+            for input in inputs { pruned.append(prune(input, needed: Set(input.outputTypes.indices)).0) }
+            return (.unionAll(pruned), ProjectionPruning.identity(node))
         case .hashJoin(let probe, let build, let probeKeys, let buildKeys, let preserveProbe, let residual):
             let probeWidth = probe.outputTypes.count
             let used = needed.union(residual?.columnsUsed ?? [])
@@ -93,5 +148,44 @@ public enum ProjectionPruning {
 
     static func identity(_ node: PlanNode) -> [Int: Int] {
         Dictionary(uniqueKeysWithValues: node.outputTypes.indices.map { ($0, $0) })
+    }
+}
+
+/// Which references to shared plans only ask whether rows exist (duplicates of their rows
+/// change nothing above them): the build side of a semi or anti join, the input of an
+/// aggregation without aggregates (DISTINCT), and, below those, both sides of inner joins,
+/// filters, projections, sorts and UNION ALL inputs. A LIMIT, a window, an aggregate, a LEFT
+/// join or the statement's result count rows.
+enum SetContexts {
+    /// The shared plans of `plan` every reference to which only tests existence.
+    static func existenceOnly(_ plan: PlanNode) -> Set<Int> {
+        var all: Set<Int> = [], counted: Set<Int> = []
+        func walk(_ node: PlanNode, _ existence: Bool) {
+            switch node {
+            case .shared(let id, _, _):
+                all.insert(id)
+                if !existence { counted.insert(id) }
+            case .semiJoin(let probe, let build, _, _, _, _):
+                walk(probe, existence)
+                walk(build, true)
+            case .aggregate(let input, _, let aggregates):
+                walk(input, aggregates.isEmpty)
+            case .hashJoin(let probe, let build, _, _, let preserveProbe, _):
+                walk(probe, existence && !preserveProbe)
+                walk(build, existence && !preserveProbe)
+            case .filter, .project, .sort, .unionAll:
+                _ = node.mapInputs { input in
+                    walk(input, existence)
+                    return input
+                }
+            default:
+                _ = node.mapInputs { input in
+                    walk(input, false)
+                    return input
+                }
+            }
+        }
+        walk(plan, false)
+        return all.subtracting(counted)
     }
 }
