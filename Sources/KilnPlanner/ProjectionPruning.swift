@@ -3,12 +3,13 @@
 /// A scan reads only the columns some expression above it uses; compiled code then touches
 /// only those column arrays.
 ///
-/// Shared plans (`narrowing`): a shared plan whose references all lie in the statement's own
-/// plan is cut to the columns some reference reads; when every reference only asks whether
-/// rows exist (`SetContexts`: the build side of a semi or anti join, below a DISTINCT, through
-/// inner joins, filters and projections), it keeps one row per distinct value of those
-/// columns. TPC-DS q95's `ws_wh` (a self-join of web_sales, 6.6M rows of three columns) is read
-/// by two IN subqueries for its order numbers only: the buffer holds the distinct ones.
+/// Shared plans (`prune(_:narrowable:)`): a shared plan whose references all lie in the
+/// statement's own plan is cut to the columns some reference reads; when every reference only
+/// asks whether rows exist (`SetContexts`: the build side of a semi or anti join, below a
+/// DISTINCT, through inner joins, filters and projections), it keeps one row per distinct value
+/// of those columns. TPC-DS q95's `ws_wh` (a self-join of web_sales, 6.6M rows of three
+/// columns) is read by two IN subqueries for its order numbers only: the buffer holds the
+/// distinct ones.
 public struct ProjectionPruning {
     /// Shared plans that may be narrowed (nil: none).
     let narrowable: Set<Int>?
