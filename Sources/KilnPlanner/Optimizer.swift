@@ -75,18 +75,18 @@ public enum Optimizer {
         /// shared plan, not by an applied subquery.
         func narrowableSharedPlans(_ plan: PlanNode) -> Set<Int> {
             var referenced: Set<Int> = [], nested: Set<Int> = []
-            func walk(_ node: PlanNode, inside: Bool) {
+            func walk(_ node: PlanNode) {
                 if case .shared(let id, let inner, _) = node {
-                    if inside { nested.insert(id) } else { referenced.insert(id) }
-                    walk(inner, inside: true)
+                    referenced.insert(id)
+                    nested.formUnion(Optimizer.sharedIDs(inner))
                     return
                 }
                 _ = node.mapInputs { input in
-                    walk(input, inside: inside)
+                    walk(input)
                     return input
                 }
             }
-            walk(plan, inside: false)
+            walk(plan)
             return referenced.subtracting(nested).subtracting(appliedSharedPlans)
         }
 
@@ -97,8 +97,7 @@ public enum Optimizer {
             for (index, pass) in enabled.enumerated() where pass.onSharedPlans || !sharedPlan {
                 let start = ContinuousClock.now
                 plan = pass.run(plan, self)
-                let elapsed = ContinuousClock.now - start
-                timings[index].milliseconds += Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+                timings[index].milliseconds += (ContinuousClock.now - start).milliseconds
                 timings[index].runs += 1
             }
             return plan
