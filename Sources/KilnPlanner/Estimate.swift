@@ -80,6 +80,9 @@ struct Estimate {
         case .filter(let input, let predicate):
             var e = of(input)
             e.rows = Swift.max(1, e.rows * Selectivity.of(predicate, estimate: e))
+            for (column, values) in Selectivity.pinned(predicate) where column < e.columns.count {
+                e.columns[column].distinct = Swift.min(e.columns[column].distinct, Double(Swift.max(1, values.count)))
+            }
             e.capColumns()
             return e
         case .project(let input, let expressions, _):
@@ -177,6 +180,42 @@ enum Selectivity {
     static func column(_ e: BoundExpression, _ estimate: Estimate?) -> Estimate.Column? {
         guard let estimate, case .column(let i) = e.kind, i < estimate.columns.count else { return nil }
         return estimate.columns[i]
+    }
+
+    /// The columns a condition pins to a few constants, with those constants (as text):
+    /// `d_year = 2001`, `d_moy IN (1, 2)`, an OR of such tests of one column, an AND of them
+    /// (each column keeping the fewest). A filter's output has no more distinct values there.
+    static func pinned(_ e: BoundExpression) -> [Int: Set<String>] {
+        guard case .call(let name, let args) = e.kind else { return [:] }
+        switch name {
+        case "and":
+            var result: [Int: Set<String>] = [:]
+            for arg in args {
+                for (column, values) in pinned(arg) where values.count < result[column]?.count ?? Int.max { result[column] = values }
+            }
+            return result
+        case "or":
+            var column: Int?
+            var values: Set<String> = []
+            for arg in args {
+                let part = pinned(arg)
+                guard part.count == 1, let (c, v) = part.first, column == nil || column == c else { return [:] }
+                column = c
+                values.formUnion(v)
+            }
+            return column.map { [$0: values] } ?? [:]
+        case "eq":
+            for (a, b) in [(args[0], args[1]), (args[1], args[0])] {
+                if case .column(let c) = a.kind, case .constant(let value) = ConstantFolding.fold(b).kind { return [c: ["\(value)"]] }
+            }
+            return [:]
+        case "in_list":
+            guard case .column(let c) = args[0].kind, case .constant(.text(let list)) = args[1].kind,
+                  let keys = ArrayText.parse(list) else { return [:] }
+            return [c: Set(keys.compactMap { $0 })]
+        default:
+            return [:]
+        }
     }
 
     static func raw(_ e: BoundExpression, _ estimate: Estimate?) -> Double {
