@@ -748,8 +748,12 @@ public struct Binder {
                 plan = JoinPlanning.attach(predicate, to: plan)
             case .left:
                 plan = try JoinPlanning.leftJoin(probe: left, build: right, on: predicate, position: conditionPosition)
-            case .right, .full:
-                plan = try JoinPlanning.outerJoin(left: left, right: right, on: predicate, full: kind == .full, position: conditionPosition)
+            case .right:
+                plan = try JoinPlanning.outerJoin(left: left, right: right, on: predicate, full: false, position: conditionPosition)
+            case .full:
+                // Both sides are read twice; computed once where they see no outer query.
+                let (l, r) = seesNoOuterColumns ? (SharedPlans.shareIfCostly(left), SharedPlans.shareIfCostly(right)) : (left, right)
+                plan = try JoinPlanning.outerJoin(left: l, right: r, on: predicate, full: true, position: conditionPosition)
             }
             guard !merged.isEmpty else { return (plan, scope) }
             // The merged columns: the left's (inner and left joins), the right's (right joins), or

@@ -21,6 +21,22 @@ public enum SharedPlans {
         .shared(id: nextID(), plan: plan, source: plan)
     }
 
+    /// `plan` shared when it is read twice and computing it costs more than buffering it: it
+    /// aggregates, joins, sorts or computes windows (not a table read, filtered and projected,
+    /// which a second scan reads as fast and keeps its scan-level filters). A FULL join reads
+    /// both sides twice (a LEFT join, then the right side's unmatched rows): TPC-DS q97's two
+    /// aggregations of a year's sales each ran twice.
+    static func shareIfCostly(_ plan: PlanNode) -> PlanNode {
+        func costly(_ node: PlanNode) -> Bool {
+            switch node {
+            case .tableScan, .seriesScan, .singleRow, .shared: return false
+            case .filter(let input, _), .project(let input, _, _), .limit(let input, _, _): return costly(input)
+            default: return true
+            }
+        }
+        return costly(plan) ? share(plan) : plan
+    }
+
     /// When every reference to a shared plan in `plan` (shared plans' own included) is a filter
     /// right above it, the OR of those filters moves into the shared plan, and from there as
     /// deep as it can (`JoinPlanning.attach`: below its projections, its aggregations' keys,
