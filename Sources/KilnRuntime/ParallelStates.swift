@@ -286,11 +286,11 @@ extension SortState {
     /// keys, ties by tag (as the serial buffer would keep them: by insertion order).
     func compactTagged(_ keep: Int) {
         let tags = self.tags ?? []
-        var order = Array(0..<store.count)
-        order.sort { a, b in
-            let c = RecordComparator.compare(store.record(a), store.record(b), layout: layout, keys: keys)
-            return c != 0 ? c < 0 : tags[a] < tags[b]
-        }
+        let order = NormalizedSort.order(count: store.count, record: store.record, tags: tags, layout: layout, keys: keys)
+            ?? (0..<store.count).sorted { a, b in
+                let c = RecordComparator.compare(store.record(a), store.record(b), layout: layout, keys: keys)
+                return c != 0 ? c < 0 : tags[a] < tags[b]
+            }
         let kept = RecordStore(recordSize: layout.size, budget: budget)
         var keptTags: [Int64] = []
         for index in order.prefix(keep) {
@@ -310,9 +310,13 @@ extension SortState {
             for index in 0..<state.store.count { all.append((state.store.record(index), tags[index])) }
         }
         let layout = self.layout, keys = self.keys
-        all.sort { a, b in
-            let c = RecordComparator.compare(a.record, b.record, layout: layout, keys: keys)
-            return c != 0 ? c < 0 : a.tag < b.tag
+        if let order = NormalizedSort.order(count: all.count, record: { all[$0].record }, tags: all.map(\.tag), layout: layout, keys: keys) {
+            all = order.map { all[$0] }
+        } else {
+            all.sort { a, b in
+                let c = RecordComparator.compare(a.record, b.record, layout: layout, keys: keys)
+                return c != 0 ? c < 0 : a.tag < b.tag
+            }
         }
         if let keep, all.count > keep { all.removeLast(all.count - keep) }
         let pointers = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, all.count))

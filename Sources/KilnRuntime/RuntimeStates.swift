@@ -657,6 +657,11 @@ public enum RecordComparator {
     /// Sorts record pointers by `keys`; records with equal keys keep their order.
     static func stableSort(_ buffer: UnsafeMutableBufferPointer<UnsafeMutableRawPointer?>, layout: RecordLayout, keys: [SortKey]) {
         guard !keys.isEmpty else { return }
+        if let order = NormalizedSort.order(count: buffer.count, record: { buffer[$0]! }, layout: layout, keys: keys) {
+            let records = Array(buffer)
+            for (index, position) in order.enumerated() { buffer[index] = records[position] }
+            return
+        }
         var indexed = Array(buffer.enumerated())
         indexed.sort { a, b in
             let order = compare(a.element!, b.element!, layout: layout, keys: keys)
