@@ -23,44 +23,82 @@ enum NormalizedSort {
         }
     }
 
-    /// The positions 0..<count in the order of their records' `keys`, equal keys by `tags`
-    /// (when given) or by position: a stable sort. Nil when a key has no normalized form.
-    static func order(count: Int, record: (Int) -> UnsafeMutableRawPointer, tags: [Int64]? = nil, layout: RecordLayout,
-                      keys: [SortKey]) -> [Int]? {
-        var bytes = tags == nil ? 0 : 8
+    /// The bytes of `keys`' normalized form (a NULL byte and the value each), nil when a key
+    /// has none.
+    static func bytes(of keys: [SortKey], layout: RecordLayout) -> Int? {
+        var bytes = 0
         for key in keys {
             guard let width = width(layout.types[key.column]) else { return nil }
             bytes += 1 + width
         }
-        let wordCount = (bytes + 7) / 8
-        guard wordCount <= 8, count < Int(UInt32.max) else { return nil }
-        var words = [UInt64](repeating: 0, count: count * wordCount)
-        words.withUnsafeMutableBufferPointer { words in
-            for index in 0..<count {
-                var writer = Writer(words: words.baseAddress! + index * wordCount)
-                encode(record(index), layout: layout, keys: keys, into: &writer)
-                if let tags { writer.put(UInt64(bitPattern: tags[index]) ^ (1 << 63), bytes: 8) }
+        return bytes
+    }
+
+    /// The positions 0..<count in the order of their records' `keys`, equal keys by `tags`
+    /// (when given) or by position: a stable sort. Nil when a key has no normalized form.
+    static func order(count: Int, record: (Int) -> UnsafeMutableRawPointer, tags: [Int64]? = nil, layout: RecordLayout,
+                      keys: [SortKey]) -> [Int]? {
+        Keys(count: count, record: record, tags: tags, layout: layout, keys: keys)?.sortedPositions()
+    }
+
+    /// Every record's normalized keys, `wordCount` words each.
+    struct Keys {
+        let words: [UInt64]
+        let wordCount: Int
+        let bytes: Int
+        let count: Int
+
+        init?(count: Int, record: (Int) -> UnsafeMutableRawPointer, tags: [Int64]? = nil, layout: RecordLayout, keys: [SortKey]) {
+            guard let keyBytes = NormalizedSort.bytes(of: keys, layout: layout) else { return nil }
+            let bytes = keyBytes + (tags == nil ? 0 : 8)
+            let wordCount = (bytes + 7) / 8
+            guard wordCount <= 8, count < Int(UInt32.max) else { return nil }
+            var words = [UInt64](repeating: 0, count: count * wordCount)
+            words.withUnsafeMutableBufferPointer { words in
+                for index in 0..<count {
+                    var writer = Writer(words: words.baseAddress! + index * wordCount)
+                    encode(record(index), layout: layout, keys: keys, into: &writer)
+                    if let tags { writer.put(UInt64(bitPattern: tags[index]) ^ (1 << 63), bytes: 8) }
+                }
             }
+            (self.words, self.wordCount, self.bytes, self.count) = (words, wordCount, bytes, count)
         }
-        if bytes <= 12 {
-            // The key's bytes and the position in one 128-bit integer, sorted as numbers.
-            var pairs = (0..<count).map { index in
-                let high = UInt128(words[index * wordCount]) << 64
-                return (wordCount == 1 ? high : high | UInt128(words[index * wordCount + 1])) | UInt128(index)
+
+        /// The positions in key order, equal keys by position.
+        func sortedPositions() -> [Int] {
+            let wordCount = wordCount
+            guard wordCount > 0 else { return Array(0..<count) }
+            if bytes <= 12 {
+                // The key's bytes and the position in one 128-bit integer, sorted as numbers.
+                var pairs = (0..<count).map { index in
+                    let high = UInt128(words[index * wordCount]) << 64
+                    return (wordCount == 1 ? high : high | UInt128(words[index * wordCount + 1])) | UInt128(index)
+                }
+                pairs.sort()
+                return pairs.map { Int(truncatingIfNeeded: $0 & 0xFFFF_FFFF) }
             }
-            pairs.sort()
-            return pairs.map { Int(truncatingIfNeeded: $0 & 0xFFFF_FFFF) }
-        }
-        var positions = Array(0..<UInt32(count))
-        words.withUnsafeBufferPointer { words in
-            let base = words.baseAddress!
-            positions.sort { a, b in
-                let x = base + Int(a) * wordCount, y = base + Int(b) * wordCount
-                for w in 0..<wordCount where x[w] != y[w] { return x[w] < y[w] }
-                return a < b
+            var positions = Array(0..<UInt32(count))
+            words.withUnsafeBufferPointer { words in
+                let base = words.baseAddress!
+                positions.sort { a, b in
+                    let x = base + Int(a) * wordCount, y = base + Int(b) * wordCount
+                    for w in 0..<wordCount where x[w] != y[w] { return x[w] < y[w] }
+                    return a < b
+                }
             }
+            return positions.map { Int($0) }
         }
-        return positions.map { Int($0) }
+
+        /// Whether records `a` and `b` (positions) have equal first `prefix` bytes: equal
+        /// values of the keys those bytes hold.
+        func equal(_ a: Int, _ b: Int, prefix: Int) -> Bool {
+            let x = a * wordCount, y = b * wordCount
+            for w in 0..<(prefix / 8) where words[x + w] != words[y + w] { return false }
+            let rest = prefix % 8
+            guard rest > 0 else { return true }
+            let mask = UInt64.max << UInt64(64 - 8 * rest)
+            return words[x + prefix / 8] & mask == words[y + prefix / 8] & mask
+        }
     }
 
     /// Appends bytes to a record's words, most significant first.

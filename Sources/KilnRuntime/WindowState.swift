@@ -30,14 +30,33 @@ final class WindowState: RecordSourceState {
     override func finish(_ runtime: QueryRuntime) {
         let count = store.count
         let buffer = UnsafeMutableBufferPointer(start: store.pointers, count: count)
-        RecordComparator.stableSort(buffer, layout: layout, keys: partition + order)
+        let layout = layout, partition = partition, order = order
+        // Whether two sorted rows (by index) are of one partition; of one partition and peers.
+        let samePartition: (Int, Int) -> Bool
+        let samePeers: (Int, Int) -> Bool
+        if let keys = NormalizedSort.Keys(count: count, record: { buffer[$0]! }, layout: layout, keys: partition + order),
+           let partitionBytes = NormalizedSort.bytes(of: partition, layout: layout) {
+            // Sorted by normalized keys, whose bytes then tell partitions and peers apart.
+            let positions = keys.sortedPositions()
+            let records = Array(buffer)
+            for (index, position) in positions.enumerated() { buffer[index] = records[position] }
+            samePartition = { keys.equal(positions[$0], positions[$1], prefix: partitionBytes) }
+            samePeers = { keys.equal(positions[$0], positions[$1], prefix: keys.bytes) }
+        } else {
+            RecordComparator.stableSort(buffer, layout: layout, keys: partition + order)
+            samePartition = { RecordComparator.compare(buffer[$0]!, buffer[$1]!, layout: layout, keys: partition) == 0 }
+            samePeers = { RecordComparator.compare(buffer[$0]!, buffer[$1]!, layout: layout, keys: order) == 0 }
+        }
         var start = 0
         do {
             while start < count {
                 var end = start + 1
-                while end < count, RecordComparator.compare(buffer[start]!, buffer[end]!, layout: layout, keys: partition) == 0 { end += 1 }
+                while end < count, samePartition(start, end) { end += 1 }
                 let rows = Array(buffer[start..<end].map { $0! })
-                for function in functions { try compute(function, rows: rows, arena: runtime.arena) }
+                let (peerEnds, peerStarts) = peers(rows.count, first: start, samePeers: samePeers)
+                for function in functions {
+                    try compute(function, rows: rows, peerEnds: peerEnds, peerStarts: peerStarts, arena: runtime.arena)
+                }
                 start = end
             }
         } catch {
@@ -45,13 +64,14 @@ final class WindowState: RecordSourceState {
         }
     }
 
-    /// For each row of a partition: the index one past its last peer, and of its first peer.
-    func peers(_ rows: [UnsafeMutableRawPointer]) -> (end: [Int], start: [Int]) {
-        var ends = [Int](repeating: rows.count, count: rows.count), starts = [Int](repeating: 0, count: rows.count)
+    /// For each of a partition's `count` rows (sorted, from index `first`): the index one past
+    /// its last peer, and of its first peer (within the partition).
+    func peers(_ count: Int, first: Int, samePeers: (Int, Int) -> Bool) -> (end: [Int], start: [Int]) {
+        var ends = [Int](repeating: count, count: count), starts = [Int](repeating: 0, count: count)
         var groupStart = 0
-        for index in 1...max(1, rows.count) {
-            if index == rows.count || RecordComparator.compare(rows[groupStart], rows[index], layout: layout, keys: order) != 0 {
-                for member in groupStart..<min(index, rows.count) { ends[member] = index; starts[member] = groupStart }
+        for index in 1...max(1, count) {
+            if index == count || !samePeers(first + groupStart, first + index) {
+                for member in groupStart..<min(index, count) { ends[member] = index; starts[member] = groupStart }
                 groupStart = index
             }
         }
@@ -87,9 +107,9 @@ final class WindowState: RecordSourceState {
         return (start, max(start, end))
     }
 
-    func compute(_ function: WindowFunctionSlot, rows: [UnsafeMutableRawPointer], arena: StringArena) throws(DatabaseError) {
+    func compute(_ function: WindowFunctionSlot, rows: [UnsafeMutableRawPointer], peerEnds: [Int], peerStarts: [Int],
+                 arena: StringArena) throws(DatabaseError) {
         let count = rows.count
-        let (peerEnds, peerStarts) = peers(rows)
         let result = function.resultColumn
         let resultType = layout.types[result]
         switch function.function {
@@ -108,8 +128,9 @@ final class WindowState: RecordSourceState {
             return
         case "lag", "lead":
             let values = rows.map { value($0, function.argumentColumns[0]) }
+            let lag = function.function == "lag"
             for (index, row) in rows.enumerated() {
-                let (target, overflow) = function.function == "lag" ? index.subtractingReportingOverflow(Int(clamping: function.offset))
+                let (target, overflow) = lag ? index.subtractingReportingOverflow(Int(clamping: function.offset))
                                                                     : index.addingReportingOverflow(Int(clamping: function.offset))
                 let inside = !overflow && target >= 0 && target < count
                 let v = inside ? values[target] : (function.argumentColumns.count > 1 ? value(row, function.argumentColumns[1]) : .null)
@@ -137,7 +158,26 @@ final class WindowState: RecordSourceState {
 
 /// An aggregate over frames of one partition's values.
 struct WindowAggregate {
-    let function: String
+    /// The function, resolved once (not a string compared per row).
+    enum Function {
+        case countStar, count, firstValue, lastValue, min, max, sum, avg, unsupported(String)
+
+        init(_ name: String) {
+            switch name {
+            case "count_star": self = .countStar
+            case "count": self = .count
+            case "first_value": self = .firstValue
+            case "last_value": self = .lastValue
+            case "min": self = .min
+            case "max": self = .max
+            case "sum": self = .sum
+            case "avg": self = .avg
+            default: self = .unsupported(name)
+            }
+        }
+    }
+
+    let function: Function
     let argumentType: SQLType
     let resultType: SQLType
     let values: [Value]
@@ -156,7 +196,7 @@ struct WindowAggregate {
     var prefixScales: [Int] = [0]
 
     init(function: String, argumentType: SQLType, resultType: SQLType, values: [Value]) {
-        self.function = function
+        self.function = Function(function)
         self.argumentType = argumentType
         self.resultType = resultType
         self.values = values
@@ -165,6 +205,12 @@ struct WindowAggregate {
             for case .numeric(_, let s) in values { commonScale = max(commonScale, s) }
         }
         var prefixScale = 0
+        let extremeWanted: Bool?  // true: the least, false: the greatest, nil: neither
+        switch self.function {
+        case .min: extremeWanted = true
+        case .max: extremeWanted = false
+        default: extremeWanted = nil
+        }
         for v in values {
             if !v.isNull {
                 count += 1
@@ -183,7 +229,7 @@ struct WindowAggregate {
                 } else if let d = WindowAggregate.float(v) {
                     float += d
                 }
-                if function == "min" || function == "max" { extreme = WindowAggregate.better(v, than: extreme, function == "min") }
+                if let extremeWanted { extreme = WindowAggregate.better(v, than: extreme, extremeWanted) }
             }
             if argumentType == .interval, v.isNull { intervalSums.append(intervalSums[intervalSums.count - 1]) }
             counts.append(count)
@@ -225,29 +271,31 @@ struct WindowAggregate {
     mutating func value(_ start: Int, _ end: Int, running: Bool) throws(DatabaseError) -> Value {
         let n = counts[end] - counts[start]
         switch function {
-        case "count_star": return .int64(Int64(end - start))
-        case "count": return .int64(Int64(n))
-        case "first_value": return start < end ? values[start] : .null
-        case "last_value": return start < end ? values[end - 1] : .null
-        case "min", "max":
+        case .countStar: return .int64(Int64(end - start))
+        case .count: return .int64(Int64(n))
+        case .firstValue: return start < end ? values[start] : .null
+        case .lastValue: return start < end ? values[end - 1] : .null
+        case .min, .max:
             if n == 0 { return .null }
             if running { return extremes[end] }
             var best = Value.null
-            for v in values[start..<end] where !v.isNull { best = WindowAggregate.better(v, than: best, function == "min") }
+            let least = if case .min = function { true } else { false }
+            for v in values[start..<end] where !v.isNull { best = WindowAggregate.better(v, than: best, least) }
             return best
-        case "sum" where argumentType == .interval, "avg" where argumentType == .interval:
+        case .sum where argumentType == .interval, .avg where argumentType == .interval:
             if n == 0 { return .null }
             let a = intervalSums[start], b = intervalSums[end]
             guard let months = Int32(exactly: b.months - a.months), let days = Int32(exactly: b.days - a.days),
                   let micros = Int64(exactly: b.micros - a.micros) else { throw DatabaseError.intervalOutOfRange }
             let sum = Interval(months: months, days: days, micros: micros)
-            if function == "sum" { return .interval(sum) }
+            if case .sum = function { return .interval(sum) }
             guard let average = sum.scaled(by: Double(n), dividing: true) else { throw DatabaseError.intervalOutOfRange }
             return .interval(average)
-        case "sum", "avg":
+        case .sum, .avg:
             if n == 0 { return .null }
             let sum: Value
-            let sumType: SQLType = function == "avg"
+            let isAverage = if case .avg = function { true } else { false }
+            let sumType: SQLType = isAverage
                 ? (argumentType.isFloat ? .double : argumentType == .dynamicNumeric ? .dynamicNumeric : .numeric(precision: nil, scale: argumentType.scale)) : resultType
             if argumentType.isFloat {
                 var total = 0.0
@@ -269,10 +317,10 @@ struct WindowAggregate {
                     sum = .numeric(total, scale: argumentType.scale)
                 }
             }
-            if function == "sum" { return sum }
+            if !isAverage { return sum }
             return try ScalarFunctions.evaluate("avg_final", [sum, .int64(Int64(n))], argumentTypes: [sumType, .bigint], resultType: resultType)
-        default:
-            throw DatabaseError(.featureNotSupported, "window function \(function) is not supported")
+        case .unsupported(let name):
+            throw DatabaseError(.featureNotSupported, "window function \(name) is not supported")
         }
     }
 }

@@ -57,8 +57,15 @@ final class NormalizedSortTests: XCTestCase {
                 return tags.map { $0[a] != $0[b] ? $0[a] < $0[b] : a < b } ?? (a < b)
             }
             let order = try XCTUnwrap(NormalizedSort.order(count: count, record: { records[$0] }, tags: tags, layout: layout, keys: keys))
-            // Records with equal keys (and tags) are interchangeable only if they are the same record.
             XCTAssertEqual(order, expected, "keys \(keys), tags: \(tags != nil)")
+            // Equal leading bytes are equal leading keys (a window's partitions and peers).
+            let normalized = try XCTUnwrap(NormalizedSort.Keys(count: count, record: { records[$0] }, layout: layout, keys: keys))
+            for _ in 0..<500 {
+                let a = Int.random(in: 0..<count, using: &generator), b = Int.random(in: 0..<count, using: &generator)
+                let leading = Array(keys.prefix(Int.random(in: 0...keys.count, using: &generator)))
+                let prefix = try XCTUnwrap(NormalizedSort.bytes(of: leading, layout: layout))
+                XCTAssertEqual(normalized.equal(a, b, prefix: prefix), RecordComparator.compare(records[a], records[b], layout: layout, keys: leading) == 0)
+            }
         }
     }
 
