@@ -218,13 +218,54 @@ enum Selectivity {
         }
     }
 
+    /// An AND: the product of its conditions' selectivities, except that a column's lower and
+    /// upper bounds (`d_month_seq BETWEEN 1200 AND 1211`) count as one range, the fraction of
+    /// the column's [min, max] between them, not as two independent halves.
+    static func conjunction(_ args: [BoundExpression], _ estimate: Estimate?) -> Double {
+        var product = 1.0
+        var bounds: [Int: (low: Double?, high: Double?)] = [:]
+        // Nested ANDs are one conjunction.
+        func flattened(_ e: BoundExpression) -> [BoundExpression] {
+            if case .call("and", let inner) = e.kind { return inner.flatMap(flattened) }
+            return [e]
+        }
+        for arg in args.flatMap(flattened) {
+            if let (column, value, isLower) = bound(arg, estimate) {
+                var pair = bounds[column] ?? (nil, nil)
+                if isLower { pair.low = Swift.max(pair.low ?? value, value) } else { pair.high = Swift.min(pair.high ?? value, value) }
+                bounds[column] = pair
+            } else {
+                product *= of(arg, estimate: estimate)
+            }
+        }
+        for (index, pair) in bounds {
+            let c = estimate!.columns[index]
+            let low = c.min!, high = c.max!
+            let from = Swift.max(low, pair.low ?? low), to = Swift.min(high, pair.high ?? high)
+            product *= Swift.max(0, Swift.min(1, (to - from) / (high - low))) * (1 - c.nullFraction)
+        }
+        return product
+    }
+
+    /// `column >= constant` (a lower bound) or `column <= constant` (an upper one), either way
+    /// round, of a column whose min and max are known.
+    static func bound(_ e: BoundExpression, _ estimate: Estimate?) -> (column: Int, value: Double, isLower: Bool)? {
+        guard case .call(let name, let args) = e.kind, ["lt", "le", "gt", "ge"].contains(name), args.count == 2 else { return nil }
+        var (c, k, lower) = (args[0], args[1], name == "gt" || name == "ge")
+        if case .column = c.kind {} else { (c, k, lower) = (args[1], args[0], !lower) }
+        guard case .column(let index) = c.kind, let estimate, index < estimate.columns.count,
+              let low = estimate.columns[index].min, let high = estimate.columns[index].max, high > low,
+              let value = Estimate.constant(k) else { return nil }
+        return (index, value, lower)
+    }
+
     static func raw(_ e: BoundExpression, _ estimate: Estimate?) -> Double {
         guard case .call(let name, let args) = e.kind else {
             if case .constant(.bool(let b)) = e.kind { return b ? 1 : 0 }
             return 0.5
         }
         switch name {
-        case "and": return args.reduce(1.0) { $0 * of($1, estimate: estimate) }
+        case "and": return conjunction(args, estimate)
         case "or": return 1 - args.reduce(1.0) { $0 * (1 - of($1, estimate: estimate)) }
         case "not": return 1 - of(args[0], estimate: estimate)
         case "is_null": return column(args[0], estimate)?.nullFraction ?? 0.02

@@ -14,7 +14,12 @@ final class RemoteEstimateTests: XCTestCase {
         // postgres_fdw: sscanf(line, "%*[^(](cost=%lf..%lf rows=%lf width=%d)").
         let pattern = try Regex(#"^[^(]*\(cost=(\d+\.\d\d)\.\.(\d+\.\d\d) rows=(\d+) width=(\d+)\)$"#)
         for (sql, rows, width) in [("SELECT k, v FROM public.kv WHERE ((k < 100))", 99.0, 36), ("SELECT count(*) FROM kv", 1.0, 8),
-                                   ("SELECT r1.v, r2.v FROM (public.kv r1 INNER JOIN public.kv r2 ON (((r1.k = r2.k)) AND ((r1.k < 10))))", 9.0, 64)] {
+                                   ("SELECT r1.v, r2.v FROM (public.kv r1 INNER JOIN public.kv r2 ON (((r1.k = r2.k)) AND ((r1.k < 10))))", 9.0, 64),
+                                   // A column's two bounds are one range (not two independent halves).
+                                   ("SELECT k FROM kv WHERE k BETWEEN 1000 AND 1499", 500.0, 4),
+                                   ("SELECT k FROM kv WHERE k >= 4000 AND v <> 'x' AND k < 4100", 100.0, 4),
+                                   // A filter pinning a column to three constants leaves three groups.
+                                   ("SELECT k, count(*) FROM kv WHERE k IN (1, 2, 3) GROUP BY k", 3.0, 12)] {
             let first = try XCTUnwrap(db.query("EXPLAIN " + sql).first?.first?.text)
             let match = try XCTUnwrap(first.wholeMatch(of: pattern), first)
             let startup = Double(match.output[1].substring!)!, total = Double(match.output[2].substring!)!
