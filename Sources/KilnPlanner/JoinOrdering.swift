@@ -98,7 +98,8 @@ public enum JoinOrdering {
 
     /// A (sub)plan over a set of relations: its output's global columns in order.
     struct Joined {
-        var plan: PlanNode
+        /// Nil while orders are searched (`reorder`'s `join`, unplanned).
+        var plan: PlanNode?
         var columns: [Int]
         var estimate: Estimate
         var cost: Double
@@ -175,44 +176,54 @@ public enum JoinOrdering {
             neighbours[b].insert(a)
         }
         let conditionSets = pending.map { RelationSet($0.1) }
+        // Each condition's selectivity, and whether it is an edge (a hash key), once.
+        let selectivities = pending.map { Selectivity.of($0.0, estimate: nil) }
+        let edgeConditions = pending.map { isEdge($0.0, edges) }
+        let edgeColumns = edges.map { ($0.0.columnsUsed.first!, $0.1.columnsUsed.first!) }
 
-        func join(_ left: Joined, _ right: Joined, _ leftSet: RelationSet, _ rightSet: RelationSet) -> Joined {
+        /// The join of `left` and `right`: its size, cost and column order, and with `planned`
+        /// its plan (the orders are searched on sizes and costs; only the chosen one is built).
+        func join(_ left: Joined, _ right: Joined, _ leftSet: RelationSet, _ rightSet: RelationSet, planned: Bool) -> Joined {
             // The smaller input builds.
             let (probe, build, probeSet, buildSet) = left.estimate.rows >= right.estimate.rows ? (left, right, leftSet, rightSet) : (right, left, rightSet, leftSet)
             var position: [Int: Int] = [:]
-            for (i, c) in probe.columns.enumerated() { position[c] = i }
-            for (i, c) in build.columns.enumerated() { position[c] = probe.columns.count + i }
+            if planned {
+                for (i, c) in probe.columns.enumerated() { position[c] = i }
+                for (i, c) in build.columns.enumerated() { position[c] = probe.columns.count + i }
+            }
             var probeKeys: [BoundExpression] = [], buildKeys: [BoundExpression] = []
             var keyPairs: [(Int, Int)] = []
-            var relationPairs = Set<[Int]>()
-            for (a, b, ra, rb) in edges {
-                let inProbe = { (r: Int) in probeSet.contains(r) }
-                let inBuild = { (r: Int) in buildSet.contains(r) }
-                if (inProbe(ra) && inBuild(rb)) || (inProbe(rb) && inBuild(ra)) { relationPairs.insert([ra, rb].sorted()) }
-                if inProbe(ra), inBuild(rb) {
-                    probeKeys.append(a.remapColumns { position[$0]! }); buildKeys.append(b.remapColumns { position[$0]! - probe.columns.count })
-                    keyPairs.append((a.columnsUsed.first!, b.columnsUsed.first!))
-                } else if inProbe(rb), inBuild(ra) {
-                    probeKeys.append(b.remapColumns { position[$0]! }); buildKeys.append(a.remapColumns { position[$0]! - probe.columns.count })
-                    keyPairs.append((b.columnsUsed.first!, a.columnsUsed.first!))
+            var firstPair: (Int, Int)?
+            var onePair = true
+            for (index, (a, b, ra, rb)) in edges.enumerated() {
+                let forward = probeSet.contains(ra) && buildSet.contains(rb)
+                guard forward || probeSet.contains(rb) && buildSet.contains(ra) else { continue }
+                let pair = (min(ra, rb), max(ra, rb))
+                if let firstPair, firstPair != pair { onePair = false } else { firstPair = pair }
+                let (p, q) = forward ? (a, b) : (b, a)
+                keyPairs.append(forward ? edgeColumns[index] : (edgeColumns[index].1, edgeColumns[index].0))
+                if planned {
+                    probeKeys.append(p.remapColumns { position[$0]! })
+                    buildKeys.append(q.remapColumns { position[$0]! - probe.columns.count })
                 }
             }
-            var plan = PlanNode.hashJoin(probe: probe.plan, build: build.plan, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: false)
             let columns = probe.columns + build.columns
             var estimate = Estimate.join(probe.estimate, build.estimate, keys: keyPairs.map { (probe.estimate.column($0.0, probe.columns), build.estimate.column($0.1, build.columns)) },
-                                         oneRelationEach: relationPairs.count == 1)
+                                         oneRelationEach: firstPair != nil && onePair)
             // Other conditions apply as soon as all their relations are joined.
             let set = probeSet.union(buildSet)
             var filters: [BoundExpression] = []
-            for (index, (condition, _)) in pending.enumerated() {
+            for index in pending.indices where !edgeConditions[index] {
                 let mask = conditionSets[index]
-                let before = probeSet.isSuperset(of: mask) || buildSet.isSuperset(of: mask)
-                if set.isSuperset(of: mask), !before, !isEdge(condition, edges) {
-                    filters.append(condition.remapColumns { position[$0]! })
-                    estimate.rows *= Selectivity.of(condition, estimate: nil)
-                }
+                guard set.isSuperset(of: mask), !probeSet.isSuperset(of: mask), !buildSet.isSuperset(of: mask) else { continue }
+                if planned { filters.append(pending[index].0.remapColumns { position[$0]! }) }
+                estimate.rows *= selectivities[index]
             }
-            if !filters.isEmpty { plan = .filter(plan, predicate: JoinPlanning.combine(filters)) }
+            var plan: PlanNode?
+            if planned {
+                plan = .hashJoin(probe: probe.plan!, build: build.plan!, probeKeys: probeKeys, buildKeys: buildKeys, preserveProbe: false)
+                if !filters.isEmpty { plan = .filter(plan!, predicate: JoinPlanning.combine(filters)) }
+            }
             estimate.rows = max(estimate.rows, 1)
             estimate.capColumns()
             let cost = left.cost + right.cost + estimate.rows + 1.5 * build.estimate.rows
@@ -223,11 +234,29 @@ public enum JoinOrdering {
             a.members.contains { neighbours[$0].intersects(b) }
         }
 
-        var result: Joined
+        /// The chosen order's plan, built once.
+        func planned(_ tree: JoinTree) -> Joined {
+            switch tree {
+            case .leaf(let index): return leaves[index]
+            case .join(let a, let b):
+                return join(planned(a), planned(b), RelationSet(a.relations), RelationSet(b.relations), planned: true)
+            }
+        }
+
+        var chosen: JoinTree
         if n <= dynamicProgrammingLimit {
-            var best: [UInt64: Joined] = [:]
-            for i in 0..<n { best[1 << UInt64(i)] = leaves[i] }
+            var best: [UInt64: (Joined, JoinTree)] = [:]
+            for i in 0..<n { best[1 << UInt64(i)] = (leaves[i], .leaf(i)) }
             let full: UInt64 = (1 << UInt64(n)) - 1
+            let neighbourMasks = neighbours.map { $0.words.first ?? 0 }
+            func linked(_ a: UInt64, _ b: UInt64) -> Bool {
+                var rest = a
+                while rest != 0 {
+                    if neighbourMasks[rest.trailingZeroBitCount] & b != 0 { return true }
+                    rest &= rest - 1
+                }
+                return false
+            }
             for allowCross in [false, true] {
                 if best[full] != nil { break }
                 for size in 2...max(2, n) {
@@ -236,40 +265,52 @@ public enum JoinOrdering {
                         var a = (set - 1) & set
                         while a > 0 {
                             let b = set & ~a
-                            if a < b, let left = best[a], let right = best[b], allowCross || connected(RelationSet(mask: a), RelationSet(mask: b)) {
-                                let candidate = join(left, right, RelationSet(mask: a), RelationSet(mask: b))
-                                if best[set].map({ candidate.cost < $0.cost }) ?? true { best[set] = candidate }
+                            if a < b, let left = best[a], let right = best[b], allowCross || linked(a, b) {
+                                let candidate = join(left.0, right.0, RelationSet(mask: a), RelationSet(mask: b), planned: false)
+                                if best[set].map({ candidate.cost < $0.0.cost }) ?? true { best[set] = (candidate, .join(left.1, right.1)) }
                             }
                             a = (a - 1) & set
                         }
                     }
                 }
             }
-            result = best[full]!
+            chosen = best[full]!.1
         } else {
-            // Greedy: join the connected pair with the smallest result until one remains.
-            var parts = leaves.enumerated().map { ($0.element, RelationSet([$0.offset])) }
-            while parts.count > 1 {
+            // Greedy: join the connected pair with the smallest result until one remains (a
+            // cross product only when no pair is connected). Each pair's join is estimated
+            // once; a merge re-estimates only the pairs of the merged part.
+            var parts = leaves.enumerated().map { (joined: $0.element, set: RelationSet([$0.offset]), tree: JoinTree.leaf($0.offset)) }
+            var alive = [Bool](repeating: true, count: n)
+            var pairs = [Joined?](repeating: nil, count: n * n)
+            func estimatePair(_ i: Int, _ j: Int) {
+                pairs[i * n + j] = connected(parts[i].set, parts[j].set) ? join(parts[i].joined, parts[j].joined, parts[i].set, parts[j].set, planned: false) : nil
+            }
+            for i in 0..<n { for j in (i + 1)..<max(i + 1, n) { estimatePair(i, j) } }
+            for _ in 1..<max(1, n) {
                 var choice: (Int, Int, Joined)?
-                for i in parts.indices {
-                    for j in parts.indices where i < j {
-                        let linked = connected(parts[i].1, parts[j].1)
-                        if !linked, choice != nil { continue }
-                        let candidate = join(parts[i].0, parts[j].0, parts[i].1, parts[j].1)
-                        if choice == nil || candidate.estimate.rows < choice!.2.estimate.rows && (linked || !connected(parts[choice!.0].1, parts[choice!.1].1)) {
-                            choice = (i, j, candidate)
+                for i in 0..<n where alive[i] {
+                    for j in (i + 1)..<max(i + 1, n) where alive[j] {
+                        if let candidate = pairs[i * n + j], choice.map({ candidate.estimate.rows < $0.2.estimate.rows }) ?? true { choice = (i, j, candidate) }
+                    }
+                }
+                if choice == nil {
+                    for i in 0..<n where alive[i] {
+                        for j in (i + 1)..<max(i + 1, n) where alive[j] {
+                            let candidate = join(parts[i].joined, parts[j].joined, parts[i].set, parts[j].set, planned: false)
+                            if choice.map({ candidate.estimate.rows < $0.2.estimate.rows }) ?? true { choice = (i, j, candidate) }
                         }
                     }
                 }
                 let (i, j, joined) = choice!
-                let set = parts[i].1.union(parts[j].1)
-                parts.remove(at: j)
-                parts[i] = (joined, set)
+                parts[i] = (joined, parts[i].set.union(parts[j].set), .join(parts[i].tree, parts[j].tree))
+                alive[j] = false
+                for k in 0..<n where alive[k] && k != i { if k < i { estimatePair(k, i) } else { estimatePair(i, k) } }
             }
-            result = parts[0].0
+            chosen = parts[0].tree
         }
+        let result = planned(chosen)
         // Conditions over no relation (constants) and the original column order.
-        var plan = result.plan
+        var plan = result.plan!
         let constant = pending.filter { $0.1.isEmpty }.map(\.0)
         if !constant.isEmpty { plan = .filter(plan, predicate: JoinPlanning.combine(constant)) }
         var columns = result.columns
@@ -293,6 +334,19 @@ public enum JoinOrdering {
         if columns == Array(0..<width) { return (plan, cost, !lifts.isEmpty) }
         return (.project(plan, expressions: (0..<width).map { .column(position[$0]!, type: types[position[$0]!].0, nullable: types[position[$0]!].1) },
                          names: (0..<width).map { "?column\($0)?" }), cost, !lifts.isEmpty)
+    }
+
+    /// The order chosen for a region: which relations, and sets of them, join.
+    indirect enum JoinTree {
+        case leaf(Int)
+        case join(JoinTree, JoinTree)
+
+        var relations: [Int] {
+            switch self {
+            case .leaf(let index): return [index]
+            case .join(let a, let b): return a.relations + b.relations
+            }
+        }
     }
 
     static func isEdge(_ condition: BoundExpression, _ edges: [(BoundExpression, BoundExpression, Int, Int)]) -> Bool {
