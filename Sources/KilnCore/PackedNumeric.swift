@@ -77,7 +77,9 @@ public enum PackedNumeric {
         let coefficient = (magnitude >> 7) & coefficientMask
         // The value's digits at the display scale: the coefficient shifted by (E - 33 + scale).
         let shift = exponent - (maxSignificantDigits - 1) + scale
-        let mantissa = shift >= 0 ? coefficient * DecimalMath.pow10(shift) : coefficient / DecimalMath.pow10(-shift)
+        // A packed value's digits end where its scale does: the division is exact (no 128-bit divide).
+        let mantissa = shift >= 0 ? coefficient * DecimalMath.pow10(shift)
+            : DecimalMath.exactQuotient(UInt128(coefficient), byPow10: -shift).map { Int128($0) } ?? coefficient / DecimalMath.pow10(-shift)
         return (base < 0 ? -mantissa : mantissa, scale)
     }
 
@@ -104,11 +106,24 @@ public enum PackedNumeric {
         if shift < 0 { return (weight, Int(magnitude * UInt128(DecimalMath.pow10(-shift)))) }
         // Most values fit 64 bits, where division is one instruction.
         if magnitude <= UInt128(UInt64.max) { return (weight, Int(UInt64(magnitude) / UInt64(DecimalMath.pow10(min(shift, 19))))) }
-        return (weight, Int(magnitude / UInt128(DecimalMath.pow10(shift))))
+        // The quotient has at most four digits: estimated in floating point, then corrected by
+        // multiplying back (a 128-bit division costs tens of nanoseconds).
+        let power = UInt128(DecimalMath.pow10(shift))
+        var digit = UInt128(max(0, (DecimalMath.approximate(magnitude) / DecimalMath.approximate(power)).rounded(.down)))
+        while digit > 0, digit * power > magnitude { digit -= 1 }
+        while (digit + 1) * power <= magnitude { digit += 1 }
+        return (weight, Int(digit))
     }
 }
 
 extension DecimalMath {
+    /// The nearest-ish Double of a 128-bit magnitude, through its 64-bit halves (the generic
+    /// conversion is slow): for estimates that are corrected exactly afterwards.
+    @inline(__always)
+    static func approximate(_ x: UInt128) -> Double {
+        Double(UInt64(truncatingIfNeeded: x >> 64)) * 0x1p64 + Double(UInt64(truncatingIfNeeded: x))
+    }
+
     /// Decimal digits of a magnitude (1 for zero): from its bit length, `floor(bits * log10(2))`
     /// (1233 / 4096 is close enough for 128 bits), plus one when the value reaches that power.
     @inline(__always)
@@ -140,7 +155,6 @@ extension DecimalMath {
     /// square root of that quotient, at the same scale. `count` is at least 1 (2 for a sample).
     public static func variance(count n: Int64, sum: Int128, scale sumScale: Int, squares: Int128, scale squaresScale: Int,
                                 sample: Bool, root: Bool) throws(DatabaseError) -> (Int128, Int) {
-        let overflow = DatabaseError.numericOutOfRange("numeric")
         // S * S has twice the sum's scale; both terms at the larger of that and Q's.
         let scale = max(2 * sumScale, squaresScale)
         guard case (let sumSquared, false) = sum.multipliedReportingOverflow(by: sum),
@@ -148,7 +162,9 @@ extension DecimalMath {
               let q = rescale(squares, from: squaresScale, to: scale),
               case (let nQ, false) = Int128(n).multipliedReportingOverflow(by: q),
               case (let numerator, false) = nQ.subtractingReportingOverflow(alignedSquared),
-              case (let denominator, false) = Int128(n).multipliedReportingOverflow(by: Int128(sample ? n - 1 : n)) else { throw overflow }
+              case (let denominator, false) = Int128(n).multipliedReportingOverflow(by: Int128(sample ? n - 1 : n)) else {
+            throw DatabaseError.numericOutOfRange("numeric")
+        }
         if numerator <= 0 { return (0, 0) }
         let (variance, varianceScale) = try divide(numerator, scale: scale, by: denominator, scale: 0)
         return root ? (try squareRoot(variance, scale: varianceScale), varianceScale) : (variance, varianceScale)
@@ -163,9 +179,7 @@ extension DecimalMath {
         guard scale + 2 <= maxPrecision else { throw DatabaseError.numericOutOfRange("numeric") }
         let target = value.magnitude.multipliedFullWidth(by: UInt128(pow10(scale + 2)))
         // Newton's iteration from above: from an estimate at least the root, it falls to floor(sqrt).
-        // (UInt128 to Double through 64-bit halves: the generic conversion is slow.)
-        func double(_ x: UInt128) -> Double { Double(UInt64(truncatingIfNeeded: x >> 64)) * 0x1p64 + Double(UInt64(truncatingIfNeeded: x)) }
-        let estimate = (double(target.high) * 0x1p128 + double(target.low)).squareRoot()
+        let estimate = (approximate(target.high) * 0x1p128 + approximate(target.low)).squareRoot()
         guard estimate < 0x1p127 else { throw DatabaseError.numericOutOfRange("numeric") }
         var root = UInt128(estimate * (1 + 0x1p-40)) + 2
         while true {
@@ -183,7 +197,7 @@ extension DecimalMath {
     /// digits or the operands' scales. (Kiln computes that case in double precision, so its
     /// last digit may differ from PostgreSQL's.)
     public static func power(_ base: Int128, scale bs: Int, _ exponent: Int128, scale es: Int) throws(DatabaseError) -> (Int128, Int) {
-        let overflow = DatabaseError.numericOutOfRange("numeric")
+        var overflow: DatabaseError { .numericOutOfRange("numeric") }
         let unit = pow10(es)
         if exponent % unit == 0, let e = Int32(exactly: exponent / unit) {
             let scale = max(16, bs)

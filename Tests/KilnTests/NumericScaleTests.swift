@@ -86,11 +86,62 @@ final class NumericScaleTests: XCTestCase {
         XCTAssertEqual(try quotient("19999", "12345"), "1.62000810044552450385")
         XCTAssertEqual(try quotient("-2.25", "3"), "-0.75000000000000000000")
         // PostgreSQL's scale here is 40; Kiln's stops at 38, with the value right (a shift
-        // past 10^38 is done digit by digit).
+        // past 10^38 is done in steps of 10^37).
         XCTAssertEqual(try quotient("1", "100000000000000000000"), "0.00000000000000000001000000000000000000")
         XCTAssertEqual(DecimalMath.rescale(5, from: 0, to: 40), nil)
         XCTAssertEqual(DecimalMath.rescale(5, from: 40, to: 0), 0)
         XCTAssertThrowsError(try quotient("1", "0")) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState.code, "22012") }
+    }
+
+    /// Division whose shifted numerator passes 128 bits (long division in steps of 10^37) and
+    /// exact division by powers of ten (by the inverse of 5^n) give what long division digit by
+    /// digit gives, rounded half away from zero, for random operands of every size and shift.
+    func testWideAndExactDivisionAgreeWithLongDivision() {
+        /// lhs * 10^shift / rhs, digit by digit (the reference): nil when the quotient
+        /// overflows, `.some(nil)` when ten times a remainder does not fit 128 bits (the
+        /// reference cannot tell; the case is skipped).
+        func reference(_ lhs: Int128, _ rhs: Int128, shift: Int) -> Int128?? {
+            let divisor = rhs.magnitude
+            var quotient = lhs.magnitude / divisor, remainder = lhs.magnitude % divisor
+            for _ in 0..<shift {
+                guard case (let r10, false) = remainder.multipliedReportingOverflow(by: 10) else { return .some(nil) }
+                guard case (let q10, false) = quotient.multipliedReportingOverflow(by: 10) else { return nil }
+                guard case (let next, false) = q10.addingReportingOverflow(r10 / divisor) else { return nil }
+                quotient = next
+                remainder = r10 % divisor
+            }
+            if remainder >= divisor - remainder { guard case (let up, false) = quotient.addingReportingOverflow(1) else { return nil }; quotient = up }
+            guard quotient <= UInt128(Int128.max) else { return nil }
+            return .some((lhs < 0) != (rhs < 0) ? -Int128(quotient) : Int128(quotient))
+        }
+        var generator = SplitMix(seed: 7)
+        func random(digits: Int) -> Int128 {
+            let wide = Int128(truncatingIfNeeded: generator.next()) << 64 | Int128(truncatingIfNeeded: generator.next())
+            let value = wide.magnitude % UInt128(DecimalMath.pow10(digits))
+            return generator.next() % 3 == 0 ? -Int128(value) : Int128(value)
+        }
+        for _ in 0..<20_000 {
+            let lhs = random(digits: Int(generator.next() % 38) + 1)
+            var rhs = random(digits: Int(generator.next() % 38) + 1)
+            if rhs == 0 { rhs = 7 }
+            let scale = Int(generator.next() % 39)
+            let lhsScale = Int(generator.next() % 39), rhsScale = Int(generator.next() % 39)
+            let shift = scale + rhsScale - lhsScale
+            guard shift >= 0, shift <= 80 else { continue }
+            let expected = reference(lhs, rhs, shift: shift)
+            if case .some(nil) = expected { continue }
+            XCTAssertEqual(DecimalMath.divide(lhs, scale: lhsScale, by: rhs, scale: rhsScale, resultScale: scale), expected.flatMap { $0 },
+                           "\(lhs) e-\(lhsScale) / \(rhs) e-\(rhsScale) at scale \(scale)")
+        }
+        for n in 0...38 {
+            for _ in 0..<200 {
+                let quotient = UInt128(random(digits: max(1, 38 - n)).magnitude)
+                let (value, overflow) = quotient.multipliedReportingOverflow(by: UInt128(DecimalMath.pow10(n)))
+                guard !overflow else { continue }
+                XCTAssertEqual(DecimalMath.exactQuotient(value, byPow10: n), quotient, "\(value) / 10^\(n)")
+                if n > 0, value > 0 { XCTAssertNil(DecimalMath.exactQuotient(value + 1, byPow10: n), "\(value + 1) / 10^\(n)") }
+            }
+        }
     }
 
     /// An unconstrained value with more than 34 significant digits is 22003 where it is made

@@ -79,4 +79,42 @@ static inline uint64_t kiln_pow10_high(int n) {
     return table[n];
 }
 
+/// The inverse of 5^n modulo 2^128 for n in 0...38, low and high 64 bits: a multiple of 10^n
+/// shifted right by n and multiplied by it (wrapping) is the exact quotient, with no division
+/// (decimal values unpacked per row divide exactly by powers of ten).
+static inline uint64_t kiln_inverse5_low(int n) {
+    static const uint64_t table[39] = {
+        0x0000000000000001u, 0xcccccccccccccccdu, 0x8f5c28f5c28f5c29u,
+        0x1cac083126e978d5u, 0xd288ce703afb7e91u, 0x5d4e8fb00bcbe61du,
+        0x790fb65668c26139u, 0xe5032477ae8d46a5u, 0xc767074b22e90e21u,
+        0x8e47ce423a2e9c6du, 0x4fa7f60d3ed61f49u, 0x0fee64690c913975u,
+        0x3662e0e1cf503eb1u, 0xa47a2cf9f6433fbdu, 0x54186f653140a659u,
+        0x7738164770402145u, 0xe4a4d1417cd9a041u, 0xc75429d9e5c5200du,
+        0xc1773b91fac10669u, 0x26b172506559ce15u, 0xd489e3a9addec2d1u,
+        0x90e860bb892c8d5du, 0x502e79bf1b6f4f79u, 0xdcd618596be30fe5u,
+        0x2c2ad1ab7bfa3661u, 0x08d55d224bfed7adu, 0x01c445d3a8cc9189u,
+        0xcd27412a54f5b6b5u, 0x8f6e403baa978af1u, 0xe97c733f221e4efdu,
+        0x2eb27d7306d2dc99u, 0x6fbd4c4a34909285u, 0x16590f420a835081u,
+        0x9e11cfda021a434du, 0xb936c32b9a0540a9u, 0x583e2708b8677355u,
+        0x44d93b01be7b1711u, 0x742b72338c7f049du, 0xb0d57d3d827fcdb9u};
+    return table[n];
+}
+static inline uint64_t kiln_inverse5_high(int n) {
+    static const uint64_t table[39] = {
+        0x0000000000000000u, 0xccccccccccccccccu, 0x28f5c28f5c28f5c2u,
+        0x6e978d4fdf3b645au, 0x495182a9930be0deu, 0xdb76b3bb83cf2cf9u,
+        0xc57e23f24d8fd5cbu, 0xc1193a63a91cc45bu, 0xf36b7213ee9f5a78u,
+        0x97157d372fb9787eu, 0x516ab2a4a3251819u, 0x76aef08753d43805u,
+        0xb156301b10c40b34u, 0x2377a3389cf4023du, 0x0717ed71b8fd9a0cu,
+        0xce37fc49f1cc5202u, 0xf60b3275305c1066u, 0x6468a3b109ac0347u,
+        0xe0e1ba569b88cd74u, 0x93605877b8b4f5e4u, 0x83e011b18b576460u,
+        0x4d9336bd1bde4746u, 0xdc50a48c38c60e41u, 0x9276874f3e8e02d9u,
+        0xea17b4a972e933c5u, 0xfb9e575516fb70c1u, 0x658611776aff168du,
+        0xe11ad04b156637b5u, 0xf9d229a89de13e57u, 0x31f6d521b92d0c77u,
+        0xa397c439f1d5cf4bu, 0xed84c0d863912975u, 0x62b42691ad836eb1u,
+        0x46f0d483891a4956u, 0xa7c9c41a4e9edb77u, 0x87f52738761fc57eu,
+        0xe7fdd4a4e46cc119u, 0xc7ff90edc748f36bu, 0x8e66502f8e41ca48u};
+    return table[n];
+}
+
 #endif
