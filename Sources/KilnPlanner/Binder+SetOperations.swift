@@ -15,6 +15,13 @@ extension Binder {
             throw DatabaseError.internalError("not a set operation")
         }
         let name = op.rawValue.uppercased()
+        // Over a domain (a correlated subquery), each branch is bound over it and carries its
+        // columns after the select list's: the operation then works per outer row, and its
+        // result carries them as one branch would.
+        if domain != nil, !select.orderBy.isEmpty || select.limit != nil || select.offset != nil {
+            throw DatabaseError(.featureNotSupported, "ORDER BY, LIMIT and OFFSET of a correlated \(name) are not supported yet", position: select.position)
+        }
+        var domainKeys: [(inner: Int, outer: BoundExpression)] = []
         // A chain `a UNION ALL b UNION ALL c ...` (a VALUES list is one) is bound branch by
         // branch into one append: binding it level by level re-bound and pruned the whole left
         // side at each level (quadratic: 4,000 VALUES rows took 10 s).
@@ -29,6 +36,7 @@ extension Binder {
         }
         branches.reverse()
         let left = try bindBranch(spine)
+        if domain != nil { domainKeys = correlation.keys }
         var bound: [BoundQuery] = []
         // The column types resolve pairwise from the left, as nested set operations resolve them.
         var types = left.plan.outputTypes.map(\.0)
@@ -48,6 +56,8 @@ extension Binder {
         }
         let right = bound[bound.count - 1]
         let width = types.count
+        // The result's names: the select list's, then the domain's columns (never named).
+        let names = left.columnNames + domainKeys.indices.map { "?domain\($0)?" }
         var plan: PlanNode
         switch op {
         case .union:
@@ -66,7 +76,7 @@ extension Binder {
             let (probeKeys, buildKeys) = Binder.nullSafeKeys(numbered[0], numbered[1], width + 1)
             let joined = PlanNode.semiJoin(probe: numbered[0], build: numbered[1], probeKeys: probeKeys, buildKeys: buildKeys, residual: nil, anti: op == .except)
             let joinedTypes = joined.outputTypes
-            plan = .project(joined, expressions: (0..<width).map { .column($0, type: joinedTypes[$0].0, nullable: joinedTypes[$0].1) }, names: left.columnNames)
+            plan = .project(joined, expressions: (0..<width).map { .column($0, type: joinedTypes[$0].0, nullable: joinedTypes[$0].1) }, names: names)
         case .intersect, .except:
             // Marker columns: (1, NULL) on the left's rows, (NULL, 1) on the right's.
             let one = BoundExpression.constant(.int32(1), type: .integer), none = BoundExpression.constant(.null, type: .integer)
@@ -88,7 +98,7 @@ extension Binder {
             let inRight = BoundExpression.call(op == .intersect ? "gt" : "eq", [rightCount, zero], type: .boolean)
             let countTypes = counts.outputTypes
             plan = .project(.filter(counts, predicate: .call("and", [inLeft, inRight], type: .boolean)),
-                            expressions: (0..<width).map { .column($0, type: countTypes[$0].0, nullable: countTypes[$0].1) }, names: left.columnNames)
+                            expressions: (0..<width).map { .column($0, type: countTypes[$0].0, nullable: countTypes[$0].1) }, names: names)
         }
         // ORDER BY may name result columns (by name or position) only.
         let items = left.columnNames.enumerated().map { (Expression(.column([$0.element]), at: select.position), $0.element) }
@@ -99,7 +109,7 @@ extension Binder {
                 throw DatabaseError(.featureNotSupported, "invalid UNION/INTERSECT/EXCEPT ORDER BY clause", position: item.expression.position,
                                     detail: "Only result column names can be used, not expressions or functions.")
             }
-            guard reference >= 0, reference < width else {
+            guard reference >= 0, reference < left.columnNames.count else {
                 throw DatabaseError(.invalidColumnReference, "ORDER BY position \(reference + 1) is not in select list", position: item.expression.position)
             }
             keys.append(SortKey(column: reference, descending: item.descending, nullsFirst: item.nullsFirst ?? item.descending))
@@ -111,14 +121,31 @@ extension Binder {
             plan = .limit(plan, limit: limit, offset: offset)
         }
         correlation = Correlation()
+        correlation.keys = domainKeys
         return finished(plan, columnNames: left.columnNames)
     }
 
-    /// One side of a set operation; it may not read outer queries' columns (yet).
+    /// One side of a set operation. Outside a domain it may not read outer queries' columns
+    /// (yet); over one, it carries the domain's columns after its select list's, and nothing
+    /// else of its correlation.
     mutating func bindBranch(_ select: SelectStatement) throws(DatabaseError) -> BoundQuery {
         keepUntypedOutputs = true
         defer { keepUntypedOutputs = false }
+        correlation = Correlation()
         let bound = try bind(select)
+        if let domain {
+            let visible = bound.columnNames.count
+            let carried = correlation.keys.count == domain.columns.count && correlation.residual.isEmpty && correlation.outerOnly.isEmpty
+                && bound.plan.outputTypes.count == visible + domain.columns.count
+                && correlation.keys.enumerated().allSatisfy { index, key in
+                    guard case .column(let outer) = key.outer.kind else { return false }
+                    return key.inner == visible + index && outer == domain.columns[index]
+                }
+            guard carried else {
+                throw DatabaseError(.featureNotSupported, "this correlated UNION, INTERSECT or EXCEPT is not supported yet", position: select.position)
+            }
+            return bound
+        }
         if correlation.isCorrelated {
             throw DatabaseError(.featureNotSupported, "correlated subqueries with UNION, INTERSECT or EXCEPT are not supported yet", position: select.position)
         }

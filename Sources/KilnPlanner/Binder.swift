@@ -111,16 +111,13 @@ public struct Binder {
         for definition in select.with {
             commonTables[definition.name] = CommonTable(definition: definition, visible: commonTables, independent: seesNoOuterColumns)
         }
-        if select.setOperation != nil {
-            if domain != nil {
-                throw DatabaseError(.featureNotSupported, "correlated subqueries with UNION, INTERSECT or EXCEPT are not supported yet", position: select.position)
-            }
-            return try bindSetOperation(select)
-        }
+        if select.setOperation != nil { return try bindSetOperation(select) }
         lateralWhere = select.whereClause
-        var (plan, scope) = try bindFrom(select.from)
+        // (Each branch of a set operation binds its own FROM with the domain.)
+        if domain != nil { domain!.start = nil }
+        var (plan, scope) = domain != nil && select.from.contains(where: Binder.isDerivedTable) ? try bindFromOverDomain(select.from) : try bindFrom(select.from)
         lateralWhere = nil
-        if domain != nil {
+        if domain != nil, domain!.start == nil {
             // Every row of the FROM clause with every combination of outer values: outer
             // references now read the domain's columns.
             domain!.start = scope.entries.count
@@ -613,6 +610,63 @@ public struct Binder {
         return (plan, scope)
     }
 
+    /// FROM of a subquery bound over a domain, when it holds derived tables: the domain comes
+    /// first, and each derived table is bound as a LATERAL subquery after it, so that the
+    /// outer columns it reads (two levels out) are the domain's columns, and it is
+    /// decorrelated against them as any LATERAL subquery is.
+    mutating func bindFromOverDomain(_ from: [TableReference]) throws(DatabaseError) -> (PlanNode, Scope) {
+        var plan = domain!.plan
+        var scope = Scope()
+        domain!.start = 0
+        for (index, (type, nullable)) in plan.outputTypes.enumerated() {
+            scope.entries.append(.init(qualifier: nil, name: "\u{1}domain\(index)", type: type, nullable: nullable, system: true))
+        }
+        for reference in from { (plan, scope) = try bindOverDomain(reference, after: plan, scope: scope, preserve: false, on: nil) }
+        return (plan, scope)
+    }
+
+    /// One FROM item of `bindFromOverDomain` after `left`: a derived table as a LATERAL
+    /// subquery, an INNER, CROSS or LEFT join item by item, anything else as it binds alone.
+    private mutating func bindOverDomain(_ reference: TableReference, after left: PlanNode, scope leftScope: Scope, preserve: Bool,
+                                         on condition: Expression?) throws(DatabaseError) -> (PlanNode, Scope) {
+        switch reference {
+        case .subquery(let select, let alias, let columns, let position), .lateral(let select, let alias, let columns, let position):
+            return try bindLateral(select, alias: alias, columns: columns, position: position, after: left, scope: leftScope, preserve: preserve, on: condition)
+        case .join(let l, let r, let kind, let constraint, let position) where !preserve && condition == nil && Binder.isDerivedTable(reference):
+            guard kind == .inner || kind == .cross || kind == .left else {
+                throw DatabaseError(.featureNotSupported, "RIGHT and FULL joins of derived tables that read outer columns are not supported yet", position: position)
+            }
+            var on: Expression?
+            switch constraint {
+            case .on(let expression): on = expression
+            case .using, .natural:
+                throw DatabaseError(.featureNotSupported, "USING and NATURAL joins of derived tables that read outer columns are not supported yet", position: position)
+            case nil: break
+            }
+            let (plan, scope) = try bindOverDomain(l, after: left, scope: leftScope, preserve: false, on: nil)
+            return try bindOverDomain(r, after: plan, scope: scope, preserve: kind == .left, on: on)
+        default:
+            var (right, rightScope) = try bindReference(reference)
+            if preserve { for i in rightScope.entries.indices { rightScope.entries[i].nullable = true } }
+            let scope = leftScope.appending(rightScope)
+            let predicate = try condition.map { expression throws(DatabaseError) in try bindCondition(expression, scope: scope, clause: "JOIN/ON") }
+            if preserve {
+                return (try JoinPlanning.leftJoin(probe: left, build: right, on: predicate ?? .constant(.bool(true), type: .boolean), position: condition?.position ?? 0), scope)
+            }
+            let plan = PlanNode.hashJoin(probe: left, build: right, probeKeys: [], buildKeys: [], preserveProbe: false)
+            return (predicate.map { JoinPlanning.attach($0, to: plan) } ?? plan, scope)
+        }
+    }
+
+    /// Whether a FROM item is or holds a derived table (`(SELECT ...) alias`).
+    static func isDerivedTable(_ reference: TableReference) -> Bool {
+        switch reference {
+        case .subquery: return true
+        case .join(let l, let r, _, _, _): return isDerivedTable(l) || isDerivedTable(r)
+        default: return false
+        }
+    }
+
     mutating func bindReference(_ reference: TableReference) throws(DatabaseError) -> (PlanNode, Scope) {
         switch reference {
         case .table(let name, let alias, let position):
@@ -836,7 +890,9 @@ public struct Binder {
         inner.outerUsage = outerUsage
         inner.nested = true
         inner.outerScopes = isolated ? [] : outerScopes + [Scope()]
-        inner.enclosing = isolated ? [] : enclosing + [EnclosingLevel()]
+        // An outer column it reads is recorded as this block's (it may then bind over a domain
+        // with it: `bindFromOverDomain`).
+        inner.enclosing = isolated ? [] : enclosing + [EnclosingLevel(usage: outerUsage)]
         inner.commonTables = visible
         let query = try inner.bind(select)
         parameterTypes = inner.parameterTypes
