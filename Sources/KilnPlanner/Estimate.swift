@@ -224,6 +224,10 @@ enum Selectivity {
     static func conjunction(_ args: [BoundExpression], _ estimate: Estimate?) -> Double {
         var product = 1.0
         var bounds: [Int: (low: Double?, high: Double?)] = [:]
+        // Conditions that each pin one column to constants (`=`, IN, an OR of them) hold
+        // together for the values every one allows: `d_year IN (2001, 2002) AND (d_year = 2001
+        // OR d_year = 2002)` is two years, not the product of two such fractions.
+        var pins: [Int: Set<String>] = [:]
         // Nested ANDs are one conjunction.
         func flattened(_ e: BoundExpression) -> [BoundExpression] {
             if case .call("and", let inner) = e.kind { return inner.flatMap(flattened) }
@@ -234,9 +238,15 @@ enum Selectivity {
                 var pair = bounds[column] ?? (nil, nil)
                 if isLower { pair.low = Swift.max(pair.low ?? value, value) } else { pair.high = Swift.min(pair.high ?? value, value) }
                 bounds[column] = pair
+            } else if let (column, values) = pin(arg, estimate) {
+                pins[column] = pins[column].map { $0.intersection(values) } ?? values
             } else {
                 product *= of(arg, estimate: estimate)
             }
+        }
+        for (index, values) in pins {
+            // One equality per value left (as an IN list is estimated).
+            product *= 1 - pow(1 - 1 / estimate!.columns[index].distinct, Double(values.count))
         }
         for (index, pair) in bounds {
             let c = estimate!.columns[index]
@@ -245,6 +255,16 @@ enum Selectivity {
             product *= Swift.max(0, Swift.min(1, (to - from) / (high - low))) * (1 - c.nullFraction)
         }
         return product
+    }
+
+    /// A condition that pins one column (of known distinct count) to constants: the column
+    /// and the values.
+    static func pin(_ e: BoundExpression, _ estimate: Estimate?) -> (column: Int, values: Set<String>)? {
+        guard case .call(let name, _) = e.kind, ["eq", "in_list", "or"].contains(name), let estimate else { return nil }
+        let pinned = pinned(e)
+        guard pinned.count == 1, let (column, values) = pinned.first, column < estimate.columns.count,
+              estimate.columns[column].distinct >= 1 else { return nil }
+        return (column, values)
     }
 
     /// `column >= constant` (a lower bound) or `column <= constant` (an upper one), either way
