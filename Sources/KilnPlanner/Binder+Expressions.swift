@@ -299,8 +299,12 @@ extension Binder {
             throw DatabaseError(.featureNotSupported, "\(final.replacingAll("_final", with: ""))(DISTINCT ...) is not supported yet", position: position)
         }
         let square = try bindBinary("*", argument, argument, position: at, leftPosition: at, rightPosition: at)
-        let count = aggregates.add(AggregateCall(function: "count", argument: argument, type: .bigint, distinct: false))
-        let sum = aggregates.add(AggregateCall(function: "sum", argument: argument, type: argument.type, distinct: false))
+        // An integer's count and sum read the integer itself (summed as numeric): the same
+        // aggregates as `avg(x)` beside it, computed once.
+        var counted = argument
+        if case .call("cast", let inner) = argument.kind, inner.count == 1, inner[0].type.isInteger { counted = inner[0] }
+        let count = aggregates.add(AggregateCall(function: "count", argument: counted, type: .bigint, distinct: false))
+        let sum = aggregates.add(AggregateCall(function: "sum", argument: counted, type: argument.type, distinct: false))
         let squares = aggregates.add(AggregateCall(function: "sum", argument: square, type: square.type, distinct: false))
         return .call(final, [.call("__agg\(count)", [], type: .bigint, nullable: false), .call("__agg\(sum)", [], type: argument.type, nullable: true),
                              .call("__agg\(squares)", [], type: square.type, nullable: true)], type: resultType, nullable: true)
