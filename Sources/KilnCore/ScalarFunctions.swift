@@ -207,6 +207,7 @@ public enum ScalarFunctions {
                 return .numeric(v, scale: resultType.scale)
             }
             if let value = try catalogFunction(name, args) { return value }
+            if let value = try mathFunction(name, args, resultType: resultType) { return value }
             throw DatabaseError(.undefinedFunction, "function \(name) is not implemented in the runtime")
         }
     }

@@ -102,7 +102,7 @@ extension Binder {
             if argument.type == .unknown || argument.type.isInteger { argument = try coerce(argument, to: .numeric(precision: nil, scale: argument.type.scale), position: arguments[0].position) }
             if argument.type.isFloat {
                 guard bound.count == 1 else { throw noFunction() }
-                return .call("round", [try coerce(argument, to: .double, position: arguments[0].position)], type: .double)
+                return .call("math_round", [try coerce(argument, to: .double, position: arguments[0].position)], type: .double)
             }
             guard argument.type.isNumericDecimal else { throw noFunction() }
             var digits = 0
@@ -114,6 +114,13 @@ extension Binder {
             }
             let scale = max(0, min(digits, 38))
             return .call("cast", [argument], type: .numeric(precision: nil, scale: scale), nullable: argument.nullable)
+        case ("floor", 1), ("ceil", 1), ("ceiling", 1), ("trunc", 1), ("trunc", 2), ("sign", 1), ("sqrt", 1), ("cbrt", 1), ("exp", 1), ("ln", 1), ("log", 1),
+             ("log10", 1), ("degrees", 1), ("radians", 1), ("sin", 1), ("cos", 1), ("tan", 1), ("asin", 1), ("acos", 1), ("atan", 1):
+            return try bindMathFunction(name == "ceiling" ? "ceil" : name == "log10" ? "log" : name, bound, arguments, noFunction)
+        case ("power", 2), ("pow", 2):
+            return try bindBinary("^", bound[0], bound[1], position: position, leftPosition: arguments[0].position, rightPosition: arguments[1].position)
+        case ("pi", 0):
+            return .constant(.float64(Double.pi), type: .double)
         case ("coalesce", _) where !bound.isEmpty:
             let coerced = try toCommonType()
             return .call("coalesce", coerced, type: coerced[0].type, nullable: coerced.allSatisfy(\.nullable))
@@ -160,9 +167,40 @@ extension Binder {
             return .call("not_distinct", [try coerce(l, to: common, position: position), try coerce(r, to: common, position: position)], type: .boolean, nullable: false)
         default:
             if let catalogCall = try bindCatalogFunction(name, bound, arguments, position: position) { return catalogCall }
-            if ["repeat", "lpad", "rpad", "reverse", "initcap", "split_part", "starts_with", "upper", "lower", "length", "substring", "abs", "round", "coalesce", "nullif", "position", "strpos", "btrim", "ltrim", "rtrim", "trim", "replace", "left", "right", "greatest", "least", "date_trunc"].contains(name) { throw noFunction() }
+            if ["repeat", "lpad", "rpad", "reverse", "initcap", "split_part", "starts_with", "upper", "lower", "length", "substring", "abs", "round", "floor", "ceil",
+                "ceiling", "trunc", "sign", "sqrt", "cbrt", "exp", "ln", "log", "log10", "power", "pow", "pi", "degrees", "radians", "sin", "cos", "tan", "asin",
+                "acos", "atan", "coalesce", "nullif", "position", "strpos", "btrim", "ltrim", "rtrim", "trim", "replace", "left", "right", "greatest", "least", "date_trunc"].contains(name) { throw noFunction() }
             throw DatabaseError(.undefinedFunction, "function \(name)(\(bound.map { $0.type.description }.joined(separator: ", "))) does not exist", position: position,
                                 hint: "No function matches the given name and argument types. You might need to add explicit type casts.")
         }
+    }
+}
+
+extension Binder {
+    /// PostgreSQL's mathematical functions of one argument: over numeric, floor, ceil, trunc
+    /// (with digits), sign and sqrt are exact numerics (`numeric_<name>`); over integers and
+    /// floats, every one is the double precision function (`math_<name>`), as PostgreSQL
+    /// resolves an integer argument to float8.
+    mutating func bindMathFunction(_ name: String, _ bound: [BoundExpression], _ arguments: [Expression], _ noFunction: () -> DatabaseError) throws(DatabaseError) -> BoundExpression {
+        let argument = bound[0]
+        if argument.type.isNumericDecimal {
+            switch name {
+            case "floor", "ceil", "sign", "trunc" where bound.count == 1:
+                return .call("numeric_\(name)", [argument], type: .numeric(precision: nil, scale: 0), nullable: argument.nullable)
+            case "trunc":
+                guard case .constant(let value) = bound[1].kind, case .int32(let digits) = try Casts.cast(value, from: bound[1].type == .unknown ? .text : bound[1].type, to: .integer) else {
+                    throw DatabaseError(.featureNotSupported, "trunc(numeric, n) needs a constant n", position: arguments[1].position)
+                }
+                let n = max(-38, min(Int(digits), 38))
+                return .call("numeric_trunc", [argument, .constant(.int32(Int32(n)), type: .integer)], type: .numeric(precision: nil, scale: max(n, 0)), nullable: argument.nullable)
+            case "sqrt":
+                return .call("numeric_sqrt", [argument], type: .dynamicNumeric, nullable: argument.nullable)
+            default:
+                throw DatabaseError(.featureNotSupported, "\(name)(numeric) is not supported yet", position: arguments[0].position,
+                                    hint: "Cast the argument to double precision.")
+            }
+        }
+        guard bound.count == 1, argument.type.isNumeric || argument.type == .unknown else { throw noFunction() }
+        return .call("math_\(name)", [try coerce(argument, to: .double, position: arguments[0].position)], type: .double, nullable: argument.nullable)
     }
 }
