@@ -10,6 +10,8 @@ extension SQLState {
 extension ScalarFunctions {
     /// Functions of this file; nil when `name` is none of them.
     static func mathFunction(_ name: String, _ args: [Value], resultType: SQLType) throws(DatabaseError) -> Value? {
+        // random(): uniform in [0, 1), from the system's generator (no setseed yet).
+        if name == "random" { return .float64(Double.random(in: 0..<1)) }
         if name.hasPrefix("math_") {
             guard case .float64(let x) = args[0] else { return .null }
             return .float64(try doubleFunction(String(name.dropFirst(5)), x))

@@ -121,6 +121,9 @@ extension Binder {
             return try bindBinary("^", bound[0], bound[1], position: position, leftPosition: arguments[0].position, rightPosition: arguments[1].position)
         case ("pi", 0):
             return .constant(.float64(Double.pi), type: .double)
+        case ("random", 0):
+            // Volatile: a new value for every row and every call, never folded or shared.
+            return .call("random", [], type: .double, nullable: false)
         case ("coalesce", _) where !bound.isEmpty:
             let coerced = try toCommonType()
             return .call("coalesce", coerced, type: coerced[0].type, nullable: coerced.allSatisfy(\.nullable))
@@ -169,7 +172,7 @@ extension Binder {
             if let catalogCall = try bindCatalogFunction(name, bound, arguments, position: position) { return catalogCall }
             if ["repeat", "lpad", "rpad", "reverse", "initcap", "split_part", "starts_with", "upper", "lower", "length", "substring", "abs", "round", "floor", "ceil",
                 "ceiling", "trunc", "sign", "sqrt", "cbrt", "exp", "ln", "log", "log10", "power", "pow", "pi", "degrees", "radians", "sin", "cos", "tan", "asin",
-                "acos", "atan", "coalesce", "nullif", "position", "strpos", "btrim", "ltrim", "rtrim", "trim", "replace", "left", "right", "greatest", "least", "date_trunc"].contains(name) { throw noFunction() }
+                "acos", "atan", "random", "coalesce", "nullif", "position", "strpos", "btrim", "ltrim", "rtrim", "trim", "replace", "left", "right", "greatest", "least", "date_trunc"].contains(name) { throw noFunction() }
             throw DatabaseError(.undefinedFunction, "function \(name)(\(bound.map { $0.type.description }.joined(separator: ", "))) does not exist", position: position,
                                 hint: "No function matches the given name and argument types. You might need to add explicit type casts.")
         }

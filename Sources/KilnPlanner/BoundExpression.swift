@@ -29,7 +29,7 @@ public struct BoundExpression: Sendable, Equatable, CustomStringConvertible {
     /// The start of the running transaction (CURRENT_TIMESTAMP, now()): the slicer makes it a
     /// parameter slot that each execution fills (`ParameterSlot.transactionTime`).
     /// Functions with side effects or a new value per call: never folded, shared or hoisted.
-    public static let volatileFunctions: Set<String> = ["nextval", "setval", "currval", "lastval"]
+    public static let volatileFunctions: Set<String> = ["nextval", "setval", "currval", "lastval", "random"]
 
     public static let transactionTime = BoundExpression(.call(BoundExpression.transactionTimeName, []), type: .timestamp, nullable: false)
     public static let transactionTimeName = "__transaction_time"
