@@ -136,7 +136,7 @@ extension Database {
         var replaced = row
         for (index, value) in row.enumerated() where index < targets.count {
             let column = targets[index]
-            if case .function(Parser.defaultMarker, _, _, _) = value.kind {
+            if case .function(Parser.defaultMarker, _, _, _, _) = value.kind {
                 if let text = table.constraints.defaults[column] {
                     replaced[index] = try Database.parseExpression(text, position: value.position)
                 } else {

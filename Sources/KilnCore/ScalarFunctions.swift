@@ -37,6 +37,14 @@ public enum ScalarFunctions {
             // meaning on values.
             if args[0].isNull || args[1].isNull { return .null }
             return .text(args[0].text! + args[1].text!)
+        case "ordered_record":
+            // ordered_record(directions, value, keys...): an ordered aggregate's input (NULL
+            // for a NULL value, which the aggregate skips).
+            guard case .text(let directions) = args[0], case .text(let value) = args[1] else { return .null }
+            return .text(AggregateOrder.record(directions: directions, value: value, keys: Array(args.dropFirst(2))))
+        case "ordered_records_concat":
+            guard case .text(let state) = args[0] else { return .null }
+            return .text(try AggregateOrder.concatenate(state))
         case "var_samp_final", "var_pop_final", "stddev_samp_final", "stddev_pop_final":
             return try varianceFinal(name, args, resultType: resultType)
         case "repeat", "lpad", "rpad", "reverse", "split_part", "initcap", "starts_with":

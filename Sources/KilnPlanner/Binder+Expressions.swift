@@ -178,7 +178,7 @@ extension Binder {
             }
             let scale = field == "second" || field == "epoch" ? 6 : 0
             return .call("extract_" + field, [source], type: .numeric(precision: nil, scale: scale))
-        case .function(let name, let arguments, let distinct, let star):
+        case .function(let name, let arguments, let distinct, let star, let orderBy):
             if name == "grouping", !star, !distinct { return try bindGrouping(arguments, position: at, scope: scope, aggregates: aggregates) }
             if name == "date_part", arguments.count == 2, !star, !distinct {
                 // date_part('field', source): extract as double precision, with a constant field.
@@ -190,13 +190,14 @@ extension Binder {
                 return try cast(extracted, to: .double, position: at)
             }
             if Binder.aggregateNames.contains(name) {
-                return try bindAggregate(name, arguments, distinct: distinct, star: star, position: at, scope: scope, aggregates: aggregates)
+                return try bindAggregate(name, arguments, distinct: distinct, star: star, orderBy: orderBy, position: at, scope: scope, aggregates: aggregates)
             }
             return try bindFunction(name, arguments, position: at, scope: scope, aggregates: aggregates)
         }
     }
 
-    mutating func bindAggregate(_ name: String, _ arguments: [Expression], distinct: Bool, star: Bool, position: Int, scope: Scope, aggregates: AggregateCollector?) throws(DatabaseError) -> BoundExpression {
+    mutating func bindAggregate(_ name: String, _ arguments: [Expression], distinct: Bool, star: Bool, orderBy: [OrderItem] = [], position: Int, scope: Scope,
+                                aggregates: AggregateCollector?) throws(DatabaseError) -> BoundExpression {
         guard let aggregates else {
             throw DatabaseError(.groupingError, "aggregate functions are not allowed here", position: position)
         }
@@ -205,7 +206,10 @@ extension Binder {
             let index = aggregates.add(AggregateCall(function: "count_star", argument: nil, type: .bigint, distinct: false))
             return .call("__agg\(index)", [], type: .bigint, nullable: false)
         }
-        if name == "string_agg" { return try bindStringAggregate(arguments, distinct: distinct, position: position, scope: scope, aggregates: aggregates) }
+        // Only string_agg's result depends on its input's order; the others' ORDER BY is
+        // bound (and checked) all the same.
+        let order = try bindAggregateOrder(orderBy, arguments: arguments, distinct: distinct, scope: scope)
+        if name == "string_agg" { return try bindStringAggregate(arguments, distinct: distinct, order: order, position: position, scope: scope, aggregates: aggregates) }
         if let final = Binder.varianceFunctions[name] {
             return try bindVariance(final, arguments, distinct: distinct, position: position, scope: scope, aggregates: aggregates)
         }
@@ -222,20 +226,64 @@ extension Binder {
 
     /// `string_agg(x, separator)`: each non-null value prefixed with the (constant) separator is
     /// appended to the state; the first separator is cut from the result.
-    mutating func bindStringAggregate(_ arguments: [Expression], distinct: Bool, position: Int, scope: Scope, aggregates: AggregateCollector) throws(DatabaseError) -> BoundExpression {
+    mutating func bindStringAggregate(_ arguments: [Expression], distinct: Bool, order: [AggregateOrderKey], position: Int, scope: Scope,
+                                      aggregates: AggregateCollector) throws(DatabaseError) -> BoundExpression {
         guard arguments.count == 2 else {
-            throw DatabaseError(.undefinedFunction, "function string_agg with \(arguments.count) arguments does not exist", position: position)
+            throw DatabaseError(.undefinedFunction, "function string_agg with \(arguments.count) arguments does not exist", position: position,
+                                hint: order.isEmpty ? nil : "Perhaps you misplaced ORDER BY; ORDER BY must appear after all regular arguments of the aggregate.")
         }
         let value = try coerceToText(try bindExpression(arguments[0], scope: scope, aggregates: nil), position: arguments[0].position)
         let separatorExpression = try bindExpression(arguments[1], scope: scope, aggregates: nil)
         guard case .constant(let separatorValue) = ConstantFolding.fold(separatorExpression).kind, let separator = separatorValue.text else {
             throw DatabaseError(.featureNotSupported, "string_agg needs a constant separator", position: arguments[1].position)
         }
-        let prefixed = BoundExpression.call("concat", [.constant(.text(separator), type: .text), value], type: .text, nullable: value.nullable)
-        // DISTINCT: of the prefixed values, which are distinct exactly when the values are.
+        var prefixed = BoundExpression.call("concat", [.constant(.text(separator), type: .text), value], type: .text, nullable: value.nullable)
+        if !order.isEmpty {
+            // Each value travels with its sort key (`AggregateOrder`); the final step sorts.
+            let directions = order.map { ($0.descending ? "d" : "a") + ($0.nullsFirst ? "f" : "l") }.joined()
+            prefixed = .call("ordered_record", [.constant(.text(directions), type: .text), prefixed] + order.map(\.expression), type: .text, nullable: value.nullable)
+        }
+        // DISTINCT: of the prefixed values (and keys: DISTINCT sorts by arguments only), which
+        // are distinct exactly when the values are.
         let index = aggregates.add(AggregateCall(function: "string_agg", argument: prefixed, type: .text, distinct: distinct))
-        let state = BoundExpression.call("__agg\(index)", [], type: .text, nullable: true)
+        var state = BoundExpression.call("__agg\(index)", [], type: .text, nullable: true)
+        if !order.isEmpty { state = .call("ordered_records_concat", [state], type: .text, nullable: true) }
         return .call("substring", [state, .constant(.int32(Int32(separator.count + 1)), type: .integer)], type: .text, nullable: true)
+    }
+
+    /// One item of an aggregate's ORDER BY, bound over the aggregate's input rows.
+    struct AggregateOrderKey {
+        var expression: BoundExpression
+        var descending: Bool
+        /// PostgreSQL's default filled in: NULLS LAST ascending, NULLS FIRST descending.
+        var nullsFirst: Bool
+    }
+
+    /// An aggregate's `ORDER BY` items. With DISTINCT each must be one of the arguments
+    /// (PostgreSQL's rule: the distinct argument values are what is sorted).
+    mutating func bindAggregateOrder(_ items: [OrderItem], arguments: [Expression], distinct: Bool, scope: Scope) throws(DatabaseError) -> [AggregateOrderKey] {
+        var keys: [AggregateOrderKey] = []
+        var boundArguments: [BoundExpression]?
+        for item in items {
+            if let nested = Binder.aggregatePosition(item.expression) {
+                throw DatabaseError(.groupingError, "aggregate function calls cannot be nested", position: nested)
+            }
+            let expression = try bindExpression(item.expression, scope: scope, aggregates: nil)
+            if distinct {
+                if boundArguments == nil {
+                    boundArguments = []
+                    for argument in arguments where Binder.subqueryPosition(argument) == nil && !Binder.containsAggregate(argument) {
+                        boundArguments!.append(try bindExpression(argument, scope: scope, aggregates: nil))
+                    }
+                }
+                guard boundArguments!.contains(expression) else {
+                    throw DatabaseError(.invalidColumnReference, "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list",
+                                        position: item.expression.position)
+                }
+            }
+            keys.append(AggregateOrderKey(expression: expression, descending: item.descending, nullsFirst: item.nullsFirst ?? item.descending))
+        }
+        return keys
     }
 
     /// `grouping(k, ...)`: which of the named GROUP BY keys the row's grouping set leaves out,

@@ -954,9 +954,9 @@ public struct Binder {
 
     static func aggregatePosition(_ expression: Expression) -> Int? {
         switch expression.kind {
-        case .function(let name, let args, _, _):
+        case .function(let name, let args, _, _, let orderBy):
             if aggregateNames.contains(name) { return expression.position }
-            return args.lazy.compactMap(aggregatePosition).first
+            return (args + orderBy.map(\.expression)).lazy.compactMap(aggregatePosition).first
         case .unary(_, let e), .isNull(let e, _), .isBool(let e, _, _), .cast(let e, _), .extract(_, let e): return aggregatePosition(e)
         case .binary(_, let a, let b): return aggregatePosition(a) ?? aggregatePosition(b)
         case .between(let a, let b, let c, _): return aggregatePosition(a) ?? aggregatePosition(b) ?? aggregatePosition(c)
@@ -973,7 +973,7 @@ public struct Binder {
     static func columnName(_ expression: Expression) -> String {
         switch expression.kind {
         case .column(let parts): return parts.last!
-        case .function(let name, _, _, _): return name.hasPrefix("__") ? "?column?" : name
+        case .function(let name, _, _, _, _): return name.hasPrefix("__") ? "?column?" : name
         case .cast(let inner, let type):
             if case .column = inner.kind { return columnName(inner) }
             if case .function = inner.kind { return columnName(inner) }
@@ -1085,7 +1085,7 @@ extension Binder {
         case .caseWhen(let operand, let whens, let otherwise):
             return operand.flatMap(subqueryPosition) ?? whens.lazy.compactMap { subqueryPosition($0.0) ?? subqueryPosition($0.1) }.first
                 ?? otherwise.flatMap(subqueryPosition)
-        case .function(_, let arguments, _, _): return arguments.lazy.compactMap(subqueryPosition).first
+        case .function(_, let arguments, _, _, let orderBy): return (arguments + orderBy.map(\.expression)).lazy.compactMap(subqueryPosition).first
         }
     }
 

@@ -49,7 +49,9 @@ public struct Expression: Sendable, Equatable {
         case like(Expression, Expression, escape: Expression?, caseInsensitive: Bool, negated: Bool)
         case caseWhen(operand: Expression?, whens: [(Expression, Expression)], otherwise: Expression?)
         case cast(Expression, TypeName)
-        case function(name: String, arguments: [Expression], distinct: Bool, star: Bool)
+        /// `name([DISTINCT] args [ORDER BY ...])`: `orderBy` is an aggregate's own order of its
+        /// input (string_agg's order; the other aggregates do not depend on it).
+        case function(name: String, arguments: [Expression], distinct: Bool, star: Bool, orderBy: [OrderItem] = [])
         /// `name(args) OVER (PARTITION BY ... ORDER BY ... frame)`
         case window(name: String, arguments: [Expression], star: Bool, WindowSpecification)
         case extract(field: String, Expression)
@@ -88,9 +90,9 @@ extension Expression.Kind {
         case .caseWhen(let operand, let whens, let otherwise):
             // The lowering nests one conditional per WHEN: a level each.
             return whens.count + max(operand?.height ?? 0, otherwise?.height ?? 0, whens.reduce(0) { max($0, $1.0.height, $1.1.height) })
-        case .function(let name, let arguments, _, _):
+        case .function(let name, let arguments, _, _, let orderBy):
             // COALESCE (and its spellings) nests one conditional per argument, like CASE.
-            return (["coalesce", "ifnull", "nvl"].contains(name) ? arguments.count : 0) + most(arguments)
+            return (["coalesce", "ifnull", "nvl"].contains(name) ? arguments.count : 0) + max(most(arguments), most(orderBy.map(\.expression)))
         case .window(_, let arguments, _, let window):
             return max(most(arguments), most(window.partitionBy), most(window.orderBy.map(\.expression)))
         }

@@ -393,6 +393,17 @@ extension Parser {
             if !isSymbol(")") {
                 repeat { arguments.append(try parseExpression()) } while acceptSymbol(",")
             }
+            // An aggregate's own input order: `string_agg(x, ',' ORDER BY y DESC)`.
+            var orderBy: [OrderItem] = []
+            if !arguments.isEmpty, current.word == "order" {
+                let orderAt = position
+                try expectWord("order")
+                try expectWord("by")
+                repeat { orderBy.append(try parseOrderItem()) } while acceptSymbol(",")
+                guard Parser.aggregateFunctions.contains(name) else {
+                    throw DatabaseError(.wrongObjectType, "ORDER BY specified, but \(name) is not an aggregate function", position: orderAt)
+                }
+            }
             try expectSymbol(")")
             if let filter = try parseFilter(name), !arguments.isEmpty {
                 // agg(x) FILTER (WHERE c) is agg(CASE WHEN c THEN x END): aggregates skip NULLs.
@@ -400,9 +411,10 @@ extension Parser {
             }
             if let window = try parseOver() {
                 if distinct { throw DatabaseError(.featureNotSupported, "DISTINCT is not implemented for window functions", position: at) }
+                if !orderBy.isEmpty { throw DatabaseError(.featureNotSupported, "aggregate ORDER BY is not implemented for window functions", position: at) }
                 return try node(.window(name: name, arguments: arguments, star: false, window), at: at)
             }
-            return try node(.function(name: name, arguments: arguments, distinct: distinct, star: false), at: at)
+            return try node(.function(name: name, arguments: arguments, distinct: distinct, star: false, orderBy: orderBy), at: at)
         }
         return try node(.column(parts), at: at)
     }
