@@ -23,13 +23,15 @@ extension QueryExecutor {
         var columns: [Int]
         /// The planner's estimate of an aggregation's groups (0: a join build, a sort).
         var expectedGroups = 0
+        /// The cursors of LATERAL series: each worker restarts its own for its rows.
+        var seriesCursors: [Int] = []
         /// Whether each worker lists its groups by partition as it finishes (a large
         /// aggregation, expected to merge by partition).
         var listsGroupsByPartition: Bool { expectedGroups >= QueryExecutor.partitionedMergeGroups }
     }
 
     /// The pipeline's parallel shape, when it has one and it pays: a full scan of a table of
-    /// two morsels or more, filters, projections and join probes (not a mark join's), and a
+    /// two morsels or more, filters, projections, LATERAL series and join probes (not a mark join's), and a
     /// hash aggregation whose aggregates merge, a join build whose entries' order nothing
     /// reads, or a sort (or top-N) that only this pipeline fills (its records are tagged with
     /// their place in the scan's order, so that ties come out as on one worker). Not for queries that call session functions (sequences) or applied
@@ -40,11 +42,13 @@ extension QueryExecutor {
         let pipeline = pipelines[index]
         guard case .scan(let scan) = pipeline.source, case .tableScan(let table, let columns, let access) = plan.plan.states[scan],
               case .full = access else { return nil }
+        var seriesCursors: [Int] = []
         for op in pipeline.operators {
             switch op {
             case .filter, .project: continue
             case .hashJoinProbe(_, _, _, let mode, _): if mode == .mark { return nil }
             case .limit: return nil
+            case .seriesExpand(let state, _): seriesCursors.append(state)
             }
         }
         // Several pipelines into one aggregation or join table (a UNION ALL's inputs): one
@@ -74,7 +78,7 @@ extension QueryExecutor {
         guard table.rowCount >= 2 * min(morselRows, MorselDispatcher.maximumRows) else { return nil }
         var expectedGroups = 0
         if case .hashAggregate(_, _, _, let groups) = plan.plan.states[sink] { expectedGroups = groups }
-        return ParallelShape(scan: scan, sink: sink, table: table, columns: columns, expectedGroups: expectedGroups)
+        return ParallelShape(scan: scan, sink: sink, table: table, columns: columns, expectedGroups: expectedGroups, seriesCursors: seriesCursors)
     }
 
     /// What a helper needs to run its share of a pipeline.
@@ -172,7 +176,7 @@ extension QueryExecutor {
     static func runHelper(_ h: Helper) {
         guard h.run.join() else { return }
         let runtime = QueryRuntime(plan: h.plan.plan, parameterValues: h.values, functions: [], memoryLimit: h.memoryLimit,
-                                   worker: (h.main, [h.shape.scan, h.shape.sink]))
+                                   worker: (h.main, Set([h.shape.scan, h.shape.sink] + h.shape.seriesCursors)))
         runtime.snapshot = h.snapshot
         runtime.statementProgress = h.progress
         runtime.shareScan(h.shape.scan, h.dispatcher, sink: h.shape.sink)

@@ -55,4 +55,5 @@ enum HashKind { case integer(bits: Int), float32, float64, int128, string }
 /// The runtime functions low-level IR calls.
 enum RuntimeCall {
     case open, next, visible, finish, aggregateScratch, aggregateFind, aggregateHeader, aggregateInsert, joinGrow, joinNullEntry, append, limitStep, raise, call, like, inList
+    case seriesBegin, seriesNext, seriesCursor
 }

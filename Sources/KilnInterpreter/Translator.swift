@@ -240,6 +240,7 @@ struct Translator {
             "@kiln_rt_agg_scratch": .aggregateScratch, "@kiln_rt_agg_find": .aggregateFind,
             "@kiln_rt_agg_header": .aggregateHeader, "@kiln_rt_agg_insert": .aggregateInsert,
             "@kiln_rt_join_grow": .joinGrow, "@kiln_rt_join_null_entry": .joinNullEntry, "@kiln_rt_append": .append, "@kiln_rt_limit_step": .limitStep, "@kiln_rt_raise": .raise, "@kiln_rt_call": .call, "@kiln_rt_like": .like, "@kiln_rt_in_list": .inList,
+            "@kiln_rt_series_begin": .seriesBegin, "@kiln_rt_series_next": .seriesNext, "@kiln_rt_series_cursor": .seriesCursor,
         ]
         guard let function = functions[callee] else {
             throw InterpretedQuery.Failure(description: "the interpreter does not know runtime function \(callee)")

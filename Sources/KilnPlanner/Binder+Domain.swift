@@ -133,6 +133,7 @@ extension PlanNode {
         case .hashJoin(_, _, let probeKeys, let buildKeys, _, let residual):
             expressions = probeKeys + buildKeys + [residual].compactMap { $0 }
         case .window(_, let calls): expressions = calls.flatMap { $0.arguments + $0.partition + $0.order }
+        case .seriesExpand(_, let series): expressions = series.expressions
         }
         if expressions.contains(where: test) { return true }
         var found = false

@@ -115,7 +115,7 @@ public struct Binder {
         lateralWhere = select.whereClause
         // (Each branch of a set operation binds its own FROM with the domain.)
         if domain != nil { domain!.start = nil }
-        var (plan, scope) = domain != nil && select.from.contains(where: Binder.isDerivedTable) ? try bindFromOverDomain(select.from) : try bindFrom(select.from)
+        var (plan, scope) = domain != nil && select.from.contains(where: { Binder.isDerivedTable($0, orFunction: true) }) ? try bindFromOverDomain(select.from) : try bindFrom(select.from)
         lateralWhere = nil
         if domain != nil, domain!.start == nil {
             // Every row of the FROM clause with every combination of outer values: outer
@@ -603,6 +603,11 @@ public struct Binder {
                 (plan, scope) = try bindLateral(select, alias: alias, columns: columns, position: position, after: plan, scope: scope, preserve: false, on: nil)
                 continue
             }
+            // A function may read the items before it (`FROM t, generate_series(1, t.n)`).
+            if let joined = try bindTableFunction(reference, after: plan, scope: scope, preserve: false, on: nil) {
+                (plan, scope) = joined
+                continue
+            }
             let (right, rightScope) = try bindReference(reference)
             plan = .hashJoin(probe: plan, build: right, probeKeys: [], buildKeys: [], preserveProbe: false)
             scope = scope.appending(rightScope)
@@ -632,7 +637,11 @@ public struct Binder {
         switch reference {
         case .subquery(let select, let alias, let columns, let position), .lateral(let select, let alias, let columns, let position):
             return try bindLateral(select, alias: alias, columns: columns, position: position, after: left, scope: leftScope, preserve: preserve, on: condition)
-        case .join(let l, let r, let kind, let constraint, let position) where !preserve && condition == nil && Binder.isDerivedTable(reference):
+        case .function:
+            return try bindTableFunction(reference, after: left, scope: leftScope, preserve: preserve, on: condition)!
+        case .join(let l, let r, let kind, let constraint, let position) where !preserve && condition == nil
+            && (Binder.isDerivedTable(reference) || Binder.isPlainJoin(kind, constraint)):
+            // Item by item, so that an ON condition reads the domain's columns where they are.
             guard kind == .inner || kind == .cross || kind == .left else {
                 throw DatabaseError(.featureNotSupported, "RIGHT and FULL joins of derived tables that read outer columns are not supported yet", position: position)
             }
@@ -646,7 +655,17 @@ public struct Binder {
             let (plan, scope) = try bindOverDomain(l, after: left, scope: leftScope, preserve: false, on: nil)
             return try bindOverDomain(r, after: plan, scope: scope, preserve: kind == .left, on: on)
         default:
-            var (right, rightScope) = try bindReference(reference)
+            // Bound alone, an item cannot read the domain's columns (they are not in its scope):
+            // an outer column inside it is refused rather than read from the wrong column.
+            let start = domain!.start
+            domain!.start = nil
+            let alone: (PlanNode, Scope)
+            do { alone = try bindReference(reference) } catch {
+                domain!.start = start
+                throw error
+            }
+            domain!.start = start
+            var (right, rightScope) = alone
             if preserve { for i in rightScope.entries.indices { rightScope.entries[i].nullable = true } }
             let scope = leftScope.appending(rightScope)
             let predicate = try condition.map { expression throws(DatabaseError) in try bindCondition(expression, scope: scope, clause: "JOIN/ON") }
@@ -658,11 +677,22 @@ public struct Binder {
         }
     }
 
-    /// Whether a FROM item is or holds a derived table (`(SELECT ...) alias`).
-    static func isDerivedTable(_ reference: TableReference) -> Bool {
+    /// Whether a join is INNER, CROSS or LEFT with ON (or no) condition: one that
+    /// `bindOverDomain` binds item by item.
+    static func isPlainJoin(_ kind: JoinKind, _ constraint: JoinConstraint?) -> Bool {
+        guard kind == .inner || kind == .cross || kind == .left else { return false }
+        if case .on = constraint { return true }
+        return constraint == nil
+    }
+
+    /// Whether a FROM item is or holds a derived table (`(SELECT ...) alias`); with
+    /// `orFunction`, or a function in FROM (both may read outer columns, bound after the
+    /// domain by `bindFromOverDomain`).
+    static func isDerivedTable(_ reference: TableReference, orFunction: Bool = false) -> Bool {
         switch reference {
         case .subquery: return true
-        case .join(let l, let r, _, _, _): return isDerivedTable(l) || isDerivedTable(r)
+        case .function: return orFunction
+        case .join(let l, let r, _, _, _): return isDerivedTable(l, orFunction: orFunction) || isDerivedTable(r, orFunction: orFunction)
         default: return false
         }
     }
@@ -699,55 +729,9 @@ public struct Binder {
                 columns.append(Table.rowIDColumn)
             }
             return (.tableScan(table: table, columns: columns), scope)
-        case .function(let qualifiedName, let arguments, let alias, let columnAlias, let position):
-            let name = qualifiedName.hasPrefix("pg_catalog.") ? String(qualifiedName.dropFirst(11)) : qualifiedName
-            guard name == "generate_series" else {
-                throw DatabaseError(.undefinedFunction, "function \(name) does not exist", position: position)
-            }
-            guard arguments.count == 2 || arguments.count == 3 else {
-                throw DatabaseError(.undefinedFunction, "function generate_series with \(arguments.count) arguments does not exist", position: position)
-            }
-            var bound: [BoundExpression] = []
-            for argument in arguments {
-                if Binder.containsAggregate(argument) {
-                    throw DatabaseError(.groupingError, "aggregate functions are not allowed in functions in FROM", position: argument.position)
-                }
-                bound.append(try bindExpression(argument, scope: Scope(), aggregates: nil))
-            }
-            // generate_series(timestamp | date, timestamp | date, interval): a timestamp series.
-            let temporal: Set<SQLType> = [.timestamp, .date]
-            if bound.count == 3, bound[2].type == .interval || temporal.contains(bound[0].type) || temporal.contains(bound[1].type) {
-                for (index, argument) in bound.enumerated() where argument.type != .unknown && (index == 2 ? argument.type != .interval : !temporal.contains(argument.type)) {
-                    throw DatabaseError(.undefinedFunction, "function generate_series(\(bound.map { $0.type.description }.joined(separator: ", "))) does not exist", position: arguments[index].position,
-                                        hint: "A timestamp series takes two timestamps (or dates) and an interval.")
-                }
-                /// A bound (a date, a timestamp or an untyped literal) as a timestamp.
-                func timestamp(_ index: Int) throws(DatabaseError) -> BoundExpression {
-                    let typed = try coerce(bound[index], to: bound[index].type == .unknown ? .timestamp : bound[index].type, position: arguments[index].position)
-                    return try cast(typed, to: .timestamp, position: arguments[index].position)
-                }
-                let start = try timestamp(0), stop = try timestamp(1)
-                let step = try coerce(bound[2], to: .interval, position: arguments[2].position)
-                let columnName = columnAlias ?? alias ?? "generate_series"
-                var scope = Scope()
-                scope.entries.append(.init(qualifier: alias ?? "generate_series", name: columnName, type: .timestamp, nullable: false))
-                return (.seriesScan(start: start, stop: stop, step: step, type: .timestamp), scope)
-            }
-            var type: SQLType = .integer
-            for (index, argument) in bound.enumerated() {
-                let t = argument.type == .unknown ? SQLType.integer : argument.type
-                guard t.isInteger else {
-                    throw DatabaseError(.undefinedFunction, "function generate_series(\(bound.map { $0.type.description }.joined(separator: ", "))) does not exist", position: arguments[index].position,
-                                        hint: "Only integer series are supported.")
-                }
-                if t == .bigint { type = .bigint }
-            }
-            let coerced = try bound.enumerated().map { (i, b) throws(DatabaseError) in try coerce(b, to: type, position: arguments[i].position) }
-            let step = coerced.count == 3 ? coerced[2] : BoundExpression.constant(type == .bigint ? .int64(1) : .int32(1), type: type)
-            let columnName = columnAlias ?? alias ?? "generate_series"
-            var scope = Scope()
-            scope.entries.append(.init(qualifier: alias ?? "generate_series", name: columnName, type: type, nullable: false))
-            return (.seriesScan(start: coerced[0], stop: coerced[1], step: step, type: type), scope)
+        case .function(let name, let arguments, let alias, let columnAlias, let position):
+            let bound = try bindTableFunction(name, arguments, alias: alias, columnAlias: columnAlias, position: position, over: nil)
+            return (bound.plan, bound.scope)
         case .subquery(let select, let alias, let columns, let position), .lateral(let select, let alias, let columns, let position):
             // LATERAL without FROM items before it reads none.
             return try bindDerived(select, alias: alias, columns: columns, position: position, visible: commonTables)
@@ -773,6 +757,23 @@ public struct Binder {
                 lateralWhere = where_
                 return try bindLateral(select, alias: alias, columns: columns, position: lateralPosition, after: left, scope: boundLeftScope,
                                        preserve: kind == .left, on: condition)
+            }
+            if case .function = rightReference, kind == .inner || kind == .left || kind == .cross {
+                var condition: Expression?
+                var plain = true
+                switch constraint {
+                case .on(let expression): condition = expression
+                case .using, .natural: plain = false
+                case nil: break
+                }
+                if plain, let joined = try bindTableFunction(rightReference, after: left, scope: boundLeftScope, preserve: kind == .left, on: condition) {
+                    return joined
+                }
+            }
+            if case .function(let name, let arguments, let alias, let columnAlias, let functionPosition) = rightReference, kind == .right || kind == .full,
+               try bindTableFunction(name, arguments, alias: alias, columnAlias: columnAlias, position: functionPosition, over: (left, boundLeftScope)).lateral {
+                throw DatabaseError(.invalidColumnReference, "invalid reference to FROM-clause entry in a function in FROM", position: functionPosition,
+                                    detail: "The combining JOIN type must be INNER or LEFT for a LATERAL reference.")
             }
             let (right, boundRightScope) = try bindReference(rightReference)
             var leftScope = boundLeftScope, rightScope = boundRightScope

@@ -111,6 +111,16 @@ struct Estimate {
         case .window(let input, let calls):
             let e = of(input)
             return Estimate(rows: e.rows, columns: e.columns + calls.map { _ in Column(distinct: e.rows) })
+        case .seriesExpand(let input, let series):
+            // Each row's series: its length when the bounds are constants, else 10 values.
+            let e = of(input)
+            var length = 10.0
+            if let a = constant(series.start), let b = constant(series.stop), let c = constant(series.step), c != 0 { length = Swift.max(0, (b - a) / c + 1) }
+            var rows = e.rows * Swift.max(length, 1)
+            if series.residual != nil { rows = Swift.max(e.rows, rows * 0.3) }
+            var result = Estimate(rows: Swift.max(rows, 1), columns: e.columns + [Column(distinct: Swift.max(length, 1))])
+            result.capColumns()
+            return result
         case .unionAll(let inputs):
             let parts = inputs.map(of)
             let rows = parts.reduce(0) { $0 + $1.rows }

@@ -82,6 +82,14 @@ public enum JoinPlanning {
             down = down.map { $0.substitute { e in if case .column(let i) = e.kind { return keys[i] }; return nil } }
             guard !down.isEmpty else { return plan }
             return .aggregate(place(&down, into: input).withFilter(down), keys: keys, aggregates: aggregates)
+        case .seriesExpand(let input, let series):
+            // A conjunct over the input's columns filters its rows before they are expanded
+            // (and joins the input, when it is a join: `FROM a, b, generate_series(1, a.n) g
+            // WHERE a.k = b.k`); on the preserved side of a LEFT JOIN LATERAL as well.
+            let width = input.outputTypes.count
+            var down = takeConjuncts(&conjuncts) { used in !used.isEmpty && used.allSatisfy { $0 < width } }
+            guard !down.isEmpty else { return plan }
+            return .seriesExpand(place(&down, into: input).withFilter(down), series: series)
         case .unionAll(let inputs):
             // Every input gets its own copy (the inputs' columns line up with the union's);
             // inputs left empty go.

@@ -40,6 +40,8 @@ extension KeyRangeFilter {
                     }
                 case .limit:
                     break operators
+                case .seriesExpand:
+                    origin.append(nil)
                 case .hashJoinProbe(let join, let keys, let buildTypes, let mode, _):
                     if mode == .mark { break operators }
                     if mode == .inner || mode == .semi, let key = keys.first, case .column(let i) = key.kind, i < origin.count,

@@ -42,6 +42,9 @@ public enum PipelineState: Sendable {
     case tableScan(table: Table, columns: [Int], access: StateAccess = .full)
     /// A generate_series cursor; its bounds are parameters.
     case series(type: SQLType, start: Int, stop: Int, step: Int)
+    /// The cursor of a `LateralSeries`: its series restarts for every input row (each worker
+    /// of a parallel pipeline has its own).
+    case seriesCursor(type: SQLType)
     /// A one-row source.
     case singleRow
     /// A hash table of groups: keys then aggregate states.
@@ -105,6 +108,9 @@ public enum PipelineOperator: Sendable {
     /// the stream continues with the build row's columns appended (inner, left), or with the
     /// probe row alone (semi, anti; `residual` reads the probe's columns, then the build's).
     case hashJoinProbe(state: Int, keys: [BoundExpression], buildTypes: [(SQLType, Bool)], mode: JoinMode, residual: BoundExpression?)
+    /// For each row, the row once per value of its series (cursor `state`), the value
+    /// appended; with `series.preserve`, once with a NULL value if no value counted.
+    case seriesExpand(state: Int, series: LateralSeries)
 }
 
 /// Where a pipeline's tuples go.
@@ -150,6 +156,7 @@ public struct Pipeline: Sendable {
             switch op {
             case .filter(let p): parts.append("filter(\(p))")
             case .project: parts.append("project")
+            case .seriesExpand(let s, let series): parts.append("seriesExpand(state \(s), \(series))")
             case .hashJoinProbe(let s, let keys, _, let mode, let residual):
                 let by = keys.isEmpty ? ", cross" : ", by " + keys.map(\.description).joined(separator: ", ")
                 parts.append("hash\(mode.label)JoinProbe(state \(s)\(by)\(residual.map { ", if \($0)" } ?? ""))")

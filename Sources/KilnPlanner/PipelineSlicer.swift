@@ -146,6 +146,13 @@ public struct PipelineSlicer {
             let a = try slot(start), b = try slot(stop), c = try slot(step)
             let state = addState(.series(type: type, start: a, stop: b, step: c))
             return OpenPipeline(source: .series(state: state), sourceTypes: node.outputTypes, operators: [])
+        case .seriesExpand(let input, let series):
+            var open = try open(input)
+            var lifted = series
+            (lifted.start, lifted.stop, lifted.step) = (lift(series.start), lift(series.stop), lift(series.step))
+            lifted.residual = series.residual.map { lift($0) }
+            open.operators.append(.seriesExpand(state: addState(.seriesCursor(type: series.type)), series: lifted))
+            return open
         case .singleRow:
             let state = addState(.singleRow)
             return OpenPipeline(source: .singleRow(state: state), sourceTypes: [], operators: [])

@@ -81,6 +81,9 @@ public struct PlanCost: Sendable {
             let evaluating: Double = n * operation * Double(calls.count)
             let done = t + sorting + evaluating
             return (done, done + n * tuple)
+        case .seriesExpand(let input, _):
+            let (s, t) = costs(input)
+            return (s, t + rows(input) * operation + rows(plan) * (tuple + operation))
         case .unionAll(let inputs):
             let parts = inputs.map(costs)
             return (parts.first?.0 ?? 0, parts.reduce(0) { $0 + $1.1 })

@@ -31,6 +31,43 @@ public struct WindowFrameSpec: Sendable, Equatable {
     public static let standard = WindowFrameSpec(rows: false, start: .unboundedPreceding, end: .currentRow)
 }
 
+/// `generate_series(start, stop, step)` over the columns of each row of an input (a function
+/// in FROM that reads the items before it: `FROM t, generate_series(1, t.n) g`).
+public struct LateralSeries: Sendable, Equatable, CustomStringConvertible {
+    public var start: BoundExpression
+    public var stop: BoundExpression
+    public var step: BoundExpression
+    /// The values' type: smallint, integer, bigint or timestamp (with an interval step).
+    public var type: SQLType
+    /// LEFT JOIN LATERAL: a row none of whose values meets `residual` (an empty series) still
+    /// appears once, its value NULL.
+    public var preserve: Bool
+    /// The ON condition of a LEFT JOIN, over the input's columns, then the value.
+    public var residual: BoundExpression?
+
+    public init(start: BoundExpression, stop: BoundExpression, step: BoundExpression, type: SQLType, preserve: Bool, residual: BoundExpression?) {
+        (self.start, self.stop, self.step, self.type, self.preserve, self.residual) = (start, stop, step, type, preserve, residual)
+    }
+
+    public var expressions: [BoundExpression] { [start, stop, step] + (residual.map { [$0] } ?? []) }
+
+    public var columnsUsed: Set<Int> { expressions.reduce(into: Set<Int>()) { $0.formUnion($1.columnsUsed) } }
+
+    /// `map` renumbers the input's columns; `value` is the value's column before and after.
+    public func remapColumns(value: (old: Int, new: Int), _ map: (Int) -> Int) -> LateralSeries {
+        var copy = self
+        copy.start = start.remapColumns(map)
+        copy.stop = stop.remapColumns(map)
+        copy.step = step.remapColumns(map)
+        copy.residual = residual?.remapColumns { $0 == value.old ? value.new : map($0) }
+        return copy
+    }
+
+    public var description: String {
+        "generate_series(\(start), \(stop), \(step))\(preserve ? " preserving rows" : "")\(residual.map { " if \($0)" } ?? "")"
+    }
+}
+
 /// A window function call: `function(arguments) OVER (PARTITION BY partition ORDER BY order frame)`.
 public struct WindowCall: Sendable, Equatable, CustomStringConvertible {
     /// `row_number`, `rank`, `dense_rank`, `count_star`, `count`, `sum`, `avg`, `min`, `max`,
@@ -107,6 +144,9 @@ public indirect enum PlanNode: Sendable {
     case tableScan(table: Table, columns: [Int], access: ScanAccess = .full)
     /// `generate_series(start, stop, step)` as a one-column table.
     case seriesScan(start: BoundExpression, stop: BoundExpression, step: BoundExpression, type: SQLType)
+    /// For each input row, the row once per value of a series computed from its columns, the
+    /// value appended (`LateralSeries`). Output: the input's columns, then the value.
+    case seriesExpand(PlanNode, series: LateralSeries)
     /// One row with no columns (`SELECT 1`).
     case singleRow
     case filter(PlanNode, predicate: BoundExpression)
@@ -149,6 +189,7 @@ public indirect enum PlanNode: Sendable {
         case .sort(let input, let keys): return .sort(transform(input), keys: keys)
         case .limit(let input, let limit, let offset): return .limit(transform(input), limit: limit, offset: offset)
         case .window(let input, let calls): return .window(transform(input), calls: calls)
+        case .seriesExpand(let input, let series): return .seriesExpand(transform(input), series: series)
         case .unionAll(let inputs): return .unionAll(inputs.map(transform))
         case .semiJoin(let probe, let build, let pk, let bk, let residual, let anti):
             return .semiJoin(probe: transform(probe), build: transform(build), probeKeys: pk, buildKeys: bk, residual: residual, anti: anti)
@@ -182,6 +223,8 @@ public indirect enum PlanNode: Sendable {
             return probe.outputTypes
         case .window(let input, let calls):
             return input.outputTypes + calls.map { ($0.type, !["row_number", "rank", "dense_rank", "count", "count_star"].contains($0.function)) }
+        case .seriesExpand(let input, let series):
+            return input.outputTypes + [(series.type, series.preserve)]
         case .unionAll(let inputs):
             var types = inputs[0].outputTypes
             for input in inputs.dropFirst() {
@@ -223,6 +266,8 @@ public indirect enum PlanNode: Sendable {
                 + probe.explain(indent: indent + 1) + "\n" + build.explain(indent: indent + 1)
         case .window(let input, let calls):
             return "\(pad)Window [\(calls.map(\.description).joined(separator: ", "))]\n" + input.explain(indent: indent + 1)
+        case .seriesExpand(let input, let series):
+            return "\(pad)SeriesExpand \(series)\n" + input.explain(indent: indent + 1)
         case .unionAll(let inputs):
             return "\(pad)Append\n" + inputs.map { $0.explain(indent: indent + 1) }.joined(separator: "\n")
         case .hashJoin(let probe, let build, let pk, let bk, let preserveProbe, let residual):

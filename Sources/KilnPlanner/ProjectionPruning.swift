@@ -123,6 +123,14 @@ public struct ProjectionPruning {
             var outputMap = map
             for index in calls.indices { outputMap[width + index] = newWidth + index }
             return (.window(newInput, calls: calls.map { $0.remapColumns { map[$0]! } }), outputMap)
+        case .seriesExpand(let input, let series):
+            let width = input.outputTypes.count
+            let used = Set(needed.filter { $0 < width }).union(series.columnsUsed.filter { $0 < width })
+            let (newInput, map) = prune(input, needed: used)
+            let newWidth = newInput.outputTypes.count
+            var outputMap = map
+            outputMap[width] = newWidth
+            return (.seriesExpand(newInput, series: series.remapColumns(value: (width, newWidth)) { map[$0]! }), outputMap)
         case .unionAll(let inputs):
             // Inputs keep every column so that their columns stay aligned.
             var pruned: [PlanNode] = []

@@ -112,7 +112,7 @@ public enum SidewaysFiltering {
             return Estimate.of(plan).rows
         case .seriesScan, .singleRow: return Estimate.of(plan).rows
         case .filter(let input, _), .project(let input, _, _), .aggregate(let input, _, _), .sort(let input, _),
-             .limit(let input, _, _), .window(let input, _):
+             .limit(let input, _, _), .window(let input, _), .seriesExpand(let input, _):
             return scannedRows(input)
         case .unionAll(let inputs): return inputs.reduce(0) { $0 + scannedRows($1) }
         case .semiJoin(let probe, let build, _, _, _, _), .hashJoin(let probe, let build, _, _, _, _):

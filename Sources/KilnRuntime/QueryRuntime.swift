@@ -170,6 +170,7 @@ public final class QueryRuntime {
             switch state {
             case .tableScan(let table, let columns, let access): states.append(TableScanState(table: table, columns: columns, access: access))
             case .series(let type, let a, let b, let c): states.append(SeriesState(type: type, start: a, stop: b, step: c))
+            case .seriesCursor(let type): states.append(SeriesCursorState(type: type))
             case .singleRow: states.append(SingleRowState())
             case .hashAggregate(let keyCount, let aggregates, let layout, let groups):
                 states.append(HashAggregateState(keyCount: keyCount, aggregates: aggregates, layout: layout, expectedGroups: groups, budget: budget))
@@ -525,6 +526,21 @@ public final class QueryRuntime {
     }
 
     public func limitStep(_ state: Int) -> Bool { withState(state, LimitState.self) { $0.step(context) } }
+
+    /// A LATERAL series' cursor memory (`SeriesCursorState.cursor`).
+    public func seriesCursor(_ state: Int) -> UnsafeMutableRawPointer { withState(state, SeriesCursorState.self) { $0.cursor } }
+
+    /// Restarts a LATERAL series at the scratch area's bounds.
+    public func seriesBegin(_ state: Int) {
+        let failure: DatabaseError? = withState(state, SeriesCursorState.self) { s in
+            do throws(DatabaseError) { try s.begin(scratch) } catch { return error }
+            return nil
+        }
+        if let failure { raise(failure) }
+    }
+
+    /// Steps a LATERAL series: whether it has another value.
+    public func seriesNext(_ state: Int) -> Bool { withState(state, SeriesCursorState.self) { $0.next() } }
 
     /// string_agg's step: the second string appended to the first (the state, NULL before the
     /// first value) in the arena, in place when the state has room (`StringArena.append`), so a

@@ -67,6 +67,21 @@ public func kiln_rt_append(_ context: UnsafeMutableRawPointer, _ state: Int64) -
     QueryRuntime.with(context) { $0.append(Int(state)) }
 }
 
+@_cdecl("kiln_rt_series_begin")
+public func kiln_rt_series_begin(_ context: UnsafeMutableRawPointer, _ state: Int64) {
+    QueryRuntime.with(context) { $0.seriesBegin(Int(state)) }
+}
+
+@_cdecl("kiln_rt_series_next")
+public func kiln_rt_series_next(_ context: UnsafeMutableRawPointer, _ state: Int64) -> Int32 {
+    QueryRuntime.with(context) { $0.seriesNext(Int(state)) ? 1 : 0 }
+}
+
+@_cdecl("kiln_rt_series_cursor")
+public func kiln_rt_series_cursor(_ context: UnsafeMutableRawPointer, _ state: Int64) -> UnsafeMutableRawPointer {
+    QueryRuntime.with(context) { $0.seriesCursor(Int(state)) }
+}
+
 @_cdecl("kiln_rt_limit_step")
 public func kiln_rt_limit_step(_ context: UnsafeMutableRawPointer, _ state: Int64) -> Int32 {
     QueryRuntime.with(context) { $0.limitStep(Int(state)) ? 1 : 0 }
@@ -113,6 +128,9 @@ public enum RuntimeSymbols {
         ("kiln_rt_join_null_entry", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_append", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_limit_step", ["!llvm.ptr", "i64"], ["i32"]),
+        ("kiln_rt_series_begin", ["!llvm.ptr", "i64"], []),
+        ("kiln_rt_series_next", ["!llvm.ptr", "i64"], ["i32"]),
+        ("kiln_rt_series_cursor", ["!llvm.ptr", "i64"], ["!llvm.ptr"]),
         ("kiln_rt_raise", ["!llvm.ptr", "i32"], []),
         ("kiln_rt_call", ["!llvm.ptr", "i64"], []),
         ("kiln_rt_like", ["!llvm.ptr", "i64", "i64", "i64"], ["i32"]),
@@ -141,6 +159,9 @@ public enum RuntimeSymbols {
             ("kiln_rt_join_null_entry", address(kiln_rt_join_null_entry as Open)),
             ("kiln_rt_append", address(kiln_rt_append as Open)),
             ("kiln_rt_limit_step", address(kiln_rt_limit_step as Step)),
+            ("kiln_rt_series_begin", address(kiln_rt_series_begin as Finish)),
+            ("kiln_rt_series_next", address(kiln_rt_series_next as Step)),
+            ("kiln_rt_series_cursor", address(kiln_rt_series_cursor as Open)),
             ("kiln_rt_like", address(kiln_rt_like as Like)),
             ("kiln_rt_in_list", address(kiln_rt_in_list as Like)),
             ("kiln_rt_raise", address(kiln_rt_raise as Raise)),

@@ -369,7 +369,11 @@ extension Parser {
         let start = position
         if acceptWord("lateral") {
             guard acceptSymbol("(") else {
-                throw DatabaseError(.featureNotSupported, "LATERAL function calls in FROM are not supported yet", position: start)
+                // `LATERAL generate_series(1, t.n)`: a function in FROM may read the items
+                // before it with or without the keyword, as in PostgreSQL.
+                let reference = try parseTableReference()
+                guard case .function = reference else { throw syntaxError() }
+                return reference
             }
             let query = try parseSelect()
             try expectSymbol(")")

@@ -83,6 +83,10 @@ public enum HighToMid {
                 body.alias(op.result, to: op.operands[1])
             case "kiln_high.hash_join_probe":
                 try body.nestJoin(op)
+            case "kiln_high.series_expand":
+                try body.nestSeries(op)
+            case "kiln_high.join_residual" where body.openSeries[ObjectIdentifier(op.operands[0])] != nil:
+                try body.closeSeries(op)
             case "kiln_high.join_residual":
                 try body.closeProbe(op)
             case "kiln_high.hash_join_sink":

@@ -18,12 +18,15 @@ final class RowBodyLowering {
         case projected(columns: [IRValue])
         /// A join's output: the input stream's columns, then the matching build entry's.
         indirect case joined(base: Stream, entry: IRValue, buildTypes: [String], keyCount: Int, layout: RecordLayout)
+        /// A LATERAL series' output: the input stream's columns, then the series value.
+        indirect case appended(base: Stream, value: IRValue)
 
         var width: Int {
             switch self {
             case .source(let types): return types.count
             case .projected(let columns): return columns.count
             case .joined(let base, _, let buildTypes, _, _): return base.width + buildTypes.count
+            case .appended(let base, _): return base.width + 1
             }
         }
     }
@@ -43,6 +46,15 @@ final class RowBodyLowering {
     var recordLayout: RecordLayout?
     /// Semi and anti join chain walks waiting for their `join_residual`, by candidate stream.
     var openProbes: [ObjectIdentifier: OpenProbe] = [:]
+    /// LEFT JOIN LATERAL series loops waiting for their `join_residual`, by candidate stream.
+    var openSeries: [ObjectIdentifier: OpenSeries] = [:]
+
+    /// A LATERAL series loop's body block arguments: whether a row was emitted so far, and
+    /// whether the cursor has a value (false: the NULL row of a LEFT JOIN LATERAL).
+    struct OpenSeries {
+        let emitted: IRValue
+        let more: IRValue
+    }
 
     struct OpenProbe {
         let before: IRBlock
@@ -128,6 +140,7 @@ final class RowBodyLowering {
         switch info {
         case .source(let types): return load(index, types: types)
         case .projected(let columns): return try materialize(columns[index])
+        case .appended(let base, let value): return index < base.width ? try column(index, of: base) : value
         case .joined(let base, let entry, let buildTypes, let keyCount, let layout):
             if index < base.width { return try column(index, of: base) }
             let field = index - base.width
@@ -252,6 +265,70 @@ final class RowBodyLowering {
         if probe.mode == 3 { emit = builder.value("arith.xori", [emit, constant(1)], "i1") }
         nest(emit)
         streams[ObjectIdentifier(op.result)] = probe.base
+    }
+
+    /// Continues the row body once per value of a LATERAL series: `series_begin` with the
+    /// row's bounds, then an `scf.while` stepping the cursor, carrying (emitted, finished).
+    /// A LEFT JOIN LATERAL's loop runs once more past the last value, for the NULL row, when
+    /// no value counted; it stays open for its `join_residual` (`closeSeries`).
+    func nestSeries(_ op: IROperation) throws {
+        guard let input = streams[ObjectIdentifier(op.operands[1])] else { throw failure("unknown stream") }
+        var bounds: [MidValue] = []
+        for operand in op.operands.dropFirst(2) {
+            guard let bound = MidValue(try materialize(operand)) else { throw failure("series bound is not a value") }
+            bounds.append(bound)
+        }
+        guard bounds.count == 3 else { throw failure("series_expand needs start, stop and step") }
+        let state = op.integer("state") ?? 0
+        let preserve = op.integer("preserve") == 1
+        builder.seriesBegin(ctx: ctx, start: bounds[0], stop: bounds[1], step: bounds[2], state: state)
+        let before = IRBlock(arguments: [IRValue(type: "i1"), IRValue(type: "i1")])
+        let b = IRBuilder(before)
+        let (emitted, finished) = (before.arguments[0], before.arguments[1])
+        let more = b.seriesNext(ctx: ctx, state: state)
+        var proceed = more
+        if preserve {
+            let one = b.value("arith.constant", [], "i1", [("value", .integer(1, type: "i1"))])
+            let unemitted = b.value("arith.xori", [emitted, one], "i1")
+            let unfinished = b.value("arith.xori", [finished, one], "i1")
+            proceed = b.value("arith.andi", [unfinished, b.value("arith.ori", [more, unemitted], "i1")], "i1")
+        }
+        // A cancel, an error or a reached LIMIT ends the series, as it ends a join's walk.
+        proceed = b.value("arith.andi", [proceed, b.value("kiln_mid.keep_going", [ctx], "i1")], "i1")
+        b.add("scf.condition", [proceed, emitted, more])
+        let after = IRBlock(arguments: [IRValue(type: "i1"), IRValue(type: "i1")])
+        builder.add("scf.while", [constantBool(0), constantBool(0)], ["i1", "i1"], regions: [.single(before), .single(after)])
+        builder = IRBuilder(after)
+        scopes.append([:])
+        let value = builder.seriesValue(ctx: ctx, state: state, valueType: op.string("value_type") ?? "int4").value
+        streams[ObjectIdentifier(op.result)] = .appended(base: input, value: value)
+        let series = OpenSeries(emitted: after.arguments[0], more: after.arguments[1])
+        if preserve { openSeries[ObjectIdentifier(op.result)] = series } else { emitSeriesRow(series, emit: series.more) }
+    }
+
+    /// In a series loop's body: the rest of the row body inside `scf.if emit`, then the loop's
+    /// `scf.yield` of (emitted, finished).
+    func emitSeriesRow(_ series: OpenSeries, emit: IRValue) {
+        let inner = IRBlock()
+        builder.add("scf.if", [emit], [], regions: [.single(inner), IRRegion()])
+        let emitted = builder.value("arith.ori", [series.emitted, emit], "i1")
+        let finished = builder.value("arith.xori", [series.more, constantBool(1)], "i1")
+        builder.add("scf.yield", [emitted, finished])
+        openBlocks.append(inner)
+        builder = IRBuilder(inner)
+        scopes.append([:])
+    }
+
+    /// Closes a LEFT JOIN LATERAL series loop: a value counts when the ON condition (computed
+    /// only for a value) holds; the NULL row past the last value is reached only when none did.
+    func closeSeries(_ op: IROperation) throws {
+        guard let series = openSeries.removeValue(forKey: ObjectIdentifier(op.operands[0])) else {
+            throw failure("join_residual without its series")
+        }
+        var hit = series.more
+        if op.operands.count > 1 { hit = try meeting(op.operands[1], when: hit) }
+        emitSeriesRow(series, emit: builder.value("arith.select", [series.more, hit, constantBool(1)], "i1"))
+        streams[ObjectIdentifier(op.result)] = streams[ObjectIdentifier(op.operands[0])]
     }
 
     /// Closes a mark probe's chain walk: a candidate whose keys match, whose entry is not yet

@@ -174,6 +174,25 @@ public struct MidToLow {
         case "kiln_mid.limit_step":
             let r = l.call("kiln_rt_limit_step", [ctx, l.int(Int64(op.integer("state") ?? 0), "i64")], ["i32"]).result
             values[op.result] = LowValue(value: l.cmpi(1, r, l.int(0, "i32")), null: nil)
+        case "kiln_mid.series_begin":
+            // The bounds go through the scratch area, as a generic call's arguments do.
+            let scratch = perPipeline("scratch", l) { $0.load(ctx, offset: ContextLayout.scratch, "!llvm.ptr") }
+            for (i, operand) in op.operands.dropFirst().enumerated() {
+                let v = try lowered(operand)
+                l.storeValue(v.value, l.gep(scratch, ScratchLayout.argument(i)), MidToLow.sqlType(operand.type).0)
+                l.store(l.nullByte(v.null), scratch, offset: ScratchLayout.argumentNull(i))
+            }
+            l.call("kiln_rt_series_begin", [ctx, l.int(Int64(op.integer("state") ?? 0), "i64")], [])
+        case "kiln_mid.series_next":
+            let r = l.call("kiln_rt_series_next", [ctx, l.int(Int64(op.integer("state") ?? 0), "i64")], ["i32"]).result
+            values[op.result] = LowValue(value: l.cmpi(1, r, l.int(0, "i32")), null: nil)
+        case "kiln_mid.series_value":
+            let state = Int64(op.integer("state") ?? 0)
+            let (type, nullable) = MidToLow.sqlType(op.result.type)
+            let cursor = perPipeline("series\(state)", l) { $0.call("kiln_rt_series_cursor", [ctx, $0.int(state, "i64")], ["!llvm.ptr"]).result }
+            let value = l.loadValue(l.gep(cursor, SeriesCursorLayout.value), type)
+            let null = nullable ? l.fromMemory(l.load(cursor, offset: SeriesCursorLayout.null, "i8"), physical: .bool) : nil
+            values[op.result] = LowValue(value: value, null: null)
         case "kiln_mid.hash_agg_update":
             try lowerAggregateUpdate(op, l)
         case "kiln_mid.join_insert", "kiln_mid.join_lookup", "kiln_mid.join_null_entry", "kiln_mid.entry_valid", "kiln_mid.join_match", "kiln_mid.entry_next", "kiln_mid.entry_field",

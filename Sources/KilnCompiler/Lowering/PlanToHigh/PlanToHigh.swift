@@ -46,6 +46,25 @@ public enum PlanToHigh {
                     let columns = expressions.map { expression($0, stream: stream, types: streamTypes, ctx: ctx, builder: builder, memo: memo) }
                     stream = builder.value("kiln_high.project", [stream] + columns, "!kiln_high.stream")
                     streamTypes = expressions.map { ($0.type, $0.nullable) }
+                case .seriesExpand(let state, let series):
+                    func bound(_ e: BoundExpression) -> HighColumn {
+                        HighColumn(expression(e, stream: stream, types: streamTypes, ctx: ctx, builder: builder, memo: memo))!
+                    }
+                    let valueType = series.type.irName + (series.preserve ? "?" : "")
+                    let expanded = builder.seriesExpand(ctx: ctx, HighStream(stream)!, start: bound(series.start), stop: bound(series.stop), step: bound(series.step),
+                                                        state: state, valueType: valueType, preserve: series.preserve).value
+                    streamTypes.append((series.type, series.preserve))
+                    if series.preserve {
+                        // Rows whose values all fail the condition (or none) keep one NULL value.
+                        let condition = series.residual.map { expression($0, stream: expanded, types: streamTypes, ctx: ctx, builder: builder, memo: memo) }
+                        stream = builder.value("kiln_high.join_residual", [expanded] + (condition.map { [$0] } ?? []), "!kiln_high.stream")
+                    } else {
+                        stream = expanded
+                        if let residual = series.residual {
+                            let p = expression(residual, stream: stream, types: streamTypes, ctx: ctx, builder: builder, memo: memo)
+                            stream = builder.value("kiln_high.filter", [stream, p], "!kiln_high.stream")
+                        }
+                    }
                 case .limit(let state):
                     stream = builder.value("kiln_high.limit", [ctx, stream], "!kiln_high.stream", [("state", .integer(Int64(state), type: "i64"))])
                 case .hashJoinProbe(let state, let keys, let buildTypes, let mode, let residual):

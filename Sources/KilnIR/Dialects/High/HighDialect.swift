@@ -101,6 +101,14 @@ public enum HighDialect {
         irdl.operands(ctx: %c, input: %s, keys: variadic %v)
         irdl.results(out: %o)
       }
+      irdl.operation @series_expand {
+        %c = irdl.parametric @kiln_high::@ctx<>
+        %s = irdl.parametric @kiln_high::@stream<>
+        %v = irdl.base @kiln_high::@column
+        %o = irdl.parametric @kiln_high::@stream<>
+        irdl.operands(ctx: %c, input: %s, start: %v, stop: %v, step: %v)
+        irdl.results(out: %o)
+      }
       irdl.operation @join_residual {
         %s = irdl.parametric @kiln_high::@stream<>
         %b = irdl.base @kiln_high::@column
@@ -140,4 +148,36 @@ public enum HighDialect {
       }
     }
     """
+}
+
+/// A `!kiln_high.stream` value (a tuple stream).
+public struct HighStream {
+    public let value: IRValue
+    public init?(_ value: IRValue) {
+        guard value.type == "!kiln_high.stream" else { return nil }
+        self.value = value
+    }
+}
+
+/// A `!kiln_high.column<"T">` value (a column stream of one SQL type).
+public struct HighColumn {
+    public let value: IRValue
+    public init?(_ value: IRValue) {
+        guard value.type.hasPrefix("!kiln_high.column<") else { return nil }
+        self.value = value
+    }
+}
+
+extension IRBuilder {
+    /// `kiln_high.series_expand`: each row of `input` once per value of `generate_series(start,
+    /// stop, step)` over its columns, the value (of IR type `valueType`, e.g. `int4?`)
+    /// appended; cursor state `state`. With `preserve`, the stream goes on to a
+    /// `join_residual` that closes it (a row without a counting value once, its value NULL).
+    public func seriesExpand(ctx: IRValue, _ input: HighStream, start: HighColumn, stop: HighColumn, step: HighColumn, state: Int, valueType: String,
+                             preserve: Bool) -> HighStream {
+        precondition(ctx.type == "!kiln_high.ctx", "series_expand needs the pipeline context")
+        return HighStream(value("kiln_high.series_expand", [ctx, input.value, start.value, stop.value, step.value], "!kiln_high.stream", [
+            ("state", .integer(Int64(state), type: "i64")), ("value_type", .string(valueType)), ("preserve", .integer(preserve ? 1 : 0, type: "i64")),
+        ]))!
+    }
 }

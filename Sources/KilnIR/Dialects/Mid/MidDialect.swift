@@ -141,6 +141,24 @@ public enum MidDialect {
         irdl.operands(ctx: %c, values: variadic %v)
         irdl.results()
       }
+      irdl.operation @series_begin {
+        %c = irdl.parametric @kiln_mid::@ctx<>
+        %v = irdl.base @kiln_mid::@val
+        irdl.operands(ctx: %c, start: %v, stop: %v, step: %v)
+        irdl.results()
+      }
+      irdl.operation @series_next {
+        %c = irdl.parametric @kiln_mid::@ctx<>
+        %r = irdl.is i1
+        irdl.operands(ctx: %c)
+        irdl.results(more: %r)
+      }
+      irdl.operation @series_value {
+        %c = irdl.parametric @kiln_mid::@ctx<>
+        %v = irdl.base @kiln_mid::@val
+        irdl.operands(ctx: %c)
+        irdl.results(out: %v)
+      }
       irdl.operation @finish {
         %c = irdl.parametric @kiln_mid::@ctx<>
         irdl.operands(ctx: %c)
@@ -173,5 +191,35 @@ extension IRBuilder {
     /// (MVCC). A batch without delete markers is itself; otherwise the runtime compacts it.
     public func visible(_ cursor: MidCursor, _ batch: MidBatch) -> MidBatch {
         MidBatch(value("kiln_mid.visible", [cursor.value, batch.value], "!kiln_mid.batch"))!
+    }
+}
+
+/// A `!kiln_mid.val<"T">` value (a per-row SQL value; `T?` when it may be NULL).
+public struct MidValue {
+    public let value: IRValue
+    public init?(_ value: IRValue) {
+        guard value.type.hasPrefix("!kiln_mid.val<") else { return nil }
+        self.value = value
+    }
+}
+
+extension IRBuilder {
+    /// `kiln_mid.series_begin`: restarts LATERAL series cursor `state` at these bounds.
+    public func seriesBegin(ctx: IRValue, start: MidValue, stop: MidValue, step: MidValue, state: Int) {
+        precondition(ctx.type == "!kiln_mid.ctx", "series_begin needs the pipeline context")
+        add("kiln_mid.series_begin", [ctx, start.value, stop.value, step.value], [], [("state", .integer(Int64(state), type: "i64"))])
+    }
+
+    /// `kiln_mid.series_next`: steps cursor `state`; whether it has another value.
+    public func seriesNext(ctx: IRValue, state: Int) -> IRValue {
+        precondition(ctx.type == "!kiln_mid.ctx", "series_next needs the pipeline context")
+        return value("kiln_mid.series_next", [ctx], "i1", [("state", .integer(Int64(state), type: "i64"))])
+    }
+
+    /// `kiln_mid.series_value`: cursor `state`'s value, of SQL type `valueType` (`int4`, or
+    /// `int4?` when it is NULL past the last value: a LEFT JOIN LATERAL's NULL row).
+    public func seriesValue(ctx: IRValue, state: Int, valueType: String) -> MidValue {
+        precondition(ctx.type == "!kiln_mid.ctx", "series_value needs the pipeline context")
+        return MidValue(value("kiln_mid.series_value", [ctx], "!kiln_mid.val<\"\(valueType)\">", [("state", .integer(Int64(state), type: "i64"))]))!
     }
 }

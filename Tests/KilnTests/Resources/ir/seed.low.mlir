@@ -11,6 +11,9 @@ module {
   func.func private @kiln_rt_join_null_entry(!llvm.ptr, i64) -> !llvm.ptr
   func.func private @kiln_rt_append(!llvm.ptr, i64) -> !llvm.ptr
   func.func private @kiln_rt_limit_step(!llvm.ptr, i64) -> i32
+  func.func private @kiln_rt_series_begin(!llvm.ptr, i64)
+  func.func private @kiln_rt_series_next(!llvm.ptr, i64) -> i32
+  func.func private @kiln_rt_series_cursor(!llvm.ptr, i64) -> !llvm.ptr
   func.func private @kiln_rt_raise(!llvm.ptr, i32)
   func.func private @kiln_rt_call(!llvm.ptr, i64)
   func.func private @kiln_rt_like(!llvm.ptr, i64, i64, i64) -> i32
