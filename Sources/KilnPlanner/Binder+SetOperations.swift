@@ -17,10 +17,7 @@ extension Binder {
         let name = op.rawValue.uppercased()
         // Over a domain (a correlated subquery), each branch is bound over it and carries its
         // columns after the select list's: the operation then works per outer row, and its
-        // result carries them as one branch would.
-        if domain != nil, !select.orderBy.isEmpty || select.limit != nil || select.offset != nil {
-            throw DatabaseError(.featureNotSupported, "ORDER BY, LIMIT and OFFSET of a correlated \(name) are not supported yet", position: select.position)
-        }
+        // result carries them as one branch would (LIMIT / OFFSET too: per outer row).
         var domainKeys: [(inner: Int, outer: BoundExpression)] = []
         // A chain `a UNION ALL b UNION ALL c ...` (a VALUES list is one) is bound branch by
         // branch into one append: binding it level by level re-bound and pruned the whole left
@@ -114,11 +111,21 @@ extension Binder {
             }
             keys.append(SortKey(column: reference, descending: item.descending, nullsFirst: item.nullsFirst ?? item.descending))
         }
-        if !keys.isEmpty { plan = .sort(plan, keys: keys) }
-        if select.limit != nil || select.offset != nil {
-            let limit = try select.limit.map { e throws(DatabaseError) in try bindCount(e, scope: Scope(), what: "LIMIT") }
-            let offset = try select.offset.map { e throws(DatabaseError) in try bindCount(e, scope: Scope(), what: "OFFSET") }
-            plan = .limit(plan, limit: limit, offset: offset)
+        let limit = try select.limit.map { e throws(DatabaseError) in try bindCount(e, scope: Scope(), what: "LIMIT") }
+        let offset = try select.offset.map { e throws(DatabaseError) in try bindCount(e, scope: Scope(), what: "OFFSET") }
+        if domain != nil {
+            // Per outer row (the domain's columns after the select list's): its rows in ORDER
+            // BY's order, those LIMIT / OFFSET keep. ORDER BY alone orders nothing anyone sees.
+            if [limit, offset].contains(where: { !($0?.columnsUsed.isEmpty ?? true) || $0?.outerColumnsUsed.isEmpty == false }) {
+                throw DatabaseError(.featureNotSupported, "LIMIT and OFFSET of a correlated \(name) that read outer columns are not supported yet", position: select.position)
+            }
+            if limit != nil || offset != nil {
+                let visible = left.columnNames.count
+                plan = Binder.limitPerDomainRow(plan, partition: Array(visible..<(visible + domainKeys.count)), order: keys, limit: limit, offset: offset)
+            }
+        } else {
+            if !keys.isEmpty { plan = .sort(plan, keys: keys) }
+            if limit != nil || offset != nil { plan = .limit(plan, limit: limit, offset: offset) }
         }
         correlation = Correlation()
         correlation.keys = domainKeys

@@ -1005,7 +1005,9 @@ public struct Binder {
         case .caseWhen: return "case"
         case .extract: return "extract"
         case .exists: return "exists"
-        case .scalarSubquery(let query):
+        case .scalarSubquery(var query):
+            // A set operation's columns are named by its first branch's.
+            while case .combine(_, _, let first, _)? = query.setOperation { query = first }
             if query.items.count == 1, case .expression(let e, let alias) = query.items[0] { return alias ?? columnName(e) }
             return "?column?"
         case .arraySubquery: return "array"
