@@ -3,9 +3,10 @@ import KilnStorage
 
 /// The cursor of a LATERAL `generate_series` (`PipelineState.seriesCursor`): restarted for
 /// every input row with that row's bounds (`begin`, arguments in the scratch area as for a
-/// generic call), then stepped once per value (`next`). Compiled code and the interpreter read
-/// the current value from `cursor`: the value at offset 0 (as its type), a NULL byte at 8
-/// (set once the series is exhausted: the NULL row of a LEFT JOIN LATERAL).
+/// generic call), then stepped once per value. Compiled code and the interpreter read the
+/// current value from `cursor` (`SeriesCursorLayout`). An integer series is stepped by them
+/// inline, from the following value, the step and the count of values left that `begin`
+/// stores; a timestamp series (calendar steps) by `next`.
 final class SeriesCursorState: RuntimeState {
     static let valueOffset = SeriesCursorLayout.value
     static let nullOffset = SeriesCursorLayout.null
@@ -21,8 +22,8 @@ final class SeriesCursorState: RuntimeState {
 
     init(type: SQLType) {
         self.type = type
-        cursor = .allocate(byteCount: 16, alignment: 16)
-        cursor.initializeMemory(as: UInt8.self, repeating: 0, count: 16)
+        cursor = .allocate(byteCount: SeriesCursorLayout.size, alignment: 16)
+        cursor.initializeMemory(as: UInt8.self, repeating: 0, count: SeriesCursorLayout.size)
         cursor.storeBytes(of: 1, toByteOffset: SeriesCursorState.nullOffset, as: UInt8.self)
     }
     deinit { cursor.deallocate() }
@@ -32,6 +33,7 @@ final class SeriesCursorState: RuntimeState {
     func begin(_ scratch: UnsafeMutableRawPointer) throws(DatabaseError) {
         exhausted = true
         cursor.storeBytes(of: 1, toByteOffset: SeriesCursorState.nullOffset, as: UInt8.self)
+        cursor.storeBytes(of: 0, toByteOffset: SeriesCursorLayout.remaining, as: UInt64.self)
         func isNull(_ i: Int) -> Bool { scratch.load(fromByteOffset: ScratchLayout.argumentNull(i), as: UInt8.self) != 0 }
         func integer(_ i: Int) -> Int64 {
             let at = scratch + ScratchLayout.argument(i)
@@ -47,6 +49,13 @@ final class SeriesCursorState: RuntimeState {
         } else {
             (current, stop, step) = (integer(0), integer(1), integer(2))
             if step == 0 { throw DatabaseError(.invalidParameterValue, "step size cannot equal zero") }
+            // How many values: exact in 128 bits, so stepping never overflows (the last value
+            // is within the bounds; the step past it wraps unread).
+            let span = step > 0 ? Int128(stop) - Int128(current) : Int128(current) - Int128(stop)
+            let count = span < 0 ? 0 : UInt64(clamping: span / Int128(step.magnitude) + 1)
+            cursor.storeBytes(of: current, toByteOffset: SeriesCursorLayout.following, as: Int64.self)
+            cursor.storeBytes(of: step, toByteOffset: SeriesCursorLayout.step, as: Int64.self)
+            cursor.storeBytes(of: count, toByteOffset: SeriesCursorLayout.remaining, as: UInt64.self)
         }
         exhausted = false
     }
@@ -76,8 +85,15 @@ final class SeriesCursorState: RuntimeState {
     }
 }
 
-/// Where compiled code and the interpreter read a LATERAL series' current value.
+/// A LATERAL series' cursor memory, as compiled code and the interpreter read it: the current
+/// value (as its type) and its NULL byte (set once the series is exhausted: the NULL row of a
+/// LEFT JOIN LATERAL); for an integer series, the following value, the step and how many
+/// values are left (64-bit each).
 public enum SeriesCursorLayout {
     public static let value = 0
     public static let null = 8
+    public static let following = 16
+    public static let step = 24
+    public static let remaining = 32
+    static let size = 48
 }

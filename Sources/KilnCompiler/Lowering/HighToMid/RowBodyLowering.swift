@@ -285,7 +285,8 @@ final class RowBodyLowering {
         let before = IRBlock(arguments: [IRValue(type: "i1"), IRValue(type: "i1")])
         let b = IRBuilder(before)
         let (emitted, finished) = (before.arguments[0], before.arguments[1])
-        let more = b.seriesNext(ctx: ctx, state: state)
+        let valueType = op.string("value_type") ?? "int4"
+        let more = b.seriesNext(ctx: ctx, state: state, inline: !valueType.hasPrefix("timestamp"))
         var proceed = more
         if preserve {
             let one = b.value("arith.constant", [], "i1", [("value", .integer(1, type: "i1"))])
@@ -300,7 +301,7 @@ final class RowBodyLowering {
         builder.add("scf.while", [constantBool(0), constantBool(0)], ["i1", "i1"], regions: [.single(before), .single(after)])
         builder = IRBuilder(after)
         scopes.append([:])
-        let value = builder.seriesValue(ctx: ctx, state: state, valueType: op.string("value_type") ?? "int4").value
+        let value = builder.seriesValue(ctx: ctx, state: state, valueType: valueType).value
         streams[ObjectIdentifier(op.result)] = .appended(base: input, value: value)
         let series = OpenSeries(emitted: after.arguments[0], more: after.arguments[1])
         if preserve { openSeries[ObjectIdentifier(op.result)] = series } else { emitSeriesRow(series, emit: series.more) }

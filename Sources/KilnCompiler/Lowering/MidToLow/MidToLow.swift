@@ -183,6 +183,20 @@ public struct MidToLow {
                 l.store(l.nullByte(v.null), scratch, offset: ScratchLayout.argumentNull(i))
             }
             l.call("kiln_rt_series_begin", [ctx, l.int(Int64(op.integer("state") ?? 0), "i64")], [])
+        case "kiln_mid.series_next" where op.integer("inline") == 1:
+            // An integer series steps inline: the following value becomes the current one
+            // while values are left (the count makes the wrapping addition safe).
+            let state = Int64(op.integer("state") ?? 0)
+            let cursor = perPipeline("series\(state)", l) { $0.call("kiln_rt_series_cursor", [ctx, $0.int(state, "i64")], ["!llvm.ptr"]).result }
+            let remaining = l.load(cursor, offset: SeriesCursorLayout.remaining, "i64")
+            let more = l.cmpi(1, remaining, l.int(0, "i64"))
+            let following = l.load(cursor, offset: SeriesCursorLayout.following, "i64")
+            l.store(following, cursor, offset: SeriesCursorLayout.value)
+            l.store(l.nullByte(l.not(more)), cursor, offset: SeriesCursorLayout.null)
+            let stepped = l.op("arith.addi", [following, l.load(cursor, offset: SeriesCursorLayout.step, "i64")], "i64")
+            l.store(l.select(more, stepped, following), cursor, offset: SeriesCursorLayout.following)
+            l.store(l.op("arith.subi", [remaining, l.op("arith.extui", [more], "i64")], "i64"), cursor, offset: SeriesCursorLayout.remaining)
+            values[op.result] = LowValue(value: more, null: nil)
         case "kiln_mid.series_next":
             let r = l.call("kiln_rt_series_next", [ctx, l.int(Int64(op.integer("state") ?? 0), "i64")], ["i32"]).result
             values[op.result] = LowValue(value: l.cmpi(1, r, l.int(0, "i32")), null: nil)

@@ -210,10 +210,11 @@ extension IRBuilder {
         add("kiln_mid.series_begin", [ctx, start.value, stop.value, step.value], [], [("state", .integer(Int64(state), type: "i64"))])
     }
 
-    /// `kiln_mid.series_next`: steps cursor `state`; whether it has another value.
-    public func seriesNext(ctx: IRValue, state: Int) -> IRValue {
+    /// `kiln_mid.series_next`: steps cursor `state`; whether it has another value. `inline`:
+    /// an integer series, stepped without a runtime call.
+    public func seriesNext(ctx: IRValue, state: Int, inline: Bool) -> IRValue {
         precondition(ctx.type == "!kiln_mid.ctx", "series_next needs the pipeline context")
-        return value("kiln_mid.series_next", [ctx], "i1", [("state", .integer(Int64(state), type: "i64"))])
+        return value("kiln_mid.series_next", [ctx], "i1", [("state", .integer(Int64(state), type: "i64")), ("inline", .integer(inline ? 1 : 0, type: "i64"))])
     }
 
     /// `kiln_mid.series_value`: cursor `state`'s value, of SQL type `valueType` (`int4`, or

@@ -100,23 +100,41 @@ module {
         %false = arith.constant false
         %false_4 = arith.constant false
         %39:2 = scf.while (%arg3 = %false, %arg4 = %false_4) : (i1, i1) -> (i1, i1) {
-          %c1_i64_5 = arith.constant 1 : i64
-          %40 = func.call @kiln_rt_series_next(%arg0, %c1_i64_5) : (!llvm.ptr, i64) -> i32
-          %c0_i32 = arith.constant 0 : i32
-          %41 = arith.cmpi ne, %40, %c0_i32 : i32
+          %40 = llvm.getelementptr %7[32] : (!llvm.ptr) -> !llvm.ptr, i8
+          %41 = llvm.load %40 : !llvm.ptr -> i64
+          %c0_i64_5 = arith.constant 0 : i64
+          %42 = arith.cmpi ne, %41, %c0_i64_5 : i64
+          %43 = llvm.getelementptr %7[16] : (!llvm.ptr) -> !llvm.ptr, i8
+          %44 = llvm.load %43 : !llvm.ptr -> i64
+          llvm.store %44, %7 : i64, !llvm.ptr
           %true_6 = arith.constant true
-          %42 = arith.xori %arg3, %true_6 : i1
-          %43 = arith.xori %arg4, %true_6 : i1
-          %44 = arith.ori %41, %42 : i1
-          %45 = arith.andi %43, %44 : i1
-          %46 = llvm.load %arg0 atomic monotonic {alignment = 4 : i64} : !llvm.ptr -> i32
-          %47 = llvm.getelementptr %arg0[4] : (!llvm.ptr) -> !llvm.ptr, i8
-          %48 = llvm.load %47 atomic monotonic {alignment = 4 : i64} : !llvm.ptr -> i32
-          %49 = arith.ori %46, %48 : i32
-          %c0_i32_7 = arith.constant 0 : i32
-          %50 = arith.cmpi eq, %49, %c0_i32_7 : i32
-          %51 = arith.andi %45, %50 : i1
-          scf.condition(%51) %arg3, %41 : i1, i1
+          %45 = arith.xori %42, %true_6 : i1
+          %46 = arith.extui %45 : i1 to i8
+          %47 = llvm.getelementptr %7[8] : (!llvm.ptr) -> !llvm.ptr, i8
+          llvm.store %46, %47 : i8, !llvm.ptr
+          %48 = llvm.getelementptr %7[24] : (!llvm.ptr) -> !llvm.ptr, i8
+          %49 = llvm.load %48 : !llvm.ptr -> i64
+          %50 = arith.addi %44, %49 : i64
+          %51 = arith.select %42, %50, %44 : i64
+          %52 = llvm.getelementptr %7[16] : (!llvm.ptr) -> !llvm.ptr, i8
+          llvm.store %51, %52 : i64, !llvm.ptr
+          %53 = arith.extui %42 : i1 to i64
+          %54 = arith.subi %41, %53 : i64
+          %55 = llvm.getelementptr %7[32] : (!llvm.ptr) -> !llvm.ptr, i8
+          llvm.store %54, %55 : i64, !llvm.ptr
+          %true_7 = arith.constant true
+          %56 = arith.xori %arg3, %true_7 : i1
+          %57 = arith.xori %arg4, %true_7 : i1
+          %58 = arith.ori %42, %56 : i1
+          %59 = arith.andi %57, %58 : i1
+          %60 = llvm.load %arg0 atomic monotonic {alignment = 4 : i64} : !llvm.ptr -> i32
+          %61 = llvm.getelementptr %arg0[4] : (!llvm.ptr) -> !llvm.ptr, i8
+          %62 = llvm.load %61 atomic monotonic {alignment = 4 : i64} : !llvm.ptr -> i32
+          %63 = arith.ori %60, %62 : i32
+          %c0_i32 = arith.constant 0 : i32
+          %64 = arith.cmpi eq, %63, %c0_i32 : i32
+          %65 = arith.andi %59, %64 : i1
+          scf.condition(%65) %arg3, %42 : i1, i1
         } do {
         ^bb0(%arg3: i1, %arg4: i1):
           %40 = llvm.load %7 : !llvm.ptr -> i32

@@ -23,7 +23,7 @@ module {
         %false = arith.constant false
         %false_0 = arith.constant false
         %7:2 = scf.while (%arg3 = %false, %arg4 = %false_0) : (i1, i1) -> (i1, i1) {
-          %8 = "kiln_mid.series_next"(%arg0) {state = 1 : i64} : (!kiln_mid.ctx) -> i1
+          %8 = "kiln_mid.series_next"(%arg0) {inline = 1 : i64, state = 1 : i64} : (!kiln_mid.ctx) -> i1
           %true_1 = arith.constant true
           %9 = arith.xori %arg3, %true_1 : i1
           %10 = arith.xori %arg4, %true_1 : i1
