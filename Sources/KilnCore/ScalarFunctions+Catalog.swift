@@ -123,10 +123,13 @@ public enum ArrayText {
 
     /// The literal for `elements`, quoting where PostgreSQL would.
     public static func format(_ elements: [String?]) -> String {
-        "{" + elements.map { element in
-            guard let element else { return "NULL" }
-            let needsQuotes = element.isEmpty || element.uppercased() == "NULL" || element.contains { "{},\"\\ ".contains($0) }
-            return needsQuotes ? "\"" + element.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") + "\"" : element
-        }.joined(separator: ",") + "}"
+        "{" + elements.map(element).joined(separator: ",") + "}"
+    }
+
+    /// One element of the literal: NULL, or the text quoted where PostgreSQL would quote it.
+    public static func element(_ element: String?) -> String {
+        guard let element else { return "NULL" }
+        let needsQuotes = element.isEmpty || element.uppercased() == "NULL" || element.contains { "{},\"\\ ".contains($0) }
+        return needsQuotes ? "\"" + element.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") + "\"" : element
     }
 }

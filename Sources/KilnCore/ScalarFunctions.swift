@@ -37,6 +37,9 @@ public enum ScalarFunctions {
             // meaning on values.
             if args[0].isNull || args[1].isNull { return .null }
             return .text(args[0].text! + args[1].text!)
+        case "array_element_text":
+            // An array element as PostgreSQL's array output writes it (quoted where needed, NULL).
+            return .text(ArrayText.element(args[0].text))
         case "ordered_record":
             // ordered_record(directions, value, keys...): an ordered aggregate's input (NULL
             // for a NULL value, which the aggregate skips).

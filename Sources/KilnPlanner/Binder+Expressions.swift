@@ -90,6 +90,12 @@ extension Binder {
                 }
             }
         case .arraySubquery(let query):
+            // As an aggregate subquery, decorrelated; applied per outer row where that fails.
+            if let aggregated = Binder.arrayAsAggregate(query, position: at) {
+                do {
+                    return try bindScalarSubquery(aggregated, position: at, scope: scope, aggregates: aggregates)
+                } catch where error.sqlState == .featureNotSupported {}
+            }
             return try bindApplied(query, mode: .array, position: at, scope: scope, aggregates: aggregates)
         case .isNull(let operand, let negated):
             let inner = try bindExpression(operand, scope: scope, aggregates: aggregates)

@@ -41,6 +41,9 @@ extension Binder {
         switch (name, bound.count) {
         case ("upper", 1), ("lower", 1):
             return .call(name, [try text(0)], type: .text)
+        case ("__array_element", 1):
+            // An element of ARRAY(subquery)'s text form (`Binder.arrayAsAggregate`).
+            return .call("array_element_text", [try text(0)], type: .text, nullable: false)
         case ("length", 1), ("char_length", 1), ("character_length", 1):
             return .call("length", [try text(0)], type: .integer)
         case ("substring", 2), ("substr", 2):
