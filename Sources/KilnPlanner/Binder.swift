@@ -645,12 +645,9 @@ public struct Binder {
             guard kind == .inner || kind == .cross || kind == .left else {
                 throw DatabaseError(.featureNotSupported, "RIGHT and FULL joins of derived tables that read outer columns are not supported yet", position: position)
             }
-            var on: Expression?
-            switch constraint {
-            case .on(let expression): on = expression
-            case .using, .natural:
+            let (on, plain) = Binder.onCondition(constraint)
+            guard plain else {
                 throw DatabaseError(.featureNotSupported, "USING and NATURAL joins of derived tables that read outer columns are not supported yet", position: position)
-            case nil: break
             }
             let (plan, scope) = try bindOverDomain(l, after: left, scope: leftScope, preserve: false, on: nil)
             return try bindOverDomain(r, after: plan, scope: scope, preserve: kind == .left, on: on)
@@ -680,9 +677,16 @@ public struct Binder {
     /// Whether a join is INNER, CROSS or LEFT with ON (or no) condition: one that
     /// `bindOverDomain` binds item by item.
     static func isPlainJoin(_ kind: JoinKind, _ constraint: JoinConstraint?) -> Bool {
-        guard kind == .inner || kind == .cross || kind == .left else { return false }
-        if case .on = constraint { return true }
-        return constraint == nil
+        (kind == .inner || kind == .cross || kind == .left) && onCondition(constraint).plain
+    }
+
+    /// A join's ON condition (nil without one); `plain` false for USING and NATURAL.
+    static func onCondition(_ constraint: JoinConstraint?) -> (condition: Expression?, plain: Bool) {
+        switch constraint {
+        case .on(let expression): return (expression, true)
+        case .using, .natural: return (nil, false)
+        case nil: return (nil, true)
+        }
     }
 
     /// Whether a FROM item is or holds a derived table (`(SELECT ...) alias`); with
@@ -747,25 +751,14 @@ public struct Binder {
                 guard kind == .inner || kind == .left || kind == .cross else {
                     throw DatabaseError(.invalidColumnReference, "the combining JOIN type must be INNER or LEFT for a LATERAL reference", position: lateralPosition)
                 }
-                var condition: Expression?
-                switch constraint {
-                case .on(let expression): condition = expression
-                case .using, .natural:
-                    throw DatabaseError(.featureNotSupported, "USING and NATURAL with LATERAL are not supported yet", position: position)
-                case nil: break
-                }
+                let (condition, plain) = Binder.onCondition(constraint)
+                guard plain else { throw DatabaseError(.featureNotSupported, "USING and NATURAL with LATERAL are not supported yet", position: position) }
                 lateralWhere = where_
                 return try bindLateral(select, alias: alias, columns: columns, position: lateralPosition, after: left, scope: boundLeftScope,
                                        preserve: kind == .left, on: condition)
             }
             if case .function = rightReference, kind == .inner || kind == .left || kind == .cross {
-                var condition: Expression?
-                var plain = true
-                switch constraint {
-                case .on(let expression): condition = expression
-                case .using, .natural: plain = false
-                case nil: break
-                }
+                let (condition, plain) = Binder.onCondition(constraint)
                 if plain, let joined = try bindTableFunction(rightReference, after: left, scope: boundLeftScope, preserve: kind == .left, on: condition) {
                     return joined
                 }
