@@ -4,7 +4,7 @@
 Generates QUERIES seeded random queries (filters, joins along the foreign keys, grouped
 aggregates, DISTINCT, LEFT joins, EXISTS / NOT EXISTS / IN / NOT IN, scalar subqueries,
 correlated subqueries with non-equality correlations under OR, in select lists, in HAVING and
-LATERAL,
+LATERAL, LATERAL generate_series,
 UNION, window functions), runs them in one `kiln` process (compiled, interpreted, and in parallel on 8 threads) and in
 DuckDB, and compares the results as multisets: strings exactly, numbers to a relative 1e-9.
 Any difference (or an error on one side only) fails.
@@ -253,6 +253,17 @@ class Generator:
                 lateral = f"LATERAL (SELECT s.{name} AS m FROM {inner} s WHERE {condition}) lat"
                 columns += ", lat.m"
             return f"SELECT {columns} FROM {source}, {lateral}{where}"
+        elif choice < 0.55:
+            # A function in FROM reading a FROM item before it: each row once per value of
+            # its series (none, or one NULL value under LEFT JOIN LATERAL, when it is empty).
+            left = self.r.random() < 0.5
+            # (A LEFT JOIN binds tighter than the commas of `source`: it reads the last item.)
+            outer_alias, outer_table = parts[-1] if left else self.r.choice(parts)
+            name = self.r.choice([c for c, k in COLUMNS[outer_table] if k == "int"])
+            bounds = f"{self.r.randint(-1, 1)}, {outer_alias}.{name} % {self.r.randint(2, 4)}"
+            if not left:
+                return f"SELECT {columns}, g.v FROM {source}, generate_series({bounds}) AS g(v){where}"
+            return f"SELECT {columns}, g.v FROM {source} LEFT JOIN LATERAL generate_series({bounds}) AS g(v) ON true{where}"
         return f"SELECT {columns} FROM {source}{where}"
 
 
