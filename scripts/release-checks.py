@@ -343,6 +343,13 @@ class Checks:
             self.cancelled_in_time(f"statement_timeout of a cross join ({mode})", MODES[mode][0] + [
                 "-c", "CREATE TABLE t (k INTEGER)", "-c", "INSERT INTO t SELECT i % 97 FROM generate_series(1, 1000000) AS g(i)",
                 "-c", "SET statement_timeout = 300", "-c", "SELECT count(*) FROM t a, t b WHERE a.k + b.k = 7"])
+        # A LATERAL series of 2e9 values from one row: its loop checks for the cancel too, in
+        # each mode and on two threads (three rounds: the cancel lands at a different value).
+        for mode in ["off", "on-sync", "on"]:
+            for _ in range(3):
+                self.cancelled_in_time(f"statement_timeout of a LATERAL series ({mode})", MODES[mode][0] + [
+                    "--threads", "2", "-c", "CREATE TABLE t (n BIGINT)", "-c", "INSERT INTO t VALUES (2000000000), (3000000000)",
+                    "-c", "SET statement_timeout = 250", "-c", "SELECT count(*) FROM t LEFT JOIN LATERAL generate_series(1, t.n) g ON g % 7 = 8"])
 
     def cancelled_in_time(self, name, args, limit=20):
         """Runs a statement that `statement_timeout` must cancel: 57014, exit 1, within `limit` s."""
