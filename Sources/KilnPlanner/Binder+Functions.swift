@@ -124,6 +124,38 @@ extension Binder {
             return try bindBinary("^", bound[0], bound[1], position: position, leftPosition: arguments[0].position, rightPosition: arguments[1].position)
         case ("pi", 0):
             return .constant(.float64(Double.pi), type: .double)
+        case ("gcd", 2), ("lcm", 2):
+            // Over integers (smallint resolves to integer, as in PostgreSQL).
+            let types = bound.map { $0.type == .unknown ? SQLType.integer : $0.type }
+            guard types.allSatisfy(\.isInteger) else {
+                // Over numerics: at the larger scale of the two (gcd(1.5, 2) is 0.5).
+                guard types.allSatisfy({ $0.isInteger || $0.isNumericDecimal }) else { throw noFunction() }
+                let operands = try bound.enumerated().map { (i, b) throws(DatabaseError) in try coerce(b, to: .dynamicNumeric, position: arguments[i].position) }
+                return .call("numeric_\(name)", operands, type: .dynamicNumeric, nullable: operands.contains { $0.nullable })
+            }
+            let type: SQLType = types.contains(.bigint) ? .bigint : .integer
+            let operands = try bound.enumerated().map { (i, b) throws(DatabaseError) in try coerce(b, to: type, position: arguments[i].position) }
+            return .call("int_\(name)", operands, type: type, nullable: operands.contains { $0.nullable })
+        case ("div", 2):
+            // div(numeric, numeric): integers resolve to numeric, as in PostgreSQL.
+            var operands: [BoundExpression] = []
+            for (index, argument) in bound.enumerated() {
+                let type = argument.type == .unknown ? SQLType.integer : argument.type
+                guard type.isInteger || type.isNumericDecimal else { throw noFunction() }
+                operands.append(type.isNumericDecimal ? argument : try coerce(argument, to: .numeric(precision: nil, scale: 0), position: arguments[index].position))
+            }
+            return .call("numeric_div", operands, type: .numeric(precision: nil, scale: 0), nullable: operands.contains { $0.nullable })
+        case ("width_bucket", 4):
+            // Over numerics when an operand or bound is one (exact), else double precision.
+            let exact = bound.prefix(3).contains { $0.type.isNumericDecimal } && !bound.prefix(3).contains { $0.type.isFloat }
+            var operands: [BoundExpression] = []
+            for (index, argument) in bound.prefix(3).enumerated() {
+                guard argument.type.isNumeric || argument.type == .unknown else { throw noFunction() }
+                operands.append(try coerce(argument, to: exact ? .dynamicNumeric : .double, position: arguments[index].position))
+            }
+            guard bound[3].type.isInteger || bound[3].type == .unknown else { throw noFunction() }
+            operands.append(try coerce(bound[3], to: .integer, position: arguments[3].position))
+            return .call(exact ? "width_bucket_numeric" : "width_bucket_float", operands, type: .integer, nullable: operands.contains { $0.nullable })
         case ("random", 0):
             // Volatile: a new value for every row and every call, never folded or shared.
             return .call("random", [], type: .double, nullable: false)
