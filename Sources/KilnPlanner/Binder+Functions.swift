@@ -108,13 +108,7 @@ extension Binder {
                 return .call("math_round", [try coerce(argument, to: .double, position: arguments[0].position)], type: .double)
             }
             guard argument.type.isNumericDecimal else { throw noFunction() }
-            var digits = 0
-            if bound.count == 2 {
-                guard case .constant(let value) = bound[1].kind, case .int32(let d) = try Casts.cast(value, from: bound[1].type == .unknown ? .text : bound[1].type, to: .integer) else {
-                    throw DatabaseError(.featureNotSupported, "round(numeric, n) needs a constant n", position: arguments[1].position)
-                }
-                digits = Int(d)
-            }
+            let digits = bound.count == 2 ? try Binder.constantDigits(bound[1], of: "round", position: arguments[1].position) : 0
             let scale = max(0, min(digits, 38))
             return .call("cast", [argument], type: .numeric(precision: nil, scale: scale), nullable: argument.nullable)
         case ("floor", 1), ("ceil", 1), ("ceiling", 1), ("trunc", 1), ("trunc", 2), ("sign", 1), ("sqrt", 1), ("cbrt", 1), ("exp", 1), ("ln", 1), ("log", 1),
@@ -219,6 +213,15 @@ extension Binder {
     /// (with digits), sign and sqrt are exact numerics (`numeric_<name>`); over integers and
     /// floats, every one is the double precision function (`math_<name>`), as PostgreSQL
     /// resolves an integer argument to float8.
+    /// The constant digit count of round(numeric, n) and trunc(numeric, n) (the result's scale
+    /// must be known when binding).
+    static func constantDigits(_ bound: BoundExpression, of function: String, position: Int) throws(DatabaseError) -> Int {
+        guard case .constant(let value) = bound.kind, case .int32(let digits) = try Casts.cast(value, from: bound.type == .unknown ? .text : bound.type, to: .integer) else {
+            throw DatabaseError(.featureNotSupported, "\(function)(numeric, n) needs a constant n", position: position)
+        }
+        return Int(digits)
+    }
+
     mutating func bindMathFunction(_ name: String, _ bound: [BoundExpression], _ arguments: [Expression], _ noFunction: () -> DatabaseError) throws(DatabaseError) -> BoundExpression {
         let argument = bound[0]
         if argument.type.isNumericDecimal {
@@ -226,10 +229,7 @@ extension Binder {
             case "floor", "ceil", "sign", "trunc" where bound.count == 1:
                 return .call("numeric_\(name)", [argument], type: .numeric(precision: nil, scale: 0), nullable: argument.nullable)
             case "trunc":
-                guard case .constant(let value) = bound[1].kind, case .int32(let digits) = try Casts.cast(value, from: bound[1].type == .unknown ? .text : bound[1].type, to: .integer) else {
-                    throw DatabaseError(.featureNotSupported, "trunc(numeric, n) needs a constant n", position: arguments[1].position)
-                }
-                let n = max(-38, min(Int(digits), 38))
+                let n = max(-38, min(try Binder.constantDigits(bound[1], of: "trunc", position: arguments[1].position), 38))
                 return .call("numeric_trunc", [argument, .constant(.int32(Int32(n)), type: .integer)], type: .numeric(precision: nil, scale: max(n, 0)), nullable: argument.nullable)
             case "sqrt":
                 return .call("numeric_sqrt", [argument], type: .dynamicNumeric, nullable: argument.nullable)
