@@ -9,10 +9,16 @@ extension Binder {
     ///      FROM (SELECT e, keys... FROM ... [ORDER BY ... LIMIT ...]) __array(__element, __key0, ...))
     ///
     /// Elements are quoted as PostgreSQL's array output quotes them, NULL included; an empty
-    /// subquery gives `{}`. nil when the query has another shape (a set operation, several
-    /// columns, DISTINCT ordered by something else, a locking clause): it is then applied.
+    /// subquery gives `{}`. A set operation is the derived table as it is, ordered by its one
+    /// column. nil when the query has another shape (several columns, DISTINCT or a set
+    /// operation ordered by something else, a locking clause): it is then applied.
     static func arrayAsAggregate(_ query: SelectStatement, position at: Int) -> SelectStatement? {
-        guard query.setOperation == nil, query.items.count == 1, case .expression(_, let alias) = query.items[0], query.locking.isEmpty else { return nil }
+        // The first branch of a set operation names its columns (and counts them: every
+        // branch has as many).
+        var first = query
+        while case .combine(_, _, let left, _)? = first.setOperation { first = left }
+        guard first.items.count == 1, case .expression(let expression, let alias) = first.items[0], query.locking.isEmpty else { return nil }
+        let elementName = alias ?? { if case .column(let parts) = expression.kind { return parts.last } else { return nil } }()
         var inner = query
         var columns = ["__element"]
         var keys: [OrderItem] = []
@@ -21,11 +27,12 @@ extension Binder {
             switch item.expression.kind {
             case .integer(let n):
                 guard n == "1" else { return nil }
-            case .column(let parts) where parts.count == 1 && parts[0] == alias:
+            case .column(let parts) where parts.count == 1 && parts[0] == elementName:
                 break
             default:
-                // DISTINCT is over the select list: another key would change it.
-                guard !query.distinct else { return nil }
+                // DISTINCT is over the select list: another key would change it; a set
+                // operation's ORDER BY names its result's columns only.
+                guard !query.distinct, query.setOperation == nil else { return nil }
                 name = "__key\(columns.count - 1)"
                 columns.append(name)
                 inner.items.append(.expression(item.expression, alias: name))
