@@ -103,6 +103,13 @@ extension QueryExecutor {
             return total
         }
 
+        /// Whether a pipeline expands rows by a LATERAL series: one input row (one morsel)
+        /// may then produce any number of rows, so the interpreter could not hand the pipeline
+        /// to native code at a morsel boundary in time (`jit = auto` waits for the fast tier).
+        lazy var expandsRows: Bool = plan.pipelines.contains { pipeline in
+            pipeline.operators.contains { if case .seriesExpand = $0 { return true } else { return false } }
+        }
+
         /// The interpreter's program: the scalar low-level module, translated (once).
         func interpreter() throws(DatabaseError) -> (InterpretedQuery, [RuntimeFunction]) {
             if let interpreted { return interpreted }

@@ -178,7 +178,7 @@ final class QueryExecutor {
             let allowed: [CodeTier] = policy.tiers == .fast ? [.fast] : policy.tiers == .optimized ? [.optimized] : [.optimized, .fast]
             stored = allowed.first { tiers.contains($0.rawValue) }
         }
-        if stored == nil, policy.mode == .auto, plan.executions <= 1, plan.scannedRows < policy.aboveRows {
+        if stored == nil, policy.mode == .auto, plan.executions <= 1, plan.scannedRows < policy.aboveRows, !plan.expandsRows {
             let (cached, sightings) = service.lookup(fingerprint)
             if cached != nil || sightings == 0 {
                 plan.code = cached
@@ -230,7 +230,9 @@ final class QueryExecutor {
                 service.request(code, tier: .optimized)
             }
             let wanted: CodeTier = policy.tiers == .optimized ? .optimized : .fast
-            if policy.sync || policy.switchAfterMorsels != nil, code.readyTier.load(ordering: .acquiring) < wanted.rawValue {
+            // A LATERAL series can make one morsel run for minutes: it starts in native code.
+            let waits = policy.sync || policy.switchAfterMorsels != nil || (policy.mode == .auto && plan.expandsRows)
+            if waits, code.readyTier.load(ordering: .acquiring) < wanted.rawValue {
                 let waitStart = ContinuousClock.now
                 // A failed or dropped compile leaves the query in the code it has (the interpreter).
                 _ = try code.wait(for: wanted) { self.cancellation.error }
