@@ -33,17 +33,9 @@ extension ScalarFunctions {
             guard let x = DecimalMath.rescale(a, from: sa, to: scale), let y = DecimalMath.rescale(b, from: sb, to: scale) else {
                 throw DatabaseError.numericOutOfRange("numeric")
             }
-            var (p, q) = (x.magnitude, y.magnitude)
-            while q != 0 { (p, q) = (q, p % q) }
-            var result = p
-            if name == "numeric_lcm" {
-                if x == 0 || y == 0 { result = 0 } else {
-                    let (product, overflow) = (x.magnitude / p).multipliedReportingOverflow(by: y.magnitude)
-                    guard !overflow else { throw DatabaseError.numericOutOfRange("numeric") }
-                    result = product
-                }
+            guard let result = divisorOrMultiple(x.magnitude, y.magnitude, least: name == "numeric_lcm"), let value = Int128(exactly: result) else {
+                throw DatabaseError.numericOutOfRange("numeric")
             }
-            guard let value = Int128(exactly: result) else { throw DatabaseError.numericOutOfRange("numeric") }
             return try typedDecimal(value, scale: scale, as: resultType)
         case "numeric_div":
             // div(a, b): the quotient truncated toward zero, exactly (scales aligned first).
@@ -152,22 +144,24 @@ extension ScalarFunctions {
     /// gcd(a, b) (or lcm with `least`) of integers of `type`, as PostgreSQL: never negative,
     /// gcd(0, 0) = 0, lcm(0, x) = 0, 22003 when the answer does not fit (gcd(min, 0) = 2^31).
     static func integerGCD(_ a: Int64, _ b: Int64, least: Bool, type: SQLType) throws(DatabaseError) -> Value {
-        var x = a.magnitude, y = b.magnitude
-        while y != 0 { (x, y) = (y, x % y) }
-        var result = x
-        if least {
-            if a == 0 || b == 0 { result = 0 } else {
-                let (product, overflow) = (a.magnitude / x).multipliedReportingOverflow(by: b.magnitude)
-                guard !overflow else { throw DatabaseError(.numericValueOutOfRange, "\(type == .bigint ? "bigint" : "integer") out of range") }
-                result = product
-            }
-        }
+        let result = divisorOrMultiple(a.magnitude, b.magnitude, least: least)
         if type == .bigint {
-            guard let value = Int64(exactly: result) else { throw DatabaseError(.numericValueOutOfRange, "bigint out of range") }
+            guard let result, let value = Int64(exactly: result) else { throw DatabaseError(.numericValueOutOfRange, "bigint out of range") }
             return .int64(value)
         }
-        guard let value = Int32(exactly: result) else { throw DatabaseError(.numericValueOutOfRange, "integer out of range") }
+        guard let result, let value = Int32(exactly: result) else { throw DatabaseError(.numericValueOutOfRange, "integer out of range") }
         return .int32(value)
+    }
+
+    /// The greatest common divisor of two magnitudes (Euclid), or with `least` their least
+    /// common multiple (0 when either is 0; nil when it passes the type).
+    static func divisorOrMultiple<T: FixedWidthInteger & UnsignedInteger>(_ x: T, _ y: T, least: Bool) -> T? {
+        var (p, q) = (x, y)
+        while q != 0 { (p, q) = (q, p % q) }
+        guard least else { return p }
+        if x == 0 || y == 0 { return 0 }
+        let (product, overflow) = (x / p).multipliedReportingOverflow(by: y)
+        return overflow ? nil : product
     }
 
     /// width_bucket(x, low, high, count) over double precision, as PostgreSQL computes it: 0

@@ -77,16 +77,12 @@ extension Binder {
         let predicate = try condition.map { expression throws(DatabaseError) in try bindCondition(expression, scope: scope, clause: "JOIN/ON") }
         let restricts = predicate.map { $0.kind != .constant(.bool(true)) } ?? false
         guard bound.lateral, case .seriesExpand(let input, var series) = bound.plan else {
-            if preserve {
-                return (try JoinPlanning.leftJoin(probe: left, build: bound.plan, on: predicate ?? .constant(.bool(true), type: .boolean), position: condition?.position ?? position), scope)
-            }
-            let plan = PlanNode.hashJoin(probe: left, build: bound.plan, probeKeys: [], buildKeys: [], preserveProbe: false)
-            return (restricts ? JoinPlanning.attach(predicate!, to: plan) : plan, scope)
+            return (try JoinPlanning.join(probe: left, build: bound.plan, on: predicate, preserve: preserve, position: condition?.position ?? position), scope)
         }
         if preserve {
             series.residual = restricts ? predicate : nil
             return (.seriesExpand(input, series: series), scope)
         }
-        return (restricts ? JoinPlanning.attach(predicate!, to: bound.plan) : bound.plan, scope)
+        return (predicate.map { JoinPlanning.attach($0, to: bound.plan) } ?? bound.plan, scope)
     }
 }

@@ -666,11 +666,7 @@ public struct Binder {
             if preserve { for i in rightScope.entries.indices { rightScope.entries[i].nullable = true } }
             let scope = leftScope.appending(rightScope)
             let predicate = try condition.map { expression throws(DatabaseError) in try bindCondition(expression, scope: scope, clause: "JOIN/ON") }
-            if preserve {
-                return (try JoinPlanning.leftJoin(probe: left, build: right, on: predicate ?? .constant(.bool(true), type: .boolean), position: condition?.position ?? 0), scope)
-            }
-            let plan = PlanNode.hashJoin(probe: left, build: right, probeKeys: [], buildKeys: [], preserveProbe: false)
-            return (predicate.map { JoinPlanning.attach($0, to: plan) } ?? plan, scope)
+            return (try JoinPlanning.join(probe: left, build: right, on: predicate, preserve: preserve, position: condition?.position ?? 0), scope)
         }
     }
 

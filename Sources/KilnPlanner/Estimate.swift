@@ -56,6 +56,12 @@ struct Estimate {
         return result
     }
 
+    /// The values of generate_series(start, stop, step) when its arguments are constants.
+    static func seriesLength(_ start: BoundExpression, _ stop: BoundExpression, _ step: BoundExpression) -> Double? {
+        guard let a = constant(start), let b = constant(stop), let c = constant(step), c != 0 else { return nil }
+        return Swift.max(0, (b - a) / c + 1)
+    }
+
     static func of(_ plan: PlanNode) -> Estimate {
         switch plan {
         case .tableScan(let table, let columns, let access):
@@ -72,8 +78,7 @@ struct Estimate {
                               min: s.min.flatMap(numeric), max: s.max.flatMap(numeric))
             })
         case .seriesScan(let start, let stop, let step, _):
-            var rows = 1000.0
-            if let a = constant(start), let b = constant(stop), let c = constant(step), c != 0 { rows = Swift.max(0, (b - a) / c + 1) }
+            let rows = seriesLength(start, stop, step) ?? 1000
             return Estimate(rows: Swift.max(rows, 1), columns: [Column(distinct: Swift.max(rows, 1))])
         case .singleRow:
             return Estimate(rows: 1, columns: [])
@@ -114,8 +119,7 @@ struct Estimate {
         case .seriesExpand(let input, let series):
             // Each row's series: its length when the bounds are constants, else 10 values.
             let e = of(input)
-            var length = 10.0
-            if let a = constant(series.start), let b = constant(series.stop), let c = constant(series.step), c != 0 { length = Swift.max(0, (b - a) / c + 1) }
+            let length = seriesLength(series.start, series.stop, series.step) ?? 10
             var rows = e.rows * Swift.max(length, 1)
             if series.residual != nil { rows = Swift.max(e.rows, rows * 0.3) }
             var result = Estimate(rows: Swift.max(rows, 1), columns: e.columns + [Column(distinct: Swift.max(length, 1))])

@@ -208,6 +208,15 @@ public enum JoinPlanning {
 
     /// `probe LEFT JOIN build ON predicate`: cross-side equalities become keys, conjuncts
     /// over the build side alone filter it, the others are the residual checked per match.
+    /// `probe [LEFT] JOIN build [ON predicate]` of two items bound apart: a LEFT join
+    /// (`preserve`; no predicate is ON TRUE), or a cross join the predicate's conjuncts
+    /// filter (and key).
+    static func join(probe: PlanNode, build: PlanNode, on predicate: BoundExpression?, preserve: Bool, position: Int) throws(DatabaseError) -> PlanNode {
+        if preserve { return try leftJoin(probe: probe, build: build, on: predicate ?? .constant(.bool(true), type: .boolean), position: position) }
+        let plan = PlanNode.hashJoin(probe: probe, build: build, probeKeys: [], buildKeys: [], preserveProbe: false)
+        return predicate.map { attach($0, to: plan) } ?? plan
+    }
+
     public static func leftJoin(probe: PlanNode, build: PlanNode, on predicate: BoundExpression, position: Int) throws(DatabaseError) -> PlanNode {
         let probeWidth = probe.outputTypes.count
         var probeKeys: [BoundExpression] = [], buildKeys: [BoundExpression] = [], buildOnly: [BoundExpression] = [], residual: [BoundExpression] = []

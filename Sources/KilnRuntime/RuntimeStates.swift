@@ -376,19 +376,16 @@ final class SeriesState: RuntimeState {
         let a = runtime.parameterInteger(slots.0), b = runtime.parameterInteger(slots.1)
         if type == .timestamp {
             guard let a, let b, let interval = runtime.parameterInterval(slots.2) else { exhausted = true; return }
-            // The direction is the step's sign as an interval compares with zero (30-day months).
-            let span = interval.comparableMicros
-            if span == 0 { throw DatabaseError(.invalidParameterValue, "step size cannot equal zero") }
             current = a
             stop = b
-            step = span > 0 ? 1 : -1
+            step = try SeriesState.direction(of: interval)
             self.interval = interval
             exhausted = false
             return
         }
         let c = runtime.parameterInteger(slots.2)
         guard let a, let b, let c else { exhausted = true; return }
-        if c == 0 { throw DatabaseError(.invalidParameterValue, "step size cannot equal zero") }
+        try SeriesState.checkStep(c)
         current = a
         stop = b
         step = c
@@ -401,8 +398,27 @@ final class SeriesState: RuntimeState {
             let span = (Int128(stop) - Int128(current)) * Int128(step)
             return span < 0 ? 0 : Int(clamping: span / max(1, Int128(interval.comparableMicros.magnitude)) + 1)
         }
-        let span = step > 0 ? Int128(stop) - Int128(current) : Int128(current) - Int128(stop)
-        return span < 0 ? 0 : Int(clamping: span / Int128(step.magnitude) + 1)
+        return Int(clamping: SeriesState.count(from: current, to: stop, by: step))
+    }
+
+    /// How many values an integer series from `start` to `stop` by `step` (not 0) has: exact
+    /// in 128 bits (clamped to 64), so that stepping that many times never overflows.
+    static func count(from start: Int64, to stop: Int64, by step: Int64) -> UInt64 {
+        let span = step > 0 ? Int128(stop) - Int128(start) : Int128(start) - Int128(stop)
+        return span < 0 ? 0 : UInt64(clamping: span / Int128(step.magnitude) + 1)
+    }
+
+    /// PostgreSQL refuses a zero step (22023).
+    static func checkStep(_ step: Int64) throws(DatabaseError) {
+        if step == 0 { throw DatabaseError(.invalidParameterValue, "step size cannot equal zero") }
+    }
+
+    /// A timestamp series' direction: its interval step's sign as intervals compare with zero
+    /// (30-day months); a zero step is refused.
+    static func direction(of interval: Interval) throws(DatabaseError) -> Int64 {
+        let sign = Int64(interval.comparableMicros.signum())
+        try checkStep(sign)
+        return sign
     }
 
     override func next() -> UnsafeMutableRawPointer {

@@ -8,15 +8,13 @@ import KilnStorage
 /// inline, from the following value, the step and the count of values left that `begin`
 /// stores; a timestamp series (calendar steps) by `next`.
 final class SeriesCursorState: RuntimeState {
-    static let valueOffset = SeriesCursorLayout.value
-    static let nullOffset = SeriesCursorLayout.null
     let type: SQLType
     let cursor: UnsafeMutableRawPointer
+    /// A timestamp series (stepped by `next`): the next value, the last bound, the direction
+    /// and the interval step (months and days move by the calendar).
     var current: Int64 = 0
     var stop: Int64 = 0
-    /// The direction (and, for integers, the step).
-    var step: Int64 = 1
-    /// A timestamp series' step (months and days move by the calendar).
+    var direction: Int64 = 1
     var interval = Interval()
     var exhausted = true
 
@@ -24,7 +22,7 @@ final class SeriesCursorState: RuntimeState {
         self.type = type
         cursor = .allocate(byteCount: SeriesCursorLayout.size, alignment: 16)
         cursor.initializeMemory(as: UInt8.self, repeating: 0, count: SeriesCursorLayout.size)
-        cursor.storeBytes(of: 1, toByteOffset: SeriesCursorState.nullOffset, as: UInt8.self)
+        cursor.storeBytes(of: 1, toByteOffset: SeriesCursorLayout.null, as: UInt8.self)
     }
     deinit { cursor.deallocate() }
 
@@ -32,7 +30,7 @@ final class SeriesCursorState: RuntimeState {
     /// empty series (generate_series is strict), a zero step an error, as in PostgreSQL.
     func begin(_ scratch: UnsafeMutableRawPointer) throws(DatabaseError) {
         exhausted = true
-        cursor.storeBytes(of: 1, toByteOffset: SeriesCursorState.nullOffset, as: UInt8.self)
+        cursor.storeBytes(of: 1, toByteOffset: SeriesCursorLayout.null, as: UInt8.self)
         cursor.storeBytes(of: 0, toByteOffset: SeriesCursorLayout.remaining, as: UInt64.self)
         func isNull(_ i: Int) -> Bool { scratch.load(fromByteOffset: ScratchLayout.argumentNull(i), as: UInt8.self) != 0 }
         func integer(_ i: Int) -> Int64 {
@@ -42,45 +40,30 @@ final class SeriesCursorState: RuntimeState {
         if isNull(0) || isNull(1) || isNull(2) { return }
         if type == .timestamp {
             guard case .interval(let interval) = ValueCodec.load(.interval, at: scratch + ScratchLayout.argument(2)) else { return }
-            // The direction is the step's sign as an interval compares with zero (30-day months).
-            let span = interval.comparableMicros
-            if span == 0 { throw DatabaseError(.invalidParameterValue, "step size cannot equal zero") }
-            (current, stop, step, self.interval) = (integer(0), integer(1), span > 0 ? 1 : -1, interval)
-        } else {
-            (current, stop, step) = (integer(0), integer(1), integer(2))
-            if step == 0 { throw DatabaseError(.invalidParameterValue, "step size cannot equal zero") }
-            // How many values: exact in 128 bits, so stepping never overflows (the last value
-            // is within the bounds; the step past it wraps unread).
-            let span = step > 0 ? Int128(stop) - Int128(current) : Int128(current) - Int128(stop)
-            let count = span < 0 ? 0 : UInt64(clamping: span / Int128(step.magnitude) + 1)
-            cursor.storeBytes(of: current, toByteOffset: SeriesCursorLayout.following, as: Int64.self)
-            cursor.storeBytes(of: step, toByteOffset: SeriesCursorLayout.step, as: Int64.self)
-            cursor.storeBytes(of: count, toByteOffset: SeriesCursorLayout.remaining, as: UInt64.self)
+            (current, stop, direction, self.interval) = (integer(0), integer(1), try SeriesState.direction(of: interval), interval)
+            exhausted = false
+            return
         }
-        exhausted = false
+        // An integer series is stepped inline: the following value, the step and the exact
+        // count of values (the last is within the bounds; the step past it wraps unread).
+        let (start, step) = (integer(0), integer(2))
+        try SeriesState.checkStep(step)
+        cursor.storeBytes(of: start, toByteOffset: SeriesCursorLayout.following, as: Int64.self)
+        cursor.storeBytes(of: step, toByteOffset: SeriesCursorLayout.step, as: Int64.self)
+        cursor.storeBytes(of: SeriesState.count(from: start, to: integer(1), by: step), toByteOffset: SeriesCursorLayout.remaining, as: UInt64.self)
     }
 
-    /// Moves to the next value; false (and the value NULL) past the last one.
+    /// Moves a timestamp series to its next value; false (and the value NULL) past the last.
     func next() -> Bool {
-        guard !exhausted, step > 0 ? current <= stop : current >= stop else {
+        guard !exhausted, direction > 0 ? current <= stop : current >= stop else {
             exhausted = true
-            cursor.storeBytes(of: 1, toByteOffset: SeriesCursorState.nullOffset, as: UInt8.self)
+            cursor.storeBytes(of: 1, toByteOffset: SeriesCursorLayout.null, as: UInt8.self)
             return false
         }
-        if type == .integer {
-            cursor.storeBytes(of: Int32(truncatingIfNeeded: current), toByteOffset: SeriesCursorState.valueOffset, as: Int32.self)
-        } else {
-            cursor.storeBytes(of: current, toByteOffset: SeriesCursorState.valueOffset, as: Int64.self)
-        }
-        cursor.storeBytes(of: 0, toByteOffset: SeriesCursorState.nullOffset, as: UInt8.self)
-        if type == .timestamp {
-            // Past the last timestamp there is no next value: the series ends.
-            if let following = DateMath.add(timestamp: current, interval: interval) { current = following } else { exhausted = true }
-        } else {
-            let (following, overflow) = current.addingReportingOverflow(step)
-            if overflow || (type == .integer && Int32(exactly: following) == nil) { exhausted = true }
-            current = following
-        }
+        cursor.storeBytes(of: current, toByteOffset: SeriesCursorLayout.value, as: Int64.self)
+        cursor.storeBytes(of: 0, toByteOffset: SeriesCursorLayout.null, as: UInt8.self)
+        // Past the last timestamp there is no next value: the series ends.
+        if let following = DateMath.add(timestamp: current, interval: interval) { current = following } else { exhausted = true }
         return true
     }
 }

@@ -176,18 +176,12 @@ public struct MidToLow {
             values[op.result] = LowValue(value: l.cmpi(1, r, l.int(0, "i32")), null: nil)
         case "kiln_mid.series_begin":
             // The bounds go through the scratch area, as a generic call's arguments do.
-            let scratch = perPipeline("scratch", l) { $0.load(ctx, offset: ContextLayout.scratch, "!llvm.ptr") }
-            for (i, operand) in op.operands.dropFirst().enumerated() {
-                let v = try lowered(operand)
-                l.storeValue(v.value, l.gep(scratch, ScratchLayout.argument(i)), MidToLow.sqlType(operand.type).0)
-                l.store(l.nullByte(v.null), scratch, offset: ScratchLayout.argumentNull(i))
-            }
+            storeArguments(try op.operands.dropFirst().map { (try lowered($0), MidToLow.sqlType($0.type).0) }, l)
             l.call("kiln_rt_series_begin", [ctx, l.int(Int64(op.integer("state") ?? 0), "i64")], [])
         case "kiln_mid.series_next" where op.integer("inline") == 1:
             // An integer series steps inline: the following value becomes the current one
             // while values are left (the count makes the wrapping addition safe).
-            let state = Int64(op.integer("state") ?? 0)
-            let cursor = perPipeline("series\(state)", l) { $0.call("kiln_rt_series_cursor", [ctx, $0.int(state, "i64")], ["!llvm.ptr"]).result }
+            let cursor = seriesCursor(op, l)
             let remaining = l.load(cursor, offset: SeriesCursorLayout.remaining, "i64")
             let more = l.cmpi(1, remaining, l.int(0, "i64"))
             let following = l.load(cursor, offset: SeriesCursorLayout.following, "i64")
@@ -201,9 +195,8 @@ public struct MidToLow {
             let r = l.call("kiln_rt_series_next", [ctx, l.int(Int64(op.integer("state") ?? 0), "i64")], ["i32"]).result
             values[op.result] = LowValue(value: l.cmpi(1, r, l.int(0, "i32")), null: nil)
         case "kiln_mid.series_value":
-            let state = Int64(op.integer("state") ?? 0)
             let (type, nullable) = MidToLow.sqlType(op.result.type)
-            let cursor = perPipeline("series\(state)", l) { $0.call("kiln_rt_series_cursor", [ctx, $0.int(state, "i64")], ["!llvm.ptr"]).result }
+            let cursor = seriesCursor(op, l)
             let value = l.loadValue(l.gep(cursor, SeriesCursorLayout.value), type)
             let null = nullable ? l.fromMemory(l.load(cursor, offset: SeriesCursorLayout.null, "i8"), physical: .bool) : nil
             values[op.result] = LowValue(value: value, null: null)
@@ -242,6 +235,13 @@ public struct MidToLow {
         let compacted = slowBuilder.call("kiln_rt_visible", [cursor], ["!llvm.ptr"]).result
         slowBuilder.b.add("scf.yield", [compacted])
         return l.b.add("scf.if", [none], ["!llvm.ptr"], regions: [.single(fast), .single(slow)]).result
+    }
+
+    /// The memory of the LATERAL series cursor `op` names (`SeriesCursorLayout`), found once
+    /// per pipeline.
+    mutating func seriesCursor(_ op: IROperation, _ l: LowBuilder) -> IRValue {
+        let state = Int64(op.integer("state") ?? 0)
+        return perPipeline("series\(state)", l) { $0.call("kiln_rt_series_cursor", [$0.ctx, $0.int(state, "i64")], ["!llvm.ptr"]).result }
     }
 
     /// A per-batch value, computed once in the batch block when the load is inside it.
@@ -299,16 +299,24 @@ public struct MidToLow {
         let function = RuntimeFunction(name: name, argumentTypes: args.map(\.1), resultType: resultType)
         let index: Int
         if let existing = functions.firstIndex(of: function) { index = existing } else { functions.append(function); index = functions.count - 1 }
+        let scratch = storeArguments(args, l)
+        l.call("kiln_rt_call", [l.ctx, l.int(Int64(index), "i64")], [])
+        let result = l.loadValue(l.gep(scratch, ScratchLayout.result), resultType)
+        let null = l.fromMemory(l.load(scratch, offset: ScratchLayout.resultNull, "i8"), physical: .bool)
+        return LowValue(value: result, null: null)
+    }
+
+    /// Stores values and their null bytes as the scratch area's arguments (a generic call's,
+    /// a series' bounds); returns the scratch area.
+    @discardableResult
+    mutating func storeArguments(_ args: [(LowValue, SQLType)], _ l: LowBuilder) -> IRValue {
         let ctx = l.ctx
         let scratch = perPipeline("scratch", l) { $0.load(ctx, offset: ContextLayout.scratch, "!llvm.ptr") }
         for (i, (value, type)) in args.enumerated() {
             l.storeValue(value.value, l.gep(scratch, ScratchLayout.argument(i)), type)
             l.store(l.nullByte(value.null), scratch, offset: ScratchLayout.argumentNull(i))
         }
-        l.call("kiln_rt_call", [l.ctx, l.int(Int64(index), "i64")], [])
-        let result = l.loadValue(l.gep(scratch, ScratchLayout.result), resultType)
-        let null = l.fromMemory(l.load(scratch, offset: ScratchLayout.resultNull, "i8"), physical: .bool)
-        return LowValue(value: result, null: null)
+        return scratch
     }
 
     static func errorCode(_ type: SQLType) -> Int32 {
